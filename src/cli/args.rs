@@ -1,0 +1,142 @@
+//! Command-line arguments, parsed and validated into plain structs before anything runs.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use stancelog::core::Day;
+
+/// An append-only, event-sourced log of attributed public stances.
+///
+/// Every stance (who, on which topic, which stance, when, quoted from which source) is an event
+/// in a JSON Lines log. Queries replay the log to any date.
+#[derive(Debug, Parser)]
+#[command(name = "stancelog", version, about, long_about = None)]
+#[command(
+    after_help = "Dates are calendar dates (YYYY-MM-DD) with no time zone; --as-of, --from and --to \
+are inclusive. A stance dated only YYYY-MM or YYYY takes effect on the first day of that period.\n\n\
+Exit codes: 0 success, 1 I/O error, 2 usage or input error, 3 expected-seq conflict."
+)]
+pub struct Args {
+    /// The log file (JSON Lines). Default: the STANCELOG_LOG environment variable.
+    #[arg(long, global = true, env = "STANCELOG_LOG", value_name = "PATH")]
+    pub log: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an empty log (refuses to overwrite an existing file).
+    Init,
+    /// Append events from a file or standard input, all or none.
+    ///
+    /// Input: one JSON object, or JSON Lines, of events without `seq` or `recorded_at`
+    /// (assigned by the log). Prints the seq and id given to each event.
+    Append(AppendArgs),
+    /// Each actor's position on each topic as of a date.
+    Positions(PositionsArgs),
+    /// What changed between two dates: positions added, changed or removed.
+    Diff(DiffArgs),
+    /// Every stance in date order, marked current, superseded or retracted.
+    Timeline(TimelineArgs),
+    /// Registered actors, with counts of their stances.
+    Actors(ListArgs),
+    /// Registered topics, with counts of stances on them.
+    Topics(ListArgs),
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for reading.
+    Table,
+    /// A JSON array, for scripts.
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AppendArgs {
+    /// Input file; `-` or nothing for standard input.
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+    /// Append only if the log's last seq is N (expected version); else exit 3.
+    #[arg(long, value_name = "N")]
+    pub expect_seq: Option<u64>,
+    /// Seconds to wait for another writer's lock before failing.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_wait)]
+    pub wait: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Which actors and topics a query covers.
+#[derive(Debug, clap::Args)]
+pub struct Scope {
+    /// Only this actor id (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub actor: Vec<String>,
+    /// Only this topic id (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub topic: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PositionsArgs {
+    /// Positions as of this date, inclusive (YYYY-MM-DD). Default: after the latest date.
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub as_of: Option<Day>,
+    #[command(flatten)]
+    pub scope: Scope,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// Positions as of this date (inclusive, YYYY-MM-DD) are the "before".
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub from: Day,
+    /// Positions as of this date (inclusive, YYYY-MM-DD) are the "after".
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub to: Day,
+    #[command(flatten)]
+    pub scope: Scope,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub scope: Scope,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+fn parse_day(text: &str) -> Result<Day, String> {
+    Day::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_wait(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds from 0 to 86400"
+        )),
+    }
+}

@@ -1,0 +1,177 @@
+//! Argument parsing and the commands. Only this layer reads the clock and the environment.
+
+mod args;
+mod render;
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+
+use stancelog::Error;
+use stancelog::core::{ActorId, Filter, History, TopicId};
+use stancelog::store::{self, AppendOptions, Log};
+
+use args::{Args, Command, Scope};
+use render::Render;
+
+/// Why the command stopped early.
+pub enum Failure {
+    /// The reader of standard output went away (`stancelog positions | head`): end quietly.
+    BrokenPipe,
+    /// An error to report.
+    Error(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Error(e)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Failure::BrokenPipe
+        } else {
+            Failure::Error(Error::io("standard output", e))
+        }
+    }
+}
+
+/// Parses the arguments, runs the command, writes the answer to standard output.
+pub fn try_main() -> Result<(), Failure> {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            // Help and version go to stdout with exit 0; usage errors to stderr with exit 2.
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    run(args, &mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn log_path(args: &Args) -> Result<&Path, Error> {
+    args.log.as_deref().ok_or_else(|| {
+        Error::Usage("no log given: pass --log PATH or set STANCELOG_LOG".to_string())
+    })
+}
+
+fn open(path: &Path) -> Result<Log, Error> {
+    let log = Log::open(path)?;
+    if log.torn_tail_bytes() > 0 {
+        eprintln!(
+            "stancelog: warning: {}: ignoring an unterminated final line ({} bytes, a torn write); the next append removes it",
+            path.display(),
+            log.torn_tail_bytes()
+        );
+    }
+    Ok(log)
+}
+
+/// Turns `--actor`/`--topic` flags into a filter, refusing ids the log does not know.
+fn filter(history: &History, scope: &Scope) -> Result<Filter, Error> {
+    let mut f = Filter::default();
+    for a in &scope.actor {
+        let id = ActorId::new(a).map_err(|e| Error::Usage(format!("--actor: {e}")))?;
+        if !history.actors().contains_key(&id) {
+            return Err(Error::Usage(format!(
+                "--actor: unknown actor `{a}` (see `stancelog actors`)"
+            )));
+        }
+        f.actors.insert(id);
+    }
+    for t in &scope.topic {
+        let id = TopicId::new(t).map_err(|e| Error::Usage(format!("--topic: {e}")))?;
+        if !history.topics().contains_key(&id) {
+            return Err(Error::Usage(format!(
+                "--topic: unknown topic `{t}` (see `stancelog topics`)"
+            )));
+        }
+        f.topics.insert(id);
+    }
+    Ok(f)
+}
+
+fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
+    let path = log_path(&args)?.to_path_buf();
+    match &args.command {
+        Command::Init => {
+            Log::create(&path)?;
+            writeln!(out, "created empty log {}", path.display())?;
+        }
+        Command::Append(a) => {
+            let (name, bytes) = read_input(a.file.as_deref())?;
+            let batch = store::parse_batch(&name, &bytes)?;
+            let opts = AppendOptions {
+                // The one place that reads the clock: the recorded time of this batch.
+                recorded_at: chrono::Utc::now(),
+                expect_seq: a.expect_seq,
+                wait: Duration::from_secs_f64(a.wait),
+            };
+            let report = store::append(&path, &batch, &name, &opts)?;
+            if report.torn_bytes_removed > 0 {
+                eprintln!(
+                    "stancelog: removed a torn final line of {} bytes from {} before appending",
+                    report.torn_bytes_removed,
+                    path.display()
+                );
+            }
+            Render::new(a.format).appended(out, &report)?;
+        }
+        Command::Positions(p) => {
+            let log = open(&path)?;
+            let h = log.history();
+            let f = filter(h, &p.scope)?;
+            let positions = h.positions(p.as_of, &f);
+            Render::new(p.format).positions(out, h, p.as_of, &positions)?;
+        }
+        Command::Diff(d) => {
+            let log = open(&path)?;
+            let h = log.history();
+            let f = filter(h, &d.scope)?;
+            let changes = h.diff(d.from, d.to, &f);
+            Render::new(d.format).diff(out, h, d.from, d.to, &changes)?;
+        }
+        Command::Timeline(t) => {
+            let log = open(&path)?;
+            let h = log.history();
+            let f = filter(h, &t.scope)?;
+            let entries = h.timeline(&f);
+            Render::new(t.format).timeline(out, h, &entries)?;
+        }
+        Command::Actors(l) => {
+            let log = open(&path)?;
+            Render::new(l.format).actors(out, log.history())?;
+        }
+        Command::Topics(l) => {
+            let log = open(&path)?;
+            Render::new(l.format).topics(out, log.history())?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads the batch input: a file, or standard input for `-` or no argument.
+fn read_input(file: Option<&str>) -> Result<(String, Vec<u8>), Error> {
+    let mut bytes = Vec::new();
+    match file {
+        None | Some("-") => {
+            io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::io("standard input", e))?;
+            Ok(("-".to_string(), bytes))
+        }
+        Some(f) => {
+            let p = PathBuf::from(f);
+            bytes = std::fs::read(&p).map_err(|e| Error::io(p.display(), e))?;
+            Ok((f.to_string(), bytes))
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! Domain types of the stance log: identifiers, closed vocabularies and events.
+//!
+//! Nothing here knows about files, serde or the clock. Every type can only be built valid.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::date::ValidDate;
+
+/// Defines a closed vocabulary: an enum with its wire names, `parse`, `as_str` and `ALL`.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire name of this value.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses a wire name; `None` if it is not in the vocabulary (names are case-sensitive).
+            pub fn parse(text: &str) -> Option<$name> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            /// The vocabulary as a comma-separated list, for error messages and help.
+            pub fn names() -> String {
+                [$($text),+].join(", ")
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// What kind of body an actor is.
+    ActorKind {
+        /// An individual: a minister, a spokesperson, a legislator.
+        Person => "person",
+        /// A state acting as a whole (its government speaking for it).
+        State => "state",
+        /// A government or cabinet.
+        Government => "government",
+        /// A ministry, intelligence service or other executive agency.
+        Agency => "agency",
+        /// A parliament, chamber or legislative committee.
+        Legislature => "legislature",
+        /// Armed forces or a military command.
+        Military => "military",
+        /// A political party.
+        Party => "party",
+        /// An international or non-governmental organization, a company, a group.
+        Organization => "organization",
+        /// A news outlet or agency.
+        Media => "media",
+    }
+}
+
+vocabulary! {
+    /// Sector code of an actor: the CAMEO actor role codes, which PLOVER/POLECAT keep as
+    /// sectors. Source: CAMEO codebook v1.1b3 (Schrodt 2012), chapter 3, role codes.
+    Sector {
+        /// Government: executive, ministers, heads of state.
+        Gov => "GOV",
+        /// Legislature.
+        Leg => "LEG",
+        /// Military.
+        Mil => "MIL",
+        /// Intelligence services.
+        Spy => "SPY",
+        /// Judiciary.
+        Jud => "JUD",
+        /// Police.
+        Cop => "COP",
+        /// Political opposition.
+        Opp => "OPP",
+        /// Political party.
+        Pty => "PTY",
+        /// Rebels.
+        Reb => "REB",
+        /// Business.
+        Bus => "BUS",
+        /// Media.
+        Med => "MED",
+        /// Civilians.
+        Cvl => "CVL",
+        /// Elites.
+        Eli => "ELI",
+        /// Education.
+        Edu => "EDU",
+        /// Labour.
+        Lab => "LAB",
+        /// Religious.
+        Rel => "REL",
+        /// Refugees.
+        Ref => "REF",
+        /// Human rights.
+        Hri => "HRI",
+        /// Intergovernmental organization.
+        Igo => "IGO",
+        /// Non-governmental organization.
+        Ngo => "NGO",
+    }
+}
+
+vocabulary! {
+    /// PLOVER event types. Source: `plover-codebook/types.csv` (rpolecat, MIT; PLOVER
+    /// specification, Halterman et al.). `cooperate`, `aid` and `sanction` require a recipient.
+    PloverType {
+        /// agree
+        Agree => "agree",
+        /// consult
+        Consult => "consult",
+        /// support
+        Support => "support",
+        /// concede
+        Concede => "concede",
+        /// cooperate (requires a recipient)
+        Cooperate => "cooperate",
+        /// aid (requires a recipient)
+        Aid => "aid",
+        /// retreat
+        Retreat => "retreat",
+        /// request
+        Request => "request",
+        /// accuse
+        Accuse => "accuse",
+        /// reject
+        Reject => "reject",
+        /// threaten
+        Threaten => "threaten",
+        /// protest
+        Protest => "protest",
+        /// sanction (requires a recipient)
+        Sanction => "sanction",
+        /// mobilize
+        Mobilize => "mobilize",
+        /// coerce
+        Coerce => "coerce",
+        /// assault
+        Assault => "assault",
+    }
+}
+
+impl PloverType {
+    /// Whether PLOVER requires a recipient actor for this event type.
+    pub fn requires_recipient(self) -> bool {
+        matches!(
+            self,
+            PloverType::Cooperate | PloverType::Aid | PloverType::Sanction
+        )
+    }
+}
+
+vocabulary! {
+    /// What a topic is about, which fixes the stances that fit it.
+    TopicKind {
+        /// An action, proposal or agreement that one supports or opposes.
+        Policy => "policy",
+        /// A factual assertion that one affirms or denies.
+        Claim => "claim",
+    }
+}
+
+vocabulary! {
+    /// A stance. The vocabulary is closed; each value fits exactly one [`TopicKind`]:
+    /// policy: `support`, `oppose`, `neutral`, `abstain`; claim: `affirm`, `deny`, `doubt`.
+    Stance {
+        /// Policy: in favour.
+        Support => "support",
+        /// Policy: against.
+        Oppose => "oppose",
+        /// Policy: states no side.
+        Neutral => "neutral",
+        /// Policy: formally declines to take a side (e.g. abstains in a vote).
+        Abstain => "abstain",
+        /// Claim: asserts it is true.
+        Affirm => "affirm",
+        /// Claim: asserts it is false.
+        Deny => "deny",
+        /// Claim: questions it, neither affirming nor denying.
+        Doubt => "doubt",
+    }
+}
+
+impl Stance {
+    /// The topic kind this stance fits.
+    pub fn topic_kind(self) -> TopicKind {
+        match self {
+            Stance::Support | Stance::Oppose | Stance::Neutral | Stance::Abstain => {
+                TopicKind::Policy
+            }
+            Stance::Affirm | Stance::Deny | Stance::Doubt => TopicKind::Claim,
+        }
+    }
+
+    /// Polarity for comparing and counting stances across topic kinds: +1 for `support` and
+    /// `affirm`, -1 for `oppose` and `deny`, 0 for `neutral`, `abstain` and `doubt`.
+    pub fn polarity(self) -> i8 {
+        match self {
+            Stance::Support | Stance::Affirm => 1,
+            Stance::Oppose | Stance::Deny => -1,
+            Stance::Neutral | Stance::Abstain | Stance::Doubt => 0,
+        }
+    }
+}
+
+/// Longest identifier accepted, in bytes.
+pub const ID_BYTES_MAX: usize = 128;
+
+/// Why a string is not a valid identifier or code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// Empty, longer than [`ID_BYTES_MAX`], or containing white space or control characters.
+    #[error("`{0}` is not a valid id: 1 to 128 bytes, no white space or control characters")]
+    Id(String),
+    /// Not an ISO 3166-1 alpha-3 code shape (three ASCII capitals), nor `IGO` / `NGO`.
+    #[error("`{0}` is not an ISO 3166-1 alpha-3 country code (three capital letters) or IGO/NGO")]
+    Country(String),
+}
+
+fn check_id(text: &str) -> Result<(), IdError> {
+    let ok = !text.is_empty()
+        && text.len() <= ID_BYTES_MAX
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(IdError::Id(text.to_string()))
+    }
+}
+
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Builds the id.
+            ///
+            /// # Errors
+            /// [`IdError::Id`] when empty, over [`ID_BYTES_MAX`] bytes, or containing white
+            /// space or control characters.
+            pub fn new(text: &str) -> Result<$name, IdError> {
+                check_id(text)?;
+                Ok($name(text.to_string()))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_id! {
+    /// A stable actor identifier chosen by the analyst, e.g. `kor-mnd-kim-yong-hyun`.
+    ActorId
+}
+
+string_id! {
+    /// A stable topic identifier chosen by the analyst, e.g. `dprk-troops-in-russia`.
+    TopicId
+}
+
+/// An ISO 3166-1 alpha-3 country code (`KOR`, `PRK`), or `IGO` / `NGO` for non-state bodies.
+///
+/// Only the shape is checked (three ASCII capital letters), so former codes (ISO 3166-3, such as
+/// `YUG`) and user-assigned codes are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Country([u8; 3]);
+
+impl Country {
+    /// Parses a three-capital-letter code.
+    ///
+    /// # Errors
+    /// [`IdError::Country`] for anything else.
+    pub fn new(text: &str) -> Result<Country, IdError> {
+        match text.as_bytes() {
+            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => {
+                Ok(Country([*a, *b, *c]))
+            }
+            _ => Err(IdError::Country(text.to_string())),
+        }
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII capitals are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or("???")
+    }
+}
+
+impl fmt::Display for Country {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Sequence number: the position of an event in the log, contiguous from 1.
+pub type Seq = u64;
+
+/// Where a stance was reported. `publication` is required; the rest is what the source gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cite {
+    /// The outlet, agency, record or data set that published the report.
+    pub publication: String,
+    /// Address of the report, if it has one.
+    pub url: Option<String>,
+    /// Title or headline of the report.
+    pub title: Option<String>,
+    /// Date of publication (valid-time calendar date, may be partial).
+    pub published: Option<ValidDate>,
+    /// The outlet this report relays, e.g. a news agency (`Yonhap News Agency`).
+    pub via: Option<String>,
+}
+
+/// `actor.registered`: an actor enters the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorRegistered {
+    /// Stable id, unique in the log.
+    pub actor: ActorId,
+    /// Display name.
+    pub name: String,
+    /// What kind of body it is.
+    pub kind: ActorKind,
+    /// ISO 3166-1 alpha-3 country, or IGO/NGO.
+    pub country: Country,
+    /// CAMEO/PLOVER sector code.
+    pub sector: Sector,
+    /// Other spellings, including in the original script; may be empty.
+    pub aliases: Vec<String>,
+}
+
+/// `topic.registered`: a topic enters the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicRegistered {
+    /// Stable id, unique in the log.
+    pub topic: TopicId,
+    /// Short description of the policy or claim.
+    pub title: String,
+    /// Policy or claim; fixes which stances fit.
+    pub kind: TopicKind,
+}
+
+/// `stance.declared`: an actor publicly took a stance on a topic on a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StanceDeclared {
+    /// Who took the stance; must be registered earlier in the log.
+    pub actor: ActorId,
+    /// On what; must be registered earlier in the log.
+    pub topic: TopicId,
+    /// The stance; must fit the topic's kind.
+    pub stance: Stance,
+    /// Valid time: when the stance was stated, as precise as the source gives.
+    pub date: ValidDate,
+    /// PLOVER event type, where one fits.
+    pub event: Option<PloverType>,
+    /// The actor the stance was addressed to or aimed at, if any; must be registered.
+    pub recipient: Option<ActorId>,
+    /// Verbatim quote, when the source quotes one.
+    pub quote: Option<String>,
+    /// Where it was reported.
+    pub cite: Cite,
+}
+
+/// `stance.retracted`: the report behind a `stance.declared` was withdrawn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StanceRetracted {
+    /// The id of the retracted `stance.declared`.
+    pub target: Uuid,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// The body of an event: its type and that type's fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventBody {
+    /// `actor.registered`
+    ActorRegistered(ActorRegistered),
+    /// `topic.registered`
+    TopicRegistered(TopicRegistered),
+    /// `stance.declared`
+    StanceDeclared(StanceDeclared),
+    /// `stance.retracted`
+    StanceRetracted(StanceRetracted),
+}
+
+impl EventBody {
+    /// The event type's wire name, e.g. `stance.declared`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventBody::ActorRegistered(_) => "actor.registered",
+            EventBody::TopicRegistered(_) => "topic.registered",
+            EventBody::StanceDeclared(_) => "stance.declared",
+            EventBody::StanceRetracted(_) => "stance.retracted",
+        }
+    }
+}
+
+/// An event as stored in the log: body plus what the log assigned on append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Position in the log, contiguous from 1.
+    pub seq: Seq,
+    /// Unique id (UUID; v7 when the writer gave none).
+    pub id: Uuid,
+    /// Recorded (transaction) time in UTC, assigned on append; non-decreasing with `seq`.
+    pub recorded_at: DateTime<Utc>,
+    /// Type and fields.
+    pub body: EventBody,
+}

@@ -1,0 +1,15 @@
+//! stancelog: an append-only, event-sourced log of attributed public stances.
+//!
+//! - [`core`]: the pure domain, fold, replay, diff and timeline (no I/O, no serde, no clock).
+//! - [`store`]: the JSON Lines log on disk.
+//! - [`error`]: the one error type.
+//!
+//! See `ARCHITECTURE.md` for the semantics and `events/README.md` for the log format.
+
+#![warn(missing_docs)]
+
+pub mod core;
+pub mod error;
+pub mod store;
+
+pub use error::{Error, ErrorKind, Location, Result};

@@ -1,0 +1,29 @@
+//! The `stancelog` command line. Parses arguments, calls the library, renders the answer.
+//! `main` only calls `try_main`, prints the error once and maps it to an exit code.
+
+mod cli;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use stancelog::ErrorKind;
+
+fn main() -> ExitCode {
+    match cli::try_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(cli::Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Err(cli::Failure::Error(e)) => {
+            let _ = writeln!(io::stderr(), "stancelog: error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                let _ = writeln!(io::stderr(), "  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::from(match e.kind() {
+                ErrorKind::Input => 2,
+                ErrorKind::Conflict => 3,
+                ErrorKind::Io => 1,
+            })
+        }
+    }
+}

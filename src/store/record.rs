@@ -1,0 +1,439 @@
+//! The on-disk record: the serialized shape of an event, a compatibility boundary of its own.
+//!
+//! `events/README.md` specifies it field by field. A [`Record`] is converted into domain types
+//! ([`EventBody`]) and back; the conversion names the field at fault.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::core::{
+    ActorId, ActorKind, ActorRegistered, Cite, Country, Event, EventBody, PloverType, Sector,
+    Stance, StanceDeclared, StanceRetracted, TopicId, TopicKind, TopicRegistered, ValidDate,
+};
+
+/// The schema version this build writes. Records of a newer version are refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One line of the log (or of an append batch), every field of every event type flattened.
+/// Which fields are allowed and required depends on `type`; [`Record::to_body`] checks that.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// Schema version of the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<u32>,
+    /// Sequence number, assigned by the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Event id (UUID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Recorded time, assigned by the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<String>,
+    /// Event type.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Actor id (`actor.registered`, `stance.declared`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Actor display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Topic id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Topic title, or the cited report's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Actor kind or topic kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// ISO 3166-1 alpha-3 code, or IGO/NGO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// CAMEO/PLOVER sector code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
+    /// Other spellings of the actor's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases: Option<Vec<String>>,
+    /// The stance (closed vocabulary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stance: Option<String>,
+    /// Valid time: `YYYY-MM-DD`, `YYYY-MM` or `YYYY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// PLOVER event type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// Recipient actor id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+    /// Verbatim quote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// Where the stance was reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cite: Option<CiteRecord>,
+    /// Id of the event a retraction targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Why, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The `cite` object of a `stance.declared`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiteRecord {
+    /// Outlet, agency, record or data set.
+    pub publication: String,
+    /// Address of the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Topic title, or the cited report's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Publication date, `YYYY-MM-DD`, `YYYY-MM` or `YYYY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    /// The outlet this report relays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+}
+
+/// A problem with one field of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field, as named in the format (`cite.published` for nested ones).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl FieldError {
+    pub(crate) fn new(field: &str, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The event types of this schema version, as written in `type`.
+pub const EVENT_TYPES: &[&str] = &[
+    "actor.registered",
+    "topic.registered",
+    "stance.declared",
+    "stance.retracted",
+];
+
+fn required<'a>(
+    value: &'a Option<String>,
+    field: &str,
+    type_name: &str,
+) -> Result<&'a str, FieldError> {
+    match value.as_deref() {
+        Some(v) => Ok(v),
+        None => Err(FieldError::new(
+            field,
+            format!("missing, and required for {type_name}"),
+        )),
+    }
+}
+
+fn non_empty(value: &str, field: &str) -> Result<String, FieldError> {
+    if value.trim().is_empty() {
+        Err(FieldError::new(field, "must not be empty"))
+    } else {
+        Ok(value.to_string())
+    }
+}
+
+fn vocab<T>(
+    value: &str,
+    field: &str,
+    parse: fn(&str) -> Option<T>,
+    names: String,
+) -> Result<T, FieldError> {
+    parse(value).ok_or_else(|| FieldError::new(field, format!("`{value}` is not one of: {names}")))
+}
+
+fn actor_id(value: &str, field: &str) -> Result<ActorId, FieldError> {
+    ActorId::new(value).map_err(|e| FieldError::new(field, e.to_string()))
+}
+
+fn topic_id(value: &str, field: &str) -> Result<TopicId, FieldError> {
+    TopicId::new(value).map_err(|e| FieldError::new(field, e.to_string()))
+}
+
+fn valid_date(value: &str, field: &str) -> Result<ValidDate, FieldError> {
+    ValidDate::parse(value).map_err(|e| FieldError::new(field, e.to_string()))
+}
+
+/// Parses an event id.
+///
+/// # Errors
+/// A [`FieldError`] on `field` when `value` is not a hyphenated UUID.
+pub fn parse_uuid(value: &str, field: &str) -> Result<Uuid, FieldError> {
+    // Only the canonical hyphenated lower-case form, so that a stored id round-trips exactly.
+    match Uuid::try_parse(value) {
+        Ok(id) if id.hyphenated().to_string() == value => Ok(id),
+        _ => Err(FieldError::new(
+            field,
+            format!("`{value}` is not a UUID in lower-case hyphenated form"),
+        )),
+    }
+}
+
+/// Formats a recorded time the one way the log stores it: RFC 3339, UTC, `Z`, microseconds.
+pub fn format_recorded_at(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Parses a stored recorded time, which must be in the form [`format_recorded_at`] writes.
+///
+/// # Errors
+/// A [`FieldError`] on `recorded_at` for any other form.
+pub fn parse_recorded_at(value: &str) -> Result<DateTime<Utc>, FieldError> {
+    let bad = || {
+        FieldError::new(
+            "recorded_at",
+            format!("`{value}` is not an RFC 3339 UTC time like 2024-10-25T09:30:00.000000Z"),
+        )
+    };
+    let t = DateTime::parse_from_rfc3339(value).map_err(|_| bad())?;
+    let t = t.with_timezone(&Utc);
+    if format_recorded_at(&t) != value {
+        return Err(bad());
+    }
+    Ok(t)
+}
+
+impl Record {
+    /// Names of the body fields that are present.
+    fn present(&self) -> Vec<&'static str> {
+        let fields: [(&'static str, bool); 16] = [
+            ("actor", self.actor.is_some()),
+            ("name", self.name.is_some()),
+            ("topic", self.topic.is_some()),
+            ("title", self.title.is_some()),
+            ("kind", self.kind.is_some()),
+            ("country", self.country.is_some()),
+            ("sector", self.sector.is_some()),
+            ("aliases", self.aliases.is_some()),
+            ("stance", self.stance.is_some()),
+            ("date", self.date.is_some()),
+            ("event", self.event.is_some()),
+            ("recipient", self.recipient.is_some()),
+            ("quote", self.quote.is_some()),
+            ("cite", self.cite.is_some()),
+            ("target", self.target.is_some()),
+            ("reason", self.reason.is_some()),
+        ];
+        fields.iter().filter(|(_, p)| *p).map(|(n, _)| *n).collect()
+    }
+
+    fn only(&self, allowed: &[&str]) -> Result<(), FieldError> {
+        match self.present().into_iter().find(|f| !allowed.contains(f)) {
+            Some(f) => Err(FieldError::new(
+                f,
+                format!(
+                    "not a field of {} (its fields: {})",
+                    self.type_name,
+                    allowed.join(", ")
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Converts the type and body fields into a domain event body.
+    ///
+    /// # Errors
+    /// A [`FieldError`] for an unknown `type`, a missing required field, a field the type does
+    /// not have, or a value outside its vocabulary or shape.
+    pub fn to_body(&self) -> Result<EventBody, FieldError> {
+        let t = self.type_name.as_str();
+        match t {
+            "actor.registered" => {
+                self.only(&["actor", "name", "kind", "country", "sector", "aliases"])?;
+                let aliases = self.aliases.clone().unwrap_or_default();
+                if let Some(i) = aliases.iter().position(|a| a.trim().is_empty()) {
+                    return Err(FieldError::new(
+                        &format!("aliases[{i}]"),
+                        "must not be empty",
+                    ));
+                }
+                Ok(EventBody::ActorRegistered(ActorRegistered {
+                    actor: actor_id(required(&self.actor, "actor", t)?, "actor")?,
+                    name: non_empty(required(&self.name, "name", t)?, "name")?,
+                    kind: vocab(
+                        required(&self.kind, "kind", t)?,
+                        "kind",
+                        ActorKind::parse,
+                        ActorKind::names(),
+                    )?,
+                    country: Country::new(required(&self.country, "country", t)?)
+                        .map_err(|e| FieldError::new("country", e.to_string()))?,
+                    sector: vocab(
+                        required(&self.sector, "sector", t)?,
+                        "sector",
+                        Sector::parse,
+                        Sector::names(),
+                    )?,
+                    aliases,
+                }))
+            }
+            "topic.registered" => {
+                self.only(&["topic", "title", "kind"])?;
+                Ok(EventBody::TopicRegistered(TopicRegistered {
+                    topic: topic_id(required(&self.topic, "topic", t)?, "topic")?,
+                    title: non_empty(required(&self.title, "title", t)?, "title")?,
+                    kind: vocab(
+                        required(&self.kind, "kind", t)?,
+                        "kind",
+                        TopicKind::parse,
+                        TopicKind::names(),
+                    )?,
+                }))
+            }
+            "stance.declared" => {
+                self.only(&[
+                    "actor",
+                    "topic",
+                    "stance",
+                    "date",
+                    "event",
+                    "recipient",
+                    "quote",
+                    "cite",
+                ])?;
+                let cite = self.cite.as_ref().ok_or_else(|| {
+                    FieldError::new("cite", format!("missing, and required for {t}"))
+                })?;
+                let quote = match &self.quote {
+                    Some(q) => Some(non_empty(q, "quote")?),
+                    None => None,
+                };
+                Ok(EventBody::StanceDeclared(StanceDeclared {
+                    actor: actor_id(required(&self.actor, "actor", t)?, "actor")?,
+                    topic: topic_id(required(&self.topic, "topic", t)?, "topic")?,
+                    stance: vocab(
+                        required(&self.stance, "stance", t)?,
+                        "stance",
+                        Stance::parse,
+                        Stance::names(),
+                    )?,
+                    date: valid_date(required(&self.date, "date", t)?, "date")?,
+                    event: match &self.event {
+                        Some(e) => Some(vocab(e, "event", PloverType::parse, PloverType::names())?),
+                        None => None,
+                    },
+                    recipient: match &self.recipient {
+                        Some(r) => Some(actor_id(r, "recipient")?),
+                        None => None,
+                    },
+                    quote,
+                    cite: cite.to_cite()?,
+                }))
+            }
+            "stance.retracted" => {
+                self.only(&["target", "reason"])?;
+                Ok(EventBody::StanceRetracted(StanceRetracted {
+                    target: parse_uuid(required(&self.target, "target", t)?, "target")?,
+                    reason: non_empty(required(&self.reason, "reason", t)?, "reason")?,
+                }))
+            }
+            other => Err(FieldError::new(
+                "type",
+                format!(
+                    "unknown event type `{other}` (known: {})",
+                    EVENT_TYPES.join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// The record of a stored event, in the current schema version.
+    pub fn from_event(event: &Event) -> Record {
+        let mut r = Record::from_body(&event.body);
+        r.schema = Some(SCHEMA_VERSION);
+        r.seq = Some(event.seq);
+        r.id = Some(event.id.hyphenated().to_string());
+        r.recorded_at = Some(format_recorded_at(&event.recorded_at));
+        r
+    }
+
+    /// The record of an event body alone (no schema, seq, id or recorded time): the shape of
+    /// one line of an append batch.
+    pub fn from_body(body: &EventBody) -> Record {
+        let mut r = Record {
+            type_name: body.type_name().to_string(),
+            ..Record::default()
+        };
+        match body {
+            EventBody::ActorRegistered(a) => {
+                r.actor = Some(a.actor.to_string());
+                r.name = Some(a.name.clone());
+                r.kind = Some(a.kind.to_string());
+                r.country = Some(a.country.to_string());
+                r.sector = Some(a.sector.to_string());
+                r.aliases = (!a.aliases.is_empty()).then(|| a.aliases.clone());
+            }
+            EventBody::TopicRegistered(t) => {
+                r.topic = Some(t.topic.to_string());
+                r.title = Some(t.title.clone());
+                r.kind = Some(t.kind.to_string());
+            }
+            EventBody::StanceDeclared(s) => {
+                r.actor = Some(s.actor.to_string());
+                r.topic = Some(s.topic.to_string());
+                r.stance = Some(s.stance.to_string());
+                r.date = Some(s.date.to_string());
+                r.event = s.event.map(|e| e.to_string());
+                r.recipient = s.recipient.as_ref().map(ToString::to_string);
+                r.quote = s.quote.clone();
+                r.cite = Some(CiteRecord::from_cite(&s.cite));
+            }
+            EventBody::StanceRetracted(x) => {
+                r.target = Some(x.target.hyphenated().to_string());
+                r.reason = Some(x.reason.clone());
+            }
+        }
+        r
+    }
+}
+
+impl CiteRecord {
+    /// Converts into the domain citation.
+    ///
+    /// # Errors
+    /// A [`FieldError`] on `cite.publication` when empty, or on `cite.published` for a bad date.
+    pub fn to_cite(&self) -> Result<Cite, FieldError> {
+        Ok(Cite {
+            publication: non_empty(&self.publication, "cite.publication")?,
+            url: self.url.clone(),
+            title: self.title.clone(),
+            published: match &self.published {
+                Some(p) => Some(valid_date(p, "cite.published")?),
+                None => None,
+            },
+            via: self.via.clone(),
+        })
+    }
+
+    /// The record of a domain citation.
+    pub fn from_cite(c: &Cite) -> CiteRecord {
+        CiteRecord {
+            publication: c.publication.clone(),
+            url: c.url.clone(),
+            title: c.title.clone(),
+            published: c.published.map(|d| d.to_string()),
+            via: c.via.clone(),
+        }
+    }
+}

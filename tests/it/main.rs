@@ -1,0 +1,5 @@
+//! The integration tests, compiled into one binary.
+
+mod support;
+
+mod cli_seed;
