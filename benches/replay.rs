@@ -1,0 +1,2 @@
+//! Placeholder: replaced by the fold/replay benchmarks.
+fn main() {}
