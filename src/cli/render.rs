@@ -16,7 +16,10 @@ const TABLE_STYLE: TableStyle =
     TableStyle::new().header_separator(LineStyle::none().fill('-').junction(' '));
 
 /// Longest text shown in a table cell before it is cut with `…` (JSON and CSV are never cut).
-const CELL_CHARS_MAX: usize = 48;
+const CELL_CHARS_MAX: usize = 44;
+
+/// Longest source shown in a positions table.
+const SOURCE_CHARS_MAX: usize = 28;
 
 pub struct Render {
     format: Format,
@@ -142,11 +145,16 @@ fn position_out<'a>(h: &'a History, p: &Position<'a>) -> PositionOut<'a> {
 
 /// Cuts text for a table cell, on a character boundary.
 fn cell(text: &str) -> String {
-    if text.chars().count() <= CELL_CHARS_MAX {
+    cut(text, CELL_CHARS_MAX)
+}
+
+/// Cuts text to at most `max` characters, ending in `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
         text.to_string()
     } else {
-        let cut: String = text.chars().take(CELL_CHARS_MAX - 1).collect();
-        format!("{cut}…")
+        let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+        format!("{kept}…")
     }
 }
 
@@ -270,7 +278,7 @@ impl Render {
                         r.since.clone(),
                         r.event.unwrap_or("").to_string(),
                         r.seq.to_string(),
-                        cell(&source_of(r)),
+                        cut(&source_of(r), SOURCE_CHARS_MAX),
                     ]);
                 }
                 writeln!(out, "{}", t.trim_fmt())
@@ -602,9 +610,11 @@ impl Render {
     }
 }
 
+/// The shortest useful source for a table: the relayed agency when there is one, else the
+/// publication.
 fn source_of(r: &PositionOut<'_>) -> String {
     match r.cite.via {
-        Some(via) => format!("{} via {}", r.cite.publication, via),
+        Some(via) => format!("via {via}"),
         None => r.cite.publication.to_string(),
     }
 }
