@@ -1,0 +1,583 @@
+//! Given a small log, when bad input or a bad log comes in, then stancelog refuses it with exit
+//! code 2 (3 for an expected-seq conflict), says where (input, 1-based line, field), and leaves
+//! the log's bytes as they were.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use stancelog::store::Log;
+
+use crate::support::{empty_log, json, run_log, stderr, stdout};
+
+/// Lines 1-3 of the base log: an actor, a policy topic, a claim topic.
+const BASE: &str = r#"{"type":"actor.registered","actor":"a1","name":"Actor One","kind":"person","country":"KOR","sector":"GOV"}
+{"type":"topic.registered","topic":"pol","title":"A policy","kind":"policy"}
+{"type":"topic.registered","topic":"clm","title":"A claim","kind":"claim"}
+"#;
+
+/// A valid stance of `a1` on the policy topic.
+const STANCE: &str = r#"{"type":"stance.declared","actor":"a1","topic":"pol","stance":"support","date":"2024-10-01","cite":{"publication":"P"}}"#;
+
+/// A temporary log holding the base batch (seq 1-3).
+struct Fixture {
+    dir: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let (dir, log) = empty_log();
+        let o = run_log(&log, &["append", "-"], Some(BASE.as_bytes()));
+        assert_eq!(o.status.code(), Some(0), "base append: {}", stderr(&o));
+        Fixture { dir, log }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        std::fs::read(&self.log).expect("read log")
+    }
+
+    /// Writes `text` to a batch file in the fixture's directory and returns its path.
+    fn batch_file(&self, name: &str, text: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).expect("write batch");
+        p
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        run_log(&self.log, args, stdin)
+    }
+
+    /// Appends `text` from a file; expects exit 2, the file path, `line` and `field` (when
+    /// given) in the message, and the log unchanged. Returns standard error.
+    fn refused(&self, text: &str, line: Option<u64>, field: Option<&str>) -> String {
+        let before = self.bytes();
+        let file = self.batch_file("batch.jsonl", text.as_bytes());
+        let path = file.to_str().unwrap();
+        let o = self.run(&["append", path], None);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "input {text:?}: {err}");
+        match line {
+            Some(n) => assert!(
+                err.contains(&format!("{path}:{n}:")),
+                "want {path}:{n}: in {err}"
+            ),
+            None => assert!(err.contains(path), "want {path} in {err}"),
+        }
+        if let Some(f) = field {
+            assert!(
+                err.contains(&format!("field `{f}`")),
+                "want field `{f}` in {err}"
+            );
+        }
+        assert!(o.stdout.is_empty(), "printed {}", stdout(&o));
+        assert_eq!(
+            self.bytes(),
+            before,
+            "log changed by refused input {text:?}"
+        );
+        err
+    }
+}
+
+/// A stance of `a1` on `pol` with the given `stance`, `date` and other fields.
+fn stance_with(field_json: &str) -> String {
+    // A stance of `a1` on `pol` whose other fields are `field_json`.
+    format!(
+        r#"{{"type":"stance.declared","actor":"a1","topic":"pol",{field_json},"cite":{{"publication":"P"}}}}"#
+    )
+}
+
+#[test]
+fn the_base_batch_is_accepted() {
+    let f = Fixture::new();
+    let o = f.run(&["topics", "--format", "json"], None);
+    let v = json(&o);
+    let kinds: Vec<(&str, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["topic"].as_str().unwrap(), t["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, vec![("clm", "claim"), ("pol", "policy")]);
+    // And a valid stance is accepted (the control for the refusals below).
+    let o = f.run(&["append", "-"], Some(STANCE.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("seq 4"), "{}", stdout(&o));
+}
+
+#[test]
+fn malformed_json_on_line_3_appends_nothing_from_the_batch() {
+    let f = Fixture::new();
+    let text = format!("{STANCE}\n{STANCE}\n{{\"type\":\"stance.declared\", oops}}\n");
+    let err = f.refused(&text, Some(3), None);
+    assert!(err.contains("malformed JSON"), "{err}");
+    // Lines 1-2 were valid, yet none of them is in the log.
+    let o = f.run(&["timeline", "--format", "json"], None);
+    assert_eq!(json(&o), serde_json::json!([]));
+}
+
+#[test]
+fn a_refusal_late_in_a_batch_rolls_back_the_events_before_it() {
+    // Given a batch whose line 1 registers an actor and line 2 names an unknown one,
+    let f = Fixture::new();
+    let text = concat!(
+        r#"{"type":"actor.registered","actor":"a2","name":"Actor Two","kind":"state","country":"PRK","sector":"GOV"}"#,
+        "\n",
+        r#"{"type":"stance.declared","actor":"a2","topic":"pol","stance":"oppose","date":"2024-10","cite":{"publication":"P"}}"#,
+        "\n",
+        r#"{"type":"stance.declared","actor":"ghost","topic":"pol","stance":"oppose","date":"2024-10","cite":{"publication":"P"}}"#,
+        "\n",
+    );
+    // then line 3 is named and the log is unchanged, so a2 is not registered.
+    f.refused(text, Some(3), Some("actor"));
+    let o = f.run(&["actors", "--format", "json"], None);
+    assert_eq!(json(&o).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn an_unknown_type_is_refused() {
+    let f = Fixture::new();
+    let err = f.refused(
+        &format!("{STANCE}\n{{\"type\":\"stance.updated\",\"actor\":\"a1\"}}\n"),
+        Some(2),
+        Some("type"),
+    );
+    assert!(err.contains("stance.updated"), "{err}");
+}
+
+#[test]
+fn a_missing_field_is_refused() {
+    let f = Fixture::new();
+    // No `date`.
+    let err = f.refused(&stance_with(r#""stance":"support""#), Some(1), Some("date"));
+    assert!(err.contains("missing"), "{err}");
+    // No `cite`.
+    f.refused(
+        r#"{"type":"stance.declared","actor":"a1","topic":"pol","stance":"support","date":"2024-10"}"#,
+        Some(1),
+        Some("cite"),
+    );
+    // No `type`.
+    f.refused(r#"{"actor":"a1"}"#, Some(1), Some("type"));
+    // An actor without `name`.
+    f.refused(
+        r#"{"type":"actor.registered","actor":"a2","kind":"person","country":"KOR","sector":"GOV"}"#,
+        Some(1),
+        Some("name"),
+    );
+}
+
+#[test]
+fn a_mistyped_field_is_refused() {
+    let f = Fixture::new();
+    f.refused(
+        &stance_with(r#""stance":5,"date":"2024-10-01""#),
+        Some(1),
+        Some("stance"),
+    );
+    f.refused(
+        r#"{"type":"actor.registered","actor":"a2","name":"A","kind":"person","country":"KOR","sector":"GOV","aliases":"x"}"#,
+        Some(1),
+        Some("aliases"),
+    );
+    f.refused(
+        &stance_with(r#""stance":"support","date":20241001"#),
+        Some(1),
+        Some("date"),
+    );
+}
+
+#[test]
+fn an_unknown_field_is_refused() {
+    let f = Fixture::new();
+    let err = f.refused(
+        &stance_with(r#""stance":"support","date":"2024-10-01","mood":"firm""#),
+        Some(1),
+        Some("mood"),
+    );
+    assert!(err.contains("unknown field"), "{err}");
+    // Nested in `cite` as well.
+    f.refused(
+        r#"{"type":"stance.declared","actor":"a1","topic":"pol","stance":"support","date":"2024-10","cite":{"publication":"P","mood":1}}"#,
+        Some(1),
+        Some("cite.mood"),
+    );
+    // A field of another event type (`reason` belongs to stance.retracted).
+    f.refused(
+        &stance_with(r#""stance":"support","date":"2024-10-01","reason":"r""#),
+        Some(1),
+        Some("reason"),
+    );
+}
+
+#[test]
+fn an_unknown_actor_or_topic_is_refused() {
+    let f = Fixture::new();
+    let err = f.refused(
+        r#"{"type":"stance.declared","actor":"ghost","topic":"pol","stance":"support","date":"2024-10","cite":{"publication":"P"}}"#,
+        Some(1),
+        Some("actor"),
+    );
+    assert!(err.contains("unknown actor `ghost`"), "{err}");
+    let err = f.refused(
+        r#"{"type":"stance.declared","actor":"a1","topic":"nope","stance":"support","date":"2024-10","cite":{"publication":"P"}}"#,
+        Some(1),
+        Some("topic"),
+    );
+    assert!(err.contains("unknown topic `nope`"), "{err}");
+    // An unknown recipient names `recipient`.
+    f.refused(
+        &stance_with(r#""stance":"support","date":"2024-10","recipient":"ghost""#),
+        Some(1),
+        Some("recipient"),
+    );
+    // Registering an actor twice names `actor`.
+    f.refused(
+        r#"{"type":"actor.registered","actor":"a1","name":"Again","kind":"person","country":"KOR","sector":"GOV"}"#,
+        Some(1),
+        Some("actor"),
+    );
+}
+
+#[test]
+fn an_impossible_date_is_refused() {
+    let f = Fixture::new();
+    let err = f.refused(
+        &stance_with(r#""stance":"support","date":"2024-02-30""#),
+        Some(1),
+        Some("date"),
+    );
+    assert!(err.contains("2024-02-30"), "{err}");
+    f.refused(
+        &stance_with(r#""stance":"support","date":"2023-13""#),
+        Some(1),
+        Some("date"),
+    );
+    f.refused(
+        &stance_with(r#""stance":"support","date":"2024/10/01""#),
+        Some(1),
+        Some("date"),
+    );
+}
+
+#[test]
+fn a_stance_outside_the_vocabulary_or_unfit_for_the_topic_is_refused() {
+    let f = Fixture::new();
+    let err = f.refused(
+        &stance_with(r#""stance":"maybe","date":"2024-10-01""#),
+        Some(1),
+        Some("stance"),
+    );
+    assert!(err.contains("maybe"), "{err}");
+    // `affirm` is a claim stance; `pol` is a policy topic.
+    let err = f.refused(
+        &stance_with(r#""stance":"affirm","date":"2024-10-01""#),
+        Some(1),
+        Some("stance"),
+    );
+    assert!(err.contains("does not fit"), "{err}");
+    // And `support` does not fit the claim topic.
+    f.refused(
+        r#"{"type":"stance.declared","actor":"a1","topic":"clm","stance":"support","date":"2024-10","cite":{"publication":"P"}}"#,
+        Some(1),
+        Some("stance"),
+    );
+}
+
+#[test]
+fn seq_or_recorded_at_in_the_input_is_refused() {
+    let f = Fixture::new();
+    let err = f.refused(
+        r#"{"seq":4,"type":"stance.declared","actor":"a1","topic":"pol","stance":"support","date":"2024-10-01","cite":{"publication":"P"}}"#,
+        Some(1),
+        Some("seq"),
+    );
+    assert!(err.contains("assigned by the log"), "{err}");
+    f.refused(
+        r#"{"recorded_at":"2024-10-25T09:30:00.000000Z","type":"stance.declared","actor":"a1","topic":"pol","stance":"support","date":"2024-10-01","cite":{"publication":"P"}}"#,
+        Some(1),
+        Some("recorded_at"),
+    );
+}
+
+#[test]
+fn an_empty_or_blank_input_is_refused() {
+    let f = Fixture::new();
+    for text in ["", "   \n\t\n\n", "\n"] {
+        let err = f.refused(text, None, None);
+        assert!(err.contains("no events"), "{text:?}: {err}");
+    }
+    // From standard input too.
+    let before = f.bytes();
+    let o = f.run(&["append"], Some(b""));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("-: no events"), "{}", stderr(&o));
+    assert_eq!(f.bytes(), before);
+}
+
+#[test]
+fn a_json_value_that_is_not_an_object_is_refused() {
+    let f = Fixture::new();
+    for bad in ["[1, 2]", "42", "\"stance\"", "null"] {
+        let err = f.refused(&format!("{STANCE}\n{bad}\n"), Some(2), None);
+        assert!(err.contains("expected a JSON object"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn standard_input_is_named_dash() {
+    let f = Fixture::new();
+    let before = f.bytes();
+    let text = format!(
+        "{STANCE}\n{}\n",
+        stance_with(r#""stance":"maybe","date":"2024-10""#)
+    );
+    for args in [&["append"][..], &["append", "-"][..]] {
+        let o = f.run(args, Some(text.as_bytes()));
+        assert_eq!(o.status.code(), Some(2));
+        let err = stderr(&o);
+        assert!(err.contains("-:2: field `stance`"), "{err}");
+    }
+    assert_eq!(f.bytes(), before);
+}
+
+#[test]
+fn a_multi_line_object_is_located_by_the_line_it_starts_on() {
+    // Given a pretty-printed valid event on lines 1-6 and a bad one on line 7,
+    let f = Fixture::new();
+    let text = "{\n  \"type\": \"topic.registered\",\n  \"topic\": \"t2\",\n  \"title\": \"x\",\n  \"kind\": \"claim\"\n}\n{\"type\": \"nope\"}\n";
+    f.refused(text, Some(7), Some("type"));
+}
+
+#[test]
+fn query_flags_with_unknown_ids_or_bad_dates_exit_2() {
+    let f = Fixture::new();
+    for args in [
+        &["positions", "--actor", "nobody"][..],
+        &["positions", "--topic", "nothing"][..],
+        &["timeline", "--actor", "nobody"][..],
+        &["positions", "--as-of", "2024-02-30"][..],
+        &["positions", "--as-of", "2024-10"][..],
+        &["positions", "--as-of", "yesterday"][..],
+        &["diff", "--from", "2024-13-01", "--to", "2024-10-25"][..],
+        &["diff", "--from", "2024-10-01"][..],
+    ] {
+        let o = f.run(args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).is_empty(), "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    let o = f.run(&["positions", "--actor", "nobody"], None);
+    assert!(
+        stderr(&o).contains("unknown actor `nobody`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn appending_to_a_missing_log_says_to_run_init() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("missing.jsonl");
+    let o = run_log(&log, &["append", "-"], Some(BASE.as_bytes()));
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("init"), "{err}");
+    assert!(err.contains(log.to_str().unwrap()), "{err}");
+    assert!(!log.exists(), "append must not create the log");
+    // Queries say the same.
+    let o = run_log(&log, &["positions"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("init"));
+}
+
+#[test]
+fn re_appending_a_batch_with_explicit_ids_stores_nothing_new() {
+    let f = Fixture::new();
+    let batch = concat!(
+        r#"{"id":"0192b6a0-0000-7000-8000-000000000001","type":"stance.declared","actor":"a1","topic":"pol","stance":"support","date":"2024-10","cite":{"publication":"P"}}"#,
+        "\n",
+        r#"{"id":"0192b6a0-0000-7000-8000-000000000002","type":"stance.declared","actor":"a1","topic":"clm","stance":"affirm","date":"2024-10-02","cite":{"publication":"P"}}"#,
+        "\n",
+    );
+    // Given the batch appended once,
+    let o = f.run(&["append", "-"], Some(batch.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("appended 2 event(s), 0 already present"));
+    let once = f.bytes();
+
+    // when it is appended again, then nothing is stored and the output says so.
+    let o = f.run(&["append", "-"], Some(batch.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("appended 0 event(s), 2 already present"),
+        "{out}"
+    );
+    assert!(out.contains("already in the log"), "{out}");
+    assert!(
+        out.contains("seq 4  id 0192b6a0-0000-7000-8000-000000000001"),
+        "{out}"
+    );
+    assert_eq!(f.bytes(), once);
+    let o = f.run(&["append", "--format", "json", "-"], Some(batch.as_bytes()));
+    let v = json(&o);
+    assert_eq!(v[0]["duplicate"], true);
+    assert_eq!(v[1]["seq"], 5);
+    assert_eq!(f.bytes(), once);
+
+    // When the same id comes with other content, then it is refused on that line, `id`.
+    let changed = batch.replace("\"affirm\"", "\"deny\"");
+    let err = f.refused(&changed, Some(2), Some("id"));
+    assert!(err.contains("different content"), "{err}");
+}
+
+#[test]
+fn a_wrong_expected_seq_exits_3() {
+    let f = Fixture::new();
+    let before = f.bytes();
+    let o = f.run(
+        &["append", "--expect-seq", "1", "-"],
+        Some(STANCE.as_bytes()),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("expected seq 1, log is at 3"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(f.bytes(), before);
+    let o = f.run(
+        &["append", "--expect-seq", "4", "-"],
+        Some(STANCE.as_bytes()),
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("expected seq 4, log is at 3"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(f.bytes(), before);
+    // The right number appends.
+    let o = f.run(
+        &["append", "--expect-seq", "3", "-"],
+        Some(STANCE.as_bytes()),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("seq 4"));
+}
+
+/// Replaces line `n` (1-based) of the log with `text`.
+fn replace_line(log: &Path, n: usize, text: &str) {
+    let s = std::fs::read_to_string(log).unwrap();
+    let mut lines: Vec<&str> = s.lines().collect();
+    lines[n - 1] = text;
+    std::fs::write(log, format!("{}\n", lines.join("\n"))).unwrap();
+}
+
+#[test]
+fn a_corrupt_line_in_the_middle_of_the_log_is_reported_with_path_and_line() {
+    let f = Fixture::new();
+    let o = f.run(&["append", "-"], Some(STANCE.as_bytes()));
+    assert_eq!(o.status.code(), Some(0));
+    let path = f.log.to_str().unwrap().to_string();
+
+    // Given line 2 of 4 overwritten with garbage,
+    replace_line(&f.log, 2, "{not json");
+    let corrupt = f.bytes();
+    // then every query exits 2 naming the log and line 2,
+    for args in [
+        &["positions"][..],
+        &["timeline"][..],
+        &["actors"][..],
+        &["diff", "--from", "2024-01-01", "--to", "2024-12-31"][..],
+    ] {
+        let o = f.run(args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&o).contains(&format!("{path}:2")),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert!(o.stdout.is_empty());
+    }
+    // and an append is refused without repairing anything.
+    let o = f.run(&["append", "-"], Some(STANCE.as_bytes()));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains(&format!("{path}:2")), "{}", stderr(&o));
+    assert_eq!(f.bytes(), corrupt);
+}
+
+#[test]
+fn a_stored_seq_gap_is_reported_on_its_field() {
+    let f = Fixture::new();
+    let s = std::fs::read_to_string(&f.log).unwrap();
+    let line2 = s
+        .lines()
+        .nth(1)
+        .unwrap()
+        .replace("\"seq\":2,", "\"seq\":7,");
+    replace_line(&f.log, 2, &line2);
+    let o = f.run(&["positions"], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{}:2: field `seq`", f.log.display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_torn_last_line_is_ignored_with_a_warning_and_removed_by_the_next_append() {
+    // Given the base log with half a record after it (no newline),
+    let f = Fixture::new();
+    let whole = f.bytes();
+    let torn = br#"{"schema":1,"seq":4,"id":"01a"#;
+    let mut bytes = whole.clone();
+    bytes.extend_from_slice(torn);
+    std::fs::write(&f.log, &bytes).unwrap();
+
+    // when querying, then the answer is that of the whole lines, with a warning,
+    let o = f.run(&["actors", "--format", "json"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json(&o).as_array().unwrap().len(), 1);
+    let err = stderr(&o);
+    assert!(err.contains("warning"), "{err}");
+    assert!(err.contains(&format!("{} bytes", torn.len())), "{err}");
+    assert!(!err.contains("error"), "{err}");
+    // and the file is not touched by reading.
+    assert_eq!(f.bytes(), bytes);
+
+    // When a bad batch is refused, the torn bytes stay (nothing is written on error).
+    f.refused(
+        &stance_with(r#""stance":"maybe","date":"2024-10""#),
+        Some(1),
+        Some("stance"),
+    );
+    assert_eq!(f.bytes(), bytes);
+
+    // When a good batch is appended, then the torn bytes are gone and the new record follows
+    // the whole lines.
+    let o = f.run(&["append", "-"], Some(STANCE.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!(
+        "removed a torn final line of {} bytes",
+        torn.len()
+    )));
+    assert!(stdout(&o).contains("seq 4"), "{}", stdout(&o));
+    let after = f.bytes();
+    assert!(after.starts_with(&whole));
+    assert!(after.ends_with(b"\n"));
+    let tail = std::str::from_utf8(&after[whole.len()..]).unwrap();
+    assert_eq!(tail.lines().count(), 1, "{tail}");
+    let rec: serde_json::Value = serde_json::from_str(tail.trim_end()).unwrap();
+    assert_eq!(rec["seq"], 4);
+    assert_eq!(rec["type"], "stance.declared");
+    let log = Log::open(&f.log).unwrap();
+    assert_eq!(log.torn_tail_bytes(), 0);
+    assert_eq!(log.history().seq_last(), 4);
+    // And queries are quiet again.
+    let o = f.run(&["positions"], None);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+}
