@@ -45,6 +45,11 @@ pub enum Command {
     Actors(ListArgs),
     /// Registered topics, with counts of stances on them.
     Topics(ListArgs),
+    /// Check every line: JSON, schema, seq contiguity, the hash chain, references.
+    ///
+    /// Prints the event count and the head hash on a good log; names the first bad line and
+    /// exits 2 otherwise. A torn tail also fails verification (the next append removes it).
+    Verify(ListArgs),
 }
 
 /// Output format.

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use stancelog::Error;
 use stancelog::core::{ActorId, Filter, History, TopicId};
 use stancelog::store::{self, AppendOptions, Log};
+use stancelog::{Error, Location};
 
 use args::{Args, Command, Scope};
 use render::Render;
@@ -67,7 +67,7 @@ fn open(path: &Path) -> Result<Log, Error> {
     let log = Log::open(path)?;
     if log.torn_tail_bytes() > 0 {
         eprintln!(
-            "stancelog: warning: {}: ignoring an unterminated final line ({} bytes, a torn write); the next append removes it",
+            "stancelog: warning: {}: ignoring a torn tail of {} bytes (an unterminated final line, or a batch still being written or cut short by a crash); the next append removes it",
             path.display(),
             log.torn_tail_bytes()
         );
@@ -153,6 +153,24 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Topics(l) => {
             let log = open(&path)?;
             Render::new(l.format).topics(out, log.history())?;
+        }
+        Command::Verify(l) => {
+            let log = Log::open(&path)?;
+            if log.torn_tail_bytes() > 0 {
+                return Err(Error::input(
+                    Location {
+                        file: path.display().to_string(),
+                        line: Some(log.history().seq_last() + 1),
+                        field: None,
+                    },
+                    format!(
+                        "torn tail: {} bytes of an unterminated line or unfinished batch; the next append removes them",
+                        log.torn_tail_bytes()
+                    ),
+                )
+                .into());
+            }
+            Render::new(l.format).verified(out, &log)?;
         }
     }
     Ok(())

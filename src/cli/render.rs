@@ -7,7 +7,7 @@ use comfy_table::{LineStyle, Table, TableStyle};
 use serde::Serialize;
 
 use stancelog::core::{Change, Cite, Day, History, Position, Status, TimelineEntry};
-use stancelog::store::{AppendReport, format_recorded_at};
+use stancelog::store::{AppendReport, Log, format_recorded_at};
 
 use super::args::Format;
 
@@ -106,6 +106,13 @@ struct TopicOut<'a> {
     stances: u64,
     retracted: u64,
     seq: u64,
+}
+
+#[derive(Serialize)]
+struct VerifiedOut {
+    events: u64,
+    head_hash: String,
+    schema1_records: u64,
 }
 
 #[derive(Serialize)]
@@ -567,6 +574,37 @@ impl Render {
                     ]);
                 }
                 writeln!(out, "{}", t.trim_fmt())
+            }
+        }
+    }
+
+    pub fn verified(&self, out: &mut dyn Write, log: &Log) -> io::Result<()> {
+        let v = VerifiedOut {
+            events: log.history().seq_last(),
+            head_hash: log.head_hash(),
+            schema1_records: log.schema1_records(),
+        };
+        match self.format {
+            Format::Json => json_out(out, &v),
+            Format::Csv => csv_out(
+                out,
+                &["events", "head_hash", "schema1_records"],
+                vec![vec![
+                    v.events.to_string(),
+                    v.head_hash.clone(),
+                    v.schema1_records.to_string(),
+                ]],
+            ),
+            Format::Table => {
+                writeln!(out, "ok: {} events, head hash {}", v.events, v.head_hash)?;
+                if v.schema1_records > 0 {
+                    writeln!(
+                        out,
+                        "note: {} record(s) of schema 1 carry no hash of their own; they are covered by the hash of the next schema-2 record, if any",
+                        v.schema1_records
+                    )?;
+                }
+                Ok(())
             }
         }
     }

@@ -1,13 +1,16 @@
-//! The storage edge: the JSON Lines log file, its records, locking and fsync.
+//! The storage edge: the JSON Lines log file, its records, the hash chain, locking and fsync.
 
+mod batch;
+mod chain;
 mod log;
 mod record;
+mod writer;
 
-pub use log::{
-    AppendOptions, AppendReport, Appended, BATCH_EVENTS_MAX, LINE_BYTES_MAX, Log, NewEvent, append,
-    parse_batch,
-};
+pub use batch::{BATCH_EVENTS_MAX, NewEvent, parse_batch};
+pub use chain::{GENESIS_HASH, Hash};
+pub use log::{LINE_BYTES_MAX, Log, SCHEMA_VERSION_MIN};
 pub use record::{
     CiteRecord, EVENT_TYPES, FieldError, Record, SCHEMA_VERSION, format_recorded_at,
     parse_recorded_at, parse_uuid,
 };
+pub use writer::{AppendOptions, AppendReport, Appended, Writer, append, encode_batch, encode_log};

@@ -13,76 +13,86 @@ use crate::core::{
 };
 
 /// The schema version this build writes. Records of a newer version are refused.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One line of the log (or of an append batch), every field of every event type flattened.
 /// Which fields are allowed and required depends on `type`; [`Record::to_body`] checks that.
+///
+/// Fields are declared in ascending key order, so serializing a record with `serde_json` gives
+/// its canonical JSON form (RFC 8785 style: keys sorted, no white space, minimal string escapes):
+/// the form the log stores and the hash chain covers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
-    /// Schema version of the record.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<u32>,
-    /// Sequence number, assigned by the log.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seq: Option<u64>,
-    /// Event id (UUID).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Recorded time, assigned by the log.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recorded_at: Option<String>,
-    /// Event type.
-    #[serde(rename = "type")]
-    pub type_name: String,
     /// Actor id (`actor.registered`, `stance.declared`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
-    /// Actor display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Topic id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub topic: Option<String>,
-    /// Topic title, or the cited report's title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Actor kind or topic kind.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// ISO 3166-1 alpha-3 code, or IGO/NGO.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-    /// CAMEO/PLOVER sector code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sector: Option<String>,
     /// Other spellings of the actor's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aliases: Option<Vec<String>>,
-    /// The stance (closed vocabulary).
+    /// Seq of the last event of the batch this record was appended in (schema 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stance: Option<String>,
+    pub batch_last: Option<u64>,
+    /// Where the stance was reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cite: Option<CiteRecord>,
+    /// ISO 3166-1 alpha-3 code, or IGO/NGO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
     /// Valid time: `YYYY-MM-DD`, `YYYY-MM` or `YYYY`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
     /// PLOVER event type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
-    /// Recipient actor id.
+    /// Hash chaining this record to the previous one (schema 2): lower-case hex SHA-256.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recipient: Option<String>,
+    pub hash: Option<String>,
+    /// Event id (UUID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Actor kind or topic kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Actor display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Verbatim quote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quote: Option<String>,
-    /// Where the stance was reported.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cite: Option<CiteRecord>,
-    /// Id of the event a retraction targets.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
     /// Why, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Recipient actor id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+    /// Recorded time, assigned by the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<String>,
+    /// Schema version of the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<u32>,
+    /// CAMEO/PLOVER sector code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
+    /// Sequence number, assigned by the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The stance (closed vocabulary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stance: Option<String>,
+    /// Id of the event a retraction targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Topic title, or the cited report's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Topic id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Event type.
+    #[serde(rename = "type")]
+    pub type_name: String,
 }
 
 /// The `cite` object of a `stance.declared`.
@@ -91,15 +101,15 @@ pub struct Record {
 pub struct CiteRecord {
     /// Outlet, agency, record or data set.
     pub publication: String,
-    /// Address of the report.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Topic title, or the cited report's title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
     /// Publication date, `YYYY-MM-DD`, `YYYY-MM` or `YYYY`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<String>,
+    /// Topic title, or the cited report's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Address of the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// The outlet this report relays.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,

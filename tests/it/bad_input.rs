@@ -581,3 +581,25 @@ fn a_torn_last_line_is_ignored_with_a_warning_and_removed_by_the_next_append() {
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stderr.is_empty(), "{}", stderr(&o));
 }
+
+/// Regression: an event cut off at the end of the input was reported on the line after the
+/// input's last one (the line where serde_json met the end of file).
+#[test]
+fn truncated_last_event_is_reported_on_the_line_it_starts() {
+    let f = Fixture::new();
+    let text = format!("{STANCE}\n{STANCE}\n{{\"type\":\"stance.declared\",\"actor\":\n");
+    let err = f.refused(&text, Some(3), None);
+    assert!(err.contains("malformed JSON"), "{err}");
+}
+
+/// Regression: a stored line that is not JSON named a bogus field `?`.
+#[test]
+fn stored_line_that_is_not_json_names_no_field() {
+    let f = Fixture::new();
+    replace_line(&f.log, 2, "{not json");
+    let o = f.run(&["positions"], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("{}:2: ", f.log.display())), "{err}");
+    assert!(!err.contains("field `"), "{err}");
+}

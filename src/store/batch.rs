@@ -1,0 +1,166 @@
+//! Append batches: the input of `stancelog append`, parsed and checked field by field.
+
+use super::record::{FieldError, Record, SCHEMA_VERSION, parse_uuid};
+use crate::core::EventBody;
+use crate::error::{Error, Location, Result};
+use uuid::Uuid;
+
+/// Most events accepted in one append batch.
+pub const BATCH_EVENTS_MAX: usize = 100_000;
+
+/// One event of an append batch, before the log assigns `seq` and `recorded_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// The id the writer gave, kept as is; `None` gets a fresh UUID v7 on append.
+    pub id: Option<Uuid>,
+    /// Type and fields.
+    pub body: EventBody,
+    /// 1-based line of the batch input where the event starts (for error messages).
+    pub line: u64,
+}
+
+/// Parses one JSON object into a [`Record`], naming the field at fault.
+pub(crate) fn parse_record(line: &[u8]) -> Result<Record, FieldError> {
+    // Fast path first; only a failure pays for tracking the path to the bad field.
+    match serde_json::from_slice::<Record>(line) {
+        Ok(r) => Ok(r),
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(line);
+            match serde_path_to_error::deserialize::<_, Record>(&mut de) {
+                Ok(r) => Ok(r),
+                Err(e) => Err(json_field_error(
+                    e.path().to_string(),
+                    e.into_inner().to_string(),
+                )),
+            }
+        }
+    }
+}
+
+fn json_field_error(path: String, message: String) -> FieldError {
+    // serde_path_to_error names the root `.` and a segment it cannot name `?`: no field then.
+    let field = if path == "." || path == "?" {
+        String::new()
+    } else {
+        path
+    };
+    // serde_json appends " at line 1 column N"; the caller reports the line itself.
+    let message = match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    FieldError { field, message }
+}
+
+/// Parses an append batch: one JSON object, or JSON Lines of objects, each an event without
+/// `seq`, `recorded_at` or `schema` (those are assigned by the log); `id` may be given.
+///
+/// # Errors
+/// [`Error::Input`] naming `name`, the line and the field of the first bad event, or saying the
+/// input holds no event, or more than [`BATCH_EVENTS_MAX`].
+pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
+    let at = |line: u64, field: &str| Location {
+        file: name.to_string(),
+        line: Some(line),
+        field: (!field.is_empty()).then(|| field.to_string()),
+    };
+    let mut events = Vec::new();
+    let mut stream = serde_json::Deserializer::from_slice(text).into_iter::<serde_json::Value>();
+    let mut offset = 0usize;
+    let mut line: u64 = 1;
+    loop {
+        // Skip white space to find where the next value starts, counting lines on the way.
+        while let Some(&b) = text.get(offset) {
+            if !b.is_ascii_whitespace() {
+                break;
+            }
+            if b == b'\n' {
+                line += 1;
+            }
+            offset += 1;
+        }
+        let start_line = line;
+        let value = match stream.next() {
+            None => break,
+            Some(Ok(v)) => v,
+            Some(Err(e)) => {
+                let fe = json_field_error(String::new(), e.to_string());
+                // At the end of the input, the line the value started on is the useful one.
+                let line = if e.is_eof() {
+                    start_line
+                } else {
+                    e.line() as u64
+                };
+                return Err(Error::input(
+                    at(line, ""),
+                    format!("malformed JSON: {}", fe.message),
+                ));
+            }
+        };
+        let end = stream.byte_offset();
+        line += text[offset..end].iter().filter(|&&b| b == b'\n').count() as u64;
+        offset = end;
+        if events.len() == BATCH_EVENTS_MAX {
+            return Err(Error::input(
+                at(start_line, ""),
+                format!(
+                    "batch holds more than BATCH_EVENTS_MAX ({BATCH_EVENTS_MAX}) events; split it"
+                ),
+            ));
+        }
+        if !value.is_object() {
+            return Err(Error::input(
+                at(start_line, ""),
+                "expected a JSON object (one event)",
+            ));
+        }
+        let record: Record = serde_path_to_error::deserialize(value).map_err(|e| {
+            let fe = json_field_error(e.path().to_string(), e.into_inner().to_string());
+            Error::input(at(start_line, &fe.field), fe.message)
+        })?;
+        let new = new_event(&record, start_line)
+            .map_err(|fe| Error::input(at(start_line, &fe.field), fe.message))?;
+        events.push(new);
+    }
+    if events.is_empty() {
+        return Err(Error::input(
+            Location {
+                file: name.to_string(),
+                line: None,
+                field: None,
+            },
+            "no events: the input is empty",
+        ));
+    }
+    Ok(events)
+}
+
+fn new_event(record: &Record, line: u64) -> Result<NewEvent, FieldError> {
+    if record.seq.is_some() {
+        return Err(FieldError::new(
+            "seq",
+            "is assigned by the log on append; leave it out",
+        ));
+    }
+    if record.recorded_at.is_some() {
+        return Err(FieldError::new(
+            "recorded_at",
+            "is assigned by the log on append; leave it out",
+        ));
+    }
+    if let Some(v) = record.schema.filter(|v| *v != SCHEMA_VERSION) {
+        return Err(FieldError::new(
+            "schema",
+            format!("schema {v} is not the one this build writes ({SCHEMA_VERSION})"),
+        ));
+    }
+    let id = match &record.id {
+        Some(id) => Some(parse_uuid(id, "id")?),
+        None => None,
+    };
+    Ok(NewEvent {
+        id,
+        body: record.to_body()?,
+        line,
+    })
+}

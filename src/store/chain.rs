@@ -1,0 +1,89 @@
+//! The hash chain that makes a log tamper-evident.
+//!
+//! Each schema-2 record stores `hash` = SHA-256(previous record's hash as 32 raw bytes ||
+//! the record's canonical JSON without its `hash` member). The record before seq 1 has the
+//! all-zero hash. Since records are stored in canonical form (keys sorted, no white space), the
+//! hash input is exactly the stored line with its `,"hash":"…"` member cut out, so every byte of
+//! every line is covered: changing any byte breaks the chain at that line. A schema-1 record,
+//! which has no hash, joins the chain with its whole line as input.
+
+use sha2::{Digest, Sha256};
+
+/// A SHA-256 digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hash(pub(crate) [u8; 32]);
+
+/// The hash before the first record.
+pub const GENESIS_HASH: Hash = Hash([0; 32]);
+
+/// Length of a hash in lower-case hex.
+const HEX_LEN: usize = 64;
+
+impl Hash {
+    /// Lower-case hex, 64 characters.
+    pub fn to_hex(&self) -> String {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(HEX_LEN);
+        for b in self.0 {
+            s.push(DIGITS[usize::from(b >> 4)] as char);
+            s.push(DIGITS[usize::from(b & 0xf)] as char);
+        }
+        s
+    }
+}
+
+/// The next link: SHA-256 of the previous hash followed by `parts`, concatenated.
+pub fn link(prev: &Hash, parts: &[&[u8]]) -> Hash {
+    let mut h = Sha256::new();
+    h.update(prev.0);
+    for p in parts {
+        h.update(p);
+    }
+    Hash(h.finalize().into())
+}
+
+/// The stored line split around its top-level `,"hash":"<64 hex>"` member: the bytes before and
+/// after it, which together are the hash input. `None` when the member is not there in that form.
+///
+/// A string value cannot contain the byte sequence `,"hash":"` (its quotes would be escaped),
+/// and no nested object has a `hash` key, so the first match is the top-level member.
+pub fn hash_input(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    const KEY: &[u8] = b",\"hash\":\"";
+    let start = memchr::memmem::find(line, KEY)?;
+    let end = start + KEY.len() + HEX_LEN + 1;
+    let value = line.get(start + KEY.len()..end)?;
+    if value[HEX_LEN] != b'"'
+        || !value[..HEX_LEN]
+            .iter()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return None;
+    }
+    Some((&line[..start], &line[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_input_cuts_exactly_the_hash_member() {
+        let hex = "ab".repeat(32);
+        let line = format!("{{\"actor\":\"x\",\"hash\":\"{hex}\",\"id\":\"y\"}}");
+        let (a, b) = hash_input(line.as_bytes()).unwrap();
+        assert_eq!(a, b"{\"actor\":\"x\"");
+        assert_eq!(b, b",\"id\":\"y\"}");
+    }
+
+    #[test]
+    fn hash_input_refuses_a_short_or_upper_case_hash() {
+        assert_eq!(hash_input(b"{\"a\":1,\"hash\":\"abc\"}"), None);
+        let upper = format!("{{\"a\":1,\"hash\":\"{}\"}}", "AB".repeat(32));
+        assert_eq!(hash_input(upper.as_bytes()), None);
+    }
+
+    #[test]
+    fn genesis_hex_is_64_zeros() {
+        assert_eq!(GENESIS_HASH.to_hex(), "0".repeat(64));
+    }
+}

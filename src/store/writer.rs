@@ -1,0 +1,345 @@
+//! Appending: one writer at a time, all of a batch or nothing, durable before acknowledged.
+//!
+//! Durability promises (see ARCHITECTURE.md): when [`Writer::append`] returns `Ok`, the batch has
+//! been written with one `write` and `fdatasync`ed, so it survives a process crash and a power
+//! loss, assuming the disk honours `fdatasync`. Until then, a crash may leave part of the batch
+//! on disk; readers ignore it as a torn tail and the next append removes it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::batch::NewEvent;
+use super::chain::{GENESIS_HASH, Hash, hash_input, link};
+use super::log::{Log, missing_or_io};
+use super::record::Record;
+use crate::core::{Event, Seq};
+use crate::error::{Error, Location, Result};
+
+/// How to append.
+#[derive(Debug, Clone)]
+pub struct AppendOptions {
+    /// The recorded time to stamp on the batch (UTC). If the log's last recorded time is later,
+    /// that one is used instead, so recorded time never decreases with `seq`.
+    pub recorded_at: DateTime<Utc>,
+    /// Append only if the log's last seq is this (expected version); `None` = no check. A batch
+    /// whose every event is already in the log (a retry) succeeds whatever this says.
+    pub expect_seq: Option<Seq>,
+    /// How long [`append`] waits for another writer's lock before failing.
+    pub wait: Duration,
+}
+
+/// What an append did with one event of the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Its seq in the log.
+    pub seq: Seq,
+    /// Its id.
+    pub id: Uuid,
+    /// True when an identical event with this id was already in the log, so nothing was stored.
+    pub duplicate: bool,
+}
+
+/// The outcome of an append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendReport {
+    /// One entry per batch event, in batch order.
+    pub events: Vec<Appended>,
+    /// Bytes of a torn tail removed before appending (0 when there was none).
+    pub torn_bytes_removed: u64,
+}
+
+/// The log's one writer: holds the exclusive lock and the folded log for as long as it lives,
+/// so repeated appends do not re-read the file.
+#[derive(Debug)]
+pub struct Writer {
+    path: PathBuf,
+    file: File,
+    log: Log,
+}
+
+impl Writer {
+    /// Opens the log at `path` for appending: takes its exclusive lock, waiting up to `wait`
+    /// for another writer, then reads and folds it.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] when there is no log; [`Error::Io`] when the lock is not had in time or
+    /// the file cannot be read; [`Error::Input`] for a bad stored record.
+    pub fn open(path: &Path, wait: Duration) -> Result<Writer> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| missing_or_io(path, e))?;
+        lock(&file, path, wait)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path.display(), e))?;
+        let log = Log::from_bytes(&path.display().to_string(), &bytes)?;
+        Ok(Writer {
+            path: path.to_path_buf(),
+            file,
+            log,
+        })
+    }
+
+    /// The log as of the last append.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// Appends a batch: all events or none.
+    ///
+    /// Checks every event in order against the log and the batch before it; an event whose id
+    /// is already in the log with identical content is not stored again and is reported with
+    /// its original seq (idempotent append). Then checks `opts.expect_seq` (unless nothing is
+    /// new), removes a torn tail if there is one, writes the new records with one `write`, and
+    /// `fdatasync`s. `source` names the batch input in error messages.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the batch line and field of the first refused event (including
+    /// an id already used with other content); [`Error::Conflict`] when `expect_seq` does not
+    /// match; [`Error::Io`] when the disk fails. On any error before the write, the log's bytes
+    /// and this writer's state are unchanged.
+    pub fn append(
+        &mut self,
+        batch: &[NewEvent],
+        source: &str,
+        opts: &AppendOptions,
+    ) -> Result<AppendReport> {
+        let recorded_at = match self.log.recorded_at_last {
+            Some(last) if last > opts.recorded_at => last,
+            _ => truncate_to_micros(opts.recorded_at),
+        };
+        let seq_before = self.log.history.seq_last();
+        let mut report = Vec::with_capacity(batch.len());
+        for new in batch {
+            match stage(&mut self.log, new, recorded_at, source) {
+                Ok(appended) => report.push(appended),
+                Err(e) => {
+                    self.log.history.rollback_to(seq_before);
+                    return Err(e);
+                }
+            }
+        }
+        let seq_last = self.log.history.seq_last();
+        if let Some(expected) = opts
+            .expect_seq
+            .filter(|e| *e != seq_before && seq_last > seq_before)
+        {
+            self.log.history.rollback_to(seq_before);
+            return Err(Error::Conflict {
+                expected,
+                found: seq_before,
+            });
+        }
+        let (out, head) = encode_batch(
+            &self.log.head,
+            &self.log.history.events()[seq_before as usize..],
+        );
+        let torn = self.log.torn_tail_bytes;
+        if let Err(e) = self.write(&out, torn) {
+            self.log.history.rollback_to(seq_before);
+            return Err(e);
+        }
+        self.log.valid_len += out.len() as u64;
+        self.log.torn_tail_bytes = 0;
+        if seq_last > seq_before {
+            self.log.head = head;
+            self.log.recorded_at_last = Some(recorded_at);
+        }
+        Ok(AppendReport {
+            events: report,
+            torn_bytes_removed: torn,
+        })
+    }
+
+    fn write(&mut self, out: &[u8], torn: u64) -> Result<()> {
+        let io = |e| Error::io(self.path.display(), e);
+        if torn > 0 {
+            self.file.set_len(self.log.valid_len).map_err(io)?;
+        }
+        if !out.is_empty() || torn > 0 {
+            self.file
+                .seek(SeekFrom::Start(self.log.valid_len))
+                .map_err(io)?;
+            self.file.write_all(out).map_err(io)?;
+            self.file.sync_data().map_err(io)?;
+        }
+        Ok(())
+    }
+}
+
+/// Appends a batch to the log at `path`: opens a [`Writer`] (waiting up to `opts.wait` for the
+/// lock), appends, and releases the lock.
+///
+/// # Errors
+/// Those of [`Writer::open`] and [`Writer::append`].
+pub fn append(
+    path: &Path,
+    batch: &[NewEvent],
+    source: &str,
+    opts: &AppendOptions,
+) -> Result<AppendReport> {
+    Writer::open(path, opts.wait)?.append(batch, source, opts)
+}
+
+impl Log {
+    /// Creates an empty log file, and syncs it and its directory to disk.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] when something already exists at `path`; [`Error::Io`] otherwise.
+    pub fn create(path: &Path) -> Result<()> {
+        create(path)
+    }
+}
+
+fn create(path: &Path) -> Result<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::Usage(format!(
+                    "{}: already exists; refusing to overwrite it",
+                    path.display()
+                ))
+            } else {
+                Error::io(path.display(), e)
+            }
+        })?;
+    file.sync_all().map_err(|e| Error::io(path.display(), e))?;
+    sync_dir(path)
+}
+
+/// Serializes events as the stored records of one batch following `prev`: canonical JSON lines
+/// of the current schema, each with `batch_last` and its chained `hash`. Returns the bytes and
+/// the new head hash.
+pub fn encode_batch(prev: &Hash, events: &[Event]) -> (Vec<u8>, Hash) {
+    let mut out = Vec::with_capacity(events.len() * 320);
+    let mut head = *prev;
+    let batch_last = events.last().map(|e| e.seq);
+    for event in events {
+        let mut record = Record::from_event(event);
+        record.batch_last = batch_last;
+        let start = out.len();
+        // Serializing a struct of strings and integers into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, &record);
+        head = link(&head, &[&out[start..]]);
+        out.truncate(start);
+        record.hash = Some(head.to_hex());
+        let _ = serde_json::to_writer(&mut out, &record);
+        debug_assert!(hash_input(&out[start..]).is_some());
+        out.push(b'\n');
+    }
+    (out, head)
+}
+
+/// Serializes a whole log, each event a batch of its own, from the genesis hash: the bytes a
+/// log file would hold had each event been appended alone. For tests, benchmarks and tools.
+pub fn encode_log(events: &[Event]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut head = GENESIS_HASH;
+    for e in events {
+        let (bytes, next) = encode_batch(&head, std::slice::from_ref(e));
+        out.extend_from_slice(&bytes);
+        head = next;
+    }
+    out
+}
+
+/// Checks one batch event and applies it to the writer's log.
+fn stage(
+    log: &mut Log,
+    new: &NewEvent,
+    recorded_at: DateTime<Utc>,
+    source: &str,
+) -> Result<Appended> {
+    let history = &mut log.history;
+    let at = |field: &str| Location {
+        file: source.to_string(),
+        line: Some(new.line),
+        field: Some(field.to_string()),
+    };
+    let id = new.id.unwrap_or_else(|| new_v7(recorded_at));
+    if let Some(seq) = history.seq_of(&id) {
+        return match history.event(seq) {
+            Some(old) if old.body == new.body => Ok(Appended {
+                seq,
+                id,
+                duplicate: true,
+            }),
+            _ => Err(Error::input(
+                at("id"),
+                format!("id {id} is already used by seq {seq} with different content"),
+            )),
+        };
+    }
+    history
+        .check(&id, &new.body)
+        .map_err(|r| Error::input(at(r.field()), r.to_string()))?;
+    let seq = history.seq_last() + 1;
+    history.apply(Event {
+        seq,
+        id,
+        recorded_at,
+        body: new.body.clone(),
+    });
+    Ok(Appended {
+        seq,
+        id,
+        duplicate: false,
+    })
+}
+
+fn new_v7(at: DateTime<Utc>) -> Uuid {
+    let secs = u64::try_from(at.timestamp()).unwrap_or(0);
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, at.timestamp_subsec_nanos());
+    Uuid::new_v7(ts)
+}
+
+fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+fn lock(file: &File, path: &Path, wait: Duration) -> Result<()> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                if Instant::now() >= deadline {
+                    return Err(Error::io(
+                        path.display(),
+                        std::io::Error::new(
+                            std::io::ErrorKind::WouldBlock,
+                            format!(
+                                "another writer holds the log's lock; gave up after {:.1} s (see --wait)",
+                                wait.as_secs_f64()
+                            ),
+                        ),
+                    ));
+                }
+                thread::sleep(Duration::from_millis(2));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(path.display(), e)),
+        }
+    }
+}
+
+/// Syncs the directory holding `path`, so that a newly created file's entry is durable.
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir: PathBuf = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir.display(), e))
+}
