@@ -1,5 +1,6 @@
 //! Append batches: the input of `stancelog append`, parsed and checked field by field.
 
+use super::log::LINE_BYTES_MAX;
 use super::record::{FieldError, Record, SCHEMA_VERSION, parse_uuid};
 use crate::core::EventBody;
 use crate::error::{Error, Location, Result};
@@ -99,7 +100,16 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
         };
         let end = stream.byte_offset();
         line += text[offset..end].iter().filter(|&&b| b == b'\n').count() as u64;
+        let event_bytes = end - offset;
         offset = end;
+        if event_bytes > LINE_BYTES_MAX {
+            return Err(Error::input(
+                at(start_line, ""),
+                format!(
+                    "event is {event_bytes} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX} bytes) a stored line may hold"
+                ),
+            ));
+        }
         if events.len() == BATCH_EVENTS_MAX {
             return Err(Error::input(
                 at(start_line, ""),

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::batch::NewEvent;
 use super::chain::{GENESIS_HASH, Hash, hash_input, link};
-use super::log::{Log, missing_or_io};
+use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use super::record::Record;
 use crate::core::{Event, Seq};
 use crate::error::{Error, Location, Result};
@@ -142,6 +142,24 @@ impl Writer {
             &self.log.head,
             &self.log.history.events()[seq_before as usize..],
         );
+        // The stored line is longer than the input (seq, id, hash...): check what readers will see.
+        let new_lines = batch.iter().zip(&report).filter(|(_, a)| !a.duplicate);
+        for (line, (new, _)) in out.split(|&b| b == b'\n').zip(new_lines) {
+            if line.len() > LINE_BYTES_MAX {
+                self.log.history.rollback_to(seq_before);
+                return Err(Error::input(
+                    Location {
+                        file: source.to_string(),
+                        line: Some(new.line),
+                        field: None,
+                    },
+                    format!(
+                        "stored, this event would be a line of {} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})",
+                        line.len()
+                    ),
+                ));
+            }
+        }
         let torn = self.log.torn_tail_bytes;
         if let Err(e) = self.write(&out, torn) {
             self.log.history.rollback_to(seq_before);

@@ -603,3 +603,17 @@ fn stored_line_that_is_not_json_names_no_field() {
     assert!(err.contains(&format!("{}:2: ", f.log.display())), "{err}");
     assert!(!err.contains("field `"), "{err}");
 }
+
+/// Regression: an event just under LINE_BYTES_MAX as input became a stored line over it (seq,
+/// id, hash and the rest are added), which no reader could then read back.
+#[test]
+fn event_whose_stored_line_would_exceed_the_line_limit_is_refused() {
+    let f = Fixture::new();
+    let limit = stancelog::store::LINE_BYTES_MAX;
+    let head = r#"{"type":"topic.registered","topic":"big","kind":"claim","title":""#;
+    let title = "x".repeat(limit - head.len() - 2);
+    let text = format!("{STANCE}\n{head}{title}\"}}\n");
+    assert_eq!(text.lines().nth(1).unwrap().len(), limit);
+    let err = f.refused(&text, Some(2), None);
+    assert!(err.contains("LINE_BYTES_MAX"), "{err}");
+}
