@@ -360,7 +360,7 @@ impl History {
                     }
                     _ => entries.push(entry),
                 }
-                self.count(&s.actor.clone(), &s.topic.clone(), 1, 0);
+                self.count(&s.actor, &s.topic, 1, 0);
             }
             EventBody::StanceRetracted(r) => {
                 if let Some(target) = self.seq_of(&r.target) {

@@ -16,14 +16,17 @@ pub struct Hash(pub(crate) [u8; 32]);
 /// The hash before the first record.
 pub const GENESIS_HASH: Hash = Hash([0; 32]);
 
+/// How the hash member starts in a stored line: it always follows another member.
+pub(crate) const HASH_KEY: &[u8] = b",\"hash\":\"";
+
 /// Length of a hash in lower-case hex.
-const HEX_LEN: usize = 64;
+pub(crate) const HASH_HEX_LEN: usize = 64;
 
 impl Hash {
     /// Lower-case hex, 64 characters.
     pub fn to_hex(&self) -> String {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut s = String::with_capacity(HEX_LEN);
+        let mut s = String::with_capacity(HASH_HEX_LEN);
         for b in self.0 {
             s.push(DIGITS[usize::from(b >> 4)] as char);
             s.push(DIGITS[usize::from(b & 0xf)] as char);
@@ -48,12 +51,12 @@ pub fn link(prev: &Hash, parts: &[&[u8]]) -> Hash {
 /// A string value cannot contain the byte sequence `,"hash":"` (its quotes would be escaped),
 /// and no nested object has a `hash` key, so the first match is the top-level member.
 pub fn hash_input(line: &[u8]) -> Option<(&[u8], &[u8])> {
-    const KEY: &[u8] = b",\"hash\":\"";
+    const KEY: &[u8] = HASH_KEY;
     let start = memchr::memmem::find(line, KEY)?;
-    let end = start + KEY.len() + HEX_LEN + 1;
+    let end = start + KEY.len() + HASH_HEX_LEN + 1;
     let value = line.get(start + KEY.len()..end)?;
-    if value[HEX_LEN] != b'"'
-        || !value[..HEX_LEN]
+    if value[HASH_HEX_LEN] != b'"'
+        || !value[..HASH_HEX_LEN]
             .iter()
             .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     {

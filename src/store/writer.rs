@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::batch::NewEvent;
-use super::chain::{GENESIS_HASH, Hash, hash_input, link};
+use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use super::record::Record;
 use crate::core::{Event, Seq};
@@ -243,17 +243,24 @@ pub fn encode_batch(prev: &Hash, events: &[Event]) -> (Vec<u8>, Hash) {
     let mut out = Vec::with_capacity(events.len() * 320);
     let mut head = *prev;
     let batch_last = events.last().map(|e| e.seq);
+    // A placeholder hash of the right length, overwritten in place once the hash is known:
+    // one serialization per record.
+    let placeholder = GENESIS_HASH.to_hex();
     for event in events {
         let mut record = Record::from_event(event);
         record.batch_last = batch_last;
+        record.hash = Some(placeholder.clone());
         let start = out.len();
         // Serializing a struct of strings and integers into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut out, &record);
-        head = link(&head, &[&out[start..]]);
-        out.truncate(start);
-        record.hash = Some(head.to_hex());
-        let _ = serde_json::to_writer(&mut out, &record);
-        debug_assert!(hash_input(&out[start..]).is_some());
+        let line = &mut out[start..];
+        let linked =
+            hash_input(line).map(|(before, after)| (link(&head, &[before, after]), before.len()));
+        if let Some((next, before_len)) = linked {
+            head = next;
+            let at = before_len + HASH_KEY.len();
+            line[at..at + HASH_HEX_LEN].copy_from_slice(head.to_hex().as_bytes());
+        }
         out.push(b'\n');
     }
     (out, head)

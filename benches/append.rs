@@ -1,0 +1,153 @@
+//! Durable append throughput beside a bare `write` + `fdatasync` loop of the same bytes on the
+//! same disk, as ratios in one run (issue 3's targets: single-event appends >= 0.8 of the bare
+//! loop, 1,000-event batches >= 0.5).
+//!
+//! Run: `cargo bench --bench append`. Files go to cargo's target tmp dir (the project's disk).
+//! Each measurement is repeated `ROUNDS` times, alternating ours and bare, and the median taken.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use stancelog::store::{AppendOptions, Log, NewEvent, Writer, parse_batch};
+
+const SINGLE_EVENTS: usize = 1_000;
+const BATCH_EVENTS: usize = 1_000;
+const BATCHES: usize = 40;
+const ROUNDS: usize = 5;
+
+fn header() -> Vec<NewEvent> {
+    let text = concat!(
+        r#"{"type":"actor.registered","actor":"a","name":"Actor A","kind":"state","country":"KOR","sector":"GOV"}"#,
+        "\n",
+        r#"{"type":"topic.registered","topic":"t","title":"Topic T","kind":"policy"}"#,
+        "\n"
+    );
+    parse_batch("header", text.as_bytes()).expect("header batch")
+}
+
+/// `n` stance events, each with its own id so none is a duplicate.
+fn stances(n: usize, salt: u128) -> Vec<NewEvent> {
+    let mut text = String::new();
+    // Dates rise with the salt and the index, as news arrives: appends land at the end of the
+    // pair's history, the common case.
+    let first = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).expect("date");
+    for i in 0..n {
+        let date = first + chrono::Days::new(salt as u64 * n as u64 + i as u64);
+        let id = uuid::Uuid::from_u128((salt << 64) | i as u128);
+        let stance = if i % 2 == 0 { "support" } else { "oppose" };
+        text.push_str(&format!(
+            r#"{{"id":"{id}","type":"stance.declared","actor":"a","topic":"t","stance":"{stance}","date":"{date}","quote":"All the options for what we can do are on the table.","cite":{{"publication":"Yonhap News Agency","title":"A headline of ordinary length for a news report"}}}}"#,
+        ));
+        text.push('\n');
+    }
+    parse_batch("stances", text.as_bytes()).expect("stance batch")
+}
+
+fn opts() -> AppendOptions {
+    AppendOptions {
+        recorded_at: chrono::DateTime::from_timestamp(1_730_000_000, 0).expect("time"),
+        expect_seq: None,
+        wait: Duration::from_secs(5),
+    }
+}
+
+/// A fresh log holding the header; returns its path.
+fn fresh_log(dir: &Path, name: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    Log::create(&path).expect("create");
+    Writer::open(&path, Duration::from_secs(5))
+        .expect("writer")
+        .append(&header(), "header", &opts())
+        .expect("header append");
+    path
+}
+
+/// Appends `batches` through one Writer; returns the elapsed time and the bytes written, split
+/// as they were written (one chunk per batch).
+fn ours(dir: &Path, batches: &[Vec<NewEvent>]) -> (Duration, Vec<Vec<u8>>) {
+    let path = fresh_log(dir, "ours.jsonl");
+    let start_len = std::fs::metadata(&path).expect("meta").len() as usize;
+    let mut w = Writer::open(&path, Duration::from_secs(5)).expect("writer");
+    let mut sizes = Vec::with_capacity(batches.len());
+    let t = Instant::now();
+    for b in batches {
+        let before = w.log().history().seq_last();
+        w.append(b, "bench", &opts()).expect("append");
+        sizes.push(w.log().history().seq_last() - before);
+    }
+    let elapsed = t.elapsed();
+    drop(w);
+    let bytes = std::fs::read(&path).expect("read");
+    let mut chunks = Vec::new();
+    let mut lines = bytes[start_len..].split_inclusive(|&b| b == b'\n');
+    for n in sizes {
+        let chunk: Vec<u8> = lines.by_ref().take(n as usize).flatten().copied().collect();
+        chunks.push(chunk);
+    }
+    (elapsed, chunks)
+}
+
+/// Writes the same chunks with a bare write + fdatasync each.
+fn bare(dir: &Path, chunks: &[Vec<u8>]) -> Duration {
+    let path = dir.join("bare.jsonl");
+    let _ = std::fs::remove_file(&path);
+    let mut f: File = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .expect("bare file");
+    f.sync_all().expect("sync");
+    let t = Instant::now();
+    for c in chunks {
+        f.write_all(c).expect("write");
+        f.sync_data().expect("fdatasync");
+    }
+    t.elapsed()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn compare(dir: &Path, label: &str, batches: &[Vec<NewEvent>], target: f64) {
+    let events: usize = batches.iter().map(Vec::len).sum();
+    let mut ours_rates = Vec::new();
+    let mut bare_rates = Vec::new();
+    for _ in 0..ROUNDS {
+        let (t_ours, chunks) = ours(dir, batches);
+        let t_bare = bare(dir, &chunks);
+        ours_rates.push(events as f64 / t_ours.as_secs_f64());
+        bare_rates.push(events as f64 / t_bare.as_secs_f64());
+    }
+    let (o, b) = (median(ours_rates), median(bare_rates));
+    println!(
+        "{label}: stancelog {o:>10.0} events/s ({:.0} appends/s), bare write+fdatasync {b:>10.0} events/s; ratio {:.2} (target >= {target})",
+        o / (events as f64 / batches.len() as f64),
+        o / b
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run a tiny smoke.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let (singles, batches, rounds_note) = if smoke {
+        (10, 2, "smoke run")
+    } else {
+        (SINGLE_EVENTS, BATCHES, "median of 5 rounds")
+    };
+    println!(
+        "durable appends on {} ({rounds_note})",
+        dir.path().display()
+    );
+    let single: Vec<Vec<NewEvent>> = stances(singles, 1).into_iter().map(|e| vec![e]).collect();
+    compare(dir.path(), "single-event appends", &single, 0.8);
+    let batched: Vec<Vec<NewEvent>> = (0..batches)
+        .map(|i| stances(BATCH_EVENTS, 2 + i as u128))
+        .collect();
+    compare(dir.path(), "1,000-event batches ", &batched, 0.5);
+}
