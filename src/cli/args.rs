@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use chrono::{DateTime, Utc};
+
 use stancelog::core::Day;
 
 /// An append-only, event-sourced log of attributed public stances.
@@ -15,6 +17,8 @@ use stancelog::core::Day;
 #[command(
     after_help = "Dates are calendar dates (YYYY-MM-DD) with no time zone; --as-of, --from and --to \
 are inclusive. A stance dated only YYYY-MM or YYYY takes effect on the first day of that period.\n\n\
+--known-at TIME limits a query to what the log had recorded by TIME (recorded time), so \
+corrections and retractions recorded later are not applied.\n\n\
 Exit codes: 0 success, 1 I/O error, 2 usage or input error, 3 expected-seq conflict."
 )]
 pub struct Args {
@@ -95,6 +99,10 @@ pub struct PositionsArgs {
     /// Positions as of this date, inclusive (YYYY-MM-DD). Default: after the latest date.
     #[arg(long, value_name = "DATE", value_parser = parse_day)]
     pub as_of: Option<Day>,
+    /// Only what the log had recorded by this time (RFC 3339, or YYYY-MM-DD for the end of
+    /// that day in UTC). Default: everything.
+    #[arg(long, value_name = "TIME", value_parser = parse_known_at)]
+    pub known_at: Option<DateTime<Utc>>,
     #[command(flatten)]
     pub scope: Scope,
     /// Output format.
@@ -110,6 +118,16 @@ pub struct DiffArgs {
     /// Positions as of this date (inclusive, YYYY-MM-DD) are the "after".
     #[arg(long, value_name = "DATE", value_parser = parse_day)]
     pub to: Day,
+    /// Both sides as recorded by this time (RFC 3339, or YYYY-MM-DD for the end of that day
+    /// in UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_known_at, conflicts_with_all = ["from_known_at", "to_known_at"])]
+    pub known_at: Option<DateTime<Utc>>,
+    /// The "before" side as recorded by this time.
+    #[arg(long, value_name = "TIME", value_parser = parse_known_at)]
+    pub from_known_at: Option<DateTime<Utc>>,
+    /// The "after" side as recorded by this time.
+    #[arg(long, value_name = "TIME", value_parser = parse_known_at)]
+    pub to_known_at: Option<DateTime<Utc>>,
     #[command(flatten)]
     pub scope: Scope,
     /// Output format.
@@ -119,6 +137,10 @@ pub struct DiffArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct TimelineArgs {
+    /// Only what the log had recorded by this time (RFC 3339, or YYYY-MM-DD for the end of
+    /// that day in UTC), with statuses as known then.
+    #[arg(long, value_name = "TIME", value_parser = parse_known_at)]
+    pub known_at: Option<DateTime<Utc>>,
     #[command(flatten)]
     pub scope: Scope,
     /// Output format.
@@ -135,6 +157,22 @@ pub struct ListArgs {
 
 fn parse_day(text: &str) -> Result<Day, String> {
     Day::parse(text).map_err(|e| e.to_string())
+}
+
+/// A recorded-time bound: an RFC 3339 timestamp with its offset, or a date meaning the last
+/// microsecond of that day in UTC (so `--known-at 2024-10-25` includes all of that UTC day).
+fn parse_known_at(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(day) = Day::parse(text) {
+        let end = day.naive().and_hms_micro_opt(23, 59, 59, 999_999);
+        return end
+            .map(|t| t.and_utc())
+            .ok_or_else(|| format!("`{text}` cannot be read as a time"));
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            format!("`{text}` is neither an RFC 3339 time (2024-10-25T09:30:00Z, 2024-10-25T18:30:00+09:00) nor a date (YYYY-MM-DD)")
+        })
 }
 
 fn parse_wait(text: &str) -> Result<f64, String> {

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use stancelog::core::{ActorId, Filter, History, TopicId};
-use stancelog::store::{self, AppendOptions, Log};
+use chrono::{DateTime, Utc};
+
+use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId};
+use stancelog::store::{self, AppendOptions, Log, format_recorded_at};
 use stancelog::{Error, Location};
 
 use args::{Args, Command, Scope};
@@ -75,6 +77,47 @@ fn open(path: &Path) -> Result<Log, Error> {
     Ok(log)
 }
 
+/// Turns a `--known-at` time into the cutoff seq: the last event recorded at or before it.
+///
+/// A time after the newest recorded event is refused: a later append could still be recorded
+/// at or before it, so the answer would not be final.
+fn known(h: &History, t: Option<DateTime<Utc>>, flag: &str) -> Result<Option<Seq>, Error> {
+    let Some(t) = t else {
+        return Ok(None);
+    };
+    let newest = h.events().last().map(|e| e.recorded_at);
+    match newest {
+        Some(newest) if t <= newest => Ok(Some(h.seq_known_at(t))),
+        Some(newest) => Err(Error::Usage(format!(
+            "{flag} {}: the newest event was recorded at {} (seq {}); a time after it has no final answer yet, since later appends could still be recorded before it. Use a time up to {}, or leave {flag} out",
+            format_recorded_at(&t),
+            format_recorded_at(&newest),
+            h.seq_last(),
+            format_recorded_at(&newest),
+        ))),
+        None => Err(Error::Usage(format!("{flag}: the log is empty"))),
+    }
+}
+
+/// Words for a point on both time axes, for table headings.
+fn describe(h: &History, at: At) -> String {
+    let valid = match at.as_of {
+        Some(d) => format!("as of {d}"),
+        None => match h.date_last() {
+            Some(d) => format!("as of the latest date in the log ({d})"),
+            None => "(the log has no stances)".to_string(),
+        },
+    };
+    match at.known.and_then(|s| h.event(s).map(|e| (s, e))) {
+        Some((seq, e)) => format!(
+            "{valid}, as recorded by seq {seq} ({})",
+            format_recorded_at(&e.recorded_at)
+        ),
+        None if at.known == Some(0) => format!("{valid}, as recorded before the first event"),
+        None => valid,
+    }
+}
+
 /// Turns `--actor`/`--topic` flags into a filter, refusing ids the log does not know.
 fn filter(history: &History, scope: &Scope) -> Result<Filter, Error> {
     let mut f = Filter::default();
@@ -129,21 +172,35 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
             let log = open(&path)?;
             let h = log.history();
             let f = filter(h, &p.scope)?;
-            let positions = h.positions(p.as_of, &f);
-            Render::new(p.format).positions(out, h, p.as_of, &positions)?;
+            let at = At {
+                as_of: p.as_of,
+                known: known(h, p.known_at, "--known-at")?,
+            };
+            let positions = h.positions_at(at, &f);
+            let when = describe(h, at);
+            Render::new(p.format).positions(out, h, &when, &positions)?;
         }
         Command::Diff(d) => {
             let log = open(&path)?;
             let h = log.history();
             let f = filter(h, &d.scope)?;
-            let changes = h.diff(d.from, d.to, &f);
-            Render::new(d.format).diff(out, h, d.from, d.to, &changes)?;
+            let from = At {
+                as_of: Some(d.from),
+                known: known(h, d.from_known_at.or(d.known_at), "--from-known-at")?,
+            };
+            let to = At {
+                as_of: Some(d.to),
+                known: known(h, d.to_known_at.or(d.known_at), "--to-known-at")?,
+            };
+            let changes = h.diff_at(from, to, &f);
+            let when = format!("from {} to {}", describe(h, from), describe(h, to));
+            Render::new(d.format).diff(out, h, &when, &changes)?;
         }
         Command::Timeline(t) => {
             let log = open(&path)?;
             let h = log.history();
             let f = filter(h, &t.scope)?;
-            let entries = h.timeline(&f);
+            let entries = h.timeline_at(known(h, t.known_at, "--known-at")?, &f);
             Render::new(t.format).timeline(out, h, &entries)?;
         }
         Command::Actors(l) => {

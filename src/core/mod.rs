@@ -9,11 +9,11 @@ mod domain;
 mod history;
 mod query;
 
-pub use date::{DateError, Day, Precision, ValidDate};
+pub use date::{DateError, Day, Precision, TimeOfDay, ValidDate, parse_stated};
 pub use domain::{
-    ActorId, ActorKind, ActorRegistered, Cite, Country, Event, EventBody, ID_BYTES_MAX, IdError,
-    PloverType, Sector, Seq, Stance, StanceDeclared, StanceRetracted, TopicId, TopicKind,
-    TopicRegistered,
+    ActorAliased, ActorId, ActorKind, ActorRegistered, ActorRole, Cite, Correction, Country, Event,
+    EventBody, ID_BYTES_MAX, IdError, PloverType, Sector, Seq, Stance, StanceCited,
+    StanceCorrected, StanceDeclared, StanceRetracted, TopicId, TopicKind, TopicRegistered, nfc,
 };
 pub use history::{ActorEntry, History, Rejection, TopicEntry};
-pub use query::{Change, ChangeKind, Filter, Position, Status, TimelineEntry};
+pub use query::{At, Change, ChangeKind, Filter, Position, Status, TimelineEntry};

@@ -23,18 +23,19 @@ pub struct NewEvent {
 /// Parses one JSON object into a [`Record`], naming the field at fault.
 pub(crate) fn parse_record(line: &[u8]) -> Result<Record, FieldError> {
     // Fast path first; only a failure pays for tracking the path to the bad field.
-    match serde_json::from_slice::<Record>(line) {
-        Ok(r) => Ok(r),
-        Err(_) => {
-            let mut de = serde_json::Deserializer::from_slice(line);
-            match serde_path_to_error::deserialize::<_, Record>(&mut de) {
-                Ok(r) => Ok(r),
-                Err(e) => Err(json_field_error(
-                    e.path().to_string(),
-                    e.into_inner().to_string(),
-                )),
-            }
-        }
+    let fast = match serde_json::from_slice::<Record>(line) {
+        Ok(r) => return Ok(r),
+        Err(e) => e,
+    };
+    let mut de = serde_json::Deserializer::from_slice(line);
+    match serde_path_to_error::deserialize::<_, Record>(&mut de) {
+        Err(e) => Err(json_field_error(
+            e.path().to_string(),
+            e.into_inner().to_string(),
+        )),
+        // The object itself is fine, so the fast path failed on what follows it (trailing
+        // characters): report that error.
+        Ok(_) => Err(json_field_error(String::new(), fast.to_string())),
     }
 }
 

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::core::{
-    ActorId, ActorKind, ActorRegistered, Cite, Country, Event, EventBody, PloverType, Sector,
-    Stance, StanceDeclared, StanceRetracted, TopicId, TopicKind, TopicRegistered, ValidDate,
+    ActorAliased, ActorId, ActorKind, ActorRegistered, ActorRole, Cite, Correction, Country, Event,
+    EventBody, PloverType, Sector, Stance, StanceCited, StanceCorrected, StanceDeclared,
+    StanceRetracted, TimeOfDay, TopicId, TopicKind, TopicRegistered, ValidDate, parse_stated,
 };
 
 /// The schema version this build writes. Records of a newer version are refused.
@@ -27,6 +28,9 @@ pub struct Record {
     /// Actor id (`actor.registered`, `stance.declared`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// The other id, in `actor.aliased`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
     /// Other spellings of the actor's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aliases: Option<Vec<String>>,
@@ -45,6 +49,9 @@ pub struct Record {
     /// PLOVER event type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
+    /// First day of a role (`actor.role`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
     /// Hash chaining this record to the previous one (schema 2): lower-case hex SHA-256.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
@@ -57,6 +64,9 @@ pub struct Record {
     /// Actor display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Organisation of a role (`actor.role`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
     /// Verbatim quote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quote: Option<String>,
@@ -87,6 +97,9 @@ pub struct Record {
     /// Topic title, or the cited report's title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Last day of a role (`actor.role`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
     /// Topic id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
@@ -136,8 +149,12 @@ impl FieldError {
 /// The event types of this schema version, as written in `type`.
 pub const EVENT_TYPES: &[&str] = &[
     "actor.registered",
+    "actor.aliased",
+    "actor.role",
     "topic.registered",
     "stance.declared",
+    "stance.corrected",
+    "stance.cited",
     "stance.retracted",
 ];
 
@@ -170,6 +187,18 @@ fn vocab<T>(
     names: String,
 ) -> Result<T, FieldError> {
     parse(value).ok_or_else(|| FieldError::new(field, format!("`{value}` is not one of: {names}")))
+}
+
+fn stated_date(value: &str, field: &str) -> Result<(ValidDate, Option<TimeOfDay>), FieldError> {
+    parse_stated(value).map_err(|e| FieldError::new(field, e.to_string()))
+}
+
+/// The `date` text of a stated date: the date, then `T` and the time when there is one.
+fn stated_text(date: &ValidDate, time: Option<&TimeOfDay>) -> String {
+    match time {
+        Some(t) => format!("{date}T{}", t.as_str()),
+        None => date.to_string(),
+    }
 }
 
 fn actor_id(value: &str, field: &str) -> Result<ActorId, FieldError> {
@@ -224,10 +253,21 @@ pub fn parse_recorded_at(value: &str) -> Result<DateTime<Utc>, FieldError> {
 }
 
 impl Record {
+    fn quote_field(&self) -> Result<Option<String>, FieldError> {
+        self.quote
+            .as_deref()
+            .map(|q| non_empty(q, "quote"))
+            .transpose()
+    }
+
     /// Names of the body fields that are present.
     fn present(&self) -> Vec<&'static str> {
-        let fields: [(&'static str, bool); 16] = [
+        let fields: [(&'static str, bool); 20] = [
             ("actor", self.actor.is_some()),
+            ("alias", self.alias.is_some()),
+            ("organisation", self.organisation.is_some()),
+            ("from", self.from.is_some()),
+            ("to", self.to.is_some()),
             ("name", self.name.is_some()),
             ("topic", self.topic.is_some()),
             ("title", self.title.is_some()),
@@ -325,10 +365,8 @@ impl Record {
                 let cite = self.cite.as_ref().ok_or_else(|| {
                     FieldError::new("cite", format!("missing, and required for {t}"))
                 })?;
-                let quote = match &self.quote {
-                    Some(q) => Some(non_empty(q, "quote")?),
-                    None => None,
-                };
+                let quote = self.quote_field()?;
+                let stated = stated_date(required(&self.date, "date", t)?, "date")?;
                 Ok(EventBody::StanceDeclared(StanceDeclared {
                     actor: actor_id(required(&self.actor, "actor", t)?, "actor")?,
                     topic: topic_id(required(&self.topic, "topic", t)?, "topic")?,
@@ -338,7 +376,8 @@ impl Record {
                         Stance::parse,
                         Stance::names(),
                     )?,
-                    date: valid_date(required(&self.date, "date", t)?, "date")?,
+                    date: stated.0,
+                    time: stated.1,
                     event: match &self.event {
                         Some(e) => Some(vocab(e, "event", PloverType::parse, PloverType::names())?),
                         None => None,
@@ -349,6 +388,81 @@ impl Record {
                     },
                     quote,
                     cite: cite.to_cite()?,
+                }))
+            }
+            "stance.corrected" => {
+                self.only(&[
+                    "target", "reason", "actor", "topic", "stance", "date", "quote", "cite",
+                    "event",
+                ])?;
+                Ok(EventBody::StanceCorrected(StanceCorrected {
+                    target: parse_uuid(required(&self.target, "target", t)?, "target")?,
+                    reason: non_empty(required(&self.reason, "reason", t)?, "reason")?,
+                    correction: Correction {
+                        actor: self
+                            .actor
+                            .as_deref()
+                            .map(|a| actor_id(a, "actor"))
+                            .transpose()?,
+                        topic: self
+                            .topic
+                            .as_deref()
+                            .map(|x| topic_id(x, "topic"))
+                            .transpose()?,
+                        stance: self
+                            .stance
+                            .as_deref()
+                            .map(|x| vocab(x, "stance", Stance::parse, Stance::names()))
+                            .transpose()?,
+                        date: self
+                            .date
+                            .as_deref()
+                            .map(|d| stated_date(d, "date"))
+                            .transpose()?,
+                        quote: self.quote_field()?,
+                        cite: self.cite.as_ref().map(CiteRecord::to_cite).transpose()?,
+                        event: self
+                            .event
+                            .as_deref()
+                            .map(|e| vocab(e, "event", PloverType::parse, PloverType::names()))
+                            .transpose()?,
+                    },
+                }))
+            }
+            "stance.cited" => {
+                self.only(&["target", "cite", "quote"])?;
+                let cite = self.cite.as_ref().ok_or_else(|| {
+                    FieldError::new("cite", format!("missing, and required for {t}"))
+                })?;
+                Ok(EventBody::StanceCited(StanceCited {
+                    target: parse_uuid(required(&self.target, "target", t)?, "target")?,
+                    cite: cite.to_cite()?,
+                    quote: self.quote_field()?,
+                }))
+            }
+            "actor.aliased" => {
+                self.only(&["actor", "alias"])?;
+                Ok(EventBody::ActorAliased(ActorAliased {
+                    actor: actor_id(required(&self.actor, "actor", t)?, "actor")?,
+                    alias: actor_id(required(&self.alias, "alias", t)?, "alias")?,
+                }))
+            }
+            "actor.role" => {
+                self.only(&["actor", "title", "organisation", "from", "to"])?;
+                Ok(EventBody::ActorRole(ActorRole {
+                    actor: actor_id(required(&self.actor, "actor", t)?, "actor")?,
+                    title: non_empty(required(&self.title, "title", t)?, "title")?,
+                    organisation: self
+                        .organisation
+                        .as_deref()
+                        .map(|o| non_empty(o, "organisation"))
+                        .transpose()?,
+                    from: valid_date(required(&self.from, "from", t)?, "from")?,
+                    to: self
+                        .to
+                        .as_deref()
+                        .map(|d| valid_date(d, "to"))
+                        .transpose()?,
                 }))
             }
             "stance.retracted" => {
@@ -403,7 +517,7 @@ impl Record {
                 r.actor = Some(s.actor.to_string());
                 r.topic = Some(s.topic.to_string());
                 r.stance = Some(s.stance.to_string());
-                r.date = Some(s.date.to_string());
+                r.date = Some(stated_text(&s.date, s.time.as_ref()));
                 r.event = s.event.map(|e| e.to_string());
                 r.recipient = s.recipient.as_ref().map(ToString::to_string);
                 r.quote = s.quote.clone();
@@ -412,6 +526,34 @@ impl Record {
             EventBody::StanceRetracted(x) => {
                 r.target = Some(x.target.hyphenated().to_string());
                 r.reason = Some(x.reason.clone());
+            }
+            EventBody::StanceCorrected(x) => {
+                let c = &x.correction;
+                r.target = Some(x.target.hyphenated().to_string());
+                r.reason = Some(x.reason.clone());
+                r.actor = c.actor.as_ref().map(ToString::to_string);
+                r.topic = c.topic.as_ref().map(ToString::to_string);
+                r.stance = c.stance.map(|v| v.to_string());
+                r.date = c.date.as_ref().map(|(d, t)| stated_text(d, t.as_ref()));
+                r.quote = c.quote.clone();
+                r.cite = c.cite.as_ref().map(CiteRecord::from_cite);
+                r.event = c.event.map(|e| e.to_string());
+            }
+            EventBody::StanceCited(x) => {
+                r.target = Some(x.target.hyphenated().to_string());
+                r.cite = Some(CiteRecord::from_cite(&x.cite));
+                r.quote = x.quote.clone();
+            }
+            EventBody::ActorAliased(x) => {
+                r.actor = Some(x.actor.to_string());
+                r.alias = Some(x.alias.to_string());
+            }
+            EventBody::ActorRole(x) => {
+                r.actor = Some(x.actor.to_string());
+                r.title = Some(x.title.clone());
+                r.organisation = x.organisation.clone();
+                r.from = Some(x.from.to_string());
+                r.to = x.to.map(|d| d.to_string());
             }
         }
         r

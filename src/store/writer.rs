@@ -24,8 +24,9 @@ use crate::error::{Error, Location, Result};
 /// How to append.
 #[derive(Debug, Clone)]
 pub struct AppendOptions {
-    /// The recorded time to stamp on the batch (UTC). If the log's last recorded time is later,
-    /// that one is used instead, so recorded time never decreases with `seq`.
+    /// The recorded time to stamp on the batch (UTC, kept to the microsecond). If the log's last
+    /// recorded time is not earlier, one microsecond after it is used instead, so recorded time
+    /// rises strictly from batch to batch.
     pub recorded_at: DateTime<Utc>,
     /// Append only if the log's last seq is this (expected version); `None` = no check. A batch
     /// whose every event is already in the log (a retry) succeeds whatever this says.
@@ -112,8 +113,12 @@ impl Writer {
         source: &str,
         opts: &AppendOptions,
     ) -> Result<AppendReport> {
+        // Recorded time rises strictly from batch to batch, so that a "known at T" answer for a T
+        // already in the log never changes when later batches arrive.
         let recorded_at = match self.log.recorded_at_last {
-            Some(last) if last > opts.recorded_at => last,
+            Some(last) if last >= truncate_to_micros(opts.recorded_at) => {
+                last + chrono::TimeDelta::microseconds(1)
+            }
             _ => truncate_to_micros(opts.recorded_at),
         };
         let seq_before = self.log.history.seq_last();
