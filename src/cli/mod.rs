@@ -11,7 +11,7 @@ use clap::Parser;
 
 use chrono::{DateTime, Utc};
 
-use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId};
+use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId, nfc};
 use stancelog::store::{self, AppendOptions, Log, format_recorded_at};
 use stancelog::{Error, Location};
 
@@ -118,17 +118,13 @@ fn describe(h: &History, at: At) -> String {
     }
 }
 
-/// Turns `--actor`/`--topic` flags into a filter, refusing ids the log does not know.
+/// Turns `--actor`/`--topic` flags into a filter, refusing what the log does not know. An
+/// `--actor` may be an id, or a name or alias of exactly one actor; both are compared in Unicode
+/// NFC, so a name typed and the same name pasted in another normalization match.
 fn filter(history: &History, scope: &Scope) -> Result<Filter, Error> {
     let mut f = Filter::default();
     for a in &scope.actor {
-        let id = ActorId::new(a).map_err(|e| Error::Usage(format!("--actor: {e}")))?;
-        if !history.actors().contains_key(&id) {
-            return Err(Error::Usage(format!(
-                "--actor: unknown actor `{a}` (see `stancelog actors`)"
-            )));
-        }
-        f.actors.insert(id);
+        f.actors.insert(resolve_actor(history, a)?);
     }
     for t in &scope.topic {
         let id = TopicId::new(t).map_err(|e| Error::Usage(format!("--topic: {e}")))?;
@@ -140,6 +136,38 @@ fn filter(history: &History, scope: &Scope) -> Result<Filter, Error> {
         f.topics.insert(id);
     }
     Ok(f)
+}
+
+fn resolve_actor(history: &History, text: &str) -> Result<ActorId, Error> {
+    if let Ok(id) = ActorId::new(text) {
+        if history.actors().contains_key(&id) {
+            return Ok(id);
+        }
+    }
+    let wanted = nfc(text.trim());
+    let named: Vec<&ActorId> = history
+        .actors()
+        .keys()
+        .filter(|id| {
+            history.actor(id).is_some_and(|a| {
+                nfc(&a.name) == wanted || a.aliases.iter().any(|x| nfc(x) == wanted)
+            })
+        })
+        .collect();
+    match named.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(Error::Usage(format!(
+            "--actor: no actor has the id, name or alias `{text}` (see `stancelog actors`)"
+        ))),
+        many => Err(Error::Usage(format!(
+            "--actor: `{text}` names {} actors ({}); give an id",
+            many.len(),
+            many.iter()
+                .map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
