@@ -92,6 +92,9 @@ pub struct Scope {
     /// Only this topic id (repeatable).
     #[arg(long, value_name = "ID")]
     pub topic: Vec<String>,
+    /// Only topics tagged with this issue, e.g. `nu` for nuclear weapons (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub issue: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -135,6 +135,7 @@ fn filter(history: &History, scope: &Scope) -> Result<Filter, Error> {
         }
         f.topics.insert(id);
     }
+    f.issues.extend(scope.issue.iter().cloned());
     Ok(f)
 }
 

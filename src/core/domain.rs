@@ -173,12 +173,17 @@ vocabulary! {
         Policy => "policy",
         /// A factual assertion that one affirms or denies.
         Claim => "claim",
+        /// A recorded vote (a roll call), on which one votes yes, no or abstains.
+        Vote => "vote",
+        /// A treaty, which one signs, ratifies, or withdraws from.
+        Treaty => "treaty",
     }
 }
 
 vocabulary! {
-    /// A stance. The vocabulary is closed; each value fits exactly one [`TopicKind`]:
-    /// policy: `support`, `oppose`, `neutral`, `abstain`; claim: `affirm`, `deny`, `doubt`.
+    /// A stance. The vocabulary is closed; each value fits one or two [`TopicKind`]s
+    /// ([`Stance::fits`]): policy: `support`, `oppose`, `neutral`, `abstain`; claim: `affirm`,
+    /// `deny`, `doubt`; vote: `yes`, `no`, `abstain`; treaty: `signed`, `ratified`, `withdrawn`.
     Stance {
         /// Policy: in favour.
         Support => "support",
@@ -186,7 +191,7 @@ vocabulary! {
         Oppose => "oppose",
         /// Policy: states no side.
         Neutral => "neutral",
-        /// Policy: formally declines to take a side (e.g. abstains in a vote).
+        /// Policy or vote: formally declines to take a side (abstains in a vote).
         Abstain => "abstain",
         /// Claim: asserts it is true.
         Affirm => "affirm",
@@ -194,28 +199,56 @@ vocabulary! {
         Deny => "deny",
         /// Claim: questions it, neither affirming nor denying.
         Doubt => "doubt",
+        /// Vote: in favour.
+        Yes => "yes",
+        /// Vote: against.
+        No => "no",
+        /// Treaty: signed it (not yet bound by it).
+        Signed => "signed",
+        /// Treaty: consented to be bound (by ratification, acceptance, approval or accession;
+        /// the instrument is kept in `instrument`).
+        Ratified => "ratified",
+        /// Treaty: withdrew from it.
+        Withdrawn => "withdrawn",
     }
 }
 
 impl Stance {
-    /// The topic kind this stance fits.
-    pub fn topic_kind(self) -> TopicKind {
-        match self {
-            Stance::Support | Stance::Oppose | Stance::Neutral | Stance::Abstain => {
-                TopicKind::Policy
-            }
-            Stance::Affirm | Stance::Deny | Stance::Doubt => TopicKind::Claim,
+    /// Whether this stance fits a topic of this kind.
+    pub fn fits(self, kind: TopicKind) -> bool {
+        use Stance::*;
+        match kind {
+            TopicKind::Policy => matches!(self, Support | Oppose | Neutral | Abstain),
+            TopicKind::Claim => matches!(self, Affirm | Deny | Doubt),
+            TopicKind::Vote => matches!(self, Yes | No | Abstain),
+            TopicKind::Treaty => matches!(self, Signed | Ratified | Withdrawn),
         }
     }
 
-    /// Polarity for comparing and counting stances across topic kinds: +1 for `support` and
-    /// `affirm`, -1 for `oppose` and `deny`, 0 for `neutral`, `abstain` and `doubt`.
+    /// Polarity, so that stances of different kinds can be compared and counted: +1 for
+    /// `support`, `affirm`, `yes`, `signed`, `ratified`; -1 for `oppose`, `deny`, `no`,
+    /// `withdrawn`; 0 for `neutral`, `abstain`, `doubt`.
     pub fn polarity(self) -> i8 {
+        use Stance::*;
         match self {
-            Stance::Support | Stance::Affirm => 1,
-            Stance::Oppose | Stance::Deny => -1,
-            Stance::Neutral | Stance::Abstain | Stance::Doubt => 0,
+            Support | Affirm | Yes | Signed | Ratified => 1,
+            Oppose | Deny | No | Withdrawn => -1,
+            Neutral | Abstain | Doubt => 0,
         }
+    }
+}
+
+vocabulary! {
+    /// How a state consented to be bound by a treaty (UN Treaty Collection terms).
+    Instrument {
+        /// Ratification.
+        Ratification => "ratification",
+        /// Acceptance.
+        Acceptance => "acceptance",
+        /// Approval.
+        Approval => "approval",
+        /// Accession.
+        Accession => "accession",
     }
 }
 
@@ -372,8 +405,16 @@ pub struct TopicRegistered {
     pub topic: TopicId,
     /// Short description of the policy or claim.
     pub title: String,
-    /// Policy or claim; fixes which stances fit.
+    /// Policy, claim, vote or treaty; fixes which stances fit.
     pub kind: TopicKind,
+    /// Vote topics: the resolution code, e.g. `A/RES/46/36`.
+    pub resolution: Option<String>,
+    /// Vote topics: the UN General Assembly session number.
+    pub session: Option<u32>,
+    /// Issue tags, e.g. `nu` (nuclear weapons), sorted, no duplicates; may be empty.
+    pub issues: Vec<String>,
+    /// Vote topics: classified as an important vote.
+    pub important: Option<bool>,
 }
 
 /// `stance.declared`: an actor publicly took a stance on a topic on a date.
@@ -397,6 +438,8 @@ pub struct StanceDeclared {
     pub quote: Option<String>,
     /// Where it was reported.
     pub cite: Cite,
+    /// Treaty stances `ratified`: how consent was given, when known.
+    pub instrument: Option<Instrument>,
 }
 
 /// `stance.retracted`: the report behind a `stance.declared` was withdrawn.
@@ -425,6 +468,8 @@ pub struct Correction {
     pub cite: Option<Cite>,
     /// The PLOVER event type it should have had.
     pub event: Option<PloverType>,
+    /// The treaty instrument it should have had.
+    pub instrument: Option<Instrument>,
 }
 
 impl Correction {
@@ -438,6 +483,7 @@ impl Correction {
             ("quote", self.quote.is_some()),
             ("cite", self.cite.is_some()),
             ("event", self.event.is_some()),
+            ("instrument", self.instrument.is_some()),
         ];
         all.iter()
             .filter(|(_, set)| *set)
@@ -468,6 +514,9 @@ impl Correction {
         }
         if let Some(e) = self.event {
             s.event = Some(e);
+        }
+        if let Some(i) = self.instrument {
+            s.instrument = Some(i);
         }
     }
 }

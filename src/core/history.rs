@@ -88,6 +88,9 @@ pub enum Rejection {
         /// The retraction.
         by: Seq,
     },
+    /// An `instrument` on a stance other than `ratified`.
+    #[error("`instrument` goes only with stance `ratified`, not `{0}`")]
+    InstrumentWithout(Stance),
     /// A `stance.corrected` that corrects no field.
     #[error(
         "a correction must set at least one of: actor, topic, stance, date, quote, cite, event"
@@ -136,6 +139,7 @@ impl Rejection {
             | Rejection::TargetNotStance { .. }
             | Rejection::AlreadyRetracted { .. } => "target",
             Rejection::EmptyCorrection => "type",
+            Rejection::InstrumentWithout(_) => "instrument",
             Rejection::AlreadySame { .. } | Rejection::AliasTaken { .. } => "alias",
             Rejection::RoleBackwards { .. } => "to",
         }
@@ -462,10 +466,10 @@ impl History {
         let topic = self
             .topic(&s.topic)
             .ok_or_else(|| Rejection::UnknownTopic(s.topic.clone()))?;
-        if s.stance.topic_kind() != topic.kind {
+        if !s.stance.fits(topic.kind) {
             let allowed: Vec<&str> = Stance::ALL
                 .iter()
-                .filter(|x| x.topic_kind() == topic.kind)
+                .filter(|x| x.fits(topic.kind))
                 .map(|x| x.as_str())
                 .collect();
             return Err(Rejection::StanceUnfit {
@@ -474,6 +478,9 @@ impl History {
                 kind: topic.kind,
                 allowed: allowed.join(", "),
             });
+        }
+        if s.instrument.is_some() && s.stance != Stance::Ratified {
+            return Err(Rejection::InstrumentWithout(s.stance));
         }
         if let Some(recipient) = &s.recipient {
             self.known_actor(recipient, "recipient")?;

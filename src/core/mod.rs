@@ -12,7 +12,7 @@ mod query;
 pub use date::{DateError, Day, Precision, TimeOfDay, ValidDate, parse_stated};
 pub use domain::{
     ActorAliased, ActorId, ActorKind, ActorRegistered, ActorRole, Cite, Correction, Country, Event,
-    EventBody, ID_BYTES_MAX, IdError, PloverType, Sector, Seq, Stance, StanceCited,
+    EventBody, ID_BYTES_MAX, IdError, Instrument, PloverType, Sector, Seq, Stance, StanceCited,
     StanceCorrected, StanceDeclared, StanceRetracted, TopicId, TopicKind, TopicRegistered, nfc,
 };
 pub use history::{ActorEntry, History, Rejection, TopicEntry};

@@ -23,6 +23,8 @@ pub struct Filter {
     pub actors: BTreeSet<ActorId>,
     /// Only these topics (all when empty).
     pub topics: BTreeSet<TopicId>,
+    /// Only topics tagged with at least one of these issues (all when empty).
+    pub issues: BTreeSet<String>,
 }
 
 /// A point on both time axes.
@@ -186,6 +188,15 @@ impl History {
         Cow::Owned(index)
     }
 
+    /// Whether a filter's topic and issue conditions cover a topic.
+    fn covers_topic(&self, filter: &Filter, topic: &TopicId) -> bool {
+        (filter.topics.is_empty() || filter.topics.contains(topic))
+            && (filter.issues.is_empty()
+                || self
+                    .topic(topic)
+                    .is_some_and(|t| t.issues.iter().any(|i| filter.issues.contains(i))))
+    }
+
     /// The actors a filter covers once aliases known at `cutoff` are followed.
     fn filter_actors(&self, filter: &Filter, cutoff: Seq) -> BTreeSet<ActorId> {
         filter
@@ -261,8 +272,7 @@ impl History {
         index
             .iter()
             .filter(|((a, t), _)| {
-                (actors.is_empty() || actors.contains(a))
-                    && (filter.topics.is_empty() || filter.topics.contains(t))
+                (actors.is_empty() || actors.contains(a)) && self.covers_topic(filter, t)
             })
             .filter_map(|((a, _), entries)| {
                 let seq = self.decide(entries, at.as_of, cutoff)?;
@@ -331,9 +341,7 @@ impl History {
         let index = self.index_at(cutoff);
         let mut out = Vec::new();
         for ((actor, topic), entries) in index.iter() {
-            if !(actors.is_empty() || actors.contains(actor))
-                || !(filter.topics.is_empty() || filter.topics.contains(topic))
-            {
+            if !(actors.is_empty() || actors.contains(actor)) || !self.covers_topic(filter, topic) {
                 continue;
             }
             // Walk backwards so each unretracted stance knows the next unretracted one.

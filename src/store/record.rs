@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use crate::core::{
     ActorAliased, ActorId, ActorKind, ActorRegistered, ActorRole, Cite, Correction, Country, Event,
-    EventBody, PloverType, Sector, Stance, StanceCited, StanceCorrected, StanceDeclared,
-    StanceRetracted, TimeOfDay, TopicId, TopicKind, TopicRegistered, ValidDate, parse_stated,
+    EventBody, Instrument, PloverType, Sector, Stance, StanceCited, StanceCorrected,
+    StanceDeclared, StanceRetracted, TimeOfDay, TopicId, TopicKind, TopicRegistered, ValidDate,
+    parse_stated,
 };
 
 /// The schema version this build writes. Records of a newer version are refused.
@@ -55,9 +56,18 @@ pub struct Record {
     /// Hash chaining this record to the previous one (schema 2): lower-case hex SHA-256.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    /// Vote topics: classified as an important vote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub important: Option<bool>,
     /// Event id (UUID).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Treaty stance `ratified`: ratification, acceptance, approval or accession.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instrument: Option<String>,
+    /// Issue tags of a topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issues: Option<Vec<String>>,
     /// Actor kind or topic kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
@@ -79,6 +89,9 @@ pub struct Record {
     /// Recorded time, assigned by the log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_at: Option<String>,
+    /// Vote topics: resolution code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
     /// Schema version of the record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<u32>,
@@ -88,6 +101,9 @@ pub struct Record {
     /// Sequence number, assigned by the log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
+    /// Vote topics: UN General Assembly session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<u32>,
     /// The stance (closed vocabulary).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stance: Option<String>,
@@ -201,6 +217,14 @@ fn stated_text(date: &ValidDate, time: Option<&TimeOfDay>) -> String {
     }
 }
 
+/// An issue tag: 1 to 32 characters, no white space or control characters.
+fn check_tag(tag: &str) -> Result<(), ()> {
+    let ok = !tag.is_empty()
+        && tag.chars().count() <= 32
+        && !tag.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok { Ok(()) } else { Err(()) }
+}
+
 fn actor_id(value: &str, field: &str) -> Result<ActorId, FieldError> {
     ActorId::new(value).map_err(|e| FieldError::new(field, e.to_string()))
 }
@@ -253,6 +277,13 @@ pub fn parse_recorded_at(value: &str) -> Result<DateTime<Utc>, FieldError> {
 }
 
 impl Record {
+    fn instrument_field(&self) -> Result<Option<Instrument>, FieldError> {
+        self.instrument
+            .as_deref()
+            .map(|i| vocab(i, "instrument", Instrument::parse, Instrument::names()))
+            .transpose()
+    }
+
     fn quote_field(&self) -> Result<Option<String>, FieldError> {
         self.quote
             .as_deref()
@@ -262,8 +293,13 @@ impl Record {
 
     /// Names of the body fields that are present.
     fn present(&self) -> Vec<&'static str> {
-        let fields: [(&'static str, bool); 20] = [
+        let fields: [(&'static str, bool); 25] = [
             ("actor", self.actor.is_some()),
+            ("important", self.important.is_some()),
+            ("instrument", self.instrument.is_some()),
+            ("issues", self.issues.is_some()),
+            ("resolution", self.resolution.is_some()),
+            ("session", self.session.is_some()),
             ("alias", self.alias.is_some()),
             ("organisation", self.organisation.is_some()),
             ("from", self.from.is_some()),
@@ -339,7 +375,27 @@ impl Record {
                 }))
             }
             "topic.registered" => {
-                self.only(&["topic", "title", "kind"])?;
+                self.only(&[
+                    "topic",
+                    "title",
+                    "kind",
+                    "resolution",
+                    "session",
+                    "issues",
+                    "important",
+                ])?;
+                let mut issues = self.issues.clone().unwrap_or_default();
+                if let Some(i) = issues.iter().position(|x| check_tag(x).is_err()) {
+                    return Err(FieldError::new(
+                        &format!("issues[{i}]"),
+                        format!(
+                            "`{}` is not an issue tag: 1 to 32 characters, no white space",
+                            issues[i]
+                        ),
+                    ));
+                }
+                issues.sort();
+                issues.dedup();
                 Ok(EventBody::TopicRegistered(TopicRegistered {
                     topic: topic_id(required(&self.topic, "topic", t)?, "topic")?,
                     title: non_empty(required(&self.title, "title", t)?, "title")?,
@@ -349,6 +405,14 @@ impl Record {
                         TopicKind::parse,
                         TopicKind::names(),
                     )?,
+                    resolution: self
+                        .resolution
+                        .as_deref()
+                        .map(|r| non_empty(r, "resolution"))
+                        .transpose()?,
+                    session: self.session,
+                    issues,
+                    important: self.important,
                 }))
             }
             "stance.declared" => {
@@ -361,6 +425,7 @@ impl Record {
                     "recipient",
                     "quote",
                     "cite",
+                    "instrument",
                 ])?;
                 let cite = self.cite.as_ref().ok_or_else(|| {
                     FieldError::new("cite", format!("missing, and required for {t}"))
@@ -388,6 +453,7 @@ impl Record {
                     },
                     quote,
                     cite: cite.to_cite()?,
+                    instrument: self.instrument_field()?,
                 }))
             }
             "stance.corrected" => {
@@ -426,6 +492,7 @@ impl Record {
                             .as_deref()
                             .map(|e| vocab(e, "event", PloverType::parse, PloverType::names()))
                             .transpose()?,
+                        instrument: self.instrument_field()?,
                     },
                 }))
             }
@@ -512,6 +579,10 @@ impl Record {
                 r.topic = Some(t.topic.to_string());
                 r.title = Some(t.title.clone());
                 r.kind = Some(t.kind.to_string());
+                r.resolution = t.resolution.clone();
+                r.session = t.session;
+                r.issues = (!t.issues.is_empty()).then(|| t.issues.clone());
+                r.important = t.important;
             }
             EventBody::StanceDeclared(s) => {
                 r.actor = Some(s.actor.to_string());
@@ -522,6 +593,7 @@ impl Record {
                 r.recipient = s.recipient.as_ref().map(ToString::to_string);
                 r.quote = s.quote.clone();
                 r.cite = Some(CiteRecord::from_cite(&s.cite));
+                r.instrument = s.instrument.map(|i| i.to_string());
             }
             EventBody::StanceRetracted(x) => {
                 r.target = Some(x.target.hyphenated().to_string());
@@ -538,6 +610,7 @@ impl Record {
                 r.quote = c.quote.clone();
                 r.cite = c.cite.as_ref().map(CiteRecord::from_cite);
                 r.event = c.event.map(|e| e.to_string());
+                r.instrument = c.instrument.map(|i| i.to_string());
             }
             EventBody::StanceCited(x) => {
                 r.target = Some(x.target.hyphenated().to_string());
