@@ -140,10 +140,11 @@ fn filter(history: &History, scope: &Scope) -> Result<Filter, Error> {
 }
 
 fn resolve_actor(history: &History, text: &str) -> Result<ActorId, Error> {
-    if let Ok(id) = ActorId::new(text) {
-        if history.actors().contains_key(&id) {
-            return Ok(id);
-        }
+    if let Some(id) = ActorId::new(text)
+        .ok()
+        .filter(|id| history.actors().contains_key(id))
+    {
+        return Ok(id);
     }
     let wanted = nfc(text.trim());
     let named: Vec<&ActorId> = history
