@@ -2,6 +2,7 @@
 //!
 //! - [`core`]: the pure domain, fold, replay, diff and timeline (no I/O, no serde, no clock).
 //! - [`store`]: the JSON Lines log on disk.
+//! - [`import`]: importers of real data sets (UN votes, treaty status, spreadsheets).
 //! - [`error`]: the one error type.
 //!
 //! See `ARCHITECTURE.md` for the semantics and `events/README.md` for the log format.
@@ -10,6 +11,7 @@
 
 pub mod core;
 pub mod error;
+pub mod import;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Location, Result};

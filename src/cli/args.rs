@@ -49,6 +49,12 @@ pub enum Command {
     Actors(ListArgs),
     /// Registered topics, with counts of stances on them.
     Topics(ListArgs),
+    /// Import a data set: UN votes, a treaty's status history, or a spreadsheet.
+    ///
+    /// Events are appended in durable batches under one lock; event ids are derived from the
+    /// source rows, so importing the same data twice appends nothing new. A progress bar shows
+    /// on standard error when it is a terminal.
+    Import(ImportArgs),
     /// Check every line: JSON, schema, seq contiguity, the hash chain, references.
     ///
     /// Prints the event count and the head hash on a good log; names the first bad line and
@@ -148,6 +154,18 @@ pub struct TimelineArgs {
     pub scope: Scope,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub kind: super::imports::ImportKind,
+    /// Seconds to wait for another writer's lock before failing.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_wait)]
+    pub wait: f64,
+    /// Output format of the summary.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 

@@ -1,6 +1,8 @@
 //! Argument parsing and the commands. Only this layer reads the clock and the environment.
 
 mod args;
+mod imports;
+mod progress;
 mod render;
 
 use std::io::{self, Read, Write};
@@ -12,6 +14,7 @@ use clap::Parser;
 use chrono::{DateTime, Utc};
 
 use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId, nfc};
+use stancelog::import::Progress;
 use stancelog::store::{self, AppendOptions, Log, format_recorded_at};
 use stancelog::{Error, Location};
 
@@ -240,6 +243,22 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Topics(l) => {
             let log = open(&path)?;
             Render::new(l.format).topics(out, log.history())?;
+        }
+        Command::Import(i) => {
+            let bar = progress::Bar::new();
+            let wait = Duration::from_secs_f64(i.wait);
+            // The clock is read here, once: the recorded time of the import's batches (importers
+            // that take recorded times from the data say so).
+            let now = chrono::Utc::now();
+            let report = match &i.kind {
+                imports::ImportKind::Unvotes(a) => imports::unvotes::run(&path, a, now, wait, &bar),
+                imports::ImportKind::TreatyStatus(a) => {
+                    imports::treaty::run(&path, a, now, wait, &bar)
+                }
+                imports::ImportKind::Csv(a) => imports::sheet::run(&path, a, now, wait, &bar),
+            };
+            bar.finish();
+            Render::new(i.format).imported(out, &report?)?;
         }
         Command::Verify(l) => {
             let log = Log::open(&path)?;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use stancelog::core::{
     ActorId, Change, Cite, EventBody, History, Position, Status, TimelineEntry, TopicId,
 };
+use stancelog::import::ImportReport;
 use stancelog::store::{AppendReport, Log, format_recorded_at};
 
 use super::args::Format;
@@ -671,6 +672,58 @@ impl Render {
                     ]);
                 }
                 writeln!(out, "{}", t.trim_fmt())
+            }
+        }
+    }
+
+    pub fn imported(&self, out: &mut dyn Write, r: &ImportReport) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct RefusedOut<'a> {
+            file: &'a str,
+            line: u64,
+            reason: &'a str,
+        }
+        #[derive(Serialize)]
+        struct ImportedOut<'a> {
+            appended: u64,
+            already_present: u64,
+            refused: Vec<RefusedOut<'a>>,
+        }
+        let v = ImportedOut {
+            appended: r.appended,
+            already_present: r.already_present,
+            refused: r
+                .refused
+                .iter()
+                .map(|x| RefusedOut {
+                    file: &x.file,
+                    line: x.line,
+                    reason: &x.reason,
+                })
+                .collect(),
+        };
+        match self.format {
+            Format::Json => json_out(out, &v),
+            Format::Csv => csv_out(
+                out,
+                &["file", "line", "reason"],
+                v.refused
+                    .iter()
+                    .map(|x| vec![x.file.to_string(), x.line.to_string(), x.reason.to_string()])
+                    .collect(),
+            ),
+            Format::Table => {
+                writeln!(
+                    out,
+                    "imported: {} event(s) appended, {} already present, {} row(s) refused",
+                    v.appended,
+                    v.already_present,
+                    v.refused.len()
+                )?;
+                for x in &v.refused {
+                    writeln!(out, "refused {}:{}: {}", x.file, x.line, x.reason)?;
+                }
+                Ok(())
             }
         }
     }

@@ -1,0 +1,67 @@
+//! Importers: real data sets turned into events and appended in batches through one
+//! [`Writer`](crate::store::Writer), so the whole import holds the log's lock once and every
+//! batch is durable before the next is built.
+//!
+//! Each importer gives its events deterministic ids (UUID v5 of a key naming the source row),
+//! so running the same import twice appends nothing the second time (idempotent append).
+
+pub mod sheet;
+pub mod treaty;
+pub mod unvotes;
+
+use uuid::Uuid;
+
+/// Events per append batch in imports: large enough that `fdatasync` is a small share of the
+/// time, small enough that a batch's records stay a few MiB in memory.
+pub const IMPORT_BATCH_EVENTS: usize = 50_000;
+
+/// The namespace of stancelog's v5 event ids (a v4 UUID chosen once for this purpose).
+pub const ID_NAMESPACE: Uuid = Uuid::from_u128(0x3c1f_5e2a_9b7d_4e61_8a0c_2f4b_6d8e_1a57);
+
+/// A deterministic event id for a key naming a source row, e.g. `unvotes/vote/3/USA`.
+pub fn event_id(key: &str) -> Uuid {
+    Uuid::new_v5(&ID_NAMESPACE, key.as_bytes())
+}
+
+/// Progress of a long import, shown by the CLI (a progress bar on a terminal) and ignored by
+/// tests. Counts are events, or rows where an importer says so.
+pub trait Progress {
+    /// A stage begins; `total` is how many units it has, if known.
+    fn start(&self, stage: &str, total: Option<u64>);
+    /// `n` more units are done.
+    fn advance(&self, n: u64);
+    /// The stage is done.
+    fn finish(&self);
+}
+
+/// Progress that shows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _stage: &str, _total: Option<u64>) {}
+    fn advance(&self, _n: u64) {}
+    fn finish(&self) {}
+}
+
+/// A source row an importer refused, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedRow {
+    /// The file.
+    pub file: String,
+    /// 1-based line number in that file (the header is line 1).
+    pub line: u64,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Events appended.
+    pub appended: u64,
+    /// Events already in the log (same id and content), not stored again.
+    pub already_present: u64,
+    /// Rows refused, in file order.
+    pub refused: Vec<RefusedRow>,
+}

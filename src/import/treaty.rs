@@ -1,0 +1,1 @@
+//! Importer stub: to be written.
