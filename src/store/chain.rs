@@ -23,6 +23,23 @@ pub(crate) const HASH_KEY: &[u8] = b",\"hash\":\"";
 pub(crate) const HASH_HEX_LEN: usize = 64;
 
 impl Hash {
+    /// Parses 64 lower-case hex digits.
+    pub fn from_hex(hex: &[u8]) -> Option<Hash> {
+        if hex.len() != HASH_HEX_LEN {
+            return None;
+        }
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        let mut out = [0u8; 32];
+        for (i, pair) in hex.chunks_exact(2).enumerate() {
+            out[i] = (digit(pair[0])? << 4) | digit(pair[1])?;
+        }
+        Some(Hash(out))
+    }
+
     /// Lower-case hex, 64 characters.
     pub fn to_hex(&self) -> String {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
