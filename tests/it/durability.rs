@@ -1220,6 +1220,30 @@ fn a_newer_schema_or_an_unknown_event_type_in_a_stored_log_is_a_hard_error() {
     assert_eq!(fs::read(&log).unwrap(), base);
 }
 
+/// Regression: a schema-1 line (which no hash covers) with bytes after its closing brace was
+/// read as its object alone, so trailing garbage passed verify, and two lines joined by a
+/// flipped newline read as one, silently dropping the second record.
+#[test]
+fn a_schema_1_line_with_bytes_after_its_object_is_refused_on_its_line() {
+    // Given a copy of the schema-1 fixture,
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("old.jsonl");
+    let old = fs::read(schema1_fixture()).unwrap();
+    let ends = line_ends(&old);
+    // when line 5 gets bytes after its closing brace, then verify names line 5;
+    let mut bad = old[..ends[4] - 1].to_vec();
+    bad.extend_from_slice(b" garbage");
+    bad.extend_from_slice(&old[ends[4] - 1..]);
+    fs::write(&log, &bad).unwrap();
+    verify_fails_at(&log, 5);
+    // and when the newline between lines 34 and 35 is flipped (0x0a ^ 0x01), joining them,
+    // then verify names line 34 rather than reading 34 events and dropping seq 35.
+    let mut bad = old.clone();
+    bad[ends[33] - 1] ^= 0x01;
+    fs::write(&log, &bad).unwrap();
+    verify_fails_at(&log, 34);
+}
+
 // 7. Limits --------------------------------------------------------------------------------------
 
 #[test]
