@@ -55,6 +55,11 @@ pub enum Command {
     /// source rows, so importing the same data twice appends nothing new. A progress bar shows
     /// on standard error when it is a terminal.
     Import(ImportArgs),
+    /// Write a projection snapshot beside the log (PATH.snapshot), which queries then start from.
+    ///
+    /// A snapshot is derived and can be deleted at any time; one that no longer matches the log
+    /// is discarded and rebuilt, never trusted.
+    Snapshot(ListArgs),
     /// Check every line: JSON, schema, seq contiguity, the hash chain, references.
     ///
     /// Prints the event count and the head hash on a good log; names the first bad line and

@@ -68,14 +68,36 @@ fn log_path(args: &Args) -> Result<&Path, Error> {
     })
 }
 
+/// Reads a log for a query, starting from its snapshot when that is valid. A snapshot that does
+/// not match the log is discarded with a warning and rebuilt.
 fn open(path: &Path) -> Result<Log, Error> {
-    let log = Log::open(path)?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            Error::Usage(format!(
+                "{}: no log there; create one with `stancelog --log {} init`",
+                path.display(),
+                path.display()
+            ))
+        } else {
+            Error::io(path.display(), e)
+        }
+    })?;
+    let (log, used) = store::open_with_snapshot(path, &path.display().to_string(), &bytes)?;
     if log.torn_tail_bytes() > 0 {
         eprintln!(
             "stancelog: warning: {}: ignoring a torn tail of {} bytes (an unterminated final line, or a batch still being written or cut short by a crash); the next append removes it",
             path.display(),
             log.torn_tail_bytes()
         );
+    }
+    if let store::SnapshotUse::Discarded { reason } = used {
+        eprintln!(
+            "stancelog: warning: {}: snapshot discarded: {reason}; rebuilding it",
+            store::snapshot_path(path).display()
+        );
+        if let Err(e) = store::write_snapshot(path, &log) {
+            eprintln!("stancelog: warning: could not rebuild the snapshot: {e}");
+        }
     }
     Ok(log)
 }
@@ -259,6 +281,11 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
             };
             bar.finish();
             Render::new(i.format).imported(out, &report?)?;
+        }
+        Command::Snapshot(l) => {
+            let log = Log::open(&path)?;
+            let (snap, size) = store::write_snapshot(&path, &log)?;
+            Render::new(l.format).snapshot(out, &log, &snap, size)?;
         }
         Command::Verify(l) => {
             let log = Log::open(&path)?;

@@ -728,6 +728,46 @@ impl Render {
         }
     }
 
+    pub fn snapshot(
+        &self,
+        out: &mut dyn Write,
+        log: &Log,
+        path: &std::path::Path,
+        size: u64,
+    ) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct SnapshotOut {
+            path: String,
+            seq: u64,
+            head_hash: String,
+            bytes: u64,
+        }
+        let v = SnapshotOut {
+            path: path.display().to_string(),
+            seq: log.history().seq_last(),
+            head_hash: log.head_hash(),
+            bytes: size,
+        };
+        match self.format {
+            Format::Json => json_out(out, &v),
+            Format::Csv => csv_out(
+                out,
+                &["path", "seq", "head_hash", "bytes"],
+                vec![vec![
+                    v.path.clone(),
+                    v.seq.to_string(),
+                    v.head_hash.clone(),
+                    v.bytes.to_string(),
+                ]],
+            ),
+            Format::Table => writeln!(
+                out,
+                "snapshot at seq {} (head hash {}): {} ({} bytes)",
+                v.seq, v.head_hash, v.path, v.bytes
+            ),
+        }
+    }
+
     pub fn verified(&self, out: &mut dyn Write, log: &Log) -> io::Result<()> {
         let v = VerifiedOut {
             events: log.history().seq_last(),

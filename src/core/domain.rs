@@ -3,6 +3,7 @@
 //! Nothing here knows about files, serde or the clock. Every type can only be built valid.
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -289,8 +290,10 @@ fn check_id(text: &str) -> Result<(), IdError> {
 macro_rules! string_id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
+        ///
+        /// Cheap to clone: the text is shared (a reference-counted `str`).
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Builds the id, normalized to Unicode NFC, so that the same name typed and pasted
@@ -300,9 +303,15 @@ macro_rules! string_id {
             /// [`IdError::Id`] when empty, over [`ID_BYTES_MAX`] bytes (after normalization), or
             /// containing white space or control characters.
             pub fn new(text: &str) -> Result<$name, IdError> {
+                if unicode_normalization::is_nfc_quick(text.chars())
+                    == unicode_normalization::IsNormalized::Yes
+                {
+                    check_id(text)?;
+                    return Ok($name(Arc::from(text)));
+                }
                 let text = nfc(text);
                 check_id(&text)?;
-                Ok($name(text))
+                Ok($name(Arc::from(text)))
             }
 
             /// The id as text.

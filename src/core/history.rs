@@ -503,6 +503,8 @@ impl History {
         );
         let seq = event.seq;
         self.ids.insert(event.id, seq);
+        let mut event = event;
+        self.intern(&mut event.body);
         match &event.body {
             EventBody::ActorRegistered(a) => {
                 self.actors.insert(
@@ -565,6 +567,26 @@ impl History {
             }
         }
         self.events.push(event);
+    }
+
+    /// Replaces the ids in a stance by the registrations' shared copies, so that a large log
+    /// holds each id's text once.
+    fn intern(&self, body: &mut EventBody) {
+        if let EventBody::StanceDeclared(s) = body {
+            if let Some((k, _)) = self.actors.get_key_value(&s.actor) {
+                s.actor = k.clone();
+            }
+            if let Some((k, _)) = s
+                .recipient
+                .as_ref()
+                .and_then(|r| self.actors.get_key_value(r))
+            {
+                s.recipient = Some(k.clone());
+            }
+            if let Some((k, _)) = self.topics.get_key_value(&s.topic) {
+                s.topic = k.clone();
+            }
+        }
     }
 
     /// Removes a stance's entry from the pair index (under its latest-known actor and topic).

@@ -40,7 +40,7 @@ pub struct Log {
     pub(crate) head: Hash,
     /// Bytes of the complete batches, i.e. where the next record goes.
     pub(crate) valid_len: u64,
-    schema1_records: u64,
+    pub(crate) schema1_records: u64,
 }
 
 impl Log {
@@ -70,10 +70,27 @@ impl Log {
 
     /// [`Log::from_bytes`] with chunks of about `chunk_bytes` decoded in parallel.
     fn from_bytes_chunked(name: &str, bytes: &[u8], chunk_bytes: usize) -> Result<Log> {
+        Log::resume(name, bytes, None, chunk_bytes)
+    }
+
+    /// Folds the log in `bytes`, starting from `start` (a log already folded up to a byte offset
+    /// of `bytes` that ends a complete batch) or from the beginning.
+    pub(crate) fn resume(
+        name: &str,
+        bytes: &[u8],
+        start: Option<Log>,
+        chunk_bytes: usize,
+    ) -> Result<Log> {
+        let offset = start.as_ref().map_or(0, |l| l.valid_len as usize);
+        let mut fold = Fold::new(name, bytes, start);
         // Whole lines only; what follows the last newline is a torn tail.
-        let whole = memchr::memrchr(b'\n', bytes).map_or(0, |i| i + 1);
-        let chunks = split_chunks(&bytes[..whole], chunk_bytes.max(1));
-        let mut fold = Fold::new(name, bytes);
+        let whole = memchr::memrchr(b'\n', bytes)
+            .map_or(0, |i| i + 1)
+            .max(offset);
+        let chunks: Vec<Range<usize>> = split_chunks(&bytes[offset..whole], chunk_bytes.max(1))
+            .into_iter()
+            .map(|r| r.start + offset..r.end + offset)
+            .collect();
         if chunks.len() <= 1 {
             for range in chunks {
                 fold.chunk(decode_chunk(bytes, range))?;
@@ -148,7 +165,7 @@ impl Log {
 }
 
 /// Bytes of log per decoding chunk: enough lines to amortize a thread hand-off.
-const CHUNK_BYTES: usize = 4 << 20;
+pub(crate) const CHUNK_BYTES: usize = 4 << 20;
 
 /// Splits whole lines into ranges of about `chunk_bytes`, each ending just after a newline.
 fn split_chunks(bytes: &[u8], chunk_bytes: usize) -> Vec<Range<usize>> {
@@ -187,7 +204,7 @@ struct Parsed {
 }
 
 /// The stored hash of a schema-2 line, read without parsing the JSON.
-fn stored_hash(line: &[u8]) -> Option<Hash> {
+pub(crate) fn stored_hash(line: &[u8]) -> Option<Hash> {
     let (before, _) = hash_input(line)?;
     let hex = &line[before.len() + HASH_KEY.len()..][..HASH_HEX_LEN];
     Hash::from_hex(hex)
@@ -315,17 +332,27 @@ struct Fold<'a> {
 }
 
 impl<'a> Fold<'a> {
-    fn new(name: &'a str, bytes: &'a [u8]) -> Fold<'a> {
+    fn new(name: &'a str, bytes: &'a [u8], start: Option<Log>) -> Fold<'a> {
+        let start = start.unwrap_or_else(|| Log {
+            history: History::new(),
+            torn_tail_bytes: 0,
+            recorded_at_last: None,
+            head: GENESIS_HASH,
+            valid_len: 0,
+            schema1_records: 0,
+        });
+        let seq = start.history.seq_last();
         Fold {
             name,
             bytes,
-            history: History::new(),
-            head: GENESIS_HASH,
-            recorded_at_last: None,
-            schema1_records: 0,
-            complete: (0, 0, GENESIS_HASH, None),
+            head: start.head,
+            recorded_at_last: start.recorded_at_last,
+            schema1_records: start.schema1_records,
+            complete: (start.valid_len, seq, start.head, start.recorded_at_last),
             batch_open: None,
-            line_no: 0,
+            // One line per record.
+            line_no: seq,
+            history: start.history,
         }
     }
 

@@ -4,6 +4,7 @@ mod batch;
 mod chain;
 mod log;
 mod record;
+mod snapshot;
 mod writer;
 
 pub use batch::{BATCH_EVENTS_MAX, NewEvent, parse_batch};
@@ -13,4 +14,5 @@ pub use record::{
     CiteRecord, EVENT_TYPES, FieldError, Record, SCHEMA_VERSION, format_recorded_at,
     parse_recorded_at, parse_uuid,
 };
+pub use snapshot::{SnapshotUse, open_with_snapshot, snapshot_path, write_snapshot};
 pub use writer::{AppendOptions, AppendReport, Appended, Writer, append, encode_batch, encode_log};

@@ -5,4 +5,5 @@ mod support;
 mod bad_input;
 mod bitemporal;
 mod cli_seed;
+mod snapshots;
 mod durability;
