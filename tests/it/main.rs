@@ -7,3 +7,4 @@ mod bitemporal;
 mod cli_seed;
 mod snapshots;
 mod durability;
+mod properties;
