@@ -220,11 +220,12 @@ fn decode_chunk(bytes: &[u8], range: Range<usize>) -> Vec<Decoded> {
         }
     };
     let mut out = Vec::with_capacity((range.end - range.start) / 300 + 1);
+    let mut times: Option<(String, DateTime<Utc>)> = None;
     let mut at = range.start;
     while at < range.end {
         let end = memchr::memchr(b'\n', &bytes[at..range.end]).map_or(range.end, |i| at + i);
         let line = &bytes[at..end];
-        let parsed = decode(line, prev.as_ref());
+        let parsed = decode(line, prev.as_ref(), &mut times);
         prev = match &parsed {
             Ok(Parsed {
                 hash: Some((Ok(h), _)),
@@ -243,7 +244,11 @@ fn decode_chunk(bytes: &[u8], range: Range<usize>) -> Vec<Decoded> {
 
 /// Decodes one stored line: JSON, schema, the hash link to `prev` (the previous line's stored
 /// hash) when known, id, recorded time and body.
-fn decode(line: &[u8], prev: Option<&Hash>) -> Result<Parsed, FieldError> {
+fn decode(
+    line: &[u8],
+    prev: Option<&Hash>,
+    times: &mut Option<(String, DateTime<Utc>)>,
+) -> Result<Parsed, FieldError> {
     if line.len() > LINE_BYTES_MAX {
         return Err(FieldError::new(
             "",
@@ -292,21 +297,29 @@ fn decode(line: &[u8], prev: Option<&Hash>) -> Result<Parsed, FieldError> {
             }
         })
     };
-    let id_time =
-        (|| {
-            let id = parse_uuid(
-                record
-                    .id
-                    .as_deref()
-                    .ok_or_else(|| FieldError::new("id", "missing in a stored record"))?,
-                "id",
-            )?;
-            let recorded_at =
-                parse_recorded_at(record.recorded_at.as_deref().ok_or_else(|| {
-                    FieldError::new("recorded_at", "missing in a stored record")
-                })?)?;
-            Ok((id, recorded_at))
-        })();
+    let id_time = (|| {
+        let id = parse_uuid(
+            record
+                .id
+                .as_deref()
+                .ok_or_else(|| FieldError::new("id", "missing in a stored record"))?,
+            "id",
+        )?;
+        let text = record
+            .recorded_at
+            .as_deref()
+            .ok_or_else(|| FieldError::new("recorded_at", "missing in a stored record"))?;
+        // The records of a batch share one recorded time: parse each distinct text once.
+        let recorded_at = match times.as_ref() {
+            Some((last, t)) if last == text => *t,
+            _ => {
+                let t = parse_recorded_at(text)?;
+                *times = Some((text.to_string(), t));
+                t
+            }
+        };
+        Ok((id, recorded_at))
+    })();
     Ok(Parsed {
         schema,
         seq: record.seq,

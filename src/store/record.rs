@@ -243,8 +243,10 @@ fn valid_date(value: &str, field: &str) -> Result<ValidDate, FieldError> {
 /// A [`FieldError`] on `field` when `value` is not a hyphenated UUID.
 pub fn parse_uuid(value: &str, field: &str) -> Result<Uuid, FieldError> {
     // Only the canonical hyphenated lower-case form, so that a stored id round-trips exactly.
+    // 36 characters and no capitals is exactly the hyphenated lower-case form `try_parse` takes.
+    let canonical = value.len() == 36 && !value.bytes().any(|b| b.is_ascii_uppercase());
     match Uuid::try_parse(value) {
-        Ok(id) if id.hyphenated().to_string() == value => Ok(id),
+        Ok(id) if canonical => Ok(id),
         _ => Err(FieldError::new(
             field,
             format!("`{value}` is not a UUID in lower-case hyphenated form"),
