@@ -367,12 +367,28 @@ fn query_flags_with_unknown_ids_or_bad_dates_exit_2() {
         assert!(!stderr(&o).is_empty(), "{args:?}");
         assert!(o.stdout.is_empty(), "{args:?}");
     }
-    let o = f.run(&["positions", "--actor", "nobody"], None);
-    assert!(
-        stderr(&o).contains("unknown actor `nobody`"),
-        "{}",
-        stderr(&o)
-    );
+    // The messages name the flag and the value, and where to look up what is known.
+    for (args, message) in [
+        (
+            &["positions", "--actor", "nobody"][..],
+            "--actor: no actor has the id, name or alias `nobody` (see `stancelog actors`)",
+        ),
+        (
+            &["timeline", "--actor", "nobody"][..],
+            "--actor: no actor has the id, name or alias `nobody` (see `stancelog actors`)",
+        ),
+        (
+            &["positions", "--topic", "nothing"][..],
+            "--topic: unknown topic `nothing` (see `stancelog topics`)",
+        ),
+    ] {
+        let o = f.run(args, None);
+        assert!(
+            stderr(&o).contains(message),
+            "{args:?}: want {message:?} in {}",
+            stderr(&o)
+        );
+    }
 }
 
 #[test]

@@ -1,9 +1,14 @@
 //! Given the shipped seed log, when querying through the CLI, then the article's facts come out.
 //!
-//! The seed log is `events/dprk-russia-2024.jsonl`, appended in one batch from
-//! `events/dprk-russia-2024.input.jsonl`: 12 actors (seq 1-12), 7 topics (seq 13-19) and 16
-//! stances (seq 20-35) on 15 distinct (actor, topic) pairs (Cho Tae-yong states two). Every
-//! expected value below is derived from that input file.
+//! The seed log is `events/dprk-russia-2024.jsonl`, appended in two batches. The first (seq 1-35,
+//! from `events/dprk-russia-2024.input.jsonl`) is the article as first recorded: 12 actors
+//! (seq 1-12), 7 topics (seq 13-19) and 16 stances (seq 20-35) on 15 distinct (actor, topic)
+//! pairs (the foreign minister, named "Cho Tae-yong" by the article, states two: seq 24 and 25).
+//! The second, recorded later (seq 36-40, from `events/dprk-russia-2024.corrections.jsonl`),
+//! registers Cho Tae-yul (seq 36), gives Cho Tae-yul and Cho Tae-yong their roles (seq 37, 38)
+//! and corrects the actor of seq 24 and 25 to Cho Tae-yul (seq 39, 40). So the log as it stands
+//! has 13 actors and the two stances are Cho Tae-yul's; known at the recorded time of seq 35
+//! they are Cho Tae-yong's. Every expected value below is derived from those two input files.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
@@ -11,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
+use stancelog::core::EventBody;
 use stancelog::store::{Log, parse_batch};
 
 use crate::support::{json, run, run_log, seed_input, seed_log, stderr, stdout};
@@ -46,6 +52,39 @@ fn pairs(rows: &[Value]) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The seed log's stored records, as JSON objects in file order.
+fn seed_records() -> Vec<Value> {
+    std::fs::read_to_string(seed_log())
+        .expect("read seed log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON record"))
+        .collect()
+}
+
+/// The seq of the last record of the article's batch, as first recorded.
+const ARTICLE_LAST_SEQ: u64 = 35;
+
+/// The stored `recorded_at` of the record with this seq, as written in the seed log.
+fn recorded_at_of(seq: u64) -> String {
+    let records = seed_records();
+    let r = records
+        .iter()
+        .find(|r| r["seq"] == seq)
+        .unwrap_or_else(|| panic!("no seq {seq} in the seed log"));
+    r["recorded_at"].as_str().expect("recorded_at").to_string()
+}
+
+/// The recorded time of seq 35, the article's batch as first recorded (read from the log, so
+/// `--known-at` with it shows the log as it stood before the corrections).
+fn article_known_at() -> String {
+    recorded_at_of(ARTICLE_LAST_SEQ)
+}
+
+/// The last seq of a log.
+fn last_seq(log: &Path) -> u64 {
+    Log::open(log).expect("log opens").history().seq_last()
 }
 
 /// A copy of the seed log in a fresh temporary directory, to append to.
@@ -239,7 +278,9 @@ fn diff_of_a_date_with_itself_is_empty() {
 
 #[test]
 fn timeline_marks_the_first_of_two_cho_tae_yong_stances_superseded() {
-    // Given two support stances of Cho Tae-yong on the same topic, both dated "2024-10",
+    // Given the article as first recorded (known at seq 35), with two support stances of
+    // "Cho Tae-yong" on the same topic, both dated "2024-10",
+    let known = article_known_at();
     let o = run_log(
         &seed_log(),
         &[
@@ -248,6 +289,8 @@ fn timeline_marks_the_first_of_two_cho_tae_yong_stances_superseded() {
             "cho-tae-yong",
             "--topic",
             ROK_RESPONSE,
+            "--known-at",
+            &known,
             "--format",
             "json",
         ],
@@ -280,22 +323,199 @@ fn timeline_marks_the_first_of_two_cho_tae_yong_stances_superseded() {
             .starts_with("I don't think we can just sit idly by")
     );
     for r in rows {
+        assert_eq!(r["actor"], "cho-tae-yong");
+        assert_eq!(r["actor_name"], "Cho Tae-yong");
         assert_eq!(r["stance"], "support");
         assert_eq!(r["since"], "2024-10");
+        // As first recorded: no correction yet, and no role recorded for anyone.
+        assert_eq!(r["corrections"], serde_json::json!([]), "{r}");
+        assert!(r["role"].is_null(), "{r}");
     }
 
     // And the position is the later one.
-    let pos = positions(None, &["--actor", "cho-tae-yong"]);
+    let pos = positions(None, &["--actor", "cho-tae-yong", "--known-at", &known]);
     assert_eq!(pos.len(), 1);
     assert_eq!(pos[0]["seq"], 25);
 
     // And the table says so in words.
-    let t = run_log(&seed_log(), &["timeline", "--actor", "cho-tae-yong"], None);
-    assert_eq!(t.status.code(), Some(0));
+    let t = run_log(
+        &seed_log(),
+        &["timeline", "--actor", "cho-tae-yong", "--known-at", &known],
+        None,
+    );
+    assert_eq!(t.status.code(), Some(0), "{}", stderr(&t));
     let text = stdout(&t);
     assert!(text.contains("Timeline: 2 stance(s)"), "{text}");
     assert!(text.contains("superseded by 25"), "{text}");
     assert!(text.contains("current"), "{text}");
+    assert!(!text.contains("corrected"), "{text}");
+}
+
+#[test]
+fn as_the_log_stands_the_two_cho_stances_are_cho_tae_yuls_corrected_by_39_and_40() {
+    // Given the log as it stands (the corrections of seq 39 and 40 applied),
+    let o = run_log(
+        &seed_log(),
+        &[
+            "timeline",
+            "--actor",
+            "cho-tae-yul",
+            "--topic",
+            ROK_RESPONSE,
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let rows = v.as_array().unwrap();
+
+    // then Cho Tae-yul has both stances, keeping their seqs, quotes and order,
+    assert_eq!(rows.len(), 2, "{v:#}");
+    let corrections_recorded_at = recorded_at_of(40);
+    for (r, (seq, status, by)) in rows
+        .iter()
+        .zip([(24, "superseded", 39), (25, "current", 40)])
+    {
+        assert_eq!(r["seq"], seq);
+        assert_eq!(r["status"], status);
+        assert_eq!(r["actor"], "cho-tae-yul");
+        assert_eq!(r["actor_name"], "Cho Tae-yul");
+        assert_eq!(r["stance"], "support");
+        assert_eq!(r["since"], "2024-10");
+        // each read through one correction of its actor, recorded in the later batch,
+        let c = r["corrections"].as_array().unwrap();
+        assert_eq!(c.len(), 1, "{r}");
+        assert_eq!(c[0]["seq"], by);
+        assert_eq!(c[0]["fields"], serde_json::json!(["actor"]));
+        assert_eq!(c[0]["recorded_at"], corrections_recorded_at.as_str());
+        assert!(
+            c[0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("the foreign minister was Cho Tae-yul"),
+            "{r}"
+        );
+        // while the stance itself keeps the recorded time of the article's batch,
+        assert_eq!(r["recorded_at"], article_known_at().as_str());
+        // and shown with the role Cho Tae-yul held in October 2024 (seq 37).
+        assert_eq!(r["role"]["title"], "Minister of Foreign Affairs");
+        assert_eq!(
+            r["role"]["organisation"],
+            "Ministry of Foreign Affairs (South Korea)"
+        );
+    }
+    assert_eq!(rows[0]["superseded_by"], 25);
+    assert!(
+        rows[1]["quote"]
+            .as_str()
+            .unwrap()
+            .starts_with("I don't think we can just sit idly by")
+    );
+
+    // Cho Tae-yong has no stance any more, in the timeline or in positions.
+    let o = run_log(
+        &seed_log(),
+        &["timeline", "--actor", "cho-tae-yong", "--format", "json"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json(&o), serde_json::json!([]));
+    assert!(positions(None, &["--actor", "cho-tae-yong"]).is_empty());
+
+    // The position is Cho Tae-yul's later stance; the table notes the correction.
+    let pos = positions(Some("2024-10-25"), &["--topic", ROK_RESPONSE]);
+    assert_eq!(
+        pairs(&pos),
+        vec![("cho-tae-yul".to_string(), ROK_RESPONSE.to_string())]
+    );
+    assert_eq!(pos[0]["seq"], 25);
+    let t = run_log(&seed_log(), &["timeline", "--actor", "cho-tae-yul"], None);
+    let text = stdout(&t);
+    assert!(text.contains("Timeline: 2 stance(s)"), "{text}");
+    assert!(text.contains("corrected (actor) by 39"), "{text}");
+    assert!(text.contains("corrected (actor) by 40"), "{text}");
+
+    // Known at seq 35 the same question has no answer for Cho Tae-yul, and a diff of what we
+    // knew of 2024-10-25 then and after the corrections moves the position from one man to
+    // the other.
+    let known = article_known_at();
+    assert!(positions(None, &["--actor", "cho-tae-yul", "--known-at", &known]).is_empty());
+    let o = run_log(
+        &seed_log(),
+        &[
+            "diff",
+            "--from",
+            "2024-10-25",
+            "--to",
+            "2024-10-25",
+            "--from-known-at",
+            &known,
+            "--to-known-at",
+            &corrections_recorded_at,
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let changes: Vec<(&str, &str, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["actor"].as_str().unwrap(),
+                c["topic"].as_str().unwrap(),
+                c["change"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            ("cho-tae-yong", ROK_RESPONSE, "removed"),
+            ("cho-tae-yul", ROK_RESPONSE, "added"),
+        ]
+    );
+    assert_eq!(v[0]["before"]["seq"], 25);
+    assert_eq!(v[1]["after"]["seq"], 25);
+}
+
+#[test]
+fn an_actor_is_found_by_its_name_or_alias_in_any_normalization() {
+    // Given Cho Tae-yul, registered with the alias 조태열 (precomposed Hangul syllables, NFC),
+    let by_id = positions(None, &["--actor", "cho-tae-yul"]);
+    assert_eq!(
+        pairs(&by_id),
+        vec![("cho-tae-yul".to_string(), ROK_RESPONSE.to_string())]
+    );
+    assert_eq!(by_id[0]["seq"], 25);
+
+    // The same alias decomposed into conjoining jamo (NFD): ㅈ ㅗ, ㅌ ㅐ, ㅇ ㅕ ㄹ.
+    let nfc = "\u{C870}\u{D0DC}\u{C5F4}";
+    let nfd = "\u{110C}\u{1169}\u{1110}\u{1162}\u{110B}\u{1167}\u{11AF}";
+    assert_eq!(nfc, "조태열");
+    assert_ne!(nfc.as_bytes(), nfd.as_bytes());
+
+    // when `--actor` is the display name, the alias in NFC, or the alias in NFD,
+    for wanted in ["Cho Tae-yul", nfc, nfd] {
+        // then the position found is the one found by the id.
+        let found = positions(None, &["--actor", wanted]);
+        assert_eq!(found, by_id, "--actor {wanted:?}");
+    }
+
+    // Cho Tae-yong's name and alias find Cho Tae-yong, not Cho Tae-yul (as first recorded,
+    // where he has the position).
+    let known = article_known_at();
+    let yong = positions(None, &["--actor", "cho-tae-yong", "--known-at", &known]);
+    assert_eq!(yong.len(), 1);
+    for wanted in ["Cho Tae-yong", "조태용"] {
+        let found = positions(None, &["--actor", wanted, "--known-at", &known]);
+        assert_eq!(found, yong, "--actor {wanted:?}");
+    }
 }
 
 #[test]
@@ -362,27 +582,47 @@ fn positions_filters_by_actor_and_topic() {
 
 #[test]
 fn an_unknown_actor_or_topic_filter_exits_2() {
-    for args in [
-        vec!["positions", "--actor", "vladimir-putin"],
-        vec!["positions", "--topic", "no-such-topic"],
-        vec!["timeline", "--actor", "vladimir-putin"],
-        vec![
-            "diff",
-            "--from",
-            "2024-10-01",
-            "--to",
-            "2024-10-25",
-            "--actor",
-            "vladimir-putin",
-        ],
-    ] {
+    let no_actor = |x: &str| {
+        format!("--actor: no actor has the id, name or alias `{x}` (see `stancelog actors`)")
+    };
+    let cases = [
+        (
+            vec!["positions", "--actor", "vladimir-putin"],
+            no_actor("vladimir-putin"),
+        ),
+        // A name no actor has is refused the same way as an unknown id.
+        (
+            vec!["positions", "--actor", "Vladimir Putin"],
+            no_actor("Vladimir Putin"),
+        ),
+        (
+            vec!["positions", "--topic", "no-such-topic"],
+            "--topic: unknown topic `no-such-topic` (see `stancelog topics`)".to_string(),
+        ),
+        (
+            vec!["timeline", "--actor", "vladimir-putin"],
+            no_actor("vladimir-putin"),
+        ),
+        (
+            vec![
+                "diff",
+                "--from",
+                "2024-10-01",
+                "--to",
+                "2024-10-25",
+                "--actor",
+                "vladimir-putin",
+            ],
+            no_actor("vladimir-putin"),
+        ),
+    ];
+    for (args, message) in cases {
         let o = run_log(&seed_log(), &args, None);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = stderr(&o);
-        assert!(err.contains("unknown"), "{args:?}: {err}");
         assert!(
-            err.contains("vladimir-putin") || err.contains("no-such-topic"),
-            "{err}"
+            err.contains(&message),
+            "{args:?}: want {message:?} in {err}"
         );
         assert!(o.stdout.is_empty(), "{args:?} printed {}", stdout(&o));
     }
@@ -461,6 +701,7 @@ fn csv_has_a_header_row_and_one_row_per_position() {
 
 #[test]
 fn table_output_shows_names_not_only_ids() {
+    // As the log stands, the foreign minister's position is Cho Tae-yul's, noted as corrected.
     let o = run_log(&seed_log(), &["positions", "--as-of", "2024-10-24"], None);
     assert_eq!(o.status.code(), Some(0));
     let text = stdout(&o);
@@ -470,7 +711,7 @@ fn table_output_shows_names_not_only_ids() {
     );
     for name in [
         "State Duma of the Russian Federation",
-        "Cho Tae-yong",
+        "Cho Tae-yul",
         "Dmitry Peskov",
         "North Korea",
         "Russia",
@@ -478,7 +719,30 @@ fn table_output_shows_names_not_only_ids() {
     ] {
         assert!(text.contains(name), "no `{name}` in\n{text}");
     }
+    assert!(!text.contains("Cho Tae-yong"), "{text}");
+    assert!(text.contains("Notes"), "{text}");
+    assert!(text.contains("corrected (actor) by 40"), "{text}");
     assert!(text.contains("2024-10-24"));
+
+    // As first recorded (known at seq 35), it is Cho Tae-yong's, with nothing to note, and the
+    // heading says which recorded state the answer is from.
+    let known = article_known_at();
+    let o = run_log(
+        &seed_log(),
+        &["positions", "--as-of", "2024-10-24", "--known-at", &known],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains(&format!(
+            "Positions as of 2024-10-24, as recorded by seq 35 ({known}): 15 position(s) of 11 actor(s)"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("Cho Tae-yong"), "{text}");
+    assert!(!text.contains("Cho Tae-yul"), "{text}");
+    assert!(!text.contains("corrected"), "{text}");
 
     let early = run_log(&seed_log(), &["positions", "--as-of", "2024-10-20"], None);
     let text = stdout(&early);
@@ -495,15 +759,30 @@ fn actors_and_topics_count_the_stances() {
     assert_eq!(o.status.code(), Some(0));
     let v = json(&o);
     let actors = v.as_array().unwrap();
-    assert_eq!(actors.len(), 12);
+    // The article's 12 actors and Cho Tae-yul, registered by the corrections batch.
+    assert_eq!(actors.len(), 13);
     let get = |id: &str| actors.iter().find(|a| a["actor"] == id).unwrap().clone();
-    assert_eq!(get("cho-tae-yong")["stances"], 2);
+    // As the log stands, the foreign minister's two stances count for Cho Tae-yul.
+    let yul = get("cho-tae-yul");
+    assert_eq!(yul["stances"], 2);
+    assert_eq!(yul["retracted"], 0);
+    assert_eq!(yul["name"], "Cho Tae-yul");
+    assert_eq!(yul["kind"], "person");
+    assert_eq!(yul["country"], "KOR");
+    assert_eq!(yul["sector"], "GOV");
+    assert_eq!(yul["aliases"], serde_json::json!(["조태열"]));
+    assert_eq!(yul["seq"], 36);
+    assert_eq!(get("cho-tae-yong")["stances"], 0);
+    assert_eq!(get("cho-tae-yong")["seq"], 2);
     assert_eq!(get("kim-jong-un")["stances"], 0);
     assert_eq!(
         get("rus-state-duma")["name"],
         "State Duma of the Russian Federation"
     );
     assert_eq!(get("rus-state-duma")["kind"], "legislature");
+    // Corrections move stances; they neither add nor remove any: 16 in all.
+    let total: u64 = actors.iter().map(|a| a["stances"].as_u64().unwrap()).sum();
+    assert_eq!(total, 16);
 
     let o = run_log(&seed_log(), &["topics", "--format", "json"], None);
     let v = json(&o);
@@ -515,6 +794,7 @@ fn actors_and_topics_count_the_stances() {
     // Kim Yong-hyun, NIS, Austin, Kirby, Peskov, North Korea.
     assert_eq!(get(TROOPS)["stances"], 6);
     assert_eq!(get(TROOPS)["kind"], "claim");
+    assert_eq!(get(ROK_RESPONSE)["stances"], 2);
 }
 
 #[test]
@@ -585,24 +865,71 @@ fn init_refuses_to_overwrite_an_existing_log() {
 
 #[test]
 fn the_seed_log_was_written_from_the_input_batch() {
-    // Given the input batch and the stored log,
+    // Given the article's batch, the later corrections batch and the stored log,
     let input = std::fs::read(seed_input()).unwrap();
-    let batch = parse_batch("dprk-russia-2024.input.jsonl", &input).expect("input parses");
+    let article = parse_batch("dprk-russia-2024.input.jsonl", &input).expect("input parses");
+    let corrections_path = seed_input().with_file_name("dprk-russia-2024.corrections.jsonl");
+    let text = std::fs::read(&corrections_path).unwrap();
+    let corrections =
+        parse_batch("dprk-russia-2024.corrections.jsonl", &text).expect("corrections parse");
     let log = Log::open(&seed_log()).expect("seed log opens");
     let events = log.history().events();
 
-    // then the log holds exactly the batch's events, in order, with seq 1..=35,
+    // then the log holds exactly the article's events as seq 1..=35, followed by the
+    // corrections as seq 36..=40, in order,
     assert_eq!(log.torn_tail_bytes(), 0);
-    assert_eq!(batch.len(), 35);
-    assert_eq!(events.len(), batch.len());
-    for (i, (stored, new)) in events.iter().zip(&batch).enumerate() {
+    assert_eq!(article.len(), 35);
+    assert_eq!(corrections.len(), 5);
+    assert_eq!(events.len(), article.len() + corrections.len());
+    let batches = article.iter().chain(&corrections);
+    for (i, (stored, new)) in events.iter().zip(batches).enumerate() {
         assert_eq!(stored.seq, i as u64 + 1);
         assert_eq!(stored.body, new.body, "seq {}", stored.seq);
-        assert!(new.id.is_none(), "the input gives no ids");
+        assert!(
+            new.id.is_none(),
+            "the inputs give no ids (seq {})",
+            stored.seq
+        );
     }
-    // one batch, so one recorded time, and distinct ids.
-    let times: BTreeSet<_> = events.iter().map(|e| e.recorded_at).collect();
-    assert_eq!(times.len(), 1);
+    let (first, second) = events.split_at(article.len());
+    assert_eq!(first.last().unwrap().seq, ARTICLE_LAST_SEQ);
+
+    // the corrections re-attribute the foreign minister's two stances (seq 24 and 25),
+    let targets: Vec<(u64, &str)> = second
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::StanceCorrected(c) => Some((c.target, c.correction.actor.as_ref()?)),
+            _ => None,
+        })
+        .map(|(target, actor)| {
+            let declared = events
+                .iter()
+                .find(|e| e.id == target)
+                .expect("target in log");
+            (declared.seq, actor.as_str())
+        })
+        .collect();
+    assert_eq!(targets, vec![(24, "cho-tae-yul"), (25, "cho-tae-yul")]);
+
+    // each batch has one recorded time, the corrections' later than the article's,
+    let times = |evs: &[stancelog::core::Event]| -> BTreeSet<_> {
+        evs.iter().map(|e| e.recorded_at).collect()
+    };
+    let (t1, t2) = (times(first), times(second));
+    assert_eq!(t1.len(), 1, "{t1:?}");
+    assert_eq!(t2.len(), 1, "{t2:?}");
+    assert!(t1.first() < t2.first(), "{t1:?} then {t2:?}");
+    // and is stored as one batch: each record marks its batch's last seq,
+    for r in seed_records() {
+        let seq = r["seq"].as_u64().unwrap();
+        let last = if seq <= ARTICLE_LAST_SEQ {
+            ARTICLE_LAST_SEQ
+        } else {
+            events.len() as u64
+        };
+        assert_eq!(r["batch_last"], last, "seq {seq}");
+    }
+    // and the ids are distinct.
     let ids: BTreeSet<_> = events.iter().map(|e| e.id).collect();
     assert_eq!(ids.len(), events.len());
 }
@@ -685,14 +1012,20 @@ fn a_retraction_removes_the_position_and_the_timeline_shows_it() {
     );
     let id = json(&o)[0]["event_id"].as_str().unwrap().to_string();
 
-    // when a retraction of it is appended,
+    // when a retraction of it is appended, it takes the next seq after the log's last,
+    let retraction = last_seq(&log) + 1;
     let o = append_text(
         &log,
         &format!(
             "{{\"type\":\"stance.retracted\",\"target\":\"{id}\",\"reason\":\"test: report withdrawn\"}}\n"
         ),
     );
-    assert!(stdout(&o).contains("seq 36"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("seq {retraction}  id ")),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(last_seq(&log), retraction);
 
     // then the Duma has no position any more, at any date,
     for as_of in ["2024-10-24", "2024-10-25", "2030-01-01"] {
@@ -746,7 +1079,7 @@ fn a_retraction_removes_the_position_and_the_timeline_shows_it() {
     let rows = v.as_array().unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["status"], "retracted");
-    assert_eq!(rows[0]["retracted_by"], 36);
+    assert_eq!(rows[0]["retracted_by"], retraction);
     assert_eq!(rows[0]["retraction_reason"], "test: report withdrawn");
     assert_eq!(rows[0]["event_id"], id.as_str());
     let o = run_log(&log, &["timeline", "--actor", "rus-state-duma"], None);
@@ -780,40 +1113,76 @@ fn a_retraction_removes_the_position_and_the_timeline_shows_it() {
 
 #[test]
 fn retracting_the_later_of_two_stances_brings_back_the_earlier() {
-    // Given a copy of the seed log, when Cho Tae-yong's second stance (seq 25) is retracted,
+    // Given a copy of the seed log, when the foreign minister's second stance (seq 25, Cho
+    // Tae-yul's as the log stands) is retracted,
     let (_dir, log) = seed_copy();
     let o = run_log(
         &log,
-        &["timeline", "--actor", "cho-tae-yong", "--format", "json"],
+        &["timeline", "--actor", "cho-tae-yul", "--format", "json"],
         None,
     );
     let v = json(&o);
     let second = v[1]["event_id"].as_str().unwrap().to_string();
     assert_eq!(v[1]["seq"], 25);
+    let retraction = last_seq(&log) + 1;
     append_text(
         &log,
         &format!(
             "{{\"type\":\"stance.retracted\",\"target\":\"{second}\",\"reason\":\"misquoted\"}}"
         ),
     );
+    assert_eq!(last_seq(&log), retraction);
 
-    // then the position is the first stance again, and the timeline marks them so.
+    // then the position is the first stance again (still corrected), and the timeline marks
+    // them so.
     let o = run_log(
         &log,
-        &["positions", "--actor", "cho-tae-yong", "--format", "json"],
+        &["positions", "--actor", "cho-tae-yul", "--format", "json"],
         None,
     );
     let v = json(&o);
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert_eq!(v[0]["seq"], 24);
+    assert_eq!(v[0]["corrections"][0]["seq"], 39);
     let o = run_log(
         &log,
-        &["timeline", "--actor", "cho-tae-yong", "--format", "json"],
+        &["timeline", "--actor", "cho-tae-yul", "--format", "json"],
         None,
     );
     let v = json(&o);
+    assert_eq!(v.as_array().unwrap().len(), 2);
     assert_eq!(v[0]["status"], "current");
     assert!(v[0]["superseded_by"].is_null());
     assert_eq!(v[1]["status"], "retracted");
-    assert_eq!(v[1]["retracted_by"], 36);
+    assert_eq!(v[1]["retracted_by"], retraction);
+    assert_eq!(v[1]["retraction_reason"], "misquoted");
+
+    // Known before the retraction was recorded, the later stance is still the position: Cho
+    // Tae-yul's after the corrections, Cho Tae-yong's as the article was first recorded.
+    for (known, actor) in [
+        (recorded_at_of(40), "cho-tae-yul"),
+        (article_known_at(), "cho-tae-yong"),
+    ] {
+        let o = run_log(
+            &log,
+            &[
+                "positions",
+                "--topic",
+                ROK_RESPONSE,
+                "--known-at",
+                &known,
+                "--format",
+                "json",
+            ],
+            None,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v = json(&o);
+        assert_eq!(
+            pairs(v.as_array().unwrap()),
+            vec![(actor.to_string(), ROK_RESPONSE.to_string())],
+            "known at {known}"
+        );
+        assert_eq!(v[0]["seq"], 25, "known at {known}");
+    }
 }
