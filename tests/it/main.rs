@@ -7,4 +7,5 @@ mod bitemporal;
 mod cli_seed;
 mod snapshots;
 mod durability;
+mod import_treaty;
 mod properties;
