@@ -104,23 +104,36 @@ fn open(path: &Path) -> Result<Log, Error> {
 
 /// Turns a `--known-at` time into the cutoff seq: the last event recorded at or before it.
 ///
-/// A time after the newest recorded event is refused: a later append could still be recorded
-/// at or before it, so the answer would not be final.
-fn known(h: &History, t: Option<DateTime<Utc>>, flag: &str) -> Result<Option<Seq>, Error> {
+/// A time after the newest recorded event answers with the whole log, and the cutoff used (that
+/// newest event) is printed on standard error, so the answer can be reproduced with that time. A
+/// time in the future (after `now`, the clock) is refused: appends stamped by the clock could
+/// still be recorded before it, so it has no answer yet.
+fn known(
+    h: &History,
+    t: Option<DateTime<Utc>>,
+    flag: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Seq>, Error> {
     let Some(t) = t else {
         return Ok(None);
     };
-    let newest = h.events().last().map(|e| e.recorded_at);
-    match newest {
-        Some(newest) if t <= newest => Ok(Some(h.seq_known_at(t))),
-        Some(newest) => Err(Error::Usage(format!(
-            "{flag} {}: the newest event was recorded at {} (seq {}); a time after it has no final answer yet, since later appends could still be recorded before it. Use a time up to {}, or leave {flag} out",
-            format_recorded_at(&t),
-            format_recorded_at(&newest),
-            h.seq_last(),
-            format_recorded_at(&newest),
-        ))),
-        None => Err(Error::Usage(format!("{flag}: the log is empty"))),
+    if t > now {
+        return Err(Error::Usage(format!(
+            "{flag} {}: that time is in the future; what the log knows then is not known yet",
+            format_recorded_at(&t)
+        )));
+    }
+    match h.events().last() {
+        Some(newest) if t > newest.recorded_at => {
+            eprintln!(
+                "stancelog: note: {flag} {} is after the newest event; answering as recorded by seq {} ({})",
+                format_recorded_at(&t),
+                newest.seq,
+                format_recorded_at(&newest.recorded_at)
+            );
+            Ok(Some(newest.seq))
+        }
+        _ => Ok(Some(h.seq_known_at(t))),
     }
 }
 
@@ -199,6 +212,9 @@ fn resolve_actor(history: &History, text: &str) -> Result<ActorId, Error> {
 
 fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
     let path = log_path(&args)?.to_path_buf();
+    // The one reading of the clock: the recorded time of appends and imports, and the present
+    // against which --known-at is checked.
+    let now = chrono::Utc::now();
     match &args.command {
         Command::Init => {
             Log::create(&path)?;
@@ -208,8 +224,7 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
             let (name, bytes) = read_input(a.file.as_deref())?;
             let batch = store::parse_batch(&name, &bytes)?;
             let opts = AppendOptions {
-                // The one place that reads the clock: the recorded time of this batch.
-                recorded_at: chrono::Utc::now(),
+                recorded_at: now,
                 expect_seq: a.expect_seq,
                 wait: Duration::from_secs_f64(a.wait),
             };
@@ -229,7 +244,7 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
             let f = filter(h, &p.scope)?;
             let at = At {
                 as_of: p.as_of,
-                known: known(h, p.known_at, "--known-at")?,
+                known: known(h, p.known_at, "--known-at", now)?,
             };
             let positions = h.positions_at(at, &f);
             let when = describe(h, at);
@@ -241,11 +256,11 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
             let f = filter(h, &d.scope)?;
             let from = At {
                 as_of: Some(d.from),
-                known: known(h, d.from_known_at.or(d.known_at), "--from-known-at")?,
+                known: known(h, d.from_known_at.or(d.known_at), "--from-known-at", now)?,
             };
             let to = At {
                 as_of: Some(d.to),
-                known: known(h, d.to_known_at.or(d.known_at), "--to-known-at")?,
+                known: known(h, d.to_known_at.or(d.known_at), "--to-known-at", now)?,
             };
             let changes = h.diff_at(from, to, &f);
             let when = format!("from {} to {}", describe(h, from), describe(h, to));
@@ -255,7 +270,7 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
             let log = open(&path)?;
             let h = log.history();
             let f = filter(h, &t.scope)?;
-            let entries = h.timeline_at(known(h, t.known_at, "--known-at")?, &f);
+            let entries = h.timeline_at(known(h, t.known_at, "--known-at", now)?, &f);
             Render::new(t.format).timeline(out, h, &entries)?;
         }
         Command::Actors(l) => {
@@ -269,9 +284,6 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Import(i) => {
             let bar = progress::Bar::new();
             let wait = Duration::from_secs_f64(i.wait);
-            // The clock is read here, once: the recorded time of the import's batches (importers
-            // that take recorded times from the data say so).
-            let now = chrono::Utc::now();
             let report = match &i.kind {
                 imports::ImportKind::Unvotes(a) => imports::unvotes::run(&path, a, now, wait, &bar),
                 imports::ImportKind::TreatyStatus(a) => {

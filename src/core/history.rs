@@ -93,7 +93,7 @@ pub enum Rejection {
     InstrumentWithout(Stance),
     /// A `stance.corrected` that corrects no field.
     #[error(
-        "a correction must set at least one of: actor, topic, stance, date, quote, cite, event"
+        "a correction must set at least one of: actor, topic, stance, date, quote, cite, event, instrument"
     )]
     EmptyCorrection,
     /// `actor.aliased` linking two ids that are already one actor.

@@ -460,8 +460,16 @@ impl Record {
             }
             "stance.corrected" => {
                 self.only(&[
-                    "target", "reason", "actor", "topic", "stance", "date", "quote", "cite",
+                    "target",
+                    "reason",
+                    "actor",
+                    "topic",
+                    "stance",
+                    "date",
+                    "quote",
+                    "cite",
                     "event",
+                    "instrument",
                 ])?;
                 Ok(EventBody::StanceCorrected(StanceCorrected {
                     target: parse_uuid(required(&self.target, "target", t)?, "target")?,
@@ -662,5 +670,37 @@ impl CiteRecord {
             published: c.published.map(|d| d.to_string()),
             via: c.via.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a correction of `instrument` was written but refused when read back
+    /// ("not a field of stance.corrected"), so a log holding one could not be opened.
+    #[test]
+    fn a_correction_of_every_field_round_trips_through_its_record() {
+        let line = r#"{"type":"stance.corrected","target":"00000000-0000-0000-0000-000000000001","reason":"r","actor":"a","topic":"t","stance":"ratified","date":"2016-09-03","quote":"q","cite":{"publication":"p"},"event":"agree","instrument":"acceptance"}"#;
+        let record: Record = serde_json::from_str(line).unwrap();
+        let body = record.to_body().unwrap();
+        let EventBody::StanceCorrected(c) = &body else {
+            panic!("{body:?}")
+        };
+        assert_eq!(
+            c.correction.fields(),
+            [
+                "actor",
+                "topic",
+                "stance",
+                "date",
+                "quote",
+                "cite",
+                "event",
+                "instrument"
+            ]
+        );
+        assert_eq!(c.correction.instrument, Some(Instrument::Acceptance));
+        assert_eq!(Record::from_body(&body).to_body().unwrap(), body);
     }
 }

@@ -625,15 +625,16 @@ fn seed_timeline_marks_the_corrections_with_fields_and_reason() {
 }
 
 #[test]
-fn seed_known_at_after_the_newest_event_exits_2() {
+fn seed_known_at_after_the_newest_event_answers_with_the_cutoff_used() {
     // Given the seed log, whose newest event is seq 40;
     let log = seed_log();
     let t40 = recorded_at_of(&log, 40);
     let later = format_micros(parse_recorded_at(&t40).unwrap() + TimeDelta::microseconds(1));
-    // when a query is known at one microsecond after it, or at the end of its UTC day;
+    let second = format_micros(parse_recorded_at(&t40).unwrap() + TimeDelta::seconds(1));
+    // when a query is known at one microsecond or one second after it (both in the past);
     for args in [
         vec!["positions", "--known-at", later.as_str()],
-        vec!["positions", "--known-at", "2026-11-29"],
+        vec!["positions", "--known-at", second.as_str()],
         vec!["timeline", "--known-at", later.as_str()],
         vec![
             "diff",
@@ -654,11 +655,38 @@ fn seed_known_at_after_the_newest_event_exits_2() {
             &later,
         ],
     ] {
-        let (code, err) = fails(&run_log(&log, &args, None));
-        // then it exits 2, naming the newest recorded time.
-        assert_eq!(code, 2, "{args:?}");
+        // then it answers as known at seq 40, and says so on standard error, naming the newest
+        // recorded time;
+        let o = ok(&log, &args);
+        let err = stderr(&o);
         assert!(err.contains(&t40), "{args:?}: {err}");
-        assert!(err.contains("(seq 40)"), "{args:?}: {err}");
+        assert!(err.contains("as recorded by seq 40"), "{args:?}: {err}");
+        let mut at40 = args.clone();
+        for a in at40.iter_mut() {
+            if *a == later.as_str() || *a == second.as_str() {
+                *a = t40.as_str();
+            }
+        }
+        let o40 = ok(&log, &at40);
+        assert_eq!(o.stdout, o40.stdout, "{args:?}");
+    }
+    // and a time in the future (by the clock) is refused: it has no final answer yet.
+    for args in [
+        vec!["positions", "--known-at", "2999-01-01"],
+        vec!["timeline", "--known-at", "2999-01-01T00:00:00Z"],
+        vec![
+            "diff",
+            "--from",
+            "2024-10-01",
+            "--to",
+            "2024-10-25",
+            "--from-known-at",
+            "2999-01-01",
+        ],
+    ] {
+        let (code, err) = fails(&run_log(&log, &args, None));
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.contains("in the future"), "{args:?}: {err}");
     }
     // Exactly the newest time is fine, and a time before the first event knows nothing.
     ok(&log, &["positions", "--known-at", &t40]);

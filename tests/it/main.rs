@@ -5,7 +5,9 @@ mod support;
 mod bad_input;
 mod bitemporal;
 mod cli_seed;
-mod snapshots;
 mod durability;
 mod import_treaty;
 mod properties;
+#[cfg(feature = "real-data")]
+mod real_data;
+mod snapshots;
