@@ -23,7 +23,9 @@ fn best(mut f: impl FnMut() -> usize) -> (Duration, usize) {
 
 fn main() {
     let Some(path) = std::env::var_os("STANCELOG_BENCH_LOG") else {
-        println!("replay_real: set STANCELOG_BENCH_LOG to a log file to run (see benches/un_votes.sh)");
+        println!(
+            "replay_real: set STANCELOG_BENCH_LOG to a log file to run (see benches/un_votes.sh)"
+        );
         return;
     };
     let bytes = std::fs::read(&path).expect("read the log");
