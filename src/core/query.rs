@@ -9,7 +9,7 @@
 //! only when known at the cutoff.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::date::Day;
 use super::domain::{ActorId, ActorRole, Event, Seq, StanceDeclared, TopicId};
@@ -292,30 +292,32 @@ impl History {
     /// `diff_at(p, p)` is empty. Each side may have its own as-of date and its own cutoff, so
     /// "what changed in our knowledge of D between T1 and T2" is `diff_at((D, T1), (D, T2))`.
     pub fn diff_at(&self, from: At, to: At, filter: &Filter) -> Vec<Change<'_>> {
+        // Both lists come sorted by (actor, topic): walk them side by side.
+        let mut before = self.positions_at(from, filter).into_iter().peekable();
+        let mut after = self.positions_at(to, filter).into_iter().peekable();
         let key = |p: &Position<'_>| (p.actor.clone(), p.stance.topic.clone());
-        let mut before: BTreeMap<(ActorId, TopicId), Position<'_>> = self
-            .positions_at(from, filter)
-            .into_iter()
-            .map(|p| (key(&p), p))
-            .collect();
-        let after: BTreeMap<(ActorId, TopicId), Position<'_>> = self
-            .positions_at(to, filter)
-            .into_iter()
-            .map(|p| (key(&p), p))
-            .collect();
         let mut changes = Vec::new();
-        let keys: BTreeSet<(ActorId, TopicId)> =
-            before.keys().chain(after.keys()).cloned().collect();
-        let mut after = after;
-        for (actor, topic) in keys {
-            let b = before.remove(&(actor.clone(), topic.clone()));
-            let a = after.remove(&(actor.clone(), topic.clone()));
+        loop {
+            let order = match (before.peek(), after.peek()) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(b), Some(a)) => (&b.actor, &b.stance.topic).cmp(&(&a.actor, &a.stance.topic)),
+            };
+            let (b, a) = match order {
+                std::cmp::Ordering::Less => (before.next(), None),
+                std::cmp::Ordering::Greater => (None, after.next()),
+                std::cmp::Ordering::Equal => (before.next(), after.next()),
+            };
             let kind = match (&b, &a) {
-                (None, None) => continue,
                 (None, Some(_)) => ChangeKind::Added,
                 (Some(_), None) => ChangeKind::Removed,
                 (Some(x), Some(y)) if x.stance.stance != y.stance.stance => ChangeKind::Changed,
-                (Some(_), Some(_)) => continue,
+                _ => continue,
+            };
+            let (actor, topic) = match (&b, &a) {
+                (Some(p), _) | (None, Some(p)) => key(p),
+                (None, None) => continue,
             };
             changes.push(Change {
                 actor,

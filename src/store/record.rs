@@ -200,9 +200,10 @@ fn vocab<T>(
     value: &str,
     field: &str,
     parse: fn(&str) -> Option<T>,
-    names: String,
+    names: fn() -> String,
 ) -> Result<T, FieldError> {
-    parse(value).ok_or_else(|| FieldError::new(field, format!("`{value}` is not one of: {names}")))
+    parse(value)
+        .ok_or_else(|| FieldError::new(field, format!("`{value}` is not one of: {}", names())))
 }
 
 fn stated_date(value: &str, field: &str) -> Result<(ValidDate, Option<TimeOfDay>), FieldError> {
@@ -282,7 +283,7 @@ impl Record {
     fn instrument_field(&self) -> Result<Option<Instrument>, FieldError> {
         self.instrument
             .as_deref()
-            .map(|i| vocab(i, "instrument", Instrument::parse, Instrument::names()))
+            .map(|i| vocab(i, "instrument", Instrument::parse, Instrument::names))
             .transpose()
     }
 
@@ -294,7 +295,7 @@ impl Record {
     }
 
     /// Names of the body fields that are present.
-    fn present(&self) -> Vec<&'static str> {
+    fn present(&self) -> impl Iterator<Item = &'static str> {
         let fields: [(&'static str, bool); 25] = [
             ("actor", self.actor.is_some()),
             ("important", self.important.is_some()),
@@ -322,11 +323,11 @@ impl Record {
             ("target", self.target.is_some()),
             ("reason", self.reason.is_some()),
         ];
-        fields.iter().filter(|(_, p)| *p).map(|(n, _)| *n).collect()
+        fields.into_iter().filter(|(_, p)| *p).map(|(n, _)| n)
     }
 
     fn only(&self, allowed: &[&str]) -> Result<(), FieldError> {
-        match self.present().into_iter().find(|f| !allowed.contains(f)) {
+        match self.present().find(|f| !allowed.contains(f)) {
             Some(f) => Err(FieldError::new(
                 f,
                 format!(
@@ -363,7 +364,7 @@ impl Record {
                         required(&self.kind, "kind", t)?,
                         "kind",
                         ActorKind::parse,
-                        ActorKind::names(),
+                        ActorKind::names,
                     )?,
                     country: Country::new(required(&self.country, "country", t)?)
                         .map_err(|e| FieldError::new("country", e.to_string()))?,
@@ -371,7 +372,7 @@ impl Record {
                         required(&self.sector, "sector", t)?,
                         "sector",
                         Sector::parse,
-                        Sector::names(),
+                        Sector::names,
                     )?,
                     aliases,
                 }))
@@ -405,7 +406,7 @@ impl Record {
                         required(&self.kind, "kind", t)?,
                         "kind",
                         TopicKind::parse,
-                        TopicKind::names(),
+                        TopicKind::names,
                     )?,
                     resolution: self
                         .resolution
@@ -441,12 +442,12 @@ impl Record {
                         required(&self.stance, "stance", t)?,
                         "stance",
                         Stance::parse,
-                        Stance::names(),
+                        Stance::names,
                     )?,
                     date: stated.0,
                     time: stated.1,
                     event: match &self.event {
-                        Some(e) => Some(vocab(e, "event", PloverType::parse, PloverType::names())?),
+                        Some(e) => Some(vocab(e, "event", PloverType::parse, PloverType::names)?),
                         None => None,
                     },
                     recipient: match &self.recipient {
@@ -488,7 +489,7 @@ impl Record {
                         stance: self
                             .stance
                             .as_deref()
-                            .map(|x| vocab(x, "stance", Stance::parse, Stance::names()))
+                            .map(|x| vocab(x, "stance", Stance::parse, Stance::names))
                             .transpose()?,
                         date: self
                             .date
@@ -500,7 +501,7 @@ impl Record {
                         event: self
                             .event
                             .as_deref()
-                            .map(|e| vocab(e, "event", PloverType::parse, PloverType::names()))
+                            .map(|e| vocab(e, "event", PloverType::parse, PloverType::names))
                             .transpose()?,
                         instrument: self.instrument_field()?,
                     },
