@@ -327,6 +327,41 @@ fn csv_out(out: &mut dyn Write, header: &[&str], rows: Vec<Vec<String>>) -> io::
     w.flush()
 }
 
+fn csv_stream(
+    out: &mut dyn Write,
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(header).map_err(csv_err)?;
+    for r in rows {
+        w.write_record(&r).map_err(csv_err)?;
+    }
+    w.flush()
+}
+
+/// A JSON array written from an iterator, one element at a time.
+struct Stream<I>(std::cell::RefCell<Option<I>>);
+
+impl<I> Stream<I> {
+    fn new(items: I) -> Stream<I> {
+        Stream(std::cell::RefCell::new(Some(items)))
+    }
+}
+
+impl<I, T> Serialize for Stream<I>
+where
+    I: Iterator<Item = T>,
+    T: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.borrow_mut().take() {
+            Some(items) => serializer.collect_seq(items),
+            None => serializer.collect_seq(std::iter::empty::<T>()),
+        }
+    }
+}
+
 fn csv_err(e: csv::Error) -> io::Error {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
@@ -351,15 +386,19 @@ impl Render {
         when: &str,
         positions: &[Position<'_>],
     ) -> io::Result<()> {
-        let rows: Vec<PositionOut> = positions.iter().map(|p| position_out(h, p)).collect();
         match self.format {
-            Format::Json => json_out(out, &rows),
-            Format::Csv => csv_out(
+            // Streamed: one position converted at a time, so a large answer needs no second copy.
+            Format::Json => json_out(
+                out,
+                &Stream::new(positions.iter().map(|p| position_out(h, p))),
+            ),
+            Format::Csv => csv_stream(
                 out,
                 POSITION_COLUMNS,
-                rows.iter().map(position_row).collect(),
+                positions.iter().map(|p| position_row(&position_out(h, p))),
             ),
             Format::Table => {
+                let rows: Vec<PositionOut> = positions.iter().map(|p| position_out(h, p)).collect();
                 let actors: std::collections::BTreeSet<&str> =
                     rows.iter().map(|r| r.actor.as_str()).collect();
                 writeln!(
