@@ -1,1 +1,816 @@
-//! Importer stub: to be written.
+//! `stancelog import unvotes DIR`: UN General Assembly roll-call votes (Erik Voeten's data, as
+//! shipped by the `unvotes` R package) from `DIR/unvotes.csv`, `DIR/roll_calls.csv` and
+//! `DIR/issues.csv`.
+//!
+//! - Each country is an actor of kind `state`, sector `GOV`, whose id is its ISO 3166-1 alpha-3
+//!   code (the data's alpha-2 `country_code` mapped with the ISO table of `rust_iso3166`).
+//!   Historical states keep actors of their own: their ISO 3166-3 four-letter code is the id and
+//!   their former alpha-3 code the country ([`FORMER`]); the rows without a code get ids of
+//!   their own ([`UNCODED`]). The table is in `events/README.md`, "Imports".
+//! - Each roll call is a topic of kind `vote`, id `unvotes-rcid-<rcid>`, with its resolution,
+//!   session, issue tags and important-vote flag.
+//! - Each vote is a `stance.declared` (`yes`, `no`, `abstain`) dated the roll call's date.
+//!
+//! Events come in this order: actors (by id), topics (by date, then rcid), votes (by date, rcid,
+//! actor id). Their ids are UUID v5 of `unvotes/actor/<id>`, `unvotes/topic/<rcid>` and
+//! `unvotes/vote/<rcid>/<actor id>`, so importing again appends nothing. A row that cannot be
+//! imported is reported in [`ImportReport::refused`] and the rest goes on.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{IMPORT_BATCH_EVENTS, ImportReport, Progress, RefusedRow, event_id};
+use crate::core::{
+    ActorId, ActorKind, ActorRegistered, Cite, Country, EventBody, History, Sector, Stance,
+    StanceDeclared, TopicId, TopicKind, TopicRegistered, ValidDate,
+};
+use crate::error::{Error, Result};
+use crate::store::{AppendOptions, NewEvent, Writer};
+
+/// `cite.publication` of every imported vote.
+pub const PUBLICATION: &str =
+    "Erik Voeten, United Nations General Assembly Voting Data (unvotes R package)";
+
+/// Historical states: the data's alpha-2 code and the ISO 3166-3 code that becomes the actor id.
+/// The actor's country is the former alpha-3 code ISO 3166-3 gives for it.
+pub const FORMER: &[(&str, &str)] = &[
+    ("YU", "YUCS"), // Yugoslavia -> YUG
+    ("CS", "CSHH"), // Czechoslovakia -> CSK (not Serbia and Montenegro, CSXX: not in the data)
+    ("DD", "DDDE"), // German Democratic Republic -> DDR
+    ("YD", "YDYE"), // Yemen People's Republic (South Yemen) -> YMD
+    ("SU", "SUHH"), // USSR -> SUN (the data codes the USSR as RU, so this is not used today)
+];
+
+/// Rows with an empty `country_code`: the data's country name, the actor id given to it (lower
+/// case with a hyphen, so it cannot clash with an ISO code) and the nearest alpha-3 country.
+pub const UNCODED: &[(&str, &str, &str)] = &[
+    ("Yemen Arab Republic", "x-yemen-arab-republic", "YEM"),
+    ("Zanzibar", "x-zanzibar", "TZA"),
+    (
+        "Federal Republic of Germany",
+        "x-federal-republic-of-germany",
+        "DEU",
+    ),
+];
+
+/// How to import.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The recorded time of the import's batches (each later batch one microsecond later, as
+    /// the writer makes recorded time rise strictly).
+    pub now: DateTime<Utc>,
+    /// How long to wait for another writer's lock.
+    pub wait: Duration,
+}
+
+/// The topic id of a roll call: `unvotes-rcid-<rcid>`.
+pub fn topic_id(rcid: u32) -> String {
+    format!("unvotes-rcid-{rcid}")
+}
+
+/// The actor a `country_code` (and, when it is empty, a `country` name) stands for: its id and
+/// its country, or why there is none.
+///
+/// # Errors
+/// A reason in words for a code that is neither ISO 3166-1 alpha-2 nor a historical code of
+/// [`FORMER`], or an empty code whose name is not one of [`UNCODED`].
+pub fn actor_for(code: &str, name: &str) -> Result<(String, Country, Option<String>), String> {
+    let country = |c: &str| Country::new(c).map_err(|e| e.to_string());
+    if code.is_empty() {
+        return match UNCODED.iter().find(|(n, _, _)| *n == name) {
+            Some((_, id, c)) => Ok((id.to_string(), country(c)?, None)),
+            None => Err(format!(
+                "empty country_code, and `{name}` is not one of the states without a code ({})",
+                UNCODED
+                    .iter()
+                    .map(|(n, _, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        };
+    }
+    if let Some((_, former)) = FORMER.iter().find(|(a2, _)| *a2 == code) {
+        let iso = rust_iso3166::iso3166_3::from_code(former)
+            .ok_or_else(|| format!("ISO 3166-3 code {former} missing from the ISO table"))?;
+        return Ok((
+            former.to_string(),
+            country(iso.former.alpha3)?,
+            Some(iso.name.to_string()),
+        ));
+    }
+    match rust_iso3166::from_alpha2(code) {
+        Some(c) => Ok((
+            c.alpha3.to_string(),
+            country(c.alpha3)?,
+            Some(c.name.to_string()),
+        )),
+        None => Err(format!(
+            "country_code `{code}` is not an ISO 3166-1 alpha-2 code nor a historical one ({})",
+            FORMER
+                .iter()
+                .map(|(a2, _)| *a2)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// A roll call as read from `roll_calls.csv`.
+struct RollCall {
+    rcid: u32,
+    line: u64,
+    topic: TopicId,
+    body: TopicRegistered,
+    date: ValidDate,
+    cite_title: Option<String>,
+}
+
+/// An actor as first seen in `unvotes.csv`.
+struct ActorSeen {
+    id: String,
+    country: Country,
+    names: Vec<String>,
+    iso_name: Option<String>,
+    line: u64,
+}
+
+/// One accepted vote row, kept small: the full event is built only when its batch is.
+struct Vote {
+    roll_call: u32,
+    actor: u32,
+    stance: Stance,
+    line: u64,
+}
+
+/// Imports the UN votes in `dir` into the log at `log`.
+///
+/// Holds the log's lock for the whole import (one [`Writer`]) and appends batches of
+/// [`IMPORT_BATCH_EVENTS`], each durable before the next is built. An actor or topic id already
+/// registered by other means is used as it is (not registered again); a vote whose event id is
+/// already in the log with other content is refused, as are rows with an unknown roll call, a
+/// vote other than yes/no/abstain, an unknown country code, or a second vote of the same state
+/// in one roll call.
+///
+/// # Errors
+/// [`Error::Io`] when a file cannot be read or the lock is not had in time; [`Error::Input`]
+/// when a file is not CSV or lacks a column; the errors of [`Writer::append`] (a batch the store
+/// refuses: the batches before it stay appended, and running the import again resumes).
+pub fn import(
+    log: &Path,
+    dir: &Path,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    let mut report = ImportReport::default();
+    let votes_path = dir.join("unvotes.csv");
+    let calls_path = dir.join("roll_calls.csv");
+    let issues_path = dir.join("issues.csv");
+    // Fail on a missing file before waiting for the lock.
+    for p in [&votes_path, &calls_path, &issues_path] {
+        if !p.is_file() {
+            return Err(Error::io(
+                p.display(),
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            ));
+        }
+    }
+
+    let issues = read_issues(&issues_path, &mut report.refused)?;
+    let mut calls = read_roll_calls(&calls_path, issues, &mut report.refused)?;
+    calls.sort_by_key(|c| (c.date.start(), c.rcid));
+    let call_index: HashMap<u32, u32> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.rcid, i as u32))
+        .collect();
+
+    let (actors, mut votes) = read_votes(&votes_path, &calls, &call_index, &mut report.refused)?;
+
+    let mut writer = Writer::open(log, opts.wait)?;
+    let history = writer.log().history();
+    let seq_at_open = history.seq_last();
+
+    // Actors and topics already registered (by this import earlier, or by other means) are not
+    // registered again.
+    let actor_ids: Vec<ActorId> = actors
+        .iter()
+        .map(|a| ActorId::new(&a.id).map_err(|e| Error::Usage(e.to_string())))
+        .collect::<Result<_>>()?;
+    let new_actors: Vec<usize> = (0..actors.len())
+        .filter(|i| !registered(history, &actor_ids[*i], &mut report))
+        .collect();
+    let mut topic_refusal: HashMap<u32, String> = HashMap::new();
+    let new_topics: Vec<usize> = (0..calls.len())
+        .filter(|i| {
+            let c = &calls[*i];
+            match history.topic(&c.topic) {
+                None => true,
+                Some(t) => {
+                    if t.kind != TopicKind::Vote {
+                        topic_refusal.insert(
+                            c.rcid,
+                            format!(
+                                "topic `{}` is registered as a {} topic, not a vote",
+                                c.topic, t.kind
+                            ),
+                        );
+                    }
+                    if history
+                        .seq_of(&event_id(&format!("unvotes/topic/{}", c.rcid)))
+                        .is_some()
+                    {
+                        report.already_present += 1;
+                    }
+                    false
+                }
+            }
+        })
+        .collect();
+
+    votes.sort_by_key(|v| (v.roll_call, v.actor));
+    let total = (new_actors.len() + new_topics.len() + votes.len()) as u64;
+    progress.start("unvotes", Some(total));
+
+    let mut batches = Batcher::new(opts, progress);
+    let votes_name = votes_path.display().to_string();
+    for i in new_actors {
+        let a = &actors[i];
+        let body = EventBody::ActorRegistered(actor_body(a, actor_ids[i].clone()));
+        batches.push(
+            &mut writer,
+            &votes_name,
+            NewEvent {
+                id: Some(event_id(&format!("unvotes/actor/{}", a.id))),
+                body,
+                line: a.line,
+            },
+            &mut report,
+        )?;
+    }
+    batches.flush(&mut writer, &votes_name, &mut report)?;
+
+    let calls_name = calls_path.display().to_string();
+    for i in new_topics {
+        let c = &calls[i];
+        batches.push(
+            &mut writer,
+            &calls_name,
+            NewEvent {
+                id: Some(event_id(&format!("unvotes/topic/{}", c.rcid))),
+                body: EventBody::TopicRegistered(c.body.clone()),
+                line: c.line,
+            },
+            &mut report,
+        )?;
+    }
+    batches.flush(&mut writer, &calls_name, &mut report)?;
+
+    let cites: Vec<Cite> = calls
+        .iter()
+        .map(|c| Cite {
+            publication: PUBLICATION.to_string(),
+            url: None,
+            title: c.cite_title.clone(),
+            published: None,
+            via: None,
+        })
+        .collect();
+    let mut key = String::with_capacity(64);
+    for v in &votes {
+        let c = &calls[v.roll_call as usize];
+        if let Some(reason) = topic_refusal.get(&c.rcid) {
+            report.refused.push(RefusedRow {
+                file: votes_name.clone(),
+                line: v.line,
+                reason: reason.clone(),
+            });
+            progress.advance(1);
+            continue;
+        }
+        let actor = &actor_ids[v.actor as usize];
+        key.clear();
+        let _ = write!(key, "unvotes/vote/{}/{}", c.rcid, actor);
+        let id = event_id(&key);
+        let body = EventBody::StanceDeclared(StanceDeclared {
+            actor: actor.clone(),
+            topic: c.topic.clone(),
+            stance: v.stance,
+            date: c.date,
+            time: None,
+            event: None,
+            recipient: None,
+            quote: None,
+            cite: cites[v.roll_call as usize].clone(),
+            instrument: None,
+        });
+        // Only events in the log before this import can share an id with a vote (ours are
+        // distinct): skip the look-up on a log that was empty.
+        let history = writer.log().history();
+        if let Some(seq) = (seq_at_open > 0).then(|| history.seq_of(&id)).flatten() {
+            if history.event(seq).is_some_and(|e| e.body == body) {
+                report.already_present += 1;
+            } else {
+                report.refused.push(RefusedRow {
+                    file: votes_name.clone(),
+                    line: v.line,
+                    reason: format!(
+                        "this vote was imported before (seq {seq}) with other content; record the change as a stance.corrected"
+                    ),
+                });
+            }
+            progress.advance(1);
+            continue;
+        }
+        batches.push(
+            &mut writer,
+            &votes_name,
+            NewEvent {
+                id: Some(id),
+                body,
+                line: v.line,
+            },
+            &mut report,
+        )?;
+    }
+    batches.flush(&mut writer, &votes_name, &mut report)?;
+    progress.finish();
+    report
+        .refused
+        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    Ok(report)
+}
+
+/// Whether `id` is registered already; counts our own earlier registration as already present.
+fn registered(history: &History, id: &ActorId, report: &mut ImportReport) -> bool {
+    if !history.actors().contains_key(id) {
+        return false;
+    }
+    if history
+        .seq_of(&event_id(&format!("unvotes/actor/{id}")))
+        .is_some()
+    {
+        report.already_present += 1;
+    }
+    true
+}
+
+fn actor_body(a: &ActorSeen, id: ActorId) -> ActorRegistered {
+    let mut aliases: Vec<String> = a.names[1..].to_vec();
+    if let Some(iso) = &a.iso_name
+        && !a.names.contains(iso)
+    {
+        aliases.push(iso.clone());
+    }
+    ActorRegistered {
+        actor: id,
+        name: a.names[0].clone(),
+        kind: ActorKind::State,
+        country: a.country,
+        sector: Sector::Gov,
+        aliases,
+    }
+}
+
+/// Collects events into batches of [`IMPORT_BATCH_EVENTS`] and appends each through the writer.
+struct Batcher<'a> {
+    batch: Vec<NewEvent>,
+    opts: AppendOptions,
+    progress: &'a dyn Progress,
+}
+
+impl<'a> Batcher<'a> {
+    fn new(opts: &Options, progress: &'a dyn Progress) -> Batcher<'a> {
+        Batcher {
+            batch: Vec::with_capacity(IMPORT_BATCH_EVENTS),
+            opts: AppendOptions {
+                recorded_at: opts.now,
+                expect_seq: None,
+                wait: opts.wait,
+            },
+            progress,
+        }
+    }
+
+    fn push(
+        &mut self,
+        writer: &mut Writer,
+        source: &str,
+        event: NewEvent,
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        self.batch.push(event);
+        if self.batch.len() >= IMPORT_BATCH_EVENTS {
+            self.flush(writer, source, report)?;
+        }
+        Ok(())
+    }
+
+    fn flush(
+        &mut self,
+        writer: &mut Writer,
+        source: &str,
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let done = writer.append(&self.batch, source, &self.opts)?;
+        for a in &done.events {
+            if a.duplicate {
+                report.already_present += 1;
+            } else {
+                report.appended += 1;
+            }
+        }
+        self.progress.advance(self.batch.len() as u64);
+        self.batch.clear();
+        Ok(())
+    }
+}
+
+fn open_csv(path: &Path) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord)> {
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| csv_error(path, e))?;
+    let header = r.headers().map_err(|e| csv_error(path, e))?.clone();
+    Ok((r, header))
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> Error {
+    let line = e.position().map(|p| p.line());
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(path.display(), io),
+        other => Error::input(
+            crate::error::Location {
+                file: path.display().to_string(),
+                line,
+                field: None,
+            },
+            format!("not readable as CSV: {other:?}"),
+        ),
+    }
+}
+
+/// The index of each named column, or an input error naming the missing one.
+fn columns<const N: usize>(
+    path: &Path,
+    header: &csv::StringRecord,
+    names: [&str; N],
+) -> Result<[usize; N]> {
+    let mut out = [0; N];
+    for (i, name) in names.iter().enumerate() {
+        out[i] = header.iter().position(|h| h == *name).ok_or_else(|| {
+            Error::input(
+                crate::error::Location {
+                    file: path.display().to_string(),
+                    line: Some(1),
+                    field: None,
+                },
+                format!(
+                    "no column `{name}` (the header has: {})",
+                    header.iter().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+    }
+    Ok(out)
+}
+
+fn refuse(refused: &mut Vec<RefusedRow>, path: &Path, line: u64, reason: String) {
+    refused.push(RefusedRow {
+        file: path.display().to_string(),
+        line,
+        reason,
+    });
+}
+
+/// Issue tags by rcid, each with the line of its row (rows refused later if the roll call is
+/// unknown).
+type Issues = BTreeMap<u32, Vec<(String, u64)>>;
+
+fn read_issues(path: &Path, refused: &mut Vec<RefusedRow>) -> Result<(PathBuf, Issues)> {
+    let (mut r, header) = open_csv(path)?;
+    let [rcid_col, tag_col] = columns(path, &header, ["rcid", "short_name"])?;
+    let mut issues = Issues::new();
+    let mut row = csv::StringRecord::new();
+    while r.read_record(&mut row).map_err(|e| csv_error(path, e))? {
+        let line = row.position().map_or(0, |p| p.line());
+        let rcid = row.get(rcid_col).unwrap_or("").trim();
+        let tag = row.get(tag_col).unwrap_or("").trim();
+        let Ok(rcid) = rcid.parse::<u32>() else {
+            refuse(
+                refused,
+                path,
+                line,
+                format!("rcid `{rcid}` is not a number"),
+            );
+            continue;
+        };
+        if tag.is_empty() || tag.chars().count() > 32 || tag.chars().any(char::is_whitespace) {
+            refuse(
+                refused,
+                path,
+                line,
+                format!(
+                    "short_name `{tag}` is not an issue tag: 1 to 32 characters, no white space"
+                ),
+            );
+            continue;
+        }
+        issues
+            .entry(rcid)
+            .or_default()
+            .push((tag.to_string(), line));
+    }
+    Ok((path.to_path_buf(), issues))
+}
+
+fn read_roll_calls(
+    path: &Path,
+    (issues_path, mut issues): (PathBuf, Issues),
+    refused: &mut Vec<RefusedRow>,
+) -> Result<Vec<RollCall>> {
+    let (mut r, header) = open_csv(path)?;
+    let [
+        rcid_col,
+        session_col,
+        important_col,
+        date_col,
+        unres_col,
+        short_col,
+    ] = columns(
+        path,
+        &header,
+        ["rcid", "session", "importantvote", "date", "unres", "short"],
+    )?;
+    let mut calls = Vec::new();
+    let mut seen: HashMap<u32, u64> = HashMap::new();
+    let mut row = csv::StringRecord::new();
+    while r.read_record(&mut row).map_err(|e| csv_error(path, e))? {
+        let line = row.position().map_or(0, |p| p.line());
+        let field = |i: usize| row.get(i).unwrap_or("").trim();
+        let rcid_text = field(rcid_col);
+        let Ok(rcid) = rcid_text.parse::<u32>() else {
+            refuse(
+                refused,
+                path,
+                line,
+                format!("rcid `{rcid_text}` is not a number"),
+            );
+            continue;
+        };
+        if let Some(first) = seen.get(&rcid) {
+            refuse(
+                refused,
+                path,
+                line,
+                format!("roll call {rcid} is listed twice (first on line {first})"),
+            );
+            continue;
+        }
+        let date = match ValidDate::parse(field(date_col)) {
+            Ok(d) => d,
+            Err(e) => {
+                refuse(refused, path, line, format!("date: {e}"));
+                continue;
+            }
+        };
+        let session = match field(session_col) {
+            "" => None,
+            s => match s.parse::<u32>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    refuse(
+                        refused,
+                        path,
+                        line,
+                        format!("session `{s}` is not a number"),
+                    );
+                    continue;
+                }
+            },
+        };
+        let important = match field(important_col) {
+            "" => None,
+            "1" => Some(true),
+            "0" => Some(false),
+            s => {
+                refuse(
+                    refused,
+                    path,
+                    line,
+                    format!("importantvote `{s}` is not 0 or 1"),
+                );
+                continue;
+            }
+        };
+        let unres = Some(field(unres_col).to_string()).filter(|s| !s.is_empty());
+        let short = Some(field(short_col).to_string()).filter(|s| !s.is_empty());
+        let topic = TopicId::new(&topic_id(rcid)).map_err(|e| Error::Usage(e.to_string()))?;
+        let mut tags: Vec<String> = issues
+            .remove(&rcid)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        tags.sort();
+        tags.dedup();
+        let title = short
+            .clone()
+            .or_else(|| unres.clone())
+            .unwrap_or_else(|| format!("Roll call {rcid}"));
+        seen.insert(rcid, line);
+        calls.push(RollCall {
+            rcid,
+            line,
+            cite_title: unres.clone().or_else(|| short.clone()),
+            body: TopicRegistered {
+                topic: topic.clone(),
+                title,
+                kind: TopicKind::Vote,
+                resolution: unres,
+                session,
+                issues: tags,
+                important,
+            },
+            topic,
+            date,
+        });
+    }
+    // Issue rows left over name roll calls that are not in roll_calls.csv.
+    for (rcid, rows) in issues {
+        for (_, line) in rows {
+            refuse(
+                refused,
+                &issues_path,
+                line,
+                format!("roll call {rcid} is not in roll_calls.csv"),
+            );
+        }
+    }
+    Ok(calls)
+}
+
+/// Reads the votes: the actors seen (sorted by id) and the accepted votes, each naming its roll
+/// call by index into `calls` and its actor by index into the actors.
+fn read_votes(
+    path: &Path,
+    calls: &[RollCall],
+    call_index: &HashMap<u32, u32>,
+    refused: &mut Vec<RefusedRow>,
+) -> Result<(Vec<ActorSeen>, Vec<Vote>)> {
+    let (mut r, header) = open_csv(path)?;
+    let [rcid_col, country_col, code_col, vote_col] =
+        columns(path, &header, ["rcid", "country", "country_code", "vote"])?;
+    // Actor slot by code, and by name for rows without a code, in order of first appearance.
+    let mut slot_of_code: HashMap<String, u32> = HashMap::new();
+    let mut slot_of_name: HashMap<String, u32> = HashMap::new();
+    let mut slot_of_id: HashMap<String, u32> = HashMap::new();
+    let mut actors: Vec<ActorSeen> = Vec::new();
+    let mut votes: Vec<Vote> = Vec::with_capacity(1 << 20);
+    let mut row = csv::ByteRecord::new();
+    while r
+        .read_byte_record(&mut row)
+        .map_err(|e| csv_error(path, e))?
+    {
+        let line = row.position().map_or(0, |p| p.line());
+        let field = |i: usize| -> std::result::Result<&str, String> {
+            let bytes = row.get(i).unwrap_or(b"");
+            std::str::from_utf8(bytes)
+                .map(str::trim)
+                .map_err(|_| format!("column {} is not UTF-8", i + 1))
+        };
+        let parsed = (|| -> std::result::Result<(u32, &str, &str, &str), String> {
+            Ok((
+                {
+                    let t = field(rcid_col)?;
+                    t.parse::<u32>()
+                        .map_err(|_| format!("rcid `{t}` is not a number"))?
+                },
+                field(country_col)?,
+                field(code_col)?,
+                field(vote_col)?,
+            ))
+        })();
+        let (rcid, name, code, vote) = match parsed {
+            Ok(x) => x,
+            Err(reason) => {
+                refuse(refused, path, line, reason);
+                continue;
+            }
+        };
+        let Some(&roll_call) = call_index.get(&rcid) else {
+            refuse(
+                refused,
+                path,
+                line,
+                format!("roll call {rcid} is not in roll_calls.csv"),
+            );
+            continue;
+        };
+        let stance = match vote {
+            "yes" => Stance::Yes,
+            "no" => Stance::No,
+            "abstain" => Stance::Abstain,
+            other => {
+                refuse(
+                    refused,
+                    path,
+                    line,
+                    format!("vote `{other}` is not yes, no or abstain"),
+                );
+                continue;
+            }
+        };
+        // Actors are keyed by code, or by name when the code is empty.
+        let (keys, key) = if code.is_empty() {
+            (&mut slot_of_name, name)
+        } else {
+            (&mut slot_of_code, code)
+        };
+        let actor = match keys.get(key) {
+            Some(&s) => {
+                let a = &mut actors[s as usize];
+                if !name.is_empty() && !a.names.iter().any(|n| n == name) {
+                    a.names.push(name.to_string());
+                }
+                s
+            }
+            None => match actor_for(code, name) {
+                Ok((id, country, iso_name)) => {
+                    // Two keys may stand for one actor (a code and its ISO 3166-3 twin).
+                    let s = match slot_of_id.get(&id) {
+                        Some(&s) => s,
+                        None => {
+                            let s = actors.len() as u32;
+                            actors.push(ActorSeen {
+                                id: id.clone(),
+                                country,
+                                names: vec![if name.is_empty() {
+                                    id.clone()
+                                } else {
+                                    name.to_string()
+                                }],
+                                iso_name,
+                                line,
+                            });
+                            slot_of_id.insert(id, s);
+                            s
+                        }
+                    };
+                    keys.insert(key.to_string(), s);
+                    s
+                }
+                Err(reason) => {
+                    refuse(refused, path, line, reason);
+                    continue;
+                }
+            },
+        };
+        votes.push(Vote {
+            roll_call,
+            actor,
+            stance,
+            line,
+        });
+    }
+    // A second vote of one state in one roll call (same key, later line) is refused.
+    votes.sort_by_key(|v| (v.roll_call, v.actor, v.line));
+    let mut kept: Vec<Vote> = Vec::with_capacity(votes.len());
+    for v in votes {
+        match kept.last() {
+            Some(first) if (first.roll_call, first.actor) == (v.roll_call, v.actor) => refuse(
+                refused,
+                path,
+                v.line,
+                format!(
+                    "a second vote of {} in roll call {} (the first is on line {})",
+                    actors[v.actor as usize].id, calls[v.roll_call as usize].rcid, first.line
+                ),
+            ),
+            _ => kept.push(v),
+        }
+    }
+    let mut votes = kept;
+    // Renumber actors in id order, so that sorting votes by actor index sorts them by actor id.
+    let mut order: Vec<u32> = (0..actors.len() as u32).collect();
+    order.sort_by(|a, b| actors[*a as usize].id.cmp(&actors[*b as usize].id));
+    let mut rank = vec![0u32; actors.len()];
+    for (new, old) in order.iter().enumerate() {
+        rank[*old as usize] = new as u32;
+    }
+    for v in &mut votes {
+        v.actor = rank[v.actor as usize];
+    }
+    let mut slots: Vec<Option<ActorSeen>> = actors.into_iter().map(Some).collect();
+    let actors = order
+        .iter()
+        .filter_map(|old| slots[*old as usize].take())
+        .collect();
+    Ok((actors, votes))
+}

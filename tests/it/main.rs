@@ -6,7 +6,9 @@ mod bad_input;
 mod bitemporal;
 mod cli_seed;
 mod durability;
+mod import_csv;
 mod import_treaty;
+mod import_unvotes;
 mod properties;
 #[cfg(feature = "real-data")]
 mod real_data;

@@ -1,22 +1,28 @@
-//! Stub: arguments and run for this importer, to be written.
+//! `stancelog import unvotes DIR`: UN General Assembly roll-call votes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use stancelog::Error;
+use stancelog::import::unvotes::{self, Options};
 use stancelog::import::{ImportReport, Progress};
 
-/// Arguments of this importer.
+/// Arguments of `import unvotes`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The folder holding unvotes.csv, roll_calls.csv and issues.csv (Voeten's data as shipped
+    /// by the unvotes R package).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
 
 /// Runs the import into the log at `log`.
 pub fn run(
-    _log: &Path,
-    _args: &Args,
-    _now: chrono::DateTime<chrono::Utc>,
-    _wait: Duration,
-    _progress: &dyn Progress,
+    log: &Path,
+    args: &Args,
+    now: chrono::DateTime<chrono::Utc>,
+    wait: Duration,
+    progress: &dyn Progress,
 ) -> Result<ImportReport, Error> {
-    Err(Error::Usage("this importer is not written yet".to_string()))
+    unvotes::import(log, &args.dir, &Options { now, wait }, progress)
 }

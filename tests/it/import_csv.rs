@@ -1,0 +1,711 @@
+//! `stancelog import csv FILE`: an analyst's spreadsheet mapped to stances by flags.
+//!
+//! `tests/fixtures/sheets/analyst.csv` (header on line 1) has nine rows:
+//!
+//! | line | row | with the flags of [`analyst_flags`] |
+//! | --- | --- | --- |
+//! | 2 | KOR, Y, quote with a comma, URL, recorded 2024-10-22T09:00Z | support; registers KOR and the topic |
+//! | 3 | JPN, N, recorded 2024-10-22T18:00+09:00 (the same instant) | oppose, same batch |
+//! | 4 | kim-yong-hyun | refused: no country can be told for a new actor |
+//! | 5 | USA, `maybe` | refused: not in the map, not a stance |
+//! | 6 | USA, date 2024-10-32 | refused: no such day |
+//! | 7 | empty actor | refused |
+//! | 8 | USA, neutral, date 20241024, recorded 2024-10-24 | neutral, a batch of its own |
+//! | 9 | CHN, recorded 2024-10-22 | refused: recorded time goes backwards |
+//! | 10 | RUS, oppose, recorded 2024-10-25 | oppose, a batch of its own |
+//!
+//! `tests/fixtures/sheets/events.tsv` has no header and six tab-separated rows (date YYYYMMDD,
+//! actor, target, CAMEO code, publisher): rows 1, 2 and 6 are imported (CAMEO 042 -> support,
+//! 112 -> oppose, `support` as it is, with only four fields), row 3 has no target, row 4 maps
+//! to `doubt`, which does not fit a policy topic, and row 5's actor `***` has nothing to make an
+//! id of.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use stancelog::core::{EventBody, Stance};
+use stancelog::import::event_id;
+use stancelog::import::sheet::{StanceMap, parse_date, parse_delimiter, slug};
+use stancelog::store::Log;
+
+use crate::support::{empty_log, json, run_log, stderr};
+
+fn sheet(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sheets")
+        .join(name)
+}
+
+fn analyst_flags() -> Vec<&'static str> {
+    vec![
+        "--actor-col",
+        "who",
+        "--topic-col",
+        "motion",
+        "--stance-col",
+        "position",
+        "--stance-map",
+        "Y=support,N=oppose",
+        "--date-col",
+        "when",
+        "--quote-col",
+        "said",
+        "--cite-col",
+        "outlet",
+        "--url-col",
+        "url",
+        "--recorded-col",
+        "recorded",
+    ]
+}
+
+/// Runs `import csv FILE flags... --format json` and returns the report.
+fn import(log: &Path, file: &Path, flags: &[&str]) -> Value {
+    let mut args = vec!["import", "csv", file.to_str().unwrap()];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["--format", "json"]);
+    let o = run_log(log, &args, None);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    json(&o)
+}
+
+fn refused_lines(report: &Value) -> Vec<u64> {
+    report["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect()
+}
+
+fn reason(report: &Value, line: u64) -> String {
+    report["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["line"] == line)
+        .map(|r| r["reason"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// A stance's seq, actor, stance, date, quote, publication and recorded time.
+type StanceRow = (u64, String, Stance, String, Option<String>, String, String);
+
+#[test]
+fn a_sheet_is_mapped_by_flags_and_bad_rows_are_refused_with_their_lines() {
+    let (_dir, log) = empty_log();
+    let mut flags = analyst_flags();
+    flags.push("--register");
+    let report = import(&log, &sheet("analyst.csv"), &flags);
+    // 4 stances, 4 actors (KOR, JPN, USA, RUS), 1 topic.
+    assert_eq!(report["appended"], 9, "{report}");
+    assert_eq!(refused_lines(&report), vec![4, 5, 6, 7, 9]);
+    assert!(reason(&report, 4).contains("--actor-country"), "{report}");
+    assert!(reason(&report, 5).contains("`maybe`"), "{report}");
+    assert!(reason(&report, 6).contains("2024-10-32"), "{report}");
+    assert!(reason(&report, 7).contains("empty"), "{report}");
+    assert!(reason(&report, 9).contains("must not decrease"), "{report}");
+
+    let log = Log::open(&log).unwrap();
+    let h = log.history();
+    let stances: Vec<StanceRow> = h
+        .events()
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::StanceDeclared(s) => Some((
+                e.seq,
+                s.actor.to_string(),
+                s.stance,
+                s.date.to_string(),
+                s.quote.clone(),
+                s.cite.publication.clone(),
+                stancelog::store::format_recorded_at(&e.recorded_at),
+            )),
+            _ => None,
+        })
+        .collect();
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        stances,
+        vec![
+            (
+                3,
+                s("KOR"),
+                Stance::Support,
+                s("2024-10-21"),
+                Some(s("We support it, fully.")),
+                s("Yonhap"),
+                s("2024-10-22T09:00:00.000000Z")
+            ),
+            (
+                5,
+                s("JPN"),
+                Stance::Oppose,
+                s("2024-10-22"),
+                None,
+                s("Kyodo"),
+                s("2024-10-22T09:00:00.000000Z")
+            ),
+            (
+                7,
+                s("USA"),
+                Stance::Neutral,
+                s("2024-10-24"),
+                None,
+                // An empty --cite-col cell falls back to the file name.
+                s("analyst.csv"),
+                s("2024-10-24T00:00:00.000000Z")
+            ),
+            (
+                9,
+                s("RUS"),
+                Stance::Oppose,
+                s("2024-10-25"),
+                Some(s("Illegal, as ever.")),
+                s("TASS"),
+                s("2024-10-25T00:00:00.000000Z")
+            ),
+        ]
+    );
+    // Ids name the file and line; registrations come just before the first row needing them.
+    assert_eq!(h.events()[2].id, event_id("csv/analyst.csv/2"));
+    assert_eq!(h.events()[8].id, event_id("csv/analyst.csv/10"));
+    assert!(
+        matches!(&h.events()[0].body, EventBody::ActorRegistered(a) if a.actor.as_str() == "KOR" && a.country.as_str() == "KOR" && a.kind.as_str() == "state" && a.sector.as_str() == "GOV")
+    );
+    assert!(
+        matches!(&h.events()[1].body, EventBody::TopicRegistered(t) if t.topic.as_str() == "sanctions-on-dprk" && t.kind.as_str() == "policy")
+    );
+    match &h.events()[2].body {
+        EventBody::StanceDeclared(s) => {
+            assert_eq!(s.cite.url.as_deref(), Some("https://example.org/1"))
+        }
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn without_register_unknown_actors_and_topics_are_refused() {
+    let (_dir, log) = empty_log();
+    let report = import(&log, &sheet("analyst.csv"), &analyst_flags());
+    assert_eq!(report["appended"], 0);
+    assert_eq!(refused_lines(&report), (2..=10).collect::<Vec<u64>>());
+    assert!(
+        reason(&report, 2).contains("unknown actor `KOR`"),
+        "{report}"
+    );
+}
+
+#[test]
+fn register_with_a_country_for_every_new_actor() {
+    let (_dir, log) = empty_log();
+    let mut flags = analyst_flags();
+    flags.extend([
+        "--register",
+        "--actor-country",
+        "KOR",
+        "--actor-kind",
+        "person",
+        "--actor-sector",
+        "GOV",
+    ]);
+    let report = import(&log, &sheet("analyst.csv"), &flags);
+    // Now kim-yong-hyun (line 4) is registered too.
+    assert_eq!(refused_lines(&report), vec![5, 6, 7, 9]);
+    let log = Log::open(&log).unwrap();
+    let kim = log
+        .history()
+        .actor(&stancelog::core::ActorId::new("kim-yong-hyun").unwrap())
+        .expect("registered");
+    assert_eq!((kim.country.as_str(), kim.kind.as_str()), ("KOR", "person"));
+}
+
+#[test]
+fn importing_again_appends_nothing_and_a_changed_line_is_refused() {
+    let (_dir, log) = empty_log();
+    let mut flags = analyst_flags();
+    flags.push("--register");
+    import(&log, &sheet("analyst.csv"), &flags);
+    let before = std::fs::read(&log).unwrap();
+    let again = import(&log, &sheet("analyst.csv"), &flags);
+    assert_eq!(again["appended"], 0);
+    assert_eq!(again["already_present"], 4);
+    assert_eq!(refused_lines(&again), vec![4, 5, 6, 7, 9]);
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+
+    // The same lines read with another map are other events under the same ids: refused.
+    let mut other = flags.clone();
+    let i = other
+        .iter()
+        .position(|f| *f == "Y=support,N=oppose")
+        .unwrap();
+    other[i] = "Y=neutral,N=oppose";
+    let changed = import(&log, &sheet("analyst.csv"), &other);
+    assert_eq!(changed["appended"], 0);
+    assert_eq!(changed["already_present"], 3);
+    assert!(reason(&changed, 2).contains("imported before"), "{changed}");
+}
+
+#[test]
+fn a_tsv_without_header_by_column_numbers_with_slugged_ids_and_prefix_map() {
+    let (_dir, log) = empty_log();
+    let report = import(
+        &log,
+        &sheet("events.tsv"),
+        &[
+            "--no-header",
+            "--delimiter",
+            "\\t",
+            "--date-col",
+            "1",
+            "--actor-col",
+            "2",
+            "--topic-col",
+            "3",
+            "--slug-ids",
+            "--stance-col",
+            "4",
+            "--stance-map",
+            "04*=support,11*=oppose",
+            "--stance-map",
+            "01*=doubt",
+            "--cite-col",
+            "5",
+            "--register",
+            "--actor-country",
+            "XXX",
+            "--actor-kind",
+            "agency",
+        ],
+    );
+    // 3 stances, 2 actors, 1 topic.
+    assert_eq!(report["appended"], 6, "{report}");
+    assert_eq!(refused_lines(&report), vec![3, 4, 5]);
+    assert!(reason(&report, 4).contains("does not fit"), "{report}");
+    let log = Log::open(&log).unwrap();
+    let h = log.history();
+    let got: Vec<(String, String, String, String, String)> = h
+        .events()
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::StanceDeclared(s) => Some((
+                s.actor.to_string(),
+                s.topic.to_string(),
+                s.stance.to_string(),
+                s.date.to_string(),
+                s.cite.publication.clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        got,
+        vec![
+            (
+                s("foreign-ministry-japan"),
+                s("china"),
+                s("support"),
+                s("2024-01-01"),
+                s("Kyodo")
+            ),
+            (
+                s("foreign-ministry-japan"),
+                s("china"),
+                s("oppose"),
+                s("2024-01-02"),
+                s("Kyodo")
+            ),
+            (
+                s("u-s-state-department"),
+                s("china"),
+                s("support"),
+                s("2024-01-06"),
+                s("events.tsv")
+            ),
+        ]
+    );
+    // The value itself names the registered actor.
+    let a = h
+        .actor(&stancelog::core::ActorId::new("foreign-ministry-japan").unwrap())
+        .unwrap();
+    assert_eq!(a.name, "Foreign Ministry (Japan)");
+    assert_eq!(a.country.as_str(), "XXX");
+}
+
+#[test]
+fn one_topic_and_one_date_for_all_rows() {
+    let (_dir, log) = empty_log();
+    let report = import(
+        &log,
+        &sheet("analyst.csv"),
+        &[
+            "--actor-col",
+            "who",
+            "--topic",
+            "dprk-troops-in-russia",
+            "--stance-col",
+            "position",
+            "--stance-map",
+            "Y=support,N=oppose",
+            "--date",
+            "2024-10",
+            "--cite",
+            "Analyst notes",
+            "--register",
+        ],
+    );
+    // No recorded-time column: line 9 (CHN) is fine; line 6's bad date is not read.
+    assert_eq!(refused_lines(&report), vec![4, 5, 7]);
+    let log = Log::open(&log).unwrap();
+    let stances: Vec<(String, String, String)> = log
+        .history()
+        .events()
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::StanceDeclared(s) => Some((
+                s.topic.to_string(),
+                s.date.to_string(),
+                s.cite.publication.clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stances.len(), 6);
+    assert!(
+        stances.iter().all(|(t, d, c)| t == "dprk-troops-in-russia"
+            && d == "2024-10"
+            && c == "Analyst notes")
+    );
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let (_dir, log) = empty_log();
+    let file = sheet("analyst.csv");
+    let file = file.to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        // No such column.
+        vec![
+            "--actor-col",
+            "nobody",
+            "--topic-col",
+            "motion",
+            "--stance-col",
+            "position",
+            "--date-col",
+            "when",
+        ],
+        // A stance map naming no stance.
+        vec![
+            "--actor-col",
+            "who",
+            "--topic-col",
+            "motion",
+            "--stance-col",
+            "position",
+            "--date-col",
+            "when",
+            "--stance-map",
+            "Y=maybe",
+        ],
+        // A fixed date that is no date.
+        vec![
+            "--actor-col",
+            "who",
+            "--topic-col",
+            "motion",
+            "--stance-col",
+            "position",
+            "--date",
+            "soon",
+        ],
+        // Neither a topic column nor a topic.
+        vec![
+            "--actor-col",
+            "who",
+            "--stance-col",
+            "position",
+            "--date-col",
+            "when",
+        ],
+        // --actor-country without --register.
+        vec![
+            "--actor-col",
+            "who",
+            "--topic-col",
+            "motion",
+            "--stance-col",
+            "position",
+            "--date-col",
+            "when",
+            "--actor-country",
+            "KOR",
+        ],
+    ];
+    for flags in cases {
+        let mut args = vec!["import", "csv", file];
+        args.extend_from_slice(&flags);
+        let o = run_log(&log, &args, None);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
+    }
+    assert_eq!(std::fs::read(&log).unwrap(), Vec::<u8>::new());
+}
+
+#[test]
+fn helpers_parse_maps_dates_delimiters_and_slugs() {
+    let m = StanceMap::parse("yes=support, no = oppose,14*=oppose,1*=neutral").unwrap();
+    assert_eq!(m.lookup("yes"), Some(Stance::Support));
+    assert_eq!(m.lookup("no"), Some(Stance::Oppose));
+    assert_eq!(
+        m.lookup("141"),
+        Some(Stance::Oppose),
+        "the longest prefix wins"
+    );
+    assert_eq!(m.lookup("120"), Some(Stance::Neutral));
+    assert_eq!(
+        m.lookup("abstain"),
+        Some(Stance::Abstain),
+        "a stance name as it is"
+    );
+    assert_eq!(m.lookup("maybe"), None);
+    assert!(StanceMap::parse("yes").is_err());
+    assert!(StanceMap::parse("=support").is_err());
+    assert!(StanceMap::parse("yes=maybe").is_err());
+
+    assert_eq!(parse_date("20240229").unwrap().0.to_string(), "2024-02-29");
+    assert!(parse_date("20230229").is_err());
+    assert_eq!(parse_date("2024-10").unwrap().0.to_string(), "2024-10");
+
+    assert_eq!(parse_delimiter("\\t"), Ok(b'\t'));
+    assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
+    assert_eq!(parse_delimiter(";"), Ok(b';'));
+    assert!(parse_delimiter("ab").is_err());
+
+    assert_eq!(
+        slug("Foreign Affairs (Bangladesh)"),
+        "foreign-affairs-bangladesh"
+    );
+    assert_eq!(slug("  Ärzte ohne Grenzen "), "ärzte-ohne-grenzen");
+    assert_eq!(slug("***"), "");
+}
+
+/// Each data set in `STANCELOG_DATA` taken with flags alone; the counts are checked against an
+/// independent reading of each file: every data row is either imported or refused.
+#[cfg(feature = "real-data")]
+mod real {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    use serde_json::Value;
+
+    use super::import;
+    use crate::support::empty_log;
+
+    fn data(path: &str) -> PathBuf {
+        std::env::var_os("STANCELOG_DATA")
+            .map(PathBuf::from)
+            .expect("STANCELOG_DATA must name the data folder with --features real-data")
+            .join(path)
+    }
+
+    fn read(path: &Path, delimiter: u8, header: bool) -> Vec<csv::StringRecord> {
+        csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(header)
+            .flexible(true)
+            .from_path(path)
+            .unwrap()
+            .records()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    /// appended = stances + registrations, and stances + refused = data rows.
+    fn check(report: &Value, rows: usize, accepted: usize, registered: usize) {
+        let refused = report["refused"].as_array().unwrap().len();
+        assert_eq!(refused, rows - accepted, "refused");
+        assert_eq!(
+            report["appended"].as_u64().unwrap() as usize,
+            accepted + registered,
+            "appended"
+        );
+        eprintln!(
+            "{rows} rows: {accepted} stances + {registered} registrations appended, {refused} refused"
+        );
+    }
+
+    #[test]
+    fn un_votes_as_a_sheet() {
+        let path = data("unvotes/unvotes.csv");
+        let rows = read(&path, b',', true);
+        // Codes of ISO 3166-1 today, from the country-codes data set (not the importer's table).
+        let iso2: BTreeSet<String> = read(&data("country-codes/country-codes.csv"), b',', true)
+            .iter()
+            .map(|r| r[9].to_string())
+            .filter(|c| !c.is_empty())
+            .collect();
+        let good: Vec<&csv::StringRecord> = rows.iter().filter(|r| iso2.contains(&r[2])).collect();
+        let actors: BTreeSet<&str> = good.iter().map(|r| &r[2]).collect();
+        let topics: BTreeSet<&str> = good.iter().map(|r| &r[0]).collect();
+        let (_dir, log) = empty_log();
+        let report = import(
+            &log,
+            &path,
+            &[
+                "--topic-col",
+                "rcid",
+                "--actor-col",
+                "country_code",
+                "--stance-col",
+                "vote",
+                "--date",
+                "2020-01-01",
+                "--register",
+                "--topic-kind",
+                "vote",
+            ],
+        );
+        assert_eq!(rows.len(), 870_109);
+        check(&report, rows.len(), good.len(), actors.len() + topics.len());
+        // Historical codes (CS, DD, YD, YU) and the rows without one are the refused.
+        assert_eq!(rows.len() - good.len(), 19_116);
+    }
+
+    #[test]
+    fn paris_agreement_ratifications_as_a_sheet() {
+        let path = data("treaty-ratifications/paris-agreement-entry-into-force.csv");
+        let rows = read(&path, b',', true);
+        let good: Vec<&csv::StringRecord> = rows
+            .iter()
+            .filter(|r| !r[4].is_empty() && !r[3].is_empty())
+            .collect();
+        let (_dir, log) = empty_log();
+        let report = import(
+            &log,
+            &path,
+            &[
+                "--actor-col",
+                "Code",
+                "--topic",
+                "paris-agreement",
+                "--stance-col",
+                "Kind",
+                "--stance-map",
+                "Ratification=ratified,Acceptance=ratified,Approval=ratified,Accession=ratified",
+                "--date-col",
+                "Ratification",
+                "--cite",
+                "openclimatedata / United Nations Treaty Collection",
+                "--register",
+                "--topic-kind",
+                "treaty",
+            ],
+        );
+        assert_eq!(rows.len(), 198);
+        check(&report, rows.len(), good.len(), good.len() + 1);
+    }
+
+    /// CAMEO roots to stances: 01 (public statement) neutral, 02-09 (cooperation) support,
+    /// 10-20 (conflict) oppose.
+    const CAMEO_MAP: &str = "01*=neutral,02*=support,03*=support,04*=support,05*=support,\
+06*=support,07*=support,08*=support,09*=support,10*=oppose,11*=oppose,12*=oppose,13*=oppose,\
+14*=oppose,15*=oppose,16*=oppose,17*=oppose,18*=oppose,19*=oppose,20*=oppose";
+
+    /// The test's own slug: lower case, other runs one `-`.
+    fn slug(text: &str) -> String {
+        let lower = text.to_lowercase();
+        let parts: Vec<&str> = lower
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|p| !p.is_empty())
+            .collect();
+        parts.join("-")
+    }
+
+    #[test]
+    fn icews_events_as_a_sheet() {
+        let path = data("icews-sample/events.2018.sample.tab");
+        let rows = read(&path, b'\t', true);
+        let root_ok = |code: &str| {
+            code.get(..2)
+                .and_then(|r| r.parse::<u32>().ok())
+                .is_some_and(|r| (1..=20).contains(&r))
+        };
+        let good: Vec<&csv::StringRecord> = rows
+            .iter()
+            .filter(|r| !slug(&r[2]).is_empty() && !slug(&r[8]).is_empty() && root_ok(&r[6]))
+            .collect();
+        let actors: BTreeSet<String> = good.iter().map(|r| slug(&r[2])).collect();
+        let topics: BTreeSet<String> = good.iter().map(|r| slug(&r[8])).collect();
+        let (_dir, log) = empty_log();
+        let report = import(
+            &log,
+            &path,
+            &[
+                "--delimiter",
+                "\\t",
+                "--actor-col",
+                "Source Name",
+                "--topic-col",
+                "Target Name",
+                "--slug-ids",
+                "--stance-col",
+                "CAMEO Code",
+                "--stance-map",
+                CAMEO_MAP,
+                "--date-col",
+                "Event Date",
+                "--cite-col",
+                "Publisher",
+                "--register",
+                "--actor-kind",
+                "organization",
+                "--actor-country",
+                "XXX",
+            ],
+        );
+        assert_eq!(rows.len(), 3_705);
+        check(&report, rows.len(), good.len(), actors.len() + topics.len());
+    }
+
+    #[test]
+    fn gdelt_events_as_a_sheet() {
+        let path = data("gdelt-1.0-sample/events.tsv");
+        let rows = read(&path, b'\t', false);
+        // Fields 8 and 18 (1-based) are the actors' country codes, 30 the quad class, 2 the day.
+        let good: Vec<&csv::StringRecord> = rows
+            .iter()
+            .filter(|r| !r[7].is_empty() && !r[17].is_empty())
+            .filter(|r| ["1", "2", "3", "4"].contains(&&r[29]))
+            .collect();
+        let actors: BTreeSet<&str> = good.iter().map(|r| &r[7]).collect();
+        let topics: BTreeSet<&str> = good.iter().map(|r| &r[17]).collect();
+        let (_dir, log) = empty_log();
+        let report = import(
+            &log,
+            &path,
+            &[
+                "--no-header",
+                "--delimiter",
+                "tab",
+                "--actor-col",
+                "8",
+                "--topic-col",
+                "18",
+                "--stance-col",
+                "30",
+                "--stance-map",
+                "1=support,2=support,3=oppose,4=oppose",
+                "--date-col",
+                "2",
+                "--cite",
+                "GDELT 1.0 event export",
+                "--url-col",
+                "58",
+                "--register",
+            ],
+        );
+        assert_eq!(rows.len(), 710);
+        check(&report, rows.len(), good.len(), actors.len() + topics.len());
+    }
+}
