@@ -71,18 +71,7 @@ fn log_path(args: &Args) -> Result<&Path, Error> {
 /// Reads a log for a query, starting from its snapshot when that is valid. A snapshot that does
 /// not match the log is discarded with a warning and rebuilt.
 fn open(path: &Path) -> Result<Log, Error> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        if e.kind() == io::ErrorKind::NotFound {
-            Error::Usage(format!(
-                "{}: no log there; create one with `stancelog --log {} init`",
-                path.display(),
-                path.display()
-            ))
-        } else {
-            Error::io(path.display(), e)
-        }
-    })?;
-    let (log, used) = store::open_with_snapshot(path, &path.display().to_string(), &bytes)?;
+    let (log, used) = store::open_log(path)?;
     if log.torn_tail_bytes() > 0 {
         eprintln!(
             "stancelog: warning: {}: ignoring a torn tail of {} bytes (an unterminated final line, or a batch still being written or cut short by a crash); the next append removes it",

@@ -186,6 +186,10 @@ pub(crate) struct Notes {
 /// Pairs keyed by (actor, topic), each with its stances in canonical order.
 pub(crate) type PairIndex = BTreeMap<(ActorId, TopicId), Vec<PairEntry>>;
 
+/// The fold's own pair index: hashed, because a large log inserts far more often than a query
+/// iterates it; queries sort what they keep.
+pub(crate) type PairMap = HashMap<(ActorId, TopicId), Vec<PairEntry>>;
+
 /// The folded log: every event in `seq` order plus the indexes queries need.
 ///
 /// Invariants: `events[i].seq == i + 1`; `pairs` holds every `stance.declared` under its
@@ -197,7 +201,7 @@ pub struct History {
     ids: HashMap<Uuid, Seq>,
     actors: BTreeMap<ActorId, ActorEntry>,
     topics: BTreeMap<TopicId, TopicEntry>,
-    pub(crate) pairs: PairIndex,
+    pub(crate) pairs: PairMap,
     pub(crate) notes: HashMap<Seq, Notes>,
     /// Seqs of every `stance.corrected`, in order.
     pub(crate) corrections: Vec<Seq>,
@@ -527,7 +531,7 @@ impl History {
                 );
             }
             EventBody::StanceDeclared(s) => {
-                insert_entry(
+                insert_pair(
                     &mut self.pairs,
                     (s.actor.clone(), s.topic.clone()),
                     PairEntry { date: s.date, seq },
@@ -605,7 +609,7 @@ impl History {
     /// Puts a stance's entry into the pair index under its latest-known actor, topic and date.
     fn reindex(&mut self, target: Seq) {
         if let Some(s) = self.stance_known(target, Seq::MAX).map(Cow::into_owned) {
-            insert_entry(
+            insert_pair(
                 &mut self.pairs,
                 (s.actor, s.topic),
                 PairEntry {
@@ -704,7 +708,15 @@ impl History {
 /// Inserts an entry into its pair, keeping canonical order. Appends are mostly in date order:
 /// the common case is a push.
 pub(crate) fn insert_entry(index: &mut PairIndex, key: (ActorId, TopicId), entry: PairEntry) {
-    let entries = index.entry(key).or_default();
+    insert_sorted(index.entry(key).or_default(), entry);
+}
+
+/// [`insert_entry`] for the fold's hashed index.
+pub(crate) fn insert_pair(index: &mut PairMap, key: (ActorId, TopicId), entry: PairEntry) {
+    insert_sorted(index.entry(key).or_default(), entry);
+}
+
+fn insert_sorted(entries: &mut Vec<PairEntry>, entry: PairEntry) {
     match entries.last() {
         Some(last) if *last > entry => {
             let at = entries.partition_point(|e| *e < entry);

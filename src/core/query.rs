@@ -140,52 +140,56 @@ pub struct TimelineEntry<'a> {
 }
 
 impl History {
-    /// The pair index as known at `cutoff`, with alias links of seq <= `cutoff` merged: borrowed
-    /// when neither a later correction nor an alias link changes it.
-    fn index_at(&self, cutoff: Seq) -> Cow<'_, PairIndex> {
+    /// The pairs a query covers, as known at `cutoff` (alias links of seq <= `cutoff` merged),
+    /// sorted by (actor id, topic id), each with its entries in canonical order. `keep` picks the
+    /// pairs by (canonical actor, topic). Borrows the fold's index unless a correction after the
+    /// cutoff or an alias link changes it; then `storage` holds the rebuilt index.
+    fn pairs_at<'s>(
+        &'s self,
+        cutoff: Seq,
+        keep: impl Fn(&ActorId, &TopicId) -> bool,
+        storage: &'s mut Option<PairIndex>,
+    ) -> Vec<(&'s (ActorId, TopicId), &'s [PairEntry])> {
         let corrected_later = self.corrections.last().is_some_and(|c| *c > cutoff);
         let aliased = self.has_aliases(cutoff);
         if !corrected_later && !aliased {
-            return Cow::Borrowed(&self.pairs);
+            let mut kept: Vec<(&(ActorId, TopicId), &[PairEntry])> = self
+                .pairs
+                .iter()
+                .filter(|((a, t), _)| keep(a, t))
+                .map(|(k, v)| (k, v.as_slice()))
+                .collect();
+            kept.sort_unstable_by(|x, y| x.0.cmp(y.0));
+            return kept;
         }
         let mut index = PairIndex::new();
-        if corrected_later {
-            // Rebuild from the stances as known at the cutoff.
-            for (key, entries) in &self.pairs {
-                for e in entries.iter().filter(|e| e.seq <= cutoff) {
-                    let Some(s) = self.stance_known(e.seq, cutoff) else {
-                        continue;
-                    };
-                    let key = if s.actor == key.0 && s.topic == key.1 {
-                        key.clone()
-                    } else {
-                        (s.actor.clone(), s.topic.clone())
-                    };
-                    insert_entry(
-                        &mut index,
-                        key,
-                        PairEntry {
-                            date: s.date,
-                            seq: e.seq,
-                        },
-                    );
-                }
+        for (key, entries) in &self.pairs {
+            for e in entries.iter().filter(|e| e.seq <= cutoff) {
+                let Some(s) = self.stance_known(e.seq, cutoff) else {
+                    continue;
+                };
+                let actor = self.canonical_actor(&s.actor, cutoff);
+                let key = if *actor == key.0 && s.topic == key.1 {
+                    key.clone()
+                } else {
+                    (actor.clone(), s.topic.clone())
+                };
+                insert_entry(
+                    &mut index,
+                    key,
+                    PairEntry {
+                        date: s.date,
+                        seq: e.seq,
+                    },
+                );
             }
-        } else {
-            index = self.pairs.clone();
         }
-        if aliased {
-            let mut merged = PairIndex::new();
-            for ((actor, topic), entries) in index {
-                let canon = self.canonical_actor(&actor, cutoff).clone();
-                merged.entry((canon, topic)).or_default().extend(entries);
-            }
-            for entries in merged.values_mut() {
-                entries.sort_unstable();
-            }
-            index = merged;
-        }
-        Cow::Owned(index)
+        let index: &'s PairIndex = storage.insert(index);
+        index
+            .iter()
+            .filter(|((a, t), _)| keep(a, t))
+            .map(|(k, v)| (k, v.as_slice()))
+            .collect()
     }
 
     /// Whether a filter's topic and issue conditions cover a topic.
@@ -268,12 +272,12 @@ impl History {
     pub fn positions_at(&self, at: At, filter: &Filter) -> Vec<Position<'_>> {
         let cutoff = at.known.unwrap_or(Seq::MAX);
         let actors = self.filter_actors(filter, cutoff);
-        let index = self.index_at(cutoff);
-        index
-            .iter()
-            .filter(|((a, t), _)| {
-                (actors.is_empty() || actors.contains(a)) && self.covers_topic(filter, t)
-            })
+        let mut storage = None;
+        let keep = |a: &ActorId, t: &TopicId| {
+            (actors.is_empty() || actors.contains(a)) && self.covers_topic(filter, t)
+        };
+        self.pairs_at(cutoff, keep, &mut storage)
+            .into_iter()
             .filter_map(|((a, _), entries)| {
                 let seq = self.decide(entries, at.as_of, cutoff)?;
                 self.position_of(a, seq, cutoff, at.as_of)
@@ -340,12 +344,12 @@ impl History {
     pub fn timeline_at(&self, known: Option<Seq>, filter: &Filter) -> Vec<TimelineEntry<'_>> {
         let cutoff = known.unwrap_or(Seq::MAX);
         let actors = self.filter_actors(filter, cutoff);
-        let index = self.index_at(cutoff);
+        let mut storage = None;
+        let keep = |a: &ActorId, t: &TopicId| {
+            (actors.is_empty() || actors.contains(a)) && self.covers_topic(filter, t)
+        };
         let mut out = Vec::new();
-        for ((actor, topic), entries) in index.iter() {
-            if !(actors.is_empty() || actors.contains(actor)) || !self.covers_topic(filter, topic) {
-                continue;
-            }
+        for ((actor, _), entries) in self.pairs_at(cutoff, keep, &mut storage) {
             // Walk backwards so each unretracted stance knows the next unretracted one.
             let mut next_live: Option<Seq> = None;
             for e in entries.iter().rev().filter(|e| e.seq <= cutoff) {

@@ -70,17 +70,26 @@ impl Log {
 
     /// [`Log::from_bytes`] with chunks of about `chunk_bytes` decoded in parallel.
     fn from_bytes_chunked(name: &str, bytes: &[u8], chunk_bytes: usize) -> Result<Log> {
-        Log::resume(name, bytes, None, chunk_bytes)
+        Log::resume(name, bytes, None, chunk_bytes, 0)
     }
 
     /// Folds the log in `bytes`, starting from `start` (a log already folded up to a byte offset
     /// of `bytes` that ends a complete batch) or from the beginning.
+    ///
+    /// `bytes` may be a tail of the file: `base` is the file offset of its first byte, and must
+    /// be at most `start`'s end less the length of its last line (whose hash the next line's
+    /// check needs). Offsets in the result are file offsets.
     pub(crate) fn resume(
         name: &str,
         bytes: &[u8],
         start: Option<Log>,
         chunk_bytes: usize,
+        base: u64,
     ) -> Result<Log> {
+        let start = start.map(|mut l| {
+            l.valid_len -= base;
+            l
+        });
         let offset = start.as_ref().map_or(0, |l| l.valid_len as usize);
         let mut fold = Fold::new(name, bytes, start);
         // Whole lines only; what follows the last newline is a torn tail.
@@ -139,7 +148,9 @@ impl Log {
                 Ok(())
             })?;
         }
-        Ok(fold.finish())
+        let mut log = fold.finish();
+        log.valid_len += base;
+        Ok(log)
     }
 
     /// The folded history.

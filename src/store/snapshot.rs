@@ -10,11 +10,12 @@
 //!
 //! Layout: `MAGIC`, version (u32), seq (u64), head hash (32 bytes), log bytes (u64), last
 //! recorded time (flag u8 + i64 microseconds), schema-1 record count (u64), event count (u64),
-//! the events, then the SHA-256 of everything before it. Integers are little-endian; a string
+//! the events in blocks of up to `BLOCK_EVENTS` (each: event count u32, byte length u64, the
+//! events), then the SHA-256 of everything before it. Blocks are decoded in parallel. Integers are little-endian; a string
 //! is a u32 byte length and UTF-8 bytes; an optional value is a flag byte then the value.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -22,13 +23,16 @@ use sha2::{Digest, Sha256};
 
 use super::batch::parse_record;
 use super::chain::Hash;
-use super::log::{CHUNK_BYTES, Log, stored_hash};
+use super::log::{CHUNK_BYTES, LINE_BYTES_MAX, Log, missing_or_io, stored_hash};
 use super::record::{CiteRecord, Record, parse_recorded_at, parse_uuid};
 use crate::core::{Event, History, Seq};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8] = b"STANCELOG-SNAPSHOT\n";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+
+/// Events per block: blocks are decoded in parallel.
+const BLOCK_EVENTS: usize = 32_768;
 
 /// Where the snapshot of the log at `log` lives: beside it, with `.snapshot` appended.
 pub fn snapshot_path(log: &Path) -> PathBuf {
@@ -95,7 +99,7 @@ pub fn open_with_snapshot(log_path: &Path, name: &str, bytes: &[u8]) -> Result<(
     match decode(&snap).and_then(|start| matches(&start, bytes).map(|()| start)) {
         Ok(start) => {
             let seq = start.history.seq_last();
-            let log = Log::resume(name, bytes, Some(start), CHUNK_BYTES)?;
+            let log = Log::resume(name, bytes, Some(start), CHUNK_BYTES, 0)?;
             Ok((log, SnapshotUse::Used { seq }))
         }
         Err(reason) => Ok((
@@ -105,9 +109,51 @@ pub fn open_with_snapshot(log_path: &Path, name: &str, bytes: &[u8]) -> Result<(
     }
 }
 
+/// Reads and folds the log at `log_path`, starting from its snapshot when there is a valid one;
+/// then only the part of the file after the snapshot (and the line before it) is read.
+///
+/// # Errors
+/// [`Error::Usage`] when there is no log; [`Error::Io`] when it cannot be read; those of
+/// [`Log::from_bytes`] for its records.
+pub fn open_log(log_path: &Path) -> Result<(Log, SnapshotUse)> {
+    let name = log_path.display().to_string();
+    let read_all = |used: SnapshotUse| -> Result<(Log, SnapshotUse)> {
+        let bytes = fs::read(log_path).map_err(|e| missing_or_io(log_path, e))?;
+        Ok((Log::from_bytes(&name, &bytes)?, used))
+    };
+    let Ok(snap) = fs::read(snapshot_path(log_path)) else {
+        return read_all(SnapshotUse::Absent);
+    };
+    let start = match decode(&snap) {
+        Ok(s) => s,
+        Err(reason) => return read_all(SnapshotUse::Discarded { reason }),
+    };
+    drop(snap);
+    // Read from just before the line the snapshot ends with.
+    let base = start.valid_len.saturating_sub(LINE_BYTES_MAX as u64 + 2);
+    let mut file = File::open(log_path).map_err(|e| missing_or_io(log_path, e))?;
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(base))
+        .and_then(|_| file.read_to_end(&mut tail))
+        .map_err(|e| Error::io(&name, e))?;
+    match matches_at(&start, &tail, base) {
+        Ok(()) => {
+            let seq = start.history.seq_last();
+            let log = Log::resume(&name, &tail, Some(start), CHUNK_BYTES, base)?;
+            Ok((log, SnapshotUse::Used { seq }))
+        }
+        Err(reason) => read_all(SnapshotUse::Discarded { reason }),
+    }
+}
+
 /// Whether the log still ends, at the snapshot's offset, with the snapshot's seq and hash.
 fn matches(start: &Log, bytes: &[u8]) -> Result<(), String> {
-    let end = usize::try_from(start.valid_len).map_err(|e| e.to_string())?;
+    matches_at(start, bytes, 0)
+}
+
+/// [`matches`] where `bytes` is the file from offset `base` on.
+fn matches_at(start: &Log, bytes: &[u8], base: u64) -> Result<(), String> {
+    let end = usize::try_from(start.valid_len - base).map_err(|e| e.to_string())?;
     let seq = start.history.seq_last();
     if end == 0 {
         return if seq == 0 {
@@ -150,8 +196,15 @@ fn encode(log: &Log) -> Vec<u8> {
     }
     put_u64(&mut w, log.schema1_records);
     put_u64(&mut w, log.history.events().len() as u64);
-    for e in log.history.events() {
-        put_record(&mut w, &Record::from_event(e));
+    for block in log.history.events().chunks(BLOCK_EVENTS) {
+        put_u32(&mut w, block.len() as u32);
+        let len_at = w.len();
+        put_u64(&mut w, 0);
+        for e in block {
+            put_record(&mut w, &Record::from_event(e));
+        }
+        let len = (w.len() - len_at - 8) as u64;
+        w[len_at..len_at + 8].copy_from_slice(&len.to_le_bytes());
     }
     let sum: [u8; 32] = Sha256::digest(&w).into();
     w.extend_from_slice(&sum);
@@ -195,17 +248,76 @@ fn decode(bytes: &[u8]) -> Result<Log, String> {
     if count != seq {
         return Err("its event count does not match its seq".into());
     }
+    // Block headers first, then the blocks decoded on worker threads, folded in order.
+    let mut blocks = Vec::new();
+    let mut events_seen = 0u64;
+    while events_seen < count {
+        let n = r.u32()? as u64;
+        let len = usize::try_from(r.u64()?).map_err(|_| "a block is too long")?;
+        let start = r.at;
+        r.take(len)?;
+        blocks.push((events_seen, n, start..start + len));
+        events_seen += n;
+    }
+    if events_seen != count {
+        return Err("its blocks do not hold its event count".into());
+    }
+    let bytes = r.bytes;
+    let decode_block =
+        |(first, n, range): &(u64, u64, std::ops::Range<usize>)| -> Result<Vec<Event>, String> {
+            let mut br = Reader {
+                bytes: &bytes[range.clone()],
+                at: 0,
+            };
+            let mut out = Vec::with_capacity(*n as usize);
+            for k in 0..*n {
+                let expected = first + k + 1;
+                let event = event_of(br.record()?).map_err(|e| format!("event {expected}: {e}"))?;
+                if event.seq != expected {
+                    return Err(format!("event {expected} has seq {}", event.seq));
+                }
+                out.push(event);
+            }
+            if br.at != br.bytes.len() {
+                return Err("a block has bytes after its events".into());
+            }
+            Ok(out)
+        };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let decoded: Vec<Result<Vec<Event>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let (blocks, decode_block) = (&blocks, &decode_block);
+                scope.spawn(move || {
+                    blocks
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % workers == w)
+                        .map(|(i, b)| (i, decode_block(b)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut all: Vec<(usize, Result<Vec<Event>, String>)> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect();
+        all.sort_by_key(|(i, _)| *i);
+        all.into_iter().map(|(_, r)| r).collect()
+    });
+    if decoded.len() != blocks.len() {
+        return Err("a block could not be decoded".into());
+    }
     let mut history = History::new();
-    for expected in 1..=count {
-        let record = r.record()?;
-        let event = event_of(record).map_err(|e| format!("event {expected}: {e}"))?;
-        if event.seq != expected {
-            return Err(format!("event {expected} has seq {}", event.seq));
+    for block in decoded {
+        for event in block? {
+            history
+                .check(&event.id, &event.body)
+                .map_err(|e| format!("event {}: {e}", event.seq))?;
+            history.apply(event);
         }
-        history
-            .check(&event.id, &event.body)
-            .map_err(|e| format!("event {expected}: {e}"))?;
-        history.apply(event);
     }
     if r.at != r.bytes.len() {
         return Err("it has bytes after its events".into());
@@ -460,7 +572,7 @@ mod tests {
         let prefix = Log::from_bytes("log", &bytes[..end]).map_err(|e| e.to_string())?;
         let start = decode(&encode(&prefix))?;
         matches(&start, bytes)?;
-        Log::resume("log", bytes, Some(start), CHUNK_BYTES).map_err(|e| e.to_string())
+        Log::resume("log", bytes, Some(start), CHUNK_BYTES, 0).map_err(|e| e.to_string())
     }
 
     #[test]
