@@ -897,13 +897,10 @@ mod real {
         let dates = last_of_each_date(&versions);
         let newest = stancelog::store::format_recorded_at(&h.events().last().unwrap().recorded_at);
         for (i, v) in dates.iter().enumerate() {
-            // The last date ends after the newest event, which --known-at refuses (a later
-            // version of that day could still be appended): ask for the newest time instead.
-            let at = if i + 1 == dates.len() {
-                newest.clone()
-            } else {
-                v.date.clone()
-            };
+            // Every snapshot date as given; the last one ends after the newest event, so the
+            // answer is the whole log's and the CLI names the cutoff it used.
+            let at = v.date.clone();
+            let is_last = i + 1 == dates.len();
             let o = run_log(
                 log,
                 &[
@@ -918,6 +915,11 @@ mod real {
                 None,
             );
             assert!(o.status.success(), "{at}: {}", stderr(&o));
+            assert_eq!(
+                stderr(&o).contains("is after the newest event"),
+                is_last,
+                "{at}"
+            );
             let rows = json(&o);
             let got: BTreeMap<String, (String, String, Option<String>)> = rows
                 .as_array()
@@ -947,10 +949,15 @@ mod real {
                 .collect();
             assert_eq!(got, want, "--known-at {at}");
         }
-        // The day itself, for the last date, has no final answer yet.
+        // The last date's note names the newest event, which answered it.
         let last = &dates[dates.len() - 1].date;
         let o = run_log(log, &["positions", "--known-at", last], None);
-        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(o.status.code(), Some(0));
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(
+            err.contains(&format!("as recorded by seq {} ({newest})", h.seq_last())),
+            "{err}"
+        );
     }
 
     #[test]
