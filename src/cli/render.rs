@@ -319,14 +319,10 @@ fn notes_of(p: &PositionOut) -> String {
 }
 
 fn csv_out(out: &mut dyn Write, header: &[&str], rows: Vec<Vec<String>>) -> io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(header).map_err(csv_err)?;
-    for r in rows {
-        w.write_record(&r).map_err(csv_err)?;
-    }
-    w.flush()
+    csv_stream(out, header, rows.into_iter())
 }
 
+/// CSV with a header row, the rows written as they come.
 fn csv_stream(
     out: &mut dyn Write,
     header: &[&str],
