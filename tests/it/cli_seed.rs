@@ -885,11 +885,9 @@ fn the_seed_log_was_written_from_the_input_batch() {
     for (i, (stored, new)) in events.iter().zip(batches).enumerate() {
         assert_eq!(stored.seq, i as u64 + 1);
         assert_eq!(stored.body, new.body, "seq {}", stored.seq);
-        assert!(
-            new.id.is_none(),
-            "the inputs give no ids (seq {})",
-            stored.seq
-        );
+        // The inputs carry the ids the log holds, so appending them again is a no-op and a
+        // fresh log rebuilt from them has the same ids (and the corrections' targets exist).
+        assert_eq!(new.id, Some(stored.id), "seq {}", stored.seq);
     }
     let (first, second) = events.split_at(article.len());
     assert_eq!(first.last().unwrap().seq, ARTICLE_LAST_SEQ);
@@ -1185,4 +1183,30 @@ fn retracting_the_later_of_two_stances_brings_back_the_earlier() {
         );
         assert_eq!(v[0]["seq"], 25, "known at {known}");
     }
+}
+
+/// Regression: the shipped input batches had no ids, so a log rebuilt from them got new ids and
+/// the corrections batch (which targets the shipped ids) was refused.
+#[test]
+fn the_seed_log_can_be_rebuilt_from_its_input_batches() {
+    let (_dir, log) = crate::support::empty_log();
+    let events = crate::support::seed_log().with_file_name("dprk-russia-2024.input.jsonl");
+    let corrections = events.with_file_name("dprk-russia-2024.corrections.jsonl");
+    for batch in [&events, &corrections] {
+        let o = run_log(&log, &["append", batch.to_str().unwrap()], None);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let rebuilt = run_log(&log, &["positions", "--format", "json"], None);
+    let shipped = run_log(&seed_log(), &["positions", "--format", "json"], None);
+    let without_times = |o: &std::process::Output| -> Vec<serde_json::Value> {
+        let mut v: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+        for p in &mut v {
+            p.as_object_mut().unwrap().remove("recorded_at");
+            for c in p["corrections"].as_array_mut().unwrap() {
+                c.as_object_mut().unwrap().remove("recorded_at");
+            }
+        }
+        v
+    };
+    assert_eq!(without_times(&rebuilt), without_times(&shipped));
 }
