@@ -74,9 +74,10 @@ fn open(path: &Path) -> Result<Log, Error> {
     let (log, used) = store::open_log(path)?;
     if log.torn_tail_bytes() > 0 {
         eprintln!(
-            "stancelog: warning: {}: ignoring a torn tail of {} bytes (an unterminated final line, or a batch still being written or cut short by a crash); the next append removes it",
+            "stancelog: warning: {}: ignoring a torn tail of {} bytes{} (a batch still being written, or cut short by a crash, so never acknowledged); the next append removes it",
             path.display(),
-            log.torn_tail_bytes()
+            log.torn_tail_bytes(),
+            torn_records(Some(log.history().seq_last()), log.torn_tail_records()),
         );
     }
     if let store::SnapshotUse::Discarded { reason } = used {
@@ -89,6 +90,21 @@ fn open(path: &Path) -> Result<Log, Error> {
         }
     }
     Ok(log)
+}
+
+/// Words for the whole records in a torn tail (which follow seq `seq_last`, when known); empty
+/// for none.
+fn torn_records(seq_last: Option<Seq>, records: u64) -> String {
+    let seqs = |n: u64| match seq_last {
+        Some(s) if n == 1 => format!(" (seq {})", s + 1),
+        Some(s) => format!(" (seq {} to {})", s + 1, s + n),
+        None => String::new(),
+    };
+    match records {
+        0 => String::new(),
+        1 => format!(": 1 whole record{} of an unfinished batch", seqs(1)),
+        n => format!(": {n} whole records{} of an unfinished batch", seqs(n)),
+    }
 }
 
 /// Turns a `--known-at` time into the cutoff seq: the last event recorded at or before it.
@@ -220,9 +236,10 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
             let report = store::append(&path, &batch, &name, &opts)?;
             if report.torn_bytes_removed > 0 {
                 eprintln!(
-                    "stancelog: removed a torn final line of {} bytes from {} before appending",
+                    "stancelog: removed a torn tail of {} bytes from {} before appending{}",
                     report.torn_bytes_removed,
-                    path.display()
+                    path.display(),
+                    torn_records(None, report.torn_records_removed),
                 );
             }
             Render::new(a.format).appended(out, &report)?;

@@ -232,8 +232,26 @@ fn cell(text: &str) -> String {
     cut(text, CELL_CHARS_MAX)
 }
 
-/// Cuts text to at most `max` characters, ending in `…` when cut.
+/// Cuts text to at most `max` characters, ending in `…` when cut. Control characters (a line
+/// break, a terminal escape) are shown escaped, so a cell stays one line and cannot drive the
+/// terminal.
 fn cut(text: &str, max: usize) -> String {
+    let escaped;
+    let text = if text.chars().any(char::is_control) {
+        escaped = text
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>();
+        escaped.as_str()
+    } else {
+        text
+    };
     if text.chars().count() <= max {
         text.to_string()
     } else {

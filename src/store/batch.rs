@@ -70,6 +70,8 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
     let mut stream = serde_json::Deserializer::from_slice(text).into_iter::<serde_json::Value>();
     let mut offset = 0usize;
     let mut line: u64 = 1;
+    // The line the previous event ended on (0 before the first).
+    let mut end_line_last: u64 = 0;
     loop {
         // Skip white space to find where the next value starts, counting lines on the way.
         while let Some(&b) = text.get(offset) {
@@ -82,6 +84,12 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
             offset += 1;
         }
         let start_line = line;
+        if start_line == end_line_last && offset < text.len() {
+            return Err(Error::input(
+                at(start_line, ""),
+                "a second event on the same line: JSON Lines holds one event per line",
+            ));
+        }
         let value = match stream.next() {
             None => break,
             Some(Ok(v)) => v,
@@ -103,6 +111,7 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
         line += text[offset..end].iter().filter(|&&b| b == b'\n').count() as u64;
         let event_bytes = end - offset;
         offset = end;
+        end_line_last = line;
         if event_bytes > LINE_BYTES_MAX {
             return Err(Error::input(
                 at(start_line, ""),

@@ -36,6 +36,9 @@ pub const SCHEMA_VERSION_MIN: u32 = 1;
 pub struct Log {
     pub(crate) history: History,
     pub(crate) torn_tail_bytes: u64,
+    /// Whole records (newline-terminated lines) inside the torn tail: the start of a batch
+    /// whose last record never made it.
+    pub(crate) torn_tail_records: u64,
     pub(crate) recorded_at_last: Option<DateTime<Utc>>,
     pub(crate) head: Hash,
     /// Bytes of the complete batches, i.e. where the next record goes.
@@ -163,6 +166,13 @@ impl Log {
         self.torn_tail_bytes
     }
 
+    /// How many whole records the torn tail holds: records of a batch whose last record was
+    /// never written, so the batch was never acknowledged (0 when the tail is only an
+    /// unterminated line).
+    pub fn torn_tail_records(&self) -> u64 {
+        self.torn_tail_records
+    }
+
     /// The hash of the last complete record (lower-case hex SHA-256; 64 zeros for an empty log).
     pub fn head_hash(&self) -> String {
         self.head.to_hex()
@@ -266,6 +276,12 @@ fn decode(
             format!("line is longer than LINE_BYTES_MAX ({LINE_BYTES_MAX} bytes)"),
         ));
     }
+    if line.last() == Some(&b'\r') {
+        return Err(FieldError::new(
+            "",
+            "the line ends in \\r (a Windows line ending); log lines end in \\n alone (was the file converted by an editor or by git? see .gitattributes)",
+        ));
+    }
     let record = parse_record(line)?;
     let schema = record
         .schema
@@ -360,6 +376,7 @@ impl<'a> Fold<'a> {
         let start = start.unwrap_or_else(|| Log {
             history: History::new(),
             torn_tail_bytes: 0,
+            torn_tail_records: 0,
             recorded_at_last: None,
             head: GENESIS_HASH,
             valid_len: 0,
@@ -512,6 +529,8 @@ impl<'a> Fold<'a> {
         // records of a batch whose last record never made it.
         let (valid_len, seq_complete, head_complete, recorded_complete) = complete;
         let torn_tail_bytes = bytes.len() as u64 - valid_len;
+        let torn_tail_records =
+            memchr::memchr_iter(b'\n', &bytes[valid_len as usize..]).count() as u64;
         if torn_tail_bytes > 0 {
             history.rollback_to(seq_complete);
             head = head_complete;
@@ -520,6 +539,7 @@ impl<'a> Fold<'a> {
         Log {
             history,
             torn_tail_bytes,
+            torn_tail_records,
             recorded_at_last,
             head,
             valid_len,

@@ -67,8 +67,9 @@ pub enum SnapshotUse {
 pub fn write_snapshot(log_path: &Path, log: &Log) -> Result<(PathBuf, u64)> {
     let bytes = encode(log);
     let path = snapshot_path(log_path);
+    // A name of this process's own, so that queries rebuilding at once do not collide.
     let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
+    tmp_name.push(format!(".tmp.{}", std::process::id()));
     let tmp = PathBuf::from(tmp_name);
     let io = |p: &Path| {
         let p = p.display().to_string();
@@ -325,6 +326,7 @@ fn decode(bytes: &[u8]) -> Result<Log, String> {
     Ok(Log {
         history,
         torn_tail_bytes: 0,
+        torn_tail_records: 0,
         recorded_at_last,
         head: Hash(head),
         valid_len,

@@ -53,6 +53,9 @@ pub struct AppendReport {
     pub events: Vec<Appended>,
     /// Bytes of a torn tail removed before appending (0 when there was none).
     pub torn_bytes_removed: u64,
+    /// Whole records in that tail: the start of a batch never acknowledged (its last record was
+    /// never written), with seqs from the log's last seq + 1 on.
+    pub torn_records_removed: u64,
 }
 
 /// The log's one writer: holds the exclusive lock and the folded log for as long as it lives,
@@ -166,12 +169,14 @@ impl Writer {
             }
         }
         let torn = self.log.torn_tail_bytes;
+        let torn_records = self.log.torn_tail_records;
         if let Err(e) = self.write(&out, torn) {
             self.log.history.rollback_to(seq_before);
             return Err(e);
         }
         self.log.valid_len += out.len() as u64;
         self.log.torn_tail_bytes = 0;
+        self.log.torn_tail_records = 0;
         if seq_last > seq_before {
             self.log.head = head;
             self.log.recorded_at_last = Some(recorded_at);
@@ -179,6 +184,7 @@ impl Writer {
         Ok(AppendReport {
             events: report,
             torn_bytes_removed: torn,
+            torn_records_removed: torn_records,
         })
     }
 

@@ -576,10 +576,7 @@ fn a_torn_last_line_is_ignored_with_a_warning_and_removed_by_the_next_append() {
     // the whole lines.
     let o = f.run(&["append", "-"], Some(STANCE.as_bytes()));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains(&format!(
-        "removed a torn final line of {} bytes",
-        torn.len()
-    )));
+    assert!(stderr(&o).contains(&format!("removed a torn tail of {} bytes", torn.len())));
     assert!(stdout(&o).contains("seq 4"), "{}", stdout(&o));
     let after = f.bytes();
     assert!(after.starts_with(&whole));
@@ -632,4 +629,53 @@ fn event_whose_stored_line_would_exceed_the_line_limit_is_refused() {
     assert_eq!(text.lines().nth(1).unwrap().len(), limit);
     let err = f.refused(&text, Some(2), None);
     assert!(err.contains("LINE_BYTES_MAX"), "{err}");
+}
+
+/// Regression: two events on one line were taken as two events; JSON Lines holds one per line.
+#[test]
+fn two_events_on_one_line_are_refused() {
+    let f = Fixture::new();
+    let err = f.refused(&format!("{STANCE}\n{STANCE} {STANCE}\n"), Some(2), None);
+    assert!(err.contains("a second event on the same line"), "{err}");
+}
+
+/// Regression: a log whose lines end in \r\n (converted by an editor or git) failed with a
+/// misleading "log was changed" hash error; it now names the Windows line ending.
+#[test]
+fn a_log_with_windows_line_endings_is_named_as_such() {
+    let f = Fixture::new();
+    let crlf: Vec<u8> = f
+        .bytes()
+        .split_inclusive(|b| *b == b'\n')
+        .flat_map(|l| [&l[..l.len() - 1], b"\r\n"].concat())
+        .collect();
+    std::fs::write(&f.log, &crlf).unwrap();
+    let o = f.run(&["verify"], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains(":1: the line ends in \\r (a Windows line ending)"),
+        "{err}"
+    );
+}
+
+/// Regression: a quote with a line break or a terminal escape broke table rows and reached the
+/// terminal raw; table cells now show control characters escaped (JSON keeps the text as is).
+#[test]
+fn control_characters_in_a_quote_are_escaped_in_tables() {
+    let f = Fixture::new();
+    let quoted = r#"{"type":"stance.declared","actor":"a1","topic":"pol","stance":"support","date":"2024-10-01","quote":"line one\nline two \u001b[31mred","cite":{"publication":"P"}}"#;
+    let o = f.run(&["append", "-"], Some(quoted.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let table = stdout(&f.run(&["timeline"], None));
+    assert!(
+        table.contains(r"line one\nline two \u{1b}[31mred"),
+        "{table}"
+    );
+    assert!(!table.contains('\u{1b}'), "{table}");
+    let json = stdout(&f.run(&["timeline", "--format", "json"], None));
+    assert!(
+        json.contains(r#""quote": "line one\nline two \u001b[31mred""#),
+        "{json}"
+    );
 }

@@ -290,7 +290,7 @@ fn appends_killed_at_random_points_keep_every_acknowledged_event_and_at_most_a_t
         // the only message is the repair of the previous round's torn tail, of its size,
         // (a message cut short by the kill is a prefix of it),
         let repaired = format!(
-            "stancelog: removed a torn final line of {torn_before} bytes from {path} before appending\n"
+            "stancelog: removed a torn tail of {torn_before} bytes from {path} before appending\n"
         );
         for line in err.split_inclusive('\n') {
             if line.ends_with('\n') {
@@ -413,10 +413,17 @@ fn a_log_cut_at_any_byte_of_its_last_records_keeps_exactly_its_complete_batches(
         let o = append_ok(&log, &stance_event(100));
         let torn = cut - keep;
         if torn > 0 {
+            // Whole records of the unfinished batch are counted in the message.
+            let whole = good[keep..cut].iter().filter(|b| **b == b'\n').count();
+            let detail = match whole {
+                0 => String::new(),
+                1 => ": 1 whole record of an unfinished batch".to_string(),
+                n => format!(": {n} whole records of an unfinished batch"),
+            };
             assert_eq!(
                 stderr(&o),
                 format!(
-                    "stancelog: removed a torn final line of {torn} bytes from {path} before appending\n"
+                    "stancelog: removed a torn tail of {torn} bytes from {path} before appending{detail}\n"
                 ),
                 "cut {cut}"
             );
@@ -880,7 +887,7 @@ fn a_log_ending_in_half_a_line_answers_from_the_whole_lines_and_the_next_append_
     assert_eq!(
         stderr(&o),
         format!(
-            "stancelog: removed a torn final line of {} bytes from {} before appending\n",
+            "stancelog: removed a torn tail of {} bytes from {} before appending\n",
             half.len(),
             log.display()
         )
@@ -942,7 +949,7 @@ fn a_batch_missing_its_last_record_is_a_torn_tail_of_whole_lines() {
     assert!(e.contains(&format!("torn tail: {torn} bytes")), "{e}");
     // and the retried batch replaces them: same seqs, one batch, verify passes.
     let o = append_ok(&log, &batch(1..4));
-    assert!(stderr(&o).contains(&format!("removed a torn final line of {torn} bytes")));
+    assert!(stderr(&o).contains(&format!("removed a torn tail of {torn} bytes")));
     assert!(stdout(&o).contains("appended 3 event(s), 0 already present"));
     let after = fs::read(&log).unwrap();
     assert_eq!(after[..before.len()], before[..]);
