@@ -178,7 +178,18 @@ fn filter(history: &History, scope: &Scope) -> Result<Filter, Error> {
         }
         f.topics.insert(id);
     }
-    f.issues.extend(scope.issue.iter().cloned());
+    for tag in &scope.issue {
+        if !history
+            .topics()
+            .keys()
+            .any(|t| history.topic(t).is_some_and(|x| x.issues.contains(tag)))
+        {
+            return Err(Error::Usage(format!(
+                "--issue: no topic is tagged `{tag}` (see `stancelog topics`)"
+            )));
+        }
+        f.issues.insert(tag.clone());
+    }
     Ok(f)
 }
 
@@ -298,7 +309,15 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
                 imports::ImportKind::Csv(a) => imports::sheet::run(&path, a, now, wait, &bar),
             };
             bar.finish();
-            Render::new(i.format).imported(out, &report?)?;
+            let report = report?;
+            Render::new(i.format).imported(out, &report)?;
+            if report.appended == 0 && report.already_present == 0 && !report.refused.is_empty() {
+                return Err(Error::Usage(format!(
+                    "nothing imported: all {} row(s) were refused (listed above)",
+                    report.refused.len()
+                ))
+                .into());
+            }
         }
         Command::Snapshot(l) => {
             let log = Log::open(&path)?;

@@ -73,7 +73,7 @@ pub enum Rejection {
     #[error("target {0} is not in the log")]
     UnknownTarget(Uuid),
     /// A `target` that is not a `stance.declared`.
-    #[error("target {target} is a {type_name}, not a stance.declared")]
+    #[error("target {target} is an event of type {type_name}, not a stance.declared")]
     TargetNotStance {
         /// The id.
         target: Uuid,

@@ -65,3 +65,32 @@ pub struct ImportReport {
     /// Rows refused, in file order.
     pub refused: Vec<RefusedRow>,
 }
+
+/// An error of the csv reader as ours: I/O stays I/O; anything else is bad input at its line,
+/// in words (never a debug dump).
+pub(crate) fn csv_error(file: &str, e: csv::Error) -> crate::Error {
+    let line = e.position().map(|p| p.line());
+    let message = match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => format!(
+            "not UTF-8 text (field {}): save the file as UTF-8",
+            err.field() + 1
+        ),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("has {len} fields where the header has {expected_len}")
+        }
+        _ => format!("not readable as CSV: {e}"),
+    };
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => crate::Error::io(file, io),
+        _ => crate::Error::input(
+            crate::Location {
+                file: file.to_string(),
+                line,
+                field: None,
+            },
+            message,
+        ),
+    }
+}

@@ -20,7 +20,7 @@ use crate::core::{
     ActorId, ActorKind, ActorRegistered, Cite, Country, Day, EventBody, Sector, Stance,
     StanceDeclared, TimeOfDay, TopicId, TopicKind, TopicRegistered, ValidDate, parse_stated,
 };
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Result};
 use crate::store::{AppendOptions, LINE_BYTES_MAX, NewEvent, Record, Writer};
 
 /// Where a value comes from: a column of the sheet (its header name, or its 1-based number), or
@@ -328,20 +328,7 @@ pub fn import(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| file_label.clone());
-    let csv_error = |e: csv::Error| {
-        let line = e.position().map(|p| p.line());
-        match e.into_kind() {
-            csv::ErrorKind::Io(io) => Error::io(&file_label, io),
-            other => Error::input(
-                Location {
-                    file: file_label.clone(),
-                    line,
-                    field: None,
-                },
-                format!("not readable as CSV: {other:?}"),
-            ),
-        }
-    };
+    let csv_error = |e: csv::Error| super::csv_error(&file_label, e);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(opts.delimiter)
         .has_headers(opts.header)

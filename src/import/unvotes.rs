@@ -442,18 +442,7 @@ fn open_csv(path: &Path) -> Result<(csv::Reader<std::fs::File>, csv::StringRecor
 }
 
 fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let line = e.position().map(|p| p.line());
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::io(path.display(), io),
-        other => Error::input(
-            crate::error::Location {
-                file: path.display().to_string(),
-                line,
-                field: None,
-            },
-            format!("not readable as CSV: {other:?}"),
-        ),
-    }
+    super::csv_error(&path.display().to_string(), e)
 }
 
 /// The index of each named column, or an input error naming the missing one.

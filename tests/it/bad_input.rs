@@ -679,3 +679,62 @@ fn control_characters_in_a_quote_are_escaped_in_tables() {
         "{json}"
     );
 }
+
+/// Regression: an --issue tag no topic has gave an empty answer with exit 0, where an unknown
+/// --topic is an error; it is now an error too.
+#[test]
+fn an_issue_tag_no_topic_has_exits_2() {
+    let f = Fixture::new();
+    let o = f.run(&["positions", "--issue", "zz"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--issue: no topic is tagged `zz`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Regression: an import whose every row was refused exited 0, so a script took it for success;
+/// and a CSV that is not UTF-8 was reported with a debug dump of the reader's error.
+#[test]
+fn an_import_that_refuses_every_row_exits_2_and_names_bad_encoding() {
+    let f = Fixture::new();
+    let sheet = f.batch_file("sheet.csv", b"who,stance\nnobody,yes\n");
+    let args = |p: &Path| {
+        vec![
+            "import".to_string(),
+            "csv".to_string(),
+            p.to_str().unwrap().to_string(),
+            "--actor-col".into(),
+            "who".into(),
+            "--topic".into(),
+            "pol".into(),
+            "--stance-col".into(),
+            "stance".into(),
+            "--stance-map".into(),
+            "yes=support".into(),
+            "--date".into(),
+            "2024-10-01".into(),
+        ]
+    };
+    let before = f.bytes();
+    let a = args(&sheet);
+    let o = f.run(&a.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nothing imported: all 1 row(s) were refused"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(f.bytes(), before);
+    let latin1 = f.batch_file("latin1.csv", b"who,stance\nna\xefve,yes\n");
+    let a = args(&latin1);
+    let o = f.run(&a.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("latin1.csv:2: not UTF-8 text (field 1)"),
+        "{err}"
+    );
+    assert!(!err.contains("Utf8 {"), "{err}");
+}
