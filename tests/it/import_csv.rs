@@ -61,11 +61,16 @@ fn analyst_flags() -> Vec<&'static str> {
 
 /// Runs `import csv FILE flags... --format json` and returns the report.
 fn import(log: &Path, file: &Path, flags: &[&str]) -> Value {
+    import_exiting(log, file, flags, 0)
+}
+
+/// Runs `import csv` expecting this exit code, and returns the JSON report it printed.
+fn import_exiting(log: &Path, file: &Path, flags: &[&str], code: i32) -> Value {
     let mut args = vec!["import", "csv", file.to_str().unwrap()];
     args.extend_from_slice(flags);
     args.extend_from_slice(&["--format", "json"]);
     let o = run_log(log, &args, None);
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(code), "stderr: {}", stderr(&o));
     json(&o)
 }
 
@@ -187,7 +192,8 @@ fn a_sheet_is_mapped_by_flags_and_bad_rows_are_refused_with_their_lines() {
 #[test]
 fn without_register_unknown_actors_and_topics_are_refused() {
     let (_dir, log) = empty_log();
-    let report = import(&log, &sheet("analyst.csv"), &analyst_flags());
+    // Every row is refused, so nothing is imported: the report is printed and the exit is 2.
+    let report = import_exiting(&log, &sheet("analyst.csv"), &analyst_flags(), 2);
     assert_eq!(report["appended"], 0);
     assert_eq!(refused_lines(&report), (2..=10).collect::<Vec<u64>>());
     assert!(
