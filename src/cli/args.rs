@@ -116,7 +116,7 @@ pub struct PositionsArgs {
     /// Only what the log had recorded by this time (RFC 3339, or YYYY-MM-DD for the end of
     /// that day in UTC). Default: everything.
     #[arg(long, value_name = "TIME", value_parser = parse_known_at)]
-    pub known_at: Option<DateTime<Utc>>,
+    pub known_at: Option<KnownAt>,
     #[command(flatten)]
     pub scope: Scope,
     /// Output format.
@@ -135,13 +135,13 @@ pub struct DiffArgs {
     /// Both sides as recorded by this time (RFC 3339, or YYYY-MM-DD for the end of that day
     /// in UTC).
     #[arg(long, value_name = "TIME", value_parser = parse_known_at, conflicts_with_all = ["from_known_at", "to_known_at"])]
-    pub known_at: Option<DateTime<Utc>>,
+    pub known_at: Option<KnownAt>,
     /// The "before" side as recorded by this time.
     #[arg(long, value_name = "TIME", value_parser = parse_known_at)]
-    pub from_known_at: Option<DateTime<Utc>>,
+    pub from_known_at: Option<KnownAt>,
     /// The "after" side as recorded by this time.
     #[arg(long, value_name = "TIME", value_parser = parse_known_at)]
-    pub to_known_at: Option<DateTime<Utc>>,
+    pub to_known_at: Option<KnownAt>,
     #[command(flatten)]
     pub scope: Scope,
     /// Output format.
@@ -154,7 +154,7 @@ pub struct TimelineArgs {
     /// Only what the log had recorded by this time (RFC 3339, or YYYY-MM-DD for the end of
     /// that day in UTC), with statuses as known then.
     #[arg(long, value_name = "TIME", value_parser = parse_known_at)]
-    pub known_at: Option<DateTime<Utc>>,
+    pub known_at: Option<KnownAt>,
     #[command(flatten)]
     pub scope: Scope,
     /// Output format.
@@ -185,17 +185,32 @@ fn parse_day(text: &str) -> Result<Day, String> {
     Day::parse(text).map_err(|e| e.to_string())
 }
 
+/// A recorded-time bound as given on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownAt {
+    /// The time (UTC).
+    pub at: DateTime<Utc>,
+    /// Given as a date: `at` is the last microsecond of that UTC day.
+    pub whole_day: bool,
+}
+
 /// A recorded-time bound: an RFC 3339 timestamp with its offset, or a date meaning the last
 /// microsecond of that day in UTC (so `--known-at 2024-10-25` includes all of that UTC day).
-fn parse_known_at(text: &str) -> Result<DateTime<Utc>, String> {
+fn parse_known_at(text: &str) -> Result<KnownAt, String> {
     if let Ok(day) = Day::parse(text) {
         let end = day.naive().and_hms_micro_opt(23, 59, 59, 999_999);
         return end
-            .map(|t| t.and_utc())
+            .map(|t| KnownAt {
+                at: t.and_utc(),
+                whole_day: true,
+            })
             .ok_or_else(|| format!("`{text}` cannot be read as a time"));
     }
     DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
+        .map(|t| KnownAt {
+            at: t.with_timezone(&Utc),
+            whole_day: false,
+        })
         .map_err(|_| {
             format!("`{text}` is neither an RFC 3339 time (2024-10-25T09:30:00Z, 2024-10-25T18:30:00+09:00) nor a date (YYYY-MM-DD)")
         })

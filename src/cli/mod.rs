@@ -18,7 +18,7 @@ use stancelog::import::Progress;
 use stancelog::store::{self, AppendOptions, Log, format_recorded_at};
 use stancelog::{Error, Location};
 
-use args::{Args, Command, Scope};
+use args::{Args, Command, KnownAt, Scope};
 use render::Render;
 
 /// Why the command stopped early.
@@ -107,7 +107,8 @@ fn torn_records(seq_last: Option<Seq>, records: u64) -> String {
     }
 }
 
-/// Turns a `--known-at` time into the cutoff seq: the last event recorded at or before it.
+/// Turns a `--known-at` time into the cutoff seq: the last event recorded at or before it. A
+/// date means the end of that UTC day; today's date means now.
 ///
 /// A time after the newest recorded event answers with the whole log, and the cutoff used (that
 /// newest event) is printed on standard error, so the answer can be reproduced with that time. A
@@ -115,13 +116,21 @@ fn torn_records(seq_last: Option<Seq>, records: u64) -> String {
 /// still be recorded before it, so it has no answer yet.
 fn known(
     h: &History,
-    t: Option<DateTime<Utc>>,
+    t: Option<KnownAt>,
     flag: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Seq>, Error> {
-    let Some(t) = t else {
+    let Some(KnownAt {
+        at: mut t,
+        whole_day,
+    }) = t
+    else {
         return Ok(None);
     };
+    // Today's date means "as known now": the rest of the day has not happened yet.
+    if whole_day && t > now && t - chrono::TimeDelta::days(1) < now {
+        t = now;
+    }
     if t > now {
         return Err(Error::Usage(format!(
             "{flag} {}: that time is in the future; what the log knows then is not known yet",

@@ -2458,3 +2458,23 @@ proptest! {
         }
     }
 }
+
+/// Regression: `--known-at` with today's date (the end of a UTC day still to come) was refused
+/// as a future time, though "what the log knows today" is the most natural thing to ask; it now
+/// means "as known now".
+#[test]
+fn known_at_todays_date_means_now() {
+    let log = seed_log();
+    let today = chrono::Utc::now().date_naive().to_string();
+    let o = ok(
+        &log,
+        &["positions", "--known-at", &today, "--format", "json"],
+    );
+    let plain = ok(&log, &["positions", "--format", "json"]);
+    assert_eq!(o.stdout, plain.stdout);
+    assert!(
+        stderr(&o).contains("answering as recorded by seq 40"),
+        "{}",
+        stderr(&o)
+    );
+}
