@@ -14,5 +14,5 @@ pub use record::{
     CiteRecord, EVENT_TYPES, FieldError, Record, SCHEMA_VERSION, format_recorded_at,
     parse_recorded_at, parse_uuid,
 };
-pub use snapshot::{SnapshotUse, open_log, open_with_snapshot, snapshot_path, write_snapshot};
+pub use snapshot::{SnapshotUse, open_log, snapshot_path, write_snapshot};
 pub use writer::{AppendOptions, AppendReport, Appended, Writer, append, encode_batch, encode_log};

@@ -25,6 +25,7 @@ use super::batch::parse_record;
 use super::chain::Hash;
 use super::log::{CHUNK_BYTES, LINE_BYTES_MAX, Log, missing_or_io, stored_hash};
 use super::record::{CiteRecord, Record, parse_recorded_at, parse_uuid};
+use super::writer::sync_dir;
 use crate::core::{Event, History, Seq};
 use crate::error::{Error, Result};
 
@@ -79,35 +80,8 @@ pub fn write_snapshot(log_path: &Path, log: &Log) -> Result<(PathBuf, u64)> {
     f.write_all(&bytes).map_err(io(&tmp))?;
     f.sync_all().map_err(io(&tmp))?;
     fs::rename(&tmp, &path).map_err(io(&path))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(dir))?;
-    }
+    sync_dir(&path)?;
     Ok((path, bytes.len() as u64))
-}
-
-/// Folds the log in `bytes` (the file at `log_path`), starting from its snapshot when there is
-/// a valid one. The answer is the same as [`Log::from_bytes`]: a snapshot only saves work.
-///
-/// # Errors
-/// Those of [`Log::from_bytes`] for the records after the snapshot (or all records, without one).
-pub fn open_with_snapshot(log_path: &Path, name: &str, bytes: &[u8]) -> Result<(Log, SnapshotUse)> {
-    let snap = match fs::read(snapshot_path(log_path)) {
-        Ok(s) => s,
-        Err(_) => return Ok((Log::from_bytes(name, bytes)?, SnapshotUse::Absent)),
-    };
-    match decode(&snap).and_then(|start| matches(&start, bytes).map(|()| start)) {
-        Ok(start) => {
-            let seq = start.history.seq_last();
-            let log = Log::resume(name, bytes, Some(start), CHUNK_BYTES, 0)?;
-            Ok((log, SnapshotUse::Used { seq }))
-        }
-        Err(reason) => Ok((
-            Log::from_bytes(name, bytes)?,
-            SnapshotUse::Discarded { reason },
-        )),
-    }
 }
 
 /// Reads and folds the log at `log_path`, starting from its snapshot when there is a valid one;
@@ -118,10 +92,8 @@ pub fn open_with_snapshot(log_path: &Path, name: &str, bytes: &[u8]) -> Result<(
 /// [`Log::from_bytes`] for its records.
 pub fn open_log(log_path: &Path) -> Result<(Log, SnapshotUse)> {
     let name = log_path.display().to_string();
-    let read_all = |used: SnapshotUse| -> Result<(Log, SnapshotUse)> {
-        let bytes = fs::read(log_path).map_err(|e| missing_or_io(log_path, e))?;
-        Ok((Log::from_bytes(&name, &bytes)?, used))
-    };
+    let read_all =
+        |used: SnapshotUse| -> Result<(Log, SnapshotUse)> { Ok((Log::open(log_path)?, used)) };
     let Ok(snap) = fs::read(snapshot_path(log_path)) else {
         return read_all(SnapshotUse::Absent);
     };
@@ -147,12 +119,8 @@ pub fn open_log(log_path: &Path) -> Result<(Log, SnapshotUse)> {
     }
 }
 
-/// Whether the log still ends, at the snapshot's offset, with the snapshot's seq and hash.
-fn matches(start: &Log, bytes: &[u8]) -> Result<(), String> {
-    matches_at(start, bytes, 0)
-}
-
-/// [`matches`] where `bytes` is the file from offset `base` on.
+/// Whether the log still ends, at the snapshot's offset, with the snapshot's seq and hash;
+/// `bytes` is the file from offset `base` on.
 fn matches_at(start: &Log, bytes: &[u8], base: u64) -> Result<(), String> {
     let end = usize::try_from(start.valid_len - base).map_err(|e| e.to_string())?;
     let seq = start.history.seq_last();
@@ -573,7 +541,7 @@ mod tests {
             .map_or(0, |(i, _)| i + 1);
         let prefix = Log::from_bytes("log", &bytes[..end]).map_err(|e| e.to_string())?;
         let start = decode(&encode(&prefix))?;
-        matches(&start, bytes)?;
+        matches_at(&start, bytes, 0)?;
         Log::resume("log", bytes, Some(start), CHUNK_BYTES, 0).map_err(|e| e.to_string())
     }
 
@@ -598,12 +566,12 @@ mod tests {
         let snap = encode(&full);
         // The log restored from an older backup (shorter than the snapshot covers).
         let start = decode(&snap).unwrap();
-        assert!(matches(&start, &SEED[..SEED.len() - 10]).is_err());
+        assert!(matches_at(&start, &SEED[..SEED.len() - 10], 0).is_err());
         // An edited last record.
         let mut edited = SEED.to_vec();
         let n = edited.len();
         edited[n - 20] ^= 1;
-        assert!(matches(&start, &edited).is_err());
+        assert!(matches_at(&start, &edited, 0).is_err());
         // A damaged snapshot.
         let mut bad = snap.clone();
         bad[100] ^= 1;

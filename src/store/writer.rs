@@ -125,49 +125,16 @@ impl Writer {
             _ => truncate_to_micros(opts.recorded_at),
         };
         let seq_before = self.log.history.seq_last();
-        let mut report = Vec::with_capacity(batch.len());
-        for new in batch {
-            match stage(&mut self.log, new, recorded_at, source) {
-                Ok(appended) => report.push(appended),
-                Err(e) => {
-                    self.log.history.rollback_to(seq_before);
-                    return Err(e);
-                }
-            }
-        }
-        let seq_last = self.log.history.seq_last();
-        if let Some(expected) = opts
-            .expect_seq
-            .filter(|e| *e != seq_before && seq_last > seq_before)
-        {
-            self.log.history.rollback_to(seq_before);
-            return Err(Error::Conflict {
-                expected,
-                found: seq_before,
-            });
-        }
-        let (out, head) = encode_batch(
-            &self.log.head,
-            &self.log.history.events()[seq_before as usize..],
-        );
-        // The stored line is longer than the input (seq, id, hash...): check what readers will see.
-        let new_lines = batch.iter().zip(&report).filter(|(_, a)| !a.duplicate);
-        for (line, (new, _)) in out.split(|&b| b == b'\n').zip(new_lines) {
-            if line.len() > LINE_BYTES_MAX {
+        // Stage, check and encode; on any refusal the staged events are rolled back here.
+        let staged = self.stage_batch(batch, source, opts, recorded_at);
+        let (report, out, head) = match staged {
+            Ok(staged) => staged,
+            Err(e) => {
                 self.log.history.rollback_to(seq_before);
-                return Err(Error::input(
-                    Location {
-                        file: source.to_string(),
-                        line: Some(new.line),
-                        field: None,
-                    },
-                    format!(
-                        "stored, this event would be a line of {} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})",
-                        line.len()
-                    ),
-                ));
+                return Err(e);
             }
-        }
+        };
+        let seq_last = self.log.history.seq_last();
         let torn = self.log.torn_tail_bytes;
         let torn_records = self.log.torn_tail_records;
         if let Err(e) = self.write(&out, torn) {
@@ -186,6 +153,54 @@ impl Writer {
             torn_bytes_removed: torn,
             torn_records_removed: torn_records,
         })
+    }
+
+    /// Stages every event of the batch into the folded log, checks the expected seq and the
+    /// stored line lengths, and encodes the new records. Leaves rolling back to the caller.
+    fn stage_batch(
+        &mut self,
+        batch: &[NewEvent],
+        source: &str,
+        opts: &AppendOptions,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
+        let seq_before = self.log.history.seq_last();
+        let report = batch
+            .iter()
+            .map(|new| stage(&mut self.log, new, recorded_at, source))
+            .collect::<Result<Vec<_>>>()?;
+        let seq_last = self.log.history.seq_last();
+        if let Some(expected) = opts
+            .expect_seq
+            .filter(|e| *e != seq_before && seq_last > seq_before)
+        {
+            return Err(Error::Conflict {
+                expected,
+                found: seq_before,
+            });
+        }
+        let (out, head) = encode_batch(
+            &self.log.head,
+            &self.log.history.events()[seq_before as usize..],
+        );
+        // The stored line is longer than the input (seq, id, hash...): check what readers will see.
+        let new_lines = batch.iter().zip(&report).filter(|(_, a)| !a.duplicate);
+        for (line, (new, _)) in out.split(|&b| b == b'\n').zip(new_lines) {
+            if line.len() > LINE_BYTES_MAX {
+                return Err(Error::input(
+                    Location {
+                        file: source.to_string(),
+                        line: Some(new.line),
+                        field: None,
+                    },
+                    format!(
+                        "stored, this event would be a line of {} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})",
+                        line.len()
+                    ),
+                ));
+            }
+        }
+        Ok((report, out, head))
     }
 
     fn write(&mut self, out: &[u8], torn: u64) -> Result<()> {
@@ -272,7 +287,8 @@ pub fn encode_batch(prev: &Hash, events: &[Event]) -> (Vec<u8>, Hash) {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_default())
+                // A worker that panicked is a bug: pass the panic on rather than lose its lines.
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         })
     };
@@ -406,7 +422,7 @@ fn lock(file: &File, path: &Path, wait: Duration) -> Result<()> {
 }
 
 /// Syncs the directory holding `path`, so that a newly created file's entry is durable.
-fn sync_dir(path: &Path) -> Result<()> {
+pub(crate) fn sync_dir(path: &Path) -> Result<()> {
     let dir: PathBuf = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

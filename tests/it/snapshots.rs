@@ -7,8 +7,7 @@ use chrono::DateTime;
 use proptest::prelude::*;
 
 use stancelog::store::{
-    AppendOptions, Log, NewEvent, SnapshotUse, Writer, open_with_snapshot, parse_batch,
-    write_snapshot,
+    AppendOptions, Log, NewEvent, SnapshotUse, Writer, open_log, parse_batch, write_snapshot,
 };
 
 use crate::support::{run_log, stderr, stdout};
@@ -87,7 +86,7 @@ proptest! {
         drop(w);
         let bytes = std::fs::read(&path).unwrap();
         let full = Log::from_bytes("log", &bytes).unwrap();
-        let (resumed, used) = open_with_snapshot(&path, "log", &bytes).unwrap();
+        let (resumed, used) = open_log(&path).unwrap();
         prop_assert!(matches!(used, SnapshotUse::Used { .. }), "{used:?}");
         prop_assert_eq!(resumed.history().events(), full.history().events());
         prop_assert_eq!(resumed.head_hash(), full.head_hash());
