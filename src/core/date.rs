@@ -273,6 +273,11 @@ impl Day {
     pub fn naive(&self) -> NaiveDate {
         self.0
     }
+
+    /// The first instant of this day in UTC (00:00:00). A value, not a reading of the clock.
+    pub fn midnight_utc(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.and_time(chrono::NaiveTime::MIN).and_utc()
+    }
 }
 
 impl fmt::Display for Day {

@@ -94,3 +94,16 @@ pub(crate) fn csv_error(file: &str, e: csv::Error) -> crate::Error {
         ),
     }
 }
+
+impl ImportReport {
+    /// Counts what one append did: events stored, and events already in the log.
+    pub fn tally(&mut self, done: &crate::store::AppendReport) {
+        for a in &done.events {
+            if a.duplicate {
+                self.already_present += 1;
+            } else {
+                self.appended += 1;
+            }
+        }
+    }
+}

@@ -230,7 +230,7 @@ pub fn parse_date(text: &str) -> std::result::Result<(ValidDate, Option<TimeOfDa
 /// A message for anything else.
 pub fn parse_recorded(text: &str) -> std::result::Result<DateTime<Utc>, String> {
     if let Ok(day) = Day::parse(text) {
-        return Ok(day.naive().and_time(chrono::NaiveTime::MIN).and_utc());
+        return Ok(day.midnight_utc());
     }
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
@@ -410,13 +410,18 @@ pub fn import(
         };
         let cell = |i: usize| row.get(i).map(str::trim);
         let required = |i: usize, flag: &str| -> std::result::Result<&str, String> {
-            let name = match h.and_then(|h| h.get(i)) {
+            // The column's name is built only for an error, not for every good cell.
+            let name = || match h.and_then(|h| h.get(i)) {
                 Some(n) => format!("column `{n}` ({flag})"),
                 None => format!("column {} ({flag})", i + 1),
             };
             match cell(i) {
-                None => Err(format!("{name}: the row has only {} field(s)", row.len())),
-                Some("") => Err(format!("{name} is empty")),
+                None => Err(format!(
+                    "{}: the row has only {} field(s)",
+                    name(),
+                    row.len()
+                )),
+                Some("") => Err(format!("{} is empty", name())),
                 Some(v) => Ok(v),
             }
         };
@@ -734,13 +739,7 @@ fn flush(
         wait: opts.wait,
     };
     let done = writer.append(&pending.events, source, &append)?;
-    for a in &done.events {
-        if a.duplicate {
-            report.already_present += 1;
-        } else {
-            report.appended += 1;
-        }
-    }
+    report.tally(&done);
     pending.events.clear();
     pending.actors.clear();
     pending.topics.clear();

@@ -145,7 +145,7 @@ pub fn import_treaty_status(
     };
     let batches = drop_known_registrations(history, batches);
     let stamp = |b: &Batch| match b.date {
-        Some(d) => midnight(d),
+        Some(d) => d.midnight_utc(),
         None => opts.now,
     };
     if opts.snapshots {
@@ -165,14 +165,7 @@ pub fn import_treaty_status(
                 expect_seq: None,
                 wait,
             };
-            let r = writer.append(chunk, &name, &append)?;
-            for e in &r.events {
-                if e.duplicate {
-                    report.already_present += 1;
-                } else {
-                    report.appended += 1;
-                }
-            }
+            report.tally(&writer.append(chunk, &name, &append)?);
         }
         progress.advance((batch.version + 1 - done_version) as u64);
         done_version = batch.version + 1;
@@ -180,11 +173,6 @@ pub fn import_treaty_status(
     progress.advance((versions.len() - done_version) as u64);
     progress.finish();
     Ok(report)
-}
-
-/// Start of a UTC day.
-fn midnight(day: Day) -> DateTime<Utc> {
-    day.naive().and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
 fn check_topic(history: &History, topic: &TopicId) -> Result<()> {
@@ -369,13 +357,16 @@ fn read_versions(
 ) -> Result<(Vec<Version>, Vec<RefusedRow>)> {
     let snapshots = table.is_none();
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
-    let header = reader.headers().map_err(|e| csv_error(file, &e))?.clone();
+    let header = reader
+        .headers()
+        .map_err(|e| super::csv_error(file, e))?
+        .clone();
     let cols = columns(file, &header, snapshots)?;
     let mut versions: Vec<Version> = Vec::new();
     let mut keys_seen: HashSet<String> = HashSet::new();
     let mut raw: Vec<Vec<RawRow>> = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| csv_error(file, &e))?;
+        let record = record.map_err(|e| super::csv_error(file, e))?;
         let line = record.position().map_or(0, |p| p.line());
         let get = |i: usize| record.get(i).unwrap_or("").trim().to_string();
         let (key, date) = match table {
@@ -583,18 +574,6 @@ fn values(r: &RawRow) -> std::result::Result<Values, String> {
         ratification,
         kind,
     })
-}
-
-fn csv_error(file: &str, e: &csv::Error) -> Error {
-    let line = e.position().map(|p| p.line());
-    Error::input(
-        Location {
-            file: file.to_string(),
-            line,
-            field: None,
-        },
-        format!("malformed CSV: {e}"),
-    )
 }
 
 // ---------------------------------------------------------------------------------------------

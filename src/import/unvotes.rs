@@ -419,13 +419,7 @@ impl<'a> Batcher<'a> {
             return Ok(());
         }
         let done = writer.append(&self.batch, source, &self.opts)?;
-        for a in &done.events {
-            if a.duplicate {
-                report.already_present += 1;
-            } else {
-                report.appended += 1;
-            }
-        }
+        report.tally(&done);
         self.progress.advance(self.batch.len() as u64);
         self.batch.clear();
         Ok(())
