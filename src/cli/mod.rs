@@ -137,7 +137,7 @@ fn known(
             format_recorded_at(&t)
         )));
     }
-    match h.events().last() {
+    match h.event(h.seq_last()) {
         Some(newest) if t > newest.recorded_at => {
             eprintln!(
                 "stancelog: note: {flag} {} is after the newest event; answering as recorded by seq {} ({})",
@@ -210,8 +210,8 @@ fn resolve_actor(history: &History, text: &str) -> Result<ActorId, Error> {
         return Ok(id);
     }
     let wanted = nfc(text.trim());
-    let named: Vec<&ActorId> = history
-        .actors()
+    let actors = history.actors();
+    let named: Vec<&ActorId> = actors
         .keys()
         .filter(|id| {
             history.actor(id).is_some_and(|a| {
@@ -272,9 +272,9 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
                 as_of: p.as_of,
                 known: known(h, p.known_at, "--known-at", now)?,
             };
-            let positions = h.positions_at(at, &f);
+            let positions = h.positions_iter(at, &f);
             let when = describe(h, at);
-            Render::new(p.format).positions(out, h, &when, &positions)?;
+            Render::new(p.format).positions(out, h, &when, positions)?;
         }
         Command::Diff(d) => {
             let log = open(&path)?;
@@ -288,16 +288,16 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
                 as_of: Some(d.to),
                 known: known(h, d.to_known_at.or(d.known_at), "--to-known-at", now)?,
             };
-            let changes = h.diff_at(from, to, &f);
+            let changes = h.diff_iter(from, to, &f);
             let when = format!("from {} to {}", describe(h, from), describe(h, to));
-            Render::new(d.format).diff(out, h, &when, &changes)?;
+            Render::new(d.format).diff(out, h, &when, changes)?;
         }
         Command::Timeline(t) => {
             let log = open(&path)?;
             let h = log.history();
             let f = filter(h, &t.scope)?;
-            let entries = h.timeline_at(known(h, t.known_at, "--known-at", now)?, &f);
-            Render::new(t.format).timeline(out, h, &entries)?;
+            let entries = h.timeline_iter(known(h, t.known_at, "--known-at", now)?, &f);
+            Render::new(t.format).timeline(out, h, entries)?;
         }
         Command::Actors(l) => {
             let log = open(&path)?;

@@ -109,11 +109,11 @@ struct ChangeOut {
 }
 
 #[derive(Serialize)]
-struct TimelineOut<'a> {
+struct TimelineOut {
     status: &'static str,
     superseded_by: Option<u64>,
     retracted_by: Option<u64>,
-    retraction_reason: Option<&'a str>,
+    retraction_reason: Option<String>,
     #[serde(flatten)]
     position: PositionOut,
 }
@@ -393,26 +393,24 @@ impl Render {
         Render { format }
     }
 
-    pub fn positions(
+    pub fn positions<'a>(
         &self,
         out: &mut dyn Write,
-        h: &History,
+        h: &'a History,
         when: &str,
-        positions: &[Position<'_>],
+        positions: impl Iterator<Item = Position<'a>>,
     ) -> io::Result<()> {
         match self.format {
-            // Streamed: one position converted at a time, so a large answer needs no second copy.
-            Format::Json => json_out(
-                out,
-                &Stream::new(positions.iter().map(|p| position_out(h, p))),
-            ),
+            // Streamed: each position is built, written and dropped in turn, so a large answer
+            // is never held whole.
+            Format::Json => json_out(out, &Stream::new(positions.map(|p| position_out(h, &p)))),
             Format::Csv => csv_stream(
                 out,
                 POSITION_COLUMNS,
-                positions.iter().map(|p| position_row(&position_out(h, p))),
+                positions.map(|p| position_row(&position_out(h, &p))),
             ),
             Format::Table => {
-                let rows: Vec<PositionOut> = positions.iter().map(|p| position_out(h, p)).collect();
+                let rows: Vec<PositionOut> = positions.map(|p| position_out(h, &p)).collect();
                 let actors: std::collections::BTreeSet<&str> =
                     rows.iter().map(|r| r.actor.as_str()).collect();
                 writeln!(
@@ -441,25 +439,27 @@ impl Render {
         }
     }
 
-    pub fn diff(
+    pub fn diff<'a>(
         &self,
         out: &mut dyn Write,
-        h: &History,
+        h: &'a History,
         when: &str,
-        changes: &[Change<'_>],
+        changes: impl Iterator<Item = Change<'a>>,
     ) -> io::Result<()> {
-        let rows: Vec<ChangeOut> = changes
-            .iter()
-            .map(|c| ChangeOut {
-                actor: c.actor.to_string(),
-                actor_name: actor_name(h, &c.actor),
-                topic: c.topic.to_string(),
-                topic_title: topic_title(h, &c.topic),
-                change: c.kind.as_str(),
-                before: c.before.as_ref().map(|p| position_out(h, p)),
-                after: c.after.as_ref().map(|p| position_out(h, p)),
-            })
-            .collect();
+        let mut rows = changes.map(|c| ChangeOut {
+            actor: c.actor.to_string(),
+            actor_name: actor_name(h, &c.actor),
+            topic: c.topic.to_string(),
+            topic_title: topic_title(h, &c.topic),
+            change: c.kind.as_str(),
+            before: c.before.as_ref().map(|p| position_out(h, p)),
+            after: c.after.as_ref().map(|p| position_out(h, p)),
+        });
+        if let Format::Json = self.format {
+            // Streamed, as positions are.
+            return json_out(out, &Stream::new(rows));
+        }
+        let rows: Vec<ChangeOut> = rows.by_ref().collect();
         let brief = |p: &Option<PositionOut>| match p {
             Some(p) => format!("{} (since {}, seq {})", p.stance, p.since, p.seq),
             None => "-".to_string(),
@@ -518,33 +518,35 @@ impl Render {
         }
     }
 
-    pub fn timeline(
+    pub fn timeline<'a>(
         &self,
         out: &mut dyn Write,
-        h: &History,
-        entries: &[TimelineEntry<'_>],
+        h: &'a History,
+        entries: impl Iterator<Item = TimelineEntry<'a>>,
     ) -> io::Result<()> {
-        let rows: Vec<TimelineOut<'_>> = entries
-            .iter()
-            .map(|e| {
-                let (superseded_by, retracted_by) = match e.status {
-                    Status::Current => (None, None),
-                    Status::Superseded { by } => (Some(by), None),
-                    Status::Retracted { by } => (None, Some(by)),
-                };
-                let retraction_reason = retracted_by.and_then(|seq| match &h.event(seq)?.body {
-                    EventBody::StanceRetracted(r) => Some(r.reason.as_str()),
-                    _ => None,
-                });
-                TimelineOut {
-                    status: e.status.as_str(),
-                    superseded_by,
-                    retracted_by,
-                    retraction_reason,
-                    position: position_out(h, &e.position),
-                }
-            })
-            .collect();
+        let mut rows = entries.map(|e| {
+            let (superseded_by, retracted_by) = match e.status {
+                Status::Current => (None, None),
+                Status::Superseded { by } => (Some(by), None),
+                Status::Retracted { by } => (None, Some(by)),
+            };
+            let retraction_reason = retracted_by.and_then(|seq| match h.event(seq)?.body {
+                EventBody::StanceRetracted(r) => Some(r.reason),
+                _ => None,
+            });
+            TimelineOut {
+                status: e.status.as_str(),
+                superseded_by,
+                retracted_by,
+                retraction_reason,
+                position: position_out(h, &e.position),
+            }
+        });
+        if let Format::Json = self.format {
+            // Streamed, as positions are.
+            return json_out(out, &Stream::new(rows));
+        }
+        let rows: Vec<TimelineOut> = rows.by_ref().collect();
         match self.format {
             Format::Json => json_out(out, &rows),
             Format::Csv => {
@@ -562,7 +564,7 @@ impl Render {
                             r.status.to_string(),
                             r.superseded_by.map(|s| s.to_string()).unwrap_or_default(),
                             r.retracted_by.map(|s| s.to_string()).unwrap_or_default(),
-                            r.retraction_reason.unwrap_or("").to_string(),
+                            r.retraction_reason.clone().unwrap_or_default(),
                         ];
                         v.extend(position_row(&r.position));
                         v
@@ -598,8 +600,8 @@ impl Render {
     }
 
     pub fn actors(&self, out: &mut dyn Write, h: &History) -> io::Result<()> {
-        let rows: Vec<ActorOut<'_>> = h
-            .actors()
+        let actors = h.actors();
+        let rows: Vec<ActorOut<'_>> = actors
             .iter()
             .filter_map(|(id, entry)| {
                 let a = h.actor(id)?;
@@ -675,8 +677,8 @@ impl Render {
     }
 
     pub fn topics(&self, out: &mut dyn Write, h: &History) -> io::Result<()> {
-        let rows: Vec<TopicOut<'_>> = h
-            .topics()
+        let topics = h.topics();
+        let rows: Vec<TopicOut<'_>> = topics
             .iter()
             .filter_map(|(id, entry)| {
                 let t = h.topic(id)?;

@@ -376,7 +376,7 @@ impl fmt::Display for Country {
 pub type Seq = u64;
 
 /// Where a stance was reported. `publication` is required; the rest is what the source gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Cite {
     /// The outlet, agency, record or data set that published the report.
     pub publication: String,

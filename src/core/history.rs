@@ -4,16 +4,18 @@
 //! the log and can fail with a [`Rejection`]; [`History::apply`] folds an already-checked event in
 //! and cannot fail. Nothing here reads files or the clock.
 
-use std::borrow::Cow;
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::date::ValidDate;
+use super::date::{TimeOfDay, ValidDate};
 use super::domain::{
-    ActorId, ActorRegistered, ActorRole, Event, EventBody, PloverType, Seq, Stance, StanceDeclared,
-    TopicId, TopicKind, TopicRegistered,
+    ActorId, ActorRegistered, ActorRole, Cite, Event, EventBody, Instrument, PloverType, Seq,
+    Stance, StanceDeclared, TopicId, TopicKind, TopicRegistered,
 };
 
 /// Why a new event may not join the log. Each names the event field at fault ([`Rejection::field`]).
@@ -147,7 +149,7 @@ impl Rejection {
 }
 
 /// A registered actor with its counts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActorEntry {
     /// Seq of its `actor.registered`.
     pub seq: Seq,
@@ -158,7 +160,7 @@ pub struct ActorEntry {
 }
 
 /// A registered topic with its counts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicEntry {
     /// Seq of its `topic.registered`.
     pub seq: Seq,
@@ -166,13 +168,6 @@ pub struct TopicEntry {
     pub stances: u64,
     /// How many of those are retracted.
     pub retracted: u64,
-}
-
-/// One `stance.declared` in a pair's history, in canonical order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct PairEntry {
-    pub(crate) date: ValidDate,
-    pub(crate) seq: Seq,
 }
 
 /// What later events say about one `stance.declared`: all seqs, in log order.
@@ -183,25 +178,133 @@ pub(crate) struct Notes {
     pub(crate) citations: Vec<Seq>,
 }
 
-/// Pairs keyed by (actor, topic), each with its stances in canonical order.
-pub(crate) type PairIndex = BTreeMap<(ActorId, TopicId), Vec<PairEntry>>;
+/// Index of an interned value (an id, a text, a citation) in its [`Interner`].
+pub(crate) type Sym = u32;
 
-/// The fold's own pair index: hashed, because a large log inserts far more often than a query
-/// iterates it; queries sort what they keep.
-pub(crate) type PairMap = HashMap<(ActorId, TopicId), Vec<PairEntry>>;
+/// The symbol meaning "none" in an optional symbol field.
+const NO_SYM: Sym = Sym::MAX;
 
-/// The folded log: every event in `seq` order plus the indexes queries need.
+/// Each distinct value once, numbered in order of first use. A large log repeats the same ids,
+/// citations and times of day on many lines; the history keeps them once and refers to them by
+/// number.
+#[derive(Debug, Clone)]
+pub(crate) struct Interner<T> {
+    syms: HashMap<T, Sym>,
+    items: Vec<T>,
+}
+
+impl<T> Default for Interner<T> {
+    fn default() -> Interner<T> {
+        Interner {
+            syms: HashMap::new(),
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<T: Clone + Hash + Eq> Interner<T> {
+    /// The symbol of a value, if it was interned.
+    pub(crate) fn get<Q: ?Sized + Hash + Eq>(&self, value: &Q) -> Option<Sym>
+    where
+        T: Borrow<Q>,
+    {
+        self.syms.get(value).copied()
+    }
+
+    /// The symbol of a value, interning it (built by `make`) on first use.
+    ///
+    /// # Panics
+    /// When more than `u32::MAX - 1` distinct values are interned (a log of over four billion
+    /// distinct texts, far beyond what one history is built for).
+    fn intern<Q: ?Sized + Hash + Eq>(&mut self, value: &Q, make: impl FnOnce(&Q) -> T) -> Sym
+    where
+        T: Borrow<Q>,
+    {
+        if let Some(s) = self.syms.get(value) {
+            return *s;
+        }
+        let sym = Sym::try_from(self.items.len())
+            .ok()
+            .filter(|s| *s != NO_SYM)
+            .expect("History: more than u32::MAX - 1 distinct values interned");
+        let item = make(value);
+        self.syms.insert(item.clone(), sym);
+        self.items.push(item);
+        sym
+    }
+
+    /// The value of a symbol handed out by this interner.
+    pub(crate) fn item(&self, sym: Sym) -> &T {
+        &self.items[sym as usize]
+    }
+
+    /// How many values are interned.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+}
+
+/// A `stance.declared` body held compactly: ids and texts as symbols (36 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StanceSlot {
+    pub(crate) actor: Sym,
+    pub(crate) topic: Sym,
+    /// Actor symbol, or `NO_SYM`.
+    recipient: Sym,
+    /// Text symbol, or `NO_SYM`.
+    quote: Sym,
+    /// Time-of-day symbol, or `NO_SYM`.
+    time: Sym,
+    cite: Sym,
+    pub(crate) date: ValidDate,
+    pub(crate) stance: Stance,
+    event: Option<PloverType>,
+    instrument: Option<Instrument>,
+}
+
+/// One event's body: a stance compactly (the bulk of any large log), anything else as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Slot {
+    Stance(StanceSlot),
+    Other(Box<EventBody>),
+}
+
+/// Stance and retraction counts of one actor or topic symbol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Counts {
+    stances: u64,
+    retracted: u64,
+}
+
+/// The folded log: every event in `seq` order, held compactly, plus the indexes the checks and
+/// queries need.
 ///
-/// Invariants: `events[i].seq == i + 1`; `pairs` holds every `stance.declared` under its
-/// actor and topic with every correction applied, each pair sorted by `(date, seq)`, the
-/// canonical order.
+/// Invariants: `slots[i]`, `ids[i]` and `recorded[i]` are the event of seq `i + 1`; a
+/// `stance.declared` is held as first recorded (corrections are applied when it is read);
+/// `notes` holds, per stance, the seqs of what later events say about it.
+///
+/// Memory: about 100 bytes per event for a log of votes (36-byte slot and tag, 16-byte id,
+/// 12-byte recorded time, the id index), plus each distinct id, text and citation once.
 #[derive(Debug, Clone, Default)]
 pub struct History {
-    events: Vec<Event>,
-    ids: HashMap<Uuid, Seq>,
-    actors: BTreeMap<ActorId, ActorEntry>,
-    topics: BTreeMap<TopicId, TopicEntry>,
-    pub(crate) pairs: PairMap,
+    slots: Vec<Slot>,
+    ids: Vec<Uuid>,
+    recorded: Vec<DateTime<Utc>>,
+    by_id: HashMap<Uuid, Seq>,
+    pub(crate) actor_syms: Interner<ActorId>,
+    pub(crate) topic_syms: Interner<TopicId>,
+    texts: Interner<Arc<str>>,
+    times: Interner<TimeOfDay>,
+    cites: Interner<Arc<Cite>>,
+    /// Per actor symbol: seq of its registration (0: not registered), and its counts.
+    actor_reg: Vec<Seq>,
+    actor_counts: Vec<Counts>,
+    /// Per topic symbol: seq of its registration (0: not registered), and its counts.
+    topic_reg: Vec<Seq>,
+    topic_counts: Vec<Counts>,
+    /// Registered actors and topics by id, with their registration seqs.
+    actors: BTreeMap<ActorId, Seq>,
+    topics: BTreeMap<TopicId, Seq>,
     pub(crate) notes: HashMap<Seq, Notes>,
     /// Seqs of every `stance.corrected`, in order.
     pub(crate) corrections: Vec<Seq>,
@@ -221,46 +324,136 @@ impl History {
 
     /// Seq of the last event, 0 when empty.
     pub fn seq_last(&self) -> Seq {
-        self.events.len() as Seq
+        self.slots.len() as Seq
     }
 
-    /// All events in `seq` order.
-    pub fn events(&self) -> &[Event] {
-        &self.events
+    /// All events in `seq` order, each built from the compact form (a copy).
+    pub fn events(&self) -> impl DoubleEndedIterator<Item = Event> + ExactSizeIterator + '_ {
+        (0..self.slots.len()).map(|i| self.event_at(i))
     }
 
-    /// The event with this seq, if any.
-    pub fn event(&self, seq: Seq) -> Option<&Event> {
-        seq.checked_sub(1)
-            .and_then(|i| self.events.get(usize::try_from(i).ok()?))
+    /// The event with this seq (a copy), if any.
+    pub fn event(&self, seq: Seq) -> Option<Event> {
+        self.index(seq).map(|i| self.event_at(i))
+    }
+
+    /// The index of a seq in the slot vectors, if it is in the log.
+    fn index(&self, seq: Seq) -> Option<usize> {
+        let i = usize::try_from(seq.checked_sub(1)?).ok()?;
+        (i < self.slots.len()).then_some(i)
+    }
+
+    fn event_at(&self, i: usize) -> Event {
+        Event {
+            seq: i as Seq + 1,
+            id: self.ids[i],
+            recorded_at: self.recorded[i],
+            body: match &self.slots[i] {
+                Slot::Stance(s) => EventBody::StanceDeclared(self.stance_of(s)),
+                Slot::Other(body) => (**body).clone(),
+            },
+        }
+    }
+
+    /// The body of a seq that is not a `stance.declared`, without a copy.
+    pub(crate) fn other_body(&self, seq: Seq) -> Option<&EventBody> {
+        match self.slots.get(self.index(seq)?)? {
+            Slot::Other(body) => Some(body),
+            Slot::Stance(_) => None,
+        }
+    }
+
+    /// The compact stance with this seq, if that event is a `stance.declared`.
+    pub(crate) fn stance_slot(&self, seq: Seq) -> Option<&StanceSlot> {
+        match self.slots.get(self.index(seq)?)? {
+            Slot::Stance(s) => Some(s),
+            Slot::Other(_) => None,
+        }
+    }
+
+    fn stance_of(&self, s: &StanceSlot) -> StanceDeclared {
+        StanceDeclared {
+            actor: self.actor_syms.item(s.actor).clone(),
+            topic: self.topic_syms.item(s.topic).clone(),
+            stance: s.stance,
+            date: s.date,
+            time: (s.time != NO_SYM).then(|| self.times.item(s.time).clone()),
+            event: s.event,
+            recipient: (s.recipient != NO_SYM).then(|| self.actor_syms.item(s.recipient).clone()),
+            quote: (s.quote != NO_SYM).then(|| self.texts.item(s.quote).to_string()),
+            cite: (**self.cites.item(s.cite)).clone(),
+            instrument: s.instrument,
+        }
     }
 
     /// The seq of the event with this id, if it is in the log.
     pub fn seq_of(&self, id: &Uuid) -> Option<Seq> {
-        self.ids.get(id).copied()
+        self.by_id.get(id).copied()
+    }
+
+    /// The recorded time of the event with this seq, if any.
+    pub fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>> {
+        self.index(seq).map(|i| self.recorded[i])
     }
 
     /// The last seq recorded at or before `t` (inclusive): the cutoff of a "known at `t`" query.
     /// Recorded time never decreases with seq, so this is a prefix of the log. 0 when nothing
     /// was recorded by then.
     pub fn seq_known_at(&self, t: DateTime<Utc>) -> Seq {
-        self.events.partition_point(|e| e.recorded_at <= t) as Seq
+        self.recorded.partition_point(|r| *r <= t) as Seq
     }
 
-    /// Registered actors, ordered by id.
-    pub fn actors(&self) -> &BTreeMap<ActorId, ActorEntry> {
-        &self.actors
+    /// Registered actors, ordered by id, with their counts (a copy).
+    pub fn actors(&self) -> BTreeMap<ActorId, ActorEntry> {
+        self.actors
+            .iter()
+            .map(|(id, seq)| {
+                let c = self
+                    .actor_syms
+                    .get(id)
+                    .map_or_else(Counts::default, |s| self.actor_counts[s as usize]);
+                let entry = ActorEntry {
+                    seq: *seq,
+                    stances: c.stances,
+                    retracted: c.retracted,
+                };
+                (id.clone(), entry)
+            })
+            .collect()
     }
 
-    /// Registered topics, ordered by id.
-    pub fn topics(&self) -> &BTreeMap<TopicId, TopicEntry> {
-        &self.topics
+    /// Registered topics, ordered by id, with their counts (a copy).
+    pub fn topics(&self) -> BTreeMap<TopicId, TopicEntry> {
+        self.topics
+            .iter()
+            .map(|(id, seq)| {
+                let c = self
+                    .topic_syms
+                    .get(id)
+                    .map_or_else(Counts::default, |s| self.topic_counts[s as usize]);
+                let entry = TopicEntry {
+                    seq: *seq,
+                    stances: c.stances,
+                    retracted: c.retracted,
+                };
+                (id.clone(), entry)
+            })
+            .collect()
+    }
+
+    /// Whether an actor id is registered.
+    pub fn is_actor(&self, id: &ActorId) -> bool {
+        self.actors.contains_key(id)
+    }
+
+    /// Whether a topic id is registered.
+    pub fn is_topic(&self, id: &TopicId) -> bool {
+        self.topics.contains_key(id)
     }
 
     /// The registration of an actor.
     pub fn actor(&self, id: &ActorId) -> Option<&ActorRegistered> {
-        let entry = self.actors.get(id)?;
-        match &self.event(entry.seq)?.body {
+        match self.other_body(*self.actors.get(id)?)? {
             EventBody::ActorRegistered(a) => Some(a),
             _ => None,
         }
@@ -268,8 +461,13 @@ impl History {
 
     /// The registration of a topic.
     pub fn topic(&self, id: &TopicId) -> Option<&TopicRegistered> {
-        let entry = self.topics.get(id)?;
-        match &self.event(entry.seq)?.body {
+        self.topic_by_sym(self.topic_syms.get(id)?)
+    }
+
+    /// The registration of a topic symbol.
+    pub(crate) fn topic_by_sym(&self, sym: Sym) -> Option<&TopicRegistered> {
+        let seq = *self.topic_reg.get(sym as usize)?;
+        match self.other_body(seq)? {
             EventBody::TopicRegistered(t) => Some(t),
             _ => None,
         }
@@ -280,44 +478,63 @@ impl History {
         self.notes.get(&seq).and_then(|n| n.retracted_by)
     }
 
-    /// The `stance.declared` with this seq as first recorded (no corrections), if that event is
-    /// one.
-    pub fn stance(&self, seq: Seq) -> Option<(&Event, &StanceDeclared)> {
-        let event = self.event(seq)?;
-        match &event.body {
-            EventBody::StanceDeclared(s) => Some((event, s)),
-            _ => None,
-        }
+    /// The `stance.declared` with this seq as first recorded (no corrections; a copy), if that
+    /// event is one.
+    pub fn stance(&self, seq: Seq) -> Option<StanceDeclared> {
+        self.stance_slot(seq).map(|s| self.stance_of(s))
     }
 
-    /// The stance with this seq as known at `cutoff`: with every `stance.corrected` of seq <=
-    /// `cutoff` applied, in order.
-    pub fn stance_known(&self, seq: Seq, cutoff: Seq) -> Option<Cow<'_, StanceDeclared>> {
-        let (_, original) = self.stance(seq)?;
-        let corrections = self.notes.get(&seq).map_or(&[][..], |n| &n.corrections[..]);
-        let applied: Vec<Seq> = corrections
-            .iter()
-            .copied()
-            .filter(|c| *c <= cutoff)
-            .collect();
-        if applied.is_empty() {
-            return Some(Cow::Borrowed(original));
-        }
-        let mut s = original.clone();
-        for c in applied {
-            if let Some(EventBody::StanceCorrected(x)) = self.event(c).map(|e| &e.body) {
+    /// The stance with this seq as known at `cutoff` (a copy): with every `stance.corrected` of
+    /// seq <= `cutoff` applied, in order.
+    pub fn stance_known(&self, seq: Seq, cutoff: Seq) -> Option<StanceDeclared> {
+        let mut s = self.stance(seq)?;
+        for c in self.corrections_known(seq, cutoff) {
+            if let Some(EventBody::StanceCorrected(x)) = self.other_body(c) {
                 x.correction.apply_to(&mut s);
             }
         }
-        Some(Cow::Owned(s))
+        Some(s)
     }
 
-    /// The latest valid-time date of any stance, if there is one.
+    /// Seqs of the corrections of a stance known at `cutoff`, in order.
+    fn corrections_known(&self, seq: Seq, cutoff: Seq) -> impl Iterator<Item = Seq> + '_ {
+        let all = self.notes.get(&seq).map_or(&[][..], |n| &n.corrections[..]);
+        all.iter().copied().filter(move |c| *c <= cutoff)
+    }
+
+    /// (actor symbol, topic symbol, date, stance) of a stance as known at `cutoff`: the compact
+    /// form, corrected only when a correction is known by then.
+    pub(crate) fn stance_key(
+        &self,
+        seq: Seq,
+        slot: &StanceSlot,
+        cutoff: Seq,
+    ) -> Option<(Sym, Sym, ValidDate, Stance)> {
+        if self.corrections_known(seq, cutoff).next().is_none() {
+            return Some((slot.actor, slot.topic, slot.date, slot.stance));
+        }
+        let s = self.stance_known(seq, cutoff)?;
+        Some((
+            self.actor_syms.get(&s.actor)?,
+            self.topic_syms.get(&s.topic)?,
+            s.date,
+            s.stance,
+        ))
+    }
+
+    /// The stances: (seq, compact stance) in seq order.
+    pub(crate) fn stance_slots(&self) -> impl Iterator<Item = (Seq, &StanceSlot)> + '_ {
+        self.slots.iter().enumerate().filter_map(|(i, s)| match s {
+            Slot::Stance(s) => Some((i as Seq + 1, s)),
+            Slot::Other(_) => None,
+        })
+    }
+
+    /// The latest valid-time date of any stance (as corrected by the whole log), if there is one.
     pub fn date_last(&self) -> Option<ValidDate> {
-        self.pairs
-            .values()
-            .filter_map(|v| v.last())
-            .map(|e| e.date)
+        self.stance_slots()
+            .filter_map(|(seq, s)| self.stance_key(seq, s, Seq::MAX))
+            .map(|(_, _, date, _)| date)
             .max()
     }
 
@@ -351,7 +568,7 @@ impl History {
         let seqs = self.roles.get(actor)?;
         seqs.iter()
             .filter(|s| **s <= cutoff)
-            .filter_map(|s| match self.event(*s).map(|e| &e.body) {
+            .filter_map(|s| match self.other_body(*s) {
                 Some(EventBody::ActorRole(r)) => Some((*s, r)),
                 _ => None,
             })
@@ -375,16 +592,16 @@ impl History {
         }
         match body {
             EventBody::ActorRegistered(a) => match self.actors.get(&a.actor) {
-                Some(e) => Err(Rejection::ActorExists {
+                Some(seq) => Err(Rejection::ActorExists {
                     actor: a.actor.clone(),
-                    seq: e.seq,
+                    seq: *seq,
                 }),
                 None => Ok(()),
             },
             EventBody::TopicRegistered(t) => match self.topics.get(&t.topic) {
-                Some(e) => Err(Rejection::TopicExists {
+                Some(seq) => Err(Rejection::TopicExists {
                     topic: t.topic.clone(),
-                    seq: e.seq,
+                    seq: *seq,
                 }),
                 None => Ok(()),
             },
@@ -397,8 +614,7 @@ impl History {
                 }
                 let mut corrected = self
                     .stance_known(seq, Seq::MAX)
-                    .ok_or(Rejection::UnknownTarget(c.target))?
-                    .into_owned();
+                    .ok_or(Rejection::UnknownTarget(c.target))?;
                 c.correction.apply_to(&mut corrected);
                 self.check_stance(&corrected)
             }
@@ -434,7 +650,11 @@ impl History {
     }
 
     fn known_actor(&self, actor: &ActorId, field: &'static str) -> Result<(), Rejection> {
-        if self.actors.contains_key(actor) {
+        let registered = self
+            .actor_syms
+            .get(actor)
+            .is_some_and(|s| self.actor_reg[s as usize] != 0);
+        if registered {
             Ok(())
         } else {
             Err(Rejection::UnknownActor {
@@ -449,11 +669,10 @@ impl History {
         let seq = self
             .seq_of(target)
             .ok_or(Rejection::UnknownTarget(*target))?;
-        let event = self.event(seq).ok_or(Rejection::UnknownTarget(*target))?;
-        if !matches!(event.body, EventBody::StanceDeclared(_)) {
+        if let Some(body) = self.other_body(seq) {
             return Err(Rejection::TargetNotStance {
                 target: *target,
-                type_name: event.body.type_name(),
+                type_name: body.type_name(),
             });
         }
         match self.retracted_by(seq) {
@@ -468,7 +687,9 @@ impl History {
     fn check_stance(&self, s: &StanceDeclared) -> Result<(), Rejection> {
         self.known_actor(&s.actor, "actor")?;
         let topic = self
-            .topic(&s.topic)
+            .topic_syms
+            .get(&s.topic)
+            .and_then(|sym| self.topic_by_sym(sym))
             .ok_or_else(|| Rejection::UnknownTopic(s.topic.clone()))?;
         if !s.stance.fits(topic.kind) {
             let allowed: Vec<&str> = Stance::ALL
@@ -494,6 +715,45 @@ impl History {
         Ok(())
     }
 
+    fn actor_sym(&mut self, id: &ActorId) -> Sym {
+        let sym = self.actor_syms.intern(id, Clone::clone);
+        if self.actor_reg.len() < self.actor_syms.len() {
+            self.actor_reg.push(0);
+            self.actor_counts.push(Counts::default());
+        }
+        sym
+    }
+
+    fn topic_sym(&mut self, id: &TopicId) -> Sym {
+        let sym = self.topic_syms.intern(id, Clone::clone);
+        if self.topic_reg.len() < self.topic_syms.len() {
+            self.topic_reg.push(0);
+            self.topic_counts.push(Counts::default());
+        }
+        sym
+    }
+
+    fn compact(&mut self, s: &StanceDeclared) -> StanceSlot {
+        StanceSlot {
+            actor: self.actor_sym(&s.actor),
+            topic: self.topic_sym(&s.topic),
+            recipient: s.recipient.as_ref().map_or(NO_SYM, |r| self.actor_sym(r)),
+            quote: s
+                .quote
+                .as_deref()
+                .map_or(NO_SYM, |q| self.texts.intern(q, |q: &str| Arc::from(q))),
+            time: s
+                .time
+                .as_ref()
+                .map_or(NO_SYM, |t| self.times.intern(t, Clone::clone)),
+            cite: self.cites.intern(&s.cite, |c| Arc::new(c.clone())),
+            date: s.date,
+            stance: s.stance,
+            event: s.event,
+            instrument: s.instrument,
+        }
+    }
+
     /// Folds a checked event in. Its `seq` must be `seq_last() + 1`.
     ///
     /// # Panics
@@ -505,55 +765,57 @@ impl History {
             self.seq_last() + 1,
             "History::apply: events must be applied in seq order"
         );
-        let seq = event.seq;
-        self.ids.insert(event.id, seq);
-        let mut event = event;
-        self.intern(&mut event.body);
-        match &event.body {
+        let Event {
+            seq,
+            id,
+            recorded_at,
+            body,
+        } = event;
+        self.by_id.insert(id, seq);
+        self.ids.push(id);
+        self.recorded.push(recorded_at);
+        let slot = match body {
+            EventBody::StanceDeclared(s) => {
+                let slot = self.compact(&s);
+                self.count(slot.actor, slot.topic, 1, 0);
+                Slot::Stance(slot)
+            }
+            other => {
+                self.apply_other(seq, &other);
+                Slot::Other(Box::new(other))
+            }
+        };
+        self.slots.push(slot);
+        if let Some(EventBody::StanceCorrected(c)) = self.other_body(seq) {
+            let target = self.seq_of(&c.target);
+            if let Some(target) = target {
+                // The stance may move to another actor or topic: count it where it now is.
+                self.count_latest(target, -1, 0);
+                self.notes.entry(target).or_default().corrections.push(seq);
+                self.corrections.push(seq);
+                self.count_latest(target, 1, 0);
+            }
+        }
+    }
+
+    /// The indexes of an event other than `stance.declared` and `stance.corrected` (which
+    /// [`History::apply`] handles once the event is in place).
+    fn apply_other(&mut self, seq: Seq, body: &EventBody) {
+        match body {
             EventBody::ActorRegistered(a) => {
-                self.actors.insert(
-                    a.actor.clone(),
-                    ActorEntry {
-                        seq,
-                        stances: 0,
-                        retracted: 0,
-                    },
-                );
+                let sym = self.actor_sym(&a.actor);
+                self.actor_reg[sym as usize] = seq;
+                self.actors.insert(a.actor.clone(), seq);
             }
             EventBody::TopicRegistered(t) => {
-                self.topics.insert(
-                    t.topic.clone(),
-                    TopicEntry {
-                        seq,
-                        stances: 0,
-                        retracted: 0,
-                    },
-                );
-            }
-            EventBody::StanceDeclared(s) => {
-                insert_pair(
-                    &mut self.pairs,
-                    (s.actor.clone(), s.topic.clone()),
-                    PairEntry { date: s.date, seq },
-                );
-                self.count(&s.actor, &s.topic, 1, 0);
+                let sym = self.topic_sym(&t.topic);
+                self.topic_reg[sym as usize] = seq;
+                self.topics.insert(t.topic.clone(), seq);
             }
             EventBody::StanceRetracted(r) => {
                 if let Some(target) = self.seq_of(&r.target) {
                     self.notes.entry(target).or_default().retracted_by = Some(seq);
                     self.count_latest(target, 0, 1);
-                }
-            }
-            EventBody::StanceCorrected(c) => {
-                if let Some(target) = self.seq_of(&c.target) {
-                    self.count_latest(target, -1, 0);
-                    self.unindex(target);
-                    self.notes.entry(target).or_default().corrections.push(seq);
-                    self.corrections.push(seq);
-                    self.events.push(event);
-                    self.reindex(target);
-                    self.count_latest(target, 1, 0);
-                    return;
                 }
             }
             EventBody::StanceCited(c) => {
@@ -569,77 +831,35 @@ impl History {
             EventBody::ActorRole(r) => {
                 self.roles.entry(r.actor.clone()).or_default().push(seq);
             }
-        }
-        self.events.push(event);
-    }
-
-    /// Replaces the ids in a stance by the registrations' shared copies, so that a large log
-    /// holds each id's text once.
-    fn intern(&self, body: &mut EventBody) {
-        if let EventBody::StanceDeclared(s) = body {
-            if let Some((k, _)) = self.actors.get_key_value(&s.actor) {
-                s.actor = k.clone();
-            }
-            if let Some((k, _)) = s
-                .recipient
-                .as_ref()
-                .and_then(|r| self.actors.get_key_value(r))
-            {
-                s.recipient = Some(k.clone());
-            }
-            if let Some((k, _)) = self.topics.get_key_value(&s.topic) {
-                s.topic = k.clone();
-            }
-        }
-    }
-
-    /// Removes a stance's entry from the pair index (under its latest-known actor and topic).
-    fn unindex(&mut self, target: Seq) {
-        if let Some(s) = self.stance_known(target, Seq::MAX).map(Cow::into_owned) {
-            let key = (s.actor, s.topic);
-            if let Some(entries) = self.pairs.get_mut(&key) {
-                entries.retain(|e| e.seq != target);
-                if entries.is_empty() {
-                    self.pairs.remove(&key);
-                }
-            }
-        }
-    }
-
-    /// Puts a stance's entry into the pair index under its latest-known actor, topic and date.
-    fn reindex(&mut self, target: Seq) {
-        if let Some(s) = self.stance_known(target, Seq::MAX).map(Cow::into_owned) {
-            insert_pair(
-                &mut self.pairs,
-                (s.actor, s.topic),
-                PairEntry {
-                    date: s.date,
-                    seq: target,
-                },
-            );
+            EventBody::StanceDeclared(_) | EventBody::StanceCorrected(_) => {}
         }
     }
 
     /// Adjusts the counts of a stance's latest-known actor and topic.
     fn count_latest(&mut self, target: Seq, stances: i64, retracted: i64) {
-        if let Some(s) = self.stance_known(target, Seq::MAX).map(Cow::into_owned) {
+        let Some(slot) = self.stance_slot(target).copied() else {
+            return;
+        };
+        if let Some((actor, topic, _, _)) = self.stance_key(target, &slot, Seq::MAX) {
             let retracted_too = if stances != 0 && self.retracted_by(target).is_some() {
                 stances
             } else {
                 0
             };
-            self.count(&s.actor, &s.topic, stances, retracted + retracted_too);
+            self.count(actor, topic, stances, retracted + retracted_too);
         }
     }
 
-    fn count(&mut self, actor: &ActorId, topic: &TopicId, stances: i64, retracted: i64) {
-        if let Some(a) = self.actors.get_mut(actor) {
-            a.stances = a.stances.saturating_add_signed(stances);
-            a.retracted = a.retracted.saturating_add_signed(retracted);
+    fn count(&mut self, actor: Sym, topic: Sym, stances: i64, retracted: i64) {
+        let bump = |c: &mut Counts| {
+            c.stances = c.stances.saturating_add_signed(stances);
+            c.retracted = c.retracted.saturating_add_signed(retracted);
+        };
+        if let Some(c) = self.actor_counts.get_mut(actor as usize) {
+            bump(c);
         }
-        if let Some(t) = self.topics.get_mut(topic) {
-            t.stances = t.stances.saturating_add_signed(stances);
-            t.retracted = t.retracted.saturating_add_signed(retracted);
+        if let Some(c) = self.topic_counts.get_mut(topic as usize) {
+            bump(c);
         }
     }
 
@@ -647,81 +867,71 @@ impl History {
     pub fn rollback_to(&mut self, seq: Seq) {
         while self.seq_last() > seq {
             let last = self.seq_last();
-            // Undo what apply did, in reverse; the event stays in place until the index is fixed.
-            let Some(body) = self.event(last).map(|e| e.body.clone()) else {
-                return;
-            };
-            match &body {
-                EventBody::ActorRegistered(a) => {
-                    self.actors.remove(&a.actor);
-                }
-                EventBody::TopicRegistered(t) => {
-                    self.topics.remove(&t.topic);
-                }
-                EventBody::StanceDeclared(_) => {
+            // Undo what apply did, in reverse; the event stays in place until its indexes are
+            // fixed.
+            match self.slots.last().cloned() {
+                Some(Slot::Stance(_)) => {
                     self.count_latest(last, -1, 0);
-                    self.unindex(last);
                     self.notes.remove(&last);
                 }
-                EventBody::StanceRetracted(r) => {
-                    if let Some(target) = self.seq_of(&r.target) {
-                        self.count_latest(target, 0, -1);
-                        if let Some(n) = self.notes.get_mut(&target) {
-                            n.retracted_by = None;
-                        }
-                    }
-                }
-                EventBody::StanceCorrected(c) => {
-                    if let Some(target) = self.seq_of(&c.target) {
-                        self.count_latest(target, -1, 0);
-                        self.unindex(target);
-                        if let Some(n) = self.notes.get_mut(&target) {
-                            n.corrections.retain(|s| *s != last);
-                        }
-                        self.corrections.retain(|s| *s != last);
-                        self.reindex(target);
-                        self.count_latest(target, 1, 0);
-                    }
-                }
-                EventBody::StanceCited(c) => {
-                    if let Some(n) = self.seq_of(&c.target).and_then(|t| self.notes.get_mut(&t)) {
-                        n.citations.retain(|s| *s != last);
-                    }
-                }
-                EventBody::ActorAliased(a) => {
-                    self.alias_of.remove(&a.alias);
-                    self.alias_links.retain(|s| *s != last);
-                }
-                EventBody::ActorRole(r) => {
-                    if let Some(v) = self.roles.get_mut(&r.actor) {
-                        v.retain(|s| *s != last);
-                    }
-                }
+                Some(Slot::Other(body)) => self.unapply_other(last, &body),
+                None => return,
             }
-            if let Some(e) = self.events.pop() {
-                self.ids.remove(&e.id);
+            self.slots.pop();
+            self.recorded.pop();
+            if let Some(id) = self.ids.pop() {
+                self.by_id.remove(&id);
             }
         }
     }
-}
 
-/// Inserts an entry into its pair, keeping canonical order. Appends are mostly in date order:
-/// the common case is a push.
-pub(crate) fn insert_entry(index: &mut PairIndex, key: (ActorId, TopicId), entry: PairEntry) {
-    insert_sorted(index.entry(key).or_default(), entry);
-}
-
-/// [`insert_entry`] for the fold's hashed index.
-pub(crate) fn insert_pair(index: &mut PairMap, key: (ActorId, TopicId), entry: PairEntry) {
-    insert_sorted(index.entry(key).or_default(), entry);
-}
-
-fn insert_sorted(entries: &mut Vec<PairEntry>, entry: PairEntry) {
-    match entries.last() {
-        Some(last) if *last > entry => {
-            let at = entries.partition_point(|e| *e < entry);
-            entries.insert(at, entry);
+    fn unapply_other(&mut self, last: Seq, body: &EventBody) {
+        match body {
+            EventBody::ActorRegistered(a) => {
+                if let Some(sym) = self.actor_syms.get(&a.actor) {
+                    self.actor_reg[sym as usize] = 0;
+                }
+                self.actors.remove(&a.actor);
+            }
+            EventBody::TopicRegistered(t) => {
+                if let Some(sym) = self.topic_syms.get(&t.topic) {
+                    self.topic_reg[sym as usize] = 0;
+                }
+                self.topics.remove(&t.topic);
+            }
+            EventBody::StanceDeclared(_) => {}
+            EventBody::StanceRetracted(r) => {
+                if let Some(target) = self.seq_of(&r.target) {
+                    self.count_latest(target, 0, -1);
+                    if let Some(n) = self.notes.get_mut(&target) {
+                        n.retracted_by = None;
+                    }
+                }
+            }
+            EventBody::StanceCorrected(c) => {
+                if let Some(target) = self.seq_of(&c.target) {
+                    self.count_latest(target, -1, 0);
+                    if let Some(n) = self.notes.get_mut(&target) {
+                        n.corrections.retain(|s| *s != last);
+                    }
+                    self.corrections.retain(|s| *s != last);
+                    self.count_latest(target, 1, 0);
+                }
+            }
+            EventBody::StanceCited(c) => {
+                if let Some(n) = self.seq_of(&c.target).and_then(|t| self.notes.get_mut(&t)) {
+                    n.citations.retain(|s| *s != last);
+                }
+            }
+            EventBody::ActorAliased(a) => {
+                self.alias_of.remove(&a.alias);
+                self.alias_links.retain(|s| *s != last);
+            }
+            EventBody::ActorRole(r) => {
+                if let Some(v) = self.roles.get_mut(&r.actor) {
+                    v.retain(|s| *s != last);
+                }
+            }
         }
-        _ => entries.push(entry),
     }
 }

@@ -8,12 +8,12 @@
 //! ([`History::seq_known_at`]). Corrections, retractions, citations, alias links and roles apply
 //! only when known at the cutoff.
 
-use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-use super::date::Day;
-use super::domain::{ActorId, ActorRole, Event, Seq, StanceDeclared, TopicId};
-use super::history::{History, PairEntry, PairIndex, insert_entry};
+use super::date::{Day, ValidDate};
+use super::domain::{ActorId, ActorRole, Event, Seq, Stance, StanceDeclared, TopicId};
+use super::history::{History, Sym};
 
 /// Which (actor, topic) pairs a query covers. An empty set means "all". An actor id also covers
 /// the ids linked to it by `actor.aliased`.
@@ -47,20 +47,21 @@ impl At {
 }
 
 /// The position of an actor on a topic: the deciding `stance.declared` as known at the query's
-/// cutoff, with the reports and corrections of it known by then.
+/// cutoff, with the reports and corrections of it known by then. Events are copies built from
+/// the history's compact form, so a long answer can be produced one position at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Position<'a> {
     /// The actor the position is reported under: the stance's actor, or the actor it is an
     /// alias of.
     pub actor: ActorId,
-    /// The deciding event (its `seq`, `id`, `recorded_at`).
-    pub event: &'a Event,
+    /// The deciding event (its `seq`, `id`, `recorded_at`), as first recorded.
+    pub event: Event,
     /// The deciding stance, with the corrections known at the cutoff applied.
-    pub stance: Cow<'a, StanceDeclared>,
+    pub stance: StanceDeclared,
     /// The `stance.corrected` events applied, in log order.
-    pub corrections: Vec<&'a Event>,
+    pub corrections: Vec<Event>,
     /// The `stance.cited` events: further reports of the same statement, in log order.
-    pub citations: Vec<&'a Event>,
+    pub citations: Vec<Event>,
     /// The role the actor held on the as-of day (or its current role without one), if known.
     pub role: Option<&'a ActorRole>,
 }
@@ -139,65 +140,119 @@ pub struct TimelineEntry<'a> {
     pub status: Status,
 }
 
+/// One stance as known at a query's cutoff, in the compact form queries sort: its actor (after
+/// alias links), topic, date and stance as corrected by then.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    actor: Sym,
+    topic: Sym,
+    date: ValidDate,
+    seq: Seq,
+    stance: Stance,
+}
+
+/// Sort ranks of actor and topic symbols: the order of their ids.
+struct Ranks {
+    actor: Vec<u32>,
+    topic: Vec<u32>,
+}
+
+/// What one side of a query covers: its cutoff, the actor each actor symbol stands for then, and
+/// which (actor, topic) symbols the filter keeps.
+struct Scope {
+    cutoff: Seq,
+    /// Canonical actor per actor symbol; `None` when no alias link is known at the cutoff.
+    canon: Option<Vec<Sym>>,
+    keep_actor: Vec<bool>,
+    keep_topic: Vec<bool>,
+}
+
+/// The rank of each symbol when symbols are ordered by their values.
+fn ranks_of<T: Ord>(len: usize, item: impl Fn(Sym) -> T) -> Vec<u32> {
+    let mut order: Vec<Sym> = (0..len as Sym).collect();
+    order.sort_by_key(|s| item(*s));
+    let mut rank = vec![0; len];
+    for (r, s) in order.into_iter().enumerate() {
+        rank[s as usize] = r as u32;
+    }
+    rank
+}
+
 impl History {
-    /// The pairs a query covers, as known at `cutoff` (alias links of seq <= `cutoff` merged),
-    /// sorted by (actor id, topic id), each with its entries in canonical order. `keep` picks the
-    /// pairs by (canonical actor, topic). Borrows the fold's index unless a correction after the
-    /// cutoff or an alias link changes it; then `storage` holds the rebuilt index.
-    fn pairs_at<'s>(
-        &'s self,
-        cutoff: Seq,
-        keep: impl Fn(&ActorId, &TopicId) -> bool,
-        storage: &'s mut Option<PairIndex>,
-    ) -> Vec<(&'s (ActorId, TopicId), &'s [PairEntry])> {
-        let corrected_later = self.corrections.last().is_some_and(|c| *c > cutoff);
-        let aliased = self.has_aliases(cutoff);
-        if !corrected_later && !aliased {
-            let mut kept: Vec<(&(ActorId, TopicId), &[PairEntry])> = self
-                .pairs
-                .iter()
-                .filter(|((a, t), _)| keep(a, t))
-                .map(|(k, v)| (k, v.as_slice()))
-                .collect();
-            kept.sort_unstable_by(|x, y| x.0.cmp(y.0));
-            return kept;
+    fn ranks(&self) -> Ranks {
+        Ranks {
+            actor: ranks_of(self.actor_syms.len(), |s| self.actor_syms.item(s)),
+            topic: ranks_of(self.topic_syms.len(), |s| self.topic_syms.item(s)),
         }
-        let mut index = PairIndex::new();
-        for (key, entries) in &self.pairs {
-            for e in entries.iter().filter(|e| e.seq <= cutoff) {
-                let Some(s) = self.stance_known(e.seq, cutoff) else {
-                    continue;
-                };
-                let actor = self.canonical_actor(&s.actor, cutoff);
-                let key = if *actor == key.0 && s.topic == key.1 {
-                    key.clone()
-                } else {
-                    (actor.clone(), s.topic.clone())
-                };
-                insert_entry(
-                    &mut index,
-                    key,
-                    PairEntry {
-                        date: s.date,
-                        seq: e.seq,
-                    },
-                );
-            }
-        }
-        let index: &'s PairIndex = storage.insert(index);
-        index
-            .iter()
-            .filter(|((a, t), _)| keep(a, t))
-            .map(|(k, v)| (k, v.as_slice()))
-            .collect()
     }
 
-    /// Whether a filter's topic and issue conditions cover a topic.
-    fn covers_topic(&self, filter: &Filter, topic: &TopicId) -> bool {
-        (filter.topics.is_empty() || filter.topics.contains(topic))
+    fn scope(&self, cutoff: Seq, filter: &Filter) -> Scope {
+        let canon = self.has_aliases(cutoff).then(|| {
+            (0..self.actor_syms.len() as Sym)
+                .map(|s| {
+                    let to = self.canonical_actor(self.actor_syms.item(s), cutoff);
+                    self.actor_syms.get(to).unwrap_or(s)
+                })
+                .collect()
+        });
+        let actors = self.filter_actors(filter, cutoff);
+        let keep_actor = (0..self.actor_syms.len() as Sym)
+            .map(|s| actors.is_empty() || actors.contains(self.actor_syms.item(s)))
+            .collect();
+        let keep_topic = (0..self.topic_syms.len() as Sym)
+            .map(|s| self.covers_topic(filter, s))
+            .collect();
+        Scope {
+            cutoff,
+            canon,
+            keep_actor,
+            keep_topic,
+        }
+    }
+
+    /// The stances a scope covers, as known at its cutoff (retracted ones only when asked),
+    /// sorted by (actor id, topic id), then canonical order (`date`, then `seq`).
+    fn rows(&self, scope: &Scope, ranks: &Ranks, with_retracted: bool) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for (seq, slot) in self.stance_slots() {
+            if seq > scope.cutoff {
+                break;
+            }
+            if !with_retracted && self.retracted_at(seq, scope.cutoff).is_some() {
+                continue;
+            }
+            let Some((actor, topic, date, stance)) = self.stance_key(seq, slot, scope.cutoff)
+            else {
+                continue;
+            };
+            let actor = scope.canon.as_ref().map_or(actor, |c| c[actor as usize]);
+            if scope.keep_actor[actor as usize] && scope.keep_topic[topic as usize] {
+                rows.push(Row {
+                    actor,
+                    topic,
+                    date,
+                    seq,
+                    stance,
+                });
+            }
+        }
+        rows.sort_unstable_by_key(|r| {
+            (
+                ranks.actor[r.actor as usize],
+                ranks.topic[r.topic as usize],
+                r.date,
+                r.seq,
+            )
+        });
+        rows
+    }
+
+    /// Whether a filter's topic and issue conditions cover a topic symbol.
+    fn covers_topic(&self, filter: &Filter, topic: Sym) -> bool {
+        (filter.topics.is_empty() || filter.topics.contains(self.topic_syms.item(topic)))
             && (filter.issues.is_empty()
                 || self
-                    .topic(topic)
+                    .topic_by_sym(topic)
                     .is_some_and(|t| t.issues.iter().any(|i| filter.issues.contains(i))))
     }
 
@@ -217,10 +272,10 @@ impl History {
         cutoff: Seq,
         as_of: Option<Day>,
     ) -> Option<Position<'_>> {
-        let (event, _) = self.stance(seq)?;
+        let event = self.event(seq)?;
         let stance = self.stance_known(seq, cutoff)?;
         let notes = self.notes.get(&seq);
-        let known = |v: &[Seq]| -> Vec<&Event> {
+        let known = |v: &[Seq]| -> Vec<Event> {
             v.iter()
                 .filter(|s| **s <= cutoff)
                 .filter_map(|s| self.event(*s))
@@ -238,20 +293,27 @@ impl History {
     }
 
     fn retracted_at(&self, seq: Seq, cutoff: Seq) -> Option<Seq> {
+        if self.notes.is_empty() {
+            return None;
+        }
         self.retracted_by(seq).filter(|by| *by <= cutoff)
     }
 
-    /// The deciding entry of one pair at a point.
-    fn decide(&self, entries: &[PairEntry], as_of: Option<Day>, cutoff: Seq) -> Option<Seq> {
-        let end = match as_of {
-            Some(day) => entries.partition_point(|e| e.date.start() <= day),
-            None => entries.len(),
-        };
-        entries[..end]
-            .iter()
-            .rev()
-            .find(|e| e.seq <= cutoff && self.retracted_at(e.seq, cutoff).is_none())
-            .map(|e| e.seq)
+    /// The deciding row of each pair with a position at a point, in (actor id, topic id) order.
+    fn deciders(&self, at: At, filter: &Filter, ranks: &Ranks) -> Vec<Row> {
+        let scope = self.scope(at.known.unwrap_or(Seq::MAX), filter);
+        let rows = self.rows(&scope, ranks, false);
+        let mut out = Vec::new();
+        for pair in rows.chunk_by(|x, y| x.actor == y.actor && x.topic == y.topic) {
+            let end = match at.as_of {
+                Some(day) => pair.partition_point(|r| r.date.start() <= day),
+                None => pair.len(),
+            };
+            if let Some(r) = end.checked_sub(1).map(|i| pair[i]) {
+                out.push(r);
+            }
+        }
+        out
     }
 
     /// Every position at a point, ordered by actor id, then topic id.
@@ -270,19 +332,26 @@ impl History {
     /// assert!(history.positions_at(At::day(day), &Filter::default()).is_empty());
     /// ```
     pub fn positions_at(&self, at: At, filter: &Filter) -> Vec<Position<'_>> {
+        self.positions_iter(at, filter).collect()
+    }
+
+    /// [`History::positions_at`], one position at a time: the positions are decided first (a
+    /// few bytes each), and each is built only when the iterator reaches it, so a long answer
+    /// can be written out without holding it whole.
+    pub fn positions_iter(
+        &self,
+        at: At,
+        filter: &Filter,
+    ) -> impl Iterator<Item = Position<'_>> + '_ {
         let cutoff = at.known.unwrap_or(Seq::MAX);
-        let actors = self.filter_actors(filter, cutoff);
-        let mut storage = None;
-        let keep = |a: &ActorId, t: &TopicId| {
-            (actors.is_empty() || actors.contains(a)) && self.covers_topic(filter, t)
-        };
-        self.pairs_at(cutoff, keep, &mut storage)
-            .into_iter()
-            .filter_map(|((a, _), entries)| {
-                let seq = self.decide(entries, at.as_of, cutoff)?;
-                self.position_of(a, seq, cutoff, at.as_of)
-            })
-            .collect()
+        let rows = self.deciders(at, filter, &self.ranks());
+        rows.into_iter()
+            .filter_map(move |r| self.position_at_row(&r, cutoff, at.as_of))
+    }
+
+    /// The position of a decided row (rows come from this history, so there always is one).
+    fn position_at_row(&self, r: &Row, cutoff: Seq, as_of: Option<Day>) -> Option<Position<'_>> {
+        self.position_of(self.actor_syms.item(r.actor), r.seq, cutoff, as_of)
     }
 
     /// Every position as of `as_of` (inclusive; `None` = every date), knowing the whole log.
@@ -296,42 +365,57 @@ impl History {
     /// `diff_at(p, p)` is empty. Each side may have its own as-of date and its own cutoff, so
     /// "what changed in our knowledge of D between T1 and T2" is `diff_at((D, T1), (D, T2))`.
     pub fn diff_at(&self, from: At, to: At, filter: &Filter) -> Vec<Change<'_>> {
+        self.diff_iter(from, to, filter).collect()
+    }
+
+    /// [`History::diff_at`], one change at a time: pairs are compared in the compact form, and
+    /// only the positions of changed pairs are built, when the iterator reaches them.
+    pub fn diff_iter(
+        &self,
+        from: At,
+        to: At,
+        filter: &Filter,
+    ) -> impl Iterator<Item = Change<'_>> + '_ {
+        let ranks = self.ranks();
+        let before = self.deciders(from, filter, &ranks);
+        let after = self.deciders(to, filter, &ranks);
+        let key = |r: &Row| (ranks.actor[r.actor as usize], ranks.topic[r.topic as usize]);
         // Both lists come sorted by (actor, topic): walk them side by side.
-        let mut before = self.positions_at(from, filter).into_iter().peekable();
-        let mut after = self.positions_at(to, filter).into_iter().peekable();
-        let key = |p: &Position<'_>| (p.actor.clone(), p.stance.topic.clone());
-        let mut changes = Vec::new();
+        let mut changes: Vec<(ChangeKind, Option<Row>, Option<Row>)> = Vec::new();
+        let (mut b, mut a) = (before.iter().peekable(), after.iter().peekable());
         loop {
-            let order = match (before.peek(), after.peek()) {
+            let order = match (b.peek(), a.peek()) {
                 (None, None) => break,
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some(b), Some(a)) => (&b.actor, &b.stance.topic).cmp(&(&a.actor, &a.stance.topic)),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(x), Some(y)) => key(x).cmp(&key(y)),
             };
-            let (b, a) = match order {
-                std::cmp::Ordering::Less => (before.next(), None),
-                std::cmp::Ordering::Greater => (None, after.next()),
-                std::cmp::Ordering::Equal => (before.next(), after.next()),
+            let (x, y) = match order {
+                Ordering::Less => (b.next().copied(), None),
+                Ordering::Greater => (None, a.next().copied()),
+                Ordering::Equal => (b.next().copied(), a.next().copied()),
             };
-            let kind = match (&b, &a) {
+            let kind = match (&x, &y) {
                 (None, Some(_)) => ChangeKind::Added,
                 (Some(_), None) => ChangeKind::Removed,
-                (Some(x), Some(y)) if x.stance.stance != y.stance.stance => ChangeKind::Changed,
+                (Some(p), Some(q)) if p.stance != q.stance => ChangeKind::Changed,
                 _ => continue,
             };
-            let (actor, topic) = match (&b, &a) {
-                (Some(p), _) | (None, Some(p)) => key(p),
-                (None, None) => continue,
-            };
-            changes.push(Change {
-                actor,
-                topic,
-                kind,
-                before: b,
-                after: a,
-            });
+            changes.push((kind, x, y));
         }
-        changes
+        let (cut_from, cut_to) = (from.known.unwrap_or(Seq::MAX), to.known.unwrap_or(Seq::MAX));
+        changes.into_iter().map(move |(kind, x, y)| {
+            let before = x.and_then(|r| self.position_at_row(&r, cut_from, from.as_of));
+            let after = y.and_then(|r| self.position_at_row(&r, cut_to, to.as_of));
+            let row = x.or(y).map_or((0, 0), |r| (r.actor, r.topic));
+            Change {
+                actor: self.actor_syms.item(row.0).clone(),
+                topic: self.topic_syms.item(row.1).clone(),
+                kind,
+                before,
+                after,
+            }
+        })
     }
 
     /// [`History::diff_at`] between two as-of days, knowing the whole log.
@@ -342,34 +426,42 @@ impl History {
     /// Every `stance.declared` of the covered pairs known at `known` (`None`: the whole log), in
     /// canonical order (`date`, then `seq`), each with its status as known then.
     pub fn timeline_at(&self, known: Option<Seq>, filter: &Filter) -> Vec<TimelineEntry<'_>> {
+        self.timeline_iter(known, filter).collect()
+    }
+
+    /// [`History::timeline_at`], one entry at a time (each built when the iterator reaches it).
+    pub fn timeline_iter(
+        &self,
+        known: Option<Seq>,
+        filter: &Filter,
+    ) -> impl Iterator<Item = TimelineEntry<'_>> + '_ {
         let cutoff = known.unwrap_or(Seq::MAX);
-        let actors = self.filter_actors(filter, cutoff);
-        let mut storage = None;
-        let keep = |a: &ActorId, t: &TopicId| {
-            (actors.is_empty() || actors.contains(a)) && self.covers_topic(filter, t)
-        };
-        let mut out = Vec::new();
-        for ((actor, _), entries) in self.pairs_at(cutoff, keep, &mut storage) {
+        let scope = self.scope(cutoff, filter);
+        let rows = self.rows(&scope, &self.ranks(), true);
+        let mut out: Vec<(Row, Status)> = Vec::with_capacity(rows.len());
+        for pair in rows.chunk_by(|x, y| x.actor == y.actor && x.topic == y.topic) {
             // Walk backwards so each unretracted stance knows the next unretracted one.
             let mut next_live: Option<Seq> = None;
-            for e in entries.iter().rev().filter(|e| e.seq <= cutoff) {
-                let retracted = self.retracted_at(e.seq, cutoff);
+            for r in pair.iter().rev() {
+                let retracted = self.retracted_at(r.seq, cutoff);
                 let status = match (retracted, next_live) {
                     (Some(by), _) => Status::Retracted { by },
                     (None, None) => Status::Current,
                     (None, Some(by)) => Status::Superseded { by },
                 };
                 if retracted.is_none() {
-                    next_live = Some(e.seq);
+                    next_live = Some(r.seq);
                 }
-                if let Some(position) = self.position_of(actor, e.seq, cutoff, Some(e.date.start()))
-                {
-                    out.push((*e, TimelineEntry { position, status }));
-                }
+                out.push((*r, status));
             }
         }
-        out.sort_by_key(|(e, _)| *e);
-        out.into_iter().map(|(_, t)| t).collect()
+        out.sort_by_key(|(r, _)| (r.date, r.seq));
+        out.into_iter().filter_map(move |(r, status)| {
+            Some(TimelineEntry {
+                position: self.position_at_row(&r, cutoff, Some(r.date.start()))?,
+                status,
+            })
+        })
     }
 
     /// [`History::timeline_at`] knowing the whole log.

@@ -383,12 +383,7 @@ pub fn import(
 
     let mut writer = Writer::open(log, opts.wait)?;
     let seq_at_open = writer.log().history().seq_last();
-    let mut floor = writer
-        .log()
-        .history()
-        .events()
-        .last()
-        .map(|e| e.recorded_at);
+    let mut floor = writer.log().history().recorded_at(seq_at_open);
     let mut report = ImportReport::default();
     let mut pending = Pending {
         events: Vec::new(),

@@ -214,7 +214,7 @@ fn check_snapshot_log(
             )));
         }
     }
-    let Some(last) = history.events().last() else {
+    let Some(last) = history.event(history.seq_last()) else {
         return Ok(());
     };
     let first = stamp(next);

@@ -179,10 +179,11 @@ impl Writer {
                 found: seq_before,
             });
         }
-        let (out, head) = encode_batch(
-            &self.log.head,
-            &self.log.history.events()[seq_before as usize..],
-        );
+        let history = &self.log.history;
+        let staged: Vec<Event> = (seq_before + 1..=seq_last)
+            .filter_map(|s| history.event(s))
+            .collect();
+        let (out, head) = encode_batch(&self.log.head, &staged);
         // The stored line is longer than the input (seq, id, hash...): check what readers will see.
         let new_lines = batch.iter().zip(&report).filter(|(_, a)| !a.duplicate);
         for (line, (new, _)) in out.split(|&b| b == b'\n').zip(new_lines) {
@@ -470,7 +471,7 @@ mod tests {
             .collect();
         let (bytes, head) = encode_batch(&GENESIS_HASH, &events);
         let log = Log::from_bytes("log", &bytes).unwrap();
-        assert_eq!(log.history().events(), &events[..]);
+        assert_eq!(log.history().events().collect::<Vec<_>>(), events);
         assert_eq!(log.head_hash(), head.to_hex());
         assert_eq!(log.torn_tail_bytes(), 0);
     }

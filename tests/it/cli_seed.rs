@@ -873,7 +873,7 @@ fn the_seed_log_was_written_from_the_input_batch() {
     let corrections =
         parse_batch("dprk-russia-2024.corrections.jsonl", &text).expect("corrections parse");
     let log = Log::open(&seed_log()).expect("seed log opens");
-    let events = log.history().events();
+    let events: Vec<_> = log.history().events().collect();
 
     // then the log holds exactly the article's events as seq 1..=35, followed by the
     // corrections as seq 36..=40, in order,

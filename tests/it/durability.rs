@@ -225,7 +225,6 @@ fn wait_for_writers(log: &Path) {
 fn ids_in_order(log: &Log) -> Vec<String> {
     log.history()
         .events()
-        .iter()
         .enumerate()
         .map(|(i, e)| {
             assert_eq!(e.seq, i as u64 + 1, "seq contiguous from 1");

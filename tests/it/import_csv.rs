@@ -115,7 +115,6 @@ fn a_sheet_is_mapped_by_flags_and_bad_rows_are_refused_with_their_lines() {
     let h = log.history();
     let stances: Vec<StanceRow> = h
         .events()
-        .iter()
         .filter_map(|e| match &e.body {
             EventBody::StanceDeclared(s) => Some((
                 e.seq,
@@ -173,15 +172,15 @@ fn a_sheet_is_mapped_by_flags_and_bad_rows_are_refused_with_their_lines() {
         ]
     );
     // Ids name the file and line; registrations come just before the first row needing them.
-    assert_eq!(h.events()[2].id, event_id("csv/analyst.csv/2"));
-    assert_eq!(h.events()[8].id, event_id("csv/analyst.csv/10"));
+    assert_eq!(h.event(2 + 1).unwrap().id, event_id("csv/analyst.csv/2"));
+    assert_eq!(h.event(8 + 1).unwrap().id, event_id("csv/analyst.csv/10"));
     assert!(
-        matches!(&h.events()[0].body, EventBody::ActorRegistered(a) if a.actor.as_str() == "KOR" && a.country.as_str() == "KOR" && a.kind.as_str() == "state" && a.sector.as_str() == "GOV")
+        matches!(&h.event(0 + 1).unwrap().body, EventBody::ActorRegistered(a) if a.actor.as_str() == "KOR" && a.country.as_str() == "KOR" && a.kind.as_str() == "state" && a.sector.as_str() == "GOV")
     );
     assert!(
-        matches!(&h.events()[1].body, EventBody::TopicRegistered(t) if t.topic.as_str() == "sanctions-on-dprk" && t.kind.as_str() == "policy")
+        matches!(&h.event(1 + 1).unwrap().body, EventBody::TopicRegistered(t) if t.topic.as_str() == "sanctions-on-dprk" && t.kind.as_str() == "policy")
     );
-    match &h.events()[2].body {
+    match &h.event(2 + 1).unwrap().body {
         EventBody::StanceDeclared(s) => {
             assert_eq!(s.cite.url.as_deref(), Some("https://example.org/1"))
         }
@@ -292,7 +291,6 @@ fn a_tsv_without_header_by_column_numbers_with_slugged_ids_and_prefix_map() {
     let h = log.history();
     let got: Vec<(String, String, String, String, String)> = h
         .events()
-        .iter()
         .filter_map(|e| match &e.body {
             EventBody::StanceDeclared(s) => Some((
                 s.actor.to_string(),
@@ -367,7 +365,6 @@ fn one_topic_and_one_date_for_all_rows() {
     let stances: Vec<(String, String, String)> = log
         .history()
         .events()
-        .iter()
         .filter_map(|e| match &e.body {
             EventBody::StanceDeclared(s) => Some((
                 s.topic.to_string(),

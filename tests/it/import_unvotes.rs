@@ -114,7 +114,7 @@ fn mini_import_appends_actors_topics_then_votes_and_reports_refused_rows() {
     }
 
     let log = Log::open(&log).unwrap();
-    let events = log.history().events();
+    let events: Vec<_> = log.history().events().collect();
     assert_eq!(events.len(), 27);
 
     // Actors first, by id: ISO alpha-3 ids, ISO 3166-3 ids for historical states.
@@ -364,7 +364,6 @@ fn an_actor_registered_by_hand_is_used_not_registered_again() {
     assert_eq!(h.actors().len(), 7);
     let usa_votes = h
         .events()
-        .iter()
         .filter(|e| matches!(&e.body, EventBody::StanceDeclared(s) if s.actor.as_str() == "USA"))
         .count();
     assert_eq!(usa_votes, 5);
@@ -408,7 +407,7 @@ fn the_library_reports_progress_in_events() {
     assert_eq!(*progress.advanced.borrow(), 27);
     // Every event of the import carries the recorded time given (later batches 1 µs later).
     let log = Log::open(&log).unwrap();
-    let first = log.history().events()[0].recorded_at;
+    let first = log.history().event(1).unwrap().recorded_at;
     assert_eq!(
         first.timestamp_micros(),
         opts.now.timestamp_micros(),
