@@ -5,6 +5,10 @@
 //! Run: `cargo bench --bench append`. Files go to cargo's target tmp dir (the project's disk).
 //! Each measurement is repeated `ROUNDS` times, alternating ours and bare, and the median taken.
 
+// The allocator the stancelog binary uses (see src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;

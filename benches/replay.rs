@@ -45,6 +45,10 @@
 //! Criterion measures wall time: on a machine shared with other builds the numbers rise with the
 //! load; compare runs made under the same conditions.
 
+// The allocator the stancelog binary uses (see src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -4,6 +4,10 @@
 //! Run: `STANCELOG_BENCH_LOG=/path/to/un.jsonl cargo bench --bench replay_real` (the script
 //! `benches/un_votes.sh` makes that log and runs this). Without the variable it does nothing.
 
+// The allocator the stancelog binary uses (see src/main.rs), for both sides.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use stancelog::store::{Log, Record};

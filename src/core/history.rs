@@ -5,11 +5,12 @@
 //! and cannot fail. Nothing here reads files or the clock.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap as HashMap;
 use uuid::Uuid;
 
 use super::date::{TimeOfDay, ValidDate};
@@ -196,7 +197,7 @@ pub(crate) struct Interner<T> {
 impl<T> Default for Interner<T> {
     fn default() -> Interner<T> {
         Interner {
-            syms: HashMap::new(),
+            syms: HashMap::default(),
             items: Vec::new(),
         }
     }

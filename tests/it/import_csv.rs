@@ -172,15 +172,15 @@ fn a_sheet_is_mapped_by_flags_and_bad_rows_are_refused_with_their_lines() {
         ]
     );
     // Ids name the file and line; registrations come just before the first row needing them.
-    assert_eq!(h.event(2 + 1).unwrap().id, event_id("csv/analyst.csv/2"));
-    assert_eq!(h.event(8 + 1).unwrap().id, event_id("csv/analyst.csv/10"));
+    assert_eq!(h.event(3).unwrap().id, event_id("csv/analyst.csv/2"));
+    assert_eq!(h.event(9).unwrap().id, event_id("csv/analyst.csv/10"));
     assert!(
-        matches!(&h.event(0 + 1).unwrap().body, EventBody::ActorRegistered(a) if a.actor.as_str() == "KOR" && a.country.as_str() == "KOR" && a.kind.as_str() == "state" && a.sector.as_str() == "GOV")
+        matches!(&h.event(1).unwrap().body, EventBody::ActorRegistered(a) if a.actor.as_str() == "KOR" && a.country.as_str() == "KOR" && a.kind.as_str() == "state" && a.sector.as_str() == "GOV")
     );
     assert!(
-        matches!(&h.event(1 + 1).unwrap().body, EventBody::TopicRegistered(t) if t.topic.as_str() == "sanctions-on-dprk" && t.kind.as_str() == "policy")
+        matches!(&h.event(2).unwrap().body, EventBody::TopicRegistered(t) if t.topic.as_str() == "sanctions-on-dprk" && t.kind.as_str() == "policy")
     );
-    match &h.event(2 + 1).unwrap().body {
+    match &h.event(3).unwrap().body {
         EventBody::StanceDeclared(s) => {
             assert_eq!(s.cite.url.as_deref(), Some("https://example.org/1"))
         }
