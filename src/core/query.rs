@@ -140,15 +140,22 @@ pub struct TimelineEntry<'a> {
     pub status: Status,
 }
 
-/// One stance as known at a query's cutoff, in the compact form queries sort: its actor (after
-/// alias links), topic, date and stance as corrected by then.
+/// One stance as known at a query's cutoff, in the compact form queries sort (24 bytes): its
+/// actor (after alias links), topic, date and stance as corrected by then. `seq` fits in 32 bits
+/// because a history holds at most `u32::MAX` events.
 #[derive(Debug, Clone, Copy)]
 struct Row {
     actor: Sym,
     topic: Sym,
     date: ValidDate,
-    seq: Seq,
+    seq: u32,
     stance: Stance,
+}
+
+impl Row {
+    fn seq(&self) -> Seq {
+        Seq::from(self.seq)
+    }
 }
 
 /// Sort ranks of actor and topic symbols: the order of their ids.
@@ -226,6 +233,9 @@ impl History {
                 continue;
             };
             let actor = scope.canon.as_ref().map_or(actor, |c| c[actor as usize]);
+            let Ok(seq) = u32::try_from(seq) else {
+                break;
+            };
             if scope.keep_actor[actor as usize] && scope.keep_topic[topic as usize] {
                 rows.push(Row {
                     actor,
@@ -351,7 +361,7 @@ impl History {
 
     /// The position of a decided row (rows come from this history, so there always is one).
     fn position_at_row(&self, r: &Row, cutoff: Seq, as_of: Option<Day>) -> Option<Position<'_>> {
-        self.position_of(self.actor_syms.item(r.actor), r.seq, cutoff, as_of)
+        self.position_of(self.actor_syms.item(r.actor), r.seq(), cutoff, as_of)
     }
 
     /// Every position as of `as_of` (inclusive; `None` = every date), knowing the whole log.
@@ -443,14 +453,14 @@ impl History {
             // Walk backwards so each unretracted stance knows the next unretracted one.
             let mut next_live: Option<Seq> = None;
             for r in pair.iter().rev() {
-                let retracted = self.retracted_at(r.seq, cutoff);
+                let retracted = self.retracted_at(r.seq(), cutoff);
                 let status = match (retracted, next_live) {
                     (Some(by), _) => Status::Retracted { by },
                     (None, None) => Status::Current,
                     (None, Some(by)) => Status::Superseded { by },
                 };
                 if retracted.is_none() {
-                    next_live = Some(r.seq);
+                    next_live = Some(r.seq());
                 }
                 out.push((*r, status));
             }
