@@ -164,10 +164,12 @@ struct Ranks {
     topic: Vec<u32>,
 }
 
-/// What one side of a query covers: its cutoff, the actor each actor symbol stands for then, and
-/// which (actor, topic) symbols the filter keeps.
+/// What one side of a query covers: its cutoff, the last valid-time day that can count, the
+/// actor each actor symbol stands for then, and which (actor, topic) symbols the filter keeps.
 struct Scope {
     cutoff: Seq,
+    /// Stances whose date takes effect after this day are left out (`None`: all count).
+    until: Option<Day>,
     /// Canonical actor per actor symbol; `None` when no alias link is known at the cutoff.
     canon: Option<Vec<Sym>>,
     keep_actor: Vec<bool>,
@@ -193,7 +195,7 @@ impl History {
         }
     }
 
-    fn scope(&self, cutoff: Seq, filter: &Filter) -> Scope {
+    fn scope(&self, cutoff: Seq, until: Option<Day>, filter: &Filter) -> Scope {
         let canon = self.has_aliases(cutoff).then(|| {
             (0..self.actor_syms.len() as Sym)
                 .map(|s| {
@@ -211,6 +213,7 @@ impl History {
             .collect();
         Scope {
             cutoff,
+            until,
             canon,
             keep_actor,
             keep_topic,
@@ -236,6 +239,9 @@ impl History {
             let Ok(seq) = u32::try_from(seq) else {
                 break;
             };
+            if scope.until.is_some_and(|day| date.start() > day) {
+                continue;
+            }
             if scope.keep_actor[actor as usize] && scope.keep_topic[topic as usize] {
                 rows.push(Row {
                     actor,
@@ -311,19 +317,12 @@ impl History {
 
     /// The deciding row of each pair with a position at a point, in (actor id, topic id) order.
     fn deciders(&self, at: At, filter: &Filter, ranks: &Ranks) -> Vec<Row> {
-        let scope = self.scope(at.known.unwrap_or(Seq::MAX), filter);
+        // Rows dated after the as-of day are left out, so each pair's last row decides.
+        let scope = self.scope(at.known.unwrap_or(Seq::MAX), at.as_of, filter);
         let rows = self.rows(&scope, ranks, false);
-        let mut out = Vec::new();
-        for pair in rows.chunk_by(|x, y| x.actor == y.actor && x.topic == y.topic) {
-            let end = match at.as_of {
-                Some(day) => pair.partition_point(|r| r.date.start() <= day),
-                None => pair.len(),
-            };
-            if let Some(r) = end.checked_sub(1).map(|i| pair[i]) {
-                out.push(r);
-            }
-        }
-        out
+        rows.chunk_by(|x, y| x.actor == y.actor && x.topic == y.topic)
+            .filter_map(|pair| pair.last().copied())
+            .collect()
     }
 
     /// Every position at a point, ordered by actor id, then topic id.
@@ -446,7 +445,7 @@ impl History {
         filter: &Filter,
     ) -> impl Iterator<Item = TimelineEntry<'_>> + '_ {
         let cutoff = known.unwrap_or(Seq::MAX);
-        let scope = self.scope(cutoff, filter);
+        let scope = self.scope(cutoff, None, filter);
         let rows = self.rows(&scope, &self.ranks(), true);
         let mut out: Vec<(Row, Status)> = Vec::with_capacity(rows.len());
         for pair in rows.chunk_by(|x, y| x.actor == y.actor && x.topic == y.topic) {
