@@ -112,7 +112,14 @@ pub fn open_log(log_path: &Path) -> Result<(Log, SnapshotUse)> {
     match matches_at(&start, &tail, base) {
         Ok(()) => {
             let seq = start.history.seq_last();
-            let log = Log::resume(&name, &tail, Some(start), CHUNK_BYTES, base)?;
+            // The tail from the snapshot's end on.
+            let from = usize::try_from(start.valid_len - base).map_err(|e| {
+                Error::io(
+                    &name,
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                )
+            })?;
+            let log = Log::resume(&name, &tail[from..], Some(start), CHUNK_BYTES)?;
             Ok((log, SnapshotUse::Used { seq }))
         }
         Err(reason) => read_all(SnapshotUse::Discarded { reason }),
@@ -542,7 +549,7 @@ mod tests {
         let prefix = Log::from_bytes("log", &bytes[..end]).map_err(|e| e.to_string())?;
         let start = decode(&encode(&prefix))?;
         matches_at(&start, bytes, 0)?;
-        Log::resume("log", bytes, Some(start), CHUNK_BYTES, 0).map_err(|e| e.to_string())
+        Log::resume("log", &bytes[end..], Some(start), CHUNK_BYTES).map_err(|e| e.to_string())
     }
 
     #[test]
