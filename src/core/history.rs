@@ -361,19 +361,6 @@ impl History {
         History::default()
     }
 
-    /// Makes room for `additional` more events, a hint from a reader that knows roughly how many
-    /// are coming (from a file's size, say): it spares the vectors and the id index the copies
-    /// of growing one step at a time. Too small a hint costs nothing but those copies.
-    pub fn reserve(&mut self, additional: usize) {
-        self.slots.reserve(additional);
-        self.ids.reserve(additional);
-        self.recorded.reserve(additional);
-        let ids = &self.ids;
-        self.by_id
-            .table
-            .reserve(additional, |i| hash_id(&ids[*i as usize]));
-    }
-
     /// Seq of the last event, 0 when empty.
     pub fn seq_last(&self) -> Seq {
         self.slots.len() as Seq

@@ -4,20 +4,21 @@
 //! record is missing (a write in progress or torn by a crash), is the only defect tolerated.
 //! Readers ignore it and report its size ([`Log::torn_tail_bytes`]); the next append removes it
 //! first. Any other defect is an [`Error::Input`] naming the line, and nothing is repaired.
+//!
+//! The file is read in chunks, decoded on worker threads and folded in order (see
+//! [`Log::resume`]); memory beyond the history is a few chunks, whatever the file's size.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::batch::{BATCH_EVENTS_MAX, parse_record};
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
+use super::pipeline;
 use super::record::{
     FieldError, SCHEMA_VERSION, format_recorded_at, parse_recorded_at, parse_uuid,
 };
@@ -50,15 +51,16 @@ impl Log {
     /// Reads and folds the log at `path`, verifying the hash chain. Takes no lock: a batch
     /// still being written is ignored as a torn tail, so readers never see half a batch.
     ///
+    /// The file is read in chunks of about 1 MiB, never whole: besides the history, the read
+    /// holds a few chunks at a time (at most `3 W + 2` with `W` decoding threads, one per
+    /// core up to 8), however large the file.
+    ///
     /// # Errors
     /// [`Error::Usage`] when there is no file at `path`; [`Error::Io`] when it cannot be read;
     /// [`Error::Input`] naming the line and field of the first bad record.
     pub fn open(path: &Path) -> Result<Log> {
-        let mut file = open_read(path)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|e| Error::io(path.display(), e))?;
-        Log::from_bytes(&path.display().to_string(), &bytes)
+        let file = open_read(path)?;
+        Log::read(&path.display().to_string(), file)
     }
 
     /// Folds a log held in memory; `name` is used in error messages.
@@ -66,94 +68,60 @@ impl Log {
     /// # Errors
     /// [`Error::Input`] naming the line and field of the first bad record: bad JSON, a field
     /// out of shape, a newer schema, a seq gap, a hash that does not chain, a batch left open
-    /// before another begins, or an event the log's rules refuse.
+    /// before another begins, a line longer than [`LINE_BYTES_MAX`], or an event the log's
+    /// rules refuse.
     pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Log> {
-        Log::from_bytes_chunked(name, bytes, CHUNK_BYTES)
+        Log::read(name, bytes)
     }
 
-    /// [`Log::from_bytes`] with chunks of about `chunk_bytes` decoded in parallel.
-    fn from_bytes_chunked(name: &str, bytes: &[u8], chunk_bytes: usize) -> Result<Log> {
-        Log::resume(name, bytes, None, chunk_bytes, 0)
-    }
-
-    /// Folds the log in `bytes`, starting from `start` (a log already folded up to a byte offset
-    /// of `bytes` that ends a complete batch) or from the beginning.
+    /// Folds the log read from `reader`, from its first byte to its end; `name` is used in
+    /// error messages.
     ///
-    /// `bytes` may be a tail of the file: `base` is the file offset of its first byte, and must
-    /// be at most `start`'s end less the length of its last line (whose hash the next line's
-    /// check needs). Offsets in the result are file offsets.
-    pub(crate) fn resume(
+    /// # Errors
+    /// Those of [`Log::from_bytes`], and [`Error::Io`] naming `name` when a read fails.
+    pub(crate) fn read<R: Read + Send>(name: &str, reader: R) -> Result<Log> {
+        Log::resume(name, reader, None, CHUNK_BYTES)
+    }
+
+    /// [`Log::from_bytes`] with chunks of about `chunk_bytes`.
+    #[cfg(test)]
+    fn from_bytes_chunked(name: &str, bytes: &[u8], chunk_bytes: usize) -> Result<Log> {
+        Log::resume(name, bytes, None, chunk_bytes)
+    }
+
+    /// Folds the log read from `reader`, starting from `start` (a log already folded up to a
+    /// file offset that ends a complete batch, `start.valid_len`, where `reader` must be) or
+    /// from the beginning (then `reader` is at offset 0). Offsets in the result are file
+    /// offsets.
+    ///
+    /// The bytes are read in chunks of about `chunk_bytes`, cut after a newline (the partial
+    /// line at a chunk's end goes into the next one) on a reader thread. Worker threads decode
+    /// chunks (JSON, schema, the hash link of each line to the previous line's stored hash,
+    /// which travels with the chunk, and field conversion); this thread folds them in file
+    /// order, so the first bad line is reported as in a sequential read. The pipeline is
+    /// bounded ([`pipeline::ordered`]): with `W` workers, at most `3 W + 2` chunks are held at
+    /// once, however slow one worker is. A line longer than [`LINE_BYTES_MAX`] is not buffered whole: it is
+    /// skipped to its newline and reported (or, unterminated at the end, is a torn tail).
+    pub(crate) fn resume<R: Read + Send>(
         name: &str,
-        bytes: &[u8],
+        reader: R,
         start: Option<Log>,
         chunk_bytes: usize,
-        base: u64,
     ) -> Result<Log> {
-        let start = start.map(|mut l| {
-            l.valid_len -= base;
-            l
-        });
-        let offset = start.as_ref().map_or(0, |l| l.valid_len as usize);
-        let mut fold = Fold::new(name, bytes, start);
-        // Whole lines only; what follows the last newline is a torn tail.
-        let whole = memchr::memrchr(b'\n', bytes)
-            .map_or(0, |i| i + 1)
-            .max(offset);
-        let chunks: Vec<Range<usize>> = split_chunks(&bytes[offset..whole], chunk_bytes.max(1))
-            .into_iter()
-            .map(|r| r.start + offset..r.end + offset)
-            .collect();
-        if chunks.len() <= 1 {
-            for range in chunks {
-                fold.chunk(decode_chunk(bytes, range))?;
-            }
-        } else {
-            // Decoding (JSON, hashes, field conversion) runs on worker threads; the fold takes
-            // chunks in file order, so the first bad line is reported as in a sequential read.
-            let workers = std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .clamp(1, 8);
-            let next = AtomicUsize::new(0);
-            let (tx, rx) = mpsc::sync_channel::<(usize, Vec<Decoded>)>(workers * 2);
-            let failed = AtomicBool::new(false);
-            std::thread::scope(|scope| -> Result<()> {
-                for _ in 0..workers {
-                    let tx = tx.clone();
-                    let (chunks, next, failed) = (&chunks, &next, &failed);
-                    scope.spawn(move || {
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            if i >= chunks.len() || failed.load(Ordering::Relaxed) {
-                                break;
-                            }
-                            if tx
-                                .send((i, decode_chunk(bytes, chunks[i].clone())))
-                                .is_err()
-                            {
-                                break;
-                            }
-                        }
-                    });
-                }
-                drop(tx);
-                let mut pending: BTreeMap<usize, Vec<Decoded>> = BTreeMap::new();
-                let mut want = 0;
-                for (i, decoded) in rx {
-                    pending.insert(i, decoded);
-                    while let Some(decoded) = pending.remove(&want) {
-                        if let Err(e) = fold.chunk(decoded) {
-                            failed.store(true, Ordering::Relaxed);
-                            return Err(e);
-                        }
-                        want += 1;
-                    }
-                }
-                Ok(())
-            })?;
+        let offset = start.as_ref().map_or(0, |l| l.valid_len);
+        // A complete batch ends with a schema-2 record (a snapshot's end is checked to be
+        // one), whose stored hash is the head; at the start, the genesis hash.
+        let prev = start.as_ref().map_or(GENESIS_HASH, |l| l.head);
+        let mut pieces = Chunker::new(reader, chunk_bytes.max(1), offset, prev);
+        let fold = Fold::new(name, start);
+        let first = pieces.next();
+        let second = pieces.next();
+        if !matches!(second, Some(Piece::Lines { .. })) {
+            // At most one chunk of lines: no threads.
+            return fold.all(first.into_iter().chain(second).map(decode_piece));
         }
-        let mut log = fold.finish();
-        log.valid_len += base;
-        Ok(log)
+        let all = first.into_iter().chain(second).chain(pieces);
+        pipeline::ordered(all, decode_piece, |decoded| fold.all(decoded))
     }
 
     /// The folded history.
@@ -185,23 +153,153 @@ impl Log {
     }
 }
 
-/// Bytes of log per decoding chunk: enough lines to amortize a thread hand-off.
-pub(crate) const CHUNK_BYTES: usize = 4 << 20;
+/// Bytes of log per decoding chunk: enough lines to amortize a thread hand-off, few enough that
+/// the chunks in flight stay a few MB.
+pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 
-/// Splits whole lines into ranges of about `chunk_bytes`, each ending just after a newline.
-fn split_chunks(bytes: &[u8], chunk_bytes: usize) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < bytes.len() {
-        let want = (start + chunk_bytes).min(bytes.len());
-        let end = match memchr::memchr(b'\n', &bytes[want - 1..]) {
-            Some(i) => want + i,
-            None => bytes.len(),
-        };
-        out.push(start..end);
-        start = end;
+/// Bytes read at a time while skipping a line longer than [`LINE_BYTES_MAX`], or while looking
+/// for the end of a line after a chunk's worth of bytes.
+const READ_BYTES: usize = 64 << 10;
+
+/// A part of the log on its way from the reader through a worker to the fold.
+enum Piece {
+    /// Whole lines, each ending in a newline, from file offset `offset`; `prev` is the stored
+    /// hash of the line before them, when it has one.
+    Lines {
+        offset: u64,
+        bytes: Vec<u8>,
+        prev: Option<Hash>,
+    },
+    /// The same lines decoded.
+    Decoded {
+        offset: u64,
+        bytes: Vec<u8>,
+        lines: Vec<Decoded>,
+    },
+    /// A newline-terminated line longer than [`LINE_BYTES_MAX`] (not kept). The reader stops
+    /// there: the fold fails at it.
+    Overlong,
+    /// The end of the file, at this offset.
+    End(u64),
+    /// A read failed; the reader stops there.
+    Failed(std::io::Error),
+}
+
+/// Cuts what a reader gives into [`Piece`]s: chunks of whole lines of about `chunk_bytes`, then
+/// one last piece (`End`, `Overlong` or `Failed`).
+struct Chunker<R> {
+    reader: R,
+    chunk_bytes: usize,
+    /// The start of a line whose newline was not read yet.
+    carry: Vec<u8>,
+    /// File offset of `carry`'s first byte.
+    offset: u64,
+    /// The stored hash of the last whole line cut so far (when it has one).
+    prev: Option<Hash>,
+    done: bool,
+}
+
+impl<R: Read> Chunker<R> {
+    fn new(reader: R, chunk_bytes: usize, offset: u64, prev: Hash) -> Chunker<R> {
+        Chunker {
+            reader,
+            chunk_bytes,
+            carry: Vec::new(),
+            offset,
+            prev: Some(prev),
+            done: false,
+        }
     }
-    out
+
+    fn cut(&mut self) -> Piece {
+        let mut buf = std::mem::take(&mut self.carry);
+        buf.reserve(self.chunk_bytes.min(CHUNK_BYTES).saturating_sub(buf.len()));
+        // `carry` holds no newline.
+        let mut newline = false;
+        loop {
+            let want = match self.chunk_bytes.checked_sub(buf.len()) {
+                Some(n) if n > 0 => n,
+                _ => self.chunk_bytes.min(READ_BYTES),
+            };
+            let before = buf.len();
+            let n = match (&mut self.reader).take(want as u64).read_to_end(&mut buf) {
+                Ok(n) => n,
+                Err(e) => return Piece::Failed(e),
+            };
+            newline = newline || memchr::memchr(b'\n', &buf[before..]).is_some();
+            if newline && (n == 0 || buf.len() >= self.chunk_bytes) {
+                let cut = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
+                self.carry = buf[cut..].to_vec();
+                buf.truncate(cut);
+                let offset = self.offset;
+                self.offset += cut as u64;
+                let last_start = memchr::memrchr(b'\n', &buf[..cut - 1]).map_or(0, |i| i + 1);
+                let prev =
+                    std::mem::replace(&mut self.prev, stored_hash(&buf[last_start..cut - 1]));
+                return Piece::Lines {
+                    offset,
+                    bytes: buf,
+                    prev,
+                };
+            }
+            if n == 0 {
+                // An unterminated last line (or nothing): a torn tail.
+                return Piece::End(self.offset + buf.len() as u64);
+            }
+            if !newline && buf.len() > LINE_BYTES_MAX {
+                return self.skip_line(buf.len() as u64);
+            }
+        }
+    }
+
+    /// Reads on past a line already longer than [`LINE_BYTES_MAX`] (its first `len` bytes
+    /// read), without keeping it: `Overlong` if a newline ends it, else a torn tail.
+    fn skip_line(&mut self, mut len: u64) -> Piece {
+        let mut scratch = vec![0u8; READ_BYTES];
+        loop {
+            match self.reader.read(&mut scratch) {
+                Ok(0) => return Piece::End(self.offset + len),
+                Ok(n) if memchr::memchr(b'\n', &scratch[..n]).is_some() => {
+                    return Piece::Overlong;
+                }
+                Ok(n) => len += n as u64,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Piece::Failed(e),
+            }
+        }
+    }
+}
+
+impl<R: Read> Iterator for Chunker<R> {
+    type Item = Piece;
+
+    fn next(&mut self) -> Option<Piece> {
+        if self.done {
+            return None;
+        }
+        let piece = self.cut();
+        self.done = !matches!(piece, Piece::Lines { .. });
+        Some(piece)
+    }
+}
+
+/// Decodes a piece of whole lines; passes any other piece on.
+fn decode_piece(piece: Piece) -> Piece {
+    match piece {
+        Piece::Lines {
+            offset,
+            bytes,
+            prev,
+        } => {
+            let lines = decode_chunk(&bytes, prev);
+            Piece::Decoded {
+                offset,
+                bytes,
+                lines,
+            }
+        }
+        other => other,
+    }
 }
 
 /// One line decoded on its own: everything that needs no earlier line, each check's outcome
@@ -231,20 +329,14 @@ pub(crate) fn stored_hash(line: &[u8]) -> Option<Hash> {
     Hash::from_hex(hex)
 }
 
-fn decode_chunk(bytes: &[u8], range: Range<usize>) -> Vec<Decoded> {
-    // The previous line's stored hash, for the first line of the chunk.
-    let mut prev: Option<Hash> = match range.start {
-        0 => Some(GENESIS_HASH),
-        start => {
-            let line_start = memchr::memrchr(b'\n', &bytes[..start - 1]).map_or(0, |i| i + 1);
-            stored_hash(&bytes[line_start..start - 1])
-        }
-    };
-    let mut out = Vec::with_capacity((range.end - range.start) / 300 + 1);
+/// Decodes `bytes`, whole lines each ending in a newline; `prev` is the stored hash of the line
+/// before them (when it has one). Ranges in the result are offsets in `bytes`.
+fn decode_chunk(bytes: &[u8], mut prev: Option<Hash>) -> Vec<Decoded> {
+    let mut out = Vec::with_capacity(bytes.len() / 300 + 1);
     let mut times: Option<(String, DateTime<Utc>)> = None;
-    let mut at = range.start;
-    while at < range.end {
-        let end = memchr::memchr(b'\n', &bytes[at..range.end]).map_or(range.end, |i| at + i);
+    let mut at = 0;
+    while at < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
         let line = &bytes[at..end];
         let parsed = decode(line, prev.as_ref(), &mut times);
         prev = match &parsed {
@@ -263,6 +355,14 @@ fn decode_chunk(bytes: &[u8], range: Range<usize>) -> Vec<Decoded> {
     out
 }
 
+/// The error for a line longer than [`LINE_BYTES_MAX`].
+fn overlong() -> FieldError {
+    FieldError::new(
+        "",
+        format!("line is longer than LINE_BYTES_MAX ({LINE_BYTES_MAX} bytes)"),
+    )
+}
+
 /// Decodes one stored line: JSON, schema, the hash link to `prev` (the previous line's stored
 /// hash) when known, id, recorded time and body.
 fn decode(
@@ -271,10 +371,7 @@ fn decode(
     times: &mut Option<(String, DateTime<Utc>)>,
 ) -> Result<Parsed, FieldError> {
     if line.len() > LINE_BYTES_MAX {
-        return Err(FieldError::new(
-            "",
-            format!("line is longer than LINE_BYTES_MAX ({LINE_BYTES_MAX} bytes)"),
-        ));
+        return Err(overlong());
     }
     if line.last() == Some(&b'\r') {
         return Err(FieldError::new(
@@ -360,19 +457,20 @@ fn decode(
 /// The sequential part of reading a log: seq, hash chain, batches, recorded time, and the fold.
 struct Fold<'a> {
     name: &'a str,
-    bytes: &'a [u8],
     history: History,
     head: Hash,
     recorded_at_last: Option<DateTime<Utc>>,
     schema1_records: u64,
-    /// The last point where a batch was complete: (bytes, seq, head hash, recorded time).
+    /// The last point where a batch was complete: (file offset, seq, head hash, recorded time).
     complete: (u64, Seq, Hash, Option<DateTime<Utc>>),
+    /// Records folded since then (those of a batch still open).
+    open_records: u64,
     batch_open: Option<Seq>,
     line_no: u64,
 }
 
 impl<'a> Fold<'a> {
-    fn new(name: &'a str, bytes: &'a [u8], start: Option<Log>) -> Fold<'a> {
+    fn new(name: &'a str, start: Option<Log>) -> Fold<'a> {
         let start = start.unwrap_or_else(|| Log {
             history: History::new(),
             torn_tail_bytes: 0,
@@ -385,11 +483,11 @@ impl<'a> Fold<'a> {
         let seq = start.history.seq_last();
         Fold {
             name,
-            bytes,
             head: start.head,
             recorded_at_last: start.recorded_at_last,
             schema1_records: start.schema1_records,
             complete: (start.valid_len, seq, start.head, start.recorded_at_last),
+            open_records: 0,
             batch_open: None,
             // One line per record.
             line_no: seq,
@@ -397,7 +495,38 @@ impl<'a> Fold<'a> {
         }
     }
 
-    fn chunk(&mut self, decoded: Vec<Decoded>) -> Result<()> {
+    /// Folds every piece in file order, up to the end of the file.
+    fn all(mut self, pieces: impl Iterator<Item = Piece>) -> Result<Log> {
+        for piece in pieces {
+            match piece {
+                Piece::Decoded {
+                    offset,
+                    bytes,
+                    lines,
+                } => self.chunk(offset, &bytes, lines)?,
+                Piece::Overlong => {
+                    let line = Decoded {
+                        range: 0..0,
+                        parsed: Err(overlong()),
+                    };
+                    self.chunk(0, &[], vec![line])?;
+                }
+                Piece::Failed(e) => return Err(Error::io(self.name, e)),
+                Piece::End(len) => return Ok(self.finish(len)),
+                // Only undecoded when a worker passed it on wrongly; never.
+                Piece::Lines { .. } => break,
+            }
+        }
+        // The pieces stopped before the end: a worker thread panicked (the scope passes its
+        // panic on).
+        Err(Error::io(
+            self.name,
+            std::io::Error::other("the log's reader stopped before the end"),
+        ))
+    }
+
+    /// Folds the decoded lines of `bytes`, which starts at file offset `offset`.
+    fn chunk(&mut self, offset: u64, bytes: &[u8], decoded: Vec<Decoded>) -> Result<()> {
         for d in decoded {
             self.line_no += 1;
             let (name, line_no) = (self.name, self.line_no);
@@ -406,8 +535,8 @@ impl<'a> Fold<'a> {
                 line: Some(line_no),
                 field: (!field.is_empty()).then_some(field),
             };
-            let end = d.range.end;
-            let line = &self.bytes[d.range];
+            let end = offset + d.range.end as u64;
+            let line = &bytes[d.range];
             let (event, batch_last, schema) = self
                 .line(line, d.parsed)
                 .map_err(|e| Error::input(at(e.field), e.message))?;
@@ -422,9 +551,11 @@ impl<'a> Fold<'a> {
             self.history.apply(event);
             if seq == batch_last {
                 self.batch_open = None;
-                self.complete = ((end + 1) as u64, seq, self.head, self.recorded_at_last);
+                self.open_records = 0;
+                self.complete = (end + 1, seq, self.head, self.recorded_at_last);
             } else {
                 self.batch_open = Some(batch_last);
+                self.open_records += 1;
             }
         }
         Ok(())
@@ -515,22 +646,21 @@ impl<'a> Fold<'a> {
         ))
     }
 
-    fn finish(self) -> Log {
+    /// The log as folded, the file ending at offset `len`.
+    fn finish(self, len: u64) -> Log {
         let Fold {
-            bytes,
             mut history,
             mut head,
             mut recorded_at_last,
             schema1_records,
             complete,
+            open_records,
             ..
         } = self;
         // Whatever follows the last complete batch is a torn tail: an unterminated line, or the
         // records of a batch whose last record never made it.
         let (valid_len, seq_complete, head_complete, recorded_complete) = complete;
-        let torn_tail_bytes = bytes.len() as u64 - valid_len;
-        let torn_tail_records =
-            memchr::memchr_iter(b'\n', &bytes[valid_len as usize..]).count() as u64;
+        let torn_tail_bytes = len - valid_len;
         if torn_tail_bytes > 0 {
             history.rollback_to(seq_complete);
             head = head_complete;
@@ -539,7 +669,7 @@ impl<'a> Fold<'a> {
         Log {
             history,
             torn_tail_bytes,
-            torn_tail_records,
+            torn_tail_records: open_records,
             recorded_at_last,
             head,
             valid_len,
@@ -607,11 +737,232 @@ mod tests {
         }
     }
 
+    /// A reader that gives at most `step` bytes per read, as a pipe or a slow disk may.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    fn trickled(bytes: &[u8], step: usize, chunk_bytes: usize) -> Result<Log> {
+        Log::resume("log", Trickle { bytes, step }, None, chunk_bytes)
+    }
+
+    /// The offset where line `lines` ends (0 for none).
+    fn end_of_line(bytes: &[u8], lines: usize) -> usize {
+        memchr::memchr_iter(b'\n', bytes)
+            .nth(lines.wrapping_sub(1))
+            .map_or(0, |i| i + 1)
+    }
+
+    fn same_log(a: &Log, b: &Log) {
+        assert!(a.history.events().eq(b.history.events()));
+        assert_eq!(
+            (a.head, a.valid_len, a.recorded_at_last, a.schema1_records),
+            (b.head, b.valid_len, b.recorded_at_last, b.schema1_records)
+        );
+        assert_eq!(
+            (a.torn_tail_bytes, a.torn_tail_records),
+            (b.torn_tail_bytes, b.torn_tail_records)
+        );
+    }
+
     #[test]
-    fn split_chunks_ends_each_range_at_a_newline() {
-        let text = b"ab\ncd\nef\n";
-        assert_eq!(split_chunks(text, 1), vec![0..3, 3..6, 6..9]);
-        assert_eq!(split_chunks(text, 4), vec![0..6, 6..9]);
-        assert_eq!(split_chunks(text, 100), vec![0..9]);
+    fn chunks_are_whole_lines_in_order_each_with_the_hash_of_the_line_before() {
+        for (chunk, step) in [(1, 1), (333, 7), (333, 4096), (5000, 100)] {
+            let mut chunker = Chunker::new(Trickle { bytes: SEED, step }, chunk, 0, GENESIS_HASH);
+            let mut at = 0usize;
+            let mut prev = Some(GENESIS_HASH);
+            let mut pieces = 0;
+            for piece in chunker.by_ref() {
+                match piece {
+                    Piece::Lines {
+                        offset,
+                        bytes,
+                        prev: p,
+                    } => {
+                        assert_eq!(offset, at as u64);
+                        assert_eq!(&bytes[..], &SEED[at..at + bytes.len()]);
+                        assert_eq!(bytes.last(), Some(&b'\n'));
+                        // As many whole lines as fit in `chunk` bytes, or the one line that
+                        // does not fit: no line ends in the rest of the first `chunk` bytes.
+                        let rest = at + bytes.len()..(at + chunk).min(SEED.len());
+                        assert!(rest.is_empty() || !SEED[rest].contains(&b'\n'));
+                        assert_eq!(p, prev);
+                        let n = bytes.len();
+                        let last_start =
+                            memchr::memrchr(b'\n', &bytes[..n - 1]).map_or(0, |i| i + 1);
+                        prev = stored_hash(&bytes[last_start..n - 1]);
+                        at += bytes.len();
+                        pieces += 1;
+                    }
+                    Piece::End(len) => assert_eq!(len, SEED.len() as u64),
+                    _ => panic!("only lines, then the end"),
+                }
+            }
+            assert_eq!(at, SEED.len());
+            assert!(chunk > SEED.len() || pieces > 1, "{chunk}: {pieces}");
+            assert!(chunker.next().is_none());
+        }
+    }
+
+    #[test]
+    fn lines_cut_across_chunks_and_reads_fold_as_one_read() {
+        let whole = Log::from_bytes_chunked("log", SEED, usize::MAX).unwrap();
+        assert_eq!(whole.history.seq_last(), 40);
+        for chunk in [1, 50, 333, 4096] {
+            for step in [1, 7, 64, 100_000] {
+                same_log(&trickled(SEED, step, chunk).unwrap(), &whole);
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_line_bytes_max_mid_file_is_an_error_at_its_line() {
+        let cut = end_of_line(SEED, 35);
+        let expected =
+            format!("log:36: line is longer than LINE_BYTES_MAX ({LINE_BYTES_MAX} bytes)");
+        // Just too long (found when decoding), and much too long (found while reading).
+        for extra in [1, 100_000] {
+            let mut log = SEED[..cut].to_vec();
+            log.extend_from_slice(b"{\"x\":\"");
+            log.resize(log.len() + LINE_BYTES_MAX - 8 + extra, b'a');
+            log.extend_from_slice(b"\"}");
+            assert_eq!(log.len() - cut, LINE_BYTES_MAX + extra);
+            log.push(b'\n');
+            log.extend_from_slice(&SEED[cut..]);
+            for chunk in [1000, CHUNK_BYTES, usize::MAX] {
+                for step in [4096, usize::MAX] {
+                    let e = trickled(&log, step, chunk).unwrap_err();
+                    assert_eq!(e.to_string(), expected, "chunk {chunk}, step {step}");
+                }
+            }
+        }
+        // In chunks, a line much too long is never held: the first 35 lines, then its end.
+        let mut log = SEED[..cut].to_vec();
+        log.resize(cut + 3 * LINE_BYTES_MAX, b'a');
+        log.push(b'\n');
+        let mut chunker = Chunker::new(&log[..], 1000, 0, GENESIS_HASH);
+        let mut read = 0;
+        for piece in chunker.by_ref() {
+            match piece {
+                Piece::Lines { bytes, .. } => {
+                    assert!(bytes.len() < 2000);
+                    read += bytes.len();
+                }
+                Piece::Overlong => break,
+                _ => panic!("lines, then the overlong line"),
+            }
+        }
+        assert_eq!(read, cut);
+        assert!(chunker.next().is_none());
+        // Unterminated at the end of the file, it is a torn tail.
+        let mut torn = SEED.to_vec();
+        torn.resize(SEED.len() + 2 * LINE_BYTES_MAX, b'a');
+        for chunk in [1000, CHUNK_BYTES] {
+            let log = trickled(&torn, 4096, chunk).unwrap();
+            assert_eq!(log.history.seq_last(), 40);
+            assert_eq!(log.torn_tail_bytes, 2 * LINE_BYTES_MAX as u64);
+            assert_eq!(log.torn_tail_records, 0);
+            assert_eq!(log.valid_len, SEED.len() as u64);
+        }
+    }
+
+    #[test]
+    fn a_torn_tail_at_the_end_of_a_chunk_is_ignored() {
+        // The second batch (lines 36-40) cut after line 38: three whole records, no batch_last.
+        let (batch, torn) = (end_of_line(SEED, 35), end_of_line(SEED, 38));
+        let partial = &SEED[..torn + 10];
+        for bytes in [&SEED[..torn], partial] {
+            // Chunks ending at the batch's end, at the file's end, and everywhere between.
+            let mut sizes = vec![batch, torn, torn - batch, bytes.len() - batch, usize::MAX];
+            sizes.extend((1..bytes.len()).step_by(61));
+            for chunk in sizes {
+                let log = Log::from_bytes_chunked("log", bytes, chunk).unwrap();
+                assert_eq!(log.history.seq_last(), 35, "chunk {chunk}");
+                assert_eq!(log.valid_len, batch as u64);
+                assert_eq!(log.torn_tail_bytes, (bytes.len() - batch) as u64);
+                assert_eq!(log.torn_tail_records, 3);
+            }
+        }
+        // With chunks of the first batch's size, the torn records are a chunk of their own.
+        let mut chunker = Chunker::new(&SEED[..torn], batch, 0, GENESIS_HASH);
+        assert!(matches!(chunker.next(), Some(Piece::Lines { bytes, .. }) if bytes.len() == batch));
+        assert!(
+            matches!(chunker.next(), Some(Piece::Lines { bytes, .. }) if bytes.len() == torn - batch)
+        );
+        assert!(matches!(chunker.next(), Some(Piece::End(n)) if n == torn as u64));
+    }
+
+    /// A log of `n` events in batches of one: two registrations, then stances.
+    fn long_log(n: usize) -> Vec<u8> {
+        let mut text = String::from(concat!(
+            r#"{"type":"actor.registered","actor":"a","name":"A","kind":"state","country":"KOR","sector":"GOV"}"#,
+            "\n",
+            r#"{"type":"topic.registered","topic":"t","title":"T","kind":"policy"}"#,
+            "\n"
+        ));
+        for i in 0..n - 2 {
+            text.push_str(&format!(
+                r#"{{"type":"stance.declared","actor":"a","topic":"t","stance":"support","date":"{}","quote":"q {i}","cite":{{"publication":"P"}}}}"#,
+                1000 + i % 8000
+            ));
+            text.push('\n');
+        }
+        let batch = crate::store::parse_batch("batch", text.as_bytes()).unwrap();
+        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let events: Vec<Event> = batch
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| Event {
+                seq: i as u64 + 1,
+                id: Uuid::from_u128(i as u128 + 1),
+                recorded_at: t,
+                body: e.body,
+            })
+            .collect();
+        crate::store::encode_log(&events)
+    }
+
+    #[test]
+    fn a_bad_line_in_a_late_chunk_is_reported_at_its_line() {
+        let good = long_log(3000);
+        let whole = Log::from_bytes("log", &good).unwrap();
+        assert_eq!(whole.history.seq_last(), 3000);
+        // The quote of line 2500 ("q 2497") changed: its hash no longer matches.
+        let line = end_of_line(&good, 2499);
+        let at = line + memchr::memmem::find(&good[line..], b"\"q 2497\"").unwrap() + 3;
+        let mut edited = good.clone();
+        edited[at] = b'9';
+        // Line 2900 made bad JSON.
+        let mut broken = good.clone();
+        let start = end_of_line(&good, 2899);
+        broken[start] = b'[';
+        for chunk in [1000, 4096, usize::MAX] {
+            let e = Log::from_bytes_chunked("log", &edited, chunk)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                e,
+                "log:2500: field `hash`: does not match the record and the previous hash: the log was changed after it was written",
+                "chunk {chunk}"
+            );
+            let e = Log::from_bytes_chunked("log", &broken, chunk)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(e, "log:2900: expected `,` or `]`", "chunk {chunk}");
+            same_log(
+                &Log::from_bytes_chunked("log", &good, chunk).unwrap(),
+                &whole,
+            );
+        }
     }
 }

@@ -3,6 +3,7 @@
 mod batch;
 mod chain;
 mod log;
+mod pipeline;
 mod record;
 mod snapshot;
 mod writer;

@@ -10,12 +10,17 @@
 //!
 //! Layout: `MAGIC`, version (u32), seq (u64), head hash (32 bytes), log bytes (u64), last
 //! recorded time (flag u8 + i64 microseconds), schema-1 record count (u64), event count (u64),
-//! the events in blocks of up to `BLOCK_EVENTS` (each: event count u32, byte length u64, the
-//! events), then the SHA-256 of everything before it. Blocks are decoded in parallel. Integers are little-endian; a string
+//! the events in blocks (each: event count u32, byte length u64 of at most `BLOCK_BYTES_MAX`,
+//! the events), then the SHA-256 of everything before it. Integers are little-endian; a string
 //! is a u32 byte length and UTF-8 bytes; an optional value is a flag byte then the value.
+//!
+//! Neither writing nor reading holds the file whole: blocks of about `BLOCK_BYTES` are written
+//! through a buffer and hashed as they go; reading decodes blocks as they are read (on worker
+//! threads, in a bounded pipeline), hashing them too, and trusts what it built only once the
+//! checksum at the end holds.
 
 use std::fs::{self, File};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -24,16 +29,27 @@ use sha2::{Digest, Sha256};
 use super::batch::parse_record;
 use super::chain::Hash;
 use super::log::{CHUNK_BYTES, LINE_BYTES_MAX, Log, missing_or_io, stored_hash};
+use super::pipeline;
 use super::record::{CiteRecord, Record, parse_recorded_at, parse_uuid};
 use super::writer::sync_dir;
 use crate::core::{Event, History, Seq};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8] = b"STANCELOG-SNAPSHOT\n";
-const VERSION: u32 = 2;
+/// Version 3 bounds a block's length (version 2 had blocks of 32,768 events, whatever their
+/// size).
+const VERSION: u32 = 3;
 
-/// Events per block: blocks are decoded in parallel.
-const BLOCK_EVENTS: usize = 32_768;
+/// A block is closed once it holds this many bytes: blocks are decoded in parallel, a few at a
+/// time.
+const BLOCK_BYTES: usize = 1 << 20;
+
+/// The longest block a reader accepts: `BLOCK_BYTES` plus one event, whose record here is no
+/// longer than its stored line (at most `LINE_BYTES_MAX`), with room to spare.
+const BLOCK_BYTES_MAX: u64 = 4 << 20;
+
+/// Bytes of the checksum at the end.
+const SUM_BYTES: u64 = 32;
 
 /// Where the snapshot of the log at `log` lives: beside it, with `.snapshot` appended.
 pub fn snapshot_path(log: &Path) -> PathBuf {
@@ -60,13 +76,12 @@ pub enum SnapshotUse {
 }
 
 /// Writes a snapshot of `log` (the log at `log_path` as read) beside it, atomically: a temporary
-/// file is written and synced, then renamed over the old snapshot, and the directory synced.
-/// Returns the snapshot's path and size in bytes.
+/// file is written (through a buffer, block by block) and synced, then renamed over the old
+/// snapshot, and the directory synced. Returns the snapshot's path and size in bytes.
 ///
 /// # Errors
-/// [`Error::Io`] when the file cannot be written.
+/// [`Error::Io`] when the file cannot be written (the temporary file is then removed).
 pub fn write_snapshot(log_path: &Path, log: &Log) -> Result<(PathBuf, u64)> {
-    let bytes = encode(log);
     let path = snapshot_path(log_path);
     // A name of this process's own, so that queries rebuilding at once do not collide.
     let mut tmp_name = path.as_os_str().to_owned();
@@ -76,16 +91,30 @@ pub fn write_snapshot(log_path: &Path, log: &Log) -> Result<(PathBuf, u64)> {
         let p = p.display().to_string();
         move |e| Error::io(&p, e)
     };
-    let mut f = File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(&bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
+    let written = File::create(&tmp).and_then(|f| {
+        let mut w = BufWriter::with_capacity(BLOCK_BYTES, f);
+        let size = encode(log, &mut w, BLOCK_BYTES)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        Ok(size)
+    });
+    let size = match written {
+        Ok(size) => size,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(io(&tmp)(e));
+        }
+    };
     fs::rename(&tmp, &path).map_err(io(&path))?;
     sync_dir(&path)?;
-    Ok((path, bytes.len() as u64))
+    Ok((path, size))
 }
 
 /// Reads and folds the log at `log_path`, starting from its snapshot when there is a valid one;
 /// then only the part of the file after the snapshot (and the line before it) is read.
+///
+/// Neither file is held whole: the snapshot is decoded as it is read (see the module docs),
+/// the log's tail read in chunks ([`Log::open`]). A snapshot whose checksum fails is found
+/// only at its end: what was built from it is dropped before the log is replayed.
 ///
 /// # Errors
 /// [`Error::Usage`] when there is no log; [`Error::Io`] when it cannot be read; those of
@@ -94,28 +123,36 @@ pub fn open_log(log_path: &Path) -> Result<(Log, SnapshotUse)> {
     let name = log_path.display().to_string();
     let read_all =
         |used: SnapshotUse| -> Result<(Log, SnapshotUse)> { Ok((Log::open(log_path)?, used)) };
-    let Ok(snap) = fs::read(snapshot_path(log_path)) else {
+    let Ok(snap) = File::open(snapshot_path(log_path)) else {
         return read_all(SnapshotUse::Absent);
     };
-    let start = match decode(&snap) {
+    let start = match read(snap) {
         Ok(s) => s,
         Err(reason) => return read_all(SnapshotUse::Discarded { reason }),
     };
-    drop(snap);
-    // Read from just before the line the snapshot ends with.
+    // Read the line the snapshot ends with (it ends at most LINE_BYTES_MAX + 1 bytes before).
     let base = start.valid_len.saturating_sub(LINE_BYTES_MAX as u64 + 2);
     let mut file = File::open(log_path).map_err(|e| missing_or_io(log_path, e))?;
-    let mut tail = Vec::new();
+    let mut last = Vec::new();
     file.seek(SeekFrom::Start(base))
-        .and_then(|_| file.read_to_end(&mut tail))
+        .and_then(|_| {
+            (&mut file)
+                .take(start.valid_len - base)
+                .read_to_end(&mut last)
+        })
         .map_err(|e| Error::io(&name, e))?;
-    match matches_at(&start, &tail, base) {
+    match matches_at(&start, &last, base) {
         Ok(()) => {
+            drop(last);
             let seq = start.history.seq_last();
-            let log = Log::resume(&name, &tail, Some(start), CHUNK_BYTES, base)?;
+            // The file is at the snapshot's end.
+            let log = Log::resume(&name, file, Some(start), CHUNK_BYTES)?;
             Ok((log, SnapshotUse::Used { seq }))
         }
-        Err(reason) => read_all(SnapshotUse::Discarded { reason }),
+        Err(reason) => {
+            drop(start);
+            read_all(SnapshotUse::Discarded { reason })
+        }
     }
 }
 
@@ -149,158 +186,364 @@ fn matches_at(start: &Log, bytes: &[u8], base: u64) -> Result<(), String> {
     Ok(())
 }
 
-fn encode(log: &Log) -> Vec<u8> {
-    let mut w = Vec::with_capacity(log.history.events().len() * 160 + 256);
-    w.extend_from_slice(MAGIC);
-    put_u32(&mut w, VERSION);
-    put_u64(&mut w, log.history.seq_last());
-    w.extend_from_slice(&log.head.0);
-    put_u64(&mut w, log.valid_len);
+/// Writes the snapshot of `log` to `out`, in blocks closed once they hold `block_bytes`;
+/// returns the bytes written.
+fn encode(log: &Log, out: impl Write, block_bytes: usize) -> io::Result<u64> {
+    let mut w = Hashing {
+        inner: out,
+        sum: Sha256::new(),
+        bytes: 0,
+    };
+    let history = &log.history;
+    let mut head = Vec::with_capacity(128);
+    head.extend_from_slice(MAGIC);
+    put_u32(&mut head, VERSION);
+    put_u64(&mut head, history.seq_last());
+    head.extend_from_slice(&log.head.0);
+    put_u64(&mut head, log.valid_len);
     match log.recorded_at_last {
         Some(t) => {
-            w.push(1);
-            w.extend_from_slice(&t.timestamp_micros().to_le_bytes());
+            head.push(1);
+            head.extend_from_slice(&t.timestamp_micros().to_le_bytes());
         }
-        None => w.push(0),
+        None => head.push(0),
     }
-    put_u64(&mut w, log.schema1_records);
-    put_u64(&mut w, log.history.events().len() as u64);
-    let events: Vec<Event> = log.history.events().collect();
-    for block in events.chunks(BLOCK_EVENTS) {
-        put_u32(&mut w, block.len() as u32);
-        let len_at = w.len();
-        put_u64(&mut w, 0);
-        for e in block {
-            put_record(&mut w, &Record::from_event(e));
+    put_u64(&mut head, log.schema1_records);
+    put_u64(&mut head, history.seq_last());
+    w.write_all(&head)?;
+    let mut block = Vec::with_capacity(block_bytes.min(BLOCK_BYTES) + 4096);
+    let mut events = 0u32;
+    let put_block = |w: &mut Hashing<_>, block: &mut Vec<u8>, events: &mut u32| {
+        let mut header = Vec::with_capacity(12);
+        put_u32(&mut header, *events);
+        put_u64(&mut header, block.len() as u64);
+        w.write_all(&header)?;
+        w.write_all(block)?;
+        block.clear();
+        *events = 0;
+        io::Result::Ok(())
+    };
+    for seq in 1..=history.seq_last() {
+        let e = history
+            .event(seq)
+            .ok_or_else(|| io::Error::other(format!("the history has no event of seq {seq}")))?;
+        put_record(&mut block, &Record::from_event(&e));
+        events += 1;
+        if block.len() >= block_bytes {
+            put_block(&mut w, &mut block, &mut events)?;
         }
-        let len = (w.len() - len_at - 8) as u64;
-        w[len_at..len_at + 8].copy_from_slice(&len.to_le_bytes());
     }
-    let sum: [u8; 32] = Sha256::digest(&w).into();
-    w.extend_from_slice(&sum);
-    w
+    if events > 0 {
+        put_block(&mut w, &mut block, &mut events)?;
+    }
+    let sum: [u8; 32] = w.sum.finalize().into();
+    w.inner.write_all(&sum)?;
+    Ok(w.bytes + SUM_BYTES)
 }
 
-fn decode(bytes: &[u8]) -> Result<Log, String> {
-    let body_len = bytes.len().checked_sub(32).ok_or("it is truncated")?;
-    let sum: [u8; 32] = Sha256::digest(&bytes[..body_len]).into();
-    if sum[..] != bytes[body_len..] {
-        return Err("its checksum does not match its contents".into());
+/// A writer that hashes and counts what it writes.
+struct Hashing<W> {
+    inner: W,
+    sum: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sum.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
     }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A reader that hashes what it reads, up to `left` bytes (the checksum is not read through
+/// it).
+struct Summing<R> {
+    inner: R,
+    sum: Sha256,
+    left: u64,
+}
+
+impl<R: Read> Read for Summing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let max = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = self.inner.read(&mut buf[..max])?;
+        self.sum.update(&buf[..n]);
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read> Summing<R> {
+    fn read_vec(&mut self, n: usize) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        let got = self
+            .by_ref()
+            .take(n as u64)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("it could not be read: {e}"))?;
+        if got < n {
+            return Err("it is truncated".into());
+        }
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let mut out = [0u8; N];
+        self.read_exact(&mut out).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => "it is truncated".to_string(),
+            _ => format!("it could not be read: {e}"),
+        })?;
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    /// Reads the rest of the summed bytes and the checksum after them: `Ok` when it holds and
+    /// nothing was left (`left` bytes were not read yet); else the checksum's failure first,
+    /// then `verdict`'s.
+    fn finish(mut self, verdict: Result<(), String>) -> Result<(), String> {
+        let left = io::copy(&mut self, &mut io::sink())
+            .map_err(|e| format!("it could not be read: {e}"))?;
+        let mut stored = [0u8; SUM_BYTES as usize];
+        self.inner
+            .read_exact(&mut stored)
+            .map_err(|_| "it is truncated".to_string())?;
+        let sum: [u8; 32] = self.sum.finalize().into();
+        if sum != stored {
+            return Err("its checksum does not match its contents".into());
+        }
+        verdict?;
+        if left > 0 {
+            return Err("it has bytes after its events".into());
+        }
+        Ok(())
+    }
+}
+
+/// What travels through the decoding pipeline.
+enum Block {
+    /// A block as read: its first event is `first + 1`, it holds `events` events.
+    Raw {
+        first: u64,
+        events: u64,
+        bytes: Vec<u8>,
+    },
+    /// Its events, or why they do not decode.
+    Decoded(Result<Vec<Event>, String>),
+    /// The end of the file: `Ok` when its structure and checksum hold.
+    End(Result<(), String>),
+}
+
+/// Reads the blocks of a snapshot whose header was read, then checks its checksum.
+struct Blocks<R> {
+    r: Option<Summing<R>>,
+    count: u64,
+    seen: u64,
+}
+
+impl<R: Read> Blocks<R> {
+    fn block(&mut self, r: &mut Summing<R>) -> Result<Block, String> {
+        let events = u64::from(r.u32()?);
+        let len = r.u64()?;
+        if len > BLOCK_BYTES_MAX {
+            return Err(format!(
+                "a block is longer than BLOCK_BYTES_MAX ({BLOCK_BYTES_MAX} bytes)"
+            ));
+        }
+        let bytes = r.read_vec(len as usize)?;
+        let first = self.seen;
+        self.seen += events;
+        Ok(Block::Raw {
+            first,
+            events,
+            bytes,
+        })
+    }
+}
+
+impl<R: Read> Iterator for Blocks<R> {
+    type Item = Block;
+
+    fn next(&mut self) -> Option<Block> {
+        let mut r = self.r.take()?;
+        let verdict = if self.seen < self.count {
+            match self.block(&mut r) {
+                Ok(block) => {
+                    self.r = Some(r);
+                    return Some(block);
+                }
+                Err(e) => Err(e),
+            }
+        } else if self.seen != self.count {
+            Err("its blocks do not hold its event count".to_string())
+        } else {
+            Ok(())
+        };
+        Some(Block::End(r.finish(verdict)))
+    }
+}
+
+/// Decodes a raw block; passes any other on.
+fn decode_block(block: Block) -> Block {
+    let Block::Raw {
+        first,
+        events,
+        bytes,
+    } = block
+    else {
+        return block;
+    };
     let mut r = Reader {
-        bytes: &bytes[..body_len],
+        bytes: &bytes,
         at: 0,
     };
-    if r.take(MAGIC.len())? != MAGIC {
-        return Err("it is not a stancelog snapshot".into());
-    }
-    let version = r.u32()?;
-    if version != VERSION {
-        return Err(format!(
-            "it is of version {version}; this build reads {VERSION}"
-        ));
-    }
-    let seq = r.u64()?;
-    let mut head = [0u8; 32];
-    head.copy_from_slice(r.take(32)?);
-    let valid_len = r.u64()?;
-    let recorded_at_last = match r.u8()? {
-        0 => None,
-        _ => Some(
-            DateTime::<Utc>::from_timestamp_micros(i64::from_le_bytes(
-                r.take(8)?.try_into().map_err(|_| "bad time")?,
-            ))
-            .ok_or("bad time")?,
-        ),
+    // A record takes at least 32 bytes: a damaged count allocates no more than the block.
+    let mut out = Vec::with_capacity((events as usize).min(bytes.len() / 32));
+    let decoded = (|| {
+        for k in 0..events {
+            let expected = first + k + 1;
+            let event = event_of(r.record()?).map_err(|e| format!("event {expected}: {e}"))?;
+            if event.seq != expected {
+                return Err(format!("event {expected} has seq {}", event.seq));
+            }
+            out.push(event);
+        }
+        if r.at != r.bytes.len() {
+            return Err("a block has bytes after its events".into());
+        }
+        Ok(())
+    })();
+    Block::Decoded(decoded.map(|()| out))
+}
+
+/// Reads a snapshot file and folds its events; `Err` says why it cannot be used.
+fn read(file: File) -> Result<Log, String> {
+    let size = file
+        .metadata()
+        .map_err(|e| format!("it could not be read: {e}"))?
+        .len();
+    let left = size.checked_sub(SUM_BYTES).ok_or("it is truncated")?;
+    decode(
+        BufReader::with_capacity(1 << 16, file),
+        left,
+        BLOCK_BYTES as u64,
+    )
+}
+
+/// Decodes a snapshot from `input`, whose first `len` bytes are summed by the checksum that
+/// follows them; on worker threads if `len` is over `parallel_over`.
+fn decode<R: Read + Send>(input: R, len: u64, parallel_over: u64) -> Result<Log, String> {
+    let mut r = Summing {
+        inner: input,
+        sum: Sha256::new(),
+        left: len,
     };
-    let schema1_records = r.u64()?;
-    let count = r.u64()?;
-    if count != seq {
-        return Err("its event count does not match its seq".into());
-    }
-    // Block headers first, then the blocks decoded on worker threads, folded in order.
-    let mut blocks = Vec::new();
-    let mut events_seen = 0u64;
-    while events_seen < count {
-        let n = r.u32()? as u64;
-        let len = usize::try_from(r.u64()?).map_err(|_| "a block is too long")?;
-        let start = r.at;
-        r.take(len)?;
-        blocks.push((events_seen, n, start..start + len));
-        events_seen += n;
-    }
-    if events_seen != count {
-        return Err("its blocks do not hold its event count".into());
-    }
-    let bytes = r.bytes;
-    let decode_block =
-        |(first, n, range): &(u64, u64, std::ops::Range<usize>)| -> Result<Vec<Event>, String> {
-            let mut br = Reader {
-                bytes: &bytes[range.clone()],
-                at: 0,
-            };
-            let mut out = Vec::with_capacity(*n as usize);
-            for k in 0..*n {
-                let expected = first + k + 1;
-                let event = event_of(br.record()?).map_err(|e| format!("event {expected}: {e}"))?;
-                if event.seq != expected {
-                    return Err(format!("event {expected} has seq {}", event.seq));
-                }
-                out.push(event);
-            }
-            if br.at != br.bytes.len() {
-                return Err("a block has bytes after its events".into());
-            }
-            Ok(out)
+    let header = (|| {
+        if r.read_vec(MAGIC.len())? != MAGIC {
+            return Err("it is not a stancelog snapshot".to_string());
+        }
+        let version = r.u32()?;
+        if version != VERSION {
+            return Err(format!(
+                "it is of version {version}; this build reads {VERSION}"
+            ));
+        }
+        let seq = r.u64()?;
+        let head = r.array::<32>()?;
+        let valid_len = r.u64()?;
+        let recorded_at_last = match r.u8()? {
+            0 => None,
+            _ => Some(
+                DateTime::<Utc>::from_timestamp_micros(i64::from_le_bytes(r.array()?))
+                    .ok_or("bad time")?,
+            ),
         };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    let decoded: Vec<Result<Vec<Event>, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                let (blocks, decode_block) = (&blocks, &decode_block);
-                scope.spawn(move || {
-                    blocks
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| i % workers == w)
-                        .map(|(i, b)| (i, decode_block(b)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        let mut all: Vec<(usize, Result<Vec<Event>, String>)> = handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect();
-        all.sort_by_key(|(i, _)| *i);
-        all.into_iter().map(|(_, r)| r).collect()
-    });
-    if decoded.len() != blocks.len() {
-        return Err("a block could not be decoded".into());
+        let schema1_records = r.u64()?;
+        let count = r.u64()?;
+        if count != seq {
+            return Err("its event count does not match its seq".into());
+        }
+        Ok((
+            count,
+            Log {
+                history: History::new(),
+                torn_tail_bytes: 0,
+                torn_tail_records: 0,
+                recorded_at_last,
+                head: Hash(head),
+                valid_len,
+                schema1_records,
+            },
+        ))
+    })();
+    let (count, log) = match header {
+        Ok(header) => header,
+        // A damaged header is reported as a checksum failure when it is one.
+        Err(e) => return Err(r.finish(Err(e)).err().unwrap_or_default()),
+    };
+    let blocks = Blocks {
+        r: Some(r),
+        count,
+        seen: 0,
+    };
+    if len <= parallel_over {
+        // A block or so: no threads.
+        fold_blocks(log, blocks.map(decode_block))
+    } else {
+        pipeline::ordered(blocks, decode_block, |decoded| fold_blocks(log, decoded))
     }
-    let mut history = History::new();
+}
+
+/// Folds decoded blocks, in order, into `log`; `Ok` only if they all fold and the snapshot's
+/// end (its checksum) holds.
+fn fold_blocks(mut log: Log, decoded: impl Iterator<Item = Block>) -> Result<Log, String> {
+    // The first reason not to use the snapshot, short of its checksum's (known at the end).
+    let mut failed: Option<String> = None;
     for block in decoded {
-        for event in block? {
-            history
-                .check(&event.id, &event.body)
-                .map_err(|e| format!("event {}: {e}", event.seq))?;
-            history.apply(event);
+        match block {
+            Block::Decoded(Ok(events)) if failed.is_none() => {
+                for event in events {
+                    if let Err(e) = log.history.check(&event.id, &event.body) {
+                        failed = Some(format!("event {}: {e}", event.seq));
+                        break;
+                    }
+                    log.history.apply(event);
+                }
+            }
+            Block::Decoded(Err(e)) if failed.is_none() => failed = Some(e),
+            Block::Decoded(_) | Block::Raw { .. } => {}
+            Block::End(verdict) => {
+                verdict?;
+                return match failed {
+                    Some(e) => Err(e),
+                    None => Ok(log),
+                };
+            }
+        }
+        if failed.is_some() && log.history.seq_last() > 0 {
+            // Nothing built is kept: free it while the rest is read and summed.
+            log.history = History::new();
         }
     }
-    if r.at != r.bytes.len() {
-        return Err("it has bytes after its events".into());
-    }
-    Ok(Log {
-        history,
-        torn_tail_bytes: 0,
-        torn_tail_records: 0,
-        recorded_at_last,
-        head: Hash(head),
-        valid_len,
-        schema1_records,
-    })
+    Err("a block could not be decoded".into())
 }
 
 fn event_of(r: Record) -> Result<Event, String> {
@@ -532,30 +775,84 @@ mod tests {
 
     const SEED: &[u8] = include_bytes!("../../events/dprk-russia-2024.jsonl");
 
-    /// Folds `bytes` from a snapshot of its first `lines` lines.
-    fn via_snapshot(bytes: &[u8], lines: usize) -> std::result::Result<Log, String> {
-        let end = bytes
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| **b == b'\n')
-            .nth(lines - 1)
-            .map_or(0, |(i, _)| i + 1);
+    /// The snapshot of `log` in blocks of about `block_bytes`.
+    fn encoded(log: &Log, block_bytes: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let size = encode(log, &mut out, block_bytes).unwrap();
+        assert_eq!(size, out.len() as u64);
+        out
+    }
+
+    /// Decodes a snapshot held in memory, as [`read`] does a file.
+    fn decoded(bytes: &[u8]) -> std::result::Result<Log, String> {
+        decoded_in(bytes, false)
+    }
+
+    /// [`decoded`], on worker threads if `parallel`.
+    fn decoded_in(bytes: &[u8], parallel: bool) -> std::result::Result<Log, String> {
+        let len = (bytes.len() as u64)
+            .checked_sub(SUM_BYTES)
+            .ok_or("it is truncated")?;
+        decode(bytes, len, if parallel { 0 } else { u64::MAX })
+    }
+
+    /// The byte offset where line `lines` ends (0 for none).
+    fn end_of_line(bytes: &[u8], lines: usize) -> usize {
+        memchr::memchr_iter(b'\n', bytes)
+            .nth(lines.wrapping_sub(1))
+            .map_or(0, |i| i + 1)
+    }
+
+    /// Folds `bytes` from a snapshot of its first `lines` lines, in blocks of `block_bytes`,
+    /// decoded on worker threads if `parallel`.
+    fn via_snapshot(
+        bytes: &[u8],
+        lines: usize,
+        block_bytes: usize,
+        parallel: bool,
+    ) -> std::result::Result<Log, String> {
+        let end = end_of_line(bytes, lines);
         let prefix = Log::from_bytes("log", &bytes[..end]).map_err(|e| e.to_string())?;
-        let start = decode(&encode(&prefix))?;
+        let start = decoded_in(&encoded(&prefix, block_bytes), parallel)?;
         matches_at(&start, bytes, 0)?;
-        Log::resume("log", bytes, Some(start), CHUNK_BYTES, 0).map_err(|e| e.to_string())
+        Log::resume("log", &bytes[end..], Some(start), CHUNK_BYTES).map_err(|e| e.to_string())
+    }
+
+    fn same_log(a: &Log, b: &Log) {
+        assert!(a.history.events().eq(b.history.events()));
+        assert_eq!(a.head, b.head);
+        assert_eq!(a.valid_len, b.valid_len);
+        assert_eq!(a.recorded_at_last, b.recorded_at_last);
+        assert_eq!(a.schema1_records, b.schema1_records);
+        assert_eq!(
+            (a.torn_tail_bytes, a.torn_tail_records),
+            (b.torn_tail_bytes, b.torn_tail_records)
+        );
     }
 
     #[test]
     fn snapshot_plus_the_rest_equals_a_full_replay_at_every_batch_boundary() {
         let full = Log::from_bytes("log", SEED).unwrap();
-        // The seed log has two batches: lines 1-35 and 36-40.
-        for lines in [35, 40] {
-            let resumed = via_snapshot(SEED, lines).unwrap();
-            assert!(resumed.history.events().eq(full.history.events()));
-            assert_eq!(resumed.head, full.head);
-            assert_eq!(resumed.valid_len, full.valid_len);
+        // The seed log has two batches: lines 1-35 and 36-40. Blocks of one event, of a few,
+        // and one block for all.
+        for lines in [0, 35, 40] {
+            for block_bytes in [1, 700, BLOCK_BYTES] {
+                for parallel in [false, true] {
+                    let resumed = via_snapshot(SEED, lines, block_bytes, parallel).unwrap();
+                    same_log(&resumed, &full);
+                }
+            }
         }
+    }
+
+    #[test]
+    fn blocks_close_at_their_byte_size() {
+        let full = Log::from_bytes("log", SEED).unwrap();
+        let one_per_event = encoded(&full, 1);
+        let whole = encoded(&full, BLOCK_BYTES);
+        // 40 blocks of one event each against one block: 39 more block headers of 12 bytes.
+        assert_eq!(one_per_event.len(), whole.len() + 39 * 12);
+        same_log(&decoded(&one_per_event).unwrap(), &full);
     }
 
     #[test]
@@ -564,21 +861,136 @@ mod tests {
         // Half the log is the first batch torn: the prefix folds to nothing complete.
         assert_eq!(prefix.history.seq_last(), 0);
         let full = Log::from_bytes("log", SEED).unwrap();
-        let snap = encode(&full);
+        let snap = encoded(&full, BLOCK_BYTES);
         // The log restored from an older backup (shorter than the snapshot covers).
-        let start = decode(&snap).unwrap();
+        let start = decoded(&snap).unwrap();
         assert!(matches_at(&start, &SEED[..SEED.len() - 10], 0).is_err());
         // An edited last record.
         let mut edited = SEED.to_vec();
         let n = edited.len();
         edited[n - 20] ^= 1;
         assert!(matches_at(&start, &edited, 0).is_err());
-        // A damaged snapshot.
-        let mut bad = snap.clone();
-        bad[100] ^= 1;
+    }
+
+    /// Any one byte changed, anywhere (header, block header, event, checksum), is found, and
+    /// reported as the checksum's failure even where the bytes no longer decode.
+    #[test]
+    fn every_damaged_byte_fails_the_checksum() {
+        let full = Log::from_bytes("log", SEED).unwrap();
+        let snap = encoded(&full, 700);
+        // Every byte of the header and the first block's header, then every 7th.
+        let some = (0..120).chain((120..snap.len()).step_by(7));
+        for at in some.chain([snap.len() - 1]) {
+            let mut bad = snap.clone();
+            bad[at] ^= 0x20;
+            assert_eq!(
+                decoded(&bad).err().as_deref(),
+                Some("its checksum does not match its contents"),
+                "byte {at}"
+            );
+            if at % 61 == 0 {
+                assert_eq!(
+                    decoded_in(&bad, true).err().as_deref(),
+                    Some("its checksum does not match its contents"),
+                    "byte {at}, in parallel"
+                );
+            }
+        }
+        // Cut short anywhere: truncated or failing its checksum, never used.
+        for len in (0..snap.len()).step_by(5) {
+            let reason = decoded(&snap[..len]).err().unwrap();
+            assert!(
+                reason == "it is truncated" || reason == "its checksum does not match its contents",
+                "{len}: {reason}"
+            );
+        }
+        // Bytes added after the checksum move it: the checksum fails.
+        let mut longer = snap.clone();
+        longer.extend_from_slice(b"x");
         assert_eq!(
-            decode(&bad).err().unwrap(),
-            "its checksum does not match its contents"
+            decoded(&longer).err().as_deref(),
+            Some("its checksum does not match its contents")
+        );
+    }
+
+    /// Writes the seed log and a snapshot of it in blocks of `block_bytes` into `dir`.
+    fn log_with_snapshot(dir: &Path, block_bytes: usize) -> (PathBuf, Vec<u8>) {
+        let path = dir.join("log.jsonl");
+        fs::write(&path, SEED).unwrap();
+        let snap = encoded(&Log::open(&path).unwrap(), block_bytes);
+        fs::write(snapshot_path(&path), &snap).unwrap();
+        (path, snap)
+    }
+
+    #[test]
+    fn a_snapshot_damaged_in_the_middle_is_discarded_for_a_full_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, snap) = log_with_snapshot(dir.path(), 700);
+        let full = Log::open(&path).unwrap();
+        let (log, used) = open_log(&path).unwrap();
+        assert_eq!(used, SnapshotUse::Used { seq: 40 });
+        same_log(&log, &full);
+        let mut bad = snap.clone();
+        bad[snap.len() / 2] ^= 0x01;
+        fs::write(snapshot_path(&path), &bad).unwrap();
+        let (log, used) = open_log(&path).unwrap();
+        assert_eq!(
+            used,
+            SnapshotUse::Discarded {
+                reason: "its checksum does not match its contents".into()
+            }
+        );
+        same_log(&log, &full);
+    }
+
+    #[test]
+    fn a_truncated_snapshot_is_discarded_for_a_full_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, snap) = log_with_snapshot(dir.path(), 700);
+        let full = Log::open(&path).unwrap();
+        for (len, reason) in [
+            (0, "it is truncated"),
+            (31, "it is truncated"),
+            (60, "its checksum does not match its contents"),
+            (snap.len() / 2, "its checksum does not match its contents"),
+            (snap.len() - 1, "its checksum does not match its contents"),
+        ] {
+            fs::write(snapshot_path(&path), &snap[..len]).unwrap();
+            let (log, used) = open_log(&path).unwrap();
+            assert_eq!(
+                used,
+                SnapshotUse::Discarded {
+                    reason: reason.into()
+                },
+                "{len}"
+            );
+            same_log(&log, &full);
+        }
+    }
+
+    #[test]
+    fn a_snapshot_of_another_version_or_with_an_overlong_block_is_refused() {
+        let full = Log::from_bytes("log", SEED).unwrap();
+        let snap = encoded(&full, BLOCK_BYTES);
+        // Rewrites a header field and the checksum, as a writer of that snapshot would have.
+        let resum = |mut bytes: Vec<u8>| {
+            let n = bytes.len() - 32;
+            let sum: [u8; 32] = Sha256::digest(&bytes[..n]).into();
+            bytes[n..].copy_from_slice(&sum);
+            bytes
+        };
+        let mut v2 = snap.clone();
+        v2[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&2u32.to_le_bytes());
+        assert_eq!(
+            decoded(&resum(v2)).err().as_deref(),
+            Some("it is of version 2; this build reads 3")
+        );
+        // The first block's length, after the 96 bytes of the header and its event count.
+        let mut long = snap.clone();
+        long[100..108].copy_from_slice(&(BLOCK_BYTES_MAX + 1).to_le_bytes());
+        assert_eq!(
+            decoded(&resum(long)).err().unwrap(),
+            format!("a block is longer than BLOCK_BYTES_MAX ({BLOCK_BYTES_MAX} bytes)")
         );
     }
 }

@@ -6,7 +6,7 @@
 //! on disk; readers ignore it as a torn tail and the next append removes it.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -75,16 +75,13 @@ impl Writer {
     /// [`Error::Usage`] when there is no log; [`Error::Io`] when the lock is not had in time or
     /// the file cannot be read; [`Error::Input`] for a bad stored record.
     pub fn open(path: &Path, wait: Duration) -> Result<Writer> {
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(path)
             .map_err(|e| missing_or_io(path, e))?;
         lock(&file, path, wait)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|e| Error::io(path.display(), e))?;
-        let log = Log::from_bytes(&path.display().to_string(), &bytes)?;
+        let log = Log::read(&path.display().to_string(), &file)?;
         Ok(Writer {
             path: path.to_path_buf(),
             file,
