@@ -283,29 +283,71 @@ impl IdIndex {
     }
 }
 
-/// A `stance.declared` body held compactly: ids and texts as symbols (36 bytes).
+/// A `stance.declared` body held compactly (24 bytes): ids and the citation as symbols. The
+/// fields most stances lack (quote, time of day, recipient, PLOVER type, instrument) are kept
+/// apart, in `History::extras`, for the stances that have any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StanceSlot {
     pub(crate) actor: Sym,
     pub(crate) topic: Sym,
+    cite: Sym,
+    pub(crate) date: ValidDate,
+    pub(crate) stance: Stance,
+    /// Whether `History::extras` holds fields of this stance.
+    extra: bool,
+}
+
+/// The less common fields of a `stance.declared`, for a stance that has any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StanceExtras {
     /// Actor symbol, or `NO_SYM`.
     recipient: Sym,
     /// Text symbol, or `NO_SYM`.
     quote: Sym,
     /// Time-of-day symbol, or `NO_SYM`.
     time: Sym,
-    cite: Sym,
-    pub(crate) date: ValidDate,
-    pub(crate) stance: Stance,
     event: Option<PloverType>,
     instrument: Option<Instrument>,
 }
 
-/// One event's body: a stance compactly (the bulk of any large log), anything else as it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One event's body: a stance compactly (the bulk of any large log), or the index of any other
+/// event's body in `History::others` (24 bytes either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Slot {
     Stance(StanceSlot),
-    Other(Box<EventBody>),
+    Other(u32),
+}
+
+/// Recorded times, one entry per run of events that share one (a batch shares its recorded
+/// time): `(index of the run's first event, time)`, in log order.
+#[derive(Debug, Clone, Default)]
+struct RecordedRuns(Vec<(u32, DateTime<Utc>)>);
+
+impl RecordedRuns {
+    fn push(&mut self, index: u32, t: DateTime<Utc>) {
+        if self.0.last().is_none_or(|(_, last)| *last != t) {
+            self.0.push((index, t));
+        }
+    }
+
+    /// The time of the event at `index` (which must be in the log).
+    fn at(&self, index: u32) -> Option<DateTime<Utc>> {
+        let run = self.0.partition_point(|(first, _)| *first <= index);
+        run.checked_sub(1).map(|r| self.0[r].1)
+    }
+
+    /// Forgets the event at `index`, the last one.
+    fn pop(&mut self, index: u32) {
+        if self.0.last().is_some_and(|(first, _)| *first == index) {
+            self.0.pop();
+        }
+    }
+
+    /// How many events, of `len`, were recorded at or before `t` (times never decrease).
+    fn known_at(&self, t: DateTime<Utc>, len: usize) -> usize {
+        let run = self.0.partition_point(|(_, time)| *time <= t);
+        self.0.get(run).map_or(len, |(first, _)| *first as usize)
+    }
 }
 
 /// Stance and retraction counts of one actor or topic symbol.
@@ -318,17 +360,21 @@ struct Counts {
 /// The folded log: every event in `seq` order, held compactly, plus the indexes the checks and
 /// queries need.
 ///
-/// Invariants: `slots[i]`, `ids[i]` and `recorded[i]` are the event of seq `i + 1`; a
+/// Invariants: `slots[i]` and `ids[i]` are the event of seq `i + 1`, recorded at the time of
+/// the run of `recorded` it falls in; a
 /// `stance.declared` is held as first recorded (corrections are applied when it is read);
 /// `notes` holds, per stance, the seqs of what later events say about it.
 ///
-/// Memory: about 70 bytes per event for a log of votes (40-byte slot, 16-byte id, 12-byte
-/// recorded time, 5 bytes of id index), plus each distinct id, text and citation once.
+/// Memory: about 45 bytes per event for a log of votes (24-byte slot, 16-byte id, 5 bytes of id
+/// index), plus each distinct id, text and citation once, the less common stance fields of the
+/// stances that have them, and the bodies of events other than stances.
 #[derive(Debug, Clone, Default)]
 pub struct History {
     slots: Vec<Slot>,
+    others: Vec<EventBody>,
+    extras: HashMap<u32, StanceExtras>,
     ids: Vec<Uuid>,
-    recorded: Vec<DateTime<Utc>>,
+    recorded: RecordedRuns,
     by_id: IdIndex,
     pub(crate) actor_syms: Interner<ActorId>,
     pub(crate) topic_syms: Interner<TopicId>,
@@ -386,10 +432,10 @@ impl History {
         Event {
             seq: i as Seq + 1,
             id: self.ids[i],
-            recorded_at: self.recorded[i],
+            recorded_at: self.recorded.at(i as u32).unwrap_or_default(),
             body: match &self.slots[i] {
-                Slot::Stance(s) => EventBody::StanceDeclared(self.stance_of(s)),
-                Slot::Other(body) => (**body).clone(),
+                Slot::Stance(s) => EventBody::StanceDeclared(self.stance_of(i, s)),
+                Slot::Other(o) => self.others[*o as usize].clone(),
             },
         }
     }
@@ -397,7 +443,7 @@ impl History {
     /// The body of a seq that is not a `stance.declared`, without a copy.
     pub(crate) fn other_body(&self, seq: Seq) -> Option<&EventBody> {
         match self.slots.get(self.index(seq)?)? {
-            Slot::Other(body) => Some(body),
+            Slot::Other(o) => self.others.get(*o as usize),
             Slot::Stance(_) => None,
         }
     }
@@ -410,18 +456,31 @@ impl History {
         }
     }
 
-    fn stance_of(&self, s: &StanceSlot) -> StanceDeclared {
+    /// The stance at slot `index`, built from its compact form.
+    fn stance_of(&self, index: usize, s: &StanceSlot) -> StanceDeclared {
+        let x = s
+            .extra
+            .then(|| self.extras.get(&(index as u32)))
+            .flatten()
+            .copied()
+            .unwrap_or(StanceExtras {
+                recipient: NO_SYM,
+                quote: NO_SYM,
+                time: NO_SYM,
+                event: None,
+                instrument: None,
+            });
         StanceDeclared {
             actor: self.actor_syms.item(s.actor).clone(),
             topic: self.topic_syms.item(s.topic).clone(),
             stance: s.stance,
             date: s.date,
-            time: (s.time != NO_SYM).then(|| self.times.item(s.time).clone()),
-            event: s.event,
-            recipient: (s.recipient != NO_SYM).then(|| self.actor_syms.item(s.recipient).clone()),
-            quote: (s.quote != NO_SYM).then(|| self.texts.item(s.quote).to_string()),
+            time: (x.time != NO_SYM).then(|| self.times.item(x.time).clone()),
+            event: x.event,
+            recipient: (x.recipient != NO_SYM).then(|| self.actor_syms.item(x.recipient).clone()),
+            quote: (x.quote != NO_SYM).then(|| self.texts.item(x.quote).to_string()),
             cite: (**self.cites.item(s.cite)).clone(),
-            instrument: s.instrument,
+            instrument: x.instrument,
         }
     }
 
@@ -432,14 +491,14 @@ impl History {
 
     /// The recorded time of the event with this seq, if any.
     pub fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>> {
-        self.index(seq).map(|i| self.recorded[i])
+        self.index(seq).and_then(|i| self.recorded.at(i as u32))
     }
 
     /// The last seq recorded at or before `t` (inclusive): the cutoff of a "known at `t`" query.
     /// Recorded time never decreases with seq, so this is a prefix of the log. 0 when nothing
     /// was recorded by then.
     pub fn seq_known_at(&self, t: DateTime<Utc>) -> Seq {
-        self.recorded.partition_point(|r| *r <= t) as Seq
+        self.recorded.known_at(t, self.slots.len()) as Seq
     }
 
     /// Registered actors, ordered by id, with their counts (a copy).
@@ -520,7 +579,8 @@ impl History {
     /// The `stance.declared` with this seq as first recorded (no corrections; a copy), if that
     /// event is one.
     pub fn stance(&self, seq: Seq) -> Option<StanceDeclared> {
-        self.stance_slot(seq).map(|s| self.stance_of(s))
+        let i = self.index(seq)?;
+        self.stance_slot(seq).map(|s| self.stance_of(i, s))
     }
 
     /// The stance with this seq as known at `cutoff` (a copy): with every `stance.corrected` of
@@ -772,24 +832,37 @@ impl History {
         sym
     }
 
-    fn compact(&mut self, s: &StanceDeclared) -> StanceSlot {
+    /// The compact form of a stance to be held at slot `index`; its less common fields, if it
+    /// has any, go into `extras`.
+    fn compact(&mut self, index: u32, s: &StanceDeclared) -> StanceSlot {
+        let extra = s.recipient.is_some()
+            || s.quote.is_some()
+            || s.time.is_some()
+            || s.event.is_some()
+            || s.instrument.is_some();
+        if extra {
+            let x = StanceExtras {
+                recipient: s.recipient.as_ref().map_or(NO_SYM, |r| self.actor_sym(r)),
+                quote: s
+                    .quote
+                    .as_deref()
+                    .map_or(NO_SYM, |q| self.texts.intern(q, |q: &str| Arc::from(q))),
+                time: s
+                    .time
+                    .as_ref()
+                    .map_or(NO_SYM, |t| self.times.intern(t, Clone::clone)),
+                event: s.event,
+                instrument: s.instrument,
+            };
+            self.extras.insert(index, x);
+        }
         StanceSlot {
             actor: self.actor_sym(&s.actor),
             topic: self.topic_sym(&s.topic),
-            recipient: s.recipient.as_ref().map_or(NO_SYM, |r| self.actor_sym(r)),
-            quote: s
-                .quote
-                .as_deref()
-                .map_or(NO_SYM, |q| self.texts.intern(q, |q: &str| Arc::from(q))),
-            time: s
-                .time
-                .as_ref()
-                .map_or(NO_SYM, |t| self.times.intern(t, Clone::clone)),
             cite: self.cites.intern(&s.cite, |c| Arc::new(c.clone())),
             date: s.date,
             stance: s.stance,
-            event: s.event,
-            instrument: s.instrument,
+            extra,
         }
     }
 
@@ -815,16 +888,19 @@ impl History {
             .expect("History: more than u32::MAX events (some 400 GB of memory)");
         self.ids.push(id);
         self.by_id.insert(&self.ids, index);
-        self.recorded.push(recorded_at);
+        self.recorded.push(index, recorded_at);
         let slot = match body {
             EventBody::StanceDeclared(s) => {
-                let slot = self.compact(&s);
+                let slot = self.compact(index, &s);
                 self.count(slot.actor, slot.topic, 1, 0);
                 Slot::Stance(slot)
             }
             other => {
                 self.apply_other(seq, &other);
-                Slot::Other(Box::new(other))
+                // Fewer other events than events, so the index fits too.
+                let o = self.others.len() as u32;
+                self.others.push(other);
+                Slot::Other(o)
             }
         };
         self.slots.push(slot);
@@ -911,16 +987,24 @@ impl History {
             let last = self.seq_last();
             // Undo what apply did, in reverse; the event stays in place until its indexes are
             // fixed.
-            match self.slots.last().cloned() {
+            let index = self.slots.len() as u32 - 1;
+            match self.slots.last().copied() {
                 Some(Slot::Stance(_)) => {
                     self.count_latest(last, -1, 0);
                     self.notes.remove(&last);
+                    self.extras.remove(&index);
                 }
-                Some(Slot::Other(body)) => self.unapply_other(last, &body),
+                Some(Slot::Other(_)) => {
+                    // Undone while still in place: undoing a correction reads it.
+                    if let Some(body) = self.others.last().cloned() {
+                        self.unapply_other(last, &body);
+                    }
+                    self.others.pop();
+                }
                 None => return,
             }
             self.slots.pop();
-            self.recorded.pop();
+            self.recorded.pop(index);
             if let Some(id) = self.ids.last().copied() {
                 self.by_id.remove(&self.ids, &id);
                 self.ids.pop();

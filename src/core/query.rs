@@ -140,9 +140,9 @@ pub struct TimelineEntry<'a> {
     pub status: Status,
 }
 
-/// One stance as known at a query's cutoff, in the compact form queries sort (24 bytes): its
-/// actor (after alias links), topic, date and stance as corrected by then. `seq` fits in 32 bits
-/// because a history holds at most `u32::MAX` events.
+/// One stance as known at a query's cutoff, in the compact form queries sort (28 bytes): its
+/// actor (after alias links), topic, date and stance as corrected by then, and (timelines only)
+/// its status. Seqs fit in 32 bits because a history holds at most `u32::MAX` events.
 #[derive(Debug, Clone, Copy)]
 struct Row {
     actor: Sym,
@@ -150,6 +150,9 @@ struct Row {
     date: ValidDate,
     seq: u32,
     stance: Stance,
+    /// Timelines: 0 current, 1 superseded by `by`, 2 retracted by `by`.
+    status: u8,
+    by: u32,
 }
 
 impl Row {
@@ -223,7 +226,12 @@ impl History {
     /// The stances a scope covers, as known at its cutoff (retracted ones only when asked),
     /// sorted by (actor id, topic id), then canonical order (`date`, then `seq`).
     fn rows(&self, scope: &Scope, ranks: &Ranks, with_retracted: bool) -> Vec<Row> {
-        let mut rows = Vec::new();
+        // Room for every stance up to the cutoff: pages a filtered query leaves untouched cost
+        // no memory, and a full one never copies its rows to grow.
+        let bound = usize::try_from(scope.cutoff).map_or(self.seq_last() as usize, |c| {
+            c.min(self.seq_last() as usize)
+        });
+        let mut rows = Vec::with_capacity(bound);
         for (seq, slot) in self.stance_slots() {
             if seq > scope.cutoff {
                 break;
@@ -249,6 +257,8 @@ impl History {
                     date,
                     seq,
                     stance,
+                    status: 0,
+                    by: 0,
                 });
             }
         }
@@ -319,10 +329,20 @@ impl History {
     fn deciders(&self, at: At, filter: &Filter, ranks: &Ranks) -> Vec<Row> {
         // Rows dated after the as-of day are left out, so each pair's last row decides.
         let scope = self.scope(at.known.unwrap_or(Seq::MAX), at.as_of, filter);
-        let rows = self.rows(&scope, ranks, false);
-        rows.chunk_by(|x, y| x.actor == y.actor && x.topic == y.topic)
-            .filter_map(|pair| pair.last().copied())
-            .collect()
+        let mut rows = self.rows(&scope, ranks, false);
+        // Keep each pair's last row, in place.
+        let mut kept = 0;
+        for i in 0..rows.len() {
+            let last_of_pair = rows
+                .get(i + 1)
+                .is_none_or(|n| (n.actor, n.topic) != (rows[i].actor, rows[i].topic));
+            if last_of_pair {
+                rows[kept] = rows[i];
+                kept += 1;
+            }
+        }
+        rows.truncate(kept);
+        rows
     }
 
     /// Every position at a point, ordered by actor id, then topic id.
@@ -446,26 +466,32 @@ impl History {
     ) -> impl Iterator<Item = TimelineEntry<'_>> + '_ {
         let cutoff = known.unwrap_or(Seq::MAX);
         let scope = self.scope(cutoff, None, filter);
-        let rows = self.rows(&scope, &self.ranks(), true);
-        let mut out: Vec<(Row, Status)> = Vec::with_capacity(rows.len());
-        for pair in rows.chunk_by(|x, y| x.actor == y.actor && x.topic == y.topic) {
+        let mut rows = self.rows(&scope, &self.ranks(), true);
+        for pair in rows.chunk_by_mut(|x, y| x.actor == y.actor && x.topic == y.topic) {
             // Walk backwards so each unretracted stance knows the next unretracted one.
-            let mut next_live: Option<Seq> = None;
-            for r in pair.iter().rev() {
-                let retracted = self.retracted_at(r.seq(), cutoff);
-                let status = match (retracted, next_live) {
-                    (Some(by), _) => Status::Retracted { by },
-                    (None, None) => Status::Current,
-                    (None, Some(by)) => Status::Superseded { by },
-                };
-                if retracted.is_none() {
-                    next_live = Some(r.seq());
+            let mut next_live: Option<u32> = None;
+            for r in pair.iter_mut().rev() {
+                match (self.retracted_at(r.seq(), cutoff), next_live) {
+                    (Some(by), _) => (r.status, r.by) = (2, u32::try_from(by).unwrap_or(0)),
+                    (None, Some(by)) => (r.status, r.by) = (1, by),
+                    (None, None) => r.status = 0,
                 }
-                out.push((*r, status));
+                if r.status != 2 {
+                    next_live = Some(r.seq);
+                }
             }
         }
-        out.sort_by_key(|(r, _)| (r.date, r.seq));
-        out.into_iter().filter_map(move |(r, status)| {
+        rows.sort_unstable_by_key(|r| (r.date, r.seq));
+        rows.into_iter().filter_map(move |r| {
+            let status = match r.status {
+                2 => Status::Retracted {
+                    by: Seq::from(r.by),
+                },
+                1 => Status::Superseded {
+                    by: Seq::from(r.by),
+                },
+                _ => Status::Current,
+            };
             Some(TimelineEntry {
                 position: self.position_at_row(&r, cutoff, Some(r.date.start()))?,
                 status,
