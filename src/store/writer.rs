@@ -8,6 +8,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -15,9 +16,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::batch::NewEvent;
-use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
+use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
+use super::encode::{EventRef, LineEncoder};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
-use super::record::Record;
 use crate::core::{Event, Seq};
 use crate::error::{Error, Location, Result};
 
@@ -157,6 +158,9 @@ impl Writer {
 
     /// Stages every event of the batch into the folded log, checks the expected seq and the
     /// stored line lengths, and encodes the new records. Leaves rolling back to the caller.
+    ///
+    /// The records are encoded from the events as staged here (seq, id, recorded time, and the
+    /// batch's own bodies, borrowed), never read back from the history.
     fn stage_batch(
         &mut self,
         batch: &[NewEvent],
@@ -165,10 +169,8 @@ impl Writer {
         recorded_at: DateTime<Utc>,
     ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
         let seq_before = self.log.history.seq_last();
-        let report = batch
-            .iter()
-            .map(|new| stage(&mut self.log, new, recorded_at, source))
-            .collect::<Result<Vec<_>>>()?;
+        let prev = self.log.head;
+        let (report, staged) = self.stage_all(batch, source, recorded_at)?;
         let seq_last = self.log.history.seq_last();
         if let Some(expected) = opts
             .expect_seq
@@ -179,28 +181,54 @@ impl Writer {
                 found: seq_before,
             });
         }
-        let (out, head) = encode_batch(
-            &self.log.head,
-            &self.log.history.events()[seq_before as usize..],
-        );
+        let encoded = encode_refs(&prev, &staged);
         // The stored line is longer than the input (seq, id, hash...): check what readers will see.
-        let new_lines = batch.iter().zip(&report).filter(|(_, a)| !a.duplicate);
-        for (line, (new, _)) in out.split(|&b| b == b'\n').zip(new_lines) {
-            if line.len() > LINE_BYTES_MAX {
+        let mut start = 0;
+        for (end, e) in encoded.line_ends.iter().zip(&staged) {
+            let len = end - start - 1;
+            start = *end;
+            if len > LINE_BYTES_MAX {
                 return Err(Error::input(
                     Location {
                         file: source.to_string(),
-                        line: Some(new.line),
+                        line: Some(e.line),
                         field: None,
                     },
                     format!(
-                        "stored, this event would be a line of {} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})",
-                        line.len()
+                        "stored, this event would be a line of {len} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})"
                     ),
                 ));
             }
         }
-        Ok((report, out, head))
+        Ok((report, encoded.bytes, encoded.head))
+    }
+
+    /// Stages the batch's events in order: the report, and the new (not duplicate) events with
+    /// their batch lines.
+    fn stage_all<'b>(
+        &mut self,
+        batch: &'b [NewEvent],
+        source: &str,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<(Vec<Appended>, Vec<Staged<'b>>)> {
+        let mut report = Vec::with_capacity(batch.len());
+        let mut staged: Vec<Staged<'b>> = Vec::with_capacity(batch.len());
+        for new in batch {
+            let done = stage(&mut self.log, new, recorded_at, source)?;
+            report.push(done);
+            if !done.duplicate {
+                staged.push(Staged {
+                    event: EventRef {
+                        seq: done.seq,
+                        id: done.id,
+                        recorded_at,
+                        body: &new.body,
+                    },
+                    line: new.line,
+                });
+            }
+        }
+        Ok((report, staged))
     }
 
     fn write(&mut self, out: &[u8], torn: u64) -> Result<()> {
@@ -262,71 +290,175 @@ fn create(path: &Path) -> Result<()> {
     sync_dir(path)
 }
 
-/// Batches at least this long are serialized on several threads.
+/// Batches at least this long are serialized on several threads by [`encode_batch`].
 const PARALLEL_ENCODE_EVENTS: usize = 1024;
 
-/// Serializes events as the stored records of one batch following `prev`: canonical JSON lines
-/// of the current schema, each with `batch_last` and its chained `hash`. Returns the bytes and
-/// the new head hash.
-///
-/// The lines of a large batch are serialized on worker threads, each with a placeholder hash;
-/// the chain, which is sequential, is then computed line by line and written in place.
-pub fn encode_batch(prev: &Hash, events: &[Event]) -> (Vec<u8>, Hash) {
-    let batch_last = events.last().map(|e| e.seq);
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    let parts: Vec<Vec<u8>> = if events.len() < PARALLEL_ENCODE_EVENTS || workers == 1 {
-        vec![serialize_lines(events, batch_last)]
-    } else {
-        let per = events.len().div_ceil(workers);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = events
-                .chunks(per)
-                .map(|chunk| scope.spawn(move || serialize_lines(chunk, batch_last)))
-                .collect();
-            handles
-                .into_iter()
-                // A worker that panicked is a bug: pass the panic on rather than lose its lines.
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        })
-    };
-    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-    for part in &parts {
-        out.extend_from_slice(part);
-    }
-    let mut head = *prev;
-    let mut start = 0;
-    while start < out.len() {
-        let end = memchr::memchr(b'\n', &out[start..]).map_or(out.len(), |i| start + i);
-        let line = &mut out[start..end];
-        let linked =
-            hash_input(line).map(|(before, after)| (link(&head, &[before, after]), before.len()));
-        if let Some((next, before_len)) = linked {
-            head = next;
-            let at = before_len + HASH_KEY.len();
-            line[at..at + HASH_HEX_LEN].copy_from_slice(head.to_hex().as_bytes());
-        }
-        start = end + 1;
-    }
-    (out, head)
+/// A first guess at a stored line's length, to size buffers.
+const LINE_BYTES_GUESS: usize = 512;
+
+/// Threads a large batch is serialized on (the cores available, at most 8), asked once per
+/// process: `available_parallelism` reads cgroup files on every call.
+fn encode_workers() -> usize {
+    static WORKERS: OnceLock<usize> = OnceLock::new();
+    *WORKERS.get_or_init(|| {
+        thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8)
+    })
 }
 
-/// The stored lines of `events`, each with `batch_last` and a placeholder hash of the right
-/// length (overwritten once the chain is known).
-fn serialize_lines(events: &[Event], batch_last: Option<u64>) -> Vec<u8> {
-    let placeholder = GENESIS_HASH.to_hex();
-    let mut out = Vec::with_capacity(events.len() * 320);
-    for event in events {
-        let mut record = Record::from_event(event);
-        record.batch_last = batch_last;
-        record.hash = Some(placeholder.clone());
-        // Serializing a struct of strings and integers into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut out, &record);
-        out.push(b'\n');
+/// A new event of a batch being appended, with the batch line it came from.
+struct Staged<'a> {
+    event: EventRef<'a>,
+    line: u64,
+}
+
+/// Serializes events as the stored records of one batch following `prev`: canonical JSON lines
+/// of the current schema, each with `batch_last` (the seq of the last event) and its chained
+/// `hash`. Returns the bytes (every line ending in `\n`) and the new head hash (`prev` itself
+/// for no events).
+///
+/// Each line is written straight from its event (see `store::encode`) and hashed as soon as it
+/// is written. The lines of a large batch are serialized on worker threads as well, each with a
+/// placeholder hash; the chain, which is sequential, then links them in order and writes each
+/// hash in place.
+pub fn encode_batch(prev: &Hash, events: &[Event]) -> (Vec<u8>, Hash) {
+    let staged: Vec<Staged<'_>> = events
+        .iter()
+        .map(|e| Staged {
+            event: EventRef::from(e),
+            line: 0,
+        })
+        .collect();
+    let encoded = encode_refs(prev, &staged);
+    (encoded.bytes, encoded.head)
+}
+
+/// A batch's stored lines.
+struct Encoded {
+    bytes: Vec<u8>,
+    /// Offset just after each line's newline, in order.
+    line_ends: Vec<usize>,
+    head: Hash,
+}
+
+/// Encodes lines one at a time and links each into the chain as soon as it is written, while
+/// it is still in cache.
+struct ChainEncoder {
+    lines: LineEncoder,
+    out: Vec<u8>,
+    line_ends: Vec<usize>,
+    head: Hash,
+    batch_last: Seq,
+}
+
+impl ChainEncoder {
+    /// For a batch of about `events` events ending at `batch_last`, following `prev`.
+    fn new(prev: Hash, batch_last: Seq, events: usize) -> ChainEncoder {
+        ChainEncoder {
+            lines: LineEncoder::default(),
+            out: Vec::with_capacity(events * LINE_BYTES_GUESS),
+            line_ends: Vec::with_capacity(events),
+            head: prev,
+            batch_last,
+        }
     }
-    out
+
+    fn push(&mut self, e: &EventRef<'_>) {
+        let start = self.out.len();
+        let hash_at = self.lines.line(&mut self.out, e, self.batch_last);
+        link_line(&mut self.out, start, hash_at, &mut self.head);
+        self.line_ends.push(self.out.len());
+    }
+
+    fn finish(self) -> Encoded {
+        Encoded {
+            bytes: self.out,
+            line_ends: self.line_ends,
+            head: self.head,
+        }
+    }
+}
+
+/// Links the line from `start` to the end of `out` (newline included), whose hash member
+/// starts at `hash_at`, into the chain after `head`: hashes the line around that member, writes
+/// the hex in place and moves `head` on.
+fn link_line(out: &mut [u8], start: usize, hash_at: usize, head: &mut Hash) {
+    let hex_at = hash_at + HASH_KEY.len();
+    let after = hex_at + HASH_HEX_LEN + 1;
+    let end = out.len() - 1;
+    *head = link(head, &[&out[start..hash_at], &out[after..end]]);
+    let hex: &mut [u8; HASH_HEX_LEN] = (&mut out[hex_at..hex_at + HASH_HEX_LEN])
+        .try_into()
+        .expect("a hash member holds 64 hex digits");
+    head.write_hex(hex);
+}
+
+/// A worker's share of a batch: its lines, each with a placeholder hash, and for each line
+/// where it starts and where its hash member starts.
+type Part = (Vec<u8>, Vec<(usize, usize)>);
+
+/// The stored lines of `events` after `prev`, `batch_last` being the last event's seq.
+///
+/// A batch of [`PARALLEL_ENCODE_EVENTS`] or more is serialized on worker threads, each line
+/// with a placeholder hash, while the calling thread encodes and links a first, smaller share;
+/// it then appends each worker's lines in order and links them.
+fn encode_refs(prev: &Hash, events: &[Staged<'_>]) -> Encoded {
+    let Some(batch_last) = events.last().map(|e| e.event.seq) else {
+        return ChainEncoder::new(*prev, 0, 0).finish();
+    };
+    let workers = encode_workers();
+    if events.len() < PARALLEL_ENCODE_EVENTS || workers == 1 {
+        let mut enc = ChainEncoder::new(*prev, batch_last, events.len());
+        for e in events {
+            enc.push(&e.event);
+        }
+        return enc.finish();
+    }
+    // The calling thread also links every line, so it takes a smaller share.
+    let own = events.len() / (workers + 1);
+    let per = (events.len() - own).div_ceil(workers - 1);
+    let (mine, rest) = events.split_at(own);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = rest
+            .chunks(per)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut lines = LineEncoder::default();
+                    let mut bytes = Vec::with_capacity(chunk.len() * LINE_BYTES_GUESS);
+                    let marks: Vec<(usize, usize)> = chunk
+                        .iter()
+                        .map(|e| {
+                            let start = bytes.len();
+                            (start, lines.line(&mut bytes, &e.event, batch_last))
+                        })
+                        .collect();
+                    (bytes, marks)
+                })
+            })
+            .collect();
+        let mut enc = ChainEncoder::new(*prev, batch_last, events.len());
+        for e in mine {
+            enc.push(&e.event);
+        }
+        let parts: Vec<Part> = handles
+            .into_iter()
+            // A worker that panicked is a bug: pass the panic on rather than lose its lines.
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect();
+        enc.out.reserve(parts.iter().map(|(b, _)| b.len()).sum());
+        for (bytes, marks) in parts {
+            let offset = enc.out.len();
+            for (i, (start, hash_at)) in marks.iter().enumerate() {
+                let end = marks.get(i + 1).map_or(bytes.len(), |m| m.0);
+                let line_start = enc.out.len();
+                enc.out.extend_from_slice(&bytes[*start..end]);
+                link_line(&mut enc.out, line_start, offset + hash_at, &mut enc.head);
+                enc.line_ends.push(enc.out.len());
+            }
+        }
+        enc.finish()
+    })
 }
 
 /// Serializes a whole log, each event a batch of its own, from the genesis hash: the bytes a
