@@ -8,7 +8,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{OnceLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use super::batch::NewEvent;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
-use crate::core::{Event, Seq};
+use crate::core::{Event, Rejection, Seq};
 use crate::error::{Error, Location, Result};
 
 /// How to append.
@@ -98,6 +98,11 @@ impl Writer {
         &self.log
     }
 
+    /// Releases the lock (closing the file) and hands back the log as of the last append.
+    pub fn into_log(self) -> Log {
+        self.log
+    }
+
     /// Appends a batch: all events or none.
     ///
     /// Checks every event in order against the log and the batch before it; an event whose id
@@ -160,7 +165,11 @@ impl Writer {
     /// stored line lengths, and encodes the new records. Leaves rolling back to the caller.
     ///
     /// The records are encoded from the events as staged here (seq, id, recorded time, and the
-    /// batch's own bodies, borrowed), never read back from the history.
+    /// batch's own bodies, borrowed), never read back from the history. A batch of
+    /// [`PIPELINE_EVENTS`] or more is encoded and hashed on a second thread while later events
+    /// are still being staged, on the guess that every event is new (the guess fixes
+    /// `batch_last`); if one turns out to be a duplicate, the guess is dropped and the new
+    /// events are encoded after staging.
     fn stage_batch(
         &mut self,
         batch: &[NewEvent],
@@ -170,7 +179,38 @@ impl Writer {
     ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
         let seq_before = self.log.history.seq_last();
         let prev = self.log.head;
-        let (report, staged) = self.stage_all(batch, source, recorded_at)?;
+        let (report, staged, encoded) = if batch.len() >= PIPELINE_EVENTS && encode_workers() > 1 {
+            let guess = seq_before + batch.len() as Seq;
+            std::thread::scope(|scope| {
+                let (tx, rx) = mpsc::channel::<Vec<EventRef<'_>>>();
+                let encoder = scope.spawn(move || {
+                    let mut enc = ChainEncoder::new(prev, guess, batch.len());
+                    for chunk in rx {
+                        for e in &chunk {
+                            enc.push(e);
+                        }
+                    }
+                    enc.finish()
+                });
+                // On an error the sender is dropped here, so the encoder stops.
+                let (report, staged) = self.stage_all(batch, source, recorded_at, Some(&tx))?;
+                drop(tx);
+                // A panic in the encoder is a bug: pass it on.
+                let speculated = encoder
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                let encoded = if staged.len() == batch.len() {
+                    speculated
+                } else {
+                    encode_refs(&prev, &staged)
+                };
+                Ok::<_, Error>((report, staged, encoded))
+            })?
+        } else {
+            let (report, staged) = self.stage_all(batch, source, recorded_at, None)?;
+            let encoded = encode_refs(&prev, &staged);
+            (report, staged, encoded)
+        };
         let seq_last = self.log.history.seq_last();
         if let Some(expected) = opts
             .expect_seq
@@ -181,7 +221,6 @@ impl Writer {
                 found: seq_before,
             });
         }
-        let encoded = encode_refs(&prev, &staged);
         // The stored line is longer than the input (seq, id, hash...): check what readers will see.
         let mut start = 0;
         for (end, e) in encoded.line_ends.iter().zip(&staged) {
@@ -204,29 +243,47 @@ impl Writer {
     }
 
     /// Stages the batch's events in order: the report, and the new (not duplicate) events with
-    /// their batch lines.
+    /// their batch lines. With `pipe`, the new events are also sent on, in chunks of
+    /// [`PIPELINE_CHUNK`], for as long as no duplicate has been met.
     fn stage_all<'b>(
         &mut self,
         batch: &'b [NewEvent],
         source: &str,
         recorded_at: DateTime<Utc>,
+        mut pipe: Option<&mpsc::Sender<Vec<EventRef<'b>>>>,
     ) -> Result<(Vec<Appended>, Vec<Staged<'b>>)> {
         let mut report = Vec::with_capacity(batch.len());
         let mut staged: Vec<Staged<'b>> = Vec::with_capacity(batch.len());
+        let mut sent = 0;
         for new in batch {
             let done = stage(&mut self.log, new, recorded_at, source)?;
             report.push(done);
-            if !done.duplicate {
-                staged.push(Staged {
-                    event: EventRef {
-                        seq: done.seq,
-                        id: done.id,
-                        recorded_at,
-                        body: &new.body,
-                    },
-                    line: new.line,
-                });
+            if done.duplicate {
+                // The guess that every event is new is wrong: stop sending.
+                pipe = None;
+                continue;
             }
+            staged.push(Staged {
+                event: EventRef {
+                    seq: done.seq,
+                    id: done.id,
+                    recorded_at,
+                    body: &new.body,
+                },
+                line: new.line,
+            });
+            if let Some(tx) = pipe
+                && staged.len() - sent == PIPELINE_CHUNK
+            {
+                // The encoder only stops early when this batch fails; nothing to do if it has.
+                let _ = tx.send(staged[sent..].iter().map(|s| s.event).collect());
+                sent = staged.len();
+            }
+        }
+        if let Some(tx) = pipe
+            && staged.len() > sent
+        {
+            let _ = tx.send(staged[sent..].iter().map(|s| s.event).collect());
         }
         Ok((report, staged))
     }
@@ -289,6 +346,13 @@ fn create(path: &Path) -> Result<()> {
     file.sync_all().map_err(|e| Error::io(path.display(), e))?;
     sync_dir(path)
 }
+
+/// Batches at least this long are staged on the calling thread while a second one encodes and
+/// hashes the events already staged.
+const PIPELINE_EVENTS: usize = 64;
+
+/// Events handed from the staging thread to the encoder at a time.
+const PIPELINE_CHUNK: usize = 64;
 
 /// Batches at least this long are serialized on several threads by [`encode_batch`].
 const PARALLEL_ENCODE_EVENTS: usize = 1024;
@@ -488,22 +552,24 @@ fn stage(
         field: Some(field.to_string()),
     };
     let id = new.id.unwrap_or_else(|| new_v7(recorded_at));
-    if let Some(seq) = history.seq_of(&id) {
-        return match history.event(seq) {
-            Some(old) if old.body == new.body => Ok(Appended {
-                seq,
-                id,
-                duplicate: true,
-            }),
-            _ => Err(Error::input(
-                at("id"),
-                format!("id {id} is already used by seq {seq} with different content"),
-            )),
-        };
+    // `check` looks the id up first, so a duplicate id is found without a second look-up.
+    match history.check(&id, &new.body) {
+        Ok(()) => {}
+        Err(Rejection::DuplicateId { seq, .. }) => {
+            return match history.event(seq) {
+                Some(old) if old.body == new.body => Ok(Appended {
+                    seq,
+                    id,
+                    duplicate: true,
+                }),
+                _ => Err(Error::input(
+                    at("id"),
+                    format!("id {id} is already used by seq {seq} with different content"),
+                )),
+            };
+        }
+        Err(r) => return Err(Error::input(at(r.field()), r.to_string())),
     }
-    history
-        .check(&id, &new.body)
-        .map_err(|r| Error::input(at(r.field()), r.to_string()))?;
     let seq = history.seq_last() + 1;
     history.apply(Event {
         seq,
@@ -568,6 +634,168 @@ pub(crate) fn sync_dir(path: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use crate::store::parse_batch;
+    use crate::store::record::Record;
+
+    /// The stored bytes of one batch the slow, obvious way: each record through serde_json
+    /// with a placeholder hash, the hash computed over the line without its member, then the
+    /// record serialized again with it.
+    fn oracle(prev: Hash, events: &[Event]) -> (Vec<u8>, Hash) {
+        let mut out = Vec::new();
+        let mut head = prev;
+        let batch_last = events.last().map(|e| e.seq);
+        for e in events {
+            let mut record = Record::from_event(e);
+            record.batch_last = batch_last;
+            record.hash = Some(GENESIS_HASH.to_hex());
+            let line = serde_json::to_vec(&record).unwrap();
+            let (before, after) = super::super::chain::hash_input(&line).unwrap();
+            head = link(&head, &[before, after]);
+            record.hash = Some(head.to_hex());
+            serde_json::to_writer(&mut out, &record).unwrap();
+            out.push(b'\n');
+        }
+        (out, head)
+    }
+
+    const HEADER: &str = concat!(
+        r#"{"type":"actor.registered","actor":"a","name":"A \"quoted\" \u2028","kind":"state","country":"KOR","sector":"GOV"}"#,
+        "\n",
+        r#"{"type":"topic.registered","topic":"t","title":"T","kind":"policy","important":true}"#,
+        "\n"
+    );
+
+    /// Stance events with ids `from..to` (as UUIDs from those numbers).
+    fn stances(from: u128, to: u128) -> String {
+        let mut text = String::new();
+        for i in from..to {
+            let stance = if i % 2 == 0 { "support" } else { "oppose" };
+            text.push_str(&format!(
+                r#"{{"id":"{}","type":"stance.declared","actor":"a","topic":"t","stance":"{stance}","date":"{}","quote":"q\t{i} \\ \"x\" 한","cite":{{"publication":"P","title":"T {i}"}}}}"#,
+                Uuid::from_u128(i),
+                1000 + i % 8000
+            ));
+            text.push('\n');
+        }
+        text
+    }
+
+    fn opts(secs: i64) -> AppendOptions {
+        AppendOptions {
+            recorded_at: DateTime::from_timestamp(secs, 0).unwrap(),
+            expect_seq: None,
+            wait: Duration::from_secs(5),
+        }
+    }
+
+    /// A log holding the header, and its writer.
+    fn header_log() -> (tempfile::TempDir, PathBuf, Writer) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        Log::create(&path).unwrap();
+        let mut w = Writer::open(&path, Duration::from_secs(5)).unwrap();
+        let header = parse_batch("header", HEADER.as_bytes()).unwrap();
+        w.append(&header, "header", &opts(1_700_000_000)).unwrap();
+        (dir, path, w)
+    }
+
+    /// The events of seqs `from..=to` as the file holds them, read back.
+    fn stored(path: &Path, from: Seq, to: Seq) -> Vec<Event> {
+        let log = Log::open(path).unwrap();
+        (from..=to)
+            .map(|s| log.history().event(s).unwrap().clone())
+            .collect()
+    }
+
+    /// A batch long enough to be encoded while it is staged writes exactly the oracle's bytes,
+    /// and the writer's head is the oracle's.
+    #[test]
+    fn a_batch_encoded_while_staged_writes_the_oracle_bytes() {
+        let (_dir, path, mut w) = header_log();
+        let before = std::fs::read(&path).unwrap();
+        let n = (PIPELINE_CHUNK * 5 + 3) as u128;
+        assert!(n as usize >= PIPELINE_EVENTS);
+        let batch = parse_batch("b", stances(1, n + 1).as_bytes()).unwrap();
+        let report = w.append(&batch, "b", &opts(1_700_000_100)).unwrap();
+        assert!(report.events.iter().all(|a| !a.duplicate));
+        assert_eq!(report.events.last().unwrap().seq, 2 + n as u64);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..before.len()], &before[..]);
+        let (want, head) = oracle(
+            Log::from_bytes("h", &before).unwrap().head,
+            &stored(&path, 3, 2 + n as u64),
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&bytes[before.len()..]),
+            String::from_utf8_lossy(&want)
+        );
+        assert_eq!(w.log().head_hash(), head.to_hex());
+    }
+
+    /// When a long batch holds an event already in the log, the guessed `batch_last` is wrong:
+    /// the new events are encoded again with the right one.
+    #[test]
+    fn a_long_batch_with_a_duplicate_is_encoded_with_its_real_batch_last() {
+        let (_dir, path, mut w) = header_log();
+        let first = parse_batch("a", stances(1, 11).as_bytes()).unwrap();
+        w.append(&first, "a", &opts(1_700_000_100)).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        // 200 new events with an old one (id 5, same content) in the middle.
+        let text = format!(
+            "{}{}{}",
+            stances(100, 200),
+            stances(5, 6),
+            stances(200, 300)
+        );
+        let batch = parse_batch("b", text.as_bytes()).unwrap();
+        let report = w.append(&batch, "b", &opts(1_700_000_200)).unwrap();
+        assert_eq!(report.events.len(), 201);
+        assert_eq!(
+            (report.events[100].seq, report.events[100].duplicate),
+            (7, true)
+        );
+        assert_eq!(report.events[200].seq, 12 + 200);
+        let bytes = std::fs::read(&path).unwrap();
+        let (want, head) = oracle(
+            Log::from_bytes("h", &before).unwrap().head,
+            &stored(&path, 13, 212),
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&bytes[before.len()..]),
+            String::from_utf8_lossy(&want)
+        );
+        assert!(want.ends_with(b"\"type\":\"stance.declared\"}\n"));
+        assert_eq!(w.log().head_hash(), head.to_hex());
+        assert_eq!(Log::open(&path).unwrap().head_hash(), head.to_hex());
+    }
+
+    /// A long batch whose last event is refused leaves the file and the writer as they were,
+    /// though its first events were already being encoded; the next batch appends normally.
+    #[test]
+    fn a_long_batch_refused_at_its_end_leaves_the_log_untouched() {
+        let (_dir, path, mut w) = header_log();
+        let before = std::fs::read(&path).unwrap();
+        let head = w.log().head_hash();
+        let text = format!(
+            "{}{}",
+            stances(1, 300),
+            r#"{"type":"stance.declared","actor":"nobody","topic":"t","stance":"support","date":"2024","cite":{"publication":"P"}}"#
+        );
+        let batch = parse_batch("b", text.as_bytes()).unwrap();
+        let err = w.append(&batch, "b", &opts(1_700_000_100)).unwrap_err();
+        assert!(err.to_string().contains("unknown actor `nobody`"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(w.log().head_hash(), head);
+        assert_eq!(w.log().history().seq_last(), 2);
+        let batch = parse_batch("c", stances(1, 300).as_bytes()).unwrap();
+        w.append(&batch, "c", &opts(1_700_000_200)).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let (want, head) = oracle(
+            Log::from_bytes("h", &before).unwrap().head,
+            &stored(&path, 3, 301),
+        );
+        assert_eq!(&bytes[before.len()..], &want[..]);
+        assert_eq!(w.log().head_hash(), head.to_hex());
+    }
 
     /// A batch long enough to be serialized on several threads reads back as the same events,
     /// with a hash chain that verifies: the lines are in order and each hash is the right one.
