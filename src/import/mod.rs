@@ -1,6 +1,6 @@
 //! Importers: real data sets turned into events and appended in batches through one
 //! [`Writer`](crate::store::Writer), so the whole import holds the log's lock once and every
-//! batch is durable before the next is built.
+//! batch is durable before the next is appended.
 //!
 //! Each importer gives its events deterministic ids (UUID v5 of a key naming the source row),
 //! so running the same import twice appends nothing the second time (idempotent append).

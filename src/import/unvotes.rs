@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -149,7 +150,9 @@ struct Vote {
 /// Imports the UN votes in `dir` into the log at `log`.
 ///
 /// Holds the log's lock for the whole import (one [`Writer`]) and appends batches of
-/// [`IMPORT_BATCH_EVENTS`], each durable before the next is built. An actor or topic id already
+/// [`IMPORT_BATCH_EVENTS`], each durable before the next is appended. The vote events are built
+/// on a second thread while the batches before them are appended. When the import returns, the
+/// lock is released; the folded log is freed on a thread of its own. An actor or topic id already
 /// registered by other means is used as it is (not registered again); a vote whose event id is
 /// already in the log with other content is refused, as are rows with an unknown roll call, a
 /// vote other than yes/no/abstain, an unknown country code, or a second vote of the same state
@@ -231,7 +234,8 @@ pub fn import(
         })
         .collect();
 
-    votes.sort_by_key(|v| (v.roll_call, v.actor));
+    // (roll call, actor) is unique once second votes are refused.
+    votes.sort_unstable_by_key(|v| (v.roll_call, v.actor));
     let total = (new_actors.len() + new_topics.len() + votes.len()) as u64;
     progress.start("unvotes", Some(total));
 
@@ -279,69 +283,149 @@ pub fn import(
             via: None,
         })
         .collect();
-    let mut key = String::with_capacity(64);
-    for v in &votes {
-        let c = &calls[v.roll_call as usize];
-        if let Some(reason) = topic_refusal.get(&c.rcid) {
-            report.refused.push(RefusedRow {
-                file: votes_name.clone(),
-                line: v.line,
-                reason: reason.clone(),
-            });
-            progress.advance(1);
-            continue;
-        }
-        let actor = &actor_ids[v.actor as usize];
-        key.clear();
-        let _ = write!(key, "unvotes/vote/{}/{}", c.rcid, actor);
-        let id = event_id(&key);
-        let body = EventBody::StanceDeclared(StanceDeclared {
-            actor: actor.clone(),
-            topic: c.topic.clone(),
-            stance: v.stance,
-            date: c.date,
-            time: None,
-            event: None,
-            recipient: None,
-            quote: None,
-            cite: cites[v.roll_call as usize].clone(),
-            instrument: None,
-        });
-        // Only events in the log before this import can share an id with a vote (ours are
-        // distinct): skip the look-up on a log that was empty.
-        let history = writer.log().history();
-        if let Some(seq) = (seq_at_open > 0).then(|| history.seq_of(&id)).flatten() {
-            if history.event(seq).is_some_and(|e| e.body == body) {
-                report.already_present += 1;
-            } else {
-                report.refused.push(RefusedRow {
-                    file: votes_name.clone(),
-                    line: v.line,
-                    reason: format!(
-                        "this vote was imported before (seq {seq}) with other content; record the change as a stance.corrected"
-                    ),
-                });
+    let built = VoteEvents {
+        votes: &votes,
+        calls: &calls,
+        actor_ids: &actor_ids,
+        cites: &cites,
+        topic_refusal: &topic_refusal,
+        file: &votes_name,
+    };
+    // A second thread builds the vote events (ids are SHA-1 digests) and frees the batches
+    // already appended, while this one stages, encodes and appends.
+    std::thread::scope(|scope| {
+        let (chunks_tx, chunks_rx) = mpsc::sync_channel::<Built>(4);
+        let (spent_tx, spent_rx) = mpsc::channel::<Vec<NewEvent>>();
+        scope.spawn(move || built.produce(chunks_tx, spent_rx));
+        let mut batches = Batcher::new(opts, progress);
+        batches.spent = Some(spent_tx);
+        for chunk in chunks_rx {
+            progress.advance(chunk.refused.len() as u64);
+            report.refused.extend(chunk.refused);
+            for new in chunk.events {
+                // Only events in the log before this import can share an id with a vote (ours
+                // are distinct): skip the look-up on a log that was empty.
+                let history = writer.log().history();
+                let old = new.id.filter(|_| seq_at_open > 0);
+                if let Some(seq) = old.and_then(|id| history.seq_of(&id)) {
+                    if history.event(seq).is_some_and(|e| e.body == new.body) {
+                        report.already_present += 1;
+                    } else {
+                        report.refused.push(RefusedRow {
+                            file: votes_name.clone(),
+                            line: new.line,
+                            reason: format!(
+                                "this vote was imported before (seq {seq}) with other content; record the change as a stance.corrected"
+                            ),
+                        });
+                    }
+                    progress.advance(1);
+                    continue;
+                }
+                batches.push(&mut writer, &votes_name, new, &mut report)?;
             }
-            progress.advance(1);
-            continue;
         }
-        batches.push(
-            &mut writer,
-            &votes_name,
-            NewEvent {
-                id: Some(id),
-                body,
-                line: v.line,
-            },
-            &mut report,
-        )?;
-    }
-    batches.flush(&mut writer, &votes_name, &mut report)?;
+        batches.flush(&mut writer, &votes_name, &mut report)
+        // Leaving the scope drops `batches` and with it the sender of spent batches, so the
+        // builder thread ends.
+    })?;
+    // Release the lock now; free the folded log (every event of the log) on another thread,
+    // since nothing here needs it any more.
+    drop_elsewhere(writer.into_log());
     progress.finish();
     report
         .refused
         .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     Ok(report)
+}
+
+/// A chunk of vote events handed from the builder thread, with the rows refused on the way.
+struct Built {
+    events: Vec<NewEvent>,
+    refused: Vec<RefusedRow>,
+}
+
+/// Vote events built per chunk.
+const VOTE_CHUNK: usize = 4096;
+
+/// What building the vote events needs, all read-only.
+struct VoteEvents<'a> {
+    votes: &'a [Vote],
+    calls: &'a [RollCall],
+    actor_ids: &'a [ActorId],
+    cites: &'a [Cite],
+    topic_refusal: &'a HashMap<u32, String>,
+    file: &'a str,
+}
+
+impl VoteEvents<'_> {
+    /// Sends the vote events in order, in chunks of [`VOTE_CHUNK`], then closes `chunks`; drops
+    /// the batches sent back on `spent` (freeing their events here, not on the appending
+    /// thread). Returns when every vote is sent and `spent` is closed, or early when the
+    /// receiver of `chunks` is gone.
+    fn produce(&self, chunks: mpsc::SyncSender<Built>, spent: mpsc::Receiver<Vec<NewEvent>>) {
+        let mut key = String::with_capacity(64);
+        for part in self.votes.chunks(VOTE_CHUNK) {
+            let mut chunk = Built {
+                events: Vec::with_capacity(part.len()),
+                refused: Vec::new(),
+            };
+            for v in part {
+                self.build(v, &mut key, &mut chunk);
+            }
+            if chunks.send(chunk).is_err() {
+                return;
+            }
+            while let Ok(batch) = spent.try_recv() {
+                drop(batch);
+            }
+        }
+        // Every vote is sent: close the chunks, so the appending thread can finish and close
+        // `spent` in turn.
+        drop(chunks);
+        for batch in spent {
+            drop(batch);
+        }
+    }
+
+    fn build(&self, v: &Vote, key: &mut String, out: &mut Built) {
+        let c = &self.calls[v.roll_call as usize];
+        if let Some(reason) = self.topic_refusal.get(&c.rcid) {
+            out.refused.push(RefusedRow {
+                file: self.file.to_string(),
+                line: v.line,
+                reason: reason.clone(),
+            });
+            return;
+        }
+        let actor = &self.actor_ids[v.actor as usize];
+        key.clear();
+        let _ = write!(key, "unvotes/vote/{}/{}", c.rcid, actor);
+        out.events.push(NewEvent {
+            id: Some(event_id(key)),
+            body: EventBody::StanceDeclared(StanceDeclared {
+                actor: actor.clone(),
+                topic: c.topic.clone(),
+                stance: v.stance,
+                date: c.date,
+                time: None,
+                event: None,
+                recipient: None,
+                quote: None,
+                cite: self.cites[v.roll_call as usize].clone(),
+                instrument: None,
+            }),
+            line: v.line,
+        });
+    }
+}
+
+/// Drops `value` on a thread of its own, so that freeing a large structure does not hold up
+/// the caller (on the caller if no thread can be started).
+fn drop_elsewhere<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("drop".to_string())
+        .spawn(move || drop(value));
 }
 
 /// Whether `id` is registered already; counts our own earlier registration as already present.
@@ -380,6 +464,8 @@ struct Batcher<'a> {
     batch: Vec<NewEvent>,
     opts: AppendOptions,
     progress: &'a dyn Progress,
+    /// Where appended batches go to be freed; `None` frees them here.
+    spent: Option<mpsc::Sender<Vec<NewEvent>>>,
 }
 
 impl<'a> Batcher<'a> {
@@ -392,6 +478,7 @@ impl<'a> Batcher<'a> {
                 wait: opts.wait,
             },
             progress,
+            spent: None,
         }
     }
 
@@ -421,7 +508,15 @@ impl<'a> Batcher<'a> {
         let done = writer.append(&self.batch, source, &self.opts)?;
         report.tally(&done);
         self.progress.advance(self.batch.len() as u64);
-        self.batch.clear();
+        match &self.spent {
+            Some(spent) => {
+                let full =
+                    std::mem::replace(&mut self.batch, Vec::with_capacity(IMPORT_BATCH_EVENTS));
+                // If the other end is gone, the batch is freed here instead.
+                let _ = spent.send(full);
+            }
+            None => self.batch.clear(),
+        }
         Ok(())
     }
 }
@@ -763,7 +858,8 @@ fn read_votes(
         });
     }
     // A second vote of one state in one roll call (same key, later line) is refused.
-    votes.sort_by_key(|v| (v.roll_call, v.actor, v.line));
+    // Lines are unique, so the order is total.
+    votes.sort_unstable_by_key(|v| (v.roll_call, v.actor, v.line));
     let mut kept: Vec<Vote> = Vec::with_capacity(votes.len());
     for v in votes {
         match kept.last() {

@@ -42,13 +42,18 @@ impl Hash {
 
     /// Lower-case hex, 64 characters.
     pub fn to_hex(&self) -> String {
+        let mut hex = [0u8; HASH_HEX_LEN];
+        self.write_hex(&mut hex);
+        hex.iter().map(|&b| char::from(b)).collect()
+    }
+
+    /// Writes the 64 lower-case hex digits into `out`, in place (no allocation).
+    pub(crate) fn write_hex(&self, out: &mut [u8; HASH_HEX_LEN]) {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut s = String::with_capacity(HASH_HEX_LEN);
-        for b in self.0 {
-            s.push(DIGITS[usize::from(b >> 4)] as char);
-            s.push(DIGITS[usize::from(b & 0xf)] as char);
+        for (pair, b) in out.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 0xf)];
         }
-        s
     }
 }
 
@@ -105,5 +110,17 @@ mod tests {
     #[test]
     fn genesis_hex_is_64_zeros() {
         assert_eq!(GENESIS_HASH.to_hex(), "0".repeat(64));
+    }
+
+    #[test]
+    fn hex_is_lower_case_and_byte_by_byte() {
+        let mut bytes = [0u8; 32];
+        bytes[0] = 0xab;
+        bytes[1] = 0x0f;
+        bytes[31] = 0xf0;
+        let hex = Hash(bytes).to_hex();
+        assert_eq!(&hex[..4], "ab0f");
+        assert_eq!(&hex[60..], "00f0");
+        assert_eq!(Hash::from_hex(hex.as_bytes()), Some(Hash(bytes)));
     }
 }

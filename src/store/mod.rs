@@ -2,6 +2,7 @@
 
 mod batch;
 mod chain;
+mod encode;
 mod log;
 mod pipeline;
 mod record;

@@ -8,6 +8,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{OnceLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -15,10 +16,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::batch::NewEvent;
-use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
+use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
+use super::encode::{EventRef, LineEncoder};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
-use super::record::Record;
-use crate::core::{Event, Seq};
+use crate::core::{Event, Rejection, Seq};
 use crate::error::{Error, Location, Result};
 
 /// How to append.
@@ -94,6 +95,11 @@ impl Writer {
         &self.log
     }
 
+    /// Releases the lock (closing the file) and hands back the log as of the last append.
+    pub fn into_log(self) -> Log {
+        self.log
+    }
+
     /// Appends a batch: all events or none.
     ///
     /// Checks every event in order against the log and the batch before it; an event whose id
@@ -154,6 +160,13 @@ impl Writer {
 
     /// Stages every event of the batch into the folded log, checks the expected seq and the
     /// stored line lengths, and encodes the new records. Leaves rolling back to the caller.
+    ///
+    /// The records are encoded from the events as staged here (seq, id, recorded time, and the
+    /// batch's own bodies, borrowed), never read back from the history. A batch of
+    /// [`PIPELINE_EVENTS`] or more is encoded and hashed on a second thread while later events
+    /// are still being staged, on the guess that every event is new (the guess fixes
+    /// `batch_last`); if one turns out to be a duplicate, the guess is dropped and the new
+    /// events are encoded after staging.
     fn stage_batch(
         &mut self,
         batch: &[NewEvent],
@@ -162,10 +175,39 @@ impl Writer {
         recorded_at: DateTime<Utc>,
     ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
         let seq_before = self.log.history.seq_last();
-        let report = batch
-            .iter()
-            .map(|new| stage(&mut self.log, new, recorded_at, source))
-            .collect::<Result<Vec<_>>>()?;
+        let prev = self.log.head;
+        let (report, staged, encoded) = if batch.len() >= PIPELINE_EVENTS && encode_workers() > 1 {
+            let guess = seq_before + batch.len() as Seq;
+            std::thread::scope(|scope| {
+                let (tx, rx) = mpsc::channel::<Vec<EventRef<'_>>>();
+                let encoder = scope.spawn(move || {
+                    let mut enc = ChainEncoder::new(prev, guess, batch.len());
+                    for chunk in rx {
+                        for e in &chunk {
+                            enc.push(e);
+                        }
+                    }
+                    enc.finish()
+                });
+                // On an error the sender is dropped here, so the encoder stops.
+                let (report, staged) = self.stage_all(batch, source, recorded_at, Some(&tx))?;
+                drop(tx);
+                // A panic in the encoder is a bug: pass it on.
+                let speculated = encoder
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                let encoded = if staged.len() == batch.len() {
+                    speculated
+                } else {
+                    encode_refs(&prev, &staged)
+                };
+                Ok::<_, Error>((report, staged, encoded))
+            })?
+        } else {
+            let (report, staged) = self.stage_all(batch, source, recorded_at, None)?;
+            let encoded = encode_refs(&prev, &staged);
+            (report, staged, encoded)
+        };
         let seq_last = self.log.history.seq_last();
         if let Some(expected) = opts
             .expect_seq
@@ -176,29 +218,71 @@ impl Writer {
                 found: seq_before,
             });
         }
-        let history = &self.log.history;
-        let staged: Vec<Event> = (seq_before + 1..=seq_last)
-            .filter_map(|s| history.event(s))
-            .collect();
-        let (out, head) = encode_batch(&self.log.head, &staged);
         // The stored line is longer than the input (seq, id, hash...): check what readers will see.
-        let new_lines = batch.iter().zip(&report).filter(|(_, a)| !a.duplicate);
-        for (line, (new, _)) in out.split(|&b| b == b'\n').zip(new_lines) {
-            if line.len() > LINE_BYTES_MAX {
+        let mut start = 0;
+        for (end, e) in encoded.line_ends.iter().zip(&staged) {
+            let len = end - start - 1;
+            start = *end;
+            if len > LINE_BYTES_MAX {
                 return Err(Error::input(
                     Location {
                         file: source.to_string(),
-                        line: Some(new.line),
+                        line: Some(e.line),
                         field: None,
                     },
                     format!(
-                        "stored, this event would be a line of {} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})",
-                        line.len()
+                        "stored, this event would be a line of {len} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})"
                     ),
                 ));
             }
         }
-        Ok((report, out, head))
+        Ok((report, encoded.bytes, encoded.head))
+    }
+
+    /// Stages the batch's events in order: the report, and the new (not duplicate) events with
+    /// their batch lines. With `pipe`, the new events are also sent on, in chunks of
+    /// [`PIPELINE_CHUNK`], for as long as no duplicate has been met.
+    fn stage_all<'b>(
+        &mut self,
+        batch: &'b [NewEvent],
+        source: &str,
+        recorded_at: DateTime<Utc>,
+        mut pipe: Option<&mpsc::Sender<Vec<EventRef<'b>>>>,
+    ) -> Result<(Vec<Appended>, Vec<Staged<'b>>)> {
+        let mut report = Vec::with_capacity(batch.len());
+        let mut staged: Vec<Staged<'b>> = Vec::with_capacity(batch.len());
+        let mut sent = 0;
+        for new in batch {
+            let done = stage(&mut self.log, new, recorded_at, source)?;
+            report.push(done);
+            if done.duplicate {
+                // The guess that every event is new is wrong: stop sending.
+                pipe = None;
+                continue;
+            }
+            staged.push(Staged {
+                event: EventRef {
+                    seq: done.seq,
+                    id: done.id,
+                    recorded_at,
+                    body: &new.body,
+                },
+                line: new.line,
+            });
+            if let Some(tx) = pipe
+                && staged.len() - sent == PIPELINE_CHUNK
+            {
+                // The encoder only stops early when this batch fails; nothing to do if it has.
+                let _ = tx.send(staged[sent..].iter().map(|s| s.event).collect());
+                sent = staged.len();
+            }
+        }
+        if let Some(tx) = pipe
+            && staged.len() > sent
+        {
+            let _ = tx.send(staged[sent..].iter().map(|s| s.event).collect());
+        }
+        Ok((report, staged))
     }
 
     fn write(&mut self, out: &[u8], torn: u64) -> Result<()> {
@@ -260,71 +344,182 @@ fn create(path: &Path) -> Result<()> {
     sync_dir(path)
 }
 
-/// Batches at least this long are serialized on several threads.
+/// Batches at least this long are staged on the calling thread while a second one encodes and
+/// hashes the events already staged.
+const PIPELINE_EVENTS: usize = 64;
+
+/// Events handed from the staging thread to the encoder at a time.
+const PIPELINE_CHUNK: usize = 64;
+
+/// Batches at least this long are serialized on several threads by [`encode_batch`].
 const PARALLEL_ENCODE_EVENTS: usize = 1024;
 
-/// Serializes events as the stored records of one batch following `prev`: canonical JSON lines
-/// of the current schema, each with `batch_last` and its chained `hash`. Returns the bytes and
-/// the new head hash.
-///
-/// The lines of a large batch are serialized on worker threads, each with a placeholder hash;
-/// the chain, which is sequential, is then computed line by line and written in place.
-pub fn encode_batch(prev: &Hash, events: &[Event]) -> (Vec<u8>, Hash) {
-    let batch_last = events.last().map(|e| e.seq);
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    let parts: Vec<Vec<u8>> = if events.len() < PARALLEL_ENCODE_EVENTS || workers == 1 {
-        vec![serialize_lines(events, batch_last)]
-    } else {
-        let per = events.len().div_ceil(workers);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = events
-                .chunks(per)
-                .map(|chunk| scope.spawn(move || serialize_lines(chunk, batch_last)))
-                .collect();
-            handles
-                .into_iter()
-                // A worker that panicked is a bug: pass the panic on rather than lose its lines.
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        })
-    };
-    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-    for part in &parts {
-        out.extend_from_slice(part);
-    }
-    let mut head = *prev;
-    let mut start = 0;
-    while start < out.len() {
-        let end = memchr::memchr(b'\n', &out[start..]).map_or(out.len(), |i| start + i);
-        let line = &mut out[start..end];
-        let linked =
-            hash_input(line).map(|(before, after)| (link(&head, &[before, after]), before.len()));
-        if let Some((next, before_len)) = linked {
-            head = next;
-            let at = before_len + HASH_KEY.len();
-            line[at..at + HASH_HEX_LEN].copy_from_slice(head.to_hex().as_bytes());
-        }
-        start = end + 1;
-    }
-    (out, head)
+/// A first guess at a stored line's length, to size buffers.
+const LINE_BYTES_GUESS: usize = 512;
+
+/// Threads a large batch is serialized on (the cores available, at most 8), asked once per
+/// process: `available_parallelism` reads cgroup files on every call.
+fn encode_workers() -> usize {
+    static WORKERS: OnceLock<usize> = OnceLock::new();
+    *WORKERS.get_or_init(|| {
+        thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8)
+    })
 }
 
-/// The stored lines of `events`, each with `batch_last` and a placeholder hash of the right
-/// length (overwritten once the chain is known).
-fn serialize_lines(events: &[Event], batch_last: Option<u64>) -> Vec<u8> {
-    let placeholder = GENESIS_HASH.to_hex();
-    let mut out = Vec::with_capacity(events.len() * 320);
-    for event in events {
-        let mut record = Record::from_event(event);
-        record.batch_last = batch_last;
-        record.hash = Some(placeholder.clone());
-        // Serializing a struct of strings and integers into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut out, &record);
-        out.push(b'\n');
+/// A new event of a batch being appended, with the batch line it came from.
+struct Staged<'a> {
+    event: EventRef<'a>,
+    line: u64,
+}
+
+/// Serializes events as the stored records of one batch following `prev`: canonical JSON lines
+/// of the current schema, each with `batch_last` (the seq of the last event) and its chained
+/// `hash`. Returns the bytes (every line ending in `\n`) and the new head hash (`prev` itself
+/// for no events).
+///
+/// Each line is written straight from its event (see `store::encode`) and hashed as soon as it
+/// is written. The lines of a large batch are serialized on worker threads as well, each with a
+/// placeholder hash; the chain, which is sequential, then links them in order and writes each
+/// hash in place.
+pub fn encode_batch(prev: &Hash, events: &[Event]) -> (Vec<u8>, Hash) {
+    let staged: Vec<Staged<'_>> = events
+        .iter()
+        .map(|e| Staged {
+            event: EventRef::from(e),
+            line: 0,
+        })
+        .collect();
+    let encoded = encode_refs(prev, &staged);
+    (encoded.bytes, encoded.head)
+}
+
+/// A batch's stored lines.
+struct Encoded {
+    bytes: Vec<u8>,
+    /// Offset just after each line's newline, in order.
+    line_ends: Vec<usize>,
+    head: Hash,
+}
+
+/// Encodes lines one at a time and links each into the chain as soon as it is written, while
+/// it is still in cache.
+struct ChainEncoder {
+    lines: LineEncoder,
+    out: Vec<u8>,
+    line_ends: Vec<usize>,
+    head: Hash,
+    batch_last: Seq,
+}
+
+impl ChainEncoder {
+    /// For a batch of about `events` events ending at `batch_last`, following `prev`.
+    fn new(prev: Hash, batch_last: Seq, events: usize) -> ChainEncoder {
+        ChainEncoder {
+            lines: LineEncoder::default(),
+            out: Vec::with_capacity(events * LINE_BYTES_GUESS),
+            line_ends: Vec::with_capacity(events),
+            head: prev,
+            batch_last,
+        }
     }
-    out
+
+    fn push(&mut self, e: &EventRef<'_>) {
+        let start = self.out.len();
+        let hash_at = self.lines.line(&mut self.out, e, self.batch_last);
+        link_line(&mut self.out, start, hash_at, &mut self.head);
+        self.line_ends.push(self.out.len());
+    }
+
+    fn finish(self) -> Encoded {
+        Encoded {
+            bytes: self.out,
+            line_ends: self.line_ends,
+            head: self.head,
+        }
+    }
+}
+
+/// Links the line from `start` to the end of `out` (newline included), whose hash member
+/// starts at `hash_at`, into the chain after `head`: hashes the line around that member, writes
+/// the hex in place and moves `head` on.
+fn link_line(out: &mut [u8], start: usize, hash_at: usize, head: &mut Hash) {
+    let hex_at = hash_at + HASH_KEY.len();
+    let after = hex_at + HASH_HEX_LEN + 1;
+    let end = out.len() - 1;
+    *head = link(head, &[&out[start..hash_at], &out[after..end]]);
+    let hex: &mut [u8; HASH_HEX_LEN] = (&mut out[hex_at..hex_at + HASH_HEX_LEN])
+        .try_into()
+        .expect("a hash member holds 64 hex digits");
+    head.write_hex(hex);
+}
+
+/// A worker's share of a batch: its lines, each with a placeholder hash, and for each line
+/// where it starts and where its hash member starts.
+type Part = (Vec<u8>, Vec<(usize, usize)>);
+
+/// The stored lines of `events` after `prev`, `batch_last` being the last event's seq.
+///
+/// A batch of [`PARALLEL_ENCODE_EVENTS`] or more is serialized on worker threads, each line
+/// with a placeholder hash, while the calling thread encodes and links a first, smaller share;
+/// it then appends each worker's lines in order and links them.
+fn encode_refs(prev: &Hash, events: &[Staged<'_>]) -> Encoded {
+    let Some(batch_last) = events.last().map(|e| e.event.seq) else {
+        return ChainEncoder::new(*prev, 0, 0).finish();
+    };
+    let workers = encode_workers();
+    if events.len() < PARALLEL_ENCODE_EVENTS || workers == 1 {
+        let mut enc = ChainEncoder::new(*prev, batch_last, events.len());
+        for e in events {
+            enc.push(&e.event);
+        }
+        return enc.finish();
+    }
+    // The calling thread also links every line, so it takes a smaller share.
+    let own = events.len() / (workers + 1);
+    let per = (events.len() - own).div_ceil(workers - 1);
+    let (mine, rest) = events.split_at(own);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = rest
+            .chunks(per)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut lines = LineEncoder::default();
+                    let mut bytes = Vec::with_capacity(chunk.len() * LINE_BYTES_GUESS);
+                    let marks: Vec<(usize, usize)> = chunk
+                        .iter()
+                        .map(|e| {
+                            let start = bytes.len();
+                            (start, lines.line(&mut bytes, &e.event, batch_last))
+                        })
+                        .collect();
+                    (bytes, marks)
+                })
+            })
+            .collect();
+        let mut enc = ChainEncoder::new(*prev, batch_last, events.len());
+        for e in mine {
+            enc.push(&e.event);
+        }
+        let parts: Vec<Part> = handles
+            .into_iter()
+            // A worker that panicked is a bug: pass the panic on rather than lose its lines.
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect();
+        enc.out.reserve(parts.iter().map(|(b, _)| b.len()).sum());
+        for (bytes, marks) in parts {
+            let offset = enc.out.len();
+            for (i, (start, hash_at)) in marks.iter().enumerate() {
+                let end = marks.get(i + 1).map_or(bytes.len(), |m| m.0);
+                let line_start = enc.out.len();
+                enc.out.extend_from_slice(&bytes[*start..end]);
+                link_line(&mut enc.out, line_start, offset + hash_at, &mut enc.head);
+                enc.line_ends.push(enc.out.len());
+            }
+        }
+        enc.finish()
+    })
 }
 
 /// Serializes a whole log, each event a batch of its own, from the genesis hash: the bytes a
@@ -354,22 +549,24 @@ fn stage(
         field: Some(field.to_string()),
     };
     let id = new.id.unwrap_or_else(|| new_v7(recorded_at));
-    if let Some(seq) = history.seq_of(&id) {
-        return match history.event(seq) {
-            Some(old) if old.body == new.body => Ok(Appended {
-                seq,
-                id,
-                duplicate: true,
-            }),
-            _ => Err(Error::input(
-                at("id"),
-                format!("id {id} is already used by seq {seq} with different content"),
-            )),
-        };
+    // `check` looks the id up first, so a duplicate id is found without a second look-up.
+    match history.check(&id, &new.body) {
+        Ok(()) => {}
+        Err(Rejection::DuplicateId { seq, .. }) => {
+            return match history.event(seq) {
+                Some(old) if old.body == new.body => Ok(Appended {
+                    seq,
+                    id,
+                    duplicate: true,
+                }),
+                _ => Err(Error::input(
+                    at("id"),
+                    format!("id {id} is already used by seq {seq} with different content"),
+                )),
+            };
+        }
+        Err(r) => return Err(Error::input(at(r.field()), r.to_string())),
     }
-    history
-        .check(&id, &new.body)
-        .map_err(|r| Error::input(at(r.field()), r.to_string()))?;
     let seq = history.seq_last() + 1;
     history.apply(Event {
         seq,
@@ -434,6 +631,168 @@ pub(crate) fn sync_dir(path: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use crate::store::parse_batch;
+    use crate::store::record::Record;
+
+    /// The stored bytes of one batch the slow, obvious way: each record through serde_json
+    /// with a placeholder hash, the hash computed over the line without its member, then the
+    /// record serialized again with it.
+    fn oracle(prev: Hash, events: &[Event]) -> (Vec<u8>, Hash) {
+        let mut out = Vec::new();
+        let mut head = prev;
+        let batch_last = events.last().map(|e| e.seq);
+        for e in events {
+            let mut record = Record::from_event(e);
+            record.batch_last = batch_last;
+            record.hash = Some(GENESIS_HASH.to_hex());
+            let line = serde_json::to_vec(&record).unwrap();
+            let (before, after) = super::super::chain::hash_input(&line).unwrap();
+            head = link(&head, &[before, after]);
+            record.hash = Some(head.to_hex());
+            serde_json::to_writer(&mut out, &record).unwrap();
+            out.push(b'\n');
+        }
+        (out, head)
+    }
+
+    const HEADER: &str = concat!(
+        r#"{"type":"actor.registered","actor":"a","name":"A \"quoted\" \u2028","kind":"state","country":"KOR","sector":"GOV"}"#,
+        "\n",
+        r#"{"type":"topic.registered","topic":"t","title":"T","kind":"policy","important":true}"#,
+        "\n"
+    );
+
+    /// Stance events with ids `from..to` (as UUIDs from those numbers).
+    fn stances(from: u128, to: u128) -> String {
+        let mut text = String::new();
+        for i in from..to {
+            let stance = if i % 2 == 0 { "support" } else { "oppose" };
+            text.push_str(&format!(
+                r#"{{"id":"{}","type":"stance.declared","actor":"a","topic":"t","stance":"{stance}","date":"{}","quote":"q\t{i} \\ \"x\" 한","cite":{{"publication":"P","title":"T {i}"}}}}"#,
+                Uuid::from_u128(i),
+                1000 + i % 8000
+            ));
+            text.push('\n');
+        }
+        text
+    }
+
+    fn opts(secs: i64) -> AppendOptions {
+        AppendOptions {
+            recorded_at: DateTime::from_timestamp(secs, 0).unwrap(),
+            expect_seq: None,
+            wait: Duration::from_secs(5),
+        }
+    }
+
+    /// A log holding the header, and its writer.
+    fn header_log() -> (tempfile::TempDir, PathBuf, Writer) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        Log::create(&path).unwrap();
+        let mut w = Writer::open(&path, Duration::from_secs(5)).unwrap();
+        let header = parse_batch("header", HEADER.as_bytes()).unwrap();
+        w.append(&header, "header", &opts(1_700_000_000)).unwrap();
+        (dir, path, w)
+    }
+
+    /// The events of seqs `from..=to` as the file holds them, read back.
+    fn stored(path: &Path, from: Seq, to: Seq) -> Vec<Event> {
+        let log = Log::open(path).unwrap();
+        (from..=to)
+            .map(|s| log.history().event(s).unwrap().clone())
+            .collect()
+    }
+
+    /// A batch long enough to be encoded while it is staged writes exactly the oracle's bytes,
+    /// and the writer's head is the oracle's.
+    #[test]
+    fn a_batch_encoded_while_staged_writes_the_oracle_bytes() {
+        let (_dir, path, mut w) = header_log();
+        let before = std::fs::read(&path).unwrap();
+        let n = (PIPELINE_CHUNK * 5 + 3) as u128;
+        assert!(n as usize >= PIPELINE_EVENTS);
+        let batch = parse_batch("b", stances(1, n + 1).as_bytes()).unwrap();
+        let report = w.append(&batch, "b", &opts(1_700_000_100)).unwrap();
+        assert!(report.events.iter().all(|a| !a.duplicate));
+        assert_eq!(report.events.last().unwrap().seq, 2 + n as u64);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..before.len()], &before[..]);
+        let (want, head) = oracle(
+            Log::from_bytes("h", &before).unwrap().head,
+            &stored(&path, 3, 2 + n as u64),
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&bytes[before.len()..]),
+            String::from_utf8_lossy(&want)
+        );
+        assert_eq!(w.log().head_hash(), head.to_hex());
+    }
+
+    /// When a long batch holds an event already in the log, the guessed `batch_last` is wrong:
+    /// the new events are encoded again with the right one.
+    #[test]
+    fn a_long_batch_with_a_duplicate_is_encoded_with_its_real_batch_last() {
+        let (_dir, path, mut w) = header_log();
+        let first = parse_batch("a", stances(1, 11).as_bytes()).unwrap();
+        w.append(&first, "a", &opts(1_700_000_100)).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        // 200 new events with an old one (id 5, same content) in the middle.
+        let text = format!(
+            "{}{}{}",
+            stances(100, 200),
+            stances(5, 6),
+            stances(200, 300)
+        );
+        let batch = parse_batch("b", text.as_bytes()).unwrap();
+        let report = w.append(&batch, "b", &opts(1_700_000_200)).unwrap();
+        assert_eq!(report.events.len(), 201);
+        assert_eq!(
+            (report.events[100].seq, report.events[100].duplicate),
+            (7, true)
+        );
+        assert_eq!(report.events[200].seq, 12 + 200);
+        let bytes = std::fs::read(&path).unwrap();
+        let (want, head) = oracle(
+            Log::from_bytes("h", &before).unwrap().head,
+            &stored(&path, 13, 212),
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&bytes[before.len()..]),
+            String::from_utf8_lossy(&want)
+        );
+        assert!(want.ends_with(b"\"type\":\"stance.declared\"}\n"));
+        assert_eq!(w.log().head_hash(), head.to_hex());
+        assert_eq!(Log::open(&path).unwrap().head_hash(), head.to_hex());
+    }
+
+    /// A long batch whose last event is refused leaves the file and the writer as they were,
+    /// though its first events were already being encoded; the next batch appends normally.
+    #[test]
+    fn a_long_batch_refused_at_its_end_leaves_the_log_untouched() {
+        let (_dir, path, mut w) = header_log();
+        let before = std::fs::read(&path).unwrap();
+        let head = w.log().head_hash();
+        let text = format!(
+            "{}{}",
+            stances(1, 300),
+            r#"{"type":"stance.declared","actor":"nobody","topic":"t","stance":"support","date":"2024","cite":{"publication":"P"}}"#
+        );
+        let batch = parse_batch("b", text.as_bytes()).unwrap();
+        let err = w.append(&batch, "b", &opts(1_700_000_100)).unwrap_err();
+        assert!(err.to_string().contains("unknown actor `nobody`"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(w.log().head_hash(), head);
+        assert_eq!(w.log().history().seq_last(), 2);
+        let batch = parse_batch("c", stances(1, 300).as_bytes()).unwrap();
+        w.append(&batch, "c", &opts(1_700_000_200)).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let (want, head) = oracle(
+            Log::from_bytes("h", &before).unwrap().head,
+            &stored(&path, 3, 301),
+        );
+        assert_eq!(&bytes[before.len()..], &want[..]);
+        assert_eq!(w.log().head_hash(), head.to_hex());
+    }
 
     /// A batch long enough to be serialized on several threads reads back as the same events,
     /// with a hash chain that verifies: the lines are in order and each hash is the right one.

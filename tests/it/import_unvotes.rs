@@ -369,6 +369,49 @@ fn an_actor_registered_by_hand_is_used_not_registered_again() {
     assert_eq!(usa_votes, 5);
 }
 
+/// Votes whose ids are already in the log: the same content counts as already present, other
+/// content is refused with the row's line; every other row is imported as usual.
+#[test]
+fn a_vote_already_in_the_log_is_counted_or_refused_by_its_content() {
+    let (_dir, log) = empty_log();
+    let same = format!(
+        r#"{{"id":"{}","type":"stance.declared","actor":"CAN","topic":"unvotes-rcid-3","stance":"no","date":"1946-01-01","cite":{{"publication":"{PUBLICATION}","title":"R/1/66"}}}}"#,
+        event_id("unvotes/vote/3/CAN")
+    );
+    let other = format!(
+        r#"{{"id":"{}","type":"stance.declared","actor":"USA","topic":"unvotes-rcid-3","stance":"no","date":"1946-01-01","cite":{{"publication":"by hand"}}}}"#,
+        event_id("unvotes/vote/3/USA")
+    );
+    let by_hand = [
+        r#"{"type":"actor.registered","actor":"USA","name":"United States","kind":"state","country":"USA","sector":"GOV"}"#,
+        r#"{"type":"actor.registered","actor":"CAN","name":"Canada","kind":"state","country":"CAN","sector":"GOV"}"#,
+        r#"{"type":"topic.registered","topic":"unvotes-rcid-3","title":"Rules","kind":"vote"}"#,
+        &same,
+        &other,
+    ]
+    .join("\n");
+    let o = run_log(&log, &["append"], Some(by_hand.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let report = import(&log, &mini());
+    // 27 less two actors, one topic and two votes already there.
+    assert_eq!(report["appended"], 22, "{report}");
+    assert_eq!(report["already_present"], 1);
+    let refused = refused(&report);
+    let vote_row = refused
+        .iter()
+        .find(|(f, l, _)| f == "unvotes.csv" && *l == 2)
+        .expect("line 2 (USA in roll call 3) refused");
+    assert!(
+        vote_row
+            .2
+            .contains("this vote was imported before (seq 5) with other content"),
+        "{vote_row:?}"
+    );
+    assert_eq!(refused.len(), 7);
+    let log = Log::open(&log).unwrap();
+    assert_eq!(log.history().seq_last(), 5 + 22);
+}
+
 #[derive(Default)]
 struct Counting {
     calls: RefCell<Vec<String>>,
@@ -398,6 +441,8 @@ fn the_library_reports_progress_in_events() {
         wait: Duration::from_secs(5),
     };
     let report = unvotes::import(&log, &mini(), &opts, &progress).unwrap();
+    // The lock is released when the import returns: another writer gets it at once.
+    stancelog::store::Writer::open(&log, Duration::ZERO).expect("the lock is free");
     assert_eq!(report.appended, 27);
     assert_eq!(report.refused.len(), 6);
     assert_eq!(
