@@ -381,6 +381,9 @@ pub struct History {
     texts: Interner<Arc<str>>,
     times: Interner<TimeOfDay>,
     cites: Interner<Arc<Cite>>,
+    /// The citation interned last: stances from one source tend to come together, and comparing
+    /// with it is cheaper than hashing.
+    last_cite: Option<Sym>,
     /// Per actor symbol: seq of its registration (0: not registered), and its counts.
     actor_reg: Vec<Seq>,
     actor_counts: Vec<Counts>,
@@ -859,7 +862,14 @@ impl History {
         StanceSlot {
             actor: self.actor_sym(&s.actor),
             topic: self.topic_sym(&s.topic),
-            cite: self.cites.intern(&s.cite, |c| Arc::new(c.clone())),
+            cite: match self.last_cite {
+                Some(sym) if **self.cites.item(sym) == s.cite => sym,
+                _ => {
+                    let sym = self.cites.intern(&s.cite, |c| Arc::new(c.clone()));
+                    self.last_cite = Some(sym);
+                    sym
+                }
+            },
             date: s.date,
             stance: s.stance,
             extra,
@@ -873,37 +883,72 @@ impl History {
     /// contiguity of stored records and reports it as an input error before applying). Also
     /// past `u32::MAX` events, a log far beyond what one machine's memory holds.
     pub fn apply(&mut self, event: Event) {
-        assert_eq!(
-            event.seq,
-            self.seq_last() + 1,
-            "History::apply: events must be applied in seq order"
-        );
         let Event {
             seq,
             id,
             recorded_at,
             body,
         } = event;
+        match body {
+            EventBody::StanceDeclared(s) => self.apply_stance(seq, id, recorded_at, &s),
+            other => self.apply_other_event(seq, id, recorded_at, other),
+        }
+    }
+
+    /// [`History::apply`] for an event given by parts, its body borrowed: a stance (the bulk of
+    /// any large batch) is folded in without a copy of its body, since only its compact form is
+    /// kept; any other body is copied.
+    ///
+    /// # Panics
+    /// As [`History::apply`].
+    pub fn apply_parts(
+        &mut self,
+        seq: Seq,
+        id: Uuid,
+        recorded_at: DateTime<Utc>,
+        body: &EventBody,
+    ) {
+        match body {
+            EventBody::StanceDeclared(s) => self.apply_stance(seq, id, recorded_at, s),
+            other => self.apply_other_event(seq, id, recorded_at, other.clone()),
+        }
+    }
+
+    /// What every event adds: its id, its recorded time. Returns its slot index.
+    fn begin(&mut self, seq: Seq, id: Uuid, recorded_at: DateTime<Utc>) -> u32 {
+        assert_eq!(
+            seq,
+            self.seq_last() + 1,
+            "History::apply: events must be applied in seq order"
+        );
         let index = u32::try_from(self.ids.len())
             .expect("History: more than u32::MAX events (some 400 GB of memory)");
         self.ids.push(id);
         self.by_id.insert(&self.ids, index);
         self.recorded.push(index, recorded_at);
-        let slot = match body {
-            EventBody::StanceDeclared(s) => {
-                let slot = self.compact(index, &s);
-                self.count(slot.actor, slot.topic, 1, 0);
-                Slot::Stance(slot)
-            }
-            other => {
-                self.apply_other(seq, &other);
-                // Fewer other events than events, so the index fits too.
-                let o = self.others.len() as u32;
-                self.others.push(other);
-                Slot::Other(o)
-            }
-        };
-        self.slots.push(slot);
+        index
+    }
+
+    fn apply_stance(&mut self, seq: Seq, id: Uuid, recorded_at: DateTime<Utc>, s: &StanceDeclared) {
+        let index = self.begin(seq, id, recorded_at);
+        let slot = self.compact(index, s);
+        self.count(slot.actor, slot.topic, 1, 0);
+        self.slots.push(Slot::Stance(slot));
+    }
+
+    fn apply_other_event(
+        &mut self,
+        seq: Seq,
+        id: Uuid,
+        recorded_at: DateTime<Utc>,
+        body: EventBody,
+    ) {
+        self.begin(seq, id, recorded_at);
+        self.apply_other(seq, &body);
+        // Fewer other events than events, so the index fits too.
+        let o = self.others.len() as u32;
+        self.others.push(body);
+        self.slots.push(Slot::Other(o));
         if let Some(EventBody::StanceCorrected(c)) = self.other_body(seq) {
             let target = self.seq_of(&c.target);
             if let Some(target) = target {

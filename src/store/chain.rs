@@ -22,22 +22,39 @@ pub(crate) const HASH_KEY: &[u8] = b",\"hash\":\"";
 /// Length of a hash in lower-case hex.
 pub(crate) const HASH_HEX_LEN: usize = 64;
 
+/// The value of each byte as a lower-case hex digit, or 0x80 for any other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 impl Hash {
     /// Parses 64 lower-case hex digits.
     pub fn from_hex(hex: &[u8]) -> Option<Hash> {
-        if hex.len() != HASH_HEX_LEN {
-            return None;
-        }
-        let digit = |c: u8| match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        };
+        let hex: &[u8; HASH_HEX_LEN] = hex.try_into().ok()?;
         let mut out = [0u8; 32];
-        for (i, pair) in hex.chunks_exact(2).enumerate() {
-            out[i] = (digit(pair[0])? << 4) | digit(pair[1])?;
+        // Branch-free: every line of a log has one of these, so it is a hot loop. `bad`
+        // collects the high bit any non-digit sets in the table.
+        let mut bad = 0u8;
+        for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+            let (hi, lo) = (
+                HEX_VALUE[usize::from(pair[0])],
+                HEX_VALUE[usize::from(pair[1])],
+            );
+            bad |= hi | lo;
+            *o = (hi << 4) | (lo & 0x0f);
         }
-        Some(Hash(out))
+        (bad & 0x80 == 0).then_some(Hash(out))
     }
 
     /// Lower-case hex, 64 characters.
@@ -74,13 +91,18 @@ pub fn link(prev: &Hash, parts: &[&[u8]]) -> Hash {
 /// and no nested object has a `hash` key, so the first match is the top-level member.
 pub fn hash_input(line: &[u8]) -> Option<(&[u8], &[u8])> {
     const KEY: &[u8] = HASH_KEY;
-    let start = memchr::memmem::find(line, KEY)?;
+    // Built once: a searcher per call costs more than the search on a line of a few hundred bytes.
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(HASH_KEY));
+    let start = FINDER.find(line)?;
     let end = start + KEY.len() + HASH_HEX_LEN + 1;
     let value = line.get(start + KEY.len()..end)?;
     if value[HASH_HEX_LEN] != b'"'
-        || !value[..HASH_HEX_LEN]
+        || value[..HASH_HEX_LEN]
             .iter()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            .fold(0u8, |bad, b| bad | HEX_VALUE[usize::from(*b)])
+            & 0x80
+            != 0
     {
         return None;
     }
@@ -105,6 +127,22 @@ mod tests {
         assert_eq!(hash_input(b"{\"a\":1,\"hash\":\"abc\"}"), None);
         let upper = format!("{{\"a\":1,\"hash\":\"{}\"}}", "AB".repeat(32));
         assert_eq!(hash_input(upper.as_bytes()), None);
+    }
+
+    #[test]
+    fn from_hex_reads_lower_case_hex_and_refuses_anything_else() {
+        let h = link(&GENESIS_HASH, &[b"x"]);
+        assert_eq!(Hash::from_hex(h.to_hex().as_bytes()), Some(h));
+        let mut bytes = [0u8; 32];
+        bytes[0] = 0xab;
+        bytes[31] = 0x09;
+        let hex = format!("ab{}09", "0".repeat(60));
+        assert_eq!(Hash::from_hex(hex.as_bytes()), Some(Hash(bytes)));
+        for bad in ["AB", "g0", "0 ", "/0", ":0", "`0"] {
+            let text = format!("{bad}{}", "0".repeat(62));
+            assert_eq!(Hash::from_hex(text.as_bytes()), None, "{bad}");
+        }
+        assert_eq!(Hash::from_hex("0".repeat(63).as_bytes()), None);
     }
 
     #[test]

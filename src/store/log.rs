@@ -413,8 +413,10 @@ fn decode(
         Some(match stored {
             Err(e) => (Err(e), None),
             Ok((before, after)) => {
-                let h =
-                    stored_hash(line).ok_or_else(|| FieldError::new("hash", "not lower-case hex"));
+                // hash_input found the member: its value follows the key.
+                let hex = &line[before.len() + HASH_KEY.len()..][..HASH_HEX_LEN];
+                let h = Hash::from_hex(hex)
+                    .ok_or_else(|| FieldError::new("hash", "not lower-case hex"));
                 let linked =
                     prev.map(|p| h.as_ref().is_ok_and(|h| link(p, &[before, after]) == *h));
                 (h, linked)
@@ -450,7 +452,7 @@ fn decode(
         batch_last: record.batch_last,
         hash,
         id_time,
-        body: record.to_body(),
+        body: record.into_body(),
     })
 }
 

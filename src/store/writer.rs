@@ -568,12 +568,8 @@ fn stage(
         Err(r) => return Err(Error::input(at(r.field()), r.to_string())),
     }
     let seq = history.seq_last() + 1;
-    history.apply(Event {
-        seq,
-        id,
-        recorded_at,
-        body: new.body.clone(),
-    });
+    // Borrowed: a stance's body is not copied, only its compact form kept.
+    history.apply_parts(seq, id, recorded_at, &new.body);
     Ok(Appended {
         seq,
         id,
