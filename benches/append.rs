@@ -136,6 +136,7 @@ fn compare(dir: &Path, label: &str, batches: &[Vec<NewEvent>], target: f64) {
 }
 
 fn main() {
+    stancelog::allocator::tune_mimalloc();
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run a tiny smoke.
     let smoke = !std::env::args().any(|a| a == "--bench");
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");

@@ -29,6 +29,7 @@ fn best(mut f: impl FnMut() -> usize) -> (Duration, usize) {
 }
 
 fn main() {
+    stancelog::allocator::tune_mimalloc();
     let Some(path) = std::env::var_os("STANCELOG_BENCH_LOG") else {
         println!(
             "replay_real: set STANCELOG_BENCH_LOG to a log file to run (see benches/un_votes.sh)"

@@ -4,11 +4,13 @@
 //! - [`store`]: the JSON Lines log on disk.
 //! - [`import`]: importers of real data sets (UN votes, treaty status, spreadsheets).
 //! - [`error`]: the one error type.
+//! - [`allocator`]: tuning of the allocator the binary runs on.
 //!
 //! See `ARCHITECTURE.md` for the semantics and `events/README.md` for the log format.
 
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod core;
 pub mod error;
 pub mod import;

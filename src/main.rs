@@ -8,13 +8,12 @@ use std::process::ExitCode;
 
 use stancelog::ErrorKind;
 
-/// mimalloc instead of the system allocator: reading a log decodes lines on worker threads and
-/// folds them on the calling thread, so most blocks are freed by another thread than the one
-/// that allocated them, which glibc's allocator handles slowly (about a quarter of a replay).
+/// mimalloc instead of the system allocator; see `stancelog::allocator` for why and how it is tuned.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    stancelog::allocator::tune_mimalloc();
     match cli::try_main() {
         Ok(()) => ExitCode::SUCCESS,
         Err(cli::Failure::BrokenPipe) => ExitCode::SUCCESS,

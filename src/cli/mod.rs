@@ -272,9 +272,8 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
                 as_of: p.as_of,
                 known: known(h, p.known_at, "--known-at", now)?,
             };
-            let positions = h.positions_iter(at, &f);
             let when = describe(h, at);
-            Render::new(p.format).positions(out, h, &when, positions)?;
+            Render::new(p.format).positions(out, h, &when, || h.positions_iter(at, &f))?;
         }
         Command::Diff(d) => {
             let log = open(&path)?;
@@ -288,16 +287,15 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
                 as_of: Some(d.to),
                 known: known(h, d.to_known_at.or(d.known_at), "--to-known-at", now)?,
             };
-            let changes = h.diff_iter(from, to, &f);
             let when = format!("from {} to {}", describe(h, from), describe(h, to));
-            Render::new(d.format).diff(out, h, &when, changes)?;
+            Render::new(d.format).diff(out, h, &when, || h.diff_iter(from, to, &f))?;
         }
         Command::Timeline(t) => {
             let log = open(&path)?;
             let h = log.history();
             let f = filter(h, &t.scope)?;
-            let entries = h.timeline_iter(known(h, t.known_at, "--known-at", now)?, &f);
-            Render::new(t.format).timeline(out, h, entries)?;
+            let known = known(h, t.known_at, "--known-at", now)?;
+            Render::new(t.format).timeline(out, h, || h.timeline_iter(known, &f))?;
         }
         Command::Actors(l) => {
             let log = open(&path)?;

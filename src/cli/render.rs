@@ -266,6 +266,45 @@ fn table(header: &[&str]) -> Table {
     t
 }
 
+/// A table written as its rows come, in the layout comfy-table gives [`TABLE_STYLE`] (each cell
+/// padded by one space on each side, cells joined by a space, a rule of dashes under the header,
+/// trailing spaces trimmed), so the output is the same as [`table`]'s. Two passes over `rows`:
+/// the column widths (display width, as comfy-table counts it), then the rows; nothing is held
+/// but one row.
+fn stream_table<I: Iterator<Item = Vec<String>>>(
+    out: &mut dyn Write,
+    header: &[&str],
+    rows: impl Fn() -> I,
+) -> io::Result<()> {
+    use unicode_width::UnicodeWidthStr;
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
+    for row in rows() {
+        for (w, c) in widths.iter_mut().zip(&row) {
+            *w = (*w).max(c.width());
+        }
+    }
+    let mut line = String::new();
+    let mut put = |out: &mut dyn Write, cells: &mut dyn Iterator<Item = &str>| {
+        line.clear();
+        for (i, (c, w)) in cells.zip(&widths).enumerate() {
+            if i > 0 {
+                line.push(' ');
+            }
+            line.push(' ');
+            line.push_str(c);
+            line.extend(std::iter::repeat_n(' ', w - c.width() + 1));
+        }
+        writeln!(out, "{}", line.trim_end())
+    };
+    put(out, &mut header.iter().copied())?;
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(w + 2)).collect();
+    writeln!(out, "{}", rule.join(" "))?;
+    for row in rows() {
+        put(out, &mut row.iter().map(String::as_str))?;
+    }
+    Ok(())
+}
+
 /// The CSV columns of a position, in header order.
 const POSITION_COLUMNS: &[&str] = &[
     "actor",
@@ -393,79 +432,89 @@ impl Render {
         Render { format }
     }
 
-    pub fn positions<'a>(
+    /// Positions, as a table, JSON or CSV. `positions` gives the answer afresh each time it is
+    /// called: a table is written in two passes (widths, then rows), so no format holds a long
+    /// answer whole.
+    pub fn positions<'a, I>(
         &self,
         out: &mut dyn Write,
         h: &'a History,
         when: &str,
-        positions: impl Iterator<Item = Position<'a>>,
-    ) -> io::Result<()> {
+        positions: impl Fn() -> I,
+    ) -> io::Result<()>
+    where
+        I: Iterator<Item = Position<'a>>,
+    {
+        let rows = || positions().map(|p| position_out(h, &p));
         match self.format {
-            // Streamed: each position is built, written and dropped in turn, so a large answer
-            // is never held whole.
-            Format::Json => json_out(out, &Stream::new(positions.map(|p| position_out(h, &p)))),
-            Format::Csv => csv_stream(
-                out,
-                POSITION_COLUMNS,
-                positions.map(|p| position_row(&position_out(h, &p))),
-            ),
+            Format::Json => json_out(out, &Stream::new(rows())),
+            Format::Csv => csv_stream(out, POSITION_COLUMNS, rows().map(|r| position_row(&r))),
             Format::Table => {
-                let rows: Vec<PositionOut> = positions.map(|p| position_out(h, &p)).collect();
-                let actors: std::collections::BTreeSet<&str> =
-                    rows.iter().map(|r| r.actor.as_str()).collect();
+                // Rows come sorted by actor: count actors where the actor changes.
+                let (mut count, mut actors, mut last) = (0, 0, String::new());
+                for r in rows() {
+                    count += 1;
+                    if r.actor != last {
+                        actors += 1;
+                        last = r.actor;
+                    }
+                }
                 writeln!(
                     out,
-                    "Positions {when}: {} position(s) of {} actor(s)\n",
-                    rows.len(),
-                    actors.len()
+                    "Positions {when}: {count} position(s) of {actors} actor(s)\n"
                 )?;
-                let mut t = table(&[
-                    "Actor", "Topic", "Stance", "Since", "PLOVER", "Seq", "Source", "Notes",
-                ]);
-                for r in &rows {
-                    t.add_row(vec![
+                let cells = |r: PositionOut| {
+                    vec![
                         cell(&r.actor_name),
                         cell(&r.topic_title),
                         r.stance.to_string(),
                         r.since.clone(),
                         r.event.unwrap_or("").to_string(),
                         r.seq.to_string(),
-                        cut(&source_of(r), SOURCE_CHARS_MAX),
-                        notes_of(r),
-                    ]);
-                }
-                writeln!(out, "{}", t.trim_fmt())
+                        cut(&source_of(&r), SOURCE_CHARS_MAX),
+                        notes_of(&r),
+                    ]
+                };
+                stream_table(
+                    out,
+                    &[
+                        "Actor", "Topic", "Stance", "Since", "PLOVER", "Seq", "Source", "Notes",
+                    ],
+                    || rows().map(cells),
+                )
             }
         }
     }
 
-    pub fn diff<'a>(
+    /// Changes between two points, as a table, JSON or CSV; `changes` as in
+    /// [`Render::positions`].
+    pub fn diff<'a, I>(
         &self,
         out: &mut dyn Write,
         h: &'a History,
         when: &str,
-        changes: impl Iterator<Item = Change<'a>>,
-    ) -> io::Result<()> {
-        let mut rows = changes.map(|c| ChangeOut {
-            actor: c.actor.to_string(),
-            actor_name: actor_name(h, &c.actor),
-            topic: c.topic.to_string(),
-            topic_title: topic_title(h, &c.topic),
-            change: c.kind.as_str(),
-            before: c.before.as_ref().map(|p| position_out(h, p)),
-            after: c.after.as_ref().map(|p| position_out(h, p)),
-        });
-        if let Format::Json = self.format {
-            // Streamed, as positions are.
-            return json_out(out, &Stream::new(rows));
-        }
-        let rows: Vec<ChangeOut> = rows.by_ref().collect();
+        changes: impl Fn() -> I,
+    ) -> io::Result<()>
+    where
+        I: Iterator<Item = Change<'a>>,
+    {
+        let rows = || {
+            changes().map(|c| ChangeOut {
+                actor: c.actor.to_string(),
+                actor_name: actor_name(h, &c.actor),
+                topic: c.topic.to_string(),
+                topic_title: topic_title(h, &c.topic),
+                change: c.kind.as_str(),
+                before: c.before.as_ref().map(|p| position_out(h, p)),
+                after: c.after.as_ref().map(|p| position_out(h, p)),
+            })
+        };
         let brief = |p: &Option<PositionOut>| match p {
             Some(p) => format!("{} (since {}, seq {})", p.stance, p.since, p.seq),
             None => "-".to_string(),
         };
         match self.format {
-            Format::Json => json_out(out, &rows),
+            Format::Json => json_out(out, &Stream::new(rows())),
             Format::Csv => {
                 let header = [
                     "actor",
@@ -484,71 +533,72 @@ impl Render {
                     Some(p) => vec![p.stance.to_string(), p.since.clone(), p.seq.to_string()],
                     None => vec![String::new(), String::new(), String::new()],
                 };
-                let data = rows
-                    .iter()
-                    .map(|r| {
-                        let mut v = vec![
-                            r.actor.clone(),
-                            r.actor_name.clone(),
-                            r.topic.clone(),
-                            r.topic_title.clone(),
-                            r.change.to_string(),
-                        ];
-                        v.extend(part(&r.before));
-                        v.extend(part(&r.after));
-                        v
-                    })
-                    .collect();
-                csv_out(out, &header, data)
+                let data = rows().map(|r| {
+                    let mut v = vec![
+                        r.actor.clone(),
+                        r.actor_name.clone(),
+                        r.topic.clone(),
+                        r.topic_title.clone(),
+                        r.change.to_string(),
+                    ];
+                    v.extend(part(&r.before));
+                    v.extend(part(&r.after));
+                    v
+                });
+                csv_stream(out, &header, data)
             }
             Format::Table => {
-                writeln!(out, "Changes {when}: {}\n", rows.len())?;
-                let mut t = table(&["Actor", "Topic", "Change", "Before", "After"]);
-                for r in &rows {
-                    t.add_row(vec![
+                writeln!(out, "Changes {when}: {}\n", rows().count())?;
+                let cells = |r: ChangeOut| {
+                    vec![
                         cell(&r.actor_name),
                         cell(&r.topic_title),
                         r.change.to_string(),
                         brief(&r.before),
                         brief(&r.after),
-                    ]);
-                }
-                writeln!(out, "{}", t.trim_fmt())
+                    ]
+                };
+                stream_table(
+                    out,
+                    &["Actor", "Topic", "Change", "Before", "After"],
+                    || rows().map(cells),
+                )
             }
         }
     }
 
-    pub fn timeline<'a>(
+    /// A timeline, as a table, JSON or CSV; `entries` as in [`Render::positions`].
+    pub fn timeline<'a, I>(
         &self,
         out: &mut dyn Write,
         h: &'a History,
-        entries: impl Iterator<Item = TimelineEntry<'a>>,
-    ) -> io::Result<()> {
-        let mut rows = entries.map(|e| {
-            let (superseded_by, retracted_by) = match e.status {
-                Status::Current => (None, None),
-                Status::Superseded { by } => (Some(by), None),
-                Status::Retracted { by } => (None, Some(by)),
-            };
-            let retraction_reason = retracted_by.and_then(|seq| match h.event(seq)?.body {
-                EventBody::StanceRetracted(r) => Some(r.reason),
-                _ => None,
-            });
-            TimelineOut {
-                status: e.status.as_str(),
-                superseded_by,
-                retracted_by,
-                retraction_reason,
-                position: position_out(h, &e.position),
-            }
-        });
-        if let Format::Json = self.format {
-            // Streamed, as positions are.
-            return json_out(out, &Stream::new(rows));
-        }
-        let rows: Vec<TimelineOut> = rows.by_ref().collect();
+        entries: impl Fn() -> I,
+    ) -> io::Result<()>
+    where
+        I: Iterator<Item = TimelineEntry<'a>>,
+    {
+        let rows = || {
+            entries().map(|e| {
+                let (superseded_by, retracted_by) = match e.status {
+                    Status::Current => (None, None),
+                    Status::Superseded { by } => (Some(by), None),
+                    Status::Retracted { by } => (None, Some(by)),
+                };
+                let retraction_reason = retracted_by.and_then(|seq| match h.event(seq)?.body {
+                    EventBody::StanceRetracted(r) => Some(r.reason),
+                    _ => None,
+                });
+                TimelineOut {
+                    status: e.status.as_str(),
+                    superseded_by,
+                    retracted_by,
+                    retraction_reason,
+                    position: position_out(h, &e.position),
+                }
+            })
+        };
         match self.format {
-            Format::Json => json_out(out, &rows),
+            Format::Json => json_out(out, &Stream::new(rows())),
             Format::Csv => {
                 let mut header = vec![
                     "status",
@@ -557,33 +607,27 @@ impl Render {
                     "retraction_reason",
                 ];
                 header.extend_from_slice(POSITION_COLUMNS);
-                let data = rows
-                    .iter()
-                    .map(|r| {
-                        let mut v = vec![
-                            r.status.to_string(),
-                            r.superseded_by.map(|s| s.to_string()).unwrap_or_default(),
-                            r.retracted_by.map(|s| s.to_string()).unwrap_or_default(),
-                            r.retraction_reason.clone().unwrap_or_default(),
-                        ];
-                        v.extend(position_row(&r.position));
-                        v
-                    })
-                    .collect();
-                csv_out(out, &header, data)
+                let data = rows().map(|r| {
+                    let mut v = vec![
+                        r.status.to_string(),
+                        r.superseded_by.map(|s| s.to_string()).unwrap_or_default(),
+                        r.retracted_by.map(|s| s.to_string()).unwrap_or_default(),
+                        r.retraction_reason.clone().unwrap_or_default(),
+                    ];
+                    v.extend(position_row(&r.position));
+                    v
+                });
+                csv_stream(out, &header, data)
             }
             Format::Table => {
-                writeln!(out, "Timeline: {} stance(s)\n", rows.len())?;
-                let mut t = table(&[
-                    "Date", "Actor", "Topic", "Stance", "Status", "Seq", "Quote", "Notes",
-                ]);
-                for r in &rows {
+                writeln!(out, "Timeline: {} stance(s)\n", rows().count())?;
+                let cells = |r: TimelineOut| {
                     let status = match (r.superseded_by, r.retracted_by) {
                         (Some(by), _) => format!("superseded by {by}"),
                         (_, Some(by)) => format!("retracted by {by}"),
                         _ => r.status.to_string(),
                     };
-                    t.add_row(vec![
+                    vec![
                         r.position.since.clone(),
                         cell(&r.position.actor_name),
                         cell(&r.position.topic_title),
@@ -592,9 +636,15 @@ impl Render {
                         r.position.seq.to_string(),
                         cell(r.position.quote.as_deref().unwrap_or("")),
                         notes_of(&r.position),
-                    ]);
-                }
-                writeln!(out, "{}", t.trim_fmt())
+                    ]
+                };
+                stream_table(
+                    out,
+                    &[
+                        "Date", "Actor", "Topic", "Stance", "Status", "Seq", "Quote", "Notes",
+                    ],
+                    || rows().map(cells),
+                )
             }
         }
     }
@@ -901,5 +951,43 @@ fn source_of(r: &PositionOut) -> String {
     match &r.cite.via {
         Some(via) => format!("via {via}"),
         None => r.cite.publication.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The streamed table must look exactly like comfy-table's, which the small listings use.
+    #[test]
+    fn a_streamed_table_is_the_comfy_table_layout() {
+        let header = ["Actor", "Topic", "Stance", "Notes"];
+        let rows: Vec<Vec<String>> = [
+            [
+                "Cho Tae-yul",
+                "South Korean countermeasures to the North K…",
+                "support",
+                "",
+            ],
+            ["조태열", "북한군 파병", "oppose", "corrected (actor) by 40"],
+            ["", "", "", ""],
+            ["Dmitry Peskov", "t", "doubt", "x"],
+        ]
+        .iter()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+        let mut t = table(&header);
+        for r in &rows {
+            t.add_row(r.clone());
+        }
+        let expected = format!("{}\n", t.trim_fmt());
+        let mut got = Vec::new();
+        stream_table(&mut got, &header, || rows.iter().cloned()).unwrap();
+        assert_eq!(String::from_utf8(got).unwrap(), expected);
+        // And with no rows.
+        let expected = format!("{}\n", table(&header).trim_fmt());
+        let mut got = Vec::new();
+        stream_table(&mut got, &header, std::iter::empty::<Vec<String>>).unwrap();
+        assert_eq!(String::from_utf8(got).unwrap(), expected);
     }
 }
