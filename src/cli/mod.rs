@@ -72,14 +72,7 @@ fn log_path(args: &Args) -> Result<&Path, Error> {
 /// not match the log is discarded with a warning and rebuilt.
 fn open(path: &Path) -> Result<Log, Error> {
     let (log, used) = store::open_log(path)?;
-    if log.torn_tail_bytes() > 0 {
-        eprintln!(
-            "stancelog: warning: {}: ignoring a torn tail of {} bytes{} (a batch still being written, or cut short by a crash, so never acknowledged); the next append removes it",
-            path.display(),
-            log.torn_tail_bytes(),
-            torn_records(Some(log.history().seq_last()), log.torn_tail_records()),
-        );
-    }
+    warn_torn_tail(path, &log);
     if let store::SnapshotUse::Discarded { reason } = used {
         eprintln!(
             "stancelog: warning: {}: snapshot discarded: {reason}; rebuilding it",
@@ -90,6 +83,18 @@ fn open(path: &Path) -> Result<Log, Error> {
         }
     }
     Ok(log)
+}
+
+/// Warns on stderr that a torn tail was ignored, if there was one.
+fn warn_torn_tail(path: &Path, log: &Log) {
+    if log.torn_tail_bytes() > 0 {
+        eprintln!(
+            "stancelog: warning: {}: ignoring a torn tail of {} bytes{} (a batch still being written, or cut short by a crash, so never acknowledged); the next append removes it",
+            path.display(),
+            log.torn_tail_bytes(),
+            torn_records(Some(log.history().seq_last()), log.torn_tail_records()),
+        );
+    }
 }
 
 /// Words for the whole records in a torn tail (which follow seq `seq_last`, when known); empty
@@ -328,6 +333,7 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         }
         Command::Snapshot(l) => {
             let log = Log::open(&path)?;
+            warn_torn_tail(&path, &log);
             let (snap, size) = store::write_snapshot(&path, &log)?;
             Render::new(l.format).snapshot(out, &log, &snap, size)?;
         }

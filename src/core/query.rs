@@ -179,6 +179,52 @@ struct Scope {
     keep_topic: Vec<bool>,
 }
 
+/// The pairs that differ between two lists of deciding rows, both sorted by (actor id, topic
+/// id), found by walking them side by side, one change at a time (nothing is collected).
+struct DiffWalk {
+    before: Vec<Row>,
+    after: Vec<Row>,
+    /// Next row of each list.
+    at: (usize, usize),
+    ranks: Ranks,
+}
+
+impl Iterator for DiffWalk {
+    type Item = (ChangeKind, Option<Row>, Option<Row>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let key = |r: &Row| {
+            (
+                self.ranks.actor[r.actor as usize],
+                self.ranks.topic[r.topic as usize],
+            )
+        };
+        loop {
+            let (b, a) = (self.before.get(self.at.0), self.after.get(self.at.1));
+            let order = match (b, a) {
+                (None, None) => return None,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(x), Some(y)) => key(x).cmp(&key(y)),
+            };
+            let (x, y) = match order {
+                Ordering::Less => (b.copied(), None),
+                Ordering::Greater => (None, a.copied()),
+                Ordering::Equal => (b.copied(), a.copied()),
+            };
+            self.at.0 += usize::from(x.is_some());
+            self.at.1 += usize::from(y.is_some());
+            let kind = match (&x, &y) {
+                (None, Some(_)) => ChangeKind::Added,
+                (Some(_), None) => ChangeKind::Removed,
+                (Some(p), Some(q)) if p.stance != q.stance => ChangeKind::Changed,
+                _ => continue,
+            };
+            return Some((kind, x, y));
+        }
+    }
+}
+
 /// The rank of each symbol when symbols are ordered by their values.
 fn ranks_of<T: Ord>(len: usize, item: impl Fn(Sym) -> T) -> Vec<u32> {
     let mut order: Vec<Sym> = (0..len as Sym).collect();
@@ -397,8 +443,9 @@ impl History {
         self.diff_iter(from, to, filter).collect()
     }
 
-    /// [`History::diff_at`], one change at a time: pairs are compared in the compact form, and
-    /// only the positions of changed pairs are built, when the iterator reaches them.
+    /// [`History::diff_at`], one change at a time: pairs are compared in the compact form as the
+    /// iterator goes, and only the positions of changed pairs are built, when it reaches them.
+    /// It holds the deciding rows of both points (28 bytes per pair), nothing per change.
     pub fn diff_iter(
         &self,
         from: At,
@@ -408,32 +455,14 @@ impl History {
         let ranks = self.ranks();
         let before = self.deciders(from, filter, &ranks);
         let after = self.deciders(to, filter, &ranks);
-        let key = |r: &Row| (ranks.actor[r.actor as usize], ranks.topic[r.topic as usize]);
-        // Both lists come sorted by (actor, topic): walk them side by side.
-        let mut changes: Vec<(ChangeKind, Option<Row>, Option<Row>)> = Vec::new();
-        let (mut b, mut a) = (before.iter().peekable(), after.iter().peekable());
-        loop {
-            let order = match (b.peek(), a.peek()) {
-                (None, None) => break,
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (Some(x), Some(y)) => key(x).cmp(&key(y)),
-            };
-            let (x, y) = match order {
-                Ordering::Less => (b.next().copied(), None),
-                Ordering::Greater => (None, a.next().copied()),
-                Ordering::Equal => (b.next().copied(), a.next().copied()),
-            };
-            let kind = match (&x, &y) {
-                (None, Some(_)) => ChangeKind::Added,
-                (Some(_), None) => ChangeKind::Removed,
-                (Some(p), Some(q)) if p.stance != q.stance => ChangeKind::Changed,
-                _ => continue,
-            };
-            changes.push((kind, x, y));
-        }
+        let walk = DiffWalk {
+            before,
+            after,
+            at: (0, 0),
+            ranks,
+        };
         let (cut_from, cut_to) = (from.known.unwrap_or(Seq::MAX), to.known.unwrap_or(Seq::MAX));
-        changes.into_iter().map(move |(kind, x, y)| {
+        walk.map(move |(kind, x, y)| {
             let before = x.and_then(|r| self.position_at_row(&r, cut_from, from.as_of));
             let after = y.and_then(|r| self.position_at_row(&r, cut_to, to.as_of));
             let row = x.or(y).map_or((0, 0), |r| (r.actor, r.topic));

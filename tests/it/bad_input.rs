@@ -544,6 +544,24 @@ fn a_stored_seq_gap_is_reported_on_its_field() {
 }
 
 #[test]
+fn the_snapshot_command_warns_of_a_torn_tail_too() {
+    // Regression: `snapshot` read the log without the warning every other command gives.
+    let f = Fixture::new();
+    let mut bytes = f.bytes();
+    let torn = br#"{"schema":1,"seq":4,"id":"01a"#;
+    bytes.extend_from_slice(torn);
+    std::fs::write(&f.log, &bytes).unwrap();
+    let o = f.run(&["snapshot"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("warning"), "{err}");
+    assert!(
+        err.contains(&format!("torn tail of {} bytes", torn.len())),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_torn_last_line_is_ignored_with_a_warning_and_removed_by_the_next_append() {
     // Given the base log with half a record after it (no newline),
     let f = Fixture::new();
