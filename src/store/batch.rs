@@ -84,6 +84,7 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
             offset += 1;
         }
         let start_line = line;
+        let start = offset;
         if start_line == end_line_last && offset < text.len() {
             return Err(Error::input(
                 at(start_line, ""),
@@ -134,7 +135,10 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
                 "expected a JSON object (one event)",
             ));
         }
-        let record: Record = serde_path_to_error::deserialize(value).map_err(|e| {
+        // From the event's own bytes, not from `value`: a JSON map keeps only the last of two
+        // equal keys, and a record refuses a field given twice.
+        let mut de = serde_json::Deserializer::from_slice(&text[start..end]);
+        let record: Record = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let fe = json_field_error(e.path().to_string(), e.into_inner().to_string());
             Error::input(at(start_line, &fe.field), fe.message)
         })?;

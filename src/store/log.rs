@@ -379,6 +379,12 @@ fn decode(
             "the line ends in \\r (a Windows line ending); log lines end in \\n alone (was the file converted by an editor or by git? see .gitattributes)",
         ));
     }
+    if line.is_empty() {
+        return Err(FieldError::new(
+            "",
+            "empty line: a log has one record on every line and no blank lines",
+        ));
+    }
     let record = parse_record(line)?;
     let schema = record
         .schema
@@ -704,6 +710,22 @@ mod tests {
 
     const SEED: &[u8] = include_bytes!("../../events/dprk-russia-2024.jsonl");
     const SCHEMA1: &[u8] = include_bytes!("../../tests/fixtures/schema1-dprk-russia-2024.jsonl");
+
+    #[test]
+    fn a_blank_line_is_named_as_such() {
+        // Regression: a blank line in a log was reported as "EOF while parsing a value".
+        let mut bytes = Vec::new();
+        for (i, line) in SEED.split_inclusive(|b| *b == b'\n').enumerate() {
+            if i == 10 {
+                bytes.push(b'\n');
+            }
+            bytes.extend_from_slice(line);
+        }
+        let e = Log::from_bytes("log", &bytes).unwrap_err().to_string();
+        assert!(e.starts_with("log:11: "), "{e}");
+        assert!(e.contains("empty line"), "{e}");
+        same_answer(&bytes);
+    }
 
     /// The parallel read must say exactly what the sequential one says, on good and bad logs.
     fn same_answer(bytes: &[u8]) {

@@ -544,6 +544,20 @@ fn a_stored_seq_gap_is_reported_on_its_field() {
 }
 
 #[test]
+fn a_field_given_twice_is_refused() {
+    // Regression: the batch was read through a JSON map, which kept the second `title` silently.
+    let f = Fixture::new();
+    let batch = concat!(
+        r#"{"type":"topic.registered","topic":"t2","title":"T","kind":"policy"}"#,
+        "\n",
+        r#"{"type":"topic.registered","topic":"t3","title":"T","title":"dup","kind":"policy"}"#,
+        "\n"
+    );
+    let err = f.refused(batch, Some(2), Some("title"));
+    assert!(err.contains("duplicate field"), "{err}");
+}
+
+#[test]
 fn the_snapshot_command_warns_of_a_torn_tail_too() {
     // Regression: `snapshot` read the log without the warning every other command gives.
     let f = Fixture::new();
