@@ -583,7 +583,10 @@ impl History {
     /// event is one.
     pub fn stance(&self, seq: Seq) -> Option<StanceDeclared> {
         let i = self.index(seq)?;
-        self.stance_slot(seq).map(|s| self.stance_of(i, s))
+        match &self.slots[i] {
+            Slot::Stance(s) => Some(self.stance_of(i, s)),
+            Slot::Other(_) => None,
+        }
     }
 
     /// The stance with this seq as known at `cutoff` (a copy): with every `stance.corrected` of
@@ -945,24 +948,26 @@ impl History {
     ) {
         self.begin(seq, id, recorded_at);
         self.apply_other(seq, &body);
+        let corrected = match &body {
+            EventBody::StanceCorrected(c) => self.seq_of(&c.target),
+            _ => None,
+        };
         // Fewer other events than events, so the index fits too.
         let o = self.others.len() as u32;
         self.others.push(body);
         self.slots.push(Slot::Other(o));
-        if let Some(EventBody::StanceCorrected(c)) = self.other_body(seq) {
-            let target = self.seq_of(&c.target);
-            if let Some(target) = target {
-                // The stance may move to another actor or topic: count it where it now is.
-                self.count_latest(target, -1, 0);
-                self.notes.entry(target).or_default().corrections.push(seq);
-                self.corrections.push(seq);
-                self.count_latest(target, 1, 0);
-            }
+        if let Some(target) = corrected {
+            // The stance may move to another actor or topic: count it where it now is (the
+            // second count reads the correction, so it comes once the event is in place).
+            self.count_latest(target, -1, 0);
+            self.notes.entry(target).or_default().corrections.push(seq);
+            self.corrections.push(seq);
+            self.count_latest(target, 1, 0);
         }
     }
 
-    /// The indexes of an event other than `stance.declared` and `stance.corrected` (which
-    /// [`History::apply`] handles once the event is in place).
+    /// The indexes of an event other than `stance.declared` (`apply_stance`) and
+    /// `stance.corrected` (counted by `apply_other_event` once the event is in place).
     fn apply_other(&mut self, seq: Seq, body: &EventBody) {
         match body {
             EventBody::ActorRegistered(a) => {

@@ -274,10 +274,7 @@ impl History {
     fn rows(&self, scope: &Scope, ranks: &Ranks, with_retracted: bool) -> Vec<Row> {
         // Room for every stance up to the cutoff: pages a filtered query leaves untouched cost
         // no memory, and a full one never copies its rows to grow.
-        let bound = usize::try_from(scope.cutoff).map_or(self.seq_last() as usize, |c| {
-            c.min(self.seq_last() as usize)
-        });
-        let mut rows = Vec::with_capacity(bound);
+        let mut rows = Vec::with_capacity(scope.cutoff.min(self.seq_last()) as usize);
         for (seq, slot) in self.stance_slots() {
             if seq > scope.cutoff {
                 break;

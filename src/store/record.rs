@@ -124,12 +124,6 @@ pub struct Record {
     pub type_name: String,
 }
 
-/// A citation handed to the stance conversion: borrowed from a record, or taken out of it.
-enum CiteArg<'a> {
-    Borrowed(&'a CiteRecord),
-    Owned(CiteRecord),
-}
-
 /// The `cite` object of a `stance.declared`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -346,8 +340,8 @@ impl Record {
         }
     }
 
-    /// Converts a `stance.declared` record, its citation given borrowed or owned.
-    fn stance_declared(&self, cite: Option<CiteArg<'_>>) -> Result<EventBody, FieldError> {
+    /// Converts a `stance.declared` record whose citation, taken out of it, is `cite`.
+    fn stance_declared(&self, cite: Option<CiteRecord>) -> Result<EventBody, FieldError> {
         let t = self.type_name.as_str();
         self.only(&[
             "actor",
@@ -384,10 +378,7 @@ impl Record {
                 None => None,
             },
             quote,
-            cite: match cite {
-                CiteArg::Borrowed(c) => c.to_cite()?,
-                CiteArg::Owned(c) => c.into_cite()?,
-            },
+            cite: cite.into_cite()?,
             instrument: self.instrument_field()?,
         }))
     }
@@ -402,7 +393,7 @@ impl Record {
             return self.to_body();
         }
         let cite = self.cite.take();
-        self.stance_declared(cite.map(CiteArg::Owned))
+        self.stance_declared(cite)
     }
 
     /// Converts the type and body fields into a domain event body.
@@ -483,7 +474,7 @@ impl Record {
                     important: self.important,
                 }))
             }
-            "stance.declared" => self.stance_declared(self.cite.as_ref().map(CiteArg::Borrowed)),
+            "stance.declared" => self.stance_declared(self.cite.clone()),
             "stance.corrected" => {
                 self.only(&[
                     "target",
@@ -675,16 +666,7 @@ impl CiteRecord {
     /// # Errors
     /// A [`FieldError`] on `cite.publication` when empty, or on `cite.published` for a bad date.
     pub fn to_cite(&self) -> Result<Cite, FieldError> {
-        Ok(Cite {
-            publication: non_empty(&self.publication, "cite.publication")?,
-            url: self.url.clone(),
-            title: self.title.clone(),
-            published: match &self.published {
-                Some(p) => Some(valid_date(p, "cite.published")?),
-                None => None,
-            },
-            via: self.via.clone(),
-        })
+        self.clone().into_cite()
     }
 
     /// [`CiteRecord::to_cite`] taking the record, its strings moved.
