@@ -19,7 +19,7 @@ use stancelog::store::{AppendOptions, Log, NewEvent, Writer, parse_batch};
 const SINGLE_EVENTS: usize = 1_000;
 const BATCH_EVENTS: usize = 1_000;
 const BATCHES: usize = 40;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 15;
 
 fn header() -> Vec<NewEvent> {
     let text = concat!(
