@@ -283,7 +283,7 @@ impl IdIndex {
     }
 }
 
-/// A `stance.declared` body held compactly (24 bytes): ids and the citation as symbols. The
+/// A `stance.declared` body held compactly (28 bytes): ids and the citation as symbols. The
 /// fields most stances lack (quote, time of day, recipient, PLOVER type, instrument) are kept
 /// apart, in `History::extras`, for the stances that have any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,9 +293,12 @@ pub(crate) struct StanceSlot {
     cite: Sym,
     pub(crate) date: ValidDate,
     pub(crate) stance: Stance,
-    /// Whether `History::extras` holds fields of this stance.
-    extra: bool,
+    /// Index of this stance's fields in `History::extras`, or `NO_EXTRAS`.
+    extra: u32,
 }
+
+/// `StanceSlot::extra` of a stance with no extra fields.
+const NO_EXTRAS: u32 = u32::MAX;
 
 /// The less common fields of a `stance.declared`, for a stance that has any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,7 +375,8 @@ struct Counts {
 pub struct History {
     slots: Vec<Slot>,
     others: Vec<EventBody>,
-    extras: HashMap<u32, StanceExtras>,
+    /// In slot order: pushed when a stance with any is folded in, popped when it is rolled back.
+    extras: Vec<StanceExtras>,
     ids: Vec<Uuid>,
     recorded: RecordedRuns,
     by_id: IdIndex,
@@ -437,7 +441,7 @@ impl History {
             id: self.ids[i],
             recorded_at: self.recorded.at(i as u32).unwrap_or_default(),
             body: match &self.slots[i] {
-                Slot::Stance(s) => EventBody::StanceDeclared(self.stance_of(i, s)),
+                Slot::Stance(s) => EventBody::StanceDeclared(self.stance_of(s)),
                 Slot::Other(o) => self.others[*o as usize].clone(),
             },
         }
@@ -460,11 +464,10 @@ impl History {
     }
 
     /// The stance at slot `index`, built from its compact form.
-    fn stance_of(&self, index: usize, s: &StanceSlot) -> StanceDeclared {
-        let x = s
-            .extra
-            .then(|| self.extras.get(&(index as u32)))
-            .flatten()
+    fn stance_of(&self, s: &StanceSlot) -> StanceDeclared {
+        let x = self
+            .extras
+            .get(s.extra as usize)
             .copied()
             .unwrap_or(StanceExtras {
                 recipient: NO_SYM,
@@ -584,7 +587,7 @@ impl History {
     pub fn stance(&self, seq: Seq) -> Option<StanceDeclared> {
         let i = self.index(seq)?;
         match &self.slots[i] {
-            Slot::Stance(s) => Some(self.stance_of(i, s)),
+            Slot::Stance(s) => Some(self.stance_of(s)),
             Slot::Other(_) => None,
         }
     }
@@ -840,13 +843,14 @@ impl History {
 
     /// The compact form of a stance to be held at slot `index`; its less common fields, if it
     /// has any, go into `extras`.
-    fn compact(&mut self, index: u32, s: &StanceDeclared) -> StanceSlot {
-        let extra = s.recipient.is_some()
+    fn compact(&mut self, s: &StanceDeclared) -> StanceSlot {
+        let mut extra = NO_EXTRAS;
+        if s.recipient.is_some()
             || s.quote.is_some()
             || s.time.is_some()
             || s.event.is_some()
-            || s.instrument.is_some();
-        if extra {
+            || s.instrument.is_some()
+        {
             let x = StanceExtras {
                 recipient: s.recipient.as_ref().map_or(NO_SYM, |r| self.actor_sym(r)),
                 quote: s
@@ -860,7 +864,9 @@ impl History {
                 event: s.event,
                 instrument: s.instrument,
             };
-            self.extras.insert(index, x);
+            extra = u32::try_from(self.extras.len())
+                .expect("fewer stances than events, so fewer than u32::MAX");
+            self.extras.push(x);
         }
         StanceSlot {
             actor: self.actor_sym(&s.actor),
@@ -917,8 +923,8 @@ impl History {
         }
     }
 
-    /// What every event adds: its id, its recorded time. Returns its slot index.
-    fn begin(&mut self, seq: Seq, id: Uuid, recorded_at: DateTime<Utc>) -> u32 {
+    /// What every event adds: its id, its recorded time.
+    fn begin(&mut self, seq: Seq, id: Uuid, recorded_at: DateTime<Utc>) {
         assert_eq!(
             seq,
             self.seq_last() + 1,
@@ -929,12 +935,11 @@ impl History {
         self.ids.push(id);
         self.by_id.insert(&self.ids, index);
         self.recorded.push(index, recorded_at);
-        index
     }
 
     fn apply_stance(&mut self, seq: Seq, id: Uuid, recorded_at: DateTime<Utc>, s: &StanceDeclared) {
-        let index = self.begin(seq, id, recorded_at);
-        let slot = self.compact(index, s);
+        self.begin(seq, id, recorded_at);
+        let slot = self.compact(s);
         self.count(slot.actor, slot.topic, 1, 0);
         self.slots.push(Slot::Stance(slot));
     }
@@ -1039,10 +1044,12 @@ impl History {
             // fixed.
             let index = self.slots.len() as u32 - 1;
             match self.slots.last().copied() {
-                Some(Slot::Stance(_)) => {
+                Some(Slot::Stance(slot)) => {
                     self.count_latest(last, -1, 0);
                     self.notes.remove(&last);
-                    self.extras.remove(&index);
+                    if slot.extra != NO_EXTRAS {
+                        self.extras.pop();
+                    }
                 }
                 Some(Slot::Other(_)) => {
                     // Undone while still in place: undoing a correction reads it.
