@@ -314,7 +314,7 @@ struct StanceExtras {
 }
 
 /// One event's body: a stance compactly (the bulk of any large log), or the index of any other
-/// event's body in `History::others` (24 bytes either way).
+/// event's body in `History::others` (28 bytes either way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Slot {
     Stance(StanceSlot),
@@ -368,7 +368,7 @@ struct Counts {
 /// `stance.declared` is held as first recorded (corrections are applied when it is read);
 /// `notes` holds, per stance, the seqs of what later events say about it.
 ///
-/// Memory: about 45 bytes per event for a log of votes (24-byte slot, 16-byte id, 5 bytes of id
+/// Memory: about 49 bytes per event for a log of votes (28-byte slot, 16-byte id, 5 bytes of id
 /// index), plus each distinct id, text and citation once, the less common stance fields of the
 /// stances that have them, and the bodies of events other than stances.
 #[derive(Debug, Clone, Default)]
