@@ -292,8 +292,8 @@ fn create(path: &Path) -> Result<()> {
     sync_dir(path)
 }
 
-/// Batches at least this long are staged on the calling thread while a second one encodes and
-/// hashes the events already staged.
+/// Batches at least this long are staged on the append pool's thread while the calling thread
+/// encodes and hashes them (see [`stage_pipelined`]).
 const PIPELINE_EVENTS: usize = 64;
 
 /// Events in a chunk of a pipelined batch: the unit the two threads claim, and how often the
