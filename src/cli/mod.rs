@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId, nfc};
 use stancelog::import::Progress;
-use stancelog::store::{self, AppendOptions, Log, format_recorded_at};
+use stancelog::store::{self, AppendOptions, Log, TailCheck, format_recorded_at};
 use stancelog::{Error, Location};
 
 use args::{Args, Command, KnownAt, Scope};
@@ -338,7 +338,22 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
             Render::new(l.format).snapshot(out, &log, &snap, size)?;
         }
         Command::Verify(l) => {
-            let log = Log::open(&path)?;
+            let mut log = Log::open(&path)?;
+            if log.torn_tail_bytes() > 0 {
+                // A batch being appended right now reads as a torn tail: look again.
+                log = match log.recheck_tail(&path)? {
+                    TailCheck::Settled(log) => log,
+                    TailCheck::BeingWritten(log) => {
+                        eprintln!(
+                            "stancelog: note: {}: a writer is appending a batch after seq {} ({} bytes written so far, not checked); verified the log before it",
+                            path.display(),
+                            log.history().seq_last(),
+                            log.torn_tail_bytes()
+                        );
+                        return Ok(Render::new(l.format).verified(out, &log)?);
+                    }
+                };
+            }
             if log.torn_tail_bytes() > 0 {
                 return Err(Error::input(
                     Location {

@@ -8,8 +8,8 @@
 //! The file is read in chunks, decoded on worker threads and folded in order (see
 //! [`Log::resume`]); memory beyond the history is a few chunks, whatever the file's size.
 
-use std::fs::File;
-use std::io::Read;
+use std::fs::{File, TryLockError};
+use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
 
@@ -31,6 +31,18 @@ pub const LINE_BYTES_MAX: usize = 1 << 20;
 /// The oldest schema version this build reads. Older records are upgraded when read, never
 /// rewritten.
 pub const SCHEMA_VERSION_MIN: u32 = 1;
+
+/// What a torn tail turned out to be when looked at again ([`Log::recheck_tail`]).
+#[derive(Debug)]
+pub enum TailCheck {
+    /// A writer holds the log's lock: the tail is the batch it is writing, not yet
+    /// acknowledged. Carries the log as first read (its complete batches).
+    BeingWritten(Log),
+    /// No writer held the lock: the log as it is now, read again from its last complete batch
+    /// while holding a shared lock, so that no writer could change it meanwhile. A torn tail
+    /// it still has was left by a crash.
+    Settled(Log),
+}
 
 /// A log read from disk and folded into a [`History`].
 #[derive(Debug, Clone)]
@@ -122,6 +134,36 @@ impl Log {
         }
         let all = first.into_iter().chain(second).chain(pieces);
         pipeline::ordered(all, decode_piece, |decoded| fold.all(decoded))
+    }
+
+    /// Looks again at a log read from `path` with a torn tail, to tell a batch being written
+    /// from what a crash left: takes a shared lock on the log without waiting for it. If a
+    /// writer holds the lock, the tail is its batch ([`TailCheck::BeingWritten`]); otherwise
+    /// the bytes after the last complete batch are read again under the lock (the whole file,
+    /// should it have become shorter than that batch's end), which a writer cannot change
+    /// meanwhile, and the lock is released ([`TailCheck::Settled`]). Never waits for a writer,
+    /// and makes a writer wait only for that second reading.
+    ///
+    /// # Errors
+    /// Those of [`Log::open`].
+    pub fn recheck_tail(self, path: &Path) -> Result<TailCheck> {
+        let io = |e| Error::io(path.display(), e);
+        let mut file = open_read(path)?;
+        match file.try_lock_shared() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Ok(TailCheck::BeingWritten(self)),
+            Err(TryLockError::Error(e)) => return Err(io(e)),
+        }
+        let name = path.display().to_string();
+        let len = file.metadata().map_err(io)?.len();
+        // The shared lock is released when `file` is closed, on return.
+        let log = if len >= self.valid_len {
+            file.seek(SeekFrom::Start(self.valid_len)).map_err(io)?;
+            Log::resume(&name, &file, Some(self), CHUNK_BYTES)?
+        } else {
+            Log::read(&name, &file)?
+        };
+        Ok(TailCheck::Settled(log))
     }
 
     /// The folded history.

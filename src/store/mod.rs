@@ -11,7 +11,7 @@ mod writer;
 
 pub use batch::{BATCH_EVENTS_MAX, NewEvent, parse_batch};
 pub use chain::{GENESIS_HASH, Hash};
-pub use log::{LINE_BYTES_MAX, Log, SCHEMA_VERSION_MIN};
+pub use log::{LINE_BYTES_MAX, Log, SCHEMA_VERSION_MIN, TailCheck};
 pub use record::{
     CiteRecord, EVENT_TYPES, FieldError, Record, SCHEMA_VERSION, format_recorded_at,
     parse_recorded_at, parse_uuid,

@@ -1342,3 +1342,78 @@ fn a_batch_of_more_than_batch_events_max_events_is_refused_whole() {
     assert!(o.stdout.is_empty());
     assert_eq!(fs::read(&log).unwrap(), base);
 }
+
+/// The log at `log` with the first `k` records of a two-event batch appended to it by hand, as
+/// a writer would have them on disk halfway through; returns the remaining bytes.
+fn half_a_batch(dir: &Path, log: &Path, k: usize) -> Vec<u8> {
+    let copy = dir.join("copy.jsonl");
+    fs::copy(log, &copy).unwrap();
+    append_ok(&copy, &batch([100, 101]));
+    let before = fs::read(log).unwrap();
+    let after = fs::read(&copy).unwrap();
+    let new = &after[before.len()..];
+    let cut = line_ends(new)[k - 1];
+    fs::OpenOptions::new()
+        .append(true)
+        .open(log)
+        .unwrap()
+        .write_all(&new[..cut])
+        .unwrap();
+    new[cut..].to_vec()
+}
+
+#[test]
+fn verify_while_a_writer_holds_the_lock_checks_the_log_before_its_batch() {
+    // Given a log at seq 3 followed by the first record of an unfinished two-event batch,
+    let (dir, log) = base_log();
+    let (n, head) = verify_ok(&log);
+    half_a_batch(dir.path(), &log, 1);
+    let torn = Log::open(&log).unwrap().torn_tail_bytes();
+    assert!(torn > 0);
+    // when verified while a writer holds the lock (it is writing that batch), then verify
+    // passes on the three events before it and says a batch is being written,
+    let writer = stancelog::store::Writer::open(&log, Duration::from_secs(5)).unwrap();
+    let o = run_log(&log, &["verify"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("ok: {n} events, head hash {head}\n"));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: note: {}: a writer is appending a batch after seq 3 ({torn} bytes written so far, not checked); verified the log before it\n",
+            log.display()
+        )
+    );
+    // and once no writer holds it (the writer died), the same tail fails verify.
+    drop(writer);
+    let e = verify_fails_at(&log, 4);
+    assert!(e.contains(&format!("torn tail: {torn} bytes")), "{e}");
+}
+
+#[test]
+fn a_torn_tail_looked_at_again_after_its_batch_was_finished_is_gone() {
+    // Given a log read while the first record of a two-event batch was on disk,
+    let (dir, log) = base_log();
+    let rest = half_a_batch(dir.path(), &log, 1);
+    let read = Log::open(&log).unwrap();
+    assert!(read.torn_tail_bytes() > 0);
+    assert_eq!(read.history().seq_last(), BASE_EVENTS);
+    // when the writer finishes the batch and the tail is looked at again with no writer,
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(&rest)
+        .unwrap();
+    let stancelog::store::TailCheck::Settled(now) = read.recheck_tail(&log).unwrap() else {
+        panic!("no writer holds the lock");
+    };
+    // then the log holds the whole batch and no torn tail, as a fresh read does.
+    assert_eq!(now.torn_tail_bytes(), 0);
+    assert_eq!(now.history().seq_last(), BASE_EVENTS + 2);
+    let fresh = Log::open(&log).unwrap();
+    assert_eq!(now.head_hash(), fresh.head_hash());
+    assert_eq!(
+        now.history().events().collect::<Vec<_>>(),
+        fresh.history().events().collect::<Vec<_>>()
+    );
+}
