@@ -1,6 +1,7 @@
 //! Rendering answers as aligned tables, JSON arrays or CSV. Output order is the order the core
 //! returns (always defined), so the same log gives byte-identical output.
 
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 
 use comfy_table::{LineStyle, Table, TableStyle};
@@ -924,27 +925,36 @@ impl Render {
                     .collect(),
             ),
             Format::Table => {
+                // A duplicate of an event this batch stored repeats it within the batch.
+                let stored: BTreeSet<u64> =
+                    rows.iter().filter(|r| !r.duplicate).map(|r| r.seq).collect();
+                let mut repeated = 0;
                 for r in &rows {
-                    let note = if r.duplicate {
-                        "  (already in the log; not stored again)"
-                    } else {
-                        ""
+                    let note = match (r.duplicate, stored.contains(&r.seq)) {
+                        (false, _) => "",
+                        (true, true) => {
+                            repeated += 1;
+                            "  (repeats an event earlier in this batch; stored once)"
+                        }
+                        (true, false) => "  (already in the log; not stored again)",
                     };
                     writeln!(out, "seq {}  id {}{note}", r.seq, r.id)?;
                 }
-                let stored = rows.iter().filter(|r| !r.duplicate).count();
-                writeln!(
+                let present = rows.len() - stored.len() - repeated;
+                write!(
                     out,
-                    "appended {stored} event(s), {} already present",
-                    rows.len() - stored
-                )
+                    "appended {} event(s), {present} already present",
+                    stored.len()
+                )?;
+                if repeated > 0 {
+                    write!(out, ", {repeated} repeated in this batch")?;
+                }
+                writeln!(out)
             }
         }
     }
 }
 
-/// The shortest useful source for a table: the relayed agency when there is one, else the
-/// publication.
 /// The shortest useful source for a table: the relayed agency when there is one, else the
 /// publication.
 fn source_of(r: &PositionOut) -> String {

@@ -643,9 +643,15 @@ fn stage_all<'b>(
     recorded_at: DateTime<Utc>,
 ) -> Result<(Vec<Appended>, Vec<Staged<'b>>)> {
     let mut report = Vec::with_capacity(batch.len());
-    let mut staged = Vec::with_capacity(batch.len());
+    let mut staged: Vec<Staged<'b>> = Vec::with_capacity(batch.len());
+    let seq_before = log.history.seq_last();
     for (new, id) in batch.iter().zip(ids) {
-        let done = stage(log, new, *id, recorded_at, source)?;
+        // The new events of this batch have seqs from `seq_before + 1` on, in `staged` order.
+        let line_of = |seq: Seq| {
+            let i = usize::try_from(seq.checked_sub(seq_before + 1)?).ok()?;
+            staged.get(i).map(|s| s.line)
+        };
+        let done = stage(log, new, *id, recorded_at, source, line_of)?;
         report.push(done);
         if !done.duplicate {
             staged.push(Staged {
@@ -662,13 +668,16 @@ fn stage_all<'b>(
     Ok((report, staged))
 }
 
-/// Checks one batch event, whose id is `id`, and applies it to the writer's log.
+/// Checks one batch event, whose id is `id`, and applies it to the writer's log. `line_of`
+/// gives the batch line of a seq staged earlier in this batch (`None` for a seq already in
+/// the log), for the message when the id is reused with other content.
 fn stage(
     log: &mut Log,
     new: &NewEvent,
     id: Uuid,
     recorded_at: DateTime<Utc>,
     source: &str,
+    line_of: impl Fn(Seq) -> Option<u64>,
 ) -> Result<Appended> {
     let history = &mut log.history;
     let at = |field: &str| Location {
@@ -688,7 +697,14 @@ fn stage(
                 }),
                 _ => Err(Error::input(
                     at("id"),
-                    format!("id {id} is already used by seq {seq} with different content"),
+                    match line_of(seq) {
+                        Some(line) => format!(
+                            "id {id} is already used by line {line} of this batch, with different content"
+                        ),
+                        None => {
+                            format!("id {id} is already used by seq {seq} with different content")
+                        }
+                    },
                 )),
             };
         }

@@ -1417,3 +1417,60 @@ fn a_torn_tail_looked_at_again_after_its_batch_was_finished_is_gone() {
         fresh.history().events().collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn an_id_repeated_within_one_batch_is_named_as_a_repeat_of_that_batch() {
+    // Given a log at seq 4 (event 10 stored) and a batch of 70 events (long enough to be
+    // staged and encoded on two threads) in which event 20 comes twice and event 10 once more,
+    let (_dir, log) = base_log();
+    append_ok(&log, &batch([10]));
+    let before = fs::read(&log).unwrap();
+    let mut ns: Vec<u64> = (20..88).collect();
+    ns.insert(5, 20);
+    ns.push(10);
+    assert_eq!(ns.len(), 70);
+    // when appended, then the repeat is stored once and reported as a repeat of this batch,
+    // event 10 as already in the log, and the new ones appended from seq 5 on.
+    let o = run_log(&log, &["append", "-"], Some(batch(ns).as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 71);
+    assert_eq!(lines[0], format!("seq 5  id {}", id(20)));
+    assert_eq!(
+        lines[5],
+        format!(
+            "seq 5  id {}  (repeats an event earlier in this batch; stored once)",
+            id(20)
+        )
+    );
+    assert_eq!(
+        lines[69],
+        format!("seq 4  id {}  (already in the log; not stored again)", id(10))
+    );
+    assert_eq!(
+        lines[70],
+        "appended 68 event(s), 1 already present, 1 repeated in this batch"
+    );
+    assert_eq!(Log::open(&log).unwrap().history().seq_last(), 4 + 68);
+
+    // When an id comes twice in one batch with different content, then the second is refused
+    // naming the line of the first, and nothing of the batch is stored.
+    let after = fs::read(&log).unwrap();
+    let twice = format!(
+        "{}{}",
+        batch(100..170),
+        stance_event(130).replace(r#""publication":"P""#, r#""publication":"Q""#) + "\n"
+    );
+    let o = run_log(&log, &["append", "-"], Some(twice.as_bytes()));
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: error: -:71: field `id`: id {} is already used by line 31 of this batch, with different content\n",
+            id(130)
+        )
+    );
+    assert_eq!(fs::read(&log).unwrap(), after);
+    assert_ne!(after, before);
+}
