@@ -18,10 +18,15 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(cli::Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(cli::Failure::Error(e)) => {
-            let _ = writeln!(io::stderr(), "stancelog: error: {e}");
+            let message = e.to_string();
+            let _ = writeln!(io::stderr(), "stancelog: error: {message}");
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
-                let _ = writeln!(io::stderr(), "  caused by: {s}");
+                // An I/O error's message already ends with its cause: no need to say it twice.
+                let cause = s.to_string();
+                if !message.contains(&cause) {
+                    let _ = writeln!(io::stderr(), "  caused by: {cause}");
+                }
                 source = s.source();
             }
             ExitCode::from(match e.kind() {

@@ -267,7 +267,27 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
                     torn_records(None, report.torn_records_removed),
                 );
             }
-            Render::new(a.format).appended(out, &report)?;
+            // The batch is durable now: a report that cannot be written must not read as a
+            // failed append, which a script might retry (storing twice events without ids).
+            let shown = Render::new(a.format)
+                .appended(out, &report)
+                .and_then(|()| out.flush());
+            if let Err(e) = shown {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    return Err(Failure::BrokenPipe);
+                }
+                let stored = report.events.iter().filter(|a| !a.duplicate).count();
+                return Err(Error::io(
+                    "standard output",
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "{e}; the batch WAS appended ({stored} new event(s)), only this report was lost: do not append it again (events without an id would be stored twice)"
+                        ),
+                    ),
+                )
+                .into());
+            }
         }
         Command::Positions(p) => {
             let log = open(&path)?;

@@ -926,8 +926,11 @@ impl Render {
             ),
             Format::Table => {
                 // A duplicate of an event this batch stored repeats it within the batch.
-                let stored: BTreeSet<u64> =
-                    rows.iter().filter(|r| !r.duplicate).map(|r| r.seq).collect();
+                let stored: BTreeSet<u64> = rows
+                    .iter()
+                    .filter(|r| !r.duplicate)
+                    .map(|r| r.seq)
+                    .collect();
                 let mut repeated = 0;
                 for r in &rows {
                     let note = match (r.duplicate, stored.contains(&r.seq)) {

@@ -117,7 +117,9 @@ impl Writer {
     /// [`Error::Input`] naming the batch line and field of the first refused event (including
     /// an id already used with other content); [`Error::Conflict`] when `expect_seq` does not
     /// match; [`Error::Io`] when the disk fails. On any error before the write, the log's bytes
-    /// and this writer's state are unchanged.
+    /// and this writer's state are unchanged; when the write or `fdatasync` fails, what was
+    /// written of the batch is cut off again (the error says whether that worked; if not, it is
+    /// a torn tail).
     pub fn append(
         &mut self,
         batch: &[NewEvent],
@@ -242,8 +244,21 @@ impl Writer {
             self.file
                 .seek(SeekFrom::Start(self.log.valid_len))
                 .map_err(io)?;
-            self.file.write_all(out).map_err(io)?;
-            self.file.sync_data().map_err(io)?;
+            if let Err(e) = self
+                .file
+                .write_all(out)
+                .and_then(|()| self.file.sync_data())
+            {
+                // Not acknowledged: cut what was written of the batch off again (if even that
+                // fails, it is a torn tail, which readers ignore and the next append removes).
+                let left = match self.file.set_len(self.log.valid_len) {
+                    Ok(()) => "nothing of the batch was kept",
+                    Err(_) => {
+                        "part of the batch may be left at the end of the log as a torn tail, which the next append removes"
+                    }
+                };
+                return Err(io(std::io::Error::new(e.kind(), format!("{e}; {left}"))));
+            }
         }
         Ok(())
     }

@@ -1446,7 +1446,10 @@ fn an_id_repeated_within_one_batch_is_named_as_a_repeat_of_that_batch() {
     );
     assert_eq!(
         lines[69],
-        format!("seq 4  id {}  (already in the log; not stored again)", id(10))
+        format!(
+            "seq 4  id {}  (already in the log; not stored again)",
+            id(10)
+        )
     );
     assert_eq!(
         lines[70],
@@ -1473,4 +1476,82 @@ fn an_id_repeated_within_one_batch_is_named_as_a_repeat_of_that_batch() {
     );
     assert_eq!(fs::read(&log).unwrap(), after);
     assert_ne!(after, before);
+}
+
+#[test]
+fn an_append_whose_report_cannot_be_written_says_the_batch_was_appended() {
+    // Given a log at seq 3 and standard output on a full device,
+    let (dir, log) = base_log();
+    let input = dir.path().join("two.jsonl");
+    fs::write(&input, batch([10, 11])).unwrap();
+    // when two events are appended, then the append fails on the report only: it says the batch
+    // was appended (so that nobody appends it again), exits 1, and both events are stored.
+    let o = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+        .args([
+            "--log",
+            log.to_str().unwrap(),
+            "append",
+            input.to_str().unwrap(),
+        ])
+        .stdout(fs::File::create("/dev/full").unwrap())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "stancelog: error: standard output: No space left on device (os error 28); the batch WAS appended (2 new event(s)), only this report was lost: do not append it again (events without an id would be stored twice)\n"
+    );
+    assert_eq!(verify_ok(&log).0, BASE_EVENTS + 2);
+}
+
+#[test]
+fn a_write_that_fails_half_way_leaves_the_log_as_it_was() {
+    // Given a log at seq 3 and a batch of 300 events (some 90 KB stored), appended by a process
+    // that may not make files larger than 64 KiB (so its write fails part-way, with EFBIG),
+    let (dir, log) = base_log();
+    let before = fs::read(&log).unwrap();
+    let input = dir.path().join("big.jsonl");
+    fs::write(&input, batch(10..310)).unwrap();
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 64; exec \"$0\" --log \"$1\" append \"$2\"")
+        .arg(env!("CARGO_BIN_EXE_stancelog"))
+        .arg(&log)
+        .arg(&input)
+        .output()
+        .unwrap();
+    // when it fails, then it says so once (no repeated cause), what was written of the batch is
+    // cut off again, and the log verifies as before.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: error: {}: File too large (os error 27); nothing of the batch was kept\n",
+            log.display()
+        )
+    );
+    assert_eq!(fs::read(&log).unwrap(), before);
+    assert_eq!(verify_ok(&log).0, BASE_EVENTS);
+}
+
+#[test]
+fn a_writer_that_gives_up_on_the_lock_says_why_once() {
+    // Given a log whose lock another writer holds,
+    let (_dir, log) = base_log();
+    let _writer = stancelog::store::Writer::open(&log, Duration::from_secs(5)).unwrap();
+    // when an append will not wait, then it fails with one line naming the lock and --wait.
+    let o = run_log(
+        &log,
+        &["append", "--wait", "0", "-"],
+        Some(batch([10]).as_bytes()),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: error: {}: another writer holds the log's lock; gave up after 0.0 s (see --wait)\n",
+            log.display()
+        )
+    );
 }
