@@ -96,16 +96,24 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
             Some(Ok(v)) => v,
             Some(Err(e)) => {
                 let fe = json_field_error(String::new(), e.to_string());
-                // At the end of the input, the line the value started on is the useful one.
-                let line = if e.is_eof() {
-                    start_line
+                // At the end of the input, the line the value started on is the useful one. Found
+                // on a later line, the error is often that this line was cut short, so that the
+                // next one ran on into it: name both.
+                let found = e.line() as u64;
+                return Err(if e.is_eof() || found <= start_line {
+                    Error::input(
+                        at(start_line, ""),
+                        format!("malformed JSON: {}", fe.message),
+                    )
                 } else {
-                    e.line() as u64
-                };
-                return Err(Error::input(
-                    at(line, ""),
-                    format!("malformed JSON: {}", fe.message),
-                ));
+                    Error::input(
+                        at(start_line, ""),
+                        format!(
+                            "malformed JSON: {}, found at line {found}: the event that starts on this line runs on there (is this line cut short?)",
+                            fe.message
+                        ),
+                    )
+                });
             }
         };
         let end = stream.byte_offset();

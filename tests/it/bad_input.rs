@@ -117,6 +117,30 @@ fn malformed_json_on_line_3_appends_nothing_from_the_batch() {
 }
 
 #[test]
+fn a_line_cut_short_is_named_though_the_json_error_shows_on_a_later_line() {
+    // Given a batch whose line 2 was cut short in three ways (the next line then runs on into
+    // it, so the JSON error shows on line 3 or 4),
+    let f = Fixture::new();
+    for (cut, found) in [
+        (r#"{"type":"stance.declared","actor":"#, 4),
+        (r#"{"type":"stance.declared","actor":"a1","#, 3),
+        (r#"{"type":"stance.declared","actor":"a1"#, 3),
+    ] {
+        let text = format!("{STANCE}\n{cut}\n{STANCE}\n{STANCE}\n");
+        // when appended, then the refusal names line 2, and where the error showed.
+        let err = f.refused(&text, Some(2), None);
+        assert!(err.contains("malformed JSON: "), "{err}");
+        assert!(
+            err.contains(
+                ": the event that starts on this line runs on there (is this line cut short?)"
+            ),
+            "{err}"
+        );
+        assert!(err.contains(&format!(", found at line {found}:")), "{err}");
+    }
+}
+
+#[test]
 fn a_refusal_late_in_a_batch_rolls_back_the_events_before_it() {
     // Given a batch whose line 1 registers an actor and line 2 names an unknown one,
     let f = Fixture::new();
