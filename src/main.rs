@@ -18,17 +18,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(cli::Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(cli::Failure::Error(e)) => {
-            let message = e.to_string();
-            let _ = writeln!(io::stderr(), "stancelog: error: {message}");
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                // An I/O error's message already ends with its cause: no need to say it twice.
-                let cause = s.to_string();
-                if !message.contains(&cause) {
-                    let _ = writeln!(io::stderr(), "  caused by: {cause}");
-                }
-                source = s.source();
-            }
+            // Every error's message carries its cause (an I/O error's ends with the OS error),
+            // so the `source()` chain is not printed again.
+            let _ = writeln!(io::stderr(), "stancelog: error: {e}");
             ExitCode::from(match e.kind() {
                 ErrorKind::Input => 2,
                 ErrorKind::Conflict => 3,

@@ -359,22 +359,25 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         }
         Command::Verify(l) => {
             let mut log = Log::open(&path)?;
-            if log.torn_tail_bytes() > 0 {
-                // A batch being appended right now reads as a torn tail: look again.
-                log = match log.recheck_tail(&path)? {
-                    TailCheck::Settled(log) => log,
-                    TailCheck::BeingWritten(log) => {
+            // A batch being appended right now reads as a torn tail: look again.
+            let being_written = log.torn_tail_bytes() > 0
+                && match log.recheck_tail(&path)? {
+                    TailCheck::Settled(now) => {
+                        log = now;
+                        false
+                    }
+                    TailCheck::BeingWritten(first) => {
+                        log = first;
                         eprintln!(
                             "stancelog: note: {}: a writer is appending a batch after seq {} ({} bytes written so far, not checked); verified the log before it",
                             path.display(),
                             log.history().seq_last(),
                             log.torn_tail_bytes()
                         );
-                        return Ok(Render::new(l.format).verified(out, &log)?);
+                        true
                     }
                 };
-            }
-            if log.torn_tail_bytes() > 0 {
+            if log.torn_tail_bytes() > 0 && !being_written {
                 return Err(Error::input(
                     Location {
                         file: path.display().to_string(),
