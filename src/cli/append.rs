@@ -1,0 +1,61 @@
+//! `stancelog append`: append a batch of events from a file or standard input, all or none.
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use stancelog::Error;
+use stancelog::store::{self, AppendOptions};
+
+use super::Failure;
+use super::args::AppendArgs;
+use super::common::{read_input, torn_records};
+use super::render::Render;
+
+pub fn run(
+    a: &AppendArgs,
+    path: &Path,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let (name, bytes) = read_input(a.file.as_deref())?;
+    let batch = store::parse_batch(&name, &bytes)?;
+    let opts = AppendOptions {
+        recorded_at: now,
+        expect_seq: a.expect_seq,
+        wait: Duration::from_secs_f64(a.wait),
+    };
+    let report = store::append(path, &batch, &name, &opts)?;
+    if report.torn_bytes_removed > 0 {
+        eprintln!(
+            "stancelog: removed a torn tail of {} bytes from {} before appending{}",
+            report.torn_bytes_removed,
+            path.display(),
+            torn_records(None, report.torn_records_removed),
+        );
+    }
+    // The batch is durable now: a report that cannot be written must not read as a
+    // failed append, which a script might retry (storing twice events without ids).
+    let shown = Render::new(a.format)
+        .appended(out, &report)
+        .and_then(|()| out.flush());
+    if let Err(e) = shown {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return Err(Failure::BrokenPipe);
+        }
+        let stored = report.events.iter().filter(|a| !a.duplicate).count();
+        return Err(Error::io(
+            "standard output",
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "{e}; the batch WAS appended ({stored} new event(s)), only this report was lost: do not append it again (events without an id would be stored twice)"
+                ),
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! `stancelog import <kind>`: runs one importer (see `imports/`) with a progress bar and prints
+//! its summary.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use stancelog::Error;
+use stancelog::import::Progress;
+
+use super::Failure;
+use super::args::ImportArgs;
+use super::imports::{self, ImportKind};
+use super::progress;
+use super::render::Render;
+
+pub fn run(
+    i: &ImportArgs,
+    path: &Path,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let bar = progress::Bar::new();
+    let wait = Duration::from_secs_f64(i.wait);
+    let report = match &i.kind {
+        ImportKind::Unvotes(a) => imports::unvotes::run(path, a, now, wait, &bar),
+        ImportKind::TreatyStatus(a) => imports::treaty::run(path, a, now, wait, &bar),
+        ImportKind::Csv(a) => imports::sheet::run(path, a, now, wait, &bar),
+    };
+    bar.finish();
+    let report = report?;
+    Render::new(i.format).imported(out, &report)?;
+    if report.appended == 0 && report.already_present == 0 && !report.refused.is_empty() {
+        return Err(Error::Usage(format!(
+            "nothing imported: all {} row(s) were refused (listed above)",
+            report.refused.len()
+        ))
+        .into());
+    }
+    Ok(())
+}
