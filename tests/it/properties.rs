@@ -1054,12 +1054,14 @@ proptest! {
         prop_assert_eq!(rewritten.head_hash(), head.to_hex());
         prop_assert_eq!(&fingerprint(rewritten.history(), &days), &expected);
 
-        // Cut anywhere: the complete batches before the cut are read, the rest is a torn tail
-        // (an unterminated line, or lines of a batch whose last record is missing).
+        // Cut anywhere: the complete batches before the cut are read (a batch whose last
+        // record lost only its newline is complete), the rest is a torn tail (an unterminated
+        // line, or lines of a batch whose last record is missing).
         let b = cut.index(bytes.len() + 1);
         let torn = read(&bytes[..b]);
-        let last = marks.iter().rev().find(|m| m.bytes <= b).copied().expect("mark 0 is at 0");
-        prop_assert_eq!(torn.torn_tail_bytes(), (b - last.bytes) as u64);
+        let last = marks.iter().rev().find(|m| m.bytes <= b + 1).copied().expect("mark 0 is at 0");
+        prop_assert_eq!(torn.torn_tail_bytes(), b.saturating_sub(last.bytes) as u64);
+        prop_assert_eq!(torn.final_newline_missing(), last.bytes == b + 1);
         prop_assert_eq!(torn.head_hash(), last.head.to_hex());
         prop_assert_eq!(
             &fingerprint(torn.history(), &days),
