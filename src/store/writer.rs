@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::batch::NewEvent;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
+use super::holder::WriterRecord;
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use crate::core::{Event, Rejection, Seq};
 use crate::error::{Error, Location, Result};
@@ -73,11 +74,16 @@ pub struct Writer {
     /// The last batch's output buffer, emptied, kept for the next one: a fresh buffer of a few
     /// hundred KiB costs a page fault per 4 KiB when it is first written.
     spare: Vec<u8>,
+    /// The writer record beside the log, locked while a batch is written (`None` if it could
+    /// not be created).
+    record: Option<WriterRecord>,
 }
 
 impl Writer {
     /// Opens the log at `path` for appending: takes its exclusive lock, waiting up to `wait`
-    /// for another writer, then reads and folds it.
+    /// for another writer, writes this process's pid and start time into the writer record
+    /// beside the log ([`writer_record_path`](super::writer_record_path)), then reads and folds
+    /// the log.
     ///
     /// # Errors
     /// [`Error::Usage`] when there is no log; [`Error::Io`] when the lock is not had in time or
@@ -89,12 +95,14 @@ impl Writer {
             .open(path)
             .map_err(|e| missing_or_io(path, e))?;
         lock(&file, path, wait)?;
+        let record = WriterRecord::claim(path);
         let log = Log::read(&path.display().to_string(), &file)?;
         Ok(Writer {
             path: path.to_path_buf(),
             file,
             log,
             spare: Vec::new(),
+            record,
         })
     }
 
@@ -242,8 +250,10 @@ impl Writer {
     }
 
     /// Removes a torn tail of `torn` bytes, then writes `out` (after a newline ending the last
-    /// record, if `newline`) and syncs; on failure cuts the file back to where it was.
+    /// record, if `newline`) and syncs; on failure cuts the file back to where it was. Holds
+    /// the writer record's lock throughout, so `verify` can tell this batch from a crash's tail.
     fn write(&mut self, out: &[u8], torn: u64, newline: bool) -> Result<()> {
+        let _writing = self.record.as_ref().map(WriterRecord::writing);
         let io = |e| Error::io(self.path.display(), e);
         if torn > 0 {
             self.file.set_len(self.log.valid_len).map_err(io)?;

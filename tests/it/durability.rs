@@ -1468,30 +1468,77 @@ fn half_a_batch(dir: &Path, log: &Path, k: usize) -> Vec<u8> {
 }
 
 #[test]
-fn verify_while_a_writer_holds_the_lock_checks_the_log_before_its_batch() {
+fn verify_while_a_writer_writes_a_batch_checks_the_log_before_it() {
     // Given a log at seq 3 followed by the first record of an unfinished two-event batch,
     let (dir, log) = base_log();
     let (n, head) = verify_ok(&log);
     half_a_batch(dir.path(), &log, 1);
     let torn = Log::open(&log).unwrap().torn_tail_bytes();
     assert!(torn > 0);
-    // when verified while a writer holds the lock (it is writing that batch), then verify
-    // passes on the three events before it and says a batch is being written,
+    // when verified while a writer holds the log's lock and is writing that batch (it holds
+    // the writer record's lock, as a writer does from its write to its fdatasync), then verify
+    // passes on the three events before it and says a batch is being written, by whom;
     let writer = stancelog::store::Writer::open(&log, Duration::from_secs(5)).unwrap();
+    let record = fs::File::open(stancelog::store::writer_record_path(&log)).unwrap();
+    record.lock().unwrap();
     let o = run_log(&log, &["verify"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o), format!("ok: {n} events, head hash {head}\n"));
     assert_eq!(
         stderr(&o),
         format!(
-            "stancelog: note: {}: a writer is appending a batch after seq 3 ({torn} bytes written so far, not checked); verified the log before it\n",
-            log.display()
+            "stancelog: note: {}: a writer (pid {}) is appending a batch after seq 3 ({torn} bytes written so far, not checked); verified the log before it\n",
+            log.display(),
+            std::process::id()
         )
     );
-    // and once no writer holds it (the writer died), the same tail fails verify.
+    // and once the writer died, the same tail fails verify, left by a crash.
+    drop(record);
     drop(writer);
     let e = verify_fails_at(&log, 4);
-    assert!(e.contains(&format!("torn tail: {torn} bytes")), "{e}");
+    assert!(
+        e.contains(&format!(
+            "torn tail: {torn} bytes of a record cut short or an unfinished batch, left by a crash (no process holds the log's lock)"
+        )),
+        "{e}"
+    );
+}
+
+#[test]
+fn verify_while_a_lock_holder_writes_nothing_fails_on_the_tail_a_crash_left() {
+    // Regression (issue 15): while any process held the log's lock, verify passed over a torn
+    // tail a crash had left, taking it for a batch being written.
+    // Given a log at seq 3 followed by the first record of a batch whose writer died,
+    let (dir, log) = base_log();
+    half_a_batch(dir.path(), &log, 1);
+    let torn = Log::open(&log).unwrap().torn_tail_bytes();
+    // when a writer holds the lock but writes nothing (it is, say, still reading the log),
+    // then verify fails on the tail and says who holds the lock;
+    let writer = stancelog::store::Writer::open(&log, Duration::from_secs(5)).unwrap();
+    let e = verify_fails_at(&log, 4);
+    assert!(
+        e.contains(&format!(
+            "torn tail: {torn} bytes of a record cut short or an unfinished batch, left by a crash (a stancelog writer (pid {}) holds the log's lock but is writing no batch); the next append removes them",
+            std::process::id()
+        )),
+        "{e}"
+    );
+    drop(writer);
+    // and when a process that is no stancelog writer holds the lock (the writer record names a
+    // process that has ended), verify fails on it too.
+    let other = fs::File::open(&log).unwrap();
+    other.lock().unwrap();
+    fs::write(
+        stancelog::store::writer_record_path(&log),
+        "pid 4294967295 start 1\n",
+    )
+    .unwrap();
+    let e = verify_fails_at(&log, 4);
+    assert!(
+        e.contains("left by a crash (a process that is not a stancelog writer holds the log's lock but is writing no batch)"),
+        "{e}"
+    );
+    drop(other);
 }
 
 #[test]
