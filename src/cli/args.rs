@@ -75,8 +75,11 @@ pub enum Command {
     /// Check every line: JSON, schema, seq contiguity, the hash chain, references.
     ///
     /// Prints the event count and the head hash on a good log; names the first bad line and
-    /// exits 2 otherwise. A torn tail also fails verification (the next append removes it).
-    Verify(ListArgs),
+    /// exits 2 otherwise. A torn tail also fails verification (the next append removes it),
+    /// unless a writer is writing that batch right now. Note the head hash and pass it later as
+    /// `--expect-head` to detect a log cut back to an earlier batch, which no hash chain can
+    /// detect on its own.
+    Verify(super::verify::VerifyArgs),
 }
 
 /// Output format.

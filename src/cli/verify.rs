@@ -3,14 +3,35 @@
 use std::io::Write;
 use std::path::Path;
 
-use stancelog::store::{Log, TailCheck};
+use stancelog::store::{self, Hash, Log, TailCheck};
 use stancelog::{Error, Location};
 
 use super::Failure;
-use super::args::ListArgs;
+use super::args::Format;
 use super::render::Render;
 
-pub fn run(l: &ListArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// A head hash `verify` printed earlier: the log must still hold that record (as its head,
+    /// or with later events after it). Detects a log cut back to an earlier batch boundary,
+    /// which the hash chain alone cannot, or rewritten.
+    #[arg(long, value_name = "HASH", value_parser = parse_hash)]
+    pub expect_head: Option<Hash>,
+}
+
+fn parse_hash(text: &str) -> Result<Hash, String> {
+    Hash::from_hex(text.to_ascii_lowercase().as_bytes()).ok_or_else(|| {
+        format!(
+            "{} is not a head hash: 64 hex digits, as `verify` prints them",
+            stancelog::core::quoted(text)
+        )
+    })
+}
+
+pub fn run(l: &VerifyArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
     let log = Log::open(path)?;
     let log = if log.torn_tail_bytes() > 0 {
         // A batch being appended right now reads as a torn tail: look again.
@@ -25,8 +46,46 @@ pub fn run(l: &ListArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failure
             log.history().seq_last()
         );
     }
+    if let Some(expected) = &l.expect_head {
+        expect_head(path, &log, expected)?;
+    }
     Render::new(l.format).verified(out, &log)?;
     Ok(())
+}
+
+/// Checks that the log holds the record whose hash is `expected` (said on stderr when it has
+/// events after it); an error otherwise.
+fn expect_head(path: &Path, log: &Log, expected: &Hash) -> Result<(), Failure> {
+    let seq_last = log.history().seq_last();
+    let found = if log.head_hash() == expected.to_hex() {
+        Some(seq_last)
+    } else {
+        store::seq_with_hash(path, expected, log.valid_len())?
+    };
+    match found {
+        Some(seq) if seq == seq_last => Ok(()),
+        Some(seq) => {
+            eprintln!(
+                "stancelog: note: {}: the expected head is the hash of seq {seq}; the log has {} event(s) after it",
+                path.display(),
+                seq_last - seq
+            );
+            Ok(())
+        }
+        None => Err(Error::input(
+            Location {
+                file: path.display().to_string(),
+                line: None,
+                field: None,
+            },
+            format!(
+                "no record has the expected head hash {}: the log was cut back to before that record, or rewritten (its head now: seq {seq_last}, {})",
+                expected.to_hex(),
+                log.head_hash()
+            ),
+        )
+        .into()),
+    }
 }
 
 /// The log to verify, given one read with a torn tail: the log before the tail if a writer is

@@ -9,6 +9,7 @@ mod domain;
 mod history;
 mod order;
 mod query;
+mod text;
 
 pub use date::{DateError, Day, Precision, TimeOfDay, ValidDate, parse_stated};
 pub use domain::{
@@ -19,3 +20,4 @@ pub use domain::{
 pub use history::{ActorEntry, History, Rejection, TopicEntry};
 pub use order::CanonicalKey;
 pub use query::{At, Change, ChangeKind, Filter, Position, Status, TimelineEntry};
+pub use text::{QUOTE_CHARS_MAX, quoted};

@@ -227,6 +227,12 @@ impl Log {
         self.torn_tail_records
     }
 
+    /// Bytes of the complete batches: where the next record goes (the file's length when
+    /// there is no torn tail).
+    pub fn valid_len(&self) -> u64 {
+        self.valid_len
+    }
+
     /// The hash of the last complete record (lower-case hex SHA-256; 64 zeros for an empty log).
     pub fn head_hash(&self) -> String {
         self.head.to_hex()

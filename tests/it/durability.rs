@@ -838,6 +838,55 @@ fn every_changed_byte_of_every_record_fails_verify_on_its_line() {
     assert_eq!(fs::read(&log).unwrap(), bad);
 }
 
+#[test]
+fn verify_expect_head_detects_a_log_cut_back_to_an_earlier_batch() {
+    // Given a log of two batches (seq 1-3, then 4-5) and the head hashes noted after each,
+    let (_dir, log) = base_log();
+    let (_, first_head) = verify_ok(&log);
+    let first = fs::read(&log).unwrap();
+    append_ok(&log, &batch(0..2));
+    let (n, head) = verify_ok(&log);
+    assert_eq!(n, 5);
+    let expect = |hash: &str| run_log(&log, &["verify", "--expect-head", hash], None);
+    // when verified expecting the current head, or (upper case) the earlier one, then verify
+    // passes, saying how many events came after an earlier head;
+    let o = expect(&head);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("ok: 5 events, head hash {head}\n"));
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    let o = expect(&first_head.to_uppercase());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: note: {}: the expected head is the hash of seq 3; the log has 2 event(s) after it\n",
+            log.display()
+        )
+    );
+    // when the log is cut back to its first batch (a valid log: the chain alone cannot tell),
+    // then plain verify passes, and verify expecting the noted head fails, naming both heads.
+    fs::write(&log, &first).unwrap();
+    assert_eq!(verify_ok(&log), (3, first_head.clone()));
+    let o = expect(&head);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: error: {}: no record has the expected head hash {head}: the log was cut back to before that record, or rewritten (its head now: seq 3, {first_head})\n",
+            log.display()
+        )
+    );
+    // A value that is no hash is a usage error that quotes it.
+    let o = expect("abc");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("`abc` is not a head hash: 64 hex digits, as `verify` prints them"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 // 5. Torn tail -----------------------------------------------------------------------------------
 
 #[test]
