@@ -5,6 +5,9 @@
 //! Each importer gives its events deterministic ids (UUID v5 of a key naming the source row),
 //! so running the same import twice appends nothing the second time (idempotent append).
 
+pub mod coded;
+pub mod countries;
+pub mod engine;
 pub mod sheet;
 pub mod treaty;
 pub mod unvotes;
@@ -58,12 +61,24 @@ pub struct RefusedRow {
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
-    /// Events appended.
+    /// Events appended (registrations, stances, citations and corrections), or with `dry_run`
+    /// that would be.
     pub appended: u64,
+    /// Of those, `stance.cited`: a further report of a stance already imported.
+    pub cited: u64,
+    /// Of those, `stance.corrected`: a known key whose content changed (with `--corrections`).
+    pub corrected: u64,
     /// Events already in the log (same id and content), not stored again.
     pub already_present: u64,
+    /// Rows or stances left out on purpose (`--skip-if`; a spell end merged with a same-day
+    /// re-entry), not errors.
+    pub skipped: u64,
+    /// How many were skipped for each reason.
+    pub skipped_why: std::collections::BTreeMap<String, u64>,
     /// Rows refused, in file order.
     pub refused: Vec<RefusedRow>,
+    /// Nothing was written: the counts say what would have been.
+    pub dry_run: bool,
 }
 
 /// An error of the csv reader as ours: I/O stays I/O; anything else is bad input at its line,
