@@ -381,10 +381,11 @@ pub fn import(
         corrections: spec.corrections.unwrap_or(false),
     };
     let mut engine = Engine::open(log, opts, progress)?;
+    let mut lines = super::LineCounter::open(file)?;
     progress.start("csv", None);
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(csv_error)? {
-        let line = record.position().map_or(0, |p| p.line());
+        let line = lines.line_at(record.position().map_or(0, |p| p.byte()), &label)?;
         let row = plan.row(&record, line);
         engine.row(&label, row)?;
     }
