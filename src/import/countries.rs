@@ -182,10 +182,7 @@ pub fn resolve(scheme: Scheme, code: &str) -> Result<State, String> {
             number().and_then(|n| table().iter().find(|c| c.cow == Some(n))),
             "COW",
         ),
-        Scheme::CowAlpha => listed(
-            table().iter().find(|c| c.cow_alpha == code),
-            "COW alpha",
-        ),
+        Scheme::CowAlpha => listed(table().iter().find(|c| c.cow_alpha == code), "COW alpha"),
         Scheme::Gw => listed(
             number().and_then(|n| table().iter().find(|c| c.gw == Some(n))),
             "Gleditsch-Ward",
@@ -197,11 +194,13 @@ pub fn resolve(scheme: Scheme, code: &str) -> Result<State, String> {
     }
 }
 
-/// The non-state codes a `country` may hold besides ISO 3166 codes.
-pub const NON_STATE: &[&str] = &["IGO", "NGO"];
+/// The non-state codes a `country` may hold besides ISO 3166 codes: `IGO` and `NGO` (the log
+/// format's own), and `EUU`, the European Union as the UN Treaty Collection's tables and the
+/// World Bank write it.
+pub const NON_STATE: &[&str] = &["IGO", "NGO", "EUU"];
 
 /// Checks a `country` value: an ISO 3166-1 alpha-3 code, an ISO 3166-3 former alpha-3 code, a
-/// non-state code of [`NON_STATE`], or a code of ISO 3166-1's user-assigned ranges (`AAA`-`AAZ`,
+/// non-state code of [`NON_STATE`] (`IGO`, `NGO`, `EUU`), or a code of ISO 3166-1's user-assigned ranges (`AAA`-`AAZ`,
 /// `QMA`-`QZZ`, `XAA`-`XZZ`, `ZZA`-`ZZZ`; e.g. `XKX` for Kosovo, `XXX` for unknown).
 ///
 /// # Errors
@@ -234,7 +233,9 @@ mod tests {
     use super::*;
 
     fn id(scheme: Scheme, code: &str) -> String {
-        resolve(scheme, code).map(|s| s.actor.to_string()).unwrap_or_else(|e| e)
+        resolve(scheme, code)
+            .map(|s| s.actor.to_string())
+            .unwrap_or_else(|e| e)
     }
 
     #[test]

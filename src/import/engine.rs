@@ -42,7 +42,9 @@ use crate::core::{
     StanceCited, StanceCorrected, StanceDeclared, TopicId, TopicKind, TopicRegistered,
 };
 use crate::error::Result;
-use crate::store::{AppendOptions, Log, NewEvent, Writer, format_recorded_at};
+use crate::store::{
+    AppendOptions, LINE_BYTES_MAX, Log, NewEvent, Record, Writer, format_recorded_at,
+};
 
 /// How to register an actor (or recipient) the log does not know yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,6 +283,10 @@ impl<'p> Engine<'p> {
         if mapped.is_empty() {
             return Ok(());
         }
+        if let Some(reason) = mapped.iter().find_map(|m| storable(&m.stance).err()) {
+            self.refuse(file, row.line, reason);
+            return Ok(());
+        }
         let registrations = match self.registrations(&mapped) {
             Ok(r) => r,
             Err(reason) => {
@@ -358,9 +364,8 @@ impl<'p> Engine<'p> {
     fn push_verdict(&mut self, m: Mapped, v: Verdict, line: u64) {
         match v {
             Verdict::Present => self.report.already_present += 1,
-            Verdict::SameDayEntry => self.skip(
-                "a spell ends the day another begins (the actor stays a member)".to_string(),
-            ),
+            Verdict::SameDayEntry => self
+                .skip("a spell ends the day another begins (the actor stays a member)".to_string()),
             Verdict::Cited(e) => {
                 self.report.cited += 1;
                 self.batch.push(e);
@@ -401,9 +406,10 @@ impl<'p> Engine<'p> {
                         "unknown {what} `{id}` (register it first, or pass --register)"
                     ));
                 };
-                let country = new.country.clone().map_err(|e| {
-                    format!("cannot tell the country of new {what} `{id}`: {e}")
-                })?;
+                let country = new
+                    .country
+                    .clone()
+                    .map_err(|e| format!("cannot tell the country of new {what} `{id}`: {e}"))?;
                 out.push(EventBody::ActorRegistered(ActorRegistered {
                     actor: id.clone(),
                     name: new.name.clone(),
@@ -500,7 +506,9 @@ impl<'p> Engine<'p> {
                 KeyField::Topic => write!(k, "{}", s.topic),
                 KeyField::Date => write!(k, "{}", s.date),
                 KeyField::Stance => write!(k, "{}", s.stance),
-                KeyField::Recipient => write!(k, "{}", s.recipient.as_ref().map_or("", |r| r.as_str())),
+                KeyField::Recipient => {
+                    write!(k, "{}", s.recipient.as_ref().map_or("", |r| r.as_str()))
+                }
                 KeyField::Extra => write!(k, "{}", m.extra.as_deref().unwrap_or("")),
             };
         }
@@ -597,10 +605,7 @@ impl<'p> Engine<'p> {
             body: EventBody::StanceCorrected(StanceCorrected {
                 target: id,
                 correction,
-                reason: format!(
-                    "re-imported from data set `{}`: {words}",
-                    self.opts.dataset
-                ),
+                reason: format!("re-imported from data set `{}`: {words}", self.opts.dataset),
             }),
             line,
         }))
@@ -676,6 +681,31 @@ pub const ROLE_FROM: &str = "from";
 
 /// The role of the stance that ends a membership spell.
 pub const ROLE_UNTIL: &str = "until";
+
+/// Bytes a stored record adds to its body: schema, seq, id, recorded_at, batch_last, hash.
+const RECORD_OVERHEAD: usize = 400;
+
+/// Whether the stored line of this stance fits [`LINE_BYTES_MAX`] (else the writer would refuse
+/// its whole batch). Only a long stance is measured: a character stores as at most 6 bytes.
+fn storable(s: &StanceDeclared) -> std::result::Result<(), String> {
+    let text = s.quote.as_ref().map_or(0, String::len)
+        + s.cite.publication.len()
+        + s.cite.url.as_ref().map_or(0, String::len)
+        + s.actor.as_str().len()
+        + s.topic.as_str().len();
+    if text * 6 + RECORD_OVERHEAD <= LINE_BYTES_MAX {
+        return Ok(());
+    }
+    let body = EventBody::StanceDeclared(s.clone());
+    let bytes = serde_json::to_vec(&Record::from_body(&body)).map_err(|e| e.to_string())?;
+    if bytes.len() + RECORD_OVERHEAD > LINE_BYTES_MAX {
+        return Err(format!(
+            "stored, this event would be a line of about {} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})",
+            bytes.len() + RECORD_OVERHEAD
+        ));
+    }
+    Ok(())
+}
 
 /// The fields in which `new` differs from `old`, other than its citation and quote, in words.
 fn differences(old: &StanceDeclared, new: &StanceDeclared) -> Vec<String> {

@@ -398,9 +398,12 @@ fn missing_part(text: &str) -> bool {
     matches!(text, "" | "NA" | "N/A" | "." | "NaN") || text.starts_with('-')
 }
 
-
 /// The actor kind a cell or flag names.
 fn actor_kind_of(text: &str) -> std::result::Result<ActorKind, String> {
-    ActorKind::parse(text)
-        .ok_or_else(|| format!("`{text}` is not an actor kind (one of: {})", ActorKind::names()))
+    ActorKind::parse(text).ok_or_else(|| {
+        format!(
+            "`{text}` is not an actor kind (one of: {})",
+            ActorKind::names()
+        )
+    })
 }

@@ -28,7 +28,16 @@ pub fn spec(toml: &str) -> Spec {
 /// Imports `file` into `log` (recorded 2030-01-01), writing.
 pub fn import(log: &Path, file: &Path, spec: &Spec) -> ImportReport {
     let now = Day::parse("2030-01-01").unwrap().midnight_utc();
-    sheet::import(log, file, spec, now, Duration::from_secs(5), false, &NoProgress).unwrap()
+    sheet::import(
+        log,
+        file,
+        spec,
+        now,
+        Duration::from_secs(5),
+        false,
+        &NoProgress,
+    )
+    .unwrap()
 }
 
 /// Positions as of `day`: (actor, topic, stance) in (actor, topic) order.
@@ -75,7 +84,11 @@ mod ids {
     /// Given a sheet imported once: 2 actors + 2 topics + 3 stances.
     fn given() -> (tempfile::TempDir, PathBuf) {
         let (dir, log) = empty_log();
-        let r = import(&log, &write(dir.path(), "votes.csv", VOTES), &spec(VOTES_SPEC));
+        let r = import(
+            &log,
+            &write(dir.path(), "votes.csv", VOTES),
+            &spec(VOTES_SPEC),
+        );
         assert_eq!(counts(&r), (7, 0, 0));
         (dir, log)
     }
@@ -83,7 +96,11 @@ mod ids {
     #[test]
     fn a_renamed_copy_appends_nothing() {
         let (dir, log) = given();
-        let r = import(&log, &write(dir.path(), "copy of votes.csv", VOTES), &spec(VOTES_SPEC));
+        let r = import(
+            &log,
+            &write(dir.path(), "copy of votes.csv", VOTES),
+            &spec(VOTES_SPEC),
+        );
         assert_eq!(counts(&r), (0, 3, 0));
     }
 
@@ -91,7 +108,11 @@ mod ids {
     fn a_copy_saved_with_crlf_appends_nothing() {
         let (dir, log) = given();
         let crlf = VOTES.replace('\n', "\r\n");
-        let r = import(&log, &write(dir.path(), "votes.csv", &crlf), &spec(VOTES_SPEC));
+        let r = import(
+            &log,
+            &write(dir.path(), "votes.csv", &crlf),
+            &spec(VOTES_SPEC),
+        );
         assert_eq!(counts(&r), (0, 3, 0));
     }
 
@@ -101,7 +122,11 @@ mod ids {
         let mut lines: Vec<&str> = VOTES.lines().collect();
         lines[1..].reverse();
         let text = lines.join("\n") + "\n";
-        let r = import(&log, &write(dir.path(), "votes.csv", &text), &spec(VOTES_SPEC));
+        let r = import(
+            &log,
+            &write(dir.path(), "votes.csv", &text),
+            &spec(VOTES_SPEC),
+        );
         assert_eq!(counts(&r), (0, 3, 0));
     }
 
@@ -109,7 +134,11 @@ mod ids {
     fn a_row_inserted_at_the_top_appends_only_it() {
         let (dir, log) = given();
         let text = VOTES.replacen("date\n", "date\nCHN,m1,N,2024-01-01\n", 1);
-        let r = import(&log, &write(dir.path(), "votes.csv", &text), &spec(VOTES_SPEC));
+        let r = import(
+            &log,
+            &write(dir.path(), "votes.csv", &text),
+            &spec(VOTES_SPEC),
+        );
         // CHN's registration and its stance.
         assert_eq!(counts(&r), (2, 3, 0));
         assert_eq!(positions(&log, "2024-12-31").len(), 4);
@@ -119,7 +148,11 @@ mod ids {
     fn an_extended_copy_appends_exactly_the_new_rows() {
         let (dir, log) = given();
         let text = format!("{VOTES}JPN,m2,Y,2024-02-01\nKOR,m1,Y,2024-03-01\n");
-        let r = import(&log, &write(dir.path(), "votes-2.csv", &text), &spec(VOTES_SPEC));
+        let r = import(
+            &log,
+            &write(dir.path(), "votes-2.csv", &text),
+            &spec(VOTES_SPEC),
+        );
         assert_eq!(counts(&r), (2, 3, 0));
         assert_eq!(
             positions(&log, "2024-12-31"),
@@ -148,7 +181,13 @@ mod ids {
         let r = import(&log, &file, &spec(VOTES_SPEC));
         assert_eq!(counts(&r), (1, 0, 1));
         assert_eq!(r.refused[0].line, 3);
-        assert!(r.refused[0].reason.contains("stance was support, is oppose"), "{:?}", r.refused);
+        assert!(
+            r.refused[0]
+                .reason
+                .contains("stance was support, is oppose"),
+            "{:?}",
+            r.refused
+        );
         let _ = dir;
     }
 
@@ -161,7 +200,10 @@ mod ids {
         assert_eq!(lines, vec![3, 5]);
         let cr = "country,motion,vote,date\rKOR,m1,Y,2024-01-01\r,m1,Y,2024-01-01\r";
         let r = import(&log, &write(dir.path(), "cr.csv", cr), &spec(VOTES_SPEC));
-        assert_eq!(r.refused.iter().map(|x| x.line).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(
+            r.refused.iter().map(|x| x.line).collect::<Vec<_>>(),
+            vec![3]
+        );
     }
 
     #[test]
@@ -177,7 +219,12 @@ mod ids {
         let types: Vec<&str> = log.history().events().map(|e| e.body.type_name()).collect();
         assert_eq!(
             types,
-            ["actor.registered", "topic.registered", "stance.declared", "stance.cited"]
+            [
+                "actor.registered",
+                "topic.registered",
+                "stance.declared",
+                "stance.cited"
+            ]
         );
     }
 }
@@ -208,7 +255,10 @@ register = true
             .topic(&stancelog::core::TopicId::new("paris").unwrap())
             .unwrap()
             .clone();
-        assert_eq!((t.title.as_str(), t.kind.as_str()), ("Paris Agreement", "treaty"));
+        assert_eq!(
+            (t.title.as_str(), t.kind.as_str()),
+            ("Paris Agreement", "treaty")
+        );
         assert_eq!(
             positions(&log, "2016-10-03"),
             vec![triple("IND", "paris", "ratified")]
@@ -224,7 +274,10 @@ register = true
         );
         let r = import(&log, &write(dir.path(), "d.csv", text), &s);
         assert_eq!(r.refused.len(), 1);
-        assert_eq!((r.refused[0].line, r.refused[0].reason.as_str()), (5, "the date is empty"));
+        assert_eq!(
+            (r.refused[0].line, r.refused[0].reason.as_str()),
+            (5, "the date is empty")
+        );
         let l = Log::open(&log).unwrap();
         let dates: Vec<String> = l
             .history()
@@ -249,7 +302,10 @@ register = true
             assert_eq!(d.to_string(), want, "{format}");
         }
         let e = sheet::parse_date_format("2016-10-05", "%d/%m/%Y").unwrap_err();
-        assert!(e.contains("`2016-10-05` does not match --date-format `%d/%m/%Y`"), "{e}");
+        assert!(
+            e.contains("`2016-10-05` does not match --date-format `%d/%m/%Y`"),
+            "{e}"
+        );
         let (dir, log) = empty_log();
         let text = "who,when\nFRA,05/10/2016\nIND,2016-10-02\n";
         let s = spec(
@@ -257,7 +313,13 @@ register = true
         );
         let r = import(&log, &write(dir.path(), "f.csv", text), &s);
         assert_eq!(r.refused[0].line, 3);
-        assert!(r.refused[0].reason.contains("column `when` (--date-col): date `2016-10-02`"), "{}", r.refused[0].reason);
+        assert!(
+            r.refused[0]
+                .reason
+                .contains("column `when` (--date-col): date `2016-10-02`"),
+            "{}",
+            r.refused[0].reason
+        );
     }
 
     #[test]
@@ -299,7 +361,10 @@ register = true
                 _ => None,
             })
             .collect();
-        assert_eq!(instruments, ["FRA approval", "USA acceptance", "PSE accession"]);
+        assert_eq!(
+            instruments,
+            ["FRA approval", "USA acceptance", "PSE accession"]
+        );
     }
 
     #[test]
@@ -313,7 +378,10 @@ register = true
         assert_eq!(r.skipped, 2);
         assert_eq!(
             r.skipped_why.iter().collect::<Vec<_>>(),
-            vec![(&"--skip-if column `vote` (--skip-if)=absent".to_string(), &2)]
+            vec![(
+                &"--skip-if column `vote` (--skip-if)=absent".to_string(),
+                &2
+            )]
         );
     }
 
@@ -340,14 +408,32 @@ register = true
         let r = import(&log, &write(dir.path(), "a.csv", text), &s);
         assert_eq!(r.refused.len(), 1);
         // COW's France, not ISO's: the country is checked against ISO 3166, not only its shape.
-        assert!(r.refused[0].reason.contains("`FRN` is not an ISO 3166-1 alpha-3 code"), "{}", r.refused[0].reason);
+        assert!(
+            r.refused[0]
+                .reason
+                .contains("`FRN` is not an ISO 3166-1 alpha-3 code"),
+            "{}",
+            r.refused[0].reason
+        );
         let l = Log::open(&log).unwrap();
         let h = l.history();
-        let kim = h.actor(&stancelog::core::ActorId::new("kim").unwrap()).unwrap();
-        assert_eq!((kim.name.as_str(), kim.kind.as_str(), kim.country.as_str()), ("Kim Yong-hyun", "person", "KOR"));
-        let nato = h.actor(&stancelog::core::ActorId::new("nato").unwrap()).unwrap();
-        assert_eq!((nato.kind.as_str(), nato.country.as_str()), ("organization", "IGO"));
-        let t = h.topic(&stancelog::core::TopicId::new("t1").unwrap()).unwrap();
+        let kim = h
+            .actor(&stancelog::core::ActorId::new("kim").unwrap())
+            .unwrap();
+        assert_eq!(
+            (kim.name.as_str(), kim.kind.as_str(), kim.country.as_str()),
+            ("Kim Yong-hyun", "person", "KOR")
+        );
+        let nato = h
+            .actor(&stancelog::core::ActorId::new("nato").unwrap())
+            .unwrap();
+        assert_eq!(
+            (nato.kind.as_str(), nato.country.as_str()),
+            ("organization", "IGO")
+        );
+        let t = h
+            .topic(&stancelog::core::TopicId::new("t1").unwrap())
+            .unwrap();
         assert_eq!(t.title, "Troops abroad");
     }
 
@@ -396,8 +482,15 @@ register = true
         // GW 260 is Germany; GW 255 is Germany (Prussia) too: one actor, one key, other...
         // the same stance, so already present; GW 267 (Baden) has no ISO code: refused.
         assert_eq!(counts(&r), (3, 1, 1));
-        assert!(r.refused[0].reason.contains("Baden"), "{}", r.refused[0].reason);
-        assert_eq!(positions(&log, "2000-01-01"), vec![triple("DEU", "t", "support")]);
+        assert!(
+            r.refused[0].reason.contains("Baden"),
+            "{}",
+            r.refused[0].reason
+        );
+        assert_eq!(
+            positions(&log, "2000-01-01"),
+            vec![triple("DEU", "t", "support")]
+        );
     }
 
     #[test]
@@ -405,7 +498,16 @@ register = true
         let (dir, log) = empty_log();
         let file = write(dir.path(), "votes.csv", VOTES);
         let now = Day::parse("2030-01-01").unwrap().midnight_utc();
-        let r = sheet::import(&log, &file, &spec(VOTES_SPEC), now, Duration::from_secs(5), true, &NoProgress).unwrap();
+        let r = sheet::import(
+            &log,
+            &file,
+            &spec(VOTES_SPEC),
+            now,
+            Duration::from_secs(5),
+            true,
+            &NoProgress,
+        )
+        .unwrap();
         assert!(r.dry_run);
         assert_eq!(counts(&r), (7, 0, 0));
         assert_eq!(std::fs::read(&log).unwrap(), Vec::<u8>::new());
@@ -436,17 +538,27 @@ register = true
     }
 
     fn at(log: &Path, day: &str) -> Vec<String> {
-        positions(log, day).into_iter().map(|(a, _, s)| format!("{a} {s}")).collect()
+        positions(log, day)
+            .into_iter()
+            .map(|(a, _, s)| format!("{a} {s}"))
+            .collect()
     }
 
     #[test]
     fn an_inclusive_end_is_the_last_day_of_membership() {
-        let (_d, log) = run(&["FRA,1949-04-04,1966-07-01", "USA,1949-04-04,9999-12-31"], "inclusive");
+        let (_d, log) = run(
+            &["FRA,1949-04-04,1966-07-01", "USA,1949-04-04,9999-12-31"],
+            "inclusive",
+        );
         assert_eq!(at(&log, "1966-07-01"), ["FRA member", "USA member"]);
         assert_eq!(at(&log, "1966-07-02"), ["FRA not_member", "USA member"]);
         assert_eq!(at(&log, "1949-04-03"), Vec::<String>::new());
         let l = Log::open(&log).unwrap();
-        let t = l.history().topic(&stancelog::core::TopicId::new("nato").unwrap()).unwrap().clone();
+        let t = l
+            .history()
+            .topic(&stancelog::core::TopicId::new("nato").unwrap())
+            .unwrap()
+            .clone();
         assert_eq!(t.kind.as_str(), "membership");
     }
 
@@ -479,13 +591,20 @@ register = true
             let mut s = spec(SPEC);
             s.until = Some("exclusive".to_string());
             for i in order {
-                let f = write(dir.path(), "m.csv", &format!("state,from,until\n{}\n", rows[i]));
+                let f = write(
+                    dir.path(),
+                    "m.csv",
+                    &format!("state,from,until\n{}\n", rows[i]),
+                );
                 import(&log, &f, &s);
             }
             assert_eq!(at(&log, "2009-04-04"), ["FRA member"], "two runs {order:?}");
         }
         // Inclusive: the first spell's last day is the day before the second begins.
-        let (_d, log) = run(&["FRA,2009-04-04,9999-12-31", "FRA,1949-04-04,2009-04-03"], "inclusive");
+        let (_d, log) = run(
+            &["FRA,2009-04-04,9999-12-31", "FRA,1949-04-04,2009-04-03"],
+            "inclusive",
+        );
         assert_eq!(at(&log, "2009-04-04"), ["FRA member"]);
     }
 
@@ -532,7 +651,11 @@ mod cli {
     #[test]
     fn a_mapping_file_with_flags_over_it_and_exit_2_on_refused_rows() {
         let (dir, log) = empty_log();
-        let file = write(dir.path(), "votes.csv", &format!("{VOTES}USA,m1,maybe,2024-01-01\n"));
+        let file = write(
+            dir.path(),
+            "votes.csv",
+            &format!("{VOTES}USA,m1,maybe,2024-01-01\n"),
+        );
         let mapping = write(dir.path(), "votes.toml", VOTES_SPEC);
         let run = |extra: &[&str]| {
             let mut args = vec![
@@ -549,7 +672,11 @@ mod cli {
         };
         let o = run(&["--dry-run"]);
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-        assert!(stderr(&o).contains("nothing was written (--dry-run)"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("nothing was written (--dry-run)"),
+            "{}",
+            stderr(&o)
+        );
         assert_eq!(json(&o)["appended"], 7);
         assert_eq!(std::fs::read(&log).unwrap(), Vec::<u8>::new());
         // A flag overrides the file: the map makes `maybe` neutral.
@@ -558,7 +685,17 @@ mod cli {
         assert_eq!(json(&o)["appended"], 9);
         // A mapping key that is no flag is a usage error naming it.
         let bad = write(dir.path(), "bad.toml", "actor-column = \"x\"\n");
-        let o = run_log(&log, &["import", "csv", file.to_str().unwrap(), "--mapping", bad.to_str().unwrap()], None);
+        let o = run_log(
+            &log,
+            &[
+                "import",
+                "csv",
+                file.to_str().unwrap(),
+                "--mapping",
+                bad.to_str().unwrap(),
+            ],
+            None,
+        );
         assert_eq!(o.status.code(), Some(2));
         assert!(stderr(&o).contains("actor-column"), "{}", stderr(&o));
     }
@@ -591,8 +728,8 @@ mod permutations {
 
     /// Votes with one stance per (actor, topic, date), in any order.
     fn votes() -> impl Strategy<Value = Vec<String>> {
-        proptest::collection::btree_map((0..4usize, 0..3usize, 1..6u32), 0..3usize, 1..14)
-            .prop_map(|m| {
+        proptest::collection::btree_map((0..4usize, 0..3usize, 1..6u32), 0..3usize, 1..14).prop_map(
+            |m| {
                 m.into_iter()
                     .map(|((a, t, d), s)| {
                         let actor = ["KOR", "JPN", "USA", "CHN"][a];
@@ -600,7 +737,8 @@ mod permutations {
                         format!("{actor},m{t},{stance},2024-01-0{d}")
                     })
                     .collect()
-            })
+            },
+        )
     }
 
     /// Membership spells of three states, end-to-end or with gaps, ends exclusive, some open.
@@ -613,7 +751,11 @@ mod permutations {
                     let from = next[a] + gap;
                     let until = from + len + 1;
                     next[a] = until;
-                    let end = if open { "9999-12-31".to_string() } else { format!("{until}-01-01") };
+                    let end = if open {
+                        "9999-12-31".to_string()
+                    } else {
+                        format!("{until}-01-01")
+                    };
                     out.push(format!("{},{from}-01-01,{end}", ["FRA", "DEU", "ITA"][a]));
                 }
                 out

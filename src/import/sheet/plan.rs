@@ -8,14 +8,17 @@ use super::{
     parse_recorded, parse_stance, slug,
 };
 use crate::core::{
-    ActorId, ActorKind, Cite, Country, Precision, Sector, Stance, StanceDeclared,
-    TimeOfDay, TopicId, TopicKind, ValidDate,
+    ActorId, ActorKind, Cite, Country, Precision, Sector, Stance, StanceDeclared, TimeOfDay,
+    TopicId, TopicKind, ValidDate,
 };
 use crate::error::{Error, Result};
 use crate::import::countries::{self, Scheme};
 use crate::import::engine::{
     KeyField, Mapped, NewActor, NewTopic, Outcome, ROLE_FROM, ROLE_UNTIL, Row,
 };
+
+/// A stance with its date and time of day.
+type Dated = (Stance, (ValidDate, Option<TimeOfDay>));
 
 /// A resolved column: its index and how messages name it.
 #[derive(Debug, Clone)]
@@ -96,7 +99,10 @@ fn usage(text: String) -> Error {
 /// Resolves a column given by header name or 1-based number.
 fn column(spec: &str, header: Option<&csv::StringRecord>, flag: &str) -> Result<Col> {
     let name = |i: usize| match header.and_then(|h| h.get(i)) {
-        Some(n) => format!("column `{}` ({flag})", n.trim_start_matches('\u{feff}').trim()),
+        Some(n) => format!(
+            "column `{}` ({flag})",
+            n.trim_start_matches('\u{feff}').trim()
+        ),
         None => format!("column {} ({flag})", i + 1),
     };
     if let Some(h) = header
@@ -153,49 +159,27 @@ impl Plan {
                 return Err(usage("give --topic-col or --topic, not both".to_string()));
             }
             (Some(c), None) => TopicSrc::Col(column(c, header, "--topic-col")?),
-            (None, Some(t)) => TopicSrc::Fixed(
-                TopicId::new(t.trim()).map_err(|e| usage(format!("--topic: {e}")))?,
-            ),
+            (None, Some(t)) => {
+                TopicSrc::Fixed(TopicId::new(t.trim()).map_err(|e| usage(format!("--topic: {e}")))?)
+            }
             (None, None) => return Err(usage("give --topic-col or --topic".to_string())),
         };
         let main = Self::main(spec, header)?;
         let spell = Self::spell(spec, header)?;
-        let mut events = Vec::new();
-        for e in &spec.event {
-            let (stance, c) = e
-                .split_once('=')
-                .ok_or_else(|| usage(format!("--event `{e}`: not STANCE=COL")))?;
-            let stance = parse_stance(stance.trim()).map_err(|x| usage(format!("--event: {x}")))?;
-            let c = column(c.trim(), header, "--event")?;
-            events.push((format!("{stance}@{}", c.index + 1), stance, c));
-        }
+        let events = events(spec, header)?;
         if main.is_none() && spell.is_none() && events.is_empty() {
             return Err(usage(
                 "nothing to import: give a stance (--stance-col or --stance, with --date-col, --date or --year-col), an --event, or a spell (--from-col)".to_string(),
             ));
         }
-        let mut skip = Vec::new();
-        for s in &spec.skip_if {
-            let (c, v) = s
-                .split_once('=')
-                .ok_or_else(|| usage(format!("--skip-if `{s}`: not COL=VALUE")))?;
-            skip.push((column(c.trim(), header, "--skip-if")?, v.trim().to_string()));
-        }
-        let key = match &spec.key {
-            None => KeyField::TABLE.to_vec(),
-            Some(k) => k
-                .split(',')
-                .map(|f| {
-                    KeyField::parse(f.trim()).ok_or_else(|| {
-                        usage(format!(
-                            "--key: `{f}` is not a key field (role, actor, topic, date, stance, recipient, extra)"
-                        ))
-                    })
-                })
-                .collect::<Result<_>>()?,
-        };
+        let skip = skips(spec, header)?;
+        let key = key_fields(spec)?;
         let dataset = dataset_of(spec, header);
-        let kind_default = if spell.is_some() { "membership" } else { "policy" };
+        let kind_default = if spell.is_some() {
+            "membership"
+        } else {
+            "policy"
+        };
         let topic_kind = spec.topic_kind.as_deref().unwrap_or(kind_default);
         Ok(Plan {
             cite: spec
@@ -216,7 +200,11 @@ impl Plan {
             actor_country_col: col(&spec.actor_country_col, "--actor-country-col")?,
             actor_kind: parse_with(&spec.actor_kind, "--actor-kind", actor_kind_of)?
                 .unwrap_or(ActorKind::State),
-            actor_country: parse_with(&spec.actor_country, "--actor-country", countries::check_country)?,
+            actor_country: parse_with(
+                &spec.actor_country,
+                "--actor-country",
+                countries::check_country,
+            )?,
             actor_sector: parse_with(&spec.actor_sector, "--actor-sector", |s| {
                 Sector::parse(s).ok_or_else(|| format!("one of: {}", Sector::names()))
             })?
@@ -245,7 +233,10 @@ impl Plan {
         })
     }
 
-    fn main(spec: &Spec, header: Option<&csv::StringRecord>) -> Result<Option<(StanceSrc, DateSrc)>> {
+    fn main(
+        spec: &Spec,
+        header: Option<&csv::StringRecord>,
+    ) -> Result<Option<(StanceSrc, DateSrc)>> {
         let stance = match (&spec.stance_col, &spec.stance) {
             (Some(_), Some(_)) => {
                 return Err(usage("give --stance-col or --stance, not both".to_string()));
@@ -253,13 +244,14 @@ impl Plan {
             (Some(c), None) => {
                 let mut map = StanceMap::default();
                 for m in &spec.stance_map {
-                    map.add(m).map_err(|e| usage(format!("--stance-map: {e}")))?;
+                    map.add(m)
+                        .map_err(|e| usage(format!("--stance-map: {e}")))?;
                 }
                 StanceSrc::Col(column(c, header, "--stance-col")?, map)
             }
-            (None, Some(s)) => {
-                StanceSrc::Fixed(parse_stance(s.trim()).map_err(|e| usage(format!("--stance: {e}")))?)
-            }
+            (None, Some(s)) => StanceSrc::Fixed(
+                parse_stance(s.trim()).map_err(|e| usage(format!("--stance: {e}")))?,
+            ),
             (None, None) => return Ok(None),
         };
         let date = date_src(
@@ -269,7 +261,9 @@ impl Plan {
         )?;
         let date = match (date, &spec.date) {
             (Some(_), Some(_)) => {
-                return Err(usage("give one of --date-col, --date and --year-col".to_string()));
+                return Err(usage(
+                    "give one of --date-col, --date and --year-col".to_string(),
+                ));
             }
             (Some(d), None) => d,
             (None, Some(d)) => {
@@ -289,16 +283,28 @@ impl Plan {
         let from = date_src(
             header,
             (&spec.from_col, "--from-col"),
-            (&spec.from_year_col, &spec.from_month_col, &spec.from_day_col, "--from-year-col"),
+            (
+                &spec.from_year_col,
+                &spec.from_month_col,
+                &spec.from_day_col,
+                "--from-year-col",
+            ),
         )?;
         let until = date_src(
             header,
             (&spec.until_col, "--until-col"),
-            (&spec.until_year_col, &spec.until_month_col, &spec.until_day_col, "--until-year-col"),
+            (
+                &spec.until_year_col,
+                &spec.until_month_col,
+                &spec.until_day_col,
+                "--until-year-col",
+            ),
         )?;
         let Some(from) = from else {
             return match until {
-                Some(_) => Err(usage("--until-col needs --from-col (a spell's start)".to_string())),
+                Some(_) => Err(usage(
+                    "--until-col needs --from-col (a spell's start)".to_string(),
+                )),
                 None => Ok(None),
             };
         };
@@ -315,9 +321,55 @@ impl Plan {
             from,
             until,
             inclusive,
-            open: spec.open_value.iter().map(|v| v.trim().to_string()).collect(),
+            open: spec
+                .open_value
+                .iter()
+                .map(|v| v.trim().to_string())
+                .collect(),
         }))
     }
+}
+
+/// The `--event STANCE=COL` stances: (role, stance, column).
+fn events(spec: &Spec, header: Option<&csv::StringRecord>) -> Result<Vec<(String, Stance, Col)>> {
+    let mut events = Vec::new();
+    for e in &spec.event {
+        let (stance, c) = e
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--event `{e}`: not STANCE=COL")))?;
+        let stance = parse_stance(stance.trim()).map_err(|x| usage(format!("--event: {x}")))?;
+        let c = column(c.trim(), header, "--event")?;
+        events.push((format!("{stance}@{}", c.index + 1), stance, c));
+    }
+    Ok(events)
+}
+
+/// The `--skip-if COL=VALUE` rules.
+fn skips(spec: &Spec, header: Option<&csv::StringRecord>) -> Result<Vec<(Col, String)>> {
+    let mut skip = Vec::new();
+    for s in &spec.skip_if {
+        let (c, v) = s
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--skip-if `{s}`: not COL=VALUE")))?;
+        skip.push((column(c.trim(), header, "--skip-if")?, v.trim().to_string()));
+    }
+    Ok(skip)
+}
+
+/// The `--key` fields (default [`KeyField::TABLE`]).
+fn key_fields(spec: &Spec) -> Result<Vec<KeyField>> {
+    let Some(k) = &spec.key else {
+        return Ok(KeyField::TABLE.to_vec());
+    };
+    k.split(',')
+        .map(|f| {
+            KeyField::parse(f.trim()).ok_or_else(|| {
+                usage(format!(
+                    "--key: `{f}` is not a key field (role, actor, topic, date, stance, recipient, extra)"
+                ))
+            })
+        })
+        .collect()
 }
 
 /// A date source from a column or from year/month/day columns, if either is given.
@@ -337,9 +389,9 @@ fn date_src(
             month: part(month, &month_flag)?,
             day: part(day, &day_flag)?,
         })),
-        (None, None) if month.is_some() || day.is_some() => {
-            Err(usage(format!("{month_flag} and {day_flag} need {year_flag}")))
-        }
+        (None, None) if month.is_some() || day.is_some() => Err(usage(format!(
+            "{month_flag} and {day_flag} need {year_flag}"
+        ))),
         (None, None) => Ok(None),
     }
 }
@@ -347,10 +399,20 @@ fn date_src(
 /// The data set's identity: `--dataset`, else `--cite`, else `sheet-` and 12 hex digits of the
 /// SHA-256 of the header's names (sorted) and the mapping.
 fn dataset_of(spec: &Spec, header: Option<&csv::StringRecord>) -> String {
-    if let Some(d) = spec.dataset.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+    if let Some(d) = spec
+        .dataset
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
         return d.to_string();
     }
-    if let Some(c) = spec.cite.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    if let Some(c) = spec
+        .cite
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         return c.to_string();
     }
     let mut names: Vec<&str> = header.map_or_else(Vec::new, |h| h.iter().map(str::trim).collect());
@@ -443,8 +505,10 @@ fn country_of(id: &str) -> std::result::Result<Country, String> {
     {
         return Country::new(c.alpha3).map_err(|e| e.to_string());
     }
-    Err("not an ISO 3166 alpha-3 or alpha-2 code: give --actor-country (or --actor-country-col)"
-        .to_string())
+    Err(
+        "not an ISO 3166 alpha-3 or alpha-2 code: give --actor-country (or --actor-country-col)"
+            .to_string(),
+    )
 }
 
 impl Plan {
@@ -512,7 +576,10 @@ impl Plan {
             instrument: None,
         };
         let mut out = Vec::new();
-        let mut push = |role: &str, stance: Stance, (date, time): (ValidDate, Option<TimeOfDay>), spell_end: bool| {
+        let mut push = |role: &str,
+                        stance: Stance,
+                        (date, time): (ValidDate, Option<TimeOfDay>),
+                        spell_end: bool| {
             let mut s = template.clone();
             s.stance = stance;
             s.date = date;
@@ -528,19 +595,7 @@ impl Plan {
                 spell_end,
             });
         };
-        if let Some((stance, date)) = &self.main {
-            let stance = match stance {
-                StanceSrc::Fixed(s) => *s,
-                StanceSrc::Col(c, map) => {
-                    let v = cells.required(c)?;
-                    map.lookup(v).ok_or_else(|| {
-                        format!("stance `{v}` is not in --stance-map and is not a stance name")
-                    })?
-                }
-            };
-            let date = self
-                .date(cells, date)?
-                .ok_or_else(|| "the date is empty".to_string())?;
+        if let Some((stance, date)) = self.main_stance(cells)? {
             push("stance", stance, date, false);
         }
         for (role, stance, c) in &self.events {
@@ -558,6 +613,26 @@ impl Plan {
             }
         }
         Ok(out)
+    }
+
+    /// The row's own stance and its date, if the mapping gives one.
+    fn main_stance(&self, cells: &Cells<'_>) -> std::result::Result<Option<Dated>, String> {
+        let Some((stance, date)) = &self.main else {
+            return Ok(None);
+        };
+        let stance = match stance {
+            StanceSrc::Fixed(s) => *s,
+            StanceSrc::Col(c, map) => {
+                let v = cells.required(c)?;
+                map.lookup(v).ok_or_else(|| {
+                    format!("stance `{v}` is not in --stance-map and is not a stance name")
+                })?
+            }
+        };
+        let date = self
+            .date(cells, date)?
+            .ok_or_else(|| "the date is empty".to_string())?;
+        Ok(Some((stance, date)))
     }
 
     /// The day a spell's `not_member` takes effect: the end, or with inclusive ends the period
