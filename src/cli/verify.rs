@@ -44,6 +44,13 @@ pub fn run(l: &ListArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failure
         )
         .into());
     }
+    if log.final_newline_missing() {
+        eprintln!(
+            "stancelog: note: {}: the last record (seq {}) is whole but has no newline after it (an editor or tool dropped it); it is verified, and the next append writes the newline",
+            path.display(),
+            log.history().seq_last()
+        );
+    }
     Render::new(l.format).verified(out, &log)?;
     Ok(())
 }

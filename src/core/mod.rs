@@ -7,6 +7,7 @@
 mod date;
 mod domain;
 mod history;
+mod order;
 mod query;
 
 pub use date::{DateError, Day, Precision, TimeOfDay, ValidDate, parse_stated};
@@ -16,4 +17,5 @@ pub use domain::{
     StanceCorrected, StanceDeclared, StanceRetracted, TopicId, TopicKind, TopicRegistered, nfc,
 };
 pub use history::{ActorEntry, History, Rejection, TopicEntry};
+pub use order::CanonicalKey;
 pub use query::{At, Change, ChangeKind, Filter, Position, Status, TimelineEntry};

@@ -58,6 +58,9 @@ pub struct AppendReport {
     /// Whole records in that tail: the start of a batch never acknowledged (its last record was
     /// never written), with seqs from the log's last seq + 1 on.
     pub torn_records_removed: u64,
+    /// True when the log's last record had no newline after it (see
+    /// [`Log::final_newline_missing`]) and this append wrote it before the batch.
+    pub newline_added: bool,
 }
 
 /// The log's one writer: holds the exclusive lock and the folded log for as long as it lives,
@@ -147,8 +150,9 @@ impl Writer {
         let seq_last = self.log.history.seq_last();
         let torn = self.log.torn_tail_bytes;
         let torn_records = self.log.torn_tail_records;
-        let written = self.write(&out, torn);
-        let out_len = out.len() as u64;
+        let newline = self.log.final_newline_missing && !out.is_empty();
+        let written = self.write(&out, torn, newline);
+        let out_len = out.len() as u64 + u64::from(newline);
         self.keep_spare(out);
         if let Err(e) = written {
             self.log.history.rollback_to(seq_before);
@@ -157,6 +161,7 @@ impl Writer {
         self.log.valid_len += out_len;
         self.log.torn_tail_bytes = 0;
         self.log.torn_tail_records = 0;
+        self.log.final_newline_missing &= !newline;
         if seq_last > seq_before {
             self.log.head = head;
             self.log.recorded_at_last = Some(recorded_at);
@@ -165,6 +170,7 @@ impl Writer {
             events: report,
             torn_bytes_removed: torn,
             torn_records_removed: torn_records,
+            newline_added: newline,
         })
     }
 
@@ -235,7 +241,9 @@ impl Writer {
         }
     }
 
-    fn write(&mut self, out: &[u8], torn: u64) -> Result<()> {
+    /// Removes a torn tail of `torn` bytes, then writes `out` (after a newline ending the last
+    /// record, if `newline`) and syncs; on failure cuts the file back to where it was.
+    fn write(&mut self, out: &[u8], torn: u64, newline: bool) -> Result<()> {
         let io = |e| Error::io(self.path.display(), e);
         if torn > 0 {
             self.file.set_len(self.log.valid_len).map_err(io)?;
@@ -244,9 +252,17 @@ impl Writer {
             self.file
                 .seek(SeekFrom::Start(self.log.valid_len))
                 .map_err(io)?;
+            // One write: the newline and the batch together (a rare case, worth a copy).
+            let with_newline;
+            let bytes = if newline {
+                with_newline = [b"\n", out].concat();
+                &with_newline[..]
+            } else {
+                out
+            };
             if let Err(e) = self
                 .file
-                .write_all(out)
+                .write_all(bytes)
                 .and_then(|()| self.file.sync_data())
             {
                 // Not acknowledged: cut what was written of the batch off again (if even that

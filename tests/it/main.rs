@@ -13,4 +13,5 @@ mod import_unvotes;
 mod properties;
 #[cfg(feature = "real-data")]
 mod real_data;
+mod record;
 mod snapshots;
