@@ -7,6 +7,7 @@ mod bitemporal;
 mod cli_seed;
 mod durability;
 mod import_csv;
+mod import_mapping;
 mod import_treaty;
 mod import_unvotes;
 mod properties;
