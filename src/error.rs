@@ -22,7 +22,8 @@ impl fmt::Display for Location {
             write!(f, ":{line}")?;
         }
         if let Some(field) = &self.field {
-            write!(f, ": field `{field}`")?;
+            // An unknown key is named as given, so it may be long: clipped.
+            write!(f, ": field {}", crate::core::quoted(field))?;
         }
         Ok(())
     }

@@ -9,6 +9,8 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
 
+use super::text::quoted;
+
 /// How much of a [`ValidDate`] the source gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Precision {
@@ -38,17 +40,22 @@ pub struct ValidDate {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DateError {
     /// Not of the shape `YYYY`, `YYYY-MM` or `YYYY-MM-DD` with ASCII digits.
-    #[error("`{0}` is not a date of the form YYYY-MM-DD, YYYY-MM or YYYY")]
+    #[error("{} is not a date of the form YYYY-MM-DD, YYYY-MM or YYYY", quoted(.0))]
     Shape(String),
-    /// The shape is right but no such day exists (e.g. `2024-02-30`, month 13, year 0000).
-    #[error("`{0}` is not a real calendar date")]
+    /// The shape is right but no such day exists (e.g. `2024-02-30`, month 13).
+    #[error("{} is not a real calendar date", quoted(.0))]
     Impossible(String),
-    /// A full `YYYY-MM-DD` date was required here.
-    #[error("`{0}` is not a full date of the form YYYY-MM-DD")]
+    /// Year 0000: the shape is right, but years run from 0001 to 9999.
+    #[error("{} is outside the supported years, 0001 to 9999", quoted(.0))]
+    Year(String),
+    /// A full `YYYY-MM-DD` date was required here (given a partial date, or any other shape).
+    #[error("{} is not a full date of the form YYYY-MM-DD", quoted(.0))]
     NotDay(String),
-    /// A date with a time of day that is malformed, lacks a UTC offset or time zone, or does
-    /// not exist or is ambiguous in its time zone.
-    #[error("`{text}`: {reason}")]
+    /// A date with a time of day that is malformed, lacks a UTC offset or time zone, has an
+    /// offset beyond ±18:00 or a second 60, names an unknown zone, does not exist in its zone
+    /// (a daylight-saving gap) or is ambiguous there (a fold), or whose offset disagrees with
+    /// its zone.
+    #[error("{}: {reason}", quoted(.text))]
     Time {
         /// The text given.
         text: String,
@@ -110,33 +117,10 @@ pub fn parse_stated(text: &str) -> Result<(ValidDate, Option<TimeOfDay>), DateEr
     if date.precision != Precision::Day {
         return Err(DateError::NotDay(date_part.to_string()));
     }
-    let time_err = |reason: String| DateError::Time {
+    let instant = stated_instant(text, time_part).map_err(|reason| DateError::Time {
         text: text.to_string(),
         reason,
-    };
-    let instant = if time_part.contains('[') {
-        static PARSER: jiff::fmt::temporal::DateTimeParser =
-            jiff::fmt::temporal::DateTimeParser::new()
-                .disambiguation(jiff::tz::Disambiguation::Reject)
-                .offset_conflict(jiff::tz::OffsetConflict::Reject);
-        PARSER
-            .parse_zoned_datetime(text)
-            .map_err(|e| time_err(e.to_string()))?
-            .timestamp()
-    } else {
-        let has_offset = time_part.ends_with('Z')
-            || time_part.ends_with('z')
-            || time_part.contains('+')
-            || time_part.contains('-');
-        if !has_offset {
-            return Err(time_err(
-                "a time of day needs a UTC offset (Z, +09:00) or a time zone ([Asia/Seoul])"
-                    .to_string(),
-            ));
-        }
-        text.parse::<jiff::Timestamp>()
-            .map_err(|e| time_err(e.to_string()))?
-    };
+    })?;
     let time = TimeOfDay {
         text: time_part.to_string(),
         instant,
@@ -144,13 +128,127 @@ pub fn parse_stated(text: &str) -> Result<(ValidDate, Option<TimeOfDay>), DateEr
     Ok((date, Some(time)))
 }
 
+/// The instant a full stated date names, `time_part` being what follows its `T`; why not, in
+/// words.
+fn stated_instant(text: &str, time_part: &str) -> Result<jiff::Timestamp, String> {
+    let (clock_offset, zone) = match time_part.split_once('[') {
+        Some((before, zone)) => (before, zone.strip_suffix(']')),
+        None => (time_part, None),
+    };
+    let (clock, offset) = split_offset(clock_offset);
+    check_clock(clock, offset)?;
+    if time_part.contains('[') {
+        static PARSER: jiff::fmt::temporal::DateTimeParser =
+            jiff::fmt::temporal::DateTimeParser::new()
+                .disambiguation(jiff::tz::Disambiguation::Reject)
+                .offset_conflict(jiff::tz::OffsetConflict::Reject);
+        return match PARSER.parse_zoned_datetime(text) {
+            Ok(z) => Ok(z.timestamp()),
+            Err(e) => Err(zone_problem(text, offset, zone).unwrap_or(e.to_string())),
+        };
+    }
+    if offset.is_none() {
+        return Err(
+            "a time of day needs a UTC offset (Z, +09:00) or a time zone ([Asia/Seoul])".into(),
+        );
+    }
+    text.parse::<jiff::Timestamp>().map_err(|e| e.to_string())
+}
+
+/// `HH:MM[:SS]` and its UTC offset (`Z` or `±HH:MM`), if it has one.
+fn split_offset(clock_offset: &str) -> (&str, Option<&str>) {
+    if let Some(clock) = clock_offset.strip_suffix(['Z', 'z']) {
+        return (clock, Some("Z"));
+    }
+    match clock_offset.rfind(['+', '-']) {
+        Some(i) => (&clock_offset[..i], Some(&clock_offset[i..])),
+        None => (clock_offset, None),
+    }
+}
+
+/// Refuses what the time parser would take but no source can mean: a second 60 (a leap second,
+/// which the parser would read as 59) and an offset beyond ±18:00.
+fn check_clock(clock: &str, offset: Option<&str>) -> Result<(), String> {
+    if clock.get(6..8) == Some("60") && clock.as_bytes().get(5) == Some(&b':') {
+        return Err(
+            "second 60 (a leap second) is not accepted: stated times count no leap seconds; write :59"
+                .into(),
+        );
+    }
+    let Some(off) = offset.filter(|o| *o != "Z") else {
+        return Ok(());
+    };
+    let digits: String = off[1..].chars().filter(char::is_ascii_digit).collect();
+    let (h, m) = (digits.get(..2), digits.get(2..4).unwrap_or("0"));
+    let minutes = match (h.and_then(|h| h.parse::<u32>().ok()), m.parse::<u32>()) {
+        (Some(h), Ok(m)) => h * 60 + m,
+        _ => return Ok(()), // the parser names a malformed offset
+    };
+    if minutes > 18 * 60 {
+        return Err(format!(
+            "the UTC offset {off} is beyond ±18:00; no time zone is further from UTC (they run from -12:00 to +14:00)"
+        ));
+    }
+    Ok(())
+}
+
+/// Why a time with a zone in brackets names no instant, in our words: an unknown zone, a time
+/// that does not exist there (a daylight-saving gap), one that occurs twice (a fold) with no
+/// offset to choose, or an offset the zone does not have then. `None` when it is none of these
+/// (the parser's own message is used).
+fn zone_problem(text: &str, offset: Option<&str>, zone: Option<&str>) -> Option<String> {
+    let zone = zone?;
+    let Ok(tz) = jiff::tz::TimeZone::get(zone) else {
+        return Some(format!(
+            "unknown time zone `{zone}` (not in the tz database bundled in the program)"
+        ));
+    };
+    let local = text.split_once('[')?.0;
+    let civil_text = offset.map_or(local, |o| &local[..local.len() - o.len()]);
+    let civil: jiff::civil::DateTime = civil_text.parse().ok()?;
+    let hhmm = |o: jiff::tz::Offset| {
+        let secs = o.seconds();
+        let sign = if secs < 0 { '-' } else { '+' };
+        format!(
+            "{sign}{:02}:{:02}",
+            secs.abs() / 3600,
+            secs.abs() % 3600 / 60
+        )
+    };
+    Some(match tz.to_ambiguous_timestamp(civil).offset() {
+        jiff::tz::AmbiguousOffset::Gap { before, after } => format!(
+            "{civil_text} does not exist in {zone}: the clocks jumped from {} to {} then (a daylight-saving gap)",
+            hhmm(before),
+            hhmm(after)
+        ),
+        jiff::tz::AmbiguousOffset::Fold { before, after } if offset.is_some() => format!(
+            "the offset {} is neither of the two {zone} had at {civil_text}: {} and then {} (a daylight-saving fold)",
+            offset?,
+            hhmm(before),
+            hhmm(after)
+        ),
+        jiff::tz::AmbiguousOffset::Fold { before, after } => format!(
+            "{civil_text} happened twice in {zone}, at {} and then at {} (a daylight-saving fold); add the offset meant: {civil_text}{}[{zone}] or {civil_text}{}[{zone}]",
+            hhmm(before),
+            hhmm(after),
+            hhmm(before),
+            hhmm(after)
+        ),
+        jiff::tz::AmbiguousOffset::Unambiguous { offset: real } => format!(
+            "the offset {} is not that of {zone} at {civil_text}, which is {}",
+            offset?,
+            hhmm(real)
+        ),
+    })
+}
+
 impl ValidDate {
     /// Parses `YYYY-MM-DD`, `YYYY-MM` or `YYYY` (four-digit year 0001..=9999, two-digit month
     /// and day).
     ///
     /// # Errors
-    /// [`DateError::Shape`] for any other shape, [`DateError::Impossible`] for a day, month or
-    /// year that does not exist (`2024-02-30`, `2023-13`, `0000`).
+    /// [`DateError::Shape`] for any other shape, [`DateError::Impossible`] for a day or month
+    /// that does not exist (`2024-02-30`, `2023-13`), [`DateError::Year`] for year `0000`.
     ///
     /// # Example
     /// ```
@@ -189,7 +287,7 @@ impl ValidDate {
             _ => return Err(shape()),
         };
         if year == 0 {
-            return Err(impossible());
+            return Err(DateError::Year(text.to_string()));
         }
         let start = NaiveDate::from_ymd_opt(year as i32, month, day).ok_or_else(impossible)?;
         Ok(ValidDate { start, precision })
@@ -269,9 +367,14 @@ impl Day {
     /// Parses `YYYY-MM-DD` only.
     ///
     /// # Errors
-    /// [`DateError::NotDay`] for a partial date, and the errors of [`ValidDate::parse`].
+    /// [`DateError::NotDay`] for a partial date or any other shape (so that the message names
+    /// only the form accepted here), [`DateError::Impossible`] and [`DateError::Year`] as
+    /// [`ValidDate::parse`].
     pub fn parse(text: &str) -> Result<Day, DateError> {
-        let d = ValidDate::parse(text)?;
+        let d = ValidDate::parse(text).map_err(|e| match e {
+            DateError::Shape(t) => DateError::NotDay(t),
+            other => other,
+        })?;
         if d.precision != Precision::Day {
             return Err(DateError::NotDay(text.to_string()));
         }
@@ -325,7 +428,16 @@ mod tests {
         );
         assert_eq!(
             ValidDate::parse("0000"),
-            Err(DateError::Impossible("0000".into()))
+            Err(DateError::Year("0000".into()))
+        );
+        assert_eq!(
+            ValidDate::parse("0000-10-21").unwrap_err().to_string(),
+            "`0000-10-21` is outside the supported years, 0001 to 9999"
+        );
+        // A day is asked for where only a day will do: the message names only that form.
+        assert_eq!(
+            Day::parse("24-10").unwrap_err().to_string(),
+            "`24-10` is not a full date of the form YYYY-MM-DD"
         );
         for bad in [
             "24-10-01",
@@ -404,5 +516,69 @@ mod tests {
         let first = ValidDate::parse("2024-10-01").unwrap();
         let last_sept = ValidDate::parse("2024-09-30").unwrap();
         assert!(last_sept < month && month < first);
+    }
+
+    fn time_error(text: &str) -> String {
+        parse_stated(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn times_no_source_can_mean_are_refused_naming_the_problem() {
+        // Regression (issue 15): an offset of +25:00 and a second 60 were accepted.
+        assert_eq!(
+            time_error("2024-10-21T10:00:00+25:00"),
+            "`2024-10-21T10:00:00+25:00`: the UTC offset +25:00 is beyond ±18:00; no time zone is further from UTC (they run from -12:00 to +14:00)"
+        );
+        assert!(
+            time_error("2024-10-21T10:00:00-18:01")
+                .contains("the UTC offset -18:01 is beyond ±18:00")
+        );
+        assert!(parse_stated("2024-10-21T10:00:00+18:00").is_ok());
+        assert!(parse_stated("2024-10-21T10:00:00-12:00").is_ok());
+        assert_eq!(
+            time_error("2024-12-31T23:59:60Z"),
+            "`2024-12-31T23:59:60Z`: second 60 (a leap second) is not accepted: stated times count no leap seconds; write :59"
+        );
+        assert!(time_error("2024-12-31T23:59:60.5+09:00").contains("second 60"));
+    }
+
+    #[test]
+    fn a_gap_a_fold_and_an_offset_the_zone_lacks_are_told_apart() {
+        // Regression (issue 15): a gap was called "ambiguous", and a conflicting offset was
+        // described in the time library's own words.
+        assert_eq!(
+            time_error("2024-03-10T02:30:00[America/New_York]"),
+            "`2024-03-10T02:30:00[America/New_York]`: 2024-03-10T02:30:00 does not exist in America/New_York: the clocks jumped from -05:00 to -04:00 then (a daylight-saving gap)"
+        );
+        assert_eq!(
+            time_error("2024-11-03T01:30:00[America/New_York]"),
+            "`2024-11-03T01:30:00[America/New_York]`: 2024-11-03T01:30:00 happened twice in America/New_York, at -04:00 and then at -05:00 (a daylight-saving fold); add the offset meant: 2024-11-03T01:30:00-04:00[America/New_York] or 2024-11-03T01:30:00-05:00[America/New_York]"
+        );
+        assert!(parse_stated("2024-11-03T01:30:00-05:00[America/New_York]").is_ok());
+        assert_eq!(
+            time_error("2024-11-03T01:30:00-03:00[America/New_York]"),
+            "`2024-11-03T01:30:00-03:00[America/New_York]`: the offset -03:00 is neither of the two America/New_York had at 2024-11-03T01:30:00: -04:00 and then -05:00 (a daylight-saving fold)"
+        );
+        assert_eq!(
+            time_error("2024-10-21T10:00:00+08:00[Asia/Seoul]"),
+            "`2024-10-21T10:00:00+08:00[Asia/Seoul]`: the offset +08:00 is not that of Asia/Seoul at 2024-10-21T10:00:00, which is +09:00"
+        );
+        assert_eq!(
+            time_error("2024-10-21T10:00:00[Mars/Olympus]"),
+            "`2024-10-21T10:00:00[Mars/Olympus]`: unknown time zone `Mars/Olympus` (not in the tz database bundled in the program)"
+        );
+    }
+
+    #[test]
+    fn a_long_bad_date_is_quoted_clipped_with_its_length() {
+        let long = "9".repeat(900_000);
+        let e = ValidDate::parse(&long).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "`{}…` (900000 bytes) is not a date of the form YYYY-MM-DD, YYYY-MM or YYYY",
+                "9".repeat(100)
+            )
+        );
     }
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use unicode_normalization::UnicodeNormalization;
 
 use super::date::{TimeOfDay, ValidDate};
+use super::text::quoted;
 
 /// Defines a closed vocabulary: an enum with its wire names, `parse`, `as_str` and `ALL`.
 macro_rules! vocabulary {
@@ -271,10 +272,10 @@ pub const ID_BYTES_MAX: usize = 128;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     /// Empty, longer than [`ID_BYTES_MAX`], or containing white space or control characters.
-    #[error("`{0}` is not a valid id: 1 to 128 bytes, no white space or control characters")]
+    #[error("{} is not a valid id: 1 to 128 bytes, no white space or control characters", quoted(.0))]
     Id(String),
     /// Not an ISO 3166-1 alpha-3 code shape (three ASCII capitals), nor `IGO` / `NGO`.
-    #[error("`{0}` is not an ISO 3166-1 alpha-3 country code (three capital letters) or IGO/NGO")]
+    #[error("{} is not an ISO 3166-1 alpha-3 country code (three capital letters) or IGO/NGO", quoted(.0))]
     Country(String),
 }
 

@@ -2,7 +2,7 @@
 
 use super::log::LINE_BYTES_MAX;
 use super::record::{FieldError, Record, SCHEMA_VERSION, parse_uuid};
-use crate::core::EventBody;
+use crate::core::{EventBody, quoted};
 use crate::error::{Error, Location, Result};
 use uuid::Uuid;
 
@@ -56,7 +56,40 @@ fn json_field_error(path: String, message: String) -> FieldError {
         Some(i) => message[..i].to_string(),
         None => message,
     };
-    FieldError { field, message }
+    FieldError {
+        field,
+        message: explain_json(message),
+    }
+}
+
+/// serde_json's message in our words where its own misleads, and with any value it quotes
+/// clipped ([`quoted`]): an unknown key can be as long as a line.
+fn explain_json(message: String) -> String {
+    // serde_json says "unexpected end of hex escape" after a high surrogate not followed by
+    // `\u`, and "lone leading surrogate" for a low one alone.
+    if message.contains("surrogate") || message.contains("end of hex escape") {
+        return "an unpaired surrogate in a \\u escape: \\uD800 to \\uDBFF must be followed by \\uDC00 to \\uDFFF (JSON text must be valid Unicode; write the character itself)".to_string();
+    }
+    clip_backticked(&message)
+}
+
+/// `message` with each backticked value longer than the quoting limit clipped by [`quoted`].
+fn clip_backticked(message: &str) -> String {
+    let parts: Vec<&str> = message.split('`').collect();
+    let mut out = String::with_capacity(message.len().min(1024));
+    for (i, part) in parts.iter().enumerate() {
+        // Odd parts are inside backticks, if a closing one follows.
+        let inside = i % 2 == 1;
+        if inside && i + 1 < parts.len() {
+            out.push_str(&quoted(part));
+        } else {
+            if inside {
+                out.push('`');
+            }
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 /// Parses an append batch: one JSON object, or JSON Lines of objects, each an event without
@@ -71,6 +104,12 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
         line: Some(line),
         field: (!field.is_empty()).then(|| field.to_string()),
     };
+    if text.starts_with(BOM) {
+        return Err(Error::input(
+            at(1, ""),
+            "the input starts with a UTF-8 byte order mark (bytes EF BB BF), which JSON Lines does not allow; save it as UTF-8 without a BOM",
+        ));
+    }
     let mut events = Vec::new();
     let mut stream = serde_json::Deserializer::from_slice(text).into_iter::<serde_json::Value>();
     let mut offset = 0usize;
@@ -93,7 +132,7 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
         if start_line == end_line_last && offset < text.len() {
             return Err(Error::input(
                 at(start_line, ""),
-                "a second event on the same line: JSON Lines holds one event per line",
+                after_event(&text[offset..]),
             ));
         }
         let value = match stream.next() {
@@ -166,10 +205,33 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
                 line: None,
                 field: None,
             },
-            "no events: the input is empty",
+            if text.is_empty() {
+                "no events: the input is empty (0 bytes)".to_string()
+            } else {
+                format!(
+                    "no events: the input holds only white space ({} bytes)",
+                    text.len()
+                )
+            },
         ));
     }
     Ok(events)
+}
+
+/// A UTF-8 byte order mark.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What follows an event on its line, `rest` being the input from there: another event, or
+/// text after the event (quoted, clipped).
+fn after_event(rest: &[u8]) -> String {
+    let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+    if line.first() == Some(&b'{') {
+        return "a second event on the same line: JSON Lines holds one event per line".to_string();
+    }
+    format!(
+        "text after the event on its line: {}; JSON Lines holds one event per line and nothing else",
+        quoted(String::from_utf8_lossy(line).trim_end())
+    )
 }
 
 fn new_event(record: &Record, line: u64) -> Result<NewEvent, FieldError> {

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::de::IgnoredAny;
 use uuid::Uuid;
 
-use super::batch::{BATCH_EVENTS_MAX, parse_record};
+use super::batch::{BATCH_EVENTS_MAX, BOM, parse_record};
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
 use super::holder;
 use super::pipeline;
@@ -493,6 +493,12 @@ fn decode(
             "empty line: a log has one record on every line and no blank lines",
         ));
     }
+    if line.starts_with(BOM) {
+        return Err(FieldError::new(
+            "",
+            "the line starts with a UTF-8 byte order mark (bytes EF BB BF), which a log never holds (was the file saved by an editor that adds one?)",
+        ));
+    }
     let record = parse_record(line)?;
     let schema = record
         .schema
@@ -701,7 +707,8 @@ impl<'a> Fold<'a> {
     /// is not a whole JSON value (a record cut short, or bytes a crash left) is a torn tail.
     fn end(mut self, len: u64, tail: &[u8]) -> Result<Log> {
         let mut values = serde_json::Deserializer::from_slice(tail).into_iter::<IgnoredAny>();
-        if matches!(values.next(), Some(Ok(_))) {
+        // A byte order mark is named as such, not taken for a torn tail.
+        if tail.starts_with(BOM) || matches!(values.next(), Some(Ok(_))) {
             let head = self.head;
             let parsed = decode(tail, Some(&head), &mut None);
             self.fold_line(tail, parsed, len)?;

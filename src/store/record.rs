@@ -11,7 +11,7 @@ use crate::core::{
     ActorAliased, ActorId, ActorKind, ActorRegistered, ActorRole, Cite, Correction, Country, Event,
     EventBody, Instrument, PloverType, Sector, Stance, StanceCited, StanceCorrected,
     StanceDeclared, StanceRetracted, TimeOfDay, TopicId, TopicKind, TopicRegistered, ValidDate,
-    parse_stated,
+    parse_stated, quoted,
 };
 
 /// The schema version this build writes. Records of a newer version are refused.
@@ -202,8 +202,12 @@ fn vocab<T>(
     parse: fn(&str) -> Option<T>,
     names: fn() -> String,
 ) -> Result<T, FieldError> {
-    parse(value)
-        .ok_or_else(|| FieldError::new(field, format!("`{value}` is not one of: {}", names())))
+    parse(value).ok_or_else(|| {
+        FieldError::new(
+            field,
+            format!("{} is not one of: {}", quoted(value), names()),
+        )
+    })
 }
 
 fn stated_date(value: &str, field: &str) -> Result<(ValidDate, Option<TimeOfDay>), FieldError> {
@@ -250,7 +254,10 @@ pub fn parse_uuid(value: &str, field: &str) -> Result<Uuid, FieldError> {
         Ok(id) if canonical => Ok(id),
         _ => Err(FieldError::new(
             field,
-            format!("`{value}` is not a UUID in lower-case hyphenated form"),
+            format!(
+                "{} is not a UUID in lower-case hyphenated form",
+                quoted(value)
+            ),
         )),
     }
 }
@@ -268,7 +275,10 @@ pub fn parse_recorded_at(value: &str) -> Result<DateTime<Utc>, FieldError> {
     let bad = || {
         FieldError::new(
             "recorded_at",
-            format!("`{value}` is not an RFC 3339 UTC time like 2024-10-25T09:30:00.000000Z"),
+            format!(
+                "{} is not an RFC 3339 UTC time like 2024-10-25T09:30:00.000000Z",
+                quoted(value)
+            ),
         )
     };
     let t = DateTime::parse_from_rfc3339(value).map_err(|_| bad())?;
@@ -324,6 +334,33 @@ impl Record {
             ("reason", self.reason.is_some()),
         ];
         fields.into_iter().filter(|(_, p)| *p).map(|(n, _)| n)
+    }
+
+    /// Refuses a topic's vote fields (`resolution`, `session`, `important`) unless it is a vote
+    /// topic, and a session 0.
+    fn vote_fields_fit(&self, kind: TopicKind) -> Result<(), FieldError> {
+        let given = [
+            ("resolution", self.resolution.is_some()),
+            ("session", self.session.is_some()),
+            ("important", self.important.is_some()),
+        ];
+        if let Some((field, _)) = given
+            .iter()
+            .find(|(_, g)| *g)
+            .filter(|_| kind != TopicKind::Vote)
+        {
+            return Err(FieldError::new(
+                field,
+                format!("is a field of vote topics only; this topic's kind is {kind}"),
+            ));
+        }
+        if self.session == Some(0) {
+            return Err(FieldError::new(
+                "session",
+                "is 0; UN General Assembly sessions count from 1",
+            ));
+        }
+        Ok(())
     }
 
     fn only(&self, allowed: &[&str]) -> Result<(), FieldError> {
@@ -448,22 +485,26 @@ impl Record {
                     return Err(FieldError::new(
                         &format!("issues[{i}]"),
                         format!(
-                            "`{}` is not an issue tag: 1 to 32 characters, no white space",
-                            issues[i]
+                            "{} is not an issue tag: 1 to 32 characters, no white space",
+                            quoted(&issues[i])
                         ),
                     ));
                 }
                 issues.sort();
                 issues.dedup();
+                let topic = topic_id(required(&self.topic, "topic", t)?, "topic")?;
+                let title = non_empty(required(&self.title, "title", t)?, "title")?;
+                let kind = vocab(
+                    required(&self.kind, "kind", t)?,
+                    "kind",
+                    TopicKind::parse,
+                    TopicKind::names,
+                )?;
+                self.vote_fields_fit(kind)?;
                 Ok(EventBody::TopicRegistered(TopicRegistered {
-                    topic: topic_id(required(&self.topic, "topic", t)?, "topic")?,
-                    title: non_empty(required(&self.title, "title", t)?, "title")?,
-                    kind: vocab(
-                        required(&self.kind, "kind", t)?,
-                        "kind",
-                        TopicKind::parse,
-                        TopicKind::names,
-                    )?,
+                    topic,
+                    title,
+                    kind,
                     resolution: self
                         .resolution
                         .as_deref()
@@ -569,7 +610,8 @@ impl Record {
             other => Err(FieldError::new(
                 "type",
                 format!(
-                    "unknown event type `{other}` (known: {})",
+                    "unknown event type {} (known: {})",
+                    quoted(other),
                     EVENT_TYPES.join(", ")
                 ),
             )),

@@ -837,7 +837,7 @@ mod tests {
     const HEADER: &str = concat!(
         r#"{"type":"actor.registered","actor":"a","name":"A \"quoted\" \u2028","kind":"state","country":"KOR","sector":"GOV"}"#,
         "\n",
-        r#"{"type":"topic.registered","topic":"t","title":"T","kind":"policy","important":true}"#,
+        r#"{"type":"topic.registered","topic":"t","title":"T","kind":"vote","important":true}"#,
         "\n"
     );
 
@@ -845,7 +845,7 @@ mod tests {
     fn stances(from: u128, to: u128) -> String {
         let mut text = String::new();
         for i in from..to {
-            let stance = if i % 2 == 0 { "support" } else { "oppose" };
+            let stance = if i % 2 == 0 { "yes" } else { "no" };
             text.push_str(&format!(
                 r#"{{"id":"{}","type":"stance.declared","actor":"a","topic":"t","stance":"{stance}","date":"{}","quote":"q\t{i} \\ \"x\" 한","cite":{{"publication":"P","title":"T {i}"}}}}"#,
                 Uuid::from_u128(i),
@@ -955,7 +955,7 @@ mod tests {
         let text = format!(
             "{}{}",
             stances(1, 300),
-            r#"{"type":"stance.declared","actor":"nobody","topic":"t","stance":"support","date":"2024","cite":{"publication":"P"}}"#
+            r#"{"type":"stance.declared","actor":"nobody","topic":"t","stance":"yes","date":"2024","cite":{"publication":"P"}}"#
         );
         let batch = parse_batch("b", text.as_bytes()).unwrap();
         let err = w.append(&batch, "b", &opts(1_700_000_100)).unwrap_err();
@@ -997,7 +997,7 @@ mod tests {
             if round == 3 {
                 let bad = format!(
                     "{}\n{text}",
-                    r#"{"type":"stance.declared","actor":"nobody","topic":"t","stance":"support","date":"2024","cite":{"publication":"P"}}"#
+                    r#"{"type":"stance.declared","actor":"nobody","topic":"t","stance":"yes","date":"2024","cite":{"publication":"P"}}"#
                 );
                 let batch = parse_batch("bad", bad.as_bytes()).unwrap();
                 let err = w.append(&batch, "bad", &opts(1_700_000_000)).unwrap_err();

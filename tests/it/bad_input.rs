@@ -794,3 +794,228 @@ fn an_import_that_refuses_every_row_exits_2_and_names_bad_encoding() {
     );
     assert!(!err.contains("Utf8 {"), "{err}");
 }
+
+// Issue 15: messages that name the problem -------------------------------------------------------
+
+/// The last line of standard error (the error itself).
+fn last_line(err: &str) -> &str {
+    err.lines().last().unwrap_or_default()
+}
+
+#[test]
+fn a_byte_order_mark_is_named_in_a_batch_and_in_a_log() {
+    // Regression (issue 15): a UTF-8 BOM was reported as "malformed JSON: expected value".
+    let f = Fixture::new();
+    let err = f.refused(&format!("\u{feff}{STANCE}\n"), Some(1), None);
+    assert!(
+        last_line(&err).ends_with(":1: the input starts with a UTF-8 byte order mark (bytes EF BB BF), which JSON Lines does not allow; save it as UTF-8 without a BOM"),
+        "{err}"
+    );
+    // A log saved with a BOM is refused by every reader, naming line 1.
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    bytes.extend_from_slice(&f.bytes());
+    std::fs::write(&f.log, &bytes).unwrap();
+    for args in [&["verify"][..], &["positions"][..]] {
+        let o = f.run(args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "stancelog: error: {}:1: the line starts with a UTF-8 byte order mark (bytes EF BB BF), which a log never holds (was the file saved by an editor that adds one?)\n",
+                f.log.display()
+            ),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn an_offset_beyond_18_hours_or_a_second_60_is_refused() {
+    // Regression (issue 15): both were accepted (the parser reads second 60 as 59).
+    let f = Fixture::new();
+    for (date, message) in [
+        (
+            "2024-10-21T10:00:00+25:00",
+            "the UTC offset +25:00 is beyond ±18:00",
+        ),
+        (
+            "2024-12-31T23:59:60Z",
+            "second 60 (a leap second) is not accepted",
+        ),
+    ] {
+        let err = f.refused(
+            &stance_with(&format!(r#""stance":"support","date":"{date}""#)),
+            Some(1),
+            Some("date"),
+        );
+        assert!(err.contains(message), "{date}: {err}");
+    }
+}
+
+#[test]
+fn a_long_bad_value_is_quoted_clipped_with_its_length() {
+    // Regression (issue 15): a 900 KB id gave a 900 KB line of error.
+    let f = Fixture::new();
+    let id = "x".repeat(900_000);
+    let err = f.refused(
+        &format!(
+            r#"{{"type":"actor.registered","actor":"{id}","name":"X","kind":"state","country":"KOR","sector":"GOV"}}"#
+        ),
+        Some(1),
+        Some("actor"),
+    );
+    assert!(
+        err.contains(&format!(
+            "`{}…` (900000 bytes) is not a valid id",
+            "x".repeat(100)
+        )),
+        "{}",
+        &err[..err.len().min(400)]
+    );
+    assert!(err.len() < 1000, "{} bytes of error", err.len());
+    // An unknown field's name is clipped too.
+    let err = f.refused(
+        &format!(r#"{{"type":"stance.retracted","{id}":1}}"#),
+        Some(1),
+        None,
+    );
+    assert!(
+        err.contains("unknown field `xxx"),
+        "{}",
+        &err[..err.len().min(400)]
+    );
+    assert!(err.len() < 2000, "{} bytes of error", err.len());
+}
+
+#[test]
+fn misleading_messages_name_the_real_problem() {
+    let f = Fixture::new();
+    let refused_with = |text: &str, field: Option<&str>, message: &str| {
+        let err = f.refused(text, Some(1), field);
+        assert!(err.contains(message), "want {message:?} in {err}");
+    };
+    // Year 0000 names the supported range (it was "not a real calendar date").
+    refused_with(
+        &stance_with(r#""stance":"support","date":"0000-10-21""#),
+        Some("date"),
+        "`0000-10-21` is outside the supported years, 0001 to 9999",
+    );
+    // Text after an event is not "a second event".
+    refused_with(
+        &format!("{STANCE} xyz\n"),
+        None,
+        "text after the event on its line: `xyz`; JSON Lines holds one event per line and nothing else",
+    );
+    // A lone surrogate escape (it was "unexpected end of hex escape").
+    refused_with(
+        &stance_with(r#""stance":"support","date":"2024-10-01","quote":"\ud800""#),
+        None,
+        "an unpaired surrogate in a \\u escape: \\uD800 to \\uDBFF must be followed by \\uDC00 to \\uDFFF",
+    );
+    // A daylight-saving gap is not called ambiguous; a fold says which offsets it had.
+    refused_with(
+        &stance_with(r#""stance":"support","date":"2024-03-10T02:30:00[America/New_York]""#),
+        Some("date"),
+        "2024-03-10T02:30:00 does not exist in America/New_York: the clocks jumped from -05:00 to -04:00 then (a daylight-saving gap)",
+    );
+    refused_with(
+        &stance_with(r#""stance":"support","date":"2024-11-03T01:30:00[America/New_York]""#),
+        Some("date"),
+        "happened twice in America/New_York, at -04:00 and then at -05:00 (a daylight-saving fold)",
+    );
+    // An offset that conflicts with the zone, in our words.
+    refused_with(
+        &stance_with(r#""stance":"support","date":"2024-10-21T10:00:00+08:00[Asia/Seoul]""#),
+        Some("date"),
+        "the offset +08:00 is not that of Asia/Seoul at 2024-10-21T10:00:00, which is +09:00",
+    );
+    // --as-of names only the form it accepts (it listed YYYY-MM and YYYY, then refused them).
+    for bad in ["24-10", "2024-10", "yesterday"] {
+        let o = f.run(&["positions", "--as-of", bad], None);
+        assert_eq!(o.status.code(), Some(2));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "`{bad}` is not a full date of the form YYYY-MM-DD"
+            )),
+            "{bad}: {err}"
+        );
+        assert!(!err.contains("YYYY-MM or YYYY"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn vote_fields_on_a_topic_of_another_kind_are_refused_naming_the_field() {
+    // Regression (issue 15): a session number or vote fields on a policy topic, and session
+    // 0, were stored.
+    let f = Fixture::new();
+    let topic = |kind: &str, extra: &str| {
+        format!(r#"{{"type":"topic.registered","topic":"t9","title":"T","kind":"{kind}",{extra}}}"#)
+    };
+    for (field, extra) in [
+        ("session", r#""session":46"#),
+        ("resolution", r#""resolution":"A/RES/46/36""#),
+        ("important", r#""important":true"#),
+    ] {
+        for kind in ["policy", "claim", "treaty"] {
+            let err = f.refused(&topic(kind, extra), Some(1), Some(field));
+            assert!(
+                err.contains(&format!(
+                    "is a field of vote topics only; this topic's kind is {kind}"
+                )),
+                "{err}"
+            );
+        }
+    }
+    let err = f.refused(&topic("vote", r#""session":0"#), Some(1), Some("session"));
+    assert!(
+        err.contains("is 0; UN General Assembly sessions count from 1"),
+        "{err}"
+    );
+    // A vote topic keeps them.
+    let text = topic(
+        "vote",
+        r#""session":46,"resolution":"A/RES/46/36","important":true"#,
+    );
+    let o = f.run(&["append", "-"], Some(text.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn a_pretty_printed_event_spanning_lines_is_one_event_stored_on_one_line() {
+    // Decision (issue 15): an object spread over several lines of a batch (as `jq .` prints
+    // it) is one event; it is stored as one canonical line.
+    let f = Fixture::new();
+    let before = f.bytes();
+    let text = "{\n  \"type\": \"stance.declared\",\n  \"actor\": \"a1\",\n  \"topic\": \"pol\",\n  \"stance\": \"support\",\n  \"date\": \"2024-10-01\",\n  \"cite\": {\n    \"publication\": \"P\"\n  }\n}\n{\n  \"type\": \"stance.declared\", \"actor\": \"a1\", \"topic\": \"pol\",\n  \"stance\": \"oppose\", \"date\": \"2024-10-02\", \"cite\": {\"publication\": \"P\"}\n}\n";
+    let o = f.run(&["append", "-"], Some(text.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("appended 2 event(s), 0 already present"));
+    let after = f.bytes();
+    let added = &after[before.len()..];
+    assert_eq!(added.iter().filter(|b| **b == b'\n').count(), 2);
+    let o = f.run(&["positions", "--format", "json"], None);
+    assert_eq!(json(&o)[0]["stance"], "oppose");
+}
+
+#[test]
+fn an_empty_batch_names_its_file_and_says_it_is_empty() {
+    let f = Fixture::new();
+    let err = f.refused("", None, None);
+    let path = f.dir.path().join("batch.jsonl");
+    assert_eq!(
+        last_line(&err),
+        format!(
+            "stancelog: error: {}: no events: the input is empty (0 bytes)",
+            path.display()
+        )
+    );
+    let err = f.refused("  \n\n", None, None);
+    assert_eq!(
+        last_line(&err),
+        format!(
+            "stancelog: error: {}: no events: the input holds only white space (4 bytes)",
+            path.display()
+        )
+    );
+}
