@@ -6,6 +6,7 @@ mod bad_input;
 mod bitemporal;
 mod cli_seed;
 mod durability;
+mod import_coded;
 mod import_csv;
 mod import_mapping;
 mod import_treaty;
