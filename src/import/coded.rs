@@ -37,6 +37,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::countries::{self, Scheme};
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
 use super::engine::{Engine, EngineOptions, KeyField, Mapped, NewActor, NewTopic, Outcome, Row};
 use super::sheet::{parse_date, slug};
 use super::{ImportReport, LineCounter, Progress};
@@ -157,9 +161,54 @@ pub fn stance_of_quad(quad: u8) -> Option<Stance> {
 }
 
 /// An actor as a coded record gives it: its id and how to register it.
+#[derive(Clone)]
 struct Party {
     id: ActorId,
-    new: NewActor,
+    new: Arc<NewActor>,
+}
+
+/// Parties and topics already mapped, by what the record says (a name, a code; a recipient and
+/// an act), so a repeated one costs a look-up. Bounded by the distinct actors and topics.
+#[derive(Default)]
+struct Cache {
+    parties: FxHashMap<String, Party>,
+    topics: FxHashMap<(ActorId, u8), (TopicId, Arc<NewTopic>)>,
+}
+
+impl Cache {
+    /// The party `key` names, mapped by `make` the first time.
+    fn party(
+        &mut self,
+        key: &str,
+        make: impl FnOnce() -> Result<Party, String>,
+    ) -> Result<Party, String> {
+        if let Some(p) = self.parties.get(key) {
+            return Ok(p.clone());
+        }
+        let p = make()?;
+        self.parties.insert(key.to_string(), p.clone());
+        Ok(p)
+    }
+
+    /// The topic of acts `act` (its number and id part, `cameo-04`) towards `recipient`.
+    fn topic(
+        &mut self,
+        recipient: &Party,
+        act: (u8, &str),
+        words: impl FnOnce() -> String,
+    ) -> Result<(TopicId, Arc<NewTopic>), String> {
+        let key = (recipient.id.clone(), act.0);
+        if let Some(t) = self.topics.get(&key) {
+            return Ok(t.clone());
+        }
+        let id = TopicId::new(&format!("{}/{}", recipient.id, act.1)).map_err(|e| e.to_string())?;
+        let new = Arc::new(NewTopic {
+            title: format!("{}: {}", recipient.new.name, words()),
+            kind: TopicKind::Policy,
+        });
+        self.topics.insert(key, (id.clone(), new.clone()));
+        Ok((id, new))
+    }
 }
 
 /// What every format's record yields before it becomes a [`Mapped`].
@@ -167,8 +216,7 @@ struct Coded {
     date: ValidDate,
     actor: Party,
     recipient: Party,
-    topic: TopicId,
-    topic_title: String,
+    topic: (TopicId, Arc<NewTopic>),
     stance: Stance,
     event: Option<PloverType>,
     code: String,
@@ -180,7 +228,7 @@ impl Coded {
     fn mapped(self) -> (Mapped, Option<DateTime<Utc>>) {
         let stance = StanceDeclared {
             actor: self.actor.id,
-            topic: self.topic,
+            topic: self.topic.0,
             stance: self.stance,
             date: self.date,
             time: None,
@@ -195,10 +243,7 @@ impl Coded {
             stance,
             actor: Some(self.actor.new),
             recipient: Some(self.recipient.new),
-            topic: Some(NewTopic {
-                title: self.topic_title,
-                kind: TopicKind::Policy,
-            }),
+            topic: Some(self.topic.1),
             extra: Some(self.code),
             spell_end: false,
         };
@@ -258,36 +303,41 @@ pub fn import(
         dry_run: opts.dry_run,
         corrections: false,
     };
-    let mut engine = Engine::open(log, engine_opts, progress)?;
+    let engine = Engine::open(log, engine_opts, progress)?;
     let mut lines = LineCounter::open(file)?;
     progress.start(format.name(), None);
-    let mut record = csv::StringRecord::new();
-    while reader.read_record(&mut record).map_err(csv_error)? {
-        let line = lines.line_at(record.position().map_or(0, |p| p.byte()), &label)?;
-        let coded = match (&columns, format) {
-            (_, Format::Gdelt) => gdelt(&record, opts.recorded_from_data),
-            (Some(c), Format::Icews) => icews(&record, c),
-            (Some(c), _) => plover(&record, c),
-            (None, _) => unreachable!("formats with a header have columns"),
-        };
-        let row = match coded {
-            Ok(c) => {
-                let (m, recorded) = c.mapped();
-                Row {
-                    line,
-                    recorded,
-                    outcome: Outcome::Mapped(vec![m]),
+    let from_data = opts.recorded_from_data;
+    engine.import_rows(&label, |sink| {
+        let mut cache = Cache::default();
+        let mut record = csv::StringRecord::new();
+        while reader.read_record(&mut record).map_err(csv_error)? {
+            let line = lines.line_at(record.position().map_or(0, |p| p.byte()), &label)?;
+            let coded = match &columns {
+                None => gdelt(&record, from_data, &mut cache),
+                Some(c) if format == Format::Icews => icews(&record, c, &mut cache),
+                Some(c) => plover(&record, c, &mut cache),
+            };
+            let row = match coded {
+                Ok(c) => {
+                    let (m, recorded) = c.mapped();
+                    Row {
+                        line,
+                        recorded,
+                        outcome: Outcome::Mapped(vec![m]),
+                    }
                 }
+                Err(outcome) => Row {
+                    line,
+                    recorded: None,
+                    outcome,
+                },
+            };
+            if !sink.push(row) {
+                break;
             }
-            Err(outcome) => Row {
-                line,
-                recorded: None,
-                outcome,
-            },
-        };
-        engine.row(&label, row)?;
-    }
-    engine.finish(&label)
+        }
+        Ok(())
+    })
 }
 
 /// Column positions of a format with a header.
@@ -401,12 +451,12 @@ fn named_party(name: &str, country: Option<&str>, sectors: Option<&str>) -> Resu
     {
         return Ok(Party {
             id: s.actor.clone(),
-            new: NewActor {
+            new: Arc::new(NewActor {
                 name: name.to_string(),
                 kind: ActorKind::State,
                 country: Ok(s.country),
                 sector: Sector::Gov,
-            },
+            }),
         });
     }
     let id = slug(name);
@@ -414,12 +464,12 @@ fn named_party(name: &str, country: Option<&str>, sectors: Option<&str>) -> Resu
     let sector = sector_of_names(sectors.unwrap_or(""));
     Ok(Party {
         id,
-        new: NewActor {
+        new: Arc::new(NewActor {
             name: name.to_string(),
             kind: kind_of_sector(sector),
             country: Ok(state.map_or_else(unknown_country, |s| s.country)),
             sector,
-        },
+        }),
     })
 }
 
@@ -490,6 +540,22 @@ pub const CAMEO_ROOTS: [&str; 20] = [
     "use unconventional mass violence",
 ];
 
+/// A CAMEO root as an act of [`Cache::topic`]: its number and `cameo-<root>`.
+fn cameo_act(root: &str) -> (u8, &'static str) {
+    const IDS: [&str; 20] = [
+        "cameo-01", "cameo-02", "cameo-03", "cameo-04", "cameo-05", "cameo-06", "cameo-07",
+        "cameo-08", "cameo-09", "cameo-10", "cameo-11", "cameo-12", "cameo-13", "cameo-14",
+        "cameo-15", "cameo-16", "cameo-17", "cameo-18", "cameo-19", "cameo-20",
+    ];
+    let n: u8 = root.parse().unwrap_or(0);
+    (
+        n,
+        IDS.get(usize::from(n).wrapping_sub(1))
+            .copied()
+            .unwrap_or("cameo-00"),
+    )
+}
+
 /// The topic title's words for a CAMEO root: its name and code (`demand (CAMEO 10)`).
 fn root_words(root: &str) -> String {
     let name = root
@@ -508,11 +574,6 @@ fn cameo(code: &str) -> Result<(String, u8, Option<PloverType>), String> {
     Ok((root.to_string(), quad, plover_of_cameo_root(root)))
 }
 
-fn topic_of(recipient: &Party, act: &str, act_words: &str) -> Result<(TopicId, String), String> {
-    let id = TopicId::new(&format!("{}/{act}", recipient.id)).map_err(|e| e.to_string())?;
-    Ok((id, format!("{}: {act_words}", recipient.new.name)))
-}
-
 fn skipped(why: &str) -> Outcome {
     Outcome::Skipped(why.to_string())
 }
@@ -521,7 +582,7 @@ fn refused(why: String) -> Outcome {
     Outcome::Refused(why)
 }
 
-fn icews(r: &csv::StringRecord, c: &Columns) -> Result<Coded, Outcome> {
+fn icews(r: &csv::StringRecord, c: &Columns, cache: &mut Cache) -> Result<Coded, Outcome> {
     let (Some(a), Some(t)) = (c.get(r, A_NAME), c.get(r, R_NAME)) else {
         return Err(skipped("no source or no target actor"));
     };
@@ -529,10 +590,19 @@ fn icews(r: &csv::StringRecord, c: &Columns) -> Result<Coded, Outcome> {
     let (date, _) = parse_date(date).map_err(|e| refused(format!("Event Date: {e}")))?;
     let code = c.get(r, CODE).unwrap_or("");
     let (root, quad, event) = cameo(code).map_err(refused)?;
-    let actor = named_party(a, c.get(r, A_COUNTRY), c.get(r, A_SECTORS)).map_err(refused)?;
-    let recipient = named_party(t, c.get(r, R_COUNTRY), c.get(r, R_SECTORS)).map_err(refused)?;
-    let (topic, topic_title) =
-        topic_of(&recipient, &format!("cameo-{root}"), &root_words(&root)).map_err(refused)?;
+    let actor = cache
+        .party(a, || {
+            named_party(a, c.get(r, A_COUNTRY), c.get(r, A_SECTORS))
+        })
+        .map_err(refused)?;
+    let recipient = cache
+        .party(t, || {
+            named_party(t, c.get(r, R_COUNTRY), c.get(r, R_SECTORS))
+        })
+        .map_err(refused)?;
+    let topic = cache
+        .topic(&recipient, cameo_act(&root), || root_words(&root))
+        .map_err(refused)?;
     let title = format!(
         "ICEWS event {}: {} (CAMEO {code}, intensity {}), story {}",
         c.get(r, ID).unwrap_or("?"),
@@ -545,7 +615,6 @@ fn icews(r: &csv::StringRecord, c: &Columns) -> Result<Coded, Outcome> {
         actor,
         recipient,
         topic,
-        topic_title,
         stance: stance_of_quad(quad).unwrap_or(Stance::Neutral),
         event,
         code: code.to_string(),

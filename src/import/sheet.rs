@@ -380,16 +380,20 @@ pub fn import(
         dry_run,
         corrections: spec.corrections.unwrap_or(false),
     };
-    let mut engine = Engine::open(log, opts, progress)?;
+    let engine = Engine::open(log, opts, progress)?;
     let mut lines = super::LineCounter::open(file)?;
     progress.start("csv", None);
-    let mut record = csv::StringRecord::new();
-    while reader.read_record(&mut record).map_err(csv_error)? {
-        let line = lines.line_at(record.position().map_or(0, |p| p.byte()), &label)?;
-        let row = plan.row(&record, line);
-        engine.row(&label, row)?;
-    }
-    engine.finish(&label)
+    let mut plan = plan;
+    engine.import_rows(&label, |sink| {
+        let mut record = csv::StringRecord::new();
+        while reader.read_record(&mut record).map_err(csv_error)? {
+            let line = lines.line_at(record.position().map_or(0, |p| p.byte()), &label)?;
+            if !sink.push(plan.row(&record, line)) {
+                break;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Missing values of year, month and day columns: an empty cell, `NA`, `.`, or a negative

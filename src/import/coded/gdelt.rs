@@ -1,11 +1,13 @@
 //! GDELT event records, 1.0 (57 or 58 fields) and 2.0 (61 fields), by field position (GDELT
 //! 1.0 and 2.0 event codebooks).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::{
-    Coded, GDELT, Party, cameo, kind_of_sector, refused, root_words, skipped, stance_of_quad,
-    topic_of, unknown_country,
+    Cache, Coded, GDELT, Party, cameo, cameo_act, kind_of_sector, refused, root_words, skipped,
+    stance_of_quad, unknown_country,
 };
 use crate::core::{ActorId, ActorKind, Cite, Sector, Stance};
 use crate::import::countries::{self, Scheme};
@@ -36,40 +38,47 @@ fn layout(n: usize) -> Option<(usize, Option<usize>, &'static str)> {
     }
 }
 
-fn party(r: &csv::StringRecord, at: usize) -> Option<Result<Party, String>> {
+fn party(r: &csv::StringRecord, at: usize, cache: &mut Cache) -> Option<Result<Party, String>> {
     let field = |i: usize| r.get(at + i).map(str::trim).filter(|v| !v.is_empty());
     let code = field(0)?;
-    let country = field(COUNTRY);
+    Some(cache.party(code, || {
+        party_of(code, field(NAME), field(COUNTRY), field(TYPE1))
+    }))
+}
+
+fn party_of(
+    code: &str,
+    name: Option<&str>,
+    country: Option<&str>,
+    type1: Option<&str>,
+) -> Result<Party, String> {
     if country == Some(code)
         && let Ok(s) = countries::resolve(Scheme::Iso3, code)
     {
-        return Some(Ok(Party {
+        return Ok(Party {
             id: s.actor,
-            new: NewActor {
+            new: Arc::new(NewActor {
                 name: s.name,
                 kind: ActorKind::State,
                 country: Ok(s.country),
                 sector: Sector::Gov,
-            },
-        }));
+            }),
+        });
     }
-    let id = match ActorId::new(code) {
-        Ok(id) => id,
-        Err(e) => return Some(Err(e.to_string())),
-    };
-    let sector = field(TYPE1).and_then(Sector::parse).unwrap_or(Sector::Cvl);
+    let id = ActorId::new(code).map_err(|e| e.to_string())?;
+    let sector = type1.and_then(Sector::parse).unwrap_or(Sector::Cvl);
     let country = country
         .and_then(|c| countries::check_country(c).ok())
         .unwrap_or_else(unknown_country);
-    Some(Ok(Party {
+    Ok(Party {
         id,
-        new: NewActor {
-            name: field(NAME).unwrap_or(code).to_string(),
+        new: Arc::new(NewActor {
+            name: name.unwrap_or(code).to_string(),
             kind: kind_of_sector(sector),
             country: Ok(country),
             sector,
-        },
-    }))
+        }),
+    })
 }
 
 /// The host of a URL (`https://www.example.org/a` -> `www.example.org`).
@@ -93,14 +102,18 @@ fn date_added(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// Maps one GDELT row; rows without both actors are skipped.
-pub(super) fn gdelt(r: &csv::StringRecord, recorded_from_data: bool) -> Result<Coded, Outcome> {
+pub(super) fn gdelt(
+    r: &csv::StringRecord,
+    recorded_from_data: bool,
+    cache: &mut Cache,
+) -> Result<Coded, Outcome> {
     let Some((added, url, version)) = layout(r.len()) else {
         return Err(refused(format!(
             "{} fields: a GDELT 1.0 row has 57 or 58, a 2.0 row 61",
             r.len()
         )));
     };
-    let (Some(actor), Some(recipient)) = (party(r, ACTOR1), party(r, ACTOR2)) else {
+    let (Some(actor), Some(recipient)) = (party(r, ACTOR1, cache), party(r, ACTOR2, cache)) else {
         return Err(skipped("no Actor1Code or no Actor2Code"));
     };
     let actor = actor.map_err(|e| refused(format!("Actor1Code: {e}")))?;
@@ -114,8 +127,9 @@ pub(super) fn gdelt(r: &csv::StringRecord, recorded_from_data: bool) -> Result<C
         .ok()
         .filter(|q| (1..=4).contains(q))
         .unwrap_or(quad);
-    let (topic, topic_title) =
-        topic_of(&recipient, &format!("cameo-{root}"), &root_words(&root)).map_err(refused)?;
+    let topic = cache
+        .topic(&recipient, cameo_act(&root), || root_words(&root))
+        .map_err(refused)?;
     let recorded = if recorded_from_data {
         Some(date_added(f(added)).map_err(refused)?)
     } else {
@@ -133,7 +147,6 @@ pub(super) fn gdelt(r: &csv::StringRecord, recorded_from_data: bool) -> Result<C
         actor,
         recipient,
         topic,
-        topic_title,
         stance: stance_of_quad(quad).unwrap_or(Stance::Neutral),
         event,
         code: code.to_string(),

@@ -1,9 +1,9 @@
 //! PLOVER / POLECAT records by their header's names.
 
 use super::{
-    A_COUNTRY, A_NAME, A_SECTORS, CODE, Coded, Columns, DATE, EXTRA_1, EXTRA_2, ID, INTENSITY,
-    R_COUNTRY, R_NAME, R_SECTORS, SOURCE, named_party, quad_of_plover, refused, skipped,
-    stance_of_quad, topic_of,
+    A_COUNTRY, A_NAME, A_SECTORS, CODE, Cache, Coded, Columns, DATE, EXTRA_1, EXTRA_2, ID,
+    INTENSITY, R_COUNTRY, R_NAME, R_SECTORS, SOURCE, named_party, quad_of_plover, refused, skipped,
+    stance_of_quad,
 };
 use crate::core::{Cite, PloverType, Stance};
 use crate::import::engine::Outcome;
@@ -33,7 +33,11 @@ fn quad_of_cell(text: &str) -> Option<u8> {
 }
 
 /// Maps one PLOVER record; records without an actor or a recipient are skipped.
-pub(super) fn plover(r: &csv::StringRecord, c: &Columns) -> Result<Coded, Outcome> {
+pub(super) fn plover(
+    r: &csv::StringRecord,
+    c: &Columns,
+    cache: &mut Cache,
+) -> Result<Coded, Outcome> {
     let (Some(a), Some(t)) = (c.get(r, A_NAME), c.get(r, R_NAME)) else {
         return Err(skipped("no actor or no recipient"));
     };
@@ -51,10 +55,24 @@ pub(super) fn plover(r: &csv::StringRecord, c: &Columns) -> Result<Coded, Outcom
         Some(q) => quad_of_cell(q).ok_or_else(|| refused(format!("Quad Code `{q}` is not 1-4")))?,
         None => quad_of_plover(event),
     };
-    let actor = named_party(a, c.get(r, A_COUNTRY), c.get(r, A_SECTORS)).map_err(refused)?;
-    let recipient = named_party(t, c.get(r, R_COUNTRY), c.get(r, R_SECTORS)).map_err(refused)?;
-    let (topic, topic_title) =
-        topic_of(&recipient, event.as_str(), event.as_str()).map_err(refused)?;
+    let actor = cache
+        .party(a, || {
+            named_party(a, c.get(r, A_COUNTRY), c.get(r, A_SECTORS))
+        })
+        .map_err(refused)?;
+    let recipient = cache
+        .party(t, || {
+            named_party(t, c.get(r, R_COUNTRY), c.get(r, R_SECTORS))
+        })
+        .map_err(refused)?;
+    let act = PloverType::ALL
+        .iter()
+        .position(|x| *x == event)
+        .unwrap_or(0) as u8
+        + 100;
+    let topic = cache
+        .topic(&recipient, (act, event.as_str()), || event.to_string())
+        .map_err(refused)?;
     let mode = c
         .get(r, EXTRA_2)
         .map(|m| format!(", mode {m}"))
@@ -69,7 +87,6 @@ pub(super) fn plover(r: &csv::StringRecord, c: &Columns) -> Result<Coded, Outcom
         actor,
         recipient,
         topic,
-        topic_title,
         stance: stance_of_quad(quad).unwrap_or(Stance::Neutral),
         event: Some(event),
         code: event.to_string(),
