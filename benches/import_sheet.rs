@@ -88,6 +88,26 @@ fn peak_mib() -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
+/// CPU seconds (user + system, all threads) this process has used so far, from
+/// `/proc/self/stat` (clock ticks of 1/100 s, Linux's USER_HZ).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // Fields 14 and 15 of the line are the 12th and 13th after the command's `)`.
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
+/// Runs `f`, returning its result, wall seconds and CPU seconds.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
+    let (t, c) = (Instant::now(), cpu_seconds());
+    let out = f();
+    (out, t.elapsed().as_secs_f64(), cpu_seconds() - c)
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -125,23 +145,23 @@ fn main() {
         // Interleaved: sheet, sheet again, GDELT, per run.
         let log = dir.path().join(format!("log-{run}.jsonl"));
         Log::create(&log).expect("new log");
-        let t = Instant::now();
-        let r = sheet::import(&log, &sheet_path, &spec, now, wait, false, &NoProgress).unwrap();
-        let s = t.elapsed().as_secs_f64();
+        let import_csv = || sheet::import(&log, &sheet_path, &spec, now, wait, false, &NoProgress);
+        let (r, s, cpu) = timed(import_csv);
+        let r = r.unwrap();
         assert!(r.refused.is_empty(), "{:?}", &r.refused[..1]);
         first.push(r.appended as f64 / s);
         println!(
-            "import csv, new log: {rows} rows, {} events in {s:.2} s = {:.0} events/s, peak {:.0} MiB",
+            "import csv, new log: {rows} rows, {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s), peak {:.0} MiB",
             r.appended,
             r.appended as f64 / s,
+            r.appended as f64 / cpu,
             peak_mib()
         );
-        let t = Instant::now();
-        let r = sheet::import(&log, &sheet_path, &spec, now, wait, false, &NoProgress).unwrap();
-        let s = t.elapsed().as_secs_f64();
+        let (r, s, cpu) = timed(import_csv);
+        let r = r.unwrap();
         again.push(rows as f64 / s);
         println!(
-            "import csv again (all present): {} present in {s:.2} s = {:.0} rows/s, peak {:.0} MiB",
+            "import csv again (all present): {} present in {s:.2} s = {:.0} rows/s ({cpu:.2} CPU s), peak {:.0} MiB",
             r.already_present,
             rows as f64 / s,
             peak_mib()
@@ -156,19 +176,36 @@ fn main() {
             dry_run: false,
             recorded_from_data: false,
         };
-        let t = Instant::now();
-        let r = coded::import(&log, &gdelt_path, Format::Gdelt, &opts, &NoProgress).unwrap();
-        let s = t.elapsed().as_secs_f64();
+        let (r, s, cpu) =
+            timed(|| coded::import(&log, &gdelt_path, Format::Gdelt, &opts, &NoProgress));
+        let r = r.unwrap();
         assert!(r.refused.is_empty(), "{:?}", &r.refused[..1]);
         gdelt.push(r.appended as f64 / s);
         println!(
-            "import gdelt, new log: {rows} rows, {} events ({} citations) in {s:.2} s = {:.0} events/s, peak {:.0} MiB",
+            "import gdelt, new log: {rows} rows, {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s), peak {:.0} MiB",
             r.appended,
-            r.cited,
             r.appended as f64 / s,
+            r.appended as f64 / cpu,
             peak_mib()
         );
         std::fs::remove_file(&log).ok();
+        if let Some(data) = std::env::var_os("STANCELOG_DATA") {
+            // The UN votes importer on the same machine, same moment: the reference rate.
+            let log = dir.path().join(format!("unvotes-{run}.jsonl"));
+            Log::create(&log).expect("new log");
+            let opts = stancelog::import::unvotes::Options { now, wait };
+            let dir_un = Path::new(&data).join("unvotes");
+            let (r, s, cpu) =
+                timed(|| stancelog::import::unvotes::import(&log, &dir_un, &opts, &NoProgress));
+            let r = r.unwrap();
+            println!(
+                "import unvotes (reference): {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s)",
+                r.appended,
+                r.appended as f64 / s,
+                r.appended as f64 / cpu
+            );
+            std::fs::remove_file(&log).ok();
+        }
     }
     let range = |v: &[f64]| {
         let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
