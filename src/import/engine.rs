@@ -223,8 +223,10 @@ pub struct Engine<'p> {
     topics: FxHashMap<TopicId, TopicKind>,
     /// The latest recorded time a row gave (or the log's last), which rows must not go below.
     floor: Option<DateTime<Utc>>,
-    /// A dry run's events, never written: ids of every stance it would append.
+    /// Scratch space for keys.
     key: String,
+    /// Where appended batches go to be freed (another thread); `None` frees them here.
+    spent: Option<mpsc::Sender<Vec<NewEvent>>>,
 }
 
 impl<'p> Engine<'p> {
@@ -256,6 +258,7 @@ impl<'p> Engine<'p> {
             topics: FxHashMap::default(),
             floor,
             key: String::with_capacity(128),
+            spent: None,
         })
     }
 
@@ -641,8 +644,18 @@ impl<'p> Engine<'p> {
                 };
                 let done = w.append(&self.batch, file, &append)?;
                 self.report.tally(&done);
-                self.batch.clear();
                 self.batch_ids.clear();
+                match &self.spent {
+                    Some(spent) => {
+                        let full = std::mem::replace(
+                            &mut self.batch,
+                            Vec::with_capacity(IMPORT_BATCH_EVENTS),
+                        );
+                        // If the other end is gone, the batch is freed here instead.
+                        let _ = spent.send(full);
+                    }
+                    None => self.batch.clear(),
+                }
             }
             // A dry run keeps its batch, so later rows see what it would have appended.
             Target::Dry(_) if self.batch.len() < DRY_RUN_EVENTS_MAX => {}
@@ -655,15 +668,22 @@ impl<'p> Engine<'p> {
         Ok(())
     }
 
-    /// Appends what is left and returns the report, the refused rows in file order.
+    /// Appends what is left, releases the lock, and returns the report with the refused rows
+    /// in file order. The folded log (every event of the log) is freed on a thread of its own.
     ///
     /// # Errors
     /// Those of [`Writer::append`].
     pub fn finish(mut self, file: &str) -> Result<ImportReport> {
         self.flush(file)?;
-        if let Target::Dry(_) = self.target {
-            self.report.appended += self.batch.len() as u64;
-        }
+        self.spent = None;
+        let log = match self.target {
+            Target::Write(w) => w.into_log(),
+            Target::Dry(l) => {
+                self.report.appended += self.batch.len() as u64;
+                l
+            }
+        };
+        drop_elsewhere(log);
         self.progress.finish();
         let mut report = self.report;
         report
@@ -671,6 +691,41 @@ impl<'p> Engine<'p> {
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         Ok(report)
     }
+
+    /// Queues an event the importer made itself (its id, and its checks against the log, are
+    /// the importer's), recorded at `at`: a new recorded time, or a full batch, appends the
+    /// batch first.
+    ///
+    /// # Errors
+    /// Those of [`Writer::append`].
+    pub fn push_event(&mut self, file: &str, event: NewEvent, at: DateTime<Utc>) -> Result<()> {
+        if self.batch.len() >= IMPORT_BATCH_EVENTS || self.batch_at.is_some_and(|t| t != at) {
+            self.flush(file)?;
+        }
+        self.batch_at = Some(at);
+        self.batch.push(event);
+        Ok(())
+    }
+
+    /// The report so far, for an importer that reports rows of its own (refused, already
+    /// present) beside the engine's counts.
+    pub fn report_mut(&mut self) -> &mut ImportReport {
+        &mut self.report
+    }
+
+    /// Appended batches are sent on `spent` to be freed there (`None`: freed here). Dropping
+    /// the engine's sender (set `None`) lets a receiving loop end.
+    pub fn free_batches_on(&mut self, spent: Option<mpsc::Sender<Vec<NewEvent>>>) {
+        self.spent = spent;
+    }
+}
+
+/// Drops `value` on a thread of its own: freeing a folded log of millions of events takes a
+/// while, and nothing waits for it.
+fn drop_elsewhere<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("stancelog-free".to_string())
+        .spawn(move || drop(value));
 }
 
 /// Rows per chunk handed from the reading thread to the engine.
