@@ -731,7 +731,7 @@ fn drop_elsewhere<T: Send + 'static>(value: T) {
 /// Rows per chunk handed from the reading thread to the engine.
 const ROW_CHUNK: usize = 2048;
 
-/// Where a reading thread puts its rows: they reach the engine in chunks of [`ROW_CHUNK`].
+/// Where a reading thread puts its rows: they reach the engine in chunks of 2,048.
 pub struct RowSink {
     tx: mpsc::SyncSender<Vec<Row>>,
     buf: Vec<Row>,

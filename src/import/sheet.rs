@@ -20,7 +20,7 @@ use crate::core::{ActorKind, Day, Instrument, Stance, TimeOfDay, ValidDate, pars
 use crate::error::{Error, Result};
 
 /// A table's mapping: every field is the flag of `import csv` of the same name, and a key of a
-/// TOML mapping file (`--mapping`). All optional here; [`Spec::compile`] says what is missing.
+/// TOML mapping file (`--mapping`). All optional here; compiling it against the header says what is missing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Spec {
@@ -34,7 +34,7 @@ pub struct Spec {
     pub key: Option<String>,
     /// The actor column.
     pub actor_col: Option<String>,
-    /// The actor column holds codes of this scheme (see [`Scheme`]).
+    /// The actor column holds codes of this scheme (see [`super::countries::Scheme`]).
     pub country_scheme: Option<String>,
     /// The column of actor names (for registration).
     pub actor_name_col: Option<String>,
