@@ -36,6 +36,9 @@ pub fn run(
             torn_records(None, report.torn_records_removed),
         );
     }
+    if let Some(w) = &report.index_warning {
+        eprintln!("stancelog: warning: {}: {w}", path.display());
+    }
     // The batch is durable now: a report that cannot be written must not read as a
     // failed append, which a script might retry (storing twice events without ids).
     let shown = Render::new(a.format)

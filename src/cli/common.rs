@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use stancelog::Error;
 use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId, nfc};
-use stancelog::store::{self, Log, format_recorded_at};
+use stancelog::store::{self, Index, IndexUse, Log, format_recorded_at};
 
 use super::args::{Args, KnownAt, Scope};
 
@@ -18,31 +18,80 @@ pub fn log_path(args: &Args) -> Result<&Path, Error> {
     })
 }
 
-/// Reads a log for a query, starting from its snapshot when that is valid. A snapshot that does
-/// not match the log is discarded with a warning and rebuilt.
-pub fn open(path: &Path) -> Result<Log, Error> {
-    let (log, used) = store::open_log(path)?;
-    warn_torn_tail(path, &log);
-    if let store::SnapshotUse::Discarded { reason } = used {
+/// Opens the projection index of the log for a query (see [`Index::open`]): checked against
+/// the log, caught up with it, or built; an index that does not match the log is discarded and
+/// rebuilt, with a note on stderr.
+pub fn open_index(path: &Path) -> Result<Index, Error> {
+    let (index, used) = Index::open(path)?;
+    warn_torn(path, index.seq_last(), index.torn_tail_bytes(), index.torn_tail_records());
+    if let IndexUse::Rebuilt { reason } = used {
         eprintln!(
-            "stancelog: warning: {}: snapshot discarded: {reason}; rebuilding it",
-            store::snapshot_path(path).display()
+            "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
+            store::index_path(path).display()
         );
-        if let Err(e) = store::write_snapshot(path, &log) {
-            eprintln!("stancelog: warning: could not rebuild the snapshot: {e}");
+    }
+    Ok(index)
+}
+
+/// Reads from the index; when the read finds it damaged, the index is discarded and rebuilt
+/// from the log (with a note on stderr), and the read done again on the new one.
+pub fn read_index<T>(
+    path: &Path,
+    index: &mut Index,
+    read: impl Fn(&Index) -> Result<T, String>,
+) -> Result<T, Error> {
+    match read(index) {
+        Ok(v) => Ok(v),
+        Err(reason) => {
+            eprintln!(
+                "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
+                store::index_path(path).display()
+            );
+            *index = Index::rebuild(path)?;
+            read(index).map_err(|e| {
+                Error::io(
+                    store::index_path(path).display(),
+                    io::Error::other(format!("the index just rebuilt cannot be read: {e}")),
+                )
+            })
         }
     }
-    Ok(log)
+}
+
+/// The filter of `--actor`/`--topic`/`--issue` and a history that answers queries under it,
+/// both read from the index (only the registrations when the scope is empty... none at all).
+pub fn query_history(
+    path: &Path,
+    index: &mut Index,
+    scope: &Scope,
+) -> Result<(Filter, History), Error> {
+    let f = if scope.actor.is_empty() && scope.topic.is_empty() && scope.issue.is_empty() {
+        Filter::default()
+    } else {
+        filter(&read_index(path, index, |i| i.registry())?, scope)?
+    };
+    let h = read_index(path, index, |i| i.history(&f))?;
+    Ok((f, h))
 }
 
 /// Warns on stderr that a torn tail was ignored, if there was one.
 pub fn warn_torn_tail(path: &Path, log: &Log) {
-    if log.torn_tail_bytes() > 0 {
+    warn_torn(
+        path,
+        log.history().seq_last(),
+        log.torn_tail_bytes(),
+        log.torn_tail_records(),
+    );
+}
+
+/// Warns on stderr that a torn tail of `bytes` (with `records` whole records) after seq
+/// `seq_last` was ignored, if there was one.
+fn warn_torn(path: &Path, seq_last: Seq, bytes: u64, records: u64) {
+    if bytes > 0 {
         eprintln!(
-            "stancelog: warning: {}: ignoring a torn tail of {} bytes{} (a batch still being written, or cut short by a crash, so never acknowledged); the next append removes it",
+            "stancelog: warning: {}: ignoring a torn tail of {bytes} bytes{} (a batch still being written, or cut short by a crash, so never acknowledged); the next append removes it",
             path.display(),
-            log.torn_tail_bytes(),
-            torn_records(Some(log.history().seq_last()), log.torn_tail_records()),
+            torn_records(Some(seq_last), records),
         );
     }
 }
@@ -70,7 +119,7 @@ pub fn torn_records(seq_last: Option<Seq>, records: u64) -> String {
 /// time in the future (after `now`, the clock) is refused: appends stamped by the clock could
 /// still be recorded before it, so it has no answer yet.
 pub fn known(
-    h: &History,
+    index: &Index,
     t: Option<KnownAt>,
     flag: &str,
     now: DateTime<Utc>,
@@ -92,33 +141,33 @@ pub fn known(
             format_recorded_at(&t)
         )));
     }
-    match h.event(h.seq_last()) {
-        Some(newest) if t > newest.recorded_at => {
+    let newest = index.seq_last();
+    match index.recorded_at(newest) {
+        Some(recorded_at) if t > recorded_at => {
             eprintln!(
-                "stancelog: note: {flag} {} is after the newest event; answering as recorded by seq {} ({})",
+                "stancelog: note: {flag} {} is after the newest event; answering as recorded by seq {newest} ({})",
                 format_recorded_at(&t),
-                newest.seq,
-                format_recorded_at(&newest.recorded_at)
+                format_recorded_at(&recorded_at)
             );
-            Ok(Some(newest.seq))
+            Ok(Some(newest))
         }
-        _ => Ok(Some(h.seq_known_at(t))),
+        _ => Ok(Some(index.seq_known_at(t))),
     }
 }
 
 /// Words for a point on both time axes, for table headings.
-pub fn describe(h: &History, at: At) -> String {
+pub fn describe(index: &Index, at: At) -> String {
     let valid = match at.as_of {
         Some(d) => format!("as of {d}"),
-        None => match h.date_last() {
+        None => match index.date_last() {
             Some(d) => format!("as of the latest date in the log ({d})"),
             None => "(the log has no stances)".to_string(),
         },
     };
-    match at.known.and_then(|s| h.event(s).map(|e| (s, e))) {
-        Some((seq, e)) => format!(
+    match at.known.and_then(|s| index.recorded_at(s).map(|t| (s, t))) {
+        Some((seq, t)) => format!(
             "{valid}, as recorded by seq {seq} ({})",
-            format_recorded_at(&e.recorded_at)
+            format_recorded_at(&t)
         ),
         None if at.known == Some(0) => format!("{valid}, as recorded before the first event"),
         None => valid,

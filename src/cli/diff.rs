@@ -9,7 +9,7 @@ use stancelog::core::At;
 
 use super::Failure;
 use super::args::DiffArgs;
-use super::common::{describe, filter, known, open};
+use super::common::{describe, known, open_index, query_history};
 use super::render::Render;
 
 pub fn run(
@@ -18,18 +18,17 @@ pub fn run(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let log = open(path)?;
-    let h = log.history();
-    let f = filter(h, &d.scope)?;
+    let mut index = open_index(path)?;
+    let (f, h) = query_history(path, &mut index, &d.scope)?;
     let from = At {
         as_of: Some(d.from),
-        known: known(h, d.from_known_at.or(d.known_at), "--from-known-at", now)?,
+        known: known(&index, d.from_known_at.or(d.known_at), "--from-known-at", now)?,
     };
     let to = At {
         as_of: Some(d.to),
-        known: known(h, d.to_known_at.or(d.known_at), "--to-known-at", now)?,
+        known: known(&index, d.to_known_at.or(d.known_at), "--to-known-at", now)?,
     };
-    let when = format!("from {} to {}", describe(h, from), describe(h, to));
-    Render::new(d.format).diff(out, h, &when, || h.diff_iter(from, to, &f))?;
+    let when = format!("from {} to {}", describe(&index, from), describe(&index, to));
+    Render::new(d.format).diff(out, &h, &when, || h.diff_iter(from, to, &f))?;
     Ok(())
 }

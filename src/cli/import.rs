@@ -31,6 +31,9 @@ pub fn run(
     };
     bar.finish();
     let report = report?;
+    if let Some(w) = &report.index_warning {
+        eprintln!("stancelog: warning: {}: {w}", path.display());
+    }
     Render::new(i.format).imported(out, &report)?;
     if report.appended == 0 && report.already_present == 0 && !report.refused.is_empty() {
         return Err(Error::Usage(format!(

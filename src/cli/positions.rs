@@ -9,7 +9,7 @@ use stancelog::core::At;
 
 use super::Failure;
 use super::args::PositionsArgs;
-use super::common::{describe, filter, known, open};
+use super::common::{describe, known, open_index, query_history};
 use super::render::Render;
 
 pub fn run(
@@ -18,14 +18,13 @@ pub fn run(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let log = open(path)?;
-    let h = log.history();
-    let f = filter(h, &p.scope)?;
+    let mut index = open_index(path)?;
+    let (f, h) = query_history(path, &mut index, &p.scope)?;
     let at = At {
         as_of: p.as_of,
-        known: known(h, p.known_at, "--known-at", now)?,
+        known: known(&index, p.known_at, "--known-at", now)?,
     };
-    let when = describe(h, at);
-    Render::new(p.format).positions(out, h, &when, || h.positions_iter(at, &f))?;
+    let when = describe(&index, at);
+    Render::new(p.format).positions(out, &h, &when, || h.positions_iter(at, &f))?;
     Ok(())
 }

@@ -1,14 +1,15 @@
 //! Rendering answers as aligned tables, JSON arrays or CSV. Output order is the order the core
 //! returns (always defined), so the same log gives byte-identical output.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use comfy_table::{LineStyle, Table, TableStyle};
 use serde::Serialize;
 
 use stancelog::core::{
-    ActorId, Change, Cite, EventBody, History, Position, Status, TimelineEntry, TopicId,
+    ActorEntry, ActorId, Change, Cite, EventBody, History, Position, Status, TimelineEntry,
+    TopicEntry, TopicId,
 };
 use stancelog::import::ImportReport;
 use stancelog::store::{AppendReport, Log, format_recorded_at};
@@ -650,8 +651,14 @@ impl Render {
         }
     }
 
-    pub fn actors(&self, out: &mut dyn Write, h: &History) -> io::Result<()> {
-        let actors = h.actors();
+    /// Actors with their counts (`actors`); names and kinds come from their registrations in
+    /// `h`.
+    pub fn actors(
+        &self,
+        out: &mut dyn Write,
+        actors: &BTreeMap<ActorId, ActorEntry>,
+        h: &History,
+    ) -> io::Result<()> {
         let rows: Vec<ActorOut<'_>> = actors
             .iter()
             .filter_map(|(id, entry)| {
@@ -727,8 +734,14 @@ impl Render {
         }
     }
 
-    pub fn topics(&self, out: &mut dyn Write, h: &History) -> io::Result<()> {
-        let topics = h.topics();
+    /// Topics with their counts (`topics`); titles and kinds come from their registrations in
+    /// `h`.
+    pub fn topics(
+        &self,
+        out: &mut dyn Write,
+        topics: &BTreeMap<TopicId, TopicEntry>,
+        h: &History,
+    ) -> io::Result<()> {
         let rows: Vec<TopicOut<'_>> = topics
             .iter()
             .filter_map(|(id, entry)| {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::Failure;
 use super::args::TimelineArgs;
-use super::common::{filter, known, open};
+use super::common::{known, open_index, query_history};
 use super::render::Render;
 
 pub fn run(
@@ -16,10 +16,9 @@ pub fn run(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let log = open(path)?;
-    let h = log.history();
-    let f = filter(h, &t.scope)?;
-    let known = known(h, t.known_at, "--known-at", now)?;
-    Render::new(t.format).timeline(out, h, || h.timeline_iter(known, &f))?;
+    let mut index = open_index(path)?;
+    let (f, h) = query_history(path, &mut index, &t.scope)?;
+    let known = known(&index, t.known_at, "--known-at", now)?;
+    Render::new(t.format).timeline(out, &h, || h.timeline_iter(known, &f))?;
     Ok(())
 }

@@ -64,6 +64,9 @@ pub struct ImportReport {
     pub already_present: u64,
     /// Rows refused, in file order.
     pub refused: Vec<RefusedRow>,
+    /// Set when the events were appended but the projection index could not be brought up to
+    /// date (see [`crate::store::Writer::update_index`]).
+    pub index_warning: Option<String>,
 }
 
 /// An error of the csv reader as ours: I/O stays I/O; anything else is bad input at its line,

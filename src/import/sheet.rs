@@ -382,6 +382,7 @@ pub fn import(
         .to_string();
 
     let mut writer = Writer::open(log, opts.wait)?;
+    writer.defer_index();
     let seq_at_open = writer.log().history().seq_last();
     let mut floor = writer.log().history().recorded_at(seq_at_open);
     let mut report = ImportReport::default();
@@ -652,6 +653,7 @@ pub fn import(
         });
     }
     flush(&mut writer, &file_label, &mut pending, opts, &mut report)?;
+    report.index_warning = writer.update_index();
     progress.finish();
     Ok(report)
 }

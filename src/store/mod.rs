@@ -3,6 +3,7 @@
 mod batch;
 mod chain;
 mod encode;
+mod index;
 mod log;
 mod pipeline;
 mod record;
@@ -11,6 +12,7 @@ mod writer;
 
 pub use batch::{BATCH_EVENTS_MAX, NewEvent, parse_batch};
 pub use chain::{GENESIS_HASH, Hash};
+pub use index::{Index, IndexReport, IndexUse, INDEX_VERSION, index_path, update_index};
 pub use log::{LINE_BYTES_MAX, Log, SCHEMA_VERSION_MIN, TailCheck};
 pub use record::{
     CiteRecord, EVENT_TYPES, FieldError, Record, SCHEMA_VERSION, format_recorded_at,

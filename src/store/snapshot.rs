@@ -546,7 +546,7 @@ fn fold_blocks(mut log: Log, decoded: impl Iterator<Item = Block>) -> Result<Log
     Err("a block could not be decoded".into())
 }
 
-fn event_of(r: Record) -> Result<Event, String> {
+pub(crate) fn event_of(r: Record) -> Result<Event, String> {
     let seq = r.seq.ok_or("no seq")?;
     let id = parse_uuid(r.id.as_deref().ok_or("no id")?, "id").map_err(|e| e.message)?;
     let recorded_at = parse_recorded_at(r.recorded_at.as_deref().ok_or("no recorded_at")?)
@@ -610,7 +610,7 @@ fn put_opt_u64(w: &mut Vec<u8>, v: Option<u64>) {
 
 /// Every field of a record, in declaration order (hash and batch_last are not kept: the
 /// snapshot is checked against the log's hash at its end instead).
-fn put_record(w: &mut Vec<u8>, r: &Record) {
+pub(crate) fn put_record(w: &mut Vec<u8>, r: &Record) {
     put_opt_str(w, &r.actor);
     put_opt_str(w, &r.alias);
     put_opt_strs(w, &r.aliases);
@@ -653,12 +653,22 @@ fn put_record(w: &mut Vec<u8>, r: &Record) {
     put_str(w, &r.type_name);
 }
 
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
 }
 
 impl<'a> Reader<'a> {
+    /// A reader of `bytes` from their start.
+    pub(crate) fn new(bytes: &'a [u8]) -> Reader<'a> {
+        Reader { bytes, at: 0 }
+    }
+
+    /// Whether every byte was read.
+    pub(crate) fn at_end(&self) -> bool {
+        self.at == self.bytes.len()
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         let end = self
             .at
@@ -670,23 +680,29 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn u8(&mut self) -> Result<u8, String> {
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        self.take(N)?
+            .try_into()
+            .map_err(|_| "it is truncated".to_string())
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8, String> {
         Ok(self.take(1)?[0])
     }
 
-    fn u32(&mut self) -> Result<u32, String> {
+    pub(crate) fn u32(&mut self) -> Result<u32, String> {
         Ok(u32::from_le_bytes(
             self.take(4)?.try_into().map_err(|_| "truncated")?,
         ))
     }
 
-    fn u64(&mut self) -> Result<u64, String> {
+    pub(crate) fn u64(&mut self) -> Result<u64, String> {
         Ok(u64::from_le_bytes(
             self.take(8)?.try_into().map_err(|_| "truncated")?,
         ))
     }
 
-    fn str(&mut self) -> Result<String, String> {
+    pub(crate) fn str(&mut self) -> Result<String, String> {
         let n = self.u32()? as usize;
         String::from_utf8(self.take(n)?.to_vec()).map_err(|_| "a string is not UTF-8".to_string())
     }
@@ -718,7 +734,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn record(&mut self) -> Result<Record, String> {
+    pub(crate) fn record(&mut self) -> Result<Record, String> {
         let small = |v: Option<u64>| {
             v.map(|x| u32::try_from(x).map_err(|_| "number out of range"))
                 .transpose()

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::batch::NewEvent;
+use super::index::update_index;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
@@ -58,6 +59,9 @@ pub struct AppendReport {
     /// Whole records in that tail: the start of a batch never acknowledged (its last record was
     /// never written), with seqs from the log's last seq + 1 on.
     pub torn_records_removed: u64,
+    /// Set when the batch was appended but the projection index could not be brought up to
+    /// date (the next query catches it up or rebuilds it): what went wrong, in words.
+    pub index_warning: Option<String>,
 }
 
 /// The log's one writer: holds the exclusive lock and the folded log for as long as it lives,
@@ -70,6 +74,9 @@ pub struct Writer {
     /// The last batch's output buffer, emptied, kept for the next one: a fresh buffer of a few
     /// hundred KiB costs a page fault per 4 KiB when it is first written.
     spare: Vec<u8>,
+    /// Whether the projection index waits for [`Writer::update_index`] (importers) instead of
+    /// following every append.
+    defer_index: bool,
 }
 
 impl Writer {
@@ -92,6 +99,22 @@ impl Writer {
             file,
             log,
             spare: Vec::new(),
+            defer_index: false,
+        })
+    }
+
+    /// Leaves the projection index alone until [`Writer::update_index`] is called, instead of
+    /// updating it after every append: an importer appends many batches and updates it once.
+    pub fn defer_index(&mut self) {
+        self.defer_index = true;
+    }
+
+    /// Brings the projection index (`LOG.index/`) up to this writer's log: a segment for the
+    /// events it lacks (see [`crate::store::update_index`]). Returns a warning, in words, when
+    /// it could not: the log is not affected, and the next query catches the index up.
+    pub fn update_index(&self) -> Option<String> {
+        update_index(&self.path, &self.log).err().map(|e| {
+            format!("the projection index was not updated ({e}); the next query brings it up to date")
         })
     }
 
@@ -161,10 +184,16 @@ impl Writer {
             self.log.head = head;
             self.log.recorded_at_last = Some(recorded_at);
         }
+        let index_warning = if self.defer_index || seq_last == seq_before {
+            None
+        } else {
+            self.update_index()
+        };
         Ok(AppendReport {
             events: report,
             torn_bytes_removed: torn,
             torn_records_removed: torn_records,
+            index_warning,
         })
     }
 

@@ -9,6 +9,7 @@ mod durability;
 mod import_csv;
 mod import_treaty;
 mod import_unvotes;
+mod index;
 mod properties;
 #[cfg(feature = "real-data")]
 mod real_data;

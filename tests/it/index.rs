@@ -1,0 +1,481 @@
+//! The projection index (issue 10): answers from the index equal the in-memory fold of the
+//! whole log, for any generated log appended in any batch split and any query point and
+//! filter; an index that does not match its log (stale, damaged, of another log or format) is
+//! discarded and rebuilt; a crash during an index update leaves a usable index; readers during
+//! appends see a batch whole or not at all.
+//!
+//! Logs are generated valid: candidate events (registrations, stances dated anywhere in two
+//! years so many are back-dated, corrections of stance, date, actor and topic, retractions,
+//! citations, alias links, roles) are kept only when the fold accepts them, then appended
+//! through a [`Writer`] in the generated batches with fixed recorded times; each append updates
+//! the index (new segments, merges).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use stancelog::core::{
+    ActorId, At, Day, Event, EventBody, Filter, History, Seq, Stance, TopicId, TopicKind,
+    ValidDate,
+};
+use stancelog::store::{
+    AppendOptions, Index as ProjectionIndex, IndexUse, Log, NewEvent, Record, Writer,
+    index_path, parse_batch,
+};
+
+use crate::support::{run_log, stderr, stdout};
+
+const ISSUES: &[&str] = &["nu", "hr", "me"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Actor,
+    Topic {
+        kind: usize,
+        issue: Option<usize>,
+    },
+    Declare {
+        actor: usize,
+        topic: usize,
+        stance: usize,
+        date: ValidDate,
+        quote: bool,
+    },
+    Correct {
+        pick: usize,
+        actor: Option<usize>,
+        topic: Option<usize>,
+        stance: Option<usize>,
+        date: Option<ValidDate>,
+    },
+    Retract {
+        pick: usize,
+    },
+    Cite {
+        pick: usize,
+    },
+    Alias {
+        actor: usize,
+        alias: usize,
+    },
+    Role {
+        actor: usize,
+        from: ValidDate,
+        to: Option<ValidDate>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Gen {
+    ops: Vec<Op>,
+    batch_sizes: Vec<usize>,
+    gaps: Vec<i64>,
+}
+
+fn gen_date() -> impl Strategy<Value = ValidDate> {
+    (2023i32..=2024, 1u32..=12, 1u32..=28, 0u8..4).prop_map(|(y, m, d, p)| {
+        let text = match p {
+            0 => format!("{y:04}"),
+            1 => format!("{y:04}-{m:02}"),
+            _ => format!("{y:04}-{m:02}-{d:02}"),
+        };
+        ValidDate::parse(&text).expect("valid date")
+    })
+}
+
+fn gen_op() -> impl Strategy<Value = Op> {
+    let n = || any::<usize>();
+    prop_oneof![
+        1 => Just(Op::Actor),
+        1 => (n(), proptest::option::of(0..ISSUES.len()))
+            .prop_map(|(kind, issue)| Op::Topic { kind, issue }),
+        8 => (n(), n(), n(), gen_date(), any::<bool>()).prop_map(
+            |(actor, topic, stance, date, quote)| Op::Declare { actor, topic, stance, date, quote }
+        ),
+        3 => (
+            n(),
+            proptest::option::weighted(0.3, n()),
+            proptest::option::weighted(0.2, n()),
+            proptest::option::weighted(0.5, n()),
+            proptest::option::weighted(0.4, gen_date()),
+        )
+            .prop_map(|(pick, actor, topic, stance, date)| Op::Correct {
+                pick,
+                actor,
+                topic,
+                stance,
+                date
+            }),
+        1 => n().prop_map(|pick| Op::Retract { pick }),
+        2 => n().prop_map(|pick| Op::Cite { pick }),
+        1 => (n(), n()).prop_map(|(actor, alias)| Op::Alias { actor, alias }),
+        1 => (n(), gen_date(), proptest::option::of(gen_date()))
+            .prop_map(|(actor, from, to)| Op::Role { actor, from, to }),
+    ]
+}
+
+fn logs(max_ops: usize) -> impl Strategy<Value = Gen> {
+    (
+        prop::collection::vec(gen_op(), 0..=max_ops),
+        prop::collection::vec(1usize..=7, 1..6),
+        prop::collection::vec(
+            prop_oneof![2 => Just(0i64), 1 => 0i64..1_000_000, 1 => 0i64..86_400_000_000],
+            1..5,
+        ),
+    )
+        .prop_map(|(ops, batch_sizes, gaps)| Gen {
+            ops,
+            batch_sizes,
+            gaps,
+        })
+}
+
+fn eid(n: usize) -> Uuid {
+    Uuid::from_u128(0x1dec_0000_0000_7000_8000_0000_0000_0000 | n as u128)
+}
+
+/// The body of a wire-form line.
+fn body(line: &Value) -> EventBody {
+    let record: Record = serde_json::from_value(line.clone()).expect("record");
+    record.to_body().expect("body")
+}
+
+/// Generation state: what exists so far.
+struct Book {
+    h: History,
+    lines: Vec<Value>,
+    actors: usize,
+    topics: Vec<TopicKind>,
+    /// Ids and topics of stances not retracted.
+    live: Vec<usize>,
+}
+
+impl Book {
+    /// Keeps `line` if the fold accepts it.
+    fn offer(&mut self, line: Value) -> bool {
+        let n = self.lines.len();
+        let mut line = line;
+        line["id"] = json!(eid(n).to_string());
+        let b = body(&line);
+        if self.h.check(&eid(n), &b).is_err() {
+            return false;
+        }
+        self.h.apply(Event {
+            seq: n as Seq + 1,
+            id: eid(n),
+            recorded_at: DateTime::UNIX_EPOCH,
+            body: b,
+        });
+        self.lines.push(line);
+        true
+    }
+
+    fn stance_for(&self, topic: usize, pick: usize) -> &'static str {
+        let kind = self.topics[topic % self.topics.len()];
+        let fit: Vec<Stance> = Stance::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.fits(kind))
+            .collect();
+        fit[pick % fit.len()].as_str()
+    }
+
+    fn op(&mut self, op: &Op) {
+        let a = |i: usize, n: usize| format!("a{}", i % n);
+        match op {
+            Op::Actor => {
+                let id = format!("a{}", self.actors);
+                if self.offer(json!({"type": "actor.registered", "actor": id,
+                    "name": format!("Name {id}"), "kind": "person", "country": "KOR",
+                    "sector": "GOV", "aliases": [format!("Alias {id}")]}))
+                {
+                    self.actors += 1;
+                }
+            }
+            Op::Topic { kind, issue } => {
+                let kind = TopicKind::ALL[kind % TopicKind::ALL.len()];
+                let id = format!("t{}", self.topics.len());
+                let issues: Vec<&str> = issue.map(|i| ISSUES[i]).into_iter().collect();
+                if self.offer(json!({"type": "topic.registered", "topic": id,
+                    "title": format!("Title {id}"), "kind": kind.as_str(), "issues": issues}))
+                {
+                    self.topics.push(kind);
+                }
+            }
+            Op::Declare {
+                actor,
+                topic,
+                stance,
+                date,
+                quote,
+            } => {
+                let mut line = json!({"type": "stance.declared", "actor": a(*actor, self.actors),
+                    "topic": format!("t{}", topic % self.topics.len()),
+                    "stance": self.stance_for(*topic, *stance), "date": date.to_string(),
+                    "cite": {"publication": "Agency", "title": format!("Report {}", self.lines.len())}});
+                if *quote {
+                    line["quote"] = json!(format!("Quote \"{}\" ü", self.lines.len()));
+                }
+                if self.offer(line) {
+                    self.live.push(self.lines.len() - 1);
+                }
+            }
+            Op::Correct {
+                pick,
+                actor,
+                topic,
+                stance,
+                date,
+            } => self.correct(*pick, *actor, *topic, *stance, *date),
+            Op::Retract { pick } => {
+                if self.live.is_empty() {
+                    return;
+                }
+                let i = pick % self.live.len();
+                let target = self.live[i];
+                if self.offer(json!({"type": "stance.retracted",
+                    "target": eid(target).to_string(), "reason": "withdrawn"}))
+                {
+                    self.live.remove(i);
+                }
+            }
+            Op::Cite { pick } => {
+                if let Some(t) = self.live.get(pick % self.live.len().max(1)).copied() {
+                    self.offer(json!({"type": "stance.cited", "target": eid(t).to_string(),
+                        "cite": {"publication": format!("Relay {}", self.lines.len())},
+                        "quote": "relayed"}));
+                }
+            }
+            Op::Alias { actor, alias } => {
+                self.offer(json!({"type": "actor.aliased", "actor": a(*actor, self.actors),
+                    "alias": a(*alias, self.actors)}));
+            }
+            Op::Role { actor, from, to } => {
+                let mut line = json!({"type": "actor.role", "actor": a(*actor, self.actors),
+                    "title": "Minister", "from": from.to_string()});
+                if let Some(t) = to {
+                    line["to"] = json!(t.to_string());
+                }
+                self.offer(line);
+            }
+        }
+    }
+
+    fn correct(
+        &mut self,
+        pick: usize,
+        actor: Option<usize>,
+        topic: Option<usize>,
+        stance: Option<usize>,
+        date: Option<ValidDate>,
+    ) {
+        let Some(target) = self.live.get(pick % self.live.len().max(1)).copied() else {
+            return;
+        };
+        let mut line = json!({"type": "stance.corrected", "target": eid(target).to_string(),
+            "reason": "coded wrong"});
+        let topic_now = topic.unwrap_or(0);
+        if let Some(a) = actor {
+            line["actor"] = json!(format!("a{}", a % self.actors));
+        }
+        if let Some(t) = topic {
+            line["topic"] = json!(format!("t{}", t % self.topics.len()));
+        }
+        if let Some(s) = stance.or(Some(pick).filter(|_| actor.is_none() && date.is_none())) {
+            line["stance"] = json!(self.stance_for(topic_now, s));
+        }
+        if let Some(d) = date {
+            line["date"] = json!(d.to_string());
+        }
+        self.offer(line);
+    }
+}
+
+/// The lines of a generated log: 3 actors and 2 topics first, then the ops that the fold
+/// accepts.
+fn build(g: &Gen) -> Vec<Value> {
+    let mut book = Book {
+        h: History::new(),
+        lines: Vec::new(),
+        actors: 0,
+        topics: Vec::new(),
+        live: Vec::new(),
+    };
+    for _ in 0..3 {
+        book.op(&Op::Actor);
+    }
+    book.op(&Op::Topic {
+        kind: 0,
+        issue: Some(0),
+    });
+    book.op(&Op::Topic {
+        kind: 2,
+        issue: Some(1),
+    });
+    for op in &g.ops {
+        book.op(op);
+    }
+    book.lines
+}
+
+/// Appends the lines to a new log in the generated batches through one writer (recorded times
+/// fixed, rising strictly), the index following every append. Returns the log's path.
+fn write(dir: &Path, g: &Gen, lines: &[Value]) -> PathBuf {
+    let log = dir.join("log.jsonl");
+    Log::create(&log).expect("create");
+    let mut w = Writer::open(&log, Duration::from_secs(5)).expect("writer");
+    // 2024-11-01T00:00:00Z.
+    let mut clock = DateTime::from_timestamp(1_730_419_200, 0).expect("time");
+    let mut start = 0;
+    let mut b = 0;
+    while start < lines.len() {
+        let end = (start + g.batch_sizes[b % g.batch_sizes.len()]).min(lines.len());
+        let text: String = lines[start..end]
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let batch: Vec<NewEvent> = parse_batch("gen", text.as_bytes()).expect("batch");
+        let opts = AppendOptions {
+            recorded_at: clock,
+            expect_seq: None,
+            wait: Duration::from_secs(5),
+        };
+        let report = w.append(&batch, "gen", &opts).expect("append");
+        assert_eq!(report.index_warning, None);
+        clock += TimeDelta::microseconds(1 + g.gaps[b % g.gaps.len()]);
+        start = end;
+        b += 1;
+    }
+    log
+}
+
+/// Filters worth asking: everything, each actor, each topic, each issue, an actor with a
+/// topic, two actors.
+fn filters(h: &History) -> Vec<Filter> {
+    let actors: Vec<ActorId> = h.actors().into_keys().collect();
+    let topics: Vec<TopicId> = h.topics().into_keys().collect();
+    let mut out = vec![Filter::default()];
+    for a in &actors {
+        out.push(Filter {
+            actors: BTreeSet::from([a.clone()]),
+            ..Filter::default()
+        });
+    }
+    for t in &topics {
+        out.push(Filter {
+            topics: BTreeSet::from([t.clone()]),
+            ..Filter::default()
+        });
+    }
+    for i in ISSUES {
+        out.push(Filter {
+            issues: BTreeSet::from([i.to_string()]),
+            ..Filter::default()
+        });
+    }
+    if let (Some(a), Some(t)) = (actors.first(), topics.last()) {
+        out.push(Filter {
+            actors: BTreeSet::from([a.clone()]),
+            topics: BTreeSet::from([t.clone()]),
+            issues: BTreeSet::new(),
+        });
+    }
+    if actors.len() > 2 {
+        out.push(Filter {
+            actors: BTreeSet::from([actors[1].clone(), actors[2].clone()]),
+            ..Filter::default()
+        });
+    }
+    out
+}
+
+/// A few days to ask about, around the generated dates.
+fn days() -> Vec<Option<Day>> {
+    let mut out = vec![None];
+    for d in ["2022-12-31", "2023-06-30", "2024-01-01", "2024-03-15", "2024-12-31"] {
+        out.push(Some(Day::parse(d).expect("day")));
+    }
+    out
+}
+
+/// Every answer of `full` (the whole log folded) and of the index, compared; `Err` names the
+/// first that differs.
+fn compare(full: &History, index: &ProjectionIndex) -> Result<(), TestCaseError> {
+    prop_assert_eq!(index.seq_last(), full.seq_last());
+    prop_assert_eq!(index.actors(), full.actors());
+    prop_assert_eq!(index.topics(), full.topics());
+    prop_assert_eq!(index.date_last(), full.date_last());
+    let mut cutoffs: Vec<Option<Seq>> = vec![None, Some(0)];
+    for seq in 1..=full.seq_last() {
+        let t = full.recorded_at(seq).expect("recorded");
+        prop_assert_eq!(index.recorded_at(seq), Some(t));
+        prop_assert_eq!(index.seq_known_at(t), full.seq_known_at(t));
+        prop_assert_eq!(
+            index.seq_known_at(t - TimeDelta::microseconds(1)),
+            full.seq_known_at(t - TimeDelta::microseconds(1))
+        );
+        if seq % 3 == 0 {
+            cutoffs.push(Some(seq));
+        }
+    }
+    let registry = index.registry().map_err(TestCaseError::fail)?;
+    for (id, _) in full.actors() {
+        prop_assert_eq!(registry.actor(&id), full.actor(&id));
+    }
+    for (id, _) in full.topics() {
+        prop_assert_eq!(registry.topic(&id), full.topic(&id));
+    }
+    let days = days();
+    for f in filters(full) {
+        let h = index.history(&f).map_err(TestCaseError::fail)?;
+        for known in &cutoffs {
+            for as_of in &days {
+                let at = At {
+                    as_of: *as_of,
+                    known: *known,
+                };
+                prop_assert_eq!(h.positions_at(at, &f), full.positions_at(at, &f), "{:?} {:?}", at, f);
+            }
+            for w in days.windows(2) {
+                let (from, to) = (
+                    At {
+                        as_of: w[0].or(w[1]),
+                        known: cutoffs[0],
+                    },
+                    At {
+                        as_of: w[1],
+                        known: *known,
+                    },
+                );
+                prop_assert_eq!(h.diff_at(from, to, &f), full.diff_at(from, to, &f));
+            }
+            prop_assert_eq!(h.timeline_at(*known, &f), full.timeline_at(*known, &f));
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    /// Given any generated log appended in any batch split, with the index following every
+    /// append, then every answer from the index equals the whole log's fold; and so does an
+    /// index built in one go from the log.
+    #[test]
+    fn index_answers_equal_the_fold_for_any_log_split_point_and_filter(g in logs(60)) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lines = build(&g);
+        let log = write(dir.path(), &g, &lines);
+        let full = Log::open(&log).expect("log");
+        let (index, used) = ProjectionIndex::open(&log).expect("index");
+        prop_assert_eq!(used, IndexUse::Used);
+        compare(full.history(), &index)?;
+        let rebuilt = ProjectionIndex::rebuild(&log).expect("rebuild");
+        compare(full.history(), &rebuilt)?;
+    }
+}
