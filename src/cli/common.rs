@@ -23,12 +23,16 @@ pub fn log_path(args: &Args) -> Result<&Path, Error> {
 /// rebuilt, with a note on stderr.
 pub fn open_index(path: &Path) -> Result<Index, Error> {
     let (index, used) = Index::open(path)?;
-    warn_torn(path, index.seq_last(), index.torn_tail_bytes(), index.torn_tail_records());
-    if let IndexUse::Rebuilt { reason } = used {
-        eprintln!(
+    warn_torn_index(path, &index);
+    match used {
+        IndexUse::Rebuilt { reason } => eprintln!(
             "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
             store::index_path(path).display()
-        );
+        ),
+        IndexUse::Unwritable { reason } => eprintln!(
+            "stancelog: warning: the projection index could not be written ({reason}); answered from the log itself"
+        ),
+        _ => {}
     }
     Ok(index)
 }
@@ -81,6 +85,16 @@ pub fn warn_torn_tail(path: &Path, log: &Log) {
         log.history().seq_last(),
         log.torn_tail_bytes(),
         log.torn_tail_records(),
+    );
+}
+
+/// Warns on stderr that a torn tail after the index's end was ignored, if there was one.
+pub fn warn_torn_index(path: &Path, index: &Index) {
+    warn_torn(
+        path,
+        index.seq_last(),
+        index.torn_tail_bytes(),
+        index.torn_tail_records(),
     );
 }
 

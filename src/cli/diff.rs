@@ -22,13 +22,22 @@ pub fn run(
     let (f, h) = query_history(path, &mut index, &d.scope)?;
     let from = At {
         as_of: Some(d.from),
-        known: known(&index, d.from_known_at.or(d.known_at), "--from-known-at", now)?,
+        known: known(
+            &index,
+            d.from_known_at.or(d.known_at),
+            "--from-known-at",
+            now,
+        )?,
     };
     let to = At {
         as_of: Some(d.to),
         known: known(&index, d.to_known_at.or(d.known_at), "--to-known-at", now)?,
     };
-    let when = format!("from {} to {}", describe(&index, from), describe(&index, to));
+    let when = format!(
+        "from {} to {}",
+        describe(&index, from),
+        describe(&index, to)
+    );
     Render::new(d.format).diff(out, &h, &when, || h.diff_iter(from, to, &f))?;
     Ok(())
 }

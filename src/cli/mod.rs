@@ -10,9 +10,9 @@ mod actors;
 mod append;
 mod diff;
 mod import;
+mod index;
 mod init;
 mod positions;
-mod snapshot;
 mod timeline;
 mod topics;
 mod verify;
@@ -81,7 +81,7 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Actors(l) => actors::run(l, &path, out),
         Command::Topics(l) => topics::run(l, &path, out),
         Command::Import(i) => import::run(i, &path, now, out),
-        Command::Snapshot(l) => snapshot::run(l, &path, out),
+        Command::Index(a) => index::run(a, &path, out),
         Command::Verify(l) => verify::run(l, &path, out),
     }
 }

@@ -3,11 +3,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use stancelog::store::{Log, TailCheck};
+use stancelog::store::{self, Log, TailCheck};
 use stancelog::{Error, Location};
 
 use super::Failure;
 use super::args::ListArgs;
+use super::index::index_agrees;
 use super::render::Render;
 
 pub fn run(l: &ListArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
@@ -44,6 +45,15 @@ pub fn run(l: &ListArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failure
         )
         .into());
     }
-    Render::new(l.format).verified(out, &log)?;
+    // While a writer appends, the index may already hold the batch this read left out: the
+    // index is checked only against a settled log.
+    let index = if being_written {
+        None
+    } else {
+        let check = store::check_index(path, &log)?;
+        index_agrees(path, &check)?;
+        Some(check)
+    };
+    Render::new(l.format).verified(out, &log, index.as_ref())?;
     Ok(())
 }

@@ -17,9 +17,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::batch::NewEvent;
-use super::index::update_index;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
+use super::index::update_index;
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use crate::core::{Event, Rejection, Seq};
 use crate::error::{Error, Location, Result};
@@ -114,7 +114,9 @@ impl Writer {
     /// it could not: the log is not affected, and the next query catches the index up.
     pub fn update_index(&self) -> Option<String> {
         update_index(&self.path, &self.log).err().map(|e| {
-            format!("the projection index was not updated ({e}); the next query brings it up to date")
+            format!(
+                "the projection index was not updated ({e}); the next query brings it up to date"
+            )
         })
     }
 

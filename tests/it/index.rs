@@ -14,18 +14,17 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use stancelog::core::{
-    ActorId, At, Day, Event, EventBody, Filter, History, Seq, Stance, TopicId, TopicKind,
-    ValidDate,
+    ActorId, At, Day, Event, EventBody, Filter, History, Seq, Stance, TopicId, TopicKind, ValidDate,
 };
 use stancelog::store::{
-    AppendOptions, Index as ProjectionIndex, IndexUse, Log, NewEvent, Record, Writer,
-    index_path, parse_batch,
+    AppendOptions, Index as ProjectionIndex, IndexUse, Log, NewEvent, Record, Writer, index_path,
+    parse_batch,
 };
 
 use crate::support::{run_log, stderr, stdout};
@@ -252,8 +251,10 @@ impl Book {
                 }
             }
             Op::Alias { actor, alias } => {
-                self.offer(json!({"type": "actor.aliased", "actor": a(*actor, self.actors),
-                    "alias": a(*alias, self.actors)}));
+                self.offer(
+                    json!({"type": "actor.aliased", "actor": a(*actor, self.actors),
+                    "alias": a(*alias, self.actors)}),
+                );
             }
             Op::Role { actor, from, to } => {
                 let mut line = json!({"type": "actor.role", "actor": a(*actor, self.actors),
@@ -335,10 +336,7 @@ fn write(dir: &Path, g: &Gen, lines: &[Value]) -> PathBuf {
     let mut b = 0;
     while start < lines.len() {
         let end = (start + g.batch_sizes[b % g.batch_sizes.len()]).min(lines.len());
-        let text: String = lines[start..end]
-            .iter()
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let text: String = lines[start..end].iter().map(|l| format!("{l}\n")).collect();
         let batch: Vec<NewEvent> = parse_batch("gen", text.as_bytes()).expect("batch");
         let opts = AppendOptions {
             recorded_at: clock,
@@ -397,7 +395,13 @@ fn filters(h: &History) -> Vec<Filter> {
 /// A few days to ask about, around the generated dates.
 fn days() -> Vec<Option<Day>> {
     let mut out = vec![None];
-    for d in ["2022-12-31", "2023-06-30", "2024-01-01", "2024-03-15", "2024-12-31"] {
+    for d in [
+        "2022-12-31",
+        "2023-06-30",
+        "2024-01-01",
+        "2024-03-15",
+        "2024-12-31",
+    ] {
         out.push(Some(Day::parse(d).expect("day")));
     }
     out
@@ -439,7 +443,13 @@ fn compare(full: &History, index: &ProjectionIndex) -> Result<(), TestCaseError>
                     as_of: *as_of,
                     known: *known,
                 };
-                prop_assert_eq!(h.positions_at(at, &f), full.positions_at(at, &f), "{:?} {:?}", at, f);
+                prop_assert_eq!(
+                    h.positions_at(at, &f),
+                    full.positions_at(at, &f),
+                    "{:?} {:?}",
+                    at,
+                    f
+                );
             }
             for w in days.windows(2) {
                 let (from, to) = (
@@ -478,4 +488,336 @@ proptest! {
         let rebuilt = ProjectionIndex::rebuild(&log).expect("rebuild");
         compare(full.history(), &rebuilt)?;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stale, damaged and half-written indexes
+// ---------------------------------------------------------------------------------------------
+
+/// A log of the seed's events (40, in two batches) appended through the CLI, in `dir`.
+fn seed_copy(dir: &Path) -> PathBuf {
+    let log = dir.join("log.jsonl");
+    std::fs::copy(crate::support::seed_log(), &log).expect("copy seed");
+    log
+}
+
+/// The CLI's JSON answers to a few queries, one string.
+fn answers(log: &Path) -> String {
+    let mut out = String::new();
+    for args in [
+        &["positions", "--format", "json"][..],
+        &[
+            "positions",
+            "--actor",
+            "kim-yong-hyun",
+            "--as-of",
+            "2024-10-22",
+            "--format",
+            "json",
+        ],
+        &["timeline", "--format", "json"],
+        &[
+            "diff",
+            "--from",
+            "2024-10-01",
+            "--to",
+            "2024-10-31",
+            "--format",
+            "json",
+        ],
+        &["actors", "--format", "json"],
+        &["topics", "--format", "json"],
+    ] {
+        let o = run_log(log, args, None);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        out.push_str(&stdout(&o));
+    }
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// The answers with no index at all: built from the log by the first query.
+fn answers_afresh(log: &Path) -> String {
+    let _ = std::fs::remove_dir_all(index_path(log));
+    answers(log)
+}
+
+/// Given a seed log and its answers, when the log is replaced by an older copy (its first
+/// batch), by another log, or cut, then a query discards the index with a note naming why,
+/// rebuilds it, and answers as the log now is.
+#[test]
+fn an_index_of_another_or_older_log_is_discarded_and_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let seed = std::fs::read(&log).unwrap();
+    let whole = answers(&log);
+    let first: Vec<u8> = seed
+        .split_inclusive(|b| *b == b'\n')
+        .take(35)
+        .flatten()
+        .copied()
+        .collect();
+    std::fs::write(&log, &first).unwrap();
+    let o = run_log(&log, &["actors", "--format", "json"], None);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("index discarded: the log has"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(crate::support::json(&o).as_array().unwrap().len(), 12);
+    // The rebuilt index matches: no note on the next query, and answers as afresh.
+    let o = run_log(&log, &["actors"], None);
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    let older = answers(&log);
+    assert_eq!(older, answers_afresh(&log));
+    assert_ne!(older, whole);
+    // Back to the whole log: the index of the first batch is behind it and is caught up.
+    std::fs::write(&log, &seed).unwrap();
+    assert_eq!(answers(&log), whole);
+    // Another log, as long as the seed's index covers or longer, ending elsewhere: discarded.
+    let saved = dir.path().join("saved-index");
+    copy_dir(&index_path(&log), &saved);
+    std::fs::write(&log, &first).unwrap();
+    let other = "{\"type\":\"topic.registered\",\"topic\":\"other\",\"title\":\"Another topic, with a long title to make this log longer than the seed's\",\"kind\":\"policy\"}";
+    let batch: String = (0..30)
+        .map(|i| other.replace("other", &format!("other-{i}")) + "\n")
+        .collect();
+    let o = run_log(&log, &["append", "-"], Some(batch.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::metadata(&log).unwrap().len() > seed.len() as u64);
+    std::fs::remove_dir_all(index_path(&log)).unwrap();
+    copy_dir(&saved, &index_path(&log));
+    let o = run_log(&log, &["topics"], None);
+    assert!(
+        stderr(&o).contains("is not the seq 40 it was built with"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Every byte of a segment and of the manifest, flipped in turn: the index is refused when
+/// opened or when the damaged part is read (then rebuilt), or the answer is still right; and
+/// `check_index` (verify) finds every flip.
+#[test]
+fn a_damaged_index_is_found_and_never_gives_a_wrong_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let (index, _) = ProjectionIndex::open(&log).unwrap();
+    drop(index);
+    let full = Log::open(&log).unwrap();
+    let h = full.history();
+    let f = Filter {
+        actors: BTreeSet::from([ActorId::new("kim-yong-hyun").unwrap()]),
+        ..Filter::default()
+    };
+    let seen = |a: &History, b: &History| {
+        format!(
+            "{:?} {:?}",
+            a.positions_at(At::default(), &f),
+            b.timeline_at(None, &Filter::default())
+        )
+    };
+    let truth = seen(h, h);
+    let idx = index_path(&log);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&idx)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("LOCK"))
+        .collect();
+    files.sort();
+    let mut flips = 0;
+    for file in files {
+        let good = std::fs::read(&file).unwrap();
+        // About 250 bytes of each file, spread over all its parts, and its last 64 bytes.
+        let spread = (0..good.len()).step_by(good.len() / 250 + 1);
+        for at in spread.chain(good.len().saturating_sub(64)..good.len()) {
+            let mut bad = good.clone();
+            bad[at] ^= 0x20;
+            std::fs::write(&file, &bad).unwrap();
+            let found = stancelog::store::check_index(&log, &full).unwrap();
+            assert!(
+                !matches!(found, stancelog::store::IndexCheck::Agrees { .. }),
+                "{} byte {at}: {found:?}",
+                file.display()
+            );
+            let (i, _) = ProjectionIndex::open(&log).unwrap();
+            let answer = match (i.history(&f), i.history(&Filter::default())) {
+                (Ok(a), Ok(b)) => seen(&a, &b),
+                _ => {
+                    let i = ProjectionIndex::rebuild(&log).unwrap();
+                    seen(
+                        &i.history(&f).unwrap(),
+                        &i.history(&Filter::default()).unwrap(),
+                    )
+                }
+            };
+            assert_eq!(answer, truth, "{} byte {at}", file.display());
+            // Put the index back as it was (a rebuild may have replaced the file).
+            let _ = std::fs::remove_dir_all(&idx);
+            ProjectionIndex::open(&log).unwrap();
+            flips += 1;
+            if !file.exists() {
+                break;
+            }
+        }
+    }
+    assert!(flips > 500, "{flips}");
+}
+
+/// An index of an older format version is discarded with a note naming the version, and
+/// rebuilt.
+#[test]
+fn an_index_of_another_format_version_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let whole = answers(&log);
+    let manifest = index_path(&log).join("MANIFEST");
+    let mut bytes = std::fs::read(&manifest).unwrap();
+    bytes[16..20].copy_from_slice(&0u32.to_le_bytes());
+    std::fs::write(&manifest, &bytes).unwrap();
+    let o = run_log(&log, &["positions"], None);
+    assert!(
+        stderr(&o)
+            .contains("index discarded: it is of format version 0; this build reads version 1"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(answers(&log), whole);
+}
+
+/// What a crash during an index update leaves: a new segment no manifest names, a temporary
+/// manifest, or a truncated segment. The next query is right, and the next update removes
+/// what no manifest names.
+#[test]
+fn what_a_crash_leaves_in_the_index_is_harmless() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let whole = answers(&log);
+    let idx = index_path(&log);
+    std::fs::write(idx.join("seg-99999999-1-40"), b"half a segment").unwrap();
+    std::fs::write(idx.join("MANIFEST.tmp.12345"), b"half a manifest").unwrap();
+    assert_eq!(answers(&log), whole);
+    // A truncated segment is refused and the index rebuilt.
+    let seg = std::fs::read_dir(&idx)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("seg-0")
+        })
+        .unwrap();
+    let len = std::fs::metadata(&seg).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let o = run_log(&log, &["positions"], None);
+    assert!(stderr(&o).contains("index discarded"), "{}", stderr(&o));
+    assert_eq!(answers(&log), whole);
+    let names: Vec<String> = std::fs::read_dir(&idx)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("tmp") || n.contains("99999999")),
+        "{names:?}"
+    );
+}
+
+/// Given an index left behind its log (appends made while the index could not follow), a
+/// query catches it up from where it ends, and answers as afresh.
+#[test]
+fn an_index_behind_its_log_is_caught_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    ProjectionIndex::open(&log).unwrap();
+    let old = dir.path().join("old-index");
+    std::fs::rename(index_path(&log), &old).unwrap();
+    let batch = "{\"type\":\"stance.declared\",\"actor\":\"kim-yong-hyun\",\"topic\":\"dprk-troops-in-russia\",\"stance\":\"deny\",\"date\":\"2024-11-02\",\"cite\":{\"publication\":\"X\"}}\n";
+    let o = run_log(&log, &["append", "-"], Some(batch.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::remove_dir_all(index_path(&log)).unwrap();
+    std::fs::rename(&old, index_path(&log)).unwrap();
+    let (index, used) = ProjectionIndex::open(&log).unwrap();
+    assert_eq!(used, IndexUse::CaughtUp { from: 40 });
+    assert_eq!(index.seq_last(), 41);
+    let caught_up = answers(&log);
+    assert_eq!(caught_up, answers_afresh(&log));
+    assert!(caught_up.contains("\"seq\": 41"));
+}
+
+/// `stancelog index` reports the index; `--check` and `verify` compare it with the whole log.
+#[test]
+fn cli_index_reports_checks_and_rebuilds() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let o = run_log(&log, &["index"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("index at seq 40 (head hash "),
+        "{}",
+        stdout(&o)
+    );
+    let o = run_log(&log, &["index", "--check", "--format", "json"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = crate::support::json(&o);
+    assert_eq!(
+        (
+            v["seq"].as_u64(),
+            v["actors"].as_u64(),
+            v["topics"].as_u64()
+        ),
+        (Some(40), Some(13), Some(7))
+    );
+    let o = run_log(&log, &["verify"], None);
+    assert!(
+        stdout(&o).ends_with("index: agrees with the log (seq 40)\n"),
+        "{}",
+        stdout(&o)
+    );
+    // A segment damaged where no query reads it (its id table) fails both checks.
+    let idx = index_path(&log);
+    let seg = std::fs::read_dir(&idx)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("seg-"))
+        .unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    // The footer's second field: where the id table starts (events/INDEX.md).
+    let footer = bytes.len() - 56;
+    let ids_at = u64::from_le_bytes(bytes[footer + 8..footer + 16].try_into().unwrap()) as usize;
+    bytes[ids_at + 3] ^= 1;
+    std::fs::write(&seg, &bytes).unwrap();
+    let o = run_log(&log, &["verify"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("the index does not agree with the log"),
+        "{}",
+        stderr(&o)
+    );
+    // `index --check` either finds it so, or, if opening the index read the damaged part,
+    // has already rebuilt it.
+    let o = run_log(&log, &["index", "--check"], None);
+    let rebuilt = o.status.code() == Some(0) && stderr(&o).contains("index discarded");
+    let refused =
+        o.status.code() == Some(2) && stderr(&o).contains("the index does not agree with the log");
+    assert!(rebuilt || refused, "{}", stderr(&o));
+    let o = run_log(&log, &["index", "--rebuild"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_log(&log, &["verify"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

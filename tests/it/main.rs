@@ -13,4 +13,3 @@ mod index;
 mod properties;
 #[cfg(feature = "real-data")]
 mod real_data;
-mod snapshots;

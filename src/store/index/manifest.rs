@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::segment::SegmentMeta;
 use crate::core::{ActorEntry, ActorId, Seq, TopicEntry, TopicId, ValidDate};
 use crate::store::chain::Hash;
-use crate::store::snapshot::Reader;
+use crate::store::codec::Reader;
 
 /// The first bytes of a manifest.
 pub(crate) const MAGIC: &[u8; 16] = b"STANCELOG-INDEX\n";
@@ -27,6 +27,9 @@ pub(crate) struct Manifest {
     pub(crate) seq: Seq,
     pub(crate) head: [u8; 32],
     pub(crate) valid_len: u64,
+    /// SHA-256 of that record's line as stored (without its newline): a query compares it with
+    /// the log's last line, so any edit of that line is seen, whatever its schema.
+    pub(crate) tail_sum: [u8; 32],
     /// Counts the manifests written; new segment files are named by it, so a name is never
     /// reused while a reader may still hold the old file.
     pub(crate) generation: u64,
@@ -73,6 +76,7 @@ pub(crate) fn encode(m: &Manifest) -> Vec<u8> {
     put_u64(&mut w, m.seq);
     w.extend_from_slice(&m.head);
     put_u64(&mut w, m.valid_len);
+    w.extend_from_slice(&m.tail_sum);
     put_u64(&mut w, m.generation);
     put_u64(&mut w, m.segments.len() as u64);
     for s in &m.segments {
@@ -87,7 +91,10 @@ pub(crate) fn encode(m: &Manifest) -> Vec<u8> {
         put_u64(&mut w, *seq);
         put_u64(&mut w, t.timestamp_micros() as u64);
     }
-    put_str(&mut w, &m.date_last.map_or_else(String::new, |d| d.to_string()));
+    put_str(
+        &mut w,
+        &m.date_last.map_or_else(String::new, |d| d.to_string()),
+    );
     let entry = |seq: Seq, stances: u64, retracted: u64| [seq, stances, retracted];
     put_entries(
         &mut w,
@@ -134,6 +141,7 @@ fn read_fields(r: &mut Reader<'_>) -> Result<Manifest, String> {
         seq: r.u64()?,
         head: r.array()?,
         valid_len: r.u64()?,
+        tail_sum: r.array()?,
         generation: r.u64()?,
         ..Manifest::default()
     };

@@ -24,28 +24,31 @@
 //! with it while it is at least half as long as the last one, so there are about log2(n)
 //! segments and each event is rewritten about log2(n) times over the log's life.
 
+mod check;
 mod keys;
-mod read;
 mod manifest;
+mod read;
 mod segment;
 
-use std::sync::OnceLock;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 
 use self::manifest::Manifest;
 use self::segment::{Segment, SegmentMeta};
 use super::batch::parse_record;
-use super::log::{LINE_BYTES_MAX, Log, missing_or_io, stored_hash};
+use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use crate::core::{
-    ActorEntry, ActorId, Event, EventBody, Seq, TopicEntry, TopicId, ValidDate,
+    ActorEntry, ActorId, Event, EventBody, History, Seq, TopicEntry, TopicId, ValidDate,
 };
 use crate::error::{Error, Result};
 
+pub use self::check::{IndexCheck, check_index};
 pub use self::manifest::VERSION as INDEX_VERSION;
 
 /// Where the index of the log at `log` lives: beside it, with `.index` appended (a folder).
@@ -70,6 +73,12 @@ pub enum IndexUse {
     /// It did not match the log, was damaged or of another format: discarded and rebuilt.
     Rebuilt {
         /// Why, in words.
+        reason: String,
+    },
+    /// It was missing or out of date and could not be written (a read-only folder, a full
+    /// disk): the log was read and answers come from its fold in memory.
+    Unwritable {
+        /// The error, in words.
         reason: String,
     },
 }
@@ -108,27 +117,64 @@ pub struct Index {
     torn_tail_bytes: u64,
     torn_tail_records: u64,
     globals: OnceLock<Vec<Event>>,
+    /// The whole log's fold, when the index could not be written and answers come from it.
+    memory: Option<History>,
 }
 
 /// Reads the manifest and maps its segments; `Err` says why the index cannot be used.
+///
+/// A writer may replace the manifest and remove the segments it no longer names between the
+/// reading of the manifest and the opening of a segment: then the manifest is read again.
 fn load(dir: &Path) -> std::result::Result<(Manifest, Vec<Segment>), String> {
-    let bytes = match fs::read(dir.join("MANIFEST")) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err("there is none".into());
-        }
-        Err(e) => return Err(format!("its manifest could not be read: {e}")),
+    let read = || match fs::read(dir.join("MANIFEST")) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("there is none".to_string()),
+        Err(e) => Err(format!("its manifest could not be read: {e}")),
     };
-    let m = manifest::decode(&bytes)?;
-    let segments = m
-        .segments
-        .iter()
-        .map(|s| Segment::open(&dir.join(&s.name), s))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok((m, segments))
+    let mut bytes = read()?;
+    loop {
+        let m = manifest::decode(&bytes)?;
+        let opened = m
+            .segments
+            .iter()
+            .map(|s| Segment::open(&dir.join(&s.name), s))
+            .collect::<std::result::Result<Vec<_>, _>>();
+        match opened {
+            Ok(segments) => return Ok((m, segments)),
+            Err(e) => {
+                let again = read()?;
+                if again == bytes {
+                    return Err(e);
+                }
+                bytes = again;
+            }
+        }
+    }
 }
 
-/// Reads the record the index ends with from the log, and compares.
+/// The line of the log at `log_path` that ends at byte `end` (its newline excluded), or `None`
+/// when no line ends there.
+fn line_ending_at(file: &mut File, end: u64) -> std::io::Result<Option<Vec<u8>>> {
+    // Look back 4 KiB, then as far as the longest line.
+    let mut line = Vec::new();
+    for back in [4096, LINE_BYTES_MAX as u64 + 2] {
+        let base = end.saturating_sub(back);
+        line.clear();
+        file.seek(SeekFrom::Start(base))?;
+        (&mut *file).take(end - base).read_to_end(&mut line)?;
+        if base == 0 || memchr::memrchr(b'\n', &line[..line.len().saturating_sub(1)]).is_some() {
+            break;
+        }
+    }
+    if line.last() != Some(&b'\n') {
+        return Ok(None);
+    }
+    line.pop();
+    let start = memchr::memrchr(b'\n', &line).map_or(0, |i| i + 1);
+    Ok(Some(line.split_off(start)))
+}
+
+/// Reads the record the index ends with from the log, and compares it with the manifest.
 fn check_log(log_path: &Path, m: &Manifest) -> Result<Match> {
     let mut file = File::open(log_path).map_err(|e| missing_or_io(log_path, e))?;
     let io = |e| Error::io(log_path.display(), e);
@@ -148,34 +194,15 @@ fn check_log(log_path: &Path, m: &Manifest) -> Result<Match> {
             Match::Longer
         });
     }
-    // The line ending at valid_len: look back 4 KiB, then as far as the longest line.
-    let mut line = Vec::new();
-    for back in [4096, LINE_BYTES_MAX as u64 + 2] {
-        let base = m.valid_len.saturating_sub(back);
-        line.clear();
-        file.seek(SeekFrom::Start(base)).map_err(io)?;
-        (&mut file)
-            .take(m.valid_len - base)
-            .read_to_end(&mut line)
-            .map_err(io)?;
-        if base == 0 || memchr::memrchr(b'\n', &line[..line.len().saturating_sub(1)]).is_some() {
-            break;
-        }
-    }
-    if line.last() != Some(&b'\n') {
-        return Ok(Match::Differs(
-            "the log has no record end where the index ends".into(),
-        ));
-    }
-    line.pop();
-    let start = memchr::memrchr(b'\n', &line).map_or(0, |i| i + 1);
-    let last = &line[start..];
-    let seq = parse_record(last).ok().and_then(|r| r.seq);
-    if seq != Some(m.seq) || stored_hash(last) != Some(m.head()) {
+    let line = line_ending_at(&mut file, m.valid_len).map_err(io)?;
+    let same = line.is_some_and(|last| {
+        parse_record(&last).ok().and_then(|r| r.seq) == Some(m.seq)
+            && <[u8; 32]>::from(Sha256::digest(&last)) == m.tail_sum
+    });
+    if !same {
         return Ok(Match::Differs(format!(
-            "the log's record where it ends is not seq {} with hash {}: the log was restored, edited or replaced",
-            m.seq,
-            m.head().to_hex()
+            "the log's record where it ends is not the seq {} it was built with: the log was restored, edited or replaced",
+            m.seq
         )));
     }
     Ok(if len == m.valid_len {
@@ -221,9 +248,25 @@ pub fn update_index(log_path: &Path, log: &Log) -> Result<()> {
         return Ok(());
     }
     extend(&dir, &mut m, log).map_err(io(&dir))?;
+    m.tail_sum = tail_sum(log_path, log.valid_len)?;
     manifest::write(&dir, &m).map_err(io(&dir))?;
     remove_unnamed(&dir, &m);
     Ok(())
+}
+
+/// The SHA-256 of the log's line ending at `end` (zeros when `end` is 0).
+fn tail_sum(log_path: &Path, end: u64) -> Result<[u8; 32]> {
+    if end == 0 {
+        return Ok([0; 32]);
+    }
+    let io = |e| Error::io(log_path.display(), e);
+    let mut file = File::open(log_path).map_err(io)?;
+    let line = line_ending_at(&mut file, end).map_err(io)?.ok_or_else(|| {
+        io(std::io::Error::other(
+            "no record ends where the log was read to",
+        ))
+    })?;
+    Ok(Sha256::digest(&line).into())
 }
 
 /// Adds the events of `log` after `m.seq` to the index in `dir` as one new segment (taking
@@ -234,7 +277,7 @@ fn extend(dir: &Path, m: &mut Manifest, log: &Log) -> std::io::Result<()> {
     let from = m.seq;
     let mut first = from + 1;
     while let Some(prev) = m.segments.last() {
-        if first <= last && (last - first + 1) * 2 >= prev.last - prev.first + 1 {
+        if first <= last && (last - first + 1) * 2 > prev.last - prev.first {
             first = prev.first;
             m.segments.pop();
         } else {
@@ -255,6 +298,15 @@ fn extend(dir: &Path, m: &mut Manifest, log: &Log) -> std::io::Result<()> {
             sum,
         });
     }
+    summarize(m, log, from);
+    Ok(())
+}
+
+/// Brings what `m` says of the whole log (its end, the recorded times, the latest date, the
+/// counts) up to `log`, which it described up to seq `from`.
+fn summarize(m: &mut Manifest, log: &Log, from: Seq) {
+    let h = &log.history;
+    let last = h.seq_last();
     let mut corrected = false;
     for seq in from + 1..=last {
         if let Some(t) = h.recorded_at(seq)
@@ -276,7 +328,6 @@ fn extend(dir: &Path, m: &mut Manifest, log: &Log) -> std::io::Result<()> {
     m.valid_len = log.valid_len;
     m.actors = h.actors().into_iter().collect();
     m.topics = h.topics().into_iter().collect();
-    Ok(())
 }
 
 /// Removes the files of the index folder that `m` does not name (segments replaced by a merge
@@ -315,14 +366,35 @@ impl Index {
             Err(reason) => reason,
         };
         let log = Log::open(log_path)?;
-        update_index(log_path, &log)?;
-        let index = Index::reload(log_path, &log)?;
         let used = if reason == "there is none" {
             IndexUse::Built
         } else {
             IndexUse::Rebuilt { reason }
         };
-        Ok((index, used))
+        Index::updated(log_path, log, used)
+    }
+
+    /// Brings the index up to `log` and loads it; when it cannot be written (a read-only
+    /// folder, a full disk), answers from `log` itself, in memory.
+    fn updated(log_path: &Path, log: Log, used: IndexUse) -> Result<(Index, IndexUse)> {
+        match update_index(log_path, &log) {
+            Ok(()) => Ok((Index::reload(log_path, &log)?, used)),
+            Err(e @ Error::Io { .. }) => {
+                let mut m = Manifest::default();
+                summarize(&mut m, &log, 0);
+                let mut index = Index::new(index_path(log_path), m, Vec::new());
+                index.torn_tail_bytes = log.torn_tail_bytes;
+                index.torn_tail_records = log.torn_tail_records;
+                index.memory = Some(log.history);
+                Ok((
+                    index,
+                    IndexUse::Unwritable {
+                        reason: e.to_string(),
+                    },
+                ))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Discards the index of the log at `log_path` and builds it anew from the log (after a
@@ -336,8 +408,7 @@ impl Index {
         if dir.join("MANIFEST").exists() {
             fs::remove_file(dir.join("MANIFEST")).map_err(|e| Error::io(dir.display(), e))?;
         }
-        update_index(log_path, &log)?;
-        Index::reload(log_path, &log)
+        Ok(Index::updated(log_path, log, IndexUse::Built)?.0)
     }
 
     fn catch_up(log_path: &Path, m: Manifest, segments: Vec<Segment>) -> Result<(Index, IndexUse)> {
@@ -352,8 +423,7 @@ impl Index {
         }
         let from = m.seq;
         drop(segments);
-        update_index(log_path, &log)?;
-        Ok((Index::reload(log_path, &log)?, IndexUse::CaughtUp { from }))
+        Index::updated(log_path, log, IndexUse::CaughtUp { from })
     }
 
     /// Loads the index just brought up to `log`.
@@ -379,6 +449,7 @@ impl Index {
             torn_tail_bytes: 0,
             torn_tail_records: 0,
             globals: OnceLock::new(),
+            memory: None,
         }
     }
 

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 
+use super::Index;
 use super::keys::{self, GLOBAL};
 use super::segment::Segment;
-use super::Index;
 use crate::core::{ActorId, Event, EventBody, Filter, History, Seq};
 
 /// Events are decoded on worker threads in windows of this many (bounded memory).
@@ -19,20 +19,20 @@ const WINDOW: usize = 1 << 16;
 pub type Damage = String;
 
 impl Index {
-    fn segment_of(&self, seq: Seq) -> Option<&Segment> {
+    pub(super) fn segment_of(&self, seq: Seq) -> Option<&Segment> {
         let i = self.segments.partition_point(|s| s.last < seq);
         self.segments.get(i).filter(|s| s.first <= seq)
     }
 
     /// The event of `seq`.
-    fn event(&self, seq: Seq) -> Result<Event, Damage> {
+    pub(super) fn event(&self, seq: Seq) -> Result<Event, Damage> {
         self.segment_of(seq)
             .ok_or_else(|| format!("no segment holds seq {seq}"))?
             .event(seq)
     }
 
     /// The seqs filed under `key` in any segment, sorted, without repeats.
-    fn postings(&self, key: &[u8]) -> Result<Vec<Seq>, Damage> {
+    pub(super) fn postings(&self, key: &[u8]) -> Result<Vec<Seq>, Damage> {
         let mut out = Vec::new();
         for s in &self.segments {
             s.postings(key, &mut out)?;
@@ -47,11 +47,18 @@ impl Index {
     fn fold(&self, h: &mut History, seqs: &[Seq]) -> Result<(), Damage> {
         for window in seqs.chunks(WINDOW) {
             let events: Vec<Event> = if window.len() < 512 {
-                window.iter().map(|s| self.event(*s)).collect::<Result<_, _>>()?
+                window
+                    .iter()
+                    .map(|s| self.event(*s))
+                    .collect::<Result<_, _>>()?
             } else {
                 window
                     .par_chunks(256)
-                    .map(|c| c.iter().map(|s| self.event(*s)).collect::<Result<Vec<_>, _>>())
+                    .map(|c| {
+                        c.iter()
+                            .map(|s| self.event(*s))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
                     .collect::<Result<Vec<_>, _>>()?
                     .into_iter()
                     .flatten()
@@ -83,6 +90,9 @@ impl Index {
     /// # Errors
     /// Damage found while reading, in words.
     pub fn registry(&self) -> Result<History, Damage> {
+        if let Some(h) = &self.memory {
+            return Ok(h.clone());
+        }
         let mut h = History::sparse();
         for e in self.globals()? {
             h.apply(e.clone());
@@ -97,6 +107,9 @@ impl Index {
     /// # Errors
     /// Damage found while reading, in words.
     pub fn history(&self, filter: &Filter) -> Result<History, Damage> {
+        if let Some(h) = &self.memory {
+            return Ok(h.clone());
+        }
         let Some(rest) = self.selection(filter)? else {
             let mut h = History::new();
             let all: Vec<Seq> = (1..=self.seq_last()).collect();

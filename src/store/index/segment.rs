@@ -1,5 +1,5 @@
 //! One immutable segment of the projection index: the events of a range of seqs in binary form
-//! (the snapshot's record encoding), their offsets, their ids, and posting lists by key. The
+//! (`codec.rs`), their offsets, their ids, and posting lists by key. The
 //! layout is specified in `events/INDEX.md`.
 //!
 //! A segment is written once, synced, and only then named by a manifest; it is never changed
@@ -19,8 +19,8 @@ use memmap2::Mmap;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::super::codec::{Reader, event_of, put_record};
 use super::super::record::Record;
-use super::super::snapshot::{Reader, event_of, put_record};
 use crate::core::{Event, Seq};
 
 /// The first bytes of every segment file.
@@ -234,7 +234,9 @@ impl Segment {
         let fields = [0, 8, 16, 24, 32].map(|at| usize_at(foot, at));
         let dir_check: [u8; 8] = foot[40..48].try_into().unwrap_or([0; 8]);
         if (first, last) != (meta.first, meta.last) || first == 0 || last < first {
-            return Err(format!("it holds seqs {first} to {last}, not what the manifest says"));
+            return Err(format!(
+                "it holds seqs {first} to {last}, not what the manifest says"
+            ));
         }
         let seg = Segment {
             first,
