@@ -821,3 +821,192 @@ fn cli_index_reports_checks_and_rebuilds() {
     let o = run_log(&log, &["verify"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Crashes and concurrent readers
+// ---------------------------------------------------------------------------------------------
+
+/// Registrations of actors `a0..a{actors}` and topics `t0..t{topics}` (policy), one line each.
+fn registrations(actors: usize, topics: usize) -> String {
+    let mut out = String::new();
+    for a in 0..actors {
+        out.push_str(&format!(
+            "{{\"type\":\"actor.registered\",\"actor\":\"a{a}\",\"name\":\"A{a}\",\"kind\":\"state\",\"country\":\"KOR\",\"sector\":\"GOV\"}}\n"
+        ));
+    }
+    for t in 0..topics {
+        out.push_str(&format!(
+            "{{\"type\":\"topic.registered\",\"topic\":\"t{t}\",\"title\":\"T{t}\",\"kind\":\"policy\",\"issues\":[\"nu\"]}}\n"
+        ));
+    }
+    out
+}
+
+/// `n` stances, numbered from `from`, spread over the actors, topics and days (a fixed
+/// pattern, so every run writes the same).
+fn stances(from: usize, n: usize, actors: usize, topics: usize) -> String {
+    let mut out = String::new();
+    for i in from..from + n {
+        let stance = ["support", "oppose", "neutral"][i % 3];
+        let day = 1 + (i * 7) % 28;
+        let month = 1 + (i * 5) % 12;
+        out.push_str(&format!(
+            "{{\"type\":\"stance.declared\",\"actor\":\"a{}\",\"topic\":\"t{}\",\"stance\":\"{stance}\",\"date\":\"2020-{month:02}-{day:02}\",\"cite\":{{\"publication\":\"P\",\"title\":\"report {i}\"}}}}\n",
+            i % actors,
+            (i / actors) % topics
+        ));
+    }
+    out
+}
+
+/// The seqs of the positions a history gives, with their stances: what a reader compares.
+fn positions_seen(h: &History) -> Vec<(Seq, Stance)> {
+    h.positions_at(At::default(), &Filter::default())
+        .into_iter()
+        .map(|p| (p.event.seq, p.stance.stance))
+        .collect()
+}
+
+/// Given a writer appending batches while readers query in other threads, every answer a
+/// reader gets is the log's answer after some whole number of batches.
+#[test]
+fn readers_during_appends_see_each_batch_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.jsonl");
+    Log::create(&log).unwrap();
+    let batches: Vec<String> = std::iter::once(registrations(7, 5))
+        .chain((0..24).map(|b| stances(b * 40, 40, 7, 5)))
+        .collect();
+    // The answer after each whole number of batches, folded in memory.
+    let mut expected = BTreeSet::new();
+    let mut h = History::new();
+    expected.insert(positions_seen(&h));
+    for text in &batches {
+        for n in parse_batch("b", text.as_bytes()).unwrap() {
+            let seq = h.seq_last() + 1;
+            h.apply(Event {
+                seq,
+                id: Uuid::from_u128(u128::from(seq)),
+                recorded_at: DateTime::UNIX_EPOCH,
+                body: n.body,
+            });
+        }
+        expected.insert(positions_seen(&h));
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut seen = 0;
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) || seen == 0 {
+                        let Ok((index, _)) = ProjectionIndex::open(&log) else {
+                            continue;
+                        };
+                        let h = index.history(&Filter::default()).expect("readable");
+                        assert!(
+                            expected.contains(&positions_seen(&h)),
+                            "a batch seen in part"
+                        );
+                        seen += 1;
+                    }
+                    seen
+                })
+            })
+            .collect();
+        let mut w = Writer::open(&log, Duration::from_secs(5)).unwrap();
+        for (b, text) in batches.iter().enumerate() {
+            let opts = AppendOptions {
+                recorded_at: DateTime::from_timestamp(1_730_419_200 + b as i64, 0).unwrap(),
+                expect_seq: None,
+                wait: Duration::from_secs(5),
+            };
+            let batch = parse_batch("b", text.as_bytes()).unwrap();
+            assert_eq!(w.append(&batch, "b", &opts).unwrap().index_warning, None);
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        for r in readers {
+            assert!(r.join().unwrap() > 0);
+        }
+    });
+}
+
+/// Given `stancelog append` of a large batch killed (SIGKILL) at points spread over its run
+/// (while writing the log, while writing the index, or before either), the next query answers
+/// as a query on that log with no index at all, and the one after needs no rebuild.
+#[test]
+fn a_kill_during_an_append_and_its_index_update_leaves_the_next_query_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.jsonl");
+    let o = run_log(&base, &["init"], None);
+    assert!(o.status.success());
+    let first = registrations(20, 40) + &stances(0, 3000, 20, 40);
+    let o = run_log(&base, &["append", "-"], Some(first.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let big = dir.path().join("big.jsonl");
+    std::fs::write(&big, stances(3000, 4000, 20, 40)).unwrap();
+    let args = |log: &Path| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_stancelog"));
+        c.args([
+            "--log",
+            log.to_str().unwrap(),
+            "append",
+            big.to_str().unwrap(),
+        ]);
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    // How long a whole append takes here, to spread the kills over it.
+    let fresh = |name: &str| {
+        let log = dir.path().join(name);
+        std::fs::copy(&base, &log).unwrap();
+        copy_dir(&index_path(&base), &index_path(&log));
+        log
+    };
+    let timed = fresh("timed.jsonl");
+    let start = std::time::Instant::now();
+    assert!(args(&timed).status().unwrap().success());
+    let whole = start.elapsed();
+    for k in 0..10u32 {
+        let log = fresh(&format!("k{k}.jsonl"));
+        let mut child = args(&log).spawn().unwrap();
+        std::thread::sleep(whole * k / 10);
+        let _ = child.kill();
+        let _ = child.wait();
+        let query = ["positions", "--format", "json"];
+        let o = run_log(&log, &query, None);
+        assert_eq!(o.status.code(), Some(0), "kill {k}: {}", stderr(&o));
+        let after_kill = stdout(&o);
+        let o = run_log(&log, &query, None);
+        assert!(
+            !stderr(&o).contains("index discarded"),
+            "kill {k}: {}",
+            stderr(&o)
+        );
+        assert_eq!(stdout(&o), after_kill, "kill {k}");
+        let seq = Log::open(&log).unwrap().history().seq_last();
+        assert!(seq == 3060 || seq == 7060, "kill {k}: seq {seq}");
+        std::fs::remove_dir_all(index_path(&log)).unwrap();
+        assert_eq!(stdout(&run_log(&log, &query, None)), after_kill, "kill {k}");
+    }
+}
+
+/// Given a log whose index cannot be written (here a file stands where its folder would be),
+/// a query answers from the log itself with a warning, the same as with an index.
+#[test]
+fn an_index_that_cannot_be_written_falls_back_to_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let whole = answers(&log);
+    std::fs::remove_dir_all(index_path(&log)).unwrap();
+    std::fs::write(index_path(&log), b"not a folder").unwrap();
+    let o = run_log(&log, &["positions"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the projection index could not be written"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(answers(&log), whole);
+}
