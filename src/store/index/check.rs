@@ -60,11 +60,13 @@ pub fn check_index(log_path: &Path, log: &Log) -> Result<IndexCheck> {
         return Ok(IndexCheck::Unusable { why });
     }
     for (meta, s) in m.segments.iter().zip(&segments) {
-        if s.sum() != meta.sum {
-            return Ok(disagrees(format!(
-                "segment {} does not match its checksum",
-                meta.name
-            )));
+        match s.sum() {
+            Ok(sum) if sum == meta.sum => {}
+            Ok(_) => {
+                let what = format!("segment {} does not match its checksum", meta.name);
+                return Ok(disagrees(what));
+            }
+            Err(why) => return Ok(IndexCheck::Unusable { why }),
         }
     }
     let index = Index::new(index_path(log_path), m.clone(), segments);

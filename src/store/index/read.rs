@@ -26,9 +26,22 @@ impl Index {
 
     /// The event of `seq`.
     pub(super) fn event(&self, seq: Seq) -> Result<Event, Damage> {
-        self.segment_of(seq)
-            .ok_or_else(|| format!("no segment holds seq {seq}"))?
-            .event(seq)
+        Ok(self.events(&[seq])?.remove(0))
+    }
+
+    /// The events of `seqs` (sorted), from the segments that hold them.
+    fn events(&self, seqs: &[Seq]) -> Result<Vec<Event>, Damage> {
+        let mut out = Vec::with_capacity(seqs.len());
+        let mut rest = seqs;
+        while let Some(first) = rest.first() {
+            let seg = self
+                .segment_of(*first)
+                .ok_or_else(|| format!("no segment holds seq {first}"))?;
+            let n = rest.partition_point(|s| *s <= seg.last);
+            out.extend(seg.events(&rest[..n])?);
+            rest = &rest[n..];
+        }
+        Ok(out)
     }
 
     /// The seqs filed under `key` in any segment, sorted, without repeats.
@@ -46,19 +59,12 @@ impl Index {
     /// at a time.
     fn fold(&self, h: &mut History, seqs: &[Seq]) -> Result<(), Damage> {
         for window in seqs.chunks(WINDOW) {
-            let events: Vec<Event> = if window.len() < 512 {
-                window
-                    .iter()
-                    .map(|s| self.event(*s))
-                    .collect::<Result<_, _>>()?
+            let events: Vec<Event> = if window.len() < 1024 {
+                self.events(window)?
             } else {
                 window
-                    .par_chunks(256)
-                    .map(|c| {
-                        c.iter()
-                            .map(|s| self.event(*s))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
+                    .par_chunks(4096)
+                    .map(|c| self.events(c))
                     .collect::<Result<Vec<_>, _>>()?
                     .into_iter()
                     .flatten()
@@ -76,11 +82,7 @@ impl Index {
         if let Some(g) = self.globals.get() {
             return Ok(g);
         }
-        let seqs = self.postings(GLOBAL)?;
-        let events = seqs
-            .iter()
-            .map(|s| self.event(*s))
-            .collect::<Result<Vec<_>, _>>()?;
+        let events = self.events(&self.postings(GLOBAL)?)?;
         Ok(self.globals.get_or_init(|| events))
     }
 

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use memmap2::Mmap;
@@ -171,8 +172,28 @@ pub(crate) fn write(
     Ok((size, sum))
 }
 
+/// Records closer than this are read together.
+const NEAR: usize = 4096;
+/// The most bytes read at once.
+const READ_MAX: usize = 1 << 20;
+
+/// The event of a record (its 8-byte check, then the record), the check verified.
+fn decode(seq: Seq, bytes: &[u8]) -> Result<Event, String> {
+    let (check, body) = bytes.split_at(8);
+    if check8(body) != check {
+        return Err(format!("the record of seq {seq} is damaged"));
+    }
+    let mut r = Reader::new(body);
+    match r.record().and_then(event_of) {
+        Ok(e) if e.seq == seq && r.at_end() => Ok(e),
+        Ok(e) => Err(format!("the record of seq {seq} holds seq {}", e.seq)),
+        Err(e) => Err(format!("the record of seq {seq}: {e}")),
+    }
+}
+
 /// A segment mapped into memory, its header and footer checked.
 pub(crate) struct Segment {
+    file: File,
     map: Mmap,
     pub(crate) first: Seq,
     pub(crate) last: Seq,
@@ -208,10 +229,13 @@ impl Segment {
         // SAFETY: segments are immutable once named by a manifest (new ones are written under
         // new names, old ones only unlinked), so the mapped bytes do not change while mapped.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| e.to_string())?;
-        Segment::from_map(map, meta).map_err(|e| format!("segment {}: {e}", meta.name))
+        // Queries read scattered records: no read-ahead around each (it would map in, and
+        // count as resident, most of the file for a one-actor query).
+        let _ = map.advise(memmap2::Advice::Random);
+        Segment::from_map(file, map, meta).map_err(|e| format!("segment {}: {e}", meta.name))
     }
 
-    fn from_map(map: Mmap, meta: &SegmentMeta) -> Result<Segment, String> {
+    fn from_map(file: File, map: Mmap, meta: &SegmentMeta) -> Result<Segment, String> {
         let len = map.len();
         if len < HEADER + FOOTER {
             return Err("it is truncated".into());
@@ -239,6 +263,7 @@ impl Segment {
             ));
         }
         let seg = Segment {
+            file,
             first,
             last,
             offsets_at: fields[0].clone()?,
@@ -262,32 +287,63 @@ impl Segment {
         Ok(seg)
     }
 
-    /// The SHA-256 of the whole file (reads every byte).
-    pub(crate) fn sum(&self) -> [u8; 32] {
-        Sha256::digest(&self.map[..]).into()
+    /// The SHA-256 of the whole file (reads every byte, from the file).
+    pub(crate) fn sum(&self) -> Result<[u8; 32], String> {
+        let mut sum = Sha256::new();
+        let mut buf = vec![0; 1 << 20];
+        let mut at = 0;
+        while at < self.map.len() {
+            let n = buf.len().min(self.map.len() - at);
+            self.file
+                .read_exact_at(&mut buf[..n], at as u64)
+                .map_err(|e| e.to_string())?;
+            sum.update(&buf[..n]);
+            at += n;
+        }
+        Ok(sum.finalize().into())
     }
 
-    /// The event of `seq` (which must be in this segment's range), its check verified.
-    pub(crate) fn event(&self, seq: Seq) -> Result<Event, String> {
-        let i = (seq - self.first) as usize;
-        let at = self.offsets_at + i * 8;
+    /// The bytes of the record of `seq` (which must be in this segment's range): its check
+    /// and its body.
+    fn span(&self, seq: Seq) -> Result<(usize, usize), String> {
+        let at = self.offsets_at + (seq - self.first) as usize * 8;
         let (from, to) = (usize_at(&self.map, at)?, usize_at(&self.map, at + 8)?);
-        let bytes = self
-            .map
-            .get(from..to)
-            .filter(|b| b.len() >= 8 && to <= self.offsets_at)
-            .ok_or_else(|| format!("the record of seq {seq} is out of bounds"))?;
-        let (check, body) = bytes.split_at(8);
-        if check8(body) != check {
-            return Err(format!("the record of seq {seq} is damaged"));
+        if from < HEADER || to > self.offsets_at || to < from + 8 {
+            return Err(format!("the record of seq {seq} is out of bounds"));
         }
-        let mut r = Reader::new(body);
-        let event = r.record().and_then(event_of);
-        match event {
-            Ok(e) if e.seq == seq && r.at_end() => Ok(e),
-            Ok(e) => Err(format!("the record of seq {seq} holds seq {}", e.seq)),
-            Err(e) => Err(format!("the record of seq {seq}: {e}")),
+        Ok((from, to))
+    }
+
+    /// The events of `seqs` (sorted, each in this segment's range), their checks verified.
+    ///
+    /// Records are read from the file, records near each other in one read, not through the
+    /// map: the kernel maps pages around each one touched, and a query reading scattered
+    /// records would have most of the file resident.
+    pub(crate) fn events(&self, seqs: &[Seq]) -> Result<Vec<Event>, String> {
+        let mut out = Vec::with_capacity(seqs.len());
+        let mut buf = Vec::new();
+        let mut i = 0;
+        while i < seqs.len() {
+            let (from, mut to) = self.span(seqs[i])?;
+            let mut j = i;
+            while let Some(next) = seqs.get(j + 1) {
+                let (f, t) = self.span(*next)?;
+                if f < to || f - to > NEAR || t - from > READ_MAX {
+                    break;
+                }
+                (to, j) = (t, j + 1);
+            }
+            buf.resize(to - from, 0);
+            self.file
+                .read_exact_at(&mut buf, from as u64)
+                .map_err(|e| format!("a record could not be read: {e}"))?;
+            for seq in &seqs[i..=j] {
+                let (f, t) = self.span(*seq)?;
+                out.push(decode(*seq, &buf[f - from..t - from])?);
+            }
+            i = j + 1;
         }
+        Ok(out)
     }
 
     /// Appends the seqs filed under `key` to `out`.
