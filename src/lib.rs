@@ -13,6 +13,7 @@
 pub mod allocator;
 pub mod core;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod store;
 

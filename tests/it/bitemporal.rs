@@ -1669,7 +1669,7 @@ fn cli_role_is_that_held_on_the_as_of_day() {
         csv.lines()
             .nth(1)
             .unwrap()
-            .starts_with("kim,Kim,Vice Minister,deploy,"),
+            .starts_with("1,kim,Kim,Vice Minister,,2024-01-01,2024-06-30,deploy,"),
         "{csv}"
     );
 }

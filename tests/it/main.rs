@@ -9,6 +9,9 @@ mod durability;
 mod import_csv;
 mod import_treaty;
 mod import_unvotes;
+mod output;
+#[cfg(feature = "duckdb")]
+mod parquet;
 mod properties;
 #[cfg(feature = "real-data")]
 mod real_data;
