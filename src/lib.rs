@@ -2,6 +2,7 @@
 //!
 //! - [`core`]: the pure domain, fold, replay, diff and timeline (no I/O, no serde, no clock).
 //! - [`store`]: the JSON Lines log on disk.
+//! - [`export`]: query answers as typed rows and their NDJSON, CSV and Parquet files.
 //! - [`import`]: importers of real data sets (UN votes, treaty status, spreadsheets).
 //! - [`error`]: the one error type.
 //! - [`allocator`]: tuning of the allocator the binary runs on.

@@ -114,7 +114,11 @@ pub fn run(
         ExportWhat::Timeline { query, to } => {
             let (cutoff, f) = timeline::query(h, query, now)?;
             let rows = h.timeline_iter(cutoff, &f).map(|e| TimelineRow::new(h, &e));
-            ("timeline entries", to, write(to, &columns::timeline(), rows)?)
+            (
+                "timeline entries",
+                to,
+                write(to, &columns::timeline(), rows)?,
+            )
         }
         ExportWhat::Events { known_at, to } => {
             let cutoff = known(h, *known_at, "--known-at", now)?.unwrap_or(u64::MAX);
@@ -151,10 +155,10 @@ fn write<R: Serialize>(
 ) -> Result<u64, Error> {
     let mut count = 0u64;
     let rows = rows.inspect(|_| count += 1);
-    let name = to.out.file_name().map_or_else(
-        || "export".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let name = to
+        .out
+        .file_name()
+        .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
     let part = to
         .out
         .with_file_name(format!(".{name}.part-{}", std::process::id()));

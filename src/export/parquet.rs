@@ -71,8 +71,12 @@ fn array(kind: Kind, cells: &[Cell]) -> ArrayRef {
             TimestampMicrosecondBuilder::new().with_timezone("UTC"),
             Cell::Timestamp(t) => t.timestamp_micros()
         ),
-        Kind::TextList => build!(ListBuilder::new(StringBuilder::new()), Cell::Texts(v) => v.iter().map(|x| x.as_deref())),
-        Kind::IntList => build!(ListBuilder::new(Int64Builder::new()), Cell::Ints(v) => v.iter().map(|n| Some(*n))),
+        Kind::TextList => {
+            build!(ListBuilder::new(StringBuilder::new()), Cell::Texts(v) => v.iter().map(|x| x.as_deref()))
+        }
+        Kind::IntList => {
+            build!(ListBuilder::new(Int64Builder::new()), Cell::Ints(v) => v.iter().map(|n| Some(*n)))
+        }
     }
 }
 

@@ -19,11 +19,17 @@ fn flatten(prefix: &str, obj: &Map<String, Value>, into: &mut Map<String, Value>
                     for (f, x) in item.as_object().unwrap() {
                         let x = match x {
                             Value::Array(inner) => Value::String(
-                                inner.iter().map(|i| i.as_str().unwrap()).collect::<Vec<_>>().join(","),
+                                inner
+                                    .iter()
+                                    .map(|i| i.as_str().unwrap())
+                                    .collect::<Vec<_>>()
+                                    .join(","),
                             ),
                             other => other.clone(),
                         };
-                        let list = fields.entry(format!("{name}_{f}")).or_insert(Value::Array(vec![]));
+                        let list = fields
+                            .entry(format!("{name}_{f}"))
+                            .or_insert(Value::Array(vec![]));
                         list.as_array_mut().unwrap().push(x);
                     }
                 }
@@ -55,7 +61,11 @@ fn csv_text(v: &Value) -> String {
                 })
                 .collect::<Vec<_>>()
                 .join(";");
-            if items.iter().all(Value::is_number) { text } else { neutralised(&text) }
+            if items.iter().all(Value::is_number) {
+                text
+            } else {
+                neutralised(&text)
+            }
         }
         other => other.to_string(),
     }
@@ -66,7 +76,11 @@ fn csv_text(v: &Value) -> String {
 /// fields to show, so its columns are checked as empty).
 fn assert_csv_carries_json(args: &[&str]) {
     let log = seed_log();
-    let j = json(&run_log(&log, &[args, &["--format", "json"]].concat(), None));
+    let j = json(&run_log(
+        &log,
+        &[args, &["--format", "json"]].concat(),
+        None,
+    ));
     let c = run_log(&log, &[args, &["--format", "csv"]].concat(), None);
     assert!(c.status.success(), "{}", stderr(&c));
     let mut r = csv::Reader::from_reader(c.stdout.as_slice());
@@ -90,7 +104,10 @@ fn assert_csv_carries_json(args: &[&str]) {
         }
         for (i, name) in header.iter().enumerate() {
             if !flat.contains_key(name) {
-                assert_eq!(&row[i], "", "{args:?}: CSV column `{name}` is not in JSON: {obj}");
+                assert_eq!(
+                    &row[i], "",
+                    "{args:?}: CSV column `{name}` is not in JSON: {obj}"
+                );
             }
         }
     }
@@ -108,7 +125,11 @@ fn csv_carries_every_json_field_of_every_query_with_the_same_names() {
 
 #[test]
 fn positions_carry_since_as_given_beside_its_first_day_and_precision() {
-    let rows = json(&run_log(&seed_log(), &["positions", "--format", "json"], None));
+    let rows = json(&run_log(
+        &seed_log(),
+        &["positions", "--format", "json"],
+        None,
+    ));
     let kim = rows
         .as_array()
         .unwrap()
@@ -120,19 +141,37 @@ fn positions_carry_since_as_given_beside_its_first_day_and_precision() {
     assert_eq!(kim["since_precision"], "month");
     assert_eq!(kim["since_time"], Value::Null);
     assert_eq!(kim["output_version"], 1);
-    let russia = rows.as_array().unwrap().iter().find(|p| p["actor"] == "rus").unwrap();
+    let russia = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["actor"] == "rus")
+        .unwrap();
     assert_eq!(russia["since_date"], "2024-06-19");
     assert_eq!(russia["since_precision"], "day");
 }
 
 #[test]
 fn ndjson_is_the_json_objects_one_per_line() {
-    for args in [&["positions"][..], &["timeline"], &["actors"], &["topics"], &["diff", "--from", "2024-10-01", "--to", "2024-10-25"]] {
-        let j = json(&run_log(&seed_log(), &[args, &["--format", "json"]].concat(), None));
+    for args in [
+        &["positions"][..],
+        &["timeline"],
+        &["actors"],
+        &["topics"],
+        &["diff", "--from", "2024-10-01", "--to", "2024-10-25"],
+    ] {
+        let j = json(&run_log(
+            &seed_log(),
+            &[args, &["--format", "json"]].concat(),
+            None,
+        ));
         let n = run_log(&seed_log(), &[args, &["--format", "ndjson"]].concat(), None);
         let text = stdout(&n);
         assert!(text.ends_with('\n'));
-        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(&lines, j.as_array().unwrap(), "{args:?}");
     }
 }
@@ -140,7 +179,12 @@ fn ndjson_is_the_json_objects_one_per_line() {
 #[test]
 fn export_writes_what_the_query_prints() {
     let dir = tempfile::tempdir().unwrap();
-    for (what, flags) in [("positions", &["--as-of", "2024-10-25"][..]), ("timeline", &[]), ("actors", &[]), ("topics", &[])] {
+    for (what, flags) in [
+        ("positions", &["--as-of", "2024-10-25"][..]),
+        ("timeline", &[]),
+        ("actors", &[]),
+        ("topics", &[]),
+    ] {
         for format in ["csv", "ndjson"] {
             let file = dir.path().join(format!("{what}.{format}"));
             let mut args = vec!["export", what];
@@ -148,16 +192,46 @@ fn export_writes_what_the_query_prints() {
             args.extend(["--format", format, "--out", file.to_str().unwrap()]);
             let o = run_log(&seed_log(), &args, None);
             assert!(o.status.success(), "{}", stderr(&o));
-            let printed = run_log(&seed_log(), &[&[what][..], flags, &["--format", format]].concat(), None);
-            assert_eq!(std::fs::read(&file).unwrap(), printed.stdout, "{what} {format}");
-            let rows = printed.stdout.iter().filter(|b| **b == b'\n').count() - usize::from(format == "csv");
-            assert!(stdout(&o).starts_with(&format!("wrote {rows} ")), "{}", stdout(&o));
+            let printed = run_log(
+                &seed_log(),
+                &[&[what][..], flags, &["--format", format]].concat(),
+                None,
+            );
+            assert_eq!(
+                std::fs::read(&file).unwrap(),
+                printed.stdout,
+                "{what} {format}"
+            );
+            let rows = printed.stdout.iter().filter(|b| **b == b'\n').count()
+                - usize::from(format == "csv");
+            assert!(
+                stdout(&o).starts_with(&format!("wrote {rows} ")),
+                "{}",
+                stdout(&o)
+            );
         }
     }
     // Events: one row per stored event, the stored fields flattened.
     let file = dir.path().join("events.ndjson");
-    let o = run_log(&seed_log(), &["export", "events", "--format", "ndjson", "--out", file.to_str().unwrap()], None);
-    assert_eq!(stdout(&o), format!("wrote 40 events to {} (ndjson, output version 1)\n", file.display()));
+    let o = run_log(
+        &seed_log(),
+        &[
+            "export",
+            "events",
+            "--format",
+            "ndjson",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "wrote 40 events to {} (ndjson, output version 1)\n",
+            file.display()
+        )
+    );
     let text = std::fs::read_to_string(&file).unwrap();
     let first: Value = serde_json::from_str(text.lines().nth(21).unwrap()).unwrap();
     assert_eq!(first["seq"], 22);
@@ -174,9 +248,38 @@ fn export_writes_what_the_query_prints() {
 fn csv_cells_that_start_a_formula_are_neutralised() {
     let (_d, log) = empty_log();
     for args in [
-        &["add", "actor", "x1", "--name", "=HYPERLINK(\"http://evil\",\"click\")", "--kind", "person", "--country", "KOR", "--sector", "GOV", "--alias", "@SUM(A1)"][..],
+        &[
+            "add",
+            "actor",
+            "x1",
+            "--name",
+            "=HYPERLINK(\"http://evil\",\"click\")",
+            "--kind",
+            "person",
+            "--country",
+            "KOR",
+            "--sector",
+            "GOV",
+            "--alias",
+            "@SUM(A1)",
+        ][..],
         &["add", "topic", "t1", "--title=-1+2", "--kind", "claim"],
-        &["add", "stance", "--actor", "x1", "--topic", "t1", "--stance", "deny", "--date", "2024", "--quote", "+cmd|' /C calc'!A0", "--cite-publication", "x"],
+        &[
+            "add",
+            "stance",
+            "--actor",
+            "x1",
+            "--topic",
+            "t1",
+            "--stance",
+            "deny",
+            "--date",
+            "2024",
+            "--quote",
+            "+cmd|' /C calc'!A0",
+            "--cite-publication",
+            "x",
+        ],
     ] {
         let o = run_log(&log, args, None);
         assert!(o.status.success(), "{}", stderr(&o));
@@ -200,7 +303,23 @@ fn csv_cells_that_start_a_formula_are_neutralised() {
 fn tables_of_actors_and_topics_are_sorted_by_the_name_shown_then_id() {
     let (_d, log) = empty_log();
     for (id, name) in [("b", "Same"), ("a", "Same"), ("c", "Alpha")] {
-        let o = run_log(&log, &["add", "actor", id, "--name", name, "--kind", "person", "--country", "KOR", "--sector", "GOV"], None);
+        let o = run_log(
+            &log,
+            &[
+                "add",
+                "actor",
+                id,
+                "--name",
+                name,
+                "--kind",
+                "person",
+                "--country",
+                "KOR",
+                "--sector",
+                "GOV",
+            ],
+            None,
+        );
         assert!(o.status.success(), "{}", stderr(&o));
     }
     let ids: Vec<String> = json(&run_log(&log, &["actors", "--format", "json"], None))
@@ -211,7 +330,11 @@ fn tables_of_actors_and_topics_are_sorted_by_the_name_shown_then_id() {
         .collect();
     assert_eq!(ids, ["c", "a", "b"]);
     let table = stdout(&run_log(&log, &["actors"], None));
-    let order: Vec<&str> = table.lines().skip(4).map(|l| l.split_whitespace().nth(1).unwrap()).collect();
+    let order: Vec<&str> = table
+        .lines()
+        .skip(4)
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
     assert_eq!(order, ["c", "a", "b"], "{table}");
 }
 
@@ -222,11 +345,18 @@ fn completions_and_the_man_page_need_no_log() {
         assert!(o.status.success(), "{shell}: {}", stderr(&o));
         let text = stdout(&o);
         assert!(text.contains("stancelog"), "{shell}");
-        assert!(text.contains("as-of"), "{shell}: the flags come from the clap definitions");
+        assert!(
+            text.contains("as-of"),
+            "{shell}: the flags come from the clap definitions"
+        );
     }
     let o = run(&["man"], None);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).starts_with(".ie \\n(.g .ds Aq \\(aq") || stdout(&o).contains(".TH stancelog 1"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with(".ie \\n(.g .ds Aq \\(aq") || stdout(&o).contains(".TH stancelog 1"),
+        "{}",
+        stdout(&o)
+    );
     let dir = tempfile::tempdir().unwrap();
     let o = run(&["man", "--dir", dir.path().to_str().unwrap()], None);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -36,7 +36,12 @@ fn check(log: &Path, what: &str, flags: &[&str], kinds_json: &str) {
     let file = |ext: &str| -> PathBuf { dir.path().join(format!("{what}.{ext}")) };
     for format in ["parquet", "ndjson"] {
         let out = file(format);
-        let args = [&["export", what][..], flags, &["--format", format, "--out", out.to_str().unwrap()]].concat();
+        let args = [
+            &["export", what][..],
+            flags,
+            &["--format", format, "--out", out.to_str().unwrap()],
+        ]
+        .concat();
         let o = run_log(log, &args, None);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     }
@@ -70,7 +75,17 @@ fn check_all(log: &Path, diff: &[&str]) {
 #[test]
 fn seed_log_exports_read_back_with_types_and_values_in_duckdb_pyarrow_and_pandas() {
     check_all(&seed_log(), &["--from", "2024-10-01", "--to", "2024-10-25"]);
-    check(&seed_log(), "positions", &["--as-of", "2024-10-22", "--known-at", "2026-11-29T12:39:29.262679Z"], &kinds(&columns::positions()));
+    check(
+        &seed_log(),
+        "positions",
+        &[
+            "--as-of",
+            "2024-10-22",
+            "--known-at",
+            "2026-11-29T12:39:29.262679Z",
+        ],
+        &kinds(&columns::positions()),
+    );
 }
 
 /// UN votes (roll-call ids, sessions, issue lists, important flags) and a stance stated with a
@@ -82,17 +97,67 @@ fn votes_times_and_lists_read_back_with_types_and_values() {
     let o = run_log(&log, &["import", "unvotes", data.to_str().unwrap()], None);
     assert!(o.status.success(), "{}", stderr(&o));
     for args in [
-        &["add", "topic", "t1", "--title", "A claim", "--kind", "claim", "--issue", "x;y"][..],
-        &["add", "stance", "--actor", "USA", "--topic", "t1", "--stance", "deny", "--date", "2024-10-21T23:30:00+09:00", "--quote", "a;b\\c", "--cite-publication", "P", "--cite-published", "2024-10"],
-        &["add", "stance", "--actor", "USA", "--topic", "t1", "--stance", "affirm", "--date", "2024", "--cite-publication", "Q"],
+        &[
+            "add", "topic", "t1", "--title", "A claim", "--kind", "claim", "--issue", "x;y",
+        ][..],
+        &[
+            "add",
+            "stance",
+            "--actor",
+            "USA",
+            "--topic",
+            "t1",
+            "--stance",
+            "deny",
+            "--date",
+            "2024-10-21T23:30:00+09:00",
+            "--quote",
+            "a;b\\c",
+            "--cite-publication",
+            "P",
+            "--cite-published",
+            "2024-10",
+        ],
+        &[
+            "add",
+            "stance",
+            "--actor",
+            "USA",
+            "--topic",
+            "t1",
+            "--stance",
+            "affirm",
+            "--date",
+            "2024",
+            "--cite-publication",
+            "Q",
+        ],
     ] {
         let o = run_log(&log, args, None);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     }
-    let last = std::fs::read_to_string(&log).unwrap().lines().count().to_string();
+    let last = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .count()
+        .to_string();
     for args in [
-        &["cite", last.as_str(), "--cite-publication", "R", "--quote", "again"][..],
-        &["correct", last.as_str(), "--stance", "doubt", "--reason", "misread"],
+        &[
+            "cite",
+            last.as_str(),
+            "--cite-publication",
+            "R",
+            "--quote",
+            "again",
+        ][..],
+        &[
+            "correct",
+            last.as_str(),
+            "--stance",
+            "doubt",
+            "--reason",
+            "misread",
+        ],
     ] {
         let o = run_log(&log, args, None);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
