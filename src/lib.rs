@@ -3,6 +3,7 @@
 //! - [`core`]: the pure domain, fold, replay, diff and timeline (no I/O, no serde, no clock).
 //! - [`store`]: the JSON Lines log on disk.
 //! - [`import`]: importers of real data sets (UN votes, treaty status, spreadsheets).
+//! - [`report`]: the self-contained HTML report (inline SVG charts and their tables).
 //! - [`error`]: the one error type.
 //! - [`allocator`]: tuning of the allocator the binary runs on.
 //!
@@ -14,6 +15,7 @@ pub mod allocator;
 pub mod core;
 pub mod error;
 pub mod import;
+pub mod report;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Location, Result};

@@ -5,16 +5,20 @@ mod common;
 mod imports;
 mod progress;
 mod render;
+mod tabular;
 
 mod actors;
+mod agreement;
 mod append;
 mod diff;
 mod import;
 mod init;
 mod positions;
+mod report;
 mod snapshot;
 mod timeline;
 mod topics;
+mod trend;
 mod verify;
 
 use std::io::{self, Write};
@@ -83,5 +87,8 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Import(i) => import::run(i, &path, now, out),
         Command::Snapshot(l) => snapshot::run(l, &path, out),
         Command::Verify(l) => verify::run(l, &path, out),
+        Command::Agreement(a) => agreement::run(a, &path, now, out),
+        Command::Trend(t) => trend::run(t, &path, now, out),
+        Command::Report(r) => report::run(r, &path, now, out),
     }
 }

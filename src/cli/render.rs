@@ -229,7 +229,7 @@ fn position_out(h: &History, p: &Position<'_>) -> PositionOut {
 }
 
 /// Cuts text for a table cell, on a character boundary.
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     cut(text, CELL_CHARS_MAX)
 }
 
@@ -272,7 +272,7 @@ fn table(header: &[&str]) -> Table {
 /// trailing spaces trimmed), so the output is the same as [`table`]'s. Two passes over `rows`:
 /// the column widths (display width, as comfy-table counts it), then the rows; nothing is held
 /// but one row.
-fn stream_table<I: Iterator<Item = Vec<String>>>(
+pub(super) fn stream_table<I: Iterator<Item = Vec<String>>>(
     out: &mut dyn Write,
     header: &[&str],
     rows: impl Fn() -> I,
@@ -381,7 +381,7 @@ fn csv_out(out: &mut dyn Write, header: &[&str], rows: Vec<Vec<String>>) -> io::
 }
 
 /// CSV with a header row, the rows written as they come.
-fn csv_stream(
+pub(super) fn csv_stream(
     out: &mut dyn Write,
     header: &[&str],
     rows: impl Iterator<Item = Vec<String>>,
@@ -423,7 +423,7 @@ fn csv_err(e: csv::Error) -> io::Error {
     }
 }
 
-fn json_out<T: Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+pub(super) fn json_out<T: Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)
 }

@@ -2,8 +2,11 @@
 
 mod support;
 
+mod analysis;
 mod bad_input;
 mod bitemporal;
+#[cfg(feature = "browser")]
+mod browser;
 mod cli_seed;
 mod durability;
 mod import_csv;
@@ -11,5 +14,8 @@ mod import_treaty;
 mod import_unvotes;
 mod properties;
 #[cfg(feature = "real-data")]
+mod real_analysis;
+#[cfg(feature = "real-data")]
 mod real_data;
+mod report;
 mod snapshots;
