@@ -49,6 +49,18 @@ pub enum Command {
     Actors(ListArgs),
     /// Registered topics, with counts of stances on them.
     Topics(ListArgs),
+    /// Record an actor, a topic or a stance from flags, without writing JSON.
+    ///
+    /// Builds the event and appends it through the same path as `append` (same checks, same
+    /// errors), then prints the stored event. `--dry-run` prints it without appending.
+    Add(super::add::AddArgs),
+    /// Retract a stance whose report was withdrawn (a `stance.retracted` event).
+    Retract(super::retract::RetractArgs),
+    /// Correct a stance we coded wrong (a `stance.corrected` event): the flags given replace
+    /// those fields from now on, in recorded time.
+    Correct(super::correct::CorrectArgs),
+    /// Add a further report of a stance already in the log (a `stance.cited` event).
+    Cite(super::cite::CiteArgs),
     /// Import a data set: UN votes, a treaty's status history, or a spreadsheet.
     ///
     /// Events are appended in durable batches under one lock; event ids are derived from the
@@ -63,8 +75,11 @@ pub enum Command {
     /// Check every line: JSON, schema, seq contiguity, the hash chain, references.
     ///
     /// Prints the event count and the head hash on a good log; names the first bad line and
-    /// exits 2 otherwise. A torn tail also fails verification (the next append removes it).
-    Verify(ListArgs),
+    /// exits 2 otherwise. A torn tail also fails verification (the next append removes it),
+    /// unless a writer is writing that batch right now. Note the head hash and pass it later as
+    /// `--expect-head` to detect a log cut back to an earlier batch, which no hash chain can
+    /// detect on its own.
+    Verify(super::verify::VerifyArgs),
     /// Agreement between pairs of actors per period: agree, Voeten's score, S, pi, kappa.
     ///
     /// For each pair and period, over the topics on which both took a stance dated in the
@@ -109,6 +124,73 @@ pub struct AppendArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+/// What every recording command (`add`, `retract`, `correct`, `cite`) shares.
+#[derive(Debug, clap::Args)]
+pub struct WriteArgs {
+    /// Check the event against the log and print it, without appending anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Append only if the log's last seq is N (expected version); else exit 3.
+    #[arg(long, value_name = "N")]
+    pub expect_seq: Option<u64>,
+    /// Seconds to wait for another writer's lock before failing.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_wait)]
+    pub wait: f64,
+    /// Output format: `table` prints a line about the append and the stored record as one JSON
+    /// line; `json` prints the stored record alone.
+    #[arg(long, value_enum, default_value_t = RecordFormat::Table)]
+    pub format: RecordFormat,
+}
+
+/// Output format of a recording command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecordFormat {
+    /// A line saying what was done, then the stored record as one JSON line.
+    Table,
+    /// The stored record alone, as a JSON object.
+    Json,
+}
+
+/// Where a stance was reported: the `cite` object, from flags.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CiteFlags {
+    /// The outlet, agency, record or data set that published the report (`cite.publication`).
+    #[arg(long, value_name = "TEXT")]
+    pub cite_publication: Option<String>,
+    /// Address of the report (`cite.url`).
+    #[arg(long, value_name = "URL")]
+    pub cite_url: Option<String>,
+    /// Title or headline of the report (`cite.title`).
+    #[arg(long, value_name = "TEXT")]
+    pub cite_title: Option<String>,
+    /// Publication date, YYYY-MM-DD, YYYY-MM or YYYY (`cite.published`).
+    #[arg(long, value_name = "DATE")]
+    pub cite_published: Option<String>,
+    /// The outlet this report relays, e.g. a news agency (`cite.via`).
+    #[arg(long, value_name = "TEXT")]
+    pub via: Option<String>,
+}
+
+impl CiteFlags {
+    /// The `cite` record, when a publication is given; `None` when no cite flag is. Other cite
+    /// flags without a publication give a record with an empty publication, which the log's
+    /// checks refuse by name.
+    pub fn record(&self) -> Option<stancelog::store::CiteRecord> {
+        let any = self.cite_publication.is_some()
+            || self.cite_url.is_some()
+            || self.cite_title.is_some()
+            || self.cite_published.is_some()
+            || self.via.is_some();
+        any.then(|| stancelog::store::CiteRecord {
+            publication: self.cite_publication.clone().unwrap_or_default(),
+            published: self.cite_published.clone(),
+            title: self.cite_title.clone(),
+            url: self.cite_url.clone(),
+            via: self.via.clone(),
+        })
+    }
 }
 
 /// Which actors and topics a query covers.

@@ -1,16 +1,19 @@
 //! What several commands share: finding and opening the log, reading `--known-at`, turning
 //! `--actor`/`--topic`/`--issue` into a filter, and the words for torn tails and time points.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use stancelog::Error;
 use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId, nfc};
-use stancelog::store::{self, Log, format_recorded_at};
+use stancelog::store::{self, AppendOptions, Log, NewEvent, Record, Writer, format_recorded_at};
+use uuid::Uuid;
 
-use super::args::{Args, KnownAt, Scope};
+use super::Failure;
+use super::args::{Args, KnownAt, RecordFormat, Scope, WriteArgs};
 
 pub fn log_path(args: &Args) -> Result<&Path, Error> {
     args.log.as_deref().ok_or_else(|| {
@@ -43,6 +46,25 @@ pub fn warn_torn_tail(path: &Path, log: &Log) {
             path.display(),
             log.torn_tail_bytes(),
             torn_records(Some(log.history().seq_last()), log.torn_tail_records()),
+        );
+    }
+}
+
+/// Says on stderr what an append repaired before writing its batch: a torn tail it removed, a
+/// newline it wrote after a last record that had none.
+pub fn report_repairs(path: &Path, report: &store::AppendReport) {
+    if report.torn_bytes_removed > 0 {
+        eprintln!(
+            "stancelog: removed a torn tail of {} bytes from {} before appending{}",
+            report.torn_bytes_removed,
+            path.display(),
+            torn_records(None, report.torn_records_removed),
+        );
+    }
+    if report.newline_added {
+        eprintln!(
+            "stancelog: {}: its last record had no newline after it; wrote one before appending (the record was complete and is kept)",
+            path.display()
         );
     }
 }
@@ -206,4 +228,200 @@ pub fn read_input(file: Option<&str>) -> Result<(String, Vec<u8>), Error> {
             Ok((f.to_string(), bytes))
         }
     }
+}
+
+/// Resolves an actor given on the command line by `flag`: an id, or a name or alias of exactly
+/// one actor (compared in Unicode NFC). An ambiguous name is refused, listing the candidates.
+///
+/// # Errors
+/// [`Error::Usage`] naming `flag` for an unknown or ambiguous actor.
+pub fn resolve_actor_as(history: &History, text: &str, flag: &str) -> Result<ActorId, Error> {
+    resolve_actor(history, text).map_err(|e| match e {
+        Error::Usage(m) => Error::Usage(m.replacen("--actor", flag, 1)),
+        other => other,
+    })
+}
+
+/// Resolves a topic given on the command line: an id, or the title of exactly one topic
+/// (compared in Unicode NFC).
+///
+/// # Errors
+/// [`Error::Usage`] for an unknown topic, or a title several topics have (listing them).
+pub fn resolve_topic(history: &History, text: &str) -> Result<TopicId, Error> {
+    if let Some(id) = TopicId::new(text).ok().filter(|id| history.is_topic(id)) {
+        return Ok(id);
+    }
+    let wanted = nfc(text.trim());
+    let named: Vec<TopicId> = history
+        .topics()
+        .into_keys()
+        .filter(|id| history.topic(id).is_some_and(|t| nfc(&t.title) == wanted))
+        .collect();
+    match named.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Error::Usage(format!(
+            "--topic: no topic has the id or title `{text}` (see `stancelog topics`)"
+        ))),
+        many => Err(Error::Usage(format!(
+            "--topic: `{text}` is the title of {} topics ({}); give an id",
+            many.len(),
+            many.iter()
+                .map(TopicId::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Resolves the stance a `retract`, `correct` or `cite` targets: a seq (a whole number) or an
+/// event id (a UUID), to the event id.
+///
+/// # Errors
+/// [`Error::Usage`] when the seq is not in the log or the text is neither a seq nor a UUID.
+/// Whether the target is a live `stance.declared` is checked on append, as for `append`.
+pub fn resolve_target(history: &History, text: &str) -> Result<String, Error> {
+    if let Ok(seq) = text.trim().parse::<Seq>() {
+        return match history.event(seq) {
+            Some(e) => Ok(e.id.hyphenated().to_string()),
+            None => Err(Error::Usage(format!(
+                "SEQ|ID: the log has no seq {seq} (its last is {})",
+                history.seq_last()
+            ))),
+        };
+    }
+    store::parse_uuid(text.trim(), "target")
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|e| {
+            Error::Usage(format!(
+                "SEQ|ID: `{text}` is neither a seq nor an event id ({})",
+                e.message
+            ))
+        })
+}
+
+/// How the fields of an event built from flags are named in messages: `date` is `--date`,
+/// `cite.publication` is `--cite-publication`, and so on.
+pub fn flag_of(field: &str) -> String {
+    match field {
+        "" => String::new(),
+        "target" => "SEQ|ID".to_string(),
+        "aliases" => "--alias".to_string(),
+        "issues" => "--issue".to_string(),
+        "cite" => "--cite-publication".to_string(),
+        "cite.via" => "--via".to_string(),
+        f => format!("--{}", f.replace(['.', '_'], "-")),
+    }
+}
+
+/// Writes one event built on the command line through the same path as `append`: the record
+/// is encoded as a one-line batch, parsed by [`store::parse_batch`] and appended by the
+/// [`Writer`] (same checks, same errors, with the field named as `name` says). `build` makes the
+/// record from the log as it stands under the writer's lock (names are resolved against it).
+/// Prints the stored record (see [`WriteArgs::format`]).
+///
+/// With `--dry-run` the log is read without the lock, the event checked against it as `append`
+/// would check it, and printed without being appended.
+///
+/// # Errors
+/// Those of `build` and of [`Writer::open`] and [`Writer::append`]; input errors are reported
+/// as usage errors naming the field as `name` gives it.
+pub fn record_one(
+    w: &WriteArgs,
+    path: &Path,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+    name: &dyn Fn(&str) -> String,
+    build: &dyn Fn(&History) -> Result<Record, Error>,
+) -> Result<(), Failure> {
+    let parse = |record: &Record| -> Result<Vec<NewEvent>, Error> {
+        let bytes = serde_json::to_vec(record).map_err(|e| Error::Usage(e.to_string()))?;
+        store::parse_batch("", &bytes).map_err(|e| renamed(e, name))
+    };
+    if w.dry_run {
+        let log = open(path)?;
+        let h = log.history();
+        let record = build(h)?;
+        let batch = parse(&record)?;
+        let new = &batch[0];
+        if let Some(e) = w.expect_seq.filter(|e| *e != h.seq_last()) {
+            return Err(Error::Conflict {
+                expected: e,
+                found: h.seq_last(),
+            }
+            .into());
+        }
+        let status = match new.id.and_then(|id| h.seq_of(&id).map(|s| (id, s))) {
+            Some((_, seq)) if h.event(seq).is_some_and(|old| old.body == new.body) => {
+                format!("dry run: already in the log as seq {seq}; nothing would be appended")
+            }
+            _ => {
+                let id = new.id.unwrap_or_else(Uuid::nil);
+                if let Err(r) = h.check(&id, &new.body) {
+                    return Err(Error::Usage(field_message(name(r.field()), &r.to_string())).into());
+                }
+                "dry run: checked against the log; nothing appended".to_string()
+            }
+        };
+        return show(out, w.format, &status, &record).map_err(Failure::from);
+    }
+    let mut writer = Writer::open(path, Duration::from_secs_f64(w.wait))?;
+    let record = build(writer.log().history())?;
+    let batch = parse(&record)?;
+    let opts = AppendOptions {
+        recorded_at: now,
+        expect_seq: w.expect_seq,
+        wait: Duration::from_secs_f64(w.wait),
+    };
+    let report = writer
+        .append(&batch, "", &opts)
+        .map_err(|e| renamed(e, name))?;
+    report_repairs(path, &report);
+    let done = report.events[0];
+    let stored = writer
+        .log()
+        .history()
+        .event(done.seq)
+        .map(|e| Record::from_event(&e))
+        .unwrap_or(record);
+    let status = if done.duplicate {
+        format!(
+            "already in the log as seq {} (id {}); not stored again",
+            done.seq, done.id
+        )
+    } else {
+        format!("appended seq {} (id {})", done.seq, done.id)
+    };
+    show(out, w.format, &status, &stored).map_err(Failure::from)
+}
+
+fn field_message(field: String, message: &str) -> String {
+    if field.is_empty() {
+        message.to_string()
+    } else {
+        format!("{field}: {message}")
+    }
+}
+
+/// An input error about the one-line batch, told by the field's name for the user.
+fn renamed(e: Error, name: &dyn Fn(&str) -> String) -> Error {
+    match e {
+        Error::Input { at, message } => Error::Usage(field_message(
+            name(at.field.as_deref().unwrap_or("")),
+            &message,
+        )),
+        other => other,
+    }
+}
+
+/// Prints a recorded event: a status line and the record as one JSON line, or (`json`) the
+/// record alone.
+fn show(out: &mut dyn Write, format: RecordFormat, status: &str, r: &Record) -> io::Result<()> {
+    match format {
+        RecordFormat::Table => {
+            writeln!(out, "{status}")?;
+            serde_json::to_writer(&mut *out, r)?;
+        }
+        RecordFormat::Json => serde_json::to_writer_pretty(&mut *out, r)?,
+    }
+    writeln!(out)
 }

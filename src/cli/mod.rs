@@ -8,13 +8,18 @@ mod render;
 mod tabular;
 
 mod actors;
+mod add;
 mod agreement;
 mod append;
+mod cite;
+mod correct;
 mod diff;
+mod editor;
 mod import;
 mod init;
 mod positions;
 mod report;
+mod retract;
 mod snapshot;
 mod timeline;
 mod topics;
@@ -84,6 +89,10 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Timeline(t) => timeline::run(t, &path, now, out),
         Command::Actors(l) => actors::run(l, &path, out),
         Command::Topics(l) => topics::run(l, &path, out),
+        Command::Add(a) => add::run(a, &path, now, out),
+        Command::Retract(r) => retract::run(r, &path, now, out),
+        Command::Correct(c) => correct::run(c, &path, now, out),
+        Command::Cite(c) => cite::run(c, &path, now, out),
         Command::Import(i) => import::run(i, &path, now, out),
         Command::Snapshot(l) => snapshot::run(l, &path, out),
         Command::Verify(l) => verify::run(l, &path, out),

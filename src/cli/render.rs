@@ -791,13 +791,23 @@ impl Render {
         }
         #[derive(Serialize)]
         struct ImportedOut<'a> {
+            dry_run: bool,
             appended: u64,
+            cited: u64,
+            corrected: u64,
             already_present: u64,
+            skipped: u64,
+            skipped_why: &'a std::collections::BTreeMap<String, u64>,
             refused: Vec<RefusedOut<'a>>,
         }
         let v = ImportedOut {
+            dry_run: r.dry_run,
             appended: r.appended,
+            cited: r.cited,
+            corrected: r.corrected,
             already_present: r.already_present,
+            skipped: r.skipped,
+            skipped_why: &r.skipped_why,
             refused: r
                 .refused
                 .iter()
@@ -819,13 +829,24 @@ impl Render {
                     .collect(),
             ),
             Format::Table => {
+                let verb = if v.dry_run {
+                    "would be appended (dry run: nothing written)"
+                } else {
+                    "appended"
+                };
                 writeln!(
                     out,
-                    "imported: {} event(s) appended, {} already present, {} row(s) refused",
+                    "imported: {} event(s) {verb} ({} citation(s), {} correction(s)), {} already present, {} skipped, {} row(s) refused",
                     v.appended,
+                    v.cited,
+                    v.corrected,
                     v.already_present,
+                    v.skipped,
                     v.refused.len()
                 )?;
+                for (why, n) in v.skipped_why {
+                    writeln!(out, "skipped {n}: {why}")?;
+                }
                 for x in &v.refused {
                     writeln!(out, "refused {}:{}: {}", x.file, x.line, x.reason)?;
                 }

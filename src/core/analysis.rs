@@ -295,20 +295,19 @@ impl History {
             },
             ..sel.clone()
         };
-        let mut changes: Vec<(ValidDate, u32, u32, Stance)> = self
-            .selected_rows(&whole)
-            .iter()
-            .map(|r| (r.date, r.seq, r.actor, r.stance))
-            .collect();
-        changes.sort_unstable_by_key(|c| (c.0, c.1));
+        // The topic's stances in canonical order (date, stated instant, seq).
+        let mut changes = self.selected_rows(&whole);
+        changes.sort_unstable_by_key(|r| (r.date, r.seq));
+        let cutoff = sel.known.unwrap_or(Seq::MAX);
+        self.order_same_day(&mut changes, cutoff, |x, y| x.date == y.date);
         let first = sel
             .from
             .map(ValidDate::from_day)
-            .or(changes.first().map(|c| c.0));
+            .or(changes.first().map(|c| c.date));
         let last = sel
             .to
             .map(ValidDate::from_day)
-            .or(changes.last().map(|c| c.0));
+            .or(changes.last().map(|c| c.date));
         let (Some(first), Some(last)) = (first, last) else {
             return Some(Vec::new());
         };
@@ -327,8 +326,8 @@ impl History {
                 continue;
             };
             let until = sel.to.map_or(end, |to| end.min(to));
-            while let Some(c) = next.next_if(|c| c.0.start() <= until) {
-                held.insert(c.2, c.3);
+            while let Some(c) = next.next_if(|c| c.date.start() <= until) {
+                held.insert(c.actor, c.stance);
             }
             for s in &stances {
                 let holders = held.values().filter(|h| *h == s).count() as u64;

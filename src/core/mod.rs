@@ -10,7 +10,9 @@ mod date;
 mod domain;
 mod history;
 mod measures;
+mod order;
 mod query;
+mod text;
 
 pub use analysis::{By, Holders, PairTally, Selection, StanceCount};
 pub use date::{DateError, Day, Precision, TimeOfDay, ValidDate, parse_stated};
@@ -21,4 +23,6 @@ pub use domain::{
 };
 pub use history::{ActorEntry, History, Rejection, TopicEntry};
 pub use measures::{Measure, Tally};
+pub use order::CanonicalKey;
 pub use query::{At, Change, ChangeKind, Filter, Position, Status, TimelineEntry};
+pub use text::{QUOTE_CHARS_MAX, quoted};

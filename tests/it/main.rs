@@ -10,6 +10,7 @@ mod browser;
 mod cli_seed;
 mod durability;
 mod import_csv;
+mod import_mapping;
 mod import_treaty;
 mod import_unvotes;
 mod properties;
@@ -17,5 +18,6 @@ mod properties;
 mod real_analysis;
 #[cfg(feature = "real-data")]
 mod real_data;
+mod record;
 mod report;
 mod snapshots;
