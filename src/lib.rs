@@ -4,6 +4,7 @@
 //! - [`store`]: the JSON Lines log on disk.
 //! - [`export`]: query answers as typed rows and their NDJSON, CSV and Parquet files.
 //! - [`import`]: importers of real data sets (UN votes, treaty status, spreadsheets).
+//! - [`report`]: the self-contained HTML report (inline SVG charts and their tables).
 //! - [`error`]: the one error type.
 //! - [`allocator`]: tuning of the allocator the binary runs on.
 //!
@@ -16,6 +17,7 @@ pub mod core;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod report;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Location, Result};

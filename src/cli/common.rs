@@ -50,6 +50,25 @@ pub fn warn_torn_tail(path: &Path, log: &Log) {
     }
 }
 
+/// Says on stderr what an append repaired before writing its batch: a torn tail it removed, a
+/// newline it wrote after a last record that had none.
+pub fn report_repairs(path: &Path, report: &store::AppendReport) {
+    if report.torn_bytes_removed > 0 {
+        eprintln!(
+            "stancelog: removed a torn tail of {} bytes from {} before appending{}",
+            report.torn_bytes_removed,
+            path.display(),
+            torn_records(None, report.torn_records_removed),
+        );
+    }
+    if report.newline_added {
+        eprintln!(
+            "stancelog: {}: its last record had no newline after it; wrote one before appending (the record was complete and is kept)",
+            path.display()
+        );
+    }
+}
+
 /// Words for the whole records in a torn tail (which follow seq `seq_last`, when known); empty
 /// for none.
 pub fn torn_records(seq_last: Option<Seq>, records: u64) -> String {
@@ -356,14 +375,7 @@ pub fn record_one(
     let report = writer
         .append(&batch, "", &opts)
         .map_err(|e| renamed(e, name))?;
-    if report.torn_bytes_removed > 0 {
-        eprintln!(
-            "stancelog: removed a torn tail of {} bytes from {} before appending{}",
-            report.torn_bytes_removed,
-            path.display(),
-            torn_records(None, report.torn_records_removed),
-        );
-    }
+    report_repairs(path, &report);
     let done = report.events[0];
     let stored = writer
         .log()

@@ -5,9 +5,11 @@ mod common;
 mod imports;
 mod progress;
 mod render;
+mod tabular;
 
 mod actors;
 mod add;
+mod agreement;
 mod append;
 mod cite;
 mod completions;
@@ -19,10 +21,12 @@ mod import;
 mod init;
 mod man;
 mod positions;
+mod report;
 mod retract;
 mod snapshot;
 mod timeline;
 mod topics;
+mod trend;
 mod verify;
 
 use std::io::{self, Write};
@@ -103,5 +107,8 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Import(i) => import::run(i, &path, now, out),
         Command::Snapshot(l) => snapshot::run(l, &path, out),
         Command::Verify(l) => verify::run(l, &path, out),
+        Command::Agreement(a) => agreement::run(a, &path, now, out),
+        Command::Trend(t) => trend::run(t, &path, now, out),
+        Command::Report(r) => report::run(r, &path, now, out),
     }
 }

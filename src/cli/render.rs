@@ -44,7 +44,7 @@ struct AppendedOut {
 }
 
 /// Cuts text for a table cell, on a character boundary.
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     cut(text, CELL_CHARS_MAX)
 }
 
@@ -87,7 +87,7 @@ fn table(header: &[&str]) -> Table {
 /// trailing spaces trimmed), so the output is the same as [`table`]'s. Two passes over `rows`:
 /// the column widths (display width, as comfy-table counts it), then the rows; nothing is held
 /// but one row.
-fn stream_table<I: Iterator<Item = Vec<String>>>(
+pub(super) fn stream_table<I: Iterator<Item = Vec<String>>>(
     out: &mut dyn Write,
     header: &[&str],
     rows: impl Fn() -> I,
@@ -141,7 +141,7 @@ fn csv_out(out: &mut dyn Write, header: &[&str], rows: Vec<Vec<String>>) -> io::
 }
 
 /// CSV with a header row, the rows written as they come.
-fn csv_stream(
+pub(super) fn csv_stream(
     out: &mut dyn Write,
     header: &[&str],
     rows: impl Iterator<Item = Vec<String>>,
@@ -184,7 +184,7 @@ fn csv_err(e: csv::Error) -> io::Error {
     }
 }
 
-fn json_out<T: Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+pub(super) fn json_out<T: Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)
 }
@@ -403,13 +403,23 @@ impl Render {
         }
         #[derive(Serialize)]
         struct ImportedOut<'a> {
+            dry_run: bool,
             appended: u64,
+            cited: u64,
+            corrected: u64,
             already_present: u64,
+            skipped: u64,
+            skipped_why: &'a std::collections::BTreeMap<String, u64>,
             refused: Vec<RefusedOut<'a>>,
         }
         let v = ImportedOut {
+            dry_run: r.dry_run,
             appended: r.appended,
+            cited: r.cited,
+            corrected: r.corrected,
             already_present: r.already_present,
+            skipped: r.skipped,
+            skipped_why: &r.skipped_why,
             refused: r
                 .refused
                 .iter()
@@ -432,13 +442,24 @@ impl Render {
                     .collect(),
             ),
             Format::Table => {
+                let verb = if v.dry_run {
+                    "would be appended (dry run: nothing written)"
+                } else {
+                    "appended"
+                };
                 writeln!(
                     out,
-                    "imported: {} event(s) appended, {} already present, {} row(s) refused",
+                    "imported: {} event(s) {verb} ({} citation(s), {} correction(s)), {} already present, {} skipped, {} row(s) refused",
                     v.appended,
+                    v.cited,
+                    v.corrected,
                     v.already_present,
+                    v.skipped,
                     v.refused.len()
                 )?;
+                for (why, n) in v.skipped_why {
+                    writeln!(out, "skipped {n}: {why}")?;
+                }
                 for x in &v.refused {
                     writeln!(out, "refused {}:{}: {}", x.file, x.line, x.reason)?;
                 }

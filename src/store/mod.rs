@@ -3,6 +3,8 @@
 mod batch;
 mod chain;
 mod encode;
+mod head;
+mod holder;
 mod log;
 mod pipeline;
 mod record;
@@ -11,6 +13,8 @@ mod writer;
 
 pub use batch::{BATCH_EVENTS_MAX, NewEvent, parse_batch};
 pub use chain::{GENESIS_HASH, Hash};
+pub use head::seq_with_hash;
+pub use holder::writer_record_path;
 pub use log::{LINE_BYTES_MAX, Log, SCHEMA_VERSION_MIN, TailCheck};
 pub use record::{
     CiteRecord, EVENT_TYPES, FieldError, Record, SCHEMA_VERSION, format_recorded_at,

@@ -80,8 +80,17 @@ pub enum SnapshotUse {
 /// snapshot, and the directory synced. Returns the snapshot's path and size in bytes.
 ///
 /// # Errors
-/// [`Error::Io`] when the file cannot be written (the temporary file is then removed).
+/// [`Error::Usage`] when the log's last line has no newline (a snapshot ends at a newline; the
+/// next append writes it); [`Error::Io`] when the file cannot be written (the temporary file is
+/// then removed).
 pub fn write_snapshot(log_path: &Path, log: &Log) -> Result<(PathBuf, u64)> {
+    if log.final_newline_missing {
+        // A snapshot ends where a line's newline does; the next append writes the missing one.
+        return Err(Error::Usage(format!(
+            "{}: its last line has no newline, so no snapshot can end there; the next append adds the newline",
+            log_path.display()
+        )));
+    }
     let path = snapshot_path(log_path);
     // A name of this process's own, so that queries rebuilding at once do not collide.
     let mut tmp_name = path.as_os_str().to_owned();
@@ -491,6 +500,7 @@ fn decode<R: Read + Send>(input: R, len: u64, parallel_over: u64) -> Result<Log,
                 head: Hash(head),
                 valid_len,
                 schema1_records,
+                final_newline_missing: false,
             },
         ))
     })();

@@ -94,8 +94,9 @@ fn seed_log_exports_read_back_with_types_and_values_in_duckdb_pyarrow_and_pandas
 fn votes_times_and_lists_read_back_with_types_and_values() {
     let (_d, log) = empty_log();
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/unvotes-mini");
+    // The fixture holds rows the importer refuses on purpose (exit 2); the rest is appended.
     let o = run_log(&log, &["import", "unvotes", data.to_str().unwrap()], None);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("row(s) refused"), "{}", stderr(&o));
     for args in [
         &[
             "add", "topic", "t1", "--title", "A claim", "--kind", "claim", "--issue", "x;y",
