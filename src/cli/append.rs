@@ -11,7 +11,7 @@ use stancelog::store::{self, AppendOptions};
 
 use super::Failure;
 use super::args::AppendArgs;
-use super::common::{read_input, torn_records};
+use super::common::{read_input, report_repairs};
 use super::render::Render;
 
 pub fn run(
@@ -28,17 +28,7 @@ pub fn run(
         wait: Duration::from_secs_f64(a.wait),
     };
     let report = store::append(path, &batch, &name, &opts)?;
-    if report.torn_bytes_removed > 0 {
-        eprintln!(
-            "stancelog: removed a torn tail of {} bytes from {} before appending{}",
-            report.torn_bytes_removed,
-            path.display(),
-            torn_records(None, report.torn_records_removed),
-        );
-    }
-    if let Some(w) = &report.index_warning {
-        eprintln!("stancelog: warning: {}: {w}", path.display());
-    }
+    report_repairs(path, &report);
     // The batch is durable now: a report that cannot be written must not read as a
     // failed append, which a script might retry (storing twice events without ids).
     let shown = Render::new(a.format)

@@ -1,21 +1,34 @@
 //! What several commands share: finding and opening the log, reading `--known-at`, turning
 //! `--actor`/`--topic`/`--issue` into a filter, and the words for torn tails and time points.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use stancelog::Error;
-use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId, nfc};
-use stancelog::store::{self, Index, IndexUse, Log, format_recorded_at};
+use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId, ValidDate, nfc};
+use stancelog::store::{
+    self, AppendOptions, Index, IndexUse, Log, NewEvent, Record, Writer, format_recorded_at,
+};
+use uuid::Uuid;
 
-use super::args::{Args, KnownAt, Scope};
+use super::Failure;
+use super::args::{Args, KnownAt, RecordFormat, Scope, WriteArgs};
 
 pub fn log_path(args: &Args) -> Result<&Path, Error> {
     args.log.as_deref().ok_or_else(|| {
         Error::Usage("no log given: pass --log PATH or set STANCELOG_LOG".to_string())
     })
+}
+
+/// Reads and folds the whole log (for the commands that need every event: exports, reports,
+/// measures), with the warning of a torn tail.
+pub fn open(path: &Path) -> Result<Log, Error> {
+    let log = Log::open(path)?;
+    warn_torn_tail(path, &log);
+    Ok(log)
 }
 
 /// Opens the projection index of the log for a query (see [`Index::open`]): checked against
@@ -62,20 +75,13 @@ pub fn read_index<T>(
     }
 }
 
-/// The filter of `--actor`/`--topic`/`--issue` and a history that answers queries under it,
-/// both read from the index (only the registrations when the scope is empty... none at all).
-pub fn query_history(
-    path: &Path,
-    index: &mut Index,
-    scope: &Scope,
-) -> Result<(Filter, History), Error> {
-    let f = if scope.actor.is_empty() && scope.topic.is_empty() && scope.issue.is_empty() {
-        Filter::default()
-    } else {
-        filter(&read_index(path, index, |i| i.registry())?, scope)?
-    };
-    let h = read_index(path, index, |i| i.history(&f))?;
-    Ok((f, h))
+/// The registrations, alias links and roles, from the index, to resolve `--actor`, `--topic`
+/// and `--issue` (an empty history when the scope names none: nothing is read).
+pub fn registry(path: &Path, index: &mut Index, scope: &Scope) -> Result<History, Error> {
+    if scope.actor.is_empty() && scope.topic.is_empty() && scope.issue.is_empty() {
+        return Ok(History::sparse());
+    }
+    read_index(path, index, |i| i.registry())
 }
 
 /// Warns on stderr that a torn tail was ignored, if there was one.
@@ -110,6 +116,28 @@ fn warn_torn(path: &Path, seq_last: Seq, bytes: u64, records: u64) {
     }
 }
 
+/// Says on stderr what an append repaired before writing its batch: a torn tail it removed, a
+/// newline it wrote after a last record that had none.
+pub fn report_repairs(path: &Path, report: &store::AppendReport) {
+    if report.torn_bytes_removed > 0 {
+        eprintln!(
+            "stancelog: removed a torn tail of {} bytes from {} before appending{}",
+            report.torn_bytes_removed,
+            path.display(),
+            torn_records(None, report.torn_records_removed),
+        );
+    }
+    if let Some(w) = &report.index_warning {
+        eprintln!("stancelog: warning: {}: {w}", path.display());
+    }
+    if report.newline_added {
+        eprintln!(
+            "stancelog: {}: its last record had no newline after it; wrote one before appending (the record was complete and is kept)",
+            path.display()
+        );
+    }
+}
+
 /// Words for the whole records in a torn tail (which follow seq `seq_last`, when known); empty
 /// for none.
 pub fn torn_records(seq_last: Option<Seq>, records: u64) -> String {
@@ -133,7 +161,7 @@ pub fn torn_records(seq_last: Option<Seq>, records: u64) -> String {
 /// time in the future (after `now`, the clock) is refused: appends stamped by the clock could
 /// still be recorded before it, so it has no answer yet.
 pub fn known(
-    index: &Index,
+    h: &impl Recorded,
     t: Option<KnownAt>,
     flag: &str,
     now: DateTime<Utc>,
@@ -155,8 +183,8 @@ pub fn known(
             format_recorded_at(&t)
         )));
     }
-    let newest = index.seq_last();
-    match index.recorded_at(newest) {
+    let newest = h.seq_last();
+    match h.recorded_at(newest) {
         Some(recorded_at) if t > recorded_at => {
             eprintln!(
                 "stancelog: note: {flag} {} is after the newest event; answering as recorded by seq {newest} ({})",
@@ -165,20 +193,63 @@ pub fn known(
             );
             Ok(Some(newest))
         }
-        _ => Ok(Some(index.seq_known_at(t))),
+        _ => Ok(Some(h.seq_known_at(t))),
+    }
+}
+
+/// What `--known-at` and table headings need of a log: its fold, or its projection index
+/// (whose sparse histories do not know the whole log's recorded times and dates).
+pub trait Recorded {
+    /// The last seq.
+    fn seq_last(&self) -> Seq;
+    /// The recorded time of a seq.
+    fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>>;
+    /// The last seq recorded at or before `t`.
+    fn seq_known_at(&self, t: DateTime<Utc>) -> Seq;
+    /// The latest date of any stance.
+    fn date_last(&self) -> Option<ValidDate>;
+}
+
+impl Recorded for History {
+    fn seq_last(&self) -> Seq {
+        History::seq_last(self)
+    }
+    fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>> {
+        History::recorded_at(self, seq)
+    }
+    fn seq_known_at(&self, t: DateTime<Utc>) -> Seq {
+        History::seq_known_at(self, t)
+    }
+    fn date_last(&self) -> Option<ValidDate> {
+        History::date_last(self)
+    }
+}
+
+impl Recorded for Index {
+    fn seq_last(&self) -> Seq {
+        Index::seq_last(self)
+    }
+    fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>> {
+        Index::recorded_at(self, seq)
+    }
+    fn seq_known_at(&self, t: DateTime<Utc>) -> Seq {
+        Index::seq_known_at(self, t)
+    }
+    fn date_last(&self) -> Option<ValidDate> {
+        Index::date_last(self)
     }
 }
 
 /// Words for a point on both time axes, for table headings.
-pub fn describe(index: &Index, at: At) -> String {
+pub fn describe(h: &impl Recorded, at: At) -> String {
     let valid = match at.as_of {
         Some(d) => format!("as of {d}"),
-        None => match index.date_last() {
+        None => match h.date_last() {
             Some(d) => format!("as of the latest date in the log ({d})"),
             None => "(the log has no stances)".to_string(),
         },
     };
-    match at.known.and_then(|s| index.recorded_at(s).map(|t| (s, t))) {
+    match at.known.and_then(|s| h.recorded_at(s).map(|t| (s, t))) {
         Some((seq, t)) => format!(
             "{valid}, as recorded by seq {seq} ({})",
             format_recorded_at(&t)
@@ -269,4 +340,200 @@ pub fn read_input(file: Option<&str>) -> Result<(String, Vec<u8>), Error> {
             Ok((f.to_string(), bytes))
         }
     }
+}
+
+/// Resolves an actor given on the command line by `flag`: an id, or a name or alias of exactly
+/// one actor (compared in Unicode NFC). An ambiguous name is refused, listing the candidates.
+///
+/// # Errors
+/// [`Error::Usage`] naming `flag` for an unknown or ambiguous actor.
+pub fn resolve_actor_as(history: &History, text: &str, flag: &str) -> Result<ActorId, Error> {
+    resolve_actor(history, text).map_err(|e| match e {
+        Error::Usage(m) => Error::Usage(m.replacen("--actor", flag, 1)),
+        other => other,
+    })
+}
+
+/// Resolves a topic given on the command line: an id, or the title of exactly one topic
+/// (compared in Unicode NFC).
+///
+/// # Errors
+/// [`Error::Usage`] for an unknown topic, or a title several topics have (listing them).
+pub fn resolve_topic(history: &History, text: &str) -> Result<TopicId, Error> {
+    if let Some(id) = TopicId::new(text).ok().filter(|id| history.is_topic(id)) {
+        return Ok(id);
+    }
+    let wanted = nfc(text.trim());
+    let named: Vec<TopicId> = history
+        .topics()
+        .into_keys()
+        .filter(|id| history.topic(id).is_some_and(|t| nfc(&t.title) == wanted))
+        .collect();
+    match named.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Error::Usage(format!(
+            "--topic: no topic has the id or title `{text}` (see `stancelog topics`)"
+        ))),
+        many => Err(Error::Usage(format!(
+            "--topic: `{text}` is the title of {} topics ({}); give an id",
+            many.len(),
+            many.iter()
+                .map(TopicId::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Resolves the stance a `retract`, `correct` or `cite` targets: a seq (a whole number) or an
+/// event id (a UUID), to the event id.
+///
+/// # Errors
+/// [`Error::Usage`] when the seq is not in the log or the text is neither a seq nor a UUID.
+/// Whether the target is a live `stance.declared` is checked on append, as for `append`.
+pub fn resolve_target(history: &History, text: &str) -> Result<String, Error> {
+    if let Ok(seq) = text.trim().parse::<Seq>() {
+        return match history.event(seq) {
+            Some(e) => Ok(e.id.hyphenated().to_string()),
+            None => Err(Error::Usage(format!(
+                "SEQ|ID: the log has no seq {seq} (its last is {})",
+                history.seq_last()
+            ))),
+        };
+    }
+    store::parse_uuid(text.trim(), "target")
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|e| {
+            Error::Usage(format!(
+                "SEQ|ID: `{text}` is neither a seq nor an event id ({})",
+                e.message
+            ))
+        })
+}
+
+/// How the fields of an event built from flags are named in messages: `date` is `--date`,
+/// `cite.publication` is `--cite-publication`, and so on.
+pub fn flag_of(field: &str) -> String {
+    match field {
+        "" => String::new(),
+        "target" => "SEQ|ID".to_string(),
+        "aliases" => "--alias".to_string(),
+        "issues" => "--issue".to_string(),
+        "cite" => "--cite-publication".to_string(),
+        "cite.via" => "--via".to_string(),
+        f => format!("--{}", f.replace(['.', '_'], "-")),
+    }
+}
+
+/// Writes one event built on the command line through the same path as `append`: the record
+/// is encoded as a one-line batch, parsed by [`store::parse_batch`] and appended by the
+/// [`Writer`] (same checks, same errors, with the field named as `name` says). `build` makes the
+/// record from the log as it stands under the writer's lock (names are resolved against it).
+/// Prints the stored record (see [`WriteArgs::format`]).
+///
+/// With `--dry-run` the log is read without the lock, the event checked against it as `append`
+/// would check it, and printed without being appended.
+///
+/// # Errors
+/// Those of `build` and of [`Writer::open`] and [`Writer::append`]; input errors are reported
+/// as usage errors naming the field as `name` gives it.
+pub fn record_one(
+    w: &WriteArgs,
+    path: &Path,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+    name: &dyn Fn(&str) -> String,
+    build: &dyn Fn(&History) -> Result<Record, Error>,
+) -> Result<(), Failure> {
+    let parse = |record: &Record| -> Result<Vec<NewEvent>, Error> {
+        let bytes = serde_json::to_vec(record).map_err(|e| Error::Usage(e.to_string()))?;
+        store::parse_batch("", &bytes).map_err(|e| renamed(e, name))
+    };
+    if w.dry_run {
+        let log = open(path)?;
+        let h = log.history();
+        let record = build(h)?;
+        let batch = parse(&record)?;
+        let new = &batch[0];
+        if let Some(e) = w.expect_seq.filter(|e| *e != h.seq_last()) {
+            return Err(Error::Conflict {
+                expected: e,
+                found: h.seq_last(),
+            }
+            .into());
+        }
+        let status = match new.id.and_then(|id| h.seq_of(&id).map(|s| (id, s))) {
+            Some((_, seq)) if h.event(seq).is_some_and(|old| old.body == new.body) => {
+                format!("dry run: already in the log as seq {seq}; nothing would be appended")
+            }
+            _ => {
+                let id = new.id.unwrap_or_else(Uuid::nil);
+                if let Err(r) = h.check(&id, &new.body) {
+                    return Err(Error::Usage(field_message(name(r.field()), &r.to_string())).into());
+                }
+                "dry run: checked against the log; nothing appended".to_string()
+            }
+        };
+        return show(out, w.format, &status, &record).map_err(Failure::from);
+    }
+    let mut writer = Writer::open(path, Duration::from_secs_f64(w.wait))?;
+    let record = build(writer.log().history())?;
+    let batch = parse(&record)?;
+    let opts = AppendOptions {
+        recorded_at: now,
+        expect_seq: w.expect_seq,
+        wait: Duration::from_secs_f64(w.wait),
+    };
+    let report = writer
+        .append(&batch, "", &opts)
+        .map_err(|e| renamed(e, name))?;
+    report_repairs(path, &report);
+    let done = report.events[0];
+    let stored = writer
+        .log()
+        .history()
+        .event(done.seq)
+        .map(|e| Record::from_event(&e))
+        .unwrap_or(record);
+    let status = if done.duplicate {
+        format!(
+            "already in the log as seq {} (id {}); not stored again",
+            done.seq, done.id
+        )
+    } else {
+        format!("appended seq {} (id {})", done.seq, done.id)
+    };
+    show(out, w.format, &status, &stored).map_err(Failure::from)
+}
+
+fn field_message(field: String, message: &str) -> String {
+    if field.is_empty() {
+        message.to_string()
+    } else {
+        format!("{field}: {message}")
+    }
+}
+
+/// An input error about the one-line batch, told by the field's name for the user.
+fn renamed(e: Error, name: &dyn Fn(&str) -> String) -> Error {
+    match e {
+        Error::Input { at, message } => Error::Usage(field_message(
+            name(at.field.as_deref().unwrap_or("")),
+            &message,
+        )),
+        other => other,
+    }
+}
+
+/// Prints a recorded event: a status line and the record as one JSON line, or (`json`) the
+/// record alone.
+fn show(out: &mut dyn Write, format: RecordFormat, status: &str, r: &Record) -> io::Result<()> {
+    match format {
+        RecordFormat::Table => {
+            writeln!(out, "{status}")?;
+            serde_json::to_writer(&mut *out, r)?;
+        }
+        RecordFormat::Json => serde_json::to_writer_pretty(&mut *out, r)?,
+    }
+    writeln!(out)
 }

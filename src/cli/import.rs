@@ -35,9 +35,16 @@ pub fn run(
         eprintln!("stancelog: warning: {}: {w}", path.display());
     }
     Render::new(i.format).imported(out, &report)?;
-    if report.appended == 0 && report.already_present == 0 && !report.refused.is_empty() {
+    // Any refused row is a failure of the import as a whole (exit 2), even when the rest
+    // was appended: a script must not take a partial import for a complete one.
+    if !report.refused.is_empty() {
+        let done = if report.dry_run {
+            "nothing was written (--dry-run)"
+        } else {
+            "the rest was appended"
+        };
         return Err(Error::Usage(format!(
-            "nothing imported: all {} row(s) were refused (listed above)",
+            "{} row(s) refused (listed above); {done}",
             report.refused.len()
         ))
         .into());

@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
+use stancelog::export::rows;
+
 use super::Failure;
 use super::args::ListArgs;
 use super::common::{open_index, read_index};
@@ -11,6 +13,7 @@ use super::render::Render;
 pub fn run(l: &ListArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
     let mut index = open_index(path)?;
     let registry = read_index(path, &mut index, |i| i.registry())?;
-    Render::new(l.format).topics(out, &index.topics(), &registry)?;
+    let rows = rows::topic_rows_counted(&registry, index.topics());
+    Render::new(l.format).topics(out, rows)?;
     Ok(())
 }

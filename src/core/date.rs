@@ -61,14 +61,25 @@ pub enum DateError {
 /// date: `15:30:00+09:00`, `06:10Z`, `15:30:00[Asia/Seoul]`, `15:30:00+09:00[Asia/Seoul]`.
 ///
 /// It never moves the date: a statement at `2024-10-21T23:30:00+09:00` was made on 2024-10-21
-/// in the speaker's calendar, whatever the date in UTC.
+/// in the speaker's calendar, whatever the date in UTC. With the date it was stated on, it names
+/// one instant ([`TimeOfDay::instant`]), which orders two stances of one pair stated the same day
+/// (see [`crate::core::CanonicalKey`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TimeOfDay(String);
+pub struct TimeOfDay {
+    text: String,
+    instant: jiff::Timestamp,
+}
 
 impl TimeOfDay {
     /// The time as given, without the leading `T`.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
+    }
+
+    /// The instant the date and this time name together (UTC), resolved when parsed: by the
+    /// offset if one is given, else by the zone's rules in the bundled tz database.
+    pub fn instant(&self) -> jiff::Timestamp {
+        self.instant
     }
 }
 
@@ -103,14 +114,15 @@ pub fn parse_stated(text: &str) -> Result<(ValidDate, Option<TimeOfDay>), DateEr
         text: text.to_string(),
         reason,
     };
-    if time_part.contains('[') {
+    let instant = if time_part.contains('[') {
         static PARSER: jiff::fmt::temporal::DateTimeParser =
             jiff::fmt::temporal::DateTimeParser::new()
                 .disambiguation(jiff::tz::Disambiguation::Reject)
                 .offset_conflict(jiff::tz::OffsetConflict::Reject);
         PARSER
             .parse_zoned_datetime(text)
-            .map_err(|e| time_err(e.to_string()))?;
+            .map_err(|e| time_err(e.to_string()))?
+            .timestamp()
     } else {
         let has_offset = time_part.ends_with('Z')
             || time_part.ends_with('z')
@@ -123,9 +135,13 @@ pub fn parse_stated(text: &str) -> Result<(ValidDate, Option<TimeOfDay>), DateEr
             ));
         }
         text.parse::<jiff::Timestamp>()
-            .map_err(|e| time_err(e.to_string()))?;
-    }
-    Ok((date, Some(TimeOfDay(time_part.to_string()))))
+            .map_err(|e| time_err(e.to_string()))?
+    };
+    let time = TimeOfDay {
+        text: time_part.to_string(),
+        instant,
+    };
+    Ok((date, Some(time)))
 }
 
 impl ValidDate {

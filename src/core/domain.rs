@@ -178,13 +178,17 @@ vocabulary! {
         Vote => "vote",
         /// A treaty, which one signs, ratifies, or withdraws from.
         Treaty => "treaty",
+        /// Membership of an alliance, an organisation or the state system, held in spells: one
+        /// is a `member` from a day on, and `not_member` from another.
+        Membership => "membership",
     }
 }
 
 vocabulary! {
     /// A stance. The vocabulary is closed; each value fits one or two [`TopicKind`]s
     /// ([`Stance::fits`]): policy: `support`, `oppose`, `neutral`, `abstain`; claim: `affirm`,
-    /// `deny`, `doubt`; vote: `yes`, `no`, `abstain`; treaty: `signed`, `ratified`, `withdrawn`.
+    /// `deny`, `doubt`; vote: `yes`, `no`, `abstain`; treaty: `signed`, `ratified`, `withdrawn`;
+    /// membership: `member`, `not_member`.
     Stance {
         /// Policy: in favour.
         Support => "support",
@@ -211,6 +215,10 @@ vocabulary! {
         Ratified => "ratified",
         /// Treaty: withdrew from it.
         Withdrawn => "withdrawn",
+        /// Membership: a member from this date on.
+        Member => "member",
+        /// Membership: not (or no longer) a member from this date on.
+        NotMember => "not_member",
     }
 }
 
@@ -223,17 +231,18 @@ impl Stance {
             TopicKind::Claim => matches!(self, Affirm | Deny | Doubt),
             TopicKind::Vote => matches!(self, Yes | No | Abstain),
             TopicKind::Treaty => matches!(self, Signed | Ratified | Withdrawn),
+            TopicKind::Membership => matches!(self, Member | NotMember),
         }
     }
 
     /// Polarity, so that stances of different kinds can be compared and counted: +1 for
-    /// `support`, `affirm`, `yes`, `signed`, `ratified`; -1 for `oppose`, `deny`, `no`,
-    /// `withdrawn`; 0 for `neutral`, `abstain`, `doubt`.
+    /// `support`, `affirm`, `yes`, `signed`, `ratified`, `member`; -1 for `oppose`, `deny`,
+    /// `no`, `withdrawn`, `not_member`; 0 for `neutral`, `abstain`, `doubt`.
     pub fn polarity(self) -> i8 {
         use Stance::*;
         match self {
-            Support | Affirm | Yes | Signed | Ratified => 1,
-            Oppose | Deny | No | Withdrawn => -1,
+            Support | Affirm | Yes | Signed | Ratified | Member => 1,
+            Oppose | Deny | No | Withdrawn | NotMember => -1,
             Neutral | Abstain | Doubt => 0,
         }
     }
@@ -250,6 +259,8 @@ vocabulary! {
         Approval => "approval",
         /// Accession.
         Accession => "accession",
+        /// Provisional application (applied before, or without, consent to be bound).
+        ProvisionalApplication => "provisional_application",
     }
 }
 

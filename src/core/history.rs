@@ -18,6 +18,7 @@ use super::domain::{
     ActorId, ActorRegistered, ActorRole, Cite, Event, EventBody, Instrument, PloverType, Seq,
     Stance, StanceDeclared, TopicId, TopicKind, TopicRegistered,
 };
+use super::order::CanonicalKey;
 
 /// Why a new event may not join the log. Each names the event field at fault ([`Rejection::field`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -673,6 +674,29 @@ impl History {
             s.date,
             s.stance,
         ))
+    }
+
+    /// Where the stance with this seq stands in canonical order ([`CanonicalKey`]) as known at
+    /// `cutoff`: its date and time of day as corrected by then. `None` if that event is not a
+    /// `stance.declared`.
+    pub fn canonical_key(&self, seq: Seq, cutoff: Seq) -> Option<CanonicalKey> {
+        if self.corrections_known(seq, cutoff).next().is_some() {
+            let s = self.stance_known(seq, cutoff)?;
+            return Some(CanonicalKey::new(s.date, s.time.as_ref(), seq));
+        }
+        let slot = self.stance_slot(seq)?;
+        let time = self
+            .extras
+            .get(slot.extra as usize)
+            .filter(|x| x.time != NO_SYM)
+            .map(|x| self.times.item(x.time));
+        Some(CanonicalKey::new(slot.date, time, seq))
+    }
+
+    /// Whether any stance may have a time of day: false when none was folded in with one and
+    /// no correction exists (which could give one), so canonical order is (date, seq).
+    pub(crate) fn may_have_times(&self) -> bool {
+        self.times.len() > 0 || !self.corrections.is_empty()
     }
 
     /// The stances: (seq, compact stance) in seq order.

@@ -11,7 +11,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-use super::date::{Day, ValidDate};
+use super::date::{Day, Precision, ValidDate};
 use super::domain::{ActorId, ActorRole, Event, Seq, Stance, StanceDeclared, TopicId};
 use super::history::{History, Sym};
 
@@ -144,12 +144,12 @@ pub struct TimelineEntry<'a> {
 /// actor (after alias links), topic, date and stance as corrected by then, and (timelines only)
 /// its status. Seqs fit in 32 bits because a history holds at most `u32::MAX` events.
 #[derive(Debug, Clone, Copy)]
-struct Row {
-    actor: Sym,
-    topic: Sym,
-    date: ValidDate,
-    seq: u32,
-    stance: Stance,
+pub(super) struct Row {
+    pub(super) actor: Sym,
+    pub(super) topic: Sym,
+    pub(super) date: ValidDate,
+    pub(super) seq: u32,
+    pub(super) stance: Stance,
     /// Timelines: 0 current, 1 superseded by `by`, 2 retracted by `by`.
     status: u8,
     by: u32,
@@ -162,14 +162,14 @@ impl Row {
 }
 
 /// Sort ranks of actor and topic symbols: the order of their ids.
-struct Ranks {
-    actor: Vec<u32>,
-    topic: Vec<u32>,
+pub(super) struct Ranks {
+    pub(super) actor: Vec<u32>,
+    pub(super) topic: Vec<u32>,
 }
 
 /// What one side of a query covers: its cutoff, the last valid-time day that can count, the
 /// actor each actor symbol stands for then, and which (actor, topic) symbols the filter keeps.
-struct Scope {
+pub(super) struct Scope {
     cutoff: Seq,
     /// Stances whose date takes effect after this day are left out (`None`: all count).
     until: Option<Day>,
@@ -237,14 +237,14 @@ fn ranks_of<T: Ord>(len: usize, item: impl Fn(Sym) -> T) -> Vec<u32> {
 }
 
 impl History {
-    fn ranks(&self) -> Ranks {
+    pub(super) fn ranks(&self) -> Ranks {
         Ranks {
             actor: ranks_of(self.actor_syms.len(), |s| self.actor_syms.item(s)),
             topic: ranks_of(self.topic_syms.len(), |s| self.topic_syms.item(s)),
         }
     }
 
-    fn scope(&self, cutoff: Seq, until: Option<Day>, filter: &Filter) -> Scope {
+    pub(super) fn scope(&self, cutoff: Seq, until: Option<Day>, filter: &Filter) -> Scope {
         let canon = self.has_aliases(cutoff).then(|| {
             (0..self.actor_syms.len() as Sym)
                 .map(|s| {
@@ -270,8 +270,8 @@ impl History {
     }
 
     /// The stances a scope covers, as known at its cutoff (retracted ones only when asked),
-    /// sorted by (actor id, topic id), then canonical order (`date`, then `seq`).
-    fn rows(&self, scope: &Scope, ranks: &Ranks, with_retracted: bool) -> Vec<Row> {
+    /// sorted by (actor id, topic id), then canonical order (`date`, stated instant, `seq`).
+    pub(super) fn rows(&self, scope: &Scope, ranks: &Ranks, with_retracted: bool) -> Vec<Row> {
         // Room for every stance up to the cutoff: pages a filtered query leaves untouched cost
         // no memory, and a full one never copies its rows to grow.
         let mut rows = Vec::with_capacity(scope.cutoff.min(self.len() as Seq) as usize);
@@ -313,7 +313,30 @@ impl History {
                 r.seq,
             )
         });
+        self.order_same_day(&mut rows, scope.cutoff, |x, y| {
+            (x.actor, x.topic, x.date) == (y.actor, y.topic, y.date)
+        });
         rows
+    }
+
+    /// Puts rows sorted by date, then seq, into canonical order ([`CanonicalKey`](crate::core::CanonicalKey)): within each
+    /// run of rows that `same` groups (rows of one date), by stated instant before seq. Only a
+    /// run of two or more full dates can differ from seq order, and only if any stance may carry
+    /// a time of day, so a log without stated times pays nothing.
+    pub(super) fn order_same_day(
+        &self,
+        rows: &mut [Row],
+        cutoff: Seq,
+        same: impl Fn(&Row, &Row) -> bool,
+    ) {
+        if !self.may_have_times() {
+            return;
+        }
+        for run in rows.chunk_by_mut(same) {
+            if run.len() > 1 && run[0].date.precision() == Precision::Day {
+                run.sort_by_cached_key(|r| self.canonical_key(r.seq(), cutoff));
+            }
+        }
     }
 
     /// Whether a filter's topic and issue conditions cover a topic symbol.
@@ -391,7 +414,8 @@ impl History {
     /// Every position at a point, ordered by actor id, then topic id.
     ///
     /// The position of (actor, topic) is the stance of the last `stance.declared` for the pair
-    /// in canonical order (`date`, then `seq`), among those known at `at.known` and not retracted
+    /// in canonical order ([`CanonicalKey`](crate::core::CanonicalKey): `date`, then the stated
+    /// instant, then `seq`), among those known at `at.known` and not retracted
     /// by then, whose date takes effect on or before `at.as_of` (a partial date takes effect on
     /// the first day of its period). Stances are taken as corrected by the corrections known at
     /// the cutoff, and grouped under the actor their id is an alias of.
@@ -479,7 +503,7 @@ impl History {
     }
 
     /// Every `stance.declared` of the covered pairs known at `known` (`None`: the whole log), in
-    /// canonical order (`date`, then `seq`), each with its status as known then.
+    /// canonical order (`date`, stated instant, `seq`), each with its status as known then.
     pub fn timeline_at(&self, known: Option<Seq>, filter: &Filter) -> Vec<TimelineEntry<'_>> {
         self.timeline_iter(known, filter).collect()
     }
@@ -508,6 +532,7 @@ impl History {
             }
         }
         rows.sort_unstable_by_key(|r| (r.date, r.seq));
+        self.order_same_day(&mut rows, cutoff, |x, y| x.date == y.date);
         rows.into_iter().filter_map(move |r| {
             let status = match r.status {
                 2 => Status::Retracted {

@@ -5,6 +5,9 @@
 //! Each importer gives its events deterministic ids (UUID v5 of a key naming the source row),
 //! so running the same import twice appends nothing the second time (idempotent append).
 
+pub mod coded;
+pub mod countries;
+pub mod engine;
 pub mod sheet;
 pub mod treaty;
 pub mod unvotes;
@@ -58,15 +61,27 @@ pub struct RefusedRow {
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
-    /// Events appended.
+    /// Events appended (registrations, stances, citations and corrections), or with `dry_run`
+    /// that would be.
     pub appended: u64,
+    /// Of those, `stance.cited`: a further report of a stance already imported.
+    pub cited: u64,
+    /// Of those, `stance.corrected`: a known key whose content changed (with `--corrections`).
+    pub corrected: u64,
     /// Events already in the log (same id and content), not stored again.
     pub already_present: u64,
+    /// Rows or stances left out on purpose (`--skip-if`; a spell end merged with a same-day
+    /// re-entry), not errors.
+    pub skipped: u64,
+    /// How many were skipped for each reason.
+    pub skipped_why: std::collections::BTreeMap<String, u64>,
     /// Rows refused, in file order.
     pub refused: Vec<RefusedRow>,
     /// Set when the events were appended but the projection index could not be brought up to
     /// date (see [`crate::store::Writer::update_index`]).
     pub index_warning: Option<String>,
+    /// Nothing was written: the counts say what would have been.
+    pub dry_run: bool,
 }
 
 /// An error of the csv reader as ours: I/O stays I/O; anything else is bad input at its line,
@@ -108,5 +123,62 @@ impl ImportReport {
                 self.appended += 1;
             }
         }
+    }
+}
+
+/// Physical line numbers of byte offsets in a file, for messages: every `\n`, every `\r\n` and
+/// every lone `\r` ends a line, so a sheet saved with CRLF or CR line ends is numbered as an
+/// editor shows it (the csv reader's own count sees only `\n`, and a quoted field's line breaks
+/// count too). Offsets must be asked in rising order; the file is read once, alongside.
+pub struct LineCounter {
+    reader: std::io::BufReader<std::fs::File>,
+    /// Bytes read so far, the line they end on, and whether the last byte read was `\r`.
+    pos: u64,
+    line: u64,
+    after_cr: bool,
+}
+
+impl LineCounter {
+    /// Opens `path` to count its lines.
+    ///
+    /// # Errors
+    /// [`crate::Error::Io`] when it cannot be opened.
+    pub fn open(path: &std::path::Path) -> crate::Result<LineCounter> {
+        let file = std::fs::File::open(path).map_err(|e| crate::Error::io(path.display(), e))?;
+        Ok(LineCounter {
+            reader: std::io::BufReader::with_capacity(1 << 16, file),
+            pos: 0,
+            line: 1,
+            after_cr: false,
+        })
+    }
+
+    /// The 1-based physical line on which the byte at `offset` lies.
+    ///
+    /// # Errors
+    /// [`crate::Error::Io`] when the file cannot be read.
+    pub fn line_at(&mut self, offset: u64, path: &str) -> crate::Result<u64> {
+        use std::io::BufRead;
+        while self.pos < offset {
+            let buf = self
+                .reader
+                .fill_buf()
+                .map_err(|e| crate::Error::io(path, e))?;
+            if buf.is_empty() {
+                break;
+            }
+            let n = buf.len().min((offset - self.pos) as usize);
+            for &b in &buf[..n] {
+                match b {
+                    b'\n' if self.after_cr => {}
+                    b'\n' | b'\r' => self.line += 1,
+                    _ => {}
+                }
+                self.after_cr = b == b'\r';
+            }
+            self.reader.consume(n);
+            self.pos += n as u64;
+        }
+        Ok(self.line)
     }
 }

@@ -1,36 +1,158 @@
-//! `stancelog import csv FILE`: an analyst's own spreadsheet (CSV, TSV or another delimiter),
-//! mapped to `stance.declared` events by flags: which column holds the actor, the topic, the
-//! stance, the date, and optionally the quote, the source and the recorded time.
+//! `stancelog import csv FILE`: an analyst's own table (CSV, TSV or another delimiter), mapped
+//! to stances by a [`Spec`] (flags, or a TOML mapping file with the same keys) and imported by
+//! the [engine](super::engine).
 //!
-//! Each data row becomes one `stance.declared` whose id is the UUID v5 of
-//! `csv/<file name>/<line>`, so importing the same file again appends nothing. With `register`,
-//! actors and topics the log does not know yet are registered first (ids `csv/<file
-//! name>/actor/<id>` and `csv/<file name>/topic/<id>`), in the same batch as the first row that
-//! needs them. A row that cannot be imported is refused with its line number; the rest is
-//! appended.
+//! A row can give one stance (`--stance-col` or `--stance`, dated by `--date-col`, `--date` or
+//! `--year-col`/`--month-col`/`--day-col`), further stances of their own dates (`--event
+//! STANCE=COL`: a signature and a ratification column), and a membership spell (`--from-col`,
+//! `--until-col`: `member` from its start, `not_member` from its end). Ids follow content: see
+//! [`super::engine`]. The data set's identity is `--dataset`, else `--cite`, else a fingerprint
+//! of the header and the mapping (so a renamed copy of a sheet is the same data set).
 
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 
-use super::{IMPORT_BATCH_EVENTS, ImportReport, Progress, RefusedRow, event_id};
-use crate::core::{
-    ActorId, ActorKind, ActorRegistered, Cite, Country, Day, EventBody, Sector, Stance,
-    StanceDeclared, TimeOfDay, TopicId, TopicKind, TopicRegistered, ValidDate, parse_stated,
-};
+use super::engine::{Engine, EngineOptions};
+use super::{ImportReport, Progress};
+use crate::core::{ActorKind, Day, Instrument, Stance, TimeOfDay, ValidDate, parse_stated};
 use crate::error::{Error, Result};
-use crate::store::{AppendOptions, LINE_BYTES_MAX, NewEvent, Record, Writer};
 
-/// Where a value comes from: a column of the sheet (its header name, or its 1-based number), or
-/// one value for every row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// A column: its name in the header, or its 1-based number.
-    Column(String),
-    /// The same value for every row.
-    Fixed(String),
+/// A table's mapping: every field is the flag of `import csv` of the same name, and a key of a
+/// TOML mapping file (`--mapping`). All optional here; [`Spec::compile`] says what is missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Spec {
+    /// The data set's identity (part of every event id).
+    pub dataset: Option<String>,
+    /// The field delimiter: one ASCII character, or `\t` / `tab`.
+    pub delimiter: Option<String>,
+    /// The first line is data, not a header.
+    pub no_header: Option<bool>,
+    /// Key fields, comma-separated (default `role,actor,topic,date`).
+    pub key: Option<String>,
+    /// The actor column.
+    pub actor_col: Option<String>,
+    /// The actor column holds codes of this scheme (see [`Scheme`]).
+    pub country_scheme: Option<String>,
+    /// The column of actor names (for registration).
+    pub actor_name_col: Option<String>,
+    /// The column of actor kinds.
+    pub actor_kind_col: Option<String>,
+    /// The column of actor countries (ISO 3166-1 alpha-3, checked).
+    pub actor_country_col: Option<String>,
+    /// The kind of registered actors (default `state`).
+    pub actor_kind: Option<String>,
+    /// The country of registered actors.
+    pub actor_country: Option<String>,
+    /// The sector of registered actors (default `GOV`).
+    pub actor_sector: Option<String>,
+    /// The topic column.
+    pub topic_col: Option<String>,
+    /// One topic id for every row.
+    pub topic: Option<String>,
+    /// The title of registered topics (default: the topic cell).
+    pub topic_title: Option<String>,
+    /// The column of topic titles.
+    pub topic_title_col: Option<String>,
+    /// The kind of registered topics (default `membership` with spells, else `policy`).
+    pub topic_kind: Option<String>,
+    /// The stance column.
+    pub stance_col: Option<String>,
+    /// One stance for every row.
+    pub stance: Option<String>,
+    /// Values to stances, `V=S,...` (repeatable; `V*` by prefix).
+    #[serde(default)]
+    pub stance_map: Vec<String>,
+    /// The date column.
+    pub date_col: Option<String>,
+    /// One date for every row.
+    pub date: Option<String>,
+    /// The year column (with `month-col`, `day-col`: a date from parts).
+    pub year_col: Option<String>,
+    /// The month column.
+    pub month_col: Option<String>,
+    /// The day column.
+    pub day_col: Option<String>,
+    /// strftime format of date cells (`%d/%m/%Y`).
+    pub date_format: Option<String>,
+    /// Further stances of a row: `STANCE=COL` (repeatable), each dated by its column.
+    #[serde(default)]
+    pub event: Vec<String>,
+    /// The column where a membership spell begins.
+    pub from_col: Option<String>,
+    /// The column where it ends.
+    pub until_col: Option<String>,
+    /// Spell start from parts: the year column.
+    pub from_year_col: Option<String>,
+    /// Spell start month column.
+    pub from_month_col: Option<String>,
+    /// Spell start day column.
+    pub from_day_col: Option<String>,
+    /// Spell end year column.
+    pub until_year_col: Option<String>,
+    /// Spell end month column.
+    pub until_month_col: Option<String>,
+    /// Spell end day column.
+    pub until_day_col: Option<String>,
+    /// `inclusive` (the last day of membership; default) or `exclusive` (the first day after).
+    pub until: Option<String>,
+    /// End values meaning "still a member" (repeatable).
+    #[serde(default)]
+    pub open_value: Vec<String>,
+    /// `COL=VALUE`: skip rows whose cell is VALUE (repeatable).
+    #[serde(default)]
+    pub skip_if: Vec<String>,
+    /// The treaty instrument column (ratification, acceptance, approval, accession,
+    /// provisional application).
+    pub instrument_col: Option<String>,
+    /// The quote column.
+    pub quote_col: Option<String>,
+    /// The `cite.publication` column.
+    pub cite_col: Option<String>,
+    /// `cite.publication` for every row (default: the data set).
+    pub cite: Option<String>,
+    /// The `cite.url` column.
+    pub url_col: Option<String>,
+    /// The recorded-time column.
+    pub recorded_col: Option<String>,
+    /// Register unknown actors and topics.
+    pub register: Option<bool>,
+    /// Make ids of actor and topic cells (lower case, `-`).
+    pub slug_ids: Option<bool>,
+    /// Append known keys with other content as `stance.corrected`.
+    pub corrections: Option<bool>,
+}
+
+impl Spec {
+    /// Parses a TOML mapping file's text.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] naming the key that is unknown or of the wrong type.
+    pub fn from_toml(file: &str, text: &str) -> Result<Spec> {
+        toml::from_str(text).map_err(|e| Error::Usage(format!("--mapping {file}: {e}")))
+    }
+
+    /// This spec with every field that `over` sets taken from `over` (a list: `over`'s, if it
+    /// has any).
+    pub fn overridden_by(self, over: Spec) -> Spec {
+        macro_rules! pick {
+            ($($f:ident),*; $($l:ident),*) => {
+                Spec {
+                    $($f: over.$f.or(self.$f),)*
+                    $($l: if over.$l.is_empty() { self.$l } else { over.$l },)*
+                }
+            };
+        }
+        pick!(dataset, delimiter, no_header, key, actor_col, country_scheme, actor_name_col,
+            actor_kind_col, actor_country_col, actor_kind, actor_country, actor_sector, topic_col,
+            topic, topic_title, topic_title_col, topic_kind, stance_col, stance, date_col, date,
+            year_col, month_col, day_col, date_format, from_col, until_col, from_year_col,
+            from_month_col, from_day_col, until_year_col, until_month_col, until_day_col, until,
+            instrument_col, quote_col, cite_col, cite, url_col, recorded_col, register, slug_ids,
+            corrections; stance_map, event, open_value, skip_if)
+    }
 }
 
 /// Maps the sheet's stance values to stances: `yes=support,no=oppose`. A key ending in `*`
@@ -39,7 +161,7 @@ pub enum Source {
 /// if it is a stance name, and refused otherwise.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StanceMap {
-    exact: HashMap<String, Stance>,
+    exact: std::collections::HashMap<String, Stance>,
     prefixes: Vec<(String, Stance)>,
 }
 
@@ -55,21 +177,14 @@ impl StanceMap {
                 .rsplit_once('=')
                 .ok_or_else(|| format!("`{pair}` is not VALUE=STANCE"))?;
             let value = value.trim();
-            let stance = stance.trim();
             if value.is_empty() {
                 return Err(format!("`{pair}`: the value before `=` is empty"));
             }
-            let stance = Stance::parse(stance).ok_or_else(|| {
-                format!(
-                    "`{pair}`: `{stance}` is not a stance (one of: {})",
-                    Stance::names()
-                )
-            })?;
+            let stance = parse_stance(stance.trim()).map_err(|e| format!("`{pair}`: {e}"))?;
             match value.strip_suffix('*') {
                 Some(prefix) => {
                     self.prefixes.retain(|(p, _)| p != prefix);
                     self.prefixes.push((prefix.to_string(), stance));
-                    // Longest prefix first.
                     self.prefixes
                         .sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
                 }
@@ -107,94 +222,9 @@ impl StanceMap {
     }
 }
 
-/// How to register actors and topics the log does not know yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Register {
-    /// Kind of new actors.
-    pub actor_kind: ActorKind,
-    /// Country of new actors; `None`: the actor id itself when it is three capital letters, or
-    /// the alpha-3 code of an ISO 3166-1 alpha-2 id; else the row is refused.
-    pub actor_country: Option<Country>,
-    /// Sector of new actors.
-    pub actor_sector: Sector,
-    /// Kind of new topics.
-    pub topic_kind: TopicKind,
-}
-
-impl Default for Register {
-    fn default() -> Register {
-        Register {
-            actor_kind: ActorKind::State,
-            actor_country: None,
-            actor_sector: Sector::Gov,
-            topic_kind: TopicKind::Policy,
-        }
-    }
-}
-
-/// How to read and import a sheet.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// The actor column.
-    pub actor_col: String,
-    /// The topic: a column, or one topic id for all rows.
-    pub topic: Source,
-    /// The stance column.
-    pub stance_col: String,
-    /// Sheet values to stances.
-    pub stance_map: StanceMap,
-    /// The date: a column, or one date for all rows. `YYYY-MM-DD`, `YYYY-MM`, `YYYY`, a date
-    /// with a time and offset or zone (as in the log format), or `YYYYMMDD`.
-    pub date: Source,
-    /// The verbatim quote column, if any (an empty cell: no quote).
-    pub quote_col: Option<String>,
-    /// The `cite.publication` column, if any; an empty cell falls back to `cite`.
-    pub cite_col: Option<String>,
-    /// `cite.publication` when there is no column or its cell is empty; `None`: the file name.
-    pub cite: Option<String>,
-    /// The `cite.url` column, if any (an empty or missing cell: no URL).
-    pub url_col: Option<String>,
-    /// The recorded-time column (RFC 3339 or `YYYY-MM-DD` for midnight UTC), if the data says
-    /// when each row was recorded; `None`: every row is recorded at `now`.
-    pub recorded_col: Option<String>,
-    /// Register unknown actors and topics this way; `None`: refuse their rows.
-    pub register: Option<Register>,
-    /// Turn actor and topic values into ids: lower case, every run of characters other than
-    /// letters and digits one `-` (`Foreign Affairs (Bangladesh)` -> `foreign-affairs-bangladesh`).
-    pub slug_ids: bool,
-    /// The field delimiter, one byte.
-    pub delimiter: u8,
-    /// Whether the first line is a header (else columns are given by number).
-    pub header: bool,
-    /// The recorded time of every batch when there is no recorded-time column.
-    pub now: DateTime<Utc>,
-    /// How long to wait for another writer's lock.
-    pub wait: Duration,
-}
-
-impl Options {
-    /// Options with the required columns and everything else at its default: topic and date
-    /// from columns, no optional columns, no registration, comma-separated with a header.
-    pub fn new(actor_col: &str, topic: Source, stance_col: &str, date: Source) -> Options {
-        Options {
-            actor_col: actor_col.to_string(),
-            topic,
-            stance_col: stance_col.to_string(),
-            stance_map: StanceMap::default(),
-            date,
-            quote_col: None,
-            cite_col: None,
-            cite: None,
-            url_col: None,
-            recorded_col: None,
-            register: None,
-            slug_ids: false,
-            delimiter: b',',
-            header: true,
-            now: DateTime::<Utc>::UNIX_EPOCH,
-            wait: Duration::from_secs(5),
-        }
-    }
+fn parse_stance(text: &str) -> std::result::Result<Stance, String> {
+    Stance::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a stance (one of: {})", Stance::names()))
 }
 
 /// Parses a `--delimiter` value: one ASCII character, or `\t` / `tab` for a tab.
@@ -222,6 +252,32 @@ pub fn parse_date(text: &str) -> std::result::Result<(ValidDate, Option<TimeOfDa
         return parse_stated(&iso).map_err(|e| e.to_string());
     }
     parse_stated(text).map_err(|e| e.to_string())
+}
+
+/// Parses a date with a strftime-style format (`%d/%m/%Y`, `%Y-%m-%d %H:%M:%S`, `%d %b %Y`,
+/// `%Y`). A format without a day (or month) gives a month (or year) date, never an invented
+/// day; a time of day in the format is read and left out (only the date is kept).
+///
+/// # Errors
+/// A message naming the value and the format.
+pub fn parse_date_format(text: &str, format: &str) -> std::result::Result<ValidDate, String> {
+    let mut parsed = chrono::format::Parsed::new();
+    let bad = |why: String| format!("`{text}` does not match --date-format `{format}`: {why}");
+    chrono::format::parse(
+        &mut parsed,
+        text,
+        chrono::format::StrftimeItems::new(format),
+    )
+    .map_err(|e| bad(e.to_string()))?;
+    let year = parsed
+        .year()
+        .ok_or_else(|| bad("the format gives no year".to_string()))?;
+    let text = match (parsed.month(), parsed.day()) {
+        (Some(m), Some(d)) => format!("{year:04}-{m:02}-{d:02}"),
+        (Some(m), None) => format!("{year:04}-{m:02}"),
+        (None, _) => format!("{year:04}"),
+    };
+    ValidDate::parse(&text).map_err(|e| bad(e.to_string()))
 }
 
 /// Parses a recorded time: RFC 3339, or `YYYY-MM-DD` for midnight UTC of that day.
@@ -256,489 +312,98 @@ pub fn slug(text: &str) -> String {
     out
 }
 
-/// Bytes a stored record adds to its body: schema, seq, id, recorded_at, batch_last, hash.
-const RECORD_OVERHEAD: usize = 400;
-
-/// The column indexes, resolved against the header.
-struct Columns {
-    actor: usize,
-    topic: Option<usize>,
-    stance: usize,
-    date: Option<usize>,
-    quote: Option<usize>,
-    cite: Option<usize>,
-    url: Option<usize>,
-    recorded: Option<usize>,
+/// Parses an instrument as tables write it: `Ratification`, `Accession`, `Provisional
+/// application`, case and spaces ignored.
+pub fn parse_instrument(text: &str) -> Option<Instrument> {
+    let norm: String = text
+        .trim()
+        .to_lowercase()
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
+    let norm = match norm.as_str() {
+        "ratification_a" | "accession_a" | "a" => "accession".to_string(),
+        "acceptance_a" | "a_" => "acceptance".to_string(),
+        "approval_aa" | "aa" => "approval".to_string(),
+        _ => norm,
+    };
+    Instrument::parse(&norm)
 }
 
-fn column(spec: &str, header: Option<&csv::StringRecord>, flag: &str) -> Result<usize> {
-    if let Some(h) = header
-        && let Some(i) = h.iter().position(|x| x.trim() == spec)
-    {
-        return Ok(i);
-    }
-    match spec.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n - 1),
-        _ => Err(Error::Usage(match header {
-            Some(h) => format!(
-                "{flag} `{spec}`: no such column (the header has: {}); give a name or a 1-based number",
-                h.iter().collect::<Vec<_>>().join(", ")
-            ),
-            None => format!("{flag} `{spec}`: without a header, give columns by 1-based number"),
-        })),
-    }
-}
+mod plan;
+pub use plan::Plan;
 
-/// Events of the batch being built, with the recorded time they share and what they register.
-struct Pending {
-    events: Vec<NewEvent>,
-    at: Option<DateTime<Utc>>,
-    actors: HashSet<ActorId>,
-    topics: HashMap<TopicId, TopicKind>,
-}
-
-/// Imports the sheet at `file` into the log at `log`.
+/// Imports the sheet at `file` into the log at `log`, mapped by `spec`.
 ///
-/// Holds the log's lock for the whole import. Without a recorded-time column, every batch of
-/// [`IMPORT_BATCH_EVENTS`] is recorded at `now` (each later one a microsecond later). With one,
-/// the times must not decrease down the sheet: each distinct time is a batch of its own (split
-/// if it exceeds [`IMPORT_BATCH_EVENTS`], the later parts a microsecond later each), and a row
-/// whose time is earlier than the row before it, or than the log's last recorded time, is
-/// refused. The writer makes recorded time rise strictly from batch to batch, so a batch whose
-/// time equals the log's last is stamped a microsecond later.
-///
-/// A row is refused when a column it needs is missing or empty, an id is not valid, the stance
-/// value is neither mapped nor a stance name, the stance does not fit the topic's kind, the date
-/// or recorded time does not parse, the actor or topic is unknown (without `register`), a new
-/// actor's country cannot be told, the event would exceed [`LINE_BYTES_MAX`] stored, or the
-/// line was imported before with other content.
+/// Without a recorded-time column every batch is recorded at `now`; with one, the times must
+/// not decrease down the sheet (each distinct time is a batch of its own, and a row earlier than
+/// the row before it, or than the log's last recorded time, is refused).
 ///
 /// # Errors
-/// [`Error::Usage`] for a column that is not in the sheet; [`Error::Io`] when the file cannot be
-/// read or the lock is not had in time; [`Error::Input`] for malformed CSV (the batches before
-/// stay appended); the errors of [`Writer::append`].
+/// [`Error::Usage`] for a mapping that is incomplete or names a column the sheet does not have;
+/// [`Error::Io`] when the file cannot be read or the lock is not had in time; [`Error::Input`]
+/// for malformed CSV (the batches before stay appended); the errors of the writer.
 pub fn import(
     log: &Path,
     file: &Path,
-    opts: &Options,
+    spec: &Spec,
+    now: DateTime<Utc>,
+    wait: std::time::Duration,
+    dry_run: bool,
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
-    let file_label = file.display().to_string();
-    let file_name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| file_label.clone());
-    let csv_error = |e: csv::Error| super::csv_error(&file_label, e);
+    let label = file.display().to_string();
+    let csv_error = |e: csv::Error| super::csv_error(&label, e);
+    let delimiter = match &spec.delimiter {
+        Some(d) => parse_delimiter(d).map_err(|e| Error::Usage(format!("--delimiter: {e}")))?,
+        None => b',',
+    };
+    let header = !spec.no_header.unwrap_or(false);
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(opts.delimiter)
-        .has_headers(opts.header)
+        .delimiter(delimiter)
+        .has_headers(header)
         .flexible(true)
         .from_path(file)
         .map_err(csv_error)?;
-    let header = if opts.header {
+    let head = if header {
         Some(reader.headers().map_err(csv_error)?.clone())
     } else {
         None
     };
-    let h = header.as_ref();
-    let optional = |spec: &Option<String>, flag: &str| -> Result<Option<usize>> {
-        spec.as_deref().map(|s| column(s, h, flag)).transpose()
+    let plan = Plan::compile(spec, head.as_ref())?;
+    let opts = EngineOptions {
+        dataset: plan.dataset.clone(),
+        key: plan.key.clone(),
+        now,
+        wait,
+        dry_run,
+        corrections: spec.corrections.unwrap_or(false),
     };
-    let cols = Columns {
-        actor: column(&opts.actor_col, h, "--actor-col")?,
-        topic: match &opts.topic {
-            Source::Column(c) => Some(column(c, h, "--topic-col")?),
-            Source::Fixed(_) => None,
-        },
-        stance: column(&opts.stance_col, h, "--stance-col")?,
-        date: match &opts.date {
-            Source::Column(c) => Some(column(c, h, "--date-col")?),
-            Source::Fixed(_) => None,
-        },
-        quote: optional(&opts.quote_col, "--quote-col")?,
-        cite: optional(&opts.cite_col, "--cite-col")?,
-        url: optional(&opts.url_col, "--url-col")?,
-        recorded: optional(&opts.recorded_col, "--recorded-col")?,
-    };
-    // Values given once for all rows are checked before anything is read.
-    let fixed_topic = match &opts.topic {
-        Source::Fixed(t) => {
-            Some(TopicId::new(t.trim()).map_err(|e| Error::Usage(format!("--topic: {e}")))?)
-        }
-        Source::Column(_) => None,
-    };
-    let fixed_date = match &opts.date {
-        Source::Fixed(d) => {
-            Some(parse_date(d.trim()).map_err(|e| Error::Usage(format!("--date: {e}")))?)
-        }
-        Source::Column(_) => None,
-    };
-    let default_cite = opts
-        .cite
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .unwrap_or(&file_name)
-        .to_string();
-
-    let mut writer = Writer::open(log, opts.wait)?;
-    writer.defer_index();
-    let seq_at_open = writer.log().history().seq_last();
-    let mut floor = writer.log().history().recorded_at(seq_at_open);
-    let mut report = ImportReport::default();
-    let mut pending = Pending {
-        events: Vec::new(),
-        at: None,
-        actors: HashSet::new(),
-        topics: HashMap::new(),
-    };
+    let mut engine = Engine::open(log, opts, progress)?;
+    let mut lines = super::LineCounter::open(file)?;
     progress.start("csv", None);
-    let mut row = csv::StringRecord::new();
-    while reader.read_record(&mut row).map_err(csv_error)? {
-        progress.advance(1);
-        let line = row.position().map_or(0, |p| p.line());
-        let refuse = |report: &mut ImportReport, reason: String| {
-            report.refused.push(RefusedRow {
-                file: file_label.clone(),
-                line,
-                reason,
-            });
-        };
-        let cell = |i: usize| row.get(i).map(str::trim);
-        let required = |i: usize, flag: &str| -> std::result::Result<&str, String> {
-            // The column's name is built only for an error, not for every good cell.
-            let name = || match h.and_then(|h| h.get(i)) {
-                Some(n) => format!("column `{n}` ({flag})"),
-                None => format!("column {} ({flag})", i + 1),
-            };
-            match cell(i) {
-                None => Err(format!(
-                    "{}: the row has only {} field(s)",
-                    name(),
-                    row.len()
-                )),
-                Some("") => Err(format!("{} is empty", name())),
-                Some(v) => Ok(v),
-            }
-        };
-        let optional = |i: Option<usize>| i.and_then(cell).filter(|v| !v.is_empty());
-
-        // Everything the row says, each part refused in words.
-        let parsed = (|| -> std::result::Result<_, String> {
-            let actor_text = required(cols.actor, "--actor-col")?;
-            let actor = make_id(actor_text, opts.slug_ids, "--actor-col", |t| {
-                ActorId::new(t).map_err(|e| e.to_string())
-            })?;
-            let (topic_text, topic) = match (&fixed_topic, cols.topic) {
-                (Some(t), _) => (t.as_str(), t.clone()),
-                (None, Some(i)) => {
-                    let text = required(i, "--topic-col")?;
-                    (
-                        text,
-                        make_id(text, opts.slug_ids, "--topic-col", |t| {
-                            TopicId::new(t).map_err(|e| e.to_string())
-                        })?,
-                    )
-                }
-                (None, None) => unreachable!("a topic column or a fixed topic"),
-            };
-            let stance_text = required(cols.stance, "--stance-col")?;
-            let stance = opts.stance_map.lookup(stance_text).ok_or_else(|| {
-                format!("stance `{stance_text}` is not in --stance-map and is not a stance name")
-            })?;
-            let (date, time) = match (&fixed_date, cols.date) {
-                (Some(d), _) => d.clone(),
-                (None, Some(i)) => {
-                    parse_date(required(i, "--date-col")?).map_err(|e| format!("date: {e}"))?
-                }
-                (None, None) => unreachable!("a date column or a fixed date"),
-            };
-            let recorded = match cols.recorded {
-                Some(i) => Some(
-                    parse_recorded(required(i, "--recorded-col")?)
-                        .map_err(|e| format!("recorded time: {e}"))?,
-                ),
-                None => None,
-            };
-            let body = StanceDeclared {
-                actor,
-                topic,
-                stance,
-                date,
-                time,
-                event: None,
-                recipient: None,
-                quote: optional(cols.quote).map(str::to_string),
-                cite: Cite {
-                    publication: optional(cols.cite).unwrap_or(&default_cite).to_string(),
-                    url: optional(cols.url).map(str::to_string),
-                    title: None,
-                    published: None,
-                    via: None,
-                },
-                instrument: None,
-            };
-            Ok((
-                actor_text.to_string(),
-                topic_text.to_string(),
-                recorded,
-                body,
-            ))
-        })();
-        let (actor_text, topic_text, recorded, body) = match parsed {
-            Ok(x) => x,
-            Err(reason) => {
-                refuse(&mut report, reason);
-                continue;
-            }
-        };
-        let body = EventBody::StanceDeclared(body);
-        if let Err(reason) = storable(&body) {
-            refuse(&mut report, reason);
-            continue;
-        }
-        let EventBody::StanceDeclared(stance) = &body else {
-            unreachable!("built as a stance")
-        };
-        let id = event_id(&format!("csv/{file_name}/{line}"));
-        let history = writer.log().history();
-        if let Some(seq) = history.seq_of(&id).filter(|s| *s <= seq_at_open) {
-            if history.event(seq).is_some_and(|e| e.body == body) {
-                report.already_present += 1;
-            } else {
-                refuse(
-                    &mut report,
-                    format!(
-                        "this line was imported before (seq {seq}) with other content; record the change as a stance.corrected"
-                    ),
-                );
-            }
-            continue;
-        }
-
-        // Registrations this row needs.
-        let mut new_events: Vec<NewEvent> = Vec::new();
-        let actor_known =
-            history.actors().contains_key(&stance.actor) || pending.actors.contains(&stance.actor);
-        if !actor_known {
-            let Some(reg) = &opts.register else {
-                refuse(
-                    &mut report,
-                    format!(
-                        "unknown actor `{}` (register it first, or pass --register)",
-                        stance.actor
-                    ),
-                );
-                continue;
-            };
-            let country = match reg
-                .actor_country
-                .or_else(|| country_of(stance.actor.as_str()))
-            {
-                Some(c) => c,
-                None => {
-                    refuse(
-                        &mut report,
-                        format!(
-                            "cannot tell the country of new actor `{}` (not an alpha-3 or ISO alpha-2 code): give --actor-country",
-                            stance.actor
-                        ),
-                    );
-                    continue;
-                }
-            };
-            new_events.push(NewEvent {
-                id: Some(event_id(&format!("csv/{file_name}/actor/{}", stance.actor))),
-                body: EventBody::ActorRegistered(ActorRegistered {
-                    actor: stance.actor.clone(),
-                    name: actor_text,
-                    kind: reg.actor_kind,
-                    country,
-                    sector: reg.actor_sector,
-                    aliases: Vec::new(),
-                }),
-                line,
-            });
-        }
-        let topic_kind = match history.topic(&stance.topic) {
-            Some(t) => Some(t.kind),
-            None => pending.topics.get(&stance.topic).copied(),
-        };
-        let topic_kind = match (topic_kind, &opts.register) {
-            (Some(k), _) => k,
-            (None, Some(reg)) => {
-                new_events.push(NewEvent {
-                    id: Some(event_id(&format!("csv/{file_name}/topic/{}", stance.topic))),
-                    body: EventBody::TopicRegistered(TopicRegistered {
-                        topic: stance.topic.clone(),
-                        title: topic_text,
-                        kind: reg.topic_kind,
-                        resolution: None,
-                        session: None,
-                        issues: Vec::new(),
-                        important: None,
-                    }),
-                    line,
-                });
-                reg.topic_kind
-            }
-            (None, None) => {
-                refuse(
-                    &mut report,
-                    format!(
-                        "unknown topic `{}` (register it first, or pass --register)",
-                        stance.topic
-                    ),
-                );
-                continue;
-            }
-        };
-        if !stance.stance.fits(topic_kind) {
-            let allowed: Vec<&str> = Stance::ALL
-                .iter()
-                .filter(|s| s.fits(topic_kind))
-                .map(|s| s.as_str())
-                .collect();
-            refuse(
-                &mut report,
-                format!(
-                    "stance `{}` does not fit {topic_kind} topic `{}` (use one of: {}; see --stance-map, --topic-kind)",
-                    stance.stance,
-                    stance.topic,
-                    allowed.join(", ")
-                ),
-            );
-            continue;
-        }
-        let at = recorded.unwrap_or(opts.now);
-        if recorded.is_some()
-            && let Some(f) = floor.filter(|f| at < *f)
-        {
-            refuse(
-                &mut report,
-                format!(
-                    "recorded time {} is earlier than {} (the row before, or the log's last recorded time): recorded times must not decrease",
-                    crate::store::format_recorded_at(&at),
-                    crate::store::format_recorded_at(&f)
-                ),
-            );
-            continue;
-        }
-
-        // A new recorded time, or a full batch, closes the batch.
-        let full = pending.events.len() + new_events.len() + 1 > IMPORT_BATCH_EVENTS;
-        if full || pending.at.is_some_and(|t| t != at) {
-            flush(&mut writer, &file_label, &mut pending, opts, &mut report)?;
-        }
-        pending.at = Some(at);
-        if recorded.is_some() {
-            floor = Some(at);
-        }
-        for e in &new_events {
-            match &e.body {
-                EventBody::ActorRegistered(a) => {
-                    pending.actors.insert(a.actor.clone());
-                }
-                EventBody::TopicRegistered(t) => {
-                    pending.topics.insert(t.topic.clone(), t.kind);
-                }
-                _ => {}
-            }
-        }
-        pending.events.extend(new_events);
-        pending.events.push(NewEvent {
-            id: Some(id),
-            body,
-            line,
-        });
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(csv_error)? {
+        let line = lines.line_at(record.position().map_or(0, |p| p.byte()), &label)?;
+        let row = plan.row(&record, line);
+        engine.row(&label, row)?;
     }
-    flush(&mut writer, &file_label, &mut pending, opts, &mut report)?;
-    report.index_warning = writer.update_index();
-    progress.finish();
-    Ok(report)
+    engine.finish(&label)
 }
 
-/// An id from a cell: as it is, or slugged.
-fn make_id<T>(
-    text: &str,
-    slug_ids: bool,
-    flag: &str,
-    new: impl Fn(&str) -> std::result::Result<T, String>,
-) -> std::result::Result<T, String> {
-    if slug_ids {
-        let s = slug(text);
-        if s.is_empty() {
-            return Err(format!(
-                "{flag}: `{text}` has no letter or digit to make an id of"
-            ));
-        }
-        new(&s).map_err(|e| format!("{flag}: {e}"))
-    } else {
-        new(text).map_err(|e| {
-            let hint = if text.chars().any(char::is_whitespace) {
-                " (--slug-ids turns such values into ids)"
-            } else {
-                ""
-            };
-            format!("{flag}: {e}{hint}")
-        })
-    }
+/// Missing values of year, month and day columns: an empty cell, `NA`, `.`, or a negative
+/// number (COW writes `-9`); a month or day of `0` is missing too.
+fn missing_part(text: &str) -> bool {
+    matches!(text, "" | "NA" | "N/A" | "." | "NaN") || text.starts_with('-')
 }
 
-/// The country a new actor's id implies: itself if three capital letters, or the alpha-3 code
-/// of an ISO 3166-1 alpha-2 id.
-fn country_of(id: &str) -> Option<Country> {
-    if let Ok(c) = Country::new(id) {
-        return Some(c);
-    }
-    if id.len() == 2 && id.bytes().all(|b| b.is_ascii_uppercase()) {
-        return rust_iso3166::from_alpha2(id).and_then(|c| Country::new(c.alpha3).ok());
-    }
-    None
-}
-
-/// Whether the stored line of this body fits [`LINE_BYTES_MAX`]. (Its fields are valid by
-/// construction: ids built by their constructors, texts trimmed and not empty, dates parsed.)
-fn storable(body: &EventBody) -> std::result::Result<(), String> {
-    // Only a long row needs measuring: each character stores as at most 6 bytes (\u00xx).
-    if let EventBody::StanceDeclared(s) = body {
-        let text = s.quote.as_ref().map_or(0, String::len)
-            + s.cite.publication.len()
-            + s.cite.url.as_ref().map_or(0, String::len)
-            + s.actor.as_str().len()
-            + s.topic.as_str().len();
-        if text * 6 + RECORD_OVERHEAD > LINE_BYTES_MAX {
-            let bytes = serde_json::to_vec(&Record::from_body(body)).map_err(|e| e.to_string())?;
-            if bytes.len() + RECORD_OVERHEAD > LINE_BYTES_MAX {
-                return Err(format!(
-                    "stored, this event would be a line of about {} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})",
-                    bytes.len() + RECORD_OVERHEAD
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn flush(
-    writer: &mut Writer,
-    source: &str,
-    pending: &mut Pending,
-    opts: &Options,
-    report: &mut ImportReport,
-) -> Result<()> {
-    if pending.events.is_empty() {
-        return Ok(());
-    }
-    let append = AppendOptions {
-        recorded_at: pending.at.unwrap_or(opts.now),
-        expect_seq: None,
-        wait: opts.wait,
-    };
-    let done = writer.append(&pending.events, source, &append)?;
-    report.tally(&done);
-    pending.events.clear();
-    pending.actors.clear();
-    pending.topics.clear();
-    Ok(())
+/// The actor kind a cell or flag names.
+fn actor_kind_of(text: &str) -> std::result::Result<ActorKind, String> {
+    ActorKind::parse(text).ok_or_else(|| {
+        format!(
+            "`{text}` is not an actor kind (one of: {})",
+            ActorKind::names()
+        )
+    })
 }

@@ -33,9 +33,14 @@ pub(crate) fn parse_record(line: &[u8]) -> Result<Record, FieldError> {
             e.path().to_string(),
             e.into_inner().to_string(),
         )),
-        // The object itself is fine, so the fast path failed on what follows it (trailing
-        // characters): report that error.
-        Ok(_) => Err(json_field_error(String::new(), fast.to_string())),
+        // The object itself is fine, so the fast path failed on what follows it.
+        Ok(_) => Err(FieldError::new(
+            "",
+            format!(
+                "text after the record's closing `}}` (at column {}): a line holds one JSON object",
+                fast.column()
+            ),
+        )),
     }
 }
 

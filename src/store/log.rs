@@ -14,10 +14,12 @@ use std::ops::Range;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use serde::de::IgnoredAny;
 use uuid::Uuid;
 
 use super::batch::{BATCH_EVENTS_MAX, parse_record};
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
+use super::holder;
 use super::pipeline;
 use super::record::{
     FieldError, SCHEMA_VERSION, format_recorded_at, parse_recorded_at, parse_uuid,
@@ -35,13 +37,29 @@ pub const SCHEMA_VERSION_MIN: u32 = 1;
 /// What a torn tail turned out to be when looked at again ([`Log::recheck_tail`]).
 #[derive(Debug)]
 pub enum TailCheck {
-    /// A writer holds the log's lock: the tail is the batch it is writing, not yet
-    /// acknowledged. Carries the log as first read (its complete batches).
-    BeingWritten(Log),
-    /// No writer held the lock: the log as it is now, read again from its last complete batch
-    /// while holding a shared lock, so that no writer could change it meanwhile. A torn tail
-    /// it still has was left by a crash.
+    /// A writer is writing a batch right now (it holds the writer record's lock): the tail is
+    /// that batch, not yet acknowledged. Carries the log as first read (its complete batches)
+    /// and the writer's pid, when its record names a running process.
+    BeingWritten {
+        /// The log as first read.
+        log: Log,
+        /// The writer's pid.
+        writer_pid: Option<u32>,
+    },
+    /// No process held the log's lock: the log as it is now, read again from its last complete
+    /// batch while holding a shared lock, so that no writer could change it meanwhile. A torn
+    /// tail it still has was left by a crash.
     Settled(Log),
+    /// A process holds the log's lock but is not writing a batch: the log as it is now, read
+    /// again while no batch could be written. A torn tail it still has was left by a crash,
+    /// whoever holds the lock; `holder_pid` is the pid of the writer holding it, when the
+    /// writer record names a running process.
+    Idle {
+        /// The log as read again.
+        log: Log,
+        /// The lock holder's pid.
+        holder_pid: Option<u32>,
+    },
 }
 
 /// A log read from disk and folded into a [`History`].
@@ -49,14 +67,17 @@ pub enum TailCheck {
 pub struct Log {
     pub(crate) history: History,
     pub(crate) torn_tail_bytes: u64,
-    /// Whole records (newline-terminated lines) inside the torn tail: the start of a batch
-    /// whose last record never made it.
+    /// Whole records inside the torn tail (newline-terminated lines, and a last line that is a
+    /// whole record without its newline): the start of a batch whose last record never made it.
     pub(crate) torn_tail_records: u64,
     pub(crate) recorded_at_last: Option<DateTime<Utc>>,
     pub(crate) head: Hash,
     /// Bytes of the complete batches, i.e. where the next record goes.
     pub(crate) valid_len: u64,
     pub(crate) schema1_records: u64,
+    /// The file's last line is a whole record closing its batch, but no newline ends it:
+    /// `valid_len` is the file's end, and the next append writes the newline first.
+    pub(crate) final_newline_missing: bool,
 }
 
 impl Log {
@@ -137,33 +158,56 @@ impl Log {
     }
 
     /// Looks again at a log read from `path` with a torn tail, to tell a batch being written
-    /// from what a crash left: takes a shared lock on the log without waiting for it. If a
-    /// writer holds the lock, the tail is its batch ([`TailCheck::BeingWritten`]); otherwise
-    /// the bytes after the last complete batch are read again under the lock (the whole file,
-    /// should it have become shorter than that batch's end), which a writer cannot change
-    /// meanwhile, and the lock is released ([`TailCheck::Settled`]). Never waits for a writer,
-    /// and makes a writer wait only for that second reading.
+    /// from what a crash left; never waits for a writer.
+    ///
+    /// Takes a shared lock on the log without waiting. If it gets it, no process is appending:
+    /// the bytes after the last complete batch are read again under the lock
+    /// ([`TailCheck::Settled`]). If another process holds it, the writer record beside the log
+    /// tells whether a batch is being written (see `store::holder`): if the writer holds the
+    /// record's lock, the tail is its batch ([`TailCheck::BeingWritten`]); otherwise the tail
+    /// is read again while holding the record's shared lock, during which no batch can be
+    /// written ([`TailCheck::Idle`]). A holder of the log's lock that is no writer of this
+    /// program (no record, or a record naming no running process) never makes a tail pass.
     ///
     /// # Errors
     /// Those of [`Log::open`].
     pub fn recheck_tail(self, path: &Path) -> Result<TailCheck> {
         let io = |e| Error::io(path.display(), e);
-        let mut file = open_read(path)?;
+        let file = open_read(path)?;
         match file.try_lock_shared() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Ok(TailCheck::BeingWritten(self)),
+            // The shared lock is released when `file` is closed, on return.
+            Ok(()) => return Ok(TailCheck::Settled(self.read_tail_again(path, &file)?)),
+            Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
+        match holder::probe(path).map_err(io)? {
+            holder::Probe::Writing(writer_pid) => Ok(TailCheck::BeingWritten {
+                log: self,
+                writer_pid,
+            }),
+            holder::Probe::Idle { guard, pid } => {
+                let log = self.read_tail_again(path, &file)?;
+                drop(guard);
+                Ok(TailCheck::Idle {
+                    log,
+                    holder_pid: pid,
+                })
+            }
+        }
+    }
+
+    /// The log read again from the end of its last complete batch (the whole file, should it
+    /// have become shorter than that).
+    fn read_tail_again(self, path: &Path, mut file: &File) -> Result<Log> {
+        let io = |e| Error::io(path.display(), e);
         let name = path.display().to_string();
         let len = file.metadata().map_err(io)?.len();
-        // The shared lock is released when `file` is closed, on return.
-        let log = if len >= self.valid_len {
+        if len >= self.valid_len {
             file.seek(SeekFrom::Start(self.valid_len)).map_err(io)?;
-            Log::resume(&name, &file, Some(self), CHUNK_BYTES)?
+            Log::resume(&name, file, Some(self), CHUNK_BYTES)
         } else {
-            Log::read(&name, &file)?
-        };
-        Ok(TailCheck::Settled(log))
+            Log::read(&name, file)
+        }
     }
 
     /// The folded history.
@@ -177,10 +221,16 @@ impl Log {
     }
 
     /// How many whole records the torn tail holds: records of a batch whose last record was
-    /// never written, so the batch was never acknowledged (0 when the tail is only an
-    /// unterminated line).
+    /// never written, so the batch was never acknowledged (0 when the tail is only a record cut
+    /// short). A last record whose newline alone is missing counts as whole.
     pub fn torn_tail_records(&self) -> u64 {
         self.torn_tail_records
+    }
+
+    /// Bytes of the complete batches: where the next record goes (the file's length when
+    /// there is no torn tail).
+    pub fn valid_len(&self) -> u64 {
+        self.valid_len
     }
 
     /// The hash of the last complete record (lower-case hex SHA-256; 64 zeros for an empty log).
@@ -192,6 +242,14 @@ impl Log {
     /// still covered by the hash of the next schema-2 record).
     pub fn schema1_records(&self) -> u64 {
         self.schema1_records
+    }
+
+    /// Whether the file's last line is a whole record that closes its batch, with only its
+    /// newline missing (as some editors and tools leave a file). Readers use that record; the
+    /// next append writes the newline before its batch and says so
+    /// ([`AppendReport::newline_added`](super::AppendReport::newline_added)).
+    pub fn final_newline_missing(&self) -> bool {
+        self.final_newline_missing
     }
 }
 
@@ -221,8 +279,9 @@ enum Piece {
     /// A newline-terminated line longer than [`LINE_BYTES_MAX`] (not kept). The reader stops
     /// there: the fold fails at it.
     Overlong,
-    /// The end of the file, at this offset.
-    End(u64),
+    /// The end of the file, at offset `len`; `tail` is the file's last line when no newline
+    /// ends it (empty when there is none, or when it was longer than [`LINE_BYTES_MAX`]).
+    End { len: u64, tail: Vec<u8> },
     /// A read failed; the reader stops there.
     Failed(std::io::Error),
 }
@@ -285,8 +344,10 @@ impl<R: Read> Chunker<R> {
                 };
             }
             if n == 0 {
-                // An unterminated last line (or nothing): a torn tail.
-                return Piece::End(self.offset + buf.len() as u64);
+                // An unterminated last line (or nothing): a whole record whose newline is
+                // missing, or a torn tail; the fold tells which.
+                let len = self.offset + buf.len() as u64;
+                return Piece::End { len, tail: buf };
             }
             if !newline && buf.len() > LINE_BYTES_MAX {
                 return self.skip_line(buf.len() as u64);
@@ -300,7 +361,12 @@ impl<R: Read> Chunker<R> {
         let mut scratch = vec![0u8; READ_BYTES];
         loop {
             match self.reader.read(&mut scratch) {
-                Ok(0) => return Piece::End(self.offset + len),
+                Ok(0) => {
+                    return Piece::End {
+                        len: self.offset + len,
+                        tail: Vec::new(),
+                    };
+                }
                 Ok(n) if memchr::memchr(b'\n', &scratch[..n]).is_some() => {
                     return Piece::Overlong;
                 }
@@ -529,6 +595,7 @@ impl<'a> Fold<'a> {
             head: GENESIS_HASH,
             valid_len: 0,
             schema1_records: 0,
+            final_newline_missing: false,
         });
         let seq = start.history.seq_last();
         Fold {
@@ -562,7 +629,7 @@ impl<'a> Fold<'a> {
                     self.chunk(0, &[], vec![line])?;
                 }
                 Piece::Failed(e) => return Err(Error::io(self.name, e)),
-                Piece::End(len) => return Ok(self.finish(len)),
+                Piece::End { len, tail } => return self.end(len, &tail),
                 // Only undecoded when a worker passed it on wrongly; never.
                 Piece::Lines { .. } => break,
             }
@@ -578,37 +645,71 @@ impl<'a> Fold<'a> {
     /// Folds the decoded lines of `bytes`, which starts at file offset `offset`.
     fn chunk(&mut self, offset: u64, bytes: &[u8], decoded: Vec<Decoded>) -> Result<()> {
         for d in decoded {
-            self.line_no += 1;
-            let (name, line_no) = (self.name, self.line_no);
-            let at = move |field: String| Location {
-                file: name.to_string(),
-                line: Some(line_no),
-                field: (!field.is_empty()).then_some(field),
-            };
-            let end = offset + d.range.end as u64;
-            let line = &bytes[d.range];
-            let (event, batch_last, schema) = self
-                .line(line, d.parsed)
-                .map_err(|e| Error::input(at(e.field), e.message))?;
-            self.history
-                .check(&event.id, &event.body)
-                .map_err(|r| Error::input(at(r.field().to_string()), r.to_string()))?;
-            if schema == 1 {
-                self.schema1_records += 1;
-            }
-            self.recorded_at_last = Some(event.recorded_at);
-            let seq = event.seq;
-            self.history.apply(event);
-            if seq == batch_last {
-                self.batch_open = None;
-                self.open_records = 0;
-                self.complete = (end + 1, seq, self.head, self.recorded_at_last);
-            } else {
-                self.batch_open = Some(batch_last);
-                self.open_records += 1;
-            }
+            // The file offset just after the line's newline.
+            let next = offset + d.range.end as u64 + 1;
+            self.fold_line(&bytes[d.range], d.parsed, next)?;
         }
         Ok(())
+    }
+
+    /// Folds one decoded line, which the next line follows at file offset `next`.
+    fn fold_line(
+        &mut self,
+        line: &[u8],
+        parsed: Result<Parsed, FieldError>,
+        next: u64,
+    ) -> Result<()> {
+        self.line_no += 1;
+        let (name, line_no) = (self.name, self.line_no);
+        let at = move |field: String| Location {
+            file: name.to_string(),
+            line: Some(line_no),
+            field: (!field.is_empty()).then_some(field),
+        };
+        let (event, batch_last, schema) = self
+            .line(line, parsed)
+            .map_err(|e| Error::input(at(e.field), e.message))?;
+        self.history
+            .check(&event.id, &event.body)
+            .map_err(|r| Error::input(at(r.field().to_string()), r.to_string()))?;
+        if schema == 1 {
+            self.schema1_records += 1;
+        }
+        self.recorded_at_last = Some(event.recorded_at);
+        let seq = event.seq;
+        self.history.apply(event);
+        if seq == batch_last {
+            self.batch_open = None;
+            self.open_records = 0;
+            self.complete = (next, seq, self.head, self.recorded_at_last);
+        } else {
+            self.batch_open = Some(batch_last);
+            self.open_records += 1;
+        }
+        Ok(())
+    }
+
+    /// Folds the file's last line if no newline ends it but it is a whole record, then
+    /// finishes at offset `len`.
+    ///
+    /// A record cut short is never a whole JSON value (its object is not closed), so a last
+    /// line that starts with one was written whole and lost only its newline (an editor or a
+    /// tool dropped it): it is folded like any line, every check applying and any failure (text
+    /// after the object, a hash that does not chain...) an error at its line. If it closes its
+    /// batch, that batch is complete and readers use it ([`Log::final_newline_missing`]); if
+    /// not, its batch is a torn tail like any batch without its last record. A last line that
+    /// is not a whole JSON value (a record cut short, or bytes a crash left) is a torn tail.
+    fn end(mut self, len: u64, tail: &[u8]) -> Result<Log> {
+        let mut values = serde_json::Deserializer::from_slice(tail).into_iter::<IgnoredAny>();
+        if matches!(values.next(), Some(Ok(_))) {
+            let head = self.head;
+            let parsed = decode(tail, Some(&head), &mut None);
+            self.fold_line(tail, parsed, len)?;
+        }
+        let missing = !tail.is_empty() && self.complete.0 == len;
+        let mut log = self.finish(len);
+        log.final_newline_missing = missing;
+        Ok(log)
     }
 
     /// The checks of one line, in the order a reader reports them.
@@ -631,6 +732,16 @@ impl<'a> Fold<'a> {
         // Schema 1 has no hash and no batches: each record is a batch of its own, and it joins
         // the chain through its raw bytes.
         let batch_last = match p.hash {
+            // A schema-1 record has no hash of its own: after a schema-2 record, nothing would
+            // chain it (a line added at the end would change no stored hash).
+            None if self.history.seq_last() > self.schema1_records => {
+                return Err(FieldError::new(
+                    "schema",
+                    format!(
+                        "is 1 after records of schema {SCHEMA_VERSION}: a schema-1 record has no hash, so one written after the hash chain began would escape it; only a log's first records may be of schema 1"
+                    ),
+                ));
+            }
             None => {
                 self.head = link(&self.head, &[line]);
                 seq
@@ -724,6 +835,7 @@ impl<'a> Fold<'a> {
             head,
             valid_len,
             schema1_records,
+            final_newline_missing: false,
         }
     }
 }
@@ -767,6 +879,92 @@ mod tests {
         assert!(e.starts_with("log:11: "), "{e}");
         assert!(e.contains("empty line"), "{e}");
         same_answer(&bytes);
+    }
+
+    /// A schema-1 record (no hash) of `seq`, registering an actor.
+    fn schema1_line(seq: u64) -> String {
+        format!(
+            r#"{{"schema":1,"seq":{seq},"id":"00000000-0000-4000-8000-{seq:012}","recorded_at":"2030-01-01T00:00:00.000000Z","type":"actor.registered","actor":"forger","name":"Forger","kind":"person","country":"KOR","sector":"GOV"}}"#
+        )
+    }
+
+    #[test]
+    fn a_schema1_record_after_schema2_records_is_an_error_at_its_line() {
+        // Regression (issue 15): a hand-written schema-1 line at the end of a schema-2 log was
+        // read (and verified) though no hash covered it.
+        let expected = "log:41: field `schema`: is 1 after records of schema 2: a schema-1 record has no hash, so one written after the hash chain began would escape it; only a log's first records may be of schema 1";
+        let mut forged = SEED.to_vec();
+        forged.extend_from_slice(schema1_line(41).as_bytes());
+        // Without its newline (the last line of the file) and with it.
+        for bytes in [forged.clone(), [&forged[..], b"\n"].concat()] {
+            let e = Log::from_bytes("log", &bytes).unwrap_err();
+            assert_eq!(e.to_string(), expected);
+            same_answer(&bytes);
+        }
+        // Between schema-2 records.
+        let at = end_of_line(SEED, 35);
+        let inserted = [&SEED[..at], schema1_line(36).as_bytes(), b"\n", &SEED[at..]].concat();
+        let e = Log::from_bytes("log", &inserted).unwrap_err().to_string();
+        assert!(
+            e.starts_with("log:36: field `schema`: is 1 after records of schema 2"),
+            "{e}"
+        );
+        // A log that starts in schema 1 is still read, up to its first schema-2 record.
+        let log = Log::from_bytes("log", SCHEMA1).unwrap();
+        assert_eq!(log.schema1_records, 35);
+    }
+
+    #[test]
+    fn a_last_record_without_its_newline_is_read_with_its_batch() {
+        // Regression (issue 15): removing only the final newline made readers drop seq 36-40.
+        let whole = Log::from_bytes("log", SEED).unwrap();
+        for full in [SEED, SCHEMA1] {
+            let cut = &full[..full.len() - 1];
+            let log = Log::from_bytes("log", cut).unwrap();
+            let want = Log::from_bytes("log", full).unwrap();
+            assert!(log.history.events().eq(want.history.events()));
+            assert_eq!((log.head, log.torn_tail_bytes), (want.head, 0));
+            assert_eq!(log.valid_len, cut.len() as u64);
+            assert!(log.final_newline_missing && !want.final_newline_missing);
+            same_answer(cut);
+        }
+        assert_eq!(whole.history.seq_last(), 40);
+        // A record of a batch still open (line 38 of 36-40) without its newline: the batch has
+        // no last record, so it is a torn tail of three records.
+        let (batch, line38) = (end_of_line(SEED, 35), end_of_line(SEED, 38));
+        let log = Log::from_bytes("log", &SEED[..line38 - 1]).unwrap();
+        assert_eq!(log.history.seq_last(), 35);
+        assert_eq!(log.torn_tail_records, 3);
+        assert_eq!(log.torn_tail_bytes, (line38 - 1 - batch) as u64);
+        assert!(!log.final_newline_missing);
+        // The last record cut short anywhere is a torn tail: batch 36-40 is not read.
+        let line39 = end_of_line(SEED, 39);
+        for end in [line39 + 1, line39 + 100, SEED.len() - 2] {
+            let log = Log::from_bytes("log", &SEED[..end]).unwrap();
+            assert_eq!(log.history.seq_last(), 35, "cut at {end}");
+            assert_eq!(log.torn_tail_records, 4);
+            assert!(!log.final_newline_missing);
+        }
+    }
+
+    #[test]
+    fn a_whole_last_line_without_its_newline_is_checked_like_any_line() {
+        let cut = &SEED[..SEED.len() - 1];
+        // A byte of its reason changed: the hash names line 40 (it is not a torn tail).
+        let at = memchr::memmem::rfind(cut, b"foreign minister").unwrap();
+        let mut edited = cut.to_vec();
+        edited[at] = b'F';
+        let e = Log::from_bytes("log", &edited).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "log:40: field `hash`: does not match the record and the previous hash: the log was changed after it was written"
+        );
+        // A byte after it, in place of the newline.
+        let junk = [cut, b"\x0b"].concat();
+        let e = Log::from_bytes("log", &junk).unwrap_err().to_string();
+        assert!(e.starts_with("log:40: text after the record"), "{e}");
+        same_answer(&edited);
+        same_answer(&junk);
     }
 
     /// The parallel read must say exactly what the sequential one says, on good and bad logs.
@@ -870,7 +1068,10 @@ mod tests {
                         at += bytes.len();
                         pieces += 1;
                     }
-                    Piece::End(len) => assert_eq!(len, SEED.len() as u64),
+                    Piece::End { len, tail } => {
+                        assert_eq!(len, SEED.len() as u64);
+                        assert!(tail.is_empty());
+                    }
                     _ => panic!("only lines, then the end"),
                 }
             }
@@ -965,7 +1166,7 @@ mod tests {
         assert!(
             matches!(chunker.next(), Some(Piece::Lines { bytes, .. }) if bytes.len() == torn - batch)
         );
-        assert!(matches!(chunker.next(), Some(Piece::End(n)) if n == torn as u64));
+        assert!(matches!(chunker.next(), Some(Piece::End { len, .. }) if len == torn as u64));
     }
 
     /// A log of `n` events in batches of one: two registrations, then stances.

@@ -4,6 +4,8 @@ mod batch;
 mod chain;
 mod codec;
 mod encode;
+mod head;
+mod holder;
 mod index;
 mod log;
 mod pipeline;
@@ -12,6 +14,8 @@ mod writer;
 
 pub use batch::{BATCH_EVENTS_MAX, NewEvent, parse_batch};
 pub use chain::{GENESIS_HASH, Hash};
+pub use head::seq_with_hash;
+pub use holder::writer_record_path;
 pub use index::{
     INDEX_VERSION, Index, IndexCheck, IndexReport, IndexUse, check_index, index_path, update_index,
 };

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::batch::NewEvent;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
+use super::holder::WriterRecord;
 use super::index::update_index;
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use crate::core::{Event, Rejection, Seq};
@@ -62,6 +63,9 @@ pub struct AppendReport {
     /// Set when the batch was appended but the projection index could not be brought up to
     /// date (the next query catches it up or rebuilds it): what went wrong, in words.
     pub index_warning: Option<String>,
+    /// True when the log's last record had no newline after it (see
+    /// [`Log::final_newline_missing`]) and this append wrote it before the batch.
+    pub newline_added: bool,
 }
 
 /// The log's one writer: holds the exclusive lock and the folded log for as long as it lives,
@@ -77,11 +81,16 @@ pub struct Writer {
     /// Whether the projection index waits for [`Writer::update_index`] (importers) instead of
     /// following every append.
     defer_index: bool,
+    /// The writer record beside the log, locked while a batch is written (`None` if it could
+    /// not be created).
+    record: Option<WriterRecord>,
 }
 
 impl Writer {
     /// Opens the log at `path` for appending: takes its exclusive lock, waiting up to `wait`
-    /// for another writer, then reads and folds it.
+    /// for another writer, writes this process's pid and start time into the writer record
+    /// beside the log ([`writer_record_path`](super::writer_record_path)), then reads and folds
+    /// the log.
     ///
     /// # Errors
     /// [`Error::Usage`] when there is no log; [`Error::Io`] when the lock is not had in time or
@@ -93,12 +102,14 @@ impl Writer {
             .open(path)
             .map_err(|e| missing_or_io(path, e))?;
         lock(&file, path, wait)?;
+        let record = WriterRecord::claim(path);
         let log = Log::read(&path.display().to_string(), &file)?;
         Ok(Writer {
             path: path.to_path_buf(),
             file,
             log,
             spare: Vec::new(),
+            record,
             defer_index: false,
         })
     }
@@ -172,8 +183,9 @@ impl Writer {
         let seq_last = self.log.history.seq_last();
         let torn = self.log.torn_tail_bytes;
         let torn_records = self.log.torn_tail_records;
-        let written = self.write(&out, torn);
-        let out_len = out.len() as u64;
+        let newline = self.log.final_newline_missing && !out.is_empty();
+        let written = self.write(&out, torn, newline);
+        let out_len = out.len() as u64 + u64::from(newline);
         self.keep_spare(out);
         if let Err(e) = written {
             self.log.history.rollback_to(seq_before);
@@ -182,6 +194,7 @@ impl Writer {
         self.log.valid_len += out_len;
         self.log.torn_tail_bytes = 0;
         self.log.torn_tail_records = 0;
+        self.log.final_newline_missing &= !newline;
         if seq_last > seq_before {
             self.log.head = head;
             self.log.recorded_at_last = Some(recorded_at);
@@ -196,6 +209,7 @@ impl Writer {
             torn_bytes_removed: torn,
             torn_records_removed: torn_records,
             index_warning,
+            newline_added: newline,
         })
     }
 
@@ -266,7 +280,11 @@ impl Writer {
         }
     }
 
-    fn write(&mut self, out: &[u8], torn: u64) -> Result<()> {
+    /// Removes a torn tail of `torn` bytes, then writes `out` (after a newline ending the last
+    /// record, if `newline`) and syncs; on failure cuts the file back to where it was. Holds
+    /// the writer record's lock throughout, so `verify` can tell this batch from a crash's tail.
+    fn write(&mut self, out: &[u8], torn: u64, newline: bool) -> Result<()> {
+        let _writing = self.record.as_ref().map(WriterRecord::writing);
         let io = |e| Error::io(self.path.display(), e);
         if torn > 0 {
             self.file.set_len(self.log.valid_len).map_err(io)?;
@@ -275,9 +293,17 @@ impl Writer {
             self.file
                 .seek(SeekFrom::Start(self.log.valid_len))
                 .map_err(io)?;
+            // One write: the newline and the batch together (a rare case, worth a copy).
+            let with_newline;
+            let bytes = if newline {
+                with_newline = [b"\n", out].concat();
+                &with_newline[..]
+            } else {
+                out
+            };
             if let Err(e) = self
                 .file
-                .write_all(out)
+                .write_all(bytes)
                 .and_then(|()| self.file.sync_data())
             {
                 // Not acknowledged: cut what was written of the batch off again (if even that

@@ -792,7 +792,7 @@ fn an_import_that_refuses_every_row_exits_2_and_names_bad_encoding() {
     let o = f.run(&a.iter().map(String::as_str).collect::<Vec<_>>(), None);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("nothing imported: all 1 row(s) were refused"),
+        stderr(&o).contains("1 row(s) refused (listed above)"),
         "{}",
         stderr(&o)
     );

@@ -823,6 +823,130 @@ fn same_first_day_with_different_precisions_the_more_precise_date_decides() {
 }
 
 #[test]
+fn two_stances_of_one_day_with_stated_times_are_ordered_by_the_instant_before_seq() {
+    // Regression (issue 15): the later seq won even when its stated time was earlier, so a
+    // 09:00 statement recorded after an 18:00 one became the position.
+    // Given kim supporting at 18:00 in Seoul, then (recorded later) opposing at 09:00 that day;
+    let mut b = registry();
+    let evening = b.one(declared(
+        "kim",
+        "deploy",
+        "support",
+        "2024-10-21T18:00:00+09:00",
+    ));
+    let morning = b.one(declared(
+        "kim",
+        "deploy",
+        "oppose",
+        "2024-10-21T09:00:00[Asia/Seoul]",
+    ));
+    // then the 18:00 stance is the position as of that day and with no date bound;
+    for at_ in [at("2024-10-21", None), At::default()] {
+        assert_eq!(
+            pos(&b.h, at_, &all()),
+            vec![row("kim", "deploy", "support", evening)]
+        );
+    }
+    // known before the morning stance was recorded, the evening one decides as well;
+    assert_eq!(
+        pos(&b.h, at("2024-10-21", Some(evening)), &all()),
+        vec![row("kim", "deploy", "support", evening)]
+    );
+    // when a stance of the same day without a time is recorded last,
+    let untimed = b.one(declared("kim", "deploy", "neutral", "2024-10-21"));
+    // then it sorts before both timed ones (the less precise first, as with partial dates), so
+    // the 18:00 stance stays the position, and the timeline runs untimed, 09:00, 18:00.
+    assert_eq!(
+        pos(&b.h, at("2024-10-21", None), &all()),
+        vec![row("kim", "deploy", "support", evening)]
+    );
+    assert_eq!(
+        timeline(&b.h, None),
+        vec![
+            (untimed, "kim".into(), Status::Superseded { by: morning }),
+            (morning, "kim".into(), Status::Superseded { by: evening }),
+            (evening, "kim".into(), Status::Current),
+        ]
+    );
+    // The diff from the day before adds the 18:00 stance; retracting it falls back to 09:00.
+    assert_eq!(
+        diff(&b.h, at("2024-10-20", None), at("2024-10-21", None)),
+        vec![(
+            "kim".into(),
+            "deploy".into(),
+            ChangeKind::Added,
+            None,
+            Some(("support", evening))
+        )]
+    );
+    b.one(retracted(evening));
+    assert_eq!(
+        pos(&b.h, at("2024-10-21", None), &all()),
+        vec![row("kim", "deploy", "oppose", morning)]
+    );
+    // A correction giving the untimed stance a time, 23:00 that day, makes it the position
+    // from the correction on (and not before).
+    let c = b.one(corrected(
+        untimed,
+        json!({"date": "2024-10-21T23:00:00+09:00"}),
+    ));
+    assert_eq!(
+        pos(&b.h, at("2024-10-21", None), &all()),
+        vec![row("kim", "deploy", "neutral", untimed)]
+    );
+    assert_eq!(
+        pos(&b.h, at("2024-10-21", Some(c - 1)), &all()),
+        vec![row("kim", "deploy", "oppose", morning)]
+    );
+    assert_eq!(
+        b.h.canonical_key(untimed, c).map(|k| k.instant.is_some()),
+        Some(true)
+    );
+    assert_eq!(
+        b.h.canonical_key(untimed, c - 1)
+            .map(|k| k.instant.is_some()),
+        Some(false)
+    );
+}
+
+#[test]
+fn stances_of_one_instant_and_of_other_days_keep_date_then_seq_order() {
+    // Given two stances of one instant written in two offsets, and one dated the day after at an
+    // instant earlier than a stance of the day before (01:00 at +14:00 is 11:00 UTC on the 21st);
+    let mut b = registry();
+    let utc = b.one(declared("kim", "deploy", "support", "2024-10-21T00:00:00Z"));
+    let seoul = b.one(declared(
+        "kim",
+        "deploy",
+        "oppose",
+        "2024-10-21T09:00:00+09:00",
+    ));
+    let next = b.one(declared(
+        "lee",
+        "deploy",
+        "neutral",
+        "2024-10-22T01:00:00+14:00",
+    ));
+    let early = b.one(declared(
+        "lee",
+        "deploy",
+        "support",
+        "2024-10-21T23:00:00+09:00",
+    ));
+    // then one instant falls back to seq, and a date always comes before the time of day.
+    assert_eq!(
+        pos(&b.h, At::default(), &all()),
+        vec![
+            row("kim", "deploy", "oppose", seoul),
+            row("lee", "deploy", "neutral", next)
+        ]
+    );
+    // The timeline of all pairs: by date, then instant, then seq.
+    let order: Vec<Seq> = timeline(&b.h, None).iter().map(|t| t.0).collect();
+    assert_eq!(order, vec![utc, seoul, early, next]);
+}
+
+#[test]
 fn correcting_the_stance_changes_it_from_the_correction_on() {
     // Given kim supporting on 2024-10-01;
     let mut b = registry();
@@ -1666,10 +1790,9 @@ fn cli_role_is_that_held_on_the_as_of_day() {
     );
     let csv = stdout(&v);
     assert!(
-        csv.lines()
-            .nth(1)
-            .unwrap()
-            .starts_with("kim,Kim,Vice Minister,deploy,"),
+        csv.lines().nth(1).unwrap().starts_with(
+            "1,kim,Kim,Vice Minister,Ministry of National Defense,2024-01,2024-06,deploy,"
+        ),
         "{csv}"
     );
 }

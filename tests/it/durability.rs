@@ -384,7 +384,15 @@ fn a_log_cut_at_any_byte_of_its_last_records_keeps_exactly_its_complete_batches(
         .iter()
         .map(|&l| (ends[l - 1], l as u64))
         .collect();
-    let complete_at = |cut: usize| *batch_ends.iter().rev().find(|(b, _)| *b <= cut).unwrap();
+    // A batch is complete when the cut leaves its last record whole, with or without the
+    // newline after it (issue 15: a missing last newline lost the whole last batch).
+    let complete_at = |cut: usize| {
+        *batch_ends
+            .iter()
+            .rev()
+            .find(|(b, _)| *b <= cut + 1)
+            .unwrap()
+    };
 
     // when it is cut at every byte from the start of line 7 (its last 3 records) to the end,
     let from = ends[5];
@@ -392,7 +400,12 @@ fn a_log_cut_at_any_byte_of_its_last_records_keeps_exactly_its_complete_batches(
         let l = Log::from_bytes("cut", &good[..cut]).unwrap_or_else(|e| panic!("cut {cut}: {e}"));
         // then exactly the complete batches are read, and the rest is the torn tail.
         let (keep, seq) = complete_at(cut);
-        assert_eq!(l.torn_tail_bytes(), (cut - keep) as u64, "cut {cut}");
+        assert_eq!(
+            l.torn_tail_bytes(),
+            cut.saturating_sub(keep) as u64,
+            "cut {cut}"
+        );
+        assert_eq!(l.final_newline_missing(), keep == cut + 1, "cut {cut}");
         assert_eq!(l.history().seq_last(), seq, "cut {cut}");
         assert_eq!(l.head_hash(), chain_head(&good[..keep]), "cut {cut}");
     }
@@ -410,10 +423,12 @@ fn a_log_cut_at_any_byte_of_its_last_records_keeps_exactly_its_complete_batches(
         let (keep, seq) = complete_at(cut);
         fs::write(&log, &good[..cut]).unwrap();
         let o = append_ok(&log, &stance_event(100));
-        let torn = cut - keep;
+        let torn = cut.saturating_sub(keep);
         if torn > 0 {
-            // Whole records of the unfinished batch are counted in the message.
-            let whole = good[keep..cut].iter().filter(|b| **b == b'\n').count();
+            // Whole records of the unfinished batch are counted in the message, a last one
+            // whose newline alone is missing too.
+            let whole = good[keep..cut].iter().filter(|b| **b == b'\n').count()
+                + usize::from(good[cut] == b'\n');
             let detail = match whole {
                 0 => String::new(),
                 1 => ": 1 whole record of an unfinished batch".to_string(),
@@ -423,6 +438,14 @@ fn a_log_cut_at_any_byte_of_its_last_records_keeps_exactly_its_complete_batches(
                 stderr(&o),
                 format!(
                     "stancelog: removed a torn tail of {torn} bytes from {path} before appending{detail}\n"
+                ),
+                "cut {cut}"
+            );
+        } else if keep == cut + 1 {
+            assert_eq!(
+                stderr(&o),
+                format!(
+                    "stancelog: {path}: its last record had no newline after it; wrote one before appending (the record was complete and is kept)\n"
                 ),
                 "cut {cut}"
             );
@@ -747,24 +770,19 @@ fn every_changed_byte_of_every_record_fails_verify_on_its_line() {
     let name = log.display().to_string();
     assert_eq!(verdict(&name, &good), Ok(0));
     let line_of = |i: usize| ends.iter().position(|&e| i < e).unwrap() + 1;
-    // The last batch starts at line 5: a torn tail is reported there.
-    let last_batch_line = 5;
 
     // when any one byte is XORed with 0x01, or any digit replaced by the next digit (the JSON
-    // staying valid), then verify names that byte's line, except for the final newline, whose
-    // loss makes the last batch a torn tail.
+    // staying valid), then verify names that byte's line, the final newline's too: the last
+    // record is whole, so a byte in place of its newline is text after it, not a torn tail
+    // (which used to drop the whole last batch).
     let mut digit_changes = 0;
     for i in 0..good.len() {
         let mut bad = good.clone();
         bad[i] ^= 0x01;
-        let want = if i == good.len() - 1 {
-            Ok(last_batch_line)
-        } else {
-            Err(format!("{name}:{}:", line_of(i)))
-        };
-        match (verdict(&name, &bad), &want) {
-            (Err(e), Err(w)) => assert!(e.starts_with(w.as_str()), "byte {i}: {e}, want {w}"),
-            (got, _) => assert_eq!(got, want, "byte {i}"),
+        let want = format!("{name}:{}:", line_of(i));
+        match verdict(&name, &bad) {
+            Err(e) => assert!(e.starts_with(&want), "byte {i}: {e}, want {want}"),
+            got => panic!("byte {i}: {got:?}, want {want}"),
         }
         if good[i].is_ascii_digit() {
             let mut bad = good.clone();
@@ -804,13 +822,7 @@ fn every_changed_byte_of_every_record_fails_verify_on_its_line() {
             let mut bad = good.clone();
             bad[i] = b;
             fs::write(&log, &bad).unwrap();
-            if i == good.len() - 1 {
-                let err = verify_fails_at(&log, last_batch_line);
-                let torn = good.len() - ends[3];
-                assert!(err.contains(&format!("torn tail: {torn} bytes")), "{err}");
-            } else {
-                verify_fails_at(&log, line);
-            }
+            verify_fails_at(&log, line);
             checked += 1;
         }
     }
@@ -824,6 +836,58 @@ fn every_changed_byte_of_every_record_fails_verify_on_its_line() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains(&format!("{name}:3:")), "{}", stderr(&o));
     assert_eq!(fs::read(&log).unwrap(), bad);
+}
+
+#[test]
+fn verify_expect_head_detects_a_log_cut_back_to_an_earlier_batch() {
+    // Given a log of two batches (seq 1-3, then 4-5) and the head hashes noted after each,
+    let (_dir, log) = base_log();
+    let (_, first_head) = verify_ok(&log);
+    let first = fs::read(&log).unwrap();
+    append_ok(&log, &batch(0..2));
+    let (n, head) = verify_ok(&log);
+    assert_eq!(n, 5);
+    let expect = |hash: &str| run_log(&log, &["verify", "--expect-head", hash], None);
+    // when verified expecting the current head, or (upper case) the earlier one, then verify
+    // passes, saying how many events came after an earlier head;
+    let o = expect(&head);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("ok: 5 events, head hash {head}\nindex: agrees with the log (seq 5)\n")
+    );
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    let o = expect(&first_head.to_uppercase());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: note: {}: the expected head is the hash of seq 3; the log has 2 event(s) after it\n",
+            log.display()
+        )
+    );
+    // when the log is cut back to its first batch (a valid log: the chain alone cannot tell),
+    // then plain verify passes, and verify expecting the noted head fails, naming both heads.
+    fs::write(&log, &first).unwrap();
+    assert_eq!(verify_ok(&log), (3, first_head.clone()));
+    let o = expect(&head);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: error: {}: no record has the expected head hash {head}: the log was cut back to before that record, or rewritten (its head now: seq 3, {first_head})\n",
+            log.display()
+        )
+    );
+    // A value that is no hash is a usage error that quotes it.
+    let o = expect("abc");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("`abc` is not a head hash: 64 hex digits, as `verify` prints them"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 // 5. Torn tail -----------------------------------------------------------------------------------
@@ -964,6 +1028,99 @@ fn a_batch_missing_its_last_record_is_a_torn_tail_of_whole_lines() {
         .collect();
     assert_eq!(tail, vec![(5, 7), (6, 7), (7, 7)]);
     assert_eq!(verify_ok(&log).0, 7);
+}
+
+#[test]
+fn the_seed_log_without_its_final_newline_keeps_seq_36_to_40_and_the_next_append_writes_it() {
+    // Regression (issue 15): removing only the final newline made queries drop seq 36-40 (the
+    // corrections) and the next append remove all five acknowledged records (2,018 bytes).
+    // Given the seed log with its final newline removed,
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("seed.jsonl");
+    let seed = fs::read(seed_log()).unwrap();
+    fs::write(&log, &seed[..seed.len() - 1]).unwrap();
+    let (_, seed_head) = verify_ok(&seed_log());
+    // when querying, then the answers (and notes) are the seed log's, with no warning;
+    for args in [
+        &["positions", "--format", "json"][..],
+        &[
+            "positions",
+            "--known-at",
+            "2026-11-29T12:40:00Z",
+            "--format",
+            "json",
+        ][..],
+        &["positions", "--known-at", "2026-11-30", "--format", "json"][..],
+        &["timeline", "--format", "json"][..],
+    ] {
+        let o = run_log(&log, args, None);
+        let w = run_log(&seed_log(), args, None);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), stderr(&w), "{args:?}");
+        assert_eq!(stdout(&o), stdout(&w), "{args:?}");
+    }
+    let o = run_log(&log, &["timeline", "--format", "json"], None);
+    let seqs: Vec<u64> = json(&o)
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["corrections"].as_array().cloned().unwrap_or_default())
+        .map(|c| c["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![39, 40]);
+    // verify passes with the seed log's head hash and says the newline is missing;
+    let o = run_log(&log, &["verify"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("ok: 40 events, head hash {seed_head}\nindex: agrees with the log (seq 40)\n")
+    );
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: note: {}: the last record (seq 40) is whole but has no newline after it (an editor or tool dropped it); it is verified, and the next append writes the newline\n",
+            log.display()
+        )
+    );
+    assert_eq!(fs::read(&log).unwrap(), seed[..seed.len() - 1]);
+    // and when an event is appended, the newline is written before it and said so, and every
+    // acknowledged byte stays.
+    let o = run_log(
+        &log,
+        &["append", "-"],
+        Some(br#"{"type":"stance.retracted","target":"01a22751-4cee-728e-af63-7869f8c147a9","reason":"test"}"#),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: {}: its last record had no newline after it; wrote one before appending (the record was complete and is kept)\n",
+            log.display()
+        )
+    );
+    let after = fs::read(&log).unwrap();
+    assert_eq!(after[..seed.len()], seed[..]);
+    assert_eq!(complete_lines(&after[seed.len()..]).len(), 1);
+    assert_eq!(verify_ok(&log).0, 41);
+}
+
+#[test]
+fn a_schema_1_record_after_schema_2_records_is_refused_by_every_reader() {
+    // Regression (issue 15): a hand-written schema-1 line (no hash) at the end of a schema-2
+    // log passed verify and was used by queries: an event tamper evidence never saw.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("seed.jsonl");
+    fs::copy(seed_log(), &log).unwrap();
+    push_line(
+        &log,
+        r#"{"schema":1,"seq":41,"id":"00000000-0000-4000-8000-000000000041","recorded_at":"2030-01-01T00:00:00.000000Z","type":"stance.retracted","target":"01a22751-4cee-728e-af63-7869f8c147a9","reason":"forged"}"#,
+    );
+    refused_everywhere(
+        &log,
+        41,
+        "schema",
+        "is 1 after records of schema 2: a schema-1 record has no hash",
+    );
 }
 
 // 6. Format evolution ----------------------------------------------------------------------------
@@ -1363,16 +1520,19 @@ fn half_a_batch(dir: &Path, log: &Path, k: usize) -> Vec<u8> {
 }
 
 #[test]
-fn verify_while_a_writer_holds_the_lock_checks_the_log_before_its_batch() {
+fn verify_while_a_writer_writes_a_batch_checks_the_log_before_it() {
     // Given a log at seq 3 followed by the first record of an unfinished two-event batch,
     let (dir, log) = base_log();
     let (n, head) = verify_ok(&log);
     half_a_batch(dir.path(), &log, 1);
     let torn = Log::open(&log).unwrap().torn_tail_bytes();
     assert!(torn > 0);
-    // when verified while a writer holds the lock (it is writing that batch), then verify
-    // passes on the three events before it and says a batch is being written,
+    // when verified while a writer holds the log's lock and is writing that batch (it holds
+    // the writer record's lock, as a writer does from its write to its fdatasync), then verify
+    // passes on the three events before it and says a batch is being written, by whom;
     let writer = stancelog::store::Writer::open(&log, Duration::from_secs(5)).unwrap();
+    let record = fs::File::open(stancelog::store::writer_record_path(&log)).unwrap();
+    record.lock().unwrap();
     let o = run_log(&log, &["verify"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
@@ -1384,14 +1544,58 @@ fn verify_while_a_writer_holds_the_lock_checks_the_log_before_its_batch() {
     assert_eq!(
         stderr(&o),
         format!(
-            "stancelog: note: {}: a writer is appending a batch after seq 3 ({torn} bytes written so far, not checked); verified the log before it\n",
-            log.display()
+            "stancelog: note: {}: a writer (pid {}) is appending a batch after seq 3 ({torn} bytes written so far, not checked); verified the log before it\n",
+            log.display(),
+            std::process::id()
         )
     );
-    // and once no writer holds it (the writer died), the same tail fails verify.
+    // and once the writer died, the same tail fails verify, left by a crash.
+    drop(record);
     drop(writer);
     let e = verify_fails_at(&log, 4);
-    assert!(e.contains(&format!("torn tail: {torn} bytes")), "{e}");
+    assert!(
+        e.contains(&format!(
+            "torn tail: {torn} bytes of a record cut short or an unfinished batch, left by a crash (no process holds the log's lock)"
+        )),
+        "{e}"
+    );
+}
+
+#[test]
+fn verify_while_a_lock_holder_writes_nothing_fails_on_the_tail_a_crash_left() {
+    // Regression (issue 15): while any process held the log's lock, verify passed over a torn
+    // tail a crash had left, taking it for a batch being written.
+    // Given a log at seq 3 followed by the first record of a batch whose writer died,
+    let (dir, log) = base_log();
+    half_a_batch(dir.path(), &log, 1);
+    let torn = Log::open(&log).unwrap().torn_tail_bytes();
+    // when a writer holds the lock but writes nothing (it is, say, still reading the log),
+    // then verify fails on the tail and says who holds the lock;
+    let writer = stancelog::store::Writer::open(&log, Duration::from_secs(5)).unwrap();
+    let e = verify_fails_at(&log, 4);
+    assert!(
+        e.contains(&format!(
+            "torn tail: {torn} bytes of a record cut short or an unfinished batch, left by a crash (a stancelog writer (pid {}) holds the log's lock but is writing no batch); the next append removes them",
+            std::process::id()
+        )),
+        "{e}"
+    );
+    drop(writer);
+    // and when a process that is no stancelog writer holds the lock (the writer record names a
+    // process that has ended), verify fails on it too.
+    let other = fs::File::open(&log).unwrap();
+    other.lock().unwrap();
+    fs::write(
+        stancelog::store::writer_record_path(&log),
+        "pid 4294967295 start 1\n",
+    )
+    .unwrap();
+    let e = verify_fails_at(&log, 4);
+    assert!(
+        e.contains("left by a crash (a process that is not a stancelog writer holds the log's lock but is writing no batch)"),
+        "{e}"
+    );
+    drop(other);
 }
 
 #[test]

@@ -59,9 +59,18 @@ fn analyst_flags() -> Vec<&'static str> {
     ]
 }
 
-/// Runs `import csv FILE flags... --format json` and returns the report.
+/// Runs `import csv FILE flags... --format json` and returns the report. The exit status is 0
+/// when no row was refused, and 2 when any was (the rest still appended).
 fn import(log: &Path, file: &Path, flags: &[&str]) -> Value {
-    import_exiting(log, file, flags, 0)
+    let mut args = vec!["import", "csv", file.to_str().unwrap()];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["--format", "json"]);
+    let o = run_log(log, &args, None);
+    let report = json(&o);
+    let refused = !report["refused"].as_array().unwrap().is_empty();
+    let code = if refused { 2 } else { 0 };
+    assert_eq!(o.status.code(), Some(code), "stderr: {}", stderr(&o));
+    report
 }
 
 /// Runs `import csv` expecting this exit code, and returns the JSON report it printed.
@@ -113,6 +122,15 @@ fn a_sheet_is_mapped_by_flags_and_bad_rows_are_refused_with_their_lines() {
 
     let log = Log::open(&log).unwrap();
     let h = log.history();
+    // Without --dataset or --cite, the data set is a fingerprint of the header and mapping.
+    let dataset = match &h.event(7).unwrap().body {
+        EventBody::StanceDeclared(s) => s.cite.publication.clone(),
+        _ => unreachable!(),
+    };
+    assert!(
+        dataset.starts_with("sheet-") && dataset.len() == 18,
+        "{dataset}"
+    );
     let stances: Vec<StanceRow> = h
         .events()
         .filter_map(|e| match &e.body {
@@ -156,8 +174,8 @@ fn a_sheet_is_mapped_by_flags_and_bad_rows_are_refused_with_their_lines() {
                 Stance::Neutral,
                 s("2024-10-24"),
                 None,
-                // An empty --cite-col cell falls back to the file name.
-                s("analyst.csv"),
+                // An empty --cite-col cell falls back to the data set (here its fingerprint).
+                s(&dataset),
                 s("2024-10-24T00:00:00.000000Z")
             ),
             (
@@ -171,9 +189,15 @@ fn a_sheet_is_mapped_by_flags_and_bad_rows_are_refused_with_their_lines() {
             ),
         ]
     );
-    // Ids name the file and line; registrations come just before the first row needing them.
-    assert_eq!(h.event(3).unwrap().id, event_id("csv/analyst.csv/2"));
-    assert_eq!(h.event(9).unwrap().id, event_id("csv/analyst.csv/10"));
+    // Ids name the data set and the key (role, actor, topic, date), never the file or line;
+    // registrations come just before the first row needing them.
+    let key = |actor: &str, date: &str| {
+        event_id(&format!(
+            "import/{dataset}\u{1f}stance\u{1f}{actor}\u{1f}sanctions-on-dprk\u{1f}{date}"
+        ))
+    };
+    assert_eq!(h.event(3).unwrap().id, key("KOR", "2024-10-21"));
+    assert_eq!(h.event(9).unwrap().id, key("RUS", "2024-10-25"));
     assert!(
         matches!(&h.event(1).unwrap().body, EventBody::ActorRegistered(a) if a.actor.as_str() == "KOR" && a.country.as_str() == "KOR" && a.kind.as_str() == "state" && a.sector.as_str() == "GOV")
     );
@@ -226,7 +250,7 @@ fn register_with_a_country_for_every_new_actor() {
 }
 
 #[test]
-fn importing_again_appends_nothing_and_a_changed_line_is_refused() {
+fn importing_again_appends_nothing_and_a_changed_stance_is_refused_or_corrected() {
     let (_dir, log) = empty_log();
     let mut flags = analyst_flags();
     flags.push("--register");
@@ -238,17 +262,62 @@ fn importing_again_appends_nothing_and_a_changed_line_is_refused() {
     assert_eq!(refused_lines(&again), vec![4, 5, 6, 7, 9]);
     assert_eq!(std::fs::read(&log).unwrap(), before);
 
-    // The same lines read with another map are other events under the same ids: refused.
+    // The same rows read with another map: KOR's stance (line 2) changed under the same key,
+    // which is refused and named; the data set is the same one, given by --dataset.
     let mut other = flags.clone();
     let i = other
         .iter()
         .position(|f| *f == "Y=support,N=oppose")
         .unwrap();
     other[i] = "Y=neutral,N=oppose";
-    let changed = import(&log, &sheet("analyst.csv"), &other);
+    let mut first = flags.clone();
+    first.extend(["--dataset", "analyst-notes"]);
+    let (_dir2, log2) = empty_log();
+    import(&log2, &sheet("analyst.csv"), &first);
+    other.extend(["--dataset", "analyst-notes"]);
+    let changed = import(&log2, &sheet("analyst.csv"), &other);
     assert_eq!(changed["appended"], 0);
     assert_eq!(changed["already_present"], 3);
-    assert!(reason(&changed, 2).contains("imported before"), "{changed}");
+    assert_eq!(refused_lines(&changed), vec![2, 4, 5, 6, 7, 9]);
+    assert_eq!(
+        reason(&changed, 2),
+        "a stance with this key is in the log (seq 3) with other content (stance was support, is neutral): pass --corrections to append a stance.corrected"
+    );
+    // With --corrections the change is appended as a stance.corrected of seq 3, once
+    // (recorded now: the sheet's recorded times are all before the log's last; so CHN's row,
+    // refused before for its recorded time, is appended too, with CHN's registration).
+    let at = other.iter().position(|f| *f == "--recorded-col").unwrap();
+    other.drain(at..at + 2);
+    other.push("--corrections");
+    let corrected = import(&log2, &sheet("analyst.csv"), &other);
+    assert_eq!(
+        (
+            corrected["appended"].as_u64(),
+            corrected["corrected"].as_u64()
+        ),
+        (Some(3), Some(1))
+    );
+    let again = import(&log2, &sheet("analyst.csv"), &other);
+    assert_eq!(
+        (
+            again["appended"].as_u64(),
+            again["already_present"].as_u64()
+        ),
+        (Some(0), Some(5))
+    );
+    let h = Log::open(&log2).unwrap();
+    let last = h
+        .history()
+        .events()
+        .find(|e| e.body.type_name() == "stance.corrected")
+        .unwrap();
+    match &last.body {
+        EventBody::StanceCorrected(c) => {
+            assert_eq!(c.target, h.history().event(3).unwrap().id);
+            assert_eq!(c.correction.stance, Some(Stance::Neutral));
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -289,6 +358,11 @@ fn a_tsv_without_header_by_column_numbers_with_slugged_ids_and_prefix_map() {
     assert!(reason(&report, 4).contains("does not fit"), "{report}");
     let log = Log::open(&log).unwrap();
     let h = log.history();
+    let dataset = match &h.events().last().unwrap().body {
+        EventBody::StanceDeclared(s) => s.cite.publication.clone(),
+        _ => unreachable!(),
+    };
+    assert!(dataset.starts_with("sheet-"), "{dataset}");
     let got: Vec<(String, String, String, String, String)> = h
         .events()
         .filter_map(|e| match &e.body {
@@ -325,7 +399,7 @@ fn a_tsv_without_header_by_column_numbers_with_slugged_ids_and_prefix_map() {
                 s("china"),
                 s("support"),
                 s("2024-01-06"),
-                s("events.tsv")
+                dataset.clone()
             ),
         ]
     );
@@ -359,8 +433,14 @@ fn one_topic_and_one_date_for_all_rows() {
             "--register",
         ],
     );
-    // No recorded-time column: line 9 (CHN) is fine; line 6's bad date is not read.
-    assert_eq!(refused_lines(&report), vec![4, 5, 7]);
+    // No recorded-time column: line 9 (CHN) is fine; line 6's bad date is not read. Line 8
+    // gives USA another stance under the key of line 6 (same actor, topic and date): the
+    // sheet contradicts itself, and the later row is refused.
+    assert_eq!(refused_lines(&report), vec![4, 5, 7, 8]);
+    assert_eq!(
+        reason(&report, 8),
+        "a stance with this key is earlier in this import with other content (stance was abstain, is neutral): two rows with one key must agree"
+    );
     let log = Log::open(&log).unwrap();
     let stances: Vec<(String, String, String)> = log
         .history()
@@ -374,7 +454,7 @@ fn one_topic_and_one_date_for_all_rows() {
             _ => None,
         })
         .collect();
-    assert_eq!(stances.len(), 6);
+    assert_eq!(stances.len(), 5);
     assert!(
         stances.iter().all(|(t, d, c)| t == "dprk-troops-in-russia"
             && d == "2024-10"
@@ -524,12 +604,14 @@ mod real {
             .collect()
     }
 
-    /// appended = stances + registrations, and stances + refused = data rows.
+    /// Every accepted row is a stance, a further citation of one, or (the same row again)
+    /// already present; with the registrations, that is what was appended or already there.
     fn check(report: &Value, rows: usize, accepted: usize, registered: usize) {
         let refused = report["refused"].as_array().unwrap().len();
         assert_eq!(refused, rows - accepted, "refused");
         assert_eq!(
-            report["appended"].as_u64().unwrap() as usize,
+            (report["appended"].as_u64().unwrap() + report["already_present"].as_u64().unwrap())
+                as usize,
             accepted + registered,
             "appended"
         );
@@ -660,6 +742,9 @@ mod real {
                 "Event Date",
                 "--cite-col",
                 "Publisher",
+                // Events of one pair on one day with different stances are different events.
+                "--key",
+                "role,actor,topic,date,stance",
                 "--register",
                 "--actor-kind",
                 "organization",
@@ -675,10 +760,17 @@ mod real {
     fn gdelt_events_as_a_sheet() {
         let path = data("gdelt-1.0-sample/events.tsv");
         let rows = read(&path, b'\t', false);
+        // A new actor's country is checked against ISO 3166: CAMEO's region codes (EUR, AFR,
+        // MEA, WST) are not countries. Codes of ISO 3166-1 today, from the country-codes data.
+        let iso3: BTreeSet<String> = read(&data("country-codes/country-codes.csv"), b',', true)
+            .iter()
+            .map(|r| r[2].to_string())
+            .filter(|c| !c.is_empty())
+            .collect();
         // Fields 8 and 18 (1-based) are the actors' country codes, 30 the quad class, 2 the day.
         let good: Vec<&csv::StringRecord> = rows
             .iter()
-            .filter(|r| !r[7].is_empty() && !r[17].is_empty())
+            .filter(|r| iso3.contains(&r[7]) && !r[17].is_empty())
             .filter(|r| ["1", "2", "3", "4"].contains(&&r[29]))
             .collect();
         let actors: BTreeSet<&str> = good.iter().map(|r| &r[7]).collect();
@@ -705,6 +797,8 @@ mod real {
                 "GDELT 1.0 event export",
                 "--url-col",
                 "58",
+                "--key",
+                "role,actor,topic,date,stance",
                 "--register",
             ],
         );

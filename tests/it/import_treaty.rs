@@ -669,7 +669,9 @@ fn bad_rows_are_refused_and_leave_their_party_as_it_was() {
         ],
         None,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
+    // Exit 2: rows were refused (the rest is appended all the same).
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("5 row(s) refused"), "{}", stderr(&o));
     let v = json(&o);
     assert_eq!(v["refused"].as_array().unwrap().len(), 5);
     assert_eq!(v["appended"], r.appended);

@@ -45,8 +45,15 @@ fn import(log: &Path, dir: &Path) -> Value {
         ],
         None,
     );
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
-    json(&o)
+    // Exit 2 when any row was refused (the rest is appended all the same), else 0.
+    let report = json(&o);
+    let code = if report["refused"].as_array().unwrap().is_empty() {
+        0
+    } else {
+        2
+    };
+    assert_eq!(o.status.code(), Some(code), "stderr: {}", stderr(&o));
+    report
 }
 
 /// (file name, line) of each refused row, and its reason.

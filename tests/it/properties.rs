@@ -22,7 +22,7 @@ use uuid::Uuid;
 use stancelog::core::{
     ActorId, ActorKind, ActorRegistered, ChangeKind, Cite, Country, Day, Event, EventBody, Filter,
     History, PloverType, Precision, Sector, Stance, StanceDeclared, StanceRetracted, Status,
-    TopicId, TopicKind, TopicRegistered, ValidDate, parse_stated,
+    TimeOfDay, TopicId, TopicKind, TopicRegistered, ValidDate, parse_stated,
 };
 use stancelog::store::{
     AppendOptions, GENESIS_HASH, Hash, Log, NewEvent, Record, Writer, encode_batch, encode_log,
@@ -600,14 +600,16 @@ fn stance_map(h: &History, as_of: Day) -> BTreeMap<Pair, Stance> {
         .collect()
 }
 
-/// First day of the period, number of date parts (1 year, 2 month, 3 day), seq.
-type CanonicalKey = (chrono::NaiveDate, usize, u64);
+/// First day of the period, number of date parts (1 year, 2 month, 3 day), the stated instant
+/// (none first), seq.
+type CanonicalKey = (chrono::NaiveDate, usize, Option<jiff::Timestamp>, u64);
 
-/// Where a stance stands in canonical order, worked out from the date as written rather than
-/// through `ValidDate`'s own ordering: the first day of the period, then the precision (a
-/// partial date sorts before the first day of its period: `2024` < `2024-01` < `2024-01-01`),
-/// then seq.
-fn canonical_key(date: &ValidDate, seq: u64) -> CanonicalKey {
+/// Where a stance stands in canonical order, worked out from the date and time as written
+/// rather than through `ValidDate`'s ordering or `TimeOfDay::instant`: the first day of the
+/// period, then the precision (a partial date sorts before the first day of its period: `2024` <
+/// `2024-01` < `2024-01-01`), then the instant the date and time of day name (a stance without a
+/// time first), then seq.
+fn canonical_key(date: &ValidDate, time: Option<&TimeOfDay>, seq: u64) -> CanonicalKey {
     let text = date.to_string();
     let parts: Vec<u32> = text
         .split('-')
@@ -618,7 +620,18 @@ fn canonical_key(date: &ValidDate, seq: u64) -> CanonicalKey {
         parts.get(2).copied().unwrap_or(1),
     );
     let first = chrono::NaiveDate::from_ymd_opt(parts[0] as i32, month, day).expect("real day");
-    (first, parts.len(), seq)
+    let instant = time.map(|t| {
+        let stated = format!("{text}T{}", t.as_str());
+        if stated.contains('[') {
+            jiff::fmt::temporal::DateTimeParser::new()
+                .parse_zoned_datetime(&stated)
+                .expect("zoned")
+                .timestamp()
+        } else {
+            stated.parse::<jiff::Timestamp>().expect("timestamp")
+        }
+    });
+    (first, parts.len(), instant, seq)
 }
 
 /// The position by a direct reading of the definition: the stance of the last unretracted
@@ -636,7 +649,7 @@ fn oracle_map(events: &[Event], as_of: Option<Day>) -> BTreeMap<Pair, (Stance, U
         let EventBody::StanceDeclared(s) = &e.body else {
             continue;
         };
-        let key = canonical_key(&s.date, e.seq);
+        let key = canonical_key(&s.date, s.time.as_ref(), e.seq);
         if retracted.contains(&e.id) || as_of.is_some_and(|d| key.0 > d.naive()) {
             continue;
         }
@@ -836,8 +849,9 @@ proptest! {
     }
 
     /// 5. The order in which stances were appended does not change any position, diff or
-    /// per-pair timeline, as long as stances of the same pair and the same date keep their
-    /// relative order (seq breaks that tie). Retractions are moved to the end, shuffled.
+    /// per-pair timeline, as long as stances of the same pair, date and stated instant keep
+    /// their relative order (seq breaks that tie): stances of one day with different stated
+    /// times may swap. Retractions are moved to the end, shuffled.
     #[test]
     fn append_order_of_stances_does_not_change_positions(
         spec in spec(),
@@ -853,9 +867,12 @@ proptest! {
         // A random order of the declarations...
         let mut order: Vec<usize> = (0..declared.len()).collect();
         order.sort_by_key(|&i| keys[i % keys.len()]);
-        // ...with each group of the same pair and date put back in its original relative order.
+        // ...with each group of the same pair, date and instant put back in its original
+        // relative order.
         let group = |i: usize| match &declared[i].1 {
-            EventBody::StanceDeclared(s) => (s.actor.clone(), s.topic.clone(), s.date),
+            EventBody::StanceDeclared(s) => {
+                (s.actor.clone(), s.topic.clone(), s.date, s.time.as_ref().map(TimeOfDay::instant))
+            }
             _ => unreachable!("only declarations"),
         };
         let mut queues: HashMap<_, std::collections::VecDeque<usize>> = HashMap::new();
@@ -1037,12 +1054,14 @@ proptest! {
         prop_assert_eq!(rewritten.head_hash(), head.to_hex());
         prop_assert_eq!(&fingerprint(rewritten.history(), &days), &expected);
 
-        // Cut anywhere: the complete batches before the cut are read, the rest is a torn tail
-        // (an unterminated line, or lines of a batch whose last record is missing).
+        // Cut anywhere: the complete batches before the cut are read (a batch whose last
+        // record lost only its newline is complete), the rest is a torn tail (an unterminated
+        // line, or lines of a batch whose last record is missing).
         let b = cut.index(bytes.len() + 1);
         let torn = read(&bytes[..b]);
-        let last = marks.iter().rev().find(|m| m.bytes <= b).copied().expect("mark 0 is at 0");
-        prop_assert_eq!(torn.torn_tail_bytes(), (b - last.bytes) as u64);
+        let last = marks.iter().rev().find(|m| m.bytes <= b + 1).copied().expect("mark 0 is at 0");
+        prop_assert_eq!(torn.torn_tail_bytes(), b.saturating_sub(last.bytes) as u64);
+        prop_assert_eq!(torn.final_newline_missing(), last.bytes == b + 1);
         prop_assert_eq!(torn.head_hash(), last.head.to_hex());
         prop_assert_eq!(
             &fingerprint(torn.history(), &days),

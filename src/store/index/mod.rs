@@ -152,8 +152,9 @@ fn load(dir: &Path) -> std::result::Result<(Manifest, Vec<Segment>), String> {
     }
 }
 
-/// The line of the log at `log_path` that ends at byte `end` (its newline excluded), or `None`
-/// when no line ends there.
+/// The line of the log that ends at byte `end` (the end of a complete batch), its newline
+/// excluded: the log's last record may lack its newline (`Log::final_newline_missing`).
+/// `None` when there is nothing there.
 fn line_ending_at(file: &mut File, end: u64) -> std::io::Result<Option<Vec<u8>>> {
     // Look back 4 KiB, then as far as the longest line.
     let mut line = Vec::new();
@@ -166,10 +167,12 @@ fn line_ending_at(file: &mut File, end: u64) -> std::io::Result<Option<Vec<u8>>>
             break;
         }
     }
-    if line.last() != Some(&b'\n') {
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    if line.is_empty() {
         return Ok(None);
     }
-    line.pop();
     let start = memchr::memrchr(b'\n', &line).map_or(0, |i| i + 1);
     Ok(Some(line.split_off(start)))
 }

@@ -1,0 +1,47 @@
+//! `stancelog cite SEQ|ID --cite-publication ...`: a further report of a stance in the log.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use stancelog::store::Record;
+
+use super::Failure;
+use super::args::{CiteFlags, WriteArgs};
+use super::common::{self, flag_of};
+
+#[derive(Debug, clap::Args)]
+pub struct CiteArgs {
+    /// The stance reported again: its seq, or its event id (a UUID).
+    #[arg(value_name = "SEQ|ID")]
+    pub target: String,
+    #[command(flatten)]
+    pub cite: CiteFlags,
+    /// The further report's quote, verbatim.
+    #[arg(long, value_name = "TEXT")]
+    pub quote: Option<String>,
+    /// The event's id (a UUID), so that a retry after a crash is not stored twice.
+    #[arg(long, value_name = "UUID")]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+pub fn run(
+    a: &CiteArgs,
+    path: &Path,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    common::record_one(&a.write, path, now, out, &flag_of, &|h| {
+        Ok(Record {
+            type_name: "stance.cited".to_string(),
+            id: a.id.clone(),
+            target: Some(common::resolve_target(h, &a.target)?),
+            cite: a.cite.record(),
+            quote: a.quote.clone(),
+            ..Record::default()
+        })
+    })
+}

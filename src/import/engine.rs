@@ -1,0 +1,781 @@
+//! The one import engine: source rows -> mapped events -> the writer.
+//!
+//! An importer reads its source and maps each row to [`Mapped`] stances (or says the row is
+//! skipped or refused); the engine does the rest, the same way for every importer:
+//!
+//! - **Ids follow content.** A stance's id is the UUID v5 of its *key*: the data set's identity
+//!   ([`EngineOptions::dataset`]) and the key fields of the mapped stance ([`KeyField`]; by
+//!   default the row's role, actor, topic and date), never the file's name or the row's line. So
+//!   a renamed, re-saved (CRLF), re-ordered or extended copy of a source appends exactly the
+//!   stances that are new.
+//! - **Known key, other content.** A stance whose key is already in the log (or earlier in this
+//!   import) is compared with what is there: the same stance with the same citation is already
+//!   present; the same stance with another citation or quote is a `stance.cited` (one statement
+//!   reported by many outlets is one stance and its citations); other content (another stance,
+//!   date, instrument, event type, time) is refused and reported, or with
+//!   [`EngineOptions::corrections`] appended as a `stance.corrected` of the stance in the log.
+//! - **Registrations.** An actor, recipient or topic the log does not know is registered in the
+//!   batch of the first row that needs it, when the mapping says how ([`NewActor`],
+//!   [`NewTopic`]); else the row is refused.
+//! - **Membership spells.** The `not_member` that ends a spell ([`Mapped::spell_end`]) is left
+//!   out when a spell of the same actor and topic begins that same day (in the log or in this
+//!   import): an exit and a re-entry on one day leave the actor a member, whatever the order
+//!   of the rows or runs.
+//! - **Batches.** Events go to the one [`Writer`] in batches of [`IMPORT_BATCH_EVENTS`], each a
+//!   row's events whole; a new recorded time closes a batch. With
+//!   [`EngineOptions::dry_run`], nothing is written and the report says what would be.
+//!
+//! The engine's own memory holds the current batch and one entry per distinct actor and topic,
+//! never one per row already imported (the log it appends to holds those).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{IMPORT_BATCH_EVENTS, ImportReport, Progress, RefusedRow, event_id};
+use crate::core::{
+    ActorId, ActorKind, ActorRegistered, Correction, Country, EventBody, History, Sector, Stance,
+    StanceCited, StanceCorrected, StanceDeclared, TopicId, TopicKind, TopicRegistered,
+};
+use crate::error::Result;
+use crate::store::{
+    AppendOptions, LINE_BYTES_MAX, Log, NewEvent, Record, Writer, format_recorded_at,
+};
+
+/// How to register an actor (or recipient) the log does not know yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewActor {
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: ActorKind,
+    /// Its country, or why none can be told (the row is refused only if the actor is new).
+    pub country: std::result::Result<Country, String>,
+    /// Its sector.
+    pub sector: Sector,
+}
+
+/// How to register a topic the log does not know yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTopic {
+    /// Its title.
+    pub title: String,
+    /// Its kind.
+    pub kind: TopicKind,
+}
+
+/// One stance a mapping made of a source row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapped {
+    /// Which stance of the row this is (`stance`, `from`, `until`, or an `--event`'s name):
+    /// part of the key, so two stances of one row never share an id.
+    pub role: String,
+    /// The stance.
+    pub stance: StanceDeclared,
+    /// How to register the actor if the log does not know it; `None`: it must be known.
+    pub actor: Option<NewActor>,
+    /// How to register the recipient if there is one and the log does not know it.
+    pub recipient: Option<NewActor>,
+    /// How to register the topic if the log does not know it; `None`: it must be known.
+    pub topic: Option<NewTopic>,
+    /// A further key part (coded event data: the event code), if any.
+    pub extra: Option<String>,
+    /// This `not_member` ends a membership spell (see the module docs).
+    pub spell_end: bool,
+}
+
+/// What a mapping made of one source row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The row's stances (none: the row says nothing to import, e.g. all its dates empty).
+    Mapped(Vec<Mapped>),
+    /// Left out on purpose (`--skip-if`), with why; not an error.
+    Skipped(String),
+    /// Cannot be imported, with why.
+    Refused(String),
+}
+
+/// One source row as the engine takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The file's physical line where the row starts (1-based).
+    pub line: u64,
+    /// When the data says the row was recorded; `None`: now.
+    pub recorded: Option<DateTime<Utc>>,
+    /// What the mapping made of it.
+    pub outcome: Outcome,
+}
+
+/// A field of a mapped stance that is part of its key (and so of its id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyField {
+    /// [`Mapped::role`].
+    Role,
+    /// The actor id.
+    Actor,
+    /// The topic id.
+    Topic,
+    /// The date, as given (`2024-10`, `2024-10-21`).
+    Date,
+    /// The stance.
+    Stance,
+    /// The recipient id (empty when none).
+    Recipient,
+    /// [`Mapped::extra`] (empty when none).
+    Extra,
+}
+
+impl KeyField {
+    /// Parses a key field's name: `role`, `actor`, `topic`, `date`, `stance`, `recipient`,
+    /// `extra`.
+    pub fn parse(text: &str) -> Option<KeyField> {
+        Some(match text {
+            "role" => KeyField::Role,
+            "actor" => KeyField::Actor,
+            "topic" => KeyField::Topic,
+            "date" => KeyField::Date,
+            "stance" => KeyField::Stance,
+            "recipient" => KeyField::Recipient,
+            "extra" => KeyField::Extra,
+            _ => return None,
+        })
+    }
+
+    /// The default key of a table: role, actor, topic, date.
+    pub const TABLE: &'static [KeyField] = &[
+        KeyField::Role,
+        KeyField::Actor,
+        KeyField::Topic,
+        KeyField::Date,
+    ];
+}
+
+/// How the engine imports.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// The data set's identity: part of every id (so two data sets never share ids, and two
+    /// copies of one data set always do).
+    pub dataset: String,
+    /// The key fields (see [`KeyField`]).
+    pub key: Vec<KeyField>,
+    /// Recorded time of rows without one of their own.
+    pub now: DateTime<Utc>,
+    /// How long to wait for another writer's lock.
+    pub wait: Duration,
+    /// Write nothing; report what would be appended, cited, corrected, skipped and refused.
+    pub dry_run: bool,
+    /// Append a `stance.corrected` for a known key with other content (else refuse the row).
+    pub corrections: bool,
+}
+
+/// Where the engine's events go: the writer, or nowhere (a dry run reads the log only).
+enum Target {
+    Write(Writer),
+    Dry(Log),
+}
+
+impl Target {
+    fn history(&self) -> &History {
+        match self {
+            Target::Write(w) => w.log().history(),
+            Target::Dry(l) => l.history(),
+        }
+    }
+}
+
+/// What a row's stance is, measured against what the log and this import hold.
+enum Verdict {
+    New,
+    Present,
+    Cited(NewEvent),
+    Corrected(NewEvent),
+    SameDayEntry,
+}
+
+impl Verdict {
+    /// Whether it adds an event.
+    fn adds(&self) -> bool {
+        matches!(
+            self,
+            Verdict::New | Verdict::Cited(_) | Verdict::Corrected(_)
+        )
+    }
+}
+
+/// The engine: holds the log's lock (unless a dry run) from [`Engine::open`] to
+/// [`Engine::finish`].
+pub struct Engine<'p> {
+    target: Target,
+    opts: EngineOptions,
+    progress: &'p dyn Progress,
+    report: ImportReport,
+    /// The batch being built, its recorded time, and each stance id in it with its index.
+    batch: Vec<NewEvent>,
+    batch_at: Option<DateTime<Utc>>,
+    batch_ids: HashMap<Uuid, usize>,
+    /// Actors and topics known (in the log, or registered by this import).
+    actors: HashSet<ActorId>,
+    topics: HashMap<TopicId, TopicKind>,
+    /// The latest recorded time a row gave (or the log's last), which rows must not go below.
+    floor: Option<DateTime<Utc>>,
+    /// A dry run's events, never written: ids of every stance it would append.
+    key: String,
+}
+
+impl<'p> Engine<'p> {
+    /// Opens the log at `log`: for writing (taking its lock, waiting up to `opts.wait`), or
+    /// only reading it for a dry run.
+    ///
+    /// # Errors
+    /// Those of [`Writer::open`] and [`Log::open`].
+    pub fn open(log: &Path, opts: EngineOptions, progress: &'p dyn Progress) -> Result<Engine<'p>> {
+        let target = if opts.dry_run {
+            Target::Dry(Log::open(log)?)
+        } else {
+            let mut writer = Writer::open(log, opts.wait)?;
+            // Many batches: the projection index is updated once, in `finish`.
+            writer.defer_index();
+            Target::Write(writer)
+        };
+        let history = target.history();
+        let floor = history.recorded_at(history.seq_last());
+        Ok(Engine {
+            report: ImportReport {
+                dry_run: opts.dry_run,
+                ..ImportReport::default()
+            },
+            target,
+            opts,
+            progress,
+            batch: Vec::with_capacity(IMPORT_BATCH_EVENTS),
+            batch_at: None,
+            batch_ids: HashMap::new(),
+            actors: HashSet::new(),
+            topics: HashMap::new(),
+            floor,
+            key: String::with_capacity(128),
+        })
+    }
+
+    /// The log as the engine sees it (with the batches appended so far).
+    pub fn history(&self) -> &History {
+        self.target.history()
+    }
+
+    /// Takes one source row of `file`: refuses, skips, or queues its events.
+    ///
+    /// # Errors
+    /// Those of [`Writer::append`] when a full batch is appended.
+    pub fn row(&mut self, file: &str, row: Row) -> Result<()> {
+        self.progress.advance(1);
+        let mapped = match row.outcome {
+            Outcome::Mapped(m) => m,
+            Outcome::Skipped(why) => {
+                self.skip(why);
+                return Ok(());
+            }
+            Outcome::Refused(reason) => {
+                self.refuse(file, row.line, reason);
+                return Ok(());
+            }
+        };
+        if mapped.is_empty() {
+            return Ok(());
+        }
+        if let Some(reason) = mapped.iter().find_map(|m| storable(&m.stance).err()) {
+            self.refuse(file, row.line, reason);
+            return Ok(());
+        }
+        let registrations = match self.registrations(&mapped) {
+            Ok(r) => r,
+            Err(reason) => {
+                self.refuse(file, row.line, reason);
+                return Ok(());
+            }
+        };
+        let mut verdicts = Vec::with_capacity(mapped.len());
+        for m in &mapped {
+            match self.verdict(m, row.line) {
+                Ok(v) => verdicts.push(v),
+                Err(reason) => {
+                    self.refuse(file, row.line, reason);
+                    return Ok(());
+                }
+            }
+        }
+        let adds = !registrations.is_empty() || verdicts.iter().any(Verdict::adds);
+        let at = row.recorded.unwrap_or(self.opts.now);
+        // Only a row that adds something needs a recorded time the log can still take.
+        if adds
+            && row.recorded.is_some()
+            && let Some(f) = self.floor.filter(|f| at < *f)
+        {
+            let reason = format!(
+                "recorded time {} is earlier than {} (the row before, or the log's last recorded time): recorded times must not decrease",
+                format_recorded_at(&at),
+                format_recorded_at(&f)
+            );
+            self.refuse(file, row.line, reason);
+            return Ok(());
+        }
+        let full = self.batch.len() + registrations.len() + mapped.len() > IMPORT_BATCH_EVENTS;
+        if full || self.batch_at.is_some_and(|t| t != at) {
+            self.flush(file)?;
+        }
+        if !adds {
+            for (m, v) in mapped.into_iter().zip(verdicts) {
+                self.push_verdict(m, v, row.line);
+            }
+            return Ok(());
+        }
+        self.batch_at = Some(at);
+        if row.recorded.is_some() {
+            self.floor = Some(at);
+        }
+        for body in registrations {
+            self.push_registration(body, row.line);
+        }
+        for (m, v) in mapped.into_iter().zip(verdicts) {
+            self.push_verdict(m, v, row.line);
+        }
+        Ok(())
+    }
+
+    fn push_registration(&mut self, body: EventBody, line: u64) {
+        let key = match &body {
+            EventBody::ActorRegistered(a) => {
+                self.actors.insert(a.actor.clone());
+                format!("import/{}/actor/{}", self.opts.dataset, a.actor)
+            }
+            EventBody::TopicRegistered(t) => {
+                self.topics.insert(t.topic.clone(), t.kind);
+                format!("import/{}/topic/{}", self.opts.dataset, t.topic)
+            }
+            _ => unreachable!("only registrations"),
+        };
+        self.batch.push(NewEvent {
+            id: Some(event_id(&key)),
+            body,
+            line,
+        });
+    }
+
+    fn push_verdict(&mut self, m: Mapped, v: Verdict, line: u64) {
+        match v {
+            Verdict::Present => self.report.already_present += 1,
+            Verdict::SameDayEntry => self
+                .skip("a spell ends the day another begins (the actor stays a member)".to_string()),
+            Verdict::Cited(e) => {
+                self.report.cited += 1;
+                self.batch.push(e);
+            }
+            Verdict::Corrected(e) => {
+                self.report.corrected += 1;
+                self.batch.push(e);
+            }
+            Verdict::New => {
+                let id = self.id_of(&m);
+                self.batch_ids.insert(id, self.batch.len());
+                self.batch.push(NewEvent {
+                    id: Some(id),
+                    body: EventBody::StanceDeclared(m.stance),
+                    line,
+                });
+            }
+        }
+    }
+
+    /// The registrations a row's stances need, or why the row is refused.
+    fn registrations(&mut self, mapped: &[Mapped]) -> std::result::Result<Vec<EventBody>, String> {
+        let mut out = Vec::new();
+        for m in mapped {
+            let s = &m.stance;
+            let parties = [(&s.actor, &m.actor, "actor")]
+                .into_iter()
+                .chain(s.recipient.as_ref().map(|r| (r, &m.recipient, "recipient")));
+            for (id, new, what) in parties {
+                let queued = out
+                    .iter()
+                    .any(|e| matches!(e, EventBody::ActorRegistered(a) if &a.actor == id));
+                if queued || self.is_actor(id) {
+                    continue;
+                }
+                let Some(new) = new else {
+                    return Err(format!(
+                        "unknown {what} `{id}` (register it first, or pass --register)"
+                    ));
+                };
+                let country = new
+                    .country
+                    .clone()
+                    .map_err(|e| format!("cannot tell the country of new {what} `{id}`: {e}"))?;
+                out.push(EventBody::ActorRegistered(ActorRegistered {
+                    actor: id.clone(),
+                    name: new.name.clone(),
+                    kind: new.kind,
+                    country,
+                    sector: new.sector,
+                    aliases: Vec::new(),
+                }));
+            }
+            let kind = self.topic_or_registration(m, &mut out)?;
+            if !s.stance.fits(kind) {
+                let allowed: Vec<&str> = Stance::ALL
+                    .iter()
+                    .filter(|x| x.fits(kind))
+                    .map(|x| x.as_str())
+                    .collect();
+                return Err(format!(
+                    "stance `{}` does not fit {kind} topic `{}` (use one of: {}; see --stance-map, --topic-kind)",
+                    s.stance,
+                    s.topic,
+                    allowed.join(", ")
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The kind of a stance's topic, queueing its registration in `out` if it is new.
+    fn topic_or_registration(
+        &mut self,
+        m: &Mapped,
+        out: &mut Vec<EventBody>,
+    ) -> std::result::Result<TopicKind, String> {
+        let topic = &m.stance.topic;
+        if let Some(k) = self.topic_kind(topic) {
+            return Ok(k);
+        }
+        let queued = out.iter().find_map(|e| match e {
+            EventBody::TopicRegistered(r) if &r.topic == topic => Some(r.kind),
+            _ => None,
+        });
+        if let Some(k) = queued {
+            return Ok(k);
+        }
+        let Some(t) = &m.topic else {
+            return Err(format!(
+                "unknown topic `{topic}` (register it first, or pass --register)"
+            ));
+        };
+        out.push(EventBody::TopicRegistered(TopicRegistered {
+            topic: topic.clone(),
+            title: t.title.clone(),
+            kind: t.kind,
+            resolution: None,
+            session: None,
+            issues: Vec::new(),
+            important: None,
+        }));
+        Ok(t.kind)
+    }
+
+    fn is_actor(&mut self, id: &ActorId) -> bool {
+        if self.actors.contains(id) {
+            return true;
+        }
+        let known = self.target.history().is_actor(id);
+        if known {
+            self.actors.insert(id.clone());
+        }
+        known
+    }
+
+    fn topic_kind(&mut self, id: &TopicId) -> Option<TopicKind> {
+        if let Some(k) = self.topics.get(id) {
+            return Some(*k);
+        }
+        let kind = self.target.history().topic(id).map(|t| t.kind)?;
+        self.topics.insert(id.clone(), kind);
+        Some(kind)
+    }
+
+    /// The id of a mapped stance: UUID v5 of the data set and the key fields.
+    fn id_of(&mut self, m: &Mapped) -> Uuid {
+        let k = &mut self.key;
+        k.clear();
+        k.push_str("import/");
+        k.push_str(&self.opts.dataset);
+        let s = &m.stance;
+        for f in &self.opts.key {
+            k.push('\u{1f}');
+            let _ = match f {
+                KeyField::Role => write!(k, "{}", m.role),
+                KeyField::Actor => write!(k, "{}", s.actor),
+                KeyField::Topic => write!(k, "{}", s.topic),
+                KeyField::Date => write!(k, "{}", s.date),
+                KeyField::Stance => write!(k, "{}", s.stance),
+                KeyField::Recipient => {
+                    write!(k, "{}", s.recipient.as_ref().map_or("", |r| r.as_str()))
+                }
+                KeyField::Extra => write!(k, "{}", m.extra.as_deref().unwrap_or("")),
+            };
+        }
+        event_id(k)
+    }
+
+    /// The stance as the log or this import already holds it under `id`: its seq (0 when it is
+    /// in the batch being built) and its body as known now.
+    fn held(&self, id: &Uuid) -> Option<(u64, StanceDeclared)> {
+        if let Some(i) = self.batch_ids.get(id) {
+            return match &self.batch[*i].body {
+                EventBody::StanceDeclared(s) => Some((0, s.clone())),
+                _ => None,
+            };
+        }
+        let history = self.target.history();
+        let seq = history.seq_of(id)?;
+        let s = history.stance_known(seq, history.seq_last())?;
+        Some((seq, s))
+    }
+
+    fn is_held(&self, id: &Uuid) -> bool {
+        self.batch_ids.contains_key(id) || self.target.history().seq_of(id).is_some()
+    }
+
+    /// What to do with a mapped stance (see [`Verdict`]), or why its row is refused.
+    fn verdict(&mut self, m: &Mapped, line: u64) -> std::result::Result<Verdict, String> {
+        if m.spell_end {
+            let mut entry = m.clone();
+            entry.role = ROLE_FROM.to_string();
+            entry.stance.stance = Stance::Member;
+            let id = self.id_of(&entry);
+            if self.is_held(&id) {
+                return Ok(Verdict::SameDayEntry);
+            }
+        }
+        let id = self.id_of(m);
+        if !self.is_held(&id) {
+            return Ok(Verdict::New);
+        }
+        let Some((seq, old)) = self.held(&id) else {
+            return Err(format!(
+                "its id {id} is in the log for an event other than a stance.declared"
+            ));
+        };
+        let new = &m.stance;
+        let where_ = if seq == 0 {
+            "earlier in this import".to_string()
+        } else {
+            format!("in the log (seq {seq})")
+        };
+        let diff = differences(&old, new);
+        if diff.is_empty() {
+            if old.cite == new.cite && (old.quote == new.quote || new.quote.is_none()) {
+                return Ok(Verdict::Present);
+            }
+            let key = format!(
+                "{}\u{1f}cited\u{1f}{:?}\u{1f}{:?}",
+                self.key, new.cite, new.quote
+            );
+            let cited = event_id(&key);
+            if self.is_held(&cited) {
+                return Ok(Verdict::Present);
+            }
+            return Ok(Verdict::Cited(NewEvent {
+                id: Some(cited),
+                body: EventBody::StanceCited(StanceCited {
+                    target: id,
+                    cite: new.cite.clone(),
+                    quote: new.quote.clone(),
+                }),
+                line,
+            }));
+        }
+        let words = diff.join("; ");
+        if seq == 0 || !self.opts.corrections {
+            let hint = if seq == 0 {
+                "two rows with one key must agree"
+            } else {
+                "pass --corrections to append a stance.corrected"
+            };
+            return Err(format!(
+                "a stance with this key is {where_} with other content ({words}): {hint}"
+            ));
+        }
+        let correction = correction_of(&old, new)?;
+        let key = format!("{}\u{1f}corrected\u{1f}{words}", self.key);
+        let corrected = event_id(&key);
+        if self.is_held(&corrected) {
+            return Ok(Verdict::Present);
+        }
+        Ok(Verdict::Corrected(NewEvent {
+            id: Some(corrected),
+            body: EventBody::StanceCorrected(StanceCorrected {
+                target: id,
+                correction,
+                reason: format!("re-imported from data set `{}`: {words}", self.opts.dataset),
+            }),
+            line,
+        }))
+    }
+
+    fn skip(&mut self, why: String) {
+        self.report.skipped += 1;
+        *self.report.skipped_why.entry(why).or_default() += 1;
+    }
+
+    fn refuse(&mut self, file: &str, line: u64, reason: String) {
+        self.report.refused.push(RefusedRow {
+            file: file.to_string(),
+            line,
+            reason,
+        });
+    }
+
+    /// Appends the batch being built (a dry run only counts it).
+    ///
+    /// # Errors
+    /// Those of [`Writer::append`].
+    pub fn flush(&mut self, file: &str) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        match &mut self.target {
+            Target::Write(w) => {
+                let append = AppendOptions {
+                    recorded_at: self.batch_at.unwrap_or(self.opts.now),
+                    expect_seq: None,
+                    wait: self.opts.wait,
+                };
+                let done = w.append(&self.batch, file, &append)?;
+                self.report.tally(&done);
+                self.batch.clear();
+                self.batch_ids.clear();
+            }
+            // A dry run keeps its batch, so later rows see what it would have appended.
+            Target::Dry(_) if self.batch.len() < DRY_RUN_EVENTS_MAX => {}
+            Target::Dry(_) => {
+                self.report.appended += self.batch.len() as u64;
+                self.batch.clear();
+                self.batch_ids.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends what is left and returns the report, the refused rows in file order.
+    ///
+    /// # Errors
+    /// Those of [`Writer::append`].
+    pub fn finish(mut self, file: &str) -> Result<ImportReport> {
+        self.flush(file)?;
+        match &self.target {
+            Target::Dry(_) => self.report.appended += self.batch.len() as u64,
+            Target::Write(w) => self.report.index_warning = w.update_index(),
+        }
+        self.progress.finish();
+        let mut report = self.report;
+        report
+            .refused
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        Ok(report)
+    }
+}
+
+/// Most events a dry run holds to compare later rows with; past it, it counts and forgets.
+const DRY_RUN_EVENTS_MAX: usize = 4_000_000;
+
+/// The role of the stance that begins a membership spell.
+pub const ROLE_FROM: &str = "from";
+
+/// The role of the stance that ends a membership spell.
+pub const ROLE_UNTIL: &str = "until";
+
+/// Bytes a stored record adds to its body: schema, seq, id, recorded_at, batch_last, hash.
+const RECORD_OVERHEAD: usize = 400;
+
+/// Whether the stored line of this stance fits [`LINE_BYTES_MAX`] (else the writer would refuse
+/// its whole batch). Only a long stance is measured: a character stores as at most 6 bytes.
+fn storable(s: &StanceDeclared) -> std::result::Result<(), String> {
+    let text = s.quote.as_ref().map_or(0, String::len)
+        + s.cite.publication.len()
+        + s.cite.url.as_ref().map_or(0, String::len)
+        + s.actor.as_str().len()
+        + s.topic.as_str().len();
+    if text * 6 + RECORD_OVERHEAD <= LINE_BYTES_MAX {
+        return Ok(());
+    }
+    let body = EventBody::StanceDeclared(s.clone());
+    let bytes = serde_json::to_vec(&Record::from_body(&body)).map_err(|e| e.to_string())?;
+    if bytes.len() + RECORD_OVERHEAD > LINE_BYTES_MAX {
+        return Err(format!(
+            "stored, this event would be a line of about {} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})",
+            bytes.len() + RECORD_OVERHEAD
+        ));
+    }
+    Ok(())
+}
+
+/// The fields in which `new` differs from `old`, other than its citation and quote, in words.
+fn differences(old: &StanceDeclared, new: &StanceDeclared) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check = |name: &str, a: String, b: String| {
+        if a != b {
+            out.push(format!("{name} was {a}, is {b}"));
+        }
+    };
+    let opt = |x: Option<String>| x.unwrap_or_else(|| "(none)".to_string());
+    check("actor", old.actor.to_string(), new.actor.to_string());
+    check("topic", old.topic.to_string(), new.topic.to_string());
+    check("stance", old.stance.to_string(), new.stance.to_string());
+    check("date", old.date.to_string(), new.date.to_string());
+    check(
+        "time",
+        opt(old.time.as_ref().map(|t| t.as_str().to_string())),
+        opt(new.time.as_ref().map(|t| t.as_str().to_string())),
+    );
+    check(
+        "event",
+        opt(old.event.map(|e| e.to_string())),
+        opt(new.event.map(|e| e.to_string())),
+    );
+    check(
+        "recipient",
+        opt(old.recipient.as_ref().map(|r| r.to_string())),
+        opt(new.recipient.as_ref().map(|r| r.to_string())),
+    );
+    check(
+        "instrument",
+        opt(old.instrument.map(|i| i.to_string())),
+        opt(new.instrument.map(|i| i.to_string())),
+    );
+    out
+}
+
+/// The correction that turns `old` into `new`, or why none can.
+fn correction_of(
+    old: &StanceDeclared,
+    new: &StanceDeclared,
+) -> std::result::Result<Correction, String> {
+    let cannot = |what: &str| {
+        Err(format!(
+            "its {what} changed, which a stance.corrected cannot clear or set (retract the stance and import again)"
+        ))
+    };
+    if old.recipient != new.recipient {
+        return cannot("recipient");
+    }
+    if (old.event.is_some() && new.event.is_none())
+        || (old.instrument.is_some() && new.instrument.is_none())
+        || (old.time.is_some() && new.time.is_none())
+    {
+        return cannot("event type, instrument or time");
+    }
+    let changed = |a: bool| a.then_some(());
+    Ok(Correction {
+        actor: changed(old.actor != new.actor).map(|()| new.actor.clone()),
+        topic: changed(old.topic != new.topic).map(|()| new.topic.clone()),
+        stance: changed(old.stance != new.stance).map(|()| new.stance),
+        date: changed(old.date != new.date || old.time != new.time)
+            .map(|()| (new.date, new.time.clone())),
+        quote: None,
+        cite: None,
+        event: changed(old.event != new.event).and(new.event),
+        instrument: changed(old.instrument != new.instrument).and(new.instrument),
+    })
+}

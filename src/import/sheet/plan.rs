@@ -1,0 +1,787 @@
+//! A [`Spec`] compiled against a sheet's header: columns resolved, constants parsed, and each
+//! row mapped to the engine's [`Row`].
+
+use sha2::{Digest, Sha256};
+
+use super::{
+    Spec, StanceMap, actor_kind_of, missing_part, parse_date, parse_date_format, parse_instrument,
+    parse_recorded, parse_stance, slug,
+};
+use crate::core::{
+    ActorId, ActorKind, Cite, Country, Precision, Sector, Stance, StanceDeclared, TimeOfDay,
+    TopicId, TopicKind, ValidDate,
+};
+use crate::error::{Error, Result};
+use crate::import::countries::{self, Scheme};
+use crate::import::engine::{
+    KeyField, Mapped, NewActor, NewTopic, Outcome, ROLE_FROM, ROLE_UNTIL, Row,
+};
+
+/// A stance with its date and time of day.
+type Dated = (Stance, (ValidDate, Option<TimeOfDay>));
+
+/// A resolved column: its index and how messages name it.
+#[derive(Debug, Clone)]
+struct Col {
+    index: usize,
+    name: String,
+}
+
+#[derive(Debug, Clone)]
+enum StanceSrc {
+    Col(Col, StanceMap),
+    Fixed(Stance),
+}
+
+#[derive(Debug, Clone)]
+enum DateSrc {
+    Col(Col),
+    Fixed(ValidDate, Option<TimeOfDay>),
+    Parts {
+        year: Col,
+        month: Option<Col>,
+        day: Option<Col>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Spell {
+    from: DateSrc,
+    until: Option<DateSrc>,
+    inclusive: bool,
+    open: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+enum TopicSrc {
+    Col(Col),
+    Fixed(TopicId),
+}
+
+/// How each row becomes stances.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The data set's identity.
+    pub dataset: String,
+    /// The key fields.
+    pub key: Vec<KeyField>,
+    actor: Col,
+    scheme: Option<Scheme>,
+    actor_name: Option<Col>,
+    actor_kind_col: Option<Col>,
+    actor_country_col: Option<Col>,
+    actor_kind: ActorKind,
+    actor_country: Option<Country>,
+    actor_sector: Sector,
+    topic: TopicSrc,
+    topic_title: Option<String>,
+    topic_title_col: Option<Col>,
+    topic_kind: TopicKind,
+    main: Option<(StanceSrc, DateSrc)>,
+    events: Vec<(String, Stance, Col)>,
+    spell: Option<Spell>,
+    skip: Vec<(Col, String)>,
+    instrument: Option<Col>,
+    quote: Option<Col>,
+    cite_col: Option<Col>,
+    url: Option<Col>,
+    recorded: Option<Col>,
+    cite: String,
+    register: bool,
+    slug_ids: bool,
+    date_format: Option<String>,
+}
+
+fn usage(text: String) -> Error {
+    Error::Usage(text)
+}
+
+/// Resolves a column given by header name or 1-based number.
+fn column(spec: &str, header: Option<&csv::StringRecord>, flag: &str) -> Result<Col> {
+    let name = |i: usize| match header.and_then(|h| h.get(i)) {
+        Some(n) => format!(
+            "column `{}` ({flag})",
+            n.trim_start_matches('\u{feff}').trim()
+        ),
+        None => format!("column {} ({flag})", i + 1),
+    };
+    if let Some(h) = header
+        && let Some(i) = h
+            .iter()
+            .position(|x| x.trim_start_matches('\u{feff}').trim() == spec)
+    {
+        return Ok(Col {
+            index: i,
+            name: name(i),
+        });
+    }
+    match spec.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(Col {
+            index: n - 1,
+            name: name(n - 1),
+        }),
+        _ => Err(usage(match header {
+            Some(h) => format!(
+                "{flag} `{spec}`: no such column (the header has: {}); give a name or a 1-based number",
+                h.iter().collect::<Vec<_>>().join(", ")
+            ),
+            None => format!("{flag} `{spec}`: without a header, give columns by 1-based number"),
+        })),
+    }
+}
+
+fn parse_with<T>(
+    value: &Option<String>,
+    flag: &str,
+    f: impl Fn(&str) -> std::result::Result<T, String>,
+) -> Result<Option<T>> {
+    value
+        .as_deref()
+        .map(|v| f(v.trim()).map_err(|e| usage(format!("{flag}: {e}"))))
+        .transpose()
+}
+
+impl Plan {
+    /// Compiles `spec` against the sheet's header (`None`: no header, columns by number).
+    ///
+    /// # Errors
+    /// [`Error::Usage`] naming the flag: a missing one (`--actor-col`; a topic; a stance and
+    /// date, an `--event` or a spell), a column the sheet does not have, a value that does not
+    /// parse.
+    pub fn compile(spec: &Spec, header: Option<&csv::StringRecord>) -> Result<Plan> {
+        let col = |v: &Option<String>, flag: &str| -> Result<Option<Col>> {
+            v.as_deref().map(|s| column(s, header, flag)).transpose()
+        };
+        let actor = col(&spec.actor_col, "--actor-col")?
+            .ok_or_else(|| usage("--actor-col is required".to_string()))?;
+        let topic = match (&spec.topic_col, &spec.topic) {
+            (Some(_), Some(_)) => {
+                return Err(usage("give --topic-col or --topic, not both".to_string()));
+            }
+            (Some(c), None) => TopicSrc::Col(column(c, header, "--topic-col")?),
+            (None, Some(t)) => {
+                TopicSrc::Fixed(TopicId::new(t.trim()).map_err(|e| usage(format!("--topic: {e}")))?)
+            }
+            (None, None) => return Err(usage("give --topic-col or --topic".to_string())),
+        };
+        let main = Self::main(spec, header)?;
+        let spell = Self::spell(spec, header)?;
+        let events = events(spec, header)?;
+        if main.is_none() && spell.is_none() && events.is_empty() {
+            return Err(usage(
+                "nothing to import: give a stance (--stance-col or --stance, with --date-col, --date or --year-col), an --event, or a spell (--from-col)".to_string(),
+            ));
+        }
+        let skip = skips(spec, header)?;
+        let key = key_fields(spec)?;
+        let dataset = dataset_of(spec, header);
+        let kind_default = if spell.is_some() {
+            "membership"
+        } else {
+            "policy"
+        };
+        let topic_kind = spec.topic_kind.as_deref().unwrap_or(kind_default);
+        Ok(Plan {
+            cite: spec
+                .cite
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .unwrap_or(&dataset)
+                .to_string(),
+            dataset,
+            key,
+            actor,
+            scheme: parse_with(&spec.country_scheme, "--country-scheme", |s| {
+                Scheme::parse(s).ok_or_else(|| format!("`{s}`: one of {}", Scheme::NAMES))
+            })?,
+            actor_name: col(&spec.actor_name_col, "--actor-name-col")?,
+            actor_kind_col: col(&spec.actor_kind_col, "--actor-kind-col")?,
+            actor_country_col: col(&spec.actor_country_col, "--actor-country-col")?,
+            actor_kind: parse_with(&spec.actor_kind, "--actor-kind", actor_kind_of)?
+                .unwrap_or(ActorKind::State),
+            actor_country: parse_with(
+                &spec.actor_country,
+                "--actor-country",
+                countries::check_country,
+            )?,
+            actor_sector: parse_with(&spec.actor_sector, "--actor-sector", |s| {
+                Sector::parse(s).ok_or_else(|| format!("one of: {}", Sector::names()))
+            })?
+            .unwrap_or(Sector::Gov),
+            topic,
+            topic_title: spec.topic_title.clone(),
+            topic_title_col: col(&spec.topic_title_col, "--topic-title-col")?,
+            topic_kind: TopicKind::parse(topic_kind).ok_or_else(|| {
+                usage(format!(
+                    "--topic-kind: `{topic_kind}`: one of: {}",
+                    TopicKind::names()
+                ))
+            })?,
+            main,
+            events,
+            spell,
+            skip,
+            instrument: col(&spec.instrument_col, "--instrument-col")?,
+            quote: col(&spec.quote_col, "--quote-col")?,
+            cite_col: col(&spec.cite_col, "--cite-col")?,
+            url: col(&spec.url_col, "--url-col")?,
+            recorded: col(&spec.recorded_col, "--recorded-col")?,
+            register: spec.register.unwrap_or(false),
+            slug_ids: spec.slug_ids.unwrap_or(false),
+            date_format: spec.date_format.clone(),
+        })
+    }
+
+    fn main(
+        spec: &Spec,
+        header: Option<&csv::StringRecord>,
+    ) -> Result<Option<(StanceSrc, DateSrc)>> {
+        let stance = match (&spec.stance_col, &spec.stance) {
+            (Some(_), Some(_)) => {
+                return Err(usage("give --stance-col or --stance, not both".to_string()));
+            }
+            (Some(c), None) => {
+                let mut map = StanceMap::default();
+                for m in &spec.stance_map {
+                    map.add(m)
+                        .map_err(|e| usage(format!("--stance-map: {e}")))?;
+                }
+                StanceSrc::Col(column(c, header, "--stance-col")?, map)
+            }
+            (None, Some(s)) => StanceSrc::Fixed(
+                parse_stance(s.trim()).map_err(|e| usage(format!("--stance: {e}")))?,
+            ),
+            (None, None) => return Ok(None),
+        };
+        let date = date_src(
+            header,
+            (&spec.date_col, "--date-col"),
+            (&spec.year_col, &spec.month_col, &spec.day_col, "--year-col"),
+        )?;
+        let date = match (date, &spec.date) {
+            (Some(_), Some(_)) => {
+                return Err(usage(
+                    "give one of --date-col, --date and --year-col".to_string(),
+                ));
+            }
+            (Some(d), None) => d,
+            (None, Some(d)) => {
+                let (d, t) = parse_date(d.trim()).map_err(|e| usage(format!("--date: {e}")))?;
+                DateSrc::Fixed(d, t)
+            }
+            (None, None) => {
+                return Err(usage(
+                    "a stance needs a date: --date-col, --date, or --year-col (with --month-col, --day-col)".to_string(),
+                ));
+            }
+        };
+        Ok(Some((stance, date)))
+    }
+
+    fn spell(spec: &Spec, header: Option<&csv::StringRecord>) -> Result<Option<Spell>> {
+        let from = date_src(
+            header,
+            (&spec.from_col, "--from-col"),
+            (
+                &spec.from_year_col,
+                &spec.from_month_col,
+                &spec.from_day_col,
+                "--from-year-col",
+            ),
+        )?;
+        let until = date_src(
+            header,
+            (&spec.until_col, "--until-col"),
+            (
+                &spec.until_year_col,
+                &spec.until_month_col,
+                &spec.until_day_col,
+                "--until-year-col",
+            ),
+        )?;
+        let Some(from) = from else {
+            return match until {
+                Some(_) => Err(usage(
+                    "--until-col needs --from-col (a spell's start)".to_string(),
+                )),
+                None => Ok(None),
+            };
+        };
+        let inclusive = match spec.until.as_deref().unwrap_or("inclusive") {
+            "inclusive" => true,
+            "exclusive" => false,
+            other => {
+                return Err(usage(format!(
+                    "--until `{other}`: inclusive (the end is the last day of membership) or exclusive (the first day after)"
+                )));
+            }
+        };
+        Ok(Some(Spell {
+            from,
+            until,
+            inclusive,
+            open: spec
+                .open_value
+                .iter()
+                .map(|v| v.trim().to_string())
+                .collect(),
+        }))
+    }
+}
+
+/// The `--event STANCE=COL` stances: (role, stance, column).
+fn events(spec: &Spec, header: Option<&csv::StringRecord>) -> Result<Vec<(String, Stance, Col)>> {
+    let mut events = Vec::new();
+    for e in &spec.event {
+        let (stance, c) = e
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--event `{e}`: not STANCE=COL")))?;
+        let stance = parse_stance(stance.trim()).map_err(|x| usage(format!("--event: {x}")))?;
+        let c = column(c.trim(), header, "--event")?;
+        events.push((format!("{stance}@{}", c.index + 1), stance, c));
+    }
+    Ok(events)
+}
+
+/// The `--skip-if COL=VALUE` rules.
+fn skips(spec: &Spec, header: Option<&csv::StringRecord>) -> Result<Vec<(Col, String)>> {
+    let mut skip = Vec::new();
+    for s in &spec.skip_if {
+        let (c, v) = s
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--skip-if `{s}`: not COL=VALUE")))?;
+        skip.push((column(c.trim(), header, "--skip-if")?, v.trim().to_string()));
+    }
+    Ok(skip)
+}
+
+/// The `--key` fields (default [`KeyField::TABLE`]).
+fn key_fields(spec: &Spec) -> Result<Vec<KeyField>> {
+    let Some(k) = &spec.key else {
+        return Ok(KeyField::TABLE.to_vec());
+    };
+    k.split(',')
+        .map(|f| {
+            KeyField::parse(f.trim()).ok_or_else(|| {
+                usage(format!(
+                    "--key: `{f}` is not a key field (role, actor, topic, date, stance, recipient, extra)"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// A date source from a column or from year/month/day columns, if either is given.
+fn date_src(
+    header: Option<&csv::StringRecord>,
+    (col, flag): (&Option<String>, &str),
+    (year, month, day, year_flag): (&Option<String>, &Option<String>, &Option<String>, &str),
+) -> Result<Option<DateSrc>> {
+    let part = |v: &Option<String>, f: &str| v.as_deref().map(|s| column(s, header, f)).transpose();
+    let month_flag = year_flag.replace("year", "month");
+    let day_flag = year_flag.replace("year", "day");
+    match (col, year) {
+        (Some(_), Some(_)) => Err(usage(format!("give {flag} or {year_flag}, not both"))),
+        (Some(c), None) => Ok(Some(DateSrc::Col(column(c, header, flag)?))),
+        (None, Some(y)) => Ok(Some(DateSrc::Parts {
+            year: column(y, header, year_flag)?,
+            month: part(month, &month_flag)?,
+            day: part(day, &day_flag)?,
+        })),
+        (None, None) if month.is_some() || day.is_some() => Err(usage(format!(
+            "{month_flag} and {day_flag} need {year_flag}"
+        ))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The data set's identity: `--dataset`, else `--cite`, else `sheet-` and 12 hex digits of the
+/// SHA-256 of the header's names (sorted) and the mapping.
+fn dataset_of(spec: &Spec, header: Option<&csv::StringRecord>) -> String {
+    if let Some(d) = spec
+        .dataset
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        return d.to_string();
+    }
+    if let Some(c) = spec
+        .cite
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        return c.to_string();
+    }
+    let mut names: Vec<&str> = header.map_or_else(Vec::new, |h| h.iter().map(str::trim).collect());
+    names.sort_unstable();
+    let mapping = Spec {
+        corrections: None,
+        ..spec.clone()
+    };
+    let digest = Sha256::digest(format!("{names:?}\u{1f}{mapping:?}").as_bytes());
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("sheet-{hex}")
+}
+
+/// The period after a date, as precise as it: the next day, month or year.
+fn after(d: ValidDate) -> Option<ValidDate> {
+    let start = d.start().naive();
+    let text = match d.precision() {
+        Precision::Day => start.succ_opt()?.format("%Y-%m-%d").to_string(),
+        Precision::Month => {
+            let end = d.end().naive().succ_opt()?;
+            end.format("%Y-%m").to_string()
+        }
+        Precision::Year => format!("{:04}", chrono::Datelike::year(&start) + 1),
+    };
+    ValidDate::parse(&text).ok()
+}
+
+/// One row's cells, read with the names of their columns for messages.
+struct Cells<'a> {
+    record: &'a csv::StringRecord,
+}
+
+impl Cells<'_> {
+    fn get(&self, c: &Col) -> Option<&str> {
+        self.record.get(c.index).map(str::trim)
+    }
+
+    fn optional(&self, c: Option<&Col>) -> Option<&str> {
+        c.and_then(|c| self.get(c)).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, c: &Col) -> std::result::Result<&str, String> {
+        match self.get(c) {
+            None => Err(format!(
+                "{}: the row has only {} field(s)",
+                c.name,
+                self.record.len()
+            )),
+            Some("") => Err(format!("{} is empty", c.name)),
+            Some(v) => Ok(v),
+        }
+    }
+}
+
+/// An id from a cell: as it is, or slugged.
+fn make_id<T>(
+    text: &str,
+    slug_ids: bool,
+    flag: &str,
+    new: impl Fn(&str) -> std::result::Result<T, String>,
+) -> std::result::Result<T, String> {
+    if slug_ids {
+        let s = slug(text);
+        if s.is_empty() {
+            return Err(format!(
+                "{flag}: `{text}` has no letter or digit to make an id of"
+            ));
+        }
+        new(&s).map_err(|e| format!("{flag}: {e}"))
+    } else {
+        new(text).map_err(|e| {
+            let hint = if text.chars().any(char::is_whitespace) {
+                " (--slug-ids turns such values into ids)"
+            } else {
+                ""
+            };
+            format!("{flag}: {e}{hint}")
+        })
+    }
+}
+
+/// The country a new actor's id implies: itself if an ISO 3166 alpha-3 code (or one of the
+/// codes [`countries::check_country`] takes), or the alpha-3 code of an ISO 3166-1 alpha-2 id.
+fn country_of(id: &str) -> std::result::Result<Country, String> {
+    if let Ok(c) = countries::check_country(id) {
+        return Ok(c);
+    }
+    if id.len() == 2
+        && let Some(c) = rust_iso3166::from_alpha2(id)
+    {
+        return Country::new(c.alpha3).map_err(|e| e.to_string());
+    }
+    Err(
+        "not an ISO 3166 alpha-3 or alpha-2 code: give --actor-country (or --actor-country-col)"
+            .to_string(),
+    )
+}
+
+impl Plan {
+    /// Maps one record at `line` (the file's physical line where it starts).
+    pub fn row(&self, record: &csv::StringRecord, line: u64) -> Row {
+        let cells = Cells { record };
+        let recorded = match self.recorded.as_ref().map(|c| cells.required(c)) {
+            None => None,
+            Some(Ok(t)) => match parse_recorded(t) {
+                Ok(t) => Some(t),
+                Err(e) => return refused(line, format!("recorded time: {e}")),
+            },
+            Some(Err(e)) => return refused(line, e),
+        };
+        for (c, value) in &self.skip {
+            if cells.get(c) == Some(value.as_str()) {
+                return Row {
+                    line,
+                    recorded,
+                    outcome: Outcome::Skipped(format!("--skip-if {}={value}", c.name)),
+                };
+            }
+        }
+        let outcome = match self.stances(&cells) {
+            Ok(m) => Outcome::Mapped(m),
+            Err(e) => Outcome::Refused(e),
+        };
+        Row {
+            line,
+            recorded,
+            outcome,
+        }
+    }
+
+    fn stances(&self, cells: &Cells<'_>) -> std::result::Result<Vec<Mapped>, String> {
+        let (actor, new_actor) = self.actor(cells)?;
+        let (topic, new_topic) = self.topic(cells)?;
+        let instrument = match cells.optional(self.instrument.as_ref()) {
+            None => None,
+            Some(t) => Some(parse_instrument(t).ok_or_else(|| {
+                format!(
+                    "instrument `{t}` is none of ratification, acceptance, approval, accession, provisional application"
+                )
+            })?),
+        };
+        let template = StanceDeclared {
+            actor,
+            topic,
+            stance: Stance::Support,
+            date: ValidDate::parse("2000").map_err(|e| e.to_string())?,
+            time: None,
+            event: None,
+            recipient: None,
+            quote: cells.optional(self.quote.as_ref()).map(str::to_string),
+            cite: Cite {
+                publication: cells
+                    .optional(self.cite_col.as_ref())
+                    .unwrap_or(&self.cite)
+                    .to_string(),
+                url: cells.optional(self.url.as_ref()).map(str::to_string),
+                title: None,
+                published: None,
+                via: None,
+            },
+            instrument: None,
+        };
+        let mut out = Vec::new();
+        let mut push = |role: &str,
+                        stance: Stance,
+                        (date, time): (ValidDate, Option<TimeOfDay>),
+                        spell_end: bool| {
+            let mut s = template.clone();
+            s.stance = stance;
+            s.date = date;
+            s.time = time;
+            s.instrument = instrument.filter(|_| stance == Stance::Ratified);
+            out.push(Mapped {
+                role: role.to_string(),
+                stance: s,
+                actor: new_actor.clone(),
+                recipient: None,
+                topic: new_topic.clone(),
+                extra: None,
+                spell_end,
+            });
+        };
+        if let Some((stance, date)) = self.main_stance(cells)? {
+            push("stance", stance, date, false);
+        }
+        for (role, stance, c) in &self.events {
+            if let Some(date) = self.date(cells, &DateSrc::Col(c.clone()))? {
+                push(role, *stance, date, false);
+            }
+        }
+        if let Some(spell) = &self.spell {
+            let from = self
+                .date(cells, &spell.from)?
+                .ok_or_else(|| "the spell has no start (--from-col is empty)".to_string())?;
+            push(ROLE_FROM, Stance::Member, from, false);
+            if let Some(end) = self.spell_end(cells, spell)? {
+                push(ROLE_UNTIL, Stance::NotMember, (end, None), true);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The row's own stance and its date, if the mapping gives one.
+    fn main_stance(&self, cells: &Cells<'_>) -> std::result::Result<Option<Dated>, String> {
+        let Some((stance, date)) = &self.main else {
+            return Ok(None);
+        };
+        let stance = match stance {
+            StanceSrc::Fixed(s) => *s,
+            StanceSrc::Col(c, map) => {
+                let v = cells.required(c)?;
+                map.lookup(v).ok_or_else(|| {
+                    format!("stance `{v}` is not in --stance-map and is not a stance name")
+                })?
+            }
+        };
+        let date = self
+            .date(cells, date)?
+            .ok_or_else(|| "the date is empty".to_string())?;
+        Ok(Some((stance, date)))
+    }
+
+    /// The day a spell's `not_member` takes effect: the end, or with inclusive ends the period
+    /// after it; `None` while the spell is open (an empty end, or an --open-value).
+    fn spell_end(
+        &self,
+        cells: &Cells<'_>,
+        spell: &Spell,
+    ) -> std::result::Result<Option<ValidDate>, String> {
+        let Some(until) = &spell.until else {
+            return Ok(None);
+        };
+        let raw = match until {
+            DateSrc::Col(c) | DateSrc::Parts { year: c, .. } => cells.get(c).unwrap_or(""),
+            DateSrc::Fixed(..) => "",
+        };
+        if spell.open.iter().any(|o| o == raw) {
+            return Ok(None);
+        }
+        let Some((end, _)) = self.date(cells, until)? else {
+            return Ok(None);
+        };
+        if !spell.inclusive {
+            return Ok(Some(end));
+        }
+        after(end)
+            .map(Some)
+            .ok_or_else(|| format!("the spell's end {end} has no day after it"))
+    }
+
+    /// A date from its source; `None` when its cell (or year cell) is empty or missing.
+    fn date(
+        &self,
+        cells: &Cells<'_>,
+        src: &DateSrc,
+    ) -> std::result::Result<Option<(ValidDate, Option<TimeOfDay>)>, String> {
+        match src {
+            DateSrc::Fixed(d, t) => Ok(Some((*d, t.clone()))),
+            DateSrc::Col(c) => {
+                let Some(text) = cells.get(c).filter(|t| !t.is_empty()) else {
+                    return Ok(None);
+                };
+                let parsed = match &self.date_format {
+                    Some(f) => parse_date_format(text, f).map(|d| (d, None)),
+                    None => parse_date(text),
+                };
+                parsed
+                    .map(Some)
+                    .map_err(|e| format!("{}: date `{text}`: {e}", c.name))
+            }
+            DateSrc::Parts { year, month, day } => {
+                let y = cells.get(year).unwrap_or("");
+                if missing_part(y) {
+                    return Ok(None);
+                }
+                let part = |c: &Option<Col>| {
+                    c.as_ref()
+                        .and_then(|c| cells.get(c))
+                        .filter(|v| !missing_part(v) && *v != "0")
+                };
+                let num = |v: &str, what: &str| {
+                    v.parse::<u32>()
+                        .map_err(|_| format!("{what} `{v}` is not a number"))
+                };
+                let y = num(y, "year")?;
+                let text = match (part(month), part(day)) {
+                    (None, _) => format!("{y:04}"),
+                    (Some(m), None) => format!("{y:04}-{:02}", num(m, "month")?),
+                    (Some(m), Some(d)) => {
+                        format!("{y:04}-{:02}-{:02}", num(m, "month")?, num(d, "day")?)
+                    }
+                };
+                ValidDate::parse(&text)
+                    .map(|d| Some((d, None)))
+                    .map_err(|e| format!("{}: {e}", year.name))
+            }
+        }
+    }
+
+    fn actor(&self, cells: &Cells<'_>) -> std::result::Result<(ActorId, Option<NewActor>), String> {
+        let text = cells.required(&self.actor)?;
+        let name_cell = cells.optional(self.actor_name.as_ref());
+        let (id, name, implied) = match self.scheme {
+            Some(scheme) => {
+                let state = countries::resolve(scheme, text)
+                    .map_err(|e| format!("{}: {e}", self.actor.name))?;
+                (state.actor, state.name, Ok(state.country))
+            }
+            None => {
+                let id = make_id(text, self.slug_ids, "--actor-col", |t| {
+                    ActorId::new(t).map_err(|e| e.to_string())
+                })?;
+                let implied = country_of(id.as_str());
+                (id, text.to_string(), implied)
+            }
+        };
+        if !self.register {
+            return Ok((id, None));
+        }
+        let kind = match cells.optional(self.actor_kind_col.as_ref()) {
+            Some(k) => actor_kind_of(k)?,
+            None => self.actor_kind,
+        };
+        let country = match cells.optional(self.actor_country_col.as_ref()) {
+            Some(c) => countries::check_country(c),
+            None => self.actor_country.map_or(implied, Ok),
+        };
+        let new = NewActor {
+            name: name_cell.unwrap_or(&name).to_string(),
+            kind,
+            country,
+            sector: self.actor_sector,
+        };
+        Ok((id, Some(new)))
+    }
+
+    fn topic(&self, cells: &Cells<'_>) -> std::result::Result<(TopicId, Option<NewTopic>), String> {
+        let (id, text) = match &self.topic {
+            TopicSrc::Fixed(t) => (t.clone(), t.as_str()),
+            TopicSrc::Col(c) => {
+                let text = cells.required(c)?;
+                let id = make_id(text, self.slug_ids, "--topic-col", |t| {
+                    TopicId::new(t).map_err(|e| e.to_string())
+                })?;
+                (id, text)
+            }
+        };
+        if !self.register {
+            return Ok((id, None));
+        }
+        let title = cells
+            .optional(self.topic_title_col.as_ref())
+            .or(self.topic_title.as_deref())
+            .unwrap_or(text)
+            .to_string();
+        Ok((
+            id,
+            Some(NewTopic {
+                title,
+                kind: self.topic_kind,
+            }),
+        ))
+    }
+}
+
+fn refused(line: u64, reason: String) -> Row {
+    Row {
+        line,
+        recorded: None,
+        outcome: Outcome::Refused(reason),
+    }
+}

@@ -1,0 +1,417 @@
+//! Recording without JSON: `add actor|topic|stance`, `retract`, `correct`, `cite`, and
+//! `add stance --from-editor`. Each goes through the append path, so each test checks what was
+//! stored, read back from the log.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::{empty_log, json, run_log, seed_input, stderr, stdout};
+
+/// The stored records of a log, without what the log assigns (seq, id, times, hash).
+fn bodies(log: &Path) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .expect("read log")
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).expect("JSON line");
+            let o = v.as_object_mut().expect("object");
+            for k in ["seq", "id", "recorded_at", "schema", "batch_last", "hash"] {
+                o.remove(k);
+            }
+            v
+        })
+        .collect()
+}
+
+fn seed_events() -> Vec<Value> {
+    std::fs::read_to_string(seed_input())
+        .expect("seed input")
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).expect("JSON line");
+            v.as_object_mut().expect("object").remove("id");
+            v
+        })
+        .collect()
+}
+
+fn seed_event(kind: &str, key: &str, value: &str) -> Value {
+    seed_events()
+        .into_iter()
+        .find(|e| e["type"] == kind && e[key] == value)
+        .expect("seed event")
+}
+
+/// The README's `add` demo, run as written (with `stancelog` on PATH), records the seed
+/// article's first three statements exactly as the seed log has them.
+#[test]
+fn the_readme_add_demo_records_the_seed_articles_first_three_statements() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README");
+    let after = &readme[readme.find("<!-- add-demo").expect("add-demo marker")..];
+    let start = after.find("```sh\n").expect("sh block") + 6;
+    let script = &after[start..start + after[start..].find("```").expect("block end")];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = Path::new(env!("CARGO_BIN_EXE_stancelog"))
+        .parent()
+        .expect("bin dir");
+    let o = std::process::Command::new("sh")
+        .arg("-ec")
+        .arg(script)
+        .current_dir(dir.path())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env_remove("STANCELOG_LOG")
+        .output()
+        .expect("run the demo");
+    assert!(
+        o.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let got = bodies(&dir.path().join("article.jsonl"));
+    let want = vec![
+        seed_event("actor.registered", "actor", "kim-yong-hyun"),
+        seed_event("actor.registered", "actor", "cho-tae-yong"),
+        seed_event("actor.registered", "actor", "prk"),
+        seed_event("actor.registered", "actor", "kim-jong-un"),
+        seed_event("topic.registered", "topic", "dprk-troops-in-russia"),
+        seed_event("topic.registered", "topic", "kim-jong-un-sells-troops"),
+        seed_event(
+            "topic.registered",
+            "topic",
+            "rok-response-to-dprk-deployment",
+        ),
+        seed_event("stance.declared", "topic", "dprk-troops-in-russia"),
+        seed_event("stance.declared", "topic", "kim-jong-un-sells-troops"),
+        seed_event(
+            "stance.declared",
+            "topic",
+            "rok-response-to-dprk-deployment",
+        ),
+    ];
+    assert_eq!(got, want);
+    // The first stance's printout is the stored record.
+    let printed = String::from_utf8(o.stdout).expect("utf-8");
+    let line = printed
+        .lines()
+        .find(|l| l.contains("mercenary cannon fodder"))
+        .expect("stance printed");
+    let v: Value = serde_json::from_str(line).expect("JSON line");
+    assert_eq!(v["seq"], 8);
+    assert_eq!(v["recipient"], "prk");
+    assert_eq!(v["cite"]["via"], "Yonhap News Agency");
+}
+
+fn registered() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, log) = empty_log();
+    for args in [
+        &[
+            "add",
+            "actor",
+            "kim-yong-hyun",
+            "--name",
+            "Kim Yong-hyun",
+            "--kind",
+            "person",
+            "--country",
+            "KOR",
+            "--sector",
+            "MIL",
+            "--alias",
+            "Kim",
+        ][..],
+        &[
+            "add",
+            "actor",
+            "kim-jong-un",
+            "--name",
+            "Kim Jong-un",
+            "--kind",
+            "person",
+            "--country",
+            "PRK",
+            "--sector",
+            "GOV",
+            "--alias",
+            "Kim",
+        ],
+        &[
+            "add",
+            "topic",
+            "dprk-troops-in-russia",
+            "--title",
+            "North Korean troops have been sent to Russia",
+            "--kind",
+            "claim",
+        ],
+    ] {
+        let o = run_log(&log, args, None);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    (dir, log)
+}
+
+const STANCE: &[&str] = &[
+    "add",
+    "stance",
+    "--actor",
+    "Kim Yong-hyun",
+    "--topic",
+    "North Korean troops have been sent to Russia",
+    "--stance",
+    "affirm",
+    "--date",
+    "2024-10-18",
+    "--cite-publication",
+    "Yonhap",
+];
+
+#[test]
+fn a_name_two_actors_share_is_refused_listing_both() {
+    let (_d, log) = registered();
+    let before = std::fs::read(&log).unwrap();
+    let mut args = STANCE.to_vec();
+    args[3] = "Kim";
+    let o = run_log(&log, &args, None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("`Kim` names 2 actors (kim-jong-un, kim-yong-hyun); give an id"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+}
+
+#[test]
+fn dry_run_checks_and_prints_but_appends_nothing() {
+    let (_d, log) = registered();
+    let before = std::fs::read(&log).unwrap();
+    let mut args = STANCE.to_vec();
+    args.extend(["--dry-run", "--format", "json"]);
+    let o = run_log(&log, &args, None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["actor"], "kim-yong-hyun");
+    assert_eq!(v["topic"], "dprk-troops-in-russia");
+    assert_eq!(v["date"], "2024-10-18");
+    assert_eq!(v.get("seq"), None);
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+    // A dry run is refused like the append would be.
+    args[7] = "support";
+    let o = run_log(&log, &args, None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--stance: stance `support` does not fit claim topic"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn errors_name_the_flag_and_leave_the_log_unchanged() {
+    let (_d, log) = registered();
+    let before = std::fs::read(&log).unwrap();
+    let mut args = STANCE.to_vec();
+    args[9] = "2024-02-30";
+    let o = run_log(&log, &args, None);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "stancelog: error: --date: `2024-02-30` is not a real calendar date\n"
+    );
+    let o = run_log(&log, &STANCE[..10], None);
+    assert_eq!(
+        stderr(&o),
+        "stancelog: error: --cite-publication: missing, and required for stance.declared\n"
+    );
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+}
+
+#[test]
+fn expect_seq_is_checked_as_for_append() {
+    let (_d, log) = registered();
+    let mut args = STANCE.to_vec();
+    args.extend(["--expect-seq", "2"]);
+    let o = run_log(&log, &args, None);
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(
+        stderr(&o),
+        "stancelog: error: expected seq 2, log is at 3\n"
+    );
+    let n = args.len();
+    args[n - 1] = "3";
+    let o = run_log(&log, &args, None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("appended seq 4 (id "),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn a_retry_with_the_same_id_is_not_stored_twice() {
+    let (_d, log) = registered();
+    let mut args = STANCE.to_vec();
+    args.extend(["--id", "0190f2c4-1111-7000-8000-000000000001"]);
+    assert!(run_log(&log, &args, None).status.success());
+    let o = run_log(&log, &args, None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(
+            "already in the log as seq 4 (id 0190f2c4-1111-7000-8000-000000000001); not stored again"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 4);
+}
+
+#[test]
+fn retract_correct_and_cite_take_a_seq_or_an_id() {
+    let (_d, log) = registered();
+    let o = run_log(&log, &[STANCE, &["--format", "json"]].concat(), None);
+    let id = json(&o)["id"].as_str().unwrap().to_string();
+    let o = run_log(
+        &log,
+        &[
+            "correct",
+            "4",
+            "--date",
+            "2024-10-21",
+            "--reason",
+            "the day",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json(&o)["target"], id.as_str());
+    assert_eq!(json(&o)["type"], "stance.corrected");
+    let o = run_log(
+        &log,
+        &[
+            "cite",
+            &id,
+            "--cite-publication",
+            "Reuters",
+            "--quote",
+            "cannon fodder",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_log(&log, &["positions", "--format", "json"], None);
+    let p = &json(&o)[0];
+    assert_eq!(p["since"], "2024-10-21");
+    assert_eq!(p["sources"][1]["publication"], "Reuters");
+    assert_eq!(p["sources"][1]["quote"], "cannon fodder");
+    let o = run_log(
+        &log,
+        &["retract", &id, "--reason", "report withdrawn"],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_log(&log, &["timeline", "--format", "json"], None);
+    assert_eq!(json(&o)[0]["status"], "retracted");
+    assert_eq!(json(&o)[0]["retraction_reason"], "report withdrawn");
+    // Retracting again, or retracting a topic, is refused as `append` refuses it.
+    let o = run_log(&log, &["retract", "4", "--reason", "again"], None);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run_log(&log, &["retract", "3", "--reason", "x"], None);
+    assert!(
+        stderr(&o).contains("is an event of type topic.registered, not a stance.declared"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run_log(&log, &["retract", "99", "--reason", "x"], None);
+    assert_eq!(
+        stderr(&o),
+        "stancelog: error: SEQ|ID: the log has no seq 99 (its last is 7)\n"
+    );
+}
+
+/// An "editor" that replaces the file it is given with `text`.
+fn editor_writing(dir: &Path, name: &str, text: &str) -> String {
+    let filled = dir.join(name);
+    std::fs::write(&filled, text).unwrap();
+    format!("cp {}", filled.display())
+}
+
+fn run_with_editor(log: &Path, editor: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec![
+        "--log",
+        log.to_str().unwrap(),
+        "add",
+        "stance",
+        "--from-editor",
+    ];
+    all.extend_from_slice(args);
+    std::process::Command::new(env!("CARGO_BIN_EXE_stancelog"))
+        .args(&all)
+        .env_remove("VISUAL")
+        .env("EDITOR", editor)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn from_editor_records_the_saved_template_and_keeps_bad_text() {
+    let (dir, log) = registered();
+    let bad = "# comment\nactor: Kim Yong-hyun\ntopic: dprk-troops-in-russia\nstance: affirm\ndate: 2024-13\ncite-publication: Yonhap\n";
+    let o = run_with_editor(&log, &editor_writing(dir.path(), "bad.txt", bad), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains(":5: date: "), "{err}");
+    let kept = err
+        .split("the text is kept in ")
+        .nth(1)
+        .and_then(|t| t.split(';').next())
+        .expect("kept file named");
+    assert_eq!(std::fs::read_to_string(kept).unwrap(), bad);
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 3);
+    // Fixed and resumed, it is recorded.
+    let good = bad.replace("2024-13", "2024-10");
+    let o = run_with_editor(
+        &log,
+        &editor_writing(dir.path(), "good.txt", &good),
+        &["--resume", kept],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!Path::new(kept).exists());
+    let last = bodies(&log).pop().unwrap();
+    assert_eq!(last["actor"], "kim-yong-hyun");
+    assert_eq!(last["date"], "2024-10");
+}
+
+#[test]
+fn the_editor_template_is_prefilled_from_flags() {
+    let (dir, log) = registered();
+    // An "editor" that copies the template out so the test can read it, and saves it unchanged.
+    let copy = dir.path().join("seen.txt");
+    let o = run_with_editor(
+        &log,
+        &format!("cp \"$1\" {} #", copy.display()),
+        &["--actor", "kim-yong-hyun", "--date", "2024-10"],
+    );
+    // Unchanged, the template misses required fields: refused by name, nothing appended.
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let seen = std::fs::read_to_string(&copy).unwrap();
+    assert!(seen.contains("\nactor: kim-yong-hyun\n"), "{seen}");
+    assert!(seen.contains("\ndate: 2024-10\n"), "{seen}");
+    assert!(seen.contains("\ntopic: \n"), "{seen}");
+    assert!(
+        stderr(&o).contains(": cite-publication: missing, and required for stance.declared"),
+        "{}",
+        stderr(&o)
+    );
+}
