@@ -239,7 +239,10 @@ impl<'p> Engine<'p> {
         let target = if opts.dry_run {
             Target::Dry(Log::open(log)?)
         } else {
-            Target::Write(Writer::open(log, opts.wait)?)
+            let mut writer = Writer::open(log, opts.wait)?;
+            // Many batches: the projection index is updated once, in `finish`.
+            writer.defer_index();
+            Target::Write(writer)
         };
         let history = target.history();
         let floor = history.recorded_at(history.seq_last());
@@ -677,7 +680,10 @@ impl<'p> Engine<'p> {
         self.flush(file)?;
         self.spent = None;
         let log = match self.target {
-            Target::Write(w) => w.into_log(),
+            Target::Write(w) => {
+                self.report.index_warning = w.update_index();
+                w.into_log()
+            }
             Target::Dry(l) => {
                 self.report.appended += self.batch.len() as u64;
                 l

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::batch::{BATCH_EVENTS_MAX, parse_record};
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
+use super::holder;
 use super::pipeline;
 use super::record::{
     FieldError, SCHEMA_VERSION, format_recorded_at, parse_recorded_at, parse_uuid,
@@ -36,13 +37,29 @@ pub const SCHEMA_VERSION_MIN: u32 = 1;
 /// What a torn tail turned out to be when looked at again ([`Log::recheck_tail`]).
 #[derive(Debug)]
 pub enum TailCheck {
-    /// A writer holds the log's lock: the tail is the batch it is writing, not yet
-    /// acknowledged. Carries the log as first read (its complete batches).
-    BeingWritten(Log),
-    /// No writer held the lock: the log as it is now, read again from its last complete batch
-    /// while holding a shared lock, so that no writer could change it meanwhile. A torn tail
-    /// it still has was left by a crash.
+    /// A writer is writing a batch right now (it holds the writer record's lock): the tail is
+    /// that batch, not yet acknowledged. Carries the log as first read (its complete batches)
+    /// and the writer's pid, when its record names a running process.
+    BeingWritten {
+        /// The log as first read.
+        log: Log,
+        /// The writer's pid.
+        writer_pid: Option<u32>,
+    },
+    /// No process held the log's lock: the log as it is now, read again from its last complete
+    /// batch while holding a shared lock, so that no writer could change it meanwhile. A torn
+    /// tail it still has was left by a crash.
     Settled(Log),
+    /// A process holds the log's lock but is not writing a batch: the log as it is now, read
+    /// again while no batch could be written. A torn tail it still has was left by a crash,
+    /// whoever holds the lock; `holder_pid` is the pid of the writer holding it, when the
+    /// writer record names a running process.
+    Idle {
+        /// The log as read again.
+        log: Log,
+        /// The lock holder's pid.
+        holder_pid: Option<u32>,
+    },
 }
 
 /// A log read from disk and folded into a [`History`].
@@ -141,33 +158,56 @@ impl Log {
     }
 
     /// Looks again at a log read from `path` with a torn tail, to tell a batch being written
-    /// from what a crash left: takes a shared lock on the log without waiting for it. If a
-    /// writer holds the lock, the tail is its batch ([`TailCheck::BeingWritten`]); otherwise
-    /// the bytes after the last complete batch are read again under the lock (the whole file,
-    /// should it have become shorter than that batch's end), which a writer cannot change
-    /// meanwhile, and the lock is released ([`TailCheck::Settled`]). Never waits for a writer,
-    /// and makes a writer wait only for that second reading.
+    /// from what a crash left; never waits for a writer.
+    ///
+    /// Takes a shared lock on the log without waiting. If it gets it, no process is appending:
+    /// the bytes after the last complete batch are read again under the lock
+    /// ([`TailCheck::Settled`]). If another process holds it, the writer record beside the log
+    /// tells whether a batch is being written (see `store::holder`): if the writer holds the
+    /// record's lock, the tail is its batch ([`TailCheck::BeingWritten`]); otherwise the tail
+    /// is read again while holding the record's shared lock, during which no batch can be
+    /// written ([`TailCheck::Idle`]). A holder of the log's lock that is no writer of this
+    /// program (no record, or a record naming no running process) never makes a tail pass.
     ///
     /// # Errors
     /// Those of [`Log::open`].
     pub fn recheck_tail(self, path: &Path) -> Result<TailCheck> {
         let io = |e| Error::io(path.display(), e);
-        let mut file = open_read(path)?;
+        let file = open_read(path)?;
         match file.try_lock_shared() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Ok(TailCheck::BeingWritten(self)),
+            // The shared lock is released when `file` is closed, on return.
+            Ok(()) => return Ok(TailCheck::Settled(self.read_tail_again(path, &file)?)),
+            Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
+        match holder::probe(path).map_err(io)? {
+            holder::Probe::Writing(writer_pid) => Ok(TailCheck::BeingWritten {
+                log: self,
+                writer_pid,
+            }),
+            holder::Probe::Idle { guard, pid } => {
+                let log = self.read_tail_again(path, &file)?;
+                drop(guard);
+                Ok(TailCheck::Idle {
+                    log,
+                    holder_pid: pid,
+                })
+            }
+        }
+    }
+
+    /// The log read again from the end of its last complete batch (the whole file, should it
+    /// have become shorter than that).
+    fn read_tail_again(self, path: &Path, mut file: &File) -> Result<Log> {
+        let io = |e| Error::io(path.display(), e);
         let name = path.display().to_string();
         let len = file.metadata().map_err(io)?.len();
-        // The shared lock is released when `file` is closed, on return.
-        let log = if len >= self.valid_len {
+        if len >= self.valid_len {
             file.seek(SeekFrom::Start(self.valid_len)).map_err(io)?;
-            Log::resume(&name, &file, Some(self), CHUNK_BYTES)?
+            Log::resume(&name, file, Some(self), CHUNK_BYTES)
         } else {
-            Log::read(&name, &file)?
-        };
-        Ok(TailCheck::Settled(log))
+            Log::read(&name, file)
+        }
     }
 
     /// The folded history.
@@ -185,6 +225,12 @@ impl Log {
     /// short). A last record whose newline alone is missing counts as whole.
     pub fn torn_tail_records(&self) -> u64 {
         self.torn_tail_records
+    }
+
+    /// Bytes of the complete batches: where the next record goes (the file's length when
+    /// there is no torn tail).
+    pub fn valid_len(&self) -> u64 {
+        self.valid_len
     }
 
     /// The hash of the last complete record (lower-case hex SHA-256; 64 zeros for an empty log).

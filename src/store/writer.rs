@@ -19,6 +19,8 @@ use uuid::Uuid;
 use super::batch::NewEvent;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
+use super::holder::WriterRecord;
+use super::index::update_index;
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use crate::core::{Event, Rejection, Seq};
 use crate::error::{Error, Location, Result};
@@ -58,6 +60,9 @@ pub struct AppendReport {
     /// Whole records in that tail: the start of a batch never acknowledged (its last record was
     /// never written), with seqs from the log's last seq + 1 on.
     pub torn_records_removed: u64,
+    /// Set when the batch was appended but the projection index could not be brought up to
+    /// date (the next query catches it up or rebuilds it): what went wrong, in words.
+    pub index_warning: Option<String>,
     /// True when the log's last record had no newline after it (see
     /// [`Log::final_newline_missing`]) and this append wrote it before the batch.
     pub newline_added: bool,
@@ -73,11 +78,19 @@ pub struct Writer {
     /// The last batch's output buffer, emptied, kept for the next one: a fresh buffer of a few
     /// hundred KiB costs a page fault per 4 KiB when it is first written.
     spare: Vec<u8>,
+    /// Whether the projection index waits for [`Writer::update_index`] (importers) instead of
+    /// following every append.
+    defer_index: bool,
+    /// The writer record beside the log, locked while a batch is written (`None` if it could
+    /// not be created).
+    record: Option<WriterRecord>,
 }
 
 impl Writer {
     /// Opens the log at `path` for appending: takes its exclusive lock, waiting up to `wait`
-    /// for another writer, then reads and folds it.
+    /// for another writer, writes this process's pid and start time into the writer record
+    /// beside the log ([`writer_record_path`](super::writer_record_path)), then reads and folds
+    /// the log.
     ///
     /// # Errors
     /// [`Error::Usage`] when there is no log; [`Error::Io`] when the lock is not had in time or
@@ -89,12 +102,32 @@ impl Writer {
             .open(path)
             .map_err(|e| missing_or_io(path, e))?;
         lock(&file, path, wait)?;
+        let record = WriterRecord::claim(path);
         let log = Log::read(&path.display().to_string(), &file)?;
         Ok(Writer {
             path: path.to_path_buf(),
             file,
             log,
             spare: Vec::new(),
+            record,
+            defer_index: false,
+        })
+    }
+
+    /// Leaves the projection index alone until [`Writer::update_index`] is called, instead of
+    /// updating it after every append: an importer appends many batches and updates it once.
+    pub fn defer_index(&mut self) {
+        self.defer_index = true;
+    }
+
+    /// Brings the projection index (`LOG.index/`) up to this writer's log: a segment for the
+    /// events it lacks (see [`crate::store::update_index`]). Returns a warning, in words, when
+    /// it could not: the log is not affected, and the next query catches the index up.
+    pub fn update_index(&self) -> Option<String> {
+        update_index(&self.path, &self.log).err().map(|e| {
+            format!(
+                "the projection index was not updated ({e}); the next query brings it up to date"
+            )
         })
     }
 
@@ -166,10 +199,16 @@ impl Writer {
             self.log.head = head;
             self.log.recorded_at_last = Some(recorded_at);
         }
+        let index_warning = if self.defer_index || seq_last == seq_before {
+            None
+        } else {
+            self.update_index()
+        };
         Ok(AppendReport {
             events: report,
             torn_bytes_removed: torn,
             torn_records_removed: torn_records,
+            index_warning,
             newline_added: newline,
         })
     }
@@ -242,8 +281,10 @@ impl Writer {
     }
 
     /// Removes a torn tail of `torn` bytes, then writes `out` (after a newline ending the last
-    /// record, if `newline`) and syncs; on failure cuts the file back to where it was.
+    /// record, if `newline`) and syncs; on failure cuts the file back to where it was. Holds
+    /// the writer record's lock throughout, so `verify` can tell this batch from a crash's tail.
     fn write(&mut self, out: &[u8], torn: u64, newline: bool) -> Result<()> {
+        let _writing = self.record.as_ref().map(WriterRecord::writing);
         let io = |e| Error::io(self.path.display(), e);
         if torn > 0 {
             self.file.set_len(self.log.valid_len).map_err(io)?;

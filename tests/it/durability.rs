@@ -838,6 +838,58 @@ fn every_changed_byte_of_every_record_fails_verify_on_its_line() {
     assert_eq!(fs::read(&log).unwrap(), bad);
 }
 
+#[test]
+fn verify_expect_head_detects_a_log_cut_back_to_an_earlier_batch() {
+    // Given a log of two batches (seq 1-3, then 4-5) and the head hashes noted after each,
+    let (_dir, log) = base_log();
+    let (_, first_head) = verify_ok(&log);
+    let first = fs::read(&log).unwrap();
+    append_ok(&log, &batch(0..2));
+    let (n, head) = verify_ok(&log);
+    assert_eq!(n, 5);
+    let expect = |hash: &str| run_log(&log, &["verify", "--expect-head", hash], None);
+    // when verified expecting the current head, or (upper case) the earlier one, then verify
+    // passes, saying how many events came after an earlier head;
+    let o = expect(&head);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("ok: 5 events, head hash {head}\nindex: agrees with the log (seq 5)\n")
+    );
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    let o = expect(&first_head.to_uppercase());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: note: {}: the expected head is the hash of seq 3; the log has 2 event(s) after it\n",
+            log.display()
+        )
+    );
+    // when the log is cut back to its first batch (a valid log: the chain alone cannot tell),
+    // then plain verify passes, and verify expecting the noted head fails, naming both heads.
+    fs::write(&log, &first).unwrap();
+    assert_eq!(verify_ok(&log), (3, first_head.clone()));
+    let o = expect(&head);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: error: {}: no record has the expected head hash {head}: the log was cut back to before that record, or rewritten (its head now: seq 3, {first_head})\n",
+            log.display()
+        )
+    );
+    // A value that is no hash is a usage error that quotes it.
+    let o = expect("abc");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("`abc` is not a head hash: 64 hex digits, as `verify` prints them"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 // 5. Torn tail -----------------------------------------------------------------------------------
 
 #[test]
@@ -1021,7 +1073,7 @@ fn the_seed_log_without_its_final_newline_keeps_seq_36_to_40_and_the_next_append
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        format!("ok: 40 events, head hash {seed_head}\n")
+        format!("ok: 40 events, head hash {seed_head}\nindex: agrees with the log (seq 40)\n")
     );
     assert_eq!(
         stderr(&o),
@@ -1468,30 +1520,82 @@ fn half_a_batch(dir: &Path, log: &Path, k: usize) -> Vec<u8> {
 }
 
 #[test]
-fn verify_while_a_writer_holds_the_lock_checks_the_log_before_its_batch() {
+fn verify_while_a_writer_writes_a_batch_checks_the_log_before_it() {
     // Given a log at seq 3 followed by the first record of an unfinished two-event batch,
     let (dir, log) = base_log();
     let (n, head) = verify_ok(&log);
     half_a_batch(dir.path(), &log, 1);
     let torn = Log::open(&log).unwrap().torn_tail_bytes();
     assert!(torn > 0);
-    // when verified while a writer holds the lock (it is writing that batch), then verify
-    // passes on the three events before it and says a batch is being written,
+    // when verified while a writer holds the log's lock and is writing that batch (it holds
+    // the writer record's lock, as a writer does from its write to its fdatasync), then verify
+    // passes on the three events before it and says a batch is being written, by whom;
     let writer = stancelog::store::Writer::open(&log, Duration::from_secs(5)).unwrap();
+    let record = fs::File::open(stancelog::store::writer_record_path(&log)).unwrap();
+    record.lock().unwrap();
     let o = run_log(&log, &["verify"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(stdout(&o), format!("ok: {n} events, head hash {head}\n"));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "ok: {n} events, head hash {head}\nindex: not checked while a batch is being written\n"
+        )
+    );
     assert_eq!(
         stderr(&o),
         format!(
-            "stancelog: note: {}: a writer is appending a batch after seq 3 ({torn} bytes written so far, not checked); verified the log before it\n",
-            log.display()
+            "stancelog: note: {}: a writer (pid {}) is appending a batch after seq 3 ({torn} bytes written so far, not checked); verified the log before it\n",
+            log.display(),
+            std::process::id()
         )
     );
-    // and once no writer holds it (the writer died), the same tail fails verify.
+    // and once the writer died, the same tail fails verify, left by a crash.
+    drop(record);
     drop(writer);
     let e = verify_fails_at(&log, 4);
-    assert!(e.contains(&format!("torn tail: {torn} bytes")), "{e}");
+    assert!(
+        e.contains(&format!(
+            "torn tail: {torn} bytes of a record cut short or an unfinished batch, left by a crash (no process holds the log's lock)"
+        )),
+        "{e}"
+    );
+}
+
+#[test]
+fn verify_while_a_lock_holder_writes_nothing_fails_on_the_tail_a_crash_left() {
+    // Regression (issue 15): while any process held the log's lock, verify passed over a torn
+    // tail a crash had left, taking it for a batch being written.
+    // Given a log at seq 3 followed by the first record of a batch whose writer died,
+    let (dir, log) = base_log();
+    half_a_batch(dir.path(), &log, 1);
+    let torn = Log::open(&log).unwrap().torn_tail_bytes();
+    // when a writer holds the lock but writes nothing (it is, say, still reading the log),
+    // then verify fails on the tail and says who holds the lock;
+    let writer = stancelog::store::Writer::open(&log, Duration::from_secs(5)).unwrap();
+    let e = verify_fails_at(&log, 4);
+    assert!(
+        e.contains(&format!(
+            "torn tail: {torn} bytes of a record cut short or an unfinished batch, left by a crash (a stancelog writer (pid {}) holds the log's lock but is writing no batch); the next append removes them",
+            std::process::id()
+        )),
+        "{e}"
+    );
+    drop(writer);
+    // and when a process that is no stancelog writer holds the lock (the writer record names a
+    // process that has ended), verify fails on it too.
+    let other = fs::File::open(&log).unwrap();
+    other.lock().unwrap();
+    fs::write(
+        stancelog::store::writer_record_path(&log),
+        "pid 4294967295 start 1\n",
+    )
+    .unwrap();
+    let e = verify_fails_at(&log, 4);
+    assert!(
+        e.contains("left by a crash (a process that is not a stancelog writer holds the log's lock but is writing no batch)"),
+        "{e}"
+    );
+    drop(other);
 }
 
 #[test]
