@@ -2,7 +2,9 @@
 //!
 //! - [`core`]: the pure domain, fold, replay, diff and timeline (no I/O, no serde, no clock).
 //! - [`store`]: the JSON Lines log on disk.
+//! - [`export`]: query answers as typed rows and their NDJSON, CSV and Parquet files.
 //! - [`import`]: importers of real data sets (UN votes, treaty status, spreadsheets).
+//! - [`report`]: the self-contained HTML report (inline SVG charts and their tables).
 //! - [`error`]: the one error type.
 //! - [`allocator`]: tuning of the allocator the binary runs on.
 //!
@@ -13,7 +15,9 @@
 pub mod allocator;
 pub mod core;
 pub mod error;
+pub mod export;
 pub mod import;
+pub mod report;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Location, Result};

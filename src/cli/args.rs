@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use chrono::{DateTime, Utc};
 
-use stancelog::core::Day;
+use stancelog::core::{Day, Measure};
 
 /// An append-only, event-sourced log of attributed public stances.
 ///
@@ -61,17 +61,33 @@ pub enum Command {
     Correct(super::correct::CorrectArgs),
     /// Add a further report of a stance already in the log (a `stance.cited` event).
     Cite(super::cite::CiteArgs),
+    /// Write a query's answer to a file for other tools: Parquet (typed), NDJSON or CSV.
+    ///
+    /// Columns, types and meanings: docs/output.md. Prints how many rows were written.
+    Export(super::export::ExportArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    ///
+    /// bash: `stancelog completions bash > ~/.local/share/bash-completion/completions/stancelog`;
+    /// zsh: into a directory of your `fpath` as `_stancelog`; fish:
+    /// `~/.config/fish/completions/stancelog.fish`.
+    Completions(super::completions::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --dir.
+    ///
+    /// `stancelog man > ~/.local/share/man/man1/stancelog.1`, then `man stancelog`.
+    Man(super::man::ManArgs),
     /// Import a data set: UN votes, a treaty's status history, or a spreadsheet.
     ///
     /// Events are appended in durable batches under one lock; event ids are derived from the
     /// source rows, so importing the same data twice appends nothing new. A progress bar shows
     /// on standard error when it is a terminal.
     Import(ImportArgs),
-    /// Write a projection snapshot beside the log (PATH.snapshot), which queries then start from.
+    /// Build, check or report the projection index beside the log (PATH.index/).
     ///
-    /// A snapshot is derived and can be deleted at any time; one that no longer matches the log
-    /// is discarded and rebuilt, never trusted.
-    Snapshot(ListArgs),
+    /// Queries answer from the index without reading the log; appends and imports keep it up to
+    /// date, and the first query builds it when it is missing. It is derived and can be deleted
+    /// at any time; one that no longer matches the log is discarded and rebuilt, never trusted.
+    /// Without flags: brings it up to date and reports what it holds.
+    Index(IndexArgs),
     /// Check every line: JSON, schema, seq contiguity, the hash chain, references.
     ///
     /// Prints the event count and the head hash on a good log; names the first bad line and
@@ -80,6 +96,23 @@ pub enum Command {
     /// `--expect-head` to detect a log cut back to an earlier batch, which no hash chain can
     /// detect on its own.
     Verify(super::verify::VerifyArgs),
+    /// Agreement between pairs of actors per period: agree, Voeten's score, S, pi, kappa.
+    ///
+    /// For each pair and period, over the topics on which both took a stance dated in the
+    /// period (each side's last such stance), with corrections, retractions, aliases and
+    /// --known-at applied. Rows: actor_a < actor_b by id, the period, `common` (topics both took
+    /// a stance on) and one field per measure. Formulas and their sources: `stancelog agreement
+    /// --help` below and README.
+    #[command(after_help = AGREEMENT_HELP)]
+    Agreement(AgreementArgs),
+    /// Counts of each stance per period and actor, or (--cumulative) the holders of each stance
+    /// on one topic at the end of each period (how many states had ratified by each month).
+    Trend(TrendArgs),
+    /// Write one self-contained HTML report (inline SVG charts, each with its table; no
+    /// network, no script): position grid, stances over time, agreement, treaty curves, diff.
+    ///
+    /// The same log and flags give the same bytes.
+    Report(ReportArgs),
 }
 
 /// Output format.
@@ -89,6 +122,9 @@ pub enum Format {
     Table,
     /// A JSON array, for scripts.
     Json,
+    /// JSON Lines: one compact JSON object per line (the objects of `json`), for large
+    /// answers and tools that read line by line (DuckDB `read_json`, pandas `lines=True`).
+    Ndjson,
     /// CSV with a header row.
     Csv,
 }
@@ -192,6 +228,16 @@ pub struct Scope {
 
 #[derive(Debug, clap::Args)]
 pub struct PositionsArgs {
+    #[command(flatten)]
+    pub query: PositionsQuery,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// What `positions` (and `export positions`) asks.
+#[derive(Debug, clap::Args)]
+pub struct PositionsQuery {
     /// Positions as of this date, inclusive (YYYY-MM-DD). Default: after the latest date.
     #[arg(long, value_name = "DATE", value_parser = parse_day)]
     pub as_of: Option<Day>,
@@ -201,17 +247,24 @@ pub struct PositionsArgs {
     pub known_at: Option<KnownAt>,
     #[command(flatten)]
     pub scope: Scope,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub query: DiffQuery,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 
+/// What `diff` (and `export diff`) asks.
 #[derive(Debug, clap::Args)]
-pub struct DiffArgs {
+pub struct DiffQuery {
     /// Positions as of this date (inclusive, YYYY-MM-DD) are the "before".
     #[arg(long, value_name = "DATE", value_parser = parse_day)]
     pub from: Day,
-    /// Positions as of this date (inclusive, YYYY-MM-DD) are the "after".
+    /// Positions as of this date (inclusive, YYYY-MM-DD) are the "after"; not before --from.
     #[arg(long, value_name = "DATE", value_parser = parse_day)]
     pub to: Day,
     /// Both sides as recorded by this time (RFC 3339, or YYYY-MM-DD for the end of that day
@@ -226,22 +279,26 @@ pub struct DiffArgs {
     pub to_known_at: Option<KnownAt>,
     #[command(flatten)]
     pub scope: Scope,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub query: TimelineQuery,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 
+/// What `timeline` (and `export timeline`) asks.
 #[derive(Debug, clap::Args)]
-pub struct TimelineArgs {
+pub struct TimelineQuery {
     /// Only what the log had recorded by this time (RFC 3339, or YYYY-MM-DD for the end of
     /// that day in UTC), with statuses as known then.
     #[arg(long, value_name = "TIME", value_parser = parse_known_at)]
     pub known_at: Option<KnownAt>,
     #[command(flatten)]
     pub scope: Scope,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -263,6 +320,131 @@ pub struct ListArgs {
     pub format: Format,
 }
 
+/// The measures, as `stancelog agreement --help` explains them.
+const AGREEMENT_HELP: &str = "Measures (stances on the polarity scale +1, 0, -1: yes/support/affirm/ratified, \
+abstain/neutral/doubt, no/oppose/deny/withdrawn):\n\
+  agree         share of common topics with the same stance (R package unvotes)\n\
+  agree_voeten  1 same vote, 0.5 one abstains, 0 yes against no, averaged (Voeten's UN data)\n\
+  s             Signorino and Ritter's S (1999): 1 - 2 * mean|x1 - x2| / 2\n\
+  pi            Scott's pi (1955): chance agreement from the pair's pooled shares of +1, 0, -1\n\
+  kappa         Cohen's kappa (1960): chance agreement from each actor's own shares\n\
+pi and kappa are empty (null in JSON) when both actors gave one same polarity throughout.";
+
+/// How `agreement` groups stances in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AgreementBy {
+    /// Calendar years of the stances' dates.
+    Year,
+    /// UN General Assembly sessions (the topic's `session`; other topics are left out).
+    Session,
+    /// One period from --from to --to.
+    None,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AgreementArgs {
+    /// Every pair of actors (instead of two or more --actor).
+    #[arg(long, conflicts_with = "actor")]
+    pub all: bool,
+    /// The periods compared.
+    #[arg(long, value_enum, default_value_t = AgreementBy::Year)]
+    pub by: AgreementBy,
+    /// Only stances dated on or after this day (inclusive, YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub from: Option<Day>,
+    /// Only stances dated on or before this day (inclusive, YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub to: Option<Day>,
+    /// A measure to give: agree, agree_voeten, s, pi, kappa (repeatable; default: all).
+    #[arg(long, value_name = "M", value_parser = parse_measure)]
+    pub measure: Vec<Measure>,
+    /// Leave out pairs with fewer common topics than this in a period.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub min_common: u64,
+    /// Only what the log had recorded by this time (RFC 3339, or YYYY-MM-DD for the end of
+    /// that day in UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_known_at)]
+    pub known_at: Option<KnownAt>,
+    #[command(flatten)]
+    pub scope: Scope,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// With --format csv: one matrix per period (a row per actor, a column per actor) of the
+    /// first --measure (default agree), the diagonal being each actor with itself.
+    #[arg(long)]
+    pub wide: bool,
+}
+
+/// How `trend` groups stances in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrendBy {
+    /// Calendar years.
+    Year,
+    /// Calendar months.
+    Month,
+    /// Days.
+    Day,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrendArgs {
+    /// The periods counted.
+    #[arg(long, value_enum, default_value_t = TrendBy::Year)]
+    pub by: TrendBy,
+    /// Only stances dated on or after this day (inclusive, YYYY-MM-DD); with --cumulative, the
+    /// first period shown (earlier stances still count).
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub from: Option<Day>,
+    /// Only stances dated on or before this day (inclusive, YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub to: Option<Day>,
+    /// For the one --topic given: how many actors held each stance at the end of each period,
+    /// every period from the first stance (or --from) to the last (or --to).
+    #[arg(long)]
+    pub cumulative: bool,
+    /// Only what the log had recorded by this time (RFC 3339, or YYYY-MM-DD for the end of
+    /// that day in UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_known_at)]
+    pub known_at: Option<KnownAt>,
+    #[command(flatten)]
+    pub scope: Scope,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The HTML file to write (replaced if it exists).
+    #[arg(long, value_name = "FILE.html")]
+    pub out: PathBuf,
+    /// Positions as of this date, inclusive (YYYY-MM-DD). Default: after the latest date.
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub as_of: Option<Day>,
+    /// Only what the log had recorded by this time (RFC 3339, or YYYY-MM-DD for the end of
+    /// that day in UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_known_at)]
+    pub known_at: Option<KnownAt>,
+    #[command(flatten)]
+    pub scope: Scope,
+    /// A pair whose agreement is drawn year by year, as `A,B` (repeatable). Default: every pair
+    /// of two to four --actor.
+    #[arg(long, value_name = "A,B")]
+    pub pair: Vec<String>,
+    /// With --to: a table of the positions that changed from as of this date to as of --to.
+    #[arg(long, value_name = "DATE", value_parser = parse_day, requires = "to")]
+    pub from: Option<Day>,
+    /// See --from.
+    #[arg(long, value_name = "DATE", value_parser = parse_day, requires = "from")]
+    pub to: Option<Day>,
+}
+
+fn parse_measure(text: &str) -> Result<Measure, String> {
+    Measure::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a measure (agree, agree_voeten, s, pi, kappa)"))
+}
+
 fn parse_day(text: &str) -> Result<Day, String> {
     Day::parse(text).map_err(|e| e.to_string())
 }
@@ -278,7 +460,7 @@ pub struct KnownAt {
 
 /// A recorded-time bound: an RFC 3339 timestamp with its offset, or a date meaning the last
 /// microsecond of that day in UTC (so `--known-at 2024-10-25` includes all of that UTC day).
-fn parse_known_at(text: &str) -> Result<KnownAt, String> {
+pub fn parse_known_at(text: &str) -> Result<KnownAt, String> {
     if let Ok(day) = Day::parse(text) {
         let end = day.naive().and_hms_micro_opt(23, 59, 59, 999_999);
         return end
@@ -305,4 +487,18 @@ fn parse_wait(text: &str) -> Result<f64, String> {
             "`{text}` is not a number of seconds from 0 to 86400"
         )),
     }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IndexArgs {
+    /// Also check the index against the whole log (every event, id, posting list and count;
+    /// reads the whole log) and name the first disagreement (exit 2).
+    #[arg(long, conflicts_with = "rebuild")]
+    pub check: bool,
+    /// Discard the index and build it anew from the log.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }

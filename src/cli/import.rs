@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use stancelog::Error;
 use stancelog::import::Progress;
+use stancelog::import::coded::Format;
 
 use super::Failure;
 use super::args::ImportArgs;
@@ -28,9 +29,20 @@ pub fn run(
         ImportKind::Unvotes(a) => imports::unvotes::run(path, a, now, wait, &bar),
         ImportKind::TreatyStatus(a) => imports::treaty::run(path, a, now, wait, &bar),
         ImportKind::Csv(a) => imports::sheet::run(path, a, now, wait, &bar),
+        ImportKind::Icews(a) => imports::coded::run(path, a, Format::Icews, false, now, wait, &bar),
+        ImportKind::Gdelt(a) => {
+            let r = a.recorded_from_data;
+            imports::coded::run(path, &a.common, Format::Gdelt, r, now, wait, &bar)
+        }
+        ImportKind::Plover(a) => {
+            imports::coded::run(path, a, Format::Plover, false, now, wait, &bar)
+        }
     };
     bar.finish();
     let report = report?;
+    if let Some(w) = &report.index_warning {
+        eprintln!("stancelog: warning: {}: {w}", path.display());
+    }
     Render::new(i.format).imported(out, &report)?;
     // Any refused row is a failure of the import as a whole (exit 2), even when the rest
     // was appended: a script must not take a partial import for a complete one.

@@ -144,12 +144,12 @@ pub struct TimelineEntry<'a> {
 /// actor (after alias links), topic, date and stance as corrected by then, and (timelines only)
 /// its status. Seqs fit in 32 bits because a history holds at most `u32::MAX` events.
 #[derive(Debug, Clone, Copy)]
-struct Row {
-    actor: Sym,
-    topic: Sym,
-    date: ValidDate,
-    seq: u32,
-    stance: Stance,
+pub(super) struct Row {
+    pub(super) actor: Sym,
+    pub(super) topic: Sym,
+    pub(super) date: ValidDate,
+    pub(super) seq: u32,
+    pub(super) stance: Stance,
     /// Timelines: 0 current, 1 superseded by `by`, 2 retracted by `by`.
     status: u8,
     by: u32,
@@ -162,14 +162,14 @@ impl Row {
 }
 
 /// Sort ranks of actor and topic symbols: the order of their ids.
-struct Ranks {
-    actor: Vec<u32>,
-    topic: Vec<u32>,
+pub(super) struct Ranks {
+    pub(super) actor: Vec<u32>,
+    pub(super) topic: Vec<u32>,
 }
 
 /// What one side of a query covers: its cutoff, the last valid-time day that can count, the
 /// actor each actor symbol stands for then, and which (actor, topic) symbols the filter keeps.
-struct Scope {
+pub(super) struct Scope {
     cutoff: Seq,
     /// Stances whose date takes effect after this day are left out (`None`: all count).
     until: Option<Day>,
@@ -237,14 +237,14 @@ fn ranks_of<T: Ord>(len: usize, item: impl Fn(Sym) -> T) -> Vec<u32> {
 }
 
 impl History {
-    fn ranks(&self) -> Ranks {
+    pub(super) fn ranks(&self) -> Ranks {
         Ranks {
             actor: ranks_of(self.actor_syms.len(), |s| self.actor_syms.item(s)),
             topic: ranks_of(self.topic_syms.len(), |s| self.topic_syms.item(s)),
         }
     }
 
-    fn scope(&self, cutoff: Seq, until: Option<Day>, filter: &Filter) -> Scope {
+    pub(super) fn scope(&self, cutoff: Seq, until: Option<Day>, filter: &Filter) -> Scope {
         let canon = self.has_aliases(cutoff).then(|| {
             (0..self.actor_syms.len() as Sym)
                 .map(|s| {
@@ -271,10 +271,10 @@ impl History {
 
     /// The stances a scope covers, as known at its cutoff (retracted ones only when asked),
     /// sorted by (actor id, topic id), then canonical order (`date`, stated instant, `seq`).
-    fn rows(&self, scope: &Scope, ranks: &Ranks, with_retracted: bool) -> Vec<Row> {
+    pub(super) fn rows(&self, scope: &Scope, ranks: &Ranks, with_retracted: bool) -> Vec<Row> {
         // Room for every stance up to the cutoff: pages a filtered query leaves untouched cost
         // no memory, and a full one never copies its rows to grow.
-        let mut rows = Vec::with_capacity(scope.cutoff.min(self.seq_last()) as usize);
+        let mut rows = Vec::with_capacity(scope.cutoff.min(self.len() as Seq) as usize);
         for (seq, slot) in self.stance_slots() {
             if seq > scope.cutoff {
                 break;
@@ -323,7 +323,12 @@ impl History {
     /// run of rows that `same` groups (rows of one date), by stated instant before seq. Only a
     /// run of two or more full dates can differ from seq order, and only if any stance may carry
     /// a time of day, so a log without stated times pays nothing.
-    fn order_same_day(&self, rows: &mut [Row], cutoff: Seq, same: impl Fn(&Row, &Row) -> bool) {
+    pub(super) fn order_same_day(
+        &self,
+        rows: &mut [Row],
+        cutoff: Seq,
+        same: impl Fn(&Row, &Row) -> bool,
+    ) {
         if !self.may_have_times() {
             return;
         }

@@ -2,16 +2,26 @@
 
 mod support;
 
+mod analysis;
 mod bad_input;
 mod bitemporal;
+#[cfg(feature = "browser")]
+mod browser;
 mod cli_seed;
 mod durability;
+mod import_coded;
 mod import_csv;
 mod import_mapping;
 mod import_treaty;
 mod import_unvotes;
+mod index;
+mod output;
+#[cfg(feature = "duckdb")]
+mod parquet;
 mod properties;
+#[cfg(feature = "real-data")]
+mod real_analysis;
 #[cfg(feature = "real-data")]
 mod real_data;
 mod record;
-mod snapshots;
+mod report;

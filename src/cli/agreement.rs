@@ -1,0 +1,160 @@
+//! `stancelog agreement`: agreement between pairs of actors per period (the measures are in
+//! `stancelog::core::measures`; this file turns flags into a selection and renders rows).
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use stancelog::Error;
+use stancelog::core::{ActorId, By, History, Measure, PairTally, Selection};
+
+use super::Failure;
+use super::args::{AgreementArgs, AgreementBy, Format};
+use super::common::{filter, known, open};
+use super::tabular::{self, Field};
+
+pub fn run(
+    a: &AgreementArgs,
+    path: &Path,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    check(a)?;
+    let log = open(path)?;
+    let h = log.history();
+    let sel = Selection {
+        known: known(h, a.known_at, "--known-at", now)?,
+        filter: filter(h, &a.scope)?,
+        by: by(a.by),
+        from: a.from,
+        to: a.to,
+    };
+    let measures = if a.measure.is_empty() {
+        Measure::ALL.to_vec()
+    } else {
+        a.measure.clone()
+    };
+    let pairs = h.agreement(&sel, a.min_common, a.wide);
+    if a.wide {
+        wide(out, &sel, measures[0], &pairs)?;
+        return Ok(());
+    }
+    let mut header = vec!["actor_a", "actor_b", "period", "common"];
+    header.extend(measures.iter().map(|m| m.as_str()));
+    let mut headings = vec!["Actor A", "Actor B", "Period", "Common"];
+    headings.extend(measures.iter().map(|m| heading(*m)));
+    let rows: Vec<Vec<Field>> = pairs
+        .iter()
+        .map(|p| {
+            let mut row = vec![
+                Field::Text(p.a.to_string()),
+                Field::Text(p.b.to_string()),
+                Field::Text(sel.by.label(p.period)),
+                Field::Count(p.tally.common()),
+            ];
+            row.extend(measures.iter().map(|m| Field::Num(p.tally.measure(*m))));
+            row
+        })
+        .collect();
+    let title = title(h, &sel, a, rows.len());
+    tabular::write(a.format, out, &title, &header, &headings, &rows)?;
+    Ok(())
+}
+
+/// Refuses flag combinations that have no answer, before the log is read.
+fn check(a: &AgreementArgs) -> Result<(), Error> {
+    if !a.all && a.scope.actor.len() < 2 {
+        return Err(Error::Usage(
+            "agreement needs two or more --actor, or --all for every pair".to_string(),
+        ));
+    }
+    if a.wide && a.format != Format::Csv {
+        return Err(Error::Usage("--wide needs --format csv".to_string()));
+    }
+    if let (Some(from), Some(to)) = (a.from, a.to)
+        && from > to
+    {
+        return Err(Error::Usage(format!(
+            "--from {from} is after --to {to}: no day is in that range"
+        )));
+    }
+    Ok(())
+}
+
+fn by(b: AgreementBy) -> By {
+    match b {
+        AgreementBy::Year => By::Year,
+        AgreementBy::Session => By::Session,
+        AgreementBy::None => By::None,
+    }
+}
+
+fn heading(m: Measure) -> &'static str {
+    match m {
+        Measure::Agree => "Agree",
+        Measure::AgreeVoeten => "Voeten",
+        Measure::S => "S",
+        Measure::Pi => "Pi",
+        Measure::Kappa => "Kappa",
+    }
+}
+
+/// The table's first line: what was compared, over which dates, as known when.
+fn title(h: &History, sel: &Selection, a: &AgreementArgs, rows: usize) -> String {
+    let by = match a.by {
+        AgreementBy::Year => "by year",
+        AgreementBy::Session => "by UN session",
+        AgreementBy::None => "over one period",
+    };
+    let range = match (sel.from, sel.to) {
+        (Some(f), Some(t)) => format!(", stances dated {f} to {t}"),
+        (Some(f), None) => format!(", stances dated from {f}"),
+        (None, Some(t)) => format!(", stances dated up to {t}"),
+        (None, None) => String::new(),
+    };
+    let known = match sel.known.and_then(|s| h.event(s)) {
+        Some(e) => format!(
+            ", as recorded by seq {} ({})",
+            e.seq,
+            stancelog::store::format_recorded_at(&e.recorded_at)
+        ),
+        None => String::new(),
+    };
+    format!("Agreement {by}{range}{known}: {rows} row(s) (pair and period)")
+}
+
+/// One matrix per period: `period,actor,<id>...`, a cell per pair (empty when the pair has no
+/// row), over every actor that has a row in any period.
+fn wide(
+    out: &mut dyn Write,
+    sel: &Selection,
+    m: Measure,
+    pairs: &[PairTally],
+) -> Result<(), Failure> {
+    let actors: BTreeSet<&ActorId> = pairs.iter().map(|p| &p.a).collect();
+    let actors: Vec<&ActorId> = actors.into_iter().collect();
+    let index = |id: &ActorId| actors.binary_search(&id).unwrap_or(0);
+    let mut header = vec!["period", "actor"];
+    header.extend(actors.iter().map(|a| a.as_str()));
+    let mut rows = Vec::new();
+    for period in pairs.chunk_by(|x, y| x.period == y.period) {
+        let mut cells = vec![vec![Field::Num(None); actors.len()]; actors.len()];
+        for p in period {
+            let (i, j) = (index(&p.a), index(&p.b));
+            let v = p.tally.measure(m);
+            (cells[i][j], cells[j][i]) = (Field::Num(v), Field::Num(v));
+        }
+        for (a, row) in actors.iter().zip(cells) {
+            let mut r = vec![
+                Field::Text(sel.by.label(period[0].period)),
+                Field::Text(a.to_string()),
+            ];
+            r.extend(row);
+            rows.push(r);
+        }
+    }
+    tabular::write(Format::Csv, out, "", &header, &header, &rows)?;
+    Ok(())
+}

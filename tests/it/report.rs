@@ -1,0 +1,116 @@
+//! The HTML report: a golden file of the seed log's report, determinism, self-containment, and
+//! refused flags. (`browser.rs` opens reports in a real browser.)
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{run_log, seed_log, stderr, stdout};
+
+/// The seed log's report with a diff from 2024-10-20 to 2024-10-25, as committed.
+fn golden() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/golden/dprk-russia-2024.report.html")
+}
+
+/// Writes the report of `log` with `args` into a temporary folder and returns its bytes.
+pub fn report(log: &Path, args: &[&str]) -> (tempfile::TempDir, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.html");
+    let mut all = vec!["report", "--out", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let o = run_log(log, &all, None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("Wrote "), "{}", stdout(&o));
+    let html = std::fs::read_to_string(&out).unwrap();
+    (dir, out, html)
+}
+
+pub const SEED_ARGS: &[&str] = &["--from", "2024-10-20", "--to", "2024-10-25"];
+
+/// Set STANCELOG_BLESS=1 to rewrite the golden file after a deliberate change (then read its
+/// diff before committing it).
+#[test]
+fn seed_report_matches_the_golden_file() {
+    let (_dir, _, html) = report(&seed_log(), SEED_ARGS);
+    if std::env::var_os("STANCELOG_BLESS").is_some() {
+        std::fs::write(golden(), &html).unwrap();
+    }
+    let want = std::fs::read_to_string(golden()).unwrap();
+    assert!(
+        html == want,
+        "the seed log's report differs from {} (STANCELOG_BLESS=1 rewrites it)",
+        golden().display()
+    );
+}
+
+#[test]
+fn seed_report_is_deterministic_self_contained_and_titled() {
+    let (_a, _, first) = report(&seed_log(), SEED_ARGS);
+    let (_b, _, second) = report(&seed_log(), SEED_ARGS);
+    assert_eq!(first, second);
+    // No script, no external resource: the only URL is the SVG namespace.
+    assert!(!first.contains("<script"));
+    let urls = first.matches("http").count();
+    assert_eq!(urls, first.matches("http://www.w3.org/2000/svg").count());
+    assert!(!first.contains(" src="));
+    // The title names the log, its seq and its head hash as `verify` prints it.
+    let verify = stdout(&run_log(&seed_log(), &["verify"], None));
+    let hash = verify
+        .split_whitespace()
+        .find(|w| w.len() == 64 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        .expect("head hash in verify's output");
+    assert!(first.contains(&format!("<code>{hash}</code>")), "{hash}");
+    assert!(first.contains("<strong>dprk-russia-2024.jsonl</strong> at seq <strong>40</strong>"));
+    // The sections that fit the seed log: grid, timeline, diff; no votes, so no agreement.
+    for id in [
+        "id=\"grid-svg\"",
+        "id=\"timeline-svg\"",
+        "<section id=\"diff\"",
+    ] {
+        assert!(first.contains(id), "{id}");
+    }
+    assert!(!first.contains("id=\"agreement-svg\""));
+    // The diff holds the three changes of the README's example.
+    assert!(first.contains("Changes from as of 2024-10-20 to as of 2024-10-25: 3"));
+    // Every chart has a table.
+    assert_eq!(first.matches("<svg ").count(), 2);
+    assert_eq!(first.matches("<table>").count(), 3);
+}
+
+#[test]
+fn report_as_known_before_the_correction_shows_the_first_attribution() {
+    // The correction re-attributing the foreign minister's stances is recorded after the
+    // batch of seq 1..=38; known at that batch, the grid shows Cho Tae-yong.
+    let log = seed_log();
+    let o = run_log(&log, &["timeline", "--format", "json"], None);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let first_batch_time = v[0]["recorded_at"].as_str().unwrap().to_string();
+    let (_d, _, html) = report(&log, &["--known-at", &first_batch_time]);
+    assert!(html.contains("Cho Tae-yong"), "before the correction");
+    let (_e, _, now) = report(&log, &[]);
+    assert!(!now.contains("Cho Tae-yong —"), "after the correction");
+    assert!(now.contains("Cho Tae-yul —"));
+}
+
+#[test]
+fn report_refuses_what_has_no_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.html");
+    let out = out.to_str().unwrap();
+    for args in [
+        &["report", "--out", out, "--from", "2024-10-20"][..],
+        &["report", "--out", out, "--pair", "prk"][..],
+        &["report", "--out", out, "--pair", "prk,nobody"][..],
+        &[
+            "report",
+            "--out",
+            out,
+            "--from",
+            "2024-10-25",
+            "--to",
+            "2024-10-01",
+        ][..],
+    ] {
+        let o = run_log(&seed_log(), args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+    assert!(!Path::new(out).exists());
+}
