@@ -3,6 +3,7 @@
 //! text that reads back as the same `f64`) and rounded to three decimals in tables; an undefined
 //! measure is `null` in JSON and empty elsewhere.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -43,12 +44,12 @@ impl Field {
 }
 
 /// A row as a JSON object, fields in header order.
-struct Object<'a>(&'a [&'a str], &'a [Field]);
+struct Object<'a>(&'a [&'a str], Vec<Field>);
 
 impl Serialize for Object<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0.iter().zip(self.1) {
+        for (k, v) in self.0.iter().zip(&self.1) {
             match v {
                 Field::Text(t) => m.serialize_entry(k, t)?,
                 Field::Count(n) => m.serialize_entry(k, n)?,
@@ -59,36 +60,41 @@ impl Serialize for Object<'_> {
     }
 }
 
+/// Rows as a JSON array, written as they come.
+struct Objects<'a, I>(&'a [&'a str], RefCell<Option<I>>);
+
+impl<I: Iterator<Item = Vec<Field>>> Serialize for Objects<'_, I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let rows = self.1.borrow_mut().take().into_iter().flatten();
+        s.collect_seq(rows.map(|r| Object(self.0, r)))
+    }
+}
+
 /// Writes rows under `header` (JSON keys and CSV columns). A table gets `title` and a blank line
-/// above it, and `headings` as its column names.
-pub fn write(
+/// above it, and `headings` as its column names. `rows` gives the rows afresh each time it is
+/// called: JSON and CSV are written in one pass as the rows come, a table in two (the column
+/// widths, then the rows), so no format holds a long answer whole.
+pub fn write<I: Iterator<Item = Vec<Field>>>(
     format: Format,
     out: &mut dyn Write,
     title: &str,
     header: &[&str],
     headings: &[&str],
-    rows: &[Vec<Field>],
+    rows: impl Fn() -> I,
 ) -> io::Result<()> {
     match format {
-        Format::Json => {
-            let objects: Vec<Object<'_>> = rows.iter().map(|r| Object(header, r)).collect();
-            json_out(out, &objects)
-        }
+        Format::Json => json_out(out, &Objects(header, RefCell::new(Some(rows())))),
         Format::Csv => csv_stream(
             out,
             header,
-            rows.iter()
-                .map(|r| r.iter().map(Field::exact_text).collect()),
+            rows().map(|r| r.iter().map(Field::exact_text).collect()),
         ),
         Format::Table => {
             writeln!(out, "{title}\n")?;
-            if rows.is_empty() {
+            if rows().next().is_none() {
                 return Ok(());
             }
-            let texts = || {
-                rows.iter()
-                    .map(|r| r.iter().map(Field::table_text).collect())
-            };
+            let texts = || rows().map(|r| r.iter().map(Field::table_text).collect());
             stream_table(out, headings, texts)
         }
     }
@@ -111,7 +117,10 @@ mod tests {
         let mut out = Vec::new();
         let header = ["actor", "common", "agree", "kappa"];
         let headings = ["Actor", "Common", "Agree", "Kappa"];
-        write(format, &mut out, "T", &header, &headings, &rows()).unwrap();
+        write(format, &mut out, "T", &header, &headings, || {
+            rows().into_iter()
+        })
+        .unwrap();
         String::from_utf8(out).unwrap()
     }
 
