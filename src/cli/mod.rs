@@ -12,11 +12,14 @@ mod add;
 mod agreement;
 mod append;
 mod cite;
+mod completions;
 mod correct;
 mod diff;
 mod editor;
+mod export;
 mod import;
 mod init;
+mod man;
 mod positions;
 mod report;
 mod retract;
@@ -77,6 +80,12 @@ pub fn try_main() -> Result<(), Failure> {
 
 /// Runs one command: each lives in its own file, and this only dispatches.
 fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
+    // These two need no log.
+    match &args.command {
+        Command::Completions(c) => return completions::run(c, out),
+        Command::Man(m) => return man::run(m, out),
+        _ => {}
+    }
     let path = common::log_path(&args)?.to_path_buf();
     // The one reading of the clock: the recorded time of appends and imports, and the present
     // against which --known-at is checked.
@@ -93,6 +102,8 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Retract(r) => retract::run(r, &path, now, out),
         Command::Correct(c) => correct::run(c, &path, now, out),
         Command::Cite(c) => cite::run(c, &path, now, out),
+        Command::Export(e) => export::run(e, &path, now, out),
+        Command::Completions(_) | Command::Man(_) => Ok(()),
         Command::Import(i) => import::run(i, &path, now, out),
         Command::Snapshot(l) => snapshot::run(l, &path, out),
         Command::Verify(l) => verify::run(l, &path, out),

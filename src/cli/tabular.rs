@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use super::args::Format;
-use super::render::{cell, csv_stream, json_out, stream_table};
+use super::render::{cell, json_out, stream_table};
 
 /// One field of a row.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +70,27 @@ impl<I: Iterator<Item = Vec<Field>>> Serialize for Objects<'_, I> {
     }
 }
 
+/// CSV with a header row, written as the rows come. Text cells are neutralised for
+/// spreadsheets (`export::neutralise`); numbers are written as they are (a measure of `-1` stays
+/// a number).
+fn csv_rows(
+    out: &mut dyn Write,
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<Field>>,
+) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let err = |e: csv::Error| io::Error::other(e.to_string());
+    w.write_record(header).map_err(err)?;
+    for r in rows {
+        let cells = r.iter().map(|f| match f {
+            Field::Text(t) => stancelog::export::neutralise(t).into_owned(),
+            other => other.exact_text(),
+        });
+        w.write_record(cells).map_err(err)?;
+    }
+    w.flush()
+}
+
 /// Writes rows under `header` (JSON keys and CSV columns). A table gets `title` and a blank line
 /// above it, and `headings` as its column names. `rows` gives the rows afresh each time it is
 /// called: JSON and CSV are written in one pass as the rows come, a table in two (the column
@@ -84,11 +105,8 @@ pub fn write<I: Iterator<Item = Vec<Field>>>(
 ) -> io::Result<()> {
     match format {
         Format::Json => json_out(out, &Objects(header, RefCell::new(Some(rows())))),
-        Format::Csv => csv_stream(
-            out,
-            header,
-            rows().map(|r| r.iter().map(Field::exact_text).collect()),
-        ),
+        Format::Ndjson => stancelog::export::write_ndjson(out, rows().map(|r| Object(header, r))),
+        Format::Csv => csv_rows(out, header, rows()),
         Format::Table => {
             writeln!(out, "{title}\n")?;
             if rows().next().is_none() {
@@ -105,12 +123,20 @@ mod tests {
     use super::*;
 
     fn rows() -> Vec<Vec<Field>> {
-        vec![vec![
-            Field::Text("USA".into()),
-            Field::Count(3),
-            Field::Num(Some(2.0 / 3.0)),
-            Field::Num(None),
-        ]]
+        vec![
+            vec![
+                Field::Text("USA".into()),
+                Field::Count(3),
+                Field::Num(Some(2.0 / 3.0)),
+                Field::Num(None),
+            ],
+            vec![
+                Field::Text("=cmd".into()),
+                Field::Count(0),
+                Field::Num(Some(-1.0)),
+                Field::Num(Some(-0.5)),
+            ],
+        ]
     }
 
     fn text(format: Format) -> String {
@@ -128,12 +154,12 @@ mod tests {
     fn numbers_are_exact_in_json_and_csv_and_rounded_in_tables() {
         assert_eq!(
             text(Format::Csv),
-            "actor,common,agree,kappa\nUSA,3,0.6666666666666666,\n"
+            "actor,common,agree,kappa\nUSA,3,0.6666666666666666,\n'=cmd,0,-1,-0.5\n"
         );
         assert!(text(Format::Json).contains("\"agree\": 0.6666666666666666,\n    \"kappa\": null"));
         assert_eq!(
             text(Format::Table),
-            "T\n\n Actor   Common   Agree   Kappa\n------- -------- ------- -------\n USA     3        0.667\n"
+            "T\n\n Actor   Common   Agree    Kappa\n------- -------- -------- --------\n USA     3        0.667\n =cmd    0        -1.000   -0.500\n"
         );
     }
 }

@@ -13,6 +13,9 @@ mod import_csv;
 mod import_mapping;
 mod import_treaty;
 mod import_unvotes;
+mod output;
+#[cfg(feature = "duckdb")]
+mod parquet;
 mod properties;
 #[cfg(feature = "real-data")]
 mod real_analysis;
