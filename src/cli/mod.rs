@@ -18,12 +18,12 @@ mod diff;
 mod editor;
 mod export;
 mod import;
+mod index;
 mod init;
 mod man;
 mod positions;
 mod report;
 mod retract;
-mod snapshot;
 mod timeline;
 mod topics;
 mod trend;
@@ -105,7 +105,7 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Export(e) => export::run(e, &path, now, out),
         Command::Completions(_) | Command::Man(_) => Ok(()),
         Command::Import(i) => import::run(i, &path, now, out),
-        Command::Snapshot(l) => snapshot::run(l, &path, out),
+        Command::Index(a) => index::run(a, &path, out),
         Command::Verify(l) => verify::run(l, &path, out),
         Command::Agreement(a) => agreement::run(a, &path, now, out),
         Command::Trend(t) => trend::run(t, &path, now, out),
