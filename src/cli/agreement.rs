@@ -1,7 +1,7 @@
 //! `stancelog agreement`: agreement between pairs of actors per period (the measures are in
 //! `stancelog::core::measures`; this file turns flags into a selection and renders rows).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::io::Write;
 use std::path::Path;
 
@@ -36,18 +36,17 @@ pub fn run(
     } else {
         a.measure.clone()
     };
-    let pairs = h.agreement(&sel, a.min_common, a.wide);
     if a.wide {
-        wide(out, &sel, measures[0], &pairs)?;
+        let pairs = || h.agreement_iter(&sel, a.min_common, true);
+        wide(out, &sel, measures[0], pairs)?;
         return Ok(());
     }
     let mut header = vec!["actor_a", "actor_b", "period", "common"];
     header.extend(measures.iter().map(|m| m.as_str()));
     let mut headings = vec!["Actor A", "Actor B", "Period", "Common"];
     headings.extend(measures.iter().map(|m| heading(*m)));
-    let rows: Vec<Vec<Field>> = pairs
-        .iter()
-        .map(|p| {
+    let rows = || {
+        h.agreement_iter(&sel, a.min_common, false).map(|p| {
             let mut row = vec![
                 Field::Text(p.a.to_string()),
                 Field::Text(p.b.to_string()),
@@ -57,9 +56,13 @@ pub fn run(
             row.extend(measures.iter().map(|m| Field::Num(p.tally.measure(*m))));
             row
         })
-        .collect();
-    let title = title(h, &sel, a, rows.len());
-    tabular::write(a.format, out, &title, &header, &headings, &rows)?;
+    };
+    // Only a table has a title, which counts the rows (one more pass).
+    let title = match a.format {
+        Format::Table => title(h, &sel, a, rows().count()),
+        _ => String::new(),
+    };
+    tabular::write(a.format, out, &title, &header, &headings, rows)?;
     Ok(())
 }
 
@@ -126,35 +129,60 @@ fn title(h: &History, sel: &Selection, a: &AgreementArgs, rows: usize) -> String
 }
 
 /// One matrix per period: `period,actor,<id>...`, a cell per pair (empty when the pair has no
-/// row), over every actor that has a row in any period.
-fn wide(
+/// row), over every actor that has a row in any period. Two passes: the actors, then the
+/// matrices, one period at a time.
+fn wide<I: Iterator<Item = PairTally>>(
     out: &mut dyn Write,
     sel: &Selection,
     m: Measure,
-    pairs: &[PairTally],
+    pairs: impl Fn() -> I,
 ) -> Result<(), Failure> {
-    let actors: BTreeSet<&ActorId> = pairs.iter().map(|p| &p.a).collect();
-    let actors: Vec<&ActorId> = actors.into_iter().collect();
-    let index = |id: &ActorId| actors.binary_search(&id).unwrap_or(0);
+    let actors: BTreeSet<ActorId> = pairs().filter(|p| p.a == p.b).map(|p| p.a).collect();
+    let actors: Vec<ActorId> = actors.into_iter().collect();
     let mut header = vec!["period", "actor"];
     header.extend(actors.iter().map(|a| a.as_str()));
-    let mut rows = Vec::new();
-    for period in pairs.chunk_by(|x, y| x.period == y.period) {
-        let mut cells = vec![vec![Field::Num(None); actors.len()]; actors.len()];
-        for p in period {
-            let (i, j) = (index(&p.a), index(&p.b));
-            let v = p.tally.measure(m);
-            (cells[i][j], cells[j][i]) = (Field::Num(v), Field::Num(v));
-        }
-        for (a, row) in actors.iter().zip(cells) {
-            let mut r = vec![
-                Field::Text(sel.by.label(period[0].period)),
-                Field::Text(a.to_string()),
-            ];
-            r.extend(row);
-            rows.push(r);
-        }
-    }
-    tabular::write(Format::Csv, out, "", &header, &header, &rows)?;
+    let actors = &actors;
+    let matrices = || {
+        let mut pairs = pairs().peekable();
+        let mut pending: VecDeque<Vec<Field>> = VecDeque::new();
+        std::iter::from_fn(move || {
+            if pending.is_empty() {
+                let first = pairs.next()?;
+                let mut period = vec![first];
+                while let Some(p) = pairs.next_if(|p| p.period == period[0].period) {
+                    period.push(p);
+                }
+                pending.extend(matrix(sel, m, actors, &period));
+            }
+            pending.pop_front()
+        })
+    };
+    tabular::write(Format::Csv, out, "", &header, &header, matrices)?;
     Ok(())
+}
+
+/// The rows of one period's matrix.
+fn matrix(
+    sel: &Selection,
+    m: Measure,
+    actors: &[ActorId],
+    period: &[PairTally],
+) -> Vec<Vec<Field>> {
+    let index = |id: &ActorId| actors.binary_search(id).unwrap_or(0);
+    let mut cells = vec![vec![Field::Num(None); actors.len()]; actors.len()];
+    for p in period {
+        let (i, j) = (index(&p.a), index(&p.b));
+        let v = p.tally.measure(m);
+        (cells[i][j], cells[j][i]) = (Field::Num(v), Field::Num(v));
+    }
+    let label = sel.by.label(period[0].period);
+    actors
+        .iter()
+        .zip(cells)
+        .map(|(a, row)| {
+            let mut r = vec![Field::Text(label.clone()), Field::Text(a.to_string())];
+            r.extend(row);
+            r
+        })
+        .collect()
 }

@@ -3,13 +3,14 @@
 //! text that reads back as the same `f64`) and rounded to three decimals in tables; an undefined
 //! measure is `null` in JSON and empty elsewhere.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
 
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use super::args::Format;
-use super::render::{cell, csv_stream, json_out, stream_table};
+use super::render::{cell, json_out, stream_table};
 
 /// One field of a row.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,12 +44,12 @@ impl Field {
 }
 
 /// A row as a JSON object, fields in header order.
-struct Object<'a>(&'a [&'a str], &'a [Field]);
+struct Object<'a>(&'a [&'a str], Vec<Field>);
 
 impl Serialize for Object<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0.iter().zip(self.1) {
+        for (k, v) in self.0.iter().zip(&self.1) {
             match v {
                 Field::Text(t) => m.serialize_entry(k, t)?,
                 Field::Count(n) => m.serialize_entry(k, n)?,
@@ -59,39 +60,59 @@ impl Serialize for Object<'_> {
     }
 }
 
+/// Rows as a JSON array, written as they come.
+struct Objects<'a, I>(&'a [&'a str], RefCell<Option<I>>);
+
+impl<I: Iterator<Item = Vec<Field>>> Serialize for Objects<'_, I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let rows = self.1.borrow_mut().take().into_iter().flatten();
+        s.collect_seq(rows.map(|r| Object(self.0, r)))
+    }
+}
+
+/// CSV with a header row, written as the rows come. Text cells are neutralised for
+/// spreadsheets (`export::neutralise`); numbers are written as they are (a measure of `-1` stays
+/// a number).
+fn csv_rows(
+    out: &mut dyn Write,
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<Field>>,
+) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let err = |e: csv::Error| io::Error::other(e.to_string());
+    w.write_record(header).map_err(err)?;
+    for r in rows {
+        let cells = r.iter().map(|f| match f {
+            Field::Text(t) => stancelog::export::neutralise(t).into_owned(),
+            other => other.exact_text(),
+        });
+        w.write_record(cells).map_err(err)?;
+    }
+    w.flush()
+}
+
 /// Writes rows under `header` (JSON keys and CSV columns). A table gets `title` and a blank line
-/// above it, and `headings` as its column names.
-pub fn write(
+/// above it, and `headings` as its column names. `rows` gives the rows afresh each time it is
+/// called: JSON and CSV are written in one pass as the rows come, a table in two (the column
+/// widths, then the rows), so no format holds a long answer whole.
+pub fn write<I: Iterator<Item = Vec<Field>>>(
     format: Format,
     out: &mut dyn Write,
     title: &str,
     header: &[&str],
     headings: &[&str],
-    rows: &[Vec<Field>],
+    rows: impl Fn() -> I,
 ) -> io::Result<()> {
     match format {
-        Format::Json => {
-            let objects: Vec<Object<'_>> = rows.iter().map(|r| Object(header, r)).collect();
-            json_out(out, &objects)
-        }
-        Format::Ndjson => {
-            stancelog::export::write_ndjson(out, rows.iter().map(|r| Object(header, r)))
-        }
-        Format::Csv => csv_stream(
-            out,
-            header,
-            rows.iter()
-                .map(|r| r.iter().map(Field::exact_text).collect()),
-        ),
+        Format::Json => json_out(out, &Objects(header, RefCell::new(Some(rows())))),
+        Format::Ndjson => stancelog::export::write_ndjson(out, rows().map(|r| Object(header, r))),
+        Format::Csv => csv_rows(out, header, rows()),
         Format::Table => {
             writeln!(out, "{title}\n")?;
-            if rows.is_empty() {
+            if rows().next().is_none() {
                 return Ok(());
             }
-            let texts = || {
-                rows.iter()
-                    .map(|r| r.iter().map(Field::table_text).collect())
-            };
+            let texts = || rows().map(|r| r.iter().map(Field::table_text).collect());
             stream_table(out, headings, texts)
         }
     }
@@ -102,19 +123,30 @@ mod tests {
     use super::*;
 
     fn rows() -> Vec<Vec<Field>> {
-        vec![vec![
-            Field::Text("USA".into()),
-            Field::Count(3),
-            Field::Num(Some(2.0 / 3.0)),
-            Field::Num(None),
-        ]]
+        vec![
+            vec![
+                Field::Text("USA".into()),
+                Field::Count(3),
+                Field::Num(Some(2.0 / 3.0)),
+                Field::Num(None),
+            ],
+            vec![
+                Field::Text("=cmd".into()),
+                Field::Count(0),
+                Field::Num(Some(-1.0)),
+                Field::Num(Some(-0.5)),
+            ],
+        ]
     }
 
     fn text(format: Format) -> String {
         let mut out = Vec::new();
         let header = ["actor", "common", "agree", "kappa"];
         let headings = ["Actor", "Common", "Agree", "Kappa"];
-        write(format, &mut out, "T", &header, &headings, &rows()).unwrap();
+        write(format, &mut out, "T", &header, &headings, || {
+            rows().into_iter()
+        })
+        .unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -122,12 +154,12 @@ mod tests {
     fn numbers_are_exact_in_json_and_csv_and_rounded_in_tables() {
         assert_eq!(
             text(Format::Csv),
-            "actor,common,agree,kappa\nUSA,3,0.6666666666666666,\n"
+            "actor,common,agree,kappa\nUSA,3,0.6666666666666666,\n'=cmd,0,-1,-0.5\n"
         );
         assert!(text(Format::Json).contains("\"agree\": 0.6666666666666666,\n    \"kappa\": null"));
         assert_eq!(
             text(Format::Table),
-            "T\n\n Actor   Common   Agree   Kappa\n------- -------- ------- -------\n USA     3        0.667\n"
+            "T\n\n Actor   Common   Agree    Kappa\n------- -------- -------- --------\n USA     3        0.667\n =cmd    0        -1.000   -0.500\n"
         );
     }
 }

@@ -62,7 +62,9 @@ pub fn run(
     );
     let header = ["period", "actor", "stance", "count", "share"];
     let headings = ["Period", "Actor", "Stance", "Count", "Share"];
-    tabular::write(t.format, out, &title, &header, &headings, &rows)?;
+    tabular::write(t.format, out, &title, &header, &headings, || {
+        rows.iter().cloned()
+    })?;
     Ok(())
 }
 
@@ -97,7 +99,9 @@ fn cumulative(
     );
     let header = ["period", "until", "stance", "holders"];
     let headings = ["Period", "Until", "Stance", "Holders"];
-    tabular::write(t.format, out, &title, &header, &headings, &rows)?;
+    tabular::write(t.format, out, &title, &header, &headings, || {
+        rows.iter().cloned()
+    })?;
     Ok(())
 }
 

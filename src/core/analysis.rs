@@ -166,22 +166,40 @@ impl History {
     ///
     /// Order: by period key, then `a`'s id, then `b`'s id; always `a <= b`.
     pub fn agreement(&self, sel: &Selection, min_common: u64, with_itself: bool) -> Vec<PairTally> {
+        self.agreement_iter(sel, min_common, with_itself).collect()
+    }
+
+    /// [`History::agreement`], one period at a time: each actor's last stance per topic and
+    /// period is decided first (16 bytes each); a period's pairs are tallied only when the
+    /// iterator reaches it, so a long answer is written without being held whole.
+    pub fn agreement_iter(
+        &self,
+        sel: &Selection,
+        min_common: u64,
+        with_itself: bool,
+    ) -> impl Iterator<Item = PairTally> + '_ {
         let (facts, sym_of_rank) = self.facts(sel);
-        let actor = |rank: u32| self.actor_syms.item(sym_of_rank[rank as usize]).clone();
-        let mut out = Vec::new();
-        for period in facts.chunk_by(|x, y| x.0 == y.0) {
-            for (a, b, tally) in tally_period(period, with_itself) {
-                if tally.common() >= min_common.max(1) {
-                    out.push(PairTally {
-                        period: period[0].0,
-                        a: actor(a),
-                        b: actor(b),
-                        tally,
-                    });
-                }
-            }
+        let mut periods = Vec::new();
+        let mut start = 0;
+        for chunk in facts.chunk_by(|x, y| x.0 == y.0) {
+            periods.push(start..start + chunk.len());
+            start += chunk.len();
         }
-        out
+        periods.into_iter().flat_map(move |range| {
+            let period = facts[range.start].0;
+            let pairs = tally_period(&facts[range], with_itself);
+            let kept = pairs
+                .into_iter()
+                .filter(move |p| p.2.common() >= min_common.max(1));
+            let actor = |rank: u32| self.actor_syms.item(sym_of_rank[rank as usize]).clone();
+            kept.map(move |(a, b, tally)| PairTally {
+                period,
+                a: actor(a),
+                b: actor(b),
+                tally,
+            })
+            .collect::<Vec<_>>()
+        })
     }
 }
 
