@@ -3,6 +3,7 @@
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +15,19 @@ use uuid::Uuid;
 
 use super::Failure;
 use super::args::{Args, KnownAt, RecordFormat, Scope, WriteArgs};
+
+/// Set by `--quiet`: notes and progress bars are not shown.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Records `--quiet` for the whole run.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Whether `--quiet` was given.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
 
 pub fn log_path(args: &Args) -> Result<&Path, Error> {
     args.log.as_deref().ok_or_else(|| {
@@ -116,12 +130,14 @@ pub fn known(
     }
     match h.event(h.seq_last()) {
         Some(newest) if t > newest.recorded_at => {
-            eprintln!(
-                "stancelog: note: {flag} {} is after the newest event; answering as recorded by seq {} ({})",
-                format_recorded_at(&t),
-                newest.seq,
-                format_recorded_at(&newest.recorded_at)
-            );
+            if !quiet() {
+                eprintln!(
+                    "stancelog: note: {flag} {} is after the newest event; answering as recorded by seq {} ({})",
+                    format_recorded_at(&t),
+                    newest.seq,
+                    format_recorded_at(&newest.recorded_at)
+                );
+            }
             Ok(Some(newest.seq))
         }
         _ => Ok(Some(h.seq_known_at(t))),
