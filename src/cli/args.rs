@@ -28,7 +28,7 @@ pub struct Args {
 
     /// For scripts: no progress bars or notes, and nothing on standard output from commands
     /// that only say what they did (init, append, add, retract, correct, cite, export, import,
-    /// snapshot). Query answers, warnings and errors still print; the exit code tells success.
+    /// index). Query answers, warnings and errors still print; the exit code tells success.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
 
@@ -87,11 +87,13 @@ pub enum Command {
     /// source rows, so importing the same data twice appends nothing new. A progress bar shows
     /// on standard error when it is a terminal.
     Import(ImportArgs),
-    /// Write a projection snapshot beside the log (PATH.snapshot), which queries then start from.
+    /// Build, check or report the projection index beside the log (PATH.index/).
     ///
-    /// A snapshot is derived and can be deleted at any time; one that no longer matches the log
-    /// is discarded and rebuilt, never trusted.
-    Snapshot(ListArgs),
+    /// Queries answer from the index without reading the log; appends and imports keep it up to
+    /// date, and the first query builds it when it is missing. It is derived and can be deleted
+    /// at any time; one that no longer matches the log is discarded and rebuilt, never trusted.
+    /// Without flags: brings it up to date and reports what it holds.
+    Index(IndexArgs),
     /// Check every line: JSON, schema, seq contiguity, the hash chain, references.
     ///
     /// Prints the event count and the head hash on a good log; names the first bad line and
@@ -491,4 +493,18 @@ fn parse_wait(text: &str) -> Result<f64, String> {
             "`{text}` is not a number of seconds from 0 to 86400"
         )),
     }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IndexArgs {
+    /// Also check the index against the whole log (every event, id, posting list and count;
+    /// reads the whole log) and name the first disagreement (exit 2).
+    #[arg(long, conflicts_with = "rebuild")]
+    pub check: bool,
+    /// Discard the index and build it anew from the log.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }

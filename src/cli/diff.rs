@@ -10,7 +10,7 @@ use stancelog::core::{At, Filter, History};
 
 use super::Failure;
 use super::args::{DiffArgs, DiffQuery};
-use super::common::{describe, filter, known, open};
+use super::common::{Recorded, describe, filter, known, open_index, read_index, registry};
 use super::render::Render;
 
 pub fn run(
@@ -19,11 +19,16 @@ pub fn run(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let log = open(path)?;
-    let h = log.history();
-    let (from, to, f) = query(h, &d.query, now)?;
-    let when = format!("from {} to {}", describe(h, from), describe(h, to));
-    Render::new(d.format).diff(out, h, &when, || h.diff_iter(from, to, &f))?;
+    let mut index = open_index(path)?;
+    let reg = registry(path, &mut index, &d.query.scope)?;
+    let (from, to, f) = query_in(&reg, &index, &d.query, now)?;
+    let h = read_index(path, &mut index, |i| i.history(&f))?;
+    let when = format!(
+        "from {} to {}",
+        describe(&index, from),
+        describe(&index, to)
+    );
+    Render::new(d.format).diff(out, &h, &when, || h.diff_iter(from, to, &f))?;
     Ok(())
 }
 
@@ -34,13 +39,23 @@ pub fn run(
 /// the same date on both sides with two `--*-known-at` times compares two states of knowledge);
 /// those of [`filter`] and [`known`].
 pub fn query(h: &History, q: &DiffQuery, now: DateTime<Utc>) -> Result<(At, At, Filter), Error> {
+    query_in(h, h, q, now)
+}
+
+/// [`query`] with the names resolved in `reg` and the times in `h` (the index's).
+fn query_in(
+    reg: &History,
+    h: &impl Recorded,
+    q: &DiffQuery,
+    now: DateTime<Utc>,
+) -> Result<(At, At, Filter), Error> {
     if q.from > q.to {
         return Err(Error::Usage(format!(
             "--from {} is later than --to {}: a diff reads forward in time; swap them (--from {} --to {})",
             q.from, q.to, q.to, q.from
         )));
     }
-    let f = filter(h, &q.scope)?;
+    let f = filter(reg, &q.scope)?;
     let from = At {
         as_of: Some(q.from),
         known: known(h, q.from_known_at.or(q.known_at), "--from-known-at", now)?,

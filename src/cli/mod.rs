@@ -18,12 +18,12 @@ mod diff;
 mod editor;
 mod export;
 mod import;
+mod index;
 mod init;
 mod man;
 mod positions;
 mod report;
 mod retract;
-mod snapshot;
 mod timeline;
 mod topics;
 mod trend;
@@ -98,7 +98,7 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
             | Command::Cite(_)
             | Command::Export(_)
             | Command::Import(_)
-            | Command::Snapshot(_)
+            | Command::Index(_)
     );
     let mut sink = io::sink();
     let out: &mut dyn Write = if args.quiet && reports {
@@ -125,7 +125,7 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Export(e) => export::run(e, &path, now, out),
         Command::Completions(_) | Command::Man(_) => Ok(()),
         Command::Import(i) => import::run(i, &path, now, out),
-        Command::Snapshot(l) => snapshot::run(l, &path, out),
+        Command::Index(a) => index::run(a, &path, out),
         Command::Verify(l) => verify::run(l, &path, out),
         Command::Agreement(a) => agreement::run(a, &path, now, out),
         Command::Trend(t) => trend::run(t, &path, now, out),

@@ -10,7 +10,7 @@ use stancelog::core::{At, Filter, History};
 
 use super::Failure;
 use super::args::{PositionsArgs, PositionsQuery};
-use super::common::{describe, filter, known, open};
+use super::common::{Recorded, describe, filter, known, open_index, read_index, registry};
 use super::render::Render;
 
 pub fn run(
@@ -19,11 +19,12 @@ pub fn run(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let log = open(path)?;
-    let h = log.history();
-    let (at, f) = query(h, &p.query, now)?;
-    let when = describe(h, at);
-    Render::new(p.format).positions(out, h, &when, || h.positions_iter(at, &f))?;
+    let mut index = open_index(path)?;
+    let reg = registry(path, &mut index, &p.query.scope)?;
+    let (at, f) = query_in(&reg, &index, &p.query, now)?;
+    let h = read_index(path, &mut index, |i| i.history(&f))?;
+    let when = describe(&index, at);
+    Render::new(p.format).positions(out, &h, &when, || h.positions_iter(at, &f))?;
     Ok(())
 }
 
@@ -32,10 +33,20 @@ pub fn run(
 /// # Errors
 /// Those of [`filter`] and [`known`].
 pub fn query(h: &History, q: &PositionsQuery, now: DateTime<Utc>) -> Result<(At, Filter), Error> {
-    let f = filter(h, &q.scope)?;
+    query_in(h, h, q, now)
+}
+
+/// [`query`] with the names resolved in `reg` and the times in `rec` (the index's).
+fn query_in(
+    reg: &History,
+    rec: &impl Recorded,
+    q: &PositionsQuery,
+    now: DateTime<Utc>,
+) -> Result<(At, Filter), Error> {
+    let f = filter(reg, &q.scope)?;
     let at = At {
         as_of: q.as_of,
-        known: known(h, q.known_at, "--known-at", now)?,
+        known: known(rec, q.known_at, "--known-at", now)?,
     };
     Ok((at, f))
 }

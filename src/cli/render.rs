@@ -11,7 +11,7 @@ use stancelog::core::{Change, History, Position, TimelineEntry};
 use stancelog::export::rows::{self, ChangeRow, PositionRow, TimelineRow};
 use stancelog::export::{self, columns};
 use stancelog::import::ImportReport;
-use stancelog::store::{AppendReport, Log};
+use stancelog::store::{AppendReport, IndexCheck, IndexReport, Log};
 
 use super::args::Format;
 
@@ -34,6 +34,11 @@ struct VerifiedOut {
     events: u64,
     head_hash: String,
     schema1_records: u64,
+    /// `agrees`, `behind`, `unusable`, `absent` or `unchecked` (an index that queries would use
+    /// but that disagrees with the log fails verification).
+    index: &'static str,
+    /// The last seq the index covers (0 when absent).
+    index_seq: u64,
 }
 
 #[derive(Serialize)]
@@ -336,9 +341,8 @@ impl Render {
         }
     }
 
-    /// Registered actors, by name then id.
-    pub fn actors(&self, out: &mut dyn Write, h: &History) -> io::Result<()> {
-        let rows = rows::actor_rows(h);
+    /// Registered actors, by name then id (rows from [`rows::actor_rows`]).
+    pub fn actors(&self, out: &mut dyn Write, rows: Vec<rows::ActorRow>) -> io::Result<()> {
         match self.format {
             Format::Json => json_out(out, &rows),
             Format::Ndjson => export::write_ndjson(out, rows.iter()),
@@ -370,9 +374,8 @@ impl Render {
         }
     }
 
-    /// Registered topics, by title then id.
-    pub fn topics(&self, out: &mut dyn Write, h: &History) -> io::Result<()> {
-        let rows = rows::topic_rows(h);
+    /// Registered topics, by title then id (rows from [`rows::topic_rows`]).
+    pub fn topics(&self, out: &mut dyn Write, rows: Vec<rows::TopicRow>) -> io::Result<()> {
         match self.format {
             Format::Json => json_out(out, &rows),
             Format::Ndjson => export::write_ndjson(out, rows.iter()),
@@ -468,52 +471,111 @@ impl Render {
         }
     }
 
-    pub fn snapshot(
-        &self,
-        out: &mut dyn Write,
-        log: &Log,
-        path: &std::path::Path,
-        size: u64,
-    ) -> io::Result<()> {
+    /// What `stancelog index` reports: the index's place, format, end and segments.
+    pub fn index(&self, out: &mut dyn Write, r: &IndexReport) -> io::Result<()> {
         #[derive(Serialize)]
-        struct SnapshotOut {
-            path: String,
-            seq: u64,
-            head_hash: String,
+        struct SegmentOut {
+            first: u64,
+            last: u64,
             bytes: u64,
         }
-        let v = SnapshotOut {
-            path: path.display().to_string(),
-            seq: log.history().seq_last(),
-            head_hash: log.head_hash(),
-            bytes: size,
+        #[derive(Serialize)]
+        struct IndexOut {
+            path: String,
+            version: u32,
+            seq: u64,
+            head_hash: String,
+            actors: usize,
+            topics: usize,
+            bytes: u64,
+            segments: Vec<SegmentOut>,
+        }
+        let v = IndexOut {
+            path: r.path.display().to_string(),
+            version: r.version,
+            seq: r.seq,
+            head_hash: r.head_hash.clone(),
+            actors: r.actors,
+            topics: r.topics,
+            bytes: r.segments.iter().map(|s| s.2).sum(),
+            segments: r
+                .segments
+                .iter()
+                .map(|(first, last, bytes)| SegmentOut {
+                    first: *first,
+                    last: *last,
+                    bytes: *bytes,
+                })
+                .collect(),
         };
         match self.format {
             Format::Json => json_out(out, &v),
             Format::Ndjson => export::write_ndjson(out, std::iter::once(&v)),
             Format::Csv => csv_out(
                 out,
-                &["path", "seq", "head_hash", "bytes"],
+                &[
+                    "path",
+                    "version",
+                    "seq",
+                    "head_hash",
+                    "actors",
+                    "topics",
+                    "segments",
+                    "bytes",
+                ],
                 vec![vec![
                     v.path.clone(),
+                    v.version.to_string(),
                     v.seq.to_string(),
                     v.head_hash.clone(),
+                    v.actors.to_string(),
+                    v.topics.to_string(),
+                    v.segments.len().to_string(),
                     v.bytes.to_string(),
                 ]],
             ),
-            Format::Table => writeln!(
-                out,
-                "snapshot at seq {} (head hash {}): {} ({} bytes)",
-                v.seq, v.head_hash, v.path, v.bytes
-            ),
+            Format::Table => {
+                writeln!(
+                    out,
+                    "index at seq {} (head hash {}): {}, format {}, {} actors, {} topics, {} segment(s), {} bytes",
+                    v.seq,
+                    v.head_hash,
+                    v.path,
+                    v.version,
+                    v.actors,
+                    v.topics,
+                    v.segments.len(),
+                    v.bytes
+                )?;
+                for s in &v.segments {
+                    writeln!(out, "  seqs {} to {}: {} bytes", s.first, s.last, s.bytes)?;
+                }
+                Ok(())
+            }
         }
     }
 
-    pub fn verified(&self, out: &mut dyn Write, log: &Log) -> io::Result<()> {
+    /// A verified log, and what was found of its index (`None`: not checked, a writer was
+    /// appending).
+    pub fn verified(
+        &self,
+        out: &mut dyn Write,
+        log: &Log,
+        index: Option<&IndexCheck>,
+    ) -> io::Result<()> {
+        let (state, index_seq) = match index {
+            Some(IndexCheck::Agrees { seq }) => ("agrees", *seq),
+            Some(IndexCheck::Behind { seq }) => ("behind", *seq),
+            None => ("unchecked", 0),
+            Some(IndexCheck::Unusable { .. }) => ("unusable", 0),
+            Some(IndexCheck::Absent | IndexCheck::Disagrees { .. }) => ("absent", 0),
+        };
         let v = VerifiedOut {
             events: log.history().seq_last(),
             head_hash: log.head_hash(),
             schema1_records: log.schema1_records(),
+            index: state,
+            index_seq,
         };
         match self.format {
             Format::Json => json_out(out, &v),
@@ -529,6 +591,20 @@ impl Render {
             ),
             Format::Table => {
                 writeln!(out, "ok: {} events, head hash {}", v.events, v.head_hash)?;
+                match index {
+                    Some(IndexCheck::Agrees { seq }) => {
+                        writeln!(out, "index: agrees with the log (seq {seq})")?
+                    }
+                    None => writeln!(out, "index: not checked while a batch is being written")?,
+                    Some(IndexCheck::Behind { seq }) => writeln!(
+                        out,
+                        "index: agrees with the log up to seq {seq}; the next query or append brings it up to date"
+                    )?,
+                    Some(IndexCheck::Unusable { why }) => {
+                        writeln!(out, "index: not used ({why}); the next query rebuilds it")?
+                    }
+                    _ => writeln!(out, "index: none; the next query builds it")?,
+                }
                 if v.schema1_records > 0 {
                     writeln!(
                         out,

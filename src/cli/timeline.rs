@@ -11,7 +11,7 @@ use stancelog::store::format_recorded_at;
 
 use super::Failure;
 use super::args::{TimelineArgs, TimelineQuery};
-use super::common::{filter, known, open};
+use super::common::{Recorded, filter, known, open_index, read_index, registry};
 use super::render::Render;
 
 pub fn run(
@@ -20,21 +20,19 @@ pub fn run(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let log = open(path)?;
-    let h = log.history();
-    let (known, f) = query(h, &t.query, now)?;
+    let mut index = open_index(path)?;
+    let reg = registry(path, &mut index, &t.query.scope)?;
+    let (known, f) = query_in(&reg, &index, &t.query, now)?;
+    let h = read_index(path, &mut index, |i| i.history(&f))?;
     // The cutoff used, as `positions` and `diff` give it in their headings.
     let when = match known {
-        Some(seq) => match h.event(seq) {
-            Some(e) => format!(
-                " as recorded by seq {seq} ({})",
-                format_recorded_at(&e.recorded_at)
-            ),
+        Some(seq) => match index.recorded_at(seq) {
+            Some(t) => format!(" as recorded by seq {seq} ({})", format_recorded_at(&t)),
             None => " as recorded before the first event".to_string(),
         },
         None => String::new(),
     };
-    Render::new(t.format).timeline(out, h, &when, || h.timeline_iter(known, &f))?;
+    Render::new(t.format).timeline(out, &h, &when, || h.timeline_iter(known, &f))?;
     Ok(())
 }
 
@@ -47,6 +45,16 @@ pub fn query(
     q: &TimelineQuery,
     now: DateTime<Utc>,
 ) -> Result<(Option<Seq>, Filter), Error> {
-    let f = filter(h, &q.scope)?;
-    Ok((known(h, q.known_at, "--known-at", now)?, f))
+    query_in(h, h, q, now)
+}
+
+/// [`query`] with the names resolved in `reg` and the times in `rec` (the index's).
+fn query_in(
+    reg: &History,
+    rec: &impl Recorded,
+    q: &TimelineQuery,
+    now: DateTime<Utc>,
+) -> Result<(Option<Seq>, Filter), Error> {
+    let f = filter(reg, &q.scope)?;
+    Ok((known(rec, q.known_at, "--known-at", now)?, f))
 }

@@ -3,13 +3,17 @@
 use std::io::Write;
 use std::path::Path;
 
+use stancelog::export::rows;
+
 use super::Failure;
 use super::args::ListArgs;
-use super::common::open;
+use super::common::{open_index, read_index};
 use super::render::Render;
 
 pub fn run(l: &ListArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
-    let log = open(path)?;
-    Render::new(l.format).topics(out, log.history())?;
+    let mut index = open_index(path)?;
+    let registry = read_index(path, &mut index, |i| i.registry())?;
+    let rows = rows::topic_rows_counted(&registry, index.topics());
+    Render::new(l.format).topics(out, rows)?;
     Ok(())
 }

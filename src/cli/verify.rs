@@ -8,6 +8,7 @@ use stancelog::{Error, Location};
 
 use super::Failure;
 use super::args::Format;
+use super::index::index_agrees;
 use super::render::Render;
 
 #[derive(Debug, clap::Args)]
@@ -49,7 +50,16 @@ pub fn run(l: &VerifyArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failu
     if let Some(expected) = &l.expect_head {
         expect_head(path, &log, expected)?;
     }
-    Render::new(l.format).verified(out, &log)?;
+    // While a writer appends, the index may already hold the batch this read left out: the
+    // index is checked only against a settled log.
+    let index = if log.torn_tail_bytes() > 0 {
+        None
+    } else {
+        let check = store::check_index(path, &log)?;
+        index_agrees(path, &check)?;
+        Some(check)
+    };
+    Render::new(l.format).verified(out, &log, index.as_ref())?;
     Ok(())
 }
 

@@ -3,12 +3,14 @@
 //! objects for `role`, `cite`, `before`/`after`); CSV and Parquet write the columns of
 //! [`super::columns`], which flatten them. `docs/output.md` documents both.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
 use crate::core::{
-    ActorId, Change, Cite, Day, Event, EventBody, History, Position, Precision, Status,
-    TimelineEntry, TopicId, ValidDate,
+    ActorEntry, ActorId, Change, Cite, Day, Event, EventBody, History, Position, Precision, Status,
+    TimelineEntry, TopicEntry, TopicId, ValidDate,
 };
 use crate::store::{Record, format_recorded_at};
 
@@ -383,8 +385,13 @@ pub struct TopicRow {
 
 /// Every registered actor, in the order tables show them: by name, then id.
 pub fn actor_rows(h: &History) -> Vec<ActorRow> {
-    let mut rows: Vec<ActorRow> = h
-        .actors()
+    actor_rows_counted(h, h.actors())
+}
+
+/// [`actor_rows`] with the counts given (a projection index's, whose sparse history `h` holds
+/// the registrations but not every stance).
+pub fn actor_rows_counted(h: &History, actors: BTreeMap<ActorId, ActorEntry>) -> Vec<ActorRow> {
+    let mut rows: Vec<ActorRow> = actors
         .into_iter()
         .filter_map(|(id, entry)| {
             let a = h.actor(&id)?;
@@ -408,8 +415,12 @@ pub fn actor_rows(h: &History) -> Vec<ActorRow> {
 
 /// Every registered topic, by title, then id.
 pub fn topic_rows(h: &History) -> Vec<TopicRow> {
-    let mut rows: Vec<TopicRow> = h
-        .topics()
+    topic_rows_counted(h, h.topics())
+}
+
+/// [`topic_rows`] with the counts given (see [`actor_rows_counted`]).
+pub fn topic_rows_counted(h: &History, topics: BTreeMap<TopicId, TopicEntry>) -> Vec<TopicRow> {
+    let mut rows: Vec<TopicRow> = topics
         .into_iter()
         .filter_map(|(id, entry)| {
             let t = h.topic(&id)?;

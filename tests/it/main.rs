@@ -13,6 +13,7 @@ mod import_csv;
 mod import_mapping;
 mod import_treaty;
 mod import_unvotes;
+mod index;
 mod output;
 #[cfg(feature = "duckdb")]
 mod parquet;
@@ -23,4 +24,3 @@ mod real_analysis;
 mod real_data;
 mod record;
 mod report;
-mod snapshots;
