@@ -26,6 +26,12 @@ pub struct Args {
     #[arg(long, global = true, env = "STANCELOG_LOG", value_name = "PATH")]
     pub log: Option<PathBuf>,
 
+    /// For scripts: no progress bars or notes, and nothing on standard output from commands
+    /// that only say what they did (init, append, add, retract, correct, cite, export, import,
+    /// index). Query answers, warnings and errors still print; the exit code tells success.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -3,6 +3,7 @@
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +17,19 @@ use uuid::Uuid;
 
 use super::Failure;
 use super::args::{Args, KnownAt, RecordFormat, Scope, WriteArgs};
+
+/// Set by `--quiet`: notes and progress bars are not shown.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Records `--quiet` for the whole run.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Whether `--quiet` was given.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
 
 pub fn log_path(args: &Args) -> Result<&Path, Error> {
     args.log.as_deref().ok_or_else(|| {
@@ -38,7 +52,7 @@ pub fn open_index(path: &Path) -> Result<Index, Error> {
     let (index, used) = Index::open(path)?;
     warn_torn_index(path, &index);
     match used {
-        IndexUse::Rebuilt { reason } => eprintln!(
+        IndexUse::Rebuilt { reason } if !quiet() => eprintln!(
             "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
             store::index_path(path).display()
         ),
@@ -186,11 +200,13 @@ pub fn known(
     let newest = h.seq_last();
     match h.recorded_at(newest) {
         Some(recorded_at) if t > recorded_at => {
-            eprintln!(
-                "stancelog: note: {flag} {} is after the newest event; answering as recorded by seq {newest} ({})",
-                format_recorded_at(&t),
-                format_recorded_at(&recorded_at)
-            );
+            if !quiet() {
+                eprintln!(
+                    "stancelog: note: {flag} {} is after the newest event; answering as recorded by seq {newest} ({})",
+                    format_recorded_at(&t),
+                    format_recorded_at(&recorded_at)
+                );
+            }
             Ok(Some(newest))
         }
         _ => Ok(Some(h.seq_known_at(t))),

@@ -86,6 +86,26 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Man(m) => return man::run(m, out),
         _ => {}
     }
+    common::set_quiet(args.quiet);
+    // Commands that only say what they did print nothing with --quiet.
+    let reports = matches!(
+        args.command,
+        Command::Init
+            | Command::Append(_)
+            | Command::Add(_)
+            | Command::Retract(_)
+            | Command::Correct(_)
+            | Command::Cite(_)
+            | Command::Export(_)
+            | Command::Import(_)
+            | Command::Index(_)
+    );
+    let mut sink = io::sink();
+    let out: &mut dyn Write = if args.quiet && reports {
+        &mut sink
+    } else {
+        out
+    };
     let path = common::log_path(&args)?.to_path_buf();
     // The one reading of the clock: the recorded time of appends and imports, and the present
     // against which --known-at is checked.

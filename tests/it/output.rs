@@ -363,3 +363,75 @@ fn completions_and_the_man_page_need_no_log() {
     assert!(dir.path().join("stancelog.1").exists());
     assert!(dir.path().join("stancelog-positions.1").exists());
 }
+
+/// Colour only where a terminal would show it: none when standard error is a pipe, and none
+/// with NO_COLOR even when colour is forced (CLICOLOR_FORCE).
+#[test]
+fn colour_never_with_no_color_nor_into_a_pipe() {
+    let with = |vars: &[(&str, &str)]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_stancelog"));
+        c.args(["positions", "--bogus"])
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        String::from_utf8(c.output().unwrap().stderr).unwrap()
+    };
+    assert!(!with(&[]).contains('\x1b'), "a pipe gets no colour");
+    assert!(
+        with(&[("CLICOLOR_FORCE", "1")]).contains('\x1b'),
+        "forced colour shows (so the check above can fail)"
+    );
+    assert!(
+        !with(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\x1b'),
+        "NO_COLOR wins"
+    );
+}
+
+/// `--quiet`: commands that only say what they did print nothing, notes are not shown, and
+/// query answers still print.
+#[test]
+fn quiet_silences_reports_and_notes_but_not_answers() {
+    let (_d, log) = empty_log();
+    let o = run_log(
+        &log,
+        &[
+            "-q",
+            "add",
+            "actor",
+            "a",
+            "--name",
+            "A",
+            "--kind",
+            "person",
+            "--country",
+            "KOR",
+            "--sector",
+            "GOV",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    let o = run_log(&log, &["--quiet", "actors", "--format", "csv"], None);
+    assert_eq!(stdout(&o).lines().count(), 2, "the answer still prints");
+    // The note on a --known-at after the newest event is left out.
+    let noted = run_log(
+        &seed_log(),
+        &["positions", "--known-at", "2026-12-01"],
+        None,
+    );
+    assert!(
+        stderr(&noted).contains("note: --known-at"),
+        "{}",
+        stderr(&noted)
+    );
+    let quiet = run_log(
+        &seed_log(),
+        &["positions", "--known-at", "2026-12-01", "-q"],
+        None,
+    );
+    assert_eq!(stderr(&quiet), "");
+    assert_eq!(quiet.stdout, noted.stdout);
+}
