@@ -81,11 +81,13 @@ pub enum Command {
     ///
     /// `stancelog man > ~/.local/share/man/man1/stancelog.1`, then `man stancelog`.
     Man(super::man::ManArgs),
-    /// Import a data set: UN votes, a treaty's status history, or a spreadsheet.
+    /// Import a data set: UN votes, a treaty's status history, any table, or coded event data.
     ///
-    /// Events are appended in durable batches under one lock; event ids are derived from the
-    /// source rows, so importing the same data twice appends nothing new. A progress bar shows
-    /// on standard error when it is a terminal.
+    /// Events are appended in durable batches under one lock; event ids are derived from what
+    /// each row says and the data set's identity (never the file's name or line), so importing
+    /// the same data again, or a renamed or re-sorted copy, appends nothing new. The exit status
+    /// is 2 when any row was refused (the rest is appended). A progress bar shows on standard
+    /// error when it is a terminal.
     Import(ImportArgs),
     /// Build, check or report the projection index beside the log (PATH.index/).
     ///
