@@ -7,14 +7,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use stancelog::core::{ActorId, At, EventBody, Filter, History, Seq, TopicId, ValidDate, nfc};
 use stancelog::import::countries::check_country;
-use stancelog::{Error, Location};
-use stancelog::core::{
-    ActorId, At, EventBody, Filter, History, Seq, TopicId, ValidDate, nfc,
-};
 use stancelog::store::{
     self, AppendOptions, Index, IndexUse, Log, NewEvent, Record, Writer, format_recorded_at,
 };
+use stancelog::{Error, Location};
 use uuid::Uuid;
 
 use super::Failure;

@@ -20,22 +20,43 @@ fn export_into_a_named_pipe_writes_into_the_pipe_and_keeps_it() {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read(fifo).expect("read the pipe"))
     };
-    let args = ["export", "positions", "--as-of", "2024-10-25", "--format", "ndjson"];
-    let o = run_log(&seed_log(), &[&args[..], &["--out", fifo.to_str().unwrap()]].concat(), None);
+    let args = [
+        "export",
+        "positions",
+        "--as-of",
+        "2024-10-25",
+        "--format",
+        "ndjson",
+    ];
+    let o = run_log(
+        &seed_log(),
+        &[&args[..], &["--out", fifo.to_str().unwrap()]].concat(),
+        None,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
     assert!(kind.is_fifo(), "the named pipe was replaced: {kind:?}");
     let through_pipe = reader.join().unwrap();
 
     let file = dir.path().join("rows-file.ndjson");
-    let o = run_log(&seed_log(), &[&args[..], &["--out", file.to_str().unwrap()]].concat(), None);
+    let o = run_log(
+        &seed_log(),
+        &[&args[..], &["--out", file.to_str().unwrap()]].concat(),
+        None,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        format!("wrote 15 positions to {} (ndjson, output version 1)\n", file.display())
+        format!(
+            "wrote 15 positions to {} (ndjson, output version 1)\n",
+            file.display()
+        )
     );
     let in_file = std::fs::read(&file).unwrap();
-    assert_eq!(String::from_utf8(in_file.clone()).unwrap().lines().count(), 15);
+    assert_eq!(
+        String::from_utf8(in_file.clone()).unwrap().lines().count(),
+        15
+    );
     assert_eq!(through_pipe, in_file);
 }
 
@@ -58,10 +79,23 @@ fn a_country_code_that_is_no_iso_code_is_refused_by_append_and_add() {
         stderr(&o),
         "stancelog: error: -:2: field `country`: `ABC` is not an ISO 3166-1 alpha-3 code, an ISO 3166-3 former code, IGO, NGO, or a user-assigned code (XAA-XZZ and the other ISO ranges)\n"
     );
-    assert_eq!(std::fs::read(&log).unwrap(), before, "nothing of the batch appended");
+    assert_eq!(
+        std::fs::read(&log).unwrap(),
+        before,
+        "nothing of the batch appended"
+    );
 
     let add = |id: &str, country: &str| {
-        let args = ["--name", "X", "--kind", "state", "--sector", "GOV", "--country", country];
+        let args = [
+            "--name",
+            "X",
+            "--kind",
+            "state",
+            "--sector",
+            "GOV",
+            "--country",
+            country,
+        ];
         run_log(&log, &[&["add", "actor", id][..], &args[..]].concat(), None)
     };
     let o = add("frn", "FRN");
