@@ -11,7 +11,7 @@ use stancelog::store::{self, AppendOptions};
 
 use super::Failure;
 use super::args::AppendArgs;
-use super::common::{read_input, report_repairs};
+use super::common::{check_countries, read_input, report_repairs};
 use super::render::Render;
 
 pub fn run(
@@ -22,6 +22,7 @@ pub fn run(
 ) -> Result<(), Failure> {
     let (name, bytes) = read_input(a.file.as_deref())?;
     let batch = store::parse_batch(&name, &bytes)?;
+    check_countries(&name, &batch)?;
     let opts = AppendOptions {
         recorded_at: now,
         expect_seq: a.expect_seq,

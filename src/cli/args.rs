@@ -109,8 +109,8 @@ pub enum Command {
     /// For each pair and period, over the topics on which both took a stance dated in the
     /// period (each side's last such stance), with corrections, retractions, aliases and
     /// --known-at applied. Rows: actor_a < actor_b by id, the period, `common` (topics both took
-    /// a stance on) and one field per measure. Formulas and their sources: `stancelog agreement
-    /// --help` below and README.
+    /// a stance on) and one field per measure. Formulas and their sources: under Measures at the
+    /// end of `stancelog agreement --help`, and in README.md (Analysis).
     #[command(after_help = AGREEMENT_HELP)]
     Agreement(AgreementArgs),
     /// Counts of each stance per period and actor, or (--cumulative) the holders of each stance

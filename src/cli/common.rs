@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use stancelog::Error;
-use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId, ValidDate, nfc};
+use stancelog::core::{ActorId, At, EventBody, Filter, History, Seq, TopicId, ValidDate, nfc};
+use stancelog::import::countries::check_country;
 use stancelog::store::{
     self, AppendOptions, Index, IndexUse, Log, NewEvent, Record, Writer, format_recorded_at,
 };
+use stancelog::{Error, Location};
 use uuid::Uuid;
 
 use super::Failure;
@@ -432,6 +433,9 @@ pub fn resolve_target(history: &History, text: &str) -> Result<String, Error> {
 pub fn flag_of(field: &str) -> String {
     match field {
         "" => String::new(),
+        // `type` is the command's own choice, never a flag: its errors (a correction that sets
+        // no field) are about the event as a whole.
+        "type" => String::new(),
         "target" => "SEQ|ID".to_string(),
         "aliases" => "--alias".to_string(),
         "issues" => "--issue".to_string(),
@@ -463,7 +467,9 @@ pub fn record_one(
 ) -> Result<(), Failure> {
     let parse = |record: &Record| -> Result<Vec<NewEvent>, Error> {
         let bytes = serde_json::to_vec(record).map_err(|e| Error::Usage(e.to_string()))?;
-        store::parse_batch("", &bytes).map_err(|e| renamed(e, name))
+        store::parse_batch("", &bytes)
+            .and_then(|b| check_countries("", &b).map(|()| b))
+            .map_err(|e| renamed(e, name))
     };
     if w.dry_run {
         let log = open(path)?;
@@ -520,6 +526,29 @@ pub fn record_one(
         format!("appended seq {} (id {})", done.seq, done.id)
     };
     show(out, w.format, &status, &stored).map_err(Failure::from)
+}
+
+/// Checks the `country` of each `actor.registered` of a batch against ISO 3166 (with
+/// [`check_country`]: alpha-3, ISO 3166-3 former codes, `IGO`, `NGO`, `EUU`, the user-assigned
+/// ranges), beyond the shape (three capital letters) that parsing checks, as the importers do.
+/// Only new events are checked: a stored log is read as it was written.
+///
+/// # Errors
+/// [`Error::Input`] naming `name`, the event's line and the field `country`.
+pub fn check_countries(name: &str, batch: &[NewEvent]) -> Result<(), Error> {
+    for e in batch {
+        if let EventBody::ActorRegistered(a) = &e.body {
+            check_country(a.country.as_str()).map_err(|message| {
+                let at = Location {
+                    file: name.to_string(),
+                    line: Some(e.line),
+                    field: Some("country".to_string()),
+                };
+                Error::input(at, message)
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn field_message(field: String, message: &str) -> String {

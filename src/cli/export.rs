@@ -147,7 +147,9 @@ pub fn run(
 }
 
 /// Writes the rows to a file beside `to.out` and renames it into place, so that `to.out` is
-/// either the old file or the whole new one. Returns the number of rows written.
+/// either the old file or the whole new one. An `--out` that exists and is not a regular file (a
+/// device such as `/dev/stdout` or `/dev/full`, a named pipe) is written directly instead:
+/// renaming over it would replace the device with a file. Returns the number of rows written.
 fn write<R: Serialize>(
     to: &ExportTo,
     cols: &[Column<R>],
@@ -155,13 +157,17 @@ fn write<R: Serialize>(
 ) -> Result<u64, Error> {
     let mut count = 0u64;
     let rows = rows.inspect(|_| count += 1);
+    let direct = std::fs::metadata(&to.out).is_ok_and(|m| !m.is_file());
     let name = to
         .out
         .file_name()
         .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
-    let part = to
-        .out
-        .with_file_name(format!(".{name}.part-{}", std::process::id()));
+    let part = if direct {
+        to.out.clone()
+    } else {
+        to.out
+            .with_file_name(format!(".{name}.part-{}", std::process::id()))
+    };
     let io = |p: &Path, e| Error::io(p.display(), e);
     let file = File::create(&part).map_err(|e| io(&part, e))?;
     let written = match to.format {
@@ -177,6 +183,9 @@ fn write<R: Serialize>(
             done.and_then(|()| w.flush()).map_err(|e| io(&part, e))
         }
     };
+    if direct {
+        return written.map(|()| count);
+    }
     let done = written.and_then(|()| std::fs::rename(&part, &to.out).map_err(|e| io(&to.out, e)));
     if done.is_err() {
         let _ = std::fs::remove_file(&part);

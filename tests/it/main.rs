@@ -15,6 +15,7 @@ mod import_mapping;
 mod import_treaty;
 mod import_unvotes;
 mod index;
+mod new_user;
 mod output;
 #[cfg(feature = "duckdb")]
 mod parquet;
