@@ -2,30 +2,39 @@
 //! `--actor`/`--topic`/`--issue` into a filter, and the words for torn tails and time points.
 
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use stancelog::Error;
 use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId, nfc};
-use stancelog::store::{self, AppendOptions, Log, NewEvent, Record, Writer, format_recorded_at};
+use stancelog::store::{
+    self, AppendOptions, Log, LogRef, NewEvent, Record, Writer, format_recorded_at,
+};
 use uuid::Uuid;
 
 use super::Failure;
 use super::args::{Args, KnownAt, RecordFormat, Scope, WriteArgs};
 
-pub fn log_path(args: &Args) -> Result<&Path, Error> {
-    args.log.as_deref().ok_or_else(|| {
-        Error::Usage("no log given: pass --log PATH or set STANCELOG_LOG".to_string())
-    })
+/// The log of `--log` (or STANCELOG_LOG): a file, or a PostgreSQL database.
+pub fn log_ref(args: &Args) -> Result<LogRef, Error> {
+    let text = args.log.as_deref().ok_or_else(|| {
+        Error::Usage("no log given: pass --log PATH|URL or set STANCELOG_LOG".to_string())
+    })?;
+    LogRef::parse(text)
 }
 
-/// Reads a log for a query, starting from its snapshot when that is valid. A snapshot that does
-/// not match the log is discarded with a warning and rebuilt.
-pub fn open(path: &Path) -> Result<Log, Error> {
+/// Reads a log for a query: a file log starting from its snapshot when that is valid (a
+/// snapshot that does not match the log is discarded with a warning and rebuilt); a PostgreSQL
+/// log folded from its table (it has no snapshot).
+pub fn open(target: &LogRef) -> Result<Log, Error> {
+    let path = match target {
+        LogRef::File(path) => path,
+        LogRef::Postgres(pg) => return pg.open(),
+    };
     let (log, used) = store::open_log(path)?;
-    warn_torn_tail(path, &log);
+    warn_torn_tail(target, &log);
     if let store::SnapshotUse::Discarded { reason } = used {
         eprintln!(
             "stancelog: warning: {}: snapshot discarded: {reason}; rebuilding it",
@@ -39,11 +48,11 @@ pub fn open(path: &Path) -> Result<Log, Error> {
 }
 
 /// Warns on stderr that a torn tail was ignored, if there was one.
-pub fn warn_torn_tail(path: &Path, log: &Log) {
+pub fn warn_torn_tail(target: &LogRef, log: &Log) {
     if log.torn_tail_bytes() > 0 {
         eprintln!(
             "stancelog: warning: {}: ignoring a torn tail of {} bytes{} (a batch still being written, or cut short by a crash, so never acknowledged); the next append removes it",
-            path.display(),
+            target,
             log.torn_tail_bytes(),
             torn_records(Some(log.history().seq_last()), log.torn_tail_records()),
         );
@@ -52,19 +61,19 @@ pub fn warn_torn_tail(path: &Path, log: &Log) {
 
 /// Says on stderr what an append repaired before writing its batch: a torn tail it removed, a
 /// newline it wrote after a last record that had none.
-pub fn report_repairs(path: &Path, report: &store::AppendReport) {
+pub fn report_repairs(target: &LogRef, report: &store::AppendReport) {
     if report.torn_bytes_removed > 0 {
         eprintln!(
             "stancelog: removed a torn tail of {} bytes from {} before appending{}",
             report.torn_bytes_removed,
-            path.display(),
+            target,
             torn_records(None, report.torn_records_removed),
         );
     }
     if report.newline_added {
         eprintln!(
             "stancelog: {}: its last record had no newline after it; wrote one before appending (the record was complete and is kept)",
-            path.display()
+            target
         );
     }
 }
@@ -327,7 +336,7 @@ pub fn flag_of(field: &str) -> String {
 /// as usage errors naming the field as `name` gives it.
 pub fn record_one(
     w: &WriteArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
     name: &dyn Fn(&str) -> String,
@@ -338,7 +347,7 @@ pub fn record_one(
         store::parse_batch("", &bytes).map_err(|e| renamed(e, name))
     };
     if w.dry_run {
-        let log = open(path)?;
+        let log = open(target)?;
         let h = log.history();
         let record = build(h)?;
         let batch = parse(&record)?;
@@ -364,7 +373,7 @@ pub fn record_one(
         };
         return show(out, w.format, &status, &record).map_err(Failure::from);
     }
-    let mut writer = Writer::open(path, Duration::from_secs_f64(w.wait))?;
+    let mut writer = Writer::open_log(target, Duration::from_secs_f64(w.wait))?;
     let record = build(writer.log().history())?;
     let batch = parse(&record)?;
     let opts = AppendOptions {
@@ -375,7 +384,7 @@ pub fn record_one(
     let report = writer
         .append(&batch, "", &opts)
         .map_err(|e| renamed(e, name))?;
-    report_repairs(path, &report);
+    report_repairs(target, &report);
     let done = report.events[0];
     let stored = writer
         .log()

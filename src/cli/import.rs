@@ -1,8 +1,8 @@
 //! `stancelog import <kind>`: runs one importer (see `imports/`) with a progress bar and prints
 //! its summary.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,16 +18,16 @@ use super::render::Render;
 
 pub fn run(
     i: &ImportArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let bar = progress::Bar::new();
     let wait = Duration::from_secs_f64(i.wait);
     let report = match &i.kind {
-        ImportKind::Unvotes(a) => imports::unvotes::run(path, a, now, wait, &bar),
-        ImportKind::TreatyStatus(a) => imports::treaty::run(path, a, now, wait, &bar),
-        ImportKind::Csv(a) => imports::sheet::run(path, a, now, wait, &bar),
+        ImportKind::Unvotes(a) => imports::unvotes::run(target, a, now, wait, &bar),
+        ImportKind::TreatyStatus(a) => imports::treaty::run(target, a, now, wait, &bar),
+        ImportKind::Csv(a) => imports::sheet::run(target, a, now, wait, &bar),
     };
     bar.finish();
     let report = report?;

@@ -1,7 +1,7 @@
 //! `stancelog positions`: each actor's position on each topic as of a date.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -14,11 +14,11 @@ use super::render::Render;
 
 pub fn run(
     p: &PositionsArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let log = open(path)?;
+    let log = open(target)?;
     let h = log.history();
     let f = filter(h, &p.scope)?;
     let at = At {

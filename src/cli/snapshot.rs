@@ -1,7 +1,7 @@
 //! `stancelog snapshot`: write a projection snapshot beside the log.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 
 use stancelog::store::{self, Log};
 
@@ -10,9 +10,10 @@ use super::args::ListArgs;
 use super::common::warn_torn_tail;
 use super::render::Render;
 
-pub fn run(l: &ListArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
+pub fn run(l: &ListArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
+    let path = target.file("snapshot")?;
     let log = Log::open(path)?;
-    warn_torn_tail(path, &log);
+    warn_torn_tail(target, &log);
     let (snap, size) = store::write_snapshot(path, &log)?;
     Render::new(l.format).snapshot(out, &log, &snap, size)?;
     Ok(())

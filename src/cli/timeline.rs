@@ -1,7 +1,7 @@
 //! `stancelog timeline`: every stance in date order, with its status.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -12,11 +12,11 @@ use super::render::Render;
 
 pub fn run(
     t: &TimelineArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let log = open(path)?;
+    let log = open(target)?;
     let h = log.history();
     let f = filter(h, &t.scope)?;
     let known = known(h, t.known_at, "--known-at", now)?;

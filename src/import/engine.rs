@@ -30,7 +30,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -43,7 +42,7 @@ use crate::core::{
 };
 use crate::error::Result;
 use crate::store::{
-    AppendOptions, LINE_BYTES_MAX, Log, NewEvent, Record, Writer, format_recorded_at,
+    AppendOptions, LINE_BYTES_MAX, Log, LogRef, NewEvent, Record, Writer, format_recorded_at,
 };
 
 /// How to register an actor (or recipient) the log does not know yet.
@@ -232,11 +231,15 @@ impl<'p> Engine<'p> {
     ///
     /// # Errors
     /// Those of [`Writer::open`] and [`Log::open`].
-    pub fn open(log: &Path, opts: EngineOptions, progress: &'p dyn Progress) -> Result<Engine<'p>> {
+    pub fn open(
+        log: &LogRef,
+        opts: EngineOptions,
+        progress: &'p dyn Progress,
+    ) -> Result<Engine<'p>> {
         let target = if opts.dry_run {
-            Target::Dry(Log::open(log)?)
+            Target::Dry(log.open()?)
         } else {
-            Target::Write(Writer::open(log, opts.wait)?)
+            Target::Write(Writer::open_log(log, opts.wait)?)
         };
         let history = target.history();
         let floor = history.recorded_at(history.seq_last());

@@ -45,7 +45,7 @@ use crate::core::{
     TopicId, TopicKind, TopicRegistered, ValidDate,
 };
 use crate::error::{Error, Location, Result};
-use crate::store::{AppendOptions, NewEvent, Writer, format_recorded_at};
+use crate::store::{AppendOptions, LogRef, NewEvent, Writer, format_recorded_at};
 
 /// The topic id used when none is given.
 pub const DEFAULT_TOPIC: &str = "paris-agreement";
@@ -107,7 +107,7 @@ impl TreatyOptions {
 /// status table (missing columns, a version's rows not together, dates going back); the errors
 /// of [`Writer::open`] and [`Writer::append`].
 pub fn import_treaty_status(
-    log: &Path,
+    log: &LogRef,
     file: &Path,
     opts: &TreatyOptions,
     wait: Duration,
@@ -130,7 +130,7 @@ pub fn import_treaty_status(
         Some(hex)
     };
     let (versions, refused) = read_versions(&name, &bytes, label.as_deref())?;
-    let mut writer = Writer::open(log, wait)?;
+    let mut writer = Writer::open_log(log, wait)?;
     let history = writer.log().history();
     check_topic(history, &topic)?;
     let context = Context {

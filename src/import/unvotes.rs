@@ -30,7 +30,7 @@ use crate::core::{
     StanceDeclared, TopicId, TopicKind, TopicRegistered, ValidDate,
 };
 use crate::error::{Error, Result};
-use crate::store::{AppendOptions, NewEvent, Writer};
+use crate::store::{AppendOptions, LogRef, NewEvent, Writer};
 
 /// `cite.publication` of every imported vote.
 pub const PUBLICATION: &str =
@@ -163,7 +163,7 @@ struct Vote {
 /// when a file is not CSV or lacks a column; the errors of [`Writer::append`] (a batch the store
 /// refuses: the batches before it stay appended, and running the import again resumes).
 pub fn import(
-    log: &Path,
+    log: &LogRef,
     dir: &Path,
     opts: &Options,
     progress: &dyn Progress,
@@ -193,7 +193,7 @@ pub fn import(
 
     let (actors, mut votes) = read_votes(&votes_path, &calls, &call_index, &mut report.refused)?;
 
-    let mut writer = Writer::open(log, opts.wait)?;
+    let mut writer = Writer::open_log(log, opts.wait)?;
     let history = writer.log().history();
     let seq_at_open = history.seq_last();
 

@@ -16,11 +16,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::backend::LogRef;
 use super::batch::NewEvent;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
+use super::postgres::{PgAppend, PgLog};
 use crate::core::{Event, Rejection, Seq};
 use crate::error::{Error, Location, Result};
 
@@ -64,19 +66,41 @@ pub struct AppendReport {
     pub newline_added: bool,
 }
 
-/// The log's one writer: holds the exclusive lock and the folded log for as long as it lives,
-/// so repeated appends do not re-read the file.
+/// The log's one writer. On a file log it holds the exclusive lock and the folded log for as
+/// long as it lives, so repeated appends do not re-read the file. On a PostgreSQL log it holds
+/// a connection and the folded log, and takes the writers' lock for each batch's transaction,
+/// first folding what other writers committed meanwhile (see `store::postgres`).
 #[derive(Debug)]
 pub struct Writer {
-    path: PathBuf,
-    file: File,
+    sink: Sink,
     log: Log,
     /// The last batch's output buffer, emptied, kept for the next one: a fresh buffer of a few
     /// hundred KiB costs a page fault per 4 KiB when it is first written.
     spare: Vec<u8>,
-    /// The writer record beside the log, locked while a batch is written (`None` if it could
-    /// not be created).
-    record: Option<WriterRecord>,
+}
+
+/// Where a writer's batches go: the storage seam's write side.
+enum Sink {
+    File {
+        path: PathBuf,
+        file: File,
+        /// The writer record beside the log, locked while a batch is written (`None` if it
+        /// could not be created).
+        record: Option<WriterRecord>,
+    },
+    Postgres {
+        pg: PgLog,
+        client: Box<postgres::Client>,
+    },
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sink::File { path, .. } => write!(f, "File({})", path.display()),
+            Sink::Postgres { pg, .. } => write!(f, "Postgres({pg})"),
+        }
+    }
 }
 
 impl Writer {
@@ -98,12 +122,38 @@ impl Writer {
         let record = WriterRecord::claim(path);
         let log = Log::read(&path.display().to_string(), &file)?;
         Ok(Writer {
-            path: path.to_path_buf(),
-            file,
+            sink: Sink::File {
+                path: path.to_path_buf(),
+                file,
+                record,
+            },
             log,
             spare: Vec::new(),
-            record,
         })
+    }
+
+    /// Opens the log `target` for appending: [`Writer::open`] for a file; for PostgreSQL,
+    /// connects and reads the log (each append then takes the writers' lock in its own
+    /// transaction, so `wait` does not apply: a writer waits its turn).
+    ///
+    /// # Errors
+    /// Those of [`Writer::open`], and [`Error::Io`] when the server cannot be reached.
+    pub fn open_log(target: &LogRef, wait: Duration) -> Result<Writer> {
+        match target {
+            LogRef::File(path) => Writer::open(path, wait),
+            LogRef::Postgres(pg) => {
+                let mut client = pg.connect()?;
+                let log = pg.read_after(&mut client, None)?;
+                Ok(Writer {
+                    sink: Sink::Postgres {
+                        pg: pg.clone(),
+                        client: Box::new(client),
+                    },
+                    log,
+                    spare: Vec::new(),
+                })
+            }
+        }
     }
 
     /// The log as of the last append.
@@ -137,17 +187,20 @@ impl Writer {
         source: &str,
         opts: &AppendOptions,
     ) -> Result<AppendReport> {
-        // Recorded time rises strictly from batch to batch, so that a "known at T" answer for a T
-        // already in the log never changes when later batches arrive.
-        let recorded_at = match self.log.recorded_at_last {
-            Some(last) if last >= truncate_to_micros(opts.recorded_at) => {
-                last + chrono::TimeDelta::microseconds(1)
-            }
-            _ => truncate_to_micros(opts.recorded_at),
-        };
+        if matches!(self.sink, Sink::Postgres { .. }) {
+            return self.append_pg(batch, source, opts);
+        }
+        let recorded_at = next_recorded_at(&self.log, opts);
         let seq_before = self.log.history.seq_last();
         // Stage, check and encode; on any refusal the staged events are rolled back here.
-        let staged = self.stage_batch(batch, source, opts, recorded_at);
+        let staged = stage_batch(
+            &mut self.log,
+            &mut self.spare,
+            batch,
+            source,
+            opts,
+            recorded_at,
+        );
         let (report, out, head) = match staged {
             Ok(staged) => staged,
             Err(e) => {
@@ -161,7 +214,7 @@ impl Writer {
         let newline = self.log.final_newline_missing && !out.is_empty();
         let written = self.write(&out, torn, newline);
         let out_len = out.len() as u64 + u64::from(newline);
-        self.keep_spare(out);
+        keep_spare(&mut self.spare, out);
         if let Err(e) = written {
             self.log.history.rollback_to(seq_before);
             return Err(e);
@@ -182,86 +235,83 @@ impl Writer {
         })
     }
 
-    /// Stages every event of the batch into the folded log, checks the expected seq and the
-    /// stored line lengths, and encodes the new records. Leaves rolling back to the caller.
-    ///
-    /// The records are encoded from the events as staged here (seq, id, recorded time, and the
-    /// batch's own bodies, borrowed), never read back from the history. A batch of
-    /// [`PIPELINE_EVENTS`] or more is staged and encoded at once (see [`stage_pipelined`]).
-    fn stage_batch(
+    /// [`Writer::append`] on PostgreSQL: in one transaction, take the writers' lock, fold what
+    /// other writers committed since, stage and encode the batch as for a file, insert its rows
+    /// and commit. Acknowledged (`Ok`) only after COMMIT returned.
+    fn append_pg(
         &mut self,
         batch: &[NewEvent],
         source: &str,
         opts: &AppendOptions,
-        recorded_at: DateTime<Utc>,
-    ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
-        let seq_before = self.log.history.seq_last();
-        let prev = self.log.head;
-        // Ids are drawn before staging, so the encoder need not wait for them.
-        let ids: Vec<Uuid> = batch
-            .iter()
-            .map(|n| n.id.unwrap_or_else(|| new_v7(recorded_at)))
-            .collect();
-        let buf = std::mem::take(&mut self.spare);
-        let (report, staged, encoded) = if batch.len() >= PIPELINE_EVENTS && encode_workers() > 1 {
-            stage_pipelined(&mut self.log, batch, &ids, source, recorded_at, buf)?
-        } else {
-            let (report, staged) = stage_all(&mut self.log, batch, &ids, source, recorded_at)?;
-            let encoded = encode_refs(buf, &prev, &staged);
-            (report, staged, encoded)
+    ) -> Result<AppendReport> {
+        let Sink::Postgres { pg, client } = &mut self.sink else {
+            unreachable!("append_pg on a file log");
         };
-        let seq_last = self.log.history.seq_last();
-        if let Some(expected) = opts
-            .expect_seq
-            .filter(|e| *e != seq_before && seq_last > seq_before)
-        {
-            return Err(Error::Conflict {
-                expected,
-                found: seq_before,
-            });
-        }
-        // The stored line is longer than the input (seq, id, hash...): check what readers will see.
-        let mut start = 0;
-        for (end, e) in encoded.line_ends.iter().zip(&staged) {
-            let len = end - start - 1;
-            start = *end;
-            if len > LINE_BYTES_MAX {
-                return Err(Error::input(
-                    Location {
-                        file: source.to_string(),
-                        line: Some(e.line),
-                        field: None,
-                    },
-                    format!(
-                        "stored, this event would be a line of {len} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})"
-                    ),
-                ));
+        // Should the catch-up fail, the writer is left with an empty log, which the next
+        // append reads again whole.
+        let log = std::mem::replace(&mut self.log, Log::empty());
+        let (mut tx, log) = PgAppend::begin(client, pg, log)?;
+        self.log = log;
+        let recorded_at = next_recorded_at(&self.log, opts);
+        let seq_before = self.log.history.seq_last();
+        let staged = stage_batch(
+            &mut self.log,
+            &mut self.spare,
+            batch,
+            source,
+            opts,
+            recorded_at,
+        );
+        let (report, out, head) = match staged {
+            Ok(staged) => staged,
+            Err(e) => {
+                self.log.history.rollback_to(seq_before);
+                return Err(e);
             }
+        };
+        let rows: Vec<(Seq, Uuid)> = report
+            .iter()
+            .filter(|a| !a.duplicate)
+            .map(|a| (a.seq, a.id))
+            .collect();
+        let written = if rows.is_empty() {
+            Ok(())
+        } else {
+            tx.insert(&rows, &out).and_then(|()| tx.commit())
+        };
+        let out_len = out.len() as u64;
+        keep_spare(&mut self.spare, out);
+        if let Err(e) = written {
+            self.log.history.rollback_to(seq_before);
+            return Err(e);
         }
-        Ok((report, encoded.bytes, encoded.head))
-    }
-
-    /// Keeps `out`, emptied, for the next batch, unless it is larger than [`SPARE_BYTES_MAX`].
-    fn keep_spare(&mut self, mut out: Vec<u8>) {
-        if out.capacity() <= SPARE_BYTES_MAX {
-            out.clear();
-            self.spare = out;
+        self.log.valid_len += out_len;
+        if !rows.is_empty() {
+            self.log.head = head;
+            self.log.recorded_at_last = Some(recorded_at);
         }
+        Ok(AppendReport {
+            events: report,
+            torn_bytes_removed: 0,
+            torn_records_removed: 0,
+            newline_added: false,
+        })
     }
 
     /// Removes a torn tail of `torn` bytes, then writes `out` (after a newline ending the last
     /// record, if `newline`) and syncs; on failure cuts the file back to where it was. Holds
     /// the writer record's lock throughout, so `verify` can tell this batch from a crash's tail.
     fn write(&mut self, out: &[u8], torn: u64, newline: bool) -> Result<()> {
-        let _writing = self.record.as_ref().map(WriterRecord::writing);
-        let io = |e| Error::io(self.path.display(), e);
+        let Sink::File { path, file, record } = &mut self.sink else {
+            unreachable!("a file write on a PostgreSQL log");
+        };
+        let _writing = record.as_ref().map(WriterRecord::writing);
+        let io = |e| Error::io(path.display(), e);
         if torn > 0 {
-            self.file.set_len(self.log.valid_len).map_err(io)?;
+            file.set_len(self.log.valid_len).map_err(io)?;
         }
         if !out.is_empty() || torn > 0 {
-            self.file
-                .seek(SeekFrom::Start(self.log.valid_len))
-                .map_err(io)?;
+            file.seek(SeekFrom::Start(self.log.valid_len)).map_err(io)?;
             // One write: the newline and the batch together (a rare case, worth a copy).
             let with_newline;
             let bytes = if newline {
@@ -270,14 +320,10 @@ impl Writer {
             } else {
                 out
             };
-            if let Err(e) = self
-                .file
-                .write_all(bytes)
-                .and_then(|()| self.file.sync_data())
-            {
+            if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_data()) {
                 // Not acknowledged: cut what was written of the batch off again (if even that
                 // fails, it is a torn tail, which readers ignore and the next append removes).
-                let left = match self.file.set_len(self.log.valid_len) {
+                let left = match file.set_len(self.log.valid_len) {
                     Ok(()) => "nothing of the batch was kept",
                     Err(_) => {
                         "part of the batch may be left at the end of the log as a torn tail, which the next append removes"
@@ -290,18 +336,101 @@ impl Writer {
     }
 }
 
-/// Appends a batch to the log at `path`: opens a [`Writer`] (waiting up to `opts.wait` for the
-/// lock), appends, and releases the lock.
+/// Keeps `out`, emptied, in `spare` for the next batch, unless it is larger than
+/// [`SPARE_BYTES_MAX`].
+fn keep_spare(spare: &mut Vec<u8>, mut out: Vec<u8>) {
+    if out.capacity() <= SPARE_BYTES_MAX {
+        out.clear();
+        *spare = out;
+    }
+}
+
+/// The recorded time of the next batch: `opts.recorded_at` (kept to the microsecond), or one
+/// microsecond after the log's last recorded time if that is not earlier. Recorded time rises
+/// strictly from batch to batch, so that a "known at T" answer for a T already in the log never
+/// changes when later batches arrive.
+fn next_recorded_at(log: &Log, opts: &AppendOptions) -> DateTime<Utc> {
+    match log.recorded_at_last {
+        Some(last) if last >= truncate_to_micros(opts.recorded_at) => {
+            last + chrono::TimeDelta::microseconds(1)
+        }
+        _ => truncate_to_micros(opts.recorded_at),
+    }
+}
+
+/// Stages every event of the batch into the folded log, checks the expected seq and the stored
+/// line lengths, and encodes the new records (into `spare`'s buffer). Leaves rolling back to
+/// the caller. Both backends append through this: the same checks, the same lines and chain.
+///
+/// The records are encoded from the events as staged here (seq, id, recorded time, and the
+/// batch's own bodies, borrowed), never read back from the history. A batch of
+/// [`PIPELINE_EVENTS`] or more is staged and encoded at once (see [`stage_pipelined`]).
+fn stage_batch(
+    log: &mut Log,
+    spare: &mut Vec<u8>,
+    batch: &[NewEvent],
+    source: &str,
+    opts: &AppendOptions,
+    recorded_at: DateTime<Utc>,
+) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
+    let seq_before = log.history.seq_last();
+    let prev = log.head;
+    // Ids are drawn before staging, so the encoder need not wait for them.
+    let ids: Vec<Uuid> = batch
+        .iter()
+        .map(|n| n.id.unwrap_or_else(|| new_v7(recorded_at)))
+        .collect();
+    let buf = std::mem::take(spare);
+    let (report, staged, encoded) = if batch.len() >= PIPELINE_EVENTS && encode_workers() > 1 {
+        stage_pipelined(log, batch, &ids, source, recorded_at, buf)?
+    } else {
+        let (report, staged) = stage_all(log, batch, &ids, source, recorded_at)?;
+        let encoded = encode_refs(buf, &prev, &staged);
+        (report, staged, encoded)
+    };
+    let seq_last = log.history.seq_last();
+    if let Some(expected) = opts
+        .expect_seq
+        .filter(|e| *e != seq_before && seq_last > seq_before)
+    {
+        return Err(Error::Conflict {
+            expected,
+            found: seq_before,
+        });
+    }
+    // The stored line is longer than the input (seq, id, hash...): check what readers will see.
+    let mut start = 0;
+    for (end, e) in encoded.line_ends.iter().zip(&staged) {
+        let len = end - start - 1;
+        start = *end;
+        if len > LINE_BYTES_MAX {
+            return Err(Error::input(
+                Location {
+                    file: source.to_string(),
+                    line: Some(e.line),
+                    field: None,
+                },
+                format!(
+                    "stored, this event would be a line of {len} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})"
+                ),
+            ));
+        }
+    }
+    Ok((report, encoded.bytes, encoded.head))
+}
+
+/// Appends a batch to the log `target`: opens a [`Writer`] (waiting up to `opts.wait` for a
+/// file's lock), appends, and releases the lock.
 ///
 /// # Errors
-/// Those of [`Writer::open`] and [`Writer::append`].
+/// Those of [`Writer::open_log`] and [`Writer::append`].
 pub fn append(
-    path: &Path,
+    target: &LogRef,
     batch: &[NewEvent],
     source: &str,
     opts: &AppendOptions,
 ) -> Result<AppendReport> {
-    Writer::open(path, opts.wait)?.append(batch, source, opts)
+    Writer::open_log(target, opts.wait)?.append(batch, source, opts)
 }
 
 impl Log {
