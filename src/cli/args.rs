@@ -89,6 +89,10 @@ pub enum Command {
     /// `--expect-head` to detect a log cut back to an earlier batch, which no hash chain can
     /// detect on its own.
     Verify(super::verify::VerifyArgs),
+    /// Copy a log to another, file or PostgreSQL (`--log` is not used): the same lines, seqs
+    /// and hashes, byte for byte. Resumable: a target holding an earlier part of the source
+    /// gets only what it lacks; a target holding anything else is refused.
+    Copy(super::copy::CopyArgs),
     /// Agreement between pairs of actors per period: agree, Voeten's score, S, pi, kappa.
     ///
     /// For each pair and period, over the topics on which both took a stance dated in the

@@ -12,6 +12,7 @@ mod add;
 mod agreement;
 mod append;
 mod cite;
+mod copy;
 mod correct;
 mod diff;
 mod editor;
@@ -77,6 +78,9 @@ pub fn try_main() -> Result<(), Failure> {
 
 /// Runs one command: each lives in its own file, and this only dispatches.
 fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
+    if let Command::Copy(c) = &args.command {
+        return copy::run(c, out);
+    }
     let target = common::log_ref(&args)?;
     // The one reading of the clock: the recorded time of appends and imports, and the present
     // against which --known-at is checked.
@@ -99,5 +103,6 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Agreement(a) => agreement::run(a, &target, now, out),
         Command::Trend(t) => trend::run(t, &target, now, out),
         Command::Report(r) => report::run(r, &target, now, out),
+        Command::Copy(_) => unreachable!("dispatched above: copy takes no --log"),
     }
 }

@@ -63,6 +63,26 @@ impl LogRef {
         }
     }
 
+    /// Reads and folds the whole log, and gives its stored lines too: the bytes of its complete
+    /// batches, each line ending in a newline (`stancelog copy`). Holds them in memory.
+    ///
+    /// # Errors
+    /// Those of [`LogRef::open`].
+    pub fn open_stored(&self) -> Result<(Log, Vec<u8>)> {
+        let (log, mut bytes) = match self {
+            LogRef::File(p) => {
+                let bytes = std::fs::read(p).map_err(|e| super::log::missing_or_io(p, e))?;
+                (Log::from_bytes(&p.display().to_string(), &bytes)?, bytes)
+            }
+            LogRef::Postgres(pg) => pg.open_stored()?,
+        };
+        bytes.truncate(log.valid_len() as usize);
+        if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+            bytes.push(b'\n');
+        }
+        Ok((log, bytes))
+    }
+
     /// Creates an empty log: a file, or the schema in the database.
     ///
     /// # Errors

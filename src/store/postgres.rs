@@ -219,6 +219,23 @@ impl PgLog {
         self.read_after(&mut client, None)
     }
 
+    /// Reads the whole log's stored lines into memory (one snapshot), and folds them.
+    ///
+    /// # Errors
+    /// Those of [`PgLog::open`].
+    pub fn open_stored(&self) -> Result<(Log, Vec<u8>)> {
+        let mut client = self.connect()?;
+        let query =
+            format!("COPY (SELECT line FROM stancelog.records ORDER BY seq) TO STDOUT {COPY_RAW}");
+        let mut bytes = Vec::new();
+        client
+            .copy_out(query.as_str())
+            .map_err(|e| self.err(e))?
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(self, e))?;
+        Ok((Log::from_bytes(&self.shown, &bytes)?, bytes))
+    }
+
     /// Folds the records after `log` (or all, for `None`) read through `client`, in seq order,
     /// as one statement (one snapshot).
     pub(crate) fn read_after(&self, client: &mut impl Copier, log: Option<Log>) -> Result<Log> {

@@ -166,6 +166,58 @@ impl Writer {
         self.log
     }
 
+    /// Appends records already stored in another log (`stancelog copy`): `bytes` are whole
+    /// stored lines, each ending in a newline, that continue this log (the next seq, chained to
+    /// its head, complete batches). They are folded onto the log first, with every check a read
+    /// makes, and written byte for byte only if all pass; on PostgreSQL, only if no other writer
+    /// appended since this writer read the log. `source` names them in error messages.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the seq and field of the first record that does not continue
+    /// the log; [`Error::Conflict`] when another writer appended meanwhile (PostgreSQL);
+    /// [`Error::Io`] when the write fails (nothing of it is kept, as for [`Writer::append`]).
+    pub fn append_stored(&mut self, bytes: &[u8], source: &str) -> Result<()> {
+        let seq_before = self.log.history.seq_last();
+        let mut next = Log::resume(
+            source,
+            bytes,
+            Some(self.log.clone()),
+            super::log::CHUNK_BYTES,
+        )?;
+        if next.torn_tail_bytes > 0 {
+            return Err(Error::input(
+                Location {
+                    file: source.to_string(),
+                    line: Some(next.history.seq_last() + 1),
+                    field: None,
+                },
+                "the records to copy end inside a batch",
+            ));
+        }
+        match &mut self.sink {
+            Sink::File { .. } => {
+                let (torn, newline) = (self.log.torn_tail_bytes, self.log.final_newline_missing);
+                self.write(bytes, torn, newline && !bytes.is_empty())?;
+                next.valid_len = self.log.valid_len + bytes.len() as u64 + u64::from(newline);
+            }
+            Sink::Postgres { pg, client } => {
+                let rows = stored_rows(bytes, source)?;
+                let (mut tx, log) = PgAppend::begin(client, pg, self.log.clone())?;
+                let found = log.history.seq_last();
+                if found != seq_before {
+                    return Err(Error::Conflict {
+                        expected: seq_before,
+                        found,
+                    });
+                }
+                tx.insert(&rows, bytes)?;
+                tx.commit()?;
+            }
+        }
+        self.log = next;
+        Ok(())
+    }
+
     /// Appends a batch: all events or none.
     ///
     /// Checks every event in order against the log and the batch before it; an event whose id
@@ -334,6 +386,33 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// The (seq, id) of each stored line in `bytes`.
+fn stored_rows(bytes: &[u8], source: &str) -> Result<Vec<(Seq, Uuid)>> {
+    #[derive(serde::Deserialize)]
+    struct Key {
+        seq: Seq,
+        id: Uuid,
+    }
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            serde_json::from_slice::<Key>(line)
+                .map(|k| (k.seq, k.id))
+                .map_err(|e| {
+                    Error::input(
+                        Location {
+                            file: source.to_string(),
+                            line: None,
+                            field: None,
+                        },
+                        format!("a stored record without seq or id ({e})"),
+                    )
+                })
+        })
+        .collect()
 }
 
 /// Keeps `out`, emptied, in `spare` for the next batch, unless it is larger than
