@@ -3,6 +3,7 @@
 mod support;
 
 mod analysis;
+mod backends;
 mod bad_input;
 mod bitemporal;
 #[cfg(feature = "browser")]
