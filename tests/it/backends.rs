@@ -49,6 +49,11 @@ impl TestLog {
         log
     }
 
+    /// A log that exists already, named by its `--log` argument.
+    pub fn at(arg: String) -> TestLog {
+        TestLog { arg, _dir: None }
+    }
+
     /// A copy of the shipped seed log (40 events), made with `copy`.
     pub fn seed(backend: Backend) -> TestLog {
         let log = TestLog::empty(backend);

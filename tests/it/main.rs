@@ -14,6 +14,8 @@ mod import_csv;
 mod import_mapping;
 mod import_treaty;
 mod import_unvotes;
+#[cfg(feature = "postgres")]
+mod pg;
 mod properties;
 #[cfg(feature = "real-data")]
 mod real_analysis;
