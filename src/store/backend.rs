@@ -22,7 +22,7 @@ pub enum LogRef {
     /// A JSON Lines file.
     File(PathBuf),
     /// A PostgreSQL database holding the `stancelog` schema.
-    Postgres(PgLog),
+    Postgres(Box<PgLog>),
 }
 
 impl LogRef {
@@ -33,7 +33,9 @@ impl LogRef {
     /// [`Error::Usage`] for a connection string that does not parse.
     pub fn parse(text: &OsStr) -> Result<LogRef> {
         match text.to_str() {
-            Some(s) if PgLog::is_connection_string(s) => Ok(LogRef::Postgres(PgLog::parse(s)?)),
+            Some(s) if PgLog::is_connection_string(s) => {
+                Ok(LogRef::Postgres(Box::new(PgLog::parse(s)?)))
+            }
             _ => Ok(LogRef::File(PathBuf::from(text))),
         }
     }

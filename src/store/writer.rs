@@ -88,17 +88,20 @@ enum Sink {
         /// could not be created).
         record: Option<WriterRecord>,
     },
-    Postgres {
-        pg: PgLog,
-        client: Box<postgres::Client>,
-    },
+    Postgres(Box<PgSink>),
+}
+
+/// A PostgreSQL writer's log and connection.
+struct PgSink {
+    pg: PgLog,
+    client: postgres::Client,
 }
 
 impl std::fmt::Debug for Sink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Sink::File { path, .. } => write!(f, "File({})", path.display()),
-            Sink::Postgres { pg, .. } => write!(f, "Postgres({pg})"),
+            Sink::Postgres(s) => write!(f, "Postgres({})", s.pg),
         }
     }
 }
@@ -145,10 +148,10 @@ impl Writer {
                 let mut client = pg.connect()?;
                 let log = pg.read_after(&mut client, None)?;
                 Ok(Writer {
-                    sink: Sink::Postgres {
-                        pg: pg.clone(),
-                        client: Box::new(client),
-                    },
+                    sink: Sink::Postgres(Box::new(PgSink {
+                        pg: (**pg).clone(),
+                        client,
+                    })),
                     log,
                     spare: Vec::new(),
                 })
@@ -200,7 +203,8 @@ impl Writer {
                 self.write(bytes, torn, newline && !bytes.is_empty())?;
                 next.valid_len = self.log.valid_len + bytes.len() as u64 + u64::from(newline);
             }
-            Sink::Postgres { pg, client } => {
+            Sink::Postgres(sink) => {
+                let PgSink { pg, client } = &mut **sink;
                 let rows = stored_rows(bytes, source)?;
                 let (mut tx, log) = PgAppend::begin(client, pg, self.log.clone())?;
                 let found = log.history.seq_last();
@@ -239,7 +243,7 @@ impl Writer {
         source: &str,
         opts: &AppendOptions,
     ) -> Result<AppendReport> {
-        if matches!(self.sink, Sink::Postgres { .. }) {
+        if matches!(self.sink, Sink::Postgres(_)) {
             return self.append_pg(batch, source, opts);
         }
         let recorded_at = next_recorded_at(&self.log, opts);
@@ -296,9 +300,10 @@ impl Writer {
         source: &str,
         opts: &AppendOptions,
     ) -> Result<AppendReport> {
-        let Sink::Postgres { pg, client } = &mut self.sink else {
+        let Sink::Postgres(sink) = &mut self.sink else {
             unreachable!("append_pg on a file log");
         };
+        let PgSink { pg, client } = &mut **sink;
         // Should the catch-up fail, the writer is left with an empty log, which the next
         // append reads again whole.
         let log = std::mem::replace(&mut self.log, Log::empty());
