@@ -50,6 +50,7 @@ impl TestLog {
     }
 
     /// A log that exists already, named by its `--log` argument.
+    #[cfg(feature = "postgres")]
     pub fn at(arg: String) -> TestLog {
         TestLog { arg, _dir: None }
     }
