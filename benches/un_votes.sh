@@ -3,7 +3,7 @@
 #   - import of all votes, durable: events/s (target >= 200,000) and peak memory;
 #   - full replay vs bare serde_json parsing of the same file (target ratio >= 0.8);
 #   - `positions --as-of 1991-12-31 --format json` and `diff --from 1989-12-31 --to 1992-12-31`
-#     as whole processes, with and without a snapshot, beside SQLite answering the same question
+#     as whole processes, from the projection index, beside SQLite answering the same question
 #     over the same rows with an index (python3's sqlite3);
 #   - peak memory of each query (target < 150 MB).
 # Usage: benches/un_votes.sh [DATA_DIR]   (default ../shared/data; needs python3)
@@ -39,12 +39,8 @@ echo "== queries (whole processes)"
 python3 benches/sqlite_side.py build "$log" "$work/un.db"
 for round in 1 2; do
   echo "-- round $round"
-  rm -f "$log.snapshot"
-  measure "stancelog positions (no snapshot)" $bin --log "$log" positions --as-of 1991-12-31 --format json
-  measure "stancelog diff (no snapshot)" $bin --log "$log" diff --from 1989-12-31 --to 1992-12-31 --format json
-  $bin --log "$log" snapshot > /dev/null
-  measure "stancelog positions (snapshot)" $bin --log "$log" positions --as-of 1991-12-31 --format json
-  measure "stancelog diff (snapshot)" $bin --log "$log" diff --from 1989-12-31 --to 1992-12-31 --format json
+  measure "stancelog positions (index)" $bin --log "$log" positions --as-of 1991-12-31 --format json
+  measure "stancelog diff (index)" $bin --log "$log" diff --from 1989-12-31 --to 1992-12-31 --format json
   measure "sqlite positions (window function, index)" python3 benches/sqlite_side.py positions "$work/un.db" 1991-12-31
   measure "sqlite diff (window function, index)" python3 benches/sqlite_side.py diff "$work/un.db" 1989-12-31 1992-12-31
 done

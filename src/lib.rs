@@ -2,6 +2,7 @@
 //!
 //! - [`core`]: the pure domain, fold, replay, diff and timeline (no I/O, no serde, no clock).
 //! - [`store`]: the JSON Lines log on disk.
+//! - [`export`]: query answers as typed rows and their NDJSON, CSV and Parquet files.
 //! - [`import`]: importers of real data sets (UN votes, treaty status, spreadsheets).
 //! - [`report`]: the self-contained HTML report (inline SVG charts and their tables).
 //! - [`error`]: the one error type.
@@ -14,6 +15,7 @@
 pub mod allocator;
 pub mod core;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod report;
 pub mod store;

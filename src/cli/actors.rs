@@ -3,13 +3,17 @@
 use stancelog::store::LogRef;
 use std::io::Write;
 
+use stancelog::export::rows;
+
 use super::Failure;
 use super::args::ListArgs;
-use super::common::open;
+use super::common::{open_index, read_index};
 use super::render::Render;
 
 pub fn run(l: &ListArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
-    let log = open(target)?;
-    Render::new(l.format).actors(out, log.history())?;
+    let mut index = open_index(target)?;
+    let registry = read_index(target, &mut index, |i| i.registry())?;
+    let rows = rows::actor_rows_counted(&registry, index.actors());
+    Render::new(l.format).actors(out, rows)?;
     Ok(())
 }

@@ -70,17 +70,33 @@ pub enum Command {
     Correct(super::correct::CorrectArgs),
     /// Add a further report of a stance already in the log (a `stance.cited` event).
     Cite(super::cite::CiteArgs),
+    /// Write a query's answer to a file for other tools: Parquet (typed), NDJSON or CSV.
+    ///
+    /// Columns, types and meanings: docs/output.md. Prints how many rows were written.
+    Export(super::export::ExportArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    ///
+    /// bash: `stancelog completions bash > ~/.local/share/bash-completion/completions/stancelog`;
+    /// zsh: into a directory of your `fpath` as `_stancelog`; fish:
+    /// `~/.config/fish/completions/stancelog.fish`.
+    Completions(super::completions::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --dir.
+    ///
+    /// `stancelog man > ~/.local/share/man/man1/stancelog.1`, then `man stancelog`.
+    Man(super::man::ManArgs),
     /// Import a data set: UN votes, a treaty's status history, or a spreadsheet.
     ///
     /// Events are appended in durable batches under one lock; event ids are derived from the
     /// source rows, so importing the same data twice appends nothing new. A progress bar shows
     /// on standard error when it is a terminal.
     Import(ImportArgs),
-    /// Write a projection snapshot beside the log (PATH.snapshot), which queries then start from.
+    /// Build, check or report the projection index beside the log (PATH.index/).
     ///
-    /// A snapshot is derived and can be deleted at any time; one that no longer matches the log
-    /// is discarded and rebuilt, never trusted.
-    Snapshot(ListArgs),
+    /// Queries answer from the index without reading the log; appends and imports keep it up to
+    /// date, and the first query builds it when it is missing. It is derived and can be deleted
+    /// at any time; one that no longer matches the log is discarded and rebuilt, never trusted.
+    /// Without flags: brings it up to date and reports what it holds.
+    Index(IndexArgs),
     /// Check every line: JSON, schema, seq contiguity, the hash chain, references.
     ///
     /// Prints the event count and the head hash on a good log; names the first bad line and
@@ -119,6 +135,9 @@ pub enum Format {
     Table,
     /// A JSON array, for scripts.
     Json,
+    /// JSON Lines: one compact JSON object per line (the objects of `json`), for large
+    /// answers and tools that read line by line (DuckDB `read_json`, pandas `lines=True`).
+    Ndjson,
     /// CSV with a header row.
     Csv,
 }
@@ -222,6 +241,16 @@ pub struct Scope {
 
 #[derive(Debug, clap::Args)]
 pub struct PositionsArgs {
+    #[command(flatten)]
+    pub query: PositionsQuery,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// What `positions` (and `export positions`) asks.
+#[derive(Debug, clap::Args)]
+pub struct PositionsQuery {
     /// Positions as of this date, inclusive (YYYY-MM-DD). Default: after the latest date.
     #[arg(long, value_name = "DATE", value_parser = parse_day)]
     pub as_of: Option<Day>,
@@ -231,17 +260,24 @@ pub struct PositionsArgs {
     pub known_at: Option<KnownAt>,
     #[command(flatten)]
     pub scope: Scope,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub query: DiffQuery,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 
+/// What `diff` (and `export diff`) asks.
 #[derive(Debug, clap::Args)]
-pub struct DiffArgs {
+pub struct DiffQuery {
     /// Positions as of this date (inclusive, YYYY-MM-DD) are the "before".
     #[arg(long, value_name = "DATE", value_parser = parse_day)]
     pub from: Day,
-    /// Positions as of this date (inclusive, YYYY-MM-DD) are the "after".
+    /// Positions as of this date (inclusive, YYYY-MM-DD) are the "after"; not before --from.
     #[arg(long, value_name = "DATE", value_parser = parse_day)]
     pub to: Day,
     /// Both sides as recorded by this time (RFC 3339, or YYYY-MM-DD for the end of that day
@@ -256,22 +292,26 @@ pub struct DiffArgs {
     pub to_known_at: Option<KnownAt>,
     #[command(flatten)]
     pub scope: Scope,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub query: TimelineQuery,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 
+/// What `timeline` (and `export timeline`) asks.
 #[derive(Debug, clap::Args)]
-pub struct TimelineArgs {
+pub struct TimelineQuery {
     /// Only what the log had recorded by this time (RFC 3339, or YYYY-MM-DD for the end of
     /// that day in UTC), with statuses as known then.
     #[arg(long, value_name = "TIME", value_parser = parse_known_at)]
     pub known_at: Option<KnownAt>,
     #[command(flatten)]
     pub scope: Scope,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -433,7 +473,7 @@ pub struct KnownAt {
 
 /// A recorded-time bound: an RFC 3339 timestamp with its offset, or a date meaning the last
 /// microsecond of that day in UTC (so `--known-at 2024-10-25` includes all of that UTC day).
-fn parse_known_at(text: &str) -> Result<KnownAt, String> {
+pub fn parse_known_at(text: &str) -> Result<KnownAt, String> {
     if let Ok(day) = Day::parse(text) {
         let end = day.naive().and_hms_micro_opt(23, 59, 59, 999_999);
         return end
@@ -460,4 +500,18 @@ fn parse_wait(text: &str) -> Result<f64, String> {
             "`{text}` is not a number of seconds from 0 to 86400"
         )),
     }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IndexArgs {
+    /// Also check the index against the whole log (every event, id, posting list and count;
+    /// reads the whole log) and name the first disagreement (exit 2).
+    #[arg(long, conflicts_with = "rebuild")]
+    pub check: bool,
+    /// Discard the index and build it anew from the log.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }

@@ -8,9 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use stancelog::Error;
-use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId, nfc};
+use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId, ValidDate, nfc};
 use stancelog::store::{
-    self, AppendOptions, Log, LogRef, NewEvent, Record, Writer, format_recorded_at,
+    self, AppendOptions, Index, IndexUse, Log, LogRef, NewEvent, Record, Writer, format_recorded_at,
 };
 use uuid::Uuid;
 
@@ -25,36 +25,104 @@ pub fn log_ref(args: &Args) -> Result<LogRef, Error> {
     LogRef::parse(text)
 }
 
-/// Reads a log for a query: a file log starting from its snapshot when that is valid (a
-/// snapshot that does not match the log is discarded with a warning and rebuilt); a PostgreSQL
-/// log folded from its table (it has no snapshot).
+/// Reads and folds the whole log (for the commands that need every event: exports, reports,
+/// measures), with the warning of a torn tail.
 pub fn open(target: &LogRef) -> Result<Log, Error> {
+    let log = target.open()?;
+    warn_torn_tail(target, &log);
+    Ok(log)
+}
+
+/// Opens the projection index of the log for a query (see [`Index::open`]): checked against
+/// the log, caught up with it, or built; an index that does not match the log is discarded and
+/// rebuilt, with a note on stderr. A PostgreSQL log has no index: its table is read and folded
+/// into an index in memory.
+pub fn open_index(target: &LogRef) -> Result<Index, Error> {
     let path = match target {
         LogRef::File(path) => path,
-        LogRef::Postgres(pg) => return pg.open(),
+        LogRef::Postgres(pg) => {
+            return Ok(Index::in_memory(PathBuf::from(pg.to_string()), pg.open()?));
+        }
     };
-    let (log, used) = store::open_log(path)?;
-    warn_torn_tail(target, &log);
-    if let store::SnapshotUse::Discarded { reason } = used {
-        eprintln!(
-            "stancelog: warning: {}: snapshot discarded: {reason}; rebuilding it",
-            store::snapshot_path(path).display()
-        );
-        if let Err(e) = store::write_snapshot(path, &log) {
-            eprintln!("stancelog: warning: could not rebuild the snapshot: {e}");
+    let (index, used) = Index::open(path)?;
+    warn_torn_index(target, &index);
+    match used {
+        IndexUse::Rebuilt { reason } => eprintln!(
+            "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
+            store::index_path(path).display()
+        ),
+        IndexUse::Unwritable { reason } => eprintln!(
+            "stancelog: warning: the projection index could not be written ({reason}); answered from the log itself"
+        ),
+        _ => {}
+    }
+    Ok(index)
+}
+
+/// Reads from the index; when the read finds it damaged, the index is discarded and rebuilt
+/// from the log (with a note on stderr), and the read done again on the new one.
+pub fn read_index<T>(
+    target: &LogRef,
+    index: &mut Index,
+    read: impl Fn(&Index) -> Result<T, String>,
+) -> Result<T, Error> {
+    match read(index) {
+        Ok(v) => Ok(v),
+        Err(reason) => {
+            // Only an index on disk can be damaged; one in memory (a PostgreSQL log's) cannot.
+            let path = target.file("the projection index")?;
+            eprintln!(
+                "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
+                store::index_path(path).display()
+            );
+            *index = Index::rebuild(path)?;
+            read(index).map_err(|e| {
+                Error::io(
+                    store::index_path(path).display(),
+                    io::Error::other(format!("the index just rebuilt cannot be read: {e}")),
+                )
+            })
         }
     }
-    Ok(log)
+}
+
+/// The registrations, alias links and roles, from the index, to resolve `--actor`, `--topic`
+/// and `--issue` (an empty history when the scope names none: nothing is read).
+pub fn registry(target: &LogRef, index: &mut Index, scope: &Scope) -> Result<History, Error> {
+    if scope.actor.is_empty() && scope.topic.is_empty() && scope.issue.is_empty() {
+        return Ok(History::sparse());
+    }
+    read_index(target, index, |i| i.registry())
 }
 
 /// Warns on stderr that a torn tail was ignored, if there was one.
 pub fn warn_torn_tail(target: &LogRef, log: &Log) {
-    if log.torn_tail_bytes() > 0 {
+    warn_torn(
+        target,
+        log.history().seq_last(),
+        log.torn_tail_bytes(),
+        log.torn_tail_records(),
+    );
+}
+
+/// Warns on stderr that a torn tail after the index's end was ignored, if there was one.
+pub fn warn_torn_index(target: &LogRef, index: &Index) {
+    warn_torn(
+        target,
+        index.seq_last(),
+        index.torn_tail_bytes(),
+        index.torn_tail_records(),
+    );
+}
+
+/// Warns on stderr that a torn tail of `bytes` (with `records` whole records) after seq
+/// `seq_last` was ignored, if there was one.
+fn warn_torn(target: &LogRef, seq_last: Seq, bytes: u64, records: u64) {
+    if bytes > 0 {
         eprintln!(
-            "stancelog: warning: {}: ignoring a torn tail of {} bytes{} (a batch still being written, or cut short by a crash, so never acknowledged); the next append removes it",
+            "stancelog: warning: {}: ignoring a torn tail of {bytes} bytes{} (a batch still being written, or cut short by a crash, so never acknowledged); the next append removes it",
             target,
-            log.torn_tail_bytes(),
-            torn_records(Some(log.history().seq_last()), log.torn_tail_records()),
+            torn_records(Some(seq_last), records),
         );
     }
 }
@@ -69,6 +137,9 @@ pub fn report_repairs(target: &LogRef, report: &store::AppendReport) {
             target,
             torn_records(None, report.torn_records_removed),
         );
+    }
+    if let Some(w) = &report.index_warning {
+        eprintln!("stancelog: warning: {}: {w}", target);
     }
     if report.newline_added {
         eprintln!(
@@ -101,7 +172,7 @@ pub fn torn_records(seq_last: Option<Seq>, records: u64) -> String {
 /// time in the future (after `now`, the clock) is refused: appends stamped by the clock could
 /// still be recorded before it, so it has no answer yet.
 pub fn known(
-    h: &History,
+    h: &impl Recorded,
     t: Option<KnownAt>,
     flag: &str,
     now: DateTime<Utc>,
@@ -123,22 +194,65 @@ pub fn known(
             format_recorded_at(&t)
         )));
     }
-    match h.event(h.seq_last()) {
-        Some(newest) if t > newest.recorded_at => {
+    let newest = h.seq_last();
+    match h.recorded_at(newest) {
+        Some(recorded_at) if t > recorded_at => {
             eprintln!(
-                "stancelog: note: {flag} {} is after the newest event; answering as recorded by seq {} ({})",
+                "stancelog: note: {flag} {} is after the newest event; answering as recorded by seq {newest} ({})",
                 format_recorded_at(&t),
-                newest.seq,
-                format_recorded_at(&newest.recorded_at)
+                format_recorded_at(&recorded_at)
             );
-            Ok(Some(newest.seq))
+            Ok(Some(newest))
         }
         _ => Ok(Some(h.seq_known_at(t))),
     }
 }
 
+/// What `--known-at` and table headings need of a log: its fold, or its projection index
+/// (whose sparse histories do not know the whole log's recorded times and dates).
+pub trait Recorded {
+    /// The last seq.
+    fn seq_last(&self) -> Seq;
+    /// The recorded time of a seq.
+    fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>>;
+    /// The last seq recorded at or before `t`.
+    fn seq_known_at(&self, t: DateTime<Utc>) -> Seq;
+    /// The latest date of any stance.
+    fn date_last(&self) -> Option<ValidDate>;
+}
+
+impl Recorded for History {
+    fn seq_last(&self) -> Seq {
+        History::seq_last(self)
+    }
+    fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>> {
+        History::recorded_at(self, seq)
+    }
+    fn seq_known_at(&self, t: DateTime<Utc>) -> Seq {
+        History::seq_known_at(self, t)
+    }
+    fn date_last(&self) -> Option<ValidDate> {
+        History::date_last(self)
+    }
+}
+
+impl Recorded for Index {
+    fn seq_last(&self) -> Seq {
+        Index::seq_last(self)
+    }
+    fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>> {
+        Index::recorded_at(self, seq)
+    }
+    fn seq_known_at(&self, t: DateTime<Utc>) -> Seq {
+        Index::seq_known_at(self, t)
+    }
+    fn date_last(&self) -> Option<ValidDate> {
+        Index::date_last(self)
+    }
+}
+
 /// Words for a point on both time axes, for table headings.
-pub fn describe(h: &History, at: At) -> String {
+pub fn describe(h: &impl Recorded, at: At) -> String {
     let valid = match at.as_of {
         Some(d) => format!("as of {d}"),
         None => match h.date_last() {
@@ -146,10 +260,10 @@ pub fn describe(h: &History, at: At) -> String {
             None => "(the log has no stances)".to_string(),
         },
     };
-    match at.known.and_then(|s| h.event(s).map(|e| (s, e))) {
-        Some((seq, e)) => format!(
+    match at.known.and_then(|s| h.recorded_at(s).map(|t| (s, t))) {
+        Some((seq, t)) => format!(
             "{valid}, as recorded by seq {seq} ({})",
-            format_recorded_at(&e.recorded_at)
+            format_recorded_at(&t)
         ),
         None if at.known == Some(0) => format!("{valid}, as recorded before the first event"),
         None => valid,

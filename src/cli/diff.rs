@@ -5,11 +5,12 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use stancelog::core::At;
+use stancelog::Error;
+use stancelog::core::{At, Filter, History};
 
 use super::Failure;
-use super::args::DiffArgs;
-use super::common::{describe, filter, known, open};
+use super::args::{DiffArgs, DiffQuery};
+use super::common::{Recorded, describe, filter, known, open_index, read_index, registry};
 use super::render::Render;
 
 pub fn run(
@@ -18,18 +19,50 @@ pub fn run(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let log = open(target)?;
-    let h = log.history();
-    let f = filter(h, &d.scope)?;
+    let mut index = open_index(target)?;
+    let reg = registry(target, &mut index, &d.query.scope)?;
+    let (from, to, f) = query_in(&reg, &index, &d.query, now)?;
+    let h = read_index(target, &mut index, |i| i.history(&f))?;
+    let when = format!(
+        "from {} to {}",
+        describe(&index, from),
+        describe(&index, to)
+    );
+    Render::new(d.format).diff(out, &h, &when, || h.diff_iter(from, to, &f))?;
+    Ok(())
+}
+
+/// The two points and the filter the flags ask for (shared with `export diff`).
+///
+/// # Errors
+/// [`Error::Usage`] when `--from` is later than `--to` (a diff reads forward in valid time;
+/// the same date on both sides with two `--*-known-at` times compares two states of knowledge);
+/// those of [`filter`] and [`known`].
+pub fn query(h: &History, q: &DiffQuery, now: DateTime<Utc>) -> Result<(At, At, Filter), Error> {
+    query_in(h, h, q, now)
+}
+
+/// [`query`] with the names resolved in `reg` and the times in `h` (the index's).
+fn query_in(
+    reg: &History,
+    h: &impl Recorded,
+    q: &DiffQuery,
+    now: DateTime<Utc>,
+) -> Result<(At, At, Filter), Error> {
+    if q.from > q.to {
+        return Err(Error::Usage(format!(
+            "--from {} is later than --to {}: a diff reads forward in time; swap them (--from {} --to {})",
+            q.from, q.to, q.to, q.from
+        )));
+    }
+    let f = filter(reg, &q.scope)?;
     let from = At {
-        as_of: Some(d.from),
-        known: known(h, d.from_known_at.or(d.known_at), "--from-known-at", now)?,
+        as_of: Some(q.from),
+        known: known(h, q.from_known_at.or(q.known_at), "--from-known-at", now)?,
     };
     let to = At {
-        as_of: Some(d.to),
-        known: known(h, d.to_known_at.or(d.known_at), "--to-known-at", now)?,
+        as_of: Some(q.to),
+        known: known(h, q.to_known_at.or(q.known_at), "--to-known-at", now)?,
     };
-    let when = format!("from {} to {}", describe(h, from), describe(h, to));
-    Render::new(d.format).diff(out, h, &when, || h.diff_iter(from, to, &f))?;
-    Ok(())
+    Ok((from, to, f))
 }

@@ -31,6 +31,9 @@ pub fn run(
     };
     bar.finish();
     let report = report?;
+    if let Some(w) = &report.index_warning {
+        eprintln!("stancelog: warning: {}: {w}", target);
+    }
     Render::new(i.format).imported(out, &report)?;
     // Any refused row is a failure of the import as a whole (exit 2), even when the rest
     // was appended: a script must not take a partial import for a complete one.

@@ -12,16 +12,19 @@ mod add;
 mod agreement;
 mod append;
 mod cite;
+mod completions;
 mod copy;
 mod correct;
 mod diff;
 mod editor;
+mod export;
 mod import;
+mod index;
 mod init;
+mod man;
 mod positions;
 mod report;
 mod retract;
-mod snapshot;
 mod timeline;
 mod topics;
 mod trend;
@@ -78,8 +81,12 @@ pub fn try_main() -> Result<(), Failure> {
 
 /// Runs one command: each lives in its own file, and this only dispatches.
 fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
-    if let Command::Copy(c) = &args.command {
-        return copy::run(c, out);
+    // These need no --log.
+    match &args.command {
+        Command::Completions(c) => return completions::run(c, out),
+        Command::Man(m) => return man::run(m, out),
+        Command::Copy(c) => return copy::run(c, out),
+        _ => {}
     }
     let target = common::log_ref(&args)?;
     // The one reading of the clock: the recorded time of appends and imports, and the present
@@ -97,12 +104,13 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Retract(r) => retract::run(r, &target, now, out),
         Command::Correct(c) => correct::run(c, &target, now, out),
         Command::Cite(c) => cite::run(c, &target, now, out),
+        Command::Export(e) => export::run(e, &target, now, out),
+        Command::Completions(_) | Command::Man(_) | Command::Copy(_) => Ok(()),
         Command::Import(i) => import::run(i, &target, now, out),
-        Command::Snapshot(l) => snapshot::run(l, &target, out),
+        Command::Index(a) => index::run(a, &target, out),
         Command::Verify(l) => verify::run(l, &target, out),
         Command::Agreement(a) => agreement::run(a, &target, now, out),
         Command::Trend(t) => trend::run(t, &target, now, out),
         Command::Report(r) => report::run(r, &target, now, out),
-        Command::Copy(_) => unreachable!("dispatched above: copy takes no --log"),
     }
 }

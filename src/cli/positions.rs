@@ -5,11 +5,12 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use stancelog::core::At;
+use stancelog::Error;
+use stancelog::core::{At, Filter, History};
 
 use super::Failure;
-use super::args::PositionsArgs;
-use super::common::{describe, filter, known, open};
+use super::args::{PositionsArgs, PositionsQuery};
+use super::common::{Recorded, describe, filter, known, open_index, read_index, registry};
 use super::render::Render;
 
 pub fn run(
@@ -18,14 +19,34 @@ pub fn run(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let log = open(target)?;
-    let h = log.history();
-    let f = filter(h, &p.scope)?;
-    let at = At {
-        as_of: p.as_of,
-        known: known(h, p.known_at, "--known-at", now)?,
-    };
-    let when = describe(h, at);
-    Render::new(p.format).positions(out, h, &when, || h.positions_iter(at, &f))?;
+    let mut index = open_index(target)?;
+    let reg = registry(target, &mut index, &p.query.scope)?;
+    let (at, f) = query_in(&reg, &index, &p.query, now)?;
+    let h = read_index(target, &mut index, |i| i.history(&f))?;
+    let when = describe(&index, at);
+    Render::new(p.format).positions(out, &h, &when, || h.positions_iter(at, &f))?;
     Ok(())
+}
+
+/// The point and filter the flags ask for (shared with `export positions`).
+///
+/// # Errors
+/// Those of [`filter`] and [`known`].
+pub fn query(h: &History, q: &PositionsQuery, now: DateTime<Utc>) -> Result<(At, Filter), Error> {
+    query_in(h, h, q, now)
+}
+
+/// [`query`] with the names resolved in `reg` and the times in `rec` (the index's).
+fn query_in(
+    reg: &History,
+    rec: &impl Recorded,
+    q: &PositionsQuery,
+    now: DateTime<Utc>,
+) -> Result<(At, Filter), Error> {
+    let f = filter(reg, &q.scope)?;
+    let at = At {
+        as_of: q.as_of,
+        known: known(rec, q.known_at, "--known-at", now)?,
+    };
+    Ok((at, f))
 }

@@ -7,11 +7,11 @@ use std::io::{self, Write};
 use comfy_table::{LineStyle, Table, TableStyle};
 use serde::Serialize;
 
-use stancelog::core::{
-    ActorId, Change, Cite, EventBody, History, Position, Status, TimelineEntry, TopicId,
-};
+use stancelog::core::{Change, History, Position, TimelineEntry};
+use stancelog::export::rows::{self, ChangeRow, PositionRow, TimelineRow};
+use stancelog::export::{self, columns};
 use stancelog::import::ImportReport;
-use stancelog::store::{AppendReport, Log, format_recorded_at};
+use stancelog::store::{AppendReport, IndexCheck, IndexReport, Log};
 
 use super::args::Format;
 
@@ -30,127 +30,15 @@ pub struct Render {
 }
 
 #[derive(Serialize)]
-struct CiteOut {
-    publication: String,
-    url: Option<String>,
-    title: Option<String>,
-    published: Option<String>,
-    via: Option<String>,
-}
-
-impl CiteOut {
-    fn new(c: &Cite) -> CiteOut {
-        CiteOut {
-            publication: c.publication.clone(),
-            url: c.url.clone(),
-            title: c.title.clone(),
-            published: c.published.map(|d| d.to_string()),
-            via: c.via.clone(),
-        }
-    }
-}
-
-/// One report of a statement: the original or a further one (`stance.cited`).
-#[derive(Serialize)]
-struct SourceOut {
-    seq: u64,
-    quote: Option<String>,
-    #[serde(flatten)]
-    cite: CiteOut,
-}
-
-#[derive(Serialize)]
-struct CorrectionOut {
-    seq: u64,
-    fields: Vec<&'static str>,
-    reason: String,
-    recorded_at: String,
-}
-
-#[derive(Serialize)]
-struct RoleOut {
-    title: String,
-    organisation: Option<String>,
-    from: String,
-    to: Option<String>,
-}
-
-#[derive(Serialize)]
-struct PositionOut {
-    actor: String,
-    actor_name: String,
-    role: Option<RoleOut>,
-    topic: String,
-    topic_title: String,
-    stance: &'static str,
-    polarity: i8,
-    since: String,
-    event: Option<&'static str>,
-    instrument: Option<&'static str>,
-    recipient: Option<String>,
-    quote: Option<String>,
-    cite: CiteOut,
-    sources: Vec<SourceOut>,
-    corrections: Vec<CorrectionOut>,
-    declared_as: Option<String>,
-    seq: u64,
-    event_id: String,
-    recorded_at: String,
-}
-
-#[derive(Serialize)]
-struct ChangeOut {
-    actor: String,
-    actor_name: String,
-    topic: String,
-    topic_title: String,
-    change: &'static str,
-    before: Option<PositionOut>,
-    after: Option<PositionOut>,
-}
-
-#[derive(Serialize)]
-struct TimelineOut {
-    status: &'static str,
-    superseded_by: Option<u64>,
-    retracted_by: Option<u64>,
-    retraction_reason: Option<String>,
-    #[serde(flatten)]
-    position: PositionOut,
-}
-
-#[derive(Serialize)]
-struct ActorOut<'a> {
-    actor: &'a str,
-    name: &'a str,
-    kind: &'static str,
-    country: &'a str,
-    sector: &'static str,
-    aliases: &'a [String],
-    stances: u64,
-    retracted: u64,
-    seq: u64,
-}
-
-#[derive(Serialize)]
-struct TopicOut<'a> {
-    topic: &'a str,
-    title: &'a str,
-    kind: &'static str,
-    resolution: Option<&'a str>,
-    session: Option<u32>,
-    issues: &'a [String],
-    important: Option<bool>,
-    stances: u64,
-    retracted: u64,
-    seq: u64,
-}
-
-#[derive(Serialize)]
 struct VerifiedOut {
     events: u64,
     head_hash: String,
     schema1_records: u64,
+    /// `agrees`, `behind`, `unusable`, `absent` or `unchecked` (an index that queries would use
+    /// but that disagrees with the log fails verification).
+    index: &'static str,
+    /// The last seq the index covers (0 when absent).
+    index_seq: u64,
 }
 
 #[derive(Serialize)]
@@ -158,74 +46,6 @@ struct AppendedOut {
     seq: u64,
     id: String,
     duplicate: bool,
-}
-
-fn actor_name(h: &History, actor: &ActorId) -> String {
-    h.actor(actor).map_or_else(String::new, |a| a.name.clone())
-}
-
-fn topic_title(h: &History, topic: &TopicId) -> String {
-    h.topic(topic).map_or_else(String::new, |t| t.title.clone())
-}
-
-fn position_out(h: &History, p: &Position<'_>) -> PositionOut {
-    let s = &p.stance;
-    let mut sources = vec![SourceOut {
-        seq: p.event.seq,
-        quote: s.quote.clone(),
-        cite: CiteOut::new(&s.cite),
-    }];
-    for c in &p.citations {
-        if let EventBody::StanceCited(x) = &c.body {
-            sources.push(SourceOut {
-                seq: c.seq,
-                quote: x.quote.clone(),
-                cite: CiteOut::new(&x.cite),
-            });
-        }
-    }
-    let corrections = p
-        .corrections
-        .iter()
-        .filter_map(|c| match &c.body {
-            EventBody::StanceCorrected(x) => Some(CorrectionOut {
-                seq: c.seq,
-                fields: x.correction.fields(),
-                reason: x.reason.clone(),
-                recorded_at: format_recorded_at(&c.recorded_at),
-            }),
-            _ => None,
-        })
-        .collect();
-    PositionOut {
-        actor: p.actor.to_string(),
-        actor_name: actor_name(h, &p.actor),
-        role: p.role.map(|r| RoleOut {
-            title: r.title.clone(),
-            organisation: r.organisation.clone(),
-            from: r.from.to_string(),
-            to: r.to.map(|d| d.to_string()),
-        }),
-        topic: s.topic.to_string(),
-        topic_title: topic_title(h, &s.topic),
-        stance: s.stance.as_str(),
-        polarity: s.stance.polarity(),
-        since: match &s.time {
-            Some(t) => format!("{}T{}", s.date, t.as_str()),
-            None => s.date.to_string(),
-        },
-        event: s.event.map(|e| e.as_str()),
-        instrument: s.instrument.map(|i| i.as_str()),
-        recipient: s.recipient.as_ref().map(ToString::to_string),
-        quote: s.quote.clone(),
-        cite: CiteOut::new(&s.cite),
-        sources,
-        corrections,
-        declared_as: (s.actor != p.actor).then(|| s.actor.to_string()),
-        seq: p.event.seq,
-        event_id: p.event.id.hyphenated().to_string(),
-        recorded_at: format_recorded_at(&p.event.recorded_at),
-    }
 }
 
 /// Cuts text for a table cell, on a character boundary.
@@ -306,63 +126,8 @@ pub(super) fn stream_table<I: Iterator<Item = Vec<String>>>(
     Ok(())
 }
 
-/// The CSV columns of a position, in header order.
-const POSITION_COLUMNS: &[&str] = &[
-    "actor",
-    "actor_name",
-    "role",
-    "topic",
-    "topic_title",
-    "stance",
-    "polarity",
-    "since",
-    "event",
-    "recipient",
-    "quote",
-    "cite_publication",
-    "cite_via",
-    "cite_url",
-    "cite_title",
-    "cite_published",
-    "sources",
-    "corrected_by",
-    "declared_as",
-    "seq",
-    "event_id",
-    "recorded_at",
-];
-
-fn position_row(p: &PositionOut) -> Vec<String> {
-    let o = |x: &Option<String>| x.clone().unwrap_or_default();
-    let seqs = |v: Vec<u64>| v.iter().map(u64::to_string).collect::<Vec<_>>().join(" ");
-    vec![
-        p.actor.clone(),
-        p.actor_name.clone(),
-        p.role.as_ref().map(|r| r.title.clone()).unwrap_or_default(),
-        p.topic.clone(),
-        p.topic_title.clone(),
-        p.stance.to_string(),
-        p.polarity.to_string(),
-        p.since.clone(),
-        p.event.unwrap_or("").to_string(),
-        o(&p.recipient),
-        o(&p.quote),
-        p.cite.publication.clone(),
-        o(&p.cite.via),
-        o(&p.cite.url),
-        o(&p.cite.title),
-        o(&p.cite.published),
-        p.sources.len().to_string(),
-        seqs(p.corrections.iter().map(|c| c.seq).collect()),
-        o(&p.declared_as),
-        p.seq.to_string(),
-        p.event_id.clone(),
-        p.recorded_at.clone(),
-    ]
-}
-
 /// A short account of corrections and further reports, for table cells.
-fn notes_of(p: &PositionOut) -> String {
+fn notes_of(p: &PositionRow) -> String {
     let mut parts = Vec::new();
     if p.sources.len() > 1 {
         parts.push(format!("{} sources", p.sources.len()));
@@ -389,7 +154,8 @@ pub(super) fn csv_stream(
     let mut w = csv::Writer::from_writer(out);
     w.write_record(header).map_err(csv_err)?;
     for r in rows {
-        w.write_record(&r).map_err(csv_err)?;
+        w.write_record(r.iter().map(|c| export::neutralise(c).into_owned()))
+            .map_err(csv_err)?;
     }
     w.flush()
 }
@@ -433,9 +199,9 @@ impl Render {
         Render { format }
     }
 
-    /// Positions, as a table, JSON or CSV. `positions` gives the answer afresh each time it is
-    /// called: a table is written in two passes (widths, then rows), so no format holds a long
-    /// answer whole.
+    /// Positions, as a table, JSON, NDJSON or CSV. `positions` gives the answer afresh each
+    /// time it is called: a table is written in two passes (widths, then rows), so no format
+    /// holds a long answer whole.
     pub fn positions<'a, I>(
         &self,
         out: &mut dyn Write,
@@ -446,10 +212,11 @@ impl Render {
     where
         I: Iterator<Item = Position<'a>>,
     {
-        let rows = || positions().map(|p| position_out(h, &p));
+        let rows = || positions().map(|p| PositionRow::new(h, &p));
         match self.format {
             Format::Json => json_out(out, &Stream::new(rows())),
-            Format::Csv => csv_stream(out, POSITION_COLUMNS, rows().map(|r| position_row(&r))),
+            Format::Ndjson => export::write_ndjson(out, rows()),
+            Format::Csv => export::write_csv(out, &columns::positions(), rows()),
             Format::Table => {
                 // Rows come sorted by actor: count actors where the actor changes.
                 let (mut count, mut actors, mut last) = (0, 0, String::new());
@@ -464,7 +231,7 @@ impl Render {
                     out,
                     "Positions {when}: {count} position(s) of {actors} actor(s)\n"
                 )?;
-                let cells = |r: PositionOut| {
+                let cells = |r: PositionRow| {
                     vec![
                         cell(&r.actor_name),
                         cell(&r.topic_title),
@@ -487,7 +254,7 @@ impl Render {
         }
     }
 
-    /// Changes between two points, as a table, JSON or CSV; `changes` as in
+    /// Changes between two points, as a table, JSON, NDJSON or CSV; `changes` as in
     /// [`Render::positions`].
     pub fn diff<'a, I>(
         &self,
@@ -499,58 +266,18 @@ impl Render {
     where
         I: Iterator<Item = Change<'a>>,
     {
-        let rows = || {
-            changes().map(|c| ChangeOut {
-                actor: c.actor.to_string(),
-                actor_name: actor_name(h, &c.actor),
-                topic: c.topic.to_string(),
-                topic_title: topic_title(h, &c.topic),
-                change: c.kind.as_str(),
-                before: c.before.as_ref().map(|p| position_out(h, p)),
-                after: c.after.as_ref().map(|p| position_out(h, p)),
-            })
-        };
-        let brief = |p: &Option<PositionOut>| match p {
+        let rows = || changes().map(|c| ChangeRow::new(h, &c));
+        let brief = |p: &Option<PositionRow>| match p {
             Some(p) => format!("{} (since {}, seq {})", p.stance, p.since, p.seq),
             None => "-".to_string(),
         };
         match self.format {
             Format::Json => json_out(out, &Stream::new(rows())),
-            Format::Csv => {
-                let header = [
-                    "actor",
-                    "actor_name",
-                    "topic",
-                    "topic_title",
-                    "change",
-                    "before_stance",
-                    "before_since",
-                    "before_seq",
-                    "after_stance",
-                    "after_since",
-                    "after_seq",
-                ];
-                let part = |p: &Option<PositionOut>| match p {
-                    Some(p) => vec![p.stance.to_string(), p.since.clone(), p.seq.to_string()],
-                    None => vec![String::new(), String::new(), String::new()],
-                };
-                let data = rows().map(|r| {
-                    let mut v = vec![
-                        r.actor.clone(),
-                        r.actor_name.clone(),
-                        r.topic.clone(),
-                        r.topic_title.clone(),
-                        r.change.to_string(),
-                    ];
-                    v.extend(part(&r.before));
-                    v.extend(part(&r.after));
-                    v
-                });
-                csv_stream(out, &header, data)
-            }
+            Format::Ndjson => export::write_ndjson(out, rows()),
+            Format::Csv => export::write_csv(out, &columns::diff(), rows()),
             Format::Table => {
                 writeln!(out, "Changes {when}: {}\n", rows().count())?;
-                let cells = |r: ChangeOut| {
+                let cells = |r: ChangeRow| {
                     vec![
                         cell(&r.actor_name),
                         cell(&r.topic_title),
@@ -568,61 +295,25 @@ impl Render {
         }
     }
 
-    /// A timeline, as a table, JSON or CSV; `entries` as in [`Render::positions`].
+    /// A timeline, as a table, JSON, NDJSON or CSV; `entries` as in [`Render::positions`].
     pub fn timeline<'a, I>(
         &self,
         out: &mut dyn Write,
         h: &'a History,
+        when: &str,
         entries: impl Fn() -> I,
     ) -> io::Result<()>
     where
         I: Iterator<Item = TimelineEntry<'a>>,
     {
-        let rows = || {
-            entries().map(|e| {
-                let (superseded_by, retracted_by) = match e.status {
-                    Status::Current => (None, None),
-                    Status::Superseded { by } => (Some(by), None),
-                    Status::Retracted { by } => (None, Some(by)),
-                };
-                let retraction_reason = retracted_by.and_then(|seq| match h.event(seq)?.body {
-                    EventBody::StanceRetracted(r) => Some(r.reason),
-                    _ => None,
-                });
-                TimelineOut {
-                    status: e.status.as_str(),
-                    superseded_by,
-                    retracted_by,
-                    retraction_reason,
-                    position: position_out(h, &e.position),
-                }
-            })
-        };
+        let rows = || entries().map(|e| TimelineRow::new(h, &e));
         match self.format {
             Format::Json => json_out(out, &Stream::new(rows())),
-            Format::Csv => {
-                let mut header = vec![
-                    "status",
-                    "superseded_by",
-                    "retracted_by",
-                    "retraction_reason",
-                ];
-                header.extend_from_slice(POSITION_COLUMNS);
-                let data = rows().map(|r| {
-                    let mut v = vec![
-                        r.status.to_string(),
-                        r.superseded_by.map(|s| s.to_string()).unwrap_or_default(),
-                        r.retracted_by.map(|s| s.to_string()).unwrap_or_default(),
-                        r.retraction_reason.clone().unwrap_or_default(),
-                    ];
-                    v.extend(position_row(&r.position));
-                    v
-                });
-                csv_stream(out, &header, data)
-            }
+            Format::Ndjson => export::write_ndjson(out, rows()),
+            Format::Csv => export::write_csv(out, &columns::timeline(), rows()),
             Format::Table => {
-                writeln!(out, "Timeline: {} stance(s)\n", rows().count())?;
-                let cells = |r: TimelineOut| {
+                writeln!(out, "Timeline{when}: {} stance(s)\n", rows().count())?;
+                let cells = |r: TimelineRow| {
                     let status = match (r.superseded_by, r.retracted_by) {
                         (Some(by), _) => format!("superseded by {by}"),
                         (_, Some(by)) => format!("retracted by {by}"),
@@ -650,61 +341,17 @@ impl Render {
         }
     }
 
-    pub fn actors(&self, out: &mut dyn Write, h: &History) -> io::Result<()> {
-        let actors = h.actors();
-        let rows: Vec<ActorOut<'_>> = actors
-            .iter()
-            .filter_map(|(id, entry)| {
-                let a = h.actor(id)?;
-                Some(ActorOut {
-                    actor: id.as_str(),
-                    name: &a.name,
-                    kind: a.kind.as_str(),
-                    country: a.country.as_str(),
-                    sector: a.sector.as_str(),
-                    aliases: &a.aliases,
-                    stances: entry.stances,
-                    retracted: entry.retracted,
-                    seq: entry.seq,
-                })
-            })
-            .collect();
+    /// Registered actors, by name then id (rows from [`rows::actor_rows`]).
+    pub fn actors(&self, out: &mut dyn Write, rows: Vec<rows::ActorRow>) -> io::Result<()> {
         match self.format {
             Format::Json => json_out(out, &rows),
-            Format::Csv => csv_out(
-                out,
-                &[
-                    "actor",
-                    "name",
-                    "kind",
-                    "country",
-                    "sector",
-                    "aliases",
-                    "stances",
-                    "retracted",
-                    "seq",
-                ],
-                rows.iter()
-                    .map(|r| {
-                        vec![
-                            r.actor.to_string(),
-                            r.name.to_string(),
-                            r.kind.to_string(),
-                            r.country.to_string(),
-                            r.sector.to_string(),
-                            r.aliases.join("; "),
-                            r.stances.to_string(),
-                            r.retracted.to_string(),
-                            r.seq.to_string(),
-                        ]
-                    })
-                    .collect(),
-            ),
+            Format::Ndjson => export::write_ndjson(out, rows.iter()),
+            Format::Csv => export::write_csv(out, &columns::actors(), rows.into_iter()),
             Format::Table => {
                 writeln!(out, "Actors: {}\n", rows.len())?;
                 let mut t = table(&[
-                    "Id",
                     "Name",
+                    "Id",
                     "Kind",
                     "Country",
                     "Sector",
@@ -713,10 +360,10 @@ impl Render {
                 ]);
                 for r in &rows {
                     t.add_row(vec![
-                        cell(r.actor),
-                        cell(r.name),
+                        cell(&r.name),
+                        cell(&r.actor),
                         r.kind.to_string(),
-                        r.country.to_string(),
+                        r.country.clone(),
                         r.sector.to_string(),
                         r.stances.to_string(),
                         r.retracted.to_string(),
@@ -727,51 +374,19 @@ impl Render {
         }
     }
 
-    pub fn topics(&self, out: &mut dyn Write, h: &History) -> io::Result<()> {
-        let topics = h.topics();
-        let rows: Vec<TopicOut<'_>> = topics
-            .iter()
-            .filter_map(|(id, entry)| {
-                let t = h.topic(id)?;
-                Some(TopicOut {
-                    topic: id.as_str(),
-                    title: &t.title,
-                    kind: t.kind.as_str(),
-                    resolution: t.resolution.as_deref(),
-                    session: t.session,
-                    issues: &t.issues,
-                    important: t.important,
-                    stances: entry.stances,
-                    retracted: entry.retracted,
-                    seq: entry.seq,
-                })
-            })
-            .collect();
+    /// Registered topics, by title then id (rows from [`rows::topic_rows`]).
+    pub fn topics(&self, out: &mut dyn Write, rows: Vec<rows::TopicRow>) -> io::Result<()> {
         match self.format {
             Format::Json => json_out(out, &rows),
-            Format::Csv => csv_out(
-                out,
-                &["topic", "title", "kind", "stances", "retracted", "seq"],
-                rows.iter()
-                    .map(|r| {
-                        vec![
-                            r.topic.to_string(),
-                            r.title.to_string(),
-                            r.kind.to_string(),
-                            r.stances.to_string(),
-                            r.retracted.to_string(),
-                            r.seq.to_string(),
-                        ]
-                    })
-                    .collect(),
-            ),
+            Format::Ndjson => export::write_ndjson(out, rows.iter()),
+            Format::Csv => export::write_csv(out, &columns::topics(), rows.into_iter()),
             Format::Table => {
                 writeln!(out, "Topics: {}\n", rows.len())?;
-                let mut t = table(&["Id", "Title", "Kind", "Stances", "Retracted"]);
+                let mut t = table(&["Title", "Id", "Kind", "Stances", "Retracted"]);
                 for r in &rows {
                     t.add_row(vec![
-                        cell(r.topic),
-                        cell(r.title),
+                        cell(&r.title),
+                        cell(&r.topic),
                         r.kind.to_string(),
                         r.stances.to_string(),
                         r.retracted.to_string(),
@@ -820,6 +435,7 @@ impl Render {
         };
         match self.format {
             Format::Json => json_out(out, &v),
+            Format::Ndjson => export::write_ndjson(out, std::iter::once(&v)),
             Format::Csv => csv_out(
                 out,
                 &["file", "line", "reason"],
@@ -855,54 +471,115 @@ impl Render {
         }
     }
 
-    pub fn snapshot(
-        &self,
-        out: &mut dyn Write,
-        log: &Log,
-        path: &std::path::Path,
-        size: u64,
-    ) -> io::Result<()> {
+    /// What `stancelog index` reports: the index's place, format, end and segments.
+    pub fn index(&self, out: &mut dyn Write, r: &IndexReport) -> io::Result<()> {
         #[derive(Serialize)]
-        struct SnapshotOut {
-            path: String,
-            seq: u64,
-            head_hash: String,
+        struct SegmentOut {
+            first: u64,
+            last: u64,
             bytes: u64,
         }
-        let v = SnapshotOut {
-            path: path.display().to_string(),
-            seq: log.history().seq_last(),
-            head_hash: log.head_hash(),
-            bytes: size,
+        #[derive(Serialize)]
+        struct IndexOut {
+            path: String,
+            version: u32,
+            seq: u64,
+            head_hash: String,
+            actors: usize,
+            topics: usize,
+            bytes: u64,
+            segments: Vec<SegmentOut>,
+        }
+        let v = IndexOut {
+            path: r.path.display().to_string(),
+            version: r.version,
+            seq: r.seq,
+            head_hash: r.head_hash.clone(),
+            actors: r.actors,
+            topics: r.topics,
+            bytes: r.segments.iter().map(|s| s.2).sum(),
+            segments: r
+                .segments
+                .iter()
+                .map(|(first, last, bytes)| SegmentOut {
+                    first: *first,
+                    last: *last,
+                    bytes: *bytes,
+                })
+                .collect(),
         };
         match self.format {
             Format::Json => json_out(out, &v),
+            Format::Ndjson => export::write_ndjson(out, std::iter::once(&v)),
             Format::Csv => csv_out(
                 out,
-                &["path", "seq", "head_hash", "bytes"],
+                &[
+                    "path",
+                    "version",
+                    "seq",
+                    "head_hash",
+                    "actors",
+                    "topics",
+                    "segments",
+                    "bytes",
+                ],
                 vec![vec![
                     v.path.clone(),
+                    v.version.to_string(),
                     v.seq.to_string(),
                     v.head_hash.clone(),
+                    v.actors.to_string(),
+                    v.topics.to_string(),
+                    v.segments.len().to_string(),
                     v.bytes.to_string(),
                 ]],
             ),
-            Format::Table => writeln!(
-                out,
-                "snapshot at seq {} (head hash {}): {} ({} bytes)",
-                v.seq, v.head_hash, v.path, v.bytes
-            ),
+            Format::Table => {
+                writeln!(
+                    out,
+                    "index at seq {} (head hash {}): {}, format {}, {} actors, {} topics, {} segment(s), {} bytes",
+                    v.seq,
+                    v.head_hash,
+                    v.path,
+                    v.version,
+                    v.actors,
+                    v.topics,
+                    v.segments.len(),
+                    v.bytes
+                )?;
+                for s in &v.segments {
+                    writeln!(out, "  seqs {} to {}: {} bytes", s.first, s.last, s.bytes)?;
+                }
+                Ok(())
+            }
         }
     }
 
-    pub fn verified(&self, out: &mut dyn Write, log: &Log) -> io::Result<()> {
+    /// A verified log, and what was found of its index (`None`: not checked, a writer was
+    /// appending).
+    pub fn verified(
+        &self,
+        out: &mut dyn Write,
+        log: &Log,
+        index: Option<&IndexCheck>,
+    ) -> io::Result<()> {
+        let (state, index_seq) = match index {
+            Some(IndexCheck::Agrees { seq }) => ("agrees", *seq),
+            Some(IndexCheck::Behind { seq }) => ("behind", *seq),
+            None => ("unchecked", 0),
+            Some(IndexCheck::Unusable { .. }) => ("unusable", 0),
+            Some(IndexCheck::Absent | IndexCheck::Disagrees { .. }) => ("absent", 0),
+        };
         let v = VerifiedOut {
             events: log.history().seq_last(),
             head_hash: log.head_hash(),
             schema1_records: log.schema1_records(),
+            index: state,
+            index_seq,
         };
         match self.format {
             Format::Json => json_out(out, &v),
+            Format::Ndjson => export::write_ndjson(out, std::iter::once(&v)),
             Format::Csv => csv_out(
                 out,
                 &["events", "head_hash", "schema1_records"],
@@ -914,6 +591,20 @@ impl Render {
             ),
             Format::Table => {
                 writeln!(out, "ok: {} events, head hash {}", v.events, v.head_hash)?;
+                match index {
+                    Some(IndexCheck::Agrees { seq }) => {
+                        writeln!(out, "index: agrees with the log (seq {seq})")?
+                    }
+                    None => writeln!(out, "index: not checked while a batch is being written")?,
+                    Some(IndexCheck::Behind { seq }) => writeln!(
+                        out,
+                        "index: agrees with the log up to seq {seq}; the next query or append brings it up to date"
+                    )?,
+                    Some(IndexCheck::Unusable { why }) => {
+                        writeln!(out, "index: not used ({why}); the next query rebuilds it")?
+                    }
+                    _ => writeln!(out, "index: none; the next query builds it")?,
+                }
                 if v.schema1_records > 0 {
                     writeln!(
                         out,
@@ -938,6 +629,7 @@ impl Render {
             .collect();
         match self.format {
             Format::Json => json_out(out, &rows),
+            Format::Ndjson => export::write_ndjson(out, rows.iter()),
             Format::Csv => csv_out(
                 out,
                 &["seq", "id", "duplicate"],
@@ -981,7 +673,7 @@ impl Render {
 
 /// The shortest useful source for a table: the relayed agency when there is one, else the
 /// publication.
-fn source_of(r: &PositionOut) -> String {
+fn source_of(r: &PositionRow) -> String {
     match &r.cite.via {
         Some(via) => format!("via {via}"),
         None => r.cite.publication.clone(),

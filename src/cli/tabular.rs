@@ -74,6 +74,9 @@ pub fn write(
             let objects: Vec<Object<'_>> = rows.iter().map(|r| Object(header, r)).collect();
             json_out(out, &objects)
         }
+        Format::Ndjson => {
+            stancelog::export::write_ndjson(out, rows.iter().map(|r| Object(header, r)))
+        }
         Format::Csv => csv_stream(
             out,
             header,

@@ -5,9 +5,13 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
+use stancelog::Error;
+use stancelog::core::{Filter, History, Seq};
+use stancelog::store::format_recorded_at;
+
 use super::Failure;
-use super::args::TimelineArgs;
-use super::common::{filter, known, open};
+use super::args::{TimelineArgs, TimelineQuery};
+use super::common::{Recorded, filter, known, open_index, read_index, registry};
 use super::render::Render;
 
 pub fn run(
@@ -16,10 +20,41 @@ pub fn run(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let log = open(target)?;
-    let h = log.history();
-    let f = filter(h, &t.scope)?;
-    let known = known(h, t.known_at, "--known-at", now)?;
-    Render::new(t.format).timeline(out, h, || h.timeline_iter(known, &f))?;
+    let mut index = open_index(target)?;
+    let reg = registry(target, &mut index, &t.query.scope)?;
+    let (known, f) = query_in(&reg, &index, &t.query, now)?;
+    let h = read_index(target, &mut index, |i| i.history(&f))?;
+    // The cutoff used, as `positions` and `diff` give it in their headings.
+    let when = match known {
+        Some(seq) => match index.recorded_at(seq) {
+            Some(t) => format!(" as recorded by seq {seq} ({})", format_recorded_at(&t)),
+            None => " as recorded before the first event".to_string(),
+        },
+        None => String::new(),
+    };
+    Render::new(t.format).timeline(out, &h, &when, || h.timeline_iter(known, &f))?;
     Ok(())
+}
+
+/// The cutoff and filter the flags ask for (shared with `export timeline`).
+///
+/// # Errors
+/// Those of [`filter`] and [`known`].
+pub fn query(
+    h: &History,
+    q: &TimelineQuery,
+    now: DateTime<Utc>,
+) -> Result<(Option<Seq>, Filter), Error> {
+    query_in(h, h, q, now)
+}
+
+/// [`query`] with the names resolved in `reg` and the times in `rec` (the index's).
+fn query_in(
+    reg: &History,
+    rec: &impl Recorded,
+    q: &TimelineQuery,
+    now: DateTime<Utc>,
+) -> Result<(Option<Seq>, Filter), Error> {
+    let f = filter(reg, &q.scope)?;
+    Ok((known(rec, q.known_at, "--known-at", now)?, f))
 }

@@ -5,11 +5,12 @@ use std::path::Path;
 
 use stancelog::store::LogRef;
 
-use stancelog::store::{Hash, Log, TailCheck};
+use stancelog::store::{self, Hash, Log, TailCheck};
 use stancelog::{Error, Location};
 
 use super::Failure;
 use super::args::Format;
+use super::index::index_agrees;
 use super::render::Render;
 
 #[derive(Debug, clap::Args)]
@@ -51,7 +52,18 @@ pub fn run(l: &VerifyArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), F
     if let Some(expected) = &l.expect_head {
         expect_head(target, &log, expected)?;
     }
-    Render::new(l.format).verified(out, &log)?;
+    // While a writer appends, the index may already hold the batch this read left out: the
+    // index is checked only against a settled log.
+    // A PostgreSQL log has no index.
+    let index = match target {
+        LogRef::File(path) if log.torn_tail_bytes() == 0 => {
+            let check = store::check_index(path, &log)?;
+            index_agrees(path, &check)?;
+            Some(check)
+        }
+        _ => None,
+    };
+    Render::new(l.format).verified(out, &log, index.as_ref())?;
     Ok(())
 }
 

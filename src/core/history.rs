@@ -260,10 +260,11 @@ fn hash_id(id: &Uuid) -> u64 {
 }
 
 impl IdIndex {
-    fn get(&self, ids: &[Uuid], id: &Uuid) -> Option<Seq> {
+    /// The slot index of an id.
+    fn get(&self, ids: &[Uuid], id: &Uuid) -> Option<usize> {
         self.table
             .find(hash_id(id), |i| ids[*i as usize] == *id)
-            .map(|i| Seq::from(*i) + 1)
+            .map(|i| *i as usize)
     }
 
     /// Indexes `ids[index]`, which must not be indexed yet.
@@ -407,6 +408,9 @@ pub struct History {
     alias_of: BTreeMap<ActorId, (ActorId, Seq)>,
     /// Seqs of `actor.role` events per actor, in order.
     roles: BTreeMap<ActorId, Vec<Seq>>,
+    /// A sparse history ([`History::sparse`]) holds the seq of each slot here; a dense one
+    /// leaves it empty (slot `i` is seq `i + 1`).
+    sparse: Option<Vec<Seq>>,
 }
 
 impl History {
@@ -415,9 +419,44 @@ impl History {
         History::default()
     }
 
+    /// An empty sparse history: one that holds only some of a log's events, in seq order with
+    /// gaps, each with its own seq (a projection index folds into one only the events a query
+    /// needs). Every query answers as on the whole log for the pairs whose stances, with their
+    /// corrections, retractions and citations, it holds, provided it also holds every
+    /// registration, alias link and role before them. What it does not hold it does not count:
+    /// [`History::actors`] and [`History::topics`] count only what it holds, and
+    /// [`History::seq_known_at`] gives the last seq it holds recorded by then.
+    pub fn sparse() -> History {
+        History {
+            sparse: Some(Vec::new()),
+            ..History::default()
+        }
+    }
+
     /// Seq of the last event, 0 when empty.
     pub fn seq_last(&self) -> Seq {
-        self.slots.len() as Seq
+        match &self.sparse {
+            Some(seqs) => seqs.last().copied().unwrap_or(0),
+            None => self.slots.len() as Seq,
+        }
+    }
+
+    /// How many events the history holds (`seq_last()` unless it is sparse).
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the history holds no event.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The seq of slot `i`.
+    fn seq_at(&self, i: usize) -> Seq {
+        match &self.sparse {
+            Some(seqs) => seqs[i],
+            None => i as Seq + 1,
+        }
     }
 
     /// All events in `seq` order, each built from the compact form (a copy).
@@ -432,13 +471,16 @@ impl History {
 
     /// The index of a seq in the slot vectors, if it is in the log.
     fn index(&self, seq: Seq) -> Option<usize> {
+        if let Some(seqs) = &self.sparse {
+            return seqs.binary_search(&seq).ok();
+        }
         let i = usize::try_from(seq.checked_sub(1)?).ok()?;
         (i < self.slots.len()).then_some(i)
     }
 
     fn event_at(&self, i: usize) -> Event {
         Event {
-            seq: i as Seq + 1,
+            seq: self.seq_at(i),
             id: self.ids[i],
             recorded_at: self.recorded.at(i as u32).unwrap_or_default(),
             body: match &self.slots[i] {
@@ -493,7 +535,7 @@ impl History {
 
     /// The seq of the event with this id, if it is in the log.
     pub fn seq_of(&self, id: &Uuid) -> Option<Seq> {
-        self.by_id.get(&self.ids, id)
+        self.by_id.get(&self.ids, id).map(|i| self.seq_at(i))
     }
 
     /// The recorded time of the event with this seq, if any.
@@ -505,7 +547,10 @@ impl History {
     /// Recorded time never decreases with seq, so this is a prefix of the log. 0 when nothing
     /// was recorded by then.
     pub fn seq_known_at(&self, t: DateTime<Utc>) -> Seq {
-        self.recorded.known_at(t, self.slots.len()) as Seq
+        match self.recorded.known_at(t, self.slots.len()) {
+            0 => 0,
+            n => self.seq_at(n - 1),
+        }
     }
 
     /// Registered actors, ordered by id, with their counts (a copy).
@@ -657,7 +702,7 @@ impl History {
     /// The stances: (seq, compact stance) in seq order.
     pub(crate) fn stance_slots(&self) -> impl Iterator<Item = (Seq, &StanceSlot)> + '_ {
         self.slots.iter().enumerate().filter_map(|(i, s)| match s {
-            Slot::Stance(s) => Some((i as Seq + 1, s)),
+            Slot::Stance(s) => Some((self.seq_at(i), s)),
             Slot::Other(_) => None,
         })
     }
@@ -949,11 +994,20 @@ impl History {
 
     /// What every event adds: its id, its recorded time.
     fn begin(&mut self, seq: Seq, id: Uuid, recorded_at: DateTime<Utc>) {
-        assert_eq!(
-            seq,
-            self.seq_last() + 1,
-            "History::apply: events must be applied in seq order"
-        );
+        match &mut self.sparse {
+            Some(seqs) => {
+                assert!(
+                    seqs.last().is_none_or(|last| *last < seq),
+                    "History::apply: events must be applied in seq order"
+                );
+                seqs.push(seq);
+            }
+            None => assert_eq!(
+                seq,
+                self.seq_last() + 1,
+                "History::apply: events must be applied in seq order"
+            ),
+        }
         let index = u32::try_from(self.ids.len())
             .expect("History: more than u32::MAX events (some 400 GB of memory)");
         self.ids.push(id);
@@ -1085,6 +1139,9 @@ impl History {
                 None => return,
             }
             self.slots.pop();
+            if let Some(seqs) = &mut self.sparse {
+                seqs.pop();
+            }
             self.recorded.pop(index);
             if let Some(id) = self.ids.last().copied() {
                 self.by_id.remove(&self.ids, &id);

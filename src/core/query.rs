@@ -274,7 +274,7 @@ impl History {
     pub(super) fn rows(&self, scope: &Scope, ranks: &Ranks, with_retracted: bool) -> Vec<Row> {
         // Room for every stance up to the cutoff: pages a filtered query leaves untouched cost
         // no memory, and a full one never copies its rows to grow.
-        let mut rows = Vec::with_capacity(scope.cutoff.min(self.seq_last()) as usize);
+        let mut rows = Vec::with_capacity(scope.cutoff.min(self.len() as Seq) as usize);
         for (seq, slot) in self.stance_slots() {
             if seq > scope.cutoff {
                 break;

@@ -239,7 +239,10 @@ impl<'p> Engine<'p> {
         let target = if opts.dry_run {
             Target::Dry(log.open()?)
         } else {
-            Target::Write(Writer::open_log(log, opts.wait)?)
+            let mut writer = Writer::open_log(log, opts.wait)?;
+            // Many batches: the projection index is updated once, in `finish`.
+            writer.defer_index();
+            Target::Write(writer)
         };
         let history = target.history();
         let floor = history.recorded_at(history.seq_last());
@@ -664,8 +667,9 @@ impl<'p> Engine<'p> {
     /// Those of [`Writer::append`].
     pub fn finish(mut self, file: &str) -> Result<ImportReport> {
         self.flush(file)?;
-        if let Target::Dry(_) = self.target {
-            self.report.appended += self.batch.len() as u64;
+        match &self.target {
+            Target::Dry(_) => self.report.appended += self.batch.len() as u64,
+            Target::Write(w) => self.report.index_warning = w.update_index(),
         }
         self.progress.finish();
         let mut report = self.report;

@@ -77,6 +77,9 @@ pub struct ImportReport {
     pub skipped_why: std::collections::BTreeMap<String, u64>,
     /// Rows refused, in file order.
     pub refused: Vec<RefusedRow>,
+    /// Set when the events were appended but the projection index could not be brought up to
+    /// date (see [`crate::store::Writer::update_index`]).
+    pub index_warning: Option<String>,
     /// Nothing was written: the counts say what would have been.
     pub dry_run: bool,
 }

@@ -131,6 +131,7 @@ pub fn import_treaty_status(
     };
     let (versions, refused) = read_versions(&name, &bytes, label.as_deref())?;
     let mut writer = Writer::open_log(log, wait)?;
+    writer.defer_index();
     let history = writer.log().history();
     check_topic(history, &topic)?;
     let context = Context {
@@ -171,6 +172,7 @@ pub fn import_treaty_status(
         done_version = batch.version + 1;
     }
     progress.advance((versions.len() - done_version) as u64);
+    report.index_warning = writer.update_index();
     progress.finish();
     Ok(report)
 }

@@ -194,6 +194,7 @@ pub fn import(
     let (actors, mut votes) = read_votes(&votes_path, &calls, &call_index, &mut report.refused)?;
 
     let mut writer = Writer::open_log(log, opts.wait)?;
+    writer.defer_index();
     let history = writer.log().history();
     let seq_at_open = history.seq_last();
 
@@ -331,6 +332,7 @@ pub fn import(
     })?;
     // Release the lock now; free the folded log (every event of the log) on another thread,
     // since nothing here needs it any more.
+    report.index_warning = writer.update_index();
     drop_elsewhere(writer.into_log());
     progress.finish();
     report

@@ -3,14 +3,15 @@
 mod backend;
 mod batch;
 mod chain;
+mod codec;
 mod encode;
 mod head;
 mod holder;
+mod index;
 mod log;
 mod pipeline;
 mod postgres;
 mod record;
-mod snapshot;
 mod writer;
 
 pub use backend::LogRef;
@@ -18,11 +19,13 @@ pub use batch::{BATCH_EVENTS_MAX, NewEvent, parse_batch};
 pub use chain::{GENESIS_HASH, Hash};
 pub use head::seq_with_hash;
 pub use holder::writer_record_path;
+pub use index::{
+    INDEX_VERSION, Index, IndexCheck, IndexReport, IndexUse, check_index, index_path, update_index,
+};
 pub use log::{LINE_BYTES_MAX, Log, SCHEMA_VERSION_MIN, TailCheck};
 pub use postgres::{LOCK_KEY, PgLog, SCHEMA_SQL};
 pub use record::{
     CiteRecord, EVENT_TYPES, FieldError, Record, SCHEMA_VERSION, format_recorded_at,
     parse_recorded_at, parse_uuid,
 };
-pub use snapshot::{SnapshotUse, open_log, snapshot_path, write_snapshot};
 pub use writer::{AppendOptions, AppendReport, Appended, Writer, append, encode_batch, encode_log};

@@ -21,6 +21,7 @@ use super::batch::NewEvent;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
+use super::index::update_index;
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use super::postgres::{PgAppend, PgLog};
 use crate::core::{Event, Rejection, Seq};
@@ -61,6 +62,9 @@ pub struct AppendReport {
     /// Whole records in that tail: the start of a batch never acknowledged (its last record was
     /// never written), with seqs from the log's last seq + 1 on.
     pub torn_records_removed: u64,
+    /// Set when the batch was appended but the projection index could not be brought up to
+    /// date (the next query catches it up or rebuilds it): what went wrong, in words.
+    pub index_warning: Option<String>,
     /// True when the log's last record had no newline after it (see
     /// [`Log::final_newline_missing`]) and this append wrote it before the batch.
     pub newline_added: bool,
@@ -77,6 +81,9 @@ pub struct Writer {
     /// The last batch's output buffer, emptied, kept for the next one: a fresh buffer of a few
     /// hundred KiB costs a page fault per 4 KiB when it is first written.
     spare: Vec<u8>,
+    /// Whether the projection index waits for [`Writer::update_index`] (importers) instead of
+    /// following every append.
+    defer_index: bool,
 }
 
 /// Where a writer's batches go: the storage seam's write side.
@@ -132,6 +139,28 @@ impl Writer {
             },
             log,
             spare: Vec::new(),
+            defer_index: false,
+        })
+    }
+
+    /// Leaves the projection index alone until [`Writer::update_index`] is called, instead of
+    /// updating it after every append: an importer appends many batches and updates it once.
+    pub fn defer_index(&mut self) {
+        self.defer_index = true;
+    }
+
+    /// Brings the projection index (`LOG.index/`) up to this writer's log: a segment for the
+    /// events it lacks (see [`crate::store::update_index`]). Returns a warning, in words, when
+    /// it could not: the log is not affected, and the next query catches the index up. A
+    /// PostgreSQL log has no index: nothing to do.
+    pub fn update_index(&self) -> Option<String> {
+        let Sink::File { path, .. } = &self.sink else {
+            return None;
+        };
+        update_index(path, &self.log).err().map(|e| {
+            format!(
+                "the projection index was not updated ({e}); the next query brings it up to date"
+            )
         })
     }
 
@@ -154,6 +183,7 @@ impl Writer {
                     })),
                     log,
                     spare: Vec::new(),
+                    defer_index: false,
                 })
             }
         }
@@ -283,10 +313,16 @@ impl Writer {
             self.log.head = head;
             self.log.recorded_at_last = Some(recorded_at);
         }
+        let index_warning = if self.defer_index || seq_last == seq_before {
+            None
+        } else {
+            self.update_index()
+        };
         Ok(AppendReport {
             events: report,
             torn_bytes_removed: torn,
             torn_records_removed: torn_records,
+            index_warning,
             newline_added: newline,
         })
     }
@@ -352,6 +388,7 @@ impl Writer {
             torn_bytes_removed: 0,
             torn_records_removed: 0,
             newline_added: false,
+            index_warning: None,
         })
     }
 

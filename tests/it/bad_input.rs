@@ -558,6 +558,17 @@ fn a_stored_seq_gap_is_reported_on_its_field() {
         .unwrap()
         .replace("\"seq\":2,", "\"seq\":7,");
     replace_line(&f.log, 2, &line2);
+    // A query answers from the index, which checks the log only where it ends: `verify`
+    // reads every line,
+    let o = f.run(&["verify"], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{}:2: field `seq`", f.log.display())),
+        "{err}"
+    );
+    // and so does a query once there is no index to answer from.
+    std::fs::remove_dir_all(stancelog::store::index_path(&f.log)).unwrap();
     let o = f.run(&["positions"], None);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
@@ -582,21 +593,24 @@ fn a_field_given_twice_is_refused() {
 }
 
 #[test]
-fn the_snapshot_command_warns_of_a_torn_tail_too() {
-    // Regression: `snapshot` read the log without the warning every other command gives.
+fn the_index_command_warns_of_a_torn_tail_too() {
+    // Regression (of `snapshot`, which `index` replaced): a command that read the log without
+    // the warning every other command gives.
     let f = Fixture::new();
     let mut bytes = f.bytes();
     let torn = br#"{"schema":1,"seq":4,"id":"01a"#;
     bytes.extend_from_slice(torn);
     std::fs::write(&f.log, &bytes).unwrap();
-    let o = f.run(&["snapshot"], None);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let err = stderr(&o);
-    assert!(err.contains("warning"), "{err}");
-    assert!(
-        err.contains(&format!("torn tail of {} bytes", torn.len())),
-        "{err}"
-    );
+    for args in [&["index"][..], &["index", "--rebuild"]] {
+        let o = f.run(args, None);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("warning"), "{err}");
+        assert!(
+            err.contains(&format!("torn tail of {} bytes", torn.len())),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]

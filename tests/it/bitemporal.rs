@@ -1790,10 +1790,9 @@ fn cli_role_is_that_held_on_the_as_of_day() {
     );
     let csv = stdout(&v);
     assert!(
-        csv.lines()
-            .nth(1)
-            .unwrap()
-            .starts_with("kim,Kim,Vice Minister,deploy,"),
+        csv.lines().nth(1).unwrap().starts_with(
+            "1,kim,Kim,Vice Minister,Ministry of National Defense,2024-01,2024-06,deploy,"
+        ),
         "{csv}"
     );
 }

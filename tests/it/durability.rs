@@ -852,7 +852,10 @@ fn verify_expect_head_detects_a_log_cut_back_to_an_earlier_batch() {
     // passes, saying how many events came after an earlier head;
     let o = expect(&head);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(stdout(&o), format!("ok: 5 events, head hash {head}\n"));
+    assert_eq!(
+        stdout(&o),
+        format!("ok: 5 events, head hash {head}\nindex: agrees with the log (seq 5)\n")
+    );
     assert!(o.stderr.is_empty(), "{}", stderr(&o));
     let o = expect(&first_head.to_uppercase());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -1070,7 +1073,7 @@ fn the_seed_log_without_its_final_newline_keeps_seq_36_to_40_and_the_next_append
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        format!("ok: 40 events, head hash {seed_head}\n")
+        format!("ok: 40 events, head hash {seed_head}\nindex: agrees with the log (seq 40)\n")
     );
     assert_eq!(
         stderr(&o),
@@ -1532,7 +1535,12 @@ fn verify_while_a_writer_writes_a_batch_checks_the_log_before_it() {
     record.lock().unwrap();
     let o = run_log(&log, &["verify"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(stdout(&o), format!("ok: {n} events, head hash {head}\n"));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "ok: {n} events, head hash {head}\nindex: not checked while a batch is being written\n"
+        )
+    );
     assert_eq!(
         stderr(&o),
         format!(

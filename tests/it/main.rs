@@ -14,6 +14,10 @@ mod import_csv;
 mod import_mapping;
 mod import_treaty;
 mod import_unvotes;
+mod index;
+mod output;
+#[cfg(feature = "duckdb")]
+mod parquet;
 #[cfg(feature = "postgres")]
 mod pg;
 mod properties;
@@ -23,4 +27,3 @@ mod real_analysis;
 mod real_data;
 mod record;
 mod report;
-mod snapshots;

@@ -1,0 +1,187 @@
+//! `stancelog export positions|diff|timeline|events|actors|topics ... --format
+//! parquet|ndjson|csv --out FILE`: a query's answer written to a file for other tools, with the
+//! columns of `docs/output.md`.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use stancelog::store::LogRef;
+
+use chrono::{DateTime, Utc};
+use clap::{Subcommand, ValueEnum};
+use serde::Serialize;
+
+use stancelog::Error;
+use stancelog::export::columns::{self, Column};
+use stancelog::export::rows::{self, ChangeRow, EventRow, PositionRow, TimelineRow};
+use stancelog::export::{self, OUTPUT_VERSION};
+
+use super::Failure;
+use super::args::{DiffQuery, KnownAt, PositionsQuery, TimelineQuery};
+use super::common::{known, open};
+use super::{diff, positions, timeline};
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub what: ExportWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportWhat {
+    /// Positions as of a date (the flags of `positions`).
+    Positions {
+        #[command(flatten)]
+        query: PositionsQuery,
+        #[command(flatten)]
+        to: ExportTo,
+    },
+    /// Changes between two dates (the flags of `diff`).
+    Diff {
+        #[command(flatten)]
+        query: DiffQuery,
+        #[command(flatten)]
+        to: ExportTo,
+    },
+    /// Every stance with its status (the flags of `timeline`).
+    Timeline {
+        #[command(flatten)]
+        query: TimelineQuery,
+        #[command(flatten)]
+        to: ExportTo,
+    },
+    /// Every event of the log, each field a column.
+    Events {
+        /// Only the events recorded by this time (RFC 3339, or YYYY-MM-DD for the end of that
+        /// day in UTC).
+        #[arg(long, value_name = "TIME", value_parser = super::args::parse_known_at)]
+        known_at: Option<KnownAt>,
+        #[command(flatten)]
+        to: ExportTo,
+    },
+    /// Registered actors.
+    Actors {
+        #[command(flatten)]
+        to: ExportTo,
+    },
+    /// Registered topics.
+    Topics {
+        #[command(flatten)]
+        to: ExportTo,
+    },
+}
+
+/// Where and how to write.
+#[derive(Debug, clap::Args)]
+pub struct ExportTo {
+    /// File format.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// The file to write (replaced if it exists; written whole or not at all).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// Export file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Apache Parquet, typed columns (DuckDB, pandas/pyarrow, R arrow, Polars, Spark).
+    Parquet,
+    /// JSON Lines: the objects of `--format json`, one per line.
+    Ndjson,
+    /// CSV with a header row; the columns of Parquet.
+    Csv,
+}
+
+pub fn run(
+    a: &ExportArgs,
+    target: &LogRef,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let log = open(target)?;
+    let h = log.history();
+    let (what, to, rows) = match &a.what {
+        ExportWhat::Positions { query, to } => {
+            let (at, f) = positions::query(h, query, now)?;
+            let rows = h.positions_iter(at, &f).map(|p| PositionRow::new(h, &p));
+            ("positions", to, write(to, &columns::positions(), rows)?)
+        }
+        ExportWhat::Diff { query, to } => {
+            let (from, until, f) = diff::query(h, query, now)?;
+            let rows = h.diff_iter(from, until, &f).map(|c| ChangeRow::new(h, &c));
+            ("changes", to, write(to, &columns::diff(), rows)?)
+        }
+        ExportWhat::Timeline { query, to } => {
+            let (cutoff, f) = timeline::query(h, query, now)?;
+            let rows = h.timeline_iter(cutoff, &f).map(|e| TimelineRow::new(h, &e));
+            (
+                "timeline entries",
+                to,
+                write(to, &columns::timeline(), rows)?,
+            )
+        }
+        ExportWhat::Events { known_at, to } => {
+            let cutoff = known(h, *known_at, "--known-at", now)?.unwrap_or(u64::MAX);
+            let rows = h
+                .events()
+                .take_while(|e| e.seq <= cutoff)
+                .map(|e| EventRow::new(&e));
+            ("events", to, write(to, &columns::events(), rows)?)
+        }
+        ExportWhat::Actors { to } => {
+            let rows = rows::actor_rows(h).into_iter();
+            ("actors", to, write(to, &columns::actors(), rows)?)
+        }
+        ExportWhat::Topics { to } => {
+            let rows = rows::topic_rows(h).into_iter();
+            ("topics", to, write(to, &columns::topics(), rows)?)
+        }
+    };
+    let format = format!("{:?}", to.format).to_lowercase();
+    writeln!(
+        out,
+        "wrote {rows} {what} to {} ({format}, output version {OUTPUT_VERSION})",
+        to.out.display()
+    )?;
+    Ok(())
+}
+
+/// Writes the rows to a file beside `to.out` and renames it into place, so that `to.out` is
+/// either the old file or the whole new one. Returns the number of rows written.
+fn write<R: Serialize>(
+    to: &ExportTo,
+    cols: &[Column<R>],
+    rows: impl Iterator<Item = R>,
+) -> Result<u64, Error> {
+    let mut count = 0u64;
+    let rows = rows.inspect(|_| count += 1);
+    let name = to
+        .out
+        .file_name()
+        .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
+    let part = to
+        .out
+        .with_file_name(format!(".{name}.part-{}", std::process::id()));
+    let io = |p: &Path, e| Error::io(p.display(), e);
+    let file = File::create(&part).map_err(|e| io(&part, e))?;
+    let written = match to.format {
+        ExportFormat::Parquet => export::write_parquet(BufWriter::new(file), cols, rows)
+            .map_err(|e| io(&part, std::io::Error::other(e))),
+        ExportFormat::Ndjson | ExportFormat::Csv => {
+            let mut w = BufWriter::new(file);
+            let done = if to.format == ExportFormat::Csv {
+                export::write_csv(&mut w, cols, rows)
+            } else {
+                export::write_ndjson(&mut w, rows)
+            };
+            done.and_then(|()| w.flush()).map_err(|e| io(&part, e))
+        }
+    };
+    let done = written.and_then(|()| std::fs::rename(&part, &to.out).map_err(|e| io(&to.out, e)));
+    if done.is_err() {
+        let _ = std::fs::remove_file(&part);
+    }
+    done.map(|()| count)
+}

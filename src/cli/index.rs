@@ -1,0 +1,47 @@
+//! `stancelog index`: build, check or report the projection index beside the log.
+
+use std::io::Write;
+use std::path::Path;
+
+use stancelog::store::{self, Index, IndexCheck, Log, LogRef};
+use stancelog::{Error, Location};
+
+use super::Failure;
+use super::args::IndexArgs;
+use super::common::{open_index, warn_torn_index, warn_torn_tail};
+use super::render::Render;
+
+pub fn run(a: &IndexArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
+    let path = target.file("index")?;
+    let index = if a.rebuild {
+        let index = Index::rebuild(path)?;
+        warn_torn_index(target, &index);
+        index
+    } else {
+        open_index(target)?
+    };
+    if a.check {
+        let log = Log::open(path)?;
+        warn_torn_tail(target, &log);
+        index_agrees(path, &store::check_index(path, &log)?)?;
+    }
+    Render::new(a.format).index(out, &index.report())?;
+    Ok(())
+}
+
+/// An error naming the index's first disagreement with the log, if it has one.
+pub fn index_agrees(path: &Path, check: &IndexCheck) -> Result<(), Error> {
+    match check {
+        IndexCheck::Disagrees { what } => Err(Error::input(
+            Location {
+                file: store::index_path(path).display().to_string(),
+                line: None,
+                field: None,
+            },
+            format!(
+                "the index does not agree with the log: {what}; queries discard it and rebuild it (or run `stancelog index --rebuild`)"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,124 @@
+//! Checking an index against its log, whole (for `verify` and `stancelog index --check`).
+
+use super::keys;
+use super::manifest::Manifest;
+use super::{Index, Match, check_log, index_path, load};
+use crate::core::History;
+use crate::error::Result;
+use crate::store::Log;
+use std::path::Path;
+
+/// What [`check_index`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexCheck {
+    /// There is no index (the next query builds it).
+    Absent,
+    /// The index agrees with the log, which it covers whole.
+    Agrees {
+        /// The last seq covered.
+        seq: u64,
+    },
+    /// The index agrees with the log up to its end, which the log has passed (the next query
+    /// or append catches it up).
+    Behind {
+        /// The last seq covered.
+        seq: u64,
+    },
+    /// The index is of another format version, damaged where a query looks first, or does not
+    /// end where the log has that record (the log was restored, cut or replaced): no query
+    /// uses it; the next one discards it and rebuilds it.
+    Unusable {
+        /// Why, in words.
+        why: String,
+    },
+    /// The index ends where the log has that record, so queries would use it, but its content
+    /// does not agree with the log (damaged): a query that reads the damaged part discards it.
+    Disagrees {
+        /// The first disagreement, in words.
+        what: String,
+    },
+}
+
+/// Compares the index of the log at `log_path` with `log` (that log, read whole and checked):
+/// where it ends, every segment's checksum, every event and its id, the posting lists (each
+/// must name at least what a fresh build would), and the counts, dates and recorded times.
+///
+/// # Errors
+/// [`crate::Error::Io`] when the log cannot be read where the index ends.
+pub fn check_index(log_path: &Path, log: &Log) -> Result<IndexCheck> {
+    let (m, segments) = match load(&index_path(log_path)) {
+        Ok(x) => x,
+        Err(reason) if reason == "there is none" => return Ok(IndexCheck::Absent),
+        Err(why) => return Ok(IndexCheck::Unusable { why }),
+    };
+    let h = &log.history;
+    if m.seq > h.seq_last() {
+        let why = format!("it covers seq {}, the log only {}", m.seq, h.seq_last());
+        return Ok(IndexCheck::Unusable { why });
+    }
+    if let Match::Differs(why) = check_log(log_path, &m)? {
+        return Ok(IndexCheck::Unusable { why });
+    }
+    for (meta, s) in m.segments.iter().zip(&segments) {
+        match s.sum() {
+            Ok(sum) if sum == meta.sum => {}
+            Ok(_) => {
+                let what = format!("segment {} does not match its checksum", meta.name);
+                return Ok(disagrees(what));
+            }
+            Err(why) => return Ok(IndexCheck::Unusable { why }),
+        }
+    }
+    let index = Index::new(index_path(log_path), m.clone(), segments);
+    if let Err(what) = compare(&index, &m, h) {
+        return Ok(disagrees(what));
+    }
+    Ok(if m.seq == h.seq_last() {
+        IndexCheck::Agrees { seq: m.seq }
+    } else {
+        IndexCheck::Behind { seq: m.seq }
+    })
+}
+
+fn disagrees(what: String) -> IndexCheck {
+    IndexCheck::Disagrees { what }
+}
+
+/// The first difference between the index and the history, in words.
+fn compare(index: &Index, m: &Manifest, h: &History) -> std::result::Result<(), String> {
+    for seq in 1..=m.seq {
+        let e = index.event(seq)?;
+        if Some(&e) != h.event(seq).as_ref() {
+            return Err(format!("seq {seq}: its event differs from the log's"));
+        }
+        let found = index
+            .segment_of(seq)
+            .map(|s| s.seq_of(&e.id))
+            .transpose()?
+            .flatten();
+        if found != Some(seq) {
+            return Err(format!("seq {seq}: its id is not indexed to it"));
+        }
+        if index.recorded_at(seq) != h.recorded_at(seq) {
+            return Err(format!("seq {seq}: its recorded time differs"));
+        }
+    }
+    for (key, seqs) in keys::postings(h, 1, m.seq) {
+        let held = index.postings(&key)?;
+        if let Some(s) = seqs.iter().find(|s| held.binary_search(s).is_err()) {
+            return Err(format!(
+                "seq {s} is missing from the posting list {}",
+                String::from_utf8_lossy(&key)
+            ));
+        }
+    }
+    if m.seq == h.seq_last() {
+        let same = index.actors() == h.actors()
+            && index.topics() == h.topics()
+            && index.date_last() == h.date_last();
+        if !same {
+            return Err("its counts of actors and topics or its latest date differ".into());
+        }
+    }
+    Ok(())
+}

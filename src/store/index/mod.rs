@@ -1,0 +1,529 @@
+//! The projection index: a derived, rebuildable folder beside the log (`LOG.index/`) from which
+//! queries are answered without reading or folding the log.
+//!
+//! It holds immutable segments (the events of a range of seqs in binary form, their offsets,
+//! ids, and posting lists by actor, topic and noted stance; see `segment.rs` and `keys.rs`) and
+//! a manifest naming them, with where the index ends in the log (seq, stored hash, byte
+//! length) and what `actors`, `topics` and `--known-at` need of the whole log (counts, the
+//! latest date, the recorded times of the batches). A query folds into a sparse
+//! [`History`] only the events its filter needs (every registration, alias link and role, and
+//! the posting lists of its actors, with their aliases, or of its topics), then asks the
+//! core's own queries: the answer is the core's, by construction.
+//!
+//! Trust: before use, the manifest's end is checked against the log (its length, and the
+//! record ending there: its seq and stored hash). An index of another log, of a log restored
+//! from a backup or edited, or damaged, or of another format version, is discarded and
+//! rebuilt. A log longer than the index (complete batches after its end) is caught up.
+//!
+//! Writers (an append, an import, a query that builds or catches up) take the index's own
+//! lock (`LOCK`, an exclusive `flock`); readers take none. A new segment is written and synced
+//! before a new manifest names it (written aside, synced, renamed over the old one, the
+//! folder synced); files no manifest names are then removed. A reader sees the old manifest or
+//! the new one, and the files it names; a crash leaves the previous index, or none.
+//! Segments are merged as the log grows: a new run of events takes the segments before it
+//! with it while it is at least half as long as the last one, so there are about log2(n)
+//! segments and each event is rewritten about log2(n) times over the log's life.
+
+mod check;
+mod keys;
+mod manifest;
+mod read;
+mod segment;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use self::manifest::Manifest;
+use self::segment::{Segment, SegmentMeta};
+use super::batch::parse_record;
+use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
+use crate::core::{
+    ActorEntry, ActorId, Event, EventBody, History, Seq, TopicEntry, TopicId, ValidDate,
+};
+use crate::error::{Error, Result};
+
+pub use self::check::{IndexCheck, check_index};
+pub use self::manifest::VERSION as INDEX_VERSION;
+
+/// Where the index of the log at `log` lives: beside it, with `.index` appended (a folder).
+pub fn index_path(log: &Path) -> PathBuf {
+    let mut name = log.as_os_str().to_owned();
+    name.push(".index");
+    PathBuf::from(name)
+}
+
+/// How opening the index for a query went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexUse {
+    /// It matched the log and was used as it was.
+    Used,
+    /// The log had complete batches after it; the index was brought up to date from this seq.
+    CaughtUp {
+        /// The seq the index ended at.
+        from: Seq,
+    },
+    /// There was none; it was built.
+    Built,
+    /// It did not match the log, was damaged or of another format: discarded and rebuilt.
+    Rebuilt {
+        /// Why, in words.
+        reason: String,
+    },
+    /// It was missing or out of date and could not be written (a read-only folder, a full
+    /// disk): the log was read and answers come from its fold in memory.
+    Unwritable {
+        /// The error, in words.
+        reason: String,
+    },
+}
+
+/// What `stancelog index` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexReport {
+    /// The index folder.
+    pub path: PathBuf,
+    /// The format version.
+    pub version: u32,
+    /// The last seq it covers.
+    pub seq: Seq,
+    /// The log's stored hash there, hex.
+    pub head_hash: String,
+    /// Its segments: (first seq, last seq, bytes).
+    pub segments: Vec<(Seq, Seq, u64)>,
+    /// Registered actors and topics.
+    pub actors: usize,
+    /// Registered topics.
+    pub topics: usize,
+}
+
+/// How the index stands against the log.
+enum Match {
+    Same,
+    Longer,
+    Differs(String),
+}
+
+/// An index opened for queries: its manifest and mapped segments.
+pub struct Index {
+    dir: PathBuf,
+    manifest: Manifest,
+    segments: Vec<Segment>,
+    torn_tail_bytes: u64,
+    torn_tail_records: u64,
+    globals: OnceLock<Vec<Event>>,
+    /// The whole log's fold, when the index could not be written and answers come from it.
+    memory: Option<History>,
+}
+
+/// Reads the manifest and maps its segments; `Err` says why the index cannot be used.
+///
+/// A writer may replace the manifest and remove the segments it no longer names between the
+/// reading of the manifest and the opening of a segment: then the manifest is read again.
+fn load(dir: &Path) -> std::result::Result<(Manifest, Vec<Segment>), String> {
+    let read = || match fs::read(dir.join("MANIFEST")) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("there is none".to_string()),
+        Err(e) => Err(format!("its manifest could not be read: {e}")),
+    };
+    let mut bytes = read()?;
+    loop {
+        let m = manifest::decode(&bytes)?;
+        let opened = m
+            .segments
+            .iter()
+            .map(|s| Segment::open(&dir.join(&s.name), s))
+            .collect::<std::result::Result<Vec<_>, _>>();
+        match opened {
+            Ok(segments) => return Ok((m, segments)),
+            Err(e) => {
+                let again = read()?;
+                if again == bytes {
+                    return Err(e);
+                }
+                bytes = again;
+            }
+        }
+    }
+}
+
+/// The line of the log that ends at byte `end` (the end of a complete batch), its newline
+/// excluded: the log's last record may lack its newline (`Log::final_newline_missing`).
+/// `None` when there is nothing there.
+fn line_ending_at(file: &mut File, end: u64) -> std::io::Result<Option<Vec<u8>>> {
+    // Look back 4 KiB, then as far as the longest line.
+    let mut line = Vec::new();
+    for back in [4096, LINE_BYTES_MAX as u64 + 2] {
+        let base = end.saturating_sub(back);
+        line.clear();
+        file.seek(SeekFrom::Start(base))?;
+        (&mut *file).take(end - base).read_to_end(&mut line)?;
+        if base == 0 || memchr::memrchr(b'\n', &line[..line.len().saturating_sub(1)]).is_some() {
+            break;
+        }
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    if line.is_empty() {
+        return Ok(None);
+    }
+    let start = memchr::memrchr(b'\n', &line).map_or(0, |i| i + 1);
+    Ok(Some(line.split_off(start)))
+}
+
+/// Reads the record the index ends with from the log, and compares it with the manifest.
+fn check_log(log_path: &Path, m: &Manifest) -> Result<Match> {
+    let mut file = File::open(log_path).map_err(|e| missing_or_io(log_path, e))?;
+    let io = |e| Error::io(log_path.display(), e);
+    let len = file.metadata().map_err(io)?.len();
+    if len < m.valid_len {
+        return Ok(Match::Differs(format!(
+            "the log has {len} bytes, fewer than the {} it covers: the log was restored, cut or replaced",
+            m.valid_len
+        )));
+    }
+    if m.valid_len == 0 {
+        return Ok(if m.seq != 0 {
+            Match::Differs("it covers no bytes".into())
+        } else if len == 0 {
+            Match::Same
+        } else {
+            Match::Longer
+        });
+    }
+    let line = line_ending_at(&mut file, m.valid_len).map_err(io)?;
+    let same = line.is_some_and(|last| {
+        parse_record(&last).ok().and_then(|r| r.seq) == Some(m.seq)
+            && <[u8; 32]>::from(Sha256::digest(&last)) == m.tail_sum
+    });
+    if !same {
+        return Ok(Match::Differs(format!(
+            "the log's record where it ends is not the seq {} it was built with: the log was restored, edited or replaced",
+            m.seq
+        )));
+    }
+    Ok(if len == m.valid_len {
+        Match::Same
+    } else {
+        Match::Longer
+    })
+}
+
+/// Brings the index of the log at `log_path` up to `log` (that log as just read or appended
+/// to): adds a segment for the events after the index's end (merging the last segments into
+/// it while they are short), or builds the index anew when there is none or it does not match
+/// the log. Takes the index's lock for the time of the update.
+///
+/// # Errors
+/// [`Error::Io`] when the folder or its files cannot be written; the index is then as before.
+pub fn update_index(log_path: &Path, log: &Log) -> Result<()> {
+    let dir = index_path(log_path);
+    let io = |p: &Path| {
+        let p = p.display().to_string();
+        move |e| Error::io(&p, e)
+    };
+    fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let lock = File::create(dir.join("LOCK")).map_err(io(&dir))?;
+    lock.lock().map_err(io(&dir))?;
+    let old = match load(&dir) {
+        Ok((m, _)) => Some(m),
+        Err(_) => None,
+    };
+    let generation = old.as_ref().map_or(0, |m| m.generation);
+    let usable = match old {
+        Some(m) if m.seq <= log.history.seq_last() => match check_log(log_path, &m)? {
+            Match::Differs(_) => None,
+            _ => Some(m),
+        },
+        _ => None,
+    };
+    let mut m = usable.unwrap_or(Manifest {
+        generation,
+        ..Manifest::default()
+    });
+    if m.seq == log.history.seq_last() && m.valid_len == log.valid_len && m.generation > 0 {
+        return Ok(());
+    }
+    extend(&dir, &mut m, log).map_err(io(&dir))?;
+    m.tail_sum = tail_sum(log_path, log.valid_len)?;
+    manifest::write(&dir, &m).map_err(io(&dir))?;
+    remove_unnamed(&dir, &m);
+    Ok(())
+}
+
+/// The SHA-256 of the log's line ending at `end` (zeros when `end` is 0).
+fn tail_sum(log_path: &Path, end: u64) -> Result<[u8; 32]> {
+    if end == 0 {
+        return Ok([0; 32]);
+    }
+    let io = |e| Error::io(log_path.display(), e);
+    let mut file = File::open(log_path).map_err(io)?;
+    let line = line_ending_at(&mut file, end).map_err(io)?.ok_or_else(|| {
+        io(std::io::Error::other(
+            "no record ends where the log was read to",
+        ))
+    })?;
+    Ok(Sha256::digest(&line).into())
+}
+
+/// Adds the events of `log` after `m.seq` to the index in `dir` as one new segment (taking
+/// short segments before it along) and updates `m` to match `log`; `m` is not written.
+fn extend(dir: &Path, m: &mut Manifest, log: &Log) -> std::io::Result<()> {
+    let h = &log.history;
+    let last = h.seq_last();
+    let from = m.seq;
+    let mut first = from + 1;
+    while let Some(prev) = m.segments.last() {
+        if first <= last && (last - first + 1) * 2 > prev.last - prev.first {
+            first = prev.first;
+            m.segments.pop();
+        } else {
+            break;
+        }
+    }
+    m.generation += 1;
+    if first <= last {
+        let name = format!("seg-{:08}-{first}-{last}", m.generation);
+        let postings = keys::postings(h, first, last);
+        let events = (first..=last).filter_map(|s| h.event(s));
+        let (size, sum) = segment::write(&dir.join(&name), first, last, events, &postings)?;
+        m.segments.push(SegmentMeta {
+            name,
+            first,
+            last,
+            size,
+            sum,
+        });
+    }
+    summarize(m, log, from);
+    Ok(())
+}
+
+/// Brings what `m` says of the whole log (its end, the recorded times, the latest date, the
+/// counts) up to `log`, which it described up to seq `from`.
+fn summarize(m: &mut Manifest, log: &Log, from: Seq) {
+    let h = &log.history;
+    let last = h.seq_last();
+    let mut corrected = false;
+    for seq in from + 1..=last {
+        if let Some(t) = h.recorded_at(seq)
+            && m.runs.last().is_none_or(|(_, prev)| *prev != t)
+        {
+            m.runs.push((seq, t));
+        }
+        match (h.stance_slot(seq), h.other_body(seq)) {
+            (Some(s), _) => m.date_last = m.date_last.max(Some(s.date)),
+            (_, Some(EventBody::StanceCorrected(_))) => corrected = true,
+            _ => {}
+        }
+    }
+    if corrected {
+        m.date_last = h.date_last();
+    }
+    m.seq = last;
+    m.head = log.head.0;
+    m.valid_len = log.valid_len;
+    m.actors = h.actors().into_iter().collect();
+    m.topics = h.topics().into_iter().collect();
+}
+
+/// Removes the files of the index folder that `m` does not name (segments replaced by a merge
+/// or a rebuild, and what a crash left half-written). Readers that mapped a removed segment
+/// keep reading it: its bytes stay until they unmap it.
+fn remove_unnamed(dir: &Path, m: &Manifest) {
+    let named: BTreeSet<&str> = m.segments.iter().map(|s| s.name.as_str()).collect();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name != "MANIFEST" && name != "LOCK" && !named.contains(name.as_ref()) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+impl Index {
+    /// Opens the index of the log at `log_path` for a query: checks it against the log, and
+    /// catches it up, builds it or rebuilds it (reading and folding the log) when needed.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] when there is no log; those of [`Log::open`] when the log must be read;
+    /// [`Error::Io`] when the index cannot be written.
+    pub fn open(log_path: &Path) -> Result<(Index, IndexUse)> {
+        let dir = index_path(log_path);
+        fs::metadata(log_path).map_err(|e| missing_or_io(log_path, e))?;
+        let reason = match load(&dir) {
+            Ok((m, segments)) => match check_log(log_path, &m)? {
+                Match::Same => return Ok((Index::new(dir, m, segments), IndexUse::Used)),
+                Match::Longer => return Index::catch_up(log_path, m, segments),
+                Match::Differs(reason) => reason,
+            },
+            Err(reason) => reason,
+        };
+        let log = Log::open(log_path)?;
+        let used = if reason == "there is none" {
+            IndexUse::Built
+        } else {
+            IndexUse::Rebuilt { reason }
+        };
+        Index::updated(log_path, log, used)
+    }
+
+    /// Brings the index up to `log` and loads it; when it cannot be written (a read-only
+    /// folder, a full disk), answers from `log` itself, in memory.
+    fn updated(log_path: &Path, log: Log, used: IndexUse) -> Result<(Index, IndexUse)> {
+        match update_index(log_path, &log) {
+            Ok(()) => Ok((Index::reload(log_path, &log)?, used)),
+            Err(e @ Error::Io { .. }) => Ok((
+                Index::in_memory(index_path(log_path), log),
+                IndexUse::Unwritable {
+                    reason: e.to_string(),
+                },
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// An index that answers from `log`'s fold in memory, writing nothing: for a log whose
+    /// index cannot be written, and for a PostgreSQL log, which has none (`dir` is only
+    /// named in reports).
+    pub fn in_memory(dir: PathBuf, log: Log) -> Index {
+        let mut m = Manifest::default();
+        summarize(&mut m, &log, 0);
+        let mut index = Index::new(dir, m, Vec::new());
+        index.torn_tail_bytes = log.torn_tail_bytes;
+        index.torn_tail_records = log.torn_tail_records;
+        index.memory = Some(log.history);
+        index
+    }
+
+    /// Discards the index of the log at `log_path` and builds it anew from the log (after a
+    /// query found it damaged, or on `stancelog index --rebuild`).
+    ///
+    /// # Errors
+    /// As [`Index::open`].
+    pub fn rebuild(log_path: &Path) -> Result<Index> {
+        let dir = index_path(log_path);
+        let log = Log::open(log_path)?;
+        if dir.join("MANIFEST").exists() {
+            fs::remove_file(dir.join("MANIFEST")).map_err(|e| Error::io(dir.display(), e))?;
+        }
+        Ok(Index::updated(log_path, log, IndexUse::Built)?.0)
+    }
+
+    fn catch_up(log_path: &Path, m: Manifest, segments: Vec<Segment>) -> Result<(Index, IndexUse)> {
+        let dir = index_path(log_path);
+        let log = Log::open(log_path)?;
+        if log.history.seq_last() == m.seq {
+            // Only a torn tail after the index's end.
+            let mut index = Index::new(dir, m, segments);
+            index.torn_tail_bytes = log.torn_tail_bytes;
+            index.torn_tail_records = log.torn_tail_records;
+            return Ok((index, IndexUse::Used));
+        }
+        let from = m.seq;
+        drop(segments);
+        Index::updated(log_path, log, IndexUse::CaughtUp { from })
+    }
+
+    /// Loads the index just brought up to `log`.
+    fn reload(log_path: &Path, log: &Log) -> Result<Index> {
+        let dir = index_path(log_path);
+        let (m, segments) = load(&dir).map_err(|reason| {
+            Error::io(
+                dir.display(),
+                std::io::Error::other(format!("the index just written cannot be read: {reason}")),
+            )
+        })?;
+        let mut index = Index::new(dir, m, segments);
+        index.torn_tail_bytes = log.torn_tail_bytes;
+        index.torn_tail_records = log.torn_tail_records;
+        Ok(index)
+    }
+
+    fn new(dir: PathBuf, manifest: Manifest, segments: Vec<Segment>) -> Index {
+        Index {
+            dir,
+            manifest,
+            segments,
+            torn_tail_bytes: 0,
+            torn_tail_records: 0,
+            globals: OnceLock::new(),
+            memory: None,
+        }
+    }
+
+    /// The last seq the index covers (the log's, less a torn tail).
+    pub fn seq_last(&self) -> Seq {
+        self.manifest.seq
+    }
+
+    /// Bytes of a torn tail after the index's end, if the log had one when it was opened.
+    pub fn torn_tail_bytes(&self) -> u64 {
+        self.torn_tail_bytes
+    }
+
+    /// Whole records inside that torn tail.
+    pub fn torn_tail_records(&self) -> u64 {
+        self.torn_tail_records
+    }
+
+    /// The recorded time of the event of `seq`, if the index covers it.
+    pub fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>> {
+        if seq == 0 || seq > self.manifest.seq {
+            return None;
+        }
+        let runs = &self.manifest.runs;
+        let run = runs.partition_point(|(first, _)| *first <= seq);
+        run.checked_sub(1).map(|r| runs[r].1)
+    }
+
+    /// The last seq recorded at or before `t` (0 when none): as [`History::seq_known_at`].
+    pub fn seq_known_at(&self, t: DateTime<Utc>) -> Seq {
+        let runs = &self.manifest.runs;
+        let run = runs.partition_point(|(_, time)| *time <= t);
+        runs.get(run)
+            .map_or(self.manifest.seq, |(first, _)| first - 1)
+    }
+
+    /// The latest valid-time date of any stance, as [`History::date_last`].
+    pub fn date_last(&self) -> Option<ValidDate> {
+        self.manifest.date_last
+    }
+
+    /// Registered actors with their counts, as [`History::actors`].
+    pub fn actors(&self) -> BTreeMap<ActorId, ActorEntry> {
+        self.manifest.actors.iter().cloned().collect()
+    }
+
+    /// Registered topics with their counts, as [`History::topics`].
+    pub fn topics(&self) -> BTreeMap<TopicId, TopicEntry> {
+        self.manifest.topics.iter().cloned().collect()
+    }
+
+    /// What the index holds.
+    pub fn report(&self) -> IndexReport {
+        IndexReport {
+            path: self.dir.clone(),
+            version: INDEX_VERSION,
+            seq: self.manifest.seq,
+            head_hash: self.manifest.head().to_hex(),
+            segments: self
+                .manifest
+                .segments
+                .iter()
+                .map(|s| (s.first, s.last, s.size))
+                .collect(),
+            actors: self.manifest.actors.len(),
+            topics: self.manifest.topics.len(),
+        }
+    }
+}

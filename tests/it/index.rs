@@ -1,0 +1,1012 @@
+//! The projection index (issue 10): answers from the index equal the in-memory fold of the
+//! whole log, for any generated log appended in any batch split and any query point and
+//! filter; an index that does not match its log (stale, damaged, of another log or format) is
+//! discarded and rebuilt; a crash during an index update leaves a usable index; readers during
+//! appends see a batch whole or not at all.
+//!
+//! Logs are generated valid: candidate events (registrations, stances dated anywhere in two
+//! years so many are back-dated, corrections of stance, date, actor and topic, retractions,
+//! citations, alias links, roles) are kept only when the fold accepts them, then appended
+//! through a [`Writer`] in the generated batches with fixed recorded times; each append updates
+//! the index (new segments, merges).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use stancelog::core::{
+    ActorId, At, Day, Event, EventBody, Filter, History, Seq, Stance, TopicId, TopicKind, ValidDate,
+};
+use stancelog::store::{
+    AppendOptions, Index as ProjectionIndex, IndexUse, Log, NewEvent, Record, Writer, index_path,
+    parse_batch,
+};
+
+use crate::support::{run_log, stderr, stdout};
+
+const ISSUES: &[&str] = &["nu", "hr", "me"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Actor,
+    Topic {
+        kind: usize,
+        issue: Option<usize>,
+    },
+    Declare {
+        actor: usize,
+        topic: usize,
+        stance: usize,
+        date: ValidDate,
+        quote: bool,
+    },
+    Correct {
+        pick: usize,
+        actor: Option<usize>,
+        topic: Option<usize>,
+        stance: Option<usize>,
+        date: Option<ValidDate>,
+    },
+    Retract {
+        pick: usize,
+    },
+    Cite {
+        pick: usize,
+    },
+    Alias {
+        actor: usize,
+        alias: usize,
+    },
+    Role {
+        actor: usize,
+        from: ValidDate,
+        to: Option<ValidDate>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Gen {
+    ops: Vec<Op>,
+    batch_sizes: Vec<usize>,
+    gaps: Vec<i64>,
+}
+
+fn gen_date() -> impl Strategy<Value = ValidDate> {
+    (2023i32..=2024, 1u32..=12, 1u32..=28, 0u8..4).prop_map(|(y, m, d, p)| {
+        let text = match p {
+            0 => format!("{y:04}"),
+            1 => format!("{y:04}-{m:02}"),
+            _ => format!("{y:04}-{m:02}-{d:02}"),
+        };
+        ValidDate::parse(&text).expect("valid date")
+    })
+}
+
+fn gen_op() -> impl Strategy<Value = Op> {
+    let n = || any::<usize>();
+    prop_oneof![
+        1 => Just(Op::Actor),
+        1 => (n(), proptest::option::of(0..ISSUES.len()))
+            .prop_map(|(kind, issue)| Op::Topic { kind, issue }),
+        8 => (n(), n(), n(), gen_date(), any::<bool>()).prop_map(
+            |(actor, topic, stance, date, quote)| Op::Declare { actor, topic, stance, date, quote }
+        ),
+        3 => (
+            n(),
+            proptest::option::weighted(0.3, n()),
+            proptest::option::weighted(0.2, n()),
+            proptest::option::weighted(0.5, n()),
+            proptest::option::weighted(0.4, gen_date()),
+        )
+            .prop_map(|(pick, actor, topic, stance, date)| Op::Correct {
+                pick,
+                actor,
+                topic,
+                stance,
+                date
+            }),
+        1 => n().prop_map(|pick| Op::Retract { pick }),
+        2 => n().prop_map(|pick| Op::Cite { pick }),
+        1 => (n(), n()).prop_map(|(actor, alias)| Op::Alias { actor, alias }),
+        1 => (n(), gen_date(), proptest::option::of(gen_date()))
+            .prop_map(|(actor, from, to)| Op::Role { actor, from, to }),
+    ]
+}
+
+fn logs(max_ops: usize) -> impl Strategy<Value = Gen> {
+    (
+        prop::collection::vec(gen_op(), 0..=max_ops),
+        prop::collection::vec(1usize..=7, 1..6),
+        prop::collection::vec(
+            prop_oneof![2 => Just(0i64), 1 => 0i64..1_000_000, 1 => 0i64..86_400_000_000],
+            1..5,
+        ),
+    )
+        .prop_map(|(ops, batch_sizes, gaps)| Gen {
+            ops,
+            batch_sizes,
+            gaps,
+        })
+}
+
+fn eid(n: usize) -> Uuid {
+    Uuid::from_u128(0x1dec_0000_0000_7000_8000_0000_0000_0000 | n as u128)
+}
+
+/// The body of a wire-form line.
+fn body(line: &Value) -> EventBody {
+    let record: Record = serde_json::from_value(line.clone()).expect("record");
+    record.to_body().expect("body")
+}
+
+/// Generation state: what exists so far.
+struct Book {
+    h: History,
+    lines: Vec<Value>,
+    actors: usize,
+    topics: Vec<TopicKind>,
+    /// Ids and topics of stances not retracted.
+    live: Vec<usize>,
+}
+
+impl Book {
+    /// Keeps `line` if the fold accepts it.
+    fn offer(&mut self, line: Value) -> bool {
+        let n = self.lines.len();
+        let mut line = line;
+        line["id"] = json!(eid(n).to_string());
+        let b = body(&line);
+        if self.h.check(&eid(n), &b).is_err() {
+            return false;
+        }
+        self.h.apply(Event {
+            seq: n as Seq + 1,
+            id: eid(n),
+            recorded_at: DateTime::UNIX_EPOCH,
+            body: b,
+        });
+        self.lines.push(line);
+        true
+    }
+
+    fn stance_for(&self, topic: usize, pick: usize) -> &'static str {
+        let kind = self.topics[topic % self.topics.len()];
+        let fit: Vec<Stance> = Stance::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.fits(kind))
+            .collect();
+        fit[pick % fit.len()].as_str()
+    }
+
+    fn op(&mut self, op: &Op) {
+        let a = |i: usize, n: usize| format!("a{}", i % n);
+        match op {
+            Op::Actor => {
+                let id = format!("a{}", self.actors);
+                if self.offer(json!({"type": "actor.registered", "actor": id,
+                    "name": format!("Name {id}"), "kind": "person", "country": "KOR",
+                    "sector": "GOV", "aliases": [format!("Alias {id}")]}))
+                {
+                    self.actors += 1;
+                }
+            }
+            Op::Topic { kind, issue } => {
+                let kind = TopicKind::ALL[kind % TopicKind::ALL.len()];
+                let id = format!("t{}", self.topics.len());
+                let issues: Vec<&str> = issue.map(|i| ISSUES[i]).into_iter().collect();
+                if self.offer(json!({"type": "topic.registered", "topic": id,
+                    "title": format!("Title {id}"), "kind": kind.as_str(), "issues": issues}))
+                {
+                    self.topics.push(kind);
+                }
+            }
+            Op::Declare {
+                actor,
+                topic,
+                stance,
+                date,
+                quote,
+            } => {
+                let mut line = json!({"type": "stance.declared", "actor": a(*actor, self.actors),
+                    "topic": format!("t{}", topic % self.topics.len()),
+                    "stance": self.stance_for(*topic, *stance), "date": date.to_string(),
+                    "cite": {"publication": "Agency", "title": format!("Report {}", self.lines.len())}});
+                if *quote {
+                    line["quote"] = json!(format!("Quote \"{}\" ü", self.lines.len()));
+                }
+                if self.offer(line) {
+                    self.live.push(self.lines.len() - 1);
+                }
+            }
+            Op::Correct {
+                pick,
+                actor,
+                topic,
+                stance,
+                date,
+            } => self.correct(*pick, *actor, *topic, *stance, *date),
+            Op::Retract { pick } => {
+                if self.live.is_empty() {
+                    return;
+                }
+                let i = pick % self.live.len();
+                let target = self.live[i];
+                if self.offer(json!({"type": "stance.retracted",
+                    "target": eid(target).to_string(), "reason": "withdrawn"}))
+                {
+                    self.live.remove(i);
+                }
+            }
+            Op::Cite { pick } => {
+                if let Some(t) = self.live.get(pick % self.live.len().max(1)).copied() {
+                    self.offer(json!({"type": "stance.cited", "target": eid(t).to_string(),
+                        "cite": {"publication": format!("Relay {}", self.lines.len())},
+                        "quote": "relayed"}));
+                }
+            }
+            Op::Alias { actor, alias } => {
+                self.offer(
+                    json!({"type": "actor.aliased", "actor": a(*actor, self.actors),
+                    "alias": a(*alias, self.actors)}),
+                );
+            }
+            Op::Role { actor, from, to } => {
+                let mut line = json!({"type": "actor.role", "actor": a(*actor, self.actors),
+                    "title": "Minister", "from": from.to_string()});
+                if let Some(t) = to {
+                    line["to"] = json!(t.to_string());
+                }
+                self.offer(line);
+            }
+        }
+    }
+
+    fn correct(
+        &mut self,
+        pick: usize,
+        actor: Option<usize>,
+        topic: Option<usize>,
+        stance: Option<usize>,
+        date: Option<ValidDate>,
+    ) {
+        let Some(target) = self.live.get(pick % self.live.len().max(1)).copied() else {
+            return;
+        };
+        let mut line = json!({"type": "stance.corrected", "target": eid(target).to_string(),
+            "reason": "coded wrong"});
+        let topic_now = topic.unwrap_or(0);
+        if let Some(a) = actor {
+            line["actor"] = json!(format!("a{}", a % self.actors));
+        }
+        if let Some(t) = topic {
+            line["topic"] = json!(format!("t{}", t % self.topics.len()));
+        }
+        if let Some(s) = stance.or(Some(pick).filter(|_| actor.is_none() && date.is_none())) {
+            line["stance"] = json!(self.stance_for(topic_now, s));
+        }
+        if let Some(d) = date {
+            line["date"] = json!(d.to_string());
+        }
+        self.offer(line);
+    }
+}
+
+/// The lines of a generated log: 3 actors and 2 topics first, then the ops that the fold
+/// accepts.
+fn build(g: &Gen) -> Vec<Value> {
+    let mut book = Book {
+        h: History::new(),
+        lines: Vec::new(),
+        actors: 0,
+        topics: Vec::new(),
+        live: Vec::new(),
+    };
+    for _ in 0..3 {
+        book.op(&Op::Actor);
+    }
+    book.op(&Op::Topic {
+        kind: 0,
+        issue: Some(0),
+    });
+    book.op(&Op::Topic {
+        kind: 2,
+        issue: Some(1),
+    });
+    for op in &g.ops {
+        book.op(op);
+    }
+    book.lines
+}
+
+/// Appends the lines to a new log in the generated batches through one writer (recorded times
+/// fixed, rising strictly), the index following every append. Returns the log's path.
+fn write(dir: &Path, g: &Gen, lines: &[Value]) -> PathBuf {
+    let log = dir.join("log.jsonl");
+    Log::create(&log).expect("create");
+    let mut w = Writer::open(&log, Duration::from_secs(5)).expect("writer");
+    // 2024-11-01T00:00:00Z.
+    let mut clock = DateTime::from_timestamp(1_730_419_200, 0).expect("time");
+    let mut start = 0;
+    let mut b = 0;
+    while start < lines.len() {
+        let end = (start + g.batch_sizes[b % g.batch_sizes.len()]).min(lines.len());
+        let text: String = lines[start..end].iter().map(|l| format!("{l}\n")).collect();
+        let batch: Vec<NewEvent> = parse_batch("gen", text.as_bytes()).expect("batch");
+        let opts = AppendOptions {
+            recorded_at: clock,
+            expect_seq: None,
+            wait: Duration::from_secs(5),
+        };
+        let report = w.append(&batch, "gen", &opts).expect("append");
+        assert_eq!(report.index_warning, None);
+        clock += TimeDelta::microseconds(1 + g.gaps[b % g.gaps.len()]);
+        start = end;
+        b += 1;
+    }
+    log
+}
+
+/// Filters worth asking: everything, each actor, each topic, each issue, an actor with a
+/// topic, two actors.
+fn filters(h: &History) -> Vec<Filter> {
+    let actors: Vec<ActorId> = h.actors().into_keys().collect();
+    let topics: Vec<TopicId> = h.topics().into_keys().collect();
+    let mut out = vec![Filter::default()];
+    for a in &actors {
+        out.push(Filter {
+            actors: BTreeSet::from([a.clone()]),
+            ..Filter::default()
+        });
+    }
+    for t in &topics {
+        out.push(Filter {
+            topics: BTreeSet::from([t.clone()]),
+            ..Filter::default()
+        });
+    }
+    for i in ISSUES {
+        out.push(Filter {
+            issues: BTreeSet::from([i.to_string()]),
+            ..Filter::default()
+        });
+    }
+    if let (Some(a), Some(t)) = (actors.first(), topics.last()) {
+        out.push(Filter {
+            actors: BTreeSet::from([a.clone()]),
+            topics: BTreeSet::from([t.clone()]),
+            issues: BTreeSet::new(),
+        });
+    }
+    if actors.len() > 2 {
+        out.push(Filter {
+            actors: BTreeSet::from([actors[1].clone(), actors[2].clone()]),
+            ..Filter::default()
+        });
+    }
+    out
+}
+
+/// A few days to ask about, around the generated dates.
+fn days() -> Vec<Option<Day>> {
+    let mut out = vec![None];
+    for d in [
+        "2022-12-31",
+        "2023-06-30",
+        "2024-01-01",
+        "2024-03-15",
+        "2024-12-31",
+    ] {
+        out.push(Some(Day::parse(d).expect("day")));
+    }
+    out
+}
+
+/// Every answer of `full` (the whole log folded) and of the index, compared; `Err` names the
+/// first that differs.
+fn compare(full: &History, index: &ProjectionIndex) -> Result<(), TestCaseError> {
+    prop_assert_eq!(index.seq_last(), full.seq_last());
+    prop_assert_eq!(index.actors(), full.actors());
+    prop_assert_eq!(index.topics(), full.topics());
+    prop_assert_eq!(index.date_last(), full.date_last());
+    let mut cutoffs: Vec<Option<Seq>> = vec![None, Some(0)];
+    for seq in 1..=full.seq_last() {
+        let t = full.recorded_at(seq).expect("recorded");
+        prop_assert_eq!(index.recorded_at(seq), Some(t));
+        prop_assert_eq!(index.seq_known_at(t), full.seq_known_at(t));
+        prop_assert_eq!(
+            index.seq_known_at(t - TimeDelta::microseconds(1)),
+            full.seq_known_at(t - TimeDelta::microseconds(1))
+        );
+        if seq % 3 == 0 {
+            cutoffs.push(Some(seq));
+        }
+    }
+    let registry = index.registry().map_err(TestCaseError::fail)?;
+    for (id, _) in full.actors() {
+        prop_assert_eq!(registry.actor(&id), full.actor(&id));
+    }
+    for (id, _) in full.topics() {
+        prop_assert_eq!(registry.topic(&id), full.topic(&id));
+    }
+    let days = days();
+    for f in filters(full) {
+        let h = index.history(&f).map_err(TestCaseError::fail)?;
+        for known in &cutoffs {
+            for as_of in &days {
+                let at = At {
+                    as_of: *as_of,
+                    known: *known,
+                };
+                prop_assert_eq!(
+                    h.positions_at(at, &f),
+                    full.positions_at(at, &f),
+                    "{:?} {:?}",
+                    at,
+                    f
+                );
+            }
+            for w in days.windows(2) {
+                let (from, to) = (
+                    At {
+                        as_of: w[0].or(w[1]),
+                        known: cutoffs[0],
+                    },
+                    At {
+                        as_of: w[1],
+                        known: *known,
+                    },
+                );
+                prop_assert_eq!(h.diff_at(from, to, &f), full.diff_at(from, to, &f));
+            }
+            prop_assert_eq!(h.timeline_at(*known, &f), full.timeline_at(*known, &f));
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    /// Given any generated log appended in any batch split, with the index following every
+    /// append, then every answer from the index equals the whole log's fold; and so does an
+    /// index built in one go from the log.
+    #[test]
+    fn index_answers_equal_the_fold_for_any_log_split_point_and_filter(g in logs(60)) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lines = build(&g);
+        let log = write(dir.path(), &g, &lines);
+        let full = Log::open(&log).expect("log");
+        let (index, used) = ProjectionIndex::open(&log).expect("index");
+        prop_assert_eq!(used, IndexUse::Used);
+        compare(full.history(), &index)?;
+        let rebuilt = ProjectionIndex::rebuild(&log).expect("rebuild");
+        compare(full.history(), &rebuilt)?;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stale, damaged and half-written indexes
+// ---------------------------------------------------------------------------------------------
+
+/// A log of the seed's events (40, in two batches) appended through the CLI, in `dir`.
+fn seed_copy(dir: &Path) -> PathBuf {
+    let log = dir.join("log.jsonl");
+    std::fs::copy(crate::support::seed_log(), &log).expect("copy seed");
+    log
+}
+
+/// The CLI's JSON answers to a few queries, one string.
+fn answers(log: &Path) -> String {
+    let mut out = String::new();
+    for args in [
+        &["positions", "--format", "json"][..],
+        &[
+            "positions",
+            "--actor",
+            "kim-yong-hyun",
+            "--as-of",
+            "2024-10-22",
+            "--format",
+            "json",
+        ],
+        &["timeline", "--format", "json"],
+        &[
+            "diff",
+            "--from",
+            "2024-10-01",
+            "--to",
+            "2024-10-31",
+            "--format",
+            "json",
+        ],
+        &["actors", "--format", "json"],
+        &["topics", "--format", "json"],
+    ] {
+        let o = run_log(log, args, None);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        out.push_str(&stdout(&o));
+    }
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// The answers with no index at all: built from the log by the first query.
+fn answers_afresh(log: &Path) -> String {
+    let _ = std::fs::remove_dir_all(index_path(log));
+    answers(log)
+}
+
+/// Given a seed log and its answers, when the log is replaced by an older copy (its first
+/// batch), by another log, or cut, then a query discards the index with a note naming why,
+/// rebuilds it, and answers as the log now is.
+#[test]
+fn an_index_of_another_or_older_log_is_discarded_and_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let seed = std::fs::read(&log).unwrap();
+    let whole = answers(&log);
+    let first: Vec<u8> = seed
+        .split_inclusive(|b| *b == b'\n')
+        .take(35)
+        .flatten()
+        .copied()
+        .collect();
+    std::fs::write(&log, &first).unwrap();
+    let o = run_log(&log, &["actors", "--format", "json"], None);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("index discarded: the log has"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(crate::support::json(&o).as_array().unwrap().len(), 12);
+    // The rebuilt index matches: no note on the next query, and answers as afresh.
+    let o = run_log(&log, &["actors"], None);
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    let older = answers(&log);
+    assert_eq!(older, answers_afresh(&log));
+    assert_ne!(older, whole);
+    // Back to the whole log: the index of the first batch is behind it and is caught up.
+    std::fs::write(&log, &seed).unwrap();
+    assert_eq!(answers(&log), whole);
+    // Another log, as long as the seed's index covers or longer, ending elsewhere: discarded.
+    let saved = dir.path().join("saved-index");
+    copy_dir(&index_path(&log), &saved);
+    std::fs::write(&log, &first).unwrap();
+    let other = "{\"type\":\"topic.registered\",\"topic\":\"other\",\"title\":\"Another topic, with a long title to make this log longer than the seed's\",\"kind\":\"policy\"}";
+    let batch: String = (0..30)
+        .map(|i| other.replace("other", &format!("other-{i}")) + "\n")
+        .collect();
+    let o = run_log(&log, &["append", "-"], Some(batch.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::metadata(&log).unwrap().len() > seed.len() as u64);
+    std::fs::remove_dir_all(index_path(&log)).unwrap();
+    copy_dir(&saved, &index_path(&log));
+    let o = run_log(&log, &["topics"], None);
+    assert!(
+        stderr(&o).contains("is not the seq 40 it was built with"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Every byte of a segment and of the manifest, flipped in turn: the index is refused when
+/// opened or when the damaged part is read (then rebuilt), or the answer is still right; and
+/// `check_index` (verify) finds every flip.
+#[test]
+fn a_damaged_index_is_found_and_never_gives_a_wrong_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let (index, _) = ProjectionIndex::open(&log).unwrap();
+    drop(index);
+    let full = Log::open(&log).unwrap();
+    let h = full.history();
+    let f = Filter {
+        actors: BTreeSet::from([ActorId::new("kim-yong-hyun").unwrap()]),
+        ..Filter::default()
+    };
+    let seen = |a: &History, b: &History| {
+        format!(
+            "{:?} {:?}",
+            a.positions_at(At::default(), &f),
+            b.timeline_at(None, &Filter::default())
+        )
+    };
+    let truth = seen(h, h);
+    let idx = index_path(&log);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&idx)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("LOCK"))
+        .collect();
+    files.sort();
+    let mut flips = 0;
+    for file in files {
+        let good = std::fs::read(&file).unwrap();
+        // About 250 bytes of each file, spread over all its parts, and its last 64 bytes.
+        let spread = (0..good.len()).step_by(good.len() / 250 + 1);
+        for at in spread.chain(good.len().saturating_sub(64)..good.len()) {
+            let mut bad = good.clone();
+            bad[at] ^= 0x20;
+            std::fs::write(&file, &bad).unwrap();
+            let found = stancelog::store::check_index(&log, &full).unwrap();
+            assert!(
+                !matches!(found, stancelog::store::IndexCheck::Agrees { .. }),
+                "{} byte {at}: {found:?}",
+                file.display()
+            );
+            let (i, _) = ProjectionIndex::open(&log).unwrap();
+            let answer = match (i.history(&f), i.history(&Filter::default())) {
+                (Ok(a), Ok(b)) => seen(&a, &b),
+                _ => {
+                    let i = ProjectionIndex::rebuild(&log).unwrap();
+                    seen(
+                        &i.history(&f).unwrap(),
+                        &i.history(&Filter::default()).unwrap(),
+                    )
+                }
+            };
+            assert_eq!(answer, truth, "{} byte {at}", file.display());
+            // Put the index back as it was (a rebuild may have replaced the file).
+            let _ = std::fs::remove_dir_all(&idx);
+            ProjectionIndex::open(&log).unwrap();
+            flips += 1;
+            if !file.exists() {
+                break;
+            }
+        }
+    }
+    assert!(flips > 500, "{flips}");
+}
+
+/// An index of an older format version is discarded with a note naming the version, and
+/// rebuilt.
+#[test]
+fn an_index_of_another_format_version_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let whole = answers(&log);
+    let manifest = index_path(&log).join("MANIFEST");
+    let mut bytes = std::fs::read(&manifest).unwrap();
+    bytes[16..20].copy_from_slice(&0u32.to_le_bytes());
+    std::fs::write(&manifest, &bytes).unwrap();
+    let o = run_log(&log, &["positions"], None);
+    assert!(
+        stderr(&o)
+            .contains("index discarded: it is of format version 0; this build reads version 1"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(answers(&log), whole);
+}
+
+/// What a crash during an index update leaves: a new segment no manifest names, a temporary
+/// manifest, or a truncated segment. The next query is right, and the next update removes
+/// what no manifest names.
+#[test]
+fn what_a_crash_leaves_in_the_index_is_harmless() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let whole = answers(&log);
+    let idx = index_path(&log);
+    std::fs::write(idx.join("seg-99999999-1-40"), b"half a segment").unwrap();
+    std::fs::write(idx.join("MANIFEST.tmp.12345"), b"half a manifest").unwrap();
+    assert_eq!(answers(&log), whole);
+    // A truncated segment is refused and the index rebuilt.
+    let seg = std::fs::read_dir(&idx)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("seg-0")
+        })
+        .unwrap();
+    let len = std::fs::metadata(&seg).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let o = run_log(&log, &["positions"], None);
+    assert!(stderr(&o).contains("index discarded"), "{}", stderr(&o));
+    assert_eq!(answers(&log), whole);
+    let names: Vec<String> = std::fs::read_dir(&idx)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("tmp") || n.contains("99999999")),
+        "{names:?}"
+    );
+}
+
+/// Given an index left behind its log (appends made while the index could not follow), a
+/// query catches it up from where it ends, and answers as afresh.
+#[test]
+fn an_index_behind_its_log_is_caught_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    ProjectionIndex::open(&log).unwrap();
+    let old = dir.path().join("old-index");
+    std::fs::rename(index_path(&log), &old).unwrap();
+    let batch = "{\"type\":\"stance.declared\",\"actor\":\"kim-yong-hyun\",\"topic\":\"dprk-troops-in-russia\",\"stance\":\"deny\",\"date\":\"2024-11-02\",\"cite\":{\"publication\":\"X\"}}\n";
+    let o = run_log(&log, &["append", "-"], Some(batch.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::remove_dir_all(index_path(&log)).unwrap();
+    std::fs::rename(&old, index_path(&log)).unwrap();
+    let (index, used) = ProjectionIndex::open(&log).unwrap();
+    assert_eq!(used, IndexUse::CaughtUp { from: 40 });
+    assert_eq!(index.seq_last(), 41);
+    let caught_up = answers(&log);
+    assert_eq!(caught_up, answers_afresh(&log));
+    assert!(caught_up.contains("\"seq\": 41"));
+}
+
+/// `stancelog index` reports the index; `--check` and `verify` compare it with the whole log.
+#[test]
+fn cli_index_reports_checks_and_rebuilds() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let o = run_log(&log, &["index"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("index at seq 40 (head hash "),
+        "{}",
+        stdout(&o)
+    );
+    let o = run_log(&log, &["index", "--check", "--format", "json"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = crate::support::json(&o);
+    assert_eq!(
+        (
+            v["seq"].as_u64(),
+            v["actors"].as_u64(),
+            v["topics"].as_u64()
+        ),
+        (Some(40), Some(13), Some(7))
+    );
+    let o = run_log(&log, &["verify"], None);
+    assert!(
+        stdout(&o).ends_with("index: agrees with the log (seq 40)\n"),
+        "{}",
+        stdout(&o)
+    );
+    // A segment damaged where no query reads it (its id table) fails both checks.
+    let idx = index_path(&log);
+    let seg = std::fs::read_dir(&idx)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("seg-"))
+        .unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    // The footer's second field: where the id table starts (events/INDEX.md).
+    let footer = bytes.len() - 56;
+    let ids_at = u64::from_le_bytes(bytes[footer + 8..footer + 16].try_into().unwrap()) as usize;
+    bytes[ids_at + 3] ^= 1;
+    std::fs::write(&seg, &bytes).unwrap();
+    let o = run_log(&log, &["verify"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("the index does not agree with the log"),
+        "{}",
+        stderr(&o)
+    );
+    // `index --check` either finds it so, or, if opening the index read the damaged part,
+    // has already rebuilt it.
+    let o = run_log(&log, &["index", "--check"], None);
+    let rebuilt = o.status.code() == Some(0) && stderr(&o).contains("index discarded");
+    let refused =
+        o.status.code() == Some(2) && stderr(&o).contains("the index does not agree with the log");
+    assert!(rebuilt || refused, "{}", stderr(&o));
+    let o = run_log(&log, &["index", "--rebuild"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_log(&log, &["verify"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crashes and concurrent readers
+// ---------------------------------------------------------------------------------------------
+
+/// Registrations of actors `a0..a{actors}` and topics `t0..t{topics}` (policy), one line each.
+fn registrations(actors: usize, topics: usize) -> String {
+    let mut out = String::new();
+    for a in 0..actors {
+        out.push_str(&format!(
+            "{{\"type\":\"actor.registered\",\"actor\":\"a{a}\",\"name\":\"A{a}\",\"kind\":\"state\",\"country\":\"KOR\",\"sector\":\"GOV\"}}\n"
+        ));
+    }
+    for t in 0..topics {
+        out.push_str(&format!(
+            "{{\"type\":\"topic.registered\",\"topic\":\"t{t}\",\"title\":\"T{t}\",\"kind\":\"policy\",\"issues\":[\"nu\"]}}\n"
+        ));
+    }
+    out
+}
+
+/// `n` stances, numbered from `from`, spread over the actors, topics and days (a fixed
+/// pattern, so every run writes the same).
+fn stances(from: usize, n: usize, actors: usize, topics: usize) -> String {
+    let mut out = String::new();
+    for i in from..from + n {
+        let stance = ["support", "oppose", "neutral"][i % 3];
+        let day = 1 + (i * 7) % 28;
+        let month = 1 + (i * 5) % 12;
+        out.push_str(&format!(
+            "{{\"type\":\"stance.declared\",\"actor\":\"a{}\",\"topic\":\"t{}\",\"stance\":\"{stance}\",\"date\":\"2020-{month:02}-{day:02}\",\"cite\":{{\"publication\":\"P\",\"title\":\"report {i}\"}}}}\n",
+            i % actors,
+            (i / actors) % topics
+        ));
+    }
+    out
+}
+
+/// The seqs of the positions a history gives, with their stances: what a reader compares.
+fn positions_seen(h: &History) -> Vec<(Seq, Stance)> {
+    h.positions_at(At::default(), &Filter::default())
+        .into_iter()
+        .map(|p| (p.event.seq, p.stance.stance))
+        .collect()
+}
+
+/// Given a writer appending batches while readers query in other threads, every answer a
+/// reader gets is the log's answer after some whole number of batches.
+#[test]
+fn readers_during_appends_see_each_batch_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.jsonl");
+    Log::create(&log).unwrap();
+    let batches: Vec<String> = std::iter::once(registrations(7, 5))
+        .chain((0..24).map(|b| stances(b * 40, 40, 7, 5)))
+        .collect();
+    // The answer after each whole number of batches, folded in memory.
+    let mut expected = BTreeSet::new();
+    let mut h = History::new();
+    expected.insert(positions_seen(&h));
+    for text in &batches {
+        for n in parse_batch("b", text.as_bytes()).unwrap() {
+            let seq = h.seq_last() + 1;
+            h.apply(Event {
+                seq,
+                id: Uuid::from_u128(u128::from(seq)),
+                recorded_at: DateTime::UNIX_EPOCH,
+                body: n.body,
+            });
+        }
+        expected.insert(positions_seen(&h));
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut seen = 0;
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) || seen == 0 {
+                        let Ok((index, _)) = ProjectionIndex::open(&log) else {
+                            continue;
+                        };
+                        let h = index.history(&Filter::default()).expect("readable");
+                        assert!(
+                            expected.contains(&positions_seen(&h)),
+                            "a batch seen in part"
+                        );
+                        seen += 1;
+                    }
+                    seen
+                })
+            })
+            .collect();
+        let mut w = Writer::open(&log, Duration::from_secs(5)).unwrap();
+        for (b, text) in batches.iter().enumerate() {
+            let opts = AppendOptions {
+                recorded_at: DateTime::from_timestamp(1_730_419_200 + b as i64, 0).unwrap(),
+                expect_seq: None,
+                wait: Duration::from_secs(5),
+            };
+            let batch = parse_batch("b", text.as_bytes()).unwrap();
+            assert_eq!(w.append(&batch, "b", &opts).unwrap().index_warning, None);
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        for r in readers {
+            assert!(r.join().unwrap() > 0);
+        }
+    });
+}
+
+/// Given `stancelog append` of a large batch killed (SIGKILL) at points spread over its run
+/// (while writing the log, while writing the index, or before either), the next query answers
+/// as a query on that log with no index at all, and the one after needs no rebuild.
+#[test]
+fn a_kill_during_an_append_and_its_index_update_leaves_the_next_query_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.jsonl");
+    let o = run_log(&base, &["init"], None);
+    assert!(o.status.success());
+    let first = registrations(20, 40) + &stances(0, 3000, 20, 40);
+    let o = run_log(&base, &["append", "-"], Some(first.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let big = dir.path().join("big.jsonl");
+    std::fs::write(&big, stances(3000, 4000, 20, 40)).unwrap();
+    let args = |log: &Path| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_stancelog"));
+        c.args([
+            "--log",
+            log.to_str().unwrap(),
+            "append",
+            big.to_str().unwrap(),
+        ]);
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    // How long a whole append takes here, to spread the kills over it.
+    let fresh = |name: &str| {
+        let log = dir.path().join(name);
+        std::fs::copy(&base, &log).unwrap();
+        copy_dir(&index_path(&base), &index_path(&log));
+        log
+    };
+    let timed = fresh("timed.jsonl");
+    let start = std::time::Instant::now();
+    assert!(args(&timed).status().unwrap().success());
+    let whole = start.elapsed();
+    for k in 0..10u32 {
+        let log = fresh(&format!("k{k}.jsonl"));
+        let mut child = args(&log).spawn().unwrap();
+        std::thread::sleep(whole * k / 10);
+        let _ = child.kill();
+        let _ = child.wait();
+        let query = ["positions", "--format", "json"];
+        let o = run_log(&log, &query, None);
+        assert_eq!(o.status.code(), Some(0), "kill {k}: {}", stderr(&o));
+        let after_kill = stdout(&o);
+        let o = run_log(&log, &query, None);
+        assert!(
+            !stderr(&o).contains("index discarded"),
+            "kill {k}: {}",
+            stderr(&o)
+        );
+        assert_eq!(stdout(&o), after_kill, "kill {k}");
+        let seq = Log::open(&log).unwrap().history().seq_last();
+        assert!(seq == 3060 || seq == 7060, "kill {k}: seq {seq}");
+        std::fs::remove_dir_all(index_path(&log)).unwrap();
+        assert_eq!(stdout(&run_log(&log, &query, None)), after_kill, "kill {k}");
+    }
+}
+
+/// Given a log whose index cannot be written (here a file stands where its folder would be),
+/// a query answers from the log itself with a warning, the same as with an index.
+#[test]
+fn an_index_that_cannot_be_written_falls_back_to_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let whole = answers(&log);
+    std::fs::remove_dir_all(index_path(&log)).unwrap();
+    std::fs::write(index_path(&log), b"not a folder").unwrap();
+    let o = run_log(&log, &["positions"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the projection index could not be written"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(answers(&log), whole);
+}

@@ -1,0 +1,365 @@
+//! Typed, complete, documented output: CSV carries every JSON field under the same (flattened)
+//! names, NDJSON is the JSON objects one per line, `export` writes the same bytes to a file,
+//! spreadsheet formulas are neutralised, and the shell helpers (completions, man page) work.
+
+use serde_json::{Map, Value};
+
+use crate::support::{empty_log, json, run, run_log, seed_log, stderr, stdout};
+
+/// The JSON objects flattened by the rule of docs/output.md: nested objects prefixed by their
+/// name, lists of objects into one list per field, a list inside those `,`-joined.
+fn flatten(prefix: &str, obj: &Map<String, Value>, into: &mut Map<String, Value>) {
+    for (k, v) in obj {
+        let name = format!("{prefix}{k}");
+        match v {
+            Value::Object(o) => flatten(&format!("{name}_"), o, into),
+            Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
+                let mut fields: Map<String, Value> = Map::new();
+                for item in items {
+                    for (f, x) in item.as_object().unwrap() {
+                        let x = match x {
+                            Value::Array(inner) => Value::String(
+                                inner
+                                    .iter()
+                                    .map(|i| i.as_str().unwrap())
+                                    .collect::<Vec<_>>()
+                                    .join(","),
+                            ),
+                            other => other.clone(),
+                        };
+                        let list = fields
+                            .entry(format!("{name}_{f}"))
+                            .or_insert(Value::Array(vec![]));
+                        list.as_array_mut().unwrap().push(x);
+                    }
+                }
+                into.extend(fields);
+            }
+            other => {
+                into.insert(name, other.clone());
+            }
+        }
+    }
+}
+
+/// The CSV text a JSON value is written as.
+fn csv_text(v: &Value) -> String {
+    let neutralised = |s: &str| match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{s}"),
+        _ => s.to_string(),
+    };
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => neutralised(s),
+        Value::Array(items) => {
+            let text = items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => s.replace('\\', "\\\\").replace(';', "\\;"),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(";");
+            if items.iter().all(Value::is_number) {
+                text
+            } else {
+                neutralised(&text)
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Every JSON field of every row is a CSV column of the same (flattened) name with the same
+/// value, and the CSV has no column JSON lacks (a list of objects empty in every row has no
+/// fields to show, so its columns are checked as empty).
+fn assert_csv_carries_json(args: &[&str]) {
+    let log = seed_log();
+    let j = json(&run_log(
+        &log,
+        &[args, &["--format", "json"]].concat(),
+        None,
+    ));
+    let c = run_log(&log, &[args, &["--format", "csv"]].concat(), None);
+    assert!(c.status.success(), "{}", stderr(&c));
+    let mut r = csv::Reader::from_reader(c.stdout.as_slice());
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let objects = j.as_array().unwrap();
+    assert_eq!(rows.len(), objects.len(), "{args:?}");
+    assert!(!rows.is_empty(), "{args:?}");
+    for (row, obj) in rows.iter().zip(objects) {
+        let mut flat = Map::new();
+        flatten("", obj.as_object().unwrap(), &mut flat);
+        for (name, value) in &flat {
+            let i = header.iter().position(|h| h == name);
+            if i.is_none() && (value.is_null() || value.as_array().is_some_and(Vec::is_empty)) {
+                // An absent object (`role`, a change's `before`) or an empty list of objects:
+                // its field columns are checked empty below.
+                continue;
+            }
+            let i = i.unwrap_or_else(|| panic!("{args:?}: JSON field `{name}` has no CSV column"));
+            assert_eq!(row[i], csv_text(value), "{args:?}: column `{name}`");
+        }
+        for (i, name) in header.iter().enumerate() {
+            if !flat.contains_key(name) {
+                assert_eq!(
+                    &row[i], "",
+                    "{args:?}: CSV column `{name}` is not in JSON: {obj}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn csv_carries_every_json_field_of_every_query_with_the_same_names() {
+    assert_csv_carries_json(&["positions"]);
+    assert_csv_carries_json(&["positions", "--as-of", "2024-10-20"]);
+    assert_csv_carries_json(&["timeline"]);
+    assert_csv_carries_json(&["diff", "--from", "2024-10-01", "--to", "2024-10-25"]);
+    assert_csv_carries_json(&["actors"]);
+    assert_csv_carries_json(&["topics"]);
+}
+
+#[test]
+fn positions_carry_since_as_given_beside_its_first_day_and_precision() {
+    let rows = json(&run_log(
+        &seed_log(),
+        &["positions", "--format", "json"],
+        None,
+    ));
+    let kim = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["actor"] == "kim-yong-hyun" && p["topic"] == "dprk-troops-in-russia")
+        .unwrap();
+    assert_eq!(kim["since"], "2024-10");
+    assert_eq!(kim["since_date"], "2024-10-01");
+    assert_eq!(kim["since_precision"], "month");
+    assert_eq!(kim["since_time"], Value::Null);
+    assert_eq!(kim["output_version"], 1);
+    let russia = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["actor"] == "rus")
+        .unwrap();
+    assert_eq!(russia["since_date"], "2024-06-19");
+    assert_eq!(russia["since_precision"], "day");
+}
+
+#[test]
+fn ndjson_is_the_json_objects_one_per_line() {
+    for args in [
+        &["positions"][..],
+        &["timeline"],
+        &["actors"],
+        &["topics"],
+        &["diff", "--from", "2024-10-01", "--to", "2024-10-25"],
+    ] {
+        let j = json(&run_log(
+            &seed_log(),
+            &[args, &["--format", "json"]].concat(),
+            None,
+        ));
+        let n = run_log(&seed_log(), &[args, &["--format", "ndjson"]].concat(), None);
+        let text = stdout(&n);
+        assert!(text.ends_with('\n'));
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(&lines, j.as_array().unwrap(), "{args:?}");
+    }
+}
+
+#[test]
+fn export_writes_what_the_query_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    for (what, flags) in [
+        ("positions", &["--as-of", "2024-10-25"][..]),
+        ("timeline", &[]),
+        ("actors", &[]),
+        ("topics", &[]),
+    ] {
+        for format in ["csv", "ndjson"] {
+            let file = dir.path().join(format!("{what}.{format}"));
+            let mut args = vec!["export", what];
+            args.extend_from_slice(flags);
+            args.extend(["--format", format, "--out", file.to_str().unwrap()]);
+            let o = run_log(&seed_log(), &args, None);
+            assert!(o.status.success(), "{}", stderr(&o));
+            let printed = run_log(
+                &seed_log(),
+                &[&[what][..], flags, &["--format", format]].concat(),
+                None,
+            );
+            assert_eq!(
+                std::fs::read(&file).unwrap(),
+                printed.stdout,
+                "{what} {format}"
+            );
+            let rows = printed.stdout.iter().filter(|b| **b == b'\n').count()
+                - usize::from(format == "csv");
+            assert!(
+                stdout(&o).starts_with(&format!("wrote {rows} ")),
+                "{}",
+                stdout(&o)
+            );
+        }
+    }
+    // Events: one row per stored event, the stored fields flattened.
+    let file = dir.path().join("events.ndjson");
+    let o = run_log(
+        &seed_log(),
+        &[
+            "export",
+            "events",
+            "--format",
+            "ndjson",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "wrote 40 events to {} (ndjson, output version 1)\n",
+            file.display()
+        )
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    let first: Value = serde_json::from_str(text.lines().nth(21).unwrap()).unwrap();
+    assert_eq!(first["seq"], 22);
+    assert_eq!(first["type"], "stance.declared");
+    assert_eq!(first["date"], "2024-10");
+    assert_eq!(first["date_day"], "2024-10-01");
+    assert_eq!(first["date_precision"], "month");
+    assert_eq!(first["cite_via"], "Yonhap News Agency");
+}
+
+/// OWASP "CSV Injection": a text cell that a spreadsheet would run as a formula is written with
+/// a `'` in front; JSON keeps the text as it is.
+#[test]
+fn csv_cells_that_start_a_formula_are_neutralised() {
+    let (_d, log) = empty_log();
+    for args in [
+        &[
+            "add",
+            "actor",
+            "x1",
+            "--name",
+            "=HYPERLINK(\"http://evil\",\"click\")",
+            "--kind",
+            "person",
+            "--country",
+            "KOR",
+            "--sector",
+            "GOV",
+            "--alias",
+            "@SUM(A1)",
+        ][..],
+        &["add", "topic", "t1", "--title=-1+2", "--kind", "claim"],
+        &[
+            "add",
+            "stance",
+            "--actor",
+            "x1",
+            "--topic",
+            "t1",
+            "--stance",
+            "deny",
+            "--date",
+            "2024",
+            "--quote",
+            "+cmd|' /C calc'!A0",
+            "--cite-publication",
+            "x",
+        ],
+    ] {
+        let o = run_log(&log, args, None);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let c = stdout(&run_log(&log, &["positions", "--format", "csv"], None));
+    let mut r = csv::Reader::from_reader(c.as_bytes());
+    let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let row = r.records().next().unwrap().unwrap();
+    let col = |n: &str| row[h.iter().position(|x| x == n).unwrap()].to_string();
+    assert_eq!(col("actor_name"), "'=HYPERLINK(\"http://evil\",\"click\")");
+    assert_eq!(col("topic_title"), "'-1+2");
+    assert_eq!(col("quote"), "'+cmd|' /C calc'!A0");
+    assert_eq!(col("polarity"), "-1", "numbers are not text");
+    let a = stdout(&run_log(&log, &["actors", "--format", "csv"], None));
+    assert!(a.contains(",'@SUM(A1),"), "{a}");
+    let j = json(&run_log(&log, &["positions", "--format", "json"], None));
+    assert_eq!(j[0]["quote"], "+cmd|' /C calc'!A0");
+}
+
+#[test]
+fn tables_of_actors_and_topics_are_sorted_by_the_name_shown_then_id() {
+    let (_d, log) = empty_log();
+    for (id, name) in [("b", "Same"), ("a", "Same"), ("c", "Alpha")] {
+        let o = run_log(
+            &log,
+            &[
+                "add",
+                "actor",
+                id,
+                "--name",
+                name,
+                "--kind",
+                "person",
+                "--country",
+                "KOR",
+                "--sector",
+                "GOV",
+            ],
+            None,
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let ids: Vec<String> = json(&run_log(&log, &["actors", "--format", "json"], None))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["actor"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["c", "a", "b"]);
+    let table = stdout(&run_log(&log, &["actors"], None));
+    let order: Vec<&str> = table
+        .lines()
+        .skip(4)
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(order, ["c", "a", "b"], "{table}");
+}
+
+#[test]
+fn completions_and_the_man_page_need_no_log() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let o = run(&["completions", shell], None);
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        let text = stdout(&o);
+        assert!(text.contains("stancelog"), "{shell}");
+        assert!(
+            text.contains("as-of"),
+            "{shell}: the flags come from the clap definitions"
+        );
+    }
+    let o = run(&["man"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(".ie \\n(.g .ds Aq \\(aq") || stdout(&o).contains(".TH stancelog 1"),
+        "{}",
+        stdout(&o)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["man", "--dir", dir.path().to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.path().join("stancelog.1").exists());
+    assert!(dir.path().join("stancelog-positions.1").exists());
+}
