@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io::Write;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
 use stancelog::Error;
+use stancelog::store::LogRef;
 use stancelog::core::{ActorId, By, History, Measure, PairTally, Selection};
 
 use super::Failure;
@@ -17,12 +17,12 @@ use super::tabular::{self, Field};
 
 pub fn run(
     a: &AgreementArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     check(a)?;
-    let log = open(path)?;
+    let log = open(target)?;
     let h = log.history();
     let sel = Selection {
         known: known(h, a.known_at, "--known-at", now)?,
