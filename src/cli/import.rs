@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use stancelog::Error;
 use stancelog::import::Progress;
+use stancelog::import::coded::Format;
 
 use super::Failure;
 use super::args::ImportArgs;
@@ -28,6 +29,14 @@ pub fn run(
         ImportKind::Unvotes(a) => imports::unvotes::run(path, a, now, wait, &bar),
         ImportKind::TreatyStatus(a) => imports::treaty::run(path, a, now, wait, &bar),
         ImportKind::Csv(a) => imports::sheet::run(path, a, now, wait, &bar),
+        ImportKind::Icews(a) => imports::coded::run(path, a, Format::Icews, false, now, wait, &bar),
+        ImportKind::Gdelt(a) => {
+            let r = a.recorded_from_data;
+            imports::coded::run(path, &a.common, Format::Gdelt, r, now, wait, &bar)
+        }
+        ImportKind::Plover(a) => {
+            imports::coded::run(path, a, Format::Plover, false, now, wait, &bar)
+        }
     };
     bar.finish();
     let report = report?;

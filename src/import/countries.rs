@@ -114,9 +114,51 @@ fn names() -> &'static HashMap<String, String> {
         for c in table().iter().filter(|c| !c.iso3.is_empty()) {
             m.entry(name_key(&c.name)).or_insert_with(|| c.iso3.clone());
         }
+        for (name, iso3) in NAME_ALIASES {
+            m.entry(name_key(name)).or_insert_with(|| iso3.to_string());
+        }
         m
     })
 }
+
+/// Short names that event data sets (ICEWS, POLECAT) use where ISO 3166-1 spells a state
+/// otherwise (ISO: "United States of America", "Côte d'Ivoire", "Palestine, State of").
+const NAME_ALIASES: &[(&str, &str)] = &[
+    ("United States", "USA"),
+    ("United Kingdom", "GBR"),
+    ("Russia", "RUS"),
+    ("Cote d'Ivoire", "CIV"),
+    ("Palestinian Territory, Occupied", "PSE"),
+    ("Occupied Palestinian Territory", "PSE"),
+    ("Palestine", "PSE"),
+    ("Democratic Republic of Congo", "COD"),
+    ("Congo, The Democratic Republic of the", "COD"),
+    ("Republic of Congo", "COG"),
+    ("Vatican City", "VAT"),
+    ("Holy See (Vatican City State)", "VAT"),
+    ("Macau", "MAC"),
+    ("Micronesia", "FSM"),
+    ("Burma", "MMR"),
+    ("Timor-Leste", "TLS"),
+    ("Cabo Verde", "CPV"),
+    ("Czechia", "CZE"),
+    ("North Macedonia", "MKD"),
+    ("Macedonia, the former Yugoslav Republic of", "MKD"),
+    ("Korea, Republic of", "KOR"),
+    ("Korea, Democratic People's Republic of", "PRK"),
+    ("Iran, Islamic Republic of", "IRN"),
+    ("Syrian Arab Republic", "SYR"),
+    ("Lao People's Democratic Republic", "LAO"),
+    ("Tanzania, United Republic of", "TZA"),
+    ("Moldova, Republic of", "MDA"),
+    ("Venezuela, Bolivarian Republic of", "VEN"),
+    ("Bolivia, Plurinational State of", "BOL"),
+    ("Viet Nam", "VNM"),
+    ("Brunei Darussalam", "BRN"),
+    ("Russian Federation", "RUS"),
+    ("Swaziland", "SWZ"),
+    ("Kosovo", USER_KOSOVO),
+];
 
 /// The state an ISO 3166-1 alpha-3 or ISO 3166-3 former alpha-3 code stands for.
 fn from_iso3(code: &str, name: Option<&str>) -> Option<State> {

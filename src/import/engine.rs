@@ -28,12 +28,13 @@
 //! The engine's own memory holds the current batch and one entry per distinct actor and topic,
 //! never one per row already imported (the log it appends to holds those).
 
-use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rustc_hash::{FxHashMap, FxHashSet};
 use uuid::Uuid;
 
 use super::{IMPORT_BATCH_EVENTS, ImportReport, Progress, RefusedRow, event_id};
@@ -77,11 +78,11 @@ pub struct Mapped {
     /// The stance.
     pub stance: StanceDeclared,
     /// How to register the actor if the log does not know it; `None`: it must be known.
-    pub actor: Option<NewActor>,
+    pub actor: Option<Arc<NewActor>>,
     /// How to register the recipient if there is one and the log does not know it.
-    pub recipient: Option<NewActor>,
+    pub recipient: Option<Arc<NewActor>>,
     /// How to register the topic if the log does not know it; `None`: it must be known.
-    pub topic: Option<NewTopic>,
+    pub topic: Option<Arc<NewTopic>>,
     /// A further key part (coded event data: the event code), if any.
     pub extra: Option<String>,
     /// This `not_member` ends a membership spell (see the module docs).
@@ -189,7 +190,7 @@ impl Target {
 
 /// What a row's stance is, measured against what the log and this import hold.
 enum Verdict {
-    New,
+    New(Uuid),
     Present,
     Cited(NewEvent),
     Corrected(NewEvent),
@@ -201,7 +202,7 @@ impl Verdict {
     fn adds(&self) -> bool {
         matches!(
             self,
-            Verdict::New | Verdict::Cited(_) | Verdict::Corrected(_)
+            Verdict::New(_) | Verdict::Cited(_) | Verdict::Corrected(_)
         )
     }
 }
@@ -216,14 +217,16 @@ pub struct Engine<'p> {
     /// The batch being built, its recorded time, and each stance id in it with its index.
     batch: Vec<NewEvent>,
     batch_at: Option<DateTime<Utc>>,
-    batch_ids: HashMap<Uuid, usize>,
+    batch_ids: FxHashMap<Uuid, usize>,
     /// Actors and topics known (in the log, or registered by this import).
-    actors: HashSet<ActorId>,
-    topics: HashMap<TopicId, TopicKind>,
+    actors: FxHashSet<ActorId>,
+    topics: FxHashMap<TopicId, TopicKind>,
     /// The latest recorded time a row gave (or the log's last), which rows must not go below.
     floor: Option<DateTime<Utc>>,
-    /// A dry run's events, never written: ids of every stance it would append.
+    /// Scratch space for keys.
     key: String,
+    /// Where appended batches go to be freed (another thread); `None` frees them here.
+    spent: Option<mpsc::Sender<Vec<NewEvent>>>,
 }
 
 impl<'p> Engine<'p> {
@@ -253,11 +256,12 @@ impl<'p> Engine<'p> {
             progress,
             batch: Vec::with_capacity(IMPORT_BATCH_EVENTS),
             batch_at: None,
-            batch_ids: HashMap::new(),
-            actors: HashSet::new(),
-            topics: HashMap::new(),
+            batch_ids: FxHashMap::default(),
+            actors: FxHashSet::default(),
+            topics: FxHashMap::default(),
             floor,
             key: String::with_capacity(128),
+            spent: None,
         })
     }
 
@@ -377,8 +381,7 @@ impl<'p> Engine<'p> {
                 self.report.corrected += 1;
                 self.batch.push(e);
             }
-            Verdict::New => {
-                let id = self.id_of(&m);
+            Verdict::New(id) => {
                 self.batch_ids.insert(id, self.batch.len());
                 self.batch.push(NewEvent {
                     id: Some(id),
@@ -550,7 +553,7 @@ impl<'p> Engine<'p> {
         }
         let id = self.id_of(m);
         if !self.is_held(&id) {
-            return Ok(Verdict::New);
+            return Ok(Verdict::New(id));
         }
         let Some((seq, old)) = self.held(&id) else {
             return Err(format!(
@@ -644,8 +647,18 @@ impl<'p> Engine<'p> {
                 };
                 let done = w.append(&self.batch, file, &append)?;
                 self.report.tally(&done);
-                self.batch.clear();
                 self.batch_ids.clear();
+                match &self.spent {
+                    Some(spent) => {
+                        let full = std::mem::replace(
+                            &mut self.batch,
+                            Vec::with_capacity(IMPORT_BATCH_EVENTS),
+                        );
+                        // If the other end is gone, the batch is freed here instead.
+                        let _ = spent.send(full);
+                    }
+                    None => self.batch.clear(),
+                }
             }
             // A dry run keeps its batch, so later rows see what it would have appended.
             Target::Dry(_) if self.batch.len() < DRY_RUN_EVENTS_MAX => {}
@@ -658,22 +671,133 @@ impl<'p> Engine<'p> {
         Ok(())
     }
 
-    /// Appends what is left and returns the report, the refused rows in file order.
+    /// Appends what is left, releases the lock, and returns the report with the refused rows
+    /// in file order. The folded log (every event of the log) is freed on a thread of its own.
     ///
     /// # Errors
     /// Those of [`Writer::append`].
     pub fn finish(mut self, file: &str) -> Result<ImportReport> {
         self.flush(file)?;
-        match &self.target {
-            Target::Dry(_) => self.report.appended += self.batch.len() as u64,
-            Target::Write(w) => self.report.index_warning = w.update_index(),
-        }
+        self.spent = None;
+        let log = match self.target {
+            Target::Write(w) => {
+                self.report.index_warning = w.update_index();
+                w.into_log()
+            }
+            Target::Dry(l) => {
+                self.report.appended += self.batch.len() as u64;
+                l
+            }
+        };
+        drop_elsewhere(log);
         self.progress.finish();
         let mut report = self.report;
         report
             .refused
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         Ok(report)
+    }
+
+    /// Queues an event the importer made itself (its id, and its checks against the log, are
+    /// the importer's), recorded at `at`: a new recorded time, or a full batch, appends the
+    /// batch first.
+    ///
+    /// # Errors
+    /// Those of [`Writer::append`].
+    pub fn push_event(&mut self, file: &str, event: NewEvent, at: DateTime<Utc>) -> Result<()> {
+        if self.batch.len() >= IMPORT_BATCH_EVENTS || self.batch_at.is_some_and(|t| t != at) {
+            self.flush(file)?;
+        }
+        self.batch_at = Some(at);
+        self.batch.push(event);
+        Ok(())
+    }
+
+    /// The report so far, for an importer that reports rows of its own (refused, already
+    /// present) beside the engine's counts.
+    pub fn report_mut(&mut self) -> &mut ImportReport {
+        &mut self.report
+    }
+
+    /// Appended batches are sent on `spent` to be freed there (`None`: freed here). Dropping
+    /// the engine's sender (set `None`) lets a receiving loop end.
+    pub fn free_batches_on(&mut self, spent: Option<mpsc::Sender<Vec<NewEvent>>>) {
+        self.spent = spent;
+    }
+}
+
+/// Drops `value` on a thread of its own: freeing a folded log of millions of events takes a
+/// while, and nothing waits for it.
+fn drop_elsewhere<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("stancelog-free".to_string())
+        .spawn(move || drop(value));
+}
+
+/// Rows per chunk handed from the reading thread to the engine.
+const ROW_CHUNK: usize = 2048;
+
+/// Where a reading thread puts its rows: they reach the engine in chunks of 2,048.
+pub struct RowSink {
+    tx: mpsc::SyncSender<Vec<Row>>,
+    buf: Vec<Row>,
+}
+
+impl RowSink {
+    /// Queues a row; `false` when the engine has stopped (an error), so the reader can stop.
+    pub fn push(&mut self, row: Row) -> bool {
+        self.buf.push(row);
+        self.buf.len() < ROW_CHUNK || self.send()
+    }
+
+    fn send(&mut self) -> bool {
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(ROW_CHUNK));
+        full.is_empty() || self.tx.send(full).is_ok()
+    }
+}
+
+impl Engine<'_> {
+    /// Imports the rows `read` produces, then [`Engine::finish`]es. `read` runs on a second
+    /// thread (reading and mapping the source) while this one takes its rows into the engine and
+    /// the writer, so the two overlap. Rows are taken in the order `read` pushes them.
+    ///
+    /// # Errors
+    /// The first error of the engine (the reader then stops at its next chunk) or of `read`.
+    pub fn import_rows<F>(mut self, file: &str, read: F) -> Result<ImportReport>
+    where
+        F: FnOnce(&mut RowSink) -> Result<()> + Send,
+    {
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = mpsc::sync_channel::<Vec<Row>>(4);
+            let reader = scope.spawn(move || {
+                let mut sink = RowSink {
+                    tx,
+                    buf: Vec::with_capacity(ROW_CHUNK),
+                };
+                let done = read(&mut sink);
+                sink.send();
+                done
+            });
+            let mut taken = Ok(());
+            for chunk in rx.iter() {
+                for row in chunk {
+                    taken = self.row(file, row);
+                    if taken.is_err() {
+                        break;
+                    }
+                }
+                if taken.is_err() {
+                    break;
+                }
+            }
+            // Dropping the receiver stops a reader still sending.
+            drop(rx);
+            let read = reader
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            taken.and(read)
+        })?;
+        self.finish(file)
     }
 }
 

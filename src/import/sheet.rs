@@ -20,7 +20,7 @@ use crate::core::{ActorKind, Day, Instrument, Stance, TimeOfDay, ValidDate, pars
 use crate::error::{Error, Result};
 
 /// A table's mapping: every field is the flag of `import csv` of the same name, and a key of a
-/// TOML mapping file (`--mapping`). All optional here; [`Spec::compile`] says what is missing.
+/// TOML mapping file (`--mapping`). All optional here; compiling it against the header says what is missing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Spec {
@@ -34,7 +34,7 @@ pub struct Spec {
     pub key: Option<String>,
     /// The actor column.
     pub actor_col: Option<String>,
-    /// The actor column holds codes of this scheme (see [`Scheme`]).
+    /// The actor column holds codes of this scheme (see [`super::countries::Scheme`]).
     pub country_scheme: Option<String>,
     /// The column of actor names (for registration).
     pub actor_name_col: Option<String>,
@@ -380,16 +380,20 @@ pub fn import(
         dry_run,
         corrections: spec.corrections.unwrap_or(false),
     };
-    let mut engine = Engine::open(log, opts, progress)?;
+    let engine = Engine::open(log, opts, progress)?;
     let mut lines = super::LineCounter::open(file)?;
     progress.start("csv", None);
-    let mut record = csv::StringRecord::new();
-    while reader.read_record(&mut record).map_err(csv_error)? {
-        let line = lines.line_at(record.position().map_or(0, |p| p.byte()), &label)?;
-        let row = plan.row(&record, line);
-        engine.row(&label, row)?;
-    }
-    engine.finish(&label)
+    let mut plan = plan;
+    engine.import_rows(&label, |sink| {
+        let mut record = csv::StringRecord::new();
+        while reader.read_record(&mut record).map_err(csv_error)? {
+            let line = lines.line_at(record.position().map_or(0, |p| p.byte()), &label)?;
+            if !sink.push(plan.row(&record, line)) {
+                break;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Missing values of year, month and day columns: an empty cell, `NA`, `.`, or a negative

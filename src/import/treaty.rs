@@ -38,14 +38,15 @@ use chrono::{DateTime, Datelike, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{IMPORT_BATCH_EVENTS, ImportReport, Progress, RefusedRow, event_id};
+use super::engine::{Engine, EngineOptions};
+use super::{ImportReport, Progress, RefusedRow, event_id};
 use crate::core::{
     ActorId, ActorKind, ActorRegistered, Cite, Correction, Country, Day, EventBody, Filter,
     History, Instrument, Sector, Stance, StanceCorrected, StanceDeclared, StanceRetracted, Status,
     TopicId, TopicKind, TopicRegistered, ValidDate,
 };
 use crate::error::{Error, Location, Result};
-use crate::store::{AppendOptions, NewEvent, Writer, format_recorded_at};
+use crate::store::{NewEvent, format_recorded_at};
 
 /// The topic id used when none is given.
 pub const DEFAULT_TOPIC: &str = "paris-agreement";
@@ -105,7 +106,7 @@ impl TreatyOptions {
 /// snapshots) the log already holds events recorded on or after the first snapshot date that
 /// this import did not write, or stances on the topic; [`Error::Input`] for a file that is not a
 /// status table (missing columns, a version's rows not together, dates going back); the errors
-/// of [`Writer::open`] and [`Writer::append`].
+/// of [`crate::store::Writer::open`] and [`crate::store::Writer::append`].
 pub fn import_treaty_status(
     log: &Path,
     file: &Path,
@@ -130,9 +131,16 @@ pub fn import_treaty_status(
         Some(hex)
     };
     let (versions, refused) = read_versions(&name, &bytes, label.as_deref())?;
-    let mut writer = Writer::open(log, wait)?;
-    writer.defer_index();
-    let history = writer.log().history();
+    let engine_opts = EngineOptions {
+        dataset: format!("treaty/{topic}"),
+        key: Vec::new(),
+        now: opts.now,
+        wait,
+        dry_run: false,
+        corrections: false,
+    };
+    let mut engine = Engine::open(log, engine_opts, progress)?;
+    let history = engine.history();
     check_topic(history, &topic)?;
     let context = Context {
         topic: topic.clone(),
@@ -152,29 +160,22 @@ pub fn import_treaty_status(
     if opts.snapshots {
         check_snapshot_log(history, &topic, &batches, &stamp)?;
     }
-    let mut report = ImportReport {
-        refused,
-        ..ImportReport::default()
-    };
+    engine.report_mut().refused = refused;
     let stage = if opts.snapshots { "versions" } else { "table" };
     progress.start(stage, Some(versions.len() as u64));
     let mut done_version = 0;
-    for batch in &batches {
-        for chunk in batch.events.chunks(IMPORT_BATCH_EVENTS) {
-            let append = AppendOptions {
-                recorded_at: stamp(batch),
-                expect_seq: None,
-                wait,
-            };
-            report.tally(&writer.append(chunk, &name, &append)?);
+    for batch in batches {
+        // Each version is a batch of its own (split only if it exceeds the batch size).
+        let at = stamp(&batch);
+        for event in batch.events {
+            engine.push_event(&name, event, at)?;
         }
+        engine.flush(&name)?;
         progress.advance((batch.version + 1 - done_version) as u64);
         done_version = batch.version + 1;
     }
     progress.advance((versions.len() - done_version) as u64);
-    report.index_warning = writer.update_index();
-    progress.finish();
-    Ok(report)
+    engine.finish(&name)
 }
 
 fn check_topic(history: &History, topic: &TopicId) -> Result<()> {

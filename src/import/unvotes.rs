@@ -24,13 +24,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{IMPORT_BATCH_EVENTS, ImportReport, Progress, RefusedRow, event_id};
+use super::engine::{Engine, EngineOptions};
+use super::{ImportReport, Progress, RefusedRow, event_id};
 use crate::core::{
     ActorId, ActorKind, ActorRegistered, Cite, Country, EventBody, History, Sector, Stance,
     StanceDeclared, TopicId, TopicKind, TopicRegistered, ValidDate,
 };
 use crate::error::{Error, Result};
-use crate::store::{AppendOptions, NewEvent, Writer};
+use crate::store::NewEvent;
 
 /// `cite.publication` of every imported vote.
 pub const PUBLICATION: &str =
@@ -149,8 +150,8 @@ struct Vote {
 
 /// Imports the UN votes in `dir` into the log at `log`.
 ///
-/// Holds the log's lock for the whole import (one [`Writer`]) and appends batches of
-/// [`IMPORT_BATCH_EVENTS`], each durable before the next is appended. The vote events are built
+/// Holds the log's lock for the whole import (one import [`Engine`]) and appends batches of
+/// [`super::IMPORT_BATCH_EVENTS`], each durable before the next is appended. The vote events are built
 /// on a second thread while the batches before them are appended. When the import returns, the
 /// lock is released; the folded log is freed on a thread of its own. An actor or topic id already
 /// registered by other means is used as it is (not registered again); a vote whose event id is
@@ -160,7 +161,7 @@ struct Vote {
 ///
 /// # Errors
 /// [`Error::Io`] when a file cannot be read or the lock is not had in time; [`Error::Input`]
-/// when a file is not CSV or lacks a column; the errors of [`Writer::append`] (a batch the store
+/// when a file is not CSV or lacks a column; the errors of [`crate::store::Writer::append`] (a batch the store
 /// refuses: the batches before it stay appended, and running the import again resumes).
 pub fn import(
     log: &Path,
@@ -193,9 +194,16 @@ pub fn import(
 
     let (actors, mut votes) = read_votes(&votes_path, &calls, &call_index, &mut report.refused)?;
 
-    let mut writer = Writer::open(log, opts.wait)?;
-    writer.defer_index();
-    let history = writer.log().history();
+    let engine_opts = EngineOptions {
+        dataset: "unvotes".to_string(),
+        key: Vec::new(),
+        now: opts.now,
+        wait: opts.wait,
+        dry_run: false,
+        corrections: false,
+    };
+    let mut engine = Engine::open(log, engine_opts, progress)?;
+    let history = engine.history();
     let seq_at_open = history.seq_last();
 
     // Actors and topics already registered (by this import earlier, or by other means) are not
@@ -240,39 +248,33 @@ pub fn import(
     let total = (new_actors.len() + new_topics.len() + votes.len()) as u64;
     progress.start("unvotes", Some(total));
 
-    let mut batches = Batcher::new(opts, progress);
     let votes_name = votes_path.display().to_string();
     for i in new_actors {
         let a = &actors[i];
         let body = EventBody::ActorRegistered(actor_body(a, actor_ids[i].clone()));
-        batches.push(
-            &mut writer,
-            &votes_name,
-            NewEvent {
-                id: Some(event_id(&format!("unvotes/actor/{}", a.id))),
-                body,
-                line: a.line,
-            },
-            &mut report,
-        )?;
+        let id = Some(event_id(&format!("unvotes/actor/{}", a.id)));
+        let event = NewEvent {
+            id,
+            body,
+            line: a.line,
+        };
+        engine.push_event(&votes_name, event, opts.now)?;
+        progress.advance(1);
     }
-    batches.flush(&mut writer, &votes_name, &mut report)?;
+    engine.flush(&votes_name)?;
 
     let calls_name = calls_path.display().to_string();
     for i in new_topics {
         let c = &calls[i];
-        batches.push(
-            &mut writer,
-            &calls_name,
-            NewEvent {
-                id: Some(event_id(&format!("unvotes/topic/{}", c.rcid))),
-                body: EventBody::TopicRegistered(c.body.clone()),
-                line: c.line,
-            },
-            &mut report,
-        )?;
+        let event = NewEvent {
+            id: Some(event_id(&format!("unvotes/topic/{}", c.rcid))),
+            body: EventBody::TopicRegistered(c.body.clone()),
+            line: c.line,
+        };
+        engine.push_event(&calls_name, event, opts.now)?;
+        progress.advance(1);
     }
-    batches.flush(&mut writer, &calls_name, &mut report)?;
+    engine.flush(&calls_name)?;
 
     let cites: Vec<Cite> = calls
         .iter()
@@ -298,47 +300,72 @@ pub fn import(
         let (chunks_tx, chunks_rx) = mpsc::sync_channel::<Built>(4);
         let (spent_tx, spent_rx) = mpsc::channel::<Vec<NewEvent>>();
         scope.spawn(move || built.produce(chunks_tx, spent_rx));
-        let mut batches = Batcher::new(opts, progress);
-        batches.spent = Some(spent_tx);
-        for chunk in chunks_rx {
-            progress.advance(chunk.refused.len() as u64);
-            report.refused.extend(chunk.refused);
-            for new in chunk.events {
-                // Only events in the log before this import can share an id with a vote (ours
-                // are distinct): skip the look-up on a log that was empty.
-                let history = writer.log().history();
-                let old = new.id.filter(|_| seq_at_open > 0);
-                if let Some(seq) = old.and_then(|id| history.seq_of(&id)) {
-                    if history.event(seq).is_some_and(|e| e.body == new.body) {
-                        report.already_present += 1;
-                    } else {
-                        report.refused.push(RefusedRow {
-                            file: votes_name.clone(),
-                            line: new.line,
-                            reason: format!(
-                                "this vote was imported before (seq {seq}) with other content; record the change as a stance.corrected"
-                            ),
-                        });
-                    }
-                    progress.advance(1);
-                    continue;
-                }
-                batches.push(&mut writer, &votes_name, new, &mut report)?;
-            }
-        }
-        batches.flush(&mut writer, &votes_name, &mut report)
-        // Leaving the scope drops `batches` and with it the sender of spent batches, so the
-        // builder thread ends.
+        engine.free_batches_on(Some(spent_tx));
+        let target = VoteTarget {
+            seq_at_open,
+            file: &votes_name,
+            now: opts.now,
+            progress,
+        };
+        let appended = append_votes(&mut engine, chunks_rx, &target, &mut report);
+        // Dropping the engine's sender of spent batches lets the builder thread end.
+        engine.free_batches_on(None);
+        appended
     })?;
-    // Release the lock now; free the folded log (every event of the log) on another thread,
-    // since nothing here needs it any more.
-    report.index_warning = writer.update_index();
-    drop_elsewhere(writer.into_log());
-    progress.finish();
-    report
-        .refused
+    // Releases the lock, and frees the folded log on a thread of its own.
+    let mut done = engine.finish(&votes_name)?;
+    done.already_present += report.already_present;
+    done.refused.extend(report.refused);
+    done.refused
         .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    Ok(report)
+    Ok(done)
+}
+
+/// Where vote events go: the log's last seq when the import began, the votes file, the
+/// recorded time, the progress.
+struct VoteTarget<'a> {
+    seq_at_open: u64,
+    file: &'a str,
+    now: DateTime<Utc>,
+    progress: &'a dyn Progress,
+}
+
+/// Appends the vote events of each chunk through the engine, counting a vote whose id is in the
+/// log with the same content as already present and refusing one with other content.
+fn append_votes(
+    engine: &mut Engine<'_>,
+    chunks: mpsc::Receiver<Built>,
+    t: &VoteTarget<'_>,
+    report: &mut ImportReport,
+) -> Result<()> {
+    let (seq_at_open, votes_name) = (t.seq_at_open, t.file);
+    for chunk in chunks {
+        t.progress
+            .advance((chunk.refused.len() + chunk.events.len()) as u64);
+        report.refused.extend(chunk.refused);
+        for new in chunk.events {
+            // Only events in the log before this import can share an id with a vote (ours are
+            // distinct): skip the look-up on a log that was empty.
+            let history = engine.history();
+            let old = new.id.filter(|_| seq_at_open > 0);
+            if let Some(seq) = old.and_then(|id| history.seq_of(&id)) {
+                if history.event(seq).is_some_and(|e| e.body == new.body) {
+                    report.already_present += 1;
+                } else {
+                    report.refused.push(RefusedRow {
+                        file: votes_name.to_string(),
+                        line: new.line,
+                        reason: format!(
+                            "this vote was imported before (seq {seq}) with other content; record the change as a stance.corrected"
+                        ),
+                    });
+                }
+                continue;
+            }
+            engine.push_event(votes_name, new, t.now)?;
+        }
+    }
+    engine.flush(votes_name)
 }
 
 /// A chunk of vote events handed from the builder thread, with the rows refused on the way.
@@ -422,17 +449,9 @@ impl VoteEvents<'_> {
     }
 }
 
-/// Drops `value` on a thread of its own, so that freeing a large structure does not hold up
-/// the caller (on the caller if no thread can be started).
-fn drop_elsewhere<T: Send + 'static>(value: T) {
-    let _ = std::thread::Builder::new()
-        .name("drop".to_string())
-        .spawn(move || drop(value));
-}
-
 /// Whether `id` is registered already; counts our own earlier registration as already present.
 fn registered(history: &History, id: &ActorId, report: &mut ImportReport) -> bool {
-    if !history.actors().contains_key(id) {
+    if !history.is_actor(id) {
         return false;
     }
     if history
@@ -458,68 +477,6 @@ fn actor_body(a: &ActorSeen, id: ActorId) -> ActorRegistered {
         country: a.country,
         sector: Sector::Gov,
         aliases,
-    }
-}
-
-/// Collects events into batches of [`IMPORT_BATCH_EVENTS`] and appends each through the writer.
-struct Batcher<'a> {
-    batch: Vec<NewEvent>,
-    opts: AppendOptions,
-    progress: &'a dyn Progress,
-    /// Where appended batches go to be freed; `None` frees them here.
-    spent: Option<mpsc::Sender<Vec<NewEvent>>>,
-}
-
-impl<'a> Batcher<'a> {
-    fn new(opts: &Options, progress: &'a dyn Progress) -> Batcher<'a> {
-        Batcher {
-            batch: Vec::with_capacity(IMPORT_BATCH_EVENTS),
-            opts: AppendOptions {
-                recorded_at: opts.now,
-                expect_seq: None,
-                wait: opts.wait,
-            },
-            progress,
-            spent: None,
-        }
-    }
-
-    fn push(
-        &mut self,
-        writer: &mut Writer,
-        source: &str,
-        event: NewEvent,
-        report: &mut ImportReport,
-    ) -> Result<()> {
-        self.batch.push(event);
-        if self.batch.len() >= IMPORT_BATCH_EVENTS {
-            self.flush(writer, source, report)?;
-        }
-        Ok(())
-    }
-
-    fn flush(
-        &mut self,
-        writer: &mut Writer,
-        source: &str,
-        report: &mut ImportReport,
-    ) -> Result<()> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        let done = writer.append(&self.batch, source, &self.opts)?;
-        report.tally(&done);
-        self.progress.advance(self.batch.len() as u64);
-        match &self.spent {
-            Some(spent) => {
-                let full =
-                    std::mem::replace(&mut self.batch, Vec::with_capacity(IMPORT_BATCH_EVENTS));
-                // If the other end is gone, the batch is freed here instead.
-                let _ = spent.send(full);
-            }
-            None => self.batch.clear(),
-        }
-        Ok(())
     }
 }
 

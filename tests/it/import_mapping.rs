@@ -793,3 +793,51 @@ mod permutations {
         }
     }
 }
+
+/// The README's mapping files on the real tables they are written for.
+#[cfg(feature = "real-data")]
+mod real {
+    use super::*;
+
+    /// The TOML block of the README that follows `after`.
+    fn readme_toml(after: &str) -> String {
+        let readme =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+                .unwrap();
+        let from = readme.find(after).expect("README section");
+        let rest = &readme[from..];
+        let start = rest.find("```toml\n").unwrap() + "```toml\n".len();
+        rest[start..start + rest[start..].find("```").unwrap()].to_string()
+    }
+
+    #[test]
+    fn the_readme_ratification_mapping_gives_each_partys_status_as_the_table_says() {
+        let file = PathBuf::from(std::env::var_os("STANCELOG_DATA").unwrap())
+            .join("treaty-ratifications/paris-agreement-entry-into-force.csv");
+        let (_d, log) = empty_log();
+        let r = import(&log, &file, &spec(&readme_toml("A ratification table")));
+        assert!(r.refused.is_empty(), "{:?}", r.refused);
+        // Independently: each row's status on a day is `ratified` from its ratification date,
+        // else `signed` from its signature date (ISO dates compare as text).
+        let mut rdr = csv::Reader::from_path(&file).unwrap();
+        for day in ["2016-06-30", "2016-12-31", "2018-12-31", "2023-01-01"] {
+            let mut want: Vec<(String, String, String)> = rdr
+                .records()
+                .map(|x| x.unwrap())
+                .filter_map(|x| {
+                    let status = if !x[3].is_empty() && &x[3] <= day {
+                        "ratified"
+                    } else if !x[2].is_empty() && &x[2] <= day {
+                        "signed"
+                    } else {
+                        return None;
+                    };
+                    Some(triple(&x[0], "paris-agreement", status))
+                })
+                .collect();
+            want.sort();
+            assert_eq!(positions(&log, day), want, "{day}");
+            rdr = csv::Reader::from_path(&file).unwrap();
+        }
+    }
+}

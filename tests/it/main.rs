@@ -9,6 +9,7 @@ mod bitemporal;
 mod browser;
 mod cli_seed;
 mod durability;
+mod import_coded;
 mod import_csv;
 mod import_mapping;
 mod import_treaty;

@@ -1,6 +1,9 @@
 //! A [`Spec`] compiled against a sheet's header: columns resolved, constants parsed, and each
 //! row mapped to the engine's [`Row`].
 
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
 use super::{
@@ -16,6 +19,15 @@ use crate::import::countries::{self, Scheme};
 use crate::import::engine::{
     KeyField, Mapped, NewActor, NewTopic, Outcome, ROLE_FROM, ROLE_UNTIL, Row,
 };
+
+/// An actor id, with how to register it.
+type ActorOf = (ActorId, Option<Arc<NewActor>>);
+
+/// A topic id, with how to register it.
+type TopicOf = (TopicId, Option<Arc<NewTopic>>);
+
+/// Most actors (and topics) a plan remembers by their cell; past it, each row is mapped anew.
+const CACHE_MAX: usize = 1 << 20;
 
 /// A stance with its date and time of day.
 type Dated = (Stance, (ValidDate, Option<TimeOfDay>));
@@ -90,6 +102,9 @@ pub struct Plan {
     register: bool,
     slug_ids: bool,
     date_format: Option<String>,
+    /// Actors and topics already mapped, by their cell.
+    actors: FxHashMap<String, ActorOf>,
+    topics: FxHashMap<String, TopicOf>,
 }
 
 fn usage(text: String) -> Error {
@@ -230,6 +245,8 @@ impl Plan {
             register: spec.register.unwrap_or(false),
             slug_ids: spec.slug_ids.unwrap_or(false),
             date_format: spec.date_format.clone(),
+            actors: FxHashMap::default(),
+            topics: FxHashMap::default(),
         })
     }
 
@@ -513,7 +530,7 @@ fn country_of(id: &str) -> std::result::Result<Country, String> {
 
 impl Plan {
     /// Maps one record at `line` (the file's physical line where it starts).
-    pub fn row(&self, record: &csv::StringRecord, line: u64) -> Row {
+    pub fn row(&mut self, record: &csv::StringRecord, line: u64) -> Row {
         let cells = Cells { record };
         let recorded = match self.recorded.as_ref().map(|c| cells.required(c)) {
             None => None,
@@ -543,9 +560,9 @@ impl Plan {
         }
     }
 
-    fn stances(&self, cells: &Cells<'_>) -> std::result::Result<Vec<Mapped>, String> {
-        let (actor, new_actor) = self.actor(cells)?;
-        let (topic, new_topic) = self.topic(cells)?;
+    fn stances(&mut self, cells: &Cells<'_>) -> std::result::Result<Vec<Mapped>, String> {
+        let (actor, new_actor) = self.actor_cached(cells)?;
+        let (topic, new_topic) = self.topic_cached(cells)?;
         let instrument = match cells.optional(self.instrument.as_ref()) {
             None => None,
             Some(t) => Some(parse_instrument(t).ok_or_else(|| {
@@ -712,7 +729,43 @@ impl Plan {
         }
     }
 
-    fn actor(&self, cells: &Cells<'_>) -> std::result::Result<(ActorId, Option<NewActor>), String> {
+    /// The actor of a row, from the cache when the row has no per-row name, kind or country
+    /// (then the actor cell alone decides it).
+    fn actor_cached(&mut self, cells: &Cells<'_>) -> std::result::Result<ActorOf, String> {
+        let per_row = self.actor_name.is_some()
+            || self.actor_kind_col.is_some()
+            || self.actor_country_col.is_some();
+        let text = cells.required(&self.actor)?;
+        if per_row {
+            return self.actor(cells);
+        }
+        if let Some(hit) = self.actors.get(text) {
+            return Ok(hit.clone());
+        }
+        let a = self.actor(cells)?;
+        if self.actors.len() < CACHE_MAX {
+            self.actors.insert(text.to_string(), a.clone());
+        }
+        Ok(a)
+    }
+
+    /// The topic of a row, from the cache when titles do not come from a column.
+    fn topic_cached(&mut self, cells: &Cells<'_>) -> std::result::Result<TopicOf, String> {
+        let text = match &self.topic {
+            TopicSrc::Col(c) if self.topic_title_col.is_none() => cells.required(c)?,
+            _ => return self.topic(cells),
+        };
+        if let Some(hit) = self.topics.get(text) {
+            return Ok(hit.clone());
+        }
+        let t = self.topic(cells)?;
+        if self.topics.len() < CACHE_MAX {
+            self.topics.insert(text.to_string(), t.clone());
+        }
+        Ok(t)
+    }
+
+    fn actor(&self, cells: &Cells<'_>) -> std::result::Result<ActorOf, String> {
         let text = cells.required(&self.actor)?;
         let name_cell = cells.optional(self.actor_name.as_ref());
         let (id, name, implied) = match self.scheme {
@@ -746,10 +799,10 @@ impl Plan {
             country,
             sector: self.actor_sector,
         };
-        Ok((id, Some(new)))
+        Ok((id, Some(Arc::new(new))))
     }
 
-    fn topic(&self, cells: &Cells<'_>) -> std::result::Result<(TopicId, Option<NewTopic>), String> {
+    fn topic(&self, cells: &Cells<'_>) -> std::result::Result<TopicOf, String> {
         let (id, text) = match &self.topic {
             TopicSrc::Fixed(t) => (t.clone(), t.as_str()),
             TopicSrc::Col(c) => {
@@ -770,10 +823,10 @@ impl Plan {
             .to_string();
         Ok((
             id,
-            Some(NewTopic {
+            Some(Arc::new(NewTopic {
                 title,
                 kind: self.topic_kind,
-            }),
+            })),
         ))
     }
 }

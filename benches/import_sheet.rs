@@ -1,0 +1,224 @@
+//! Import speed of the engine: `import csv` on a generated sheet (the generator is below), and
+//! `import gdelt` on generated GDELT 1.0 rows.
+//!
+//! `cargo bench --bench import_sheet` generates a sheet of `ROWS` stance rows (default
+//! 4,000,000; 5,000 actors, 20,000 topics, one stance per actor, topic and date) and a GDELT file
+//! of `ROWS` rows, imports each into a new log, then imports the sheet again (every row already
+//! present), and prints for each run: rows, seconds, events/s, and the process's peak resident
+//! memory so far (VmHWM). Set `ROWS=...` for another size, `RUNS=...` for more runs (medians
+//! and min-max are printed). The files are written to a temporary folder and removed after.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use stancelog::import::NoProgress;
+use stancelog::import::coded::{self, CodedOptions, Format};
+use stancelog::import::sheet::{self, Spec};
+use stancelog::store::Log;
+
+/// The allocator the binary runs on (see `stancelog::allocator`), so the figures are the CLI's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const ACTORS: usize = 5_000;
+const TOPICS: usize = 20_000;
+
+/// Writes a sheet of `rows` rows: `actor,topic,stance,date`, actor `a<i>` (ISO-free ids, so
+/// `--actor-country XXX`), topic `t<j>`, stance support/oppose/neutral, dates over 20 years.
+/// Row `k` is a distinct (actor, topic, date): actor `k % 5000`, topic `(k / 5000) % 20000`,
+/// date day `k / (5000 * 20000)` + a spread, so keys never repeat.
+pub fn generate_sheet(path: &Path, rows: usize) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    writeln!(w, "actor,topic,stance,date")?;
+    let stances = ["support", "oppose", "neutral"];
+    for k in 0..rows {
+        let a = k % ACTORS;
+        let t = (k / ACTORS) % TOPICS;
+        let d = (k * 7919) % 7300 + (k / (ACTORS * TOPICS)) * 7300;
+        let (y, rest) = (2000 + d / 365, d % 365);
+        let (m, day) = (rest / 31 + 1, rest % 28 + 1);
+        writeln!(
+            w,
+            "a{a},t{t},{},{y:04}-{:02}-{day:02}",
+            stances[k % 3],
+            m.min(12)
+        )?;
+    }
+    w.flush()
+}
+
+/// Writes `rows` GDELT 1.0 rows (58 fields): 200 state actors (`S000`..: CAMEO-like codes
+/// without an ISO country, so actors of their own), 20 roots, dates over 20 years, each row a
+/// distinct event.
+pub fn generate_gdelt(path: &Path, rows: usize) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut f = vec![String::new(); 58];
+    for k in 0..rows {
+        let a1 = k % 200;
+        let a2 = (k / 200) % 200;
+        let root = k % 20 + 1;
+        let d = (k / 40_000) % 7300;
+        let (y, rest) = (2000 + d / 365, d % 365);
+        f[0] = k.to_string();
+        f[1] = format!("{y:04}{:02}{:02}", (rest / 31 + 1).min(12), rest % 28 + 1);
+        f[5] = format!("S{a1:03}");
+        f[6] = format!("STATE {a1}");
+        f[15] = format!("S{a2:03}");
+        f[16] = format!("STATE {a2}");
+        f[26] = format!("{root:02}{}", k % 10);
+        f[28] = format!("{root:02}");
+        f[29] = String::new();
+        f[30] = "1.0".to_string();
+        f[56] = "20200101".to_string();
+        f[57] = format!("http://example.org/{}", k % 1000);
+        writeln!(w, "{}", f.join("\t"))?;
+    }
+    w.flush()
+}
+
+fn peak_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// CPU seconds (user + system, all threads) this process has used so far, from
+/// `/proc/self/stat` (clock ticks of 1/100 s, Linux's USER_HZ).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // Fields 14 and 15 of the line are the 12th and 13th after the command's `)`.
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
+/// Runs `f`, returning its result, wall seconds and CPU seconds.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
+    let (t, c) = (Instant::now(), cpu_seconds());
+    let out = f();
+    (out, t.elapsed().as_secs_f64(), cpu_seconds() - c)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    stancelog::allocator::tune_mimalloc();
+    let rows: usize = std::env::var("ROWS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(4_000_000);
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let sheet_path = dir.path().join("sheet.csv");
+    let gdelt_path = dir.path().join("events.tsv");
+    let t = Instant::now();
+    generate_sheet(&sheet_path, rows).expect("generate sheet");
+    generate_gdelt(&gdelt_path, rows).expect("generate gdelt");
+    eprintln!(
+        "generated {rows} rows each in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let spec = Spec::from_toml(
+        "bench",
+        "actor-col = \"actor\"\ntopic-col = \"topic\"\nstance-col = \"stance\"\ndate-col = \"date\"\nregister = true\nactor-country = \"XXX\"\ndataset = \"bench\"\n",
+    )
+    .expect("spec");
+    let now = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::TimeDelta::days(20_000);
+    let wait = Duration::from_secs(5);
+    let (mut first, mut again, mut gdelt) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs {
+        // Interleaved: sheet, sheet again, GDELT, per run.
+        let log = dir.path().join(format!("log-{run}.jsonl"));
+        Log::create(&log).expect("new log");
+        let import_csv = || sheet::import(&log, &sheet_path, &spec, now, wait, false, &NoProgress);
+        let (r, s, cpu) = timed(import_csv);
+        let r = r.unwrap();
+        assert!(r.refused.is_empty(), "{:?}", &r.refused[..1]);
+        first.push(r.appended as f64 / s);
+        println!(
+            "import csv, new log: {rows} rows, {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s), peak {:.0} MiB",
+            r.appended,
+            r.appended as f64 / s,
+            r.appended as f64 / cpu,
+            peak_mib()
+        );
+        let (r, s, cpu) = timed(import_csv);
+        let r = r.unwrap();
+        again.push(rows as f64 / s);
+        println!(
+            "import csv again (all present): {} present in {s:.2} s = {:.0} rows/s ({cpu:.2} CPU s), peak {:.0} MiB",
+            r.already_present,
+            rows as f64 / s,
+            peak_mib()
+        );
+        std::fs::remove_file(&log).ok();
+        let log = dir.path().join(format!("gdelt-{run}.jsonl"));
+        Log::create(&log).expect("new log");
+        let opts = CodedOptions {
+            dataset: None,
+            now,
+            wait,
+            dry_run: false,
+            recorded_from_data: false,
+        };
+        let (r, s, cpu) =
+            timed(|| coded::import(&log, &gdelt_path, Format::Gdelt, &opts, &NoProgress));
+        let r = r.unwrap();
+        assert!(r.refused.is_empty(), "{:?}", &r.refused[..1]);
+        gdelt.push(r.appended as f64 / s);
+        println!(
+            "import gdelt, new log: {rows} rows, {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s), peak {:.0} MiB",
+            r.appended,
+            r.appended as f64 / s,
+            r.appended as f64 / cpu,
+            peak_mib()
+        );
+        std::fs::remove_file(&log).ok();
+        if let Some(data) = std::env::var_os("STANCELOG_DATA") {
+            // The UN votes importer on the same machine, same moment: the reference rate.
+            let log = dir.path().join(format!("unvotes-{run}.jsonl"));
+            Log::create(&log).expect("new log");
+            let opts = stancelog::import::unvotes::Options { now, wait };
+            let dir_un = Path::new(&data).join("unvotes");
+            let (r, s, cpu) =
+                timed(|| stancelog::import::unvotes::import(&log, &dir_un, &opts, &NoProgress));
+            let r = r.unwrap();
+            println!(
+                "import unvotes (reference): {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s)",
+                r.appended,
+                r.appended as f64 / s,
+                r.appended as f64 / cpu
+            );
+            std::fs::remove_file(&log).ok();
+        }
+    }
+    let range = |v: &[f64]| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(0.0, f64::max);
+        format!("{lo:.0}-{hi:.0}")
+    };
+    println!(
+        "medians of {runs} run(s): csv {:.0} events/s ({}), csv again {:.0} rows/s ({}), gdelt {:.0} events/s ({})",
+        median(&mut first.clone()),
+        range(&first),
+        median(&mut again.clone()),
+        range(&again),
+        median(&mut gdelt.clone()),
+        range(&gdelt)
+    );
+}

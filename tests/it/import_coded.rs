@@ -1,0 +1,394 @@
+//! `import icews`, `import gdelt`, `import plover`: coded event data on the import engine.
+//! Records are written here, small; the shared samples are read by the `real` module.
+
+use std::path::Path;
+use std::time::Duration;
+
+use stancelog::core::{Day, EventBody, PloverType, StanceDeclared};
+use stancelog::import::coded::{
+    self, CodedOptions, Format, plover_of_cameo_root, quad_of_cameo_root, quad_of_plover,
+};
+use stancelog::import::{ImportReport, NoProgress};
+use stancelog::store::Log;
+
+use crate::import_mapping::write;
+use crate::support::{empty_log, run_log, stderr};
+
+fn import(log: &Path, file: &Path, format: Format, from_data: bool) -> ImportReport {
+    let opts = CodedOptions {
+        dataset: None,
+        now: Day::parse("2030-01-01").unwrap().midnight_utc(),
+        wait: Duration::from_secs(5),
+        dry_run: false,
+        recorded_from_data: from_data,
+    };
+    coded::import(log, file, format, &opts, &NoProgress).unwrap()
+}
+
+fn stances(log: &Path) -> Vec<StanceDeclared> {
+    Log::open(log)
+        .unwrap()
+        .history()
+        .events()
+        .filter_map(|e| match e.body {
+            EventBody::StanceDeclared(s) => Some(s),
+            _ => None,
+        })
+        .collect()
+}
+
+/// (actor, recipient, topic, stance, event, date) of a stance.
+fn summary(s: &StanceDeclared) -> String {
+    format!(
+        "{} -> {} on {}: {} ({}) {}",
+        s.actor,
+        s.recipient.as_ref().map_or("-", |r| r.as_str()),
+        s.topic,
+        s.stance,
+        s.event.map_or("-".to_string(), |e| e.to_string()),
+        s.date
+    )
+}
+
+const ICEWS_HEAD: &str = "Event ID\tEvent Date\tSource Name\tSource Sectors\tSource Country\tEvent Text\tCAMEO Code\tIntensity\tTarget Name\tTarget Sectors\tTarget Country\tStory ID\tSentence Number\tPublisher\tCity\tDistrict\tProvince\tCountry\tLatitude\tLongitude";
+
+#[test]
+fn icews_source_is_the_actor_target_the_recipient_and_outlets_are_citations() {
+    let (dir, log) = empty_log();
+    let rows = [
+        "1\t2018-06-01\tJapan\tNA\tJapan\tConsult\t040\t1\tChina\tNA\tChina\t10\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0",
+        "2\t2018-06-01\tJapan\tNA\tJapan\tConsult\t040\t1\tChina\tNA\tChina\t11\t1\tNHK\tNA\tNA\tNA\tJapan\t0\t0",
+        "3\t2018-06-02\tForeign Affairs (Japan)\tExecutive,Foreign Ministry,Government\tJapan\tAccuse\t112\t-2\tChina\tNA\tChina\t12\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0",
+        "4\t2018-06-02\tJapan\tNA\tJapan\tDemand\t1011\t-5\tChina\tNA\tChina\t13\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0",
+        "5\t2018-06-02\tJapan\tNA\tJapan\tBad\t99\t0\tChina\tNA\tChina\t14\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0",
+    ];
+    let text = format!("{ICEWS_HEAD}\n{}\n", rows.join("\n"));
+    let file = write(dir.path(), "icews.tab", &text);
+    let r = import(&log, &file, Format::Icews, false);
+    // Actors JPN, CHN, foreign-affairs-japan; 3 topics; 3 stances; one citation (NHK).
+    assert_eq!((r.appended, r.cited, r.refused.len()), (10, 1, 1), "{r:?}");
+    assert_eq!(r.refused[0].line, 6);
+    assert!(
+        r.refused[0].reason.contains("CAMEO code `99`"),
+        "{:?}",
+        r.refused
+    );
+    let got: Vec<String> = stances(&log).iter().map(summary).collect();
+    assert_eq!(
+        got,
+        [
+            "JPN -> CHN on CHN/cameo-04: support (consult) 2018-06-01",
+            "foreign-affairs-japan -> CHN on CHN/cameo-11: oppose (accuse) 2018-06-02",
+            "JPN -> CHN on CHN/cameo-10: oppose (request) 2018-06-02",
+        ]
+    );
+    let l = Log::open(&log).unwrap();
+    let h = l.history();
+    let fa = h
+        .actor(&stancelog::core::ActorId::new("foreign-affairs-japan").unwrap())
+        .unwrap();
+    assert_eq!(
+        (fa.kind.as_str(), fa.country.as_str(), fa.sector.as_str()),
+        ("agency", "JPN", "GOV")
+    );
+    let t = h
+        .topic(&stancelog::core::TopicId::new("CHN/cameo-10").unwrap())
+        .unwrap();
+    assert_eq!(t.title, "China: demand (CAMEO 10)");
+    let first = &stances(&log)[0];
+    assert_eq!(
+        first.cite.title.as_deref(),
+        Some("ICEWS event 1: Consult (CAMEO 040, intensity 1), story 10")
+    );
+    // Again, renamed: nothing new.
+    let again = import(
+        &log,
+        &write(dir.path(), "copy.tab", &text),
+        Format::Icews,
+        false,
+    );
+    assert_eq!((again.appended, again.already_present), (0, 4));
+}
+
+/// A GDELT row of `n` fields (57, 58 or 61) with these values.
+fn gdelt_row(n: usize, values: &[(usize, &str)]) -> String {
+    let mut f = vec![String::new(); n];
+    for (i, v) in values {
+        f[*i] = v.to_string();
+    }
+    f.join("\t")
+}
+
+#[test]
+fn gdelt_1_and_2_rows_by_their_field_count_with_dateadded_as_recorded_time() {
+    let (dir, log) = empty_log();
+    let common = |id: &'static str,
+                  a1: &'static str,
+                  a2: &'static str,
+                  code: &'static str,
+                  quad: &'static str| {
+        vec![
+            (0, id),
+            (1, "20160728"),
+            (5, a1),
+            (6, "NAME"),
+            (7, if a1.len() == 3 { a1 } else { "USA" }),
+            (12, if a1.len() == 3 { "" } else { "GOV" }),
+            (15, a2),
+            (17, a2),
+            (26, code),
+            (28, &code[..2]),
+            (29, quad),
+            (30, "-2.0"),
+            (31, "4"),
+        ]
+    };
+    let mut r1 = common("1", "USAGOV", "CHN", "112", "3");
+    r1.extend([(56, "20160728"), (57, "http://news.example.org/a")]);
+    let mut r2 = common("2", "RUS", "UKR", "190", "4");
+    r2.extend([(59, "20160729103000"), (60, "https://example.com/b?x=1")]);
+    let mut r3 = common("3", "USA", "", "040", "1");
+    r3.push((56, "20160728"));
+    let mut r4 = common("4", "USAGOV", "CHN", "112", "3");
+    r4.extend([(56, "20160728"), (57, "http://other.example.net/c")]);
+    let text = [
+        gdelt_row(58, &r1),
+        gdelt_row(58, &r4),
+        gdelt_row(61, &r2),
+        gdelt_row(57, &r3),
+        gdelt_row(40, &[]),
+        gdelt_row(58, &r1).replace("20160728\thttp", "20160727\thttp"),
+    ]
+    .join("\n");
+    let file = write(dir.path(), "events.tsv", &format!("{text}\n"));
+    let r = import(&log, &file, Format::Gdelt, true);
+    // Line 2 is line 1 in another outlet: a citation. Line 4 has no Actor2Code: skipped.
+    // Line 5 has 40 fields: refused. Line 6 is line 1 again, so already present, though
+    // GDELT added it on a day before the row before it (only a row adding an event needs a
+    // recorded time the log can still take).
+    assert_eq!(r.skipped, 1);
+    assert_eq!(r.already_present, 1);
+    assert_eq!(r.refused.iter().map(|x| x.line).collect::<Vec<_>>(), [5]);
+    assert_eq!(r.cited, 1, "{r:?}");
+    let got: Vec<String> = stances(&log).iter().map(summary).collect();
+    assert_eq!(
+        got,
+        [
+            "USAGOV -> CHN on CHN/cameo-11: oppose (accuse) 2016-07-28",
+            "RUS -> UKR on UKR/cameo-19: oppose (assault) 2016-07-28",
+        ]
+    );
+    let s = &stances(&log)[0];
+    assert_eq!(s.cite.publication, "news.example.org");
+    assert_eq!(
+        s.cite.title.as_deref(),
+        Some("GDELT 1.0 event 1: CAMEO 112, Goldstein -2.0, quad class 3, 4 mention(s)")
+    );
+    let l = Log::open(&log).unwrap();
+    let recorded: Vec<String> = l
+        .history()
+        .events()
+        .filter(|e| e.body.type_name() == "stance.declared")
+        .map(|e| stancelog::store::format_recorded_at(&e.recorded_at))
+        .collect();
+    assert_eq!(
+        recorded,
+        ["2016-07-28T00:00:00.000000Z", "2016-07-29T10:30:00.000000Z"]
+    );
+    let usagov = l
+        .history()
+        .actor(&stancelog::core::ActorId::new("USAGOV").unwrap())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (usagov.kind.as_str(), usagov.country.as_str()),
+        ("agency", "USA")
+    );
+}
+
+#[test]
+fn plover_records_give_type_and_quad_class_directly() {
+    let (dir, log) = empty_log();
+    let text = "Event ID\tEvent Date\tEvent Type\tEvent Mode\tEvent Intensity\tQuad Code\tActor Name\tActor Country\tRecipient Name\tRecipient Country\tSource\n\
+        e1\t2023-03-01\tSANCTION\twithdraw\t-7\t4: Material Conflict\tUnited States\tUnited States\tRussia\tRussia\tReuters\n\
+        e2\t2023-03-02\tAID\t\t6\t\tEuropean Commission\tBelgium\tUkraine\tUkraine\tAFP\n\
+        e3\t2023-03-02\tGOSSIP\t\t0\t\tUnited States\tUnited States\tRussia\tRussia\tAFP\n\
+        e4\t2023-03-02\tCONSULT\t\t1\t\t\t\tRussia\tRussia\tAFP\n";
+    let file = write(dir.path(), "polecat.tsv", text);
+    let r = import(&log, &file, Format::Plover, false);
+    assert_eq!(r.skipped, 1);
+    assert_eq!(r.refused.iter().map(|x| x.line).collect::<Vec<_>>(), [4]);
+    assert!(r.refused[0].reason.contains("GOSSIP"), "{:?}", r.refused);
+    let got: Vec<String> = stances(&log).iter().map(summary).collect();
+    assert_eq!(
+        got,
+        [
+            "USA -> RUS on RUS/sanction: oppose (sanction) 2023-03-01",
+            "european-commission -> UKR on UKR/aid: support (aid) 2023-03-02",
+        ]
+    );
+}
+
+#[test]
+fn the_cameo_crosswalk_covers_every_root_with_its_quad_class() {
+    let roots: Vec<String> = (1..=20).map(|n| format!("{n:02}")).collect();
+    let quads: Vec<u8> = roots
+        .iter()
+        .map(|r| quad_of_cameo_root(r).unwrap())
+        .collect();
+    assert_eq!(
+        quads,
+        [1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4]
+    );
+    assert_eq!(plover_of_cameo_root("01"), None);
+    // The PLOVER type's own quad class agrees with the CAMEO root's, but for appeal (02: CAMEO
+    // verbal cooperation, PLOVER request verbal conflict), yield (08: material cooperation,
+    // concede verbal), investigate (09: material cooperation in GDELT's classes, accuse
+    // verbal conflict) and protest (14: verbal conflict in GDELT's, material in PLOVER's). The
+    // stance of CAMEO data follows the CAMEO root's class.
+    for r in &roots[1..] {
+        let t = plover_of_cameo_root(r).unwrap();
+        if !["02", "08", "09", "14"].contains(&r.as_str()) {
+            assert_eq!(quad_of_plover(t), quad_of_cameo_root(r).unwrap(), "{r} {t}");
+        }
+    }
+    assert_eq!(plover_of_cameo_root("10"), Some(PloverType::Request));
+    assert_eq!(quad_of_cameo_root("21"), None);
+}
+
+#[test]
+fn the_cli_imports_coded_data_and_exits_2_on_refused_records() {
+    let (dir, log) = empty_log();
+    let text = format!(
+        "{ICEWS_HEAD}\n1\t2018-06-01\tJapan\tNA\tJapan\tConsult\t040\t1\tChina\tNA\tChina\t10\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0\n"
+    );
+    let file = write(dir.path(), "i.tab", &text);
+    let o = run_log(&log, &["import", "icews", file.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let bad = write(
+        dir.path(),
+        "bad.tab",
+        &format!(
+            "{ICEWS_HEAD}\n1\t2018-13-01\tJapan\tNA\tJapan\tConsult\t040\t1\tChina\tNA\tChina\t10\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0\n"
+        ),
+    );
+    let o = run_log(&log, &["import", "icews", bad.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = run_log(&log, &["import", "plover", file.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a plover file"), "{}", stderr(&o));
+}
+
+/// The shared samples: every row imported, cited, skipped or refused, as an independent count
+/// of the file says.
+#[cfg(feature = "real-data")]
+mod real {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn data(p: &str) -> PathBuf {
+        PathBuf::from(std::env::var_os("STANCELOG_DATA").expect("STANCELOG_DATA")).join(p)
+    }
+
+    fn rows(p: &str, header: bool) -> Vec<Vec<String>> {
+        let text = std::fs::read_to_string(data(p)).unwrap();
+        text.lines()
+            .skip(usize::from(header))
+            .map(|l| l.split('\t').map(str::to_string).collect())
+            .collect()
+    }
+
+    #[test]
+    fn the_icews_sample_imports_whole_and_again_appends_nothing() {
+        let rows = rows("icews-sample/events.2018.sample.tab", true);
+        assert_eq!(rows.len(), 3_705);
+        let (_d, log) = empty_log();
+        let file = data("icews-sample/events.2018.sample.tab");
+        let r = import(&log, &file, Format::Icews, false);
+        assert!(
+            r.refused.is_empty(),
+            "{:?}",
+            &r.refused[..3.min(r.refused.len())]
+        );
+        assert_eq!(r.skipped, 0);
+        let stances = stances(&log);
+        // Every row is a stance, a citation of one, or the same report again.
+        assert_eq!(
+            stances.len() as u64 + r.cited + r.already_present,
+            rows.len() as u64
+        );
+        // The event type and stance of every stance follow its row's CAMEO root.
+        for s in &stances {
+            let title = s.cite.title.as_deref().unwrap();
+            let code = title
+                .split("CAMEO ")
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap();
+            let root = &code[..2];
+            assert_eq!(s.event, plover_of_cameo_root(root), "{title}");
+            let quad = quad_of_cameo_root(root).unwrap();
+            assert_eq!(
+                s.stance.polarity(),
+                if quad <= 2 { 1 } else { -1 },
+                "{title}"
+            );
+        }
+        let again = import(&log, &file, Format::Icews, false);
+        assert_eq!((again.appended, again.refused.len()), (0, 0));
+    }
+
+    #[test]
+    fn the_gdelt_sample_skips_rows_without_two_actors_and_agrees_with_its_quad_classes() {
+        let rows = rows("gdelt-1.0-sample/events.tsv", false);
+        assert_eq!(rows.len(), 710);
+        // GDELT's own QuadClass agrees with the crosswalk of its root code on every row.
+        for r in &rows {
+            assert_eq!(
+                quad_of_cameo_root(&r[28]).map(|q| q.to_string()),
+                Some(r[29].clone())
+            );
+        }
+        let without = rows
+            .iter()
+            .filter(|r| r[5].is_empty() || r[15].is_empty())
+            .count();
+        let (_d, log) = empty_log();
+        let r = import(
+            &log,
+            &data("gdelt-1.0-sample/events.tsv"),
+            Format::Gdelt,
+            false,
+        );
+        assert!(
+            r.refused.is_empty(),
+            "{:?}",
+            &r.refused[..3.min(r.refused.len())]
+        );
+        assert_eq!(r.skipped as usize, without);
+        assert_eq!(without, 239);
+        let n = stances(&log).len() as u64;
+        assert_eq!(
+            n + r.cited + r.already_present,
+            (rows.len() - without) as u64
+        );
+    }
+
+    #[test]
+    fn the_plover_codebook_types_all_have_a_quad_class_and_the_recipient_rule() {
+        let rows = rows("plover-codebook/types.csv", false);
+        let types: Vec<String> = rows
+            .iter()
+            .skip(1)
+            .map(|r| r[0].split(',').next().unwrap().to_string())
+            .collect();
+        assert_eq!(types.len(), 16);
+        for t in types {
+            let t = PloverType::parse(&t).unwrap();
+            assert!((1..=4).contains(&quad_of_plover(t)));
+        }
+    }
+}
