@@ -16,6 +16,7 @@ use stancelog::import::NoProgress;
 use stancelog::import::coded::{self, CodedOptions, Format};
 use stancelog::import::sheet::{self, Spec};
 use stancelog::store::Log;
+use stancelog::store::LogRef;
 
 /// The allocator the binary runs on (see `stancelog::allocator`), so the figures are the CLI's.
 #[global_allocator]
@@ -145,7 +146,17 @@ fn main() {
         // Interleaved: sheet, sheet again, GDELT, per run.
         let log = dir.path().join(format!("log-{run}.jsonl"));
         Log::create(&log).expect("new log");
-        let import_csv = || sheet::import(&log, &sheet_path, &spec, now, wait, false, &NoProgress);
+        let import_csv = || {
+            sheet::import(
+                &LogRef::File(log.clone()),
+                &sheet_path,
+                &spec,
+                now,
+                wait,
+                false,
+                &NoProgress,
+            )
+        };
         let (r, s, cpu) = timed(import_csv);
         let r = r.unwrap();
         assert!(r.refused.is_empty(), "{:?}", &r.refused[..1]);
@@ -176,8 +187,15 @@ fn main() {
             dry_run: false,
             recorded_from_data: false,
         };
-        let (r, s, cpu) =
-            timed(|| coded::import(&log, &gdelt_path, Format::Gdelt, &opts, &NoProgress));
+        let (r, s, cpu) = timed(|| {
+            coded::import(
+                &LogRef::File(log.clone()),
+                &gdelt_path,
+                Format::Gdelt,
+                &opts,
+                &NoProgress,
+            )
+        });
         let r = r.unwrap();
         assert!(r.refused.is_empty(), "{:?}", &r.refused[..1]);
         gdelt.push(r.appended as f64 / s);
@@ -195,8 +213,14 @@ fn main() {
             Log::create(&log).expect("new log");
             let opts = stancelog::import::unvotes::Options { now, wait };
             let dir_un = Path::new(&data).join("unvotes");
-            let (r, s, cpu) =
-                timed(|| stancelog::import::unvotes::import(&log, &dir_un, &opts, &NoProgress));
+            let (r, s, cpu) = timed(|| {
+                stancelog::import::unvotes::import(
+                    &LogRef::File(log.clone()),
+                    &dir_un,
+                    &opts,
+                    &NoProgress,
+                )
+            });
             let r = r.unwrap();
             println!(
                 "import unvotes (reference): {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s)",

@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use std::path::Path;
+use stancelog::store::LogRef;
 
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
@@ -143,19 +143,19 @@ pub struct StanceArgs {
 
 pub fn run(
     a: &AddArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     match &a.kind {
-        AddKind::Actor(x) => {
-            common::record_one(&x.write, path, now, out, &flag_of, &|_| Ok(actor_record(x)))
-        }
-        AddKind::Topic(x) => {
-            common::record_one(&x.write, path, now, out, &flag_of, &|_| Ok(topic_record(x)))
-        }
-        AddKind::Stance(x) if x.from_editor => editor::run(x, path, now, out),
-        AddKind::Stance(x) => common::record_one(&x.write, path, now, out, &flag_of, &|h| {
+        AddKind::Actor(x) => common::record_one(&x.write, target, now, out, &flag_of, &|_| {
+            Ok(actor_record(x))
+        }),
+        AddKind::Topic(x) => common::record_one(&x.write, target, now, out, &flag_of, &|_| {
+            Ok(topic_record(x))
+        }),
+        AddKind::Stance(x) if x.from_editor => editor::run(x, target, now, out),
+        AddKind::Stance(x) => common::record_one(&x.write, target, now, out, &flag_of, &|h| {
             stance_record(h, &x.fields, x.id.as_deref(), "stance.declared")
         }),
     }

@@ -1,9 +1,9 @@
 //! `stancelog agreement`: agreement between pairs of actors per period (the measures are in
 //! `stancelog::core::measures`; this file turns flags into a selection and renders rows).
 
+use stancelog::store::LogRef;
 use std::collections::{BTreeSet, VecDeque};
 use std::io::Write;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -17,12 +17,12 @@ use super::tabular::{self, Field};
 
 pub fn run(
     a: &AgreementArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     check(a)?;
-    let log = open(path)?;
+    let log = open(target)?;
     let h = log.history();
     let sel = Selection {
         known: known(h, a.known_at, "--known-at", now)?,

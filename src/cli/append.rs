@@ -1,7 +1,7 @@
 //! `stancelog append`: append a batch of events from a file or standard input, all or none.
 
+use stancelog::store::LogRef;
 use std::io::{self, Write};
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,7 +16,7 @@ use super::render::Render;
 
 pub fn run(
     a: &AppendArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
@@ -27,8 +27,8 @@ pub fn run(
         expect_seq: a.expect_seq,
         wait: Duration::from_secs_f64(a.wait),
     };
-    let report = store::append(path, &batch, &name, &opts)?;
-    report_repairs(path, &report);
+    let report = store::append(target, &batch, &name, &opts)?;
+    report_repairs(target, &report);
     // The batch is durable now: a report that cannot be written must not read as a
     // failed append, which a script might retry (storing twice events without ids).
     let shown = Render::new(a.format)

@@ -22,9 +22,18 @@ corrections and retractions recorded later are not applied.\n\n\
 Exit codes: 0 success, 1 I/O error, 2 usage or input error, 3 expected-seq conflict."
 )]
 pub struct Args {
-    /// The log file (JSON Lines). Default: the STANCELOG_LOG environment variable.
-    #[arg(long, global = true, env = "STANCELOG_LOG", value_name = "PATH")]
-    pub log: Option<PathBuf>,
+    /// The log: a JSON Lines file, or a PostgreSQL database as a connection string
+    /// (`postgres://USER@HOST/DB`, or `host=... dbname=...`; a password is taken from the
+    /// string or from PGPASSFILE / ~/.pgpass, and never printed). Default: the STANCELOG_LOG
+    /// environment variable.
+    #[arg(
+        long,
+        global = true,
+        env = "STANCELOG_LOG",
+        value_name = "PATH|URL",
+        hide_env_values = true
+    )]
+    pub log: Option<std::ffi::OsString>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -96,6 +105,10 @@ pub enum Command {
     /// `--expect-head` to detect a log cut back to an earlier batch, which no hash chain can
     /// detect on its own.
     Verify(super::verify::VerifyArgs),
+    /// Copy a log to another, file or PostgreSQL (`--log` is not used): the same lines, seqs
+    /// and hashes, byte for byte. Resumable: a target holding an earlier part of the source
+    /// gets only what it lacks; a target holding anything else is refused.
+    Copy(super::copy::CopyArgs),
     /// Agreement between pairs of actors per period: agree, Voeten's score, S, pi, kappa.
     ///
     /// For each pair and period, over the topics on which both took a stance dated in the

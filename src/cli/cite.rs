@@ -1,7 +1,7 @@
 //! `stancelog cite SEQ|ID --cite-publication ...`: a further report of a stance in the log.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -30,11 +30,11 @@ pub struct CiteArgs {
 
 pub fn run(
     a: &CiteArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    common::record_one(&a.write, path, now, out, &flag_of, &|h| {
+    common::record_one(&a.write, target, now, out, &flag_of, &|h| {
         Ok(Record {
             type_name: "stance.cited".to_string(),
             id: a.id.clone(),

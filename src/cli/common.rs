@@ -2,7 +2,7 @@
 //! `--actor`/`--topic`/`--issue` into a filter, and the words for torn tails and time points.
 
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -10,33 +10,42 @@ use chrono::{DateTime, Utc};
 use stancelog::Error;
 use stancelog::core::{ActorId, At, Filter, History, Seq, TopicId, ValidDate, nfc};
 use stancelog::store::{
-    self, AppendOptions, Index, IndexUse, Log, NewEvent, Record, Writer, format_recorded_at,
+    self, AppendOptions, Index, IndexUse, Log, LogRef, NewEvent, Record, Writer, format_recorded_at,
 };
 use uuid::Uuid;
 
 use super::Failure;
 use super::args::{Args, KnownAt, RecordFormat, Scope, WriteArgs};
 
-pub fn log_path(args: &Args) -> Result<&Path, Error> {
-    args.log.as_deref().ok_or_else(|| {
-        Error::Usage("no log given: pass --log PATH or set STANCELOG_LOG".to_string())
-    })
+/// The log of `--log` (or STANCELOG_LOG): a file, or a PostgreSQL database.
+pub fn log_ref(args: &Args) -> Result<LogRef, Error> {
+    let text = args.log.as_deref().ok_or_else(|| {
+        Error::Usage("no log given: pass --log PATH|URL or set STANCELOG_LOG".to_string())
+    })?;
+    LogRef::parse(text)
 }
 
 /// Reads and folds the whole log (for the commands that need every event: exports, reports,
 /// measures), with the warning of a torn tail.
-pub fn open(path: &Path) -> Result<Log, Error> {
-    let log = Log::open(path)?;
-    warn_torn_tail(path, &log);
+pub fn open(target: &LogRef) -> Result<Log, Error> {
+    let log = target.open()?;
+    warn_torn_tail(target, &log);
     Ok(log)
 }
 
 /// Opens the projection index of the log for a query (see [`Index::open`]): checked against
 /// the log, caught up with it, or built; an index that does not match the log is discarded and
-/// rebuilt, with a note on stderr.
-pub fn open_index(path: &Path) -> Result<Index, Error> {
+/// rebuilt, with a note on stderr. A PostgreSQL log has no index: its table is read and folded
+/// into an index in memory.
+pub fn open_index(target: &LogRef) -> Result<Index, Error> {
+    let path = match target {
+        LogRef::File(path) => path,
+        LogRef::Postgres(pg) => {
+            return Ok(Index::in_memory(PathBuf::from(pg.to_string()), pg.open()?));
+        }
+    };
     let (index, used) = Index::open(path)?;
-    warn_torn_index(path, &index);
+    warn_torn_index(target, &index);
     match used {
         IndexUse::Rebuilt { reason } => eprintln!(
             "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
@@ -53,13 +62,15 @@ pub fn open_index(path: &Path) -> Result<Index, Error> {
 /// Reads from the index; when the read finds it damaged, the index is discarded and rebuilt
 /// from the log (with a note on stderr), and the read done again on the new one.
 pub fn read_index<T>(
-    path: &Path,
+    target: &LogRef,
     index: &mut Index,
     read: impl Fn(&Index) -> Result<T, String>,
 ) -> Result<T, Error> {
     match read(index) {
         Ok(v) => Ok(v),
         Err(reason) => {
+            // Only an index on disk can be damaged; one in memory (a PostgreSQL log's) cannot.
+            let path = target.file("the projection index")?;
             eprintln!(
                 "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
                 store::index_path(path).display()
@@ -77,17 +88,17 @@ pub fn read_index<T>(
 
 /// The registrations, alias links and roles, from the index, to resolve `--actor`, `--topic`
 /// and `--issue` (an empty history when the scope names none: nothing is read).
-pub fn registry(path: &Path, index: &mut Index, scope: &Scope) -> Result<History, Error> {
+pub fn registry(target: &LogRef, index: &mut Index, scope: &Scope) -> Result<History, Error> {
     if scope.actor.is_empty() && scope.topic.is_empty() && scope.issue.is_empty() {
         return Ok(History::sparse());
     }
-    read_index(path, index, |i| i.registry())
+    read_index(target, index, |i| i.registry())
 }
 
 /// Warns on stderr that a torn tail was ignored, if there was one.
-pub fn warn_torn_tail(path: &Path, log: &Log) {
+pub fn warn_torn_tail(target: &LogRef, log: &Log) {
     warn_torn(
-        path,
+        target,
         log.history().seq_last(),
         log.torn_tail_bytes(),
         log.torn_tail_records(),
@@ -95,9 +106,9 @@ pub fn warn_torn_tail(path: &Path, log: &Log) {
 }
 
 /// Warns on stderr that a torn tail after the index's end was ignored, if there was one.
-pub fn warn_torn_index(path: &Path, index: &Index) {
+pub fn warn_torn_index(target: &LogRef, index: &Index) {
     warn_torn(
-        path,
+        target,
         index.seq_last(),
         index.torn_tail_bytes(),
         index.torn_tail_records(),
@@ -106,11 +117,11 @@ pub fn warn_torn_index(path: &Path, index: &Index) {
 
 /// Warns on stderr that a torn tail of `bytes` (with `records` whole records) after seq
 /// `seq_last` was ignored, if there was one.
-fn warn_torn(path: &Path, seq_last: Seq, bytes: u64, records: u64) {
+fn warn_torn(target: &LogRef, seq_last: Seq, bytes: u64, records: u64) {
     if bytes > 0 {
         eprintln!(
             "stancelog: warning: {}: ignoring a torn tail of {bytes} bytes{} (a batch still being written, or cut short by a crash, so never acknowledged); the next append removes it",
-            path.display(),
+            target,
             torn_records(Some(seq_last), records),
         );
     }
@@ -118,22 +129,22 @@ fn warn_torn(path: &Path, seq_last: Seq, bytes: u64, records: u64) {
 
 /// Says on stderr what an append repaired before writing its batch: a torn tail it removed, a
 /// newline it wrote after a last record that had none.
-pub fn report_repairs(path: &Path, report: &store::AppendReport) {
+pub fn report_repairs(target: &LogRef, report: &store::AppendReport) {
     if report.torn_bytes_removed > 0 {
         eprintln!(
             "stancelog: removed a torn tail of {} bytes from {} before appending{}",
             report.torn_bytes_removed,
-            path.display(),
+            target,
             torn_records(None, report.torn_records_removed),
         );
     }
     if let Some(w) = &report.index_warning {
-        eprintln!("stancelog: warning: {}: {w}", path.display());
+        eprintln!("stancelog: warning: {}: {w}", target);
     }
     if report.newline_added {
         eprintln!(
             "stancelog: {}: its last record had no newline after it; wrote one before appending (the record was complete and is kept)",
-            path.display()
+            target
         );
     }
 }
@@ -439,7 +450,7 @@ pub fn flag_of(field: &str) -> String {
 /// as usage errors naming the field as `name` gives it.
 pub fn record_one(
     w: &WriteArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
     name: &dyn Fn(&str) -> String,
@@ -450,7 +461,7 @@ pub fn record_one(
         store::parse_batch("", &bytes).map_err(|e| renamed(e, name))
     };
     if w.dry_run {
-        let log = open(path)?;
+        let log = open(target)?;
         let h = log.history();
         let record = build(h)?;
         let batch = parse(&record)?;
@@ -476,7 +487,7 @@ pub fn record_one(
         };
         return show(out, w.format, &status, &record).map_err(Failure::from);
     }
-    let mut writer = Writer::open(path, Duration::from_secs_f64(w.wait))?;
+    let mut writer = Writer::open_log(target, Duration::from_secs_f64(w.wait))?;
     let record = build(writer.log().history())?;
     let batch = parse(&record)?;
     let opts = AppendOptions {
@@ -487,7 +498,7 @@ pub fn record_one(
     let report = writer
         .append(&batch, "", &opts)
         .map_err(|e| renamed(e, name))?;
-    report_repairs(path, &report);
+    report_repairs(target, &report);
     let done = report.events[0];
     let stored = writer
         .log()

@@ -1,7 +1,7 @@
 //! `stancelog correct SEQ|ID --FIELD VALUE... --reason ...`: a stance we coded wrong.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -31,11 +31,11 @@ pub struct CorrectArgs {
 
 pub fn run(
     a: &CorrectArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    common::record_one(&a.write, path, now, out, &flag_of, &|h| {
+    common::record_one(&a.write, target, now, out, &flag_of, &|h| {
         let mut r = stance_record(h, &a.fields, a.id.as_deref(), "stance.corrected")?;
         r.target = Some(common::resolve_target(h, &a.target)?);
         r.reason = Some(a.reason.clone());

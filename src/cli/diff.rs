@@ -1,7 +1,7 @@
 //! `stancelog diff`: what changed between two dates.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -15,14 +15,14 @@ use super::render::Render;
 
 pub fn run(
     d: &DiffArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let mut index = open_index(path)?;
-    let reg = registry(path, &mut index, &d.query.scope)?;
+    let mut index = open_index(target)?;
+    let reg = registry(target, &mut index, &d.query.scope)?;
     let (from, to, f) = query_in(&reg, &index, &d.query, now)?;
-    let h = read_index(path, &mut index, |i| i.history(&f))?;
+    let h = read_index(target, &mut index, |i| i.history(&f))?;
     let when = format!(
         "from {} to {}",
         describe(&index, from),

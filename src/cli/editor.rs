@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use stancelog::store::LogRef;
 use std::process::Command;
 
 use chrono::{DateTime, Utc};
@@ -66,7 +68,7 @@ const KEYS: &[(&str, &str)] = &[
 /// in FILE; those of [`common::record_one`].
 pub fn run(
     a: &StanceArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
@@ -106,7 +108,7 @@ pub fn run(
             None => format!("{}: {key}", file.display()),
         }
     };
-    let result = common::record_one(&a.write, path, now, out, &name, &|h| {
+    let result = common::record_one(&a.write, target, now, out, &name, &|h| {
         stance_record(h, &fields, a.id.as_deref(), "stance.declared").map_err(|e| match e {
             Error::Usage(m) => Error::Usage(format!("{}: {m}", file.display())),
             other => other,

@@ -6,6 +6,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use stancelog::store::LogRef;
+
 use chrono::{DateTime, Utc};
 use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
@@ -94,11 +96,11 @@ pub enum ExportFormat {
 
 pub fn run(
     a: &ExportArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let log = open(path)?;
+    let log = open(target)?;
     let h = log.history();
     let (what, to, rows) = match &a.what {
         ExportWhat::Positions { query, to } => {

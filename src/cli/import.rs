@@ -1,8 +1,8 @@
 //! `stancelog import <kind>`: runs one importer (see `imports/`) with a progress bar and prints
 //! its summary.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -19,29 +19,31 @@ use super::render::Render;
 
 pub fn run(
     i: &ImportArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let bar = progress::Bar::new();
     let wait = Duration::from_secs_f64(i.wait);
     let report = match &i.kind {
-        ImportKind::Unvotes(a) => imports::unvotes::run(path, a, now, wait, &bar),
-        ImportKind::TreatyStatus(a) => imports::treaty::run(path, a, now, wait, &bar),
-        ImportKind::Csv(a) => imports::sheet::run(path, a, now, wait, &bar),
-        ImportKind::Icews(a) => imports::coded::run(path, a, Format::Icews, false, now, wait, &bar),
+        ImportKind::Unvotes(a) => imports::unvotes::run(target, a, now, wait, &bar),
+        ImportKind::TreatyStatus(a) => imports::treaty::run(target, a, now, wait, &bar),
+        ImportKind::Csv(a) => imports::sheet::run(target, a, now, wait, &bar),
+        ImportKind::Icews(a) => {
+            imports::coded::run(target, a, Format::Icews, false, now, wait, &bar)
+        }
         ImportKind::Gdelt(a) => {
             let r = a.recorded_from_data;
-            imports::coded::run(path, &a.common, Format::Gdelt, r, now, wait, &bar)
+            imports::coded::run(target, &a.common, Format::Gdelt, r, now, wait, &bar)
         }
         ImportKind::Plover(a) => {
-            imports::coded::run(path, a, Format::Plover, false, now, wait, &bar)
+            imports::coded::run(target, a, Format::Plover, false, now, wait, &bar)
         }
     };
     bar.finish();
     let report = report?;
     if let Some(w) = &report.index_warning {
-        eprintln!("stancelog: warning: {}: {w}", path.display());
+        eprintln!("stancelog: warning: {}: {w}", target);
     }
     Render::new(i.format).imported(out, &report)?;
     // Any refused row is a failure of the import as a whole (exit 2), even when the rest

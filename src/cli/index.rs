@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use stancelog::store::{self, Index, IndexCheck, Log};
+use stancelog::store::{self, Index, IndexCheck, Log, LogRef};
 use stancelog::{Error, Location};
 
 use super::Failure;
@@ -11,17 +11,18 @@ use super::args::IndexArgs;
 use super::common::{open_index, warn_torn_index, warn_torn_tail};
 use super::render::Render;
 
-pub fn run(a: &IndexArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
+pub fn run(a: &IndexArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
+    let path = target.file("index")?;
     let index = if a.rebuild {
         let index = Index::rebuild(path)?;
-        warn_torn_index(path, &index);
+        warn_torn_index(target, &index);
         index
     } else {
-        open_index(path)?
+        open_index(target)?
     };
     if a.check {
         let log = Log::open(path)?;
-        warn_torn_tail(path, &log);
+        warn_torn_tail(target, &log);
         index_agrees(path, &store::check_index(path, &log)?)?;
     }
     Render::new(a.format).index(out, &index.report())?;

@@ -1,14 +1,12 @@
 //! `stancelog init`: create an empty log.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
-
-use stancelog::store::Log;
 
 use super::Failure;
 
-pub fn run(path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
-    Log::create(path)?;
-    writeln!(out, "created empty log {}", path.display())?;
+pub fn run(target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
+    target.create()?;
+    writeln!(out, "created empty log {}", target)?;
     Ok(())
 }

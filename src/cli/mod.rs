@@ -13,6 +13,7 @@ mod agreement;
 mod append;
 mod cite;
 mod completions;
+mod copy;
 mod correct;
 mod diff;
 mod editor;
@@ -80,35 +81,36 @@ pub fn try_main() -> Result<(), Failure> {
 
 /// Runs one command: each lives in its own file, and this only dispatches.
 fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
-    // These two need no log.
+    // These need no --log.
     match &args.command {
         Command::Completions(c) => return completions::run(c, out),
         Command::Man(m) => return man::run(m, out),
+        Command::Copy(c) => return copy::run(c, out),
         _ => {}
     }
-    let path = common::log_path(&args)?.to_path_buf();
+    let target = common::log_ref(&args)?;
     // The one reading of the clock: the recorded time of appends and imports, and the present
     // against which --known-at is checked.
     let now = chrono::Utc::now();
     match &args.command {
-        Command::Init => init::run(&path, out),
-        Command::Append(a) => append::run(a, &path, now, out),
-        Command::Positions(p) => positions::run(p, &path, now, out),
-        Command::Diff(d) => diff::run(d, &path, now, out),
-        Command::Timeline(t) => timeline::run(t, &path, now, out),
-        Command::Actors(l) => actors::run(l, &path, out),
-        Command::Topics(l) => topics::run(l, &path, out),
-        Command::Add(a) => add::run(a, &path, now, out),
-        Command::Retract(r) => retract::run(r, &path, now, out),
-        Command::Correct(c) => correct::run(c, &path, now, out),
-        Command::Cite(c) => cite::run(c, &path, now, out),
-        Command::Export(e) => export::run(e, &path, now, out),
-        Command::Completions(_) | Command::Man(_) => Ok(()),
-        Command::Import(i) => import::run(i, &path, now, out),
-        Command::Index(a) => index::run(a, &path, out),
-        Command::Verify(l) => verify::run(l, &path, out),
-        Command::Agreement(a) => agreement::run(a, &path, now, out),
-        Command::Trend(t) => trend::run(t, &path, now, out),
-        Command::Report(r) => report::run(r, &path, now, out),
+        Command::Init => init::run(&target, out),
+        Command::Append(a) => append::run(a, &target, now, out),
+        Command::Positions(p) => positions::run(p, &target, now, out),
+        Command::Diff(d) => diff::run(d, &target, now, out),
+        Command::Timeline(t) => timeline::run(t, &target, now, out),
+        Command::Actors(l) => actors::run(l, &target, out),
+        Command::Topics(l) => topics::run(l, &target, out),
+        Command::Add(a) => add::run(a, &target, now, out),
+        Command::Retract(r) => retract::run(r, &target, now, out),
+        Command::Correct(c) => correct::run(c, &target, now, out),
+        Command::Cite(c) => cite::run(c, &target, now, out),
+        Command::Export(e) => export::run(e, &target, now, out),
+        Command::Completions(_) | Command::Man(_) | Command::Copy(_) => Ok(()),
+        Command::Import(i) => import::run(i, &target, now, out),
+        Command::Index(a) => index::run(a, &target, out),
+        Command::Verify(l) => verify::run(l, &target, out),
+        Command::Agreement(a) => agreement::run(a, &target, now, out),
+        Command::Trend(t) => trend::run(t, &target, now, out),
+        Command::Report(r) => report::run(r, &target, now, out),
     }
 }

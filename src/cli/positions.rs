@@ -1,7 +1,7 @@
 //! `stancelog positions`: each actor's position on each topic as of a date.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -15,14 +15,14 @@ use super::render::Render;
 
 pub fn run(
     p: &PositionsArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let mut index = open_index(path)?;
-    let reg = registry(path, &mut index, &p.query.scope)?;
+    let mut index = open_index(target)?;
+    let reg = registry(target, &mut index, &p.query.scope)?;
     let (at, f) = query_in(&reg, &index, &p.query, now)?;
-    let h = read_index(path, &mut index, |i| i.history(&f))?;
+    let h = read_index(target, &mut index, |i| i.history(&f))?;
     let when = describe(&index, at);
     Render::new(p.format).positions(out, &h, &when, || h.positions_iter(at, &f))?;
     Ok(())

@@ -595,7 +595,10 @@ impl Render {
                     Some(IndexCheck::Agrees { seq }) => {
                         writeln!(out, "index: agrees with the log (seq {seq})")?
                     }
-                    None => writeln!(out, "index: not checked while a batch is being written")?,
+                    None => writeln!(
+                        out,
+                        "index: not checked (a batch is being written, or the log is in PostgreSQL, which has no index)"
+                    )?,
                     Some(IndexCheck::Behind { seq }) => writeln!(
                         out,
                         "index: agrees with the log up to seq {seq}; the next query or append brings it up to date"

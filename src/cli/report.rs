@@ -1,7 +1,7 @@
 //! `stancelog report`: the self-contained HTML report (drawn by `stancelog::report`).
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -16,7 +16,7 @@ use super::common::{filter, known, open, resolve_actor};
 
 pub fn run(
     r: &ReportArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
@@ -25,7 +25,7 @@ pub fn run(
     {
         return Err(Error::Usage(format!("--from {from} is after --to {to}")).into());
     }
-    let log = open(path)?;
+    let log = open(target)?;
     let h = log.history();
     let mut pairs: Vec<(ActorId, ActorId)> = Vec::new();
     for p in &r.pair {
@@ -51,10 +51,12 @@ pub fn run(
         None => "everything recorded".to_string(),
     };
     let source = Source {
-        log_name: path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into(),
-        ),
+        log_name: match target {
+            LogRef::File(path) => path
+                .file_name()
+                .map_or_else(|| target.to_string(), |n| n.to_string_lossy().into()),
+            LogRef::Postgres(_) => target.to_string(),
+        },
         seq: h.seq_last(),
         head_hash: log.head_hash(),
         known,

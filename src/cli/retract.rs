@@ -1,7 +1,7 @@
 //! `stancelog retract SEQ|ID --reason ...`: the report behind a stance was withdrawn.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -28,11 +28,11 @@ pub struct RetractArgs {
 
 pub fn run(
     a: &RetractArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    common::record_one(&a.write, path, now, out, &flag_of, &|h| {
+    common::record_one(&a.write, target, now, out, &flag_of, &|h| {
         Ok(Record {
             type_name: "stance.retracted".to_string(),
             id: a.id.clone(),

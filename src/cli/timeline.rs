@@ -1,7 +1,7 @@
 //! `stancelog timeline`: every stance in date order, with its status.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -16,14 +16,14 @@ use super::render::Render;
 
 pub fn run(
     t: &TimelineArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let mut index = open_index(path)?;
-    let reg = registry(path, &mut index, &t.query.scope)?;
+    let mut index = open_index(target)?;
+    let reg = registry(target, &mut index, &t.query.scope)?;
     let (known, f) = query_in(&reg, &index, &t.query, now)?;
-    let h = read_index(path, &mut index, |i| i.history(&f))?;
+    let h = read_index(target, &mut index, |i| i.history(&f))?;
     // The cutoff used, as `positions` and `diff` give it in their headings.
     let when = match known {
         Some(seq) => match index.recorded_at(seq) {

@@ -1,7 +1,7 @@
 //! `stancelog topics`: registered topics, with counts of stances on them.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 
 use stancelog::export::rows;
 
@@ -10,9 +10,9 @@ use super::args::ListArgs;
 use super::common::{open_index, read_index};
 use super::render::Render;
 
-pub fn run(l: &ListArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
-    let mut index = open_index(path)?;
-    let registry = read_index(path, &mut index, |i| i.registry())?;
+pub fn run(l: &ListArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
+    let mut index = open_index(target)?;
+    let registry = read_index(target, &mut index, |i| i.registry())?;
     let rows = rows::topic_rows_counted(&registry, index.topics());
     Render::new(l.format).topics(out, rows)?;
     Ok(())

@@ -1,8 +1,8 @@
 //! `stancelog trend`: counts and shares of each stance per period and actor, or the cumulative
 //! holders of each stance on one topic.
 
+use stancelog::store::LogRef;
 use std::io::Write;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -16,7 +16,7 @@ use super::tabular::{self, Field};
 
 pub fn run(
     t: &TrendArgs,
-    path: &Path,
+    target: &LogRef,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
@@ -28,7 +28,7 @@ pub fn run(
     {
         return Err(Error::Usage(format!("--from {from} is after --to {to}")).into());
     }
-    let log = open(path)?;
+    let log = open(target)?;
     let h = log.history();
     let sel = Selection {
         known: known(h, t.known_at, "--known-at", now)?,

@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
+use stancelog::store::LogRef;
+
 use stancelog::store::{self, Hash, Log, TailCheck};
 use stancelog::{Error, Location};
 
@@ -32,32 +34,34 @@ fn parse_hash(text: &str) -> Result<Hash, String> {
     })
 }
 
-pub fn run(l: &VerifyArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
-    let log = Log::open(path)?;
+pub fn run(l: &VerifyArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
+    let log = target.open()?;
     let log = if log.torn_tail_bytes() > 0 {
         // A batch being appended right now reads as a torn tail: look again.
-        settle_tail(path, log)?
+        settle_tail(target.file("verify")?, log)?
     } else {
         log
     };
     if log.final_newline_missing() {
         eprintln!(
             "stancelog: note: {}: the last record (seq {}) is whole but has no newline after it (an editor or tool dropped it); it is verified, and the next append writes the newline",
-            path.display(),
+            target,
             log.history().seq_last()
         );
     }
     if let Some(expected) = &l.expect_head {
-        expect_head(path, &log, expected)?;
+        expect_head(target, &log, expected)?;
     }
     // While a writer appends, the index may already hold the batch this read left out: the
     // index is checked only against a settled log.
-    let index = if log.torn_tail_bytes() > 0 {
-        None
-    } else {
-        let check = store::check_index(path, &log)?;
-        index_agrees(path, &check)?;
-        Some(check)
+    // A PostgreSQL log has no index.
+    let index = match target {
+        LogRef::File(path) if log.torn_tail_bytes() == 0 => {
+            let check = store::check_index(path, &log)?;
+            index_agrees(path, &check)?;
+            Some(check)
+        }
+        _ => None,
     };
     Render::new(l.format).verified(out, &log, index.as_ref())?;
     Ok(())
@@ -65,26 +69,26 @@ pub fn run(l: &VerifyArgs, path: &Path, out: &mut dyn Write) -> Result<(), Failu
 
 /// Checks that the log holds the record whose hash is `expected` (said on stderr when it has
 /// events after it); an error otherwise.
-fn expect_head(path: &Path, log: &Log, expected: &Hash) -> Result<(), Failure> {
+fn expect_head(target: &LogRef, log: &Log, expected: &Hash) -> Result<(), Failure> {
     let seq_last = log.history().seq_last();
     let found = if log.head_hash() == expected.to_hex() {
         Some(seq_last)
     } else {
-        store::seq_with_hash(path, expected, log.valid_len())?
+        target.seq_with_hash(expected, log.valid_len())?
     };
     match found {
         Some(seq) if seq == seq_last => Ok(()),
         Some(seq) => {
             eprintln!(
                 "stancelog: note: {}: the expected head is the hash of seq {seq}; the log has {} event(s) after it",
-                path.display(),
+                target,
                 seq_last - seq
             );
             Ok(())
         }
         None => Err(Error::input(
             Location {
-                file: path.display().to_string(),
+                file: target.to_string(),
                 line: None,
                 field: None,
             },

@@ -32,6 +32,8 @@
 //!   reported by many outlets is one stance and its citations (`stance.cited`).
 
 use std::path::Path;
+
+use crate::store::LogRef;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -269,7 +271,7 @@ const CODED_KEY: &[KeyField] = &[
 /// writer. Records that cannot be imported are refused (listed in the report); records without
 /// a source or target actor are skipped.
 pub fn import(
-    log: &Path,
+    log: &LogRef,
     file: &Path,
     format: Format,
     opts: &CodedOptions,

@@ -29,7 +29,6 @@
 //! never one per row already imported (the log it appends to holds those).
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
@@ -44,7 +43,7 @@ use crate::core::{
 };
 use crate::error::Result;
 use crate::store::{
-    AppendOptions, LINE_BYTES_MAX, Log, NewEvent, Record, Writer, format_recorded_at,
+    AppendOptions, LINE_BYTES_MAX, Log, LogRef, NewEvent, Record, Writer, format_recorded_at,
 };
 
 /// How to register an actor (or recipient) the log does not know yet.
@@ -235,11 +234,15 @@ impl<'p> Engine<'p> {
     ///
     /// # Errors
     /// Those of [`Writer::open`] and [`Log::open`].
-    pub fn open(log: &Path, opts: EngineOptions, progress: &'p dyn Progress) -> Result<Engine<'p>> {
+    pub fn open(
+        log: &LogRef,
+        opts: EngineOptions,
+        progress: &'p dyn Progress,
+    ) -> Result<Engine<'p>> {
         let target = if opts.dry_run {
-            Target::Dry(Log::open(log)?)
+            Target::Dry(log.open()?)
         } else {
-            let mut writer = Writer::open(log, opts.wait)?;
+            let mut writer = Writer::open_log(log, opts.wait)?;
             // Many batches: the projection index is updated once, in `finish`.
             writer.defer_index();
             Target::Write(writer)

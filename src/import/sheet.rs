@@ -11,6 +11,8 @@
 
 use std::path::Path;
 
+use crate::store::LogRef;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -345,7 +347,7 @@ pub use plan::Plan;
 /// [`Error::Io`] when the file cannot be read or the lock is not had in time; [`Error::Input`]
 /// for malformed CSV (the batches before stay appended); the errors of the writer.
 pub fn import(
-    log: &Path,
+    log: &LogRef,
     file: &Path,
     spec: &Spec,
     now: DateTime<Utc>,

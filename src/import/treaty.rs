@@ -46,7 +46,7 @@ use crate::core::{
     TopicId, TopicKind, TopicRegistered, ValidDate,
 };
 use crate::error::{Error, Location, Result};
-use crate::store::{NewEvent, format_recorded_at};
+use crate::store::{LogRef, NewEvent, format_recorded_at};
 
 /// The topic id used when none is given.
 pub const DEFAULT_TOPIC: &str = "paris-agreement";
@@ -108,7 +108,7 @@ impl TreatyOptions {
 /// status table (missing columns, a version's rows not together, dates going back); the errors
 /// of [`crate::store::Writer::open`] and [`crate::store::Writer::append`].
 pub fn import_treaty_status(
-    log: &Path,
+    log: &LogRef,
     file: &Path,
     opts: &TreatyOptions,
     wait: Duration,

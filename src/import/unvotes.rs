@@ -31,7 +31,7 @@ use crate::core::{
     StanceDeclared, TopicId, TopicKind, TopicRegistered, ValidDate,
 };
 use crate::error::{Error, Result};
-use crate::store::NewEvent;
+use crate::store::{LogRef, NewEvent};
 
 /// `cite.publication` of every imported vote.
 pub const PUBLICATION: &str =
@@ -164,7 +164,7 @@ struct Vote {
 /// when a file is not CSV or lacks a column; the errors of [`crate::store::Writer::append`] (a batch the store
 /// refuses: the batches before it stay appended, and running the import again resumes).
 pub fn import(
-    log: &Path,
+    log: &LogRef,
     dir: &Path,
     opts: &Options,
     progress: &dyn Progress,

@@ -210,6 +210,20 @@ impl Log {
         }
     }
 
+    /// An empty log: no records, the genesis hash as head.
+    pub(crate) fn empty() -> Log {
+        Log {
+            history: History::new(),
+            torn_tail_bytes: 0,
+            torn_tail_records: 0,
+            recorded_at_last: None,
+            head: GENESIS_HASH,
+            valid_len: 0,
+            schema1_records: 0,
+            final_newline_missing: false,
+        }
+    }
+
     /// The folded history.
     pub fn history(&self) -> &History {
         &self.history
@@ -587,16 +601,7 @@ struct Fold<'a> {
 
 impl<'a> Fold<'a> {
     fn new(name: &'a str, start: Option<Log>) -> Fold<'a> {
-        let start = start.unwrap_or_else(|| Log {
-            history: History::new(),
-            torn_tail_bytes: 0,
-            torn_tail_records: 0,
-            recorded_at_last: None,
-            head: GENESIS_HASH,
-            valid_len: 0,
-            schema1_records: 0,
-            final_newline_missing: false,
-        });
+        let start = start.unwrap_or_else(Log::empty);
         let seq = start.history.seq_last();
         Fold {
             name,

@@ -1,5 +1,6 @@
 //! The storage edge: the JSON Lines log file, its records, the hash chain, locking and fsync.
 
+mod backend;
 mod batch;
 mod chain;
 mod codec;
@@ -9,9 +10,11 @@ mod holder;
 mod index;
 mod log;
 mod pipeline;
+mod postgres;
 mod record;
 mod writer;
 
+pub use backend::LogRef;
 pub use batch::{BATCH_EVENTS_MAX, NewEvent, parse_batch};
 pub use chain::{GENESIS_HASH, Hash};
 pub use head::seq_with_hash;
@@ -20,6 +23,7 @@ pub use index::{
     INDEX_VERSION, Index, IndexCheck, IndexReport, IndexUse, check_index, index_path, update_index,
 };
 pub use log::{LINE_BYTES_MAX, Log, SCHEMA_VERSION_MIN, TailCheck};
+pub use postgres::{LOCK_KEY, PgLog, SCHEMA_SQL};
 pub use record::{
     CiteRecord, EVENT_TYPES, FieldError, Record, SCHEMA_VERSION, format_recorded_at,
     parse_recorded_at, parse_uuid,

@@ -16,12 +16,14 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::backend::LogRef;
 use super::batch::NewEvent;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
 use super::index::update_index;
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
+use super::postgres::{PgAppend, PgLog};
 use crate::core::{Event, Rejection, Seq};
 use crate::error::{Error, Location, Result};
 
@@ -68,12 +70,13 @@ pub struct AppendReport {
     pub newline_added: bool,
 }
 
-/// The log's one writer: holds the exclusive lock and the folded log for as long as it lives,
-/// so repeated appends do not re-read the file.
+/// The log's one writer. On a file log it holds the exclusive lock and the folded log for as
+/// long as it lives, so repeated appends do not re-read the file. On a PostgreSQL log it holds
+/// a connection and the folded log, and takes the writers' lock for each batch's transaction,
+/// first folding what other writers committed meanwhile (see `store::postgres`).
 #[derive(Debug)]
 pub struct Writer {
-    path: PathBuf,
-    file: File,
+    sink: Sink,
     log: Log,
     /// The last batch's output buffer, emptied, kept for the next one: a fresh buffer of a few
     /// hundred KiB costs a page fault per 4 KiB when it is first written.
@@ -81,9 +84,33 @@ pub struct Writer {
     /// Whether the projection index waits for [`Writer::update_index`] (importers) instead of
     /// following every append.
     defer_index: bool,
-    /// The writer record beside the log, locked while a batch is written (`None` if it could
-    /// not be created).
-    record: Option<WriterRecord>,
+}
+
+/// Where a writer's batches go: the storage seam's write side.
+enum Sink {
+    File {
+        path: PathBuf,
+        file: File,
+        /// The writer record beside the log, locked while a batch is written (`None` if it
+        /// could not be created).
+        record: Option<WriterRecord>,
+    },
+    Postgres(Box<PgSink>),
+}
+
+/// A PostgreSQL writer's log and connection.
+struct PgSink {
+    pg: PgLog,
+    client: postgres::Client,
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sink::File { path, .. } => write!(f, "File({})", path.display()),
+            Sink::Postgres(s) => write!(f, "Postgres({})", s.pg),
+        }
+    }
 }
 
 impl Writer {
@@ -105,11 +132,13 @@ impl Writer {
         let record = WriterRecord::claim(path);
         let log = Log::read(&path.display().to_string(), &file)?;
         Ok(Writer {
-            path: path.to_path_buf(),
-            file,
+            sink: Sink::File {
+                path: path.to_path_buf(),
+                file,
+                record,
+            },
             log,
             spare: Vec::new(),
-            record,
             defer_index: false,
         })
     }
@@ -122,13 +151,42 @@ impl Writer {
 
     /// Brings the projection index (`LOG.index/`) up to this writer's log: a segment for the
     /// events it lacks (see [`crate::store::update_index`]). Returns a warning, in words, when
-    /// it could not: the log is not affected, and the next query catches the index up.
+    /// it could not: the log is not affected, and the next query catches the index up. A
+    /// PostgreSQL log has no index: nothing to do.
     pub fn update_index(&self) -> Option<String> {
-        update_index(&self.path, &self.log).err().map(|e| {
+        let Sink::File { path, .. } = &self.sink else {
+            return None;
+        };
+        update_index(path, &self.log).err().map(|e| {
             format!(
                 "the projection index was not updated ({e}); the next query brings it up to date"
             )
         })
+    }
+
+    /// Opens the log `target` for appending: [`Writer::open`] for a file; for PostgreSQL,
+    /// connects and reads the log (each append then takes the writers' lock in its own
+    /// transaction, so `wait` does not apply: a writer waits its turn).
+    ///
+    /// # Errors
+    /// Those of [`Writer::open`], and [`Error::Io`] when the server cannot be reached.
+    pub fn open_log(target: &LogRef, wait: Duration) -> Result<Writer> {
+        match target {
+            LogRef::File(path) => Writer::open(path, wait),
+            LogRef::Postgres(pg) => {
+                let mut client = pg.connect()?;
+                let log = pg.read_after(&mut client, None)?;
+                Ok(Writer {
+                    sink: Sink::Postgres(Box::new(PgSink {
+                        pg: (**pg).clone(),
+                        client,
+                    })),
+                    log,
+                    spare: Vec::new(),
+                    defer_index: false,
+                })
+            }
+        }
     }
 
     /// The log as of the last append.
@@ -139,6 +197,59 @@ impl Writer {
     /// Releases the lock (closing the file) and hands back the log as of the last append.
     pub fn into_log(self) -> Log {
         self.log
+    }
+
+    /// Appends records already stored in another log (`stancelog copy`): `bytes` are whole
+    /// stored lines, each ending in a newline, that continue this log (the next seq, chained to
+    /// its head, complete batches). They are folded onto the log first, with every check a read
+    /// makes, and written byte for byte only if all pass; on PostgreSQL, only if no other writer
+    /// appended since this writer read the log. `source` names them in error messages.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the seq and field of the first record that does not continue
+    /// the log; [`Error::Conflict`] when another writer appended meanwhile (PostgreSQL);
+    /// [`Error::Io`] when the write fails (nothing of it is kept, as for [`Writer::append`]).
+    pub fn append_stored(&mut self, bytes: &[u8], source: &str) -> Result<()> {
+        let seq_before = self.log.history.seq_last();
+        let mut next = Log::resume(
+            source,
+            bytes,
+            Some(self.log.clone()),
+            super::log::CHUNK_BYTES,
+        )?;
+        if next.torn_tail_bytes > 0 {
+            return Err(Error::input(
+                Location {
+                    file: source.to_string(),
+                    line: Some(next.history.seq_last() + 1),
+                    field: None,
+                },
+                "the records to copy end inside a batch",
+            ));
+        }
+        match &mut self.sink {
+            Sink::File { .. } => {
+                let (torn, newline) = (self.log.torn_tail_bytes, self.log.final_newline_missing);
+                self.write(bytes, torn, newline && !bytes.is_empty())?;
+                next.valid_len = self.log.valid_len + bytes.len() as u64 + u64::from(newline);
+            }
+            Sink::Postgres(sink) => {
+                let PgSink { pg, client } = &mut **sink;
+                let rows = stored_rows(bytes, source)?;
+                let (mut tx, log) = PgAppend::begin(client, pg, self.log.clone())?;
+                let found = log.history.seq_last();
+                if found != seq_before {
+                    return Err(Error::Conflict {
+                        expected: seq_before,
+                        found,
+                    });
+                }
+                tx.insert(&rows, bytes)?;
+                tx.commit()?;
+            }
+        }
+        self.log = next;
+        Ok(())
     }
 
     /// Appends a batch: all events or none.
@@ -162,17 +273,20 @@ impl Writer {
         source: &str,
         opts: &AppendOptions,
     ) -> Result<AppendReport> {
-        // Recorded time rises strictly from batch to batch, so that a "known at T" answer for a T
-        // already in the log never changes when later batches arrive.
-        let recorded_at = match self.log.recorded_at_last {
-            Some(last) if last >= truncate_to_micros(opts.recorded_at) => {
-                last + chrono::TimeDelta::microseconds(1)
-            }
-            _ => truncate_to_micros(opts.recorded_at),
-        };
+        if matches!(self.sink, Sink::Postgres(_)) {
+            return self.append_pg(batch, source, opts);
+        }
+        let recorded_at = next_recorded_at(&self.log, opts);
         let seq_before = self.log.history.seq_last();
         // Stage, check and encode; on any refusal the staged events are rolled back here.
-        let staged = self.stage_batch(batch, source, opts, recorded_at);
+        let staged = stage_batch(
+            &mut self.log,
+            &mut self.spare,
+            batch,
+            source,
+            opts,
+            recorded_at,
+        );
         let (report, out, head) = match staged {
             Ok(staged) => staged,
             Err(e) => {
@@ -186,7 +300,7 @@ impl Writer {
         let newline = self.log.final_newline_missing && !out.is_empty();
         let written = self.write(&out, torn, newline);
         let out_len = out.len() as u64 + u64::from(newline);
-        self.keep_spare(out);
+        keep_spare(&mut self.spare, out);
         if let Err(e) = written {
             self.log.history.rollback_to(seq_before);
             return Err(e);
@@ -213,86 +327,85 @@ impl Writer {
         })
     }
 
-    /// Stages every event of the batch into the folded log, checks the expected seq and the
-    /// stored line lengths, and encodes the new records. Leaves rolling back to the caller.
-    ///
-    /// The records are encoded from the events as staged here (seq, id, recorded time, and the
-    /// batch's own bodies, borrowed), never read back from the history. A batch of
-    /// [`PIPELINE_EVENTS`] or more is staged and encoded at once (see [`stage_pipelined`]).
-    fn stage_batch(
+    /// [`Writer::append`] on PostgreSQL: in one transaction, take the writers' lock, fold what
+    /// other writers committed since, stage and encode the batch as for a file, insert its rows
+    /// and commit. Acknowledged (`Ok`) only after COMMIT returned.
+    fn append_pg(
         &mut self,
         batch: &[NewEvent],
         source: &str,
         opts: &AppendOptions,
-        recorded_at: DateTime<Utc>,
-    ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
-        let seq_before = self.log.history.seq_last();
-        let prev = self.log.head;
-        // Ids are drawn before staging, so the encoder need not wait for them.
-        let ids: Vec<Uuid> = batch
-            .iter()
-            .map(|n| n.id.unwrap_or_else(|| new_v7(recorded_at)))
-            .collect();
-        let buf = std::mem::take(&mut self.spare);
-        let (report, staged, encoded) = if batch.len() >= PIPELINE_EVENTS && encode_workers() > 1 {
-            stage_pipelined(&mut self.log, batch, &ids, source, recorded_at, buf)?
-        } else {
-            let (report, staged) = stage_all(&mut self.log, batch, &ids, source, recorded_at)?;
-            let encoded = encode_refs(buf, &prev, &staged);
-            (report, staged, encoded)
+    ) -> Result<AppendReport> {
+        let Sink::Postgres(sink) = &mut self.sink else {
+            unreachable!("append_pg on a file log");
         };
-        let seq_last = self.log.history.seq_last();
-        if let Some(expected) = opts
-            .expect_seq
-            .filter(|e| *e != seq_before && seq_last > seq_before)
-        {
-            return Err(Error::Conflict {
-                expected,
-                found: seq_before,
-            });
-        }
-        // The stored line is longer than the input (seq, id, hash...): check what readers will see.
-        let mut start = 0;
-        for (end, e) in encoded.line_ends.iter().zip(&staged) {
-            let len = end - start - 1;
-            start = *end;
-            if len > LINE_BYTES_MAX {
-                return Err(Error::input(
-                    Location {
-                        file: source.to_string(),
-                        line: Some(e.line),
-                        field: None,
-                    },
-                    format!(
-                        "stored, this event would be a line of {len} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})"
-                    ),
-                ));
+        let PgSink { pg, client } = &mut **sink;
+        // Should the catch-up fail, the writer is left with an empty log, which the next
+        // append reads again whole.
+        let log = std::mem::replace(&mut self.log, Log::empty());
+        let (mut tx, log) = PgAppend::begin(client, pg, log)?;
+        self.log = log;
+        let recorded_at = next_recorded_at(&self.log, opts);
+        let seq_before = self.log.history.seq_last();
+        let staged = stage_batch(
+            &mut self.log,
+            &mut self.spare,
+            batch,
+            source,
+            opts,
+            recorded_at,
+        );
+        let (report, out, head) = match staged {
+            Ok(staged) => staged,
+            Err(e) => {
+                self.log.history.rollback_to(seq_before);
+                return Err(e);
             }
+        };
+        let rows: Vec<(Seq, Uuid)> = report
+            .iter()
+            .filter(|a| !a.duplicate)
+            .map(|a| (a.seq, a.id))
+            .collect();
+        let written = if rows.is_empty() {
+            Ok(())
+        } else {
+            tx.insert(&rows, &out).and_then(|()| tx.commit())
+        };
+        let out_len = out.len() as u64;
+        keep_spare(&mut self.spare, out);
+        if let Err(e) = written {
+            self.log.history.rollback_to(seq_before);
+            return Err(e);
         }
-        Ok((report, encoded.bytes, encoded.head))
-    }
-
-    /// Keeps `out`, emptied, for the next batch, unless it is larger than [`SPARE_BYTES_MAX`].
-    fn keep_spare(&mut self, mut out: Vec<u8>) {
-        if out.capacity() <= SPARE_BYTES_MAX {
-            out.clear();
-            self.spare = out;
+        self.log.valid_len += out_len;
+        if !rows.is_empty() {
+            self.log.head = head;
+            self.log.recorded_at_last = Some(recorded_at);
         }
+        Ok(AppendReport {
+            events: report,
+            torn_bytes_removed: 0,
+            torn_records_removed: 0,
+            newline_added: false,
+            index_warning: None,
+        })
     }
 
     /// Removes a torn tail of `torn` bytes, then writes `out` (after a newline ending the last
     /// record, if `newline`) and syncs; on failure cuts the file back to where it was. Holds
     /// the writer record's lock throughout, so `verify` can tell this batch from a crash's tail.
     fn write(&mut self, out: &[u8], torn: u64, newline: bool) -> Result<()> {
-        let _writing = self.record.as_ref().map(WriterRecord::writing);
-        let io = |e| Error::io(self.path.display(), e);
+        let Sink::File { path, file, record } = &mut self.sink else {
+            unreachable!("a file write on a PostgreSQL log");
+        };
+        let _writing = record.as_ref().map(WriterRecord::writing);
+        let io = |e| Error::io(path.display(), e);
         if torn > 0 {
-            self.file.set_len(self.log.valid_len).map_err(io)?;
+            file.set_len(self.log.valid_len).map_err(io)?;
         }
         if !out.is_empty() || torn > 0 {
-            self.file
-                .seek(SeekFrom::Start(self.log.valid_len))
-                .map_err(io)?;
+            file.seek(SeekFrom::Start(self.log.valid_len)).map_err(io)?;
             // One write: the newline and the batch together (a rare case, worth a copy).
             let with_newline;
             let bytes = if newline {
@@ -301,14 +414,10 @@ impl Writer {
             } else {
                 out
             };
-            if let Err(e) = self
-                .file
-                .write_all(bytes)
-                .and_then(|()| self.file.sync_data())
-            {
+            if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_data()) {
                 // Not acknowledged: cut what was written of the batch off again (if even that
                 // fails, it is a torn tail, which readers ignore and the next append removes).
-                let left = match self.file.set_len(self.log.valid_len) {
+                let left = match file.set_len(self.log.valid_len) {
                     Ok(()) => "nothing of the batch was kept",
                     Err(_) => {
                         "part of the batch may be left at the end of the log as a torn tail, which the next append removes"
@@ -321,18 +430,128 @@ impl Writer {
     }
 }
 
-/// Appends a batch to the log at `path`: opens a [`Writer`] (waiting up to `opts.wait` for the
-/// lock), appends, and releases the lock.
+/// The (seq, id) of each stored line in `bytes`.
+fn stored_rows(bytes: &[u8], source: &str) -> Result<Vec<(Seq, Uuid)>> {
+    #[derive(serde::Deserialize)]
+    struct Key {
+        seq: Seq,
+        id: Uuid,
+    }
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            serde_json::from_slice::<Key>(line)
+                .map(|k| (k.seq, k.id))
+                .map_err(|e| {
+                    Error::input(
+                        Location {
+                            file: source.to_string(),
+                            line: None,
+                            field: None,
+                        },
+                        format!("a stored record without seq or id ({e})"),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Keeps `out`, emptied, in `spare` for the next batch, unless it is larger than
+/// [`SPARE_BYTES_MAX`].
+fn keep_spare(spare: &mut Vec<u8>, mut out: Vec<u8>) {
+    if out.capacity() <= SPARE_BYTES_MAX {
+        out.clear();
+        *spare = out;
+    }
+}
+
+/// The recorded time of the next batch: `opts.recorded_at` (kept to the microsecond), or one
+/// microsecond after the log's last recorded time if that is not earlier. Recorded time rises
+/// strictly from batch to batch, so that a "known at T" answer for a T already in the log never
+/// changes when later batches arrive.
+fn next_recorded_at(log: &Log, opts: &AppendOptions) -> DateTime<Utc> {
+    match log.recorded_at_last {
+        Some(last) if last >= truncate_to_micros(opts.recorded_at) => {
+            last + chrono::TimeDelta::microseconds(1)
+        }
+        _ => truncate_to_micros(opts.recorded_at),
+    }
+}
+
+/// Stages every event of the batch into the folded log, checks the expected seq and the stored
+/// line lengths, and encodes the new records (into `spare`'s buffer). Leaves rolling back to
+/// the caller. Both backends append through this: the same checks, the same lines and chain.
+///
+/// The records are encoded from the events as staged here (seq, id, recorded time, and the
+/// batch's own bodies, borrowed), never read back from the history. A batch of
+/// [`PIPELINE_EVENTS`] or more is staged and encoded at once (see [`stage_pipelined`]).
+fn stage_batch(
+    log: &mut Log,
+    spare: &mut Vec<u8>,
+    batch: &[NewEvent],
+    source: &str,
+    opts: &AppendOptions,
+    recorded_at: DateTime<Utc>,
+) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
+    let seq_before = log.history.seq_last();
+    let prev = log.head;
+    // Ids are drawn before staging, so the encoder need not wait for them.
+    let ids: Vec<Uuid> = batch
+        .iter()
+        .map(|n| n.id.unwrap_or_else(|| new_v7(recorded_at)))
+        .collect();
+    let buf = std::mem::take(spare);
+    let (report, staged, encoded) = if batch.len() >= PIPELINE_EVENTS && encode_workers() > 1 {
+        stage_pipelined(log, batch, &ids, source, recorded_at, buf)?
+    } else {
+        let (report, staged) = stage_all(log, batch, &ids, source, recorded_at)?;
+        let encoded = encode_refs(buf, &prev, &staged);
+        (report, staged, encoded)
+    };
+    let seq_last = log.history.seq_last();
+    if let Some(expected) = opts
+        .expect_seq
+        .filter(|e| *e != seq_before && seq_last > seq_before)
+    {
+        return Err(Error::Conflict {
+            expected,
+            found: seq_before,
+        });
+    }
+    // The stored line is longer than the input (seq, id, hash...): check what readers will see.
+    let mut start = 0;
+    for (end, e) in encoded.line_ends.iter().zip(&staged) {
+        let len = end - start - 1;
+        start = *end;
+        if len > LINE_BYTES_MAX {
+            return Err(Error::input(
+                Location {
+                    file: source.to_string(),
+                    line: Some(e.line),
+                    field: None,
+                },
+                format!(
+                    "stored, this event would be a line of {len} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX})"
+                ),
+            ));
+        }
+    }
+    Ok((report, encoded.bytes, encoded.head))
+}
+
+/// Appends a batch to the log `target`: opens a [`Writer`] (waiting up to `opts.wait` for a
+/// file's lock), appends, and releases the lock.
 ///
 /// # Errors
-/// Those of [`Writer::open`] and [`Writer::append`].
+/// Those of [`Writer::open_log`] and [`Writer::append`].
 pub fn append(
-    path: &Path,
+    target: &LogRef,
     batch: &[NewEvent],
     source: &str,
     opts: &AppendOptions,
 ) -> Result<AppendReport> {
-    Writer::open(path, opts.wait)?.append(batch, source, opts)
+    Writer::open_log(target, opts.wait)?.append(batch, source, opts)
 }
 
 impl Log {

@@ -22,7 +22,14 @@ fn import(log: &Path, file: &Path, format: Format, from_data: bool) -> ImportRep
         dry_run: false,
         recorded_from_data: from_data,
     };
-    coded::import(log, file, format, &opts, &NoProgress).unwrap()
+    coded::import(
+        &stancelog::store::LogRef::File(log.to_path_buf()),
+        file,
+        format,
+        &opts,
+        &NoProgress,
+    )
+    .unwrap()
 }
 
 fn stances(log: &Path) -> Vec<StanceDeclared> {

@@ -29,7 +29,7 @@ pub fn spec(toml: &str) -> Spec {
 pub fn import(log: &Path, file: &Path, spec: &Spec) -> ImportReport {
     let now = Day::parse("2030-01-01").unwrap().midnight_utc();
     sheet::import(
-        log,
+        &stancelog::store::LogRef::File(log.to_path_buf()),
         file,
         spec,
         now,
@@ -499,7 +499,7 @@ register = true
         let file = write(dir.path(), "votes.csv", VOTES);
         let now = Day::parse("2030-01-01").unwrap().midnight_utc();
         let r = sheet::import(
-            &log,
+            &stancelog::store::LogRef::File(log.to_path_buf()),
             &file,
             &spec(VOTES_SPEC),
             now,

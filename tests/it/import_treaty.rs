@@ -48,7 +48,13 @@ fn snapshots_opts() -> TreatyOptions {
 }
 
 fn import(log: &Path, file: &Path, opts: &TreatyOptions) -> stancelog::Result<ImportReport> {
-    import_treaty_status(log, file, opts, Duration::from_secs(5), &NoProgress)
+    import_treaty_status(
+        &stancelog::store::LogRef::File(log.to_path_buf()),
+        file,
+        opts,
+        Duration::from_secs(5),
+        &NoProgress,
+    )
 }
 
 fn history(log: &Path) -> History {
@@ -560,7 +566,7 @@ fn a_snapshot_import_reuses_actors_registered_before_it() {
     )
     .unwrap();
     stancelog::store::append(
-        &log,
+        &stancelog::store::LogRef::File(log.to_path_buf()),
         &batch,
         "-",
         &stancelog::store::AppendOptions {

@@ -447,7 +447,13 @@ fn the_library_reports_progress_in_events() {
         now: chrono::Utc::now(),
         wait: Duration::from_secs(5),
     };
-    let report = unvotes::import(&log, &mini(), &opts, &progress).unwrap();
+    let report = unvotes::import(
+        &stancelog::store::LogRef::File(log.to_path_buf()),
+        &mini(),
+        &opts,
+        &progress,
+    )
+    .unwrap();
     // The lock is released when the import returns: another writer gets it. Not necessarily at
     // once: a test running beside this one may be starting a child process, which holds copies
     // of this process's descriptors (this log's among them, lock and all) until it has exec'd.
@@ -596,7 +602,7 @@ mod real {
         let (_dir, log) = empty_log();
         let started = Instant::now();
         let report = unvotes::import(
-            &log,
+            &stancelog::store::LogRef::File(log.to_path_buf()),
             &data(),
             &Options {
                 now: chrono::Utc::now(),

@@ -3,6 +3,7 @@
 mod support;
 
 mod analysis;
+mod backends;
 mod bad_input;
 mod bitemporal;
 #[cfg(feature = "browser")]
@@ -18,6 +19,8 @@ mod index;
 mod output;
 #[cfg(feature = "duckdb")]
 mod parquet;
+#[cfg(feature = "postgres")]
+mod pg;
 mod properties;
 #[cfg(feature = "real-data")]
 mod real_analysis;

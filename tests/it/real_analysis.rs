@@ -29,8 +29,13 @@ pub fn un_log() -> &'static Path {
             now: chrono::Utc::now(),
             wait: Duration::from_secs(5),
         };
-        let report = unvotes::import(&log, &data().join("unvotes"), &options, &NoProgress)
-            .expect("import the UN votes");
+        let report = unvotes::import(
+            &stancelog::store::LogRef::File(log.to_path_buf()),
+            &data().join("unvotes"),
+            &options,
+            &NoProgress,
+        )
+        .expect("import the UN votes");
         assert_eq!(report.appended, 876_512);
         (dir, log)
     });

@@ -1,6 +1,8 @@
 //! `stancelog import icews|gdelt|plover FILE`: coded event data.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use stancelog::store::LogRef;
 use std::time::Duration;
 
 use stancelog::Error;
@@ -41,7 +43,7 @@ pub struct GdeltArgs {
 
 /// Runs the import of `format` into the log at `log`.
 pub fn run(
-    log: &Path,
+    log: &LogRef,
     args: &Args,
     format: Format,
     recorded_from_data: bool,

@@ -1,6 +1,8 @@
 //! `stancelog import csv FILE`: an analyst's own table, mapped by flags or a TOML mapping file.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use stancelog::store::LogRef;
 use std::time::Duration;
 
 use stancelog::Error;
@@ -268,7 +270,7 @@ impl Flags {
 
 /// Runs the import into the log at `log`.
 pub fn run(
-    log: &Path,
+    log: &LogRef,
     args: &Args,
     now: chrono::DateTime<chrono::Utc>,
     wait: Duration,

@@ -1,6 +1,8 @@
 //! `stancelog import treaty-status FILE [--snapshots] [--topic ID] [--title TEXT]`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use stancelog::store::LogRef;
 use std::time::Duration;
 
 use stancelog::Error;
@@ -35,7 +37,7 @@ pub struct Args {
 
 /// Runs the import into the log at `log`; a table is recorded at `now`.
 pub fn run(
-    log: &Path,
+    log: &LogRef,
     args: &Args,
     now: chrono::DateTime<chrono::Utc>,
     wait: Duration,

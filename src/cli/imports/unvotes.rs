@@ -1,6 +1,8 @@
 //! `stancelog import unvotes DIR`: UN General Assembly roll-call votes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use stancelog::store::LogRef;
 use std::time::Duration;
 
 use stancelog::Error;
@@ -18,7 +20,7 @@ pub struct Args {
 
 /// Runs the import into the log at `log`.
 pub fn run(
-    log: &Path,
+    log: &LogRef,
     args: &Args,
     now: chrono::DateTime<chrono::Utc>,
     wait: Duration,

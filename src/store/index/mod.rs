@@ -382,22 +382,27 @@ impl Index {
     fn updated(log_path: &Path, log: Log, used: IndexUse) -> Result<(Index, IndexUse)> {
         match update_index(log_path, &log) {
             Ok(()) => Ok((Index::reload(log_path, &log)?, used)),
-            Err(e @ Error::Io { .. }) => {
-                let mut m = Manifest::default();
-                summarize(&mut m, &log, 0);
-                let mut index = Index::new(index_path(log_path), m, Vec::new());
-                index.torn_tail_bytes = log.torn_tail_bytes;
-                index.torn_tail_records = log.torn_tail_records;
-                index.memory = Some(log.history);
-                Ok((
-                    index,
-                    IndexUse::Unwritable {
-                        reason: e.to_string(),
-                    },
-                ))
-            }
+            Err(e @ Error::Io { .. }) => Ok((
+                Index::in_memory(index_path(log_path), log),
+                IndexUse::Unwritable {
+                    reason: e.to_string(),
+                },
+            )),
             Err(e) => Err(e),
         }
+    }
+
+    /// An index that answers from `log`'s fold in memory, writing nothing: for a log whose
+    /// index cannot be written, and for a PostgreSQL log, which has none (`dir` is only
+    /// named in reports).
+    pub fn in_memory(dir: PathBuf, log: Log) -> Index {
+        let mut m = Manifest::default();
+        summarize(&mut m, &log, 0);
+        let mut index = Index::new(dir, m, Vec::new());
+        index.torn_tail_bytes = log.torn_tail_bytes;
+        index.torn_tail_records = log.torn_tail_records;
+        index.memory = Some(log.history);
+        index
     }
 
     /// Discards the index of the log at `log_path` and builds it anew from the log (after a

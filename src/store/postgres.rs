@@ -1,0 +1,518 @@
+//! The PostgreSQL log: the same records as a file log, one row per record.
+//!
+//! The table `stancelog.records (seq, id, hash, line)` holds each record's canonical line, byte
+//! for byte the line a file log holds, beside the columns that reads need (`seq` to read in
+//! order and from a seq on, `id` unique, `hash` to find a head noted earlier). Lines are made
+//! and checked by the same code as the file log's: a read streams the lines in seq order through
+//! [`Log::resume`] (JSON, schema, seq contiguity, the hash chain, the fold), and an append
+//! encodes its batch with the writer's encoder, so both backends hold the same chain.
+//!
+//! The append contract, in one place ([`PgAppend`]): in one transaction, take the advisory
+//! lock [`LOCK_KEY`] (`pg_advisory_xact_lock`, released by COMMIT, ROLLBACK or the
+//! connection's end, so a killed writer never leaves it held), read the records committed since
+//! this writer last looked, check and stage the batch on the fold, insert its rows with `COPY`,
+//! and COMMIT with `synchronous_commit = on`. The append is acknowledged only after COMMIT
+//! returns. Why a lock and not a unique seq with retry: a writer must check its batch against
+//! the whole log before it can number it (ids, references, expected seq), so a retry would redo
+//! that work under contention; the lock makes writers wait their turn instead. It also means
+//! seqs commit in seq order, never with a gap that a later commit fills, so a reader that reads
+//! by seq after a commit never passes over a record committed later (`watch`).
+//!
+//! Readers take no lock: one `COPY ... TO STDOUT` statement reads one snapshot of the table, in
+//! which every batch is whole or absent, and it never blocks a writer.
+//!
+//! Nothing in the table can be changed through stancelog's roles: a trigger refuses UPDATE,
+//! DELETE and TRUNCATE of records (see [`SCHEMA_SQL`]); `stancelog_writer` may only select and
+//! insert, `stancelog_reader` only select.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::str::FromStr;
+
+use postgres::{Client, Config, NoTls, Transaction};
+use uuid::Uuid;
+
+use super::chain::Hash;
+use super::log::{CHUNK_BYTES, Log, stored_hash};
+use crate::core::Seq;
+use crate::error::{Error, Result};
+
+/// The advisory lock key of the append path (`pg_advisory_xact_lock(LOCK_KEY)`): "stance" in
+/// ASCII, so that other applications in the same database are unlikely to pick it.
+pub const LOCK_KEY: i64 = 0x7374_616e_6365;
+
+/// The schema `stancelog init` creates: the records table, the trigger that keeps it
+/// append-only, and the two group roles with their grants.
+///
+/// The roles are cluster-wide: created when missing (so that a second log in another database
+/// of the same cluster reuses them), granted on this database's schema. The table's owner (the
+/// role that ran `init`) can still drop the trigger; keep that role for administration only.
+pub const SCHEMA_SQL: &str = r#"
+CREATE SCHEMA stancelog;
+CREATE TABLE stancelog.records (
+    seq  bigint PRIMARY KEY CHECK (seq >= 1),
+    id   uuid   NOT NULL UNIQUE,
+    hash text   CHECK (hash ~ '^[0-9a-f]{64}$'),
+    line text   NOT NULL
+);
+COMMENT ON TABLE stancelog.records IS
+    'stancelog log: one row per record, line = the canonical JSON line (hash-chained); append-only';
+CREATE FUNCTION stancelog.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    RAISE EXCEPTION 'stancelog.records is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$f$;
+CREATE TRIGGER records_append_only BEFORE UPDATE OR DELETE ON stancelog.records
+    FOR EACH ROW EXECUTE FUNCTION stancelog.refuse_change();
+CREATE TRIGGER records_no_truncate BEFORE TRUNCATE ON stancelog.records
+    FOR EACH STATEMENT EXECUTE FUNCTION stancelog.refuse_change();
+CREATE FUNCTION stancelog.notify_append() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    PERFORM pg_notify('stancelog_append', '');
+    RETURN NULL;
+END
+$f$;
+CREATE TRIGGER records_notify AFTER INSERT ON stancelog.records
+    FOR EACH STATEMENT EXECUTE FUNCTION stancelog.notify_append();
+DO $d$
+BEGIN
+    BEGIN
+        CREATE ROLE stancelog_writer NOLOGIN;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+    END;
+    BEGIN
+        CREATE ROLE stancelog_reader NOLOGIN;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+    END;
+END
+$d$;
+REVOKE ALL ON stancelog.records FROM PUBLIC;
+GRANT USAGE ON SCHEMA stancelog TO stancelog_writer, stancelog_reader;
+GRANT SELECT, INSERT ON stancelog.records TO stancelog_writer;
+GRANT SELECT ON stancelog.records TO stancelog_reader;
+"#;
+
+/// `COPY` options under which a line goes through unchanged: CSV with a delimiter and a quote
+/// character that a canonical line never holds (JSON escapes every control character), so no
+/// value is ever quoted or escaped, and each row is its fields and a newline.
+const COPY_RAW: &str = "(FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')";
+
+/// A PostgreSQL log named by a connection string.
+#[derive(Clone)]
+pub struct PgLog {
+    config: Config,
+    /// The connection string as shown in messages: no password.
+    shown: String,
+}
+
+impl fmt::Debug for PgLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+/// Shows where the log is (user, host, port, database), never the password.
+impl fmt::Display for PgLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl PgLog {
+    /// Whether `text` names a PostgreSQL log rather than a file: a `postgres://` or
+    /// `postgresql://` URL, or a libpq key/value string (`host=... dbname=...`).
+    pub fn is_connection_string(text: &str) -> bool {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return true;
+        }
+        let first = text.split_whitespace().next().unwrap_or("");
+        let key = first.split('=').next().unwrap_or("");
+        first.contains('=')
+            && matches!(
+                key,
+                "host" | "hostaddr" | "port" | "dbname" | "user" | "password" | "application_name"
+            )
+    }
+
+    /// Parses a connection string (URL or key/value). When it carries no password, one is
+    /// looked up in the password file (`PGPASSFILE`, else `~/.pgpass`), as libpq does.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for a string that does not parse (the message never quotes it, since
+    /// it may hold a password).
+    pub fn parse(text: &str) -> Result<PgLog> {
+        let mut config = Config::from_str(text).map_err(|e| {
+            Error::Usage(format!(
+                "--log: not a valid PostgreSQL connection string ({e})"
+            ))
+        })?;
+        let shown = shown(&config);
+        if config.get_password().is_none()
+            && let Some(p) = pgpass::lookup(&config)
+        {
+            config.password(p);
+        }
+        Ok(PgLog { config, shown })
+    }
+
+    /// Opens a connection with `synchronous_commit = on`, so that COMMIT returns only once the
+    /// commit record is flushed to disk.
+    ///
+    /// Connections are not encrypted (no TLS connector is built in): use a Unix socket, a
+    /// local host, or a tunnel.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the log when the server cannot be reached or refuses the login.
+    pub fn connect(&self) -> Result<Client> {
+        let mut client = self.config.connect(NoTls).map_err(|e| self.err(e))?;
+        client
+            .batch_execute("SET synchronous_commit = on")
+            .map_err(|e| self.err(e))?;
+        Ok(client)
+    }
+
+    /// An I/O error naming this log, with the server's message.
+    pub(crate) fn err(&self, e: postgres::Error) -> Error {
+        let text = match e.as_db_error() {
+            Some(db) => match db.hint() {
+                Some(h) => format!("{} ({})", db.message(), h),
+                None => db.message().to_string(),
+            },
+            None => e.to_string(),
+        };
+        Error::io(&self.shown, io::Error::other(text))
+    }
+
+    /// Creates the schema of an empty log (see [`SCHEMA_SQL`]), in one transaction.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] when the database already has a `stancelog` schema; [`Error::Io`] for
+    /// other failures (such as a role that may not create schemas or roles).
+    pub fn create(&self) -> Result<()> {
+        let mut client = self.connect()?;
+        let exists = client
+            .query_one(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = 'stancelog'",
+                &[],
+            )
+            .map_err(|e| self.err(e))?
+            .get::<_, i64>(0)
+            > 0;
+        if exists {
+            return Err(Error::Usage(format!(
+                "{self}: already holds a stancelog schema; refusing to overwrite it"
+            )));
+        }
+        let mut tx = client.transaction().map_err(|e| self.err(e))?;
+        tx.batch_execute(SCHEMA_SQL).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Reads and folds the whole log, verifying the hash chain, in one snapshot of the table.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the server fails; [`Error::Input`] naming the seq ("line") and field
+    /// of the first bad record.
+    pub fn open(&self) -> Result<Log> {
+        let mut client = self.connect()?;
+        self.read_after(&mut client, None)
+    }
+
+    /// Reads the whole log's stored lines into memory (one snapshot), and folds them.
+    ///
+    /// # Errors
+    /// Those of [`PgLog::open`].
+    pub fn open_stored(&self) -> Result<(Log, Vec<u8>)> {
+        let mut client = self.connect()?;
+        let query =
+            format!("COPY (SELECT line FROM stancelog.records ORDER BY seq) TO STDOUT {COPY_RAW}");
+        let mut bytes = Vec::new();
+        client
+            .copy_out(query.as_str())
+            .map_err(|e| self.err(e))?
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(self, e))?;
+        Ok((Log::from_bytes(&self.shown, &bytes)?, bytes))
+    }
+
+    /// Folds the records after `log` (or all, for `None`) read through `client`, in seq order,
+    /// as one statement (one snapshot).
+    pub(crate) fn read_after(&self, client: &mut impl Copier, log: Option<Log>) -> Result<Log> {
+        let after = log.as_ref().map_or(0, |l| l.history.seq_last());
+        let query = format!(
+            "COPY (SELECT line FROM stancelog.records WHERE seq > {after} ORDER BY seq) TO STDOUT {COPY_RAW}"
+        );
+        let reader = client.copy_out(&query).map_err(|e| self.err(e))?;
+        let mut reader = ServerErrors {
+            inner: reader,
+            log: self,
+            done: false,
+        };
+        Log::resume(&self.shown, &mut reader, log, CHUNK_BYTES)
+    }
+
+    /// The seq of the record whose stored hash is `hash`, if the log holds one.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the server fails.
+    pub fn seq_with_hash(&self, hash: &Hash) -> Result<Option<Seq>> {
+        let mut client = self.connect()?;
+        let row = client
+            .query_opt(
+                "SELECT seq FROM stancelog.records WHERE hash = $1",
+                &[&hash.to_hex()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(row.map(|r| r.get::<_, i64>(0) as Seq))
+    }
+
+    /// The last seq committed (0 for an empty log), without reading any record.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the server fails.
+    pub fn seq_last(&self, client: &mut Client) -> Result<Seq> {
+        let row = client
+            .query_one("SELECT coalesce(max(seq), 0) FROM stancelog.records", &[])
+            .map_err(|e| self.err(e))?;
+        Ok(row.get::<_, i64>(0) as Seq)
+    }
+}
+
+/// Where COPY can run: a client, or a transaction.
+pub(crate) trait Copier {
+    fn copy_out(
+        &mut self,
+        query: &str,
+    ) -> std::result::Result<Box<dyn Read + Send + '_>, postgres::Error>;
+}
+
+impl Copier for Client {
+    fn copy_out(
+        &mut self,
+        query: &str,
+    ) -> std::result::Result<Box<dyn Read + Send + '_>, postgres::Error> {
+        Ok(Box::new(Client::copy_out(self, query)?))
+    }
+}
+
+impl Copier for Transaction<'_> {
+    fn copy_out(
+        &mut self,
+        query: &str,
+    ) -> std::result::Result<Box<dyn Read + Send + '_>, postgres::Error> {
+        Ok(Box::new(Transaction::copy_out(self, query)?))
+    }
+}
+
+/// A COPY reader whose errors carry the log's name, and which keeps returning 0 after its end
+/// (the client's reader, read again after its end, asks the server for more and fails).
+struct ServerErrors<'a, R> {
+    inner: R,
+    log: &'a PgLog,
+    done: bool,
+}
+
+impl<R: Read> Read for ServerErrors<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self
+            .inner
+            .read(buf)
+            .map_err(|e| io::Error::new(e.kind(), format!("{e} (reading {})", self.log)))?;
+        self.done = n == 0;
+        Ok(n)
+    }
+}
+
+/// The append path's transaction: lock, catch up, insert, commit. See the module docs.
+pub(crate) struct PgAppend<'a> {
+    tx: Transaction<'a>,
+    log: &'a PgLog,
+}
+
+impl<'a> PgAppend<'a> {
+    /// Begins the transaction, takes the writer's advisory lock (waiting for the writer ahead)
+    /// and folds into `log` the records committed since it was read.
+    pub(crate) fn begin(
+        client: &'a mut Client,
+        pg: &'a PgLog,
+        log: Log,
+    ) -> Result<(PgAppend<'a>, Log)> {
+        let mut tx = client.transaction().map_err(|e| pg.err(e))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
+            .map_err(|e| pg.err(e))?;
+        let log = pg.read_after(&mut tx, Some(log))?;
+        Ok((PgAppend { tx, log: pg }, log))
+    }
+
+    /// Inserts the stored lines `bytes` (each ending in a newline) of the records `rows`
+    /// ((seq, id), in the same order) with one COPY.
+    pub(crate) fn insert(&mut self, rows: &[(Seq, Uuid)], bytes: &[u8]) -> Result<()> {
+        let pg = self.log;
+        let query = format!("COPY stancelog.records (seq, id, hash, line) FROM STDIN {COPY_RAW}");
+        let mut w = self.tx.copy_in(&query).map_err(|e| pg.err(e))?;
+        let io = |e| Error::io(pg, e);
+        let mut row = Vec::with_capacity(LINE_GUESS);
+        let mut lines = bytes.split_inclusive(|b| *b == b'\n');
+        for (seq, id) in rows {
+            let line = lines
+                .next()
+                .ok_or_else(|| io(io::Error::other("fewer stored lines than records (a bug)")))?;
+            row.clear();
+            write_row(&mut row, *seq, id, line);
+            w.write_all(&row).map_err(io)?;
+        }
+        w.finish().map_err(|e| pg.err(e))?;
+        Ok(())
+    }
+
+    /// Commits: the batch is durable when this returns `Ok`.
+    pub(crate) fn commit(self) -> Result<()> {
+        let pg = self.log;
+        self.tx.commit().map_err(|e| pg.err(e))
+    }
+}
+
+/// A first guess at a row's length.
+const LINE_GUESS: usize = 600;
+
+/// One COPY row: seq, id, hash (empty, so NULL, for a schema-1 record), line (with its newline,
+/// which ends the row).
+pub(crate) fn write_row(out: &mut Vec<u8>, seq: Seq, id: &Uuid, line: &[u8]) {
+    use std::io::Write as _;
+    let _ = write!(out, "{seq}\x01{}\x01", id.hyphenated());
+    if let Some(h) = stored_hash(line.strip_suffix(b"\n").unwrap_or(line)) {
+        out.extend_from_slice(h.to_hex().as_bytes());
+    }
+    out.push(1);
+    out.extend_from_slice(line);
+    if !line.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+}
+
+/// The connection string as shown: `postgres://USER@HOST:PORT/DBNAME`, without a password.
+fn shown(config: &Config) -> String {
+    use postgres::config::Host;
+    let user = config
+        .get_user()
+        .map(|u| format!("{u}@"))
+        .unwrap_or_default();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            Host::Tcp(name) => name.clone(),
+            #[cfg(unix)]
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let port = match config.get_ports() {
+        [p] => format!(":{p}"),
+        _ => String::new(),
+    };
+    let db = config.get_dbname().unwrap_or("");
+    format!("postgres://{user}{}{port}/{db}", hosts.join(","))
+}
+
+/// The password file, read as libpq reads it.
+mod pgpass {
+    use postgres::Config;
+    use postgres::config::Host;
+
+    /// The password of the first line of the password file matching the connection's host,
+    /// port, database and user (`*` matches anything; `\:` and `\\` escape), if any.
+    pub fn lookup(config: &Config) -> Option<Vec<u8>> {
+        let path = match std::env::var_os("PGPASSFILE") {
+            Some(p) => std::path::PathBuf::from(p),
+            None => std::path::PathBuf::from(std::env::var_os("HOME")?).join(".pgpass"),
+        };
+        let text = std::fs::read_to_string(path).ok()?;
+        let host = match config.get_hosts().first() {
+            Some(Host::Tcp(h)) => h.clone(),
+            // libpq matches a socket connection against "localhost".
+            _ => "localhost".to_string(),
+        };
+        let port = config
+            .get_ports()
+            .first()
+            .copied()
+            .unwrap_or(5432)
+            .to_string();
+        let user = config.get_user().unwrap_or_default().to_string();
+        let db = config
+            .get_dbname()
+            .map_or_else(|| user.clone(), str::to_string);
+        let want = [host, port, db, user];
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(fields)
+            .find(|f| f.len() == 5 && f[..4].iter().zip(&want).all(|(p, w)| p == "*" || p == w))
+            .map(|f| f[4].clone().into_bytes())
+    }
+
+    /// The colon-separated fields of a line, unescaped.
+    fn fields(line: &str) -> Vec<String> {
+        let mut out = vec![String::new()];
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => out.last_mut().unwrap().extend(chars.next()),
+                ':' => out.push(String::new()),
+                c => out.last_mut().unwrap().push(c),
+            }
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn fields_unescape_colons_and_backslashes() {
+            assert_eq!(
+                super::fields(r"db\:1:5432:*:me:pa\\ss"),
+                vec!["db:1", "5432", "*", "me", r"pa\ss"]
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_strings_are_told_from_paths() {
+        assert!(PgLog::is_connection_string("postgres://u@h/db"));
+        assert!(PgLog::is_connection_string("postgresql:///db?host=/tmp"));
+        assert!(PgLog::is_connection_string("host=/tmp dbname=log"));
+        assert!(PgLog::is_connection_string("dbname=log"));
+        assert!(!PgLog::is_connection_string("events/log.jsonl"));
+        assert!(!PgLog::is_connection_string("a=b.jsonl"));
+    }
+
+    #[test]
+    fn shown_strings_never_hold_the_password() {
+        let pg = PgLog::parse("postgres://alice:s3cret@db.example:5433/desk").unwrap();
+        assert_eq!(pg.to_string(), "postgres://alice@db.example:5433/desk");
+        let pg = PgLog::parse("host=/run/pg user=bob password=s3cret dbname=desk").unwrap();
+        assert_eq!(pg.to_string(), "postgres://bob@/run/pg/desk");
+        assert!(!format!("{pg:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_row_carries_seq_id_hash_and_line() {
+        let line = format!(
+            "{{\"schema\":2,\"seq\":7,\"hash\":\"{}\"}}\n",
+            "ab".repeat(32)
+        );
+        let id = Uuid::nil();
+        let mut row = Vec::new();
+        write_row(&mut row, 7, &id, line.as_bytes());
+        let want = format!("7\x01{}\x01{}\x01{line}", id.hyphenated(), "ab".repeat(32));
+        assert_eq!(String::from_utf8(row).unwrap(), want);
+    }
+}

@@ -1,0 +1,278 @@
+//! The PostgreSQL log against a real server (feature `postgres`; `.ci/run` starts a throwaway
+//! cluster and names it in `STANCELOG_PG_TEST`): who may write, writers at once, the expected
+//! seq race, writers killed mid-transaction. Each test has a database of its own.
+
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::Instant;
+
+use crate::backends::pg::{admin, dbname, server};
+use crate::backends::{Backend, TestLog};
+use crate::support::stderr;
+
+/// A registration batch: actor `a`, topic `t` (a policy).
+const REGISTER: &str = concat!(
+    r#"{"type":"actor.registered","actor":"a","name":"A","kind":"state","country":"KOR","sector":"GOV"}"#,
+    "\n",
+    r#"{"type":"topic.registered","topic":"t","title":"T","kind":"policy"}"#,
+    "\n"
+);
+
+/// A batch of `n` stances of `a` on `t`, with ids `GROUP-0000-4000-8000-<i>` (`group` in hex).
+fn stances(group: u32, n: u32) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"{group:08x}-0000-4000-8000-{i:012x}\",\"type\":\"stance.declared\",\"actor\":\"a\",\"topic\":\"t\",\"stance\":\"{}\",\"date\":\"2024-01-01\",\"cite\":{{\"publication\":\"p\"}}}}\n",
+                if i % 2 == 0 { "support" } else { "oppose" }
+            )
+        })
+        .collect()
+}
+
+/// A PostgreSQL log with actor `a` and topic `t` registered (seq 1 and 2).
+fn registered() -> TestLog {
+    let log = TestLog::empty(Backend::Postgres);
+    log.ok(&["append", "-"], Some(REGISTER.as_bytes()));
+    log
+}
+
+/// Starts `stancelog --log LOG append -` with `input` on its standard input.
+fn spawn_append(log: &str, extra: &[&str], input: &str) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+        .args(["--log", log, "append"])
+        .args(extra)
+        .arg("-")
+        .env_remove("STANCELOG_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn stancelog");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_string();
+    // Written on a thread: a large batch fills the pipe before the child reads it all.
+    thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    child
+}
+
+/// Records whose id starts with `group` (8 hex digits).
+fn count_group(db: &str, group: u32) -> i64 {
+    admin(Some(db))
+        .query_one(
+            "SELECT count(*) FROM stancelog.records WHERE id::text LIKE $1",
+            &[&format!("{group:08x}-%")],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// (count, min seq, max seq) of the records.
+fn seqs(db: &str) -> (i64, i64, i64) {
+    let row = admin(Some(db))
+        .query_one(
+            "SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0) FROM stancelog.records",
+            &[],
+        )
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+/// `verify` passes, with this many events.
+fn verifies(log: &TestLog, events: u64) {
+    let out = log.ok(&["verify", "--format", "json"], None);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["events"].as_u64(), Some(events), "{out}");
+}
+
+/// The log's connection string as the login role `role`, created as a member of `group`.
+fn as_member(log: &TestLog, role: &str, group: &str) -> String {
+    let db = dbname(&log.arg);
+    admin(Some(db))
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN IN ROLE {group}; GRANT CONNECT ON DATABASE {db} TO {role}"
+        ))
+        .unwrap();
+    format!("{} dbname={db} user={role}", server())
+}
+
+#[test]
+fn a_reader_can_query_but_cannot_append() {
+    let log = registered();
+    let reader = TestLog::at(as_member(
+        &log,
+        &format!("r_{}", dbname(&log.arg)),
+        "stancelog_reader",
+    ));
+    let o = reader.run(&["append", "-"], Some(stances(1, 1).as_bytes()));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("permission denied for table records"),
+        "{}",
+        stderr(&o)
+    );
+    let actors = reader.ok(&["actors", "--format", "json"], None);
+    assert!(actors.contains("\"actor\": \"a\","), "{actors}");
+    verifies(&reader, 2);
+}
+
+#[test]
+fn a_writer_can_append_but_not_change_delete_or_truncate_a_record() {
+    let log = registered();
+    let role = format!("w_{}", dbname(&log.arg));
+    let writer = TestLog::at(as_member(&log, &role, "stancelog_writer"));
+    let out = writer.ok(&["append", "-"], Some(stances(1, 3).as_bytes()));
+    assert!(
+        out.ends_with("appended 3 event(s), 0 already present\n"),
+        "{out}"
+    );
+    let mut client = postgres::Client::connect(&writer.arg, postgres::NoTls).unwrap();
+    for sql in [
+        "UPDATE stancelog.records SET line = line || ' ' WHERE seq = 3",
+        "DELETE FROM stancelog.records WHERE seq = 5",
+        "TRUNCATE stancelog.records",
+        "ALTER TABLE stancelog.records DISABLE TRIGGER records_append_only",
+    ] {
+        let e = client.batch_execute(sql).expect_err(sql);
+        let db = e.as_db_error().expect("a server error");
+        assert!(
+            db.message().starts_with("permission denied")
+                || db.message().starts_with("must be owner"),
+            "{sql}: {}",
+            db.message()
+        );
+    }
+    // Even the owner goes through the trigger.
+    let mut owner = admin(Some(dbname(&log.arg)));
+    for (sql, op) in [
+        (
+            "UPDATE stancelog.records SET line = line WHERE seq = 3",
+            "UPDATE",
+        ),
+        ("DELETE FROM stancelog.records WHERE seq = 5", "DELETE"),
+        ("TRUNCATE stancelog.records", "TRUNCATE"),
+    ] {
+        let e = owner.batch_execute(sql).expect_err(sql);
+        assert_eq!(
+            e.as_db_error().unwrap().message(),
+            format!("stancelog.records is append-only: {op} refused")
+        );
+    }
+    verifies(&log, 5);
+}
+
+#[test]
+fn eight_writers_of_500_events_each_all_land_contiguous_and_verify() {
+    const WRITERS: u32 = 8;
+    const BATCHES: u32 = 50;
+    const EVENTS: u32 = 10;
+    let log = registered();
+    let db = dbname(&log.arg).to_string();
+    let handles: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let arg = log.arg.clone();
+            thread::spawn(move || {
+                for b in 0..BATCHES {
+                    let group = w * 1000 + b + 1;
+                    let child = spawn_append(&arg, &[], &stances(group, EVENTS));
+                    let o = child.wait_with_output().unwrap();
+                    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let total = i64::from(WRITERS * BATCHES * EVENTS) + 2;
+    assert_eq!(seqs(&db), (total, 1, total));
+    for w in 0..WRITERS {
+        for b in 0..BATCHES {
+            assert_eq!(count_group(&db, w * 1000 + b + 1), i64::from(EVENTS));
+        }
+    }
+    verifies(&log, total as u64);
+}
+
+#[test]
+fn two_writers_with_the_same_expected_seq_one_wins_each_round() {
+    const ROUNDS: u32 = 100;
+    let log = registered();
+    let db = dbname(&log.arg).to_string();
+    for round in 0..ROUNDS {
+        let seq = (2 + round).to_string();
+        let children: Vec<Child> = (0..2)
+            .map(|k| {
+                spawn_append(
+                    &log.arg,
+                    &["--expect-seq", &seq],
+                    &stances(round * 2 + k + 1, 1),
+                )
+            })
+            .collect();
+        let mut codes: Vec<i32> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap().status.code().unwrap())
+            .collect();
+        codes.sort();
+        assert_eq!(codes, vec![0, 3], "round {round}");
+    }
+    let total = i64::from(ROUNDS) + 2;
+    assert_eq!(seqs(&db), (total, 1, total));
+    verifies(&log, total as u64);
+}
+
+#[test]
+fn writers_killed_mid_transaction_leave_whole_batches_and_lose_nothing_acknowledged() {
+    const ROUNDS: u32 = 40;
+    const EVENTS: u32 = 1500;
+    let log = registered();
+    let db = dbname(&log.arg).to_string();
+    // How long one such append takes here, to spread the kills over an append's life
+    // (connecting, reading the log, staging, COPY, COMMIT) and a little beyond.
+    let started = Instant::now();
+    let o = spawn_append(&log.arg, &[], &stances(ROUNDS + 1, EVENTS))
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let life = started.elapsed();
+    let (mut acknowledged, mut unacknowledged_but_stored) = (0, 0);
+    let mut total = 2 + i64::from(EVENTS);
+    for round in 0..ROUNDS {
+        let group = round + 1;
+        let mut child = spawn_append(&log.arg, &[], &stances(group, EVENTS));
+        thread::sleep(life.mul_f64(f64::from(round) * 2.0 / f64::from(ROUNDS)));
+        let _ = child.kill();
+        let o = child.wait_with_output().unwrap();
+        let stored = count_group(&db, group);
+        assert!(
+            stored == 0 || stored == i64::from(EVENTS),
+            "round {round}: half a batch: {stored}"
+        );
+        if o.status.success() {
+            acknowledged += 1;
+            assert_eq!(
+                stored,
+                i64::from(EVENTS),
+                "round {round}: acknowledged, then lost"
+            );
+        } else if stored > 0 {
+            unacknowledged_but_stored += 1;
+        }
+        total += stored;
+    }
+    assert_eq!(seqs(&db), (total, 1, total));
+    verifies(&log, total as u64);
+    // The lock was released each time: a last writer appends.
+    let out = log.ok(&["append", "-"], Some(stances(999, 2).as_bytes()));
+    assert!(
+        out.ends_with("appended 2 event(s), 0 already present\n"),
+        "{out}"
+    );
+    eprintln!(
+        "{ROUNDS} writers killed over {life:?}: {acknowledged} had finished, {unacknowledged_but_stored} more had committed, the rest left nothing"
+    );
+}
