@@ -7,8 +7,8 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 
 use stancelog::Error;
-use stancelog::store::LogRef;
 use stancelog::core::{ActorId, By, History, Measure, PairTally, Selection};
+use stancelog::store::LogRef;
 
 use super::Failure;
 use super::args::{AgreementArgs, AgreementBy, Format};
