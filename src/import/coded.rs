@@ -192,6 +192,28 @@ impl Cache {
         Ok(p)
     }
 
+    /// The source actor named `a` and the target actor named `t` of a row whose columns name
+    /// their countries and sectors (ICEWS, PLOVER), each mapped once per name.
+    fn source_and_target(
+        &mut self,
+        r: &csv::StringRecord,
+        c: &Columns,
+        a: &str,
+        t: &str,
+    ) -> Result<(Party, Party), Outcome> {
+        let actor = self
+            .party(a, || {
+                named_party(a, c.get(r, A_COUNTRY), c.get(r, A_SECTORS))
+            })
+            .map_err(refused)?;
+        let recipient = self
+            .party(t, || {
+                named_party(t, c.get(r, R_COUNTRY), c.get(r, R_SECTORS))
+            })
+            .map_err(refused)?;
+        Ok((actor, recipient))
+    }
+
     /// The topic of acts `act` (its number and id part, `cameo-04`) towards `recipient`.
     fn topic(
         &mut self,
@@ -592,16 +614,7 @@ fn icews(r: &csv::StringRecord, c: &Columns, cache: &mut Cache) -> Result<Coded,
     let (date, _) = parse_date(date).map_err(|e| refused(format!("Event Date: {e}")))?;
     let code = c.get(r, CODE).unwrap_or("");
     let (root, quad, event) = cameo(code).map_err(refused)?;
-    let actor = cache
-        .party(a, || {
-            named_party(a, c.get(r, A_COUNTRY), c.get(r, A_SECTORS))
-        })
-        .map_err(refused)?;
-    let recipient = cache
-        .party(t, || {
-            named_party(t, c.get(r, R_COUNTRY), c.get(r, R_SECTORS))
-        })
-        .map_err(refused)?;
+    let (actor, recipient) = cache.source_and_target(r, c, a, t)?;
     let topic = cache
         .topic(&recipient, cameo_act(&root), || root_words(&root))
         .map_err(refused)?;

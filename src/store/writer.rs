@@ -278,22 +278,15 @@ impl Writer {
         }
         let recorded_at = next_recorded_at(&self.log, opts);
         let seq_before = self.log.history.seq_last();
-        // Stage, check and encode; on any refusal the staged events are rolled back here.
-        let staged = stage_batch(
+        // Stage, check and encode; a refused batch is rolled back inside.
+        let (report, out, head) = stage_batch(
             &mut self.log,
             &mut self.spare,
             batch,
             source,
             opts,
             recorded_at,
-        );
-        let (report, out, head) = match staged {
-            Ok(staged) => staged,
-            Err(e) => {
-                self.log.history.rollback_to(seq_before);
-                return Err(e);
-            }
-        };
+        )?;
         let seq_last = self.log.history.seq_last();
         let torn = self.log.torn_tail_bytes;
         let torn_records = self.log.torn_tail_records;
@@ -347,21 +340,15 @@ impl Writer {
         self.log = log;
         let recorded_at = next_recorded_at(&self.log, opts);
         let seq_before = self.log.history.seq_last();
-        let staged = stage_batch(
+        // Stage, check and encode; a refused batch is rolled back inside.
+        let (report, out, head) = stage_batch(
             &mut self.log,
             &mut self.spare,
             batch,
             source,
             opts,
             recorded_at,
-        );
-        let (report, out, head) = match staged {
-            Ok(staged) => staged,
-            Err(e) => {
-                self.log.history.rollback_to(seq_before);
-                return Err(e);
-            }
-        };
+        )?;
         let rows: Vec<(Seq, Uuid)> = report
             .iter()
             .filter(|a| !a.duplicate)
@@ -486,7 +473,23 @@ fn next_recorded_at(log: &Log, opts: &AppendOptions) -> DateTime<Utc> {
 /// The records are encoded from the events as staged here (seq, id, recorded time, and the
 /// batch's own bodies, borrowed), never read back from the history. A batch of
 /// [`PIPELINE_EVENTS`] or more is staged and encoded at once (see [`stage_pipelined`]).
+///
+/// On a refusal the events staged so far are rolled back, so the history is as before the call.
 fn stage_batch(
+    log: &mut Log,
+    spare: &mut Vec<u8>,
+    batch: &[NewEvent],
+    source: &str,
+    opts: &AppendOptions,
+    recorded_at: DateTime<Utc>,
+) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
+    let seq_before = log.history.seq_last();
+    stage_checked(log, spare, batch, source, opts, recorded_at)
+        .inspect_err(|_| log.history.rollback_to(seq_before))
+}
+
+/// [`stage_batch`] without the roll-back on refusal.
+fn stage_checked(
     log: &mut Log,
     spare: &mut Vec<u8>,
     batch: &[NewEvent],

@@ -1,9 +1,8 @@
 //! PLOVER / POLECAT records by their header's names.
 
 use super::{
-    A_COUNTRY, A_NAME, A_SECTORS, CODE, Cache, Coded, Columns, DATE, EXTRA_1, EXTRA_2, ID,
-    INTENSITY, R_COUNTRY, R_NAME, R_SECTORS, SOURCE, named_party, quad_of_plover, refused, skipped,
-    stance_of_quad,
+    A_NAME, CODE, Cache, Coded, Columns, DATE, EXTRA_1, EXTRA_2, ID, INTENSITY, R_NAME, SOURCE,
+    quad_of_plover, refused, skipped, stance_of_quad,
 };
 use crate::core::{Cite, PloverType, Stance};
 use crate::import::engine::Outcome;
@@ -55,16 +54,7 @@ pub(super) fn plover(
         Some(q) => quad_of_cell(q).ok_or_else(|| refused(format!("Quad Code `{q}` is not 1-4")))?,
         None => quad_of_plover(event),
     };
-    let actor = cache
-        .party(a, || {
-            named_party(a, c.get(r, A_COUNTRY), c.get(r, A_SECTORS))
-        })
-        .map_err(refused)?;
-    let recipient = cache
-        .party(t, || {
-            named_party(t, c.get(r, R_COUNTRY), c.get(r, R_SECTORS))
-        })
-        .map_err(refused)?;
+    let (actor, recipient) = cache.source_and_target(r, c, a, t)?;
     let act = PloverType::ALL
         .iter()
         .position(|x| *x == event)
