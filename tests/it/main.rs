@@ -29,3 +29,4 @@ mod real_analysis;
 mod real_data;
 mod record;
 mod report;
+mod watch;
