@@ -4,8 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use chrono::{DateTime, Utc};
-
 use stancelog::core::{Day, Measure};
 
 /// An append-only, event-sourced log of attributed public stances.
@@ -496,7 +494,7 @@ fn parse_day(text: &str) -> Result<Day, String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KnownAt {
     /// The time (UTC).
-    pub at: DateTime<Utc>,
+    pub at: jiff::Timestamp,
     /// Given as a date: `at` is the last microsecond of that UTC day.
     pub whole_day: bool,
 }
@@ -505,17 +503,14 @@ pub struct KnownAt {
 /// microsecond of that day in UTC (so `--known-at 2024-10-25` includes all of that UTC day).
 pub fn parse_known_at(text: &str) -> Result<KnownAt, String> {
     if let Ok(day) = Day::parse(text) {
-        let end = day.naive().and_hms_micro_opt(23, 59, 59, 999_999);
-        return end
-            .map(|t| KnownAt {
-                at: t.and_utc(),
-                whole_day: true,
-            })
-            .ok_or_else(|| format!("`{text}` cannot be read as a time"));
+        return Ok(KnownAt {
+            at: day.last_microsecond_utc(),
+            whole_day: true,
+        });
     }
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| KnownAt {
-            at: t.with_timezone(&Utc),
+    text.parse::<jiff::Timestamp>()
+        .map(|at| KnownAt {
+            at,
             whole_day: false,
         })
         .map_err(|_| {

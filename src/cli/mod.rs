@@ -112,7 +112,7 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
     let target = common::log_ref(&args)?;
     // The one reading of the clock: the recorded time of appends and imports, and the present
     // against which --known-at is checked.
-    let now = chrono::Utc::now();
+    let now = jiff::Timestamp::now();
     match &args.command {
         Command::Init => init::run(&target, out),
         Command::Append(a) => append::run(a, &target, now, out),
