@@ -4,8 +4,6 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::Error;
 use stancelog::core::{ActorId, By, Measure, PairTally, Selection};
 use stancelog::store::LogRef;
@@ -18,7 +16,7 @@ use super::tabular::{self, Field};
 pub fn run(
     a: &AgreementArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     check(a)?;

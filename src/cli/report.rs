@@ -3,8 +3,6 @@
 use stancelog::store::LogRef;
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::Error;
 use stancelog::core::ActorId;
 use stancelog::report::{self, Options, Source};
@@ -16,7 +14,7 @@ use super::common::{filter, known, open_index, read_index, recorded_by, registry
 pub fn run(
     r: &ReportArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     if let (Some(from), Some(to)) = (r.from, r.to)

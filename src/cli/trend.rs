@@ -4,8 +4,6 @@
 use stancelog::store::LogRef;
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::Error;
 use stancelog::core::{By, Selection};
 
@@ -17,7 +15,7 @@ use super::tabular::{self, Field};
 pub fn run(
     t: &TrendArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     if t.cumulative && t.scope.topic.len() != 1 {

@@ -30,3 +30,4 @@ mod real_analysis;
 mod real_data;
 mod record;
 mod report;
+mod watch;
