@@ -16,6 +16,7 @@ mod import_mapping;
 mod import_treaty;
 mod import_unvotes;
 mod index;
+mod index_analysis;
 mod new_user;
 mod output;
 #[cfg(feature = "duckdb")]

@@ -7,8 +7,25 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 
-/// Path of the shipped seed log.
+/// Path of a copy of the shipped seed log, made once per test process under cargo's target
+/// tmp folder, so that the projection index queries write beside it stays out of the source
+/// tree.
 pub fn seed_log() -> PathBuf {
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("seed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("seed copy folder");
+        let copy = dir.join("dprk-russia-2024.jsonl");
+        std::fs::copy(shipped_seed_log(), &copy).expect("copy of the seed log");
+        copy
+    })
+    .clone()
+}
+
+/// Path of the shipped seed log itself (read, never queried: a query writes its index beside).
+pub fn shipped_seed_log() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("events/dprk-russia-2024.jsonl")
 }
 
