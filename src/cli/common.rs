@@ -266,6 +266,17 @@ impl Recorded for Index {
     }
 }
 
+/// `as recorded by seq N (TIME)` for a recorded-time cutoff the log has, else `None` (no
+/// cutoff, or seq 0).
+pub fn recorded_by(h: &impl Recorded, known: Option<Seq>) -> Option<String> {
+    let seq = known?;
+    let t = h.recorded_at(seq)?;
+    Some(format!(
+        "as recorded by seq {seq} ({})",
+        format_recorded_at(&t)
+    ))
+}
+
 /// Words for a point on both time axes, for table headings.
 pub fn describe(h: &impl Recorded, at: At) -> String {
     let valid = match at.as_of {
@@ -275,11 +286,8 @@ pub fn describe(h: &impl Recorded, at: At) -> String {
             None => "(the log has no stances)".to_string(),
         },
     };
-    match at.known.and_then(|s| h.recorded_at(s).map(|t| (s, t))) {
-        Some((seq, t)) => format!(
-            "{valid}, as recorded by seq {seq} ({})",
-            format_recorded_at(&t)
-        ),
+    match recorded_by(h, at.known) {
+        Some(words) => format!("{valid}, {words}"),
         None if at.known == Some(0) => format!("{valid}, as recorded before the first event"),
         None => valid,
     }

@@ -29,6 +29,7 @@ mod timeline;
 mod topics;
 mod trend;
 mod verify;
+mod watch;
 
 use std::io::{self, Write};
 
@@ -132,5 +133,6 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Agreement(a) => agreement::run(a, &target, now, out),
         Command::Trend(t) => trend::run(t, &target, now, out),
         Command::Report(r) => report::run(r, &target, now, out),
+        Command::Watch(w) => watch::run(w, &target, out),
     }
 }

@@ -517,6 +517,10 @@ pub fn agreement(h: &History, opts: &Options) -> Option<String> {
         to: opts.as_of,
     };
     let actors = heatmap_actors(h, opts, &sel);
+    if actors.is_empty() {
+        // No chosen actor has a stance to compare (an empty actor set would mean all of them).
+        return None;
+    }
     let pairs = h.agreement(
         &Selection {
             filter: crate::core::Filter {

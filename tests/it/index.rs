@@ -69,7 +69,7 @@ enum Op {
 }
 
 #[derive(Debug, Clone)]
-struct Gen {
+pub(crate) struct Gen {
     ops: Vec<Op>,
     batch_sizes: Vec<usize>,
     gaps: Vec<i64>,
@@ -117,7 +117,7 @@ fn gen_op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn logs(max_ops: usize) -> impl Strategy<Value = Gen> {
+pub(crate) fn logs(max_ops: usize) -> impl Strategy<Value = Gen> {
     (
         prop::collection::vec(gen_op(), 0..=max_ops),
         prop::collection::vec(1usize..=7, 1..6),
@@ -298,7 +298,7 @@ impl Book {
 
 /// The lines of a generated log: 3 actors and 2 topics first, then the ops that the fold
 /// accepts.
-fn build(g: &Gen) -> Vec<Value> {
+pub(crate) fn build(g: &Gen) -> Vec<Value> {
     let mut book = Book {
         h: History::new(),
         lines: Vec::new(),
@@ -325,7 +325,7 @@ fn build(g: &Gen) -> Vec<Value> {
 
 /// Appends the lines to a new log in the generated batches through one writer (recorded times
 /// fixed, rising strictly), the index following every append. Returns the log's path.
-fn write(dir: &Path, g: &Gen, lines: &[Value]) -> PathBuf {
+pub(crate) fn write(dir: &Path, g: &Gen, lines: &[Value]) -> PathBuf {
     let log = dir.join("log.jsonl");
     Log::create(&log).expect("create");
     let mut w = Writer::open(&log, Duration::from_secs(5)).expect("writer");
@@ -353,7 +353,7 @@ fn write(dir: &Path, g: &Gen, lines: &[Value]) -> PathBuf {
 
 /// Filters worth asking: everything, each actor, each topic, each issue, an actor with a
 /// topic, two actors.
-fn filters(h: &History) -> Vec<Filter> {
+pub(crate) fn filters(h: &History) -> Vec<Filter> {
     let actors: Vec<ActorId> = h.actors().into_keys().collect();
     let topics: Vec<TopicId> = h.topics().into_keys().collect();
     let mut out = vec![Filter::default()];
@@ -392,7 +392,7 @@ fn filters(h: &History) -> Vec<Filter> {
 }
 
 /// A few days to ask about, around the generated dates.
-fn days() -> Vec<Option<Day>> {
+pub(crate) fn days() -> Vec<Option<Day>> {
     let mut out = vec![None];
     for d in [
         "2022-12-31",

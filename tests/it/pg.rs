@@ -2,61 +2,19 @@
 //! cluster and names it in `STANCELOG_PG_TEST`): who may write, writers at once, the expected
 //! seq race, writers killed mid-transaction. Each test has a database of its own.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::thread;
 use std::time::Instant;
 
 use crate::backends::pg::{admin, dbname, server};
 use crate::backends::{Backend, TestLog};
-use crate::support::stderr;
-
-/// A registration batch: actor `a`, topic `t` (a policy).
-const REGISTER: &str = concat!(
-    r#"{"type":"actor.registered","actor":"a","name":"A","kind":"state","country":"KOR","sector":"GOV"}"#,
-    "\n",
-    r#"{"type":"topic.registered","topic":"t","title":"T","kind":"policy"}"#,
-    "\n"
-);
-
-/// A batch of `n` stances of `a` on `t`, with ids `GROUP-0000-4000-8000-<i>` (`group` in hex).
-fn stances(group: u32, n: u32) -> String {
-    (0..n)
-        .map(|i| {
-            format!(
-                "{{\"id\":\"{group:08x}-0000-4000-8000-{i:012x}\",\"type\":\"stance.declared\",\"actor\":\"a\",\"topic\":\"t\",\"stance\":\"{}\",\"date\":\"2024-01-01\",\"cite\":{{\"publication\":\"p\"}}}}\n",
-                if i % 2 == 0 { "support" } else { "oppose" }
-            )
-        })
-        .collect()
-}
+use crate::support::{REGISTER, spawn_append, stances, stderr};
 
 /// A PostgreSQL log with actor `a` and topic `t` registered (seq 1 and 2).
 fn registered() -> TestLog {
     let log = TestLog::empty(Backend::Postgres);
     log.ok(&["append", "-"], Some(REGISTER.as_bytes()));
     log
-}
-
-/// Starts `stancelog --log LOG append -` with `input` on its standard input.
-fn spawn_append(log: &str, extra: &[&str], input: &str) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stancelog"))
-        .args(["--log", log, "append"])
-        .args(extra)
-        .arg("-")
-        .env_remove("STANCELOG_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn stancelog");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_string();
-    // Written on a thread: a large batch fills the pipe before the child reads it all.
-    thread::spawn(move || {
-        use std::io::Write;
-        let _ = stdin.write_all(input.as_bytes());
-    });
-    child
 }
 
 /// Records whose id starts with `group` (8 hex digits).

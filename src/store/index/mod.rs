@@ -493,6 +493,11 @@ impl Index {
             .map_or(self.manifest.seq, |(first, _)| first - 1)
     }
 
+    /// The hash of the last record the index covers, in hex, as `stancelog verify` prints it.
+    pub fn head_hash(&self) -> String {
+        self.manifest.head().to_hex()
+    }
+
     /// The latest valid-time date of any stance, as [`History::date_last`].
     pub fn date_last(&self) -> Option<ValidDate> {
         self.manifest.date_last
