@@ -1405,12 +1405,13 @@ fn an_alias_merges_two_ids_from_its_recorded_time_on() {
     // then known before the link, they are two actors, each found by its own id only;
     let before = at("2024-10-25", Some(s3));
     let two = pos(&b.h, before, &only_actors(&["kim-jong-un", "kim-jong-eun"]));
+    // (listed by name: "Kim Jong Un" before "Kim Jong-eun", a space before a hyphen)
     assert_eq!(
         two,
         vec![
-            row("kim-jong-eun", "deploy", "support", s1),
             row("kim-jong-un", "deploy", "oppose", s3),
             row("kim-jong-un", "sanctions", "oppose", s2),
+            row("kim-jong-eun", "deploy", "support", s1),
         ]
     );
     assert_eq!(

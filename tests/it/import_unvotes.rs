@@ -332,12 +332,14 @@ fn positions_by_issue_and_date_come_from_the_votes() {
             )
         })
         .collect();
-    // Roll calls 100 and 2100 are tagged nu and before the date; 2300 is after it.
+    // Roll calls 100 and 2100 are tagged nu and before the date; 2300 is after it. They are
+    // listed by title: 2100's (A/RES/44/117, as it has no short name) before 100's
+    // (DISARMAMENT, NUCLEAR).
     assert_eq!(
         rows,
         vec![
-            ("unvotes-rcid-100".to_string(), "no".to_string()),
             ("unvotes-rcid-2100".to_string(), "no".to_string()),
+            ("unvotes-rcid-100".to_string(), "no".to_string()),
         ]
     );
     // A historical state by its ISO 3166-3 id, and by its name.
