@@ -145,10 +145,12 @@ fn compare(dir: &Path, label: &str, batches: &[Vec<NewEvent>], target: f64) {
 /// A fresh database `name` on the server `server`; gives its connection string.
 fn pg_database(server: &str, name: &str) -> String {
     let mut admin = postgres::Client::connect(server, postgres::NoTls).expect("connect");
+    // Two calls: DROP DATABASE cannot run in the transaction of a multi-statement string.
     admin
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-        ))
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .expect("drop database");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("create database");
     format!("{server} dbname={name}")
 }

@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 data="${1:-../shared/data}"
 rounds="${2:-5}"
 work="$(mktemp -d)"
-pgdir="$work/pg"
+# Its own folder right under /tmp: the server runs as the postgres user, who must reach it.
+pgdir="$(mktemp -d /tmp/stancelog-pg.XXXXXX)"
 trap '.ci/pg-stop "$pgdir"; rm -rf "$work"' EXIT
 server="$(.ci/pg-start "$pgdir")"
 bin=target/release/stancelog
@@ -28,7 +29,8 @@ STANCELOG_PG_BENCH="$server" cargo bench --quiet --bench append
 echo "== 2. UN votes import"
 sql() { psql -X -q -tA "$server" -c "$1"; }
 for round in 1 2; do
-  sql "DROP DATABASE IF EXISTS un; CREATE DATABASE un" >/dev/null
+  sql "DROP DATABASE IF EXISTS un" >/dev/null
+  sql "CREATE DATABASE un" >/dev/null
   $bin --log "$server dbname=un" init >/dev/null
   /usr/bin/time -f "%e %M" -o "$work/time" \
     $bin --log "$server dbname=un" import unvotes "$data/unvotes" >/dev/null
@@ -43,6 +45,15 @@ for round in 1 2; do
   awk -v n="$events" -v s="$secs" -v k="$kb" -v r="$round" 'BEGIN { printf "round %d, import unvotes into a file log (index maintained): %.2f s = %.0f events/s, %.0f MB peak\n", r, s, n / s, k / 1024 }'
 done
 echo "PostgreSQL database size: $(sql "SELECT pg_size_pretty(pg_database_size('un'))")"
+sql "DROP DATABASE un" >/dev/null
+# The queries compare answers byte for byte, so both sides hold the same records (the same
+# recorded times): the file log copied into a new database.
+sql "CREATE DATABASE same" >/dev/null
+$bin --log "$server dbname=same" init >/dev/null
+/usr/bin/time -f "%e %M" -o "$work/time" \
+  $bin copy --from "$work/un.jsonl" --to "$server dbname=same" >/dev/null
+read -r secs kb < "$work/time"
+awk -v n="$events" -v s="$secs" 'BEGIN { printf "copy of the file log into PostgreSQL: %.2f s = %.0f events/s\n", s, n / s }'
 
 echo "== 3. the six queries"
 queries=(
@@ -65,7 +76,7 @@ for round in $(seq "$rounds"); do
     # shellcheck disable=SC2086
     measure "$label" file "$work/un.jsonl" $args
     # shellcheck disable=SC2086
-    measure "$label" postgres "$server dbname=un" $args
+    measure "$label" postgres "$server dbname=same" $args
     cmp -s "$work/file.json" "$work/postgres.json" || { echo "$label: answers differ" >&2; exit 1; }
   done
 done
