@@ -85,9 +85,31 @@ pub struct ImportReport {
 }
 
 /// An error of the csv reader as ours: I/O stays I/O; anything else is bad input at its line,
-/// in words (never a debug dump).
+/// in words (never a debug dump). The line is the csv reader's count of `\n`s; see
+/// [`csv_error_at`] for the physical line.
 pub(crate) fn csv_error(file: &str, e: csv::Error) -> crate::Error {
     let line = e.position().map(|p| p.line());
+    csv_error_at(file, e, line)
+}
+
+/// [`csv_error`] at the physical line `lines` gives for the error's byte offset (see
+/// [`LineCounter`]), which must not be before any offset asked of it already.
+pub(crate) fn csv_error_lines<R: std::io::BufRead>(
+    file: &str,
+    e: csv::Error,
+    lines: &mut LineCounter<R>,
+) -> crate::Error {
+    let line = match e.position() {
+        Some(p) => match lines.line_at(p.byte(), file) {
+            Ok(l) => Some(l),
+            Err(io) => return io,
+        },
+        None => None,
+    };
+    csv_error_at(file, e, line)
+}
+
+fn csv_error_at(file: &str, e: csv::Error, line: Option<u64>) -> crate::Error {
     let message = match e.kind() {
         csv::ErrorKind::Utf8 { err, .. } => format!(
             "not UTF-8 text (field {}): save the file as UTF-8",
@@ -259,11 +281,8 @@ impl Table {
     /// [`crate::Error::Input`] for malformed CSV, [`crate::Error::Io`] when the file cannot be
     /// read.
     pub(crate) fn next(&mut self, record: &mut csv::ByteRecord) -> crate::Result<Option<u64>> {
-        if !self
-            .reader
-            .read_byte_record(record)
-            .map_err(|e| csv_error(&self.file, e))?
-        {
+        let read = self.reader.read_byte_record(record);
+        if !read.map_err(|e| csv_error_lines(&self.file, e, &mut self.lines))? {
             return Ok(None);
         }
         let byte = record.position().map_or(0, |p| p.byte());

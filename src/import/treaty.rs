@@ -420,7 +420,7 @@ fn read_raw(
     let mut record = csv::StringRecord::new();
     while reader
         .read_record(&mut record)
-        .map_err(|e| super::csv_error(file, e))?
+        .map_err(|e| super::csv_error_lines(file, e, &mut lines))?
     {
         let line = lines.line_at(record.position().map_or(0, |p| p.byte()), file)?;
         let get = |i: usize| record.get(i).unwrap_or("").trim().to_string();

@@ -136,6 +136,8 @@ pub struct Flags {
     pub day_col: Option<String>,
     /// strftime format of date cells: `%d/%m/%Y`, `%Y-%m-%d %H:%M:%S`, `%d %b %Y`, `%Y`
     /// (without %d a month date; without %m a year date; a time of day is read and dropped).
+    /// Checked before any row is read: a directive that is not a date directive, or no %Y, is
+    /// an error.
     #[arg(long, value_name = "FORMAT")]
     pub date_format: Option<String>,
     /// A further stance of each row, dated by its own column: `STANCE=COL` (repeatable), e.g.

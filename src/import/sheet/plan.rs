@@ -7,8 +7,8 @@ use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
 use super::{
-    Spec, StanceMap, actor_kind_of, missing_part, parse_date, parse_date_format, parse_instrument,
-    parse_recorded, parse_stance, slug,
+    Spec, StanceMap, actor_kind_of, check_date_format, missing_part, parse_date, parse_date_format,
+    parse_instrument, parse_recorded, parse_stance, slug,
 };
 use crate::core::{
     ActorId, ActorKind, Cite, Country, Precision, Sector, Stance, StanceDeclared, TimeOfDay,
@@ -196,6 +196,9 @@ impl Plan {
         let actor = col(&spec.actor_col, "--actor-col")?
             .ok_or_else(|| usage("--actor-col is required".to_string()))?;
         let topic = topic_src(spec, header)?;
+        if let Some(f) = &spec.date_format {
+            check_date_format(f).map_err(|e| usage(format!("--date-format `{f}`: {e}")))?;
+        }
         let main = Self::main(spec, header)?;
         let spell = Self::spell(spec, header)?;
         let events = events(spec, header)?;
