@@ -21,8 +21,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
 use super::engine::{Engine, EngineOptions, Item, Keyed, RowSink};
 use super::{ImportReport, Progress, RefusedRow, Table, event_id, field};
 use crate::core::{
@@ -63,7 +61,7 @@ pub const UNCODED: &[(&str, &str, &str)] = &[
 pub struct Options {
     /// The recorded time of the import's batches (each later batch one microsecond later, as
     /// the writer makes recorded time rise strictly).
-    pub now: DateTime<Utc>,
+    pub now: jiff::Timestamp,
     /// How long to wait for another writer's lock.
     pub wait: Duration,
 }
@@ -256,11 +254,11 @@ struct Source {
     wrong_kind: HashMap<u32, String>,
     votes_file: String,
     calls_file: String,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
 }
 
 impl Source {
-    fn new(data: Data, history: &History, files: &Files, now: DateTime<Utc>) -> Result<Source> {
+    fn new(data: Data, history: &History, files: &Files, now: jiff::Timestamp) -> Result<Source> {
         let actor_ids = data
             .actors
             .iter()

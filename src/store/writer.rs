@@ -13,7 +13,6 @@ use std::sync::{OnceLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::backend::LogRef;
@@ -33,7 +32,7 @@ pub struct AppendOptions {
     /// The recorded time to stamp on the batch (UTC, kept to the microsecond). If the log's last
     /// recorded time is not earlier, one microsecond after it is used instead, so recorded time
     /// rises strictly from batch to batch.
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: jiff::Timestamp,
     /// Append only if the log's last seq is this (expected version); `None` = no check. A batch
     /// whose every event is already in the log (a retry) succeeds whatever this says.
     pub expect_seq: Option<Seq>,
@@ -457,10 +456,12 @@ fn keep_spare(spare: &mut Vec<u8>, mut out: Vec<u8>) {
 /// microsecond after the log's last recorded time if that is not earlier. Recorded time rises
 /// strictly from batch to batch, so that a "known at T" answer for a T already in the log never
 /// changes when later batches arrive.
-fn next_recorded_at(log: &Log, opts: &AppendOptions) -> DateTime<Utc> {
+fn next_recorded_at(log: &Log, opts: &AppendOptions) -> jiff::Timestamp {
     match log.recorded_at_last {
         Some(last) if last >= truncate_to_micros(opts.recorded_at) => {
-            last + chrono::TimeDelta::microseconds(1)
+            // Saturates at the time library's last instant (9999-12-30), which no clock reaches.
+            last.checked_add(jiff::SignedDuration::from_micros(1))
+                .unwrap_or(last)
         }
         _ => truncate_to_micros(opts.recorded_at),
     }
@@ -481,7 +482,7 @@ fn stage_batch(
     batch: &[NewEvent],
     source: &str,
     opts: &AppendOptions,
-    recorded_at: DateTime<Utc>,
+    recorded_at: jiff::Timestamp,
 ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
     let seq_before = log.history.seq_last();
     stage_checked(log, spare, batch, source, opts, recorded_at)
@@ -495,7 +496,7 @@ fn stage_checked(
     batch: &[NewEvent],
     source: &str,
     opts: &AppendOptions,
-    recorded_at: DateTime<Utc>,
+    recorded_at: jiff::Timestamp,
 ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
     let seq_before = log.history.seq_last();
     let prev = log.head;
@@ -849,7 +850,7 @@ fn stage_pipelined<'b>(
     batch: &'b [NewEvent],
     ids: &[Uuid],
     source: &str,
-    recorded_at: DateTime<Utc>,
+    recorded_at: jiff::Timestamp,
     buf: Vec<u8>,
 ) -> Result<(Vec<Appended>, Vec<Staged<'b>>, Encoded)> {
     let prev = log.head;
@@ -934,7 +935,7 @@ fn stage_all<'b>(
     batch: &'b [NewEvent],
     ids: &[Uuid],
     source: &str,
-    recorded_at: DateTime<Utc>,
+    recorded_at: jiff::Timestamp,
 ) -> Result<(Vec<Appended>, Vec<Staged<'b>>)> {
     let mut report = Vec::with_capacity(batch.len());
     let mut staged: Vec<Staged<'b>> = Vec::with_capacity(batch.len());
@@ -969,7 +970,7 @@ fn stage(
     log: &mut Log,
     new: &NewEvent,
     id: Uuid,
-    recorded_at: DateTime<Utc>,
+    recorded_at: jiff::Timestamp,
     source: &str,
     line_of: impl Fn(Seq) -> Option<u64>,
 ) -> Result<Appended> {
@@ -1014,14 +1015,15 @@ fn stage(
     })
 }
 
-fn new_v7(at: DateTime<Utc>) -> Uuid {
-    let secs = u64::try_from(at.timestamp()).unwrap_or(0);
-    let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, at.timestamp_subsec_nanos());
+fn new_v7(at: jiff::Timestamp) -> Uuid {
+    let secs = u64::try_from(at.as_second()).unwrap_or(0);
+    let nanos = u32::try_from(at.subsec_nanosecond()).unwrap_or(0);
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, nanos);
     Uuid::new_v7(ts)
 }
 
-fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+fn truncate_to_micros(t: jiff::Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
 }
 
 fn lock(file: &File, path: &Path, wait: Duration) -> Result<()> {
@@ -1111,7 +1113,7 @@ mod tests {
 
     fn opts(secs: i64) -> AppendOptions {
         AppendOptions {
-            recorded_at: DateTime::from_timestamp(secs, 0).unwrap(),
+            recorded_at: jiff::Timestamp::from_second(secs).unwrap(),
             expect_seq: None,
             wait: Duration::from_secs(5),
         }
@@ -1299,7 +1301,7 @@ mod tests {
             text.push('\n');
         }
         let batch = parse_batch("batch", text.as_bytes()).unwrap();
-        let recorded_at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let recorded_at = jiff::Timestamp::from_second(1_700_000_000).unwrap();
         let events: Vec<Event> = batch
             .into_iter()
             .enumerate()

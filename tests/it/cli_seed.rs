@@ -1184,7 +1184,7 @@ fn retracting_the_later_of_two_stances_brings_back_the_earlier() {
 #[test]
 fn the_seed_log_can_be_rebuilt_from_its_input_batches() {
     let (_dir, log) = crate::support::empty_log();
-    let events = crate::support::seed_log().with_file_name("dprk-russia-2024.input.jsonl");
+    let events = crate::support::shipped_seed_log().with_file_name("dprk-russia-2024.input.jsonl");
     let corrections = events.with_file_name("dprk-russia-2024.corrections.jsonl");
     for batch in [&events, &corrections] {
         let o = run_log(&log, &["append", batch.to_str().unwrap()], None);
@@ -1203,4 +1203,18 @@ fn the_seed_log_can_be_rebuilt_from_its_input_batches() {
         v
     };
     assert_eq!(without_times(&rebuilt), without_times(&shipped));
+}
+
+/// The README's quick start shows what its first command prints (`positions --as-of
+/// 2024-10-25` on the seed log): the table there is that output, byte for byte.
+#[test]
+fn the_readme_main_job_table_is_what_the_command_prints() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README");
+    let fence = "```text\nPositions as of 2024-10-25: 15 position(s)";
+    let start = readme.find(fence).expect("the main job's table in README") + "```text\n".len();
+    let end = start + readme[start..].find("```\n").expect("its closing fence");
+    let o = run_log(&seed_log(), &["positions", "--as-of", "2024-10-25"], None);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(stdout(&o), &readme[start..end]);
 }

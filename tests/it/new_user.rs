@@ -163,7 +163,8 @@ fn import_sheet(text: &[u8], more: &[&str]) -> (Option<i32>, String, String) {
 }
 
 /// A bad `--date-format` is refused once, before any row is read, naming the flag: it used to
-/// be tried on every row, each refused with the same parse error.
+/// be tried on every row, each refused with the same parse error. A format without a year too:
+/// every row would be refused for want of one.
 #[test]
 fn a_bad_date_format_is_refused_once_up_front_naming_the_flag() {
     let text = b"who,motion,pos,when\nann,t1,support,02/01/2024\nbob,t1,oppose,03/01/2024\n";
@@ -172,13 +173,13 @@ fn a_bad_date_format_is_refused_once_up_front_naming_the_flag() {
     assert_eq!(out, "");
     assert_eq!(
         err,
-        "stancelog: error: --date-format `%d/%m/%Q`: `%Q` is not a date directive (use %Y, %m, %d, %b, %B, %e, %j, %H, %M, %S, ...)\n"
+        "stancelog: error: --date-format: `%d/%m/%Q`: %Q is not supported; a date format takes %Y %m %d %e %b %B %h %a %A, times %H %k %I %l %M %S %p %P %f %.f %T %R, offsets %z %:z, %F, %n %t %%\n"
     );
     let (code, _, err) = import_sheet(text, &["--date-format", "%d/%m"]);
     assert_eq!(code, Some(2));
     assert_eq!(
         err,
-        "stancelog: error: --date-format `%d/%m`: it gives no year (use %Y)\n"
+        "stancelog: error: --date-format: `%d/%m`: gives no year, so no row could be read; write %Y (the year in full)\n"
     );
 }
 

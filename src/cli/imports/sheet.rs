@@ -136,8 +136,9 @@ pub struct Flags {
     pub day_col: Option<String>,
     /// strftime format of date cells: `%d/%m/%Y`, `%Y-%m-%d %H:%M:%S`, `%d %b %Y`, `%Y`
     /// (without %d a month date; without %m a year date; a time of day is read and dropped).
-    /// Checked before any row is read: a directive that is not a date directive, or no %Y, is
-    /// an error.
+    /// Refused before any row is read: a two-digit year (%y), a day of the year or week (%j, %U),
+    /// any specifier that is not part of a date (%Z, %s), and a
+    /// format without a year (%Y or %F).
     #[arg(long, value_name = "FORMAT")]
     pub date_format: Option<String>,
     /// A further stance of each row, dated by its own column: `STANCE=COL` (repeatable), e.g.
@@ -274,7 +275,7 @@ impl Flags {
 pub fn run(
     log: &LogRef,
     args: &Args,
-    now: chrono::DateTime<chrono::Utc>,
+    now: jiff::Timestamp,
     wait: Duration,
     progress: &dyn Progress,
 ) -> Result<ImportReport, Error> {

@@ -7,8 +7,8 @@ use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
 use super::{
-    Spec, StanceMap, actor_kind_of, check_date_format, missing_part, parse_date, parse_date_format,
-    parse_instrument, parse_recorded, parse_stance, slug,
+    DateFormat, Spec, StanceMap, actor_kind_of, missing_part, parse_date, parse_instrument,
+    parse_recorded, parse_stance, slug,
 };
 use crate::core::{
     ActorId, ActorKind, Cite, Country, Precision, Sector, Stance, StanceDeclared, TimeOfDay,
@@ -101,7 +101,7 @@ pub struct Plan {
     cite: String,
     register: bool,
     slug_ids: bool,
-    date_format: Option<String>,
+    date_format: Option<DateFormat>,
     /// Actors and topics already mapped, by their cell.
     actors: FxHashMap<String, ActorOf>,
     topics: FxHashMap<String, TopicOf>,
@@ -196,9 +196,6 @@ impl Plan {
         let actor = col(&spec.actor_col, "--actor-col")?
             .ok_or_else(|| usage("--actor-col is required".to_string()))?;
         let topic = topic_src(spec, header)?;
-        if let Some(f) = &spec.date_format {
-            check_date_format(f).map_err(|e| usage(format!("--date-format `{f}`: {e}")))?;
-        }
         let main = Self::main(spec, header)?;
         let spell = Self::spell(spec, header)?;
         let events = events(spec, header)?;
@@ -254,7 +251,7 @@ impl Plan {
             recorded: col(&spec.recorded_col, "--recorded-col")?,
             register: spec.register.unwrap_or(false),
             slug_ids: spec.slug_ids.unwrap_or(false),
-            date_format: spec.date_format.clone(),
+            date_format: parse_with(&spec.date_format, "--date-format", DateFormat::parse)?,
             actors: FxHashMap::default(),
             topics: FxHashMap::default(),
         })
@@ -455,14 +452,11 @@ fn dataset_of(spec: &Spec, header: Option<&csv::StringRecord>) -> String {
 
 /// The period after a date, as precise as it: the next day, month or year.
 fn after(d: ValidDate) -> Option<ValidDate> {
-    let start = d.start().naive();
+    let next = d.end().next()?;
     let text = match d.precision() {
-        Precision::Day => start.succ_opt()?.format("%Y-%m-%d").to_string(),
-        Precision::Month => {
-            let end = d.end().naive().succ_opt()?;
-            end.format("%Y-%m").to_string()
-        }
-        Precision::Year => format!("{:04}", chrono::Datelike::year(&start) + 1),
+        Precision::Day => next.to_string(),
+        Precision::Month => format!("{:04}-{:02}", next.year(), next.month()),
+        Precision::Year => format!("{:04}", next.year()),
     };
     ValidDate::parse(&text).ok()
 }
@@ -703,7 +697,7 @@ impl Plan {
                     return Ok(None);
                 };
                 let parsed = match &self.date_format {
-                    Some(f) => parse_date_format(text, f).map(|d| (d, None)),
+                    Some(f) => f.date(text).map(|d| (d, None)),
                     None => parse_date(text),
                 };
                 parsed
