@@ -181,12 +181,26 @@ fn export_writes_what_the_query_prints() {
     let dir = tempfile::tempdir().unwrap();
     for (what, flags) in [
         ("positions", &["--as-of", "2024-10-25"][..]),
+        ("positions", &["--as-of", "2024-10-25", "--actor", "prk"]),
         ("timeline", &[]),
+        ("timeline", &["--topic", "dprk-troops-in-russia"]),
+        ("diff", &["--from", "2024-10-20", "--to", "2024-10-25"]),
+        (
+            "diff",
+            &[
+                "--from",
+                "2024-10-20",
+                "--to",
+                "2024-10-25",
+                "--actor",
+                "prk",
+            ],
+        ),
         ("actors", &[]),
         ("topics", &[]),
     ] {
         for format in ["csv", "ndjson"] {
-            let file = dir.path().join(format!("{what}.{format}"));
+            let file = dir.path().join(format!("{what}{}.{format}", flags.len()));
             let mut args = vec!["export", what];
             args.extend_from_slice(flags);
             args.extend(["--format", format, "--out", file.to_str().unwrap()]);
