@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
+use uuid::Uuid;
 
 use super::Index;
 use super::keys::{self, GLOBAL};
@@ -84,6 +85,52 @@ impl Index {
         }
         let events = self.events(&self.postings(GLOBAL)?)?;
         Ok(self.globals.get_or_init(|| events))
+    }
+
+    /// The seq of the event with this id, if the index holds it.
+    pub(crate) fn seq_of(&self, id: &Uuid) -> Result<Option<Seq>, Damage> {
+        for s in self.segments.iter().rev() {
+            if let Some(seq) = s.seq_of(id)? {
+                return Ok(Some(seq));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A sparse history of the log up to the index's end ([`History::sparse_to`]) holding
+    /// what checking new events after it needs: every registration, alias link and role; the
+    /// event of each of their ids (`ids`) that the index holds, for the idempotent-append
+    /// check; and each stance they name as target (`targets`), with every correction,
+    /// retraction and citation of it. A writer checks a batch against it, and the index is
+    /// updated from it (the posting lists and counts of new events need nothing else).
+    ///
+    /// # Errors
+    /// Damage found while reading, in words.
+    pub(crate) fn history_for(&self, ids: &[Uuid], targets: &[Uuid]) -> Result<History, Damage> {
+        let mut seqs = Vec::new();
+        for id in ids {
+            seqs.extend(self.seq_of(id)?);
+        }
+        for t in targets {
+            if let Some(seq) = self.seq_of(t)? {
+                seqs.push(seq);
+                seqs.extend(self.postings(&keys::notes_key(seq))?);
+            }
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        let globals = self.globals()?;
+        seqs.retain(|s| globals.binary_search_by_key(s, |e| e.seq).is_err());
+        let mut h = History::sparse_to(self.seq_last());
+        let mut rest = seqs.as_slice();
+        for e in globals {
+            let n = rest.partition_point(|s| *s < e.seq);
+            self.fold(&mut h, &rest[..n])?;
+            rest = &rest[n..];
+            h.apply(e.clone());
+        }
+        self.fold(&mut h, rest)?;
+        Ok(h)
     }
 
     /// A sparse history of the registrations, alias links and roles alone: enough to resolve
