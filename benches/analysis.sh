@@ -7,7 +7,8 @@
 #     year), each writing the same rows to a CSV file; the outputs are checked to agree (row
 #     counts and sums of every measure); peak memory of each (target for stancelog < 200 MB);
 #   - `report` for five states (with two pairs drawn year by year) as a whole process (target
-#     < 2 s). Both read and fold the whole log (they do not use the projection index yet).
+#     < 2 s). Both answer from the projection index: the report reads only the five states'
+#     stances, agreement --all every stance (its selection is the whole log).
 # Wall times depend on the machine's load (printed before and after); CPU time (user + sys) is
 # printed too and varies less.
 # Usage: benches/analysis.sh [DATA_DIR]   (default ../shared/data; needs python3 with duckdb and

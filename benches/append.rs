@@ -36,9 +36,10 @@ fn stances(n: usize, salt: u128) -> Vec<NewEvent> {
     let mut text = String::new();
     // Dates rise with the salt and the index, as news arrives: appends land at the end of the
     // pair's history, the common case.
-    let first = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).expect("date");
+    let first = jiff::civil::date(1900, 1, 1);
     for i in 0..n {
-        let date = first + chrono::Days::new(salt as u64 * n as u64 + i as u64);
+        let days = (salt as u64 * n as u64 + i as u64) as i64;
+        let date = first + jiff::SignedDuration::from_hours(24 * days);
         let id = uuid::Uuid::from_u128((salt << 64) | i as u128);
         let stance = if i % 2 == 0 { "support" } else { "oppose" };
         text.push_str(&format!(
@@ -51,7 +52,7 @@ fn stances(n: usize, salt: u128) -> Vec<NewEvent> {
 
 fn opts() -> AppendOptions {
     AppendOptions {
-        recorded_at: chrono::DateTime::from_timestamp(1_730_000_000, 0).expect("time"),
+        recorded_at: jiff::Timestamp::from_second(1_730_000_000).expect("time"),
         expect_seq: None,
         wait: Duration::from_secs(5),
     }

@@ -10,7 +10,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeDelta};
 use uuid::Uuid;
 
 use stancelog::core::{
@@ -41,13 +40,12 @@ fn id(kind: u128, i: u64) -> Uuid {
 fn stance(i: u64) -> StanceDeclared {
     let mix = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let day = (mix >> 20) % 12_775;
-    let date =
-        chrono::NaiveDate::from_ymd_opt(1990, 1, 1).expect("day") + TimeDelta::days(day as i64);
+    let date = jiff::civil::date(1990, 1, 1) + jiff::SignedDuration::from_hours(24 * day as i64);
     StanceDeclared {
         actor: actor(mix >> 40),
         topic: topic(i.wrapping_mul(7919) ^ (mix >> 8)),
         stance: STANCES[(mix % 3) as usize],
-        date: ValidDate::parse(&date.format("%Y-%m-%d").to_string()).expect("date"),
+        date: ValidDate::parse(&date.to_string()).expect("date"),
         time: None,
         event: None,
         recipient: None,
@@ -154,9 +152,9 @@ fn main() {
     let start = Instant::now();
     let mut w = Writer::open(&path, Duration::from_secs(5)).expect("writer");
     w.defer_index();
-    let mut clock = DateTime::from_timestamp(1_767_225_600, 0).expect("time");
-    let opts = |clock: &mut DateTime<chrono::Utc>| {
-        *clock += TimeDelta::seconds(1);
+    let mut clock = jiff::Timestamp::from_second(1_767_225_600).expect("time");
+    let opts = |clock: &mut jiff::Timestamp| {
+        *clock += jiff::SignedDuration::from_secs(1);
         AppendOptions {
             recorded_at: *clock,
             expect_seq: None,

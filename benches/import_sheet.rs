@@ -139,7 +139,7 @@ fn main() {
         "actor-col = \"actor\"\ntopic-col = \"topic\"\nstance-col = \"stance\"\ndate-col = \"date\"\nregister = true\nactor-country = \"XXX\"\ndataset = \"bench\"\n",
     )
     .expect("spec");
-    let now = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::TimeDelta::days(20_000);
+    let now = jiff::Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_hours(24 * 20_000);
     let wait = Duration::from_secs(5);
     let (mut first, mut again, mut gdelt) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {

@@ -55,7 +55,6 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use uuid::Uuid;
 
@@ -373,18 +372,16 @@ fn make_date(centre: i32, rng: &mut Rng) -> String {
         centre + rng.below(121) as i32 - 60
     }
     .clamp(lo, hi);
-    let date = NaiveDate::from_num_days_from_ce_opt(days).expect("date");
+    let date = Day::from_days_from_ce(days).expect("date");
     match rng.below(100) {
-        0..85 => date.format("%Y-%m-%d").to_string(),
-        85..95 => date.format("%Y-%m").to_string(),
-        _ => date.format("%Y").to_string(),
+        0..85 => date.to_string(),
+        85..95 => format!("{:04}-{:02}", date.year(), date.month()),
+        _ => format!("{:04}", date.year()),
     }
 }
 
 fn day_number(y: i32, m: u32, d: u32) -> i32 {
-    NaiveDate::from_ymd_opt(y, m, d)
-        .expect("date")
-        .num_days_from_ce()
+    Day::from_ymd(y, m, d).expect("date").days_from_ce()
 }
 
 /// The event bodies of the benchmark log, as append-batch JSON objects, in `seq` order.
@@ -487,7 +484,7 @@ fn generate_bodies() -> Vec<Value> {
 /// through `parse_batch`, as an append's input does; the log's fields are fixed: id
 /// `Uuid::from_u128(seq)`, batches of `BATCH` events recorded an hour apart.
 fn generate() -> Vec<Event> {
-    let recorded_start: DateTime<Utc> = "2025-01-06T09:00:00Z".parse().expect("time");
+    let recorded_start: jiff::Timestamp = "2025-01-06T09:00:00Z".parse().expect("time");
     let bodies = generate_bodies();
     let mut events = Vec::with_capacity(EVENTS);
     for (b, chunk) in bodies.chunks(BATCH).enumerate() {
@@ -496,7 +493,7 @@ fn generate() -> Vec<Event> {
             serde_json::to_writer(&mut text, body).expect("json");
             text.push(b'\n');
         }
-        let recorded_at = recorded_start + chrono::Duration::hours(b as i64);
+        let recorded_at = recorded_start + jiff::SignedDuration::from_hours(b as i64);
         for new in parse_batch("generated", &text).expect("generated events parse") {
             let seq = events.len() as u64 + 1;
             events.push(Event {

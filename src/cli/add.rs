@@ -8,7 +8,6 @@ use std::io::Write;
 
 use stancelog::store::LogRef;
 
-use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
 use stancelog::Error;
@@ -144,7 +143,7 @@ pub struct StanceArgs {
 pub fn run(
     a: &AddArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     match &a.kind {

@@ -4,33 +4,33 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::Error;
-use stancelog::core::{ActorId, By, History, Measure, PairTally, Selection};
+use stancelog::core::{ActorId, By, Measure, PairTally, Selection};
 use stancelog::store::LogRef;
 
 use super::Failure;
 use super::args::{AgreementArgs, AgreementBy, Format};
-use super::common::{filter, known, open};
+use super::common::{Recorded, filter, known, open_index, read_index, recorded_by, registry};
 use super::tabular::{self, Field};
 
 pub fn run(
     a: &AgreementArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     check(a)?;
-    let log = open(target)?;
-    let h = log.history();
+    let mut index = open_index(target)?;
+    let reg = registry(target, &mut index, &a.scope)?;
     let sel = Selection {
-        known: known(h, a.known_at, "--known-at", now)?,
-        filter: filter(h, &a.scope)?,
+        known: known(&index, a.known_at, "--known-at", now)?,
+        filter: filter(&reg, &a.scope)?,
         by: by(a.by),
         from: a.from,
         to: a.to,
     };
+    // Every stance of the actors, topics or issues selected (the whole log when none is).
+    let h = &read_index(target, &mut index, |i| i.history(&sel.filter))?;
     let measures = if a.measure.is_empty() {
         Measure::ALL.to_vec()
     } else {
@@ -59,7 +59,7 @@ pub fn run(
     };
     // Only a table has a title, which counts the rows (one more pass).
     let title = match a.format {
-        Format::Table => title(h, &sel, a, rows().count()),
+        Format::Table => title(&index, &sel, a, rows().count()),
         _ => String::new(),
     };
     tabular::write(a.format, out, &title, &header, &headings, rows)?;
@@ -105,7 +105,7 @@ fn heading(m: Measure) -> &'static str {
 }
 
 /// The table's first line: what was compared, over which dates, as known when.
-fn title(h: &History, sel: &Selection, a: &AgreementArgs, rows: usize) -> String {
+fn title(rec: &impl Recorded, sel: &Selection, a: &AgreementArgs, rows: usize) -> String {
     let by = match a.by {
         AgreementBy::Year => "by year",
         AgreementBy::Session => "by UN session",
@@ -117,14 +117,7 @@ fn title(h: &History, sel: &Selection, a: &AgreementArgs, rows: usize) -> String
         (None, Some(t)) => format!(", stances dated up to {t}"),
         (None, None) => String::new(),
     };
-    let known = match sel.known.and_then(|s| h.event(s)) {
-        Some(e) => format!(
-            ", as recorded by seq {} ({})",
-            e.seq,
-            stancelog::store::format_recorded_at(&e.recorded_at)
-        ),
-        None => String::new(),
-    };
+    let known = recorded_by(rec, sel.known).map_or(String::new(), |w| format!(", {w}"));
     format!("Agreement {by}{range}{known}: {rows} row(s) (pair and period)")
 }
 

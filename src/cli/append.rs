@@ -4,8 +4,6 @@ use stancelog::store::LogRef;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::Error;
 use stancelog::store::{self, AppendOptions};
 
@@ -17,7 +15,7 @@ use super::render::Render;
 pub fn run(
     a: &AppendArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let (name, bytes) = read_input(a.file.as_deref())?;

@@ -3,8 +3,6 @@
 use stancelog::store::LogRef;
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::store::Record;
 
 use super::Failure;
@@ -31,7 +29,7 @@ pub struct CiteArgs {
 pub fn run(
     a: &CiteArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     common::record_one(&a.write, target, now, out, &flag_of, &|h| {

@@ -6,8 +6,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::core::{ActorId, At, EventBody, Filter, History, Seq, TopicId, ValidDate, nfc};
 use stancelog::import::countries::check_country;
 use stancelog::store::{
@@ -190,7 +188,7 @@ pub fn known(
     h: &impl Recorded,
     t: Option<KnownAt>,
     flag: &str,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
 ) -> Result<Option<Seq>, Error> {
     let Some(KnownAt {
         at: mut t,
@@ -200,7 +198,7 @@ pub fn known(
         return Ok(None);
     };
     // Today's date means "as known now": the rest of the day has not happened yet.
-    if whole_day && t > now && t - chrono::TimeDelta::days(1) < now {
+    if whole_day && t > now && t - jiff::SignedDuration::from_hours(24) < now {
         t = now;
     }
     if t > now {
@@ -231,9 +229,9 @@ pub trait Recorded {
     /// The last seq.
     fn seq_last(&self) -> Seq;
     /// The recorded time of a seq.
-    fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>>;
+    fn recorded_at(&self, seq: Seq) -> Option<jiff::Timestamp>;
     /// The last seq recorded at or before `t`.
-    fn seq_known_at(&self, t: DateTime<Utc>) -> Seq;
+    fn seq_known_at(&self, t: jiff::Timestamp) -> Seq;
     /// The latest date of any stance.
     fn date_last(&self) -> Option<ValidDate>;
 }
@@ -242,10 +240,10 @@ impl Recorded for History {
     fn seq_last(&self) -> Seq {
         History::seq_last(self)
     }
-    fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>> {
+    fn recorded_at(&self, seq: Seq) -> Option<jiff::Timestamp> {
         History::recorded_at(self, seq)
     }
-    fn seq_known_at(&self, t: DateTime<Utc>) -> Seq {
+    fn seq_known_at(&self, t: jiff::Timestamp) -> Seq {
         History::seq_known_at(self, t)
     }
     fn date_last(&self) -> Option<ValidDate> {
@@ -257,15 +255,26 @@ impl Recorded for Index {
     fn seq_last(&self) -> Seq {
         Index::seq_last(self)
     }
-    fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>> {
+    fn recorded_at(&self, seq: Seq) -> Option<jiff::Timestamp> {
         Index::recorded_at(self, seq)
     }
-    fn seq_known_at(&self, t: DateTime<Utc>) -> Seq {
+    fn seq_known_at(&self, t: jiff::Timestamp) -> Seq {
         Index::seq_known_at(self, t)
     }
     fn date_last(&self) -> Option<ValidDate> {
         Index::date_last(self)
     }
+}
+
+/// `as recorded by seq N (TIME)` for a recorded-time cutoff the log has, else `None` (no
+/// cutoff, or seq 0).
+pub fn recorded_by(h: &impl Recorded, known: Option<Seq>) -> Option<String> {
+    let seq = known?;
+    let t = h.recorded_at(seq)?;
+    Some(format!(
+        "as recorded by seq {seq} ({})",
+        format_recorded_at(&t)
+    ))
 }
 
 /// Words for a point on both time axes, for table headings.
@@ -277,11 +286,8 @@ pub fn describe(h: &impl Recorded, at: At) -> String {
             None => "(the log has no stances)".to_string(),
         },
     };
-    match at.known.and_then(|s| h.recorded_at(s).map(|t| (s, t))) {
-        Some((seq, t)) => format!(
-            "{valid}, as recorded by seq {seq} ({})",
-            format_recorded_at(&t)
-        ),
+    match recorded_by(h, at.known) {
+        Some(words) => format!("{valid}, {words}"),
         None if at.known == Some(0) => format!("{valid}, as recorded before the first event"),
         None => valid,
     }
@@ -471,7 +477,7 @@ pub fn flag_of(field: &str) -> String {
 pub fn record_one(
     w: &WriteArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
     name: &dyn Fn(&str) -> String,
     build: &dyn Fn(&History) -> Result<Record, Error>,

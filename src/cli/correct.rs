@@ -3,8 +3,6 @@
 use stancelog::store::LogRef;
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
-
 use super::Failure;
 use super::add::{StanceFields, stance_record};
 use super::args::WriteArgs;
@@ -32,7 +30,7 @@ pub struct CorrectArgs {
 pub fn run(
     a: &CorrectArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     common::record_one(&a.write, target, now, out, &flag_of, &|h| {

@@ -3,8 +3,6 @@
 use stancelog::store::LogRef;
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::Error;
 use stancelog::core::{At, Filter, History};
 
@@ -16,7 +14,7 @@ use super::render::Render;
 pub fn run(
     d: &DiffArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let mut index = open_index(target)?;
@@ -38,7 +36,7 @@ pub fn run(
 /// [`Error::Usage`] when `--from` is later than `--to` (a diff reads forward in valid time;
 /// the same date on both sides with two `--*-known-at` times compares two states of knowledge);
 /// those of [`filter`] and [`known`].
-pub fn query(h: &History, q: &DiffQuery, now: DateTime<Utc>) -> Result<(At, At, Filter), Error> {
+pub fn query(h: &History, q: &DiffQuery, now: jiff::Timestamp) -> Result<(At, At, Filter), Error> {
     query_in(h, h, q, now)
 }
 
@@ -47,7 +45,7 @@ fn query_in(
     reg: &History,
     h: &impl Recorded,
     q: &DiffQuery,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
 ) -> Result<(At, At, Filter), Error> {
     if q.from > q.to {
         return Err(Error::Usage(format!(

@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 use stancelog::store::LogRef;
 use std::process::Command;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::Error;
 
 use super::Failure;
@@ -69,7 +67,7 @@ const KEYS: &[(&str, &str)] = &[
 pub fn run(
     a: &StanceArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let file = match &a.resume {
@@ -78,7 +76,7 @@ pub fn run(
             let f = std::env::temp_dir().join(format!(
                 "stancelog-stance-{}-{}.txt",
                 std::process::id(),
-                now.timestamp_micros()
+                now.as_microsecond()
             ));
             std::fs::write(&f, template(&a.fields)).map_err(|e| Error::io(f.display(), e))?;
             f

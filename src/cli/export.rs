@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use stancelog::store::LogRef;
 
-use chrono::{DateTime, Utc};
 use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
 
@@ -97,7 +96,7 @@ pub enum ExportFormat {
 pub fn run(
     a: &ExportArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let log = open(target)?;

@@ -5,8 +5,6 @@ use stancelog::store::LogRef;
 use std::io::Write;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::Error;
 use stancelog::import::Progress;
 use stancelog::import::coded::Format;
@@ -20,7 +18,7 @@ use super::render::Render;
 pub fn run(
     i: &ImportArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let bar = progress::Bar::new();

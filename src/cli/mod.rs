@@ -29,6 +29,7 @@ mod timeline;
 mod topics;
 mod trend;
 mod verify;
+mod watch;
 
 use std::io::{self, Write};
 
@@ -111,7 +112,7 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
     let target = common::log_ref(&args)?;
     // The one reading of the clock: the recorded time of appends and imports, and the present
     // against which --known-at is checked.
-    let now = chrono::Utc::now();
+    let now = jiff::Timestamp::now();
     match &args.command {
         Command::Init => init::run(&target, out),
         Command::Append(a) => append::run(a, &target, now, out),
@@ -132,5 +133,6 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Agreement(a) => agreement::run(a, &target, now, out),
         Command::Trend(t) => trend::run(t, &target, now, out),
         Command::Report(r) => report::run(r, &target, now, out),
+        Command::Watch(w) => watch::run(w, &target, out),
     }
 }

@@ -3,8 +3,6 @@
 use stancelog::store::LogRef;
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::Error;
 use stancelog::core::{At, Filter, History};
 
@@ -16,7 +14,7 @@ use super::render::Render;
 pub fn run(
     p: &PositionsArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let mut index = open_index(target)?;
@@ -32,7 +30,7 @@ pub fn run(
 ///
 /// # Errors
 /// Those of [`filter`] and [`known`].
-pub fn query(h: &History, q: &PositionsQuery, now: DateTime<Utc>) -> Result<(At, Filter), Error> {
+pub fn query(h: &History, q: &PositionsQuery, now: jiff::Timestamp) -> Result<(At, Filter), Error> {
     query_in(h, h, q, now)
 }
 
@@ -41,7 +39,7 @@ fn query_in(
     reg: &History,
     rec: &impl Recorded,
     q: &PositionsQuery,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
 ) -> Result<(At, Filter), Error> {
     let f = filter(reg, &q.scope)?;
     let at = At {

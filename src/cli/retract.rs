@@ -3,8 +3,6 @@
 use stancelog::store::LogRef;
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::store::Record;
 
 use super::Failure;
@@ -29,7 +27,7 @@ pub struct RetractArgs {
 pub fn run(
     a: &RetractArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     common::record_one(&a.write, target, now, out, &flag_of, &|h| {

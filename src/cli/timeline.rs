@@ -3,8 +3,6 @@
 use stancelog::store::LogRef;
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::Error;
 use stancelog::core::{Filter, History, Seq};
 use stancelog::store::format_recorded_at;
@@ -17,7 +15,7 @@ use super::render::Render;
 pub fn run(
     t: &TimelineArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let mut index = open_index(target)?;
@@ -43,7 +41,7 @@ pub fn run(
 pub fn query(
     h: &History,
     q: &TimelineQuery,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
 ) -> Result<(Option<Seq>, Filter), Error> {
     query_in(h, h, q, now)
 }
@@ -53,7 +51,7 @@ fn query_in(
     reg: &History,
     rec: &impl Recorded,
     q: &TimelineQuery,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
 ) -> Result<(Option<Seq>, Filter), Error> {
     let f = filter(reg, &q.scope)?;
     Ok((known(rec, q.known_at, "--known-at", now)?, f))

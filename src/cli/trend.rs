@@ -4,20 +4,18 @@
 use stancelog::store::LogRef;
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
-
 use stancelog::Error;
 use stancelog::core::{By, Selection};
 
 use super::Failure;
 use super::args::{TrendArgs, TrendBy};
-use super::common::{filter, known, open};
+use super::common::{filter, known, open_index, read_index, registry};
 use super::tabular::{self, Field};
 
 pub fn run(
     t: &TrendArgs,
     target: &LogRef,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     if t.cumulative && t.scope.topic.len() != 1 {
@@ -28,15 +26,17 @@ pub fn run(
     {
         return Err(Error::Usage(format!("--from {from} is after --to {to}")).into());
     }
-    let log = open(target)?;
-    let h = log.history();
+    let mut index = open_index(target)?;
+    let reg = registry(target, &mut index, &t.scope)?;
     let sel = Selection {
-        known: known(h, t.known_at, "--known-at", now)?,
-        filter: filter(h, &t.scope)?,
+        known: known(&index, t.known_at, "--known-at", now)?,
+        filter: filter(&reg, &t.scope)?,
         by: by(t.by),
         from: t.from,
         to: t.to,
     };
+    // Every stance of the actors, topics or issues selected (the whole log when none is).
+    let h = &read_index(target, &mut index, |i| i.history(&sel.filter))?;
     if t.cumulative {
         return cumulative(t, h, &sel, out);
     }

@@ -7,7 +7,6 @@
 //! the actor its id is an alias of, kept by the filter. A partial date (`2024-10`) counts in the
 //! period holding its first day, as everywhere else.
 
-use chrono::{Datelike, NaiveDate};
 use rustc_hash::FxHashMap;
 
 use super::date::{Day, ValidDate};
@@ -36,11 +35,11 @@ impl By {
     /// The period key of a stance dated `date` on a topic of UN session `session`; `None` when
     /// grouping by session and the topic has none.
     pub fn key(self, date: ValidDate, session: Option<u32>) -> Option<i64> {
-        let d = date.start().naive();
+        let d = date.start();
         Some(match self {
             By::Year => i64::from(d.year()),
-            By::Month => i64::from(d.year()) * 12 + i64::from(d.month0()),
-            By::Day => i64::from(d.num_days_from_ce()),
+            By::Month => i64::from(d.year()) * 12 + i64::from(d.month()) - 1,
+            By::Day => i64::from(d.days_from_ce()),
             By::Session => i64::from(session?),
             By::None => 0,
         })
@@ -61,21 +60,17 @@ impl By {
     /// The last day of a period of valid time (inclusive); `None` for sessions, for the one
     /// period of [`By::None`], and for keys outside years 1..=9999.
     pub fn last_day(self, key: i64) -> Option<Day> {
-        let naive = match self {
-            By::Year => NaiveDate::from_ymd_opt(i32::try_from(key).ok()?, 12, 31)?,
-            By::Month => {
-                let next = key + 1;
-                let first = NaiveDate::from_ymd_opt(
-                    i32::try_from(next.div_euclid(12)).ok()?,
-                    u32::try_from(next.rem_euclid(12) + 1).ok()?,
-                    1,
-                )?;
-                first.pred_opt()?
-            }
-            By::Day => NaiveDate::from_num_days_from_ce_opt(i32::try_from(key).ok()?)?,
-            By::Session | By::None => return None,
-        };
-        Day::from_ymd(naive.year(), naive.month(), naive.day())
+        match self {
+            By::Year => Day::from_ymd(i32::try_from(key).ok()?, 12, 31),
+            By::Month => Day::from_ymd(
+                i32::try_from(key.div_euclid(12)).ok()?,
+                u32::try_from(key.rem_euclid(12) + 1).ok()?,
+                1,
+            )
+            .map(|first| first.last_of_month()),
+            By::Day => Day::from_days_from_ce(i32::try_from(key).ok()?),
+            By::Session | By::None => None,
+        }
     }
 }
 

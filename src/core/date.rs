@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate};
+use jiff::civil::Date;
 
 use super::text::quoted;
 
@@ -32,7 +32,7 @@ pub enum Precision {
 /// give. `Ord` compares `(start, precision)`, so `2024-10` sorts just before `2024-10-01`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ValidDate {
-    start: NaiveDate,
+    start: Date,
     precision: Precision,
 }
 
@@ -289,7 +289,7 @@ impl ValidDate {
         if year == 0 {
             return Err(DateError::Year(text.to_string()));
         }
-        let start = NaiveDate::from_ymd_opt(year as i32, month, day).ok_or_else(impossible)?;
+        let start = civil_date(year as i32, month, day).ok_or_else(impossible)?;
         Ok(ValidDate { start, precision })
     }
 
@@ -312,15 +312,8 @@ impl ValidDate {
         let s = self.start;
         let end = match self.precision {
             Precision::Day => s,
-            Precision::Month => {
-                let (y, m) = if s.month() == 12 {
-                    (s.year() + 1, 1)
-                } else {
-                    (s.year(), s.month() + 1)
-                };
-                first_of_month(y, m).map_or(s, |d| d.pred_opt().unwrap_or(s))
-            }
-            Precision::Year => NaiveDate::from_ymd_opt(s.year(), 12, 31).unwrap_or(s),
+            Precision::Month => s.last_of_month(),
+            Precision::Year => s.last_of_year(),
         };
         Day(end)
     }
@@ -331,8 +324,13 @@ impl ValidDate {
     }
 }
 
-fn first_of_month(year: i32, month: u32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(year, month, 1)
+/// The calendar date of year, month and day, if it exists (and fits the time library's years,
+/// -9999..=9999).
+fn civil_date(year: i32, month: u32, day: u32) -> Option<Date> {
+    let year = i16::try_from(year).ok()?;
+    let month = i8::try_from(month).ok()?;
+    let day = i8::try_from(day).ok()?;
+    Date::new(year, month, day).ok()
 }
 
 impl Ord for ValidDate {
@@ -361,7 +359,12 @@ impl fmt::Display for ValidDate {
 
 /// A full calendar day (`YYYY-MM-DD`), no time zone: the unit of `as-of` queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Day(NaiveDate);
+pub struct Day(Date);
+
+/// 0001-01-01, day 1 of [`Day::days_from_ce`].
+const CE_FIRST: Date = Date::constant(1, 1, 1);
+/// Seconds in a civil day (civil dates have no daylight-saving days).
+const DAY_SECONDS: i64 = 86_400;
 
 impl Day {
     /// Parses `YYYY-MM-DD` only.
@@ -383,19 +386,75 @@ impl Day {
 
     /// Builds a day from year, month and day; `None` if no such day exists.
     pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Day> {
-        NaiveDate::from_ymd_opt(year, month, day)
+        civil_date(year, month, day)
             .filter(|d| (1..=9999).contains(&d.year()))
             .map(Day)
     }
 
-    /// The chrono date behind this day.
-    pub fn naive(&self) -> NaiveDate {
+    /// The calendar date behind this day (jiff's civil date).
+    pub fn date(&self) -> Date {
         self.0
     }
 
+    /// The year, 1..=9999.
+    pub fn year(&self) -> i32 {
+        i32::from(self.0.year())
+    }
+
+    /// The month, 1..=12.
+    pub fn month(&self) -> u32 {
+        self.0.month() as u32
+    }
+
+    /// The day of the month, 1..=31.
+    pub fn day(&self) -> u32 {
+        self.0.day() as u32
+    }
+
+    /// The day's number counted from 0001-01-01 as day 1 (proleptic Gregorian calendar).
+    pub fn days_from_ce(&self) -> i32 {
+        let days = self.0.duration_since(CE_FIRST).as_secs() / DAY_SECONDS + 1;
+        i32::try_from(days).unwrap_or(i32::MAX)
+    }
+
+    /// The day numbered `days` by [`Day::days_from_ce`]; `None` outside 0001-01-01..=9999-12-31.
+    pub fn from_days_from_ce(days: i32) -> Option<Day> {
+        let offset = jiff::SignedDuration::from_secs((i64::from(days) - 1) * DAY_SECONDS);
+        CE_FIRST
+            .checked_add(offset)
+            .ok()
+            .filter(|d| (1..=9999).contains(&d.year()))
+            .map(Day)
+    }
+
+    /// The last day of this day's month.
+    pub fn last_of_month(&self) -> Day {
+        Day(self.0.last_of_month())
+    }
+
+    /// The next day; `None` after 9999-12-31.
+    pub fn next(&self) -> Option<Day> {
+        self.0.tomorrow().ok().filter(|d| d.year() <= 9999).map(Day)
+    }
+
     /// The first instant of this day in UTC (00:00:00). A value, not a reading of the clock.
-    pub fn midnight_utc(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.and_time(chrono::NaiveTime::MIN).and_utc()
+    pub fn midnight_utc(&self) -> jiff::Timestamp {
+        self.at_utc(jiff::civil::Time::midnight())
+    }
+
+    /// The last microsecond of this day in UTC (23:59:59.999999). A value, not a reading of
+    /// the clock.
+    pub fn last_microsecond_utc(&self) -> jiff::Timestamp {
+        self.at_utc(jiff::civil::Time::constant(23, 59, 59, 999_999_000))
+    }
+
+    /// This day at `time` in UTC. Days 0001..=9999 all fit the time library's range except the
+    /// last hours of 9999-12-31, which are clamped to its last instant.
+    fn at_utc(&self, time: jiff::civil::Time) -> jiff::Timestamp {
+        self.0
+            .to_datetime(time)
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map_or(jiff::Timestamp::MAX, |z| z.timestamp())
     }
 }
 

@@ -5,7 +5,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use unicode_normalization::UnicodeNormalization;
@@ -649,7 +648,7 @@ pub struct Event {
     /// Unique id (UUID; v7 when the writer gave none).
     pub id: Uuid,
     /// Recorded (transaction) time in UTC, assigned on append; non-decreasing with `seq`.
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: jiff::Timestamp,
     /// Type and fields.
     pub body: EventBody,
 }

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap as HashMap;
 use uuid::Uuid;
 
@@ -326,17 +325,17 @@ pub(crate) enum Slot {
 /// Recorded times, one entry per run of events that share one (a batch shares its recorded
 /// time): `(index of the run's first event, time)`, in log order.
 #[derive(Debug, Clone, Default)]
-struct RecordedRuns(Vec<(u32, DateTime<Utc>)>);
+struct RecordedRuns(Vec<(u32, jiff::Timestamp)>);
 
 impl RecordedRuns {
-    fn push(&mut self, index: u32, t: DateTime<Utc>) {
+    fn push(&mut self, index: u32, t: jiff::Timestamp) {
         if self.0.last().is_none_or(|(_, last)| *last != t) {
             self.0.push((index, t));
         }
     }
 
     /// The time of the event at `index` (which must be in the log).
-    fn at(&self, index: u32) -> Option<DateTime<Utc>> {
+    fn at(&self, index: u32) -> Option<jiff::Timestamp> {
         let run = self.0.partition_point(|(first, _)| *first <= index);
         run.checked_sub(1).map(|r| self.0[r].1)
     }
@@ -349,7 +348,7 @@ impl RecordedRuns {
     }
 
     /// How many events, of `len`, were recorded at or before `t` (times never decrease).
-    fn known_at(&self, t: DateTime<Utc>, len: usize) -> usize {
+    fn known_at(&self, t: jiff::Timestamp, len: usize) -> usize {
         let run = self.0.partition_point(|(_, time)| *time <= t);
         self.0.get(run).map_or(len, |(first, _)| *first as usize)
     }
@@ -564,14 +563,14 @@ impl History {
     }
 
     /// The recorded time of the event with this seq, if any.
-    pub fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>> {
+    pub fn recorded_at(&self, seq: Seq) -> Option<jiff::Timestamp> {
         self.index(seq).and_then(|i| self.recorded.at(i as u32))
     }
 
     /// The last seq recorded at or before `t` (inclusive): the cutoff of a "known at `t`" query.
     /// Recorded time never decreases with seq, so this is a prefix of the log. 0 when nothing
     /// was recorded by then.
-    pub fn seq_known_at(&self, t: DateTime<Utc>) -> Seq {
+    pub fn seq_known_at(&self, t: jiff::Timestamp) -> Seq {
         match self.recorded.known_at(t, self.slots.len()) {
             0 => 0,
             n => self.seq_at(n - 1),
@@ -1008,7 +1007,7 @@ impl History {
         &mut self,
         seq: Seq,
         id: Uuid,
-        recorded_at: DateTime<Utc>,
+        recorded_at: jiff::Timestamp,
         body: &EventBody,
     ) {
         match body {
@@ -1018,7 +1017,7 @@ impl History {
     }
 
     /// What every event adds: its id, its recorded time.
-    fn begin(&mut self, seq: Seq, id: Uuid, recorded_at: DateTime<Utc>) {
+    fn begin(&mut self, seq: Seq, id: Uuid, recorded_at: jiff::Timestamp) {
         match &mut self.sparse {
             Some(seqs) => {
                 assert!(
@@ -1040,7 +1039,13 @@ impl History {
         self.recorded.push(index, recorded_at);
     }
 
-    fn apply_stance(&mut self, seq: Seq, id: Uuid, recorded_at: DateTime<Utc>, s: &StanceDeclared) {
+    fn apply_stance(
+        &mut self,
+        seq: Seq,
+        id: Uuid,
+        recorded_at: jiff::Timestamp,
+        s: &StanceDeclared,
+    ) {
         self.begin(seq, id, recorded_at);
         let slot = self.compact(s);
         self.count(slot.actor, slot.topic, 1, 0);
@@ -1051,7 +1056,7 @@ impl History {
         &mut self,
         seq: Seq,
         id: Uuid,
-        recorded_at: DateTime<Utc>,
+        recorded_at: jiff::Timestamp,
         body: EventBody,
     ) {
         self.begin(seq, id, recorded_at);

@@ -7,8 +7,6 @@
 //! list of objects becomes one list column per field (`sources[].publication` is
 //! `sources_publication`, one element per source, in order).
 
-use chrono::{DateTime, Utc};
-
 use crate::core::Day;
 
 use super::rows::{ActorRow, ChangeRow, EventRow, PositionRow, TimelineRow, TopicRow};
@@ -67,7 +65,7 @@ pub enum Cell {
     /// A calendar date.
     Date(Day),
     /// An instant.
-    Timestamp(DateTime<Utc>),
+    Timestamp(jiff::Timestamp),
     /// A list of texts, elements possibly absent.
     Texts(Vec<Option<String>>),
     /// A list of whole numbers.

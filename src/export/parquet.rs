@@ -39,10 +39,12 @@ fn data_type(kind: Kind) -> DataType {
     }
 }
 
+/// 1970-01-01 counted as [`Day::days_from_ce`] counts.
+const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
 /// Days from 1970-01-01 (Parquet DATE).
 fn epoch_days(d: Day) -> i32 {
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    i32::try_from((d.naive() - epoch).num_days()).unwrap_or(i32::MAX)
+    d.days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE
 }
 
 /// The Arrow array of one column over some rows. A cell of the wrong shape for its kind (a
@@ -69,7 +71,7 @@ fn array(kind: Kind, cells: &[Cell]) -> ArrayRef {
         Kind::Date => build!(Date32Builder::new(), Cell::Date(d) => epoch_days(*d)),
         Kind::Timestamp => build!(
             TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            Cell::Timestamp(t) => t.timestamp_micros()
+            Cell::Timestamp(t) => t.as_microsecond()
         ),
         Kind::TextList => {
             build!(ListBuilder::new(StringBuilder::new()), Cell::Texts(v) => v.iter().map(|x| x.as_deref()))

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
 use crate::core::{
@@ -16,7 +15,7 @@ use crate::store::{Record, format_recorded_at};
 
 use super::OUTPUT_VERSION;
 
-fn utc<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+fn utc<S: Serializer>(t: &jiff::Timestamp, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_recorded_at(t))
 }
 
@@ -96,7 +95,7 @@ pub struct CorrectionRow {
     pub reason: String,
     /// When it was recorded (UTC).
     #[serde(serialize_with = "utc")]
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: jiff::Timestamp,
 }
 
 /// The role an actor held on the as-of day.
@@ -166,7 +165,7 @@ pub struct PositionRow {
     pub event_id: String,
     /// Its recorded time (UTC).
     #[serde(serialize_with = "utc")]
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: jiff::Timestamp,
 }
 
 fn actor_name(h: &History, actor: &ActorId) -> String {
@@ -456,7 +455,7 @@ pub struct EventRow {
     pub id: String,
     /// Recorded time (UTC).
     #[serde(serialize_with = "utc")]
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: jiff::Timestamp,
     /// Event type.
     #[serde(rename = "type")]
     pub type_name: &'static str,

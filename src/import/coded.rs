@@ -36,8 +36,6 @@ use std::path::Path;
 use crate::store::LogRef;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
 use super::countries::{self, Scheme};
 use std::sync::Arc;
 
@@ -86,7 +84,7 @@ pub struct CodedOptions {
     /// The data set's identity (part of every id); default the format's name.
     pub dataset: Option<String>,
     /// Recorded time of rows without one of their own.
-    pub now: DateTime<Utc>,
+    pub now: jiff::Timestamp,
     /// How long to wait for another writer's lock.
     pub wait: Duration,
     /// Write nothing; report what would be done.
@@ -245,11 +243,11 @@ struct Coded {
     event: Option<PloverType>,
     code: String,
     cite: Cite,
-    recorded: Option<DateTime<Utc>>,
+    recorded: Option<jiff::Timestamp>,
 }
 
 impl Coded {
-    fn mapped(self) -> (Mapped, Option<DateTime<Utc>>) {
+    fn mapped(self) -> (Mapped, Option<jiff::Timestamp>) {
         let stance = StanceDeclared {
             actor: self.actor.id,
             topic: self.topic.0,

@@ -32,7 +32,6 @@ use std::fmt::Write as _;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rustc_hash::{FxHashMap, FxHashSet};
 use uuid::Uuid;
 
@@ -105,7 +104,7 @@ pub struct Row {
     /// The file's physical line where the row starts (1-based).
     pub line: u64,
     /// When the data says the row was recorded; `None`: now.
-    pub recorded: Option<DateTime<Utc>>,
+    pub recorded: Option<jiff::Timestamp>,
     /// What the mapping made of it.
     pub outcome: Outcome,
 }
@@ -163,7 +162,7 @@ pub struct EngineOptions {
     /// The key fields (see [`KeyField`]).
     pub key: Vec<KeyField>,
     /// Recorded time of rows without one of their own.
-    pub now: DateTime<Utc>,
+    pub now: jiff::Timestamp,
     /// How long to wait for another writer's lock.
     pub wait: Duration,
     /// Write nothing; report what would be appended, cited, corrected, skipped and refused.
@@ -215,13 +214,13 @@ pub struct Engine<'p> {
     report: ImportReport,
     /// The batch being built, its recorded time, and each stance id in it with its index.
     batch: Vec<NewEvent>,
-    batch_at: Option<DateTime<Utc>>,
+    batch_at: Option<jiff::Timestamp>,
     batch_ids: FxHashMap<Uuid, usize>,
     /// Actors and topics known (in the log, or registered by this import).
     actors: FxHashSet<ActorId>,
     topics: FxHashMap<TopicId, TopicKind>,
     /// The latest recorded time a row gave (or the log's last), which rows must not go below.
-    floor: Option<DateTime<Utc>>,
+    floor: Option<jiff::Timestamp>,
     /// Scratch space for keys.
     key: String,
     /// Where appended batches go to be freed (another thread); `None` frees them here.
@@ -707,7 +706,7 @@ impl<'p> Engine<'p> {
     ///
     /// # Errors
     /// Those of [`Writer::append`].
-    pub fn push_event(&mut self, file: &str, event: NewEvent, at: DateTime<Utc>) -> Result<()> {
+    pub fn push_event(&mut self, file: &str, event: NewEvent, at: jiff::Timestamp) -> Result<()> {
         if self.batch.len() >= IMPORT_BATCH_EVENTS || self.batch_at.is_some_and(|t| t != at) {
             self.flush(file)?;
         }

@@ -13,7 +13,6 @@ use std::path::Path;
 
 use crate::store::LogRef;
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::engine::{Engine, EngineOptions};
@@ -256,42 +255,136 @@ pub fn parse_date(text: &str) -> std::result::Result<(ValidDate, Option<TimeOfDa
     parse_stated(text).map_err(|e| e.to_string())
 }
 
-/// Parses a date with a strftime-style format (`%d/%m/%Y`, `%Y-%m-%d %H:%M:%S`, `%d %b %Y`,
-/// `%Y`). A format without a day (or month) gives a month (or year) date, never an invented
-/// day; a time of day in the format is read and left out (only the date is kept).
+/// A `--date-format`: a strftime-style pattern (`%d/%m/%Y`, `%Y-%m-%d %H:%M:%S`, `%d %b %Y`,
+/// `%Y`), checked once, before any row is read. A format without a day (or month) gives a month
+/// (or year) date, never an invented day; a time of day in the format is read and left out
+/// (only the date is kept).
 ///
-/// # Errors
-/// A message naming the value and the format.
-pub fn parse_date_format(text: &str, format: &str) -> std::result::Result<ValidDate, String> {
-    let mut parsed = chrono::format::Parsed::new();
-    let bad = |why: String| format!("`{text}` does not match --date-format `{format}`: {why}");
-    chrono::format::parse(
-        &mut parsed,
-        text,
-        chrono::format::StrftimeItems::new(format),
-    )
-    .map_err(|e| bad(e.to_string()))?;
-    let year = parsed
-        .year()
-        .ok_or_else(|| bad("the format gives no year".to_string()))?;
-    let text = match (parsed.month(), parsed.day()) {
-        (Some(m), Some(d)) => format!("{year:04}-{m:02}-{d:02}"),
-        (Some(m), None) => format!("{year:04}-{m:02}"),
-        (None, _) => format!("{year:04}"),
-    };
-    ValidDate::parse(&text).map_err(|e| bad(e.to_string()))
+/// Accepted specifiers: `%Y` (the year, in full), `%m`, `%d`, `%e`, `%b`/`%h` (an abbreviated
+/// month name), `%B` (a month name, full or abbreviated), `%a`/`%A` (a weekday name, read and
+/// not checked), `%H`, `%k`, `%I`, `%l`, `%M`, `%S`, `%p`, `%P`, `%f`, `%.f`, `%z`, `%:z`,
+/// `%T`, `%R`, `%F`, `%n`, `%t` and `%%`, with the padding flags `-`, `_` and `0` (which change
+/// nothing when reading: a number may have its leading zeros or not). Names are English and
+/// matched without regard to case; whitespace in the format matches any run of whitespace.
+/// Parsing is jiff's `strtime`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateFormat {
+    format: String,
+    /// The format with every `%B` read as `%b`, tried when the format fails: `%B` takes an
+    /// abbreviated month name too (`Oct` as well as `October`).
+    abbreviated: Option<String>,
+}
+
+impl DateFormat {
+    /// Checks a format.
+    ///
+    /// # Errors
+    /// A message naming the first specifier refused and why: a two-digit year (`%y`, `%C`,
+    /// `%D`, `%g`), whose century would be a guess; a day of the year or a week (`%j`, `%U`,
+    /// `%W`, `%V`, `%G`, `%u`, `%w`), which would lose the day; and any other specifier, which
+    /// is not a part of a date (`%Z`, `%s`, `%Q`, `%c`, ...). A `%` at the end is refused too.
+    pub fn parse(format: &str) -> std::result::Result<DateFormat, String> {
+        let refuse = |spec: &str, why: &str| Err(format!("`{format}`: {spec} {why}"));
+        let b = format.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] != b'%' {
+                i += 1;
+                continue;
+            }
+            let at = i;
+            i += 1;
+            while i < b.len() && matches!(b[i], b'-' | b'_' | b'0') {
+                i += 1;
+            }
+            let prefix = match b.get(i) {
+                Some(b'.') | Some(b':') => 1,
+                _ => 0,
+            };
+            let digits = b[i + prefix..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let conv = b.get(i + prefix + digits).copied();
+            // Every byte before the conversion is ASCII; the conversion may be any character.
+            let spec: String = format[at..]
+                .chars()
+                .take(i + prefix + digits + 1 - at)
+                .collect();
+            let spec = spec.as_str();
+            let ok = match (b.get(i), conv) {
+                (_, None) => return refuse("`%`", "ends the format; write %% for a percent sign"),
+                (Some(b'.'), Some(b'f')) | (Some(b':'), Some(b'z')) => true,
+                (_, Some(b'f')) if prefix == 0 => true,
+                _ if prefix + digits > 0 => false,
+                (_, Some(c)) => b"YmdebhBaAHkIlMSpPzTRFnt%".contains(&c),
+            };
+            if !ok {
+                return match conv {
+                    Some(b'y' | b'C' | b'D' | b'g') => refuse(
+                        spec,
+                        "is a two-digit year or century: the century would be a guess; write %Y (the year in full)",
+                    ),
+                    Some(b'j' | b'U' | b'W' | b'V' | b'G' | b'u' | b'w') => refuse(
+                        spec,
+                        "(a day of the year or a week) is not read: write the date with %Y, %m and %d",
+                    ),
+                    _ => refuse(
+                        spec,
+                        "is not supported; a date format takes %Y %m %d %e %b %B %h %a %A, times %H %k %I %l %M %S %p %P %f %.f %T %R, offsets %z %:z, %F, %n %t %%",
+                    ),
+                };
+            }
+            i += prefix + digits + 1;
+        }
+        let abbreviated = format.contains("%B").then(|| format.replace("%B", "%b"));
+        Ok(DateFormat {
+            format: format.to_string(),
+            abbreviated,
+        })
+    }
+
+    /// The format as given.
+    pub fn as_str(&self) -> &str {
+        &self.format
+    }
+
+    /// Reads the date in `text`.
+    ///
+    /// # Errors
+    /// A message naming the value and the format: it does not match, or the date it gives is
+    /// not a real one (the format gives no year, `31/02/2024`, year 0).
+    pub fn date(&self, text: &str) -> std::result::Result<ValidDate, String> {
+        let format = &self.format;
+        let bad = |why: String| format!("`{text}` does not match --date-format `{format}`: {why}");
+        let parsed = jiff::fmt::strtime::parse(format, text).or_else(|e| {
+            self.abbreviated
+                .as_deref()
+                .and_then(|f| jiff::fmt::strtime::parse(f, text).ok())
+                .ok_or(e)
+        });
+        let parsed = parsed.map_err(|e| bad(e.to_string()))?;
+        let year = parsed
+            .year()
+            .ok_or_else(|| bad("the format gives no year".to_string()))?;
+        let text = match (parsed.month(), parsed.day()) {
+            (Some(m), Some(d)) => format!("{year:04}-{m:02}-{d:02}"),
+            (Some(m), None) => format!("{year:04}-{m:02}"),
+            (None, _) => format!("{year:04}"),
+        };
+        ValidDate::parse(&text).map_err(|e| bad(e.to_string()))
+    }
 }
 
 /// Parses a recorded time: RFC 3339, or `YYYY-MM-DD` for midnight UTC of that day.
 ///
 /// # Errors
 /// A message for anything else.
-pub fn parse_recorded(text: &str) -> std::result::Result<DateTime<Utc>, String> {
+pub fn parse_recorded(text: &str) -> std::result::Result<jiff::Timestamp, String> {
     if let Ok(day) = Day::parse(text) {
         return Ok(day.midnight_utc());
     }
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
+    text.parse::<jiff::Timestamp>()
         .map_err(|_| format!("`{text}` is neither an RFC 3339 time nor a date (YYYY-MM-DD)"))
 }
 
@@ -350,7 +443,7 @@ pub fn import(
     log: &LogRef,
     file: &Path,
     spec: &Spec,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     wait: std::time::Duration,
     dry_run: bool,
     progress: &dyn Progress,

@@ -34,7 +34,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -72,7 +71,7 @@ pub const EU_CODE: &str = "EUU";
 pub struct TreatyOptions {
     /// Recorded time of a table import (not used with `snapshots`, whose versions are recorded at
     /// their own dates).
-    pub now: DateTime<Utc>,
+    pub now: jiff::Timestamp,
     /// The file holds dated versions (`snapshot_date`, `commit`, ...), each recorded as of its
     /// date; the log must be new, or its events all recorded before the first snapshot date.
     pub snapshots: bool,
@@ -84,7 +83,7 @@ pub struct TreatyOptions {
 
 impl TreatyOptions {
     /// A table import of the Paris Agreement recorded at `now`.
-    pub fn new(now: DateTime<Utc>) -> TreatyOptions {
+    pub fn new(now: jiff::Timestamp) -> TreatyOptions {
         TreatyOptions {
             now,
             snapshots: false,
@@ -193,7 +192,7 @@ fn check_snapshot_log(
     history: &History,
     topic: &TopicId,
     batches: &[Batch],
-    stamp: &dyn Fn(&Batch) -> DateTime<Utc>,
+    stamp: &dyn Fn(&Batch) -> jiff::Timestamp,
 ) -> Result<()> {
     let present = |b: &Batch| {
         b.events
@@ -651,9 +650,13 @@ fn state_from_log(history: &History, topic: &TopicId) -> State {
         let last = p
             .corrections
             .last()
-            .map_or(p.event.recorded_at, |c| c.recorded_at)
-            .date_naive();
-        let Some(seen) = Day::from_ymd(last.year(), last.month(), last.day()) else {
+            .map_or(p.event.recorded_at, |c| c.recorded_at);
+        let last = jiff::tz::Offset::UTC.to_datetime(last).date();
+        let Some(seen) = Day::from_ymd(
+            i32::from(last.year()),
+            last.month() as u32,
+            last.day() as u32,
+        ) else {
             continue;
         };
         let held = Held {

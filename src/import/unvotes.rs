@@ -22,8 +22,6 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
 use super::engine::{Engine, EngineOptions};
 use super::{ImportReport, Progress, RefusedRow, event_id};
 use crate::core::{
@@ -64,7 +62,7 @@ pub const UNCODED: &[(&str, &str, &str)] = &[
 pub struct Options {
     /// The recorded time of the import's batches (each later batch one microsecond later, as
     /// the writer makes recorded time rise strictly).
-    pub now: DateTime<Utc>,
+    pub now: jiff::Timestamp,
     /// How long to wait for another writer's lock.
     pub wait: Duration,
 }
@@ -326,7 +324,7 @@ pub fn import(
 struct VoteTarget<'a> {
     seq_at_open: u64,
     file: &'a str,
-    now: DateTime<Utc>,
+    now: jiff::Timestamp,
     progress: &'a dyn Progress,
 }
 

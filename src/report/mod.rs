@@ -12,7 +12,7 @@ mod svg;
 
 use std::fmt::Write;
 
-use crate::core::{ActorId, At, Day, Filter, History, Seq};
+use crate::core::{ActorId, At, Day, Filter, History, Seq, ValidDate};
 
 pub use svg::{NEGATIVE, NEUTRAL, POSITIVE, SERIES};
 
@@ -33,6 +33,23 @@ pub struct Options {
     pub to: Option<Day>,
 }
 
+impl Options {
+    /// The stances the report draws on: those of the selection, and, when the selection names
+    /// actors, those of the actors in `pairs` too (drawn over the selection's topics and
+    /// issues). A history holding every event this filter selects (and every registration)
+    /// draws the same report as the whole log's.
+    pub fn needs(&self) -> Filter {
+        let mut f = self.filter.clone();
+        if !f.actors.is_empty() {
+            for (a, b) in &self.pairs {
+                f.actors.insert(a.clone());
+                f.actors.insert(b.clone());
+            }
+        }
+        f
+    }
+}
+
 /// Where the report was drawn from, for its title.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -42,6 +59,9 @@ pub struct Source {
     pub seq: Seq,
     /// The hash of its last record, as `stancelog verify` prints it.
     pub head_hash: String,
+    /// The latest valid-time date of any stance in the whole log (the default as-of), which a
+    /// sparse history of the selection may not hold.
+    pub date_last: Option<ValidDate>,
     /// Words for the recorded-time cutoff, e.g. `everything recorded` or `as recorded by seq
     /// 40 (2024-10-30T09:00:00Z)`.
     pub known: String,
@@ -83,17 +103,17 @@ pub fn render(h: &History, source: &Source, opts: &Options) -> String {
 <link rel=\"icon\" href=\"data:,\"><title>{t}</title><style>{CSS}</style></head>\n<body>\
 <h1>{t}</h1>{meta}{body}{footer}</body></html>\n",
         t = svg::esc(&title),
-        meta = meta(h, source, opts),
+        meta = meta(source, opts),
         footer = footer(),
     );
     page
 }
 
 /// The paragraph under the title: log, seq, head hash, as-of, known-at and the selection.
-fn meta(h: &History, source: &Source, opts: &Options) -> String {
+fn meta(source: &Source, opts: &Options) -> String {
     let as_of = match opts.as_of {
         Some(d) => format!("as of {d}"),
-        None => match h.date_last() {
+        None => match source.date_last {
             Some(d) => format!("as of the latest date in the log ({d})"),
             None => "as of no date (the log has no stances)".to_string(),
         },

@@ -4,8 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use chrono::Datelike;
-
 use super::svg::{self, Axes, Series, esc};
 use super::{Options, at_words};
 use crate::core::{
@@ -230,12 +228,12 @@ pub fn over_time(h: &History, opts: &Options) -> Option<String> {
 
 /// Day number of a day (days from 0001-01-01).
 fn day_x(d: crate::core::Day) -> f64 {
-    f64::from(d.naive().num_days_from_ce())
+    f64::from(d.days_from_ce())
 }
 
 /// Ticks on a day axis: years on a long span, months on a short one.
 fn day_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
-    let day = |x: f64| chrono::NaiveDate::from_num_days_from_ce_opt(x as i32);
+    let day = |x: f64| crate::core::Day::from_days_from_ce(x as i32);
     let (Some(a), Some(b)) = (day(lo), day(hi)) else {
         return Vec::new();
     };
@@ -245,9 +243,9 @@ fn day_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
         .find(|s| months / s <= 10)
         .unwrap_or(240);
     let mut out = Vec::new();
-    let mut m = a.year() * 12 + a.month0() as i32 + 1;
+    let mut m = a.year() * 12 + a.month() as i32;
     while let Some(first) =
-        chrono::NaiveDate::from_ymd_opt(m.div_euclid(12), m.rem_euclid(12) as u32 + 1, 1)
+        crate::core::Day::from_ymd(m.div_euclid(12), m.rem_euclid(12) as u32 + 1, 1)
     {
         if first > b {
             break;
@@ -256,9 +254,9 @@ fn day_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
             let label = if step >= 12 {
                 first.year().to_string()
             } else {
-                first.format("%Y-%m").to_string()
+                format!("{:04}-{:02}", first.year(), first.month())
             };
-            out.push((f64::from(first.num_days_from_ce()), label));
+            out.push((f64::from(first.days_from_ce()), label));
         }
         m += 1;
     }
@@ -519,6 +517,10 @@ pub fn agreement(h: &History, opts: &Options) -> Option<String> {
         to: opts.as_of,
     };
     let actors = heatmap_actors(h, opts, &sel);
+    if actors.is_empty() {
+        // No chosen actor has a stance to compare (an empty actor set would mean all of them).
+        return None;
+    }
     let pairs = h.agreement(
         &Selection {
             filter: crate::core::Filter {

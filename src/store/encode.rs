@@ -8,7 +8,6 @@
 //! Existing logs' bytes and hashes therefore do not change; the tests compare both encoders on
 //! every event type, on tricky strings and on generated events.
 
-use chrono::{DateTime, Datelike, Utc};
 use uuid::Uuid;
 
 use super::chain::{HASH_HEX_LEN, HASH_KEY};
@@ -24,7 +23,7 @@ pub(crate) struct EventRef<'a> {
     /// Its id.
     pub(crate) id: Uuid,
     /// Its recorded time.
-    pub(crate) recorded_at: DateTime<Utc>,
+    pub(crate) recorded_at: jiff::Timestamp,
     /// Type and fields.
     pub(crate) body: &'a EventBody,
 }
@@ -44,7 +43,7 @@ impl<'a> From<&'a Event> for EventRef<'a> {
 /// batch share one, so it is formatted once per batch.
 #[derive(Debug, Default)]
 pub(crate) struct LineEncoder {
-    recorded: Option<(DateTime<Utc>, String)>,
+    recorded: Option<(jiff::Timestamp, String)>,
 }
 
 /// The hex digits of the placeholder hash written by [`LineEncoder::line`] (the genesis hash).
@@ -402,7 +401,7 @@ fn uuid_text(out: &mut Vec<u8>, id: &Uuid) {
 
 /// A date as its `Display` writes it (`YYYY-MM-DD`, `YYYY-MM` or `YYYY`).
 fn valid_date(out: &mut Vec<u8>, d: &ValidDate) {
-    let start = d.start().naive();
+    let start = d.start();
     let year = start.year();
     if !(0..=9999).contains(&year) {
         // Not reachable through ValidDate::parse (years 1 to 9999); kept exact anyway.
@@ -640,11 +639,11 @@ mod tests {
     #[test]
     fn every_event_type_with_tricky_text_encodes_as_serde_json_does() {
         let times = [
-            DateTime::from_timestamp(1_730_000_000, 123_456_000).unwrap(),
-            DateTime::from_timestamp(0, 0).unwrap(),
-            DateTime::from_timestamp_micros(-62_135_596_800_000_000).unwrap(), // 0001-01-01
-            DateTime::from_timestamp_micros(253_402_300_799_999_999).unwrap(), // 9999-12-31
-            DateTime::from_timestamp(300_000_000_000, 5_000).unwrap(),         // year 11476
+            jiff::Timestamp::new(1_730_000_000, 123_456_000).unwrap(),
+            jiff::Timestamp::UNIX_EPOCH,
+            jiff::Timestamp::from_microsecond(-62_135_596_800_000_000).unwrap(), // 0001-01-01
+            jiff::Timestamp::MAX,                                                // 9999-12-30
+            jiff::Timestamp::MIN,                                                // year -9999
         ];
         let mut n = 0;
         for (i, s) in TRICKY.iter().enumerate() {
@@ -670,7 +669,7 @@ mod tests {
         let e = Event {
             seq: 3,
             id: Uuid::from_u128(1),
-            recorded_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            recorded_at: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
             body: every_type("x").swap_remove(3),
         };
         let (line, _) = direct_line(&e, 3);
@@ -694,7 +693,7 @@ mod tests {
             let e = Event {
                 seq,
                 id: Uuid::from_u128(u128::from(seq)),
-                recorded_at: DateTime::from_timestamp(secs, 0).unwrap(),
+                recorded_at: jiff::Timestamp::from_second(secs).unwrap(),
                 body: body.clone(),
             };
             enc.line(&mut got, &EventRef::from(&e), 4);
@@ -963,13 +962,13 @@ mod tests {
             seq in any::<u64>(),
             batch_last in any::<u64>(),
             id in any::<u128>(),
-            // Every microsecond chrono can represent, years below 0 and above 9999 included.
-            micros in DateTime::<Utc>::MIN_UTC.timestamp_micros()..=DateTime::<Utc>::MAX_UTC.timestamp_micros(),
+            // Every microsecond the time library can represent, years below 0 included.
+            micros in jiff::Timestamp::MIN.as_microsecond()..=jiff::Timestamp::MAX.as_microsecond(),
         ) {
             let e = Event {
                 seq,
                 id: Uuid::from_u128(id),
-                recorded_at: DateTime::from_timestamp_micros(micros).unwrap(),
+                recorded_at: jiff::Timestamp::from_microsecond(micros).unwrap(),
                 body,
             };
             let want = serde_line(&e, batch_last);

@@ -13,7 +13,6 @@ use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
 use serde::de::IgnoredAny;
 use uuid::Uuid;
 
@@ -70,7 +69,7 @@ pub struct Log {
     /// Whole records inside the torn tail (newline-terminated lines, and a last line that is a
     /// whole record without its newline): the start of a batch whose last record never made it.
     pub(crate) torn_tail_records: u64,
-    pub(crate) recorded_at_last: Option<DateTime<Utc>>,
+    pub(crate) recorded_at_last: Option<jiff::Timestamp>,
     pub(crate) head: Hash,
     /// Bytes of the complete batches, i.e. where the next record goes.
     pub(crate) valid_len: u64,
@@ -440,7 +439,7 @@ struct Parsed {
     /// Schema 2: the stored hash and whether it links to the previous line's stored hash
     /// (`None` when that was not known here: the first line of a chunk after a schema-1 line).
     hash: Option<(Result<Hash, FieldError>, Option<bool>)>,
-    id_time: Result<(Uuid, DateTime<Utc>), FieldError>,
+    id_time: Result<(Uuid, jiff::Timestamp), FieldError>,
     body: Result<EventBody, FieldError>,
 }
 
@@ -455,7 +454,7 @@ pub(crate) fn stored_hash(line: &[u8]) -> Option<Hash> {
 /// before them (when it has one). Ranges in the result are offsets in `bytes`.
 fn decode_chunk(bytes: &[u8], mut prev: Option<Hash>) -> Vec<Decoded> {
     let mut out = Vec::with_capacity(bytes.len() / 300 + 1);
-    let mut times: Option<(String, DateTime<Utc>)> = None;
+    let mut times: Option<(String, jiff::Timestamp)> = None;
     let mut at = 0;
     while at < bytes.len() {
         let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
@@ -490,7 +489,7 @@ fn overlong() -> FieldError {
 fn decode(
     line: &[u8],
     prev: Option<&Hash>,
-    times: &mut Option<(String, DateTime<Utc>)>,
+    times: &mut Option<(String, jiff::Timestamp)>,
 ) -> Result<Parsed, FieldError> {
     if line.len() > LINE_BYTES_MAX {
         return Err(overlong());
@@ -595,10 +594,10 @@ struct Fold<'a> {
     name: &'a str,
     history: History,
     head: Hash,
-    recorded_at_last: Option<DateTime<Utc>>,
+    recorded_at_last: Option<jiff::Timestamp>,
     schema1_records: u64,
     /// The last point where a batch was complete: (file offset, seq, head hash, recorded time).
-    complete: (u64, Seq, Hash, Option<DateTime<Utc>>),
+    complete: (u64, Seq, Hash, Option<jiff::Timestamp>),
     /// Records folded since then (those of a batch still open).
     open_records: u64,
     batch_open: Option<Seq>,
@@ -1197,7 +1196,7 @@ mod tests {
             text.push('\n');
         }
         let batch = crate::store::parse_batch("batch", text.as_bytes()).unwrap();
-        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let t = jiff::Timestamp::from_second(1_700_000_000).unwrap();
         let events: Vec<Event> = batch
             .into_iter()
             .enumerate()

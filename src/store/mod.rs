@@ -12,6 +12,7 @@ mod log;
 mod pipeline;
 mod postgres;
 mod record;
+mod watch;
 mod writer;
 
 pub use backend::LogRef;
@@ -23,9 +24,10 @@ pub use index::{
     INDEX_VERSION, Index, IndexCheck, IndexReport, IndexUse, check_index, index_path, update_index,
 };
 pub use log::{LINE_BYTES_MAX, Log, SCHEMA_VERSION_MIN, TailCheck};
-pub use postgres::{LOCK_KEY, PgLog, SCHEMA_SQL};
+pub use postgres::{LOCK_KEY, NOTIFY_CHANNEL, PgLog, SCHEMA_SQL};
 pub use record::{
     CiteRecord, EVENT_TYPES, FieldError, Record, SCHEMA_VERSION, format_recorded_at,
     parse_recorded_at, parse_uuid,
 };
+pub use watch::{CatchUp, FILE_POLL, Follower, PG_REREAD};
 pub use writer::{AppendOptions, AppendReport, Appended, Writer, append, encode_batch, encode_log};

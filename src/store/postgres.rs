@@ -41,6 +41,10 @@ use crate::error::{Error, Result};
 /// ASCII, so that other applications in the same database are unlikely to pick it.
 pub const LOCK_KEY: i64 = 0x7374_616e_6365;
 
+/// The channel the insert trigger notifies at each commit of records (`pg_notify`), which a
+/// follower (`stancelog watch`) listens on.
+pub const NOTIFY_CHANNEL: &str = "stancelog_append";
+
 /// The schema `stancelog init` creates: the records table, the trigger that keeps it
 /// append-only, and the two group roles with their grants.
 ///
@@ -239,9 +243,20 @@ impl PgLog {
     /// Folds the records after `log` (or all, for `None`) read through `client`, in seq order,
     /// as one statement (one snapshot).
     pub(crate) fn read_after(&self, client: &mut impl Copier, log: Option<Log>) -> Result<Log> {
+        self.read_through(client, log, None)
+    }
+
+    /// [`PgLog::read_after`], reading no record after seq `upto` (inclusive) when given.
+    pub(crate) fn read_through(
+        &self,
+        client: &mut impl Copier,
+        log: Option<Log>,
+        upto: Option<Seq>,
+    ) -> Result<Log> {
         let after = log.as_ref().map_or(0, |l| l.history.seq_last());
+        let upto = upto.map_or(String::new(), |u| format!(" AND seq <= {u}"));
         let query = format!(
-            "COPY (SELECT line FROM stancelog.records WHERE seq > {after} ORDER BY seq) TO STDOUT {COPY_RAW}"
+            "COPY (SELECT line FROM stancelog.records WHERE seq > {after}{upto} ORDER BY seq) TO STDOUT {COPY_RAW}"
         );
         let reader = client.copy_out(&query).map_err(|e| self.err(e))?;
         let mut reader = ServerErrors {
@@ -483,6 +498,11 @@ mod pgpass {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schema_notifies_the_followers_channel() {
+        assert!(SCHEMA_SQL.contains(&format!("pg_notify('{NOTIFY_CHANNEL}', '')")));
+    }
 
     #[test]
     fn connection_strings_are_told_from_paths() {

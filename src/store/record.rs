@@ -3,7 +3,6 @@
 //! `events/README.md` specifies it field by field. A [`Record`] is converted into domain types
 //! ([`EventBody`]) and back; the conversion names the field at fault.
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -262,16 +261,37 @@ pub fn parse_uuid(value: &str, field: &str) -> Result<Uuid, FieldError> {
     }
 }
 
-/// Formats a recorded time the one way the log stores it: RFC 3339, UTC, `Z`, microseconds.
-pub fn format_recorded_at(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+/// Formats a recorded time the one way the log stores it: RFC 3339, UTC, `Z`, exactly six
+/// fractional digits (microseconds; finer digits are cut, not rounded), e.g.
+/// `2024-10-25T09:30:00.000000Z`. A year outside 0000..=9999 is written with its sign and at
+/// least four digits (`-0044`), as logs written before the move from chrono to jiff had it;
+/// the chain hashes these bytes, so they never change.
+pub fn format_recorded_at(t: &jiff::Timestamp) -> String {
+    let dt = jiff::tz::Offset::UTC.to_datetime(*t);
+    let year = i32::from(dt.year());
+    let year = if (0..=9999).contains(&year) {
+        format!("{year:04}")
+    } else {
+        format!("{year:+05}")
+    };
+    format!(
+        "{year}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.subsec_nanosecond() / 1000
+    )
 }
 
 /// Parses a stored recorded time, which must be in the form [`format_recorded_at`] writes.
 ///
 /// # Errors
-/// A [`FieldError`] on `recorded_at` for any other form.
-pub fn parse_recorded_at(value: &str) -> Result<DateTime<Utc>, FieldError> {
+/// A [`FieldError`] on `recorded_at` for any other form, and for a time outside
+/// -9999-01-02T01:59:59Z..=9999-12-30T22:00:00.999999Z (the time library's range; no clock
+/// gives one) or a leap second (`:60`, which no clock writes into a log).
+pub fn parse_recorded_at(value: &str) -> Result<jiff::Timestamp, FieldError> {
     let bad = || {
         FieldError::new(
             "recorded_at",
@@ -281,8 +301,7 @@ pub fn parse_recorded_at(value: &str) -> Result<DateTime<Utc>, FieldError> {
             ),
         )
     };
-    let t = DateTime::parse_from_rfc3339(value).map_err(|_| bad())?;
-    let t = t.with_timezone(&Utc);
+    let t: jiff::Timestamp = value.parse().map_err(|_| bad())?;
     if format_recorded_at(&t) != value {
         return Err(bad());
     }
@@ -746,6 +765,54 @@ impl CiteRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Recorded times as chrono 0.4.45 wrote them (`to_rfc3339_opts(SecondsFormat::Micros,
+    /// true)`) before the move to jiff: the chain hashes these bytes, so they must not change.
+    const WRITTEN_BY_CHRONO: [(i64, &str); 10] = [
+        (0, "1970-01-01T00:00:00.000000Z"),
+        (1_730_000_000_123_456, "2024-10-27T03:33:20.123456Z"),
+        (1_730_000_000_000_001, "2024-10-27T03:33:20.000001Z"),
+        (-1, "1969-12-31T23:59:59.999999Z"),
+        (-62_135_596_800_000_000, "0001-01-01T00:00:00.000000Z"),
+        (-62_167_219_200_000_000, "0000-01-01T00:00:00.000000Z"),
+        (-62_167_219_200_000_001, "-0001-12-31T23:59:59.999999Z"),
+        (-377_705_023_201_000_000, "-9999-01-02T01:59:59.000000Z"),
+        (253_402_207_200_000_000, "9999-12-30T22:00:00.000000Z"),
+        (951_782_400_000_000, "2000-02-29T00:00:00.000000Z"),
+    ];
+
+    #[test]
+    fn recorded_times_are_written_byte_for_byte_as_chrono_wrote_them() {
+        for (micros, text) in WRITTEN_BY_CHRONO {
+            let t = jiff::Timestamp::from_microsecond(micros).unwrap();
+            assert_eq!(format_recorded_at(&t), text);
+            if !text.starts_with('-') {
+                assert_eq!(parse_recorded_at(text).unwrap(), t, "{text}");
+            }
+        }
+        // Nanoseconds are cut to microseconds, not rounded (chrono wrote .123456 too).
+        let t = jiff::Timestamp::new(1_730_000_000, 123_456_789).unwrap();
+        assert_eq!(format_recorded_at(&t), "2024-10-27T03:33:20.123456Z");
+    }
+
+    #[test]
+    fn a_recorded_time_in_any_other_form_is_refused_naming_the_field() {
+        for bad in [
+            "2024-10-25T09:30:00Z",
+            "2024-10-25T09:30:00.000000+00:00",
+            "2024-10-25 09:30:00.000000Z",
+            "2024-10-25t09:30:00.000000z",
+            "2024-10-25T09:30:00.0000000Z",
+            // A leap second (chrono read it, jiff reads it as :59; no clock writes one).
+            "2024-10-25T09:30:60.000000Z",
+            // Past the time library's last instant.
+            "9999-12-31T23:59:59.999999Z",
+        ] {
+            let e = parse_recorded_at(bad).unwrap_err();
+            assert_eq!(e.field, "recorded_at", "{bad}");
+            assert!(e.message.contains("is not an RFC 3339 UTC time"), "{e:?}");
+        }
+    }
 
     #[test]
     fn into_body_gives_what_to_body_gives() {

@@ -13,7 +13,6 @@ use std::sync::{OnceLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::backend::LogRef;
@@ -33,7 +32,7 @@ pub struct AppendOptions {
     /// The recorded time to stamp on the batch (UTC, kept to the microsecond). If the log's last
     /// recorded time is not earlier, one microsecond after it is used instead, so recorded time
     /// rises strictly from batch to batch.
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: jiff::Timestamp,
     /// Append only if the log's last seq is this (expected version); `None` = no check. A batch
     /// whose every event is already in the log (a retry) succeeds whatever this says.
     pub expect_seq: Option<Seq>,
@@ -570,10 +569,12 @@ fn keep_spare(spare: &mut Vec<u8>, mut out: Vec<u8>) {
 /// microsecond after the log's last recorded time if that is not earlier. Recorded time rises
 /// strictly from batch to batch, so that a "known at T" answer for a T already in the log never
 /// changes when later batches arrive.
-fn next_recorded_at(log: &Log, opts: &AppendOptions) -> DateTime<Utc> {
+fn next_recorded_at(log: &Log, opts: &AppendOptions) -> jiff::Timestamp {
     match log.recorded_at_last {
         Some(last) if last >= truncate_to_micros(opts.recorded_at) => {
-            last + chrono::TimeDelta::microseconds(1)
+            // Saturates at the time library's last instant (9999-12-30), which no clock reaches.
+            last.checked_add(jiff::SignedDuration::from_micros(1))
+                .unwrap_or(last)
         }
         _ => truncate_to_micros(opts.recorded_at),
     }
@@ -595,7 +596,7 @@ fn stage_batch(
     ids: &[Uuid],
     source: &str,
     opts: &AppendOptions,
-    recorded_at: DateTime<Utc>,
+    recorded_at: jiff::Timestamp,
 ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
     let seq_before = log.history.seq_last();
     stage_checked(log, spare, batch, ids, source, opts, recorded_at)
@@ -610,7 +611,7 @@ fn stage_checked(
     ids: &[Uuid],
     source: &str,
     opts: &AppendOptions,
-    recorded_at: DateTime<Utc>,
+    recorded_at: jiff::Timestamp,
 ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
     let seq_before = log.history.seq_last();
     let prev = log.head;
@@ -993,7 +994,7 @@ fn stage_pipelined<'b>(
     batch: &'b [NewEvent],
     ids: &[Uuid],
     source: &str,
-    recorded_at: DateTime<Utc>,
+    recorded_at: jiff::Timestamp,
     buf: Vec<u8>,
 ) -> Result<(Vec<Appended>, Vec<Staged<'b>>, Encoded)> {
     let prev = log.head;
@@ -1078,7 +1079,7 @@ fn stage_all<'b>(
     batch: &'b [NewEvent],
     ids: &[Uuid],
     source: &str,
-    recorded_at: DateTime<Utc>,
+    recorded_at: jiff::Timestamp,
 ) -> Result<(Vec<Appended>, Vec<Staged<'b>>)> {
     let mut report = Vec::with_capacity(batch.len());
     let mut staged: Vec<Staged<'b>> = Vec::with_capacity(batch.len());
@@ -1113,7 +1114,7 @@ fn stage(
     log: &mut Log,
     new: &NewEvent,
     id: Uuid,
-    recorded_at: DateTime<Utc>,
+    recorded_at: jiff::Timestamp,
     source: &str,
     line_of: impl Fn(Seq) -> Option<u64>,
 ) -> Result<Appended> {
@@ -1159,21 +1160,22 @@ fn stage(
 }
 
 /// The id of each batch event: its own, or a new v7 one from the recorded time.
-fn draw_ids(batch: &[NewEvent], recorded_at: DateTime<Utc>) -> Vec<Uuid> {
+fn draw_ids(batch: &[NewEvent], recorded_at: jiff::Timestamp) -> Vec<Uuid> {
     batch
         .iter()
         .map(|n| n.id.unwrap_or_else(|| new_v7(recorded_at)))
         .collect()
 }
 
-fn new_v7(at: DateTime<Utc>) -> Uuid {
-    let secs = u64::try_from(at.timestamp()).unwrap_or(0);
-    let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, at.timestamp_subsec_nanos());
+fn new_v7(at: jiff::Timestamp) -> Uuid {
+    let secs = u64::try_from(at.as_second()).unwrap_or(0);
+    let nanos = u32::try_from(at.subsec_nanosecond()).unwrap_or(0);
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, nanos);
     Uuid::new_v7(ts)
 }
 
-fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+fn truncate_to_micros(t: jiff::Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
 }
 
 fn lock(file: &File, path: &Path, wait: Duration) -> Result<()> {
@@ -1263,7 +1265,7 @@ mod tests {
 
     fn opts(secs: i64) -> AppendOptions {
         AppendOptions {
-            recorded_at: DateTime::from_timestamp(secs, 0).unwrap(),
+            recorded_at: jiff::Timestamp::from_second(secs).unwrap(),
             expect_seq: None,
             wait: Duration::from_secs(5),
         }
@@ -1451,7 +1453,7 @@ mod tests {
             text.push('\n');
         }
         let batch = parse_batch("batch", text.as_bytes()).unwrap();
-        let recorded_at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let recorded_at = jiff::Timestamp::from_second(1_700_000_000).unwrap();
         let events: Vec<Event> = batch
             .into_iter()
             .enumerate()

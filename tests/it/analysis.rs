@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use uuid::Uuid;
 
@@ -29,8 +28,8 @@ impl Build {
     }
 
     /// The recorded time of a seq.
-    pub fn time(seq: u64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000 + seq as i64, 0).unwrap()
+    pub fn time(seq: u64) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(1_700_000_000 + seq as i64).unwrap()
     }
 
     /// Checks and applies one event; returns its id.
@@ -350,7 +349,7 @@ proptest! {
             if matches!(e.status, Status::Retracted { .. }) {
                 continue;
             }
-            let year = i64::from(chrono::Datelike::year(&e.position.stance.date.start().naive()));
+            let year = i64::from(e.position.stance.date.start().year());
             *want.entry((year, e.position.actor.to_string(), e.position.stance.stance)).or_default() += 1;
         }
         let got: BTreeMap<(i64, String, Stance), u64> = b

@@ -114,6 +114,7 @@ macro_rules! on_both_backends {
         }
     )*};
 }
+pub(crate) use on_both_backends;
 
 on_both_backends! {
     fn the_seed_copied_in_verifies_with_the_seed_head_hash(b: Backend) {

@@ -17,7 +17,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -51,7 +50,7 @@ fn body(line: &Value) -> EventBody {
 /// A history appended batch by batch; each batch is recorded one second after the one before.
 struct Book {
     h: History,
-    clock: DateTime<Utc>,
+    clock: jiff::Timestamp,
 }
 
 impl Book {
@@ -59,14 +58,14 @@ impl Book {
         Book {
             h: History::new(),
             // 2024-11-01T00:00:00Z
-            clock: DateTime::from_timestamp(1_730_419_200, 0).expect("valid time"),
+            clock: jiff::Timestamp::from_second(1_730_419_200).expect("valid time"),
         }
     }
 
     /// Appends one batch, all or nothing, and returns the seqs it got.
     fn try_batch(&mut self, lines: &[Value]) -> Result<Vec<Seq>, Rejection> {
         let before = self.h.seq_last();
-        self.clock += TimeDelta::seconds(1);
+        self.clock += jiff::SignedDuration::from_secs(1);
         for line in lines {
             let seq = self.h.seq_last() + 1;
             let b = body(line);
@@ -94,7 +93,7 @@ impl Book {
     }
 
     /// The recorded time of an event.
-    fn recorded(&self, seq: Seq) -> DateTime<Utc> {
+    fn recorded(&self, seq: Seq) -> jiff::Timestamp {
         self.h.event(seq).expect("event").recorded_at
     }
 }
@@ -629,8 +628,10 @@ fn seed_known_at_after_the_newest_event_answers_with_the_cutoff_used() {
     // Given the seed log, whose newest event is seq 40;
     let log = seed_log();
     let t40 = recorded_at_of(&log, 40);
-    let later = format_micros(parse_recorded_at(&t40).unwrap() + TimeDelta::microseconds(1));
-    let second = format_micros(parse_recorded_at(&t40).unwrap() + TimeDelta::seconds(1));
+    let later =
+        format_micros(parse_recorded_at(&t40).unwrap() + jiff::SignedDuration::from_micros(1));
+    let second =
+        format_micros(parse_recorded_at(&t40).unwrap() + jiff::SignedDuration::from_secs(1));
     // when a query is known at one microsecond or one second after it (both in the past);
     for args in [
         vec!["positions", "--known-at", later.as_str()],
@@ -706,8 +707,8 @@ fn seed_known_at_with_an_offset_is_the_same_instant_as_in_utc() {
     let t35 = recorded_at_of(&log, 35);
     let seoul = parse_recorded_at(&t35)
         .unwrap()
-        .with_timezone(&FixedOffset::east_opt(9 * 3600).unwrap())
-        .to_rfc3339();
+        .display_with_offset(jiff::tz::offset(9))
+        .to_string();
     assert!(seoul.ends_with("+09:00"), "{seoul}");
     // when positions are asked known at either, then the answers are identical.
     let a = ok(
@@ -721,7 +722,7 @@ fn seed_known_at_with_an_offset_is_the_same_instant_as_in_utc() {
     assert_eq!(a.stdout, b.stdout);
 }
 
-fn format_micros(t: DateTime<Utc>) -> String {
+fn format_micros(t: jiff::Timestamp) -> String {
     stancelog::store::format_recorded_at(&t)
 }
 
@@ -782,9 +783,15 @@ fn back_dated_stance_recorded_later_is_ordered_by_valid_time_and_known_at_replay
     // Recorded times map to seq prefixes.
     let t6 = b.recorded(6);
     assert_eq!(b.h.seq_known_at(t6), 6);
-    assert_eq!(b.h.seq_known_at(t6 - TimeDelta::microseconds(1)), 5);
+    assert_eq!(
+        b.h.seq_known_at(t6 - jiff::SignedDuration::from_micros(1)),
+        5
+    );
     assert_eq!(b.h.seq_known_at(b.recorded(7)), 7);
-    assert_eq!(b.h.seq_known_at(b.recorded(1) - TimeDelta::seconds(1)), 0);
+    assert_eq!(
+        b.h.seq_known_at(b.recorded(1) - jiff::SignedDuration::from_secs(1)),
+        0
+    );
     assert_eq!(pos(&b.h, at("2024-10-25", Some(0)), &all()), vec![]);
 }
 
@@ -2313,14 +2320,14 @@ fn build(g: &Gen) -> (Vec<Event>, Vec<(Seq, Seq)>) {
         }
     }
     // 2024-11-01T00:00:00Z, then strictly later batch by batch.
-    let mut clock = DateTime::from_timestamp(1_730_419_200, 0).expect("valid time");
+    let mut clock = jiff::Timestamp::from_second(1_730_419_200).expect("valid time");
     let mut events = Vec::new();
     let mut batches = Vec::new();
     let mut start = 0usize;
     while start < lines.len() {
         let b = batches.len();
         if b > 0 {
-            clock += TimeDelta::microseconds(1 + g.gaps[b % g.gaps.len()]);
+            clock += jiff::SignedDuration::from_micros(1 + g.gaps[b % g.gaps.len()]);
         }
         let end = (start + g.batch_sizes[b % g.batch_sizes.len()]).min(lines.len());
         for (i, line) in lines.iter().enumerate().take(end).skip(start) {
@@ -2347,7 +2354,7 @@ fn query_days(events: &[Event]) -> Vec<Option<Day>> {
     let mut add = |d: &ValidDate| {
         for x in [d.start(), d.end()] {
             days.insert(x);
-            if let Some(p) = x.naive().pred_opt() {
+            if let Ok(p) = x.date().yesterday() {
                 days.insert(day(&p.to_string()));
             }
         }
@@ -2566,7 +2573,7 @@ proptest! {
         let (events, batches) = build(&g);
         let days = query_days(&events);
         let mut h = History::new();
-        let mut then: Vec<(Seq, DateTime<Utc>, String)> = vec![(0, events[0].recorded_at - TimeDelta::microseconds(1), answers(&h, None, &days))];
+        let mut then: Vec<(Seq, jiff::Timestamp, String)> = vec![(0, events[0].recorded_at - jiff::SignedDuration::from_micros(1), answers(&h, None, &days))];
         for (first, last) in &batches {
             for e in &events[(*first - 1) as usize..*last as usize] {
                 apply_checked(&mut h, e)?;
@@ -2588,7 +2595,10 @@ proptest! {
 #[test]
 fn known_at_todays_date_means_now() {
     let log = seed_log();
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string();
     let o = ok(
         &log,
         &["positions", "--known-at", &today, "--format", "json"],

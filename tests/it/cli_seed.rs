@@ -1184,7 +1184,7 @@ fn retracting_the_later_of_two_stances_brings_back_the_earlier() {
 #[test]
 fn the_seed_log_can_be_rebuilt_from_its_input_batches() {
     let (_dir, log) = crate::support::empty_log();
-    let events = crate::support::seed_log().with_file_name("dprk-russia-2024.input.jsonl");
+    let events = crate::support::shipped_seed_log().with_file_name("dprk-russia-2024.input.jsonl");
     let corrections = events.with_file_name("dprk-russia-2024.corrections.jsonl");
     for batch in [&events, &corrections] {
         let o = run_log(&log, &["append", batch.to_str().unwrap()], None);

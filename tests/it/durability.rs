@@ -1172,8 +1172,11 @@ fn position_tuples(log: &Path, as_of: Option<&str>) -> Vec<[String; 7]> {
 
 #[test]
 fn the_schema_1_fixture_reads_like_the_schema_2_seed_log() {
-    // Given the seed events as schema-1 records (no hash, no batch_last),
-    let old = schema1_fixture();
+    // Given the seed events as schema-1 records (no hash, no batch_last), copied out of the
+    // source tree (a query writes the projection index beside its log),
+    let tmp = tempfile::tempdir().unwrap();
+    let old = tmp.path().join("schema1.jsonl");
+    fs::copy(schema1_fixture(), &old).unwrap();
     // when verified, then it passes, counts 35 schema-1 records, and its head hash is the chain
     // over the raw schema-1 lines;
     let (events, head) = verify_ok(&old);

@@ -298,10 +298,16 @@ register = true
             ("%Y-%m-%d %H:%M:%S", "2016-10-05 13:45:00", "2016-10-05"),
             ("%m/%Y", "10/2016", "2016-10"),
         ] {
-            let d = sheet::parse_date_format(cell, format).unwrap();
+            let d = sheet::DateFormat::parse(format)
+                .unwrap()
+                .date(cell)
+                .unwrap();
             assert_eq!(d.to_string(), want, "{format}");
         }
-        let e = sheet::parse_date_format("2016-10-05", "%d/%m/%Y").unwrap_err();
+        let e = sheet::DateFormat::parse("%d/%m/%Y")
+            .unwrap()
+            .date("2016-10-05")
+            .unwrap_err();
         assert!(
             e.contains("`2016-10-05` does not match --date-format `%d/%m/%Y`"),
             "{e}"
@@ -320,6 +326,106 @@ register = true
             "{}",
             r.refused[0].reason
         );
+    }
+
+    #[test]
+    fn date_formats_read_as_they_did_before_the_move_to_jiff() {
+        // Values chrono 0.4.45 read; jiff's strtime must read them the same.
+        for (format, cell, want) in [
+            ("%d/%m/%Y", "1/3/2024", "2024-03-01"),
+            ("%d/%m/%Y", " 1/3/2024", "2024-03-01"),
+            ("%d %b %Y", "21 OCT 2024", "2024-10-21"),
+            ("%d %b %Y", "21  Oct 2024", "2024-10-21"),
+            ("%d %b %Y", "21\tOct 2024", "2024-10-21"),
+            ("%d %B %Y", "21 october 2024", "2024-10-21"),
+            // %B takes an abbreviated name too, as chrono's did.
+            ("%d %B %Y", "21 Oct 2024", "2024-10-21"),
+            ("%B %-d, %Y", "October 1, 2024", "2024-10-01"),
+            ("%e %b %Y", " 5 Oct 2024", "2024-10-05"),
+            ("%e %b %Y", "5 Oct 2024", "2024-10-05"),
+            ("%-d/%-m/%Y", "5/3/2024", "2024-03-05"),
+            ("%_d %b %Y", " 5 Oct 2024", "2024-10-05"),
+            ("%h %d, %Y", "Oct 21, 2024", "2024-10-21"),
+            ("%A, %d %B %Y", "Monday, 21 October 2024", "2024-10-21"),
+            ("%Y", "24", "0024"),
+            ("%m/%Y", "1/2024", "2024-01"),
+            (
+                "%Y-%m-%dT%H:%M:%S%:z",
+                "2024-10-21T15:30:00+09:00",
+                "2024-10-21",
+            ),
+            (
+                "%Y-%m-%dT%H:%M:%S%z",
+                "2024-10-21T15:30:00+0900",
+                "2024-10-21",
+            ),
+            (
+                "%Y-%m-%dT%H:%M:%S%.f",
+                "2024-10-21T15:30:00.123",
+                "2024-10-21",
+            ),
+            ("%Y-%m-%d %I:%M %p", "2024-10-21 03:30 pm", "2024-10-21"),
+            ("%Y-%m-%d %T", "2024-10-21 15:30:00", "2024-10-21"),
+            ("%F", "2024-10-21", "2024-10-21"),
+            ("%Y%m%d", "20241021", "2024-10-21"),
+            ("%Y%%", "2024%", "2024"),
+        ] {
+            let d = sheet::DateFormat::parse(format).unwrap().date(cell);
+            assert_eq!(
+                d.map(|d| d.to_string()),
+                Ok(want.to_string()),
+                "{format} {cell}"
+            );
+        }
+        for (format, cell) in [
+            ("%d %b %Y", "21 October 2024"),
+            ("%d/%m/%Y", "001/03/2024"),
+            ("%d/%m/%Y", "21/13/2024"),
+            ("%d/%m/%Y", "31/02/2024"),
+            ("%d/%m/%Y", "1/3/2024 "),
+            ("%Y", "-44"),
+            ("%d-%b-%Y", "21-Sept-2024"),
+        ] {
+            let e = sheet::DateFormat::parse(format)
+                .unwrap()
+                .date(cell)
+                .unwrap_err();
+            assert!(
+                e.starts_with(&format!(
+                    "`{cell}` does not match --date-format `{format}`: "
+                )),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_date_format_jiff_or_a_date_cannot_read_is_refused_naming_the_specifier() {
+        for (format, why) in [
+            (
+                "%d/%m/%y",
+                "%y is a two-digit year or century: the century would be a guess",
+            ),
+            ("%D", "%D is a two-digit year"),
+            ("%C%y", "%C is a two-digit year"),
+            ("%j %Y", "%j (a day of the year or a week) is not read"),
+            ("%Y %U", "%U (a day of the year or a week) is not read"),
+            (
+                "%Y-%m-%d %Z",
+                "%Z is not supported; a date format takes %Y %m %d",
+            ),
+            ("%s", "%s is not supported"),
+            ("%Q", "%Q is not supported"),
+            ("%Y %q", "%q is not supported"),
+            ("%Y%", "`%` ends the format; write %% for a percent sign"),
+            ("%Y %3d", "%3d is not supported"),
+            ("%Y %^b", "%^ is not supported"),
+            ("%Y %é", "%é is not supported"),
+        ] {
+            let e = sheet::DateFormat::parse(format).unwrap_err();
+            assert!(e.starts_with(&format!("`{format}`: ")), "{e}");
+            assert!(e.contains(why), "{format}: {e}");
+        }
     }
 
     #[test]
@@ -698,6 +804,42 @@ mod cli {
         );
         assert_eq!(o.status.code(), Some(2));
         assert!(stderr(&o).contains("actor-column"), "{}", stderr(&o));
+    }
+
+    #[test]
+    fn an_unsupported_date_format_is_refused_once_before_any_row_naming_the_flag() {
+        let (dir, log) = empty_log();
+        let file = write(
+            dir.path(),
+            "f.csv",
+            "who,when\nFRA,05/10/16\nIND,02/10/16\nUSA,03/09/16\n",
+        );
+        let o = run_log(
+            &log,
+            &[
+                "import",
+                "csv",
+                file.to_str().unwrap(),
+                "--actor-col",
+                "who",
+                "--topic",
+                "t",
+                "--stance",
+                "support",
+                "--date-col",
+                "when",
+                "--date-format",
+                "%d/%m/%y",
+                "--register",
+            ],
+            None,
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert_eq!(
+            stderr(&o).trim_end(),
+            "stancelog: error: --date-format: `%d/%m/%y`: %y is a two-digit year or century: the century would be a guess; write %Y (the year in full)"
+        );
+        assert_eq!(std::fs::read(&log).unwrap(), Vec::<u8>::new());
     }
 }
 

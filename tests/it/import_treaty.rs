@@ -8,8 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
-
 use stancelog::core::{At, Day, EventBody, Filter, History, Seq, Stance, Status, TopicId};
 use stancelog::import::treaty::{TreatyOptions, import_treaty_status};
 use stancelog::import::{ImportReport, NoProgress};
@@ -25,19 +23,13 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn time(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .expect("RFC 3339 time")
-        .with_timezone(&Utc)
+fn time(text: &str) -> jiff::Timestamp {
+    text.parse().expect("RFC 3339 time")
 }
 
 /// The last microsecond of a UTC day: what `--known-at YYYY-MM-DD` means.
-fn end_of(day: &str) -> DateTime<Utc> {
-    NaiveDate::parse_from_str(day, "%Y-%m-%d")
-        .expect("date")
-        .and_hms_micro_opt(23, 59, 59, 999_999)
-        .expect("time")
-        .and_utc()
+fn end_of(day: &str) -> jiff::Timestamp {
+    format!("{day}T23:59:59.999999Z").parse().expect("time")
 }
 
 fn snapshots_opts() -> TreatyOptions {
@@ -316,13 +308,13 @@ fn each_fixture_version_is_reproduced_known_at_its_date() {
         );
     }
     // Each version is one batch recorded at its snapshot date.
-    let stamps: BTreeSet<String> = h.events().map(|e| e.recorded_at.to_rfc3339()).collect();
+    let stamps: BTreeSet<String> = h.events().map(|e| e.recorded_at.to_string()).collect();
     assert_eq!(
         stamps.into_iter().collect::<Vec<_>>(),
         [
-            "2016-07-12T00:00:00+00:00",
-            "2016-09-05T00:00:00+00:00",
-            "2021-01-21T00:00:00+00:00"
+            "2016-07-12T00:00:00Z",
+            "2016-09-05T00:00:00Z",
+            "2021-01-21T00:00:00Z"
         ]
     );
     // Registrations: the topic, and each party on first appearance (EU28 is EUU; the row
@@ -965,7 +957,7 @@ mod real {
     #[test]
     fn the_united_states_accepted_in_2016_and_again_in_2021() {
         let h = &imported().history;
-        let k = |t: DateTime<Utc>| Some(h.seq_known_at(t));
+        let k = |t: jiff::Timestamp| Some(h.seq_known_at(t));
         // 2016-09-05: first listed without a kind, then (same day, next version) Acceptance.
         assert_eq!(
             position_of(h, k(time("2016-09-05T00:00:00Z")), "USA"),
@@ -1016,7 +1008,10 @@ mod real {
             .timeline(&f)
             .iter()
             .filter(|t| t.position.stance.stance == Stance::Ratified)
-            .map(|t| t.position.event.recorded_at.date_naive().to_string())
+            .map(|t| {
+                let at = t.position.event.recorded_at;
+                jiff::tz::Offset::UTC.to_datetime(at).date().to_string()
+            })
             .collect();
         assert_eq!(recorded, ["2016-09-05", "2021-01-21"]);
     }

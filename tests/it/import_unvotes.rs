@@ -444,7 +444,7 @@ fn the_library_reports_progress_in_events() {
     let (_dir, log) = empty_log();
     let progress = Counting::default();
     let opts = Options {
-        now: chrono::Utc::now(),
+        now: jiff::Timestamp::now(),
         wait: Duration::from_secs(5),
     };
     let report = unvotes::import(
@@ -469,8 +469,8 @@ fn the_library_reports_progress_in_events() {
     let log = Log::open(&log).unwrap();
     let first = log.history().event(1).unwrap().recorded_at;
     assert_eq!(
-        first.timestamp_micros(),
-        opts.now.timestamp_micros(),
+        first.as_microsecond(),
+        opts.now.as_microsecond(),
         "recorded at `now`"
     );
 }
@@ -605,7 +605,7 @@ mod real {
             &stancelog::store::LogRef::File(log.to_path_buf()),
             &data(),
             &Options {
-                now: chrono::Utc::now(),
+                now: jiff::Timestamp::now(),
                 wait: Duration::from_secs(5),
             },
             &NoProgress,

@@ -14,7 +14,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -70,7 +69,7 @@ enum Op {
 }
 
 #[derive(Debug, Clone)]
-struct Gen {
+pub(crate) struct Gen {
     ops: Vec<Op>,
     batch_sizes: Vec<usize>,
     gaps: Vec<i64>,
@@ -118,7 +117,7 @@ fn gen_op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn logs(max_ops: usize) -> impl Strategy<Value = Gen> {
+pub(crate) fn logs(max_ops: usize) -> impl Strategy<Value = Gen> {
     (
         prop::collection::vec(gen_op(), 0..=max_ops),
         prop::collection::vec(1usize..=7, 1..6),
@@ -167,7 +166,7 @@ impl Book {
         self.h.apply(Event {
             seq: n as Seq + 1,
             id: eid(n),
-            recorded_at: DateTime::UNIX_EPOCH,
+            recorded_at: jiff::Timestamp::UNIX_EPOCH,
             body: b,
         });
         self.lines.push(line);
@@ -299,7 +298,7 @@ impl Book {
 
 /// The lines of a generated log: 3 actors and 2 topics first, then the ops that the fold
 /// accepts.
-fn build(g: &Gen) -> Vec<Value> {
+pub(crate) fn build(g: &Gen) -> Vec<Value> {
     let mut book = Book {
         h: History::new(),
         lines: Vec::new(),
@@ -328,13 +327,13 @@ fn build(g: &Gen) -> Vec<Value> {
 /// fixed, rising strictly), the index following every append. The writer checks each batch
 /// against the index (`Writer::open_indexed`), not the whole log; every other generated
 /// split opens a new writer per batch, as `stancelog append` does. Returns the log's path.
-fn write(dir: &Path, g: &Gen, lines: &[Value]) -> PathBuf {
+pub(crate) fn write(dir: &Path, g: &Gen, lines: &[Value]) -> PathBuf {
     let log = dir.join("log.jsonl");
     Log::create(&log).expect("create");
     let reopen = g.batch_sizes.len().is_multiple_of(2);
     let mut w = Writer::open_indexed(&log, Duration::from_secs(5)).expect("writer");
     // 2024-11-01T00:00:00Z.
-    let mut clock = DateTime::from_timestamp(1_730_419_200, 0).expect("time");
+    let mut clock = jiff::Timestamp::from_second(1_730_419_200).expect("time");
     let mut start = 0;
     let mut b = 0;
     while start < lines.len() {
@@ -352,7 +351,7 @@ fn write(dir: &Path, g: &Gen, lines: &[Value]) -> PathBuf {
         }
         let report = w.append(&batch, "gen", &opts).expect("append");
         assert_eq!(report.index_warning, None);
-        clock += TimeDelta::microseconds(1 + g.gaps[b % g.gaps.len()]);
+        clock += jiff::SignedDuration::from_micros(1 + g.gaps[b % g.gaps.len()]);
         start = end;
         b += 1;
     }
@@ -361,7 +360,7 @@ fn write(dir: &Path, g: &Gen, lines: &[Value]) -> PathBuf {
 
 /// Filters worth asking: everything, each actor, each topic, each issue, an actor with a
 /// topic, two actors.
-fn filters(h: &History) -> Vec<Filter> {
+pub(crate) fn filters(h: &History) -> Vec<Filter> {
     let actors: Vec<ActorId> = h.actors().into_keys().collect();
     let topics: Vec<TopicId> = h.topics().into_keys().collect();
     let mut out = vec![Filter::default()];
@@ -400,7 +399,7 @@ fn filters(h: &History) -> Vec<Filter> {
 }
 
 /// A few days to ask about, around the generated dates.
-fn days() -> Vec<Option<Day>> {
+pub(crate) fn days() -> Vec<Option<Day>> {
     let mut out = vec![None];
     for d in [
         "2022-12-31",
@@ -427,8 +426,8 @@ fn compare(full: &History, index: &ProjectionIndex) -> Result<(), TestCaseError>
         prop_assert_eq!(index.recorded_at(seq), Some(t));
         prop_assert_eq!(index.seq_known_at(t), full.seq_known_at(t));
         prop_assert_eq!(
-            index.seq_known_at(t - TimeDelta::microseconds(1)),
-            full.seq_known_at(t - TimeDelta::microseconds(1))
+            index.seq_known_at(t - jiff::SignedDuration::from_micros(1)),
+            full.seq_known_at(t - jiff::SignedDuration::from_micros(1))
         );
         if seq % 3 == 0 {
             cutoffs.push(Some(seq));
@@ -895,7 +894,7 @@ fn readers_during_appends_see_each_batch_whole_or_not_at_all() {
             h.apply(Event {
                 seq,
                 id: Uuid::from_u128(u128::from(seq)),
-                recorded_at: DateTime::UNIX_EPOCH,
+                recorded_at: jiff::Timestamp::UNIX_EPOCH,
                 body: n.body,
             });
         }
@@ -925,7 +924,7 @@ fn readers_during_appends_see_each_batch_whole_or_not_at_all() {
         let mut w = Writer::open(&log, Duration::from_secs(5)).unwrap();
         for (b, text) in batches.iter().enumerate() {
             let opts = AppendOptions {
-                recorded_at: DateTime::from_timestamp(1_730_419_200 + b as i64, 0).unwrap(),
+                recorded_at: jiff::Timestamp::from_second(1_730_419_200 + b as i64).unwrap(),
                 expect_seq: None,
                 wait: Duration::from_secs(5),
             };
@@ -1089,7 +1088,7 @@ fn a_writer_on_the_index_decides_every_batch_as_a_writer_on_the_whole_log() {
     std::fs::copy(crate::support::seed_log(), &a).unwrap();
     std::fs::copy(crate::support::seed_log(), &b).unwrap();
     ProjectionIndex::open(&a).unwrap();
-    let mut clock = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let mut clock = jiff::Timestamp::from_second(1_800_000_000).unwrap();
     for (i, text) in batches.iter().enumerate() {
         let batch = parse_batch("b", format!("{text}\n").as_bytes()).unwrap();
         let opts = AppendOptions {
@@ -1112,7 +1111,7 @@ fn a_writer_on_the_index_decides_every_batch_as_a_writer_on_the_whole_log() {
             i == 0 || i == 1 || i == batches.len() - 1 || on_index.is_err(),
             "batch {i}"
         );
-        clock += TimeDelta::seconds(1);
+        clock += jiff::SignedDuration::from_secs(1);
     }
     // Ids drawn for events without one differ; here every accepted event has its own.
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());

@@ -16,6 +16,7 @@ mod import_mapping;
 mod import_treaty;
 mod import_unvotes;
 mod index;
+mod index_analysis;
 mod new_user;
 mod output;
 #[cfg(feature = "duckdb")]
@@ -29,3 +30,4 @@ mod real_analysis;
 mod real_data;
 mod record;
 mod report;
+mod watch;

@@ -2,61 +2,19 @@
 //! cluster and names it in `STANCELOG_PG_TEST`): who may write, writers at once, the expected
 //! seq race, writers killed mid-transaction. Each test has a database of its own.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::backends::pg::{admin, dbname, server};
 use crate::backends::{Backend, TestLog};
-use crate::support::stderr;
-
-/// A registration batch: actor `a`, topic `t` (a policy).
-const REGISTER: &str = concat!(
-    r#"{"type":"actor.registered","actor":"a","name":"A","kind":"state","country":"KOR","sector":"GOV"}"#,
-    "\n",
-    r#"{"type":"topic.registered","topic":"t","title":"T","kind":"policy"}"#,
-    "\n"
-);
-
-/// A batch of `n` stances of `a` on `t`, with ids `GROUP-0000-4000-8000-<i>` (`group` in hex).
-fn stances(group: u32, n: u32) -> String {
-    (0..n)
-        .map(|i| {
-            format!(
-                "{{\"id\":\"{group:08x}-0000-4000-8000-{i:012x}\",\"type\":\"stance.declared\",\"actor\":\"a\",\"topic\":\"t\",\"stance\":\"{}\",\"date\":\"2024-01-01\",\"cite\":{{\"publication\":\"p\"}}}}\n",
-                if i % 2 == 0 { "support" } else { "oppose" }
-            )
-        })
-        .collect()
-}
+use crate::support::{REGISTER, spawn_append, stances, stderr};
 
 /// A PostgreSQL log with actor `a` and topic `t` registered (seq 1 and 2).
 fn registered() -> TestLog {
     let log = TestLog::empty(Backend::Postgres);
     log.ok(&["append", "-"], Some(REGISTER.as_bytes()));
     log
-}
-
-/// Starts `stancelog --log LOG append -` with `input` on its standard input.
-fn spawn_append(log: &str, extra: &[&str], input: &str) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stancelog"))
-        .args(["--log", log, "append"])
-        .args(extra)
-        .arg("-")
-        .env_remove("STANCELOG_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn stancelog");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_string();
-    // Written on a thread: a large batch fills the pipe before the child reads it all.
-    thread::spawn(move || {
-        use std::io::Write;
-        let _ = stdin.write_all(input.as_bytes());
-    });
-    child
 }
 
 /// Records whose id starts with `group` (8 hex digits).
@@ -199,7 +157,7 @@ fn eight_writers_of_500_events_each_all_land_contiguous_and_verify() {
 
 #[test]
 fn two_writers_with_the_same_expected_seq_one_wins_each_round() {
-    const ROUNDS: u32 = 100;
+    const ROUNDS: u32 = 200;
     let log = registered();
     let db = dbname(&log.arg).to_string();
     for round in 0..ROUNDS {
@@ -227,52 +185,248 @@ fn two_writers_with_the_same_expected_seq_one_wins_each_round() {
 
 #[test]
 fn writers_killed_mid_transaction_leave_whole_batches_and_lose_nothing_acknowledged() {
-    const ROUNDS: u32 = 40;
-    const EVENTS: u32 = 1500;
+    // Rounds of 4 writers started at once and killed together, until at least 200 kills have
+    // landed inside a writer's transaction (in the server's view, just before the kill): the
+    // writer holding the lock catching up, staging, copying or committing, the others waiting
+    // for the lock. Each round waits until every writer has begun its transaction (or ended),
+    // then kills at a point spread over an append's life.
+    const KILLS_IN_TRANSACTION: usize = 200;
+    const WRITERS: u32 = 4;
+    const EVENTS: u32 = 400;
     let log = registered();
     let db = dbname(&log.arg).to_string();
-    // How long one such append takes here, to spread the kills over an append's life
-    // (connecting, reading the log, staging, COPY, COMMIT) and a little beyond.
+    // How long one such append takes here, to spread the kills.
     let started = Instant::now();
-    let o = spawn_append(&log.arg, &[], &stances(ROUNDS + 1, EVENTS))
+    let o = spawn_append(&log.arg, &[], &stances(999_999, EVENTS))
         .wait_with_output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let life = started.elapsed();
-    let (mut acknowledged, mut unacknowledged_but_stored) = (0, 0);
+    let (mut acknowledged, mut unacknowledged_but_stored, mut killed) = (0, 0, 0);
     let mut total = 2 + i64::from(EVENTS);
-    for round in 0..ROUNDS {
-        let group = round + 1;
-        let mut child = spawn_append(&log.arg, &[], &stances(group, EVENTS));
-        thread::sleep(life.mul_f64(f64::from(round) * 2.0 / f64::from(ROUNDS)));
-        let _ = child.kill();
-        let o = child.wait_with_output().unwrap();
-        let stored = count_group(&db, group);
+    let (mut server, mut in_transaction) = (admin(Some(&db)), 0);
+    let mut round = 0;
+    while in_transaction < KILLS_IN_TRANSACTION {
         assert!(
-            stored == 0 || stored == i64::from(EVENTS),
-            "round {round}: half a batch: {stored}"
+            round < 1000,
+            "only {in_transaction} kills inside a transaction"
         );
-        if o.status.success() {
-            acknowledged += 1;
-            assert_eq!(
-                stored,
-                i64::from(EVENTS),
-                "round {round}: acknowledged, then lost"
-            );
-        } else if stored > 0 {
-            unacknowledged_but_stored += 1;
+        let groups: Vec<u32> = (0..WRITERS).map(|k| round * WRITERS + k + 1).collect();
+        let mut children: Vec<Child> = groups
+            .iter()
+            .map(|g| {
+                let arg = format!("{} application_name=kill{g}", log.arg);
+                spawn_append(&arg, &[], &stances(*g, EVENTS))
+            })
+            .collect();
+        let mut seen = vec![false; children.len()];
+        let since = Instant::now();
+        while !seen.iter().all(|s| *s) {
+            assert!(since.elapsed().as_secs() < 60, "no transaction began");
+            let inside = in_transactions(&mut server, &db);
+            for (k, (child, group)) in children.iter_mut().zip(&groups).enumerate() {
+                seen[k] |= inside.contains(group) || child.try_wait().unwrap().is_some();
+            }
+            thread::sleep(Duration::from_micros(200));
         }
-        total += stored;
+        thread::sleep(life.mul_f64(f64::from(round % 10) / 20.0));
+        in_transaction += in_transactions(&mut server, &db).len();
+        for child in &mut children {
+            let _ = child.kill();
+        }
+        killed += children.len();
+        for (child, group) in children.into_iter().zip(groups) {
+            let o = child.wait_with_output().unwrap();
+            let stored = count_group(&db, group);
+            assert!(
+                stored == 0 || stored == i64::from(EVENTS),
+                "round {round}, group {group}: half a batch: {stored}"
+            );
+            if o.status.success() {
+                acknowledged += 1;
+                assert_eq!(
+                    stored,
+                    i64::from(EVENTS),
+                    "round {round}, group {group}: acknowledged, then lost"
+                );
+            } else if stored > 0 {
+                unacknowledged_but_stored += 1;
+            }
+            total += stored;
+        }
+        round += 1;
     }
     assert_eq!(seqs(&db), (total, 1, total));
     verifies(&log, total as u64);
     // The lock was released each time: a last writer appends.
-    let out = log.ok(&["append", "-"], Some(stances(999, 2).as_bytes()));
+    let out = log.ok(&["append", "-"], Some(stances(888_888, 2).as_bytes()));
     assert!(
         out.ends_with("appended 2 event(s), 0 already present\n"),
         "{out}"
     );
     eprintln!(
-        "{ROUNDS} writers killed over {life:?}: {acknowledged} had finished, {unacknowledged_but_stored} more had committed, the rest left nothing"
+        "{killed} writers killed in {round} rounds ({in_transaction} inside a transaction; one append takes {life:?}): {acknowledged} had finished, {unacknowledged_but_stored} more had committed, the rest left nothing"
+    );
+}
+
+/// The groups (from `application_name` `killGROUP`) of the writers to `db` that are inside an
+/// explicit transaction now: after BEGIN (a statement started after the transaction did), or
+/// idle in one.
+fn in_transactions(client: &mut postgres::Client, db: &str) -> Vec<u32> {
+    client
+        .query(
+            "SELECT substr(application_name, 5)::int FROM pg_stat_activity
+             WHERE datname = $1 AND application_name LIKE 'kill%'
+               AND (state = 'idle in transaction' OR xact_start < query_start)",
+            &[&db],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, i32>(0) as u32)
+        .collect()
+}
+
+/// A cluster of a test's own (`.ci/pg-start` in a temporary folder), for a test that crashes
+/// its server; stopped and removed when dropped.
+struct OwnCluster {
+    dir: tempfile::TempDir,
+    /// The superuser's connection string.
+    conn: String,
+}
+
+impl OwnCluster {
+    fn start() -> OwnCluster {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = OwnCluster::script("pg-start", dir.path());
+        OwnCluster { dir, conn }
+    }
+
+    /// Runs `.ci/NAME DIR`; gives its standard output, trimmed.
+    fn script(name: &str, dir: &std::path::Path) -> String {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(".ci")
+            .join(name);
+        let o = std::process::Command::new(script)
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap().trim().to_string()
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        OwnCluster::script("pg-stop", self.dir.path());
+    }
+}
+
+#[test]
+fn an_immediate_stop_while_appends_run_loses_nothing_acknowledged() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    const WRITERS: u32 = 4;
+    const EVENTS: u32 = 20;
+    const BEFORE_CRASH: usize = 40;
+    let cluster = OwnCluster::start();
+    postgres::Client::connect(&cluster.conn, postgres::NoTls)
+        .unwrap()
+        .batch_execute("CREATE DATABASE crash")
+        .unwrap();
+    let log = TestLog::at(format!("{} dbname=crash", cluster.conn));
+    log.ok(&["init"], None);
+    log.ok(&["append", "-"], Some(REGISTER.as_bytes()));
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let crashed = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (arg, acknowledged, crashed) =
+                (log.arg.clone(), acknowledged.clone(), crashed.clone());
+            thread::spawn(move || {
+                let mut tried = Vec::new();
+                for i in 0.. {
+                    let group = w * 100_000 + i + 1;
+                    tried.push(group);
+                    let o = spawn_append(&arg, &[], &stances(group, EVENTS))
+                        .wait_with_output()
+                        .unwrap();
+                    if o.status.success() {
+                        acknowledged.lock().unwrap().push(group);
+                    } else {
+                        assert!(crashed.load(Ordering::SeqCst), "{}", stderr(&o));
+                        break;
+                    }
+                }
+                tried
+            })
+        })
+        .collect();
+    let since = Instant::now();
+    while acknowledged.lock().unwrap().len() < BEFORE_CRASH {
+        assert!(
+            since.elapsed().as_secs() < 300,
+            "the writers made no progress"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    crashed.store(true, Ordering::SeqCst);
+    OwnCluster::script("pg-crash", cluster.dir.path());
+    let tried: Vec<u32> = writers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    OwnCluster::script("pg-start", cluster.dir.path());
+
+    let mut db = postgres::Client::connect(&log.arg, postgres::NoTls).unwrap();
+    let mut count = |group: u32| -> i64 {
+        db.query_one(
+            "SELECT count(*) FROM stancelog.records WHERE id::text LIKE $1",
+            &[&format!("{group:08x}-%")],
+        )
+        .unwrap()
+        .get(0)
+    };
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    for group in &acknowledged {
+        assert_eq!(
+            count(*group),
+            i64::from(EVENTS),
+            "group {group}: acknowledged, then lost"
+        );
+    }
+    let mut total = 2;
+    for group in &tried {
+        let stored = count(*group);
+        assert!(
+            stored == 0 || stored == i64::from(EVENTS),
+            "group {group}: half a batch"
+        );
+        total += stored;
+    }
+    let row = db
+        .query_one(
+            "SELECT count(*), min(seq), max(seq) FROM stancelog.records",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            row.get::<_, i64>(0),
+            row.get::<_, i64>(1),
+            row.get::<_, i64>(2)
+        ),
+        (total, 1, total)
+    );
+    verifies(&log, total as u64);
+    let out = log.ok(&["append", "-"], Some(stances(999_999, 2).as_bytes()));
+    assert!(
+        out.ends_with("appended 2 event(s), 0 already present\n"),
+        "{out}"
+    );
+    eprintln!(
+        "immediate stop after {} acknowledged appends of {} tried; {} events survived",
+        acknowledged.len(),
+        tried.len(),
+        total
     );
 }

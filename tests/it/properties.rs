@@ -14,7 +14,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Datelike, Duration, Utc};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use uuid::Uuid;
@@ -271,8 +270,8 @@ fn id(n: usize) -> Uuid {
 }
 
 /// 2024-10-25T09:30:00Z.
-fn recorded_base() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_729_848_600, 0).expect("valid timestamp")
+fn recorded_base() -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_729_848_600).expect("valid timestamp")
 }
 
 fn actor_id(spec: &Spec, i: usize) -> ActorId {
@@ -411,7 +410,7 @@ fn seal(spec: &Spec, bodies: Vec<(Uuid, EventBody)>) -> Vec<Event> {
                 [] => 0,
                 gaps => gaps[b % gaps.len()],
             };
-            at += Duration::microseconds(1 + gap);
+            at += jiff::SignedDuration::from_micros(1 + gap);
         }
         times.extend(range.map(|_| at));
     }
@@ -493,8 +492,8 @@ fn read(bytes: &[u8]) -> Log {
 // Observing a history
 // ---------------------------------------------------------------------------------------------
 
-fn day_of(d: chrono::NaiveDate) -> Option<Day> {
-    Day::from_ymd(d.year(), d.month(), d.day())
+fn day_of(d: jiff::civil::Date) -> Option<Day> {
+    Day::from_ymd(i32::from(d.year()), d.month() as u32, d.day() as u32)
 }
 
 /// Days worth asking about: around every start and end of a stance date, plus the edges.
@@ -507,8 +506,8 @@ fn query_days(events: &[Event]) -> Vec<Day> {
         if let EventBody::StanceDeclared(s) = &e.body {
             for day in [s.date.start(), s.date.end()] {
                 days.insert(day);
-                days.extend(day.naive().pred_opt().and_then(day_of));
-                days.extend(day.naive().succ_opt().and_then(day_of));
+                days.extend(day.date().yesterday().ok().and_then(day_of));
+                days.extend(day.date().tomorrow().ok().and_then(day_of));
             }
         }
     }
@@ -602,7 +601,7 @@ fn stance_map(h: &History, as_of: Day) -> BTreeMap<Pair, Stance> {
 
 /// First day of the period, number of date parts (1 year, 2 month, 3 day), the stated instant
 /// (none first), seq.
-type CanonicalKey = (chrono::NaiveDate, usize, Option<jiff::Timestamp>, u64);
+type CanonicalKey = (jiff::civil::Date, usize, Option<jiff::Timestamp>, u64);
 
 /// Where a stance stands in canonical order, worked out from the date and time as written
 /// rather than through `ValidDate`'s ordering or `TimeOfDay::instant`: the first day of the
@@ -619,7 +618,7 @@ fn canonical_key(date: &ValidDate, time: Option<&TimeOfDay>, seq: u64) -> Canoni
         parts.get(1).copied().unwrap_or(1),
         parts.get(2).copied().unwrap_or(1),
     );
-    let first = chrono::NaiveDate::from_ymd_opt(parts[0] as i32, month, day).expect("real day");
+    let first = jiff::civil::Date::new(parts[0] as i16, month as i8, day as i8).expect("real day");
     let instant = time.map(|t| {
         let stated = format!("{text}T{}", t.as_str());
         if stated.contains('[') {
@@ -650,7 +649,7 @@ fn oracle_map(events: &[Event], as_of: Option<Day>) -> BTreeMap<Pair, (Stance, U
             continue;
         };
         let key = canonical_key(&s.date, s.time.as_ref(), e.seq);
-        if retracted.contains(&e.id) || as_of.is_some_and(|d| key.0 > d.naive()) {
+        if retracted.contains(&e.id) || as_of.is_some_and(|d| key.0 > d.date()) {
             continue;
         }
         let pair = (s.actor.to_string(), s.topic.to_string());

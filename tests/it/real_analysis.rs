@@ -26,7 +26,7 @@ pub fn un_log() -> &'static Path {
     let (_, path) = LOG.get_or_init(|| {
         let (dir, log) = empty_log();
         let options = Options {
-            now: chrono::Utc::now(),
+            now: jiff::Timestamp::now(),
             wait: Duration::from_secs(5),
         };
         let report = unvotes::import(

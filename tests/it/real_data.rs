@@ -69,7 +69,7 @@ fn seed_log_countries_are_iso_3166_alpha_3() {
         "dprk-russia-2024.corrections.jsonl",
     ]
     .iter()
-    .map(|f| std::fs::read_to_string(seed_log().with_file_name(f)).unwrap())
+    .map(|f| std::fs::read_to_string(crate::support::shipped_seed_log().with_file_name(f)).unwrap())
     .flat_map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
     .filter(|l| {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();

@@ -114,3 +114,55 @@ fn report_refuses_what_has_no_answer() {
     }
     assert!(!Path::new(out).exists());
 }
+
+/// Regression: a report for actors none of whom voted drew an agreement heatmap of every other
+/// actor (an empty actor set read as "all actors"). Given a0 registered but silent and a1, a2
+/// voting on one roll call, when the whole log's fold draws the report for a0 alone, then it has
+/// no agreement section; for a1 and a2 it has one, with their single common vote.
+#[test]
+fn report_for_silent_actors_draws_no_agreement_of_others() {
+    use stancelog::core::{ActorId, Filter};
+    use stancelog::report::{Options, Source, render};
+    let (_dir, log) = crate::support::empty_log();
+    let mut batch = String::new();
+    for a in ["a0", "a1", "a2"] {
+        batch.push_str(&format!(
+            "{{\"type\":\"actor.registered\",\"actor\":\"{a}\",\"name\":\"Name {a}\",\"kind\":\"state\",\"country\":\"KOR\",\"sector\":\"GOV\"}}\n"
+        ));
+    }
+    batch.push_str("{\"type\":\"topic.registered\",\"topic\":\"r1\",\"title\":\"Roll call 1\",\"kind\":\"vote\"}\n");
+    for (a, v) in [("a1", "yes"), ("a2", "no")] {
+        batch.push_str(&format!(
+            "{{\"type\":\"stance.declared\",\"actor\":\"{a}\",\"topic\":\"r1\",\"stance\":\"{v}\",\"date\":\"2024-01-02\",\"cite\":{{\"publication\":\"UN\",\"title\":\"Record\"}}}}\n"
+        ));
+    }
+    let o = run_log(&log, &["append"], Some(batch.as_bytes()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = stancelog::store::Log::open(&log).unwrap();
+    let source = Source {
+        log_name: "log.jsonl".into(),
+        seq: 6,
+        head_hash: log.head_hash(),
+        date_last: log.history().date_last(),
+        known: "everything recorded".into(),
+    };
+    let draw = |actors: &[&str]| {
+        let filter = Filter {
+            actors: actors.iter().map(|a| ActorId::new(a).unwrap()).collect(),
+            ..Filter::default()
+        };
+        let opts = Options {
+            filter,
+            ..Options::default()
+        };
+        render(log.history(), &source, &opts)
+    };
+    let silent = draw(&["a0"]);
+    assert!(!silent.contains("id=\"agreement\""), "{silent}");
+    assert!(!silent.contains("Name a1"), "{silent}");
+    let both = draw(&["a1", "a2"]);
+    assert!(
+        both.contains("<tr><td>Name a1</td><td>Name a2</td><td>1</td><td>0</td>"),
+        "{both}"
+    );
+}

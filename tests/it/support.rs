@@ -4,10 +4,28 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
 
-/// Path of the shipped seed log.
+/// Path of a copy of the shipped seed log, made once per test process under cargo's target
+/// tmp folder, so that the projection index queries write beside it stays out of the source
+/// tree.
 pub fn seed_log() -> PathBuf {
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("seed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("seed copy folder");
+        let copy = dir.join("dprk-russia-2024.jsonl");
+        std::fs::copy(shipped_seed_log(), &copy).expect("copy of the seed log");
+        copy
+    })
+    .clone()
+}
+
+/// Path of the shipped seed log itself (read, never queried: a query writes its index beside).
+pub fn shipped_seed_log() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("events/dprk-russia-2024.jsonl")
 }
 
@@ -64,4 +82,46 @@ pub fn empty_log() -> (tempfile::TempDir, PathBuf) {
 /// Parses JSON output.
 pub fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).expect("JSON on stdout")
+}
+
+/// A registration batch: actor `a`, topic `t` (a policy).
+pub const REGISTER: &str = concat!(
+    r#"{"type":"actor.registered","actor":"a","name":"A","kind":"state","country":"KOR","sector":"GOV"}"#,
+    "\n",
+    r#"{"type":"topic.registered","topic":"t","title":"T","kind":"policy"}"#,
+    "\n"
+);
+
+/// A batch of `n` stances of `a` on `t`, with ids `GROUP-0000-4000-8000-<i>` (`group` in hex).
+pub fn stances(group: u32, n: u32) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"{group:08x}-0000-4000-8000-{i:012x}\",\"type\":\"stance.declared\",\"actor\":\"a\",\"topic\":\"t\",\"stance\":\"{}\",\"date\":\"2024-01-01\",\"cite\":{{\"publication\":\"p\"}}}}\n",
+                if i % 2 == 0 { "support" } else { "oppose" }
+            )
+        })
+        .collect()
+}
+
+/// Starts `stancelog --log LOG append -` with `input` on its standard input.
+pub fn spawn_append(log: &str, extra: &[&str], input: &str) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+        .args(["--log", log, "append"])
+        .args(extra)
+        .arg("-")
+        .env_remove("STANCELOG_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn stancelog");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_string();
+    // Written on a thread: a large batch fills the pipe before the child reads it all.
+    thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    child
 }

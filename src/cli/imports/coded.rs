@@ -47,7 +47,7 @@ pub fn run(
     args: &Args,
     format: Format,
     recorded_from_data: bool,
-    now: chrono::DateTime<chrono::Utc>,
+    now: jiff::Timestamp,
     wait: Duration,
     progress: &dyn Progress,
 ) -> Result<ImportReport, Error> {

@@ -136,6 +136,8 @@ pub struct Flags {
     pub day_col: Option<String>,
     /// strftime format of date cells: `%d/%m/%Y`, `%Y-%m-%d %H:%M:%S`, `%d %b %Y`, `%Y`
     /// (without %d a month date; without %m a year date; a time of day is read and dropped).
+    /// Refused before any row is read: a two-digit year (%y), a day of the year or week (%j, %U),
+    /// and any specifier that is not part of a date (%Z, %s).
     #[arg(long, value_name = "FORMAT")]
     pub date_format: Option<String>,
     /// A further stance of each row, dated by its own column: `STANCE=COL` (repeatable), e.g.
@@ -272,7 +274,7 @@ impl Flags {
 pub fn run(
     log: &LogRef,
     args: &Args,
-    now: chrono::DateTime<chrono::Utc>,
+    now: jiff::Timestamp,
     wait: Duration,
     progress: &dyn Progress,
 ) -> Result<ImportReport, Error> {

@@ -39,7 +39,7 @@ pub struct Args {
 pub fn run(
     log: &LogRef,
     args: &Args,
-    now: chrono::DateTime<chrono::Utc>,
+    now: jiff::Timestamp,
     wait: Duration,
     progress: &dyn Progress,
 ) -> Result<ImportReport, Error> {

@@ -22,7 +22,7 @@ pub struct Args {
 pub fn run(
     log: &LogRef,
     args: &Args,
-    now: chrono::DateTime<chrono::Utc>,
+    now: jiff::Timestamp,
     wait: Duration,
     progress: &dyn Progress,
 ) -> Result<ImportReport, Error> {

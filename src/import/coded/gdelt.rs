@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-
 use super::{
     Cache, Coded, GDELT, Party, cameo, cameo_act, kind_of_sector, refused, root_words, skipped,
     stance_of_quad, unknown_country,
@@ -88,14 +86,15 @@ fn host(url: &str) -> Option<&str> {
 }
 
 /// DATEADDED as a recorded time: `YYYYMMDD` (1.0) at 00:00 UTC, `YYYYMMDDHHMMSS` (2.0) in UTC.
-fn date_added(text: &str) -> Result<DateTime<Utc>, String> {
+fn date_added(text: &str) -> Result<jiff::Timestamp, String> {
     let bad = || format!("DATEADDED `{text}` is neither YYYYMMDD nor YYYYMMDDHHMMSS");
     match text.len() {
         8 => parse_date(text)
             .map(|(d, _)| d.start().midnight_utc())
             .map_err(|_| bad()),
-        14 => NaiveDateTime::parse_from_str(text, "%Y%m%d%H%M%S")
-            .map(|t| t.and_utc())
+        14 => jiff::civil::DateTime::strptime("%Y%m%d%H%M%S", text)
+            .and_then(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC))
+            .map(|t| t.timestamp())
             .map_err(|_| bad()),
         _ => Err(bad()),
     }

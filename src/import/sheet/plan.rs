@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
 use super::{
-    Spec, StanceMap, actor_kind_of, missing_part, parse_date, parse_date_format, parse_instrument,
+    DateFormat, Spec, StanceMap, actor_kind_of, missing_part, parse_date, parse_instrument,
     parse_recorded, parse_stance, slug,
 };
 use crate::core::{
@@ -101,7 +101,7 @@ pub struct Plan {
     cite: String,
     register: bool,
     slug_ids: bool,
-    date_format: Option<String>,
+    date_format: Option<DateFormat>,
     /// Actors and topics already mapped, by their cell.
     actors: FxHashMap<String, ActorOf>,
     topics: FxHashMap<String, TopicOf>,
@@ -244,7 +244,7 @@ impl Plan {
             recorded: col(&spec.recorded_col, "--recorded-col")?,
             register: spec.register.unwrap_or(false),
             slug_ids: spec.slug_ids.unwrap_or(false),
-            date_format: spec.date_format.clone(),
+            date_format: parse_with(&spec.date_format, "--date-format", DateFormat::parse)?,
             actors: FxHashMap::default(),
             topics: FxHashMap::default(),
         })
@@ -445,14 +445,11 @@ fn dataset_of(spec: &Spec, header: Option<&csv::StringRecord>) -> String {
 
 /// The period after a date, as precise as it: the next day, month or year.
 fn after(d: ValidDate) -> Option<ValidDate> {
-    let start = d.start().naive();
+    let next = d.end().next()?;
     let text = match d.precision() {
-        Precision::Day => start.succ_opt()?.format("%Y-%m-%d").to_string(),
-        Precision::Month => {
-            let end = d.end().naive().succ_opt()?;
-            end.format("%Y-%m").to_string()
-        }
-        Precision::Year => format!("{:04}", chrono::Datelike::year(&start) + 1),
+        Precision::Day => next.to_string(),
+        Precision::Month => format!("{:04}-{:02}", next.year(), next.month()),
+        Precision::Year => format!("{:04}", next.year()),
     };
     ValidDate::parse(&text).ok()
 }
@@ -693,7 +690,7 @@ impl Plan {
                     return Ok(None);
                 };
                 let parsed = match &self.date_format {
-                    Some(f) => parse_date_format(text, f).map(|d| (d, None)),
+                    Some(f) => f.date(text).map(|d| (d, None)),
                     None => parse_date(text),
                 };
                 parsed

@@ -6,7 +6,6 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::segment::SegmentMeta;
@@ -36,7 +35,7 @@ pub(crate) struct Manifest {
     /// Segments in seq order, covering `1..=seq` without gaps.
     pub(crate) segments: Vec<SegmentMeta>,
     /// Recorded times: (first seq of a run of events sharing one, the time), in log order.
-    pub(crate) runs: Vec<(Seq, DateTime<Utc>)>,
+    pub(crate) runs: Vec<(Seq, jiff::Timestamp)>,
     /// How many stances (retracted ones included) have each valid-time date, as corrected by
     /// the whole log: sorted by date, every count above 0. Kept whole (not only the latest
     /// date) so that an append that corrects the latest stance to an earlier date finds the
@@ -97,7 +96,7 @@ pub(crate) fn encode(m: &Manifest) -> Vec<u8> {
     put_u64(&mut w, m.runs.len() as u64);
     for (seq, t) in &m.runs {
         put_u64(&mut w, *seq);
-        put_u64(&mut w, t.timestamp_micros() as u64);
+        put_u64(&mut w, t.as_microsecond() as u64);
     }
     put_u64(&mut w, m.dates.len() as u64);
     for (date, n) in &m.dates {
@@ -165,7 +164,8 @@ fn read_fields(r: &mut Reader<'_>) -> Result<Manifest, String> {
     }
     for _ in 0..r.u64()? {
         let seq = r.u64()?;
-        let t = DateTime::from_timestamp_micros(r.u64()? as i64).ok_or("a time out of range")?;
+        let t = jiff::Timestamp::from_microsecond(r.u64()? as i64)
+            .map_err(|_| "a time out of range")?;
         m.runs.push((seq, t));
     }
     for _ in 0..r.u64()? {

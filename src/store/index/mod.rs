@@ -37,7 +37,6 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use self::manifest::Manifest;
@@ -599,7 +598,7 @@ impl Index {
     }
 
     /// The recorded time of the event of `seq`, if the index covers it.
-    pub fn recorded_at(&self, seq: Seq) -> Option<DateTime<Utc>> {
+    pub fn recorded_at(&self, seq: Seq) -> Option<jiff::Timestamp> {
         if seq == 0 || seq > self.manifest.seq {
             return None;
         }
@@ -609,11 +608,16 @@ impl Index {
     }
 
     /// The last seq recorded at or before `t` (0 when none): as [`History::seq_known_at`].
-    pub fn seq_known_at(&self, t: DateTime<Utc>) -> Seq {
+    pub fn seq_known_at(&self, t: jiff::Timestamp) -> Seq {
         let runs = &self.manifest.runs;
         let run = runs.partition_point(|(_, time)| *time <= t);
         runs.get(run)
             .map_or(self.manifest.seq, |(first, _)| first - 1)
+    }
+
+    /// The hash of the last record the index covers, in hex, as `stancelog verify` prints it.
+    pub fn head_hash(&self) -> String {
+        self.manifest.head().to_hex()
     }
 
     /// The latest valid-time date of any stance, as [`History::date_last`].

@@ -1,0 +1,174 @@
+//! `stancelog watch`: a catch-up subscription. Prints every event from `--from-seq` on, in seq
+//! order, then each batch as it is appended, until interrupted (SIGINT, SIGTERM) or until the
+//! reader of standard output goes away. The store's [`Follower`] keeps the high-water mark;
+//! this loop prints up to it, flushes, and waits.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::ValueEnum;
+
+use stancelog::Error;
+use stancelog::core::History;
+use stancelog::export::rows::EventRow;
+use stancelog::store::{FILE_POLL, Follower, LogRef, format_recorded_at};
+
+use super::Failure;
+
+/// What `watch` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WatchFormat {
+    /// One line per event: seq, recorded time, type and its fields as `key=value`, under a
+    /// header line.
+    Table,
+    /// One JSON object per line, the same objects as `ndjson` (a stream that never ends cannot
+    /// be one JSON array).
+    Json,
+    /// One JSON object per line: the columns of `export events` (docs/output.md).
+    Ndjson,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// The first seq to print (inclusive). Restart a watch with the last seq it printed plus
+    /// one to resume without a gap and without a repeat.
+    #[arg(long, value_name = "SEQ", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub from_seq: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = WatchFormat::Table)]
+    pub format: WatchFormat,
+}
+
+/// How long one wait lasts before the loop looks at the signals and standard output again
+/// (and, on a file log, at the file's length).
+const TICK: Duration = FILE_POLL;
+
+/// Follows the log until a signal or a closed standard output; exit 0 either way.
+pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
+    let stop = stop_on_signals()?;
+    let mut follower = Follower::open(target)?;
+    if w.format == WatchFormat::Table {
+        writeln!(
+            out,
+            "{:>7}  {:<27}  {:<16}  FIELDS",
+            "SEQ", "RECORDED_AT", "TYPE"
+        )?;
+    }
+    let mut next = w.from_seq;
+    let mut warned_gap = None;
+    let mut due = true;
+    loop {
+        if due {
+            let caught = follower.catch_up()?;
+            if caught.held_back.is_some() && caught.held_back != warned_gap {
+                eprintln!(
+                    "stancelog: warning: {target}: seq {} is not visible yet, but seq {} is: waiting for it (a record inserted outside stancelog's append path?)",
+                    caught.seq_last + 1,
+                    caught.held_back.unwrap_or_default()
+                );
+            }
+            warned_gap = caught.held_back;
+            while next <= caught.seq_last {
+                print_event(out, follower.history(), next, w.format)?;
+                next += 1;
+            }
+            out.flush()?;
+        }
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if stdout_closed() {
+            return Err(Failure::BrokenPipe);
+        }
+        due = follower.wait(TICK)?;
+    }
+}
+
+/// A flag that SIGINT and SIGTERM set; a second one of either ends the process at once (exit
+/// 130 or 143), should a read be stuck.
+fn stop_on_signals() -> Result<Arc<AtomicBool>, Error> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicBool::new(false));
+    for (signal, code) in [(SIGINT, 130), (SIGTERM, 143)] {
+        signal_hook::flag::register_conditional_shutdown(signal, code, Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
+            .map_err(|e| Error::io("signal handler", e))?;
+    }
+    Ok(stop)
+}
+
+/// Whether standard output is a pipe whose reader went away (or a terminal that hung up):
+/// `poll` reports an error or hang-up on it. Without this, an idle log would keep `watch | head`
+/// waiting until the next append.
+fn stdout_closed() -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let stdout = std::io::stdout();
+    let mut fds = [PollFd::new(&stdout, PollFlags::empty())];
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    matches!(poll(&mut fds, Some(&now)), Ok(n) if n > 0)
+        && fds[0].revents().intersects(PollFlags::ERR | PollFlags::HUP)
+}
+
+/// Writes the event at `seq` in `format`.
+fn print_event(
+    out: &mut dyn Write,
+    h: &History,
+    seq: u64,
+    format: WatchFormat,
+) -> std::io::Result<()> {
+    let Some(event) = h.event(seq) else {
+        return Ok(());
+    };
+    let row = EventRow::new(&event);
+    if format != WatchFormat::Table {
+        serde_json::to_writer(&mut *out, &row).map_err(std::io::Error::from)?;
+        return writeln!(out);
+    }
+    let f = &row.fields;
+    let text = [
+        ("actor", &f.actor),
+        ("alias", &f.alias),
+        ("topic", &f.topic),
+        ("name", &f.name),
+        ("title", &f.title),
+        ("kind", &f.kind),
+        ("stance", &f.stance),
+        ("date", &f.date),
+        ("recipient", &f.recipient),
+        ("target", &f.target),
+        ("reason", &f.reason),
+        ("organisation", &f.organisation),
+        ("from", &f.from),
+        ("to", &f.to),
+        ("cite", &f.cite_publication),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_deref().map(|v| format!("{k}={}", quoted(v))))
+    .collect::<Vec<_>>()
+    .join(" ");
+    writeln!(
+        out,
+        "{:>7}  {:<27}  {:<16}  {text}",
+        row.seq,
+        format_recorded_at(&row.recorded_at),
+        row.type_name
+    )
+}
+
+/// A value as is when it is one plain word, else in JSON quotes (so a line stays one line).
+fn quoted(v: &str) -> String {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && c != '"' && c != '=')
+    {
+        v.to_string()
+    } else {
+        serde_json::to_string(v).unwrap_or_default()
+    }
+}

@@ -1,0 +1,250 @@
+//! `stancelog watch`, the catch-up subscription, on both backends: every seq printed exactly
+//! once, in order, while writers append; a restart with `--from-seq` resumes without a gap; it
+//! ends cleanly on SIGINT, SIGTERM and when the reader of its pipe goes away.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::backends::{Backend, TestLog, on_both_backends};
+use crate::support::{REGISTER, spawn_append, stances, stderr};
+
+/// A guard against a hung watcher, never a measure of speed: a test waits this long for a line
+/// (or an exit) before it fails.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// A running `stancelog watch --format ndjson`, its lines read on a thread.
+struct Watcher {
+    child: Child,
+    lines: Receiver<String>,
+    errors: Receiver<String>,
+}
+
+impl Watcher {
+    fn start(log: &TestLog, extra: &[&str]) -> Watcher {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+            .args(["--log", &log.arg, "watch", "--format", "ndjson"])
+            .args(extra)
+            .env_remove("STANCELOG_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn stancelog watch");
+        let lines = lines_of(child.stdout.take().unwrap());
+        let errors = lines_of(child.stderr.take().unwrap());
+        Watcher {
+            child,
+            lines,
+            errors,
+        }
+    }
+
+    /// The seqs printed, read until `last` is printed.
+    fn seqs_through(&self, last: u64) -> Vec<u64> {
+        let mut seqs = Vec::new();
+        while seqs.last() != Some(&last) {
+            let line = self
+                .lines
+                .recv_timeout(PATIENCE)
+                .unwrap_or_else(|_| panic!("no seq {last} from watch; got {seqs:?}"));
+            let v: serde_json::Value = serde_json::from_str(&line).expect("an NDJSON line");
+            seqs.push(v["seq"].as_u64().expect("seq"));
+        }
+        seqs
+    }
+
+    /// Sends `signal` (`INT`, `TERM`); the watcher must end with exit 0, printing nothing more.
+    fn stop(mut self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status();
+        assert!(ok.expect("run kill").success());
+        let code = wait_bounded(&mut self.child);
+        let err: Vec<String> = self.errors.try_iter().collect();
+        assert_eq!(code, Some(0), "after SIG{signal}: {err:?}");
+        let rest: Vec<String> = self.lines.iter().collect();
+        assert_eq!(
+            rest,
+            Vec::<String>::new(),
+            "printed after the last awaited seq"
+        );
+    }
+}
+
+/// The lines of `pipe`, read on a thread.
+fn lines_of(pipe: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            if tx.send(line.expect("utf-8 line")).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
+
+/// Waits for `child` to exit, at most [`PATIENCE`]; gives its exit code.
+fn wait_bounded(child: &mut Child) -> Option<i32> {
+    let since = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if since.elapsed() > PATIENCE {
+            let _ = child.kill();
+            panic!("the process did not end");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `writers` processes each appending `batches` batches of `events` stances at once, with ids
+/// in groups from `group0`; returns when all have exited 0.
+fn append_at_once(log: &TestLog, writers: u32, batches: u32, events: u32, group0: u32) {
+    let handles: Vec<_> = (0..writers)
+        .map(|w| {
+            let arg = log.arg.clone();
+            thread::spawn(move || {
+                for b in 0..batches {
+                    let group = group0 + w * 1000 + b;
+                    let o = spawn_append(&arg, &[], &stances(group, events))
+                        .wait_with_output()
+                        .unwrap();
+                    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
+on_both_backends! {
+    fn a_watcher_prints_every_seq_once_in_order_while_four_writers_append(b: Backend) {
+        let log = TestLog::empty(b);
+        log.ok(&["append", "-"], Some(REGISTER.as_bytes()));
+        let watcher = Watcher::start(&log, &[]);
+        append_at_once(&log, 4, 15, 4, 1);
+        let total = 2 + 4 * 15 * 4;
+        assert_eq!(watcher.seqs_through(total), (1..=total).collect::<Vec<_>>());
+        watcher.stop("TERM");
+
+        // Restarted from a seq in the middle while writers append again: no gap, no repeat.
+        let resumed = Watcher::start(&log, &["--from-seq", "150"]);
+        append_at_once(&log, 4, 5, 3, 100_000);
+        let now = total + 4 * 5 * 3;
+        assert_eq!(resumed.seqs_through(now), (150..=now).collect::<Vec<_>>());
+        resumed.stop("INT");
+    }
+
+    fn a_watcher_from_past_the_end_prints_only_what_is_appended_later(b: Backend) {
+        let log = TestLog::empty(b);
+        log.ok(&["append", "-"], Some(REGISTER.as_bytes()));
+        let watcher = Watcher::start(&log, &["--from-seq", "4"]);
+        log.ok(&["append", "-"], Some(stances(1, 1).as_bytes()));
+        log.ok(&["append", "-"], Some(stances(2, 3).as_bytes()));
+        assert_eq!(watcher.seqs_through(6), vec![4, 5, 6]);
+        watcher.stop("INT");
+    }
+
+    fn a_watcher_ends_when_the_reader_of_its_pipe_goes_away(b: Backend) {
+        // What `watch | head -n 4` does: read some lines, then close the pipe while the log
+        // stays idle. The watcher must notice and end, with exit 0.
+        let log = TestLog::seed(b);
+        let lines = first_lines(&log, &["--from-seq", "38", "--format", "ndjson"], 3);
+        let seqs: Vec<u64> = lines
+            .iter()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"].as_u64().unwrap())
+            .collect();
+        assert_eq!(seqs, vec![38, 39, 40]);
+    }
+
+    fn the_table_shows_one_line_per_event_under_a_header(b: Backend) {
+        let log = TestLog::seed(b);
+        let lines = first_lines(&log, &["--from-seq", "40"], 2);
+        assert_eq!(lines[0], "    SEQ  RECORDED_AT                  TYPE              FIELDS");
+        assert_eq!(
+            lines[1],
+            "     40  2026-11-29T12:52:42.869264Z  stance.corrected  actor=cho-tae-yul \
+target=01a22751-4cee-728e-af63-7869f8c147a9 reason=\"The article names the foreign minister \
+Cho Tae-yong; in October 2024 the foreign minister was Cho Tae-yul, and Cho Tae-yong headed \
+the National Intelligence Service.\""
+        );
+    }
+}
+
+/// Runs `watch ARGS`, reads its first `n` lines, closes the pipe, and expects the watcher to
+/// end by itself with exit 0.
+fn first_lines(log: &TestLog, args: &[&str], n: usize) -> Vec<String> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+        .args(["--log", &log.arg, "watch"])
+        .args(args)
+        .env_remove("STANCELOG_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let lines = (0..n)
+        .map(|_| {
+            let mut l = String::new();
+            out.read_line(&mut l).unwrap();
+            l.trim_end_matches('\n').to_string()
+        })
+        .collect();
+    drop(out);
+    assert_eq!(wait_bounded(&mut child), Some(0));
+    lines
+}
+
+#[test]
+fn from_seq_zero_is_a_usage_error() {
+    let log = TestLog::seed(Backend::File);
+    let o = log.run(&["watch", "--from-seq", "0"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// A gap in what PostgreSQL shows (a row inserted by hand with seq 42 while 41 is missing, as
+/// only a writer outside stancelog's append path could): the watcher holds 42 back with a
+/// warning and prints 41 and 42 in order once 41 is there; it never skips.
+#[cfg(feature = "postgres")]
+#[test]
+fn a_gap_is_waited_for_never_skipped_on_pg() {
+    use crate::backends::pg::{admin, dbname};
+    // Two more batches of the seed log, made on a file log: their lines chain to the seed's.
+    let file = TestLog::seed(Backend::File);
+    file.ok(&["append", "-"], Some(REGISTER.as_bytes()));
+    let lines: Vec<String> = std::fs::read_to_string(&file.arg)
+        .unwrap()
+        .lines()
+        .skip(40)
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let pg = TestLog::seed(Backend::Postgres);
+    let watcher = Watcher::start(&pg, &["--from-seq", "41"]);
+    let mut db = admin(Some(dbname(&pg.arg)));
+    let insert = |db: &mut postgres::Client, seq: i64, line: &str| {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        db.execute(
+            "INSERT INTO stancelog.records (seq, id, hash, line) VALUES ($1, $2::text::uuid, $3, $4)",
+            &[&seq, &v["id"].as_str().unwrap(), &v["hash"].as_str().unwrap(), &line],
+        )
+        .unwrap();
+    };
+    insert(&mut db, 42, &lines[1]);
+    let warning = watcher.errors.recv_timeout(PATIENCE).expect("a warning");
+    assert!(
+        warning.ends_with("seq 41 is not visible yet, but seq 42 is: waiting for it (a record inserted outside stancelog's append path?)"),
+        "{warning}"
+    );
+    insert(&mut db, 41, &lines[0]);
+    assert_eq!(watcher.seqs_through(42), vec![41, 42]);
+    watcher.stop("INT");
+}
