@@ -440,9 +440,24 @@ fn compare(full: &History, index: &ProjectionIndex) -> Result<(), TestCaseError>
     for (id, _) in full.topics() {
         prop_assert_eq!(registry.topic(&id), full.topic(&id));
     }
+    // The lean registry of one id: that registration, as the full one has it.
+    for (id, _) in full.actors() {
+        let lean = index
+            .registry_for(&[id.to_string()], &[], false)
+            .map_err(TestCaseError::fail)?;
+        prop_assert_eq!(lean.actor(&id), full.actor(&id));
+    }
+    for (id, _) in full.topics() {
+        let lean = index
+            .registry_for(&[], &[id.to_string()], false)
+            .map_err(TestCaseError::fail)?;
+        prop_assert_eq!(lean.topic(&id), full.topic(&id));
+    }
     let days = days();
     for f in filters(full) {
-        let h = index.history(&f).map_err(TestCaseError::fail)?;
+        // What positions, diffs and timelines read (the analysis reads `history`, whose every
+        // registration `index_analysis.rs` checks).
+        let h = index.query_history(&f).map_err(TestCaseError::fail)?;
         for known in &cutoffs {
             for as_of in &days {
                 let at = At {

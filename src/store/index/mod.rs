@@ -48,6 +48,7 @@ use crate::error::{Error, Result};
 
 pub use self::check::{IndexCheck, check_index};
 pub use self::manifest::VERSION as INDEX_VERSION;
+pub(crate) use self::read::names;
 
 /// Where the index of the log at `log` lives: beside it, with `.index` appended (a folder).
 pub fn index_path(log: &Path) -> PathBuf {
@@ -115,6 +116,8 @@ pub struct Index {
     torn_tail_bytes: u64,
     torn_tail_records: u64,
     globals: OnceLock<Vec<Event>>,
+    /// The alias links and roles (`read.rs`).
+    links: OnceLock<Vec<Event>>,
     /// The whole log's fold, when the index could not be written and answers come from it.
     memory: Option<History>,
 }
@@ -532,13 +535,22 @@ impl Index {
         let mut tail = Vec::new();
         file.read_to_end(&mut tail).map_err(io)?;
         let (mut ids, mut targets) = (Vec::new(), Vec::new());
+        let (mut actors, mut topics) = (Vec::new(), Vec::new());
         for line in tail.split(|b| *b == b'\n') {
             if let Ok(r) = parse_record(line) {
                 ids.extend(r.id.and_then(|i| uuid::Uuid::parse_str(&i).ok()));
                 targets.extend(r.target.and_then(|t| uuid::Uuid::parse_str(&t).ok()));
+                let named = [&r.actor, &r.recipient, &r.alias];
+                actors.extend(
+                    named
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|a| ActorId::new(a).ok()),
+                );
+                topics.extend(r.topic.as_deref().and_then(|t| TopicId::new(t).ok()));
             }
         }
-        let Ok(history) = self.history_for(&ids, &targets) else {
+        let Ok(history) = self.history_for(&ids, &targets, &actors, &topics) else {
             return Ok(None);
         };
         let start = Log {
@@ -578,6 +590,7 @@ impl Index {
             torn_tail_bytes: 0,
             torn_tail_records: 0,
             globals: OnceLock::new(),
+            links: OnceLock::new(),
             memory: None,
         }
     }
