@@ -161,7 +161,8 @@ impl Row {
     }
 }
 
-/// Sort ranks of actor and topic symbols: the order of their ids.
+/// Sort ranks of actor and topic symbols: the order of their ids ([`History::ranks`]) or the
+/// order tables list them in ([`History::table_ranks`]).
 pub(super) struct Ranks {
     pub(super) actor: Vec<u32>,
     pub(super) topic: Vec<u32>,
@@ -179,8 +180,9 @@ pub(super) struct Scope {
     keep_topic: Vec<bool>,
 }
 
-/// The pairs that differ between two lists of deciding rows, both sorted by (actor id, topic
-/// id), found by walking them side by side, one change at a time (nothing is collected).
+/// The pairs that differ between two lists of deciding rows, both sorted by the ranks'
+/// (actor, topic) order, found by walking them side by side, one change at a time (nothing is
+/// collected).
 struct DiffWalk {
     before: Vec<Row>,
     after: Vec<Row>,
@@ -228,7 +230,7 @@ impl Iterator for DiffWalk {
 /// The rank of each symbol when symbols are ordered by their values.
 fn ranks_of<T: Ord>(len: usize, item: impl Fn(Sym) -> T) -> Vec<u32> {
     let mut order: Vec<Sym> = (0..len as Sym).collect();
-    order.sort_by_key(|s| item(*s));
+    order.sort_by_cached_key(|s| item(*s));
     let mut rank = vec![0; len];
     for (r, s) in order.into_iter().enumerate() {
         rank[s as usize] = r as u32;
@@ -237,10 +239,29 @@ fn ranks_of<T: Ord>(len: usize, item: impl Fn(Sym) -> T) -> Vec<u32> {
 }
 
 impl History {
+    /// Actors and topics in the order of their ids (the analysis tables, which show ids).
     pub(super) fn ranks(&self) -> Ranks {
         Ranks {
             actor: ranks_of(self.actor_syms.len(), |s| self.actor_syms.item(s)),
             topic: ranks_of(self.topic_syms.len(), |s| self.topic_syms.item(s)),
+        }
+    }
+
+    /// Actors and topics in the order tables list them: by the name shown (an actor's
+    /// registered name, a topic's title), then by id, so two actors of one name stay apart and
+    /// in a fixed order. Strings compare byte by byte (Unicode code point order), as the
+    /// `actors` and `topics` tables sort; no locale is consulted. Positions and diffs use it,
+    /// so every format and the projection index's answers list pairs in this order.
+    pub(super) fn table_ranks(&self) -> Ranks {
+        Ranks {
+            actor: ranks_of(self.actor_syms.len(), |s| {
+                let id = self.actor_syms.item(s);
+                (self.actor(id).map(|a| a.name.as_str()), id)
+            }),
+            topic: ranks_of(self.topic_syms.len(), |s| {
+                let id = self.topic_syms.item(s);
+                (self.topic(id).map(|t| t.title.as_str()), id)
+            }),
         }
     }
 
@@ -270,7 +291,8 @@ impl History {
     }
 
     /// The stances a scope covers, as known at its cutoff (retracted ones only when asked),
-    /// sorted by (actor id, topic id), then canonical order (`date`, stated instant, `seq`).
+    /// sorted by the ranks' (actor, topic) order, then canonical order (`date`, stated instant,
+    /// `seq`).
     pub(super) fn rows(&self, scope: &Scope, ranks: &Ranks, with_retracted: bool) -> Vec<Row> {
         // Room for every stance up to the cutoff: pages a filtered query leaves untouched cost
         // no memory, and a full one never copies its rows to grow.
@@ -391,7 +413,8 @@ impl History {
         self.retracted_by(seq).filter(|by| *by <= cutoff)
     }
 
-    /// The deciding row of each pair with a position at a point, in (actor id, topic id) order.
+    /// The deciding row of each pair with a position at a point, in the ranks' (actor, topic)
+    /// order.
     fn deciders(&self, at: At, filter: &Filter, ranks: &Ranks) -> Vec<Row> {
         // Rows dated after the as-of day are left out, so each pair's last row decides.
         let scope = self.scope(at.known.unwrap_or(Seq::MAX), at.as_of, filter);
@@ -411,7 +434,8 @@ impl History {
         rows
     }
 
-    /// Every position at a point, ordered by actor id, then topic id.
+    /// Every position at a point, in the order tables list them: by the actor's name, the
+    /// actor's id, the topic's title, then the topic's id (strings in byte order).
     ///
     /// The position of (actor, topic) is the stance of the last `stance.declared` for the pair
     /// in canonical order ([`CanonicalKey`](crate::core::CanonicalKey): `date`, then the stated
@@ -440,7 +464,7 @@ impl History {
         filter: &Filter,
     ) -> impl Iterator<Item = Position<'_>> + '_ {
         let cutoff = at.known.unwrap_or(Seq::MAX);
-        let rows = self.deciders(at, filter, &self.ranks());
+        let rows = self.deciders(at, filter, &self.table_ranks());
         rows.into_iter()
             .filter_map(move |r| self.position_at_row(&r, cutoff, at.as_of))
     }
@@ -456,7 +480,8 @@ impl History {
         self.positions_at(At { as_of, known: None }, filter)
     }
 
-    /// Every pair whose stance differs between two points, ordered by actor id, then topic id.
+    /// Every pair whose stance differs between two points, in the order of
+    /// [`History::positions_at`] (actor name, actor id, topic title, topic id).
     /// A restatement of the same stance, or a further report of it, is not a change.
     /// `diff_at(p, p)` is empty. Each side may have its own as-of date and its own cutoff, so
     /// "what changed in our knowledge of D between T1 and T2" is `diff_at((D, T1), (D, T2))`.
@@ -473,7 +498,7 @@ impl History {
         to: At,
         filter: &Filter,
     ) -> impl Iterator<Item = Change<'_>> + '_ {
-        let ranks = self.ranks();
+        let ranks = self.table_ranks();
         let before = self.deciders(from, filter, &ranks);
         let after = self.deciders(to, filter, &ranks);
         let walk = DiffWalk {

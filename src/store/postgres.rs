@@ -176,8 +176,18 @@ impl PgLog {
         Ok(client)
     }
 
-    /// An I/O error naming this log, with the server's message.
+    /// An I/O error naming this log, with the server's message; a usage error saying to run
+    /// `init` when the database holds no log (no `stancelog.records`), as for a missing file.
     pub(crate) fn err(&self, e: postgres::Error) -> Error {
+        use postgres::error::SqlState;
+        if matches!(
+            e.code(),
+            Some(&SqlState::UNDEFINED_TABLE) | Some(&SqlState::INVALID_SCHEMA_NAME)
+        ) {
+            return Error::Usage(format!(
+                "{self}: no log there (no stancelog schema); create one with `stancelog --log URL init`"
+            ));
+        }
         let text = match e.as_db_error() {
             Some(db) => match db.hint() {
                 Some(h) => format!("{} ({})", db.message(), h),

@@ -6,17 +6,44 @@
 //! they do on the seed file, and verify must give the seed's head hash: both backends hold the
 //! same records.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::support::{run, seed_input, seed_log, stderr, stdout};
 
 /// Where a test's log lives.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     File,
     #[cfg(feature = "postgres")]
     Postgres,
+}
+
+thread_local! {
+    /// The backend of the test running on this thread (each test has a thread of its own).
+    static CURRENT: std::cell::Cell<Backend> = const { std::cell::Cell::new(Backend::File) };
+}
+
+/// The backend of the running test: [`Backend::File`] unless the test runs inside
+/// [`on_backend`] (as every test of [`on_both_backends!`] does).
+pub fn current() -> Backend {
+    CURRENT.with(|c| c.get())
+}
+
+/// Runs `body` with `b` as the current backend: the backend fixture. `support::run_log` and
+/// `support::empty_log` then run their commands on it.
+pub fn on_backend(b: Backend, body: impl FnOnce()) {
+    CURRENT.with(|c| c.set(b));
+    body();
+}
+
+/// `stancelog --log LOG args...` on the current backend.
+pub fn run_log_on_current(log: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    match current() {
+        Backend::File => crate::support::run_log_file(log, args, stdin),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => mirror::run(log, args, stdin),
+    }
 }
 
 /// A log for one test, removed (file) or left in the throwaway server (PostgreSQL) after it.
@@ -95,8 +122,29 @@ fn on_seed_file(args: &[&str]) -> String {
 /// The seed log's head hash, as `verify` prints it.
 const SEED_HEAD: &str = "dbbc84d8430108fa67a8dc647b755ce2b0ff86e52a5f2b916658580a2806798a";
 
-/// Defines each test twice: `NAME::on_file` and (feature `postgres`) `NAME::on_pg`.
+/// Defines each test twice: `NAME::on_file` and (feature `postgres`) `NAME::on_pg`. Two forms:
+/// `fn NAME(b: Backend) { ... }` takes the backend as an argument (for tests that build a
+/// [`TestLog`]); `#[test] fn NAME() { ... }`, a test written for a file log through
+/// `support::run_log` / `support::empty_log`, runs with the backend fixture set
+/// ([`on_backend`]), so that those helpers run every command on that backend.
 macro_rules! on_both_backends {
+    ($($(#[doc = $doc:expr])* #[test] fn $name:ident() $body:block)*) => {$(
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            fn body() $body
+            #[test]
+            fn on_file() {
+                $crate::backends::on_backend($crate::backends::Backend::File, body)
+            }
+            #[cfg(feature = "postgres")]
+            #[test]
+            fn on_pg() {
+                $crate::backends::on_backend($crate::backends::Backend::Postgres, body)
+            }
+        }
+    )*};
     ($(fn $name:ident($b:ident: Backend) $body:block)*) => {$(
         mod $name {
             #[allow(unused_imports)]
@@ -209,6 +257,116 @@ on_both_backends! {
         assert!(out.starts_with("appended seq 41 (id "), "{out}");
         let actors = log.ok(&["actors", "--format", "json"], None);
         assert!(actors.contains("\"lee-jae-myung\""), "{actors}");
+    }
+}
+
+/// The PostgreSQL side of the backend fixture for tests written against a log file: each
+/// file path a test names stands for a PostgreSQL log, a database of its own, which the file
+/// mirrors. Before each command, what the file holds and the database lacks is copied in
+/// (`stancelog copy`, so a test may still build or extend its log by writing the file); the
+/// command runs on the database; after a command that may write, what the database holds and
+/// the file lacks is copied back, so the test reads the file as before. A file and database
+/// that disagree (a test that rewrites its log by hand) fail the copy: such tests stay on the
+/// file backend.
+#[cfg(feature = "postgres")]
+pub mod mirror {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::process::Output;
+
+    use crate::support::run as stancelog;
+    use crate::support::{run_log_file, stderr};
+
+    thread_local! {
+        /// The running test's mirrored files: each one's database (its connection string),
+        /// and the file's bytes when the two last agreed. Per test (per thread), so that
+        /// tests that name the same file (the seed log) never share a database.
+        static LOGS: RefCell<HashMap<PathBuf, Mirrored>> = RefCell::new(HashMap::new());
+    }
+
+    /// A mirrored file's database (its connection string), and the file's bytes when the two
+    /// last agreed.
+    type Mirrored = (String, Option<Vec<u8>>);
+
+    /// Commands that may append.
+    const WRITING: &[&str] = &[
+        "init", "append", "add", "retract", "correct", "cite", "import",
+    ];
+
+    /// `stancelog --log DB args...`, DB mirroring the file `log`.
+    pub fn run(log: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        let first = args.first().copied().unwrap_or("");
+        if first == "init" {
+            // The file is created as well (and refused, as on a file backend, if it exists).
+            let o = run_log_file(log, args, stdin);
+            if !o.status.success() {
+                return o;
+            }
+        }
+        // `init` makes the schema itself; a missing file is a database without one.
+        let db = database(log, first != "init" && log.exists());
+        if !log.exists() || first == "init" {
+            let o = on(&db, args, stdin);
+            remember(log);
+            return o;
+        }
+        sync_in(log, &db);
+        let o = on(&db, args, stdin);
+        if WRITING.contains(&first) {
+            copy_back(&db, log);
+        }
+        o
+    }
+
+    /// The database mirroring `log`, created on first use, with the schema when `schema`.
+    fn database(log: &Path, schema: bool) -> String {
+        if let Some((db, _)) = LOGS.with(|l| l.borrow().get(log).cloned()) {
+            return db;
+        }
+        let db = super::pg::fresh_database();
+        if schema {
+            let o = on(&db, &["init"], None);
+            assert!(o.status.success(), "init {db}: {}", stderr(&o));
+        }
+        LOGS.with(|l| l.borrow_mut().insert(log.to_path_buf(), (db.clone(), None)));
+        db
+    }
+
+    fn on(db: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        let mut all = vec!["--log", db];
+        all.extend_from_slice(args);
+        stancelog(&all, stdin)
+    }
+
+    fn remember(log: &Path) {
+        let bytes = std::fs::read(log).ok();
+        LOGS.with(|l| l.borrow_mut().get_mut(log).unwrap().1 = bytes);
+    }
+
+    /// Copies into `db` what the file `log` has and `db` lacks, when the file changed (a
+    /// file changed other than at its end makes the copy fail, and the test with it).
+    fn sync_in(log: &Path, db: &str) {
+        let bytes = std::fs::read(log).ok();
+        let changed = LOGS.with(|l| l.borrow().get(log).unwrap().1 != bytes);
+        if changed && bytes.as_ref().is_some_and(|b| !b.is_empty()) {
+            let from = log.to_str().unwrap();
+            let o = stancelog(&["copy", "--from", from, "--to", db], None);
+            assert!(
+                o.status.success(),
+                "the PostgreSQL mirror of {from} cannot take the file's records: {}",
+                stderr(&o)
+            );
+        }
+        remember(log);
+    }
+
+    /// Copies into the file `log` what `db` has and the file lacks.
+    fn copy_back(db: &str, log: &Path) {
+        let to = log.to_str().unwrap();
+        let o = stancelog(&["copy", "--from", db, "--to", to], None);
+        assert!(o.status.success(), "copy back to {to}: {}", stderr(&o));
+        remember(log);
     }
 }
 

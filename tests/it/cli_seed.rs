@@ -19,6 +19,7 @@ use serde_json::Value;
 use stancelog::core::EventBody;
 use stancelog::store::{Log, parse_batch};
 
+use crate::backends::on_both_backends;
 use crate::support::{json, run, run_log, seed_input, seed_log, stderr, stdout};
 
 const TREATY: &str = "russia-dprk-partnership-treaty";
@@ -101,6 +102,7 @@ fn append_text(log: &Path, batch: &str) -> std::process::Output {
     o
 }
 
+on_both_backends! {
 #[test]
 fn seed_positions_as_of_2024_10_25_cover_at_least_nine_actors() {
     let o = run_log(
@@ -118,7 +120,9 @@ fn seed_positions_as_of_2024_10_25_cover_at_least_nine_actors() {
         .collect();
     assert_eq!(actors.len(), 11, "{actors:?}");
 }
+}
 
+on_both_backends! {
 #[test]
 fn as_of_2024_10_20_the_treaty_signing_is_present_and_the_duma_ratification_absent() {
     // Given the seed log, when asking for positions as of 2024-10-20,
@@ -140,7 +144,9 @@ fn as_of_2024_10_20_the_treaty_signing_is_present_and_the_duma_ratification_abse
     // 2 treaty stances of June + 10 pairs dated "2024-10" (in effect from 2024-10-01).
     assert_eq!(rows.len(), 12, "{:?}", pairs(&rows));
 }
+}
 
+on_both_backends! {
 #[test]
 fn as_of_2024_10_24_the_duma_ratification_is_present_inclusively() {
     // Given the seed log, when asking the day before, then the ratification is absent;
@@ -158,7 +164,9 @@ fn as_of_2024_10_24_the_duma_ratification_is_present_inclusively() {
     // All 15 pairs are in effect by then.
     assert_eq!(rows.len(), 15, "{:?}", pairs(&rows));
 }
+}
 
+on_both_backends! {
 #[test]
 fn a_month_precision_date_takes_effect_on_the_first_day_of_the_month() {
     // Given stances dated "2024-10", when asking as of 2024-09-30, then only June's remain;
@@ -178,7 +186,9 @@ fn a_month_precision_date_takes_effect_on_the_first_day_of_the_month() {
     // Before the signing there is nothing at all.
     assert!(positions(Some("2024-06-18"), &[]).is_empty());
 }
+}
 
+on_both_backends! {
 #[test]
 fn diff_from_2024_10_20_to_2024_10_25_lists_the_ratification_as_added() {
     // Given the seed log, when diffing 2024-10-20 .. 2024-10-25 as JSON,
@@ -227,7 +237,9 @@ fn diff_from_2024_10_20_to_2024_10_25_lists_the_ratification_as_added() {
     assert_eq!(changes[0]["after"]["stance"], "doubt");
     assert_eq!(changes[1]["after"]["stance"], "deny");
 }
+}
 
+on_both_backends! {
 /// A diff reads forward in valid time: `--from` later than `--to` is refused with a message
 /// saying how to swap them (it used to answer with every change read backwards).
 #[test]
@@ -244,7 +256,9 @@ fn diff_with_from_later_than_to_is_refused_clearly() {
     );
     assert!(o.stdout.is_empty());
 }
+}
 
+on_both_backends! {
 #[test]
 fn diff_of_a_date_with_itself_is_empty() {
     for d in [
@@ -265,7 +279,9 @@ fn diff_of_a_date_with_itself_is_empty() {
         assert_eq!(json(&o), serde_json::json!([]), "diff({d}, {d})");
     }
 }
+}
 
+on_both_backends! {
 #[test]
 fn timeline_marks_the_first_of_two_cho_tae_yong_stances_superseded() {
     // Given the article as first recorded (known at seq 35), with two support stances of
@@ -345,7 +361,9 @@ fn timeline_marks_the_first_of_two_cho_tae_yong_stances_superseded() {
     assert!(text.contains("current"), "{text}");
     assert!(!text.contains("corrected"), "{text}");
 }
+}
 
+on_both_backends! {
 #[test]
 fn as_the_log_stands_the_two_cho_stances_are_cho_tae_yuls_corrected_by_39_and_40() {
     // Given the log as it stands (the corrections of seq 39 and 40 applied),
@@ -477,7 +495,9 @@ fn as_the_log_stands_the_two_cho_stances_are_cho_tae_yuls_corrected_by_39_and_40
     assert_eq!(v[0]["before"]["seq"], 25);
     assert_eq!(v[1]["after"]["seq"], 25);
 }
+}
 
+on_both_backends! {
 #[test]
 fn an_actor_is_found_by_its_name_or_alias_in_any_normalization() {
     // Given Cho Tae-yul, registered with the alias 조태열 (precomposed Hangul syllables, NFC),
@@ -511,7 +531,9 @@ fn an_actor_is_found_by_its_name_or_alias_in_any_normalization() {
         assert_eq!(found, yong, "--actor {wanted:?}");
     }
 }
+}
 
+on_both_backends! {
 #[test]
 fn full_timeline_has_every_stance_with_one_superseded_and_none_retracted() {
     let o = run_log(&seed_log(), &["timeline", "--format", "json"], None);
@@ -529,7 +551,9 @@ fn full_timeline_has_every_stance_with_one_superseded_and_none_retracted() {
     assert_eq!(&since[13..], &["2024-10-21", "2024-10-21", "2024-10-24"]);
     assert_eq!(rows[15]["actor"], "rus-state-duma");
 }
+}
 
+on_both_backends! {
 #[test]
 fn positions_filters_by_actor_and_topic() {
     // --actor alone
@@ -573,7 +597,9 @@ fn positions_filters_by_actor_and_topic() {
     // A registered actor with no stance (Kim Jong-un is only a recipient) gives nothing.
     assert!(positions(None, &["--actor", "kim-jong-un"]).is_empty());
 }
+}
 
+on_both_backends! {
 #[test]
 fn an_unknown_actor_or_topic_filter_exits_2() {
     let no_actor = |x: &str| {
@@ -621,7 +647,9 @@ fn an_unknown_actor_or_topic_filter_exits_2() {
         assert!(o.stdout.is_empty(), "{args:?} printed {}", stdout(&o));
     }
 }
+}
 
+on_both_backends! {
 #[test]
 fn position_json_objects_carry_the_documented_fields() {
     let rows = positions(Some("2024-10-25"), &[]);
@@ -655,7 +683,9 @@ fn position_json_objects_carry_the_documented_fields() {
     // A stance without a quote has quote null.
     assert!(find(&rows, "kor-nis", TROOPS).unwrap()["quote"].is_null());
 }
+}
 
+on_both_backends! {
 #[test]
 fn csv_has_a_header_row_and_one_row_per_position() {
     for as_of in ["2024-10-20", "2024-10-25"] {
@@ -692,7 +722,9 @@ fn csv_has_a_header_row_and_one_row_per_position() {
     }
     assert_eq!(positions(Some("2024-10-20"), &[]).len(), 12);
 }
+}
 
+on_both_backends! {
 #[test]
 fn table_output_shows_names_not_only_ids() {
     // As the log stands, the foreign minister's position is Cho Tae-yul's, noted as corrected.
@@ -746,7 +778,9 @@ fn table_output_shows_names_not_only_ids() {
     );
     assert!(!text.contains("State Duma"), "{text}");
 }
+}
 
+on_both_backends! {
 #[test]
 fn actors_and_topics_count_the_stances() {
     let o = run_log(&seed_log(), &["actors", "--format", "json"], None);
@@ -790,7 +824,9 @@ fn actors_and_topics_count_the_stances() {
     assert_eq!(get(TROOPS)["kind"], "claim");
     assert_eq!(get(ROK_RESPONSE)["stances"], 2);
 }
+}
 
+on_both_backends! {
 #[test]
 fn output_is_byte_identical_across_runs() {
     let commands: [&[&str]; 7] = [
@@ -811,7 +847,9 @@ fn output_is_byte_identical_across_runs() {
         assert!(a.stderr.is_empty(), "{args:?}: {}", stderr(&a));
     }
 }
+}
 
+on_both_backends! {
 #[test]
 fn the_stancelog_log_environment_variable_stands_in_for_log() {
     // Given STANCELOG_LOG and no --log,
@@ -846,7 +884,9 @@ fn the_stancelog_log_environment_variable_stands_in_for_log() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("STANCELOG_LOG"), "{}", stderr(&o));
 }
+}
 
+on_both_backends! {
 #[test]
 fn init_refuses_to_overwrite_an_existing_log() {
     let (_dir, log) = seed_copy();
@@ -856,7 +896,9 @@ fn init_refuses_to_overwrite_an_existing_log() {
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
     assert_eq!(std::fs::read(&log).unwrap(), before);
 }
+}
 
+on_both_backends! {
 #[test]
 fn the_seed_log_was_written_from_the_input_batch() {
     // Given the article's batch, the later corrections batch and the stored log,
@@ -925,6 +967,7 @@ fn the_seed_log_was_written_from_the_input_batch() {
     let ids: BTreeSet<_> = events.iter().map(|e| e.id).collect();
     assert_eq!(ids.len(), events.len());
 }
+}
 
 /// Spawns `stancelog args`, reads one line of its output, closes the pipe and waits.
 fn read_one_line_then_close(
@@ -958,6 +1001,7 @@ fn read_one_line_then_close(
     (first, status, err)
 }
 
+on_both_backends! {
 #[test]
 fn a_closed_output_pipe_ends_quietly() {
     // Given the seed log, when the reader takes one line and goes away,
@@ -992,7 +1036,9 @@ fn a_closed_output_pipe_ends_quietly() {
         assert!(status.success(), "{args:?}: {status:?}: {err}");
     }
 }
+}
 
+on_both_backends! {
 #[test]
 fn a_retraction_removes_the_position_and_the_timeline_shows_it() {
     // Given a copy of the seed log, and the id of the Duma's ratification,
@@ -1102,7 +1148,9 @@ fn a_retraction_removes_the_position_and_the_timeline_shows_it() {
     assert!(stderr(&o).contains("field `target`"), "{}", stderr(&o));
     assert_eq!(std::fs::read(&log).unwrap(), bytes);
 }
+}
 
+on_both_backends! {
 #[test]
 fn retracting_the_later_of_two_stances_brings_back_the_earlier() {
     // Given a copy of the seed log, when the foreign minister's second stance (seq 25, Cho
@@ -1178,7 +1226,9 @@ fn retracting_the_later_of_two_stances_brings_back_the_earlier() {
         assert_eq!(v[0]["seq"], 25, "known at {known}");
     }
 }
+}
 
+on_both_backends! {
 /// Regression: the shipped input batches had no ids, so a log rebuilt from them got new ids and
 /// the corrections batch (which targets the shipped ids) was refused.
 #[test]
@@ -1203,4 +1253,21 @@ fn the_seed_log_can_be_rebuilt_from_its_input_batches() {
         v
     };
     assert_eq!(without_times(&rebuilt), without_times(&shipped));
+}
+}
+
+on_both_backends! {
+/// The README's quick start shows what its first command prints (`positions --as-of
+/// 2024-10-25` on the seed log): the table there is that output, byte for byte.
+#[test]
+fn the_readme_main_job_table_is_what_the_command_prints() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README");
+    let fence = "```text\nPositions as of 2024-10-25: 15 position(s)";
+    let start = readme.find(fence).expect("the main job's table in README") + "```text\n".len();
+    let end = start + readme[start..].find("```\n").expect("its closing fence");
+    let o = run_log(&seed_log(), &["positions", "--as-of", "2024-10-25"], None);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(stdout(&o), &readme[start..end]);
+}
 }

@@ -20,6 +20,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use stancelog::store::{BATCH_EVENTS_MAX, LINE_BYTES_MAX, Log, SCHEMA_VERSION};
 
+use crate::backends::on_both_backends;
 use crate::support::{empty_log, json, run_log, seed_log, stderr, stdout};
 
 /// Lines 1-3 of every log here: an actor, a policy topic, a claim topic (one batch).
@@ -625,6 +626,7 @@ fn two_writers_racing_with_the_same_expected_seq_exactly_one_wins_each_round() {
 
 // 3. Retry ---------------------------------------------------------------------------------------
 
+on_both_backends! {
 #[test]
 fn a_retried_batch_is_stored_once_and_reported_with_its_original_seqs() {
     // Given a log at seq 3 and a batch of two events with explicit ids, appended expecting seq 3,
@@ -744,6 +746,7 @@ fn a_retried_batch_is_stored_once_and_reported_with_its_original_seqs() {
     assert!(stdout(&o).contains("appended 0 event(s), 2 already present"));
     assert_eq!(fs::read(&log).unwrap(), after);
     assert_eq!(verify_ok(&log).0, 6);
+}
 }
 
 // 4. Tamper --------------------------------------------------------------------------------------
@@ -1170,6 +1173,7 @@ fn position_tuples(log: &Path, as_of: Option<&str>) -> Vec<[String; 7]> {
     rows
 }
 
+on_both_backends! {
 #[test]
 fn the_schema_1_fixture_reads_like_the_schema_2_seed_log() {
     // Given the seed events as schema-1 records (no hash, no batch_last), copied out of the
@@ -1224,6 +1228,7 @@ fn the_schema_1_fixture_reads_like_the_schema_2_seed_log() {
         counts[3] > counts[2] && counts[0] >= counts[5],
         "{counts:?}"
     );
+}
 }
 
 #[test]
@@ -1428,6 +1433,7 @@ fn a_schema_1_line_with_bytes_after_its_object_is_refused_on_its_line() {
 
 // 7. Limits --------------------------------------------------------------------------------------
 
+on_both_backends! {
 #[test]
 fn an_event_longer_than_line_bytes_max_is_refused_and_one_exactly_at_it_is_kept() {
     // Given a log at seq 3, and how much longer a stored record is than its quote (the fields
@@ -1493,7 +1499,9 @@ fn an_event_longer_than_line_bytes_max_is_refused_and_one_exactly_at_it_is_kept(
         Some(LINE_BYTES_MAX - overhead)
     );
 }
+}
 
+on_both_backends! {
 #[test]
 fn a_batch_of_more_than_batch_events_max_events_is_refused_whole() {
     // Given a log at seq 3 and a batch of BATCH_EVENTS_MAX + 1 valid events,
@@ -1517,6 +1525,7 @@ fn a_batch_of_more_than_batch_events_max_events_is_refused_whole() {
     );
     assert!(o.stdout.is_empty());
     assert_eq!(fs::read(&log).unwrap(), base);
+}
 }
 
 /// The log at `log` with the first `k` records of a two-event batch appended to it by hand, as
@@ -1646,6 +1655,7 @@ fn a_torn_tail_looked_at_again_after_its_batch_was_finished_is_gone() {
     );
 }
 
+on_both_backends! {
 #[test]
 fn an_id_repeated_within_one_batch_is_named_as_a_repeat_of_that_batch() {
     // Given a log at seq 4 (event 10 stored) and a batch of 70 events (long enough to be
@@ -1704,6 +1714,7 @@ fn an_id_repeated_within_one_batch_is_named_as_a_repeat_of_that_batch() {
     );
     assert_eq!(fs::read(&log).unwrap(), after);
     assert_ne!(after, before);
+}
 }
 
 #[test]

@@ -11,6 +11,7 @@ use stancelog::import::coded::{
 use stancelog::import::{ImportReport, NoProgress};
 use stancelog::store::Log;
 
+use crate::backends::on_both_backends;
 use crate::import_mapping::write;
 use crate::support::{empty_log, run_log, stderr};
 
@@ -59,6 +60,7 @@ fn summary(s: &StanceDeclared) -> String {
 
 const ICEWS_HEAD: &str = "Event ID\tEvent Date\tSource Name\tSource Sectors\tSource Country\tEvent Text\tCAMEO Code\tIntensity\tTarget Name\tTarget Sectors\tTarget Country\tStory ID\tSentence Number\tPublisher\tCity\tDistrict\tProvince\tCountry\tLatitude\tLongitude";
 
+on_both_backends! {
 #[test]
 fn icews_source_is_the_actor_target_the_recipient_and_outlets_are_citations() {
     let (dir, log) = empty_log();
@@ -116,6 +118,7 @@ fn icews_source_is_the_actor_target_the_recipient_and_outlets_are_citations() {
     );
     assert_eq!((again.appended, again.already_present), (0, 4));
 }
+}
 
 /// A GDELT row of `n` fields (57, 58 or 61) with these values.
 fn gdelt_row(n: usize, values: &[(usize, &str)]) -> String {
@@ -126,6 +129,7 @@ fn gdelt_row(n: usize, values: &[(usize, &str)]) -> String {
     f.join("\t")
 }
 
+on_both_backends! {
 #[test]
 fn gdelt_1_and_2_rows_by_their_field_count_with_dateadded_as_recorded_time() {
     let (dir, log) = empty_log();
@@ -212,7 +216,9 @@ fn gdelt_1_and_2_rows_by_their_field_count_with_dateadded_as_recorded_time() {
         ("agency", "USA")
     );
 }
+}
 
+on_both_backends! {
 #[test]
 fn plover_records_give_type_and_quad_class_directly() {
     let (dir, log) = empty_log();
@@ -235,7 +241,9 @@ fn plover_records_give_type_and_quad_class_directly() {
         ]
     );
 }
+}
 
+on_both_backends! {
 #[test]
 fn the_cameo_crosswalk_covers_every_root_with_its_quad_class() {
     let roots: Vec<String> = (1..=20).map(|n| format!("{n:02}")).collect();
@@ -262,7 +270,9 @@ fn the_cameo_crosswalk_covers_every_root_with_its_quad_class() {
     assert_eq!(plover_of_cameo_root("10"), Some(PloverType::Request));
     assert_eq!(quad_of_cameo_root("21"), None);
 }
+}
 
+on_both_backends! {
 #[test]
 fn the_cli_imports_coded_data_and_exits_2_on_refused_records() {
     let (dir, log) = empty_log();
@@ -284,6 +294,7 @@ fn the_cli_imports_coded_data_and_exits_2_on_refused_records() {
     let o = run_log(&log, &["import", "plover", file.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not a plover file"), "{}", stderr(&o));
+}
 }
 
 /// The shared samples: every row imported, cited, skipped or refused, as an independent count

@@ -28,6 +28,7 @@ use stancelog::import::event_id;
 use stancelog::import::sheet::{StanceMap, parse_date, parse_delimiter, slug};
 use stancelog::store::Log;
 
+use crate::backends::on_both_backends;
 use crate::support::{empty_log, json, run_log, stderr};
 
 fn sheet(name: &str) -> PathBuf {
@@ -105,6 +106,7 @@ fn reason(report: &Value, line: u64) -> String {
 /// A stance's seq, actor, stance, date, quote, publication and recorded time.
 type StanceRow = (u64, String, Stance, String, Option<String>, String, String);
 
+on_both_backends! {
 #[test]
 fn a_sheet_is_mapped_by_flags_and_bad_rows_are_refused_with_their_lines() {
     let (_dir, log) = empty_log();
@@ -211,7 +213,9 @@ fn a_sheet_is_mapped_by_flags_and_bad_rows_are_refused_with_their_lines() {
         _ => unreachable!(),
     }
 }
+}
 
+on_both_backends! {
 #[test]
 fn without_register_unknown_actors_and_topics_are_refused() {
     let (_dir, log) = empty_log();
@@ -224,7 +228,9 @@ fn without_register_unknown_actors_and_topics_are_refused() {
         "{report}"
     );
 }
+}
 
+on_both_backends! {
 #[test]
 fn register_with_a_country_for_every_new_actor() {
     let (_dir, log) = empty_log();
@@ -248,7 +254,9 @@ fn register_with_a_country_for_every_new_actor() {
         .expect("registered");
     assert_eq!((kim.country.as_str(), kim.kind.as_str()), ("KOR", "person"));
 }
+}
 
+on_both_backends! {
 #[test]
 fn importing_again_appends_nothing_and_a_changed_stance_is_refused_or_corrected() {
     let (_dir, log) = empty_log();
@@ -319,7 +327,9 @@ fn importing_again_appends_nothing_and_a_changed_stance_is_refused_or_corrected(
         other => panic!("{other:?}"),
     }
 }
+}
 
+on_both_backends! {
 #[test]
 fn a_tsv_without_header_by_column_numbers_with_slugged_ids_and_prefix_map() {
     let (_dir, log) = empty_log();
@@ -410,7 +420,9 @@ fn a_tsv_without_header_by_column_numbers_with_slugged_ids_and_prefix_map() {
     assert_eq!(a.name, "Foreign Ministry (Japan)");
     assert_eq!(a.country.as_str(), "XXX");
 }
+}
 
+on_both_backends! {
 #[test]
 fn one_topic_and_one_date_for_all_rows() {
     let (_dir, log) = empty_log();
@@ -461,7 +473,9 @@ fn one_topic_and_one_date_for_all_rows() {
             && c == "Analyst notes")
     );
 }
+}
 
+on_both_backends! {
 #[test]
 fn bad_flags_are_usage_errors() {
     let (_dir, log) = empty_log();
@@ -534,7 +548,9 @@ fn bad_flags_are_usage_errors() {
     }
     assert_eq!(std::fs::read(&log).unwrap(), Vec::<u8>::new());
 }
+}
 
+on_both_backends! {
 #[test]
 fn helpers_parse_maps_dates_delimiters_and_slugs() {
     let m = StanceMap::parse("yes=support, no = oppose,14*=oppose,1*=neutral").unwrap();
@@ -571,6 +587,7 @@ fn helpers_parse_maps_dates_delimiters_and_slugs() {
     );
     assert_eq!(slug("  Ärzte ohne Grenzen "), "ärzte-ohne-grenzen");
     assert_eq!(slug("***"), "");
+}
 }
 
 /// Each data set in `STANCELOG_DATA` taken with flags alone; the counts are checked against an

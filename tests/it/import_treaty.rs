@@ -13,6 +13,7 @@ use stancelog::import::treaty::{TreatyOptions, import_treaty_status};
 use stancelog::import::{ImportReport, NoProgress};
 use stancelog::store::Log;
 
+use crate::backends::on_both_backends;
 use crate::support::{empty_log, json, run_log, stderr, stdout};
 
 const TOPIC: &str = "paris-agreement";
@@ -287,6 +288,7 @@ fn count_types(h: &History) -> BTreeMap<&'static str, usize> {
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
+on_both_backends! {
 #[test]
 fn each_fixture_version_is_reproduced_known_at_its_date() {
     let (_dir, log) = empty_log();
@@ -361,7 +363,9 @@ fn each_fixture_version_is_reproduced_known_at_its_date() {
         ])
     );
 }
+}
 
+on_both_backends! {
 #[test]
 fn each_change_kind_is_encoded_as_documented() {
     let (_dir, log) = empty_log();
@@ -484,7 +488,9 @@ fn each_change_kind_is_encoded_as_documented() {
         }
     }
 }
+}
 
+on_both_backends! {
 #[test]
 fn reimporting_appends_nothing_and_a_longer_file_only_its_new_versions() {
     let (dir, log) = empty_log();
@@ -511,7 +517,9 @@ fn reimporting_appends_nothing_and_a_longer_file_only_its_new_versions() {
     import(&log2, &full, &snapshots_opts()).unwrap();
     assert_eq!(std::fs::read(&log).unwrap(), std::fs::read(&log2).unwrap());
 }
+}
 
+on_both_backends! {
 #[test]
 fn a_snapshot_import_refuses_a_log_with_later_events() {
     let (_dir, log) = empty_log();
@@ -545,7 +553,9 @@ fn a_snapshot_import_refuses_a_log_with_later_events() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("new log"), "{}", stderr(&o));
 }
+}
 
+on_both_backends! {
 #[test]
 fn a_snapshot_import_reuses_actors_registered_before_it() {
     // An actor registered before the first snapshot date is used as it is.
@@ -576,7 +586,9 @@ fn a_snapshot_import_reuses_actors_registered_before_it() {
     assert_eq!(fr.name, "French Republic");
     assert_eq!(position_of(&h, None, "FRA").0, "ratified");
 }
+}
 
+on_both_backends! {
 #[test]
 fn versions_of_one_date_are_a_microsecond_apart_in_file_order() {
     let (_dir, log) = empty_log();
@@ -607,7 +619,9 @@ fn versions_of_one_date_are_a_microsecond_apart_in_file_order() {
         pos("ratified", "2016-09-03", Some("acceptance"))
     );
 }
+}
 
+on_both_backends! {
 #[test]
 fn bad_rows_are_refused_and_leave_their_party_as_it_was() {
     let (_dir, log) = empty_log();
@@ -674,7 +688,9 @@ fn bad_rows_are_refused_and_leave_their_party_as_it_was() {
     assert_eq!(v["refused"].as_array().unwrap().len(), 5);
     assert_eq!(v["appended"], r.appended);
 }
+}
 
+on_both_backends! {
 #[test]
 fn the_wrong_kind_of_file_is_refused_with_a_hint() {
     let (_dir, log) = empty_log();
@@ -685,7 +701,9 @@ fn the_wrong_kind_of_file_is_refused_with_a_hint() {
     assert!(e.to_string().contains("with --snapshots"), "{e}");
     assert_eq!(history(&log).seq_last(), 0);
 }
+}
 
+on_both_backends! {
 #[test]
 fn a_table_is_recorded_now_and_a_later_table_changes_it() {
     let (_dir, log) = empty_log();
@@ -749,7 +767,9 @@ fn a_table_is_recorded_now_and_a_later_table_changes_it() {
         pos("ratified", "2016-10-05", Some("ratification"))
     );
 }
+}
 
+on_both_backends! {
 #[test]
 fn the_cli_imports_a_table_under_the_given_topic() {
     let (_dir, log) = empty_log();
@@ -794,6 +814,7 @@ fn the_cli_imports_a_table_under_the_given_topic() {
     assert_eq!(v[0]["since"], "2017-10-23");
     assert_eq!(v[0]["instrument"], "accession");
     assert_eq!(v[0]["cite"]["via"], "United Nations Treaty Collection");
+}
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::backends::on_both_backends;
 use crate::support::{empty_log, json, run, run_log, seed_log, stderr, stdout};
 
 /// The JSON objects flattened by the rule of docs/output.md: nested objects prefixed by their
@@ -113,6 +114,7 @@ fn assert_csv_carries_json(args: &[&str]) {
     }
 }
 
+on_both_backends! {
 #[test]
 fn csv_carries_every_json_field_of_every_query_with_the_same_names() {
     assert_csv_carries_json(&["positions"]);
@@ -122,7 +124,9 @@ fn csv_carries_every_json_field_of_every_query_with_the_same_names() {
     assert_csv_carries_json(&["actors"]);
     assert_csv_carries_json(&["topics"]);
 }
+}
 
+on_both_backends! {
 #[test]
 fn positions_carry_since_as_given_beside_its_first_day_and_precision() {
     let rows = json(&run_log(
@@ -150,7 +154,9 @@ fn positions_carry_since_as_given_beside_its_first_day_and_precision() {
     assert_eq!(russia["since_date"], "2024-06-19");
     assert_eq!(russia["since_precision"], "day");
 }
+}
 
+on_both_backends! {
 #[test]
 fn ndjson_is_the_json_objects_one_per_line() {
     for args in [
@@ -175,18 +181,34 @@ fn ndjson_is_the_json_objects_one_per_line() {
         assert_eq!(&lines, j.as_array().unwrap(), "{args:?}");
     }
 }
+}
 
+on_both_backends! {
 #[test]
 fn export_writes_what_the_query_prints() {
     let dir = tempfile::tempdir().unwrap();
     for (what, flags) in [
         ("positions", &["--as-of", "2024-10-25"][..]),
+        ("positions", &["--as-of", "2024-10-25", "--actor", "prk"]),
         ("timeline", &[]),
+        ("timeline", &["--topic", "dprk-troops-in-russia"]),
+        ("diff", &["--from", "2024-10-20", "--to", "2024-10-25"]),
+        (
+            "diff",
+            &[
+                "--from",
+                "2024-10-20",
+                "--to",
+                "2024-10-25",
+                "--actor",
+                "prk",
+            ],
+        ),
         ("actors", &[]),
         ("topics", &[]),
     ] {
         for format in ["csv", "ndjson"] {
-            let file = dir.path().join(format!("{what}.{format}"));
+            let file = dir.path().join(format!("{what}{}.{format}", flags.len()));
             let mut args = vec!["export", what];
             args.extend_from_slice(flags);
             args.extend(["--format", format, "--out", file.to_str().unwrap()]);
@@ -241,7 +263,9 @@ fn export_writes_what_the_query_prints() {
     assert_eq!(first["date_precision"], "month");
     assert_eq!(first["cite_via"], "Yonhap News Agency");
 }
+}
 
+on_both_backends! {
 /// OWASP "CSV Injection": a text cell that a spreadsheet would run as a formula is written with
 /// a `'` in front; JSON keeps the text as it is.
 #[test]
@@ -298,7 +322,9 @@ fn csv_cells_that_start_a_formula_are_neutralised() {
     let j = json(&run_log(&log, &["positions", "--format", "json"], None));
     assert_eq!(j[0]["quote"], "+cmd|' /C calc'!A0");
 }
+}
 
+on_both_backends! {
 #[test]
 fn tables_of_actors_and_topics_are_sorted_by_the_name_shown_then_id() {
     let (_d, log) = empty_log();
@@ -337,7 +363,9 @@ fn tables_of_actors_and_topics_are_sorted_by_the_name_shown_then_id() {
         .collect();
     assert_eq!(order, ["c", "a", "b"], "{table}");
 }
+}
 
+on_both_backends! {
 #[test]
 fn completions_and_the_man_page_need_no_log() {
     for shell in ["bash", "zsh", "fish", "powershell"] {
@@ -363,7 +391,9 @@ fn completions_and_the_man_page_need_no_log() {
     assert!(dir.path().join("stancelog.1").exists());
     assert!(dir.path().join("stancelog-positions.1").exists());
 }
+}
 
+on_both_backends! {
 /// Colour only where a terminal would show it: none when standard error is a pipe, and none
 /// with NO_COLOR even when colour is forced (CLICOLOR_FORCE).
 #[test]
@@ -388,7 +418,9 @@ fn colour_never_with_no_color_nor_into_a_pipe() {
         "NO_COLOR wins"
     );
 }
+}
 
+on_both_backends! {
 /// `--quiet`: commands that only say what they did print nothing, notes are not shown, and
 /// query answers still print.
 #[test]
@@ -434,4 +466,118 @@ fn quiet_silences_reports_and_notes_but_not_answers() {
     );
     assert_eq!(stderr(&quiet), "");
     assert_eq!(quiet.stdout, noted.stdout);
+}
+}
+
+/// Two actors named "Same" (ids `b` and `a`), one named "Alpha" (id `z`); topics titled
+/// "Zulu" (id `t1`) and "Alpha" (id `t2`); each actor states a stance on each topic.
+const SAME_NAMES: &str = r#"{"type":"actor.registered","actor":"b","name":"Same","kind":"person","country":"KOR","sector":"GOV"}
+{"type":"actor.registered","actor":"a","name":"Same","kind":"person","country":"KOR","sector":"GOV"}
+{"type":"actor.registered","actor":"z","name":"Alpha","kind":"person","country":"KOR","sector":"GOV"}
+{"type":"topic.registered","topic":"t1","title":"Zulu","kind":"policy"}
+{"type":"topic.registered","topic":"t2","title":"Alpha","kind":"policy"}
+{"type":"stance.declared","actor":"a","topic":"t1","stance":"support","date":"2024-10-01","cite":{"publication":"P"}}
+{"type":"stance.declared","actor":"b","topic":"t1","stance":"oppose","date":"2024-10-02","cite":{"publication":"P"}}
+{"type":"stance.declared","actor":"z","topic":"t1","stance":"support","date":"2024-10-03","cite":{"publication":"P"}}
+{"type":"stance.declared","actor":"a","topic":"t2","stance":"neutral","date":"2024-10-04","cite":{"publication":"P"}}
+{"type":"stance.declared","actor":"b","topic":"t2","stance":"support","date":"2024-10-05","cite":{"publication":"P"}}
+{"type":"stance.declared","actor":"z","topic":"t2","stance":"oppose","date":"2024-10-06","cite":{"publication":"P"}}
+"#;
+
+/// By actor name, actor id, topic title, topic id.
+const SAME_NAMES_ORDER: [(&str, &str); 6] = [
+    ("z", "t2"),
+    ("z", "t1"),
+    ("a", "t2"),
+    ("a", "t1"),
+    ("b", "t2"),
+    ("b", "t1"),
+];
+
+on_both_backends! {
+#[test]
+fn positions_and_diffs_list_actors_by_name_then_id_in_every_format() {
+    let (dir, log) = empty_log();
+    let o = run_log(&log, &["append", "-"], Some(SAME_NAMES.as_bytes()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pairs = |v: &Value| -> Vec<(String, String)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let s = |k: &str| r[k].as_str().unwrap().to_string();
+                (s("actor"), s("topic"))
+            })
+            .collect()
+    };
+    let want: Vec<(String, String)> = SAME_NAMES_ORDER
+        .iter()
+        .map(|(a, t)| (a.to_string(), t.to_string()))
+        .collect();
+    // The whole log, and a filtered query (read through the index's sparse history).
+    let whole: &[&str] = &[];
+    let filtered: &[&str] = &["--actor", "a", "--actor", "b", "--actor", "z"];
+    for scope in [whole, filtered] {
+        let query = |cmd: &[&str], format: &str| {
+            let mut args = cmd.to_vec();
+            args.extend_from_slice(scope);
+            args.extend_from_slice(&["--format", format]);
+            let o = run_log(&log, &args, None);
+            assert!(o.status.success(), "{}", stderr(&o));
+            stdout(&o)
+        };
+        let positions: &[&str] = &["positions"];
+        let diff: &[&str] = &["diff", "--from", "2024-09-30", "--to", "2024-10-31"];
+        let p: Value = serde_json::from_str(&query(positions, "json")).unwrap();
+        assert_eq!(pairs(&p), want);
+        let d: Value = serde_json::from_str(&query(diff, "json")).unwrap();
+        assert_eq!(pairs(&d), want);
+        let nd: Vec<Value> = query(positions, "ndjson")
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(pairs(&Value::Array(nd)), want);
+        let csv = query(positions, "csv");
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let head = reader.headers().unwrap().clone();
+        let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+        let rows: Vec<(String, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[col("actor")].to_string(), r[col("topic")].to_string())
+            })
+            .collect();
+        assert_eq!(rows, want);
+        // The table shows names; its seq column tells the two actors named Same apart.
+        let table = query(positions, "table");
+        let seqs: Vec<&str> = table
+            .lines()
+            .skip(4)
+            .map(|l| l.split_whitespace().rev().nth(1).unwrap())
+            .collect();
+        assert_eq!(seqs, ["11", "8", "9", "6", "10", "7"], "{table}");
+    }
+    // An export writes the same order.
+    let out = dir.path().join("p.ndjson");
+    let o = run_log(
+        &log,
+        &[
+            "export",
+            "positions",
+            "--format",
+            "ndjson",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let nd: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(pairs(&Value::Array(nd)), want);
+}
 }

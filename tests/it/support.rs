@@ -53,8 +53,15 @@ pub fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("wait for stancelog")
 }
 
-/// Runs `stancelog --log LOG args...`.
+/// Runs `stancelog --log LOG args...` on the current test backend
+/// ([`crate::backends::current`]): on a file log, LOG itself; on PostgreSQL, the database that
+/// mirrors LOG (see [`crate::backends::mirror`]).
 pub fn run_log(log: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    crate::backends::run_log_on_current(log, args, stdin)
+}
+
+/// Runs `stancelog --log LOG args...` on the file LOG, whatever the test backend.
+pub fn run_log_file(log: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut all = vec!["--log", log.to_str().expect("utf-8 path")];
     all.extend_from_slice(args);
     run(&all, stdin)
