@@ -20,7 +20,7 @@ pub fn run(
     let mut index = open_index(target)?;
     let reg = registry(target, &mut index, &d.query.scope)?;
     let (from, to, f) = query(&reg, &index, &d.query, now)?;
-    let h = read_index(target, &mut index, |i| i.history(&f))?;
+    let h = read_index(target, &mut index, |i| i.query_history(&f))?;
     let when = format!(
         "from {} to {}",
         describe(&index, from),

@@ -20,7 +20,7 @@ pub fn run(
     let mut index = open_index(target)?;
     let reg = registry(target, &mut index, &p.query.scope)?;
     let (at, f) = query(&reg, &index, &p.query, now)?;
-    let h = read_index(target, &mut index, |i| i.history(&f))?;
+    let h = read_index(target, &mut index, |i| i.query_history(&f))?;
     let when = describe(&index, at);
     Render::new(p.format).positions(out, &h, &when, || h.positions_iter(at, &f))?;
     Ok(())

@@ -21,7 +21,7 @@ pub fn run(
     let mut index = open_index(target)?;
     let reg = registry(target, &mut index, &t.query.scope)?;
     let (known, f) = query(&reg, &index, &t.query, now)?;
-    let h = read_index(target, &mut index, |i| i.history(&f))?;
+    let h = read_index(target, &mut index, |i| i.query_history(&f))?;
     // The cutoff used, as `positions` and `diff` give it in their headings.
     let when = match known {
         Some(seq) => match index.recorded_at(seq) {
