@@ -1,8 +1,8 @@
 //! `stancelog add actor|topic|stance`: record an event from flags, without writing JSON.
 //!
 //! Each builds the event's record and hands it to [`common::record_one`], the same path as
-//! `append`. `add stance --from-editor` fills the same fields from a template in `$EDITOR`
-//! (see [`super::editor`]).
+//! `append`. `add stance --from-editor` (or `stancelog new`) fills the same fields from a
+//! template in `$EDITOR` (see [`super::editor`]).
 
 use std::io::Write;
 
@@ -121,6 +121,21 @@ pub struct StanceFields {
     pub cite: CiteFlags,
 }
 
+/// `stancelog new`: `add stance --from-editor` under a short name, with the same flags.
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    #[command(flatten)]
+    pub fields: StanceFields,
+    /// The event's id (a UUID), so that a retry after a crash is not stored twice.
+    #[arg(long, value_name = "UUID")]
+    pub id: Option<String>,
+    /// Open this file (the text kept from a refused try) instead of a fresh template.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct StanceArgs {
     #[command(flatten)]
@@ -153,11 +168,35 @@ pub fn run(
         AddKind::Topic(x) => common::record_one(&x.write, target, now, out, &flag_of, &|_| {
             Ok(topic_record(x))
         }),
-        AddKind::Stance(x) if x.from_editor => editor::run(x, target, now, out),
+        AddKind::Stance(x) if x.from_editor => {
+            let edit = editor::Edit {
+                fields: &x.fields,
+                id: x.id.as_deref(),
+                resume: x.resume.as_deref(),
+                write: &x.write,
+            };
+            editor::run(&edit, target, now, out)
+        }
         AddKind::Stance(x) => common::record_one(&x.write, target, now, out, &flag_of, &|h| {
             stance_record(h, &x.fields, x.id.as_deref(), "stance.declared")
         }),
     }
+}
+
+/// `stancelog new`: runs `add stance --from-editor` with the flags given.
+pub fn new(
+    x: &NewArgs,
+    target: &LogRef,
+    now: jiff::Timestamp,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let edit = editor::Edit {
+        fields: &x.fields,
+        id: x.id.as_deref(),
+        resume: x.resume.as_deref(),
+        write: &x.write,
+    };
+    editor::run(&edit, target, now, out)
 }
 
 fn actor_record(x: &ActorArgs) -> Record {

@@ -67,6 +67,12 @@ pub enum Command {
     /// Builds the event and appends it through the same path as `append` (same checks, same
     /// errors), then prints the stored event. `--dry-run` prints it without appending.
     Add(super::add::AddArgs),
+    /// Record a stance in $EDITOR: the same as `add stance --from-editor`, with the same flags.
+    ///
+    /// Opens $VISUAL or $EDITOR (else vi) on a commented template, prefilled with the flags
+    /// given, and records what is saved through the same path as `append`. Bad text is refused
+    /// with the error (file, line, field) and kept in its file for `--resume FILE`.
+    New(Box<super::add::NewArgs>),
     /// Retract a stance whose report was withdrawn (a `stance.retracted` event).
     Retract(super::retract::RetractArgs),
     /// Correct a stance we coded wrong (a `stance.corrected` event): the flags given replace

@@ -105,7 +105,9 @@ pub fn registry(target: &LogRef, index: &mut Index, scope: &Scope) -> Result<His
     if scope.actor.is_empty() && scope.topic.is_empty() && scope.issue.is_empty() {
         return Ok(History::sparse());
     }
-    read_index(target, index, |i| i.registry())
+    read_index(target, index, |i| {
+        i.registry_for(&scope.actor, &scope.topic, !scope.issue.is_empty())
+    })
 }
 
 /// Warns on stderr that a torn tail was ignored, if there was one.

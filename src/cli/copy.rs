@@ -25,7 +25,7 @@ pub struct CopyArgs {
     /// Seconds to wait for another writer's lock on a file target before failing.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     pub wait: f64,
-    /// Output format: `table` prints one line; `json` an object (from_seq, to_seq, copied,
+    /// Output format: `table` prints one line; `json` an object (target_had, copied, seq_last,
     /// head_hash).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -19,8 +19,8 @@ pub fn run(
 ) -> Result<(), Failure> {
     let mut index = open_index(target)?;
     let reg = registry(target, &mut index, &d.query.scope)?;
-    let (from, to, f) = query_in(&reg, &index, &d.query, now)?;
-    let h = read_index(target, &mut index, |i| i.history(&f))?;
+    let (from, to, f) = query(&reg, &index, &d.query, now)?;
+    let h = read_index(target, &mut index, |i| i.query_history(&f))?;
     let when = format!(
         "from {} to {}",
         describe(&index, from),
@@ -30,18 +30,14 @@ pub fn run(
     Ok(())
 }
 
-/// The two points and the filter the flags ask for (shared with `export diff`).
+/// The query the flags ask for (shared with `export`), with the names resolved in `reg` and
+/// the times in `h` (the index's).
 ///
 /// # Errors
 /// [`Error::Usage`] when `--from` is later than `--to` (a diff reads forward in valid time;
 /// the same date on both sides with two `--*-known-at` times compares two states of knowledge);
 /// those of [`filter`] and [`known`].
-pub fn query(h: &History, q: &DiffQuery, now: jiff::Timestamp) -> Result<(At, At, Filter), Error> {
-    query_in(h, h, q, now)
-}
-
-/// [`query`] with the names resolved in `reg` and the times in `h` (the index's).
-fn query_in(
+pub fn query(
     reg: &History,
     h: &impl Recorded,
     q: &DiffQuery,

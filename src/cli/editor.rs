@@ -1,4 +1,5 @@
-//! `stancelog add stance --from-editor`: the stance's fields from a commented template opened
+//! `stancelog add stance --from-editor` (and `stancelog new`, the same under a short name): the
+//! stance's fields from a commented template opened
 //! in the user's editor. What is saved goes through the same path as the flags (and so as
 //! `append`); text that is refused is kept in its file, and the error names the file, the line
 //! and the field.
@@ -13,8 +14,21 @@ use std::process::Command;
 use stancelog::Error;
 
 use super::Failure;
-use super::add::{StanceArgs, StanceFields, stance_record};
+use super::add::{StanceFields, stance_record};
+use super::args::WriteArgs;
 use super::common;
+
+/// What `add stance --from-editor` and `new` were given.
+pub struct Edit<'a> {
+    /// Fields given as flags: they prefill the template.
+    pub fields: &'a StanceFields,
+    /// The event's id, if given.
+    pub id: Option<&'a str>,
+    /// A file kept from a refused try, opened instead of a fresh template.
+    pub resume: Option<&'a Path>,
+    /// The writing flags (`--dry-run`, `--expect-seq`, ...).
+    pub write: &'a WriteArgs,
+}
 
 /// The template's keys, in order, with the comment shown above each.
 const KEYS: &[(&str, &str)] = &[
@@ -65,20 +79,20 @@ const KEYS: &[(&str, &str)] = &[
 /// [`Error::Usage`] for bad text (`FILE:LINE: key: what is wrong`), after which the text stays
 /// in FILE; those of [`common::record_one`].
 pub fn run(
-    a: &StanceArgs,
+    a: &Edit<'_>,
     target: &LogRef,
     now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let file = match &a.resume {
-        Some(f) => f.clone(),
+    let file = match a.resume {
+        Some(f) => f.to_path_buf(),
         None => {
             let f = std::env::temp_dir().join(format!(
                 "stancelog-stance-{}-{}.txt",
                 std::process::id(),
                 now.as_microsecond()
             ));
-            std::fs::write(&f, template(&a.fields)).map_err(|e| Error::io(f.display(), e))?;
+            std::fs::write(&f, template(a.fields)).map_err(|e| Error::io(f.display(), e))?;
             f
         }
     };
@@ -106,8 +120,8 @@ pub fn run(
             None => format!("{}: {key}", file.display()),
         }
     };
-    let result = common::record_one(&a.write, target, now, out, &name, &|h| {
-        stance_record(h, &fields, a.id.as_deref(), "stance.declared").map_err(|e| match e {
+    let result = common::record_one(a.write, target, now, out, &name, &|h| {
+        stance_record(h, &fields, a.id, "stance.declared").map_err(|e| match e {
             Error::Usage(m) => Error::Usage(format!("{}: {m}", file.display())),
             other => other,
         })

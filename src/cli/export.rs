@@ -6,7 +6,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use stancelog::store::LogRef;
+use stancelog::core::History;
+use stancelog::store::{Index, LogRef};
 
 use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
@@ -17,8 +18,9 @@ use stancelog::export::rows::{self, ChangeRow, EventRow, PositionRow, TimelineRo
 use stancelog::export::{self, OUTPUT_VERSION};
 
 use super::Failure;
+use super::args::Scope;
 use super::args::{DiffQuery, KnownAt, PositionsQuery, TimelineQuery};
-use super::common::{known, open};
+use super::common::{known, open, open_index, read_index, registry};
 use super::{diff, positions, timeline};
 
 #[derive(Debug, clap::Args)]
@@ -99,22 +101,30 @@ pub fn run(
     now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let log = open(target)?;
-    let h = log.history();
+    // Positions, diffs and timelines answer from the projection index, as their commands do;
+    // events, actors and topics are of the whole log.
     let (what, to, rows) = match &a.what {
         ExportWhat::Positions { query, to } => {
-            let (at, f) = positions::query(h, query, now)?;
-            let rows = h.positions_iter(at, &f).map(|p| PositionRow::new(h, &p));
+            let (mut index, reg) = selection(target, &query.scope)?;
+            let (at, f) = positions::query(&reg, &index, query, now)?;
+            let h = read_index(target, &mut index, |i| i.history(&f))?;
+            let rows = h.positions_iter(at, &f).map(|p| PositionRow::new(&h, &p));
             ("positions", to, write(to, &columns::positions(), rows)?)
         }
         ExportWhat::Diff { query, to } => {
-            let (from, until, f) = diff::query(h, query, now)?;
-            let rows = h.diff_iter(from, until, &f).map(|c| ChangeRow::new(h, &c));
+            let (mut index, reg) = selection(target, &query.scope)?;
+            let (from, until, f) = diff::query(&reg, &index, query, now)?;
+            let h = read_index(target, &mut index, |i| i.history(&f))?;
+            let rows = h.diff_iter(from, until, &f).map(|c| ChangeRow::new(&h, &c));
             ("changes", to, write(to, &columns::diff(), rows)?)
         }
         ExportWhat::Timeline { query, to } => {
-            let (cutoff, f) = timeline::query(h, query, now)?;
-            let rows = h.timeline_iter(cutoff, &f).map(|e| TimelineRow::new(h, &e));
+            let (mut index, reg) = selection(target, &query.scope)?;
+            let (cutoff, f) = timeline::query(&reg, &index, query, now)?;
+            let h = read_index(target, &mut index, |i| i.history(&f))?;
+            let rows = h
+                .timeline_iter(cutoff, &f)
+                .map(|e| TimelineRow::new(&h, &e));
             (
                 "timeline entries",
                 to,
@@ -122,6 +132,8 @@ pub fn run(
             )
         }
         ExportWhat::Events { known_at, to } => {
+            let log = open(target)?;
+            let h = log.history();
             let cutoff = known(h, *known_at, "--known-at", now)?.unwrap_or(u64::MAX);
             let rows = h
                 .events()
@@ -130,11 +142,11 @@ pub fn run(
             ("events", to, write(to, &columns::events(), rows)?)
         }
         ExportWhat::Actors { to } => {
-            let rows = rows::actor_rows(h).into_iter();
+            let rows = rows::actor_rows(open(target)?.history()).into_iter();
             ("actors", to, write(to, &columns::actors(), rows)?)
         }
         ExportWhat::Topics { to } => {
-            let rows = rows::topic_rows(h).into_iter();
+            let rows = rows::topic_rows(open(target)?.history()).into_iter();
             ("topics", to, write(to, &columns::topics(), rows)?)
         }
     };
@@ -145,6 +157,14 @@ pub fn run(
         to.out.display()
     )?;
     Ok(())
+}
+
+/// The projection index of the log and the registry to resolve `scope` in (empty when the
+/// scope names nothing).
+fn selection(target: &LogRef, scope: &Scope) -> Result<(Index, History), Error> {
+    let mut index = open_index(target)?;
+    let reg = registry(target, &mut index, scope)?;
+    Ok((index, reg))
 }
 
 /// Writes the rows to a file beside `to.out` and renames it into place, so that `to.out` is

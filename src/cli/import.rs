@@ -47,10 +47,10 @@ pub fn run(
     // Any refused row is a failure of the import as a whole (exit 2), even when the rest
     // was appended: a script must not take a partial import for a complete one.
     if !report.refused.is_empty() {
-        let done = if report.dry_run {
-            "nothing was written (--dry-run)"
-        } else {
-            "the rest was appended"
+        let done = match (report.dry_run, report.appended) {
+            (true, _) => "nothing was written (--dry-run)".to_string(),
+            (false, 0) => "nothing was appended".to_string(),
+            (false, n) => format!("the other rows were imported ({n} event(s) appended)"),
         };
         return Err(Error::Usage(format!(
             "{} row(s) refused (listed above); {done}",

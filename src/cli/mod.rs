@@ -96,6 +96,7 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Init
             | Command::Append(_)
             | Command::Add(_)
+            | Command::New(_)
             | Command::Retract(_)
             | Command::Correct(_)
             | Command::Cite(_)
@@ -122,6 +123,7 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Actors(l) => actors::run(l, &target, out),
         Command::Topics(l) => topics::run(l, &target, out),
         Command::Add(a) => add::run(a, &target, now, out),
+        Command::New(n) => add::new(n, &target, now, out),
         Command::Retract(r) => retract::run(r, &target, now, out),
         Command::Correct(c) => correct::run(c, &target, now, out),
         Command::Cite(c) => cite::run(c, &target, now, out),

@@ -19,23 +19,19 @@ pub fn run(
 ) -> Result<(), Failure> {
     let mut index = open_index(target)?;
     let reg = registry(target, &mut index, &p.query.scope)?;
-    let (at, f) = query_in(&reg, &index, &p.query, now)?;
-    let h = read_index(target, &mut index, |i| i.history(&f))?;
+    let (at, f) = query(&reg, &index, &p.query, now)?;
+    let h = read_index(target, &mut index, |i| i.query_history(&f))?;
     let when = describe(&index, at);
     Render::new(p.format).positions(out, &h, &when, || h.positions_iter(at, &f))?;
     Ok(())
 }
 
-/// The point and filter the flags ask for (shared with `export positions`).
+/// The query the flags ask for (shared with `export`), with the names resolved in `reg` and
+/// the times in `rec` (the index's).
 ///
 /// # Errors
 /// Those of [`filter`] and [`known`].
-pub fn query(h: &History, q: &PositionsQuery, now: jiff::Timestamp) -> Result<(At, Filter), Error> {
-    query_in(h, h, q, now)
-}
-
-/// [`query`] with the names resolved in `reg` and the times in `rec` (the index's).
-fn query_in(
+pub fn query(
     reg: &History,
     rec: &impl Recorded,
     q: &PositionsQuery,

@@ -20,8 +20,8 @@ pub fn run(
 ) -> Result<(), Failure> {
     let mut index = open_index(target)?;
     let reg = registry(target, &mut index, &t.query.scope)?;
-    let (known, f) = query_in(&reg, &index, &t.query, now)?;
-    let h = read_index(target, &mut index, |i| i.history(&f))?;
+    let (known, f) = query(&reg, &index, &t.query, now)?;
+    let h = read_index(target, &mut index, |i| i.query_history(&f))?;
     // The cutoff used, as `positions` and `diff` give it in their headings.
     let when = match known {
         Some(seq) => match index.recorded_at(seq) {
@@ -34,20 +34,12 @@ pub fn run(
     Ok(())
 }
 
-/// The cutoff and filter the flags ask for (shared with `export timeline`).
+/// The query the flags ask for (shared with `export`), with the names resolved in `reg` and
+/// the times in `rec` (the index's).
 ///
 /// # Errors
 /// Those of [`filter`] and [`known`].
 pub fn query(
-    h: &History,
-    q: &TimelineQuery,
-    now: jiff::Timestamp,
-) -> Result<(Option<Seq>, Filter), Error> {
-    query_in(h, h, q, now)
-}
-
-/// [`query`] with the names resolved in `reg` and the times in `rec` (the index's).
-fn query_in(
     reg: &History,
     rec: &impl Recorded,
     q: &TimelineQuery,

@@ -627,6 +627,17 @@ impl EventBody {
             EventBody::ActorRole(_) => "actor.role",
         }
     }
+
+    /// The id of the stance this event is about: the `target` of a correction, retraction or
+    /// citation; `None` for other events.
+    pub fn target(&self) -> Option<Uuid> {
+        match self {
+            EventBody::StanceRetracted(r) => Some(r.target),
+            EventBody::StanceCorrected(c) => Some(c.target),
+            EventBody::StanceCited(c) => Some(c.target),
+            _ => None,
+        }
+    }
 }
 
 /// An event as stored in the log: body plus what the log assigned on append.

@@ -410,6 +410,9 @@ pub struct History {
     /// A sparse history ([`History::sparse`]) holds the seq of each slot here; a dense one
     /// leaves it empty (slot `i` is seq `i + 1`).
     sparse: Option<Vec<Seq>>,
+    /// A sparse history's end when it holds no later event ([`History::sparse_to`]): the log's
+    /// last seq, so that the next event applied is the log's next.
+    sparse_end: Seq,
 }
 
 impl History {
@@ -432,8 +435,30 @@ impl History {
         }
     }
 
-    /// Seq of the last event, 0 when empty.
+    /// A sparse history ([`History::sparse`]) of a log whose last seq is `end`: it holds only
+    /// some of the events up to `end` (folded in by the caller, each at most `end`), and
+    /// [`History::seq_last`] is `end` until a later event is applied. A writer checks a batch
+    /// against one (the registrations, and the events the batch's ids and targets name), so
+    /// the batch's events take the seqs after `end`.
+    pub fn sparse_to(end: Seq) -> History {
+        History {
+            sparse: Some(Vec::new()),
+            sparse_end: end,
+            ..History::default()
+        }
+    }
+
+    /// Seq of the last event, 0 when empty (for [`History::sparse_to`], at least its end).
     pub fn seq_last(&self) -> Seq {
+        match &self.sparse {
+            Some(seqs) => seqs.last().copied().unwrap_or(0).max(self.sparse_end),
+            None => self.slots.len() as Seq,
+        }
+    }
+
+    /// Seq of the last event held (for a sparse history, which may end later: see
+    /// [`History::sparse_to`]).
+    fn seq_held_last(&self) -> Seq {
         match &self.sparse {
             Some(seqs) => seqs.last().copied().unwrap_or(0),
             None => self.slots.len() as Seq,
@@ -1121,8 +1146,8 @@ impl History {
 
     /// Undoes every event after `seq`, so a batch that failed half-way leaves no trace.
     pub fn rollback_to(&mut self, seq: Seq) {
-        while self.seq_last() > seq {
-            let last = self.seq_last();
+        while self.seq_held_last() > seq {
+            let last = self.seq_held_last();
             // Undo what apply did, in reverse; the event stays in place until its indexes are
             // fixed.
             let index = self.slots.len() as u32 - 1;

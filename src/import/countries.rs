@@ -310,6 +310,31 @@ mod tests {
     }
 
     #[test]
+    fn micro_states_have_other_numbers_in_cow_and_gw() {
+        // Gleditsch-Ward numbers its Pacific micro-states 970-973; COW gives 970 to Nauru.
+        let gw = ["970", "971", "972", "973"].map(|c| id(Scheme::Gw, c));
+        assert_eq!(gw, ["KIR", "NRU", "TON", "TUV"]);
+        let cow = ["946", "970", "955", "947"].map(|c| id(Scheme::Cow, c));
+        assert_eq!(cow, ["KIR", "NRU", "TON", "TUV"]);
+        assert_eq!(id(Scheme::Gw, "946"), "`946` is not a Gleditsch-Ward code");
+    }
+
+    #[test]
+    fn historical_states_of_both_lists_are_known_and_refused_for_want_of_an_iso_code() {
+        for (scheme, code) in [
+            (Scheme::Cow, "280"),
+            (Scheme::Gw, "329"),
+            (Scheme::Cow, "337"),
+            (Scheme::Gw, "564"),
+            (Scheme::Cow, "273"),
+        ] {
+            let got = id(scheme, code);
+            assert!(got.contains("no ISO 3166 code"), "{code}: {got}");
+        }
+        assert!(id(Scheme::Cow, "564").contains("not a COW code"));
+    }
+
+    #[test]
     fn names_of_iso_and_cow() {
         assert_eq!(id(Scheme::Name, "Switzerland"), "CHE");
         assert_eq!(id(Scheme::Name, "eswatini"), "SWZ");

@@ -21,6 +21,10 @@
 //!   out when a spell of the same actor and topic begins that same day (in the log or in this
 //!   import): an exit and a re-entry on one day leave the actor a member, whatever the order
 //!   of the rows or runs.
+//! - **Keyed events.** A source whose events already have ids of their own (the UN votes, a
+//!   treaty's versions: [`Keyed`]) hands them over as they are; the engine checks each against
+//!   the log (already present, refused, or a registration the log has, used as it is) and
+//!   batches, records and reports them as it does mapped rows.
 //! - **Batches.** Events go to the one [`Writer`] in batches of [`IMPORT_BATCH_EVENTS`], each a
 //!   row's events whole; a new recorded time closes a batch. With
 //!   [`EngineOptions::dry_run`], nothing is written and the report says what would be.
@@ -700,31 +704,43 @@ impl<'p> Engine<'p> {
         Ok(report)
     }
 
-    /// Queues an event the importer made itself (its id, and its checks against the log, are
-    /// the importer's), recorded at `at`: a new recorded time, or a full batch, appends the
-    /// batch first.
+    /// Takes one event the source made and keyed itself (see [`Keyed`]).
     ///
     /// # Errors
-    /// Those of [`Writer::append`].
-    pub fn push_event(&mut self, file: &str, event: NewEvent, at: jiff::Timestamp) -> Result<()> {
-        if self.batch.len() >= IMPORT_BATCH_EVENTS || self.batch_at.is_some_and(|t| t != at) {
+    /// Those of [`Writer::append`] when a batch is appended.
+    fn keyed(&mut self, file: &str, k: Keyed) -> Result<()> {
+        let Some(id) = k.event.id else {
+            unreachable!("a keyed event has an id")
+        };
+        let history = self.target.history();
+        let known = match &k.event.body {
+            EventBody::ActorRegistered(a) => history.is_actor(&a.actor),
+            EventBody::TopicRegistered(t) => history.topic(&t.topic).is_some(),
+            _ => false,
+        };
+        if let Some(seq) = history.seq_of(&id) {
+            let same = known || history.event(seq).is_some_and(|e| e.body == k.event.body);
+            if same {
+                self.report.already_present += 1;
+            } else {
+                let reason = format!(
+                    "this {} was imported before (seq {seq}) with other content; record the change as a stance.corrected",
+                    k.what
+                );
+                self.refuse(file, k.event.line, reason);
+            }
+            return Ok(());
+        }
+        // Registered by other means: used as it is.
+        if known {
+            return Ok(());
+        }
+        if self.batch.len() >= IMPORT_BATCH_EVENTS || self.batch_at.is_some_and(|t| t != k.at) {
             self.flush(file)?;
         }
-        self.batch_at = Some(at);
-        self.batch.push(event);
+        self.batch_at = Some(k.at);
+        self.batch.push(k.event);
         Ok(())
-    }
-
-    /// The report so far, for an importer that reports rows of its own (refused, already
-    /// present) beside the engine's counts.
-    pub fn report_mut(&mut self) -> &mut ImportReport {
-        &mut self.report
-    }
-
-    /// Appended batches are sent on `spent` to be freed there (`None`: freed here). Dropping
-    /// the engine's sender (set `None`) lets a receiving loop end.
-    pub fn free_batches_on(&mut self, spent: Option<mpsc::Sender<Vec<NewEvent>>>) {
-        self.spent = spent;
     }
 }
 
@@ -736,70 +752,152 @@ fn drop_elsewhere<T: Send + 'static>(value: T) {
         .spawn(move || drop(value));
 }
 
-/// Rows per chunk handed from the reading thread to the engine.
-const ROW_CHUNK: usize = 2048;
+/// Items per chunk handed from the reading thread to the engine.
+const ITEM_CHUNK: usize = 2048;
 
-/// Where a reading thread puts its rows: they reach the engine in chunks of 2,048.
+/// An event a source made and keyed itself (the UN votes' `unvotes/vote/<rcid>/<actor>`, a
+/// treaty version's retraction), where the engine's row mapping does not fit. The engine
+/// checks it against the log before queueing it:
+///
+/// - an `actor.registered` or `topic.registered` whose actor or topic the log already has is
+///   left out (registered by other means: used as it is), and counted already present if its
+///   id is in the log;
+/// - any other event whose id is in the log is already present if its content is the same,
+///   and else refused (`this {what} was imported before (seq N) with other content`), the
+///   import going on;
+/// - anything else is queued, recorded at `at` (a new recorded time, or a full batch, appends
+///   the batch first).
+#[derive(Debug, Clone)]
+pub struct Keyed {
+    /// The event; its id must be set.
+    pub event: NewEvent,
+    /// Its recorded time.
+    pub at: jiff::Timestamp,
+    /// What it is, in the message when it is refused (`vote`).
+    pub what: &'static str,
+}
+
+/// What a source hands the engine, in order (see [`Engine::import_items`]).
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// A table row, mapped to stances whose ids, comparisons and registrations the engine
+    /// makes (advances progress by one).
+    Row(Row),
+    /// An event the source keyed itself (boxed: an event is several times the size of a
+    /// row, and every item of a chunk takes the size of the largest).
+    Keyed(Box<Keyed>),
+    /// A row the source refused.
+    Refused(RefusedRow),
+    /// What follows comes from this file (a source of several files): the batch being built
+    /// is appended first, so that a batch's errors name its file.
+    File(String),
+    /// Appends the batch being built: what follows is a batch of its own (a section, a
+    /// version).
+    Flush,
+    /// `n` more units of the source's progress are done (rows advance it themselves).
+    Advance(u64),
+}
+
+/// Where a reading thread puts its items: they reach the engine in chunks of 2,048. It also
+/// frees the batches the engine has appended (sent back to it), so the engine's thread spends
+/// no time freeing events.
 pub struct RowSink {
-    tx: mpsc::SyncSender<Vec<Row>>,
-    buf: Vec<Row>,
+    tx: mpsc::SyncSender<Vec<Item>>,
+    buf: Vec<Item>,
+    spent: mpsc::Receiver<Vec<NewEvent>>,
 }
 
 impl RowSink {
     /// Queues a row; `false` when the engine has stopped (an error), so the reader can stop.
     pub fn push(&mut self, row: Row) -> bool {
-        self.buf.push(row);
-        self.buf.len() < ROW_CHUNK || self.send()
+        self.push_item(Item::Row(row))
+    }
+
+    /// Queues an item; `false` when the engine has stopped (an error), so the reader can stop.
+    pub fn push_item(&mut self, item: Item) -> bool {
+        self.buf.push(item);
+        self.buf.len() < ITEM_CHUNK || self.send()
     }
 
     fn send(&mut self) -> bool {
-        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(ROW_CHUNK));
+        while let Ok(batch) = self.spent.try_recv() {
+            drop(batch);
+        }
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(ITEM_CHUNK));
         full.is_empty() || self.tx.send(full).is_ok()
     }
 }
 
 impl Engine<'_> {
-    /// Imports the rows `read` produces, then [`Engine::finish`]es. `read` runs on a second
-    /// thread (reading and mapping the source) while this one takes its rows into the engine and
-    /// the writer, so the two overlap. Rows are taken in the order `read` pushes them.
+    /// Imports the rows `read` produces, then [`Engine::finish`]es: [`Engine::import_items`]
+    /// for a source of rows only.
     ///
     /// # Errors
-    /// The first error of the engine (the reader then stops at its next chunk) or of `read`.
-    pub fn import_rows<F>(mut self, file: &str, read: F) -> Result<ImportReport>
+    /// Those of [`Engine::import_items`].
+    pub fn import_rows<F>(self, file: &str, read: F) -> Result<ImportReport>
     where
         F: FnOnce(&mut RowSink) -> Result<()> + Send,
     {
+        self.import_items(file, read)
+    }
+
+    /// Imports the items `read` produces from `file` (until an [`Item::File`] names another),
+    /// then [`Engine::finish`]es. `read` runs on a second thread (reading and mapping the
+    /// source, and freeing the batches already appended) while this one takes its items into
+    /// the engine and the writer, so the two overlap. Items are taken in the order `read`
+    /// pushes them.
+    ///
+    /// # Errors
+    /// The first error of the engine (the reader then stops at its next chunk) or of `read`.
+    pub fn import_items<F>(mut self, file: &str, read: F) -> Result<ImportReport>
+    where
+        F: FnOnce(&mut RowSink) -> Result<()> + Send,
+    {
+        let mut file = file.to_string();
         std::thread::scope(|scope| -> Result<()> {
-            let (tx, rx) = mpsc::sync_channel::<Vec<Row>>(4);
+            let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(4);
+            let (spent_tx, spent_rx) = mpsc::channel::<Vec<NewEvent>>();
+            self.spent = Some(spent_tx);
             let reader = scope.spawn(move || {
                 let mut sink = RowSink {
                     tx,
-                    buf: Vec::with_capacity(ROW_CHUNK),
+                    buf: Vec::with_capacity(ITEM_CHUNK),
+                    spent: spent_rx,
                 };
                 let done = read(&mut sink);
                 sink.send();
                 done
             });
-            let mut taken = Ok(());
-            for chunk in rx.iter() {
-                for row in chunk {
-                    taken = self.row(file, row);
-                    if taken.is_err() {
-                        break;
-                    }
-                }
-                if taken.is_err() {
-                    break;
-                }
-            }
+            let taken = self.take_chunks(&mut file, &rx);
             // Dropping the receiver stops a reader still sending.
             drop(rx);
+            self.spent = None;
             let read = reader
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
             taken.and(read)
         })?;
-        self.finish(file)
+        self.finish(&file)
+    }
+
+    /// Takes the chunks of items until the reader is done or the engine fails.
+    fn take_chunks(&mut self, file: &mut String, rx: &mpsc::Receiver<Vec<Item>>) -> Result<()> {
+        for chunk in rx.iter() {
+            for item in chunk {
+                match item {
+                    Item::Row(row) => self.row(file, row)?,
+                    Item::Keyed(k) => self.keyed(file, *k)?,
+                    Item::Refused(r) => self.report.refused.push(r),
+                    Item::File(f) => {
+                        self.flush(file)?;
+                        *file = f;
+                    }
+                    Item::Flush => self.flush(file)?,
+                    Item::Advance(n) => self.progress.advance(n),
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -85,9 +85,31 @@ pub struct ImportReport {
 }
 
 /// An error of the csv reader as ours: I/O stays I/O; anything else is bad input at its line,
-/// in words (never a debug dump).
+/// in words (never a debug dump). The line is the csv reader's count of `\n`s; see
+/// [`csv_error_at`] for the physical line.
 pub(crate) fn csv_error(file: &str, e: csv::Error) -> crate::Error {
     let line = e.position().map(|p| p.line());
+    csv_error_at(file, e, line)
+}
+
+/// [`csv_error`] at the physical line `lines` gives for the error's byte offset (see
+/// [`LineCounter`]), which must not be before any offset asked of it already.
+pub(crate) fn csv_error_lines<R: std::io::BufRead>(
+    file: &str,
+    e: csv::Error,
+    lines: &mut LineCounter<R>,
+) -> crate::Error {
+    let line = match e.position() {
+        Some(p) => match lines.line_at(p.byte(), file) {
+            Ok(l) => Some(l),
+            Err(io) => return io,
+        },
+        None => None,
+    };
+    csv_error_at(file, e, line)
+}
+
+fn csv_error_at(file: &str, e: csv::Error, line: Option<u64>) -> crate::Error {
     let message = match e.kind() {
         csv::ErrorKind::Utf8 { err, .. } => format!(
             "not UTF-8 text (field {}): save the file as UTF-8",
@@ -130,8 +152,8 @@ impl ImportReport {
 /// every lone `\r` ends a line, so a sheet saved with CRLF or CR line ends is numbered as an
 /// editor shows it (the csv reader's own count sees only `\n`, and a quoted field's line breaks
 /// count too). Offsets must be asked in rising order; the file is read once, alongside.
-pub struct LineCounter {
-    reader: std::io::BufReader<std::fs::File>,
+pub struct LineCounter<R = std::io::BufReader<std::fs::File>> {
+    reader: R,
     /// Bytes read so far, the line they end on, and whether the last byte read was `\r`.
     pos: u64,
     line: u64,
@@ -145,12 +167,22 @@ impl LineCounter {
     /// [`crate::Error::Io`] when it cannot be opened.
     pub fn open(path: &std::path::Path) -> crate::Result<LineCounter> {
         let file = std::fs::File::open(path).map_err(|e| crate::Error::io(path.display(), e))?;
-        Ok(LineCounter {
-            reader: std::io::BufReader::with_capacity(1 << 16, file),
+        Ok(LineCounter::new(std::io::BufReader::with_capacity(
+            1 << 16,
+            file,
+        )))
+    }
+}
+
+impl<R: std::io::BufRead> LineCounter<R> {
+    /// Counts the lines of what `reader` reads (a file's bytes from its start).
+    pub fn new(reader: R) -> LineCounter<R> {
+        LineCounter {
+            reader,
             pos: 0,
             line: 1,
             after_cr: false,
-        })
+        }
     }
 
     /// The 1-based physical line on which the byte at `offset` lies.
@@ -158,7 +190,6 @@ impl LineCounter {
     /// # Errors
     /// [`crate::Error::Io`] when the file cannot be read.
     pub fn line_at(&mut self, offset: u64, path: &str) -> crate::Result<u64> {
-        use std::io::BufRead;
         while self.pos < offset {
             let buf = self
                 .reader
@@ -181,4 +212,99 @@ impl LineCounter {
         }
         Ok(self.line)
     }
+}
+
+/// A CSV file with a header, read record by record with each record's physical line (see
+/// [`LineCounter`]): the reading the table importers share (columns found by name, errors at
+/// their line). Rows may have fewer or more fields than the header (a missing field reads as
+/// empty).
+pub(crate) struct Table {
+    reader: csv::Reader<std::fs::File>,
+    header: csv::StringRecord,
+    lines: LineCounter,
+    file: String,
+}
+
+impl Table {
+    /// Opens `path` and reads its header.
+    ///
+    /// # Errors
+    /// [`crate::Error::Io`] when it cannot be read; [`crate::Error::Input`] when its header is
+    /// not CSV.
+    pub(crate) fn open(path: &std::path::Path) -> crate::Result<Table> {
+        let file = path.display().to_string();
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(path)
+            .map_err(|e| csv_error(&file, e))?;
+        let header = reader.headers().map_err(|e| csv_error(&file, e))?.clone();
+        Ok(Table {
+            reader,
+            header,
+            lines: LineCounter::open(path)?,
+            file,
+        })
+    }
+
+    /// The file's name as messages give it.
+    pub(crate) fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The index of each named column.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] at line 1 naming the first column missing, and the header's.
+    pub(crate) fn columns<const N: usize>(&self, names: [&str; N]) -> crate::Result<[usize; N]> {
+        let mut out = [0; N];
+        for (i, name) in names.iter().enumerate() {
+            out[i] = self.header.iter().position(|h| h == *name).ok_or_else(|| {
+                crate::Error::input(
+                    crate::Location {
+                        file: self.file.clone(),
+                        line: Some(1),
+                        field: None,
+                    },
+                    format!(
+                        "no column `{name}` (the header has: {})",
+                        self.header.iter().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// Reads the next record into `record`: its physical line, or `None` at the end.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] for malformed CSV, [`crate::Error::Io`] when the file cannot be
+    /// read.
+    pub(crate) fn next(&mut self, record: &mut csv::ByteRecord) -> crate::Result<Option<u64>> {
+        let read = self.reader.read_byte_record(record);
+        if !read.map_err(|e| csv_error_lines(&self.file, e, &mut self.lines))? {
+            return Ok(None);
+        }
+        let byte = record.position().map_or(0, |p| p.byte());
+        self.lines.line_at(byte, &self.file).map(Some)
+    }
+
+    /// A refused row of this file.
+    pub(crate) fn refused(&self, line: u64, reason: String) -> RefusedRow {
+        RefusedRow {
+            file: self.file.clone(),
+            line,
+            reason,
+        }
+    }
+}
+
+/// Field `i` of a record as text, trimmed (empty when the row is shorter).
+///
+/// # Errors
+/// A message when it is not UTF-8.
+pub(crate) fn field(record: &csv::ByteRecord, i: usize) -> std::result::Result<&str, String> {
+    std::str::from_utf8(record.get(i).unwrap_or(b""))
+        .map(str::trim)
+        .map_err(|_| format!("column {} is not UTF-8 (save the file as UTF-8)", i + 1))
 }

@@ -15,7 +15,7 @@ use crate::store::LogRef;
 
 use serde::Deserialize;
 
-use super::engine::{Engine, EngineOptions};
+use super::engine::{Engine, EngineOptions, Outcome, Row};
 use super::{ImportReport, Progress};
 use crate::core::{ActorKind, Day, Instrument, Stance, TimeOfDay, ValidDate, parse_stated};
 use crate::error::{Error, Result};
@@ -282,7 +282,8 @@ impl DateFormat {
     /// A message naming the first specifier refused and why: a two-digit year (`%y`, `%C`,
     /// `%D`, `%g`), whose century would be a guess; a day of the year or a week (`%j`, `%U`,
     /// `%W`, `%V`, `%G`, `%u`, `%w`), which would lose the day; and any other specifier, which
-    /// is not a part of a date (`%Z`, `%s`, `%Q`, `%c`, ...). A `%` at the end is refused too.
+    /// is not a part of a date (`%Z`, `%s`, `%Q`, `%c`, ...). A `%` at the end is refused too,
+    /// and so is a format without `%Y` or `%F` (every row would be refused for want of a year).
     pub fn parse(format: &str) -> std::result::Result<DateFormat, String> {
         let refuse = |spec: &str, why: &str| Err(format!("`{format}`: {spec} {why}"));
         let b = format.as_bytes();
@@ -336,6 +337,16 @@ impl DateFormat {
                 };
             }
             i += prefix + digits + 1;
+        }
+        let year = format.match_indices('%').any(|(at, _)| {
+            format[at + 1..]
+                .trim_start_matches(['-', '_', '0'])
+                .starts_with(['Y', 'F'])
+        });
+        if !year {
+            return Err(format!(
+                "`{format}`: gives no year, so no row could be read; write %Y (the year in full)"
+            ));
         }
         let abbreviated = format.contains("%B").then(|| format.replace("%B", "%b"));
         Ok(DateFormat {
@@ -438,7 +449,9 @@ pub use plan::Plan;
 /// # Errors
 /// [`Error::Usage`] for a mapping that is incomplete or names a column the sheet does not have;
 /// [`Error::Io`] when the file cannot be read or the lock is not had in time; [`Error::Input`]
-/// for malformed CSV (the batches before stay appended); the errors of the writer.
+/// for an empty file, a header without rows, a quoted value never closed, or text that is not
+/// UTF-8, at its physical line (the batches before stay appended); the errors of the writer.
+/// A row whose field count differs from the header's is refused, not an error.
 pub fn import(
     log: &LogRef,
     file: &Path,
@@ -449,24 +462,12 @@ pub fn import(
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
     let label = file.display().to_string();
-    let csv_error = |e: csv::Error| super::csv_error(&label, e);
     let delimiter = match &spec.delimiter {
         Some(d) => parse_delimiter(d).map_err(|e| Error::Usage(format!("--delimiter: {e}")))?,
         None => b',',
     };
-    let header = !spec.no_header.unwrap_or(false);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(header)
-        .flexible(true)
-        .from_path(file)
-        .map_err(csv_error)?;
-    let head = if header {
-        Some(reader.headers().map_err(csv_error)?.clone())
-    } else {
-        None
-    };
-    let plan = Plan::compile(spec, head.as_ref())?;
+    let mut records = Records::open(file, &label, delimiter, !spec.no_header.unwrap_or(false))?;
+    let plan = Plan::compile(spec, records.header.as_ref())?;
     let opts = EngineOptions {
         dataset: plan.dataset.clone(),
         key: plan.key.clone(),
@@ -476,19 +477,156 @@ pub fn import(
         corrections: spec.corrections.unwrap_or(false),
     };
     let engine = Engine::open(log, opts, progress)?;
-    let mut lines = super::LineCounter::open(file)?;
     progress.start("csv", None);
     let mut plan = plan;
     engine.import_rows(&label, |sink| {
-        let mut record = csv::StringRecord::new();
-        while reader.read_record(&mut record).map_err(csv_error)? {
-            let line = lines.line_at(record.position().map_or(0, |p| p.byte()), &label)?;
-            if !sink.push(plan.row(&record, line)) {
+        while let Some(row) = records.next_row(&mut plan)? {
+            if !sink.push(row) {
                 break;
             }
         }
         Ok(())
     })
+}
+
+/// A sheet's records, each with its physical line (see [`super::LineCounter`]), checked for
+/// their shape: a row whose field count differs from the header's is refused; a quoted value
+/// never closed, a file without rows and bad CSV are errors naming the file and line.
+struct Records {
+    reader: csv::Reader<std::fs::File>,
+    header: Option<csv::StringRecord>,
+    lines: super::LineCounter,
+    label: String,
+    record: csv::StringRecord,
+    /// Records read so far.
+    read: u64,
+    /// The file's length, where its last byte other than white space is, and whether that is
+    /// `"`.
+    len: u64,
+    last: u64,
+    ends_with_quote: bool,
+}
+
+impl Records {
+    fn open(path: &Path, label: &str, delimiter: u8, header: bool) -> Result<Records> {
+        let (last, ends_with_quote) = last_content(path)?;
+        let csv_error = |e: csv::Error| super::csv_error(label, e);
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(header)
+            .flexible(true)
+            .from_path(path)
+            .map_err(csv_error)?;
+        let header = if header {
+            let h = reader.headers().map_err(csv_error)?.clone();
+            if h.iter().all(str::is_empty) {
+                return Err(empty(
+                    label,
+                    None,
+                    "the file is empty: no header and no rows",
+                ));
+            }
+            Some(h)
+        } else {
+            None
+        };
+        Ok(Records {
+            reader,
+            header,
+            lines: super::LineCounter::open(path)?,
+            label: label.to_string(),
+            record: csv::StringRecord::new(),
+            read: 0,
+            len: std::fs::metadata(path)
+                .map_err(|e| Error::io(path.display(), e))?
+                .len(),
+            last,
+            ends_with_quote,
+        })
+    }
+
+    /// The next record mapped by `plan` (or refused for its shape), or `None` at the end.
+    ///
+    /// # Errors
+    /// [`Error::Input`] for bad CSV, a quoted value never closed, or a file without rows.
+    fn next_row(&mut self, plan: &mut Plan) -> Result<Option<Row>> {
+        let read = self.reader.read_record(&mut self.record);
+        let more = read.map_err(|e| super::csv_error_lines(&self.label, e, &mut self.lines))?;
+        if !more {
+            return match (self.read, &self.header) {
+                (0, Some(_)) => Err(empty(
+                    &self.label,
+                    Some(1),
+                    "no rows: the file holds only a header",
+                )),
+                (0, None) => Err(empty(&self.label, None, "the file is empty: no rows")),
+                _ => Ok(None),
+            };
+        }
+        self.read += 1;
+        let byte = self.record.position().map_or(0, |p| p.byte());
+        let line = self.lines.line_at(byte, &self.label)?;
+        self.check_quotes(line)?;
+        let fields = self.header.as_ref().map(csv::StringRecord::len);
+        Ok(Some(match fields {
+            Some(n) if self.record.len() != n => Row {
+                line,
+                recorded: None,
+                outcome: Outcome::Refused(format!(
+                    "has {} fields where the header has {n}",
+                    self.record.len()
+                )),
+            },
+            _ => plan.row(&self.record, line),
+        }))
+    }
+
+    /// Refuses the last record when a quoted value in it runs to the end of the file without
+    /// its closing quote (the csv reader takes the rest of the file as that one value).
+    fn check_quotes(&mut self, line: u64) -> Result<()> {
+        let multi_line = self.record.iter().any(|f| f.contains(['\n', '\r']));
+        // The reader's position is past the record: at the end, the record reached it.
+        let at_end = self.reader.position().byte() >= self.len;
+        if !multi_line || !at_end || self.ends_with_quote {
+            return Ok(());
+        }
+        let last = self.lines.line_at(self.last, &self.label)?;
+        Err(Error::input(
+            crate::Location {
+                file: self.label.clone(),
+                line: Some(line),
+                field: None,
+            },
+            format!(
+                "a quoted value that begins in this row is never closed (no closing `\"`): the rest of the file, to line {last}, would be read as one value"
+            ),
+        ))
+    }
+}
+
+/// An error for a file without rows.
+fn empty(label: &str, line: Option<u64>, message: &str) -> Error {
+    let at = crate::Location {
+        file: label.to_string(),
+        line,
+        field: None,
+    };
+    Error::input(at, message)
+}
+
+/// Where the file's last byte other than white space is, and whether it is `"`.
+fn last_content(path: &Path) -> Result<(u64, bool)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io = |e| Error::io(path.display(), e);
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(256)))
+        .map_err(io)?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail).map_err(io)?;
+    let at = tail.iter().rposition(|b| !b.is_ascii_whitespace());
+    let start = len - tail.len() as u64;
+    Ok(at.map_or((0, false), |i| (start + i as u64, tail[i] == b'"')))
 }
 
 /// Missing values of year, month and day columns: an empty cell, `NA`, `.`, or a negative

@@ -37,7 +37,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::engine::{Engine, EngineOptions};
+use super::engine::{Engine, EngineOptions, Item, Keyed, RowSink};
 use super::{ImportReport, Progress, RefusedRow, event_id};
 use crate::core::{
     ActorId, ActorKind, ActorRegistered, Cite, Correction, Country, Day, EventBody, Filter,
@@ -138,43 +138,73 @@ pub fn import_treaty_status(
         dry_run: false,
         corrections: false,
     };
-    let mut engine = Engine::open(log, engine_opts, progress)?;
-    let history = engine.history();
-    check_topic(history, &topic)?;
+    let engine = Engine::open(log, engine_opts, progress)?;
     let context = Context {
-        topic: topic.clone(),
+        topic,
         title: opts.title.clone(),
     };
-    let batches = if opts.snapshots {
-        plan(&context, &versions, State::default())
-    } else {
-        let state = state_from_log(history, &topic);
-        plan(&context, &versions, state)
-    };
-    let batches = drop_known_registrations(history, batches);
-    let stamp = |b: &Batch| match b.date {
-        Some(d) => d.midnight_utc(),
-        None => opts.now,
-    };
-    if opts.snapshots {
-        check_snapshot_log(history, &topic, &batches, &stamp)?;
-    }
-    engine.report_mut().refused = refused;
+    let batches = plan_against_log(engine.history(), &context, &versions, opts)?;
     let stage = if opts.snapshots { "versions" } else { "table" };
     progress.start(stage, Some(versions.len() as u64));
-    let mut done_version = 0;
-    for batch in batches {
-        // Each version is a batch of its own (split only if it exceeds the batch size).
-        let at = stamp(&batch);
-        for event in batch.events {
-            engine.push_event(&name, event, at)?;
-        }
-        engine.flush(&name)?;
-        progress.advance((batch.version + 1 - done_version) as u64);
-        done_version = batch.version + 1;
+    let (count, now) = (versions.len(), opts.now);
+    engine.import_items(&name, move |sink| {
+        produce(sink, refused, batches, (count, now));
+        Ok(())
+    })
+}
+
+/// The batches of the versions, compared with what the log holds: each version's events
+/// (registrations the log already has left out), recorded at its snapshot date or `now`.
+///
+/// # Errors
+/// [`Error::Usage`] when the topic exists with another kind, or (snapshots) the log cannot take
+/// the versions at their dates.
+fn plan_against_log(
+    history: &History,
+    cx: &Context,
+    versions: &[Version],
+    opts: &TreatyOptions,
+) -> Result<Vec<Batch>> {
+    check_topic(history, &cx.topic)?;
+    let state = if opts.snapshots {
+        State::default()
+    } else {
+        state_from_log(history, &cx.topic)
+    };
+    let batches = drop_known_registrations(history, plan(cx, versions, state));
+    if opts.snapshots {
+        check_snapshot_log(history, &cx.topic, &batches, opts.now)?;
     }
-    progress.advance((versions.len() - done_version) as u64);
-    engine.finish(&name)
+    Ok(batches)
+}
+
+/// Hands the engine the refused rows, then each version's events as a batch of its own (split
+/// only if it exceeds the batch size), advancing progress by versions (of which there are
+/// `versions`; a table's batch is recorded at `now`).
+fn produce(
+    sink: &mut RowSink,
+    refused: Vec<RefusedRow>,
+    batches: Vec<Batch>,
+    (versions, now): (usize, jiff::Timestamp),
+) {
+    let mut items: Vec<Item> = refused.into_iter().map(Item::Refused).collect();
+    let mut done = 0;
+    for batch in batches {
+        let at = batch.at(now);
+        for event in batch.events {
+            let what = event.body.type_name();
+            items.push(Item::Keyed(Box::new(Keyed { event, at, what })));
+        }
+        items.push(Item::Flush);
+        items.push(Item::Advance((batch.version + 1 - done) as u64));
+        done = batch.version + 1;
+    }
+    items.push(Item::Advance((versions - done) as u64));
+    for item in items {
+        if !sink.push_item(item) {
+            return;
+        }
+    }
 }
 
 fn check_topic(history: &History, topic: &TopicId) -> Result<()> {
@@ -192,7 +222,7 @@ fn check_snapshot_log(
     history: &History,
     topic: &TopicId,
     batches: &[Batch],
-    stamp: &dyn Fn(&Batch) -> jiff::Timestamp,
+    now: jiff::Timestamp,
 ) -> Result<()> {
     let present = |b: &Batch| {
         b.events
@@ -219,7 +249,7 @@ fn check_snapshot_log(
     let Some(last) = history.event(history.seq_last()) else {
         return Ok(());
     };
-    let first = stamp(next);
+    let first = next.at(now);
     if last.recorded_at < first || ours.contains(&last.id) {
         return Ok(());
     }
@@ -357,76 +387,64 @@ fn read_versions(
     bytes: &[u8],
     table: Option<&str>,
 ) -> Result<(Vec<Version>, Vec<RefusedRow>)> {
-    let snapshots = table.is_none();
+    let (mut versions, raw) = read_raw(file, bytes, table)?;
+    let mut refused = Vec::new();
+    let mut names_before: HashMap<String, String> = HashMap::new();
+    for (version, rows) in versions.iter_mut().zip(raw) {
+        names_before = resolve_codes(file, version, rows, &names_before, &mut refused);
+    }
+    Ok((versions, refused))
+}
+
+/// The versions of the file (their rows still empty) and the raw rows of each, in file order.
+///
+/// # Errors
+/// [`Error::Input`] for malformed CSV, a bad commit or snapshot date, a version's rows not
+/// together, dates going back, or no rows at all.
+fn read_raw(
+    file: &str,
+    bytes: &[u8],
+    table: Option<&str>,
+) -> Result<(Vec<Version>, Vec<Vec<RawRow>>)> {
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
     let header = reader
         .headers()
         .map_err(|e| super::csv_error(file, e))?
         .clone();
-    let cols = columns(file, &header, snapshots)?;
+    let cols = columns(file, &header, table.is_none())?;
+    let mut lines = super::LineCounter::new(bytes);
     let mut versions: Vec<Version> = Vec::new();
     let mut keys_seen: HashSet<String> = HashSet::new();
     let mut raw: Vec<Vec<RawRow>> = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| super::csv_error(file, e))?;
-        let line = record.position().map_or(0, |p| p.line());
+    let mut record = csv::StringRecord::new();
+    while reader
+        .read_record(&mut record)
+        .map_err(|e| super::csv_error_lines(file, e, &mut lines))?
+    {
+        let line = lines.line_at(record.position().map_or(0, |p| p.byte()), file)?;
         let get = |i: usize| record.get(i).unwrap_or("").trim().to_string();
+        let at = |field: &str| Location {
+            file: file.to_string(),
+            line: Some(line),
+            field: Some(field.to_string()),
+        };
         let (key, date) = match table {
             Some(t) => (t.to_string(), None),
-            None => {
-                let at = |field: &str| Location {
-                    file: file.to_string(),
-                    line: Some(line),
-                    field: Some(field.to_string()),
-                };
-                let commit = cols.commit.map(get).unwrap_or_default();
-                if commit.is_empty() || commit.chars().any(|c| c.is_whitespace() || c == '/') {
-                    return Err(Error::input(
-                        at("commit"),
-                        format!("`{commit}` is not a commit id"),
-                    ));
-                }
-                let text = cols.snapshot_date.map(get).unwrap_or_default();
-                let date = Day::parse(&text)
-                    .map_err(|e| Error::input(at("snapshot_date"), e.to_string()))?;
-                (commit, Some((date, at("snapshot_date"))))
-            }
+            None => snapshot_of(&get, &cols, &at)?,
         };
-        let same = versions.last().is_some_and(|v| v.key == key);
-        if !same {
-            if !keys_seen.insert(key.clone()) {
-                return Err(Error::input(
-                    Location {
-                        file: file.to_string(),
-                        line: Some(line),
-                        field: Some("commit".to_string()),
-                    },
-                    format!(
-                        "commit {key} appears again after other commits: each version's rows must come together, oldest version first"
-                    ),
-                ));
-            }
-            if let (Some((d, at)), Some(prev)) = (&date, versions.last().and_then(|v| v.date))
-                && *d < prev
-            {
-                return Err(Error::input(
-                    at.clone(),
-                    format!(
-                        "snapshot date {d} is earlier than the version before it ({prev}): versions must come oldest first"
-                    ),
-                ));
-            }
+        if versions.last().is_none_or(|v| v.key != key) {
+            check_next_version(&versions, &mut keys_seen, &key, date, &at)?;
             versions.push(Version {
-                key: key.clone(),
-                date: date.as_ref().map(|(d, _)| *d),
+                key,
+                date,
                 rows: Vec::new(),
             });
             raw.push(Vec::new());
-        } else if let (Some((d, at)), Some(v)) = (&date, versions.last())
-            && Some(*d) != v.date
+        } else if let (Some(d), Some(v)) = (date, versions.last())
+            && Some(d) != v.date
         {
             return Err(Error::input(
-                at.clone(),
+                at("snapshot_date"),
                 format!(
                     "snapshot date {d} differs from the date of the rest of version {key} ({})",
                     v.date.map(|d| d.to_string()).unwrap_or_default()
@@ -445,84 +463,140 @@ fn read_versions(
         }
     }
     if versions.is_empty() {
+        let at = Location {
+            file: file.to_string(),
+            line: None,
+            field: None,
+        };
+        return Err(Error::input(at, "no rows: the file holds only a header"));
+    }
+    Ok((versions, raw))
+}
+
+/// A snapshot row's version: its commit and snapshot date.
+fn snapshot_of(
+    get: &dyn Fn(usize) -> String,
+    cols: &Columns,
+    at: &dyn Fn(&str) -> Location,
+) -> Result<(String, Option<Day>)> {
+    let commit = cols.commit.map(get).unwrap_or_default();
+    if commit.is_empty() || commit.chars().any(|c| c.is_whitespace() || c == '/') {
         return Err(Error::input(
-            Location {
-                file: file.to_string(),
-                line: None,
-                field: None,
-            },
-            "no rows: the file holds only a header",
+            at("commit"),
+            format!("`{commit}` is not a commit id"),
         ));
     }
-    let mut refused = Vec::new();
-    let mut names_before: HashMap<String, String> = HashMap::new();
-    for (version, rows) in versions.iter_mut().zip(raw) {
-        let mut refuse = |line: u64, reason: String| {
-            refused.push(RefusedRow {
-                file: file.to_string(),
-                line,
-                reason,
-            });
-        };
-        let codes_here: HashSet<String> = rows.iter().map(|r| normal_code(&r.code)).collect();
-        let mut taken: HashSet<String> = HashSet::new();
-        let mut names_now = HashMap::new();
-        for r in rows {
-            let mut code = normal_code(&r.code);
-            if code.is_empty() {
-                // A row without its code: the party of that name in the version before, unless
-                // its code is listed in this version too.
-                match names_before.get(&r.name) {
-                    Some(c) if !codes_here.contains(c) => code = c.clone(),
-                    _ => {
-                        refuse(
-                            r.line,
-                            format!(
-                                "no code, and `{}` names no party of the version before whose code is missing here",
-                                r.name
-                            ),
-                        );
-                        continue;
-                    }
-                }
-            }
-            if Country::new(&code).is_err() || ActorId::new(&code).is_err() {
-                refuse(
-                    r.line,
-                    format!(
-                        "code `{code}` is not an ISO 3166-1 alpha-3 code (three capital letters)"
-                    ),
-                );
-                continue;
-            }
-            if !taken.insert(code.clone()) {
-                refuse(
-                    r.line,
-                    format!("code {code} is listed twice in {}", version.describe()),
-                );
-                continue;
-            }
-            names_now.insert(r.name.clone(), code.clone());
-            let values = match values(&r) {
-                Ok(v) => Some(v),
-                Err(reason) => {
-                    refuse(
-                        r.line,
-                        format!("{code}: {reason}; the party is left as it was"),
-                    );
-                    None
-                }
-            };
-            version.rows.push(Row {
-                line: r.line,
-                code,
-                name: r.name,
-                values,
-            });
-        }
-        names_before = names_now;
+    let text = cols.snapshot_date.map(get).unwrap_or_default();
+    let date = Day::parse(&text).map_err(|e| Error::input(at("snapshot_date"), e.to_string()))?;
+    Ok((commit, Some(date)))
+}
+
+/// Checks that a version beginning here is new and not older than the one before.
+fn check_next_version(
+    versions: &[Version],
+    keys_seen: &mut HashSet<String>,
+    key: &str,
+    date: Option<Day>,
+    at: &dyn Fn(&str) -> Location,
+) -> Result<()> {
+    if !keys_seen.insert(key.to_string()) {
+        return Err(Error::input(
+            at("commit"),
+            format!(
+                "commit {key} appears again after other commits: each version's rows must come together, oldest version first"
+            ),
+        ));
     }
-    Ok((versions, refused))
+    if let (Some(d), Some(prev)) = (date, versions.last().and_then(|v| v.date))
+        && d < prev
+    {
+        return Err(Error::input(
+            at("snapshot_date"),
+            format!(
+                "snapshot date {d} is earlier than the version before it ({prev}): versions must come oldest first"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Resolves the codes of one version's raw rows into its rows, refusing bad ones; returns the
+/// code of each party name of this version (for the next version's rows without a code).
+fn resolve_codes(
+    file: &str,
+    version: &mut Version,
+    rows: Vec<RawRow>,
+    names_before: &HashMap<String, String>,
+    refused: &mut Vec<RefusedRow>,
+) -> HashMap<String, String> {
+    let codes_here: HashSet<String> = rows.iter().map(|r| normal_code(&r.code)).collect();
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut names_now = HashMap::new();
+    for r in rows {
+        let code = match code_of(&r, names_before, &codes_here, &mut taken, version) {
+            Ok(c) => c,
+            Err(reason) => {
+                refused.push(RefusedRow {
+                    file: file.to_string(),
+                    line: r.line,
+                    reason,
+                });
+                continue;
+            }
+        };
+        names_now.insert(r.name.clone(), code.clone());
+        let values = values(&r)
+            .map_err(|reason| {
+                refused.push(RefusedRow {
+                    file: file.to_string(),
+                    line: r.line,
+                    reason: format!("{code}: {reason}; the party is left as it was"),
+                })
+            })
+            .ok();
+        version.rows.push(Row {
+            line: r.line,
+            code,
+            name: r.name,
+            values,
+        });
+    }
+    names_now
+}
+
+/// A raw row's code, or why the row is refused. A row without its code is the party of that
+/// name in the version before, unless its code is listed in this version too.
+fn code_of(
+    r: &RawRow,
+    names_before: &HashMap<String, String>,
+    codes_here: &HashSet<String>,
+    taken: &mut HashSet<String>,
+    version: &Version,
+) -> std::result::Result<String, String> {
+    let mut code = normal_code(&r.code);
+    if code.is_empty() {
+        match names_before.get(&r.name) {
+            Some(c) if !codes_here.contains(c) => code = c.clone(),
+            _ => {
+                return Err(format!(
+                    "no code, and `{}` names no party of the version before whose code is missing here",
+                    r.name
+                ));
+            }
+        }
+    }
+    if Country::new(&code).is_err() || ActorId::new(&code).is_err() {
+        return Err(format!(
+            "code `{code}` is not an ISO 3166-1 alpha-3 code (three capital letters)"
+        ));
+    }
+    if !taken.insert(code.clone()) {
+        return Err(format!(
+            "code {code} is listed twice in {}",
+            version.describe()
+        ));
+    }
+    Ok(code)
 }
 
 struct RawRow {
@@ -621,6 +695,13 @@ struct Batch {
     label: String,
     date: Option<Day>,
     events: Vec<NewEvent>,
+}
+
+impl Batch {
+    /// Its recorded time: the snapshot date at 00:00 UTC, or (a table) `now`.
+    fn at(&self, now: jiff::Timestamp) -> jiff::Timestamp {
+        self.date.map_or(now, |d| d.midnight_utc())
+    }
 }
 
 /// The state of a table import's topic in the log: each actor's live `signed` and `ratified`
@@ -904,9 +985,19 @@ fn plan_version(cx: &Context, v: &Version, state: &mut State) -> Vec<NewEvent> {
 
 /// Compares one party's row with its live stances, emitting what changed and updating them.
 fn compare(emit: &mut Emit<'_>, row: &Row, now: &Values, party: &mut Party, today: Option<Day>) {
-    let code = row.code.as_str();
-    let line = row.line;
-    // Signature: one act, so a different date can only be a correction.
+    compare_signature(emit, row, now, party, today);
+    compare_ratification(emit, row, now, party, today);
+}
+
+/// The signature part of [`compare`]: one act, so a different date can only be a correction.
+fn compare_signature(
+    emit: &mut Emit<'_>,
+    row: &Row,
+    now: &Values,
+    party: &mut Party,
+    today: Option<Day>,
+) {
+    let (code, line) = (row.code.as_str(), row.line);
     match (now.signature, party.signed.last().cloned()) {
         (None, None) => {}
         (Some(d), None) => {
@@ -939,6 +1030,18 @@ fn compare(emit: &mut Emit<'_>, row: &Row, now: &Values, party: &mut Party, toda
             }
         }
     }
+}
+
+/// The ratification part of [`compare`]: a later date after the old listing was last seen is a
+/// new instrument; any other change a correction.
+fn compare_ratification(
+    emit: &mut Emit<'_>,
+    row: &Row,
+    now: &Values,
+    party: &mut Party,
+    today: Option<Day>,
+) {
+    let (code, line) = (row.code.as_str(), row.line);
     match (now.ratification, party.ratified.last().cloned()) {
         (None, None) => {}
         (Some(d), None) => {

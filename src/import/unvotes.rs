@@ -19,11 +19,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::Duration;
 
-use super::engine::{Engine, EngineOptions};
-use super::{ImportReport, Progress, RefusedRow, event_id};
+use super::engine::{Engine, EngineOptions, Item, Keyed, RowSink};
+use super::{ImportReport, Progress, RefusedRow, Table, event_id, field};
 use crate::core::{
     ActorId, ActorKind, ActorRegistered, Cite, Country, EventBody, History, Sector, Stance,
     StanceDeclared, TopicId, TopicKind, TopicRegistered, ValidDate,
@@ -146,16 +145,72 @@ struct Vote {
     line: u64,
 }
 
+/// The three files, by name as messages give them.
+struct Files {
+    votes: PathBuf,
+    calls: PathBuf,
+    issues: PathBuf,
+}
+
+impl Files {
+    /// The files of `dir`, each checked to exist (before the import waits for the lock).
+    fn in_dir(dir: &Path) -> Result<Files> {
+        let files = Files {
+            votes: dir.join("unvotes.csv"),
+            calls: dir.join("roll_calls.csv"),
+            issues: dir.join("issues.csv"),
+        };
+        for p in [&files.votes, &files.calls, &files.issues] {
+            if !p.is_file() {
+                return Err(Error::io(
+                    p.display(),
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                ));
+            }
+        }
+        Ok(files)
+    }
+}
+
+/// What the three files say: roll calls (sorted by date, then rcid), actors (sorted by id),
+/// votes (each naming its roll call and actor by index; sorted by roll call, then actor), and
+/// the rows refused on the way.
+struct Data {
+    calls: Vec<RollCall>,
+    actors: Vec<ActorSeen>,
+    votes: Vec<Vote>,
+    refused: Vec<RefusedRow>,
+}
+
+impl Data {
+    fn read(files: &Files) -> Result<Data> {
+        let mut refused = Vec::new();
+        let issues = read_issues(&files.issues, &mut refused)?;
+        let mut calls = read_roll_calls(&files.calls, issues, &mut refused)?;
+        calls.sort_by_key(|c| (c.date.start(), c.rcid));
+        let (actors, mut votes) = read_votes(&files.votes, &calls, &mut refused)?;
+        // (roll call, actor) is unique once second votes are refused.
+        votes.sort_unstable_by_key(|v| (v.roll_call, v.actor));
+        Ok(Data {
+            calls,
+            actors,
+            votes,
+            refused,
+        })
+    }
+}
+
 /// Imports the UN votes in `dir` into the log at `log`.
 ///
-/// Holds the log's lock for the whole import (one import [`Engine`]) and appends batches of
-/// [`super::IMPORT_BATCH_EVENTS`], each durable before the next is appended. The vote events are built
-/// on a second thread while the batches before them are appended. When the import returns, the
-/// lock is released; the folded log is freed on a thread of its own. An actor or topic id already
-/// registered by other means is used as it is (not registered again); a vote whose event id is
-/// already in the log with other content is refused, as are rows with an unknown roll call, a
-/// vote other than yes/no/abstain, an unknown country code, or a second vote of the same state
-/// in one roll call.
+/// The files are read first; then one import [`Engine`] holds the log's lock for the whole
+/// import and appends, from a [`Source`] of keyed events: the actors (a batch), the roll calls
+/// (a batch), then the votes in batches of [`super::IMPORT_BATCH_EVENTS`], each durable before
+/// the next is appended. The vote events are built on a second thread while the batches
+/// before them are appended. When the import returns, the lock is released; the folded log is
+/// freed on a thread of its own. An actor or topic id already registered by other means is used
+/// as it is (not registered again); a vote whose event id is already in the log with other
+/// content is refused, as are rows with an unknown roll call, a vote other than yes/no/abstain,
+/// an unknown country code, or a second vote of the same state in one roll call.
 ///
 /// # Errors
 /// [`Error::Io`] when a file cannot be read or the lock is not had in time; [`Error::Input`]
@@ -167,31 +222,8 @@ pub fn import(
     opts: &Options,
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
-    let mut report = ImportReport::default();
-    let votes_path = dir.join("unvotes.csv");
-    let calls_path = dir.join("roll_calls.csv");
-    let issues_path = dir.join("issues.csv");
-    // Fail on a missing file before waiting for the lock.
-    for p in [&votes_path, &calls_path, &issues_path] {
-        if !p.is_file() {
-            return Err(Error::io(
-                p.display(),
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-            ));
-        }
-    }
-
-    let issues = read_issues(&issues_path, &mut report.refused)?;
-    let mut calls = read_roll_calls(&calls_path, issues, &mut report.refused)?;
-    calls.sort_by_key(|c| (c.date.start(), c.rcid));
-    let call_index: HashMap<u32, u32> = calls
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.rcid, i as u32))
-        .collect();
-
-    let (actors, mut votes) = read_votes(&votes_path, &calls, &call_index, &mut report.refused)?;
-
+    let files = Files::in_dir(dir)?;
+    let data = Data::read(&files)?;
     let engine_opts = EngineOptions {
         dataset: "unvotes".to_string(),
         key: Vec::new(),
@@ -200,266 +232,173 @@ pub fn import(
         dry_run: false,
         corrections: false,
     };
-    let mut engine = Engine::open(log, engine_opts, progress)?;
-    let history = engine.history();
-    let seq_at_open = history.seq_last();
-
-    // Actors and topics already registered (by this import earlier, or by other means) are not
-    // registered again.
-    let actor_ids: Vec<ActorId> = actors
-        .iter()
-        .map(|a| ActorId::new(&a.id).map_err(|e| Error::Usage(e.to_string())))
-        .collect::<Result<_>>()?;
-    let new_actors: Vec<usize> = (0..actors.len())
-        .filter(|i| !registered(history, &actor_ids[*i], &mut report))
-        .collect();
-    let mut topic_refusal: HashMap<u32, String> = HashMap::new();
-    let new_topics: Vec<usize> = (0..calls.len())
-        .filter(|i| {
-            let c = &calls[*i];
-            match history.topic(&c.topic) {
-                None => true,
-                Some(t) => {
-                    if t.kind != TopicKind::Vote {
-                        topic_refusal.insert(
-                            c.rcid,
-                            format!(
-                                "topic `{}` is registered as a {} topic, not a vote",
-                                c.topic, t.kind
-                            ),
-                        );
-                    }
-                    if history
-                        .seq_of(&event_id(&format!("unvotes/topic/{}", c.rcid)))
-                        .is_some()
-                    {
-                        report.already_present += 1;
-                    }
-                    false
-                }
-            }
-        })
-        .collect();
-
-    // (roll call, actor) is unique once second votes are refused.
-    votes.sort_unstable_by_key(|v| (v.roll_call, v.actor));
-    let total = (new_actors.len() + new_topics.len() + votes.len()) as u64;
-    progress.start("unvotes", Some(total));
-
-    let votes_name = votes_path.display().to_string();
-    for i in new_actors {
-        let a = &actors[i];
-        let body = EventBody::ActorRegistered(actor_body(a, actor_ids[i].clone()));
-        let id = Some(event_id(&format!("unvotes/actor/{}", a.id)));
-        let event = NewEvent {
-            id,
-            body,
-            line: a.line,
-        };
-        engine.push_event(&votes_name, event, opts.now)?;
-        progress.advance(1);
-    }
-    engine.flush(&votes_name)?;
-
-    let calls_name = calls_path.display().to_string();
-    for i in new_topics {
-        let c = &calls[i];
-        let event = NewEvent {
-            id: Some(event_id(&format!("unvotes/topic/{}", c.rcid))),
-            body: EventBody::TopicRegistered(c.body.clone()),
-            line: c.line,
-        };
-        engine.push_event(&calls_name, event, opts.now)?;
-        progress.advance(1);
-    }
-    engine.flush(&calls_name)?;
-
-    let cites: Vec<Cite> = calls
-        .iter()
-        .map(|c| Cite {
-            publication: PUBLICATION.to_string(),
-            url: None,
-            title: c.cite_title.clone(),
-            published: None,
-            via: None,
-        })
-        .collect();
-    let built = VoteEvents {
-        votes: &votes,
-        calls: &calls,
-        actor_ids: &actor_ids,
-        cites: &cites,
-        topic_refusal: &topic_refusal,
-        file: &votes_name,
-    };
-    // A second thread builds the vote events (ids are SHA-1 digests) and frees the batches
-    // already appended, while this one stages, encodes and appends.
-    std::thread::scope(|scope| {
-        let (chunks_tx, chunks_rx) = mpsc::sync_channel::<Built>(4);
-        let (spent_tx, spent_rx) = mpsc::channel::<Vec<NewEvent>>();
-        scope.spawn(move || built.produce(chunks_tx, spent_rx));
-        engine.free_batches_on(Some(spent_tx));
-        let target = VoteTarget {
-            seq_at_open,
-            file: &votes_name,
-            now: opts.now,
-            progress,
-        };
-        let appended = append_votes(&mut engine, chunks_rx, &target, &mut report);
-        // Dropping the engine's sender of spent batches lets the builder thread end.
-        engine.free_batches_on(None);
-        appended
-    })?;
-    // Releases the lock, and frees the folded log on a thread of its own.
-    let mut done = engine.finish(&votes_name)?;
-    done.already_present += report.already_present;
-    done.refused.extend(report.refused);
-    done.refused
-        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    Ok(done)
+    let engine = Engine::open(log, engine_opts, progress)?;
+    let source = Source::new(data, engine.history(), &files, opts.now)?;
+    progress.start("unvotes", Some(source.total()));
+    let votes_name = files.votes.display().to_string();
+    engine.import_items(&votes_name, move |sink| {
+        source.produce(sink);
+        Ok(())
+    })
 }
 
-/// Where vote events go: the log's last seq when the import began, the votes file, the
-/// recorded time, the progress.
-struct VoteTarget<'a> {
-    seq_at_open: u64,
-    file: &'a str,
+/// The UN votes as the engine takes them: registrations and votes keyed by the importer
+/// (`unvotes/actor/<id>`, `unvotes/topic/<rcid>`, `unvotes/vote/<rcid>/<actor id>`).
+struct Source {
+    data: Data,
+    actor_ids: Vec<ActorId>,
+    /// A cite per roll call.
+    cites: Vec<Cite>,
+    /// Roll calls whose topic id the log holds as another kind of topic: why their votes are
+    /// refused.
+    wrong_kind: HashMap<u32, String>,
+    votes_file: String,
+    calls_file: String,
     now: jiff::Timestamp,
-    progress: &'a dyn Progress,
 }
 
-/// Appends the vote events of each chunk through the engine, counting a vote whose id is in the
-/// log with the same content as already present and refusing one with other content.
-fn append_votes(
-    engine: &mut Engine<'_>,
-    chunks: mpsc::Receiver<Built>,
-    t: &VoteTarget<'_>,
-    report: &mut ImportReport,
-) -> Result<()> {
-    let (seq_at_open, votes_name) = (t.seq_at_open, t.file);
-    for chunk in chunks {
-        t.progress
-            .advance((chunk.refused.len() + chunk.events.len()) as u64);
-        report.refused.extend(chunk.refused);
-        for new in chunk.events {
-            // Only events in the log before this import can share an id with a vote (ours are
-            // distinct): skip the look-up on a log that was empty.
-            let history = engine.history();
-            let old = new.id.filter(|_| seq_at_open > 0);
-            if let Some(seq) = old.and_then(|id| history.seq_of(&id)) {
-                if history.event(seq).is_some_and(|e| e.body == new.body) {
-                    report.already_present += 1;
-                } else {
-                    report.refused.push(RefusedRow {
-                        file: votes_name.to_string(),
-                        line: new.line,
-                        reason: format!(
-                            "this vote was imported before (seq {seq}) with other content; record the change as a stance.corrected"
-                        ),
-                    });
-                }
-                continue;
-            }
-            engine.push_event(votes_name, new, t.now)?;
-        }
+impl Source {
+    fn new(data: Data, history: &History, files: &Files, now: jiff::Timestamp) -> Result<Source> {
+        let actor_ids = data
+            .actors
+            .iter()
+            .map(|a| ActorId::new(&a.id).map_err(|e| Error::Usage(e.to_string())))
+            .collect::<Result<_>>()?;
+        let wrong_kind = data
+            .calls
+            .iter()
+            .filter_map(|c| {
+                let kind = history.topic(&c.topic)?.kind;
+                (kind != TopicKind::Vote).then(|| {
+                    let why = format!(
+                        "topic `{}` is registered as a {kind} topic, not a vote",
+                        c.topic
+                    );
+                    (c.rcid, why)
+                })
+            })
+            .collect();
+        let cites = data
+            .calls
+            .iter()
+            .map(|c| Cite {
+                publication: PUBLICATION.to_string(),
+                url: None,
+                title: c.cite_title.clone(),
+                published: None,
+                via: None,
+            })
+            .collect();
+        Ok(Source {
+            data,
+            actor_ids,
+            cites,
+            wrong_kind,
+            votes_file: files.votes.display().to_string(),
+            calls_file: files.calls.display().to_string(),
+            now,
+        })
     }
-    engine.flush(votes_name)
-}
 
-/// A chunk of vote events handed from the builder thread, with the rows refused on the way.
-struct Built {
-    events: Vec<NewEvent>,
-    refused: Vec<RefusedRow>,
-}
+    /// Progress units: actors, roll calls and votes.
+    fn total(&self) -> u64 {
+        (self.data.actors.len() + self.data.calls.len() + self.data.votes.len()) as u64
+    }
 
-/// Vote events built per chunk.
-const VOTE_CHUNK: usize = 4096;
+    fn keyed(&self, key: &str, body: EventBody, line: u64, what: &'static str) -> Item {
+        Item::Keyed(Box::new(Keyed {
+            event: NewEvent {
+                id: Some(event_id(key)),
+                body,
+                line,
+            },
+            at: self.now,
+            what,
+        }))
+    }
 
-/// What building the vote events needs, all read-only.
-struct VoteEvents<'a> {
-    votes: &'a [Vote],
-    calls: &'a [RollCall],
-    actor_ids: &'a [ActorId],
-    cites: &'a [Cite],
-    topic_refusal: &'a HashMap<u32, String>,
-    file: &'a str,
-}
-
-impl VoteEvents<'_> {
-    /// Sends the vote events in order, in chunks of [`VOTE_CHUNK`], then closes `chunks`; drops
-    /// the batches sent back on `spent` (freeing their events here, not on the appending
-    /// thread). Returns when every vote is sent and `spent` is closed, or early when the
-    /// receiver of `chunks` is gone.
-    fn produce(&self, chunks: mpsc::SyncSender<Built>, spent: mpsc::Receiver<Vec<NewEvent>>) {
-        let mut key = String::with_capacity(64);
-        for part in self.votes.chunks(VOTE_CHUNK) {
-            let mut chunk = Built {
-                events: Vec::with_capacity(part.len()),
-                refused: Vec::new(),
-            };
-            for v in part {
-                self.build(v, &mut key, &mut chunk);
-            }
-            if chunks.send(chunk).is_err() {
+    /// Hands the engine the refused rows, the actors (a batch), the roll calls (a batch), then
+    /// the votes; stops early when the engine has stopped.
+    fn produce(self, sink: &mut RowSink) {
+        for r in &self.data.refused {
+            if !sink.push_item(Item::Refused(r.clone())) {
                 return;
             }
-            while let Ok(batch) = spent.try_recv() {
-                drop(batch);
+        }
+        let actors = self.data.actors.iter().zip(&self.actor_ids).map(|(a, id)| {
+            let body = EventBody::ActorRegistered(actor_body(a, id.clone()));
+            self.keyed(&format!("unvotes/actor/{}", a.id), body, a.line, "actor")
+        });
+        let calls = self.data.calls.iter().map(|c| {
+            let body = EventBody::TopicRegistered(c.body.clone());
+            self.keyed(&format!("unvotes/topic/{}", c.rcid), body, c.line, "topic")
+        });
+        let sections: [(&str, Box<dyn Iterator<Item = Item>>); 2] = [
+            (&self.votes_file, Box::new(actors)),
+            (&self.calls_file, Box::new(calls)),
+        ];
+        for (file, items) in sections {
+            if !sink.push_item(Item::File(file.to_string())) {
+                return;
+            }
+            let mut n = 0;
+            for item in items {
+                n += 1;
+                if !sink.push_item(item) {
+                    return;
+                }
+            }
+            if !sink.push_item(Item::Advance(n)) {
+                return;
             }
         }
-        // Every vote is sent: close the chunks, so the appending thread can finish and close
-        // `spent` in turn.
-        drop(chunks);
-        for batch in spent {
-            drop(batch);
+        if !sink.push_item(Item::File(self.votes_file.clone())) {
+            return;
+        }
+        let mut key = String::with_capacity(64);
+        for part in self.data.votes.chunks(VOTE_CHUNK) {
+            for v in part {
+                if !sink.push_item(self.vote(v, &mut key)) {
+                    return;
+                }
+            }
+            if !sink.push_item(Item::Advance(part.len() as u64)) {
+                return;
+            }
         }
     }
 
-    fn build(&self, v: &Vote, key: &mut String, out: &mut Built) {
-        let c = &self.calls[v.roll_call as usize];
-        if let Some(reason) = self.topic_refusal.get(&c.rcid) {
-            out.refused.push(RefusedRow {
-                file: self.file.to_string(),
+    /// A vote's event, or its row refused.
+    fn vote(&self, v: &Vote, key: &mut String) -> Item {
+        let c = &self.data.calls[v.roll_call as usize];
+        if let Some(reason) = self.wrong_kind.get(&c.rcid) {
+            return Item::Refused(RefusedRow {
+                file: self.votes_file.clone(),
                 line: v.line,
                 reason: reason.clone(),
             });
-            return;
         }
         let actor = &self.actor_ids[v.actor as usize];
         key.clear();
         let _ = write!(key, "unvotes/vote/{}/{}", c.rcid, actor);
-        out.events.push(NewEvent {
-            id: Some(event_id(key)),
-            body: EventBody::StanceDeclared(StanceDeclared {
-                actor: actor.clone(),
-                topic: c.topic.clone(),
-                stance: v.stance,
-                date: c.date,
-                time: None,
-                event: None,
-                recipient: None,
-                quote: None,
-                cite: self.cites[v.roll_call as usize].clone(),
-                instrument: None,
-            }),
-            line: v.line,
+        let body = EventBody::StanceDeclared(StanceDeclared {
+            actor: actor.clone(),
+            topic: c.topic.clone(),
+            stance: v.stance,
+            date: c.date,
+            time: None,
+            event: None,
+            recipient: None,
+            quote: None,
+            cite: self.cites[v.roll_call as usize].clone(),
+            instrument: None,
         });
+        self.keyed(key, body, v.line, "vote")
     }
 }
 
-/// Whether `id` is registered already; counts our own earlier registration as already present.
-fn registered(history: &History, id: &ActorId, report: &mut ImportReport) -> bool {
-    if !history.is_actor(id) {
-        return false;
-    }
-    if history
-        .seq_of(&event_id(&format!("unvotes/actor/{id}")))
-        .is_some()
-    {
-        report.already_present += 1;
-    }
-    true
-}
+/// Votes per progress step.
+const VOTE_CHUNK: usize = 4096;
 
 fn actor_body(a: &ActorSeen, id: ActorId) -> ActorRegistered {
     let mut aliases: Vec<String> = a.names[1..].to_vec();
@@ -478,217 +417,217 @@ fn actor_body(a: &ActorSeen, id: ActorId) -> ActorRegistered {
     }
 }
 
-fn open_csv(path: &Path) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord)> {
-    let mut r = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| csv_error(path, e))?;
-    let header = r.headers().map_err(|e| csv_error(path, e))?.clone();
-    Ok((r, header))
-}
-
-fn csv_error(path: &Path, e: csv::Error) -> Error {
-    super::csv_error(&path.display().to_string(), e)
-}
-
-/// The index of each named column, or an input error naming the missing one.
-fn columns<const N: usize>(
-    path: &Path,
-    header: &csv::StringRecord,
-    names: [&str; N],
-) -> Result<[usize; N]> {
-    let mut out = [0; N];
-    for (i, name) in names.iter().enumerate() {
-        out[i] = header.iter().position(|h| h == *name).ok_or_else(|| {
-            Error::input(
-                crate::error::Location {
-                    file: path.display().to_string(),
-                    line: Some(1),
-                    field: None,
-                },
-                format!(
-                    "no column `{name}` (the header has: {})",
-                    header.iter().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })?;
-    }
-    Ok(out)
-}
-
-fn refuse(refused: &mut Vec<RefusedRow>, path: &Path, line: u64, reason: String) {
-    refused.push(RefusedRow {
-        file: path.display().to_string(),
-        line,
-        reason,
-    });
-}
-
 /// Issue tags by rcid, each with the line of its row (rows refused later if the roll call is
-/// unknown).
-type Issues = BTreeMap<u32, Vec<(String, u64)>>;
+/// unknown), and the file they come from.
+struct Issues {
+    file: String,
+    tags: BTreeMap<u32, Vec<(String, u64)>>,
+}
 
-fn read_issues(path: &Path, refused: &mut Vec<RefusedRow>) -> Result<(PathBuf, Issues)> {
-    let (mut r, header) = open_csv(path)?;
-    let [rcid_col, tag_col] = columns(path, &header, ["rcid", "short_name"])?;
-    let mut issues = Issues::new();
-    let mut row = csv::StringRecord::new();
-    while r.read_record(&mut row).map_err(|e| csv_error(path, e))? {
-        let line = row.position().map_or(0, |p| p.line());
-        let rcid = row.get(rcid_col).unwrap_or("").trim();
-        let tag = row.get(tag_col).unwrap_or("").trim();
-        let Ok(rcid) = rcid.parse::<u32>() else {
-            refuse(
-                refused,
-                path,
-                line,
-                format!("rcid `{rcid}` is not a number"),
-            );
-            continue;
-        };
-        if tag.is_empty() || tag.chars().count() > 32 || tag.chars().any(char::is_whitespace) {
-            refuse(
-                refused,
-                path,
-                line,
-                format!(
+fn read_issues(path: &Path, refused: &mut Vec<RefusedRow>) -> Result<Issues> {
+    let mut t = Table::open(path)?;
+    let [rcid_col, tag_col] = t.columns(["rcid", "short_name"])?;
+    let mut tags: BTreeMap<u32, Vec<(String, u64)>> = BTreeMap::new();
+    let mut row = csv::ByteRecord::new();
+    while let Some(line) = t.next(&mut row)? {
+        let tag = (|| {
+            let rcid = field(&row, rcid_col)?;
+            let rcid =
+                (rcid.parse::<u32>()).map_err(|_| format!("rcid `{rcid}` is not a number"))?;
+            let tag = field(&row, tag_col)?;
+            if tag.is_empty() || tag.chars().count() > 32 || tag.chars().any(char::is_whitespace) {
+                return Err(format!(
                     "short_name `{tag}` is not an issue tag: 1 to 32 characters, no white space"
-                ),
-            );
-            continue;
+                ));
+            }
+            Ok((rcid, tag.to_string()))
+        })();
+        match tag {
+            Ok((rcid, tag)) => tags.entry(rcid).or_default().push((tag, line)),
+            Err(reason) => refused.push(t.refused(line, reason)),
         }
-        issues
-            .entry(rcid)
-            .or_default()
-            .push((tag.to_string(), line));
     }
-    Ok((path.to_path_buf(), issues))
+    Ok(Issues {
+        file: t.file().to_string(),
+        tags,
+    })
+}
+
+/// Column indexes of `roll_calls.csv`.
+struct CallColumns {
+    rcid: usize,
+    session: usize,
+    important: usize,
+    date: usize,
+    unres: usize,
+    short: usize,
 }
 
 fn read_roll_calls(
     path: &Path,
-    (issues_path, mut issues): (PathBuf, Issues),
+    mut issues: Issues,
     refused: &mut Vec<RefusedRow>,
 ) -> Result<Vec<RollCall>> {
-    let (mut r, header) = open_csv(path)?;
-    let [
-        rcid_col,
-        session_col,
-        important_col,
-        date_col,
-        unres_col,
-        short_col,
-    ] = columns(
-        path,
-        &header,
-        ["rcid", "session", "importantvote", "date", "unres", "short"],
-    )?;
+    let mut t = Table::open(path)?;
+    let [rcid, session, important, date, unres, short] =
+        t.columns(["rcid", "session", "importantvote", "date", "unres", "short"])?;
+    let cols = CallColumns {
+        rcid,
+        session,
+        important,
+        date,
+        unres,
+        short,
+    };
     let mut calls = Vec::new();
     let mut seen: HashMap<u32, u64> = HashMap::new();
-    let mut row = csv::StringRecord::new();
-    while r.read_record(&mut row).map_err(|e| csv_error(path, e))? {
-        let line = row.position().map_or(0, |p| p.line());
-        let field = |i: usize| row.get(i).unwrap_or("").trim();
-        let rcid_text = field(rcid_col);
-        let Ok(rcid) = rcid_text.parse::<u32>() else {
-            refuse(
-                refused,
-                path,
-                line,
-                format!("rcid `{rcid_text}` is not a number"),
-            );
-            continue;
-        };
-        if let Some(first) = seen.get(&rcid) {
-            refuse(
-                refused,
-                path,
-                line,
-                format!("roll call {rcid} is listed twice (first on line {first})"),
-            );
-            continue;
-        }
-        let date = match ValidDate::parse(field(date_col)) {
-            Ok(d) => d,
-            Err(e) => {
-                refuse(refused, path, line, format!("date: {e}"));
-                continue;
-            }
-        };
-        let session = match field(session_col) {
-            "" => None,
-            s => match s.parse::<u32>() {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    refuse(
-                        refused,
-                        path,
-                        line,
-                        format!("session `{s}` is not a number"),
-                    );
-                    continue;
-                }
-            },
-        };
-        let important = match field(important_col) {
-            "" => None,
-            "1" => Some(true),
-            "0" => Some(false),
-            s => {
-                refuse(
-                    refused,
-                    path,
-                    line,
-                    format!("importantvote `{s}` is not 0 or 1"),
-                );
-                continue;
-            }
-        };
-        let unres = Some(field(unres_col).to_string()).filter(|s| !s.is_empty());
-        let short = Some(field(short_col).to_string()).filter(|s| !s.is_empty());
-        let topic = TopicId::new(&topic_id(rcid)).map_err(|e| Error::Usage(e.to_string()))?;
-        let mut tags: Vec<String> = issues
-            .remove(&rcid)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(t, _)| t)
-            .collect();
-        tags.sort();
-        tags.dedup();
-        let title = short
-            .clone()
-            .or_else(|| unres.clone())
-            .unwrap_or_else(|| format!("Roll call {rcid}"));
-        seen.insert(rcid, line);
-        calls.push(RollCall {
-            rcid,
-            line,
-            cite_title: unres.clone().or_else(|| short.clone()),
-            body: TopicRegistered {
-                topic: topic.clone(),
-                title,
-                kind: TopicKind::Vote,
-                resolution: unres,
-                session,
-                issues: tags,
-                important,
-            },
-            topic,
-            date,
+    let mut row = csv::ByteRecord::new();
+    while let Some(line) = t.next(&mut row)? {
+        let call = roll_call(&row, &cols, line).and_then(|c| match seen.get(&c.rcid) {
+            Some(first) => Err(format!(
+                "roll call {} is listed twice (first on line {first})",
+                c.rcid
+            )),
+            None => Ok(c),
         });
+        match call {
+            Ok(mut c) => {
+                let tags = issues.tags.remove(&c.rcid).unwrap_or_default();
+                let mut tags: Vec<String> = tags.into_iter().map(|(t, _)| t).collect();
+                tags.sort();
+                tags.dedup();
+                c.body.issues = tags;
+                seen.insert(c.rcid, line);
+                calls.push(c);
+            }
+            Err(reason) => refused.push(t.refused(line, reason)),
+        }
     }
     // Issue rows left over name roll calls that are not in roll_calls.csv.
-    for (rcid, rows) in issues {
+    for (rcid, rows) in issues.tags {
         for (_, line) in rows {
-            refuse(
-                refused,
-                &issues_path,
+            refused.push(RefusedRow {
+                file: issues.file.clone(),
                 line,
-                format!("roll call {rcid} is not in roll_calls.csv"),
-            );
+                reason: format!("roll call {rcid} is not in roll_calls.csv"),
+            });
         }
     }
     Ok(calls)
+}
+
+/// One row of `roll_calls.csv` (its issue tags not yet added), or why it is refused.
+fn roll_call(
+    row: &csv::ByteRecord,
+    cols: &CallColumns,
+    line: u64,
+) -> std::result::Result<RollCall, String> {
+    let rcid_text = field(row, cols.rcid)?;
+    let rcid =
+        (rcid_text.parse::<u32>()).map_err(|_| format!("rcid `{rcid_text}` is not a number"))?;
+    let date = ValidDate::parse(field(row, cols.date)?).map_err(|e| format!("date: {e}"))?;
+    let session = match field(row, cols.session)? {
+        "" => None,
+        s => Some(
+            s.parse::<u32>()
+                .map_err(|_| format!("session `{s}` is not a number"))?,
+        ),
+    };
+    let important = match field(row, cols.important)? {
+        "" => None,
+        "1" => Some(true),
+        "0" => Some(false),
+        s => return Err(format!("importantvote `{s}` is not 0 or 1")),
+    };
+    let text = |i: usize| field(row, i).map(|s| Some(s.to_string()).filter(|s| !s.is_empty()));
+    let unres = text(cols.unres)?;
+    let short = text(cols.short)?;
+    let topic = TopicId::new(&topic_id(rcid)).map_err(|e| e.to_string())?;
+    let title = short
+        .clone()
+        .or_else(|| unres.clone())
+        .unwrap_or_else(|| format!("Roll call {rcid}"));
+    Ok(RollCall {
+        rcid,
+        line,
+        cite_title: unres.clone().or_else(|| short.clone()),
+        body: TopicRegistered {
+            topic: topic.clone(),
+            title,
+            kind: TopicKind::Vote,
+            resolution: unres,
+            session,
+            issues: Vec::new(),
+            important,
+        },
+        topic,
+        date,
+    })
+}
+
+/// The actors of `unvotes.csv` as its rows name them: by code, or by name for rows without a
+/// code, each in order of first appearance.
+#[derive(Default)]
+struct ActorSlots {
+    by_code: HashMap<String, u32>,
+    by_name: HashMap<String, u32>,
+    by_id: HashMap<String, u32>,
+    actors: Vec<ActorSeen>,
+}
+
+impl ActorSlots {
+    /// The slot of the actor a row's code (or, when empty, name) stands for, or why none.
+    fn slot(&mut self, code: &str, name: &str, line: u64) -> std::result::Result<u32, String> {
+        let (keys, key) = if code.is_empty() {
+            (&mut self.by_name, name)
+        } else {
+            (&mut self.by_code, code)
+        };
+        if let Some(&s) = keys.get(key) {
+            let a = &mut self.actors[s as usize];
+            if !name.is_empty() && !a.names.iter().any(|n| n == name) {
+                a.names.push(name.to_string());
+            }
+            return Ok(s);
+        }
+        let (id, country, iso_name) = actor_for(code, name)?;
+        // Two keys may stand for one actor (a code and its ISO 3166-3 twin).
+        let s = match self.by_id.get(&id) {
+            Some(&s) => s,
+            None => {
+                let s = self.actors.len() as u32;
+                let first = if name.is_empty() { &id } else { name };
+                self.actors.push(ActorSeen {
+                    names: vec![first.to_string()],
+                    id: id.clone(),
+                    country,
+                    iso_name,
+                    line,
+                });
+                self.by_id.insert(id, s);
+                s
+            }
+        };
+        keys.insert(key.to_string(), s);
+        Ok(s)
+    }
+
+    /// The actors sorted by id, and the rank of each slot in that order.
+    fn by_id_order(self) -> (Vec<ActorSeen>, Vec<u32>) {
+        let actors = self.actors;
+        let mut order: Vec<u32> = (0..actors.len() as u32).collect();
+        order.sort_by(|a, b| actors[*a as usize].id.cmp(&actors[*b as usize].id));
+        let mut rank = vec![0u32; actors.len()];
+        for (new, old) in order.iter().enumerate() {
+            rank[*old as usize] = new as u32;
+        }
+        let mut slots: Vec<Option<ActorSeen>> = actors.into_iter().map(Some).collect();
+        let sorted = order
+            .iter()
+            .filter_map(|old| slots[*old as usize].take())
+            .collect();
+        (sorted, rank)
+    }
 }
 
 /// Reads the votes: the actors seen (sorted by id) and the accepted votes, each naming its roll
@@ -696,157 +635,93 @@ fn read_roll_calls(
 fn read_votes(
     path: &Path,
     calls: &[RollCall],
-    call_index: &HashMap<u32, u32>,
     refused: &mut Vec<RefusedRow>,
 ) -> Result<(Vec<ActorSeen>, Vec<Vote>)> {
-    let (mut r, header) = open_csv(path)?;
-    let [rcid_col, country_col, code_col, vote_col] =
-        columns(path, &header, ["rcid", "country", "country_code", "vote"])?;
-    // Actor slot by code, and by name for rows without a code, in order of first appearance.
-    let mut slot_of_code: HashMap<String, u32> = HashMap::new();
-    let mut slot_of_name: HashMap<String, u32> = HashMap::new();
-    let mut slot_of_id: HashMap<String, u32> = HashMap::new();
-    let mut actors: Vec<ActorSeen> = Vec::new();
+    let call_index: HashMap<u32, u32> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.rcid, i as u32))
+        .collect();
+    let mut t = Table::open(path)?;
+    let cols = t.columns(["rcid", "country", "country_code", "vote"])?;
+    let mut slots = ActorSlots::default();
     let mut votes: Vec<Vote> = Vec::with_capacity(1 << 20);
     let mut row = csv::ByteRecord::new();
-    while r
-        .read_byte_record(&mut row)
-        .map_err(|e| csv_error(path, e))?
-    {
-        let line = row.position().map_or(0, |p| p.line());
-        let field = |i: usize| -> std::result::Result<&str, String> {
-            let bytes = row.get(i).unwrap_or(b"");
-            std::str::from_utf8(bytes)
-                .map(str::trim)
-                .map_err(|_| format!("column {} is not UTF-8", i + 1))
-        };
-        let parsed = (|| -> std::result::Result<(u32, &str, &str, &str), String> {
-            Ok((
-                {
-                    let t = field(rcid_col)?;
-                    t.parse::<u32>()
-                        .map_err(|_| format!("rcid `{t}` is not a number"))?
-                },
-                field(country_col)?,
-                field(code_col)?,
-                field(vote_col)?,
-            ))
-        })();
-        let (rcid, name, code, vote) = match parsed {
-            Ok(x) => x,
-            Err(reason) => {
-                refuse(refused, path, line, reason);
-                continue;
-            }
-        };
-        let Some(&roll_call) = call_index.get(&rcid) else {
-            refuse(
-                refused,
-                path,
-                line,
-                format!("roll call {rcid} is not in roll_calls.csv"),
-            );
-            continue;
-        };
-        let stance = match vote {
-            "yes" => Stance::Yes,
-            "no" => Stance::No,
-            "abstain" => Stance::Abstain,
-            other => {
-                refuse(
-                    refused,
-                    path,
-                    line,
-                    format!("vote `{other}` is not yes, no or abstain"),
-                );
-                continue;
-            }
-        };
-        // Actors are keyed by code, or by name when the code is empty.
-        let (keys, key) = if code.is_empty() {
-            (&mut slot_of_name, name)
-        } else {
-            (&mut slot_of_code, code)
-        };
-        let actor = match keys.get(key) {
-            Some(&s) => {
-                let a = &mut actors[s as usize];
-                if !name.is_empty() && !a.names.iter().any(|n| n == name) {
-                    a.names.push(name.to_string());
-                }
-                s
-            }
-            None => match actor_for(code, name) {
-                Ok((id, country, iso_name)) => {
-                    // Two keys may stand for one actor (a code and its ISO 3166-3 twin).
-                    let s = match slot_of_id.get(&id) {
-                        Some(&s) => s,
-                        None => {
-                            let s = actors.len() as u32;
-                            actors.push(ActorSeen {
-                                id: id.clone(),
-                                country,
-                                names: vec![if name.is_empty() {
-                                    id.clone()
-                                } else {
-                                    name.to_string()
-                                }],
-                                iso_name,
-                                line,
-                            });
-                            slot_of_id.insert(id, s);
-                            s
-                        }
-                    };
-                    keys.insert(key.to_string(), s);
-                    s
-                }
-                Err(reason) => {
-                    refuse(refused, path, line, reason);
-                    continue;
-                }
-            },
-        };
-        votes.push(Vote {
-            roll_call,
-            actor,
-            stance,
-            line,
-        });
+    while let Some(line) = t.next(&mut row)? {
+        match vote(&row, cols, line, &call_index, &mut slots) {
+            Ok(v) => votes.push(v),
+            Err(reason) => refused.push(t.refused(line, reason)),
+        }
     }
-    // A second vote of one state in one roll call (same key, later line) is refused.
+    let votes = drop_second_votes(votes, &slots.actors, calls, t.file(), refused);
+    let (actors, rank) = slots.by_id_order();
+    // Actors renumbered in id order, so that sorting votes by actor index sorts them by id.
+    let votes = votes
+        .into_iter()
+        .map(|v| Vote {
+            actor: rank[v.actor as usize],
+            ..v
+        })
+        .collect();
+    Ok((actors, votes))
+}
+
+/// One row of `unvotes.csv` (columns rcid, country, country_code, vote), or why it is refused.
+fn vote(
+    row: &csv::ByteRecord,
+    [rcid_col, country_col, code_col, vote_col]: [usize; 4],
+    line: u64,
+    call_index: &HashMap<u32, u32>,
+    slots: &mut ActorSlots,
+) -> std::result::Result<Vote, String> {
+    let rcid = field(row, rcid_col)?;
+    let rcid = (rcid.parse::<u32>()).map_err(|_| format!("rcid `{rcid}` is not a number"))?;
+    let name = field(row, country_col)?;
+    let code = field(row, code_col)?;
+    let vote = field(row, vote_col)?;
+    let Some(&roll_call) = call_index.get(&rcid) else {
+        return Err(format!("roll call {rcid} is not in roll_calls.csv"));
+    };
+    let stance = match vote {
+        "yes" => Stance::Yes,
+        "no" => Stance::No,
+        "abstain" => Stance::Abstain,
+        other => return Err(format!("vote `{other}` is not yes, no or abstain")),
+    };
+    let actor = slots.slot(code, name, line)?;
+    Ok(Vote {
+        roll_call,
+        actor,
+        stance,
+        line,
+    })
+}
+
+/// The votes less each second vote of one state in one roll call (same key, later line),
+/// which is refused.
+fn drop_second_votes(
+    mut votes: Vec<Vote>,
+    actors: &[ActorSeen],
+    calls: &[RollCall],
+    file: &str,
+    refused: &mut Vec<RefusedRow>,
+) -> Vec<Vote> {
     // Lines are unique, so the order is total.
     votes.sort_unstable_by_key(|v| (v.roll_call, v.actor, v.line));
     let mut kept: Vec<Vote> = Vec::with_capacity(votes.len());
     for v in votes {
         match kept.last() {
-            Some(first) if (first.roll_call, first.actor) == (v.roll_call, v.actor) => refuse(
-                refused,
-                path,
-                v.line,
-                format!(
-                    "a second vote of {} in roll call {} (the first is on line {})",
-                    actors[v.actor as usize].id, calls[v.roll_call as usize].rcid, first.line
-                ),
-            ),
+            Some(first) if (first.roll_call, first.actor) == (v.roll_call, v.actor) => refused
+                .push(RefusedRow {
+                    file: file.to_string(),
+                    line: v.line,
+                    reason: format!(
+                        "a second vote of {} in roll call {} (the first is on line {})",
+                        actors[v.actor as usize].id, calls[v.roll_call as usize].rcid, first.line
+                    ),
+                }),
             _ => kept.push(v),
         }
     }
-    let mut votes = kept;
-    // Renumber actors in id order, so that sorting votes by actor index sorts them by actor id.
-    let mut order: Vec<u32> = (0..actors.len() as u32).collect();
-    order.sort_by(|a, b| actors[*a as usize].id.cmp(&actors[*b as usize].id));
-    let mut rank = vec![0u32; actors.len()];
-    for (new, old) in order.iter().enumerate() {
-        rank[*old as usize] = new as u32;
-    }
-    for v in &mut votes {
-        v.actor = rank[v.actor as usize];
-    }
-    let mut slots: Vec<Option<ActorSeen>> = actors.into_iter().map(Some).collect();
-    let actors = order
-        .iter()
-        .filter_map(|old| slots[*old as usize].take())
-        .collect();
-    Ok((actors, votes))
+    kept
 }

@@ -5,6 +5,7 @@
 //! loss, assuming the disk honours `fdatasync`. Until then, a crash may leave part of the batch
 //! on disk; readers ignore it as a torn tail and the next append removes it.
 
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -20,10 +21,10 @@ use super::batch::NewEvent;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
-use super::index::update_index;
+use super::index::{Index, names, update_index};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use super::postgres::{PgAppend, PgLog};
-use crate::core::{Event, Rejection, Seq};
+use crate::core::{ActorId, Event, History, Rejection, Seq, TopicId};
 use crate::error::{Error, Location, Result};
 
 /// How to append.
@@ -83,6 +84,12 @@ pub struct Writer {
     /// Whether the projection index waits for [`Writer::update_index`] (importers) instead of
     /// following every append.
     defer_index: bool,
+    /// A writer opened with [`Writer::open_indexed`]: the log's projection index, against
+    /// which each batch is checked (`log`'s history is then a sparse one, made for each batch).
+    /// `None` in a writer that folds the whole log, or when the index was lost after a batch
+    /// (the next batch opens it again).
+    index: Option<Box<Index>>,
+    indexed: bool,
 }
 
 /// Where a writer's batches go: the storage seam's write side.
@@ -139,7 +146,91 @@ impl Writer {
             log,
             spare: Vec::new(),
             defer_index: false,
+            index: None,
+            indexed: false,
         })
+    }
+
+    /// Opens the log at `path` for appending, as [`Writer::open`], but without reading the
+    /// whole log: each batch is checked against the projection index (`PATH.index/`), which
+    /// is opened (built, rebuilt or caught up with the log as a query would) under the log's
+    /// lock. For a batch, the writer folds into a sparse history only what its checks need:
+    /// every registration, alias link and role, the events its ids name (the idempotent-append
+    /// check) and the stances its corrections, retractions and citations target, with their
+    /// notes ([`Index::history_for`]); so an append costs what its batch touches, whatever the
+    /// log's length. The index is updated after every batch (even after
+    /// [`Writer::defer_index`]). If the index cannot be written, the writer folds the whole
+    /// log, as [`Writer::open`] does.
+    ///
+    /// # Errors
+    /// Those of [`Writer::open`].
+    pub fn open_indexed(path: &Path, wait: Duration) -> Result<Writer> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| missing_or_io(path, e))?;
+        lock(&file, path, wait)?;
+        let record = WriterRecord::claim(path);
+        let (log, index) = match open_index_for_writer(path)? {
+            Some((log, index)) => (log, Some(Box::new(index))),
+            None => (Log::read(&path.display().to_string(), &file)?, None),
+        };
+        Ok(Writer {
+            indexed: index.is_some(),
+            sink: Sink::File {
+                path: path.to_path_buf(),
+                file,
+                record,
+            },
+            log,
+            spare: Vec::new(),
+            defer_index: false,
+            index,
+        })
+    }
+
+    /// Makes `self.log`'s history the sparse one `batch` is checked against (indexed writers
+    /// only): from the index, opened again if it was lost after the last batch; when it cannot
+    /// be, the whole log is folded and the writer goes on without the index.
+    fn prepare_indexed(&mut self, batch: &[NewEvent], ids: &[Uuid]) -> Result<()> {
+        let Sink::File { path, .. } = &self.sink else {
+            return Ok(());
+        };
+        if !self.indexed {
+            return Ok(());
+        }
+        if self.index.is_none() {
+            match open_index_for_writer(path)? {
+                Some((log, index)) => {
+                    self.log = log;
+                    self.index = Some(Box::new(index));
+                }
+                None => {
+                    self.log = Log::open(path)?;
+                    self.indexed = false;
+                    return Ok(());
+                }
+            }
+        }
+        let index = self.index.as_ref().expect("opened above");
+        let targets: Vec<Uuid> = batch.iter().filter_map(|e| e.body.target()).collect();
+        let (mut actors, mut topics) = (BTreeSet::new(), BTreeSet::new());
+        for e in batch {
+            names(&e.body, &mut actors, &mut topics);
+        }
+        let actors: Vec<ActorId> = actors.into_iter().cloned().collect();
+        let topics: Vec<TopicId> = topics.into_iter().cloned().collect();
+        match index.history_for(ids, &targets, &actors, &topics) {
+            Ok(h) => self.log.history = h,
+            Err(_) => {
+                // Damage in the index: the whole log, this time; a query rebuilds the index.
+                self.log = Log::open(path)?;
+                self.index = None;
+                self.indexed = false;
+            }
+        }
+        Ok(())
     }
 
     /// Leaves the projection index alone until [`Writer::update_index`] is called, instead of
@@ -163,6 +254,24 @@ impl Writer {
         })
     }
 
+    /// After a batch of an indexed writer: brings the index up to it (when it added events)
+    /// and loads it again; on failure the index is dropped (the next batch opens it again, or
+    /// folds the whole log) and the warning returned.
+    fn follow_index(&mut self, added: bool) -> Option<String> {
+        if !added {
+            return None;
+        }
+        let warning = self.update_index();
+        let Sink::File { path, .. } = &self.sink else {
+            return warning;
+        };
+        self.index = match warning {
+            None => Index::load_written(path, &self.log).ok().map(Box::new),
+            Some(_) => None,
+        };
+        warning
+    }
+
     /// Opens the log `target` for appending: [`Writer::open`] for a file; for PostgreSQL,
     /// connects and reads the log (each append then takes the writers' lock in its own
     /// transaction, so `wait` does not apply: a writer waits its turn).
@@ -183,6 +292,8 @@ impl Writer {
                     log,
                     spare: Vec::new(),
                     defer_index: false,
+                    index: None,
+                    indexed: false,
                 })
             }
         }
@@ -276,12 +387,17 @@ impl Writer {
             return self.append_pg(batch, source, opts);
         }
         let recorded_at = next_recorded_at(&self.log, opts);
+        // Ids are drawn before staging, so the encoder need not wait for them (and an indexed
+        // writer looks each up, drawn ones too).
+        let ids = draw_ids(batch, recorded_at);
+        self.prepare_indexed(batch, &ids)?;
         let seq_before = self.log.history.seq_last();
         // Stage, check and encode; a refused batch is rolled back inside.
         let (report, out, head) = stage_batch(
             &mut self.log,
             &mut self.spare,
             batch,
+            &ids,
             source,
             opts,
             recorded_at,
@@ -305,7 +421,9 @@ impl Writer {
             self.log.head = head;
             self.log.recorded_at_last = Some(recorded_at);
         }
-        let index_warning = if self.defer_index || seq_last == seq_before {
+        let index_warning = if self.indexed {
+            self.follow_index(seq_last > seq_before)
+        } else if self.defer_index || seq_last == seq_before {
             None
         } else {
             self.update_index()
@@ -339,11 +457,13 @@ impl Writer {
         self.log = log;
         let recorded_at = next_recorded_at(&self.log, opts);
         let seq_before = self.log.history.seq_last();
+        let ids = draw_ids(batch, recorded_at);
         // Stage, check and encode; a refused batch is rolled back inside.
         let (report, out, head) = stage_batch(
             &mut self.log,
             &mut self.spare,
             batch,
+            &ids,
             source,
             opts,
             recorded_at,
@@ -480,12 +600,13 @@ fn stage_batch(
     log: &mut Log,
     spare: &mut Vec<u8>,
     batch: &[NewEvent],
+    ids: &[Uuid],
     source: &str,
     opts: &AppendOptions,
     recorded_at: jiff::Timestamp,
 ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
     let seq_before = log.history.seq_last();
-    stage_checked(log, spare, batch, source, opts, recorded_at)
+    stage_checked(log, spare, batch, ids, source, opts, recorded_at)
         .inspect_err(|_| log.history.rollback_to(seq_before))
 }
 
@@ -494,22 +615,18 @@ fn stage_checked(
     log: &mut Log,
     spare: &mut Vec<u8>,
     batch: &[NewEvent],
+    ids: &[Uuid],
     source: &str,
     opts: &AppendOptions,
     recorded_at: jiff::Timestamp,
 ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
     let seq_before = log.history.seq_last();
     let prev = log.head;
-    // Ids are drawn before staging, so the encoder need not wait for them.
-    let ids: Vec<Uuid> = batch
-        .iter()
-        .map(|n| n.id.unwrap_or_else(|| new_v7(recorded_at)))
-        .collect();
     let buf = std::mem::take(spare);
     let (report, staged, encoded) = if batch.len() >= PIPELINE_EVENTS && encode_workers() > 1 {
-        stage_pipelined(log, batch, &ids, source, recorded_at, buf)?
+        stage_pipelined(log, batch, ids, source, recorded_at, buf)?
     } else {
-        let (report, staged) = stage_all(log, batch, &ids, source, recorded_at)?;
+        let (report, staged) = stage_all(log, batch, ids, source, recorded_at)?;
         let encoded = encode_refs(buf, &prev, &staged);
         (report, staged, encoded)
     };
@@ -545,7 +662,8 @@ fn stage_checked(
 }
 
 /// Appends a batch to the log `target`: opens a [`Writer`] (waiting up to `opts.wait` for a
-/// file's lock), appends, and releases the lock.
+/// file's lock; on a file, [`Writer::open_indexed`], so the batch is checked against the
+/// projection index rather than the whole log), appends, and releases the lock.
 ///
 /// # Errors
 /// Those of [`Writer::open_log`] and [`Writer::append`].
@@ -555,7 +673,40 @@ pub fn append(
     source: &str,
     opts: &AppendOptions,
 ) -> Result<AppendReport> {
-    Writer::open_log(target, opts.wait)?.append(batch, source, opts)
+    match target {
+        LogRef::File(path) => Writer::open_indexed(path, opts.wait)?.append(batch, source, opts),
+        LogRef::Postgres(_) => Writer::open_log(target, opts.wait)?.append(batch, source, opts),
+    }
+}
+
+/// The index of the log at `path` for a writer that holds the log's lock, with the log as the
+/// index ends it (a sparse history ending at its last seq, its head, length, last recorded
+/// time, any torn tail): opened as a query opens it (built, rebuilt or caught up). `None` when
+/// the index cannot be written (the writer then folds the whole log).
+fn open_index_for_writer(path: &Path) -> Result<Option<(Log, Index)>> {
+    let (index, _) = Index::open(path)?;
+    if index.in_memory_only() {
+        return Ok(None);
+    }
+    let (seq, head, valid_len) = index.end();
+    let final_newline_missing = valid_len > 0 && {
+        let file = File::open(path).map_err(|e| Error::io(path.display(), e))?;
+        let mut last = [0u8; 1];
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut last, valid_len - 1)
+            .map_err(|e| Error::io(path.display(), e))?;
+        last[0] != b'\n'
+    };
+    let log = Log {
+        history: History::sparse_to(seq),
+        torn_tail_bytes: index.torn_tail_bytes(),
+        torn_tail_records: index.torn_tail_records(),
+        recorded_at_last: index.recorded_at(seq),
+        head,
+        valid_len,
+        schema1_records: 0,
+        final_newline_missing,
+    };
+    Ok(Some((log, index)))
 }
 
 impl Log {
@@ -1013,6 +1164,14 @@ fn stage(
         id,
         duplicate: false,
     })
+}
+
+/// The id of each batch event: its own, or a new v7 one from the recorded time.
+fn draw_ids(batch: &[NewEvent], recorded_at: jiff::Timestamp) -> Vec<Uuid> {
+    batch
+        .iter()
+        .map(|n| n.id.unwrap_or_else(|| new_v7(recorded_at)))
+        .collect()
 }
 
 fn new_v7(at: jiff::Timestamp) -> Uuid {

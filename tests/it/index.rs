@@ -324,11 +324,14 @@ pub(crate) fn build(g: &Gen) -> Vec<Value> {
 }
 
 /// Appends the lines to a new log in the generated batches through one writer (recorded times
-/// fixed, rising strictly), the index following every append. Returns the log's path.
+/// fixed, rising strictly), the index following every append. The writer checks each batch
+/// against the index (`Writer::open_indexed`), not the whole log; every other generated
+/// split opens a new writer per batch, as `stancelog append` does. Returns the log's path.
 pub(crate) fn write(dir: &Path, g: &Gen, lines: &[Value]) -> PathBuf {
     let log = dir.join("log.jsonl");
     Log::create(&log).expect("create");
-    let mut w = Writer::open(&log, Duration::from_secs(5)).expect("writer");
+    let reopen = g.batch_sizes.len().is_multiple_of(2);
+    let mut w = Writer::open_indexed(&log, Duration::from_secs(5)).expect("writer");
     // 2024-11-01T00:00:00Z.
     let mut clock = jiff::Timestamp::from_second(1_730_419_200).expect("time");
     let mut start = 0;
@@ -342,6 +345,10 @@ pub(crate) fn write(dir: &Path, g: &Gen, lines: &[Value]) -> PathBuf {
             expect_seq: None,
             wait: Duration::from_secs(5),
         };
+        if reopen {
+            drop(w);
+            w = Writer::open_indexed(&log, Duration::from_secs(5)).expect("writer");
+        }
         let report = w.append(&batch, "gen", &opts).expect("append");
         assert_eq!(report.index_warning, None);
         clock += jiff::SignedDuration::from_micros(1 + g.gaps[b % g.gaps.len()]);
@@ -433,9 +440,24 @@ fn compare(full: &History, index: &ProjectionIndex) -> Result<(), TestCaseError>
     for (id, _) in full.topics() {
         prop_assert_eq!(registry.topic(&id), full.topic(&id));
     }
+    // The lean registry of one id: that registration, as the full one has it.
+    for (id, _) in full.actors() {
+        let lean = index
+            .registry_for(&[id.to_string()], &[], false)
+            .map_err(TestCaseError::fail)?;
+        prop_assert_eq!(lean.actor(&id), full.actor(&id));
+    }
+    for (id, _) in full.topics() {
+        let lean = index
+            .registry_for(&[], &[id.to_string()], false)
+            .map_err(TestCaseError::fail)?;
+        prop_assert_eq!(lean.topic(&id), full.topic(&id));
+    }
     let days = days();
     for f in filters(full) {
-        let h = index.history(&f).map_err(TestCaseError::fail)?;
+        // What positions, diffs and timelines read (the analysis reads `history`, whose every
+        // registration `index_analysis.rs` checks).
+        let h = index.query_history(&f).map_err(TestCaseError::fail)?;
         for known in &cutoffs {
             for as_of in &days {
                 let at = At {
@@ -680,12 +702,13 @@ fn an_index_of_another_format_version_is_rebuilt() {
     let whole = answers(&log);
     let manifest = index_path(&log).join("MANIFEST");
     let mut bytes = std::fs::read(&manifest).unwrap();
-    bytes[16..20].copy_from_slice(&0u32.to_le_bytes());
+    // Version 1 (no dates, the append path could not keep them) is the previous format.
+    bytes[16..20].copy_from_slice(&1u32.to_le_bytes());
     std::fs::write(&manifest, &bytes).unwrap();
     let o = run_log(&log, &["positions"], None);
     assert!(
         stderr(&o)
-            .contains("index discarded: it is of format version 0; this build reads version 1"),
+            .contains("index discarded: it is of format version 1; this build reads version 2"),
         "{}",
         stderr(&o)
     );
@@ -1008,4 +1031,106 @@ fn an_index_that_cannot_be_written_falls_back_to_the_log() {
         stderr(&o)
     );
     assert_eq!(answers(&log), whole);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer that checks batches against the index
+// ---------------------------------------------------------------------------------------------
+
+/// Given the seed log, when the same batches (each refused for another rule, or accepted, or a
+/// retry) are appended by a writer that checks them against the index and by one that folds
+/// the whole log, then both give the same outcome, message for message, and the same log
+/// bytes; and the index the first one kept answers as the whole log.
+#[test]
+fn a_writer_on_the_index_decides_every_batch_as_a_writer_on_the_whole_log() {
+    // Stance 33 (prk, claim topic), 20 (rus, policy), 24 (corrected twice).
+    let s33 = "01a22751-4cee-7a04-8e8c-906c4f6e9fe9";
+    let s20 = "01a22751-4cee-7327-abe0-04338462f03c";
+    let s24 = "01a22751-4cee-77e1-a2f5-8c251357f343";
+    let reg1 = "01a22751-4cee-7211-a5e4-d7e0e4f09320";
+    let new_id = "0193a000-0000-7000-8000-000000000001";
+    let stance = |id: &str, actor: &str, topic: &str, stance: &str| {
+        format!(
+            r#"{{"id":"{id}","type":"stance.declared","actor":"{actor}","topic":"{topic}","stance":"{stance}","date":"2024-11-05","cite":{{"publication":"X"}}}}"#
+        )
+    };
+    let batches: Vec<String> = vec![
+        // Accepted: a retraction, an alias link, a new stance with an id.
+        format!(
+            "{}\n{}\n{}",
+            format_args!(
+                r#"{{"id":"0193a000-0000-7000-8000-000000000002","type":"stance.retracted","target":"{s33}","reason":"r"}}"#
+            ),
+            r#"{"id":"0193a000-0000-7000-8000-000000000003","type":"actor.aliased","actor":"rus","alias":"rus-state-duma"}"#,
+            stance(new_id, "prk", "dprk-troops-in-russia", "deny")
+        ),
+        // A retry of that stance: stored once.
+        stance(new_id, "prk", "dprk-troops-in-russia", "deny"),
+        // The same id with other content.
+        stance(new_id, "prk", "dprk-troops-in-russia", "affirm"),
+        // A registration's id reused by a stance.
+        stance(reg1, "prk", "dprk-troops-in-russia", "deny"),
+        stance("", "nobody", "dprk-troops-in-russia", "deny").replace(r#""id":"","#, ""),
+        stance("", "prk", "nothing", "deny").replace(r#""id":"","#, ""),
+        stance("", "prk", "dprk-troops-in-russia", "support").replace(r#""id":"","#, ""),
+        format!(r#"{{"type":"stance.retracted","target":"{s33}","reason":"again"}}"#),
+        format!(r#"{{"type":"stance.cited","target":"{s33}","cite":{{"publication":"Y"}}}}"#),
+        format!(r#"{{"type":"stance.cited","target":"{reg1}","cite":{{"publication":"Y"}}}}"#),
+        r#"{"type":"stance.retracted","target":"0193a000-0000-7000-8000-0000000000ff","reason":"r"}"#.to_string(),
+        // A correction to a claim topic that makes a policy stance unfit.
+        format!(
+            r#"{{"type":"stance.corrected","target":"{s20}","reason":"r","topic":"dprk-troops-in-russia"}}"#
+        ),
+        // A third correction of 24 (its actor is now cho-tae-yul), to a stance unfit for it.
+        format!(r#"{{"type":"stance.corrected","target":"{s24}","reason":"r","stance":"affirm"}}"#),
+        r#"{"type":"actor.aliased","actor":"prk","alias":"rus-state-duma"}"#.to_string(),
+        r#"{"type":"actor.aliased","actor":"rus-state-duma","alias":"rus"}"#.to_string(),
+        r#"{"type":"actor.registered","actor":"rus","name":"R","kind":"state","country":"RUS","sector":"GOV"}"#
+            .to_string(),
+        // Accepted: a correction of 24, a citation of the new stance, in one batch.
+        format!(
+            "{}\n{}",
+            format_args!(
+                r#"{{"id":"0193a000-0000-7000-8000-000000000004","type":"stance.corrected","target":"{s24}","reason":"r","stance":"oppose"}}"#
+            ),
+            format_args!(
+                r#"{{"id":"0193a000-0000-7000-8000-000000000005","type":"stance.cited","target":"{new_id}","cite":{{"publication":"Z"}}}}"#
+            )
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    std::fs::copy(crate::support::seed_log(), &a).unwrap();
+    std::fs::copy(crate::support::seed_log(), &b).unwrap();
+    ProjectionIndex::open(&a).unwrap();
+    let mut clock = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    for (i, text) in batches.iter().enumerate() {
+        let batch = parse_batch("b", format!("{text}\n").as_bytes()).unwrap();
+        let opts = AppendOptions {
+            recorded_at: clock,
+            expect_seq: None,
+            wait: Duration::from_secs(5),
+        };
+        let on_index = Writer::open_indexed(&a, Duration::from_secs(5))
+            .unwrap()
+            .append(&batch, "b", &opts);
+        let on_log = Writer::open(&b, Duration::from_secs(5))
+            .unwrap()
+            .append(&batch, "b", &opts);
+        let shown = |r: &stancelog::Result<stancelog::store::AppendReport>| match r {
+            Ok(r) => format!("{:?}", r.events),
+            Err(e) => e.to_string(),
+        };
+        assert_eq!(shown(&on_index), shown(&on_log), "batch {i}: {text}");
+        assert!(
+            i == 0 || i == 1 || i == batches.len() - 1 || on_index.is_err(),
+            "batch {i}"
+        );
+        clock += jiff::SignedDuration::from_secs(1);
+    }
+    // Ids drawn for events without one differ; here every accepted event has its own.
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let (index, used) = ProjectionIndex::open(&a).unwrap();
+    assert_eq!(used, IndexUse::Used);
+    compare(Log::open(&a).unwrap().history(), &index).unwrap();
 }

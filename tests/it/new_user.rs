@@ -128,3 +128,134 @@ fn a_correction_without_fields_names_no_type_flag() {
         "stancelog: error: a correction must set at least one of: actor, topic, stance, date, quote, cite, event, instrument\n"
     );
 }
+
+/// The flags `import csv` runs with in the sheet tests below: who, motion, pos, when.
+const SHEET_FLAGS: [&str; 11] = [
+    "--actor-col",
+    "who",
+    "--topic-col",
+    "motion",
+    "--stance-col",
+    "pos",
+    "--date-col",
+    "when",
+    "--register",
+    "--actor-country",
+    "XXX",
+];
+
+/// Given a sheet with `text`, when `import csv` runs on a new log with [`SHEET_FLAGS`] and
+/// `more`, then: its exit status, stdout and stderr (the temporary folder's path as `DIR`).
+fn import_sheet(text: &[u8], more: &[&str]) -> (Option<i32>, String, String) {
+    let (dir, log) = crate::support::empty_log();
+    let sheet = dir.path().join("sheet.csv");
+    std::fs::write(&sheet, text).unwrap();
+    let args = [
+        &["import", "csv", sheet.to_str().unwrap()],
+        &SHEET_FLAGS[..],
+        more,
+    ]
+    .concat();
+    let o = run_log(&log, &args, None);
+    let path = dir.path().to_str().unwrap();
+    let clean = |s: String| s.replace(path, "DIR");
+    (o.status.code(), clean(stdout(&o)), clean(stderr(&o)))
+}
+
+/// A bad `--date-format` is refused once, before any row is read, naming the flag: it used to
+/// be tried on every row, each refused with the same parse error. A format without a year too:
+/// every row would be refused for want of one.
+#[test]
+fn a_bad_date_format_is_refused_once_up_front_naming_the_flag() {
+    let text = b"who,motion,pos,when\nann,t1,support,02/01/2024\nbob,t1,oppose,03/01/2024\n";
+    let (code, out, err) = import_sheet(text, &["--date-format", "%d/%m/%Q"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        "stancelog: error: --date-format: `%d/%m/%Q`: %Q is not supported; a date format takes %Y %m %d %e %b %B %h %a %A, times %H %k %I %l %M %S %p %P %f %.f %T %R, offsets %z %:z, %F, %n %t %%\n"
+    );
+    let (code, _, err) = import_sheet(text, &["--date-format", "%d/%m"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err,
+        "stancelog: error: --date-format: `%d/%m`: gives no year, so no row could be read; write %Y (the year in full)\n"
+    );
+}
+
+/// A row with fewer or more fields than the header is refused at its physical line (CRLF line
+/// ends, a quoted value over two lines before it); the other rows are imported.
+#[test]
+fn ragged_rows_are_refused_at_their_physical_line() {
+    let text = b"who,motion,pos,when\r\nann,\"t\r\n1\",support,2024-01-02\r\nbob,t1,oppose\r\ncid,t1,support,2024-01-03,extra\r\ndan,t1,support,2024-01-04\r\n";
+    let (code, out, err) = import_sheet(text, &["--slug-ids"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        out,
+        "imported: 6 event(s) appended (0 citation(s), 0 correction(s)), 0 already present, 0 skipped, 2 row(s) refused\n\
+         refused DIR/sheet.csv:4: has 3 fields where the header has 4\n\
+         refused DIR/sheet.csv:5: has 5 fields where the header has 4\n"
+    );
+    assert_eq!(
+        err,
+        "stancelog: error: 2 row(s) refused (listed above); the other rows were imported (6 event(s) appended)\n"
+    );
+}
+
+/// A quoted value never closed swallows the rest of the file into one field: the import is
+/// refused at the row where it begins, naming the file and the physical line.
+#[test]
+fn an_unterminated_quote_is_an_error_at_the_line_where_it_begins() {
+    let text = b"who,motion,pos,when\r\nann,t1,support,2024-01-02\r\nbob,\"t1,oppose,2024-01-02\r\ncid,t1,support,2024-01-03\r\n";
+    let (code, _, err) = import_sheet(text, &[]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err,
+        "stancelog: error: DIR/sheet.csv:3: a quoted value that begins in this row is never closed (no closing `\"`): the rest of the file, to line 4, would be read as one value\n"
+    );
+}
+
+/// An empty file and a header without rows each get a message of their own, not a complaint
+/// about missing columns or an empty summary.
+#[test]
+fn an_empty_sheet_or_a_header_alone_is_named_as_such() {
+    let (code, _, err) = import_sheet(b"", &[]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err,
+        "stancelog: error: DIR/sheet.csv: the file is empty: no header and no rows\n"
+    );
+    let (code, _, err) = import_sheet(b"who,motion,pos,when\r\n", &[]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err,
+        "stancelog: error: DIR/sheet.csv:1: no rows: the file holds only a header\n"
+    );
+}
+
+/// When every row is refused, the summary says nothing was appended (it used to say "the rest
+/// was appended").
+#[test]
+fn a_sheet_whose_every_row_is_refused_says_nothing_was_appended() {
+    let text = b"who,motion,pos,when\nann,t1,maybe,2024-01-02\n";
+    let (code, _, err) = import_sheet(text, &[]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err,
+        "stancelog: error: 1 row(s) refused (listed above); nothing was appended\n"
+    );
+}
+
+/// Malformed CSV (here a field that is not UTF-8) is reported at its physical line, as an
+/// editor numbers it: in a sheet saved with CR line ends (old Mac spreadsheets), with a quoted
+/// value over two lines before it. The csv reader's own count sees only `\n` and said line 1.
+#[test]
+fn malformed_csv_is_reported_at_its_physical_line() {
+    let text = b"who,motion,pos,when\rann,t1,\"support\r\",2024-01-02\rbob,t1,oppose,2024-01-02\r\xff\xfe,t1,oppose,2024-01-02\r";
+    let (code, _, err) = import_sheet(text, &[]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err,
+        "stancelog: error: DIR/sheet.csv:5: not UTF-8 text (field 1): save the file as UTF-8\n"
+    );
+}

@@ -189,12 +189,26 @@ fn export_writes_what_the_query_prints() {
     let dir = tempfile::tempdir().unwrap();
     for (what, flags) in [
         ("positions", &["--as-of", "2024-10-25"][..]),
+        ("positions", &["--as-of", "2024-10-25", "--actor", "prk"]),
         ("timeline", &[]),
+        ("timeline", &["--topic", "dprk-troops-in-russia"]),
+        ("diff", &["--from", "2024-10-20", "--to", "2024-10-25"]),
+        (
+            "diff",
+            &[
+                "--from",
+                "2024-10-20",
+                "--to",
+                "2024-10-25",
+                "--actor",
+                "prk",
+            ],
+        ),
         ("actors", &[]),
         ("topics", &[]),
     ] {
         for format in ["csv", "ndjson"] {
-            let file = dir.path().join(format!("{what}.{format}"));
+            let file = dir.path().join(format!("{what}{}.{format}", flags.len()));
             let mut args = vec!["export", what];
             args.extend_from_slice(flags);
             args.extend(["--format", format, "--out", file.to_str().unwrap()]);
@@ -566,4 +580,41 @@ fn positions_and_diffs_list_actors_by_name_then_id_in_every_format() {
         .collect();
     assert_eq!(pairs(&Value::Array(nd)), want);
 }
+}
+
+/// Regression: `copy --help` named fields its JSON does not have (`from_seq`, `to_seq`).
+#[test]
+fn copy_json_has_the_fields_its_help_and_the_output_document_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("copy.jsonl");
+    let o = run(
+        &[
+            "copy",
+            "--from",
+            seed_log().to_str().unwrap(),
+            "--to",
+            to.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut want = ["target_had", "copied", "seq_last", "head_hash"];
+    want.sort();
+    assert_eq!(keys, want);
+    assert_eq!(
+        (v["target_had"].as_u64(), v["copied"].as_u64()),
+        (Some(0), Some(40))
+    );
+    let help = stdout(&run(&["copy", "--help"], None)).replace(['\n', ' '], "");
+    assert!(
+        help.contains("(target_had,copied,seq_last,head_hash)"),
+        "{help}"
+    );
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/output.md");
+    let doc = std::fs::read_to_string(doc).unwrap();
+    assert!(doc.contains("| `copy` | `{target_had, copied, seq_last, head_hash}`"));
 }

@@ -12,7 +12,7 @@ use stancelog::import::NoProgress;
 use stancelog::import::unvotes::{self, Options};
 use stancelog::store::Log;
 
-use crate::support::{empty_log, run_log, stderr};
+use crate::support::{run_log, stderr};
 
 pub fn data() -> PathBuf {
     std::env::var_os("STANCELOG_DATA")
@@ -20,11 +20,14 @@ pub fn data() -> PathBuf {
         .expect("STANCELOG_DATA must name the data folder with --features real-data")
 }
 
-/// A log of every UN vote, imported once for all the tests that need it.
+/// A log of every UN vote, imported once for all the tests that need it (in a folder of this
+/// process, removed by the next run: see [`crate::support::process_dir`]).
 pub fn un_log() -> &'static Path {
-    static LOG: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = LOG.get_or_init(|| {
-        let (dir, log) = empty_log();
+    static LOG: OnceLock<PathBuf> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = crate::support::process_dir("un-votes").join("un.jsonl");
+        let o = run_log(&log, &["init"], None);
+        assert!(o.status.success(), "{}", stderr(&o));
         let options = Options {
             now: jiff::Timestamp::now(),
             wait: Duration::from_secs(5),
@@ -37,9 +40,8 @@ pub fn un_log() -> &'static Path {
         )
         .expect("import the UN votes");
         assert_eq!(report.appended, 876_512);
-        (dir, log)
-    });
-    path
+        log
+    })
 }
 
 fn rows(file: &str) -> Vec<csv::StringRecord> {

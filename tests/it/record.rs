@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{empty_log, json, run_log, seed_input, stderr, stdout};
+use crate::support::{empty_log, json, run, run_log, seed_input, stderr, stdout};
 
 /// The stored records of a log, without what the log assigns (seq, id, times, hash).
 fn bodies(log: &Path) -> Vec<Value> {
@@ -414,4 +414,51 @@ fn the_editor_template_is_prefilled_from_flags() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn new_is_add_stance_from_editor_under_a_short_name() {
+    let (dir, log) = registered();
+    let filled = dir.path().join("filled.txt");
+    std::fs::write(
+        &filled,
+        "actor: Kim Yong-hyun\ntopic: dprk-troops-in-russia\nstance: affirm\ndate: 2024-10\nquote: mercenary cannon fodder\ncite-publication: Yonhap\n",
+    )
+    .unwrap();
+    // An "editor" that copies the template out (to read what was prefilled), then saves the
+    // filled text.
+    let seen = dir.path().join("seen.txt");
+    let editor = format!(
+        "cp \"$1\" {} && cp {} \"$1\" #",
+        seen.display(),
+        filled.display()
+    );
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_stancelog"))
+        .args([
+            "--log",
+            log.to_str().unwrap(),
+            "new",
+            "--quote",
+            "from a flag",
+        ])
+        .env_remove("VISUAL")
+        .env("EDITOR", &editor)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let template = std::fs::read_to_string(&seen).unwrap();
+    assert!(template.contains("\nquote: from a flag\n"), "{template}");
+    let last = bodies(&log).pop().unwrap();
+    assert_eq!(last["type"], "stance.declared");
+    assert_eq!(last["actor"], "kim-yong-hyun");
+    assert_eq!(last["date"], "2024-10");
+    assert_eq!(last["quote"], "mercenary cannon fodder");
+    assert_eq!(last["cite"]["publication"], "Yonhap");
+    let help = stdout(&run(&["new", "--help"], None));
+    assert!(
+        help.contains("the same as `add stance --from-editor`"),
+        "{help}"
+    );
+    assert!(help.contains("--resume <FILE>"), "{help}");
+    assert!(!help.contains("--from-editor <"), "{help}");
 }

@@ -7,17 +7,34 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 
-/// Path of a copy of the shipped seed log, made once per test process under cargo's target
-/// tmp folder, so that the projection index queries write beside it stays out of the source
-/// tree.
+/// A folder of this test process under cargo's target tmp folder, `NAME-PID`, made empty.
+/// Folders of the same name left by test processes that have ended are removed first (a static
+/// `TempDir` is never dropped, so it would leak one folder per run).
+pub fn process_dir(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for e in entries.flatten() {
+            let file = e.file_name();
+            let pid = file
+                .to_str()
+                .and_then(|f| f.strip_prefix(name)?.strip_prefix('-'));
+            if pid.is_some_and(|p| !Path::new("/proc").join(p).exists()) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let dir = root.join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder under the target tmp folder");
+    dir
+}
+
+/// Path of a copy of the shipped seed log, made once per test process (see [`process_dir`]),
+/// so that the projection index queries write beside it stays out of the source tree.
 pub fn seed_log() -> PathBuf {
     static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     COPY.get_or_init(|| {
-        let dir =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("seed-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("seed copy folder");
-        let copy = dir.join("dprk-russia-2024.jsonl");
+        let copy = process_dir("seed").join("dprk-russia-2024.jsonl");
         std::fs::copy(shipped_seed_log(), &copy).expect("copy of the seed log");
         copy
     })

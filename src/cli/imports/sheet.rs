@@ -137,7 +137,8 @@ pub struct Flags {
     /// strftime format of date cells: `%d/%m/%Y`, `%Y-%m-%d %H:%M:%S`, `%d %b %Y`, `%Y`
     /// (without %d a month date; without %m a year date; a time of day is read and dropped).
     /// Refused before any row is read: a two-digit year (%y), a day of the year or week (%j, %U),
-    /// and any specifier that is not part of a date (%Z, %s).
+    /// any specifier that is not part of a date (%Z, %s), and a
+    /// format without a year (%Y or %F).
     #[arg(long, value_name = "FORMAT")]
     pub date_format: Option<String>,
     /// A further stance of each row, dated by its own column: `STANCE=COL` (repeatable), e.g.

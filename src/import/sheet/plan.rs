@@ -111,6 +111,32 @@ fn usage(text: String) -> Error {
     Error::Usage(text)
 }
 
+/// Where a row's topic comes from: `--topic-col` or `--topic`.
+fn topic_src(spec: &Spec, header: Option<&csv::StringRecord>) -> Result<TopicSrc> {
+    Ok(match (&spec.topic_col, &spec.topic) {
+        (Some(_), Some(_)) => {
+            return Err(usage("give --topic-col or --topic, not both".to_string()));
+        }
+        (Some(c), None) => TopicSrc::Col(column(c, header, "--topic-col")?),
+        (None, Some(t)) => {
+            TopicSrc::Fixed(TopicId::new(t.trim()).map_err(|e| usage(format!("--topic: {e}")))?)
+        }
+        (None, None) => return Err(usage("give --topic-col or --topic".to_string())),
+    })
+}
+
+/// The kind of registered topics: `--topic-kind`, else `membership` with spells, else `policy`.
+fn topic_kind(spec: &Spec, spells: bool) -> Result<TopicKind> {
+    let default = if spells { "membership" } else { "policy" };
+    let kind = spec.topic_kind.as_deref().unwrap_or(default);
+    TopicKind::parse(kind).ok_or_else(|| {
+        usage(format!(
+            "--topic-kind: `{kind}`: one of: {}",
+            TopicKind::names()
+        ))
+    })
+}
+
 /// Resolves a column given by header name or 1-based number.
 fn column(spec: &str, header: Option<&csv::StringRecord>, flag: &str) -> Result<Col> {
     let name = |i: usize| match header.and_then(|h| h.get(i)) {
@@ -169,16 +195,7 @@ impl Plan {
         };
         let actor = col(&spec.actor_col, "--actor-col")?
             .ok_or_else(|| usage("--actor-col is required".to_string()))?;
-        let topic = match (&spec.topic_col, &spec.topic) {
-            (Some(_), Some(_)) => {
-                return Err(usage("give --topic-col or --topic, not both".to_string()));
-            }
-            (Some(c), None) => TopicSrc::Col(column(c, header, "--topic-col")?),
-            (None, Some(t)) => {
-                TopicSrc::Fixed(TopicId::new(t.trim()).map_err(|e| usage(format!("--topic: {e}")))?)
-            }
-            (None, None) => return Err(usage("give --topic-col or --topic".to_string())),
-        };
+        let topic = topic_src(spec, header)?;
         let main = Self::main(spec, header)?;
         let spell = Self::spell(spec, header)?;
         let events = events(spec, header)?;
@@ -190,12 +207,7 @@ impl Plan {
         let skip = skips(spec, header)?;
         let key = key_fields(spec)?;
         let dataset = dataset_of(spec, header);
-        let kind_default = if spell.is_some() {
-            "membership"
-        } else {
-            "policy"
-        };
-        let topic_kind = spec.topic_kind.as_deref().unwrap_or(kind_default);
+        let topic_kind = topic_kind(spec, spell.is_some())?;
         Ok(Plan {
             cite: spec
                 .cite
@@ -227,12 +239,7 @@ impl Plan {
             topic,
             topic_title: spec.topic_title.clone(),
             topic_title_col: col(&spec.topic_title_col, "--topic-title-col")?,
-            topic_kind: TopicKind::parse(topic_kind).ok_or_else(|| {
-                usage(format!(
-                    "--topic-kind: `{topic_kind}`: one of: {}",
-                    TopicKind::names()
-                ))
-            })?,
+            topic_kind,
             main,
             events,
             spell,

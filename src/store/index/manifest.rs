@@ -16,7 +16,7 @@ use crate::store::codec::Reader;
 /// The first bytes of a manifest.
 pub(crate) const MAGIC: &[u8; 16] = b"STANCELOG-INDEX\n";
 /// The manifest format's version (and so the index's: segments carry their own).
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// What a manifest holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,8 +36,11 @@ pub(crate) struct Manifest {
     pub(crate) segments: Vec<SegmentMeta>,
     /// Recorded times: (first seq of a run of events sharing one, the time), in log order.
     pub(crate) runs: Vec<(Seq, jiff::Timestamp)>,
-    /// The latest valid-time date of any stance, as corrected by the whole log.
-    pub(crate) date_last: Option<ValidDate>,
+    /// How many stances (retracted ones included) have each valid-time date, as corrected by
+    /// the whole log: sorted by date, every count above 0. Kept whole (not only the latest
+    /// date) so that an append that corrects the latest stance to an earlier date finds the
+    /// new latest without reading the log.
+    pub(crate) dates: Vec<(ValidDate, u64)>,
     pub(crate) actors: Vec<(ActorId, ActorEntry)>,
     pub(crate) topics: Vec<(TopicId, TopicEntry)>,
 }
@@ -45,6 +48,11 @@ pub(crate) struct Manifest {
 impl Manifest {
     pub(crate) fn head(&self) -> Hash {
         Hash(self.head)
+    }
+
+    /// The latest valid-time date of any stance, as corrected by the whole log.
+    pub(crate) fn date_last(&self) -> Option<ValidDate> {
+        self.dates.last().map(|(d, _)| *d)
     }
 }
 
@@ -90,10 +98,11 @@ pub(crate) fn encode(m: &Manifest) -> Vec<u8> {
         put_u64(&mut w, *seq);
         put_u64(&mut w, t.as_microsecond() as u64);
     }
-    put_str(
-        &mut w,
-        &m.date_last.map_or_else(String::new, |d| d.to_string()),
-    );
+    put_u64(&mut w, m.dates.len() as u64);
+    for (date, n) in &m.dates {
+        put_str(&mut w, &date.to_string());
+        put_u64(&mut w, *n);
+    }
     let entry = |seq: Seq, stances: u64, retracted: u64| [seq, stances, retracted];
     put_entries(
         &mut w,
@@ -159,9 +168,13 @@ fn read_fields(r: &mut Reader<'_>) -> Result<Manifest, String> {
             .map_err(|_| "a time out of range")?;
         m.runs.push((seq, t));
     }
-    let date = r.str()?;
-    if !date.is_empty() {
-        m.date_last = Some(ValidDate::parse(&date).map_err(|e| e.to_string())?);
+    for _ in 0..r.u64()? {
+        let date = ValidDate::parse(&r.str()?).map_err(|e| e.to_string())?;
+        let n = r.u64()?;
+        if n == 0 || m.dates.last().is_some_and(|(d, _)| *d >= date) {
+            return Err("its dates are out of order".into());
+        }
+        m.dates.push((date, n));
     }
     for _ in 0..r.u64()? {
         let id = ActorId::new(&r.str()?).map_err(|e| e.to_string())?;

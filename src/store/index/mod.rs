@@ -24,6 +24,7 @@
 //! with it while it is at least half as long as the last one, so there are about log2(n)
 //! segments and each event is rewritten about log2(n) times over the log's life.
 
+mod account;
 mod check;
 mod keys;
 mod manifest;
@@ -42,13 +43,12 @@ use self::manifest::Manifest;
 use self::segment::{Segment, SegmentMeta};
 use super::batch::parse_record;
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
-use crate::core::{
-    ActorEntry, ActorId, Event, EventBody, History, Seq, TopicEntry, TopicId, ValidDate,
-};
+use crate::core::{ActorEntry, ActorId, Event, History, Seq, TopicEntry, TopicId, ValidDate};
 use crate::error::{Error, Result};
 
 pub use self::check::{IndexCheck, check_index};
 pub use self::manifest::VERSION as INDEX_VERSION;
+pub(crate) use self::read::names;
 
 /// Where the index of the log at `log` lives: beside it, with `.index` appended (a folder).
 pub fn index_path(log: &Path) -> PathBuf {
@@ -116,6 +116,8 @@ pub struct Index {
     torn_tail_bytes: u64,
     torn_tail_records: u64,
     globals: OnceLock<Vec<Event>>,
+    /// The alias links and roles (`read.rs`).
+    links: OnceLock<Vec<Event>>,
     /// The whole log's fold, when the index could not be written and answers come from it.
     memory: Option<History>,
 }
@@ -271,23 +273,29 @@ fn tail_sum(log_path: &Path, end: u64) -> Result<[u8; 32]> {
     Ok(Sha256::digest(&line).into())
 }
 
-/// Adds the events of `log` after `m.seq` to the index in `dir` as one new segment (taking
-/// short segments before it along) and updates `m` to match `log`; `m` is not written.
+/// The longest tail after the index's end that is folded onto the index alone (64 MiB);
+/// a longer one (an index far behind) is caught up by reading the whole log.
+const TAIL_BYTES_MAX: u64 = 64 << 20;
+
+/// The most events a merge on the append path writes: a run of new events takes the segments
+/// before it along only while the merged segment stays this short, so that no append rewrites
+/// a large part of the index (a log built in one go keeps its one large segment; appends after
+/// it form segments of up to this many events, about log2 of them per size).
+const MERGE_EVENTS_MAX: u64 = 1 << 21;
+
+/// Adds the events of `log` after `m.seq` to the index in `dir` as one new segment, then
+/// merges the last segments into one while the newest is at least half as long as the one
+/// before it (and the merged one stays under [`MERGE_EVENTS_MAX`] events), and updates `m` to
+/// match `log`; `m` is not written. The new events are taken from `log`'s history, which may
+/// be sparse (a writer's): it must hold them, and what their posting lists and the account
+/// need (see `account.rs`); the merged segments are read from their files.
 fn extend(dir: &Path, m: &mut Manifest, log: &Log) -> std::io::Result<()> {
     let h = &log.history;
     let last = h.seq_last();
     let from = m.seq;
-    let mut first = from + 1;
-    while let Some(prev) = m.segments.last() {
-        if first <= last && (last - first + 1) * 2 > prev.last - prev.first {
-            first = prev.first;
-            m.segments.pop();
-        } else {
-            break;
-        }
-    }
     m.generation += 1;
-    if first <= last {
+    if from < last {
+        let first = from + 1;
         let name = format!("seg-{:08}-{first}-{last}", m.generation);
         let postings = keys::postings(h, first, last);
         let events = (first..=last).filter_map(|s| h.event(s));
@@ -299,37 +307,52 @@ fn extend(dir: &Path, m: &mut Manifest, log: &Log) -> std::io::Result<()> {
             size,
             sum,
         });
+        merge_last(dir, m)?;
     }
-    summarize(m, log, from);
-    Ok(())
-}
-
-/// Brings what `m` says of the whole log (its end, the recorded times, the latest date, the
-/// counts) up to `log`, which it described up to seq `from`.
-fn summarize(m: &mut Manifest, log: &Log, from: Seq) {
-    let h = &log.history;
-    let last = h.seq_last();
-    let mut corrected = false;
-    for seq in from + 1..=last {
-        if let Some(t) = h.recorded_at(seq)
-            && m.runs.last().is_none_or(|(_, prev)| *prev != t)
-        {
-            m.runs.push((seq, t));
-        }
-        match (h.stance_slot(seq), h.other_body(seq)) {
-            (Some(s), _) => m.date_last = m.date_last.max(Some(s.date)),
-            (_, Some(EventBody::StanceCorrected(_))) => corrected = true,
-            _ => {}
-        }
-    }
-    if corrected {
-        m.date_last = h.date_last();
-    }
+    account::account(m, h, from, last);
     m.seq = last;
     m.head = log.head.0;
     m.valid_len = log.valid_len;
-    m.actors = h.actors().into_iter().collect();
-    m.topics = h.topics().into_iter().collect();
+    Ok(())
+}
+
+/// Merges the last segments of `m` into one (see [`extend`]), from their files.
+fn merge_last(dir: &Path, m: &mut Manifest) -> std::io::Result<()> {
+    let events = |s: &SegmentMeta| s.last - s.first + 1;
+    let mut take = 1;
+    let mut run = m.segments.last().map_or(0, events);
+    while let Some(prev) = m.segments.iter().rev().nth(take) {
+        if run * 2 < events(prev) || run + events(prev) > MERGE_EVENTS_MAX {
+            break;
+        }
+        run += events(prev);
+        take += 1;
+    }
+    if take < 2 {
+        return Ok(());
+    }
+    let metas = m.segments.split_off(m.segments.len() - take);
+    let opened = metas
+        .iter()
+        .map(|s| Segment::open(&dir.join(&s.name), s))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let parts: Vec<&Segment> = opened.iter().collect();
+    let name = format!(
+        "seg-{:08}-{}-{}",
+        m.generation,
+        metas[0].first,
+        metas[take - 1].last
+    );
+    let (first, last, size, sum) = segment::merge(&dir.join(&name), &parts)?;
+    m.segments.push(SegmentMeta {
+        name,
+        first,
+        last,
+        size,
+        sum,
+    });
+    Ok(())
 }
 
 /// Removes the files of the index folder that `m` does not name (segments replaced by a merge
@@ -349,7 +372,39 @@ fn remove_unnamed(dir: &Path, m: &Manifest) {
     }
 }
 
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Index({}, seq {})",
+            self.dir.display(),
+            self.manifest.seq
+        )
+    }
+}
+
 impl Index {
+    /// Where the index ends in the log: the last seq, the stored hash there, the bytes of the
+    /// log up to the end of that record.
+    pub(crate) fn end(&self) -> (Seq, super::chain::Hash, u64) {
+        (
+            self.manifest.seq,
+            self.manifest.head(),
+            self.manifest.valid_len,
+        )
+    }
+
+    /// Whether the index answers from a fold in memory (it could not be written).
+    pub(crate) fn in_memory_only(&self) -> bool {
+        self.memory.is_some()
+    }
+
+    /// Loads the index of the log at `log_path` as it is on disk, checked against nothing (a
+    /// writer that holds the log's lock and has just updated it).
+    pub(crate) fn load_written(log_path: &Path, log: &Log) -> Result<Index> {
+        Index::reload(log_path, log)
+    }
+
     /// Opens the index of the log at `log_path` for a query: checks it against the log, and
     /// catches it up, builds it or rebuilds it (reading and folding the log) when needed.
     ///
@@ -396,7 +451,10 @@ impl Index {
     /// named in reports).
     pub fn in_memory(dir: PathBuf, log: Log) -> Index {
         let mut m = Manifest::default();
-        summarize(&mut m, &log, 0);
+        account::account(&mut m, &log.history, 0, log.history.seq_last());
+        m.seq = log.history.seq_last();
+        m.head = log.head.0;
+        m.valid_len = log.valid_len;
         let mut index = Index::new(dir, m, Vec::new());
         index.torn_tail_bytes = log.torn_tail_bytes;
         index.torn_tail_records = log.torn_tail_records;
@@ -418,19 +476,95 @@ impl Index {
         Ok(Index::updated(log_path, log, IndexUse::Built)?.0)
     }
 
+    /// Brings an index whose log has grown after its end up to date: folds only the log's
+    /// tail after it, onto what the index holds ([`Index::tail_log`]), and adds it; the whole
+    /// log is read only when the tail cannot be folded that way.
     fn catch_up(log_path: &Path, m: Manifest, segments: Vec<Segment>) -> Result<(Index, IndexUse)> {
         let dir = index_path(log_path);
-        let log = Log::open(log_path)?;
-        if log.history.seq_last() == m.seq {
+        let mut index = Index::new(dir, m, segments);
+        let (log, sparse) = match index.tail_log(log_path)? {
+            Some(log) => (log, true),
+            None => (Log::open(log_path)?, false),
+        };
+        if log.history.seq_last() == index.manifest.seq {
             // Only a torn tail after the index's end.
-            let mut index = Index::new(dir, m, segments);
             index.torn_tail_bytes = log.torn_tail_bytes;
             index.torn_tail_records = log.torn_tail_records;
             return Ok((index, IndexUse::Used));
         }
-        let from = m.seq;
-        drop(segments);
-        Index::updated(log_path, log, IndexUse::CaughtUp { from })
+        let from = index.manifest.seq;
+        drop(index);
+        let used = IndexUse::CaughtUp { from };
+        if !sparse {
+            return Index::updated(log_path, log, used);
+        }
+        match update_index(log_path, &log) {
+            Ok(()) => Ok((Index::reload(log_path, &log)?, used)),
+            // Answers in memory need the whole log's fold, not the tail's.
+            Err(Error::Io { .. }) => Index::updated(log_path, Log::open(log_path)?, used),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The log read from the index's end on: the tail's records folded, with every check a
+    /// read makes, onto a sparse history of what they need from the index
+    /// ([`Index::history_for`]: registrations, the events their ids and targets name). `None`
+    /// when that cannot be done here (the tail longer than [`TAIL_BYTES_MAX`], the record at
+    /// the index's end without its newline, damage found in the index, a record the fold
+    /// refuses): then the caller reads the whole log, which also names any error as a whole
+    /// read would.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the log cannot be read.
+    pub(crate) fn tail_log(&self, log_path: &Path) -> Result<Option<Log>> {
+        let io = |e| Error::io(log_path.display(), e);
+        let mut file = File::open(log_path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        let m = &self.manifest;
+        if len < m.valid_len || len - m.valid_len > TAIL_BYTES_MAX {
+            return Ok(None);
+        }
+        if m.valid_len > 0 {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::Start(m.valid_len - 1)).map_err(io)?;
+            file.read_exact(&mut last).map_err(io)?;
+            if last[0] != b'\n' {
+                return Ok(None);
+            }
+        }
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail).map_err(io)?;
+        let (mut ids, mut targets) = (Vec::new(), Vec::new());
+        let (mut actors, mut topics) = (Vec::new(), Vec::new());
+        for line in tail.split(|b| *b == b'\n') {
+            if let Ok(r) = parse_record(line) {
+                ids.extend(r.id.and_then(|i| uuid::Uuid::parse_str(&i).ok()));
+                targets.extend(r.target.and_then(|t| uuid::Uuid::parse_str(&t).ok()));
+                let named = [&r.actor, &r.recipient, &r.alias];
+                actors.extend(
+                    named
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|a| ActorId::new(a).ok()),
+                );
+                topics.extend(r.topic.as_deref().and_then(|t| TopicId::new(t).ok()));
+            }
+        }
+        let Ok(history) = self.history_for(&ids, &targets, &actors, &topics) else {
+            return Ok(None);
+        };
+        let start = Log {
+            history,
+            torn_tail_bytes: 0,
+            torn_tail_records: 0,
+            recorded_at_last: self.recorded_at(m.seq),
+            head: m.head(),
+            valid_len: m.valid_len,
+            schema1_records: 0,
+            final_newline_missing: false,
+        };
+        let name = log_path.display().to_string();
+        Ok(Log::resume(&name, &tail[..], Some(start), super::log::CHUNK_BYTES).ok())
     }
 
     /// Loads the index just brought up to `log`.
@@ -456,6 +590,7 @@ impl Index {
             torn_tail_bytes: 0,
             torn_tail_records: 0,
             globals: OnceLock::new(),
+            links: OnceLock::new(),
             memory: None,
         }
     }
@@ -500,7 +635,7 @@ impl Index {
 
     /// The latest valid-time date of any stance, as [`History::date_last`].
     pub fn date_last(&self) -> Option<ValidDate> {
-        self.manifest.date_last
+        self.manifest.date_last()
     }
 
     /// Registered actors with their counts, as [`History::actors`].

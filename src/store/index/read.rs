@@ -6,11 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
+use uuid::Uuid;
 
 use super::Index;
 use super::keys::{self, GLOBAL};
 use super::segment::Segment;
-use crate::core::{ActorId, Event, EventBody, Filter, History, Seq};
+use crate::core::{ActorId, Event, EventBody, Filter, History, Seq, TopicId};
 
 /// Events are decoded on worker threads in windows of this many (bounded memory).
 const WINDOW: usize = 1 << 16;
@@ -77,6 +78,91 @@ impl Index {
         Ok(())
     }
 
+    /// The events of `seqs` (sorted), decoded on worker threads when there are many.
+    fn decode(&self, seqs: &[Seq]) -> Result<Vec<Event>, Damage> {
+        if seqs.len() < 1024 {
+            return self.events(seqs);
+        }
+        Ok(seqs
+            .par_chunks(4096)
+            .map(|c| self.events(c))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// The alias links and roles, in log order: the `g` events that are not registrations,
+    /// whose seqs the manifest gives (decoded once per index).
+    fn links(&self) -> Result<&[Event], Damage> {
+        if let Some(l) = self.links.get() {
+            return Ok(l);
+        }
+        let m = &self.manifest;
+        let mut registrations: Vec<Seq> = m.actors.iter().map(|(_, e)| e.seq).collect();
+        registrations.extend(m.topics.iter().map(|(_, e)| e.seq));
+        registrations.sort_unstable();
+        let mut seqs = self.postings(GLOBAL)?;
+        seqs.retain(|s| registrations.binary_search(s).is_err());
+        let events = self.events(&seqs)?;
+        Ok(self.links.get_or_init(|| events))
+    }
+
+    /// The seqs of the registrations of `actors` and `topics` (those registered), from the
+    /// manifest.
+    fn registrations(&self, actors: &BTreeSet<&ActorId>, topics: &BTreeSet<&TopicId>) -> Vec<Seq> {
+        let m = &self.manifest;
+        let mut out: Vec<Seq> = actors
+            .iter()
+            .filter_map(|a| {
+                let i = m.actors.binary_search_by(|(id, _)| id.cmp(a)).ok()?;
+                Some(m.actors[i].1.seq)
+            })
+            .collect();
+        out.extend(topics.iter().filter_map(|t| {
+            let i = m.topics.binary_search_by(|(id, _)| id.cmp(t)).ok()?;
+            Some(m.topics[i].1.seq)
+        }));
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Folds `events` (decoded from the index, in seq order) into `h` with every alias link
+    /// and role and the registration of each actor and topic that those, or `actors` and
+    /// `topics`, name: everything of the rest of the log that a query on those events, or a
+    /// check of new events naming those ids, reads. (Registrations of actors and topics no
+    /// answer names are left out: an actor filter on a log of many topics reads only the
+    /// topics of its stances.)
+    fn fold_named(
+        &self,
+        h: &mut History,
+        events: Vec<Event>,
+        actors: &[ActorId],
+        topics: &[TopicId],
+    ) -> Result<(), Damage> {
+        let links = self.links()?;
+        let seqs = {
+            let mut a: BTreeSet<&ActorId> = actors.iter().collect();
+            let mut t: BTreeSet<&TopicId> = topics.iter().collect();
+            for e in events.iter().chain(links) {
+                names(&e.body, &mut a, &mut t);
+            }
+            let mut seqs = self.registrations(&a, &t);
+            seqs.retain(|s| events.binary_search_by_key(s, |e| e.seq).is_err());
+            seqs
+        };
+        let mut all = events;
+        all.extend(self.decode(&seqs)?);
+        all.extend(links.iter().cloned());
+        all.sort_by_key(|e| e.seq);
+        all.dedup_by_key(|e| e.seq);
+        for e in all {
+            h.apply(e);
+        }
+        Ok(())
+    }
+
     /// Every registration, alias link and role, in log order (decoded once per index).
     fn globals(&self) -> Result<&[Event], Damage> {
         if let Some(g) = self.globals.get() {
@@ -84,6 +170,52 @@ impl Index {
         }
         let events = self.events(&self.postings(GLOBAL)?)?;
         Ok(self.globals.get_or_init(|| events))
+    }
+
+    /// The seq of the event with this id, if the index holds it.
+    pub(crate) fn seq_of(&self, id: &Uuid) -> Result<Option<Seq>, Damage> {
+        for s in self.segments.iter().rev() {
+            if let Some(seq) = s.seq_of(id)? {
+                return Ok(Some(seq));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A sparse history of the log up to the index's end ([`History::sparse_to`]) holding
+    /// what checking new events after it needs: every alias link and role; the registration
+    /// of each actor and topic they name (`actors`, `topics`: actors, recipients, aliases,
+    /// topics, those they register) or that the events below name; the event of each of
+    /// their ids (`ids`) that the index holds, for the idempotent-append check; and each
+    /// stance they name as target (`targets`), with every correction, retraction and citation
+    /// of it. A writer checks a batch against it, and the index is
+    /// updated from it (the posting lists and counts of new events need nothing else).
+    ///
+    /// # Errors
+    /// Damage found while reading, in words.
+    pub(crate) fn history_for(
+        &self,
+        ids: &[Uuid],
+        targets: &[Uuid],
+        actors: &[ActorId],
+        topics: &[TopicId],
+    ) -> Result<History, Damage> {
+        let mut seqs = Vec::new();
+        for id in ids {
+            seqs.extend(self.seq_of(id)?);
+        }
+        for t in targets {
+            if let Some(seq) = self.seq_of(t)? {
+                seqs.push(seq);
+                seqs.extend(self.postings(&keys::notes_key(seq))?);
+            }
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        let mut h = History::sparse_to(self.seq_last());
+        let events = self.decode(&seqs)?;
+        self.fold_named(&mut h, events, actors, topics)?;
+        Ok(h)
     }
 
     /// A sparse history of the registrations, alias links and roles alone: enough to resolve
@@ -102,13 +234,73 @@ impl Index {
         Ok(h)
     }
 
+    /// A sparse history enough to resolve `--actor` ids `actors` and `--topic` ids `topics`
+    /// and to name them: their registrations, every alias link and role (and what those
+    /// name). When a text is not a registered id (it may be a name or an alias), or an issue
+    /// is asked for (`issues`), every registration is needed: [`Index::registry`].
+    ///
+    /// # Errors
+    /// Damage found while reading, in words.
+    pub fn registry_for(
+        &self,
+        actors: &[String],
+        topics: &[String],
+        issues: bool,
+    ) -> Result<History, Damage> {
+        let m = &self.manifest;
+        let actor_ids: Option<Vec<ActorId>> = actors
+            .iter()
+            .map(|a| {
+                let id = ActorId::new(a).ok()?;
+                m.actors
+                    .binary_search_by(|(x, _)| x.cmp(&id))
+                    .is_ok()
+                    .then_some(id)
+            })
+            .collect();
+        let topic_ids: Option<Vec<TopicId>> = topics
+            .iter()
+            .map(|t| {
+                let id = TopicId::new(t).ok()?;
+                m.topics
+                    .binary_search_by(|(x, _)| x.cmp(&id))
+                    .is_ok()
+                    .then_some(id)
+            })
+            .collect();
+        match (actor_ids, topic_ids) {
+            (Some(a), Some(t)) if !issues && self.memory.is_none() => {
+                let mut h = History::sparse();
+                self.fold_named(&mut h, Vec::new(), &a, &t)?;
+                Ok(h)
+            }
+            _ => self.registry(),
+        }
+    }
+
     /// A history that answers every query under `filter` as the whole log does: the whole
     /// log's events when the filter is empty, else a sparse history of the events the filter's
-    /// posting lists name and every registration, alias link and role.
+    /// posting lists name, every alias link and role, and every registration (the analysis
+    /// and the report ask about topics and actors beyond their selection).
     ///
     /// # Errors
     /// Damage found while reading, in words.
     pub fn history(&self, filter: &Filter) -> Result<History, Damage> {
+        self.history_of(filter, true)
+    }
+
+    /// [`Index::history`] for positions, diffs and timelines, which name only the actors and
+    /// topics of their rows: every actor's registration (what the rows and aliases name),
+    /// and only the registrations of the topics the selected events name. A one-actor query
+    /// on a log of many topics reads the registrations of that actor's topics, not all.
+    ///
+    /// # Errors
+    /// Damage found while reading, in words.
+    pub fn query_history(&self, filter: &Filter) -> Result<History, Damage> {
+        self.history_of(filter, false)
+    }
+
+    fn history_of(&self, filter: &Filter, every_topic: bool) -> Result<History, Damage> {
         if let Some(h) = &self.memory {
             return Ok(h.clone());
         }
@@ -118,17 +310,16 @@ impl Index {
             self.fold(&mut h, &all)?;
             return Ok(h);
         };
-        // Fold the selection and the globals together in seq order (no seq is in both: they
-        // are filed under different keys).
         let mut h = History::sparse();
-        let mut rest = rest.as_slice();
-        for e in self.globals()? {
-            let n = rest.partition_point(|s| *s < e.seq);
-            self.fold(&mut h, &rest[..n])?;
-            rest = &rest[n..];
-            h.apply(e.clone());
-        }
-        self.fold(&mut h, rest)?;
+        let events = self.decode(&rest)?;
+        let m = &self.manifest;
+        let actors: Vec<ActorId> = m.actors.iter().map(|(a, _)| a.clone()).collect();
+        let topics: Vec<TopicId> = if every_topic {
+            m.topics.iter().map(|(t, _)| t.clone()).collect()
+        } else {
+            filter.topics.iter().cloned().collect()
+        };
+        self.fold_named(&mut h, events, &actors, &topics)?;
         Ok(h)
     }
 
@@ -187,7 +378,7 @@ impl Index {
     /// time, with them.
     fn alias_closure(&self, actors: &BTreeSet<ActorId>) -> Result<BTreeSet<ActorId>, Damage> {
         let mut links: BTreeMap<&ActorId, Vec<&ActorId>> = BTreeMap::new();
-        for e in self.globals()? {
+        for e in self.links()? {
             if let EventBody::ActorAliased(a) = &e.body {
                 links.entry(&a.actor).or_default().push(&a.alias);
                 links.entry(&a.alias).or_default().push(&a.actor);
@@ -203,5 +394,39 @@ impl Index {
             }
         }
         Ok(seen)
+    }
+}
+
+/// Adds the actors and topics an event names (actor, recipient, topic, a correction's actor and
+/// topic, both ends of an alias link, a role's actor, what a registration registers).
+pub(crate) fn names<'a>(
+    body: &'a EventBody,
+    actors: &mut BTreeSet<&'a ActorId>,
+    topics: &mut BTreeSet<&'a TopicId>,
+) {
+    match body {
+        EventBody::StanceDeclared(s) => {
+            actors.insert(&s.actor);
+            actors.extend(s.recipient.as_ref());
+            topics.insert(&s.topic);
+        }
+        EventBody::StanceCorrected(c) => {
+            actors.extend(c.correction.actor.as_ref());
+            topics.extend(c.correction.topic.as_ref());
+        }
+        EventBody::ActorAliased(a) => {
+            actors.insert(&a.actor);
+            actors.insert(&a.alias);
+        }
+        EventBody::ActorRole(r) => {
+            actors.insert(&r.actor);
+        }
+        EventBody::ActorRegistered(a) => {
+            actors.insert(&a.actor);
+        }
+        EventBody::TopicRegistered(t) => {
+            topics.insert(&t.topic);
+        }
+        EventBody::StanceRetracted(_) | EventBody::StanceCited(_) => {}
     }
 }

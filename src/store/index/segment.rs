@@ -97,79 +97,180 @@ pub(crate) fn write(
     events: impl Iterator<Item = Event>,
     postings: &Postings,
 ) -> io::Result<(u64, [u8; 32])> {
-    let file = File::create(path)?;
-    let mut w = Hashing {
-        inner: BufWriter::with_capacity(1 << 20, file),
-        sum: Sha256::new(),
-        bytes: 0,
-    };
-    let mut head = Vec::with_capacity(HEADER);
-    head.extend_from_slice(MAGIC);
-    head.extend_from_slice(&VERSION.to_le_bytes());
-    head.extend_from_slice(&first.to_le_bytes());
-    head.extend_from_slice(&last.to_le_bytes());
-    w.write_all(&head)?;
-    let mut offsets = Vec::with_capacity((last - first + 2) as usize);
-    let mut ids = Vec::with_capacity((last - first + 1) as usize);
+    let mut w = SegmentWriter::create(path, first, last)?;
     let mut buf = Vec::with_capacity(512);
     for event in events {
-        offsets.push(w.bytes);
-        ids.push((event.id, event.seq));
+        w.ids.push((event.id, event.seq));
         buf.clear();
         put_record(&mut buf, &Record::from_event(&event));
-        w.write_all(&check8(&buf))?;
-        w.write_all(&buf)?;
+        w.record(&check8(&buf), &buf)?;
     }
-    if offsets.len() as u64 != last - first + 1 {
-        return Err(io::Error::other("a segment's events do not fill its range"));
-    }
-    offsets.push(w.bytes);
-    let offsets_at = w.bytes;
-    for o in &offsets {
-        w.write_all(&o.to_le_bytes())?;
-    }
-    drop(offsets);
-    let ids_at = w.bytes;
-    ids.sort_unstable();
-    for (id, seq) in &ids {
-        w.write_all(id.as_bytes())?;
-        w.write_all(&seq.to_le_bytes())?;
-    }
-    drop(ids);
-    let postings_at = w.bytes;
-    let mut keys: Vec<(u64, &Vec<u8>)> = postings.keys().map(|k| (key_hash(k), k)).collect();
-    keys.sort_unstable();
-    let mut dir = Vec::with_capacity(keys.len() * DIR_ENTRY);
-    for (hash, key) in &keys {
-        dir.extend_from_slice(&hash.to_le_bytes());
-        dir.extend_from_slice(&w.bytes.to_le_bytes());
-        buf.clear();
-        buf.extend_from_slice(&(key.len() as u32).to_le_bytes());
-        buf.extend_from_slice(key);
-        let seqs = &postings[*key];
-        buf.extend_from_slice(&(seqs.len() as u64).to_le_bytes());
-        for s in seqs {
-            buf.extend_from_slice(&s.to_le_bytes());
+    w.finish(postings)
+}
+
+/// Writes one segment holding the events of `parts` (segments of consecutive seq ranges, in
+/// order) to `path`, and syncs it: their records copied as they are (each keeps its check),
+/// their ids merged, their posting lists united. Returns its first and last seq, size and
+/// SHA-256. Reads the parts through `pread` a MiB at a time, never through their maps, so
+/// that a merge does not make the old segments resident; holds their ids and posting lists.
+///
+/// # Errors
+/// An I/O error, or damage found in a part (an offset out of bounds, a posting list whose
+/// check fails), as an error of kind `InvalidData`.
+pub(crate) fn merge(path: &Path, parts: &[&Segment]) -> io::Result<(Seq, Seq, u64, [u8; 32])> {
+    let damaged = |e: String| io::Error::new(io::ErrorKind::InvalidData, e);
+    let (first, last) = match (parts.first(), parts.last()) {
+        (Some(a), Some(b)) => (a.first, b.last),
+        _ => return Err(io::Error::other("a merge of no segments")),
+    };
+    let mut w = SegmentWriter::create(path, first, last)?;
+    let mut postings = Postings::default();
+    let mut buf = vec![0; READ_MAX];
+    for part in parts {
+        // Each record's offset in the new file: its offset in the part, moved.
+        let base = w.bytes;
+        let count = (part.last - part.first + 1) as usize;
+        for i in 0..=count {
+            let old = usize_at(&part.map, part.offsets_at + i * 8).map_err(damaged)?;
+            if old < HEADER || old > part.offsets_at {
+                return Err(damaged("a record's offset is out of bounds".into()));
+            }
+            if i < count {
+                w.offsets.push(base + (old - HEADER) as u64);
+            }
         }
-        w.write_all(&buf)?;
-        w.write_all(&check8(&buf))?;
+        let mut at = HEADER;
+        while at < part.offsets_at {
+            let n = buf.len().min(part.offsets_at - at);
+            part.file.read_exact_at(&mut buf[..n], at as u64)?;
+            w.write_all(&buf[..n])?;
+            at += n;
+        }
+        w.ids.extend(part.ids().map_err(damaged)?);
+        part.all_postings(&mut postings).map_err(damaged)?;
     }
-    let dir_at = w.bytes;
-    w.write_all(&dir)?;
-    let mut foot = Vec::with_capacity(FOOTER);
-    for v in [offsets_at, ids_at, postings_at, dir_at, keys.len() as u64] {
-        foot.extend_from_slice(&v.to_le_bytes());
+    for list in postings.values_mut() {
+        list.sort_unstable();
+        list.dedup();
     }
-    foot.extend_from_slice(&check8(&dir));
-    let mut summed = head;
-    summed.extend_from_slice(&foot);
-    foot.extend_from_slice(&check8(&summed));
-    w.write_all(&foot)?;
-    let size = w.bytes;
-    let sum: [u8; 32] = w.sum.finalize().into();
-    let file = w.inner.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    Ok((size, sum))
+    let (size, sum) = w.finish(&postings)?;
+    Ok((first, last, size, sum))
+}
+
+/// A segment being written: the header first, then records in seq order, then (on
+/// [`SegmentWriter::finish`]) the offsets, ids, posting lists, directory and footer.
+struct SegmentWriter {
+    out: Hashing<BufWriter<File>>,
+    head: Vec<u8>,
+    first: Seq,
+    last: Seq,
+    /// Offset of each record written so far.
+    offsets: Vec<u64>,
+    /// (id, seq) of each record written so far.
+    ids: Vec<(Uuid, Seq)>,
+    bytes: u64,
+}
+
+impl SegmentWriter {
+    fn create(path: &Path, first: Seq, last: Seq) -> io::Result<SegmentWriter> {
+        let file = File::create(path)?;
+        let mut head = Vec::with_capacity(HEADER);
+        head.extend_from_slice(MAGIC);
+        head.extend_from_slice(&VERSION.to_le_bytes());
+        head.extend_from_slice(&first.to_le_bytes());
+        head.extend_from_slice(&last.to_le_bytes());
+        let mut w = SegmentWriter {
+            out: Hashing {
+                inner: BufWriter::with_capacity(1 << 20, file),
+                sum: Sha256::new(),
+                bytes: 0,
+            },
+            head: Vec::new(),
+            first,
+            last,
+            offsets: Vec::with_capacity((last - first + 2) as usize),
+            ids: Vec::with_capacity((last - first + 1) as usize),
+            bytes: 0,
+        };
+        w.write_all(&head)?;
+        w.head = head;
+        Ok(w)
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.bytes = self.out.bytes;
+        Ok(())
+    }
+
+    /// Writes one record: its check, then its bytes.
+    fn record(&mut self, check: &[u8; 8], body: &[u8]) -> io::Result<()> {
+        self.offsets.push(self.bytes);
+        self.write_all(check)?;
+        self.write_all(body)
+    }
+
+    /// Writes the tables after the records, syncs the file; returns its size and SHA-256.
+    fn finish(mut self, postings: &Postings) -> io::Result<(u64, [u8; 32])> {
+        let (first, last) = (self.first, self.last);
+        if self.offsets.len() as u64 != last - first + 1 || self.ids.len() != self.offsets.len() {
+            return Err(io::Error::other("a segment's events do not fill its range"));
+        }
+        let mut offsets = std::mem::take(&mut self.offsets);
+        offsets.push(self.bytes);
+        let offsets_at = self.bytes;
+        let mut buf = Vec::with_capacity(offsets.len() * 8);
+        for o in &offsets {
+            buf.extend_from_slice(&o.to_le_bytes());
+        }
+        drop(offsets);
+        self.write_all(&buf)?;
+        let ids_at = self.bytes;
+        let mut ids = std::mem::take(&mut self.ids);
+        ids.sort_unstable();
+        buf.clear();
+        for (id, seq) in &ids {
+            buf.extend_from_slice(id.as_bytes());
+            buf.extend_from_slice(&seq.to_le_bytes());
+        }
+        drop(ids);
+        self.write_all(&buf)?;
+        let postings_at = self.bytes;
+        let mut keys: Vec<(u64, &Vec<u8>)> = postings.keys().map(|k| (key_hash(k), k)).collect();
+        keys.sort_unstable();
+        let mut dir = Vec::with_capacity(keys.len() * DIR_ENTRY);
+        for (hash, key) in &keys {
+            dir.extend_from_slice(&hash.to_le_bytes());
+            dir.extend_from_slice(&self.bytes.to_le_bytes());
+            buf.clear();
+            buf.extend_from_slice(&(key.len() as u32).to_le_bytes());
+            buf.extend_from_slice(key);
+            let seqs = &postings[*key];
+            buf.extend_from_slice(&(seqs.len() as u64).to_le_bytes());
+            for s in seqs {
+                buf.extend_from_slice(&s.to_le_bytes());
+            }
+            let check = check8(&buf);
+            self.write_all(&buf)?;
+            self.write_all(&check)?;
+        }
+        let dir_at = self.bytes;
+        self.write_all(&dir)?;
+        let mut foot = Vec::with_capacity(FOOTER);
+        for v in [offsets_at, ids_at, postings_at, dir_at, keys.len() as u64] {
+            foot.extend_from_slice(&v.to_le_bytes());
+        }
+        foot.extend_from_slice(&check8(&dir));
+        let mut summed = std::mem::take(&mut self.head);
+        summed.extend_from_slice(&foot);
+        foot.extend_from_slice(&check8(&summed));
+        self.write_all(&foot)?;
+        let size = self.bytes;
+        let sum: [u8; 32] = self.out.sum.finalize().into();
+        let file = self.out.inner.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok((size, sum))
+    }
 }
 
 /// Records closer than this are read together.
@@ -396,6 +497,38 @@ impl Segment {
                 .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))),
         );
         Ok(true)
+    }
+
+    /// Every (id, seq) of this segment.
+    fn ids(&self) -> Result<Vec<(Uuid, Seq)>, String> {
+        let count = (self.last - self.first + 1) as usize;
+        let ids = &self.map[self.ids_at..self.ids_at + count * ID_ENTRY];
+        ids.chunks_exact(ID_ENTRY)
+            .map(|e| {
+                let id = Uuid::from_slice(&e[..16]).map_err(|e| e.to_string())?;
+                Ok((id, u64_at(e, 16)?))
+            })
+            .collect()
+    }
+
+    /// Adds every posting list of this segment to `out` (unsorted across segments).
+    fn all_postings(&self, out: &mut Postings) -> Result<(), String> {
+        let dir = &self.map[self.dir_at..self.dir_at + self.keys * DIR_ENTRY];
+        let bad = || "a posting list is damaged".to_string();
+        for i in 0..self.keys {
+            let at = usize_at(dir, i * DIR_ENTRY + 8)?;
+            let m = &self.map[..self.dir_at];
+            let klen = m
+                .get(at..at + 4)
+                .map(|b| u32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as usize)
+                .ok_or_else(bad)?;
+            let key = m.get(at + 4..at + 4 + klen).ok_or_else(bad)?.to_vec();
+            let list = out.entry(key.clone()).or_default();
+            if !self.posting_at(at, &key, list)? {
+                return Err(bad());
+            }
+        }
+        Ok(())
     }
 
     /// The seq of the event with this id, if it is in this segment.
