@@ -4,6 +4,11 @@
 //!
 //! Run: `cargo bench --bench append`. Files go to cargo's target tmp dir (the project's disk).
 //! Each measurement is repeated `ROUNDS` times, alternating ours and bare, and the median taken.
+//!
+//! With `STANCELOG_PG_BENCH` set to a superuser's connection string (`benches/pg.sh` starts a
+//! throwaway server and sets it), instead: single-event appends to a PostgreSQL log beside a bare
+//! `BEGIN; INSERT; COMMIT` loop of the same rows into a table of the same columns and keys
+//! (issue 13's target: ratio >= 0.8), each side in a fresh database, rounds alternating.
 
 // The allocator the stancelog binary uses (see src/main.rs).
 #[global_allocator]
@@ -14,12 +19,13 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use stancelog::store::{AppendOptions, Log, NewEvent, Writer, parse_batch};
+use stancelog::store::{AppendOptions, Log, LogRef, NewEvent, Writer, parse_batch};
 
 const SINGLE_EVENTS: usize = 1_000;
 const BATCH_EVENTS: usize = 1_000;
 const BATCHES: usize = 40;
 const ROUNDS: usize = 15;
+const PG_ROUNDS: usize = 5;
 
 fn header() -> Vec<NewEvent> {
     let text = concat!(
@@ -136,6 +142,97 @@ fn compare(dir: &Path, label: &str, batches: &[Vec<NewEvent>], target: f64) {
     );
 }
 
+/// A fresh database `name` on the server `server`; gives its connection string.
+fn pg_database(server: &str, name: &str) -> String {
+    let mut admin = postgres::Client::connect(server, postgres::NoTls).expect("connect");
+    // Two calls: DROP DATABASE cannot run in the transaction of a multi-statement string.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .expect("drop database");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    format!("{server} dbname={name}")
+}
+
+/// Single-event appends through one Writer to a fresh PostgreSQL log; the elapsed time and
+/// the rows stored (seq, id, hash, line).
+fn pg_ours(
+    server: &str,
+    batches: &[Vec<NewEvent>],
+) -> (Duration, Vec<(i64, String, String, String)>) {
+    let conn = pg_database(server, "bench_ours");
+    let log = LogRef::parse(std::ffi::OsStr::new(&conn)).expect("connection string");
+    log.create().expect("init");
+    let mut w = Writer::open_log(&log, Duration::from_secs(5)).expect("writer");
+    w.append(&header(), "header", &opts()).expect("header");
+    let t = Instant::now();
+    for b in batches {
+        w.append(b, "bench", &opts()).expect("append");
+    }
+    let elapsed = t.elapsed();
+    drop(w);
+    let mut client = postgres::Client::connect(&conn, postgres::NoTls).expect("connect");
+    let rows = client
+        .query(
+            "SELECT seq, id::text, hash, line FROM stancelog.records WHERE seq > 2 ORDER BY seq",
+            &[],
+        )
+        .expect("read back")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    (elapsed, rows)
+}
+
+/// The same rows, each in its own `BEGIN; INSERT; COMMIT` (synchronous commit, a prepared
+/// statement) into a table of the same columns and keys, without stancelog's triggers.
+fn pg_bare(server: &str, rows: &[(i64, String, String, String)]) -> Duration {
+    let conn = pg_database(server, "bench_bare");
+    let mut client = postgres::Client::connect(&conn, postgres::NoTls).expect("connect");
+    client
+        .batch_execute(
+            "SET synchronous_commit = on;
+             CREATE TABLE records (seq bigint PRIMARY KEY, id uuid NOT NULL UNIQUE, hash text, line text NOT NULL)",
+        )
+        .expect("table");
+    let insert = client
+        .prepare("INSERT INTO records (seq, id, hash, line) VALUES ($1, $2::text::uuid, $3, $4)")
+        .expect("prepare");
+    let t = Instant::now();
+    for (seq, id, hash, line) in rows {
+        let mut tx = client.transaction().expect("begin");
+        tx.execute(&insert, &[seq, id, hash, line]).expect("insert");
+        tx.commit().expect("commit");
+    }
+    t.elapsed()
+}
+
+fn pg_compare(server: &str, batches: &[Vec<NewEvent>], rounds: usize) {
+    let events = batches.len() as f64;
+    let (mut ours_rates, mut bare_rates) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (t_ours, rows) = pg_ours(server, batches);
+        assert_eq!(rows.len(), batches.len());
+        let t_bare = pg_bare(server, &rows);
+        ours_rates.push(events / t_ours.as_secs_f64());
+        bare_rates.push(events / t_bare.as_secs_f64());
+    }
+    let spread = |v: &[f64]| {
+        let (lo, hi) = (
+            v.iter().copied().fold(f64::MAX, f64::min),
+            v.iter().copied().fold(0.0, f64::max),
+        );
+        format!("{lo:.0}-{hi:.0}")
+    };
+    let (so, sb) = (spread(&ours_rates), spread(&bare_rates));
+    let (o, b) = (median(ours_rates), median(bare_rates));
+    println!(
+        "PostgreSQL single-event appends: stancelog {o:>7.0} appends/s (min-max {so}), bare INSERT+COMMIT {b:>7.0}/s (min-max {sb}); ratio of medians {:.2} (target >= 0.8)",
+        o / b
+    );
+}
+
 fn main() {
     stancelog::allocator::tune_mimalloc();
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run a tiny smoke.
@@ -151,6 +248,12 @@ fn main() {
         dir.path().display()
     );
     let single: Vec<Vec<NewEvent>> = stances(singles, 1).into_iter().map(|e| vec![e]).collect();
+    if let Ok(server) = std::env::var("STANCELOG_PG_BENCH") {
+        // benches/pg.sh: the PostgreSQL comparison only.
+        let rounds = if smoke { 1 } else { PG_ROUNDS };
+        pg_compare(&server, &single, rounds);
+        return;
+    }
     compare(dir.path(), "single-event appends", &single, 0.8);
     let batched: Vec<Vec<NewEvent>> = (0..batches)
         .map(|i| stances(BATCH_EVENTS, 2 + i as u128))

@@ -778,16 +778,14 @@ pub struct Keyed {
 }
 
 /// What a source hands the engine, in order (see [`Engine::import_items`]).
-// Items travel in chunks of a `Vec`: a large variant costs a copy, where boxing `Keyed` would
-// cost an allocation per event (870,000 for the UN votes).
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Item {
     /// A table row, mapped to stances whose ids, comparisons and registrations the engine
     /// makes (advances progress by one).
     Row(Row),
-    /// An event the source keyed itself.
-    Keyed(Keyed),
+    /// An event the source keyed itself (boxed: an event is several times the size of a
+    /// row, and every item of a chunk takes the size of the largest).
+    Keyed(Box<Keyed>),
     /// A row the source refused.
     Refused(RefusedRow),
     /// What follows comes from this file (a source of several files): the batch being built
@@ -888,7 +886,7 @@ impl Engine<'_> {
             for item in chunk {
                 match item {
                     Item::Row(row) => self.row(file, row)?,
-                    Item::Keyed(k) => self.keyed(file, k)?,
+                    Item::Keyed(k) => self.keyed(file, *k)?,
                     Item::Refused(r) => self.report.refused.push(r),
                     Item::File(f) => {
                         self.flush(file)?;

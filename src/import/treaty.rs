@@ -193,7 +193,7 @@ fn produce(
         let at = batch.at(now);
         for event in batch.events {
             let what = event.body.type_name();
-            items.push(Item::Keyed(Keyed { event, at, what }));
+            items.push(Item::Keyed(Box::new(Keyed { event, at, what })));
         }
         items.push(Item::Flush);
         items.push(Item::Advance((batch.version + 1 - done) as u64));

@@ -306,7 +306,7 @@ impl Source {
     }
 
     fn keyed(&self, key: &str, body: EventBody, line: u64, what: &'static str) -> Item {
-        Item::Keyed(Keyed {
+        Item::Keyed(Box::new(Keyed {
             event: NewEvent {
                 id: Some(event_id(key)),
                 body,
@@ -314,7 +314,7 @@ impl Source {
             },
             at: self.now,
             what,
-        })
+        }))
     }
 
     /// Hands the engine the refused rows, the actors (a batch), the roll calls (a batch), then

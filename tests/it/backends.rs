@@ -391,8 +391,31 @@ pub mod pg {
         postgres::Client::connect(&s, postgres::NoTls).expect("connect to the test server")
     }
 
+    /// The databases a test thread created, dropped when the thread ends (each test runs on a
+    /// thread of its own), so that a run of the suite does not leave hundreds of databases
+    /// (about 7.5 MB each) on the server's disk.
+    struct Created(Vec<String>);
+
+    impl Drop for Created {
+        fn drop(&mut self) {
+            if self.0.is_empty() {
+                return;
+            }
+            if let Ok(mut c) = postgres::Client::connect(&server(), postgres::NoTls) {
+                for name in &self.0 {
+                    let _ =
+                        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+
+    thread_local! {
+        static CREATED: std::cell::RefCell<Created> = const { std::cell::RefCell::new(Created(Vec::new())) };
+    }
+
     /// Creates an empty database named after this process and a counter; gives its
-    /// connection string (as the superuser).
+    /// connection string (as the superuser). It is dropped when the test's thread ends.
     pub fn fresh_database() -> String {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let name = format!(
@@ -403,6 +426,7 @@ pub mod pg {
         admin(None)
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("create database");
+        CREATED.with(|c| c.borrow_mut().0.push(name.clone()));
         format!("{} dbname={name}", server())
     }
 

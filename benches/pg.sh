@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Issue 13's PostgreSQL benchmarks, on a throwaway cluster started here (.ci/pg-start, a Unix
+# socket, synchronous commit) on this machine's disk:
+#  1. single-event appends to a PostgreSQL log beside a bare BEGIN; INSERT; COMMIT loop of the
+#     same rows (benches/append.rs with STANCELOG_PG_BENCH; target ratio >= 0.8);
+#  2. the UN votes import into PostgreSQL, beside the same import into a file log (target
+#     >= 150,000 events/s);
+#  3. issue 10's six queries on the PostgreSQL log beside the file log with its projection
+#     index (target: within 2x), whole processes, rounds interleaved, medians with min and max.
+# Usage: benches/pg.sh [DATA_DIR] [ROUNDS]   (default ../shared/data, 5 rounds)
+# Needs: Debian's postgresql (as .ci/run installs it), GNU time. Run as root or as a user that
+# may run initdb; about 2 GB of disk in $TMPDIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data="${1:-../shared/data}"
+rounds="${2:-5}"
+work="$(mktemp -d)"
+# Its own folder right under /tmp: the server runs as the postgres user, who must reach it.
+pgdir="$(mktemp -d /tmp/stancelog-pg.XXXXXX)"
+trap '.ci/pg-stop "$pgdir"; rm -rf "$work"' EXIT
+server="$(.ci/pg-start "$pgdir")"
+bin=target/release/stancelog
+cargo build --release --quiet
+echo "load before: $(uptime)"
+
+echo "== 1. single-event appends"
+STANCELOG_PG_BENCH="$server" cargo bench --quiet --bench append
+
+echo "== 2. UN votes import"
+sql() { psql -X -q -tA "$server" -c "$1"; }
+for round in 1 2; do
+  sql "DROP DATABASE IF EXISTS un" >/dev/null
+  sql "CREATE DATABASE un" >/dev/null
+  $bin --log "$server dbname=un" init >/dev/null
+  /usr/bin/time -f "%e %M" -o "$work/time" \
+    $bin --log "$server dbname=un" import unvotes "$data/unvotes" >/dev/null
+  read -r secs kb < "$work/time"
+  events=$(psql -X -tA "$server dbname=un" -c "SELECT count(*) FROM stancelog.records")
+  awk -v n="$events" -v s="$secs" -v k="$kb" -v r="$round" 'BEGIN { printf "round %d, import unvotes into PostgreSQL: %d events in %.2f s = %.0f events/s, %.0f MB peak\n", r, n, s, n / s, k / 1024 }'
+  rm -rf "$work/un.jsonl" "$work/un.jsonl.index"
+  $bin --log "$work/un.jsonl" init >/dev/null
+  /usr/bin/time -f "%e %M" -o "$work/time" \
+    $bin --log "$work/un.jsonl" import unvotes "$data/unvotes" >/dev/null
+  read -r secs kb < "$work/time"
+  awk -v n="$events" -v s="$secs" -v k="$kb" -v r="$round" 'BEGIN { printf "round %d, import unvotes into a file log (index maintained): %.2f s = %.0f events/s, %.0f MB peak\n", r, s, n / s, k / 1024 }'
+done
+echo "PostgreSQL database size: $(sql "SELECT pg_size_pretty(pg_database_size('un'))")"
+sql "DROP DATABASE un" >/dev/null
+# The queries compare answers byte for byte, so both sides hold the same records (the same
+# recorded times): the file log copied into a new database.
+sql "CREATE DATABASE same" >/dev/null
+$bin --log "$server dbname=same" init >/dev/null
+/usr/bin/time -f "%e %M" -o "$work/time" \
+  $bin copy --from "$work/un.jsonl" --to "$server dbname=same" >/dev/null
+read -r secs kb < "$work/time"
+awk -v n="$events" -v s="$secs" 'BEGIN { printf "copy of the file log into PostgreSQL: %.2f s = %.0f events/s\n", s, n / s }'
+
+echo "== 3. the six queries"
+queries=(
+  "actor_positions|positions --actor USA --as-of 2000-12-31"
+  "positions|positions --as-of 1991-12-31"
+  "diff|diff --from 1989-12-31 --to 1992-12-31"
+  "actor_timeline|timeline --actor USA"
+  "issue_positions|positions --as-of 1991-12-31 --issue nu"
+  "actors|actors"
+)
+measure() {
+  local label="$1" side="$2" log="$3"; shift 3
+  /usr/bin/time -f "%e %M" -o "$work/time" $bin --log "$log" "$@" --format json > "$work/$side.json"
+  read -r secs kb < "$work/time"
+  echo "$label $side $secs $kb" >> "$work/results"
+}
+for round in $(seq "$rounds"); do
+  for q in "${queries[@]}"; do
+    IFS='|' read -r label args <<< "$q"
+    # shellcheck disable=SC2086
+    measure "$label" file "$work/un.jsonl" $args
+    # shellcheck disable=SC2086
+    measure "$label" postgres "$server dbname=same" $args
+    cmp -s "$work/file.json" "$work/postgres.json" || { echo "$label: answers differ" >&2; exit 1; }
+  done
+done
+echo "load after: $(uptime)"
+python3 - "$work/results" <<'PY'
+import statistics, sys
+from collections import defaultdict
+t, m, order = defaultdict(list), defaultdict(list), []
+for line in open(sys.argv[1]):
+    label, side, secs, kb = line.split()
+    if label not in order:
+        order.append(label)
+    t[label, side].append(float(secs))
+    m[label, side].append(int(kb))
+print(f"{'query':16} {'side':9} {'median s':>9} {'min-max s':>12} {'peak MB':>8}")
+for label in order:
+    for side in ("file", "postgres"):
+        v = t[label, side]
+        print(f"{label:16} {side:9} {statistics.median(v):9.3f} {min(v):5.2f}-{max(v):<6.2f} {max(m[label, side]) / 1024:8.0f}")
+    ratio = statistics.median(t[label, "postgres"]) / statistics.median(t[label, "file"])
+    print(f"{'':16} postgres / file: {ratio:.1f} (target <= 2)")
+PY
