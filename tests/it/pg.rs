@@ -235,8 +235,15 @@ fn writers_killed_mid_transaction_leave_whole_batches_and_lose_nothing_acknowled
             let _ = child.kill();
         }
         killed += children.len();
-        for (child, group) in children.into_iter().zip(groups) {
-            let o = child.wait_with_output().unwrap();
+        let outputs: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        // A killed client's server session may still be committing what it sent: count only
+        // once every session of this round has ended (regression: a COMMIT landing after the
+        // count made the final tally one batch short).
+        sessions_ended(&mut server, &db);
+        for (o, group) in outputs.into_iter().zip(groups) {
             let stored = count_group(&db, group);
             assert!(
                 stored == 0 || stored == i64::from(EVENTS),
@@ -284,6 +291,29 @@ fn in_transactions(client: &mut postgres::Client, db: &str) -> Vec<u32> {
         .iter()
         .map(|r| r.get::<_, i32>(0) as u32)
         .collect()
+}
+
+/// Waits until no session of a killed writer (application name `kill...`) is left on `db`.
+fn sessions_ended(client: &mut postgres::Client, db: &str) {
+    let since = Instant::now();
+    loop {
+        let left: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = $1 AND application_name LIKE 'kill%'",
+                &[&db],
+            )
+            .unwrap()
+            .get(0);
+        if left == 0 {
+            return;
+        }
+        assert!(
+            since.elapsed().as_secs() < 60,
+            "{left} killed session(s) never ended"
+        );
+        thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// A cluster of a test's own (`.ci/pg-start` in a temporary folder), for a test that crashes
