@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::manifest::Manifest;
-use crate::core::{ActorEntry, EventBody, History, Seq, TopicEntry, ValidDate};
+use crate::core::{ActorEntry, ActorId, EventBody, History, Seq, TopicEntry, TopicId, ValidDate};
 
 /// What one stance adds to the account as known at a cutoff: its actor and topic symbols (as
 /// corrected by then), its date, whether it was retracted by then.
@@ -29,44 +29,7 @@ fn share(h: &History, seq: Seq, cutoff: Seq) -> Option<Share> {
 pub(super) fn account(m: &mut Manifest, h: &History, from: Seq, last: Seq) {
     let mut actors: BTreeMap<_, _> = std::mem::take(&mut m.actors).into_iter().collect();
     let mut topics: BTreeMap<_, _> = std::mem::take(&mut m.topics).into_iter().collect();
-    let mut touched: Vec<Seq> = Vec::new();
-    for seq in from + 1..=last {
-        if let Some(t) = h.recorded_at(seq)
-            && m.runs.last().is_none_or(|(_, prev)| *prev != t)
-        {
-            m.runs.push((seq, t));
-        }
-        if h.stance_slot(seq).is_some() {
-            touched.push(seq);
-            continue;
-        }
-        let target = match h.other_body(seq) {
-            Some(EventBody::ActorRegistered(a)) => {
-                let e = ActorEntry {
-                    seq,
-                    stances: 0,
-                    retracted: 0,
-                };
-                actors.insert(a.actor.clone(), e);
-                continue;
-            }
-            Some(EventBody::TopicRegistered(t)) => {
-                let e = TopicEntry {
-                    seq,
-                    stances: 0,
-                    retracted: 0,
-                };
-                topics.insert(t.topic.clone(), e);
-                continue;
-            }
-            Some(EventBody::StanceCorrected(c)) => c.target,
-            Some(EventBody::StanceRetracted(r)) => r.target,
-            _ => continue,
-        };
-        touched.extend(h.seq_of(&target));
-    }
-    touched.sort_unstable();
-    touched.dedup();
+    let touched = walk(m, h, from, last, &mut actors, &mut topics);
     // Differences by actor symbol, topic symbol and date: (stances, retracted).
     let mut by_actor: HashMap<u32, (i64, i64)> = HashMap::new();
     let mut by_topic: HashMap<u32, (i64, i64)> = HashMap::new();
@@ -113,4 +76,56 @@ pub(super) fn account(m: &mut Manifest, h: &History, from: Seq, last: Seq) {
     m.dates = dates.into_iter().collect();
     m.actors = actors.into_iter().collect();
     m.topics = topics.into_iter().collect();
+}
+
+/// Walks the events `from + 1..=last` of `h`: extends `m`'s recorded-time runs, enters each new
+/// registration with no stances, and returns the stances whose share may have changed (new
+/// stances, and the targets of new corrections and retractions), in seq order, once each.
+fn walk(
+    m: &mut Manifest,
+    h: &History,
+    from: Seq,
+    last: Seq,
+    actors: &mut BTreeMap<ActorId, ActorEntry>,
+    topics: &mut BTreeMap<TopicId, TopicEntry>,
+) -> Vec<Seq> {
+    let mut touched: Vec<Seq> = Vec::new();
+    for seq in from + 1..=last {
+        if let Some(t) = h.recorded_at(seq)
+            && m.runs.last().is_none_or(|(_, prev)| *prev != t)
+        {
+            m.runs.push((seq, t));
+        }
+        if h.stance_slot(seq).is_some() {
+            touched.push(seq);
+            continue;
+        }
+        let target = match h.other_body(seq) {
+            Some(EventBody::ActorRegistered(a)) => {
+                let e = ActorEntry {
+                    seq,
+                    stances: 0,
+                    retracted: 0,
+                };
+                actors.insert(a.actor.clone(), e);
+                continue;
+            }
+            Some(EventBody::TopicRegistered(t)) => {
+                let e = TopicEntry {
+                    seq,
+                    stances: 0,
+                    retracted: 0,
+                };
+                topics.insert(t.topic.clone(), e);
+                continue;
+            }
+            Some(EventBody::StanceCorrected(c)) => c.target,
+            Some(EventBody::StanceRetracted(r)) => r.target,
+            _ => continue,
+        };
+        touched.extend(h.seq_of(&target));
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    touched
 }
