@@ -5,11 +5,10 @@ use std::io::Write;
 
 use stancelog::Error;
 use stancelog::core::{Filter, History, Seq};
-use stancelog::store::format_recorded_at;
 
 use super::Failure;
 use super::args::{TimelineArgs, TimelineQuery};
-use super::common::{Recorded, filter, known, open_index, read_index, registry};
+use super::common::{Recorded, filter, known, open_index, read_index, recorded_by, registry};
 use super::render::Render;
 
 pub fn run(
@@ -23,12 +22,10 @@ pub fn run(
     let (known, f) = query(&reg, &index, &t.query, now)?;
     let h = read_index(target, &mut index, |i| i.query_history(&f))?;
     // The cutoff used, as `positions` and `diff` give it in their headings.
-    let when = match known {
-        Some(seq) => match index.recorded_at(seq) {
-            Some(t) => format!(" as recorded by seq {seq} ({})", format_recorded_at(&t)),
-            None => " as recorded before the first event".to_string(),
-        },
-        None => String::new(),
+    let when = match (known, recorded_by(&index, known)) {
+        (_, Some(words)) => format!(" {words}"),
+        (Some(_), None) => " as recorded before the first event".to_string(),
+        (None, None) => String::new(),
     };
     Render::new(t.format).timeline(out, &h, &when, || h.timeline_iter(known, &f))?;
     Ok(())

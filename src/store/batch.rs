@@ -138,54 +138,15 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
         let value = match stream.next() {
             None => break,
             Some(Ok(v)) => v,
-            Some(Err(e)) => {
-                let fe = json_field_error(String::new(), e.to_string());
-                // At the end of the input, the line the value started on is the useful one. Found
-                // on a later line, the error is often that this line was cut short, so that the
-                // next one ran on into it: name both.
-                let found = e.line() as u64;
-                return Err(if e.is_eof() || found <= start_line {
-                    Error::input(
-                        at(start_line, ""),
-                        format!("malformed JSON: {}", fe.message),
-                    )
-                } else {
-                    Error::input(
-                        at(start_line, ""),
-                        format!(
-                            "malformed JSON: {}, found at line {found}: the event that starts on this line runs on there (is this line cut short?)",
-                            fe.message
-                        ),
-                    )
-                });
-            }
+            Some(Err(e)) => return Err(malformed(at(start_line, ""), start_line, &e)),
         };
         let end = stream.byte_offset();
         line += text[offset..end].iter().filter(|&&b| b == b'\n').count() as u64;
         let event_bytes = end - offset;
         offset = end;
         end_line_last = line;
-        if event_bytes > LINE_BYTES_MAX {
-            return Err(Error::input(
-                at(start_line, ""),
-                format!(
-                    "event is {event_bytes} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX} bytes) a stored line may hold"
-                ),
-            ));
-        }
-        if events.len() == BATCH_EVENTS_MAX {
-            return Err(Error::input(
-                at(start_line, ""),
-                format!(
-                    "batch holds more than BATCH_EVENTS_MAX ({BATCH_EVENTS_MAX}) events; split it"
-                ),
-            ));
-        }
-        if !value.is_object() {
-            return Err(Error::input(
-                at(start_line, ""),
-                "expected a JSON object (one event)",
-            ));
+        if let Some(why) = unfit(event_bytes, events.len(), &value) {
+            return Err(Error::input(at(start_line, ""), why));
         }
         // From the event's own bytes, not from `value`: a JSON map keeps only the last of two
         // equal keys, and a record refuses a field given twice.
@@ -199,23 +160,65 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
         events.push(new);
     }
     if events.is_empty() {
-        return Err(Error::input(
-            Location {
-                file: name.to_string(),
-                line: None,
-                field: None,
-            },
-            if text.is_empty() {
-                "no events: the input is empty (0 bytes)".to_string()
-            } else {
-                format!(
-                    "no events: the input holds only white space ({} bytes)",
-                    text.len()
-                )
-            },
-        ));
+        return Err(no_events(name, text));
     }
     Ok(events)
+}
+
+/// The error for JSON that does not parse, found while reading the value that starts on
+/// `start_line` (at `at`). At the end of the input, the line the value started on is the useful
+/// one. Found on a later line, the error is often that this line was cut short, so that the next
+/// one ran on into it: both are named.
+fn malformed(at: Location, start_line: u64, e: &serde_json::Error) -> Error {
+    let fe = json_field_error(String::new(), e.to_string());
+    let found = e.line() as u64;
+    if e.is_eof() || found <= start_line {
+        Error::input(at, format!("malformed JSON: {}", fe.message))
+    } else {
+        Error::input(
+            at,
+            format!(
+                "malformed JSON: {}, found at line {found}: the event that starts on this line runs on there (is this line cut short?)",
+                fe.message
+            ),
+        )
+    }
+}
+
+/// Why a parsed value of `event_bytes` bytes cannot be the next event of a batch that holds
+/// `held` already: too long for a stored line, one too many, or not an object.
+fn unfit(event_bytes: usize, held: usize, value: &serde_json::Value) -> Option<String> {
+    if event_bytes > LINE_BYTES_MAX {
+        return Some(format!(
+            "event is {event_bytes} bytes, more than LINE_BYTES_MAX ({LINE_BYTES_MAX} bytes) a stored line may hold"
+        ));
+    }
+    if held == BATCH_EVENTS_MAX {
+        return Some(format!(
+            "batch holds more than BATCH_EVENTS_MAX ({BATCH_EVENTS_MAX}) events; split it"
+        ));
+    }
+    (!value.is_object()).then(|| "expected a JSON object (one event)".to_string())
+}
+
+/// The error for an input of `name` that holds no event.
+fn no_events(name: &str, text: &[u8]) -> Error {
+    let location = Location {
+        file: name.to_string(),
+        line: None,
+        field: None,
+    };
+    Error::input(
+        location,
+        if text.is_empty() {
+            "no events: the input is empty (0 bytes)".to_string()
+        } else {
+            format!(
+                "no events: the input holds only white space ({} bytes)",
+                text.len()
+            )
+        },
+    )
 }
 
 /// A UTF-8 byte order mark.

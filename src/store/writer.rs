@@ -129,34 +129,15 @@ impl Writer {
     /// [`Error::Usage`] when there is no log; [`Error::Io`] when the lock is not had in time or
     /// the file cannot be read; [`Error::Input`] for a bad stored record.
     pub fn open(path: &Path, wait: Duration) -> Result<Writer> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| missing_or_io(path, e))?;
-        lock(&file, path, wait)?;
-        let record = WriterRecord::claim(path);
-        let log = Log::read(&path.display().to_string(), &file)?;
-        Ok(Writer {
-            sink: Sink::File {
-                path: path.to_path_buf(),
-                file,
-                record,
-            },
-            log,
-            spare: Vec::new(),
-            defer_index: false,
-            index: None,
-            indexed: false,
-        })
+        Writer::open_file(path, wait, false)
     }
 
     /// Opens the log at `path` for appending, as [`Writer::open`], but without reading the
     /// whole log: each batch is checked against the projection index (`PATH.index/`), which
     /// is opened (built, rebuilt or caught up with the log as a query would) under the log's
     /// lock. For a batch, the writer folds into a sparse history only what its checks need:
-    /// every registration, alias link and role, the events its ids name (the idempotent-append
-    /// check) and the stances its corrections, retractions and citations target, with their
+    /// every alias link and role, the registrations the batch names, the events its ids name
+    /// (the idempotent-append check) and the stances its corrections, retractions and citations target, with their
     /// notes ([`Index::history_for`]); so an append costs what its batch touches, whatever the
     /// log's length. The index is updated after every batch (even after
     /// [`Writer::defer_index`]). If the index cannot be written, the writer folds the whole
@@ -165,6 +146,13 @@ impl Writer {
     /// # Errors
     /// Those of [`Writer::open`].
     pub fn open_indexed(path: &Path, wait: Duration) -> Result<Writer> {
+        Writer::open_file(path, wait, true)
+    }
+
+    /// [`Writer::open`] (`indexed` false) or [`Writer::open_indexed`]: the lock, the writer
+    /// record, then the log read whole, or the index opened (the log read whole only when the
+    /// index cannot be had).
+    fn open_file(path: &Path, wait: Duration, indexed: bool) -> Result<Writer> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -172,7 +160,12 @@ impl Writer {
             .map_err(|e| missing_or_io(path, e))?;
         lock(&file, path, wait)?;
         let record = WriterRecord::claim(path);
-        let (log, index) = match open_index_for_writer(path)? {
+        let opened = if indexed {
+            open_index_for_writer(path)?
+        } else {
+            None
+        };
+        let (log, index) = match opened {
             Some((log, index)) => (log, Some(Box::new(index))),
             None => (Log::read(&path.display().to_string(), &file)?, None),
         };

@@ -2,7 +2,7 @@
 //! dates of stances), brought up to date from the events of one update alone.
 //!
 //! An update sees only the history it was given: for a writer, a sparse one holding the new
-//! events, every registration, and the stances the new events name with their notes. So the
+//! events, the registrations they name, and the stances they target with their notes. So the
 //! counts are kept by difference: each stance a new event touches (a new stance, or the target
 //! of a new correction or retraction) is taken out of the account as it stood at the index's
 //! old end and put back as it stands now.
