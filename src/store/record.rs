@@ -460,172 +460,14 @@ impl Record {
     pub fn to_body(&self) -> Result<EventBody, FieldError> {
         let t = self.type_name.as_str();
         match t {
-            "actor.registered" => {
-                self.only(&["actor", "name", "kind", "country", "sector", "aliases"])?;
-                let aliases = self.aliases.clone().unwrap_or_default();
-                if let Some(i) = aliases.iter().position(|a| a.trim().is_empty()) {
-                    return Err(FieldError::new(
-                        &format!("aliases[{i}]"),
-                        "must not be empty",
-                    ));
-                }
-                Ok(EventBody::ActorRegistered(ActorRegistered {
-                    actor: actor_id(required(&self.actor, "actor", t)?, "actor")?,
-                    name: non_empty(required(&self.name, "name", t)?, "name")?,
-                    kind: vocab(
-                        required(&self.kind, "kind", t)?,
-                        "kind",
-                        ActorKind::parse,
-                        ActorKind::names,
-                    )?,
-                    country: Country::new(required(&self.country, "country", t)?)
-                        .map_err(|e| FieldError::new("country", e.to_string()))?,
-                    sector: vocab(
-                        required(&self.sector, "sector", t)?,
-                        "sector",
-                        Sector::parse,
-                        Sector::names,
-                    )?,
-                    aliases,
-                }))
-            }
-            "topic.registered" => {
-                self.only(&[
-                    "topic",
-                    "title",
-                    "kind",
-                    "resolution",
-                    "session",
-                    "issues",
-                    "important",
-                ])?;
-                let mut issues = self.issues.clone().unwrap_or_default();
-                if let Some(i) = issues.iter().position(|x| check_tag(x).is_err()) {
-                    return Err(FieldError::new(
-                        &format!("issues[{i}]"),
-                        format!(
-                            "{} is not an issue tag: 1 to 32 characters, no white space",
-                            quoted(&issues[i])
-                        ),
-                    ));
-                }
-                issues.sort();
-                issues.dedup();
-                let topic = topic_id(required(&self.topic, "topic", t)?, "topic")?;
-                let title = non_empty(required(&self.title, "title", t)?, "title")?;
-                let kind = vocab(
-                    required(&self.kind, "kind", t)?,
-                    "kind",
-                    TopicKind::parse,
-                    TopicKind::names,
-                )?;
-                self.vote_fields_fit(kind)?;
-                Ok(EventBody::TopicRegistered(TopicRegistered {
-                    topic,
-                    title,
-                    kind,
-                    resolution: self
-                        .resolution
-                        .as_deref()
-                        .map(|r| non_empty(r, "resolution"))
-                        .transpose()?,
-                    session: self.session,
-                    issues,
-                    important: self.important,
-                }))
-            }
+            "actor.registered" => self.actor_registered(),
+            "topic.registered" => self.topic_registered(),
             "stance.declared" => self.stance_declared(self.cite.clone()),
-            "stance.corrected" => {
-                self.only(&[
-                    "target",
-                    "reason",
-                    "actor",
-                    "topic",
-                    "stance",
-                    "date",
-                    "quote",
-                    "cite",
-                    "event",
-                    "instrument",
-                ])?;
-                Ok(EventBody::StanceCorrected(StanceCorrected {
-                    target: parse_uuid(required(&self.target, "target", t)?, "target")?,
-                    reason: non_empty(required(&self.reason, "reason", t)?, "reason")?,
-                    correction: Correction {
-                        actor: self
-                            .actor
-                            .as_deref()
-                            .map(|a| actor_id(a, "actor"))
-                            .transpose()?,
-                        topic: self
-                            .topic
-                            .as_deref()
-                            .map(|x| topic_id(x, "topic"))
-                            .transpose()?,
-                        stance: self
-                            .stance
-                            .as_deref()
-                            .map(|x| vocab(x, "stance", Stance::parse, Stance::names))
-                            .transpose()?,
-                        date: self
-                            .date
-                            .as_deref()
-                            .map(|d| stated_date(d, "date"))
-                            .transpose()?,
-                        quote: self.quote_field()?,
-                        cite: self.cite.as_ref().map(CiteRecord::to_cite).transpose()?,
-                        event: self
-                            .event
-                            .as_deref()
-                            .map(|e| vocab(e, "event", PloverType::parse, PloverType::names))
-                            .transpose()?,
-                        instrument: self.instrument_field()?,
-                    },
-                }))
-            }
-            "stance.cited" => {
-                self.only(&["target", "cite", "quote"])?;
-                let cite = self.cite.as_ref().ok_or_else(|| {
-                    FieldError::new("cite", format!("missing, and required for {t}"))
-                })?;
-                Ok(EventBody::StanceCited(StanceCited {
-                    target: parse_uuid(required(&self.target, "target", t)?, "target")?,
-                    cite: cite.to_cite()?,
-                    quote: self.quote_field()?,
-                }))
-            }
-            "actor.aliased" => {
-                self.only(&["actor", "alias"])?;
-                Ok(EventBody::ActorAliased(ActorAliased {
-                    actor: actor_id(required(&self.actor, "actor", t)?, "actor")?,
-                    alias: actor_id(required(&self.alias, "alias", t)?, "alias")?,
-                }))
-            }
-            "actor.role" => {
-                self.only(&["actor", "title", "organisation", "from", "to"])?;
-                Ok(EventBody::ActorRole(ActorRole {
-                    actor: actor_id(required(&self.actor, "actor", t)?, "actor")?,
-                    title: non_empty(required(&self.title, "title", t)?, "title")?,
-                    organisation: self
-                        .organisation
-                        .as_deref()
-                        .map(|o| non_empty(o, "organisation"))
-                        .transpose()?,
-                    from: valid_date(required(&self.from, "from", t)?, "from")?,
-                    to: self
-                        .to
-                        .as_deref()
-                        .map(|d| valid_date(d, "to"))
-                        .transpose()?,
-                }))
-            }
-            "stance.retracted" => {
-                self.only(&["target", "reason"])?;
-                Ok(EventBody::StanceRetracted(StanceRetracted {
-                    target: parse_uuid(required(&self.target, "target", t)?, "target")?,
-                    reason: non_empty(required(&self.reason, "reason", t)?, "reason")?,
-                }))
-            }
+            "stance.corrected" => self.stance_corrected(),
+            "stance.cited" => self.stance_cited(),
+            "actor.aliased" => self.actor_aliased(),
+            "actor.role" => self.actor_role(),
+            "stance.retracted" => self.stance_retracted(),
             other => Err(FieldError::new(
                 "type",
                 format!(
@@ -637,6 +479,192 @@ impl Record {
         }
     }
 
+    /// An `actor.registered` body.
+    fn actor_registered(&self) -> Result<EventBody, FieldError> {
+        let t = self.type_name.as_str();
+        self.only(&["actor", "name", "kind", "country", "sector", "aliases"])?;
+        let aliases = self.aliases.clone().unwrap_or_default();
+        if let Some(i) = aliases.iter().position(|a| a.trim().is_empty()) {
+            return Err(FieldError::new(
+                &format!("aliases[{i}]"),
+                "must not be empty",
+            ));
+        }
+        Ok(EventBody::ActorRegistered(ActorRegistered {
+            actor: actor_id(required(&self.actor, "actor", t)?, "actor")?,
+            name: non_empty(required(&self.name, "name", t)?, "name")?,
+            kind: vocab(
+                required(&self.kind, "kind", t)?,
+                "kind",
+                ActorKind::parse,
+                ActorKind::names,
+            )?,
+            country: Country::new(required(&self.country, "country", t)?)
+                .map_err(|e| FieldError::new("country", e.to_string()))?,
+            sector: vocab(
+                required(&self.sector, "sector", t)?,
+                "sector",
+                Sector::parse,
+                Sector::names,
+            )?,
+            aliases,
+        }))
+    }
+
+    /// A `topic.registered` body (issue tags sorted, repeats dropped).
+    fn topic_registered(&self) -> Result<EventBody, FieldError> {
+        let t = self.type_name.as_str();
+        self.only(&[
+            "topic",
+            "title",
+            "kind",
+            "resolution",
+            "session",
+            "issues",
+            "important",
+        ])?;
+        let mut issues = self.issues.clone().unwrap_or_default();
+        if let Some(i) = issues.iter().position(|x| check_tag(x).is_err()) {
+            return Err(FieldError::new(
+                &format!("issues[{i}]"),
+                format!(
+                    "{} is not an issue tag: 1 to 32 characters, no white space",
+                    quoted(&issues[i])
+                ),
+            ));
+        }
+        issues.sort();
+        issues.dedup();
+        let topic = topic_id(required(&self.topic, "topic", t)?, "topic")?;
+        let title = non_empty(required(&self.title, "title", t)?, "title")?;
+        let kind = vocab(
+            required(&self.kind, "kind", t)?,
+            "kind",
+            TopicKind::parse,
+            TopicKind::names,
+        )?;
+        self.vote_fields_fit(kind)?;
+        Ok(EventBody::TopicRegistered(TopicRegistered {
+            topic,
+            title,
+            kind,
+            resolution: self
+                .resolution
+                .as_deref()
+                .map(|r| non_empty(r, "resolution"))
+                .transpose()?,
+            session: self.session,
+            issues,
+            important: self.important,
+        }))
+    }
+
+    /// A `stance.corrected` body: the fields given replace the target's.
+    fn stance_corrected(&self) -> Result<EventBody, FieldError> {
+        let t = self.type_name.as_str();
+        self.only(&[
+            "target",
+            "reason",
+            "actor",
+            "topic",
+            "stance",
+            "date",
+            "quote",
+            "cite",
+            "event",
+            "instrument",
+        ])?;
+        Ok(EventBody::StanceCorrected(StanceCorrected {
+            target: parse_uuid(required(&self.target, "target", t)?, "target")?,
+            reason: non_empty(required(&self.reason, "reason", t)?, "reason")?,
+            correction: Correction {
+                actor: self
+                    .actor
+                    .as_deref()
+                    .map(|a| actor_id(a, "actor"))
+                    .transpose()?,
+                topic: self
+                    .topic
+                    .as_deref()
+                    .map(|x| topic_id(x, "topic"))
+                    .transpose()?,
+                stance: self
+                    .stance
+                    .as_deref()
+                    .map(|x| vocab(x, "stance", Stance::parse, Stance::names))
+                    .transpose()?,
+                date: self
+                    .date
+                    .as_deref()
+                    .map(|d| stated_date(d, "date"))
+                    .transpose()?,
+                quote: self.quote_field()?,
+                cite: self.cite.as_ref().map(CiteRecord::to_cite).transpose()?,
+                event: self
+                    .event
+                    .as_deref()
+                    .map(|e| vocab(e, "event", PloverType::parse, PloverType::names))
+                    .transpose()?,
+                instrument: self.instrument_field()?,
+            },
+        }))
+    }
+
+    /// A `stance.cited` body.
+    fn stance_cited(&self) -> Result<EventBody, FieldError> {
+        let t = self.type_name.as_str();
+        self.only(&["target", "cite", "quote"])?;
+        let cite = self
+            .cite
+            .as_ref()
+            .ok_or_else(|| FieldError::new("cite", format!("missing, and required for {t}")))?;
+        Ok(EventBody::StanceCited(StanceCited {
+            target: parse_uuid(required(&self.target, "target", t)?, "target")?,
+            cite: cite.to_cite()?,
+            quote: self.quote_field()?,
+        }))
+    }
+
+    /// An `actor.aliased` body.
+    fn actor_aliased(&self) -> Result<EventBody, FieldError> {
+        let t = self.type_name.as_str();
+        self.only(&["actor", "alias"])?;
+        Ok(EventBody::ActorAliased(ActorAliased {
+            actor: actor_id(required(&self.actor, "actor", t)?, "actor")?,
+            alias: actor_id(required(&self.alias, "alias", t)?, "alias")?,
+        }))
+    }
+
+    /// An `actor.role` body.
+    fn actor_role(&self) -> Result<EventBody, FieldError> {
+        let t = self.type_name.as_str();
+        self.only(&["actor", "title", "organisation", "from", "to"])?;
+        Ok(EventBody::ActorRole(ActorRole {
+            actor: actor_id(required(&self.actor, "actor", t)?, "actor")?,
+            title: non_empty(required(&self.title, "title", t)?, "title")?,
+            organisation: self
+                .organisation
+                .as_deref()
+                .map(|o| non_empty(o, "organisation"))
+                .transpose()?,
+            from: valid_date(required(&self.from, "from", t)?, "from")?,
+            to: self
+                .to
+                .as_deref()
+                .map(|d| valid_date(d, "to"))
+                .transpose()?,
+        }))
+    }
+
+    /// A `stance.retracted` body.
+    fn stance_retracted(&self) -> Result<EventBody, FieldError> {
+        let t = self.type_name.as_str();
+        self.only(&["target", "reason"])?;
+        Ok(EventBody::StanceRetracted(StanceRetracted {
+            target: parse_uuid(required(&self.target, "target", t)?, "target")?,
+            reason: non_empty(required(&self.reason, "reason", t)?, "reason")?,
+        }))
+    }
     /// The record of a stored event, in the current schema version.
     pub fn from_event(event: &Event) -> Record {
         let mut r = Record::from_body(&event.body);
