@@ -473,41 +473,7 @@ impl Render {
 
     /// What `stancelog index` reports: the index's place, format, end and segments.
     pub fn index(&self, out: &mut dyn Write, r: &IndexReport) -> io::Result<()> {
-        #[derive(Serialize)]
-        struct SegmentOut {
-            first: u64,
-            last: u64,
-            bytes: u64,
-        }
-        #[derive(Serialize)]
-        struct IndexOut {
-            path: String,
-            version: u32,
-            seq: u64,
-            head_hash: String,
-            actors: usize,
-            topics: usize,
-            bytes: u64,
-            segments: Vec<SegmentOut>,
-        }
-        let v = IndexOut {
-            path: r.path.display().to_string(),
-            version: r.version,
-            seq: r.seq,
-            head_hash: r.head_hash.clone(),
-            actors: r.actors,
-            topics: r.topics,
-            bytes: r.segments.iter().map(|s| s.2).sum(),
-            segments: r
-                .segments
-                .iter()
-                .map(|(first, last, bytes)| SegmentOut {
-                    first: *first,
-                    last: *last,
-                    bytes: *bytes,
-                })
-                .collect(),
-        };
+        let v = index_out(r);
         match self.format {
             Format::Json => json_out(out, &v),
             Format::Ndjson => export::write_ndjson(out, std::iter::once(&v)),
@@ -680,6 +646,49 @@ fn source_of(r: &PositionRow) -> String {
     match &r.cite.via {
         Some(via) => format!("via {via}"),
         None => r.cite.publication.clone(),
+    }
+}
+
+/// One segment in `stancelog index`'s report.
+#[derive(Serialize)]
+struct SegmentOut {
+    first: u64,
+    last: u64,
+    bytes: u64,
+}
+
+/// `stancelog index`'s report as written in JSON, NDJSON and CSV.
+#[derive(Serialize)]
+struct IndexOut {
+    path: String,
+    version: u32,
+    seq: u64,
+    head_hash: String,
+    actors: usize,
+    topics: usize,
+    bytes: u64,
+    segments: Vec<SegmentOut>,
+}
+
+/// The report's fields, with the segments' bytes summed.
+fn index_out(r: &IndexReport) -> IndexOut {
+    IndexOut {
+        path: r.path.display().to_string(),
+        version: r.version,
+        seq: r.seq,
+        head_hash: r.head_hash.clone(),
+        actors: r.actors,
+        topics: r.topics,
+        bytes: r.segments.iter().map(|s| s.2).sum(),
+        segments: r
+            .segments
+            .iter()
+            .map(|(first, last, bytes)| SegmentOut {
+                first: *first,
+                last: *last,
+                bytes: *bytes,
+            })
+            .collect(),
     }
 }
 
