@@ -20,7 +20,7 @@ use memmap2::Mmap;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::super::codec::{Reader, event_of, put_record};
+use super::super::codec::{LastRecorded, Reader, event_of, put_record};
 use super::super::record::Record;
 use crate::core::{Event, Seq};
 
@@ -279,13 +279,13 @@ const NEAR: usize = 4096;
 const READ_MAX: usize = 1 << 20;
 
 /// The event of a record (its 8-byte check, then the record), the check verified.
-fn decode(seq: Seq, bytes: &[u8]) -> Result<Event, String> {
+fn decode(seq: Seq, bytes: &[u8], last: &mut LastRecorded) -> Result<Event, String> {
     let (check, body) = bytes.split_at(8);
     if check8(body) != check {
         return Err(format!("the record of seq {seq} is damaged"));
     }
     let mut r = Reader::new(body);
-    match r.record().and_then(event_of) {
+    match r.record().and_then(|r| event_of(r, last)) {
         Ok(e) if e.seq == seq && r.at_end() => Ok(e),
         Ok(e) => Err(format!("the record of seq {seq} holds seq {}", e.seq)),
         Err(e) => Err(format!("the record of seq {seq}: {e}")),
@@ -423,6 +423,7 @@ impl Segment {
     pub(crate) fn events(&self, seqs: &[Seq]) -> Result<Vec<Event>, String> {
         let mut out = Vec::with_capacity(seqs.len());
         let mut buf = Vec::new();
+        let mut last = None;
         let mut i = 0;
         while i < seqs.len() {
             let (from, mut to) = self.span(seqs[i])?;
@@ -440,7 +441,7 @@ impl Segment {
                 .map_err(|e| format!("a record could not be read: {e}"))?;
             for seq in &seqs[i..=j] {
                 let (f, t) = self.span(*seq)?;
-                out.push(decode(*seq, &buf[f - from..t - from])?);
+                out.push(decode(*seq, &buf[f - from..t - from], &mut last)?);
             }
             i = j + 1;
         }
