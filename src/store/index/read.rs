@@ -30,6 +30,20 @@ impl Index {
         Ok(self.events(&[seq])?.remove(0))
     }
 
+    /// The event of `seq`, or `None` when the index does not cover it (0, or after its end).
+    ///
+    /// # Errors
+    /// Damage found while reading, in words.
+    pub fn event_at(&self, seq: Seq) -> Result<Option<Event>, Damage> {
+        if let Some(h) = &self.memory {
+            return Ok(h.event(seq));
+        }
+        if seq == 0 || seq > self.seq_last() {
+            return Ok(None);
+        }
+        self.event(seq).map(Some)
+    }
+
     /// The events of `seqs` (sorted), from the segments that hold them.
     fn events(&self, seqs: &[Seq]) -> Result<Vec<Event>, Damage> {
         let mut out = Vec::with_capacity(seqs.len());
