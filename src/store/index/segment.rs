@@ -22,7 +22,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::super::codec::{Reader, event_of, put_record};
+use super::super::codec::{LastRecorded, Reader, event_of, put_record};
 use super::super::record::Record;
 use super::account::Account;
 use crate::core::{Event, Seq};
@@ -324,13 +324,13 @@ const NEAR: usize = 4096;
 const READ_MAX: usize = 1 << 20;
 
 /// The event of a record (its 8-byte check, then the record), the check verified.
-fn decode(seq: Seq, bytes: &[u8]) -> Result<Event, String> {
+fn decode(seq: Seq, bytes: &[u8], last: &mut LastRecorded) -> Result<Event, String> {
     let (check, body) = bytes.split_at(8);
     if check8(body) != check {
         return Err(format!("the record of seq {seq} is damaged"));
     }
     let mut r = Reader::new(body);
-    match r.record().and_then(event_of) {
+    match r.record().and_then(|r| event_of(r, last)) {
         Ok(e) if e.seq == seq && r.at_end() => Ok(e),
         Ok(e) => Err(format!("the record of seq {seq} holds seq {}", e.seq)),
         Err(e) => Err(format!("the record of seq {seq}: {e}")),
@@ -536,6 +536,7 @@ impl Segment {
     pub(crate) fn events(&self, seqs: &[Seq]) -> Result<Vec<Event>, String> {
         let spans = self.spans(seqs)?;
         let mut out = Vec::with_capacity(seqs.len());
+        let mut last = None;
         let mut i = 0;
         while i < seqs.len() {
             let (from, mut to) = spans[i];
@@ -549,7 +550,7 @@ impl Segment {
             let buf = self.read(from, to - from)?;
             for k in i..=j {
                 let (f, t) = spans[k];
-                out.push(decode(seqs[k], &buf[f - from..t - from])?);
+                out.push(decode(seqs[k], &buf[f - from..t - from], &mut last)?);
             }
             i = j + 1;
         }
