@@ -32,7 +32,7 @@ pub(crate) enum Source<'a> {
     File(&'a Path),
     Postgres {
         pg: &'a PgLog,
-        client: Option<Client>,
+        client: Option<Box<Client>>,
     },
 }
 
@@ -70,9 +70,9 @@ impl<'a> Source<'a> {
             unreachable!("a file log has no client")
         };
         if client.is_none() {
-            *client = Some(pg.connect()?);
+            *client = Some(Box::new(pg.connect()?));
         }
-        Ok((pg, client.as_mut().expect("just connected")))
+        Ok((pg, &mut **client.as_mut().expect("just connected")))
     }
 
     /// How the index with manifest `m` stands against the log.
@@ -171,7 +171,7 @@ impl<'a> Source<'a> {
         let line = match self {
             Source::File(path) => {
                 let io = |e| Error::io(path.display(), e);
-                let mut file = File::open(&*path).map_err(io)?;
+                let mut file = File::open(*path).map_err(io)?;
                 line_ending_at(&mut file, log.valid_len).map_err(io)?
             }
             Source::Postgres { .. } => {
