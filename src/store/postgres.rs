@@ -14,9 +14,10 @@
 //! `INSERT` sent with the `COMMIT` for a small batch, `COPY` for a large one), and COMMIT with
 //! `synchronous_commit = on`. A small append costs two round trips: `BEGIN`, the lock and the
 //! catch-up read in one message, the insert and `COMMIT` in another. The append is
-//! acknowledged only after COMMIT returns. Why a lock and not a unique seq with retry: a writer must check its batch against
-//! the whole log before it can number it (ids, references, expected seq), so a retry would redo
-//! that work under contention; the lock makes writers wait their turn instead. It also means
+//! acknowledged only after COMMIT returns. Why a lock and not a unique seq with retry: a
+//! writer must check its batch against the whole log before it can number it (ids,
+//! references, expected seq), so a retry would redo that work under contention; the lock makes
+//! writers wait their turn instead. It also means
 //! seqs commit in seq order, never with a gap that a later commit fills, so a reader that reads
 //! by seq after a commit never passes over a record committed later (`watch`).
 //!
