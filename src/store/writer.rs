@@ -5,7 +5,6 @@
 //! loss, assuming the disk honours `fdatasync`. Until then, a crash may leave part of the batch
 //! on disk; readers ignore it as a torn tail and the next append removes it.
 
-use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -21,10 +20,10 @@ use super::batch::NewEvent;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
-use super::index::{Index, names, update_index};
+use super::index::{Index, update_index};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use super::postgres::{PgAppend, PgLog};
-use crate::core::{ActorId, Event, History, Rejection, Seq, TopicId};
+use crate::core::{Event, History, Rejection, Seq};
 use crate::error::{Error, Location, Result};
 
 /// How to append.
@@ -207,14 +206,7 @@ impl Writer {
             }
         }
         let index = self.index.as_ref().expect("opened above");
-        let targets: Vec<Uuid> = batch.iter().filter_map(|e| e.body.target()).collect();
-        let (mut actors, mut topics) = (BTreeSet::new(), BTreeSet::new());
-        for e in batch {
-            names(&e.body, &mut actors, &mut topics);
-        }
-        let actors: Vec<ActorId> = actors.into_iter().cloned().collect();
-        let topics: Vec<TopicId> = topics.into_iter().cloned().collect();
-        match index.history_for(ids, &targets, &actors, &topics) {
+        match index.history_for_batch(batch, ids) {
             Ok(h) => self.log.history = h,
             Err(_) => {
                 // Damage in the index: the whole log, this time; a query rebuilds the index.

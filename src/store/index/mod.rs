@@ -50,7 +50,6 @@ use crate::error::{Error, Result};
 
 pub use self::check::{IndexCheck, check_index};
 pub use self::manifest::VERSION as INDEX_VERSION;
-pub(crate) use self::read::names;
 
 /// Where the index of the log at `log` lives: beside it, with `.index` appended (a folder).
 pub fn index_path(log: &Path) -> PathBuf {
