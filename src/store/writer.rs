@@ -239,22 +239,17 @@ impl Writer {
         })
     }
 
-    /// After a batch of an indexed writer: brings the index up to it (when it added events)
-    /// and loads it again; on failure the index is dropped (the next batch opens it again, or
-    /// folds the whole log) and the warning returned.
+    /// After a batch of an indexed writer: brings the index up to it (when it added events) and
+    /// lets the opened index go; the next batch, if any, opens it again (`prepare_indexed`), so
+    /// a writer of one batch (`append`, `add`) opens the segments twice, not three times.
+    /// Returns the warning of a failed update (the next batch then catches the index up, or
+    /// folds the whole log).
     fn follow_index(&mut self, added: bool) -> Option<String> {
         if !added {
             return None;
         }
-        let warning = self.update_index();
-        let Sink::File { path, .. } = &self.sink else {
-            return warning;
-        };
-        self.index = match warning {
-            None => Index::load_written(path, &self.log).ok().map(Box::new),
-            Some(_) => None,
-        };
-        warning
+        self.index = None;
+        self.update_index()
     }
 
     /// Opens the log `target` for appending: [`Writer::open`] for a file; for PostgreSQL,
@@ -297,10 +292,10 @@ impl Writer {
         }
     }
 
-    /// The projection index this writer checks its batches against: `Some` for a writer
-    /// opened with [`Writer::open_indexed`] while it has its index (then [`Writer::log`]'s
-    /// history is sparse: only what the last batch needed); `None` when the writer folds the
-    /// whole log.
+    /// The projection index this writer checks its next batch against: `Some` for a writer
+    /// opened with [`Writer::open_indexed`] until its first batch is appended (after that the
+    /// index is opened again for each batch; [`Writer::log`]'s history is sparse: only what the
+    /// last batch needed); `None` when the writer folds the whole log.
     pub fn index(&self) -> Option<&Index> {
         self.index.as_deref().filter(|_| self.indexed)
     }

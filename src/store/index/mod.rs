@@ -403,12 +403,6 @@ impl Index {
         self.memory.is_some()
     }
 
-    /// Loads the index of the log at `log_path` as it is on disk, checked against nothing (a
-    /// writer that holds the log's lock and has just updated it).
-    pub(crate) fn load_written(log_path: &Path, log: &Log) -> Result<Index> {
-        Index::reload(log_path, log)
-    }
-
     /// Opens the index of the log at `log_path` for a query: checks it against the log, and
     /// catches it up, builds it or rebuilds it (reading and folding the log) when needed.
     ///
