@@ -103,10 +103,25 @@ fn cpu_seconds() -> f64 {
     (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
 }
 
-/// Runs `f`, returning its result, wall seconds and CPU seconds.
+/// Minor page faults of this process so far (field 10 of `/proc/self/stat`): each is a page
+/// the kernel mapped (and zeroed) for the first time, a cost that a changed allocation shows
+/// more steadily than time on a shared machine.
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    after
+        .split_whitespace()
+        .nth(7)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs `f`, returning its result, wall seconds and CPU seconds; prints the minor page faults
+/// it took to standard error.
 fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
-    let (t, c) = (Instant::now(), cpu_seconds());
+    let (t, c, m) = (Instant::now(), cpu_seconds(), minor_faults());
     let out = f();
+    eprintln!("  ({} minor page faults)", minor_faults() - m);
     (out, t.elapsed().as_secs_f64(), cpu_seconds() - c)
 }
 
@@ -170,8 +185,16 @@ fn run_csv(b: &Bench, run: usize) -> (f64, f64) {
     (first, again)
 }
 
-/// Removes a log and its index.
+/// Removes a log and its index; with `LOG_SHA=1`, prints the log's SHA-256 first (the logs
+/// are made with a fixed clock, so a change that keeps their bytes keeps this).
 fn remove_log(log: &Path) {
+    if std::env::var_os("LOG_SHA").is_some() {
+        use sha2::Digest;
+        let bytes = std::fs::read(log).expect("the log");
+        let sum = sha2::Sha256::digest(&bytes);
+        let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
+        println!("  sha256 {hex}  {}", log.display());
+    }
     std::fs::remove_file(log).ok();
     std::fs::remove_dir_all(stancelog::store::index_path(log)).ok();
 }
