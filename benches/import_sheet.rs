@@ -190,10 +190,23 @@ fn run_csv(b: &Bench, run: usize) -> (f64, f64) {
 fn remove_log(log: &Path) {
     if std::env::var_os("LOG_SHA").is_some() {
         use sha2::Digest;
-        let bytes = std::fs::read(log).expect("the log");
-        let sum = sha2::Sha256::digest(&bytes);
-        let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
-        println!("  sha256 {hex}  {}", log.display());
+        let index = stancelog::store::index_path(log);
+        let mut files = vec![log.to_path_buf()];
+        let mut segments: Vec<_> = std::fs::read_dir(&index)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().is_some_and(|n| n != "LOCK"))
+            .collect();
+        segments.sort();
+        files.extend(segments);
+        for f in files {
+            let sum = sha2::Sha256::digest(std::fs::read(&f).expect("a file"));
+            let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
+            let name = f.file_name().map(|n| n.to_string_lossy().to_string());
+            println!("  sha256 {hex}  {}", name.unwrap_or_default());
+        }
     }
     std::fs::remove_file(log).ok();
     std::fs::remove_dir_all(stancelog::store::index_path(log)).ok();
@@ -286,9 +299,13 @@ fn main() {
     if wants("gdelt") {
         generate_gdelt(&b.gdelt, rows).expect("generate gdelt");
     }
-    eprintln!("generated {rows} rows in {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "generated {rows} rows in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     let data = std::env::var_os("STANCELOG_DATA");
-    let (mut first, mut again, mut gdelt, mut un) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut first, mut again, mut gdelt, mut un) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
         // Interleaved: sheet, sheet again, GDELT, UN votes, per run.
         if wants("csv") {

@@ -294,8 +294,11 @@ pub struct Engine<'p> {
     /// Where appended batches go to be freed (another thread), and where they come back
     /// emptied, to be filled again (a fresh batch of 50,000 events cost a page fault per
     /// 4 KiB); `None` frees them here.
-    spent: Option<(mpsc::Sender<Vec<NewEvent>>, mpsc::Receiver<Vec<NewEvent>>)>,
+    spent: Option<Spent>,
 }
+
+/// Where appended batches go to be freed, and where they come back emptied.
+type Spent = (mpsc::Sender<Vec<NewEvent>>, mpsc::Receiver<Vec<NewEvent>>);
 
 impl<'p> Engine<'p> {
     /// Opens the log at `log`: for writing (taking its lock, waiting up to `opts.wait`), or

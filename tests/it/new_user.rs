@@ -211,9 +211,29 @@ fn headerless_rows_of_another_width_than_the_first_are_refused() {
     let (dir, log) = crate::support::empty_log();
     let sheet = dir.path().join("sheet.csv");
     std::fs::write(&sheet, text).unwrap();
-    let cols = ["--actor-col", "1", "--topic-col", "2", "--stance-col", "3", "--date-col", "4"];
-    let more = ["--no-header", "--slug-ids", "--register", "--actor-country", "XXX"];
-    let args = [&["import", "csv", sheet.to_str().unwrap()][..], &cols, &more].concat();
+    let cols = [
+        "--actor-col",
+        "1",
+        "--topic-col",
+        "2",
+        "--stance-col",
+        "3",
+        "--date-col",
+        "4",
+    ];
+    let more = [
+        "--no-header",
+        "--slug-ids",
+        "--register",
+        "--actor-country",
+        "XXX",
+    ];
+    let args = [
+        &["import", "csv", sheet.to_str().unwrap()][..],
+        &cols,
+        &more,
+    ]
+    .concat();
     let o = run_log(&log, &args, None);
     let clean = |s: String| s.replace(dir.path().to_str().unwrap(), "DIR");
     assert_eq!(o.status.code(), Some(2));

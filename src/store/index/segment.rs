@@ -20,8 +20,8 @@ use memmap2::Mmap;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::super::codec::{Reader, event_of, put_record};
-use super::super::record::Record;
+use super::super::codec::{Reader, event_of};
+use super::super::encode::RecordEncoder;
 use crate::core::{Event, Seq};
 
 /// The first bytes of every segment file.
@@ -99,10 +99,11 @@ pub(crate) fn write(
 ) -> io::Result<(u64, [u8; 32])> {
     let mut w = SegmentWriter::create(path, first, last)?;
     let mut buf = Vec::with_capacity(512);
+    let mut records = RecordEncoder::default();
     for event in events {
         w.ids.push((event.id, event.seq));
         buf.clear();
-        put_record(&mut buf, &Record::from_event(&event));
+        records.record(&mut buf, &event);
         w.record(&check8(&buf), &buf)?;
     }
     w.finish(postings)
