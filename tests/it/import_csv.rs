@@ -788,9 +788,14 @@ mod real {
             .map(|r| r[2].to_string())
             .filter(|c| !c.is_empty())
             .collect();
+        // The sample is the daily format (58 fields, the last SOURCEURL) then, from line 510,
+        // the historical back file (57 fields): without a header, a row of another width than
+        // the first is refused (it may be another table's columns).
+        assert_eq!((rows[0].len(), rows[509].len()), (58, 57));
         // Fields 8 and 18 (1-based) are the actors' country codes, 30 the quad class, 2 the day.
         let good: Vec<&csv::StringRecord> = rows
             .iter()
+            .filter(|r| r.len() == 58)
             .filter(|r| iso3.contains(&r[7]) && !r[17].is_empty())
             .filter(|r| ["1", "2", "3", "4"].contains(&&r[29]))
             .collect();
@@ -825,5 +830,15 @@ mod real {
         );
         assert_eq!(rows.len(), 710);
         check(&report, rows.len(), good.len(), actors.len() + topics.len());
+        let at_510 = report["refused"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["line"] == 510)
+            .unwrap();
+        assert_eq!(
+            at_510["reason"],
+            "has 57 fields where the first row (line 1) has 58, and there is no header"
+        );
     }
 }
