@@ -11,12 +11,11 @@ use stancelog::store::LogRef;
 use clap::Subcommand;
 
 use stancelog::Error;
-use stancelog::core::History;
 use stancelog::store::Record;
 
 use super::Failure;
 use super::args::{CiteFlags, WriteArgs};
-use super::common::{self, flag_of};
+use super::common::{self, Lookup, flag_of};
 use super::editor;
 
 #[derive(Debug, clap::Args)]
@@ -228,19 +227,21 @@ fn topic_record(x: &TopicArgs) -> Record {
 
 /// The record of a stance (`stance.declared`) or of its correction (`stance.corrected`, whose
 /// `target` and `reason` the caller adds), with actor, topic and recipient resolved from
-/// names. Absent fields stay absent; the append path says which are required.
+/// names against `h` (the log or its index). Absent fields stay absent; the append path says
+/// which are required.
 ///
 /// # Errors
-/// [`Error::Usage`] for an actor, topic or recipient that is unknown or ambiguous.
+/// [`Error::Usage`] for an actor, topic or recipient that is unknown or ambiguous;
+/// [`Error::Io`] for damage found in the index.
 pub fn stance_record(
-    h: &History,
+    h: &Lookup,
     f: &StanceFields,
     id: Option<&str>,
     type_name: &str,
 ) -> Result<Record, Error> {
     let actor = |text: &Option<String>, flag: &str| {
         text.as_deref()
-            .map(|t| common::resolve_actor_as(h, t, flag).map(|a| a.to_string()))
+            .map(|t| h.actor(t, flag).map(|a| a.to_string()))
             .transpose()
     };
     Ok(Record {
@@ -250,7 +251,7 @@ pub fn stance_record(
         topic: f
             .topic
             .as_deref()
-            .map(|t| common::resolve_topic(h, t).map(|t| t.to_string()))
+            .map(|t| h.topic(t).map(|t| t.to_string()))
             .transpose()?,
         stance: f.stance.clone(),
         date: f.date.clone(),

@@ -107,6 +107,9 @@ pub enum Command {
     /// Queries answer from the index without reading the log; appends and imports keep it up to
     /// date, and the first query builds it when it is missing. It is derived and can be deleted
     /// at any time; one that no longer matches the log is discarded and rebuilt, never trusted.
+    /// A PostgreSQL log's index is a local cache folder, pg-DATABASE-KEY.index/ in
+    /// $STANCELOG_CACHE, else $XDG_CACHE_HOME/stancelog, else ~/.cache/stancelog; queries catch
+    /// it up from the rows appended since.
     /// Without flags: brings it up to date and reports what it holds.
     Index(IndexArgs),
     /// Check every line: JSON, schema, seq contiguity, the hash chain, references.
@@ -150,7 +153,14 @@ pub enum Command {
 }
 
 /// How `watch` never skips a seq (the high-water mark), for `stancelog watch --help`.
-const WATCH_HELP: &str = "How new events are noticed: on a file log, the file's length is \
+const WATCH_HELP: &str = "Filters: --actor, --topic and --issue take what queries take (an actor's \
+id, name or alias; a topic's id; an issue tag), resolved on the log when watch starts. Each \
+event is judged as known when it was recorded: a stance by its actor and topic, a correction, \
+retraction or citation by its stance's (before and after a correction), a registration, role \
+or alias link by the actor or topic it names; an actor covers the ids linked to it by \
+actor.aliased links recorded by then. Repeated flags add; --actor with --topic keeps the \
+actor's and the topic's own events and the stances of that actor on that topic.\n\n\
+How new events are noticed: on a file log, the file's length is \
 looked at every 100 ms and only the bytes after what was read are read; a batch still being \
 written (its last record not yet there) is left for the next look. On PostgreSQL, watch LISTENs \
 on the channel stancelog_append (the records table's insert trigger notifies it at each commit), \

@@ -36,7 +36,7 @@ pub fn run(
         Ok(Record {
             type_name: "stance.cited".to_string(),
             id: a.id.clone(),
-            target: Some(common::resolve_target(h, &a.target)?),
+            target: Some(h.target(&a.target)?),
             cite: a.cite.record(),
             quote: a.quote.clone(),
             ..Record::default()

@@ -46,23 +46,17 @@ pub fn open(target: &LogRef) -> Result<Log, Error> {
     Ok(log)
 }
 
-/// Opens the projection index of the log for a query (see [`Index::open`]): checked against
-/// the log, caught up with it, or built; an index that does not match the log is discarded and
-/// rebuilt, with a note on stderr. A PostgreSQL log has no index: its table is read and folded
-/// into an index in memory.
+/// Opens the projection index of the log for a query (see [`Index::open_log`]): checked
+/// against the log, caught up with it, or built; an index that does not match the log is
+/// discarded and rebuilt, with a note on stderr. A file log's index is beside it; a PostgreSQL
+/// log's is in the local cache folder ([`store::cache_root`]).
 pub fn open_index(target: &LogRef) -> Result<Index, Error> {
-    let path = match target {
-        LogRef::File(path) => path,
-        LogRef::Postgres(pg) => {
-            return Ok(Index::in_memory(PathBuf::from(pg.to_string()), pg.open()?));
-        }
-    };
-    let (index, used) = Index::open(path)?;
+    let (index, used) = Index::open_log(target)?;
     warn_torn_index(target, &index);
     match used {
         IndexUse::Rebuilt { reason } if !quiet() => eprintln!(
             "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
-            store::index_path(path).display()
+            index.report().path.display()
         ),
         IndexUse::Unwritable { reason } => eprintln!(
             "stancelog: warning: the projection index could not be written ({reason}); answered from the log itself"
@@ -82,16 +76,16 @@ pub fn read_index<T>(
     match read(index) {
         Ok(v) => Ok(v),
         Err(reason) => {
-            // Only an index on disk can be damaged; one in memory (a PostgreSQL log's) cannot.
-            let path = target.file("the projection index")?;
+            // Only an index on disk can be damaged; one in memory cannot.
+            let dir = index.report().path;
             eprintln!(
                 "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
-                store::index_path(path).display()
+                dir.display()
             );
-            *index = Index::rebuild(path)?;
+            *index = Index::rebuild_log(target)?;
             read(index).map_err(|e| {
                 Error::io(
-                    store::index_path(path).display(),
+                    dir.display(),
                     io::Error::other(format!("the index just rebuilt cannot be read: {e}")),
                 )
             })
@@ -421,6 +415,78 @@ pub fn resolve_topic(history: &History, text: &str) -> Result<TopicId, Error> {
     }
 }
 
+/// What the recording commands (`add`, `new`, `retract`, `correct`, `cite`) resolve names and
+/// `SEQ|ID` targets against, under the writer's lock: the folded log (a dry run, a PostgreSQL
+/// log, a writer that could not have the index), or the projection index, of which only what
+/// the text names is read (the registration of an id; every registration for a name or an
+/// alias; the one record of a seq). Both give the same answers and the same errors.
+pub enum Lookup<'a> {
+    /// The whole log's fold.
+    Log(&'a History),
+    /// The log's projection index, as the writer opened it.
+    Index(&'a Index),
+}
+
+impl Lookup<'_> {
+    /// [`resolve_actor_as`] against the log or its index.
+    ///
+    /// # Errors
+    /// Those of [`resolve_actor_as`]; [`Error::Io`] for damage found in the index.
+    pub fn actor(&self, text: &str, flag: &str) -> Result<ActorId, Error> {
+        match self {
+            Lookup::Log(h) => resolve_actor_as(h, text, flag),
+            Lookup::Index(ix) => {
+                let h = ix
+                    .registry_for(&[text.to_string()], &[], false)
+                    .map_err(|d| damaged(ix, d))?;
+                resolve_actor_as(&h, text, flag)
+            }
+        }
+    }
+
+    /// [`resolve_topic`] against the log or its index.
+    ///
+    /// # Errors
+    /// Those of [`resolve_topic`]; [`Error::Io`] for damage found in the index.
+    pub fn topic(&self, text: &str) -> Result<TopicId, Error> {
+        match self {
+            Lookup::Log(h) => resolve_topic(h, text),
+            Lookup::Index(ix) => {
+                let h = ix
+                    .registry_for(&[], &[text.to_string()], false)
+                    .map_err(|d| damaged(ix, d))?;
+                resolve_topic(&h, text)
+            }
+        }
+    }
+
+    /// [`resolve_target`] against the log or its index.
+    ///
+    /// # Errors
+    /// Those of [`resolve_target`]; [`Error::Io`] for damage found in the index.
+    pub fn target(&self, text: &str) -> Result<String, Error> {
+        match self {
+            Lookup::Log(h) => resolve_target(h, text),
+            Lookup::Index(ix) => target_of(text, ix.seq_last(), |seq| {
+                ix.event_at(seq)
+                    .map(|e| e.map(|e| e.id))
+                    .map_err(|d| damaged(ix, d))
+            }),
+        }
+    }
+}
+
+/// Damage found in the index while resolving a name: an I/O error asking for a rebuild (the
+/// next query rebuilds it; the batch was not appended).
+fn damaged(ix: &Index, damage: String) -> Error {
+    Error::io(
+        ix.report().path.display(),
+        io::Error::other(format!(
+            "the projection index is damaged ({damage}); run `stancelog index --rebuild` and try again"
+        )),
+    )
+}
+
 /// Resolves the stance a `retract`, `correct` or `cite` targets: a seq (a whole number) or an
 /// event id (a UUID), to the event id.
 ///
@@ -428,12 +494,22 @@ pub fn resolve_topic(history: &History, text: &str) -> Result<TopicId, Error> {
 /// [`Error::Usage`] when the seq is not in the log or the text is neither a seq nor a UUID.
 /// Whether the target is a live `stance.declared` is checked on append, as for `append`.
 pub fn resolve_target(history: &History, text: &str) -> Result<String, Error> {
+    target_of(text, history.seq_last(), |seq| {
+        Ok(history.event(seq).map(|e| e.id))
+    })
+}
+
+/// [`resolve_target`] with the log's last seq and the id of the event of a seq given.
+fn target_of(
+    text: &str,
+    seq_last: Seq,
+    id_of: impl Fn(Seq) -> Result<Option<Uuid>, Error>,
+) -> Result<String, Error> {
     if let Ok(seq) = text.trim().parse::<Seq>() {
-        return match history.event(seq) {
-            Some(e) => Ok(e.id.hyphenated().to_string()),
+        return match id_of(seq)? {
+            Some(id) => Ok(id.hyphenated().to_string()),
             None => Err(Error::Usage(format!(
-                "SEQ|ID: the log has no seq {seq} (its last is {})",
-                history.seq_last()
+                "SEQ|ID: the log has no seq {seq} (its last is {seq_last})"
             ))),
         };
     }
@@ -467,22 +543,25 @@ pub fn flag_of(field: &str) -> String {
 /// Writes one event built on the command line through the same path as `append`: the record
 /// is encoded as a one-line batch, parsed by [`store::parse_batch`] and appended by the
 /// [`Writer`] (same checks, same errors, with the field named as `name` says). `build` makes the
-/// record from the log as it stands under the writer's lock (names are resolved against it).
+/// record from the log as it stands under the writer's lock (names and targets are resolved
+/// against it through a [`Lookup`]). On a file log the writer is
+/// [`Writer::open_log_indexed`]'s: names, targets and the checks read only what the event
+/// names from the projection index, so the cost follows the event, not the log.
 /// Prints the stored record (see [`WriteArgs::format`]).
 ///
 /// With `--dry-run` the log is read without the lock, the event checked against it as `append`
 /// would check it, and printed without being appended.
 ///
 /// # Errors
-/// Those of `build` and of [`Writer::open`] and [`Writer::append`]; input errors are reported
-/// as usage errors naming the field as `name` gives it.
+/// Those of `build` and of [`Writer::open_log_indexed`] and [`Writer::append`]; input errors
+/// are reported as usage errors naming the field as `name` gives it.
 pub fn record_one(
     w: &WriteArgs,
     target: &LogRef,
     now: jiff::Timestamp,
     out: &mut dyn Write,
     name: &dyn Fn(&str) -> String,
-    build: &dyn Fn(&History) -> Result<Record, Error>,
+    build: &dyn Fn(&Lookup) -> Result<Record, Error>,
 ) -> Result<(), Failure> {
     let parse = |record: &Record| -> Result<Vec<NewEvent>, Error> {
         let bytes = serde_json::to_vec(record).map_err(|e| Error::Usage(e.to_string()))?;
@@ -493,7 +572,7 @@ pub fn record_one(
     if w.dry_run {
         let log = open(target)?;
         let h = log.history();
-        let record = build(h)?;
+        let record = build(&Lookup::Log(h))?;
         let batch = parse(&record)?;
         let new = &batch[0];
         if let Some(e) = w.expect_seq.filter(|e| *e != h.seq_last()) {
@@ -517,8 +596,11 @@ pub fn record_one(
         };
         return show(out, w.format, &status, &record).map_err(Failure::from);
     }
-    let mut writer = Writer::open_log(target, Duration::from_secs_f64(w.wait))?;
-    let record = build(writer.log().history())?;
+    let mut writer = Writer::open_log_indexed(target, Duration::from_secs_f64(w.wait))?;
+    let record = match writer.index() {
+        Some(ix) => build(&Lookup::Index(ix))?,
+        None => build(&Lookup::Log(writer.log().history()))?,
+    };
     let batch = parse(&record)?;
     let opts = AppendOptions {
         recorded_at: now,

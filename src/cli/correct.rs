@@ -35,7 +35,7 @@ pub fn run(
 ) -> Result<(), Failure> {
     common::record_one(&a.write, target, now, out, &flag_of, &|h| {
         let mut r = stance_record(h, &a.fields, a.id.as_deref(), "stance.corrected")?;
-        r.target = Some(common::resolve_target(h, &a.target)?);
+        r.target = Some(h.target(&a.target)?);
         r.reason = Some(a.reason.clone());
         Ok(r)
     })

@@ -160,28 +160,6 @@ pub(super) fn csv_stream(
     w.flush()
 }
 
-/// A JSON array written from an iterator, one element at a time.
-struct Stream<I>(std::cell::RefCell<Option<I>>);
-
-impl<I> Stream<I> {
-    fn new(items: I) -> Stream<I> {
-        Stream(std::cell::RefCell::new(Some(items)))
-    }
-}
-
-impl<I, T> Serialize for Stream<I>
-where
-    I: Iterator<Item = T>,
-    T: Serialize,
-{
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0.borrow_mut().take() {
-            Some(items) => serializer.collect_seq(items),
-            None => serializer.collect_seq(std::iter::empty::<T>()),
-        }
-    }
-}
-
 fn csv_err(e: csv::Error) -> io::Error {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
@@ -190,8 +168,10 @@ fn csv_err(e: csv::Error) -> io::Error {
 }
 
 pub(super) fn json_out<T: Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    writeln!(out)
+    let mut w = export::Chunked::new(out);
+    serde_json::to_writer_pretty(&mut w, value)?;
+    w.write_all(b"\n")?;
+    w.finish()
 }
 
 impl Render {
@@ -214,7 +194,7 @@ impl Render {
     {
         let rows = || positions().map(|p| PositionRow::new(h, &p));
         match self.format {
-            Format::Json => json_out(out, &Stream::new(rows())),
+            Format::Json => export::json::write_pretty(out, rows()),
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::positions(), rows()),
             Format::Table => {
@@ -272,7 +252,7 @@ impl Render {
             None => "-".to_string(),
         };
         match self.format {
-            Format::Json => json_out(out, &Stream::new(rows())),
+            Format::Json => export::json::write_pretty(out, rows()),
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::diff(), rows()),
             Format::Table => {
@@ -308,7 +288,7 @@ impl Render {
     {
         let rows = || entries().map(|e| TimelineRow::new(h, &e));
         match self.format {
-            Format::Json => json_out(out, &Stream::new(rows())),
+            Format::Json => export::json::write_pretty(out, rows()),
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::timeline(), rows()),
             Format::Table => {

@@ -34,7 +34,7 @@ pub fn run(
         Ok(Record {
             type_name: "stance.retracted".to_string(),
             id: a.id.clone(),
-            target: Some(common::resolve_target(h, &a.target)?),
+            target: Some(h.target(&a.target)?),
             reason: Some(a.reason.clone()),
             ..Record::default()
         })

@@ -11,11 +11,13 @@ use std::time::Duration;
 use clap::ValueEnum;
 
 use stancelog::Error;
-use stancelog::core::History;
+use stancelog::core::{Filter, History, Seq};
 use stancelog::export::rows::EventRow;
 use stancelog::store::{FILE_POLL, Follower, LogRef, format_recorded_at};
 
 use super::Failure;
+use super::args::Scope;
+use super::common;
 
 /// What `watch` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -32,11 +34,15 @@ pub enum WatchFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct WatchArgs {
-    /// The first seq to print (inclusive). Restart a watch with the last seq it printed plus
-    /// one to resume without a gap and without a repeat.
-    #[arg(long, value_name = "SEQ", default_value_t = 1,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub from_seq: u64,
+    /// The first seq to print (inclusive); `1` prints the whole log first. Default: the log's
+    /// end (only what is appended from now on; the seq it starts from is noted on standard
+    /// error). Restart a watch with the last seq it printed plus one to resume without a gap
+    /// and without a repeat.
+    #[arg(long, value_name = "SEQ", value_parser = clap::value_parser!(u64).range(1..))]
+    pub from_seq: Option<u64>,
+    /// Only events about these actors and topics (see "Filters" below).
+    #[command(flatten)]
+    pub scope: Scope,
     /// Output format.
     #[arg(long, value_enum, default_value_t = WatchFormat::Table)]
     pub format: WatchFormat,
@@ -50,6 +56,7 @@ const TICK: Duration = FILE_POLL;
 pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
     let stop = stop_on_signals()?;
     let mut follower = Follower::open(target)?;
+    let (filter, mut next) = start(w, target, &mut follower)?;
     if w.format == WatchFormat::Table {
         writeln!(
             out,
@@ -57,7 +64,6 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
             "SEQ", "RECORDED_AT", "TYPE"
         )?;
     }
-    let mut next = w.from_seq;
     let mut warned_gap = None;
     let mut due = true;
     loop {
@@ -71,8 +77,11 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
                 );
             }
             warned_gap = caught.held_back;
+            let h = follower.history();
             while next <= caught.seq_last {
-                print_event(out, follower.history(), next, w.format)?;
+                if h.concerns(next, &filter) {
+                    print_event(out, h, next, w.format)?;
+                }
                 next += 1;
             }
             out.flush()?;
@@ -85,6 +94,27 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
         }
         due = follower.wait(TICK)?;
     }
+}
+
+/// Reads the log as it is now, resolves the filter's names on it (as queries do), and gives
+/// the filter and the first seq to print: `--from-seq`, or the seq after the log's end (noted
+/// on standard error, so that a user knows where a later `--from-seq` would pick up).
+fn start(w: &WatchArgs, target: &LogRef, follower: &mut Follower) -> Result<(Filter, Seq), Error> {
+    let now = follower.catch_up()?;
+    let filter = common::filter(follower.history(), &w.scope)?;
+    let next = match w.from_seq {
+        Some(seq) => seq,
+        None => {
+            let seq = now.seq_last + 1;
+            if !common::quiet() {
+                eprintln!(
+                    "stancelog: watching {target} from seq {seq}, the log's end (--from-seq 1 for the whole log)"
+                );
+            }
+            seq
+        }
+    };
+    Ok((filter, next))
 }
 
 /// A flag that SIGINT and SIGTERM set; a second one of either ends the process at once (exit

@@ -266,6 +266,11 @@ impl IdIndex {
             .map(|i| *i as usize)
     }
 
+    /// Room for `more` ids without growing.
+    fn reserve(&mut self, ids: &[Uuid], more: usize) {
+        self.table.reserve(more, |i| hash_id(&ids[*i as usize]));
+    }
+
     /// Indexes `ids[index]`, which must not be indexed yet.
     fn insert(&mut self, ids: &[Uuid], index: u32) {
         self.table
@@ -446,6 +451,14 @@ impl History {
             sparse_end: end,
             ..History::default()
         }
+    }
+
+    /// Makes room for `events` more events, so that folding that many does not grow (and
+    /// copy, and rehash) the per-event tables on the way; only a matter of speed.
+    pub fn reserve(&mut self, events: usize) {
+        self.slots.reserve(events);
+        self.ids.reserve(events);
+        self.by_id.reserve(&self.ids, events);
     }
 
     /// Seq of the last event, 0 when empty (for [`History::sparse_to`], at least its end).

@@ -12,6 +12,7 @@ mod history;
 mod measures;
 mod order;
 mod query;
+mod subject;
 mod text;
 
 pub use analysis::{By, Holders, PairTally, Selection, StanceCount};

@@ -5,6 +5,7 @@
 
 pub mod columns;
 mod csv;
+pub mod json;
 mod parquet;
 pub mod rows;
 
@@ -29,9 +30,80 @@ pub fn write_ndjson<T: Serialize>(
     out: &mut dyn Write,
     rows: impl Iterator<Item = T>,
 ) -> io::Result<()> {
+    let mut w = Chunked::new(out);
     for r in rows {
-        serde_json::to_writer(&mut *out, &r)?;
-        out.write_all(b"\n")?;
+        serde_json::to_writer(&mut w, &r)?;
+        w.write_all(b"\n")?;
     }
-    Ok(())
+    w.finish()
+}
+
+/// Bytes gathered in a buffer of its own and passed on to `out` a chunk at a time. A
+/// serializer writes many small pieces (a quote, a key, a comma); through `&mut dyn Write`
+/// each is a call that cannot be inlined, into a buffer it is a copy. Call
+/// [`Chunked::finish`] at the end: what is still buffered when it is dropped is lost.
+pub struct Chunked<'a> {
+    buf: Vec<u8>,
+    out: &'a mut dyn Write,
+}
+
+/// How many bytes [`Chunked`] gathers before it writes them on.
+const CHUNK: usize = 1 << 16;
+
+impl<'a> Chunked<'a> {
+    /// An empty buffer in front of `out`.
+    pub fn new(out: &'a mut dyn Write) -> Chunked<'a> {
+        Chunked {
+            buf: Vec::with_capacity(CHUNK + CHUNK / 4),
+            out,
+        }
+    }
+
+    /// The buffer, to append to directly (then call [`Chunked::spill`] now and then).
+    pub fn bytes(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// Writes the buffer on to `out` once it holds a chunk.
+    ///
+    /// # Errors
+    /// The writer's I/O errors.
+    #[inline]
+    pub fn spill(&mut self) -> io::Result<()> {
+        if self.buf.len() >= CHUNK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes what is buffered on to `out`.
+    ///
+    /// # Errors
+    /// The writer's I/O errors.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+impl Write for Chunked<'_> {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.write_all(bytes)?;
+        Ok(bytes.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.buf.extend_from_slice(bytes);
+        self.spill()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.out.flush()
+    }
 }

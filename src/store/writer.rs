@@ -293,6 +293,27 @@ impl Writer {
         }
     }
 
+    /// Opens the log `target` for appending with each batch checked against the projection
+    /// index: [`Writer::open_indexed`] for a file, [`Writer::open_log`] for PostgreSQL (which
+    /// has no index on disk).
+    ///
+    /// # Errors
+    /// Those of [`Writer::open_log`].
+    pub fn open_log_indexed(target: &LogRef, wait: Duration) -> Result<Writer> {
+        match target {
+            LogRef::File(path) => Writer::open_indexed(path, wait),
+            LogRef::Postgres(_) => Writer::open_log(target, wait),
+        }
+    }
+
+    /// The projection index this writer checks its batches against: `Some` for a writer
+    /// opened with [`Writer::open_indexed`] while it has its index (then [`Writer::log`]'s
+    /// history is sparse: only what the last batch needed); `None` when the writer folds the
+    /// whole log.
+    pub fn index(&self) -> Option<&Index> {
+        self.index.as_deref().filter(|_| self.indexed)
+    }
+
     /// The log as of the last append.
     pub fn log(&self) -> &Log {
         &self.log
@@ -669,10 +690,7 @@ pub fn append(
     source: &str,
     opts: &AppendOptions,
 ) -> Result<AppendReport> {
-    match target {
-        LogRef::File(path) => Writer::open_indexed(path, opts.wait)?.append(batch, source, opts),
-        LogRef::Postgres(_) => Writer::open_log(target, opts.wait)?.append(batch, source, opts),
-    }
+    Writer::open_log_indexed(target, opts.wait)?.append(batch, source, opts)
 }
 
 /// The index of the log at `path` for a writer that holds the log's lock, with the log as the

@@ -17,6 +17,7 @@ mod import_treaty;
 mod import_unvotes;
 mod index;
 mod index_analysis;
+mod json_rows;
 mod new_user;
 mod output;
 #[cfg(feature = "duckdb")]

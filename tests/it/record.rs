@@ -356,7 +356,7 @@ fn run_with_editor(log: &Path, editor: &str, args: &[&str]) -> std::process::Out
         "--from-editor",
     ];
     all.extend_from_slice(args);
-    std::process::Command::new(env!("CARGO_BIN_EXE_stancelog"))
+    crate::support::stancelog_command()
         .args(&all)
         .env_remove("VISUAL")
         .env("EDITOR", editor)
@@ -433,7 +433,7 @@ fn new_is_add_stance_from_editor_under_a_short_name() {
         seen.display(),
         filled.display()
     );
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_stancelog"))
+    let o = crate::support::stancelog_command()
         .args([
             "--log",
             log.to_str().unwrap(),
@@ -461,4 +461,151 @@ fn new_is_add_stance_from_editor_under_a_short_name() {
     );
     assert!(help.contains("--resume <FILE>"), "{help}");
     assert!(!help.contains("--from-editor <"), "{help}");
+}
+
+/// Given two copies of the seed log (40 events), one with its projection index and a byte of
+/// seq 20 edited (a letter of its citation title) after the index was built (a line no reader before the index's end
+/// reads), one whose index cannot be written (the writer then folds the whole log), when the
+/// same recording commands run on both (names, an alias, seq and id targets, refusals, a
+/// retry), then each gives the same exit code, error and stored record; the indexed copy's
+/// appends never read the edited line (they succeed; `verify` then names it), and its index
+/// answers as the log.
+#[test]
+fn the_recording_commands_append_through_the_index_as_through_the_whole_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    std::fs::copy(crate::support::seed_log(), &a).unwrap();
+    std::fs::copy(crate::support::seed_log(), &b).unwrap();
+    assert!(
+        crate::support::run_log_file(&a, &["index"], None)
+            .status
+            .success()
+    );
+    let text = std::fs::read_to_string(&a).unwrap();
+    let edited = text.replacen("mercenary cannon fodder", "mercenary cannon fodd3r", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&a, edited).unwrap();
+    // A file where the index folder would be: the index cannot be written.
+    std::fs::write(dir.path().join("b.jsonl.index"), "not a folder").unwrap();
+    let id = |n: u32| format!("0193b000-0000-7000-8000-{n:012}");
+    let stance = |actor: &str, n: u32| -> Vec<String> {
+        [
+            "add",
+            "stance",
+            "--actor",
+            actor,
+            "--topic",
+            "North Korean troops have been sent to Russia",
+            "--stance",
+            "deny",
+            "--date",
+            "2024-11-01",
+            "--cite-publication",
+            "KCNA",
+            "--id",
+            &id(n),
+        ]
+        .map(str::to_string)
+        .to_vec()
+    };
+    let words = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
+    let commands: Vec<Vec<String>> = vec![
+        stance("North Korea", 1),
+        stance("North Korea", 1),
+        stance("South Korean intelligence", 2),
+        stance("Nobody", 3),
+        words(&format!("retract 33 --reason withdrawn --id {}", id(4))),
+        words("retract 33 --reason again"),
+        words("retract 3 --reason x"),
+        words("retract 99 --reason x"),
+        words(&format!(
+            "correct 25 --stance oppose --reason r --id {}",
+            id(5)
+        )),
+        words(&format!(
+            "correct 24 --stance affirm --reason r --id {}",
+            id(6)
+        )),
+        words(&format!(
+            "cite {} --cite-publication Y --id {}",
+            id(1),
+            id(7)
+        )),
+        words(&format!(
+            "cite 20 --cite-publication Z --quote q --id {}",
+            id(8)
+        )),
+    ];
+    let shown = |log: &Path, args: &[String]| {
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.extend(["--format", "json"]);
+        let o = crate::support::run_log_file(log, &all, None);
+        let mut out = if o.status.success() {
+            json(&o)
+        } else {
+            Value::Null
+        };
+        if let Some(o) = out.as_object_mut() {
+            o.remove("recorded_at");
+            o.remove("hash");
+        }
+        // The copy without an index is warned at each append that its index was not updated.
+        let errors: String = stderr(&o)
+            .lines()
+            .filter(|l| !l.contains("the projection index was not updated"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        (o.status.code(), errors, out)
+    };
+    let expected = [
+        "seq 41",
+        "seq 41",
+        "seq 42",
+        "--actor: no actor has the id, name or alias `Nobody` (see `stancelog actors`)",
+        "seq 43",
+        "SEQ|ID: stance 01a22751-4cee-7a04-8e8c-906c4f6e9fe9 is retracted (seq 43)",
+        "SEQ|ID: target 01a22751-4cee-76a6-9a6d-0be391dc9a58 is an event of type actor.registered, not a stance.declared",
+        "SEQ|ID: the log has no seq 99 (its last is 43)",
+        "seq 44",
+        "--stance: stance `affirm` does not fit policy topic `rok-response-to-dprk-deployment` (use one of: support, oppose, neutral, abstain)",
+        "seq 45",
+        "seq 46",
+    ];
+    for (args, want) in commands.iter().zip(expected) {
+        let on_index = shown(&a, args);
+        assert_eq!(on_index, shown(&b, args), "{args:?}");
+        let got = match &on_index {
+            (Some(0), _, out) => format!("seq {}", out["seq"]),
+            (Some(2), e, _) => e
+                .trim_start_matches("stancelog: error: ")
+                .trim_end()
+                .to_string(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(got, want, "{args:?}");
+    }
+    assert_eq!(bodies(&a).len(), 46);
+    assert_eq!(bodies(&a)[40..], bodies(&b)[40..]);
+    // The edited line was never read by the appends; `verify` reads it.
+    let o = crate::support::run_log_file(&a, &["verify"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a.jsonl:20: field `hash`"),
+        "{}",
+        stderr(&o)
+    );
+    // The index answers as the log (times of recording aside: the copies were written apart).
+    let rows = |log: &Path| {
+        let args = ["positions", "--actor", "prk", "--format", "json"];
+        let mut v = json(&crate::support::run_log_file(log, &args, None));
+        for row in v.as_array_mut().expect("rows") {
+            row.as_object_mut().expect("row").remove("recorded_at");
+        }
+        v
+    };
+    let p = rows(&a);
+    assert_eq!(p, rows(&b));
+    assert_eq!(p[0]["seq"], 41);
+    assert_eq!(p[0]["sources"][1]["publication"], "Y");
+    assert_eq!(p[1]["seq"], 21);
 }

@@ -24,7 +24,7 @@ struct Watcher {
 
 impl Watcher {
     fn start(log: &TestLog, extra: &[&str]) -> Watcher {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+        let mut child = crate::support::stancelog_command()
             .args(["--log", &log.arg, "watch", "--format", "ndjson"])
             .args(extra)
             .env_remove("STANCELOG_LOG")
@@ -54,6 +54,14 @@ impl Watcher {
             seqs.push(v["seq"].as_u64().expect("seq"));
         }
         seqs
+    }
+
+    /// The next line's seq, if one comes within a second (only to show that nothing more was
+    /// printed after a batch whose last event the watcher did print).
+    fn seqs_through_or_none(&self) -> Option<u64> {
+        let line = self.lines.recv_timeout(Duration::from_secs(1)).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&line).expect("an NDJSON line");
+        v["seq"].as_u64()
     }
 
     /// Sends `signal` (`INT`, `TERM`); the watcher must end with exit 0, printing nothing more.
@@ -129,7 +137,7 @@ on_both_backends! {
     fn a_watcher_prints_every_seq_once_in_order_while_four_writers_append(b: Backend) {
         let log = TestLog::empty(b);
         log.ok(&["append", "-"], Some(REGISTER.as_bytes()));
-        let watcher = Watcher::start(&log, &[]);
+        let watcher = Watcher::start(&log, &["--from-seq", "1"]);
         append_at_once(&log, 4, 15, 4, 1);
         let total = 2 + 4 * 15 * 4;
         assert_eq!(watcher.seqs_through(total), (1..=total).collect::<Vec<_>>());
@@ -151,6 +159,74 @@ on_both_backends! {
         log.ok(&["append", "-"], Some(stances(2, 3).as_bytes()));
         assert_eq!(watcher.seqs_through(6), vec![4, 5, 6]);
         watcher.stop("INT");
+    }
+
+    fn by_default_a_watcher_starts_at_the_end_and_says_where(b: Backend) {
+        let log = TestLog::seed(b);
+        let watcher = Watcher::start(&log, &[]);
+        let note = watcher.errors.recv_timeout(PATIENCE).expect("a note");
+        assert!(
+            note.ends_with(" from seq 41, the log's end (--from-seq 1 for the whole log)"),
+            "{note}"
+        );
+        log.ok(&["append", "-"], Some(REGISTER.as_bytes()));
+        assert_eq!(watcher.seqs_through(42), vec![41, 42]);
+        watcher.stop("INT");
+    }
+
+    fn a_watcher_by_actor_prints_its_events_as_known_when_recorded(b: Backend) {
+        // Seed log: stances 24 and 25 were recorded under cho-tae-yong and moved to
+        // cho-tae-yul by the corrections 39 and 40; 36 registers cho-tae-yul, 37 and 38 are
+        // roles. By name, as queries take it.
+        let log = TestLog::seed(b);
+        let yul = Watcher::start(&log, &["--from-seq", "1", "--actor", "Cho Tae-yul"]);
+        assert_eq!(yul.seqs_through(40), vec![36, 37, 39, 40]);
+        let yong = Watcher::start(&log, &["--from-seq", "1", "--actor", "cho-tae-yong"]);
+        assert_eq!(yong.seqs_through(40), vec![2, 24, 25, 38, 39, 40]);
+        yong.stop("INT");
+        // Live, with an alias link: north-korea (41) is prk's only once linked (42), so its
+        // registration is not printed, the link and its later stance (43) are; 44 is another
+        // actor's.
+        let prk = Watcher::start(&log, &["--actor", "prk"]);
+        prk.errors.recv_timeout(PATIENCE).expect("the note on where it starts");
+        log.ok(&["append", "-"], Some(ALIASED.as_bytes()));
+        assert_eq!(prk.seqs_through(43), vec![42, 43]);
+        // And no more: the next line is the next stance of prk (a correction's target moved to
+        // prk counts too: 46 corrects 44 from kim-yong-hyun to prk), not 45.
+        log.ok(&["append", "-"], Some(MOVED.as_bytes()));
+        assert_eq!(prk.seqs_through(46), vec![46]);
+        assert_eq!(yul.seqs_through_or_none(), None);
+        yul.stop("TERM");
+        prk.stop("TERM");
+    }
+
+    fn a_watcher_by_topic_or_actor_and_topic_keeps_what_both_cover(b: Backend) {
+        let log = TestLog::seed(b);
+        let topic = Watcher::start(&log, &["--from-seq", "1", "--topic", "dprk-troops-in-russia"]);
+        assert_eq!(topic.seqs_through(33), vec![13, 22, 26, 27, 30, 32, 33]);
+        let both = Watcher::start(
+            &log,
+            &["--from-seq", "1", "--actor", "kim-yong-hyun", "--topic", "dprk-troops-in-russia"],
+        );
+        assert_eq!(both.seqs_through(22), vec![1, 13, 22]);
+        log.ok(&["append", "-"], Some(ALIASED.as_bytes()));
+        log.ok(&["append", "-"], Some(MOVED.as_bytes()));
+        // 43 is prk's stance on the topic; 44 kim-yong-hyun's on it; 45 a stance on another
+        // topic; 46 moves 44 to prk (before: kim-yong-hyun, so both watchers print it).
+        assert_eq!(topic.seqs_through(46), vec![43, 44, 46]);
+        assert_eq!(both.seqs_through(46), vec![44, 46]);
+        topic.stop("INT");
+        both.stop("INT");
+    }
+
+    fn a_watcher_refuses_an_unknown_actor_as_queries_do(b: Backend) {
+        let log = TestLog::seed(b);
+        let o = log.run(&["watch", "--actor", "nobody"], None);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert_eq!(
+            stderr(&o).trim_end(),
+            "stancelog: error: --actor: no actor has the id, name or alias `nobody` (see `stancelog actors`)"
+        );
     }
 
     fn a_watcher_ends_when_the_reader_of_its_pipe_goes_away(b: Backend) {
@@ -179,10 +255,32 @@ the National Intelligence Service.\""
     }
 }
 
+/// Seqs 41-43 after the seed log: a second id for North Korea, linked to `prk`, and a stance
+/// under it.
+const ALIASED: &str = concat!(
+    r#"{"type":"actor.registered","actor":"north-korea","name":"DPRK (second id)","kind":"state","country":"PRK","sector":"GOV"}"#,
+    "\n",
+    r#"{"type":"actor.aliased","actor":"prk","alias":"north-korea"}"#,
+    "\n",
+    r#"{"type":"stance.declared","actor":"north-korea","topic":"dprk-troops-in-russia","stance":"deny","date":"2024-10-25","cite":{"publication":"p"}}"#,
+    "\n",
+);
+
+/// Seqs 44-46 after [`ALIASED`]: a stance of kim-yong-hyun, one on another topic, and a
+/// correction moving the first to prk.
+const MOVED: &str = concat!(
+    r#"{"id":"00000000-0000-4000-8000-000000000044","type":"stance.declared","actor":"kim-yong-hyun","topic":"dprk-troops-in-russia","stance":"affirm","date":"2024-10-26","cite":{"publication":"p"}}"#,
+    "\n",
+    r#"{"type":"stance.declared","actor":"rus","topic":"russia-dprk-partnership-treaty","stance":"support","date":"2024-10-26","cite":{"publication":"p"}}"#,
+    "\n",
+    r#"{"type":"stance.corrected","target":"00000000-0000-4000-8000-000000000044","actor":"prk","reason":"misattributed"}"#,
+    "\n",
+);
+
 /// Runs `watch ARGS`, reads its first `n` lines, closes the pipe, and expects the watcher to
 /// end by itself with exit 0.
 fn first_lines(log: &TestLog, args: &[&str], n: usize) -> Vec<String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+    let mut child = crate::support::stancelog_command()
         .args(["--log", &log.arg, "watch"])
         .args(args)
         .env_remove("STANCELOG_LOG")

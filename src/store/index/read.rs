@@ -30,6 +30,20 @@ impl Index {
         Ok(self.events(&[seq])?.remove(0))
     }
 
+    /// The event of `seq`, or `None` when the index does not cover it (0, or after its end).
+    ///
+    /// # Errors
+    /// Damage found while reading, in words.
+    pub fn event_at(&self, seq: Seq) -> Result<Option<Event>, Damage> {
+        if let Some(h) = &self.memory {
+            return Ok(h.event(seq));
+        }
+        if seq == 0 || seq > self.seq_last() {
+            return Ok(None);
+        }
+        self.event(seq).map(Some)
+    }
+
     /// The events of `seqs` (sorted), from the segments that hold them.
     fn events(&self, seqs: &[Seq]) -> Result<Vec<Event>, Damage> {
         let mut out = Vec::with_capacity(seqs.len());
@@ -57,24 +71,28 @@ impl Index {
     }
 
     /// Folds the events of `seqs` (sorted) into `h`, decoding them on worker threads a window
-    /// at a time.
+    /// at a time: the next window is decoded while the last one is folded (the fold is
+    /// sequential), and the decoded parts are folded as they are, never gathered into one list
+    /// (copying them was a fifth of a fold of the whole log).
     fn fold(&self, h: &mut History, seqs: &[Seq]) -> Result<(), Damage> {
-        for window in seqs.chunks(WINDOW) {
-            let events: Vec<Event> = if window.len() < 1024 {
-                self.events(window)?
-            } else {
-                window
-                    .par_chunks(4096)
-                    .map(|c| self.events(c))
-                    .collect::<Result<Vec<_>, _>>()?
-                    .into_iter()
-                    .flatten()
-                    .collect()
-            };
-            for e in events {
+        let decode = |window: &[Seq]| -> Result<Vec<Vec<Event>>, Damage> {
+            window.par_chunks(4096).map(|c| self.events(c)).collect()
+        };
+        let apply = |h: &mut History, parts: Vec<Vec<Event>>| {
+            for e in parts.into_iter().flatten() {
                 h.apply(e);
             }
+        };
+        let mut windows = seqs.chunks(WINDOW);
+        let mut done = match windows.next() {
+            Some(w) => decode(w)?,
+            None => return Ok(()),
+        };
+        for window in windows {
+            let (next, ()) = rayon::join(|| decode(window), || apply(h, done));
+            done = next?;
         }
+        apply(h, done);
         Ok(())
     }
 
@@ -93,12 +111,12 @@ impl Index {
     }
 
     /// The alias links and roles, in log order: the `g` events that are not registrations,
-    /// whose seqs the manifest gives (decoded once per index).
+    /// whose seqs the account gives (decoded once per index).
     fn links(&self) -> Result<&[Event], Damage> {
         if let Some(l) = self.links.get() {
             return Ok(l);
         }
-        let m = &self.manifest;
+        let m = &self.account;
         let mut registrations: Vec<Seq> = m.actors.iter().map(|(_, e)| e.seq).collect();
         registrations.extend(m.topics.iter().map(|(_, e)| e.seq));
         registrations.sort_unstable();
@@ -109,9 +127,9 @@ impl Index {
     }
 
     /// The seqs of the registrations of `actors` and `topics` (those registered), from the
-    /// manifest.
+    /// account.
     fn registrations(&self, actors: &BTreeSet<&ActorId>, topics: &BTreeSet<&TopicId>) -> Vec<Seq> {
-        let m = &self.manifest;
+        let m = &self.account;
         let mut out: Vec<Seq> = actors
             .iter()
             .filter_map(|a| {
@@ -247,7 +265,7 @@ impl Index {
         topics: &[String],
         issues: bool,
     ) -> Result<History, Damage> {
-        let m = &self.manifest;
+        let m = &self.account;
         let actor_ids: Option<Vec<ActorId>> = actors
             .iter()
             .map(|a| {
@@ -307,12 +325,13 @@ impl Index {
         let Some(rest) = self.selection(filter)? else {
             let mut h = History::new();
             let all: Vec<Seq> = (1..=self.seq_last()).collect();
+            h.reserve(all.len());
             self.fold(&mut h, &all)?;
             return Ok(h);
         };
         let mut h = History::sparse();
         let events = self.decode(&rest)?;
-        let m = &self.manifest;
+        let m = &self.account;
         let actors: Vec<ActorId> = m.actors.iter().map(|(a, _)| a.clone()).collect();
         let topics: Vec<TopicId> = if every_topic {
             m.topics.iter().map(|(t, _)| t.clone()).collect()
