@@ -277,6 +277,46 @@ impl PgLog {
         Log::resume(&self.shown, &mut reader, log, CHUNK_BYTES)
     }
 
+    /// The stored lines of the records after seq `after`, in seq order, each ending in a
+    /// newline, read in one statement; `None` when they are longer than `max_bytes` (the read
+    /// is then left unfinished: the caller drops `client`).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the server fails.
+    pub(crate) fn lines_after(
+        &self,
+        client: &mut Client,
+        after: Seq,
+        max_bytes: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        let query = format!(
+            "COPY (SELECT line FROM stancelog.records WHERE seq > {after} ORDER BY seq) TO STDOUT {COPY_RAW}"
+        );
+        let reader = client.copy_out(query.as_str()).map_err(|e| self.err(e))?;
+        let mut bytes = Vec::new();
+        reader
+            .take(max_bytes + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(self, e))?;
+        Ok((bytes.len() as u64 <= max_bytes).then_some(bytes))
+    }
+
+    /// Where the log lives, without the user: the hosts, ports and database, as
+    /// `HOST,...:PORT,.../DB`. The same for every analyst of one shared log.
+    pub(crate) fn identity(&self) -> String {
+        let hosts: Vec<String> = self.config.get_hosts().iter().map(host_text).collect();
+        let ports: Vec<String> = self.config.get_ports().iter().map(u16::to_string).collect();
+        format!("{}:{}/{}", hosts.join(","), ports.join(","), self.dbname())
+    }
+
+    /// The database's name (libpq's default: the user's name).
+    pub(crate) fn dbname(&self) -> &str {
+        self.config
+            .get_dbname()
+            .or(self.config.get_user())
+            .unwrap_or("")
+    }
+
     /// The seq of the record whose stored hash is `hash`, if the log holds one.
     ///
     /// # Errors
@@ -419,22 +459,23 @@ pub(crate) fn write_row(out: &mut Vec<u8>, seq: Seq, id: &Uuid, line: &[u8]) {
     }
 }
 
+/// A host as written: a name, or a socket folder's path.
+fn host_text(h: &postgres::config::Host) -> String {
+    use postgres::config::Host;
+    match h {
+        Host::Tcp(name) => name.clone(),
+        #[cfg(unix)]
+        Host::Unix(path) => path.display().to_string(),
+    }
+}
+
 /// The connection string as shown: `postgres://USER@HOST:PORT/DBNAME`, without a password.
 fn shown(config: &Config) -> String {
-    use postgres::config::Host;
     let user = config
         .get_user()
         .map(|u| format!("{u}@"))
         .unwrap_or_default();
-    let hosts: Vec<String> = config
-        .get_hosts()
-        .iter()
-        .map(|h| match h {
-            Host::Tcp(name) => name.clone(),
-            #[cfg(unix)]
-            Host::Unix(path) => path.display().to_string(),
-        })
-        .collect();
+    let hosts: Vec<String> = config.get_hosts().iter().map(host_text).collect();
     let port = match config.get_ports() {
         [p] => format!(":{p}"),
         _ => String::new(),

@@ -220,6 +220,7 @@ impl Writer {
 
     /// Leaves the projection index alone until [`Writer::update_index`] is called, instead of
     /// updating it after every append: an importer appends many batches and updates it once.
+    /// The writer also keeps its output buffer between batches whatever its size.
     pub fn defer_index(&mut self) {
         self.defer_index = true;
     }
@@ -409,7 +410,7 @@ impl Writer {
         let newline = self.log.final_newline_missing && !out.is_empty();
         let written = self.write(&out, torn, newline);
         let out_len = out.len() as u64 + u64::from(newline);
-        keep_spare(&mut self.spare, out);
+        keep_spare(&mut self.spare, out, self.defer_index);
         if let Err(e) = written {
             self.log.history.rollback_to(seq_before);
             return Err(e);
@@ -480,7 +481,7 @@ impl Writer {
             tx.insert(&rows, &out).and_then(|()| tx.commit())
         };
         let out_len = out.len() as u64;
-        keep_spare(&mut self.spare, out);
+        keep_spare(&mut self.spare, out, self.defer_index);
         if let Err(e) = written {
             self.log.history.rollback_to(seq_before);
             return Err(e);
@@ -565,9 +566,11 @@ fn stored_rows(bytes: &[u8], source: &str) -> Result<Vec<(Seq, Uuid)>> {
 }
 
 /// Keeps `out`, emptied, in `spare` for the next batch, unless it is larger than
-/// [`SPARE_BYTES_MAX`].
-fn keep_spare(spare: &mut Vec<u8>, mut out: Vec<u8>) {
-    if out.capacity() <= SPARE_BYTES_MAX {
+/// [`SPARE_BYTES_MAX`] and the writer is not an importer's (`many`: [`Writer::defer_index`]),
+/// whose batches of tens of thousands of events each need a buffer of tens of MiB: a fresh one
+/// per batch cost a page fault (the kernel zeroing a page) per 4 KiB written.
+fn keep_spare(spare: &mut Vec<u8>, mut out: Vec<u8>, many: bool) {
+    if many || out.capacity() <= SPARE_BYTES_MAX {
         out.clear();
         *spare = out;
     }

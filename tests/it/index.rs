@@ -1023,7 +1023,7 @@ fn a_kill_during_an_append_and_its_index_update_leaves_the_next_query_right() {
     let big = dir.path().join("big.jsonl");
     std::fs::write(&big, stances(3000, 4000, 20, 40)).unwrap();
     let args = |log: &Path| {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_stancelog"));
+        let mut c = crate::support::stancelog_command();
         c.args([
             "--log",
             log.to_str().unwrap(),

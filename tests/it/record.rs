@@ -356,7 +356,7 @@ fn run_with_editor(log: &Path, editor: &str, args: &[&str]) -> std::process::Out
         "--from-editor",
     ];
     all.extend_from_slice(args);
-    std::process::Command::new(env!("CARGO_BIN_EXE_stancelog"))
+    crate::support::stancelog_command()
         .args(&all)
         .env_remove("VISUAL")
         .env("EDITOR", editor)
@@ -433,7 +433,7 @@ fn new_is_add_stance_from_editor_under_a_short_name() {
         seen.display(),
         filled.display()
     );
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_stancelog"))
+    let o = crate::support::stancelog_command()
         .args([
             "--log",
             log.to_str().unwrap(),
