@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 use super::backend::LogRef;
-use super::batch::NewEvent;
+use super::batch::{BATCH_EVENTS_MAX, NewEvent};
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
@@ -624,6 +624,20 @@ fn stage_checked(
     opts: &AppendOptions,
     recorded_at: jiff::Timestamp,
 ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
+    if batch.len() > BATCH_EVENTS_MAX {
+        // Readers refuse a stored batch of more records (`batch_last`): never write one.
+        return Err(Error::input(
+            Location {
+                file: source.to_string(),
+                line: None,
+                field: None,
+            },
+            format!(
+                "the batch holds {} events, more than BATCH_EVENTS_MAX ({BATCH_EVENTS_MAX}); split it",
+                batch.len()
+            ),
+        ));
+    }
     let seq_before = log.history.seq_last();
     let prev = log.head;
     let buf = std::mem::take(spare);
