@@ -657,9 +657,10 @@ fn a_damaged_index_is_found_and_never_gives_a_wrong_answer() {
     let mut flips = 0;
     for file in files {
         let good = std::fs::read(&file).unwrap();
-        // About 250 bytes of each file, spread over all its parts, and its last 64 bytes.
+        // About 250 bytes of each file, spread over all its parts, and its last 96 bytes (a
+        // segment's footer is 80).
         let spread = (0..good.len()).step_by(good.len() / 250 + 1);
-        for at in spread.chain(good.len().saturating_sub(64)..good.len()) {
+        for at in spread.chain(good.len().saturating_sub(96)..good.len()) {
             let mut bad = good.clone();
             bad[at] ^= 0x20;
             std::fs::write(&file, &bad).unwrap();
@@ -702,13 +703,14 @@ fn an_index_of_another_format_version_is_rebuilt() {
     let whole = answers(&log);
     let manifest = index_path(&log).join("MANIFEST");
     let mut bytes = std::fs::read(&manifest).unwrap();
-    // Version 1 (no dates, the append path could not keep them) is the previous format.
-    bytes[16..20].copy_from_slice(&1u32.to_le_bytes());
+    // Version 2 (the whole log's account in the manifest, rewritten at every append) is the
+    // previous format.
+    bytes[16..20].copy_from_slice(&2u32.to_le_bytes());
     std::fs::write(&manifest, &bytes).unwrap();
     let o = run_log(&log, &["positions"], None);
     assert!(
         stderr(&o)
-            .contains("index discarded: it is of format version 1; this build reads version 2"),
+            .contains("index discarded: it is of format version 2; this build reads version 3"),
         "{}",
         stderr(&o)
     );
@@ -820,7 +822,7 @@ fn cli_index_reports_checks_and_rebuilds() {
         .unwrap();
     let mut bytes = std::fs::read(&seg).unwrap();
     // The footer's second field: where the id table starts (events/INDEX.md).
-    let footer = bytes.len() - 56;
+    let footer = bytes.len() - 80;
     let ids_at = u64::from_le_bytes(bytes[footer + 8..footer + 16].try_into().unwrap()) as usize;
     bytes[ids_at + 3] ^= 1;
     std::fs::write(&seg, &bytes).unwrap();
@@ -842,6 +844,59 @@ fn cli_index_reports_checks_and_rebuilds() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = run_log(&log, &["verify"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// Given a log of 2,000 actors, 2,000 topics and 4,000 stances indexed in one segment, when
+/// one stance is appended, then the manifest names two segments and stays a few hundred bytes
+/// (the account of every actor, topic and date lives in the segments, each with its own
+/// events': the new one's names one actor, one topic and one date), and the counts answer as
+/// a fresh index.
+#[test]
+fn a_one_event_append_writes_a_small_segment_and_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.jsonl");
+    assert!(run_log(&log, &["init"], None).status.success());
+    let batch = registrations(2_000, 2_000) + &stances(0, 4_000, 2_000, 2_000);
+    let o = run_log(&log, &["append", "-"], Some(batch.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let manifest = index_path(&log).join("MANIFEST");
+    let before = std::fs::metadata(&manifest).unwrap().len();
+    let one = stances(4_000, 1, 2_000, 2_000);
+    let o = run_log(&log, &["append", "-"], Some(one.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_log(&log, &["index", "--format", "json"], None);
+    let v = crate::support::json(&o);
+    let segments: Vec<(u64, u64, u64)> = v["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let n = |k: &str| s[k].as_u64().unwrap();
+            (n("first"), n("last"), n("bytes"))
+        })
+        .collect();
+    assert_eq!(segments.len(), 2, "{v}");
+    assert_eq!((segments[1].0, segments[1].1), (8_001, 8_001));
+    // 148 bytes of fields and checksum, then 60 per segment and its name (`seg-00000001-1-8000`,
+    // 19 bytes; `seg-00000002-8001-8001`, 22).
+    assert_eq!(before, 148 + 60 + 19);
+    assert_eq!(
+        std::fs::metadata(&manifest).unwrap().len(),
+        148 + 60 + 19 + 60 + 22
+    );
+    assert!(segments[1].2 < 1_024, "{segments:?}");
+    assert!(segments[0].2 > 500_000, "{segments:?}");
+    let counts = run_log(&log, &["actors", "--format", "json"], None);
+    assert_eq!(
+        crate::support::json(&counts),
+        json_afresh(&log, &["actors", "--format", "json"])
+    );
+}
+
+/// The JSON answer of `args` from an index built afresh.
+fn json_afresh(log: &Path, args: &[&str]) -> Value {
+    let _ = std::fs::remove_dir_all(index_path(log));
+    crate::support::json(&run_log(log, args, None))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,16 +1,202 @@
-//! The manifest's account of the whole log (recorded times, counts of actors and topics, the
-//! dates of stances), brought up to date from the events of one update alone.
+//! The index's account of the whole log (recorded times, the registered actors and topics with
+//! their counts, the dates of stances), kept as one [`Account`] per segment: what the events of
+//! that segment changed. The account of the whole log is the sum of its segments' accounts
+//! ([`Account::add`]), made when the index is opened.
 //!
 //! An update sees only the history it was given: for a writer, a sparse one holding the new
-//! events, the registrations they name, and the stances they target with their notes. So the
-//! counts are kept by difference: each stance a new event touches (a new stance, or the target
-//! of a new correction or retraction) is taken out of the account as it stood at the index's
-//! old end and put back as it stands now.
+//! events, the registrations they name, and the stances they target with their notes. So a
+//! segment's account is kept by difference ([`delta`]): each stance a new event touches (a new
+//! stance, or the target of a new correction or retraction) is taken out as it stood at the
+//! index's old end and put back as it stands now. A segment's counts may so be negative (a
+//! correction moving an older stance to another actor); the sums over all segments are not.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use super::manifest::Manifest;
 use crate::core::{ActorEntry, ActorId, EventBody, History, Seq, TopicEntry, TopicId, ValidDate};
+use crate::store::codec::Reader;
+
+/// An actor's or topic's line of an account: its registration seq (0 when it was registered
+/// in another segment), and the difference to (in a whole log's account: the count of) its
+/// stances, and of those retracted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Line {
+    pub(crate) seq: Seq,
+    pub(crate) stances: i64,
+    pub(crate) retracted: i64,
+}
+
+impl Line {
+    fn add(&mut self, other: &Line) {
+        if other.seq != 0 {
+            self.seq = other.seq;
+        }
+        self.stances += other.stances;
+        self.retracted += other.retracted;
+    }
+
+    fn counts(&self) -> (Seq, u64, u64) {
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        (self.seq, n(self.stances), n(self.retracted))
+    }
+
+    pub(crate) fn actor_entry(&self) -> ActorEntry {
+        let (seq, stances, retracted) = self.counts();
+        ActorEntry {
+            seq,
+            stances,
+            retracted,
+        }
+    }
+
+    pub(crate) fn topic_entry(&self) -> TopicEntry {
+        let (seq, stances, retracted) = self.counts();
+        TopicEntry {
+            seq,
+            stances,
+            retracted,
+        }
+    }
+}
+
+/// What the events of a range of seqs add to the whole log's account (a segment's), or the
+/// whole log's account (the sum over its segments).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Account {
+    /// Recorded times: (first seq of a run of events sharing one, the time), in log order.
+    pub(crate) runs: Vec<(Seq, jiff::Timestamp)>,
+    /// Stances (retracted ones included) per valid-time date, as corrected: sorted by date,
+    /// none 0. Kept whole (not only the latest date) so that an append that corrects the
+    /// latest stance to an earlier date finds the new latest without reading the log.
+    pub(crate) dates: Vec<(ValidDate, i64)>,
+    /// Actors by id.
+    pub(crate) actors: Vec<(ActorId, Line)>,
+    /// Topics by id.
+    pub(crate) topics: Vec<(TopicId, Line)>,
+}
+
+/// Adds `more` (sorted by key) into `into` (sorted by key), line by line.
+fn add_lines<K: Ord + Clone>(into: &mut Vec<(K, Line)>, more: &[(K, Line)]) {
+    if more.is_empty() {
+        return;
+    }
+    let mut map: BTreeMap<K, Line> = std::mem::take(into).into_iter().collect();
+    for (k, l) in more {
+        map.entry(k.clone()).or_default().add(l);
+    }
+    *into = map.into_iter().collect();
+}
+
+impl Account {
+    /// Adds the account of the events after this one's (a later segment's).
+    pub(crate) fn add(&mut self, later: &Account) {
+        for run in &later.runs {
+            if self.runs.last().is_none_or(|(_, t)| *t != run.1) {
+                self.runs.push(*run);
+            }
+        }
+        let mut dates: BTreeMap<ValidDate, i64> =
+            std::mem::take(&mut self.dates).into_iter().collect();
+        for (d, n) in &later.dates {
+            *dates.entry(*d).or_default() += n;
+        }
+        self.dates = dates.into_iter().filter(|(_, n)| *n != 0).collect();
+        add_lines(&mut self.actors, &later.actors);
+        add_lines(&mut self.topics, &later.topics);
+    }
+
+    /// The latest valid-time date of any stance, as corrected by the whole log (of a whole
+    /// log's account).
+    pub(crate) fn date_last(&self) -> Option<ValidDate> {
+        self.dates.last().map(|(d, _)| *d)
+    }
+
+    /// The account's bytes (layout in `events/INDEX.md`).
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Vec::new();
+        let put = |w: &mut Vec<u8>, v: u64| w.extend_from_slice(&v.to_le_bytes());
+        let put_str = |w: &mut Vec<u8>, s: &str| {
+            w.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            w.extend_from_slice(s.as_bytes());
+        };
+        put(&mut w, self.runs.len() as u64);
+        for (seq, t) in &self.runs {
+            put(&mut w, *seq);
+            put(&mut w, t.as_microsecond() as u64);
+        }
+        put(&mut w, self.dates.len() as u64);
+        for (date, n) in &self.dates {
+            put_str(&mut w, &date.to_string());
+            put(&mut w, *n as u64);
+        }
+        let lines = self.actors.iter().map(|(a, l)| (a.as_str(), l));
+        let topics = self.topics.iter().map(|(t, l)| (t.as_str(), l));
+        for (count, all) in [
+            (
+                self.actors.len(),
+                Box::new(lines) as Box<dyn Iterator<Item = _>>,
+            ),
+            (self.topics.len(), Box::new(topics)),
+        ] {
+            put(&mut w, count as u64);
+            for (id, l) in all {
+                put_str(&mut w, id);
+                for v in [l.seq, l.stances as u64, l.retracted as u64] {
+                    put(&mut w, v);
+                }
+            }
+        }
+        w
+    }
+
+    /// Reads an account's bytes; `Err` says what is wrong.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Account, String> {
+        let mut r = Reader::new(bytes);
+        let mut a = Account::default();
+        for _ in 0..r.u64()? {
+            let seq = r.u64()?;
+            let t = jiff::Timestamp::from_microsecond(r.u64()? as i64)
+                .map_err(|_| "a time out of range")?;
+            a.runs.push((seq, t));
+        }
+        for _ in 0..r.u64()? {
+            let date = ValidDate::parse(&r.str()?).map_err(|e| e.to_string())?;
+            let n = r.u64()? as i64;
+            if n == 0 || a.dates.last().is_some_and(|(d, _)| *d >= date) {
+                return Err("its dates are out of order".into());
+            }
+            a.dates.push((date, n));
+        }
+        let line = |r: &mut Reader<'_>| -> Result<(String, Line), String> {
+            let id = r.str()?;
+            let (seq, stances, retracted) = (r.u64()?, r.u64()?, r.u64()?);
+            let (stances, retracted) = (stances as i64, retracted as i64);
+            Ok((
+                id,
+                Line {
+                    seq,
+                    stances,
+                    retracted,
+                },
+            ))
+        };
+        for _ in 0..r.u64()? {
+            let (id, l) = line(&mut r)?;
+            a.actors
+                .push((ActorId::new(&id).map_err(|e| e.to_string())?, l));
+        }
+        for _ in 0..r.u64()? {
+            let (id, l) = line(&mut r)?;
+            a.topics
+                .push((TopicId::new(&id).map_err(|e| e.to_string())?, l));
+        }
+        let sorted = a.actors.windows(2).all(|w| w[0].0 < w[1].0)
+            && a.topics.windows(2).all(|w| w[0].0 < w[1].0);
+        if !sorted || !r.at_end() {
+            return Err("its account is out of order or too long".into());
+        }
+        Ok(a)
+    }
+}
 
 /// What one stance adds to the account as known at a cutoff: its actor and topic symbols (as
 /// corrected by then), its date, whether it was retracted by then.
@@ -23,23 +209,21 @@ fn share(h: &History, seq: Seq, cutoff: Seq) -> Option<Share> {
     Some((actor, topic, date, retracted))
 }
 
-/// Brings `m`'s account up to the events `from + 1..=last` of `h` (which must hold them, and
-/// every stance they correct or retract with all its notes). `m` described the log up to
-/// `from`.
-pub(super) fn account(m: &mut Manifest, h: &History, from: Seq, last: Seq) {
-    let mut actors: BTreeMap<_, _> = std::mem::take(&mut m.actors).into_iter().collect();
-    let mut topics: BTreeMap<_, _> = std::mem::take(&mut m.topics).into_iter().collect();
-    let touched = walk(m, h, from, last, &mut actors, &mut topics);
-    // Differences by actor symbol, topic symbol and date: (stances, retracted).
-    let mut by_actor: HashMap<u32, (i64, i64)> = HashMap::new();
-    let mut by_topic: HashMap<u32, (i64, i64)> = HashMap::new();
+/// The account of the events `from + 1..=last` of `h` (which must hold them, and every stance
+/// they correct or retract with all its notes): what they change in the account of the log up
+/// to `from`. With `from` 0, the whole log's account.
+pub(super) fn delta(h: &History, from: Seq, last: Seq) -> Account {
+    let mut acc = Account::default();
+    let mut actors: BTreeMap<ActorId, Line> = BTreeMap::new();
+    let mut topics: BTreeMap<TopicId, Line> = BTreeMap::new();
+    let touched = walk(&mut acc, h, from, last, &mut actors, &mut topics);
     let mut by_date: BTreeMap<ValidDate, i64> = BTreeMap::new();
     let mut add = |s: Share, sign: i64| {
         let r = if s.3 { sign } else { 0 };
-        let a = by_actor.entry(s.0).or_default();
-        *a = (a.0 + sign, a.1 + r);
-        let t = by_topic.entry(s.1).or_default();
-        *t = (t.0 + sign, t.1 + r);
+        let a = actors.entry(h.actor_syms.item(s.0).clone()).or_default();
+        (a.stances, a.retracted) = (a.stances + sign, a.retracted + r);
+        let t = topics.entry(h.topic_syms.item(s.1).clone()).or_default();
+        (t.stances, t.retracted) = (t.stances + sign, t.retracted + r);
         *by_date.entry(s.2).or_default() += sign;
     };
     for seq in touched {
@@ -52,49 +236,31 @@ pub(super) fn account(m: &mut Manifest, h: &History, from: Seq, last: Seq) {
             add(s, 1);
         }
     }
-    let bump = |n: &mut u64, d: i64| *n = n.saturating_add_signed(d);
-    for (sym, (s, r)) in by_actor {
-        if let Some(e) = actors.get_mut(h.actor_syms.item(sym)) {
-            bump(&mut e.stances, s);
-            bump(&mut e.retracted, r);
-        }
-    }
-    for (sym, (s, r)) in by_topic {
-        if let Some(e) = topics.get_mut(h.topic_syms.item(sym)) {
-            bump(&mut e.stances, s);
-            bump(&mut e.retracted, r);
-        }
-    }
-    let mut dates: BTreeMap<ValidDate, u64> = std::mem::take(&mut m.dates).into_iter().collect();
-    for (date, d) in by_date {
-        let n = dates.entry(date).or_default();
-        bump(n, d);
-        if *n == 0 {
-            dates.remove(&date);
-        }
-    }
-    m.dates = dates.into_iter().collect();
-    m.actors = actors.into_iter().collect();
-    m.topics = topics.into_iter().collect();
+    acc.dates = by_date.into_iter().filter(|(_, n)| *n != 0).collect();
+    let kept = |l: &Line| *l != Line::default();
+    acc.actors = actors.into_iter().filter(|(_, l)| kept(l)).collect();
+    acc.topics = topics.into_iter().filter(|(_, l)| kept(l)).collect();
+    acc
 }
 
-/// Walks the events `from + 1..=last` of `h`: extends `m`'s recorded-time runs, enters each new
-/// registration with no stances, and returns the stances whose share may have changed (new
-/// stances, and the targets of new corrections and retractions), in seq order, once each.
+/// Walks the events `from + 1..=last` of `h`: records their recorded-time runs in `acc`,
+/// enters each new registration with its seq, and returns the stances whose share may have
+/// changed (new stances, and the targets of new corrections and retractions), in seq order,
+/// once each.
 fn walk(
-    m: &mut Manifest,
+    acc: &mut Account,
     h: &History,
     from: Seq,
     last: Seq,
-    actors: &mut BTreeMap<ActorId, ActorEntry>,
-    topics: &mut BTreeMap<TopicId, TopicEntry>,
+    actors: &mut BTreeMap<ActorId, Line>,
+    topics: &mut BTreeMap<TopicId, Line>,
 ) -> Vec<Seq> {
     let mut touched: Vec<Seq> = Vec::new();
     for seq in from + 1..=last {
         if let Some(t) = h.recorded_at(seq)
-            && m.runs.last().is_none_or(|(_, prev)| *prev != t)
+            && acc.runs.last().is_none_or(|(_, prev)| *prev != t)
         {
-            m.runs.push((seq, t));
+            acc.runs.push((seq, t));
         }
         if h.stance_slot(seq).is_some() {
             touched.push(seq);
@@ -102,21 +268,11 @@ fn walk(
         }
         let target = match h.other_body(seq) {
             Some(EventBody::ActorRegistered(a)) => {
-                let e = ActorEntry {
-                    seq,
-                    stances: 0,
-                    retracted: 0,
-                };
-                actors.insert(a.actor.clone(), e);
+                actors.entry(a.actor.clone()).or_default().seq = seq;
                 continue;
             }
             Some(EventBody::TopicRegistered(t)) => {
-                let e = TopicEntry {
-                    seq,
-                    stances: 0,
-                    retracted: 0,
-                };
-                topics.insert(t.topic.clone(), e);
+                topics.entry(t.topic.clone()).or_default().seq = seq;
                 continue;
             }
             Some(EventBody::StanceCorrected(c)) => c.target,

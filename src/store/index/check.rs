@@ -113,12 +113,11 @@ fn compare(index: &Index, m: &Manifest, h: &History) -> std::result::Result<(), 
         }
     }
     if m.seq == h.seq_last() {
-        let mut fresh = Manifest::default();
-        super::account::account(&mut fresh, h, 0, m.seq);
+        let fresh = super::account::delta(h, 0, m.seq);
         let same = index.actors() == h.actors()
             && index.topics() == h.topics()
             && index.date_last() == h.date_last()
-            && m.dates == fresh.dates;
+            && index.account.dates == fresh.dates;
         if !same {
             return Err("its counts of actors and topics or its latest date differ".into());
         }

@@ -1,6 +1,7 @@
-//! The index's manifest: where the index ends in the log, its segments, and what the `actors`,
-//! `topics` and `--known-at` need of the whole log. Replaced whole, by an atomic rename, so a
-//! reader sees the old manifest or the new one. Layout in `events/INDEX.md`.
+//! The index's manifest: where the index ends in the log, and its segments (each holds the
+//! account of its own events: what `actors`, `topics` and `--known-at` need). A few hundred
+//! bytes, replaced whole by an atomic rename, so a reader sees the old manifest or the new
+//! one. Layout in `events/INDEX.md`.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -9,14 +10,14 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::segment::SegmentMeta;
-use crate::core::{ActorEntry, ActorId, Seq, TopicEntry, TopicId, ValidDate};
+use crate::core::Seq;
 use crate::store::chain::Hash;
 use crate::store::codec::Reader;
 
 /// The first bytes of a manifest.
 pub(crate) const MAGIC: &[u8; 16] = b"STANCELOG-INDEX\n";
 /// The manifest format's version (and so the index's: segments carry their own).
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// What a manifest holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,27 +33,14 @@ pub(crate) struct Manifest {
     /// Counts the manifests written; new segment files are named by it, so a name is never
     /// reused while a reader may still hold the old file.
     pub(crate) generation: u64,
-    /// Segments in seq order, covering `1..=seq` without gaps.
+    /// Segments in seq order, covering `1..=seq` without gaps; each holds the account of its
+    /// events (`account.rs`).
     pub(crate) segments: Vec<SegmentMeta>,
-    /// Recorded times: (first seq of a run of events sharing one, the time), in log order.
-    pub(crate) runs: Vec<(Seq, jiff::Timestamp)>,
-    /// How many stances (retracted ones included) have each valid-time date, as corrected by
-    /// the whole log: sorted by date, every count above 0. Kept whole (not only the latest
-    /// date) so that an append that corrects the latest stance to an earlier date finds the
-    /// new latest without reading the log.
-    pub(crate) dates: Vec<(ValidDate, u64)>,
-    pub(crate) actors: Vec<(ActorId, ActorEntry)>,
-    pub(crate) topics: Vec<(TopicId, TopicEntry)>,
 }
 
 impl Manifest {
     pub(crate) fn head(&self) -> Hash {
         Hash(self.head)
-    }
-
-    /// The latest valid-time date of any stance, as corrected by the whole log.
-    pub(crate) fn date_last(&self) -> Option<ValidDate> {
-        self.dates.last().map(|(d, _)| *d)
     }
 }
 
@@ -63,16 +51,6 @@ fn put_u64(w: &mut Vec<u8>, v: u64) {
 fn put_str(w: &mut Vec<u8>, s: &str) {
     w.extend_from_slice(&(s.len() as u32).to_le_bytes());
     w.extend_from_slice(s.as_bytes());
-}
-
-fn put_entries(w: &mut Vec<u8>, entries: impl ExactSizeIterator<Item = (String, [u64; 3])>) {
-    put_u64(w, entries.len() as u64);
-    for (id, nums) in entries {
-        put_str(w, &id);
-        for n in nums {
-            put_u64(w, n);
-        }
-    }
 }
 
 /// The manifest's bytes, its checksum at the end.
@@ -93,29 +71,6 @@ pub(crate) fn encode(m: &Manifest) -> Vec<u8> {
         put_u64(&mut w, s.size);
         w.extend_from_slice(&s.sum);
     }
-    put_u64(&mut w, m.runs.len() as u64);
-    for (seq, t) in &m.runs {
-        put_u64(&mut w, *seq);
-        put_u64(&mut w, t.as_microsecond() as u64);
-    }
-    put_u64(&mut w, m.dates.len() as u64);
-    for (date, n) in &m.dates {
-        put_str(&mut w, &date.to_string());
-        put_u64(&mut w, *n);
-    }
-    let entry = |seq: Seq, stances: u64, retracted: u64| [seq, stances, retracted];
-    put_entries(
-        &mut w,
-        m.actors
-            .iter()
-            .map(|(id, e)| (id.to_string(), entry(e.seq, e.stances, e.retracted))),
-    );
-    put_entries(
-        &mut w,
-        m.topics
-            .iter()
-            .map(|(id, e)| (id.to_string(), entry(e.seq, e.stances, e.retracted))),
-    );
     let sum = Sha256::digest(&w);
     w.extend_from_slice(&sum);
     w
@@ -161,40 +116,6 @@ fn read_fields(r: &mut Reader<'_>) -> Result<Manifest, String> {
             size: r.u64()?,
             sum: r.array()?,
         });
-    }
-    for _ in 0..r.u64()? {
-        let seq = r.u64()?;
-        let t = jiff::Timestamp::from_microsecond(r.u64()? as i64)
-            .map_err(|_| "a time out of range")?;
-        m.runs.push((seq, t));
-    }
-    for _ in 0..r.u64()? {
-        let date = ValidDate::parse(&r.str()?).map_err(|e| e.to_string())?;
-        let n = r.u64()?;
-        if n == 0 || m.dates.last().is_some_and(|(d, _)| *d >= date) {
-            return Err("its dates are out of order".into());
-        }
-        m.dates.push((date, n));
-    }
-    for _ in 0..r.u64()? {
-        let id = ActorId::new(&r.str()?).map_err(|e| e.to_string())?;
-        let (seq, stances, retracted) = (r.u64()?, r.u64()?, r.u64()?);
-        let e = ActorEntry {
-            seq,
-            stances,
-            retracted,
-        };
-        m.actors.push((id, e));
-    }
-    for _ in 0..r.u64()? {
-        let id = TopicId::new(&r.str()?).map_err(|e| e.to_string())?;
-        let (seq, stances, retracted) = (r.u64()?, r.u64()?, r.u64()?);
-        let e = TopicEntry {
-            seq,
-            stances,
-            retracted,
-        };
-        m.topics.push((id, e));
     }
     let covered = m.segments.iter().try_fold(0, |next, s| {
         (s.first == next + 1 && s.last >= s.first).then_some(s.last)

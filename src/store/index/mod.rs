@@ -2,10 +2,11 @@
 //! queries are answered without reading or folding the log.
 //!
 //! It holds immutable segments (the events of a range of seqs in binary form, their offsets,
-//! ids, and posting lists by actor, topic and noted stance; see `segment.rs` and `keys.rs`) and
-//! a manifest naming them, with where the index ends in the log (seq, stored hash, byte
-//! length) and what `actors`, `topics` and `--known-at` need of the whole log (counts, the
-//! latest date, the recorded times of the batches). A query folds into a sparse
+//! ids, posting lists by actor, topic and noted stance, and the account of what their events
+//! change in what `actors`, `topics` and `--known-at` need of the whole log: counts, dates,
+//! the recorded times of the batches; see `segment.rs`, `keys.rs` and `account.rs`) and a small
+//! manifest naming them, with where the index ends in the log (seq, stored hash, byte
+//! length). A query folds into a sparse
 //! [`History`] only the events its filter needs (every registration, alias link and role, and
 //! the posting lists of its actors, with their aliases, or of its topics), then asks the
 //! core's own queries: the answer is the core's, by construction.
@@ -39,6 +40,7 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
+use self::account::Account;
 use self::manifest::Manifest;
 use self::segment::{Segment, SegmentMeta};
 use super::batch::parse_record;
@@ -108,11 +110,13 @@ enum Match {
     Differs(String),
 }
 
-/// An index opened for queries: its manifest and mapped segments.
+/// An index opened for queries: its manifest, its opened segments, and the whole log's account
+/// (the sum of theirs).
 pub struct Index {
     dir: PathBuf,
     manifest: Manifest,
     segments: Vec<Segment>,
+    account: Account,
     torn_tail_bytes: u64,
     torn_tail_records: u64,
     globals: OnceLock<Vec<Event>>,
@@ -299,7 +303,9 @@ fn extend(dir: &Path, m: &mut Manifest, log: &Log) -> std::io::Result<()> {
         let name = format!("seg-{:08}-{first}-{last}", m.generation);
         let postings = keys::postings(h, first, last);
         let events = (first..=last).filter_map(|s| h.event(s));
-        let (size, sum) = segment::write(&dir.join(&name), first, last, events, &postings)?;
+        let account = account::delta(h, from, last);
+        let path = dir.join(&name);
+        let (size, sum) = segment::write(&path, first, last, events, &postings, &account)?;
         m.segments.push(SegmentMeta {
             name,
             first,
@@ -309,7 +315,6 @@ fn extend(dir: &Path, m: &mut Manifest, log: &Log) -> std::io::Result<()> {
         });
         merge_last(dir, m)?;
     }
-    account::account(m, h, from, last);
     m.seq = last;
     m.head = log.head.0;
     m.valid_len = log.valid_len;
@@ -450,12 +455,14 @@ impl Index {
     /// index cannot be written, and for a PostgreSQL log, which has none (`dir` is only
     /// named in reports).
     pub fn in_memory(dir: PathBuf, log: Log) -> Index {
-        let mut m = Manifest::default();
-        account::account(&mut m, &log.history, 0, log.history.seq_last());
-        m.seq = log.history.seq_last();
-        m.head = log.head.0;
-        m.valid_len = log.valid_len;
+        let m = Manifest {
+            seq: log.history.seq_last(),
+            head: log.head.0,
+            valid_len: log.valid_len,
+            ..Manifest::default()
+        };
         let mut index = Index::new(dir, m, Vec::new());
+        index.account = account::delta(&log.history, 0, log.history.seq_last());
         index.torn_tail_bytes = log.torn_tail_bytes;
         index.torn_tail_records = log.torn_tail_records;
         index.memory = Some(log.history);
@@ -582,11 +589,20 @@ impl Index {
         Ok(index)
     }
 
-    fn new(dir: PathBuf, manifest: Manifest, segments: Vec<Segment>) -> Index {
+    /// The index of `manifest` and its `segments`, their accounts added into the whole log's.
+    fn new(dir: PathBuf, manifest: Manifest, mut segments: Vec<Segment>) -> Index {
+        let mut account = Account::default();
+        for s in &mut segments {
+            account.add(&std::mem::take(&mut s.account));
+        }
+        // Every actor and topic of a whole log's account is registered in some segment.
+        account.actors.retain(|(_, l)| l.seq != 0);
+        account.topics.retain(|(_, l)| l.seq != 0);
         Index {
             dir,
             manifest,
             segments,
+            account,
             torn_tail_bytes: 0,
             torn_tail_records: 0,
             globals: OnceLock::new(),
@@ -615,14 +631,14 @@ impl Index {
         if seq == 0 || seq > self.manifest.seq {
             return None;
         }
-        let runs = &self.manifest.runs;
+        let runs = &self.account.runs;
         let run = runs.partition_point(|(first, _)| *first <= seq);
         run.checked_sub(1).map(|r| runs[r].1)
     }
 
     /// The last seq recorded at or before `t` (0 when none): as [`History::seq_known_at`].
     pub fn seq_known_at(&self, t: jiff::Timestamp) -> Seq {
-        let runs = &self.manifest.runs;
+        let runs = &self.account.runs;
         let run = runs.partition_point(|(_, time)| *time <= t);
         runs.get(run)
             .map_or(self.manifest.seq, |(first, _)| first - 1)
@@ -635,17 +651,25 @@ impl Index {
 
     /// The latest valid-time date of any stance, as [`History::date_last`].
     pub fn date_last(&self) -> Option<ValidDate> {
-        self.manifest.date_last()
+        self.account.date_last()
     }
 
     /// Registered actors with their counts, as [`History::actors`].
     pub fn actors(&self) -> BTreeMap<ActorId, ActorEntry> {
-        self.manifest.actors.iter().cloned().collect()
+        self.account
+            .actors
+            .iter()
+            .map(|(a, l)| (a.clone(), l.actor_entry()))
+            .collect()
     }
 
     /// Registered topics with their counts, as [`History::topics`].
     pub fn topics(&self) -> BTreeMap<TopicId, TopicEntry> {
-        self.manifest.topics.iter().cloned().collect()
+        self.account
+            .topics
+            .iter()
+            .map(|(t, l)| (t.clone(), l.topic_entry()))
+            .collect()
     }
 
     /// What the index holds.
@@ -661,8 +685,8 @@ impl Index {
                 .iter()
                 .map(|s| (s.first, s.last, s.size))
                 .collect(),
-            actors: self.manifest.actors.len(),
-            topics: self.manifest.topics.len(),
+            actors: self.account.actors.len(),
+            topics: self.account.topics.len(),
         }
     }
 }

@@ -111,12 +111,12 @@ impl Index {
     }
 
     /// The alias links and roles, in log order: the `g` events that are not registrations,
-    /// whose seqs the manifest gives (decoded once per index).
+    /// whose seqs the account gives (decoded once per index).
     fn links(&self) -> Result<&[Event], Damage> {
         if let Some(l) = self.links.get() {
             return Ok(l);
         }
-        let m = &self.manifest;
+        let m = &self.account;
         let mut registrations: Vec<Seq> = m.actors.iter().map(|(_, e)| e.seq).collect();
         registrations.extend(m.topics.iter().map(|(_, e)| e.seq));
         registrations.sort_unstable();
@@ -127,9 +127,9 @@ impl Index {
     }
 
     /// The seqs of the registrations of `actors` and `topics` (those registered), from the
-    /// manifest.
+    /// account.
     fn registrations(&self, actors: &BTreeSet<&ActorId>, topics: &BTreeSet<&TopicId>) -> Vec<Seq> {
-        let m = &self.manifest;
+        let m = &self.account;
         let mut out: Vec<Seq> = actors
             .iter()
             .filter_map(|a| {
@@ -265,7 +265,7 @@ impl Index {
         topics: &[String],
         issues: bool,
     ) -> Result<History, Damage> {
-        let m = &self.manifest;
+        let m = &self.account;
         let actor_ids: Option<Vec<ActorId>> = actors
             .iter()
             .map(|a| {
@@ -331,7 +331,7 @@ impl Index {
         };
         let mut h = History::sparse();
         let events = self.decode(&rest)?;
-        let m = &self.manifest;
+        let m = &self.account;
         let actors: Vec<ActorId> = m.actors.iter().map(|(a, _)| a.clone()).collect();
         let topics: Vec<TopicId> = if every_topic {
             m.topics.iter().map(|(t, _)| t.clone()).collect()

@@ -1,39 +1,46 @@
 //! One immutable segment of the projection index: the events of a range of seqs in binary form
-//! (`codec.rs`), their offsets, their ids, and posting lists by key. The
-//! layout is specified in `events/INDEX.md`.
+//! (`codec.rs`), their offsets, their ids, posting lists by key, and the account of its events
+//! (`account.rs`). The layout is specified in `events/INDEX.md`.
 //!
 //! A segment is written once, synced, and only then named by a manifest; it is never changed
-//! afterwards (a compaction writes a new one). Readers map it into memory and touch only the
-//! pages they need: the footer, the key directory, the posting lists of their keys, and the
-//! records of the events they fold. Each of those parts carries a check (the first 8 bytes of
-//! the SHA-256 of its bytes), so a damaged segment is found by the reader that touches the
-//! damage; the manifest holds the SHA-256 of the whole file, which `verify` and
-//! `stancelog index` check.
+//! afterwards (a compaction writes a new one). Readers read it with `pread`, never through a
+//! memory map, and only what they need: the header, footer, directory fences and account at
+//! open, then one directory block and the posting list of each key, a few ids of the id table
+//! per id looked up, and the offsets and records of the events they fold. (A map made every
+//! page the binary searches touched resident, with the kernel's pages around it: 85 MB for a
+//! one-actor query of a 4M-stance log.) Each part carries a check (the first 8 bytes of the
+//! SHA-256 of its bytes), so a damaged segment is found by the reader that touches the damage;
+//! the manifest holds the SHA-256 of the whole file, which `verify` and `stancelog index`
+//! check.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use memmap2::Mmap;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::super::codec::{LastRecorded, Reader, event_of, put_record};
 use super::super::record::Record;
+use super::account::Account;
 use crate::core::{Event, Seq};
 
 /// The first bytes of every segment file.
 pub(crate) const MAGIC: &[u8; 24] = b"STANCELOG-INDEX-SEGMENT\n";
 /// The segment format's version; a segment of another version is not read.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 /// Magic, version, first seq, last seq.
 const HEADER: usize = 24 + 4 + 8 + 8;
-/// Five u64 fields, the directory's check and the footer's check.
-const FOOTER: usize = 5 * 8 + 8 + 8;
+/// Seven u64 fields, the checks of the fences and of the account, the footer's check.
+const FOOTER: usize = 7 * 8 + 8 + 8 + 8;
 /// A directory entry: key hash, offset of the posting list.
 const DIR_ENTRY: usize = 16;
+/// Directory entries per block (4 KiB); each block has a fence.
+const DIR_BLOCK: usize = 256;
+/// A fence: the first key hash of a directory block, the block's check.
+const FENCE: usize = 16;
 /// An id entry: the id's 16 bytes (big-endian, so entries sort as ids), its seq.
 const ID_ENTRY: usize = 24;
 
@@ -89,13 +96,14 @@ impl<W: Write> Write for Hashing<W> {
 }
 
 /// Writes a segment of the events `first..=last` (given in seq order by `events`) with their
-/// posting lists to `path`, and syncs it. Returns its size and SHA-256.
+/// posting lists and their account to `path`, and syncs it. Returns its size and SHA-256.
 pub(crate) fn write(
     path: &Path,
     first: Seq,
     last: Seq,
     events: impl Iterator<Item = Event>,
     postings: &Postings,
+    account: &Account,
 ) -> io::Result<(u64, [u8; 32])> {
     let mut w = SegmentWriter::create(path, first, last)?;
     let mut buf = Vec::with_capacity(512);
@@ -105,14 +113,14 @@ pub(crate) fn write(
         put_record(&mut buf, &Record::from_event(&event));
         w.record(&check8(&buf), &buf)?;
     }
-    w.finish(postings)
+    w.finish(postings, account)
 }
 
 /// Writes one segment holding the events of `parts` (segments of consecutive seq ranges, in
 /// order) to `path`, and syncs it: their records copied as they are (each keeps its check),
-/// their ids merged, their posting lists united. Returns its first and last seq, size and
-/// SHA-256. Reads the parts through `pread` a MiB at a time, never through their maps, so
-/// that a merge does not make the old segments resident; holds their ids and posting lists.
+/// their ids merged, their posting lists united, their accounts added. Returns its first and
+/// last seq, size and SHA-256. Reads the parts a MiB at a time; holds their offsets, ids and
+/// posting lists.
 ///
 /// # Errors
 /// An I/O error, or damage found in a part (an offset out of bounds, a posting list whose
@@ -125,13 +133,17 @@ pub(crate) fn merge(path: &Path, parts: &[&Segment]) -> io::Result<(Seq, Seq, u6
     };
     let mut w = SegmentWriter::create(path, first, last)?;
     let mut postings = Postings::default();
+    let mut account = Account::default();
     let mut buf = vec![0; READ_MAX];
     for part in parts {
         // Each record's offset in the new file: its offset in the part, moved.
         let base = w.bytes;
-        let count = (part.last - part.first + 1) as usize;
-        for i in 0..=count {
-            let old = usize_at(&part.map, part.offsets_at + i * 8).map_err(damaged)?;
+        let count = part.count();
+        let offsets = part
+            .read(part.offsets_at, (count + 1) * 8)
+            .map_err(damaged)?;
+        for (i, o) in offsets.chunks_exact(8).enumerate() {
+            let old = u64_of(o) as usize;
             if old < HEADER || old > part.offsets_at {
                 return Err(damaged("a record's offset is out of bounds".into()));
             }
@@ -148,17 +160,19 @@ pub(crate) fn merge(path: &Path, parts: &[&Segment]) -> io::Result<(Seq, Seq, u6
         }
         w.ids.extend(part.ids().map_err(damaged)?);
         part.all_postings(&mut postings).map_err(damaged)?;
+        account.add(&part.account);
     }
     for list in postings.values_mut() {
         list.sort_unstable();
         list.dedup();
     }
-    let (size, sum) = w.finish(&postings)?;
+    let (size, sum) = w.finish(&postings, &account)?;
     Ok((first, last, size, sum))
 }
 
 /// A segment being written: the header first, then records in seq order, then (on
-/// [`SegmentWriter::finish`]) the offsets, ids, posting lists, directory and footer.
+/// [`SegmentWriter::finish`]) the offsets, ids, posting lists, directory, fences, account and
+/// footer.
 struct SegmentWriter {
     out: Hashing<BufWriter<File>>,
     head: Vec<u8>,
@@ -210,22 +224,16 @@ impl SegmentWriter {
         self.write_all(body)
     }
 
-    /// Writes the tables after the records, syncs the file; returns its size and SHA-256.
-    fn finish(mut self, postings: &Postings) -> io::Result<(u64, [u8; 32])> {
-        let (first, last) = (self.first, self.last);
-        if self.offsets.len() as u64 != last - first + 1 || self.ids.len() != self.offsets.len() {
-            return Err(io::Error::other("a segment's events do not fill its range"));
-        }
+    /// Writes the offsets and the ids after the records.
+    fn tables(&mut self) -> io::Result<()> {
         let mut offsets = std::mem::take(&mut self.offsets);
         offsets.push(self.bytes);
-        let offsets_at = self.bytes;
         let mut buf = Vec::with_capacity(offsets.len() * 8);
         for o in &offsets {
             buf.extend_from_slice(&o.to_le_bytes());
         }
         drop(offsets);
         self.write_all(&buf)?;
-        let ids_at = self.bytes;
         let mut ids = std::mem::take(&mut self.ids);
         ids.sort_unstable();
         buf.clear();
@@ -233,12 +241,15 @@ impl SegmentWriter {
             buf.extend_from_slice(id.as_bytes());
             buf.extend_from_slice(&seq.to_le_bytes());
         }
-        drop(ids);
-        self.write_all(&buf)?;
-        let postings_at = self.bytes;
+        self.write_all(&buf)
+    }
+
+    /// Writes the posting lists; returns the directory (entries sorted by key hash).
+    fn posting_lists(&mut self, postings: &Postings) -> io::Result<Vec<u8>> {
         let mut keys: Vec<(u64, &Vec<u8>)> = postings.keys().map(|k| (key_hash(k), k)).collect();
         keys.sort_unstable();
         let mut dir = Vec::with_capacity(keys.len() * DIR_ENTRY);
+        let mut buf = Vec::new();
         for (hash, key) in &keys {
             dir.extend_from_slice(&hash.to_le_bytes());
             dir.extend_from_slice(&self.bytes.to_le_bytes());
@@ -254,13 +265,47 @@ impl SegmentWriter {
             self.write_all(&buf)?;
             self.write_all(&check)?;
         }
+        Ok(dir)
+    }
+
+    /// Writes the tables after the records, syncs the file; returns its size and SHA-256.
+    fn finish(mut self, postings: &Postings, account: &Account) -> io::Result<(u64, [u8; 32])> {
+        let (first, last) = (self.first, self.last);
+        if self.offsets.len() as u64 != last - first + 1 || self.ids.len() != self.offsets.len() {
+            return Err(io::Error::other("a segment's events do not fill its range"));
+        }
+        let offsets_at = self.bytes;
+        self.tables()?;
+        let postings_at = self.bytes;
+        let ids_at = postings_at - (last - first + 1) * ID_ENTRY as u64;
+        let dir = self.posting_lists(postings)?;
         let dir_at = self.bytes;
         self.write_all(&dir)?;
+        let fences_at = self.bytes;
+        let mut fences = Vec::with_capacity(dir.len().div_ceil(DIR_BLOCK * DIR_ENTRY) * FENCE);
+        for block in dir.chunks(DIR_BLOCK * DIR_ENTRY) {
+            fences.extend_from_slice(&block[..8]);
+            fences.extend_from_slice(&check8(block));
+        }
+        self.write_all(&fences)?;
+        let account_at = self.bytes;
+        let account = account.encode();
+        self.write_all(&account)?;
+        let keys = (dir.len() / DIR_ENTRY) as u64;
         let mut foot = Vec::with_capacity(FOOTER);
-        for v in [offsets_at, ids_at, postings_at, dir_at, keys.len() as u64] {
+        for v in [
+            offsets_at,
+            ids_at,
+            postings_at,
+            dir_at,
+            keys,
+            fences_at,
+            account_at,
+        ] {
             foot.extend_from_slice(&v.to_le_bytes());
         }
-        foot.extend_from_slice(&check8(&dir));
+        foot.extend_from_slice(&check8(&fences));
+        foot.extend_from_slice(&check8(&account));
         let mut summed = std::mem::take(&mut self.head);
         summed.extend_from_slice(&foot);
         foot.extend_from_slice(&check8(&summed));
@@ -292,32 +337,38 @@ fn decode(seq: Seq, bytes: &[u8], last: &mut LastRecorded) -> Result<Event, Stri
     }
 }
 
-/// A segment mapped into memory, its header and footer checked.
+/// A segment opened for reading: its header, footer, directory fences and account read and
+/// checked; everything else is read with `pread` when asked for.
 pub(crate) struct Segment {
     file: File,
-    map: Mmap,
+    size: usize,
     pub(crate) first: Seq,
     pub(crate) last: Seq,
     offsets_at: usize,
     ids_at: usize,
+    postings_at: usize,
     dir_at: usize,
     keys: usize,
+    /// The first key hash of each directory block, and the block's check.
+    fences: Vec<(u64, [u8; 8])>,
+    /// What the segment's events add to the whole log's account (taken by [`super::Index`]).
+    pub(crate) account: Account,
 }
 
-fn u64_at(bytes: &[u8], at: usize) -> Result<u64, String> {
-    bytes
-        .get(at..at + 8)
-        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
-        .ok_or_else(|| "it is truncated".to_string())
+fn u64_of(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))
 }
 
-fn usize_at(bytes: &[u8], at: usize) -> Result<usize, String> {
-    usize::try_from(u64_at(bytes, at)?).map_err(|e| e.to_string())
+/// The footer's fields: offsets, ids, posting lists, directory, key count, fences, account.
+struct Footer {
+    fields: [usize; 7],
+    fences_check: [u8; 8],
+    account_check: [u8; 8],
 }
 
 impl Segment {
-    /// Maps the segment at `path` that `meta` describes; checks its size, header and footer
-    /// and the key directory's check (not the whole file: see [`Segment::sum`]).
+    /// Opens the segment at `path` that `meta` describes; checks its size, header and footer,
+    /// its directory fences and its account (not the whole file: see [`Segment::sum`]).
     pub(crate) fn open(path: &Path, meta: &SegmentMeta) -> Result<Segment, String> {
         let file = File::open(path).map_err(|e| format!("segment {}: {e}", meta.name))?;
         let size = file.metadata().map_err(|e| e.to_string())?.len();
@@ -327,22 +378,71 @@ impl Segment {
                 meta.name, meta.size
             ));
         }
-        // SAFETY: segments are immutable once named by a manifest (new ones are written under
-        // new names, old ones only unlinked), so the mapped bytes do not change while mapped.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| e.to_string())?;
-        // Queries read scattered records: no read-ahead around each (it would map in, and
-        // count as resident, most of the file for a one-actor query).
-        let _ = map.advise(memmap2::Advice::Random);
-        Segment::from_map(file, map, meta).map_err(|e| format!("segment {}: {e}", meta.name))
+        Segment::from_file(file, meta).map_err(|e| format!("segment {}: {e}", meta.name))
     }
 
-    fn from_map(file: File, map: Mmap, meta: &SegmentMeta) -> Result<Segment, String> {
-        let len = map.len();
-        if len < HEADER + FOOTER {
+    fn from_file(file: File, meta: &SegmentMeta) -> Result<Segment, String> {
+        let size = usize::try_from(meta.size).map_err(|e| e.to_string())?;
+        if size < HEADER + FOOTER {
             return Err("it is truncated".into());
         }
-        let head = &map[..HEADER];
-        let foot = &map[len - FOOTER..];
+        let mut seg = Segment {
+            file,
+            size,
+            first: meta.first,
+            last: meta.last,
+            offsets_at: 0,
+            ids_at: 0,
+            postings_at: 0,
+            dir_at: 0,
+            keys: 0,
+            fences: Vec::new(),
+            account: Account::default(),
+        };
+        let foot = seg.footer()?;
+        let [
+            offsets_at,
+            ids_at,
+            postings_at,
+            dir_at,
+            keys,
+            fences_at,
+            account_at,
+        ] = foot.fields;
+        let count = seg.count();
+        let blocks = keys.div_ceil(DIR_BLOCK);
+        let sane = offsets_at >= HEADER
+            && ids_at == offsets_at + (count + 1) * 8
+            && postings_at == ids_at + count * ID_ENTRY
+            && dir_at >= postings_at
+            && fences_at == dir_at + keys * DIR_ENTRY
+            && account_at == fences_at + blocks * FENCE
+            && account_at <= size - FOOTER;
+        if !sane {
+            return Err("its footer does not fit its size".into());
+        }
+        (seg.offsets_at, seg.ids_at, seg.postings_at) = (offsets_at, ids_at, postings_at);
+        (seg.dir_at, seg.keys) = (dir_at, keys);
+        let fences = seg.read(fences_at, blocks * FENCE)?;
+        if check8(&fences) != foot.fences_check {
+            return Err("its key directory's fences are damaged".into());
+        }
+        seg.fences = fences
+            .chunks_exact(FENCE)
+            .map(|f| (u64_of(&f[..8]), f[8..].try_into().unwrap_or([0; 8])))
+            .collect();
+        let account = seg.read(account_at, size - FOOTER - account_at)?;
+        if check8(&account) != foot.account_check {
+            return Err("its account is damaged".into());
+        }
+        seg.account = Account::decode(&account)?;
+        Ok(seg)
+    }
+
+    /// Reads and checks the header and footer.
+    fn footer(&self) -> Result<Footer, String> {
+        let head = self.read(0, HEADER)?;
+        let foot = self.read(self.size - FOOTER, FOOTER)?;
         if &head[..24] != MAGIC {
             return Err("it is not an index segment".into());
         }
@@ -350,51 +450,52 @@ impl Segment {
         if version != VERSION {
             return Err(format!("it is of format version {version}, not {VERSION}"));
         }
-        let mut summed = head.to_vec();
+        let mut summed = head.clone();
         summed.extend_from_slice(&foot[..FOOTER - 8]);
         if check8(&summed) != foot[FOOTER - 8..] {
             return Err("its header or footer is damaged".into());
         }
-        let (first, last) = (u64_at(head, 28)?, u64_at(head, 36)?);
-        let fields = [0, 8, 16, 24, 32].map(|at| usize_at(foot, at));
-        let dir_check: [u8; 8] = foot[40..48].try_into().unwrap_or([0; 8]);
-        if (first, last) != (meta.first, meta.last) || first == 0 || last < first {
+        let (first, last) = (u64_of(&head[28..36]), u64_of(&head[36..44]));
+        if (first, last) != (self.first, self.last) || first == 0 || last < first {
             return Err(format!(
                 "it holds seqs {first} to {last}, not what the manifest says"
             ));
         }
-        let seg = Segment {
-            file,
-            first,
-            last,
-            offsets_at: fields[0].clone()?,
-            ids_at: fields[1].clone()?,
-            dir_at: fields[3].clone()?,
-            keys: fields[4].clone()?,
-            map,
-        };
-        let count = (last - first + 1) as usize;
-        let sane = seg.offsets_at >= HEADER
-            && seg.ids_at == seg.offsets_at + (count + 1) * 8
-            && fields[2].clone()? == seg.ids_at + count * ID_ENTRY
-            && seg.dir_at >= seg.ids_at + count * ID_ENTRY
-            && seg.dir_at + seg.keys * DIR_ENTRY == len - FOOTER;
-        if !sane {
-            return Err("its footer does not fit its size".into());
+        let mut fields = [0; 7];
+        for (i, f) in fields.iter_mut().enumerate() {
+            *f = usize::try_from(u64_of(&foot[i * 8..i * 8 + 8])).map_err(|e| e.to_string())?;
         }
-        if check8(&seg.map[seg.dir_at..len - FOOTER]) != dir_check {
-            return Err("its key directory is damaged".into());
-        }
-        Ok(seg)
+        Ok(Footer {
+            fields,
+            fences_check: foot[56..64].try_into().unwrap_or([0; 8]),
+            account_check: foot[64..72].try_into().unwrap_or([0; 8]),
+        })
     }
 
-    /// The SHA-256 of the whole file (reads every byte, from the file).
+    /// The number of events.
+    fn count(&self) -> usize {
+        (self.last - self.first + 1) as usize
+    }
+
+    /// `len` bytes from `at`, read from the file.
+    fn read(&self, at: usize, len: usize) -> Result<Vec<u8>, String> {
+        if at.checked_add(len).is_none_or(|end| end > self.size) {
+            return Err("it is truncated".into());
+        }
+        let mut buf = vec![0; len];
+        self.file
+            .read_exact_at(&mut buf, at as u64)
+            .map_err(|e| format!("it could not be read: {e}"))?;
+        Ok(buf)
+    }
+
+    /// The SHA-256 of the whole file (reads every byte).
     pub(crate) fn sum(&self) -> Result<[u8; 32], String> {
         let mut sum = Sha256::new();
-        let mut buf = vec![0; 1 << 20];
+        let mut buf = vec![0; READ_MAX];
         let mut at = 0;
-        while at < self.map.len() {
-            let n = buf.len().min(self.map.len() - at);
+        while at < self.size {
+            let n = buf.len().min(self.size - at);
             self.file
                 .read_exact_at(&mut buf[..n], at as u64)
                 .map_err(|e| e.to_string())?;
@@ -404,71 +505,84 @@ impl Segment {
         Ok(sum.finalize().into())
     }
 
-    /// The bytes of the record of `seq` (which must be in this segment's range): its check
-    /// and its body.
-    fn span(&self, seq: Seq) -> Result<(usize, usize), String> {
-        let at = self.offsets_at + (seq - self.first) as usize * 8;
-        let (from, to) = (usize_at(&self.map, at)?, usize_at(&self.map, at + 8)?);
-        if from < HEADER || to > self.offsets_at || to < from + 8 {
-            return Err(format!("the record of seq {seq} is out of bounds"));
+    /// The byte spans (its check and its body) of the records of `seqs` (sorted, each in this
+    /// segment's range), from the offsets table: offsets of seqs close to each other in one
+    /// read.
+    fn spans(&self, seqs: &[Seq]) -> Result<Vec<(usize, usize)>, String> {
+        let mut out = Vec::with_capacity(seqs.len());
+        let mut i = 0;
+        while i < seqs.len() {
+            let base = seqs[i];
+            let n = seqs[i..].partition_point(|s| s - base < (NEAR / 8) as u64);
+            let last = seqs[i + n - 1];
+            let at = self.offsets_at + (base - self.first) as usize * 8;
+            let table = self.read(at, (last - base + 2) as usize * 8)?;
+            for seq in &seqs[i..i + n] {
+                let k = (seq - base) as usize * 8;
+                let (from, to) = (u64_of(&table[k..k + 8]), u64_of(&table[k + 8..k + 16]));
+                let (from, to) = (from as usize, to as usize);
+                if from < HEADER || to > self.offsets_at || to < from + 8 {
+                    return Err(format!("the record of seq {seq} is out of bounds"));
+                }
+                out.push((from, to));
+            }
+            i += n;
         }
-        Ok((from, to))
+        Ok(out)
     }
 
     /// The events of `seqs` (sorted, each in this segment's range), their checks verified.
-    ///
-    /// Records are read from the file, records near each other in one read, not through the
-    /// map: the kernel maps pages around each one touched, and a query reading scattered
-    /// records would have most of the file resident.
+    /// Records near each other are read in one read.
     pub(crate) fn events(&self, seqs: &[Seq]) -> Result<Vec<Event>, String> {
+        let spans = self.spans(seqs)?;
         let mut out = Vec::with_capacity(seqs.len());
-        let mut buf = Vec::new();
         let mut last = None;
         let mut i = 0;
         while i < seqs.len() {
-            let (from, mut to) = self.span(seqs[i])?;
+            let (from, mut to) = spans[i];
             let mut j = i;
-            while let Some(next) = seqs.get(j + 1) {
-                let (f, t) = self.span(*next)?;
-                if f < to || f - to > NEAR || t - from > READ_MAX {
+            while let Some((f, t)) = spans.get(j + 1) {
+                if *f < to || f - to > NEAR || t - from > READ_MAX {
                     break;
                 }
-                (to, j) = (t, j + 1);
+                (to, j) = (*t, j + 1);
             }
-            buf.resize(to - from, 0);
-            self.file
-                .read_exact_at(&mut buf, from as u64)
-                .map_err(|e| format!("a record could not be read: {e}"))?;
-            for seq in &seqs[i..=j] {
-                let (f, t) = self.span(*seq)?;
-                out.push(decode(*seq, &buf[f - from..t - from], &mut last)?);
+            let buf = self.read(from, to - from)?;
+            for k in i..=j {
+                let (f, t) = spans[k];
+                out.push(decode(seqs[k], &buf[f - from..t - from], &mut last)?);
             }
             i = j + 1;
         }
         Ok(out)
     }
 
+    /// The entries of directory block `b`, its check verified.
+    fn dir_block(&self, b: usize) -> Result<Vec<u8>, String> {
+        let n = DIR_BLOCK.min(self.keys - b * DIR_BLOCK);
+        let block = self.read(self.dir_at + b * DIR_BLOCK * DIR_ENTRY, n * DIR_ENTRY)?;
+        if check8(&block) != self.fences[b].1 || u64_of(&block[..8]) != self.fences[b].0 {
+            return Err("its key directory is damaged".into());
+        }
+        Ok(block)
+    }
+
     /// Appends the seqs filed under `key` to `out`.
     pub(crate) fn postings(&self, key: &[u8], out: &mut Vec<Seq>) -> Result<(), String> {
         let hash = key_hash(key);
-        let dir = &self.map[self.dir_at..self.dir_at + self.keys * DIR_ENTRY];
-        let hash_of = |i: usize| u64_at(dir, i * DIR_ENTRY);
-        // The first entry whose hash is not less than `hash`.
-        let (mut lo, mut hi) = (0, self.keys);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if hash_of(mid)? < hash {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+        // The blocks that may hold `hash`: from the last one starting below it (its end may)
+        // to the last one starting at it.
+        let lo = self
+            .fences
+            .partition_point(|f| f.0 < hash)
+            .saturating_sub(1);
+        let hi = self.fences.partition_point(|f| f.0 <= hash);
+        for b in lo..hi {
+            for e in self.dir_block(b)?.chunks_exact(DIR_ENTRY) {
+                if u64_of(&e[..8]) == hash && self.posting_at(u64_of(&e[8..]) as usize, key, out)? {
+                    return Ok(());
+                }
             }
-        }
-        while lo < self.keys && hash_of(lo)? == hash {
-            let at = usize_at(dir, lo * DIR_ENTRY + 8)?;
-            if self.posting_at(at, key, out)? {
-                return Ok(());
-            }
-            lo += 1;
         }
         Ok(())
     }
@@ -477,74 +591,111 @@ impl Segment {
     /// key's (a hash collision).
     fn posting_at(&self, at: usize, key: &[u8], out: &mut Vec<Seq>) -> Result<bool, String> {
         let bad = || "a posting list is damaged".to_string();
-        let m = &self.map[..self.dir_at];
-        let klen = m
-            .get(at..at + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as usize)
-            .ok_or_else(bad)?;
-        let stored = m.get(at + 4..at + 4 + klen).ok_or_else(bad)?;
-        let n = usize_at(m, at + 4 + klen)?;
-        let end = at + 12 + klen + n.checked_mul(8).ok_or_else(bad)?;
-        let list = m.get(at..end).ok_or_else(bad)?;
-        if m.get(end..end + 8) != Some(&check8(list)[..]) {
+        if at < self.postings_at || at >= self.dir_at {
             return Err(bad());
         }
-        if stored != key {
+        let room = self.dir_at - at;
+        let mut list = self.read(at, room.min(NEAR))?;
+        let klen = list
+            .get(..4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap_or([0; 4])));
+        let klen = klen.ok_or_else(bad)? as usize;
+        let n = list.get(4 + klen..12 + klen).map(u64_of).ok_or_else(bad)?;
+        let total = usize::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_mul(8))
+            .and_then(|b| b.checked_add(20 + klen))
+            .filter(|t| *t <= room)
+            .ok_or_else(bad)?;
+        if total > list.len() {
+            list = self.read(at, total)?;
+        }
+        let (body, check) = list[..total].split_at(total - 8);
+        if check8(body) != check {
+            return Err(bad());
+        }
+        if &body[4..4 + klen] != key {
             return Ok(false);
         }
-        out.extend(
-            list[12 + klen..]
-                .chunks_exact(8)
-                .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))),
-        );
+        out.extend(body[12 + klen..].chunks_exact(8).map(u64_of));
         Ok(true)
     }
 
     /// Every (id, seq) of this segment.
     fn ids(&self) -> Result<Vec<(Uuid, Seq)>, String> {
-        let count = (self.last - self.first + 1) as usize;
-        let ids = &self.map[self.ids_at..self.ids_at + count * ID_ENTRY];
+        let ids = self.read(self.ids_at, self.count() * ID_ENTRY)?;
         ids.chunks_exact(ID_ENTRY)
             .map(|e| {
                 let id = Uuid::from_slice(&e[..16]).map_err(|e| e.to_string())?;
-                Ok((id, u64_at(e, 16)?))
+                Ok((id, u64_of(&e[16..])))
             })
             .collect()
     }
 
-    /// Adds every posting list of this segment to `out` (unsorted across segments).
+    /// Adds every posting list of this segment to `out` (unsorted across segments), reading
+    /// them in order, a MiB at a time.
     fn all_postings(&self, out: &mut Postings) -> Result<(), String> {
-        let dir = &self.map[self.dir_at..self.dir_at + self.keys * DIR_ENTRY];
-        let bad = || "a posting list is damaged".to_string();
-        for i in 0..self.keys {
-            let at = usize_at(dir, i * DIR_ENTRY + 8)?;
-            let m = &self.map[..self.dir_at];
-            let klen = m
-                .get(at..at + 4)
-                .map(|b| u32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as usize)
-                .ok_or_else(bad)?;
-            let key = m.get(at + 4..at + 4 + klen).ok_or_else(bad)?.to_vec();
-            let list = out.entry(key.clone()).or_default();
-            if !self.posting_at(at, &key, list)? {
-                return Err(bad());
+        let bad = |e: io::Error| format!("a posting list could not be read: {e}");
+        let from = Section {
+            file: &self.file,
+            at: self.postings_at as u64,
+            end: self.dir_at as u64,
+        };
+        let mut r = BufReader::with_capacity(READ_MAX, from);
+        let mut list = Vec::new();
+        for _ in 0..self.keys {
+            list.resize(4, 0);
+            r.read_exact(&mut list).map_err(bad)?;
+            let klen = u32::from_le_bytes(list[..4].try_into().unwrap_or([0; 4])) as usize;
+            list.resize(12 + klen, 0);
+            r.read_exact(&mut list[4..]).map_err(bad)?;
+            let n = u64_of(&list[4 + klen..]) as usize;
+            let total = n
+                .checked_mul(8)
+                .and_then(|b| b.checked_add(20 + klen))
+                .filter(|t| *t <= self.dir_at - self.postings_at)
+                .ok_or("a posting list is damaged")?;
+            list.resize(total, 0);
+            r.read_exact(&mut list[12 + klen..]).map_err(bad)?;
+            let (body, check) = list.split_at(total - 8);
+            if check8(body) != check {
+                return Err("a posting list is damaged".into());
             }
+            let seqs = out.entry(body[4..4 + klen].to_vec()).or_default();
+            seqs.extend(body[12 + klen..].chunks_exact(8).map(u64_of));
         }
         Ok(())
     }
 
-    /// The seq of the event with this id, if it is in this segment.
+    /// The seq of the event with this id, if it is in this segment: a binary search of the
+    /// id table, one read of an entry per step.
     pub(crate) fn seq_of(&self, id: &Uuid) -> Result<Option<Seq>, String> {
-        let count = (self.last - self.first + 1) as usize;
-        let ids = &self.map[self.ids_at..self.ids_at + count * ID_ENTRY];
-        let (mut lo, mut hi) = (0, count);
+        let (mut lo, mut hi) = (0, self.count());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            match ids[mid * ID_ENTRY..mid * ID_ENTRY + 16].cmp(id.as_bytes()) {
+            let e = self.read(self.ids_at + mid * ID_ENTRY, ID_ENTRY)?;
+            match e[..16].cmp(id.as_bytes()) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return u64_at(ids, mid * ID_ENTRY + 16).map(Some),
+                std::cmp::Ordering::Equal => return Ok(Some(u64_of(&e[16..]))),
             }
         }
         Ok(None)
+    }
+}
+
+/// A byte range of a file, read in order (with `pread`: the file's position is not moved).
+struct Section<'a> {
+    file: &'a File,
+    at: u64,
+    end: u64,
+}
+
+impl Read for Section<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (buf.len() as u64).min(self.end - self.at) as usize;
+        let n = self.file.read_at(&mut buf[..n], self.at)?;
+        self.at += n as u64;
+        Ok(n)
     }
 }
