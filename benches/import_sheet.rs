@@ -6,7 +6,8 @@
 //! of `ROWS` rows, imports each into a new log, then imports the sheet again (every row already
 //! present), and prints for each run: rows, seconds, events/s, and the process's peak resident
 //! memory so far (VmHWM). Set `ROWS=...` for another size, `RUNS=...` for more runs (medians
-//! and min-max are printed). The files are written to a temporary folder and removed after.
+//! and min-max are printed), `ONLY=csv`, `ONLY=gdelt` or `ONLY=unvotes` for one importer (to
+//! profile it alone). The files are written to a temporary folder (`TMPDIR`) and removed after.
 
 use std::io::Write;
 use std::path::Path;
@@ -102,10 +103,25 @@ fn cpu_seconds() -> f64 {
     (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
 }
 
-/// Runs `f`, returning its result, wall seconds and CPU seconds.
+/// Minor page faults of this process so far (field 10 of `/proc/self/stat`): each is a page
+/// the kernel mapped (and zeroed) for the first time, a cost that a changed allocation shows
+/// more steadily than time on a shared machine.
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    after
+        .split_whitespace()
+        .nth(7)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs `f`, returning its result, wall seconds and CPU seconds; prints the minor page faults
+/// it took to standard error.
 fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
-    let (t, c) = (Instant::now(), cpu_seconds());
+    let (t, c, m) = (Instant::now(), cpu_seconds(), minor_faults());
     let out = f();
+    eprintln!("  ({} minor page faults)", minor_faults() - m);
     (out, t.elapsed().as_secs_f64(), cpu_seconds() - c)
 }
 
@@ -114,135 +130,209 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-fn main() {
-    stancelog::allocator::tune_mimalloc();
-    let rows: usize = std::env::var("ROWS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(4_000_000);
-    let runs: usize = std::env::var("RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(1);
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let sheet_path = dir.path().join("sheet.csv");
-    let gdelt_path = dir.path().join("events.tsv");
-    let t = Instant::now();
-    generate_sheet(&sheet_path, rows).expect("generate sheet");
-    generate_gdelt(&gdelt_path, rows).expect("generate gdelt");
-    eprintln!(
-        "generated {rows} rows each in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+/// What one benchmark run needs: the generated files, the fixed clock, the lock wait.
+struct Bench {
+    dir: std::path::PathBuf,
+    sheet: std::path::PathBuf,
+    gdelt: std::path::PathBuf,
+    rows: usize,
+    now: jiff::Timestamp,
+    wait: Duration,
+}
+
+/// `import csv` into a new log, then again (every row present): (events/s, rows/s again).
+fn run_csv(b: &Bench, run: usize) -> (f64, f64) {
     let spec = Spec::from_toml(
         "bench",
         "actor-col = \"actor\"\ntopic-col = \"topic\"\nstance-col = \"stance\"\ndate-col = \"date\"\nregister = true\nactor-country = \"XXX\"\ndataset = \"bench\"\n",
     )
     .expect("spec");
-    let now = jiff::Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_hours(24 * 20_000);
-    let wait = Duration::from_secs(5);
-    let (mut first, mut again, mut gdelt) = (Vec::new(), Vec::new(), Vec::new());
-    for run in 0..runs {
-        // Interleaved: sheet, sheet again, GDELT, per run.
-        let log = dir.path().join(format!("log-{run}.jsonl"));
-        Log::create(&log).expect("new log");
-        let import_csv = || {
-            sheet::import(
-                &LogRef::File(log.clone()),
-                &sheet_path,
-                &spec,
-                now,
-                wait,
-                false,
-                &NoProgress,
-            )
-        };
-        let (r, s, cpu) = timed(import_csv);
-        let r = r.unwrap();
-        assert!(r.refused.is_empty(), "{:?}", &r.refused[..1]);
-        first.push(r.appended as f64 / s);
-        println!(
-            "import csv, new log: {rows} rows, {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s), peak {:.0} MiB",
-            r.appended,
-            r.appended as f64 / s,
-            r.appended as f64 / cpu,
-            peak_mib()
-        );
-        let (r, s, cpu) = timed(import_csv);
-        let r = r.unwrap();
-        again.push(rows as f64 / s);
-        println!(
-            "import csv again (all present): {} present in {s:.2} s = {:.0} rows/s ({cpu:.2} CPU s), peak {:.0} MiB",
-            r.already_present,
-            rows as f64 / s,
-            peak_mib()
-        );
-        std::fs::remove_file(&log).ok();
-        let log = dir.path().join(format!("gdelt-{run}.jsonl"));
-        Log::create(&log).expect("new log");
-        let opts = CodedOptions {
-            dataset: None,
-            now,
-            wait,
-            dry_run: false,
-            recorded_from_data: false,
-        };
-        let (r, s, cpu) = timed(|| {
-            coded::import(
-                &LogRef::File(log.clone()),
-                &gdelt_path,
-                Format::Gdelt,
-                &opts,
-                &NoProgress,
-            )
-        });
-        let r = r.unwrap();
-        assert!(r.refused.is_empty(), "{:?}", &r.refused[..1]);
-        gdelt.push(r.appended as f64 / s);
-        println!(
-            "import gdelt, new log: {rows} rows, {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s), peak {:.0} MiB",
-            r.appended,
-            r.appended as f64 / s,
-            r.appended as f64 / cpu,
-            peak_mib()
-        );
-        std::fs::remove_file(&log).ok();
-        if let Some(data) = std::env::var_os("STANCELOG_DATA") {
-            // The UN votes importer on the same machine, same moment: the reference rate.
-            let log = dir.path().join(format!("unvotes-{run}.jsonl"));
-            Log::create(&log).expect("new log");
-            let opts = stancelog::import::unvotes::Options { now, wait };
-            let dir_un = Path::new(&data).join("unvotes");
-            let (r, s, cpu) = timed(|| {
-                stancelog::import::unvotes::import(
-                    &LogRef::File(log.clone()),
-                    &dir_un,
-                    &opts,
-                    &NoProgress,
-                )
-            });
-            let r = r.unwrap();
-            println!(
-                "import unvotes (reference): {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s)",
-                r.appended,
-                r.appended as f64 / s,
-                r.appended as f64 / cpu
-            );
-            std::fs::remove_file(&log).ok();
+    let log = b.dir.join(format!("log-{run}.jsonl"));
+    Log::create(&log).expect("new log");
+    let import_csv = || {
+        sheet::import(
+            &LogRef::File(log.clone()),
+            &b.sheet,
+            &spec,
+            b.now,
+            b.wait,
+            false,
+            &NoProgress,
+        )
+    };
+    let (r, s, cpu) = timed(import_csv);
+    let r = r.unwrap();
+    assert!(r.refused.is_empty(), "{:?}", &r.refused[..1]);
+    let first = r.appended as f64 / s;
+    println!(
+        "import csv, new log: {} rows, {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s), peak {:.0} MiB",
+        b.rows,
+        r.appended,
+        r.appended as f64 / s,
+        r.appended as f64 / cpu,
+        peak_mib()
+    );
+    let (r, s, cpu) = timed(import_csv);
+    let r = r.unwrap();
+    let again = b.rows as f64 / s;
+    println!(
+        "import csv again (all present): {} present in {s:.2} s = {:.0} rows/s ({cpu:.2} CPU s), peak {:.0} MiB",
+        r.already_present,
+        b.rows as f64 / s,
+        peak_mib()
+    );
+    remove_log(&log);
+    (first, again)
+}
+
+/// Removes a log and its index; with `LOG_SHA=1`, prints the log's SHA-256 first (the logs
+/// are made with a fixed clock, so a change that keeps their bytes keeps this).
+fn remove_log(log: &Path) {
+    if std::env::var_os("LOG_SHA").is_some() {
+        use sha2::Digest;
+        let index = stancelog::store::index_path(log);
+        let mut files = vec![log.to_path_buf()];
+        let mut segments: Vec<_> = std::fs::read_dir(&index)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().is_some_and(|n| n != "LOCK"))
+            .collect();
+        segments.sort();
+        files.extend(segments);
+        for f in files {
+            let sum = sha2::Sha256::digest(std::fs::read(&f).expect("a file"));
+            let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
+            let name = f.file_name().map(|n| n.to_string_lossy().to_string());
+            println!("  sha256 {hex}  {}", name.unwrap_or_default());
         }
     }
-    let range = |v: &[f64]| {
+    std::fs::remove_file(log).ok();
+    std::fs::remove_dir_all(stancelog::store::index_path(log)).ok();
+}
+
+/// `import gdelt` into a new log: events/s.
+fn run_gdelt(b: &Bench, run: usize) -> f64 {
+    let log = b.dir.join(format!("gdelt-{run}.jsonl"));
+    Log::create(&log).expect("new log");
+    let opts = CodedOptions {
+        dataset: None,
+        now: b.now,
+        wait: b.wait,
+        dry_run: false,
+        recorded_from_data: false,
+    };
+    let (r, s, cpu) = timed(|| {
+        coded::import(
+            &LogRef::File(log.clone()),
+            &b.gdelt,
+            Format::Gdelt,
+            &opts,
+            &NoProgress,
+        )
+    });
+    let r = r.unwrap();
+    assert!(r.refused.is_empty(), "{:?}", &r.refused[..1]);
+    println!(
+        "import gdelt, new log: {} rows, {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s), peak {:.0} MiB",
+        b.rows,
+        r.appended,
+        r.appended as f64 / s,
+        r.appended as f64 / cpu,
+        peak_mib()
+    );
+    remove_log(&log);
+    r.appended as f64 / s
+}
+
+/// The UN votes importer on the same machine, same moment (the reference rate): events/s.
+fn run_unvotes(b: &Bench, run: usize, data: &Path) -> f64 {
+    let log = b.dir.join(format!("unvotes-{run}.jsonl"));
+    Log::create(&log).expect("new log");
+    let opts = stancelog::import::unvotes::Options {
+        now: b.now,
+        wait: b.wait,
+    };
+    let dir_un = data.join("unvotes");
+    let (r, s, cpu) = timed(|| {
+        stancelog::import::unvotes::import(&LogRef::File(log.clone()), &dir_un, &opts, &NoProgress)
+    });
+    let r = r.unwrap();
+    println!(
+        "import unvotes (reference): {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s), peak {:.0} MiB",
+        r.appended,
+        r.appended as f64 / s,
+        r.appended as f64 / cpu,
+        peak_mib()
+    );
+    remove_log(&log);
+    r.appended as f64 / s
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    stancelog::allocator::tune_mimalloc();
+    let rows = env_usize("ROWS", 4_000_000);
+    let runs = env_usize("RUNS", 1);
+    let only = std::env::var("ONLY").unwrap_or_default();
+    let wants = |what: &str| only.is_empty() || only == what;
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let b = Bench {
+        dir: dir.path().to_path_buf(),
+        sheet: dir.path().join("sheet.csv"),
+        gdelt: dir.path().join("events.tsv"),
+        rows,
+        now: jiff::Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_hours(24 * 20_000),
+        wait: Duration::from_secs(5),
+    };
+    let t = Instant::now();
+    if wants("csv") {
+        generate_sheet(&b.sheet, rows).expect("generate sheet");
+    }
+    if wants("gdelt") {
+        generate_gdelt(&b.gdelt, rows).expect("generate gdelt");
+    }
+    eprintln!(
+        "generated {rows} rows in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let data = std::env::var_os("STANCELOG_DATA");
+    let (mut first, mut again, mut gdelt, mut un) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs {
+        // Interleaved: sheet, sheet again, GDELT, UN votes, per run.
+        if wants("csv") {
+            let (f, a) = run_csv(&b, run);
+            first.push(f);
+            again.push(a);
+        }
+        if wants("gdelt") {
+            gdelt.push(run_gdelt(&b, run));
+        }
+        if let Some(data) = data.as_ref().filter(|_| wants("unvotes")) {
+            un.push(run_unvotes(&b, run, Path::new(data)));
+        }
+    }
+    let summary = |v: &mut Vec<f64>| {
+        if v.is_empty() {
+            return "-".to_string();
+        }
         let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = v.iter().copied().fold(0.0, f64::max);
-        format!("{lo:.0}-{hi:.0}")
+        format!("{:.0} ({lo:.0}-{hi:.0})", median(v))
     };
     println!(
-        "medians of {runs} run(s): csv {:.0} events/s ({}), csv again {:.0} rows/s ({}), gdelt {:.0} events/s ({})",
-        median(&mut first.clone()),
-        range(&first),
-        median(&mut again.clone()),
-        range(&again),
-        median(&mut gdelt.clone()),
-        range(&gdelt)
+        "medians of {runs} run(s): csv {} events/s, csv again {} rows/s, gdelt {} events/s, unvotes {} events/s",
+        summary(&mut first),
+        summary(&mut again),
+        summary(&mut gdelt),
+        summary(&mut un)
     );
 }

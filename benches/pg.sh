@@ -7,13 +7,15 @@
 #     >= 150,000 events/s);
 #  3. issue 10's six queries on the PostgreSQL log beside the file log with its projection
 #     index (target: within 2x), whole processes, rounds interleaved, medians with min and max.
-# Usage: benches/pg.sh [DATA_DIR] [ROUNDS]   (default ../shared/data, 5 rounds)
+# Usage: benches/pg.sh [DATA_DIR] [ROUNDS] [PARTS]   (default ../shared/data, 5 rounds, parts
+# 123; part 3 needs part 2's file log, so "23" skips only the appends)
 # Needs: Debian's postgresql (as .ci/run installs it), GNU time. Run as root or as a user that
 # may run initdb; about 2 GB of disk in $TMPDIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${1:-../shared/data}"
 rounds="${2:-5}"
+parts="${3:-123}"
 work="$(mktemp -d)"
 # Its own folder right under /tmp: the server runs as the postgres user, who must reach it.
 pgdir="$(mktemp -d /tmp/stancelog-pg.XXXXXX)"
@@ -23,8 +25,11 @@ bin=target/release/stancelog
 cargo build --release --quiet
 echo "load before: $(uptime)"
 
-echo "== 1. single-event appends"
-STANCELOG_PG_BENCH="$server" cargo bench --quiet --bench append
+if [[ $parts == *1* ]]; then
+  echo "== 1. single-event appends"
+  STANCELOG_PG_BENCH="$server" cargo bench --quiet --bench append
+fi
+[[ $parts == *2* ]] || exit 0
 
 echo "== 2. UN votes import"
 sql() { psql -X -q -tA "$server" -c "$1"; }
@@ -55,7 +60,14 @@ $bin --log "$server dbname=same" init >/dev/null
 read -r secs kb < "$work/time"
 awk -v n="$events" -v s="$secs" 'BEGIN { printf "copy of the file log into PostgreSQL: %.2f s = %.0f events/s\n", s, n / s }'
 
+[[ $parts == *3* ]] || exit 0
 echo "== 3. the six queries"
+# The PostgreSQL log's projection index is a cache folder on this machine; the first query
+# builds it (reading the whole table), as the import built the file log's.
+export STANCELOG_CACHE="$work/cache"
+/usr/bin/time -f "%e %M" -o "$work/time" $bin --log "$server dbname=same" index >/dev/null
+read -r secs kb < "$work/time"
+awk -v s="$secs" -v k="$kb" 'BEGIN { printf "the PostgreSQL log'"'"'s index built by a first query: %.2f s, %.0f MB peak\n", s, k / 1024 }'
 queries=(
   "actor_positions|positions --actor USA --as-of 2000-12-31"
   "positions|positions --as-of 1991-12-31"

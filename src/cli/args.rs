@@ -107,6 +107,9 @@ pub enum Command {
     /// Queries answer from the index without reading the log; appends and imports keep it up to
     /// date, and the first query builds it when it is missing. It is derived and can be deleted
     /// at any time; one that no longer matches the log is discarded and rebuilt, never trusted.
+    /// A PostgreSQL log's index is a local cache folder, pg-DATABASE-KEY.index/ in
+    /// $STANCELOG_CACHE, else $XDG_CACHE_HOME/stancelog, else ~/.cache/stancelog; queries catch
+    /// it up from the rows appended since.
     /// Without flags: brings it up to date and reports what it holds.
     Index(IndexArgs),
     /// Check every line: JSON, schema, seq contiguity, the hash chain, references.

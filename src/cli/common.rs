@@ -46,23 +46,17 @@ pub fn open(target: &LogRef) -> Result<Log, Error> {
     Ok(log)
 }
 
-/// Opens the projection index of the log for a query (see [`Index::open`]): checked against
-/// the log, caught up with it, or built; an index that does not match the log is discarded and
-/// rebuilt, with a note on stderr. A PostgreSQL log has no index: its table is read and folded
-/// into an index in memory.
+/// Opens the projection index of the log for a query (see [`Index::open_log`]): checked
+/// against the log, caught up with it, or built; an index that does not match the log is
+/// discarded and rebuilt, with a note on stderr. A file log's index is beside it; a PostgreSQL
+/// log's is in the local cache folder ([`store::cache_root`]).
 pub fn open_index(target: &LogRef) -> Result<Index, Error> {
-    let path = match target {
-        LogRef::File(path) => path,
-        LogRef::Postgres(pg) => {
-            return Ok(Index::in_memory(PathBuf::from(pg.to_string()), pg.open()?));
-        }
-    };
-    let (index, used) = Index::open(path)?;
+    let (index, used) = Index::open_log(target)?;
     warn_torn_index(target, &index);
     match used {
         IndexUse::Rebuilt { reason } if !quiet() => eprintln!(
             "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
-            store::index_path(path).display()
+            index.report().path.display()
         ),
         IndexUse::Unwritable { reason } => eprintln!(
             "stancelog: warning: the projection index could not be written ({reason}); answered from the log itself"
@@ -82,16 +76,16 @@ pub fn read_index<T>(
     match read(index) {
         Ok(v) => Ok(v),
         Err(reason) => {
-            // Only an index on disk can be damaged; one in memory (a PostgreSQL log's) cannot.
-            let path = target.file("the projection index")?;
+            // Only an index on disk can be damaged; one in memory cannot.
+            let dir = index.report().path;
             eprintln!(
                 "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
-                store::index_path(path).display()
+                dir.display()
             );
-            *index = Index::rebuild(path)?;
+            *index = Index::rebuild_log(target)?;
             read(index).map_err(|e| {
                 Error::io(
-                    store::index_path(path).display(),
+                    dir.display(),
                     io::Error::other(format!("the index just rebuilt cannot be read: {e}")),
                 )
             })
@@ -555,8 +549,8 @@ pub fn flag_of(field: &str) -> String {
 /// names from the projection index, so the cost follows the event, not the log.
 /// Prints the stored record (see [`WriteArgs::format`]).
 ///
-/// With `--dry-run` the log is read without the lock, the event checked against it as `append`
-/// would check it, and printed without being appended.
+/// With `--dry-run` the log's index is read without the lock (opened as a query opens it), the
+/// event checked against it as `append` would check it, and printed without being appended.
 ///
 /// # Errors
 /// Those of `build` and of [`Writer::open_log_indexed`] and [`Writer::append`]; input errors
@@ -576,10 +570,11 @@ pub fn record_one(
             .map_err(|e| renamed(e, name))
     };
     if w.dry_run {
-        let log = open(target)?;
-        let h = log.history();
-        let record = build(&Lookup::Log(h))?;
+        let mut index = open_index(target)?;
+        let record = build(&Lookup::Index(&index))?;
         let batch = parse(&record)?;
+        let ids: Vec<Uuid> = batch.iter().filter_map(|e| e.id).collect();
+        let h = &read_index(target, &mut index, |ix| ix.history_for_batch(&batch, &ids))?;
         let new = &batch[0];
         if let Some(e) = w.expect_seq.filter(|e| *e != h.seq_last()) {
             return Err(Error::Conflict {

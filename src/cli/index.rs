@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use stancelog::store::{self, Index, IndexCheck, Log, LogRef};
+use stancelog::store::{self, Index, IndexCheck, LogRef};
 use stancelog::{Error, Location};
 
 use super::Failure;
@@ -12,29 +12,29 @@ use super::common::{open_index, warn_torn_index, warn_torn_tail};
 use super::render::Render;
 
 pub fn run(a: &IndexArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
-    let path = target.file("index")?;
     let index = if a.rebuild {
-        let index = Index::rebuild(path)?;
+        let index = Index::rebuild_log(target)?;
         warn_torn_index(target, &index);
         index
     } else {
         open_index(target)?
     };
     if a.check {
-        let log = Log::open(path)?;
+        let log = target.open()?;
         warn_torn_tail(target, &log);
-        index_agrees(path, &store::check_index(path, &log)?)?;
+        index_agrees(&index.report().path, &store::check_index_of(target, &log)?)?;
     }
     Render::new(a.format).index(out, &index.report())?;
     Ok(())
 }
 
-/// An error naming the index's first disagreement with the log, if it has one.
-pub fn index_agrees(path: &Path, check: &IndexCheck) -> Result<(), Error> {
+/// An error naming the index's first disagreement with the log, if it has one (`dir`: the
+/// index's folder).
+pub fn index_agrees(dir: &Path, check: &IndexCheck) -> Result<(), Error> {
     match check {
         IndexCheck::Disagrees { what } => Err(Error::input(
             Location {
-                file: store::index_path(path).display().to_string(),
+                file: dir.display().to_string(),
                 line: None,
                 field: None,
             },

@@ -54,11 +54,10 @@ pub fn run(l: &VerifyArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), F
     }
     // While a writer appends, the index may already hold the batch this read left out: the
     // index is checked only against a settled log.
-    // A PostgreSQL log has no index.
-    let index = match target {
-        LogRef::File(path) if log.torn_tail_bytes() == 0 => {
-            let check = store::check_index(path, &log)?;
-            index_agrees(path, &check)?;
+    let index = match store::index_dir(target) {
+        Ok(dir) if log.torn_tail_bytes() == 0 => {
+            let check = store::check_index_of(target, &log)?;
+            index_agrees(&dir, &check)?;
             Some(check)
         }
         _ => None,

@@ -268,6 +268,7 @@ impl Coded {
             topic: Some(self.topic.1),
             extra: Some(self.code),
             spell_end: false,
+            ids: None,
         };
         (m, self.recorded)
     }

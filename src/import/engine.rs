@@ -89,6 +89,70 @@ pub struct Mapped {
     pub extra: Option<String>,
     /// This `not_member` ends a membership spell (see the module docs).
     pub spell_end: bool,
+    /// Its id and, for a spell end, the id of a same-day entry, when the reading thread has
+    /// made them already (see [`RowSink::push`]); `None`: the engine makes them.
+    pub(crate) ids: Option<(Uuid, Option<Uuid>)>,
+}
+
+impl Mapped {
+    /// This stance as the entry of a spell on its day: the stance whose presence makes a spell
+    /// end on that day a same-day exit and re-entry.
+    fn as_entry(&self) -> Mapped {
+        let mut entry = self.clone();
+        entry.role = ROLE_FROM.to_string();
+        entry.stance.stance = Stance::Member;
+        entry
+    }
+}
+
+/// How a mapped stance's id is made: UUID v5 of the data set and the key fields (see the
+/// module docs).
+#[derive(Debug, Clone)]
+pub(crate) struct Keying {
+    dataset: String,
+    key: Vec<KeyField>,
+    /// Scratch space: the text of the last key made.
+    text: String,
+}
+
+impl Keying {
+    fn new(opts: &EngineOptions) -> Keying {
+        Keying {
+            dataset: opts.dataset.clone(),
+            key: opts.key.clone(),
+            text: String::with_capacity(128),
+        }
+    }
+
+    /// The key text of `m` (left in `self.text`) and its id.
+    fn id_of(&mut self, m: &Mapped) -> Uuid {
+        let k = &mut self.text;
+        k.clear();
+        k.push_str("import/");
+        k.push_str(&self.dataset);
+        let s = &m.stance;
+        for f in &self.key {
+            k.push('\u{1f}');
+            let _ = match f {
+                KeyField::Role => write!(k, "{}", m.role),
+                KeyField::Actor => write!(k, "{}", s.actor),
+                KeyField::Topic => write!(k, "{}", s.topic),
+                KeyField::Date => write!(k, "{}", s.date),
+                KeyField::Stance => write!(k, "{}", s.stance),
+                KeyField::Recipient => {
+                    write!(k, "{}", s.recipient.as_ref().map_or("", |r| r.as_str()))
+                }
+                KeyField::Extra => write!(k, "{}", m.extra.as_deref().unwrap_or("")),
+            };
+        }
+        event_id(k)
+    }
+
+    /// Makes the ids of `m` (see [`Mapped::ids`]).
+    fn fill(&mut self, m: &mut Mapped) {
+        let entry = m.spell_end.then(|| self.id_of(&m.as_entry()));
+        m.ids = Some((self.id_of(m), entry));
+    }
 }
 
 /// What a mapping made of one source row.
@@ -225,11 +289,16 @@ pub struct Engine<'p> {
     topics: FxHashMap<TopicId, TopicKind>,
     /// The latest recorded time a row gave (or the log's last), which rows must not go below.
     floor: Option<jiff::Timestamp>,
-    /// Scratch space for keys.
-    key: String,
-    /// Where appended batches go to be freed (another thread); `None` frees them here.
-    spent: Option<mpsc::Sender<Vec<NewEvent>>>,
+    /// How ids are made (and the text of the last key).
+    keying: Keying,
+    /// Where appended batches go to be freed (another thread), and where they come back
+    /// emptied, to be filled again (a fresh batch of 50,000 events cost a page fault per
+    /// 4 KiB); `None` frees them here.
+    spent: Option<Spent>,
 }
+
+/// Where appended batches go to be freed, and where they come back emptied.
+type Spent = (mpsc::Sender<Vec<NewEvent>>, mpsc::Receiver<Vec<NewEvent>>);
 
 impl<'p> Engine<'p> {
     /// Opens the log at `log`: for writing (taking its lock, waiting up to `opts.wait`), or
@@ -252,6 +321,7 @@ impl<'p> Engine<'p> {
         };
         let history = target.history();
         let floor = history.recorded_at(history.seq_last());
+        let keying = Keying::new(&opts);
         Ok(Engine {
             report: ImportReport {
                 dry_run: opts.dry_run,
@@ -266,7 +336,7 @@ impl<'p> Engine<'p> {
             actors: FxHashSet::default(),
             topics: FxHashMap::default(),
             floor,
-            key: String::with_capacity(128),
+            keying,
             spent: None,
         })
     }
@@ -503,30 +573,6 @@ impl<'p> Engine<'p> {
         Some(kind)
     }
 
-    /// The id of a mapped stance: UUID v5 of the data set and the key fields.
-    fn id_of(&mut self, m: &Mapped) -> Uuid {
-        let k = &mut self.key;
-        k.clear();
-        k.push_str("import/");
-        k.push_str(&self.opts.dataset);
-        let s = &m.stance;
-        for f in &self.opts.key {
-            k.push('\u{1f}');
-            let _ = match f {
-                KeyField::Role => write!(k, "{}", m.role),
-                KeyField::Actor => write!(k, "{}", s.actor),
-                KeyField::Topic => write!(k, "{}", s.topic),
-                KeyField::Date => write!(k, "{}", s.date),
-                KeyField::Stance => write!(k, "{}", s.stance),
-                KeyField::Recipient => {
-                    write!(k, "{}", s.recipient.as_ref().map_or("", |r| r.as_str()))
-                }
-                KeyField::Extra => write!(k, "{}", m.extra.as_deref().unwrap_or("")),
-            };
-        }
-        event_id(k)
-    }
-
     /// The stance as the log or this import already holds it under `id`: its seq (0 when it is
     /// in the batch being built) and its body as known now.
     fn held(&self, id: &Uuid) -> Option<(u64, StanceDeclared)> {
@@ -548,19 +594,19 @@ impl<'p> Engine<'p> {
 
     /// What to do with a mapped stance (see [`Verdict`]), or why its row is refused.
     fn verdict(&mut self, m: &Mapped, line: u64) -> std::result::Result<Verdict, String> {
-        if m.spell_end {
-            let mut entry = m.clone();
-            entry.role = ROLE_FROM.to_string();
-            entry.stance.stance = Stance::Member;
-            let id = self.id_of(&entry);
-            if self.is_held(&id) {
-                return Ok(Verdict::SameDayEntry);
-            }
+        let (id, entry) = m.ids.unwrap_or_else(|| {
+            let mut m = m.clone();
+            self.keying.fill(&mut m);
+            m.ids.expect("filled")
+        });
+        if entry.is_some_and(|e| self.is_held(&e)) {
+            return Ok(Verdict::SameDayEntry);
         }
-        let id = self.id_of(m);
         if !self.is_held(&id) {
             return Ok(Verdict::New(id));
         }
+        // Held: the key's text is needed for the ids of a citation or a correction.
+        self.keying.id_of(m);
         let Some((seq, old)) = self.held(&id) else {
             return Err(format!(
                 "its id {id} is in the log for an event other than a stance.declared"
@@ -579,7 +625,7 @@ impl<'p> Engine<'p> {
             }
             let key = format!(
                 "{}\u{1f}cited\u{1f}{:?}\u{1f}{:?}",
-                self.key, new.cite, new.quote
+                self.keying.text, new.cite, new.quote
             );
             let cited = event_id(&key);
             if self.is_held(&cited) {
@@ -607,7 +653,7 @@ impl<'p> Engine<'p> {
             ));
         }
         let correction = correction_of(&old, new)?;
-        let key = format!("{}\u{1f}corrected\u{1f}{words}", self.key);
+        let key = format!("{}\u{1f}corrected\u{1f}{words}", self.keying.text);
         let corrected = event_id(&key);
         if self.is_held(&corrected) {
             return Ok(Verdict::Present);
@@ -655,11 +701,11 @@ impl<'p> Engine<'p> {
                 self.report.tally(&done);
                 self.batch_ids.clear();
                 match &self.spent {
-                    Some(spent) => {
-                        let full = std::mem::replace(
-                            &mut self.batch,
-                            Vec::with_capacity(IMPORT_BATCH_EVENTS),
-                        );
+                    Some((spent, emptied)) => {
+                        let next = emptied
+                            .try_recv()
+                            .unwrap_or_else(|_| Vec::with_capacity(IMPORT_BATCH_EVENTS));
+                        let full = std::mem::replace(&mut self.batch, next);
                         // If the other end is gone, the batch is freed here instead.
                         let _ = spent.send(full);
                     }
@@ -805,6 +851,10 @@ pub struct RowSink {
     tx: mpsc::SyncSender<Vec<Item>>,
     buf: Vec<Item>,
     spent: mpsc::Receiver<Vec<NewEvent>>,
+    /// Where the spent batches go back, emptied (at most two are kept).
+    emptied: mpsc::SyncSender<Vec<NewEvent>>,
+    /// Makes the ids of mapped stances here, on the reading thread.
+    keying: Keying,
 }
 
 impl RowSink {
@@ -814,14 +864,26 @@ impl RowSink {
     }
 
     /// Queues an item; `false` when the engine has stopped (an error), so the reader can stop.
-    pub fn push_item(&mut self, item: Item) -> bool {
+    /// The ids of a row's stances are made here, off the engine's thread.
+    pub fn push_item(&mut self, mut item: Item) -> bool {
+        if let Item::Row(Row {
+            outcome: Outcome::Mapped(list),
+            ..
+        }) = &mut item
+        {
+            for m in list {
+                self.keying.fill(m);
+            }
+        }
         self.buf.push(item);
         self.buf.len() < ITEM_CHUNK || self.send()
     }
 
     fn send(&mut self) -> bool {
-        while let Ok(batch) = self.spent.try_recv() {
-            drop(batch);
+        while let Ok(mut batch) = self.spent.try_recv() {
+            batch.clear();
+            // When two wait already (or the engine is done), this one is freed.
+            let _ = self.emptied.try_send(batch);
         }
         let full = std::mem::replace(&mut self.buf, Vec::with_capacity(ITEM_CHUNK));
         full.is_empty() || self.tx.send(full).is_ok()
@@ -857,12 +919,16 @@ impl Engine<'_> {
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(4);
             let (spent_tx, spent_rx) = mpsc::channel::<Vec<NewEvent>>();
-            self.spent = Some(spent_tx);
+            let (emptied_tx, emptied_rx) = mpsc::sync_channel::<Vec<NewEvent>>(2);
+            self.spent = Some((spent_tx, emptied_rx));
+            let keying = self.keying.clone();
             let reader = scope.spawn(move || {
                 let mut sink = RowSink {
                     tx,
                     buf: Vec::with_capacity(ITEM_CHUNK),
                     spent: spent_rx,
+                    emptied: emptied_tx,
+                    keying,
                 };
                 let done = read(&mut sink);
                 sink.send();

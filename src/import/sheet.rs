@@ -451,7 +451,8 @@ pub use plan::Plan;
 /// [`Error::Io`] when the file cannot be read or the lock is not had in time; [`Error::Input`]
 /// for an empty file, a header without rows, a quoted value never closed, or text that is not
 /// UTF-8, at its physical line (the batches before stay appended); the errors of the writer.
-/// A row whose field count differs from the header's is refused, not an error.
+/// A row whose field count differs from the header's (without a header, from the first row's)
+/// is refused, not an error.
 pub fn import(
     log: &LogRef,
     file: &Path,
@@ -490,11 +491,15 @@ pub fn import(
 }
 
 /// A sheet's records, each with its physical line (see [`super::LineCounter`]), checked for
-/// their shape: a row whose field count differs from the header's is refused; a quoted value
-/// never closed, a file without rows and bad CSV are errors naming the file and line.
+/// their shape: a row whose field count differs from the header's (without a header, from the
+/// first row's) is refused; a quoted value never closed, a file without rows and bad CSV are
+/// errors naming the file and line.
 struct Records {
     reader: csv::Reader<std::fs::File>,
     header: Option<csv::StringRecord>,
+    /// Without a header: the first row's field count and physical line, which every row must
+    /// match.
+    first: Option<(usize, u64)>,
     lines: super::LineCounter,
     label: String,
     record: csv::StringRecord,
@@ -533,6 +538,7 @@ impl Records {
         Ok(Records {
             reader,
             header,
+            first: None,
             lines: super::LineCounter::open(path)?,
             label: label.to_string(),
             record: csv::StringRecord::new(),
@@ -567,18 +573,28 @@ impl Records {
         let byte = self.record.position().map_or(0, |p| p.byte());
         let line = self.lines.line_at(byte, &self.label)?;
         self.check_quotes(line)?;
-        let fields = self.header.as_ref().map(csv::StringRecord::len);
-        Ok(Some(match fields {
-            Some(n) if self.record.len() != n => Row {
+        Ok(Some(match self.width_error(line) {
+            Some(why) => Row {
                 line,
                 recorded: None,
-                outcome: Outcome::Refused(format!(
-                    "has {} fields where the header has {n}",
-                    self.record.len()
-                )),
+                outcome: Outcome::Refused(why),
             },
-            _ => plan.row(&self.record, line),
+            None => plan.row(&self.record, line),
         }))
+    }
+
+    /// Why the record just read (at physical `line`) is refused for its width: it has another
+    /// field count than the header, or, without a header, than the first row.
+    fn width_error(&mut self, line: u64) -> Option<String> {
+        let got = self.record.len();
+        if let Some(h) = &self.header {
+            return (got != h.len())
+                .then(|| format!("has {got} fields where the header has {}", h.len()));
+        }
+        let (n, first) = *self.first.get_or_insert((got, line));
+        (got != n).then(|| {
+            format!("has {got} fields where the first row (line {first}) has {n}, and there is no header")
+        })
     }
 
     /// Refuses the last record when a quoted value in it runs to the end of the file without

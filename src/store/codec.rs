@@ -35,19 +35,23 @@ pub(crate) fn event_of(r: Record, last: &mut LastRecorded) -> Result<Event, Stri
     })
 }
 
+#[cfg(test)]
 fn put_u32(w: &mut Vec<u8>, v: u32) {
     w.extend_from_slice(&v.to_le_bytes());
 }
 
+#[cfg(test)]
 fn put_u64(w: &mut Vec<u8>, v: u64) {
     w.extend_from_slice(&v.to_le_bytes());
 }
 
+#[cfg(test)]
 fn put_str(w: &mut Vec<u8>, s: &str) {
     put_u32(w, u32::try_from(s.len()).unwrap_or(u32::MAX));
     w.extend_from_slice(s.as_bytes());
 }
 
+#[cfg(test)]
 fn put_opt_str(w: &mut Vec<u8>, s: &Option<String>) {
     match s {
         Some(s) => {
@@ -58,6 +62,7 @@ fn put_opt_str(w: &mut Vec<u8>, s: &Option<String>) {
     }
 }
 
+#[cfg(test)]
 fn put_opt_strs(w: &mut Vec<u8>, v: &Option<Vec<String>>) {
     match v {
         Some(v) => {
@@ -71,6 +76,7 @@ fn put_opt_strs(w: &mut Vec<u8>, v: &Option<Vec<String>>) {
     }
 }
 
+#[cfg(test)]
 fn put_opt_u64(w: &mut Vec<u8>, v: Option<u64>) {
     match v {
         Some(v) => {
@@ -81,7 +87,9 @@ fn put_opt_u64(w: &mut Vec<u8>, v: Option<u64>) {
     }
 }
 
-/// Every field of a record, in declaration order.
+/// Every field of a record, in declaration order: the reference form of a segment record,
+/// which `encode::RecordEncoder` writes straight from an event (and is tested against).
+#[cfg(test)]
 pub(crate) fn put_record(w: &mut Vec<u8>, r: &Record) {
     put_opt_str(w, &r.actor);
     put_opt_str(w, &r.alias);

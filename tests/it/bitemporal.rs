@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -2040,7 +2040,7 @@ fn cli_a_batch_correcting_a_stance_it_retracts_is_refused_whole() {
 // ---------------------------------------------------------------------------------------------
 
 fn run_env(log: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stancelog"));
+    let mut cmd = crate::support::stancelog_command();
     cmd.arg("--log")
         .arg(log)
         .args(args)

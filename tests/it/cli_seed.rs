@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
 use stancelog::core::EventBody;
@@ -853,7 +853,7 @@ on_both_backends! {
 #[test]
 fn the_stancelog_log_environment_variable_stands_in_for_log() {
     // Given STANCELOG_LOG and no --log,
-    let o = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+    let o = crate::support::stancelog_command()
         .args(["positions", "--as-of", "2024-10-24", "--format", "json"])
         .env("STANCELOG_LOG", seed_log())
         .stdin(Stdio::null())
@@ -869,7 +869,7 @@ fn the_stancelog_log_environment_variable_stands_in_for_log() {
     assert_eq!(o.stdout, with_flag.stdout);
 
     // And --log wins over the variable.
-    let o = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+    let o = crate::support::stancelog_command()
         .args(["--log"])
         .arg(seed_log())
         .args(["actors", "--format", "json"])
@@ -974,7 +974,7 @@ fn read_one_line_then_close(
     log: &Path,
     args: &[&str],
 ) -> (String, std::process::ExitStatus, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+    let mut child = crate::support::stancelog_command()
         .arg("--log")
         .arg(log)
         .args(args)

@@ -579,7 +579,7 @@ fn two_writers_racing_with_the_same_expected_seq_exactly_one_wins_each_round() {
                 let n = 1_000 + 2 * round + side;
                 let p = dir.path().join(format!("race_{n}.json"));
                 fs::write(&p, stance_event(n)).unwrap();
-                Command::new(env!("CARGO_BIN_EXE_stancelog"))
+                crate::support::stancelog_command()
                     .arg("--log")
                     .arg(&log)
                     .args(["append", "--wait", "30", "--expect-seq", &at.to_string()])
@@ -1725,7 +1725,7 @@ fn an_append_whose_report_cannot_be_written_says_the_batch_was_appended() {
     fs::write(&input, batch([10, 11])).unwrap();
     // when two events are appended, then the append fails on the report only: it says the batch
     // was appended (so that nobody appends it again), exits 1, and both events are stored.
-    let o = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+    let o = crate::support::stancelog_command()
         .args([
             "--log",
             log.to_str().unwrap(),

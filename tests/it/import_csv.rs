@@ -14,11 +14,11 @@
 //! | 9 | CHN, recorded 2024-10-22 | refused: recorded time goes backwards |
 //! | 10 | RUS, oppose, recorded 2024-10-25 | oppose, a batch of its own |
 //!
-//! `tests/fixtures/sheets/events.tsv` has no header and six tab-separated rows (date YYYYMMDD,
-//! actor, target, CAMEO code, publisher): rows 1, 2 and 6 are imported (CAMEO 042 -> support,
-//! 112 -> oppose, `support` as it is, with only four fields), row 3 has no target, row 4 maps
-//! to `doubt`, which does not fit a policy topic, and row 5's actor `***` has nothing to make an
-//! id of.
+//! `tests/fixtures/sheets/events.tsv` has no header and seven tab-separated rows (date
+//! YYYYMMDD, actor, target, CAMEO code, publisher): rows 1, 2 and 7 are imported (CAMEO 042 ->
+//! support, 112 -> oppose, `support` as it is, its publisher empty), row 3 has no target, row 4
+//! maps to `doubt`, which does not fit a policy topic, row 5's actor `***` has nothing to make
+//! an id of, and row 6 has four fields where the first row has five.
 
 use std::path::{Path, PathBuf};
 
@@ -364,8 +364,12 @@ fn a_tsv_without_header_by_column_numbers_with_slugged_ids_and_prefix_map() {
     );
     // 3 stances, 2 actors, 1 topic.
     assert_eq!(report["appended"], 6, "{report}");
-    assert_eq!(refused_lines(&report), vec![3, 4, 5]);
+    assert_eq!(refused_lines(&report), vec![3, 4, 5, 6]);
     assert!(reason(&report, 4).contains("does not fit"), "{report}");
+    assert_eq!(
+        reason(&report, 6),
+        "has 4 fields where the first row (line 1) has 5, and there is no header"
+    );
     let log = Log::open(&log).unwrap();
     let h = log.history();
     let dataset = match &h.events().last().unwrap().body {
@@ -408,7 +412,7 @@ fn a_tsv_without_header_by_column_numbers_with_slugged_ids_and_prefix_map() {
                 s("u-s-state-department"),
                 s("china"),
                 s("support"),
-                s("2024-01-06"),
+                s("2024-01-07"),
                 dataset.clone()
             ),
         ]
@@ -784,9 +788,14 @@ mod real {
             .map(|r| r[2].to_string())
             .filter(|c| !c.is_empty())
             .collect();
+        // The sample is the daily format (58 fields, the last SOURCEURL) then, from line 510,
+        // the historical back file (57 fields): without a header, a row of another width than
+        // the first is refused (it may be another table's columns).
+        assert_eq!((rows[0].len(), rows[509].len()), (58, 57));
         // Fields 8 and 18 (1-based) are the actors' country codes, 30 the quad class, 2 the day.
         let good: Vec<&csv::StringRecord> = rows
             .iter()
+            .filter(|r| r.len() == 58)
             .filter(|r| iso3.contains(&r[7]) && !r[17].is_empty())
             .filter(|r| ["1", "2", "3", "4"].contains(&&r[29]))
             .collect();
@@ -821,5 +830,15 @@ mod real {
         );
         assert_eq!(rows.len(), 710);
         check(&report, rows.len(), good.len(), actors.len() + topics.len());
+        let at_510 = report["refused"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["line"] == 510)
+            .unwrap();
+        assert_eq!(
+            at_510["reason"],
+            "has 57 fields where the first row (line 1) has 58, and there is no header"
+        );
     }
 }

@@ -202,6 +202,49 @@ fn ragged_rows_are_refused_at_their_physical_line() {
     );
 }
 
+/// Without a header, every row must have the first row's width: a shorter or longer row is
+/// refused at its physical line (CRLF line ends, a quoted value over two lines before it),
+/// naming both widths; the other rows are imported. Before, such rows were mapped as they were.
+#[test]
+fn headerless_rows_of_another_width_than_the_first_are_refused() {
+    let text = b"ann,\"t\r\n1\",support,2024-01-02\r\nbob,t1,oppose\r\ncid,t1,support,2024-01-03,extra\r\ndan,t1,support,2024-01-04\r\n";
+    let (dir, log) = crate::support::empty_log();
+    let sheet = dir.path().join("sheet.csv");
+    std::fs::write(&sheet, text).unwrap();
+    let cols = [
+        "--actor-col",
+        "1",
+        "--topic-col",
+        "2",
+        "--stance-col",
+        "3",
+        "--date-col",
+        "4",
+    ];
+    let more = [
+        "--no-header",
+        "--slug-ids",
+        "--register",
+        "--actor-country",
+        "XXX",
+    ];
+    let args = [
+        &["import", "csv", sheet.to_str().unwrap()][..],
+        &cols,
+        &more,
+    ]
+    .concat();
+    let o = run_log(&log, &args, None);
+    let clean = |s: String| s.replace(dir.path().to_str().unwrap(), "DIR");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        clean(stdout(&o)),
+        "imported: 6 event(s) appended (0 citation(s), 0 correction(s)), 0 already present, 0 skipped, 2 row(s) refused\n\
+         refused DIR/sheet.csv:3: has 3 fields where the first row (line 1) has 4, and there is no header\n\
+         refused DIR/sheet.csv:4: has 5 fields where the first row (line 1) has 4, and there is no header\n"
+    );
+}
+
 /// A quoted value never closed swallows the rest of the file into one field: the import is
 /// refused at the row where it begins, naming the file and the physical line.
 #[test]

@@ -399,7 +399,7 @@ on_both_backends! {
 #[test]
 fn colour_never_with_no_color_nor_into_a_pipe() {
     let with = |vars: &[(&str, &str)]| {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_stancelog"));
+        let mut c = crate::support::stancelog_command();
         c.args(["positions", "--bogus"])
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE");

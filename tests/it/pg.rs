@@ -460,3 +460,223 @@ fn an_immediate_stop_while_appends_run_loses_nothing_acknowledged() {
         total
     );
 }
+
+/// The projection index of a PostgreSQL log, in the local cache folder: the same answers as
+/// the fold of the whole table, caught up after other clients append, never used for another
+/// database.
+mod index {
+    use crate::backends::{Backend, TestLog};
+    use crate::support::{stancelog_command, stderr, stdout};
+
+    /// `stancelog --log LOG ARGS` with no cache folder it can write: answered from the fold of
+    /// the whole table in memory (with a warning), as before the index.
+    fn from_whole_table(log: &TestLog, args: &[&str]) -> String {
+        let o = stancelog_command()
+            .args(["--log", &log.arg])
+            .args(args)
+            .env("STANCELOG_CACHE", "/dev/null/no-cache")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("the projection index could not be written"),
+            "{}",
+            stderr(&o)
+        );
+        stdout(&o)
+    }
+
+    /// Batches after the seed log (seq 41 on): a second id linked to prk, stances, a
+    /// correction moving a stance to prk, a retraction and a citation.
+    const MORE: [&str; 3] = [
+        concat!(
+            r#"{"type":"actor.registered","actor":"north-korea","name":"DPRK (second id)","kind":"state","country":"PRK","sector":"GOV"}"#,
+            "\n",
+            r#"{"type":"actor.aliased","actor":"prk","alias":"north-korea"}"#,
+            "\n",
+            r#"{"id":"00000000-0000-4000-8000-000000000043","type":"stance.declared","actor":"north-korea","topic":"dprk-troops-in-russia","stance":"doubt","date":"2024-10-25","cite":{"publication":"p"}}"#,
+            "\n",
+        ),
+        concat!(
+            r#"{"id":"00000000-0000-4000-8000-000000000044","type":"stance.declared","actor":"kim-yong-hyun","topic":"russia-dprk-partnership-treaty","stance":"oppose","date":"2024-10-26","cite":{"publication":"p"}}"#,
+            "\n",
+            r#"{"type":"stance.corrected","target":"00000000-0000-4000-8000-000000000044","actor":"prk","reason":"misattributed"}"#,
+            "\n",
+        ),
+        concat!(
+            r#"{"type":"stance.retracted","target":"00000000-0000-4000-8000-000000000043","reason":"withdrawn"}"#,
+            "\n",
+            r#"{"type":"stance.cited","target":"00000000-0000-4000-8000-000000000044","cite":{"publication":"q"}}"#,
+            "\n",
+        ),
+    ];
+
+    /// What the queries answer, one string per query.
+    fn answers(log: &TestLog, run: &dyn Fn(&TestLog, &[&str]) -> String) -> Vec<String> {
+        let queries: &[&[&str]] = &[
+            &["positions", "--format", "json"],
+            &["positions", "--actor", "prk", "--format", "json"],
+            &[
+                "positions",
+                "--actor",
+                "kim-yong-hyun",
+                "--as-of",
+                "2024-10-25",
+                "--format",
+                "json",
+            ],
+            &["timeline", "--actor", "prk", "--format", "json"],
+            &[
+                "timeline",
+                "--topic",
+                "dprk-troops-in-russia",
+                "--format",
+                "json",
+            ],
+            &[
+                "diff",
+                "--from",
+                "2024-10-20",
+                "--to",
+                "2024-10-26",
+                "--format",
+                "json",
+            ],
+            &["actors", "--format", "json"],
+            &["topics", "--format", "json"],
+        ];
+        queries.iter().map(|q| run(log, q)).collect()
+    }
+
+    #[test]
+    fn the_index_answers_as_the_whole_table_after_each_batch() {
+        let log = TestLog::seed(Backend::Postgres);
+        let indexed = |l: &TestLog, a: &[&str]| l.ok(a, None);
+        assert_eq!(answers(&log, &indexed), answers(&log, &from_whole_table));
+        for batch in MORE {
+            log.ok(&["append", "-"], Some(batch.as_bytes()));
+            let got = answers(&log, &indexed);
+            assert_eq!(got, answers(&log, &from_whole_table));
+        }
+        // Real values: prk holds the stance moved to it (44), cited by q; 43 is retracted.
+        let p: serde_json::Value = serde_json::from_str(
+            &log.ok(&["positions", "--actor", "prk", "--format", "json"], None),
+        )
+        .unwrap();
+        let rows: Vec<(String, u64)> = p
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["topic"].as_str().unwrap().to_string(),
+                    r["seq"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("dprk-troops-in-russia".to_string(), 33),
+                ("russia-dprk-partnership-treaty".to_string(), 44),
+            ]
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&log.ok(&["verify", "--format", "json"], None)).unwrap();
+        assert_eq!(v["events"].as_u64(), Some(47));
+    }
+
+    /// The index's report: (seq, head hash, segments as (first, last)).
+    fn report(log: &TestLog) -> (u64, String, Vec<(u64, u64)>, String) {
+        let v: serde_json::Value =
+            serde_json::from_str(&log.ok(&["index", "--format", "json"], None)).unwrap();
+        let segments = v["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["first"].as_u64().unwrap(), s["last"].as_u64().unwrap()))
+            .collect();
+        (
+            v["seq"].as_u64().unwrap(),
+            v["head_hash"].as_str().unwrap().to_string(),
+            segments,
+            v["path"].as_str().unwrap().to_string(),
+        )
+    }
+
+    #[test]
+    fn an_index_behind_the_table_is_caught_up_from_the_rows_after_it() {
+        let log = TestLog::seed(Backend::Postgres);
+        log.ok(&["positions"], None);
+        assert_eq!(report(&log).2, vec![(1, 40)]);
+        // Another client appends (an append does not touch this machine's index).
+        log.ok(&["append", "-"], Some(MORE[0].as_bytes()));
+        let o = log.run(&["timeline", "--actor", "prk", "--format", "json"], None);
+        assert_eq!(stderr(&o), "");
+        let t: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let seqs: Vec<u64> = t
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["seq"].as_u64().unwrap())
+            .collect();
+        assert_eq!(seqs, vec![21, 33, 43]);
+        // Caught up: a segment for the new rows beside the first, not a rebuild.
+        let (seq, head, segments, _) = report(&log);
+        assert_eq!((seq, segments), (43, vec![(1, 40), (41, 43)]));
+        let v: serde_json::Value =
+            serde_json::from_str(&log.ok(&["verify", "--format", "json"], None)).unwrap();
+        assert_eq!(v["head_hash"].as_str(), Some(head.as_str()));
+    }
+
+    #[test]
+    fn an_index_of_another_database_is_discarded_and_rebuilt() {
+        // Two logs that part after the seed: a's seq 41-43 are MORE[0], b's seq 41-42 MORE[1].
+        let a = TestLog::seed(Backend::Postgres);
+        a.ok(&["append", "-"], Some(MORE[0].as_bytes()));
+        let b = TestLog::seed(Backend::Postgres);
+        b.ok(&["append", "-"], Some(MORE[1].as_bytes()));
+        let (_, _, _, a_dir) = report(&a);
+        let (_, b_head, _, b_dir) = report(&b);
+        assert_ne!(a_dir, b_dir);
+        // a's index put where b's belongs: it covers seq 43, b's table ends at 42.
+        let put = |from: &str, to: &str| {
+            std::fs::remove_dir_all(to).unwrap();
+            let o = std::process::Command::new("cp")
+                .args(["-r", from, to])
+                .status();
+            assert!(o.unwrap().success());
+        };
+        put(&a_dir, &b_dir);
+        let o = b.run(&["positions", "--actor", "prk", "--format", "json"], None);
+        assert_eq!(o.status.code(), Some(0));
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "stancelog: note: {b_dir}: index discarded: the table's last seq is 42, before the seq 43 it covers: another database, or the log was restored or replaced; rebuilt it from the log\n"
+            )
+        );
+        // b's own answer: the stance of seq 41, moved to prk by 42.
+        assert!(stdout(&o).contains("\"seq\": 41"), "{}", stdout(&o));
+        assert_eq!(report(&b).1, b_head);
+        // One of the same length that differs at its end: c and b both append MORE[1] and
+        // MORE[0] after the seed (45 records each), at other recorded times, so other lines.
+        let c = TestLog::seed(Backend::Postgres);
+        c.ok(&["append", "-"], Some(MORE[1].as_bytes()));
+        c.ok(&["append", "-"], Some(MORE[0].as_bytes()));
+        b.ok(&["append", "-"], Some(MORE[0].as_bytes()));
+        let (c_seq, _, _, c_dir) = report(&c);
+        let (b_seq, b_head, _, _) = report(&b);
+        assert_eq!((c_seq, b_seq), (45, 45));
+        put(&c_dir, &b_dir);
+        let o = b.run(&["actors"], None);
+        assert_eq!(o.status.code(), Some(0));
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "stancelog: note: {b_dir}: index discarded: the table's record of seq 45 is not the one it was built with: another database, or the log was replaced; rebuilt it from the log\n"
+            )
+        );
+        assert_eq!(report(&b).1, b_head);
+    }
+}

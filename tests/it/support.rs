@@ -29,6 +29,16 @@ pub fn process_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A `stancelog` command whose projection indexes of PostgreSQL logs go to a folder of this
+/// test process ([`process_dir`]), never to the user's cache folder.
+pub fn stancelog_command() -> Command {
+    static CACHE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(|| process_dir("pg-cache"));
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stancelog"));
+    c.env("STANCELOG_CACHE", cache);
+    c
+}
+
 /// Path of a copy of the shipped seed log, made once per test process (see [`process_dir`]),
 /// so that the projection index queries write beside it stays out of the source tree.
 pub fn seed_log() -> PathBuf {
@@ -53,7 +63,7 @@ pub fn seed_input() -> PathBuf {
 
 /// Runs `stancelog` with these arguments and optional standard input.
 pub fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+    let mut child = crate::support::stancelog_command()
         .args(args)
         .env_remove("STANCELOG_LOG")
         .stdin(Stdio::piped())
@@ -130,7 +140,7 @@ pub fn stances(group: u32, n: u32) -> String {
 
 /// Starts `stancelog --log LOG append -` with `input` on its standard input.
 pub fn spawn_append(log: &str, extra: &[&str], input: &str) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+    let mut child = crate::support::stancelog_command()
         .args(["--log", log, "append"])
         .args(extra)
         .arg("-")

@@ -24,7 +24,7 @@ struct Watcher {
 
 impl Watcher {
     fn start(log: &TestLog, extra: &[&str]) -> Watcher {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+        let mut child = crate::support::stancelog_command()
             .args(["--log", &log.arg, "watch", "--format", "ndjson"])
             .args(extra)
             .env_remove("STANCELOG_LOG")
@@ -280,7 +280,7 @@ const MOVED: &str = concat!(
 /// Runs `watch ARGS`, reads its first `n` lines, closes the pipe, and expects the watcher to
 /// end by itself with exit 0.
 fn first_lines(log: &TestLog, args: &[&str], n: usize) -> Vec<String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stancelog"))
+    let mut child = crate::support::stancelog_command()
         .args(["--log", &log.arg, "watch"])
         .args(args)
         .env_remove("STANCELOG_LOG")

@@ -210,7 +210,8 @@ pub struct Flags {
     /// The field delimiter: one character, or `\t` (or `tab`) for TSV. Default `,`.
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
-    /// The first line is data, not a header: give columns by 1-based number.
+    /// The first line is data, not a header: give columns by 1-based number. Every row must
+    /// then have as many fields as the first (others are refused).
     #[arg(long)]
     pub no_header: bool,
 }

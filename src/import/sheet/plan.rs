@@ -614,6 +614,7 @@ impl Plan {
                 topic: new_topic.clone(),
                 extra: None,
                 spell_end,
+                ids: None,
             });
         };
         if let Some((stance, date)) = self.main_stance(cells)? {

@@ -2,10 +2,10 @@
 
 use super::keys;
 use super::manifest::Manifest;
-use super::{Index, Match, check_log, index_path, load};
+use super::{Index, Match, Source, load};
 use crate::core::History;
 use crate::error::Result;
-use crate::store::Log;
+use crate::store::{Log, LogRef};
 use std::path::Path;
 
 /// What [`check_index`] found.
@@ -46,7 +46,19 @@ pub enum IndexCheck {
 /// # Errors
 /// [`crate::Error::Io`] when the log cannot be read where the index ends.
 pub fn check_index(log_path: &Path, log: &Log) -> Result<IndexCheck> {
-    let (m, segments) = match load(&index_path(log_path)) {
+    check_index_of(&LogRef::File(log_path.to_path_buf()), log)
+}
+
+/// [`check_index`] for a log on either backend (a PostgreSQL log's index is in the local
+/// cache folder: see [`super::cache_root`]).
+///
+/// # Errors
+/// As [`check_index`], and [`crate::Error::Io`] when the server fails or no cache folder can
+/// be named.
+pub fn check_index_of(target: &LogRef, log: &Log) -> Result<IndexCheck> {
+    let mut src = Source::of(target);
+    let dir = src.dir()?;
+    let (m, segments) = match load(&dir) {
         Ok(x) => x,
         Err(reason) if reason == "there is none" => return Ok(IndexCheck::Absent),
         Err(why) => return Ok(IndexCheck::Unusable { why }),
@@ -56,7 +68,7 @@ pub fn check_index(log_path: &Path, log: &Log) -> Result<IndexCheck> {
         let why = format!("it covers seq {}, the log only {}", m.seq, h.seq_last());
         return Ok(IndexCheck::Unusable { why });
     }
-    if let Match::Differs(why) = check_log(log_path, &m)? {
+    if let Match::Differs(why) = src.check(&m)? {
         return Ok(IndexCheck::Unusable { why });
     }
     for (meta, s) in m.segments.iter().zip(&segments) {
@@ -69,7 +81,7 @@ pub fn check_index(log_path: &Path, log: &Log) -> Result<IndexCheck> {
             Err(why) => return Ok(IndexCheck::Unusable { why }),
         }
     }
-    let index = Index::new(index_path(log_path), m.clone(), segments);
+    let index = Index::new(dir, m.clone(), segments);
     if let Err(what) = compare(&index, &m, h) {
         return Ok(disagrees(what));
     }

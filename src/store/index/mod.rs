@@ -31,6 +31,7 @@ mod keys;
 mod manifest;
 mod read;
 mod segment;
+mod source;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
@@ -43,20 +44,31 @@ use sha2::{Digest, Sha256};
 use self::account::Account;
 use self::manifest::Manifest;
 use self::segment::{Segment, SegmentMeta};
+use super::backend::LogRef;
 use super::batch::parse_record;
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use crate::core::{ActorEntry, ActorId, Event, History, Seq, TopicEntry, TopicId, ValidDate};
 use crate::error::{Error, Result};
 
-pub use self::check::{IndexCheck, check_index};
+pub use self::check::{IndexCheck, check_index, check_index_of};
 pub use self::manifest::VERSION as INDEX_VERSION;
-pub(crate) use self::read::names;
+pub(crate) use self::source::Source;
+pub use self::source::cache_root;
 
 /// Where the index of the log at `log` lives: beside it, with `.index` appended (a folder).
 pub fn index_path(log: &Path) -> PathBuf {
     let mut name = log.as_os_str().to_owned();
     name.push(".index");
     PathBuf::from(name)
+}
+
+/// Where the index of `target` lives: beside a file log ([`index_path`]), or in the local
+/// cache folder for a PostgreSQL log ([`cache_root`]).
+///
+/// # Errors
+/// [`Error::Io`] for a PostgreSQL log when no cache folder can be named.
+pub fn index_dir(target: &LogRef) -> Result<PathBuf> {
+    Source::of(target).dir()
 }
 
 /// How opening the index for a query went.
@@ -104,7 +116,7 @@ pub struct IndexReport {
 }
 
 /// How the index stands against the log.
-enum Match {
+pub(crate) enum Match {
     Same,
     Longer,
     Differs(String),
@@ -160,7 +172,7 @@ fn load(dir: &Path) -> std::result::Result<(Manifest, Vec<Segment>), String> {
 /// The line of the log that ends at byte `end` (the end of a complete batch), its newline
 /// excluded: the log's last record may lack its newline (`Log::final_newline_missing`).
 /// `None` when there is nothing there.
-fn line_ending_at(file: &mut File, end: u64) -> std::io::Result<Option<Vec<u8>>> {
+pub(crate) fn line_ending_at(file: &mut File, end: u64) -> std::io::Result<Option<Vec<u8>>> {
     // Look back 4 KiB, then as far as the longest line.
     let mut line = Vec::new();
     for back in [4096, LINE_BYTES_MAX as u64 + 2] {
@@ -183,7 +195,7 @@ fn line_ending_at(file: &mut File, end: u64) -> std::io::Result<Option<Vec<u8>>>
 }
 
 /// Reads the record the index ends with from the log, and compares it with the manifest.
-fn check_log(log_path: &Path, m: &Manifest) -> Result<Match> {
+pub(crate) fn check_log(log_path: &Path, m: &Manifest) -> Result<Match> {
     let mut file = File::open(log_path).map_err(|e| missing_or_io(log_path, e))?;
     let io = |e| Error::io(log_path.display(), e);
     let len = file.metadata().map_err(io)?.len();
@@ -228,7 +240,12 @@ fn check_log(log_path: &Path, m: &Manifest) -> Result<Match> {
 /// # Errors
 /// [`Error::Io`] when the folder or its files cannot be written; the index is then as before.
 pub fn update_index(log_path: &Path, log: &Log) -> Result<()> {
-    let dir = index_path(log_path);
+    update_source(&mut Source::File(log_path), log)
+}
+
+/// [`update_index`] for the log behind `src`.
+pub(crate) fn update_source(src: &mut Source, log: &Log) -> Result<()> {
+    let dir = src.dir()?;
     let io = |p: &Path| {
         let p = p.display().to_string();
         move |e| Error::io(&p, e)
@@ -242,7 +259,7 @@ pub fn update_index(log_path: &Path, log: &Log) -> Result<()> {
     };
     let generation = old.as_ref().map_or(0, |m| m.generation);
     let usable = match old {
-        Some(m) if m.seq <= log.history.seq_last() => match check_log(log_path, &m)? {
+        Some(m) if m.seq <= log.history.seq_last() => match src.check(&m)? {
             Match::Differs(_) => None,
             _ => Some(m),
         },
@@ -256,30 +273,15 @@ pub fn update_index(log_path: &Path, log: &Log) -> Result<()> {
         return Ok(());
     }
     extend(&dir, &mut m, log).map_err(io(&dir))?;
-    m.tail_sum = tail_sum(log_path, log.valid_len)?;
+    m.tail_sum = src.tail_sum(log)?;
     manifest::write(&dir, &m).map_err(io(&dir))?;
     remove_unnamed(&dir, &m);
     Ok(())
 }
 
-/// The SHA-256 of the log's line ending at `end` (zeros when `end` is 0).
-fn tail_sum(log_path: &Path, end: u64) -> Result<[u8; 32]> {
-    if end == 0 {
-        return Ok([0; 32]);
-    }
-    let io = |e| Error::io(log_path.display(), e);
-    let mut file = File::open(log_path).map_err(io)?;
-    let line = line_ending_at(&mut file, end).map_err(io)?.ok_or_else(|| {
-        io(std::io::Error::other(
-            "no record ends where the log was read to",
-        ))
-    })?;
-    Ok(Sha256::digest(&line).into())
-}
-
 /// The longest tail after the index's end that is folded onto the index alone (64 MiB);
 /// a longer one (an index far behind) is caught up by reading the whole log.
-const TAIL_BYTES_MAX: u64 = 64 << 20;
+pub(crate) const TAIL_BYTES_MAX: u64 = 64 << 20;
 
 /// The most events a merge on the append path writes: a run of new events takes the segments
 /// before it along only while the merged segment stays this short, so that no append rewrites
@@ -404,12 +406,6 @@ impl Index {
         self.memory.is_some()
     }
 
-    /// Loads the index of the log at `log_path` as it is on disk, checked against nothing (a
-    /// writer that holds the log's lock and has just updated it).
-    pub(crate) fn load_written(log_path: &Path, log: &Log) -> Result<Index> {
-        Index::reload(log_path, log)
-    }
-
     /// Opens the index of the log at `log_path` for a query: checks it against the log, and
     /// catches it up, builds it or rebuilds it (reading and folding the log) when needed.
     ///
@@ -417,43 +413,61 @@ impl Index {
     /// [`Error::Usage`] when there is no log; those of [`Log::open`] when the log must be read;
     /// [`Error::Io`] when the index cannot be written.
     pub fn open(log_path: &Path) -> Result<(Index, IndexUse)> {
-        let dir = index_path(log_path);
-        fs::metadata(log_path).map_err(|e| missing_or_io(log_path, e))?;
+        Index::open_source(&mut Source::File(log_path))
+    }
+
+    /// [`Index::open`] for a log on either backend: beside a file log, or in the local cache
+    /// folder of a PostgreSQL log ([`cache_root`]), checked against the table's last record.
+    ///
+    /// # Errors
+    /// As [`Index::open`], and [`Error::Io`] when the server fails.
+    pub fn open_log(target: &LogRef) -> Result<(Index, IndexUse)> {
+        Index::open_source(&mut Source::of(target))
+    }
+
+    fn open_source(src: &mut Source) -> Result<(Index, IndexUse)> {
+        src.must_exist()?;
+        let dir = match src.dir() {
+            Ok(dir) => dir,
+            Err(e) => return Index::unwritable(src.name(), src.read_whole()?, e),
+        };
         let reason = match load(&dir) {
-            Ok((m, segments)) => match check_log(log_path, &m)? {
+            Ok((m, segments)) => match src.check(&m)? {
                 Match::Same => return Ok((Index::new(dir, m, segments), IndexUse::Used)),
-                Match::Longer => return Index::catch_up(log_path, m, segments),
+                Match::Longer => return Index::catch_up(src, m, segments),
                 Match::Differs(reason) => reason,
             },
             Err(reason) => reason,
         };
-        let log = Log::open(log_path)?;
+        let log = src.read_whole()?;
         let used = if reason == "there is none" {
             IndexUse::Built
         } else {
             IndexUse::Rebuilt { reason }
         };
-        Index::updated(log_path, log, used)
+        Index::updated(src, log, used)
     }
 
     /// Brings the index up to `log` and loads it; when it cannot be written (a read-only
     /// folder, a full disk), answers from `log` itself, in memory.
-    fn updated(log_path: &Path, log: Log, used: IndexUse) -> Result<(Index, IndexUse)> {
-        match update_index(log_path, &log) {
-            Ok(()) => Ok((Index::reload(log_path, &log)?, used)),
-            Err(e @ Error::Io { .. }) => Ok((
-                Index::in_memory(index_path(log_path), log),
-                IndexUse::Unwritable {
-                    reason: e.to_string(),
-                },
-            )),
+    fn updated(src: &mut Source, log: Log, used: IndexUse) -> Result<(Index, IndexUse)> {
+        match update_source(src, &log) {
+            Ok(()) => Ok((Index::reload(src, &log)?, used)),
+            Err(e @ Error::Io { .. }) => Index::unwritable(src.name(), log, e),
             Err(e) => Err(e),
         }
     }
 
+    /// An index in memory from `log`, because the one on disk could not be written (`e`).
+    fn unwritable(name: String, log: Log, e: Error) -> Result<(Index, IndexUse)> {
+        let used = IndexUse::Unwritable {
+            reason: e.to_string(),
+        };
+        Ok((Index::in_memory(PathBuf::from(name), log), used))
+    }
+
     /// An index that answers from `log`'s fold in memory, writing nothing: for a log whose
-    /// index cannot be written, and for a PostgreSQL log, which has none (`dir` is only
-    /// named in reports).
+    /// index cannot be written (`dir` is only named in reports).
     pub fn in_memory(dir: PathBuf, log: Log) -> Index {
         let m = Manifest {
             seq: log.history.seq_last(),
@@ -475,23 +489,35 @@ impl Index {
     /// # Errors
     /// As [`Index::open`].
     pub fn rebuild(log_path: &Path) -> Result<Index> {
-        let dir = index_path(log_path);
-        let log = Log::open(log_path)?;
+        Index::rebuild_log(&LogRef::File(log_path.to_path_buf()))
+    }
+
+    /// [`Index::rebuild`] for a log on either backend.
+    ///
+    /// # Errors
+    /// As [`Index::open_log`].
+    pub fn rebuild_log(target: &LogRef) -> Result<Index> {
+        let mut src = Source::of(target);
+        let log = src.read_whole()?;
+        let dir = src.dir()?;
         if dir.join("MANIFEST").exists() {
             fs::remove_file(dir.join("MANIFEST")).map_err(|e| Error::io(dir.display(), e))?;
         }
-        Ok(Index::updated(log_path, log, IndexUse::Built)?.0)
+        Ok(Index::updated(&mut src, log, IndexUse::Built)?.0)
     }
 
     /// Brings an index whose log has grown after its end up to date: folds only the log's
     /// tail after it, onto what the index holds ([`Index::tail_log`]), and adds it; the whole
     /// log is read only when the tail cannot be folded that way.
-    fn catch_up(log_path: &Path, m: Manifest, segments: Vec<Segment>) -> Result<(Index, IndexUse)> {
-        let dir = index_path(log_path);
-        let mut index = Index::new(dir, m, segments);
-        let (log, sparse) = match index.tail_log(log_path)? {
+    fn catch_up(
+        src: &mut Source,
+        m: Manifest,
+        segments: Vec<Segment>,
+    ) -> Result<(Index, IndexUse)> {
+        let mut index = Index::new(src.dir()?, m, segments);
+        let (log, sparse) = match index.tail_log(src)? {
             Some(log) => (log, true),
-            None => (Log::open(log_path)?, false),
+            None => (src.read_whole()?, false),
         };
         if log.history.seq_last() == index.manifest.seq {
             // Only a torn tail after the index's end.
@@ -503,12 +529,15 @@ impl Index {
         drop(index);
         let used = IndexUse::CaughtUp { from };
         if !sparse {
-            return Index::updated(log_path, log, used);
+            return Index::updated(src, log, used);
         }
-        match update_index(log_path, &log) {
-            Ok(()) => Ok((Index::reload(log_path, &log)?, used)),
+        match update_source(src, &log) {
+            Ok(()) => Ok((Index::reload(src, &log)?, used)),
             // Answers in memory need the whole log's fold, not the tail's.
-            Err(Error::Io { .. }) => Index::updated(log_path, Log::open(log_path)?, used),
+            Err(Error::Io { .. }) => {
+                let whole = src.read_whole()?;
+                Index::updated(src, whole, used)
+            }
             Err(e) => Err(e),
         }
     }
@@ -523,24 +552,11 @@ impl Index {
     ///
     /// # Errors
     /// [`Error::Io`] when the log cannot be read.
-    pub(crate) fn tail_log(&self, log_path: &Path) -> Result<Option<Log>> {
-        let io = |e| Error::io(log_path.display(), e);
-        let mut file = File::open(log_path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
+    pub(crate) fn tail_log(&self, src: &mut Source) -> Result<Option<Log>> {
         let m = &self.manifest;
-        if len < m.valid_len || len - m.valid_len > TAIL_BYTES_MAX {
+        let Some(tail) = src.tail(m)? else {
             return Ok(None);
-        }
-        if m.valid_len > 0 {
-            let mut last = [0u8; 1];
-            file.seek(SeekFrom::Start(m.valid_len - 1)).map_err(io)?;
-            file.read_exact(&mut last).map_err(io)?;
-            if last[0] != b'\n' {
-                return Ok(None);
-            }
-        }
-        let mut tail = Vec::new();
-        file.read_to_end(&mut tail).map_err(io)?;
+        };
         let (mut ids, mut targets) = (Vec::new(), Vec::new());
         let (mut actors, mut topics) = (Vec::new(), Vec::new());
         for line in tail.split(|b| *b == b'\n') {
@@ -570,13 +586,13 @@ impl Index {
             schema1_records: 0,
             final_newline_missing: false,
         };
-        let name = log_path.display().to_string();
+        let name = src.name();
         Ok(Log::resume(&name, &tail[..], Some(start), super::log::CHUNK_BYTES).ok())
     }
 
     /// Loads the index just brought up to `log`.
-    fn reload(log_path: &Path, log: &Log) -> Result<Index> {
-        let dir = index_path(log_path);
+    fn reload(src: &Source, log: &Log) -> Result<Index> {
+        let dir = src.dir()?;
         let (m, segments) = load(&dir).map_err(|reason| {
             Error::io(
                 dir.display(),

@@ -22,8 +22,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::super::codec::{LastRecorded, Reader, event_of, put_record};
-use super::super::record::Record;
+use super::super::codec::{LastRecorded, Reader, event_of};
+use super::super::encode::RecordEncoder;
 use super::account::Account;
 use crate::core::{Event, Seq};
 
@@ -107,10 +107,11 @@ pub(crate) fn write(
 ) -> io::Result<(u64, [u8; 32])> {
     let mut w = SegmentWriter::create(path, first, last)?;
     let mut buf = Vec::with_capacity(512);
+    let mut records = RecordEncoder::default();
     for event in events {
         w.ids.push((event.id, event.seq));
         buf.clear();
-        put_record(&mut buf, &Record::from_event(&event));
+        records.record(&mut buf, &event);
         w.record(&check8(&buf), &buf)?;
     }
     w.finish(postings, account)
