@@ -45,5 +45,8 @@ for n in ${sizes[*]}; do
   /usr/bin/time -f "%e %M" -o "$dir/time" $bin --log "$log" index --rebuild > /dev/null
   awk -v n="$events" '{ printf "  index from scratch                 %7.2f s = %.0f events/s  %6.0f MB peak\n", $1, n / $1, $2 / 1024 }' "$dir/time"
   median3 "positions --actor a0042 (rebuilt)" $bin --log "$log" positions --actor a0042 --format json
+  echo "  load: $(uptime)"
+  # Each size's log is removed once measured (a 16M log and its index are about 12 GB).
+  rm -rf "$log" "$log.index" "$log.writer"
 done
 echo "load after: $(uptime)"

@@ -549,8 +549,8 @@ pub fn flag_of(field: &str) -> String {
 /// names from the projection index, so the cost follows the event, not the log.
 /// Prints the stored record (see [`WriteArgs::format`]).
 ///
-/// With `--dry-run` the log is read without the lock, the event checked against it as `append`
-/// would check it, and printed without being appended.
+/// With `--dry-run` the log's index is read without the lock (opened as a query opens it), the
+/// event checked against it as `append` would check it, and printed without being appended.
 ///
 /// # Errors
 /// Those of `build` and of [`Writer::open_log_indexed`] and [`Writer::append`]; input errors
@@ -570,10 +570,11 @@ pub fn record_one(
             .map_err(|e| renamed(e, name))
     };
     if w.dry_run {
-        let log = open(target)?;
-        let h = log.history();
-        let record = build(&Lookup::Log(h))?;
+        let mut index = open_index(target)?;
+        let record = build(&Lookup::Index(&index))?;
         let batch = parse(&record)?;
+        let ids: Vec<Uuid> = batch.iter().filter_map(|e| e.id).collect();
+        let h = &read_index(target, &mut index, |ix| ix.history_for_batch(&batch, &ids))?;
         let new = &batch[0];
         if let Some(e) = w.expect_seq.filter(|e| *e != h.seq_last()) {
             return Err(Error::Conflict {

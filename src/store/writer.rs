@@ -5,7 +5,6 @@
 //! loss, assuming the disk honours `fdatasync`. Until then, a crash may leave part of the batch
 //! on disk; readers ignore it as a torn tail and the next append removes it.
 
-use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -17,14 +16,14 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 use super::backend::LogRef;
-use super::batch::NewEvent;
+use super::batch::{BATCH_EVENTS_MAX, NewEvent};
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
-use super::index::{Index, names, update_index};
+use super::index::{Index, update_index};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use super::postgres::{PgAppend, PgLog};
-use crate::core::{ActorId, Event, History, Rejection, Seq, TopicId};
+use crate::core::{Event, History, Rejection, Seq};
 use crate::error::{Error, Location, Result};
 
 /// How to append.
@@ -207,14 +206,7 @@ impl Writer {
             }
         }
         let index = self.index.as_ref().expect("opened above");
-        let targets: Vec<Uuid> = batch.iter().filter_map(|e| e.body.target()).collect();
-        let (mut actors, mut topics) = (BTreeSet::new(), BTreeSet::new());
-        for e in batch {
-            names(&e.body, &mut actors, &mut topics);
-        }
-        let actors: Vec<ActorId> = actors.into_iter().cloned().collect();
-        let topics: Vec<TopicId> = topics.into_iter().cloned().collect();
-        match index.history_for(ids, &targets, &actors, &topics) {
+        match index.history_for_batch(batch, ids) {
             Ok(h) => self.log.history = h,
             Err(_) => {
                 // Damage in the index: the whole log, this time; a query rebuilds the index.
@@ -248,22 +240,17 @@ impl Writer {
         })
     }
 
-    /// After a batch of an indexed writer: brings the index up to it (when it added events)
-    /// and loads it again; on failure the index is dropped (the next batch opens it again, or
-    /// folds the whole log) and the warning returned.
+    /// After a batch of an indexed writer: brings the index up to it (when it added events) and
+    /// lets the opened index go; the next batch, if any, opens it again (`prepare_indexed`), so
+    /// a writer of one batch (`append`, `add`) opens the segments twice, not three times.
+    /// Returns the warning of a failed update (the next batch then catches the index up, or
+    /// folds the whole log).
     fn follow_index(&mut self, added: bool) -> Option<String> {
         if !added {
             return None;
         }
-        let warning = self.update_index();
-        let Sink::File { path, .. } = &self.sink else {
-            return warning;
-        };
-        self.index = match warning {
-            None => Index::load_written(path, &self.log).ok().map(Box::new),
-            Some(_) => None,
-        };
-        warning
+        self.index = None;
+        self.update_index()
     }
 
     /// Opens the log `target` for appending: [`Writer::open`] for a file; for PostgreSQL,
@@ -306,10 +293,10 @@ impl Writer {
         }
     }
 
-    /// The projection index this writer checks its batches against: `Some` for a writer
-    /// opened with [`Writer::open_indexed`] while it has its index (then [`Writer::log`]'s
-    /// history is sparse: only what the last batch needed); `None` when the writer folds the
-    /// whole log.
+    /// The projection index this writer checks its next batch against: `Some` for a writer
+    /// opened with [`Writer::open_indexed`] until its first batch is appended (after that the
+    /// index is opened again for each batch; [`Writer::log`]'s history is sparse: only what the
+    /// last batch needed); `None` when the writer folds the whole log.
     pub fn index(&self) -> Option<&Index> {
         self.index.as_deref().filter(|_| self.indexed)
     }
@@ -361,7 +348,7 @@ impl Writer {
             Sink::Postgres(sink) => {
                 let PgSink { pg, client } = &mut **sink;
                 let rows = stored_rows(bytes, source)?;
-                let (mut tx, log) = PgAppend::begin(client, pg, self.log.clone())?;
+                let (tx, log) = PgAppend::begin(client, pg, self.log.clone())?;
                 let found = log.history.seq_last();
                 if found != seq_before {
                     return Err(Error::Conflict {
@@ -369,8 +356,7 @@ impl Writer {
                         found,
                     });
                 }
-                tx.insert(&rows, bytes)?;
-                tx.commit()?;
+                tx.write(&rows, bytes)?;
             }
         }
         self.log = next;
@@ -468,7 +454,7 @@ impl Writer {
         // Should the catch-up fail, the writer is left with an empty log, which the next
         // append reads again whole.
         let log = std::mem::replace(&mut self.log, Log::empty());
-        let (mut tx, log) = PgAppend::begin(client, pg, log)?;
+        let (tx, log) = PgAppend::begin(client, pg, log)?;
         self.log = log;
         let recorded_at = next_recorded_at(&self.log, opts);
         let seq_before = self.log.history.seq_last();
@@ -491,7 +477,7 @@ impl Writer {
         let written = if rows.is_empty() {
             Ok(())
         } else {
-            tx.insert(&rows, &out).and_then(|()| tx.commit())
+            tx.write(&rows, &out)
         };
         let out_len = out.len() as u64;
         keep_spare(&mut self.spare, out, self.defer_index);
@@ -637,6 +623,20 @@ fn stage_checked(
     opts: &AppendOptions,
     recorded_at: jiff::Timestamp,
 ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
+    if batch.len() > BATCH_EVENTS_MAX {
+        // Readers refuse a stored batch of more records (`batch_last`): never write one.
+        return Err(Error::input(
+            Location {
+                file: source.to_string(),
+                line: None,
+                field: None,
+            },
+            format!(
+                "the batch holds {} events, more than BATCH_EVENTS_MAX ({BATCH_EVENTS_MAX}); split it",
+                batch.len()
+            ),
+        ));
+    }
     let seq_before = log.history.seq_last();
     let prev = log.head;
     let buf = std::mem::take(spare);

@@ -899,6 +899,48 @@ fn json_afresh(log: &Path, args: &[&str]) -> Value {
     crate::support::json(&run_log(log, args, None))
 }
 
+/// Given the seed log, when a writer (on the index, or on the whole log) is handed a batch of
+/// BATCH_EVENTS_MAX + 1 events (the scaling generator once made one, which every reader then
+/// refused at its `batch_last`), then it is refused whole, naming the limit, and the log is
+/// unchanged; a batch of BATCH_EVENTS_MAX events is appended.
+#[test]
+fn a_writer_refuses_a_batch_over_batch_events_max() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let before = std::fs::read(&log).unwrap();
+    let line = r#"{"type":"stance.declared","actor":"prk","topic":"dprk-troops-in-russia","stance":"deny","date":"2024-11-05","cite":{"publication":"X"}}"#;
+    let one = parse_batch("b", format!("{line}\n").as_bytes()).unwrap();
+    let max = stancelog::store::BATCH_EVENTS_MAX;
+    let over = vec![one[0].clone(); max + 1];
+    let opts = AppendOptions {
+        recorded_at: jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+        expect_seq: None,
+        wait: Duration::from_secs(5),
+    };
+    for indexed in [true, false] {
+        let mut w = if indexed {
+            Writer::open_indexed(&log, Duration::from_secs(5)).unwrap()
+        } else {
+            Writer::open(&log, Duration::from_secs(5)).unwrap()
+        };
+        let e = w.append(&over, "b", &opts).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "b: the batch holds 100001 events, more than BATCH_EVENTS_MAX (100000); split it"
+        );
+        assert_eq!(std::fs::read(&log).unwrap(), before);
+    }
+    let r = Writer::open_indexed(&log, Duration::from_secs(5))
+        .unwrap()
+        .append(&over[..max], "b", &opts)
+        .unwrap();
+    assert_eq!(r.events.last().unwrap().seq, 40 + max as u64);
+    assert_eq!(
+        Log::open(&log).unwrap().history().seq_last(),
+        40 + max as u64
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Crashes and concurrent readers
 // ---------------------------------------------------------------------------------------------

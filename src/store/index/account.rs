@@ -10,7 +10,7 @@
 //! index's old end and put back as it stands now. A segment's counts may so be negative (a
 //! correction moving an older stance to another actor); the sums over all segments are not.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::core::{ActorEntry, ActorId, EventBody, History, Seq, TopicEntry, TopicId, ValidDate};
 use crate::store::codec::Reader;
@@ -217,13 +217,17 @@ pub(super) fn delta(h: &History, from: Seq, last: Seq) -> Account {
     let mut actors: BTreeMap<ActorId, Line> = BTreeMap::new();
     let mut topics: BTreeMap<TopicId, Line> = BTreeMap::new();
     let touched = walk(&mut acc, h, from, last, &mut actors, &mut topics);
-    let mut by_date: BTreeMap<ValidDate, i64> = BTreeMap::new();
+    // Differences by actor symbol, topic symbol and date: (stances, retracted); by symbol, not
+    // id, so that a log's millions of stances cost no string comparisons.
+    let mut by_actor: HashMap<u32, (i64, i64)> = HashMap::new();
+    let mut by_topic: HashMap<u32, (i64, i64)> = HashMap::new();
+    let mut by_date: HashMap<ValidDate, i64> = HashMap::new();
     let mut add = |s: Share, sign: i64| {
         let r = if s.3 { sign } else { 0 };
-        let a = actors.entry(h.actor_syms.item(s.0).clone()).or_default();
-        (a.stances, a.retracted) = (a.stances + sign, a.retracted + r);
-        let t = topics.entry(h.topic_syms.item(s.1).clone()).or_default();
-        (t.stances, t.retracted) = (t.stances + sign, t.retracted + r);
+        let a = by_actor.entry(s.0).or_default();
+        *a = (a.0 + sign, a.1 + r);
+        let t = by_topic.entry(s.1).or_default();
+        *t = (t.0 + sign, t.1 + r);
         *by_date.entry(s.2).or_default() += sign;
     };
     for seq in touched {
@@ -236,7 +240,17 @@ pub(super) fn delta(h: &History, from: Seq, last: Seq) -> Account {
             add(s, 1);
         }
     }
-    acc.dates = by_date.into_iter().filter(|(_, n)| *n != 0).collect();
+    for (sym, (s, r)) in by_actor {
+        let l = actors.entry(h.actor_syms.item(sym).clone()).or_default();
+        (l.stances, l.retracted) = (l.stances + s, l.retracted + r);
+    }
+    for (sym, (s, r)) in by_topic {
+        let l = topics.entry(h.topic_syms.item(sym).clone()).or_default();
+        (l.stances, l.retracted) = (l.stances + s, l.retracted + r);
+    }
+    let mut dates: Vec<(ValidDate, i64)> = by_date.into_iter().filter(|(_, n)| *n != 0).collect();
+    dates.sort_unstable();
+    acc.dates = dates;
     let kept = |l: &Line| *l != Line::default();
     acc.actors = actors.into_iter().filter(|(_, l)| kept(l)).collect();
     acc.topics = topics.into_iter().filter(|(_, l)| kept(l)).collect();

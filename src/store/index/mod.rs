@@ -52,7 +52,6 @@ use crate::error::{Error, Result};
 
 pub use self::check::{IndexCheck, check_index, check_index_of};
 pub use self::manifest::VERSION as INDEX_VERSION;
-pub(crate) use self::read::names;
 pub(crate) use self::source::Source;
 pub use self::source::cache_root;
 
@@ -405,12 +404,6 @@ impl Index {
     /// Whether the index answers from a fold in memory (it could not be written).
     pub(crate) fn in_memory_only(&self) -> bool {
         self.memory.is_some()
-    }
-
-    /// Loads the index of the log at `log_path` as it is on disk, checked against nothing (a
-    /// writer that holds the log's lock and has just updated it).
-    pub(crate) fn load_written(log_path: &Path, log: &Log) -> Result<Index> {
-        Index::reload(&Source::File(log_path), log)
     }
 
     /// Opens the index of the log at `log_path` for a query: checks it against the log, and

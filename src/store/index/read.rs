@@ -12,6 +12,7 @@ use super::Index;
 use super::keys::{self, GLOBAL};
 use super::segment::Segment;
 use crate::core::{ActorId, Event, EventBody, Filter, History, Seq, TopicId};
+use crate::store::NewEvent;
 
 /// Events are decoded on worker threads in windows of this many (bounded memory).
 const WINDOW: usize = 1 << 16;
@@ -234,6 +235,27 @@ impl Index {
         let events = self.decode(&seqs)?;
         self.fold_named(&mut h, events, actors, topics)?;
         Ok(h)
+    }
+
+    /// [`Index::history_for`] for a batch of new events: what checking `batch` after the
+    /// index's end reads (the events of `ids`, the batch's ids, drawn or given; the stances
+    /// its corrections, retractions and citations target, with their notes; the registrations
+    /// it names; every alias link and role). An index in memory gives the whole log's fold.
+    ///
+    /// # Errors
+    /// Damage found while reading, in words.
+    pub fn history_for_batch(&self, batch: &[NewEvent], ids: &[Uuid]) -> Result<History, Damage> {
+        if let Some(h) = &self.memory {
+            return Ok(h.clone());
+        }
+        let targets: Vec<Uuid> = batch.iter().filter_map(|e| e.body.target()).collect();
+        let (mut actors, mut topics) = (BTreeSet::new(), BTreeSet::new());
+        for e in batch {
+            names(&e.body, &mut actors, &mut topics);
+        }
+        let actors: Vec<ActorId> = actors.into_iter().cloned().collect();
+        let topics: Vec<TopicId> = topics.into_iter().cloned().collect();
+        self.history_for(ids, &targets, &actors, &topics)
     }
 
     /// A sparse history of the registrations, alias links and roles alone: enough to resolve
