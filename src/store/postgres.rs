@@ -51,6 +51,10 @@ pub const NOTIFY_CHANNEL: &str = "stancelog_append";
 /// The schema `stancelog init` creates: the records table, the trigger that keeps it
 /// append-only, and the two group roles with their grants.
 ///
+/// `hash` is checked for its length only: a regular expression for 64 hex digits cost a
+/// quarter of a bulk insert's time on the server (a `COPY` of the UN votes' rows, 20.3-20.8 s
+/// against 15.1-15.7 s), and `verify` recomputes every hash from the lines anyway.
+///
 /// The roles are cluster-wide: created when missing (so that a second log in another database
 /// of the same cluster reuses them), granted on this database's schema. The table's owner (the
 /// role that ran `init`) can still drop the trigger; keep that role for administration only.
@@ -59,7 +63,7 @@ CREATE SCHEMA stancelog;
 CREATE TABLE stancelog.records (
     seq  bigint PRIMARY KEY CHECK (seq >= 1),
     id   uuid   NOT NULL UNIQUE,
-    hash text   CHECK (hash ~ '^[0-9a-f]{64}$'),
+    hash text   CHECK (octet_length(hash) = 64),
     line text   NOT NULL
 );
 COMMENT ON TABLE stancelog.records IS
