@@ -65,30 +65,7 @@ impl LineEncoder {
         let f = Fields::of(e.body);
         let start = out.len();
         // Every member is written with a leading comma; the first one's becomes the `{`.
-        opt_str(out, b",\"actor\":\"", f.actor);
-        opt_str(out, b",\"alias\":\"", f.alias);
-        if let Some(list) = f.aliases {
-            str_array(out, b",\"aliases\":[", list);
-        }
-        out.extend_from_slice(b",\"batch_last\":");
-        u64_text(out, batch_last);
-        if let Some(c) = f.cite {
-            cite(out, c);
-        }
-        opt_str(out, b",\"country\":\"", f.country);
-        if let Some((date, time)) = f.date {
-            out.extend_from_slice(b",\"date\":\"");
-            valid_date(out, date);
-            if let Some(t) = time {
-                out.push(b'T');
-                escaped(out, t.as_str());
-            }
-            out.push(b'"');
-        }
-        opt_str(out, b",\"event\":\"", f.event);
-        if let Some(d) = f.from {
-            date_member(out, b",\"from\":\"", d);
-        }
+        members_before_hash(out, &f, batch_last);
         let hash_at = out.len();
         out.extend_from_slice(HASH_KEY);
         out.extend_from_slice(&PLACEHOLDER_HEX);
@@ -103,45 +80,82 @@ impl LineEncoder {
         out.extend_from_slice(b",\"id\":\"");
         uuid_text(out, &e.id);
         out.push(b'"');
-        opt_str(out, b",\"instrument\":\"", f.instrument);
-        if let Some(list) = f.issues {
-            str_array(out, b",\"issues\":[", list);
-        }
-        opt_str(out, b",\"kind\":\"", f.kind);
-        opt_str(out, b",\"name\":\"", f.name);
-        opt_str(out, b",\"organisation\":\"", f.organisation);
-        opt_str(out, b",\"quote\":\"", f.quote);
-        opt_str(out, b",\"reason\":\"", f.reason);
-        opt_str(out, b",\"recipient\":\"", f.recipient);
-        out.extend_from_slice(b",\"recorded_at\":\"");
-        escaped(out, recorded);
-        out.push(b'"');
-        opt_str(out, b",\"resolution\":\"", f.resolution);
-        out.extend_from_slice(b",\"schema\":");
-        u64_text(out, u64::from(SCHEMA_VERSION));
-        opt_str(out, b",\"sector\":\"", f.sector);
-        out.extend_from_slice(b",\"seq\":");
-        u64_text(out, e.seq);
-        if let Some(n) = f.session {
-            out.extend_from_slice(b",\"session\":");
-            u64_text(out, u64::from(n));
-        }
-        opt_str(out, b",\"stance\":\"", f.stance);
-        if let Some(t) = f.target {
-            out.extend_from_slice(b",\"target\":\"");
-            uuid_text(out, &t);
-            out.push(b'"');
-        }
-        opt_str(out, b",\"title\":\"", f.title);
-        if let Some(d) = f.to {
-            date_member(out, b",\"to\":\"", d);
-        }
-        opt_str(out, b",\"topic\":\"", f.topic);
-        opt_str(out, b",\"type\":\"", Some(f.type_name));
+        members_after_id(out, &f, recorded, e.seq);
         out[start] = b'{';
         out.extend_from_slice(b"}\n");
         hash_at
     }
+}
+
+/// The members of a stored line that sort before `hash` (`actor` to `from`), each with a
+/// leading comma.
+#[inline]
+fn members_before_hash(out: &mut Vec<u8>, f: &Fields<'_>, batch_last: Seq) {
+    opt_str(out, b",\"actor\":\"", f.actor);
+    opt_str(out, b",\"alias\":\"", f.alias);
+    if let Some(list) = f.aliases {
+        str_array(out, b",\"aliases\":[", list);
+    }
+    out.extend_from_slice(b",\"batch_last\":");
+    u64_text(out, batch_last);
+    if let Some(c) = f.cite {
+        cite(out, c);
+    }
+    opt_str(out, b",\"country\":\"", f.country);
+    if let Some((date, time)) = f.date {
+        out.extend_from_slice(b",\"date\":\"");
+        valid_date(out, date);
+        if let Some(t) = time {
+            out.push(b'T');
+            escaped(out, t.as_str());
+        }
+        out.push(b'"');
+    }
+    opt_str(out, b",\"event\":\"", f.event);
+    if let Some(d) = f.from {
+        date_member(out, b",\"from\":\"", d);
+    }
+}
+
+/// The members of a stored line that sort after `id` (`instrument` to `type`), each with a
+/// leading comma; `recorded` is the formatted recorded time.
+#[inline]
+fn members_after_id(out: &mut Vec<u8>, f: &Fields<'_>, recorded: &str, seq: Seq) {
+    opt_str(out, b",\"instrument\":\"", f.instrument);
+    if let Some(list) = f.issues {
+        str_array(out, b",\"issues\":[", list);
+    }
+    opt_str(out, b",\"kind\":\"", f.kind);
+    opt_str(out, b",\"name\":\"", f.name);
+    opt_str(out, b",\"organisation\":\"", f.organisation);
+    opt_str(out, b",\"quote\":\"", f.quote);
+    opt_str(out, b",\"reason\":\"", f.reason);
+    opt_str(out, b",\"recipient\":\"", f.recipient);
+    out.extend_from_slice(b",\"recorded_at\":\"");
+    escaped(out, recorded);
+    out.push(b'"');
+    opt_str(out, b",\"resolution\":\"", f.resolution);
+    out.extend_from_slice(b",\"schema\":");
+    u64_text(out, u64::from(SCHEMA_VERSION));
+    opt_str(out, b",\"sector\":\"", f.sector);
+    out.extend_from_slice(b",\"seq\":");
+    u64_text(out, seq);
+    if let Some(n) = f.session {
+        out.extend_from_slice(b",\"session\":");
+        u64_text(out, u64::from(n));
+    }
+    opt_str(out, b",\"stance\":\"", f.stance);
+    if let Some(t) = f.target {
+        out.extend_from_slice(b",\"target\":\"");
+        uuid_text(out, &t);
+        out.push(b'"');
+    }
+    opt_str(out, b",\"title\":\"", f.title);
+    if let Some(d) = f.to {
+        date_member(out, b",\"to\":\"", d);
+    }
+    opt_str(out, b",\"topic\":\"", f.topic);
+    opt_str(out, b",\"type\":\"", Some(f.type_name));
 }
 
 /// The body members of a record, borrowed from the event: what `Record::from_body` fills, with

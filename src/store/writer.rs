@@ -1062,26 +1062,11 @@ fn stage_pipelined<'b>(
             pool.spawn(keep_warm);
         });
         let mut enc = ChainEncoder::new(buf, prev, guess_last, batch.len());
-        for c in 0..chunks {
-            if abandon.load(Ordering::Relaxed) {
-                break;
+        chain_chunks(&mut enc, chunks, (claimed, abandon), &rx, |enc, c| {
+            for i in chunk(c) {
+                enc.push(&guess(i));
             }
-            if claimed
-                .compare_exchange(c, c + 1, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-            {
-                for i in chunk(c) {
-                    enc.push(&guess(i));
-                }
-            } else {
-                // The pool's thread claimed chunk `c`: its lines are the next it sends. An
-                // error means it stopped (it panicked; the scope passes the panic on).
-                match rx.recv() {
-                    Ok(part) => enc.link_part(&part),
-                    Err(_) => break,
-                }
-            }
-        }
+        });
         enc
     });
     let (report, staged) = staged.expect("the scope ends after its staging job")?;
@@ -1091,6 +1076,36 @@ fn stage_pipelined<'b>(
         encode_refs(enc.finish().bytes, &prev, &staged)
     };
     Ok((report, staged, encoded))
+}
+
+/// The calling thread's side of [`stage_pipelined`]: takes chunks `0..chunks` in order,
+/// encoding and chaining (`push_chunk`) each one it claims and linking the part the pool's
+/// thread sent for each one that thread claimed, until the guess is abandoned or the pool's
+/// thread stops (a panic, which the scope passes on).
+fn chain_chunks(
+    enc: &mut ChainEncoder,
+    chunks: usize,
+    (claimed, abandon): (&AtomicUsize, &AtomicBool),
+    rx: &mpsc::Receiver<Part>,
+    mut push_chunk: impl FnMut(&mut ChainEncoder, usize),
+) {
+    for c in 0..chunks {
+        if abandon.load(Ordering::Relaxed) {
+            break;
+        }
+        if claimed
+            .compare_exchange(c, c + 1, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            push_chunk(enc, c);
+        } else {
+            // The pool's thread claimed chunk `c`: its lines are the next it sends.
+            match rx.recv() {
+                Ok(part) => enc.link_part(&part),
+                Err(_) => break,
+            }
+        }
+    }
 }
 
 /// Stages the batch's events in order, `ids[i]` being the id of `batch[i]`: the report, and
