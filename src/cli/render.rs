@@ -194,7 +194,9 @@ impl Render {
     {
         let rows = || positions().map(|p| PositionRow::new(h, &p));
         match self.format {
-            Format::Json => export::json::write_pretty(out, rows()),
+            Format::Json => {
+                export::json::write_pretty_par(out, positions(), |p| PositionRow::new(h, &p))
+            }
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::positions(), rows()),
             Format::Table => {
@@ -252,7 +254,9 @@ impl Render {
             None => "-".to_string(),
         };
         match self.format {
-            Format::Json => export::json::write_pretty(out, rows()),
+            Format::Json => {
+                export::json::write_pretty_par(out, changes(), |c| ChangeRow::new(h, &c))
+            }
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::diff(), rows()),
             Format::Table => {
@@ -288,7 +292,9 @@ impl Render {
     {
         let rows = || entries().map(|e| TimelineRow::new(h, &e));
         match self.format {
-            Format::Json => export::json::write_pretty(out, rows()),
+            Format::Json => {
+                export::json::write_pretty_par(out, entries(), |e| TimelineRow::new(h, &e))
+            }
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::timeline(), rows()),
             Format::Table => {

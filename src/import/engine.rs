@@ -124,8 +124,14 @@ impl Keying {
         }
     }
 
-    /// The key text of `m` (left in `self.text`) and its id.
+    /// The id of `m`: UUID v5 of its key text.
     fn id_of(&mut self, m: &Mapped) -> Uuid {
+        event_id(self.text_of(m))
+    }
+
+    /// The key text of `m` (the data set and the key fields), which a citation's and a
+    /// correction's ids extend.
+    fn text_of(&mut self, m: &Mapped) -> &str {
         let k = &mut self.text;
         k.clear();
         k.push_str("import/");
@@ -145,7 +151,7 @@ impl Keying {
                 KeyField::Extra => write!(k, "{}", m.extra.as_deref().unwrap_or("")),
             };
         }
-        event_id(k)
+        k
     }
 
     /// Makes the ids of `m` (see [`Mapped::ids`]).
@@ -605,8 +611,6 @@ impl<'p> Engine<'p> {
         if !self.is_held(&id) {
             return Ok(Verdict::New(id));
         }
-        // Held: the key's text is needed for the ids of a citation or a correction.
-        self.keying.id_of(m);
         let Some((seq, old)) = self.held(&id) else {
             return Err(format!(
                 "its id {id} is in the log for an event other than a stance.declared"
@@ -625,7 +629,9 @@ impl<'p> Engine<'p> {
             }
             let key = format!(
                 "{}\u{1f}cited\u{1f}{:?}\u{1f}{:?}",
-                self.keying.text, new.cite, new.quote
+                self.keying.text_of(m),
+                new.cite,
+                new.quote
             );
             let cited = event_id(&key);
             if self.is_held(&cited) {
@@ -653,7 +659,7 @@ impl<'p> Engine<'p> {
             ));
         }
         let correction = correction_of(&old, new)?;
-        let key = format!("{}\u{1f}corrected\u{1f}{words}", self.keying.text);
+        let key = format!("{}\u{1f}corrected\u{1f}{words}", self.keying.text_of(m));
         let corrected = event_id(&key);
         if self.is_held(&corrected) {
             return Ok(Verdict::Present);

@@ -25,7 +25,7 @@ pub(crate) fn event_of(r: Record, last: &mut LastRecorded) -> Result<Event, Stri
         }
     };
     let body = r
-        .to_body()
+        .into_body()
         .map_err(|e| format!("field `{}`: {}", e.field, e.message))?;
     Ok(Event {
         seq,

@@ -317,7 +317,7 @@ static ESCAPE: [u8; 256] = {
 };
 
 /// `s` as the inside of a JSON string, escaped as serde_json escapes it.
-fn escaped(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn escaped(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     // Most text needs no escape: skip it eight bytes at a time.
     let clean = clean_prefix(bytes);

@@ -18,6 +18,7 @@ mod writer;
 pub use backend::LogRef;
 pub use batch::{BATCH_EVENTS_MAX, NewEvent, parse_batch};
 pub use chain::{GENESIS_HASH, Hash};
+pub(crate) use encode::escaped as escape_json;
 pub use head::seq_with_hash;
 pub use holder::writer_record_path;
 pub use index::{

@@ -348,7 +348,7 @@ impl Writer {
             Sink::Postgres(sink) => {
                 let PgSink { pg, client } = &mut **sink;
                 let rows = stored_rows(bytes, source)?;
-                let (mut tx, log) = PgAppend::begin(client, pg, self.log.clone())?;
+                let (tx, log) = PgAppend::begin(client, pg, self.log.clone())?;
                 let found = log.history.seq_last();
                 if found != seq_before {
                     return Err(Error::Conflict {
@@ -356,8 +356,7 @@ impl Writer {
                         found,
                     });
                 }
-                tx.insert(&rows, bytes)?;
-                tx.commit()?;
+                tx.write(&rows, bytes)?;
             }
         }
         self.log = next;
@@ -455,7 +454,7 @@ impl Writer {
         // Should the catch-up fail, the writer is left with an empty log, which the next
         // append reads again whole.
         let log = std::mem::replace(&mut self.log, Log::empty());
-        let (mut tx, log) = PgAppend::begin(client, pg, log)?;
+        let (tx, log) = PgAppend::begin(client, pg, log)?;
         self.log = log;
         let recorded_at = next_recorded_at(&self.log, opts);
         let seq_before = self.log.history.seq_last();
@@ -478,7 +477,7 @@ impl Writer {
         let written = if rows.is_empty() {
             Ok(())
         } else {
-            tx.insert(&rows, &out).and_then(|()| tx.commit())
+            tx.write(&rows, &out)
         };
         let out_len = out.len() as u64;
         keep_spare(&mut self.spare, out, self.defer_index);

@@ -461,6 +461,26 @@ fn an_immediate_stop_while_appends_run_loses_nothing_acknowledged() {
     );
 }
 
+/// The table refuses a hash column that is not 64 characters long (a row inserted by hand).
+#[test]
+fn a_hash_of_another_length_is_refused_by_the_table() {
+    let log = registered();
+    let mut db = admin(Some(dbname(&log.arg)));
+    let insert = |db: &mut postgres::Client, hash: &str| {
+        db.execute(
+            "INSERT INTO stancelog.records (seq, id, hash, line) VALUES (3, gen_random_uuid(), $1, '{}')",
+            &[&hash],
+        )
+    };
+    let e = insert(&mut db, &"a".repeat(63)).unwrap_err();
+    assert_eq!(
+        e.code(),
+        Some(&postgres::error::SqlState::CHECK_VIOLATION),
+        "{e}"
+    );
+    assert_eq!(seqs(dbname(&log.arg)), (2, 1, 2));
+}
+
 /// The projection index of a PostgreSQL log, in the local cache folder: the same answers as
 /// the fold of the whole table, caught up after other clients append, never used for another
 /// database.
