@@ -164,13 +164,11 @@ fn run_csv(b: &Bench, run: usize) -> (f64, f64) {
     let r = r.unwrap();
     assert!(r.refused.is_empty(), "{:?}", &r.refused[..1]);
     let first = r.appended as f64 / s;
-    println!(
-        "import csv, new log: {} rows, {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s), peak {:.0} MiB",
-        b.rows,
+    print_rate(
+        &format!("import csv, new log: {} rows,", b.rows),
         r.appended,
-        r.appended as f64 / s,
-        r.appended as f64 / cpu,
-        peak_mib()
+        s,
+        cpu,
     );
     let (r, s, cpu) = timed(import_csv);
     let r = r.unwrap();
@@ -212,6 +210,17 @@ fn remove_log(log: &Path) {
     std::fs::remove_dir_all(stancelog::store::index_path(log)).ok();
 }
 
+/// Prints one import's rate: `events` appended in `s` seconds of wall time and `cpu` seconds of
+/// CPU time, and the process's peak memory so far.
+fn print_rate(label: &str, events: u64, s: f64, cpu: f64) {
+    println!(
+        "{label} {events} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s), peak {:.0} MiB",
+        events as f64 / s,
+        events as f64 / cpu,
+        peak_mib()
+    );
+}
+
 /// `import gdelt` into a new log: events/s.
 fn run_gdelt(b: &Bench, run: usize) -> f64 {
     let log = b.dir.join(format!("gdelt-{run}.jsonl"));
@@ -234,13 +243,11 @@ fn run_gdelt(b: &Bench, run: usize) -> f64 {
     });
     let r = r.unwrap();
     assert!(r.refused.is_empty(), "{:?}", &r.refused[..1]);
-    println!(
-        "import gdelt, new log: {} rows, {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s), peak {:.0} MiB",
-        b.rows,
+    print_rate(
+        &format!("import gdelt, new log: {} rows,", b.rows),
         r.appended,
-        r.appended as f64 / s,
-        r.appended as f64 / cpu,
-        peak_mib()
+        s,
+        cpu,
     );
     remove_log(&log);
     r.appended as f64 / s
@@ -259,13 +266,7 @@ fn run_unvotes(b: &Bench, run: usize, data: &Path) -> f64 {
         stancelog::import::unvotes::import(&LogRef::File(log.clone()), &dir_un, &opts, &NoProgress)
     });
     let r = r.unwrap();
-    println!(
-        "import unvotes (reference): {} events in {s:.2} s = {:.0} events/s ({cpu:.2} CPU s: {:.0} events per CPU s), peak {:.0} MiB",
-        r.appended,
-        r.appended as f64 / s,
-        r.appended as f64 / cpu,
-        peak_mib()
-    );
+    print_rate("import unvotes (reference):", r.appended, s, cpu);
     remove_log(&log);
     r.appended as f64 / s
 }
