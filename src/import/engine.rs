@@ -154,10 +154,16 @@ impl Keying {
         k
     }
 
+    /// The ids of `m`: its own and, for a spell end, that of a same-day entry (see
+    /// [`Mapped::ids`]).
+    fn ids_of(&mut self, m: &Mapped) -> (Uuid, Option<Uuid>) {
+        let entry = m.spell_end.then(|| self.id_of(&m.as_entry()));
+        (self.id_of(m), entry)
+    }
+
     /// Makes the ids of `m` (see [`Mapped::ids`]).
     fn fill(&mut self, m: &mut Mapped) {
-        let entry = m.spell_end.then(|| self.id_of(&m.as_entry()));
-        m.ids = Some((self.id_of(m), entry));
+        m.ids = Some(self.ids_of(m));
     }
 }
 
@@ -600,11 +606,7 @@ impl<'p> Engine<'p> {
 
     /// What to do with a mapped stance (see [`Verdict`]), or why its row is refused.
     fn verdict(&mut self, m: &Mapped, line: u64) -> std::result::Result<Verdict, String> {
-        let (id, entry) = m.ids.unwrap_or_else(|| {
-            let mut m = m.clone();
-            self.keying.fill(&mut m);
-            m.ids.expect("filled")
-        });
+        let (id, entry) = m.ids.unwrap_or_else(|| self.keying.ids_of(m));
         if entry.is_some_and(|e| self.is_held(&e)) {
             return Ok(Verdict::SameDayEntry);
         }

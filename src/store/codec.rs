@@ -35,104 +35,6 @@ pub(crate) fn event_of(r: Record, last: &mut LastRecorded) -> Result<Event, Stri
     })
 }
 
-#[cfg(test)]
-fn put_u32(w: &mut Vec<u8>, v: u32) {
-    w.extend_from_slice(&v.to_le_bytes());
-}
-
-#[cfg(test)]
-fn put_u64(w: &mut Vec<u8>, v: u64) {
-    w.extend_from_slice(&v.to_le_bytes());
-}
-
-#[cfg(test)]
-fn put_str(w: &mut Vec<u8>, s: &str) {
-    put_u32(w, u32::try_from(s.len()).unwrap_or(u32::MAX));
-    w.extend_from_slice(s.as_bytes());
-}
-
-#[cfg(test)]
-fn put_opt_str(w: &mut Vec<u8>, s: &Option<String>) {
-    match s {
-        Some(s) => {
-            w.push(1);
-            put_str(w, s);
-        }
-        None => w.push(0),
-    }
-}
-
-#[cfg(test)]
-fn put_opt_strs(w: &mut Vec<u8>, v: &Option<Vec<String>>) {
-    match v {
-        Some(v) => {
-            w.push(1);
-            put_u32(w, v.len() as u32);
-            for s in v {
-                put_str(w, s);
-            }
-        }
-        None => w.push(0),
-    }
-}
-
-#[cfg(test)]
-fn put_opt_u64(w: &mut Vec<u8>, v: Option<u64>) {
-    match v {
-        Some(v) => {
-            w.push(1);
-            put_u64(w, v);
-        }
-        None => w.push(0),
-    }
-}
-
-/// Every field of a record, in declaration order: the reference form of a segment record,
-/// which `encode::RecordEncoder` writes straight from an event (and is tested against).
-#[cfg(test)]
-pub(crate) fn put_record(w: &mut Vec<u8>, r: &Record) {
-    put_opt_str(w, &r.actor);
-    put_opt_str(w, &r.alias);
-    put_opt_strs(w, &r.aliases);
-    match &r.cite {
-        Some(c) => {
-            w.push(1);
-            put_str(w, &c.publication);
-            put_opt_str(w, &c.published);
-            put_opt_str(w, &c.title);
-            put_opt_str(w, &c.url);
-            put_opt_str(w, &c.via);
-        }
-        None => w.push(0),
-    }
-    put_opt_str(w, &r.country);
-    put_opt_str(w, &r.date);
-    put_opt_str(w, &r.event);
-    put_opt_str(w, &r.from);
-    put_opt_str(w, &r.id);
-    put_opt_u64(w, r.important.map(u64::from));
-    put_opt_str(w, &r.instrument);
-    put_opt_strs(w, &r.issues);
-    put_opt_str(w, &r.kind);
-    put_opt_str(w, &r.name);
-    put_opt_str(w, &r.organisation);
-    put_opt_str(w, &r.quote);
-    put_opt_str(w, &r.reason);
-    put_opt_str(w, &r.recipient);
-    put_opt_str(w, &r.recorded_at);
-    put_opt_str(w, &r.resolution);
-    put_opt_u64(w, r.schema.map(u64::from));
-    put_opt_str(w, &r.sector);
-    put_opt_u64(w, r.seq);
-    put_opt_u64(w, r.session.map(u64::from));
-    put_opt_str(w, &r.stance);
-    put_opt_str(w, &r.target);
-    put_opt_str(w, &r.title);
-    put_opt_str(w, &r.to);
-    put_opt_str(w, &r.topic);
-    put_str(w, &r.type_name);
-}
-
 pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -262,5 +164,103 @@ impl<'a> Reader<'a> {
             batch_last: None,
             hash: None,
         })
+    }
+}
+
+/// The reference writer of segment records, field by field from a [`Record`]: what
+/// `encode::RecordEncoder` is tested against.
+#[cfg(test)]
+pub(crate) mod reference {
+    use super::Record;
+
+    fn put_u32(w: &mut Vec<u8>, v: u32) {
+        w.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn put_u64(w: &mut Vec<u8>, v: u64) {
+        w.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn put_str(w: &mut Vec<u8>, s: &str) {
+        put_u32(w, u32::try_from(s.len()).unwrap_or(u32::MAX));
+        w.extend_from_slice(s.as_bytes());
+    }
+
+    fn put_opt_str(w: &mut Vec<u8>, s: &Option<String>) {
+        match s {
+            Some(s) => {
+                w.push(1);
+                put_str(w, s);
+            }
+            None => w.push(0),
+        }
+    }
+
+    fn put_opt_strs(w: &mut Vec<u8>, v: &Option<Vec<String>>) {
+        match v {
+            Some(v) => {
+                w.push(1);
+                put_u32(w, v.len() as u32);
+                for s in v {
+                    put_str(w, s);
+                }
+            }
+            None => w.push(0),
+        }
+    }
+
+    fn put_opt_u64(w: &mut Vec<u8>, v: Option<u64>) {
+        match v {
+            Some(v) => {
+                w.push(1);
+                put_u64(w, v);
+            }
+            None => w.push(0),
+        }
+    }
+
+    /// Every field of a record, in declaration order: the reference form of a segment record,
+    /// which `encode::RecordEncoder` writes straight from an event (and is tested against).
+    pub(crate) fn put_record(w: &mut Vec<u8>, r: &Record) {
+        put_opt_str(w, &r.actor);
+        put_opt_str(w, &r.alias);
+        put_opt_strs(w, &r.aliases);
+        match &r.cite {
+            Some(c) => {
+                w.push(1);
+                put_str(w, &c.publication);
+                put_opt_str(w, &c.published);
+                put_opt_str(w, &c.title);
+                put_opt_str(w, &c.url);
+                put_opt_str(w, &c.via);
+            }
+            None => w.push(0),
+        }
+        put_opt_str(w, &r.country);
+        put_opt_str(w, &r.date);
+        put_opt_str(w, &r.event);
+        put_opt_str(w, &r.from);
+        put_opt_str(w, &r.id);
+        put_opt_u64(w, r.important.map(u64::from));
+        put_opt_str(w, &r.instrument);
+        put_opt_strs(w, &r.issues);
+        put_opt_str(w, &r.kind);
+        put_opt_str(w, &r.name);
+        put_opt_str(w, &r.organisation);
+        put_opt_str(w, &r.quote);
+        put_opt_str(w, &r.reason);
+        put_opt_str(w, &r.recipient);
+        put_opt_str(w, &r.recorded_at);
+        put_opt_str(w, &r.resolution);
+        put_opt_u64(w, r.schema.map(u64::from));
+        put_opt_str(w, &r.sector);
+        put_opt_u64(w, r.seq);
+        put_opt_u64(w, r.session.map(u64::from));
+        put_opt_str(w, &r.stance);
+        put_opt_str(w, &r.target);
+        put_opt_str(w, &r.title);
+        put_opt_str(w, &r.to);
+        put_opt_str(w, &r.topic);
+        put_str(w, &r.type_name);
     }
 }

@@ -442,7 +442,7 @@ fn valid_date(out: &mut Vec<u8>, d: &ValidDate) {
 }
 
 /// Writes index segment records (the binary form of `store::codec`) straight from events:
-/// byte for byte what `codec::put_record(&Record::from_event(e))` writes, without building the
+/// byte for byte what `codec::reference::put_record(&Record::from_event(e))` writes, without building the
 /// `Record` (a `String` per field) or formatting each event's recorded time again (a batch
 /// shares one). The tests compare the two on every event type and on generated events.
 #[derive(Debug, Default)]
@@ -617,11 +617,11 @@ mod tests {
         );
     }
 
-    /// The segment record `enc` writes for `e` is the one `codec::put_record` writes for
+    /// The segment record `enc` writes for `e` is the one `codec::reference::put_record` writes for
     /// its `Record` (the index's form before [`RecordEncoder`]).
     fn assert_same_record(enc: &mut RecordEncoder, e: &Event) {
         let mut want = Vec::new();
-        super::super::codec::put_record(&mut want, &Record::from_event(e));
+        super::super::codec::reference::put_record(&mut want, &Record::from_event(e));
         let mut got = b"prefix".to_vec();
         enc.record(&mut got, e);
         assert_eq!(&got[6..], &want[..], "{e:?}");
