@@ -56,7 +56,7 @@ pub fn open_index(target: &LogRef) -> Result<Index, Error> {
     match used {
         IndexUse::Rebuilt { reason } if !quiet() => eprintln!(
             "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
-            index.report().path.display()
+            index.dir().display()
         ),
         IndexUse::Unwritable { reason } => eprintln!(
             "stancelog: warning: the projection index could not be written ({reason}); answered from the log itself"
@@ -77,7 +77,7 @@ pub fn read_index<T>(
         Ok(v) => Ok(v),
         Err(reason) => {
             // Only an index on disk can be damaged; one in memory cannot.
-            let dir = index.report().path;
+            let dir = index.dir().to_path_buf();
             eprintln!(
                 "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
                 dir.display()
@@ -416,8 +416,9 @@ pub fn resolve_topic(history: &History, text: &str) -> Result<TopicId, Error> {
 }
 
 /// What the recording commands (`add`, `new`, `retract`, `correct`, `cite`) resolve names and
-/// `SEQ|ID` targets against, under the writer's lock: the folded log (a dry run, a PostgreSQL
-/// log, a writer that could not have the index), or the projection index, of which only what
+/// `SEQ|ID` targets against: the folded log (a PostgreSQL log, a writer that could not have
+/// the index), or the projection index (under the writer's lock, or without it for a dry
+/// run), of which only what
 /// the text names is read (the registration of an id; every registration for a name or an
 /// alias; the one record of a seq). Both give the same answers and the same errors.
 pub enum Lookup<'a> {
@@ -480,7 +481,7 @@ impl Lookup<'_> {
 /// next query rebuilds it; the batch was not appended).
 fn damaged(ix: &Index, damage: String) -> Error {
     Error::io(
-        ix.report().path.display(),
+        ix.dir().display(),
         io::Error::other(format!(
             "the projection index is damaged ({damage}); run `stancelog index --rebuild` and try again"
         )),

@@ -22,7 +22,7 @@ pub fn run(a: &IndexArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
     if a.check {
         let log = target.open()?;
         warn_torn_tail(target, &log);
-        index_agrees(&index.report().path, &store::check_index_of(target, &log)?)?;
+        index_agrees(index.dir(), &store::check_index_of(target, &log)?)?;
     }
     Render::new(a.format).index(out, &index.report())?;
     Ok(())

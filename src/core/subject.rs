@@ -30,14 +30,15 @@ impl History {
     /// links, T's registration, and the stances of A on T (with their notes). An empty filter
     /// keeps every event; a seq not in the history none.
     pub fn concerns(&self, seq: Seq, filter: &Filter) -> bool {
-        let Some(s) = self.subjects(seq) else {
-            return false;
-        };
         let by_actor = !filter.actors.is_empty();
         let by_topic = !filter.topics.is_empty() || !filter.issues.is_empty();
         if !by_actor && !by_topic {
-            return true;
+            // Nothing to judge: the event's subjects (owned copies) are not worked out.
+            return self.stance_slot(seq).is_some() || self.other_body(seq).is_some();
         }
+        let Some(s) = self.subjects(seq) else {
+            return false;
+        };
         let actor_side = (by_actor && !s.actors.is_empty()).then(|| {
             let wanted: Vec<&ActorId> = filter
                 .actors

@@ -39,11 +39,26 @@ impl<'a> From<&'a Event> for EventRef<'a> {
     }
 }
 
+/// The text of the last recorded time formatted ([`format_recorded_at`]): all events of a batch
+/// share one, so it is formatted once per batch.
+#[derive(Debug, Default)]
+pub(crate) struct RecordedText(Option<(jiff::Timestamp, String)>);
+
+impl RecordedText {
+    /// The text of `t`, formatted unless it is the last one asked for.
+    fn text(&mut self, t: jiff::Timestamp) -> &str {
+        if self.0.as_ref().is_some_and(|(last, _)| *last != t) {
+            self.0 = None;
+        }
+        &self.0.get_or_insert_with(|| (t, format_recorded_at(&t))).1
+    }
+}
+
 /// Writes stored lines. Keeps the text of the last recorded time it formatted: all events of a
 /// batch share one, so it is formatted once per batch.
 #[derive(Debug, Default)]
 pub(crate) struct LineEncoder {
-    recorded: Option<(jiff::Timestamp, String)>,
+    recorded: RecordedText,
 }
 
 /// The hex digits of the placeholder hash written by [`LineEncoder::line`] (the genesis hash).
@@ -55,13 +70,7 @@ impl LineEncoder {
     /// `,"hash":"…"` member starts, so the chain can hash the line around it and fill the hex
     /// in place (the hex starts `HASH_KEY.len()` bytes later).
     pub(crate) fn line(&mut self, out: &mut Vec<u8>, e: &EventRef<'_>, batch_last: Seq) -> usize {
-        let recorded = match &self.recorded {
-            Some((t, text)) if *t == e.recorded_at => text,
-            _ => {
-                let text = format_recorded_at(&e.recorded_at);
-                &self.recorded.insert((e.recorded_at, text)).1
-            }
-        };
+        let recorded = self.recorded.text(e.recorded_at);
         let f = Fields::of(e.body);
         let start = out.len();
         // Every member is written with a leading comma; the first one's becomes the `{`.
@@ -447,7 +456,7 @@ fn valid_date(out: &mut Vec<u8>, d: &ValidDate) {
 /// shares one). The tests compare the two on every event type and on generated events.
 #[derive(Debug, Default)]
 pub(crate) struct RecordEncoder {
-    recorded: Option<(jiff::Timestamp, String)>,
+    recorded: RecordedText,
     /// Scratch space for a field's text, whose length is written before it.
     text: Vec<u8>,
 }
@@ -488,13 +497,7 @@ impl RecordEncoder {
         bin_str(w, f.quote);
         bin_str(w, f.reason);
         bin_str(w, f.recipient);
-        let recorded = match &self.recorded {
-            Some((t, text)) if *t == e.recorded_at => text,
-            _ => {
-                let text = format_recorded_at(&e.recorded_at);
-                &self.recorded.insert((e.recorded_at, text)).1
-            }
-        };
+        let recorded = self.recorded.text(e.recorded_at);
         bin_str(w, Some(recorded));
         bin_str(w, f.resolution);
         bin_u64(w, Some(u64::from(SCHEMA_VERSION)));

@@ -29,6 +29,7 @@
 //! insert, `stancelog_reader` only select.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::str::FromStr;
 
@@ -260,14 +261,14 @@ impl PgLog {
 
     /// Folds the records after `log` (or all, for `None`) read through `client`, in seq order,
     /// as one statement (one snapshot).
-    pub(crate) fn read_after(&self, client: &mut impl Copier, log: Option<Log>) -> Result<Log> {
+    pub(crate) fn read_after(&self, client: &mut Client, log: Option<Log>) -> Result<Log> {
         self.read_through(client, log, None)
     }
 
     /// [`PgLog::read_after`], reading no record after seq `upto` (inclusive) when given.
     pub(crate) fn read_through(
         &self,
-        client: &mut impl Copier,
+        client: &mut Client,
         log: Option<Log>,
         upto: Option<Seq>,
     ) -> Result<Log> {
@@ -349,23 +350,6 @@ impl PgLog {
             .query_one("SELECT coalesce(max(seq), 0) FROM stancelog.records", &[])
             .map_err(|e| self.err(e))?;
         Ok(row.get::<_, i64>(0) as Seq)
-    }
-}
-
-/// Where COPY can run: a client, inside a transaction or not.
-pub(crate) trait Copier {
-    fn copy_out(
-        &mut self,
-        query: &str,
-    ) -> std::result::Result<Box<dyn Read + Send + '_>, postgres::Error>;
-}
-
-impl Copier for Client {
-    fn copy_out(
-        &mut self,
-        query: &str,
-    ) -> std::result::Result<Box<dyn Read + Send + '_>, postgres::Error> {
-        Ok(Box::new(Client::copy_out(self, query)?))
     }
 }
 
@@ -534,11 +518,16 @@ fn insert_sql<'l>(
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let text =
             std::str::from_utf8(line).map_err(|e| Error::io("append", io::Error::other(e)))?;
-        let hash = stored_hash(line).map_or("NULL".to_string(), |h| format!("'{}'", h.to_hex()));
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str(&format!("({seq},'{}',{hash},'", id.hyphenated()));
+        let _ = write!(sql, "({seq},'{}',", id.hyphenated());
+        match stored_hash(line) {
+            Some(h) => {
+                let _ = write!(sql, "'{}','", h.to_hex());
+            }
+            None => sql.push_str("NULL,'"),
+        }
         sql.push_str(&text.replace('\'', "''"));
         sql.push_str("')");
     }

@@ -298,7 +298,7 @@ impl Writer {
     /// index is opened again for each batch; [`Writer::log`]'s history is sparse: only what the
     /// last batch needed); `None` when the writer folds the whole log.
     pub fn index(&self) -> Option<&Index> {
-        self.index.as_deref().filter(|_| self.indexed)
+        self.index.as_deref()
     }
 
     /// The log as of the last append.

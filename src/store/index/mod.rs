@@ -688,6 +688,12 @@ impl Index {
             .collect()
     }
 
+    /// The index's folder (for a log whose index could not be written, the folder it would
+    /// have had, or the log's name: only named in messages).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// What the index holds.
     pub fn report(&self) -> IndexReport {
         IndexReport {
