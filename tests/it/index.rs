@@ -1128,6 +1128,11 @@ fn an_index_that_cannot_be_written_falls_back_to_the_log() {
         stderr(&o)
     );
     assert_eq!(answers(&log), whole);
+    // The report names the index folder that could not be written, not the log (a
+    // regression: the log's name had taken its place).
+    let (index, used) = ProjectionIndex::open(&log).unwrap();
+    assert!(matches!(used, IndexUse::Unwritable { .. }), "{used:?}");
+    assert_eq!(index.report().path, index_path(&log));
 }
 
 // ---------------------------------------------------------------------------------------------

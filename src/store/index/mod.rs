@@ -429,7 +429,7 @@ impl Index {
         src.must_exist()?;
         let dir = match src.dir() {
             Ok(dir) => dir,
-            Err(e) => return Index::unwritable(src.name(), src.read_whole()?, e),
+            Err(e) => return Index::unwritable(PathBuf::from(src.name()), src.read_whole()?, e),
         };
         let reason = match load(&dir) {
             Ok((m, segments)) => match src.check(&m)? {
@@ -453,17 +453,22 @@ impl Index {
     fn updated(src: &mut Source, log: Log, used: IndexUse) -> Result<(Index, IndexUse)> {
         match update_source(src, &log) {
             Ok(()) => Ok((Index::reload(src, &log)?, used)),
-            Err(e @ Error::Io { .. }) => Index::unwritable(src.name(), log, e),
+            Err(e @ Error::Io { .. }) => {
+                let dir = src.dir().unwrap_or_else(|_| PathBuf::from(src.name()));
+                Index::unwritable(dir, log, e)
+            }
             Err(e) => Err(e),
         }
     }
 
-    /// An index in memory from `log`, because the one on disk could not be written (`e`).
-    fn unwritable(name: String, log: Log, e: Error) -> Result<(Index, IndexUse)> {
+    /// An index in memory from `log`, because the one on disk at `dir` could not be written
+    /// (`e`); `dir` is the log's name when even the folder's place is unknown (no cache folder
+    /// for a PostgreSQL log).
+    fn unwritable(dir: PathBuf, log: Log, e: Error) -> Result<(Index, IndexUse)> {
         let used = IndexUse::Unwritable {
             reason: e.to_string(),
         };
-        Ok((Index::in_memory(PathBuf::from(name), log), used))
+        Ok((Index::in_memory(dir, log), used))
     }
 
     /// An index that answers from `log`'s fold in memory, writing nothing: for a log whose
