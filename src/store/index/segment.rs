@@ -480,14 +480,21 @@ impl Segment {
 
     /// `len` bytes from `at`, read from the file.
     fn read(&self, at: usize, len: usize) -> Result<Vec<u8>, String> {
+        let mut buf = Vec::new();
+        self.read_into(at, len, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// `len` bytes from `at`, read from the file into `buf` (replacing what it held).
+    fn read_into(&self, at: usize, len: usize, buf: &mut Vec<u8>) -> Result<(), String> {
         if at.checked_add(len).is_none_or(|end| end > self.size) {
             return Err("it is truncated".into());
         }
-        let mut buf = vec![0; len];
+        buf.clear();
+        buf.resize(len, 0);
         self.file
-            .read_exact_at(&mut buf, at as u64)
-            .map_err(|e| format!("it could not be read: {e}"))?;
-        Ok(buf)
+            .read_exact_at(buf, at as u64)
+            .map_err(|e| format!("it could not be read: {e}"))
     }
 
     /// The SHA-256 of the whole file (reads every byte).
@@ -511,13 +518,14 @@ impl Segment {
     /// read.
     fn spans(&self, seqs: &[Seq]) -> Result<Vec<(usize, usize)>, String> {
         let mut out = Vec::with_capacity(seqs.len());
+        let mut table = Vec::new();
         let mut i = 0;
         while i < seqs.len() {
             let base = seqs[i];
             let n = seqs[i..].partition_point(|s| s - base < (NEAR / 8) as u64);
             let last = seqs[i + n - 1];
             let at = self.offsets_at + (base - self.first) as usize * 8;
-            let table = self.read(at, (last - base + 2) as usize * 8)?;
+            self.read_into(at, (last - base + 2) as usize * 8, &mut table)?;
             for seq in &seqs[i..i + n] {
                 let k = (seq - base) as usize * 8;
                 let (from, to) = (u64_of(&table[k..k + 8]), u64_of(&table[k + 8..k + 16]));
@@ -532,11 +540,13 @@ impl Segment {
         Ok(out)
     }
 
-    /// The events of `seqs` (sorted, each in this segment's range), their checks verified.
-    /// Records near each other are read in one read.
-    pub(crate) fn events(&self, seqs: &[Seq]) -> Result<Vec<Event>, String> {
+    /// Appends the events of `seqs` (sorted, each in this segment's range) to `out`, their
+    /// checks verified. Records near each other are read in one read, into one buffer reused
+    /// from read to read.
+    pub(crate) fn events(&self, seqs: &[Seq], out: &mut Vec<Event>) -> Result<(), String> {
         let spans = self.spans(seqs)?;
-        let mut out = Vec::with_capacity(seqs.len());
+        out.reserve(seqs.len());
+        let mut buf = Vec::new();
         let mut last = None;
         let mut i = 0;
         while i < seqs.len() {
@@ -548,14 +558,14 @@ impl Segment {
                 }
                 (to, j) = (*t, j + 1);
             }
-            let buf = self.read(from, to - from)?;
+            self.read_into(from, to - from, &mut buf)?;
             for k in i..=j {
                 let (f, t) = spans[k];
                 out.push(decode(seqs[k], &buf[f - from..t - from], &mut last)?);
             }
             i = j + 1;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The entries of directory block `b`, its check verified.
