@@ -42,7 +42,7 @@ const DIR_BLOCK: usize = 256;
 /// A fence: the first key hash of a directory block, the block's check.
 const FENCE: usize = 16;
 /// An id entry: the id's 16 bytes (big-endian, so entries sort as ids), its seq.
-const ID_ENTRY: usize = 24;
+pub(crate) const ID_ENTRY: usize = 24;
 
 /// Posting lists: key (see `keys.rs`) to the seqs filed under it, sorted, without repeats.
 pub(crate) type Postings = HashMap<Vec<u8>, Vec<Seq>>;
@@ -169,6 +169,37 @@ pub(crate) fn merge(path: &Path, parts: &[&Segment]) -> io::Result<(Seq, Seq, u6
     }
     let (size, sum) = w.finish(&postings, &account)?;
     Ok((first, last, size, sum))
+}
+
+/// Writes a segment of the events `first..=last` whose records (each its check, then its
+/// bytes, as [`write`] writes them) were written to `records` (`len` bytes, the record of seq
+/// `first + i` at `offsets[i]`), with their `ids` (in any order), posting lists and account,
+/// to `path`, and syncs it: the records are copied a MiB at a time. Returns its size and
+/// SHA-256. An import builds its segment so (`pending.rs`), never holding its records.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_copied(
+    path: &Path,
+    (first, last): (Seq, Seq),
+    records: &File,
+    len: u64,
+    offsets: &[u64],
+    ids: Vec<(Uuid, Seq)>,
+    postings: &Postings,
+    account: &Account,
+) -> io::Result<(u64, [u8; 32])> {
+    let mut w = SegmentWriter::create(path, first, last)?;
+    let base = w.bytes;
+    w.offsets.extend(offsets.iter().map(|o| base + o));
+    let mut buf = vec![0; READ_MAX];
+    let mut at = 0;
+    while at < len {
+        let n = (buf.len() as u64).min(len - at) as usize;
+        records.read_exact_at(&mut buf[..n], at)?;
+        w.write_all(&buf[..n])?;
+        at += n as u64;
+    }
+    w.ids = ids;
+    w.finish(postings, account)
 }
 
 /// A segment being written: the header first, then records in seq order, then (on
@@ -325,7 +356,7 @@ const NEAR: usize = 4096;
 const READ_MAX: usize = 1 << 20;
 
 /// The event of a record (its 8-byte check, then the record), the check verified.
-fn decode(seq: Seq, bytes: &[u8], last: &mut LastRecorded) -> Result<Event, String> {
+pub(super) fn decode(seq: Seq, bytes: &[u8], last: &mut LastRecorded) -> Result<Event, String> {
     let (check, body) = bytes.split_at(8);
     if check8(body) != check {
         return Err(format!("the record of seq {seq} is damaged"));
@@ -474,7 +505,7 @@ impl Segment {
     }
 
     /// The number of events.
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         (self.last - self.first + 1) as usize
     }
 
@@ -620,6 +651,31 @@ impl Segment {
         }
         out.extend(body[12 + klen..].chunks_exact(8).map(u64_of));
         Ok(true)
+    }
+
+    /// The raw entries `from..from + n` of the id table (each the id's 16 bytes, then its seq,
+    /// u64 little-endian), in id order.
+    pub(crate) fn id_entries(&self, from: usize, n: usize) -> Result<Vec<u8>, String> {
+        if from + n > self.count() {
+            return Err("an id beyond the segment's table".into());
+        }
+        self.read(self.ids_at + from * ID_ENTRY, n * ID_ENTRY)
+    }
+
+    /// Calls `each` with every id of this segment, in id order, reading the table a MiB at a
+    /// time (never the whole of it at once).
+    pub(crate) fn each_id(&self, mut each: impl FnMut(usize, &[u8; 16])) -> Result<(), String> {
+        let per = READ_MAX / ID_ENTRY;
+        let mut from = 0;
+        while from < self.count() {
+            let n = per.min(self.count() - from);
+            let table = self.id_entries(from, n)?;
+            for (i, e) in table.chunks_exact(ID_ENTRY).enumerate() {
+                each(from + i, e[..16].try_into().unwrap_or(&[0; 16]));
+            }
+            from += n;
+        }
+        Ok(())
     }
 
     /// Every (id, seq) of this segment.
