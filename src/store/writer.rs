@@ -92,6 +92,9 @@ pub struct Writer {
     /// An import's writer ([`Writer::open_import`]): the index kept as it appends (each batch
     /// checked against it and the pending events; the index published at the end).
     import: Import,
+    /// How many pending events an import's writer publishes at once (`PENDING_EVENTS_MAX`;
+    /// fewer in tests).
+    pending_max: u64,
 }
 
 /// How an import's writer stands with the projection index.
@@ -197,6 +200,7 @@ impl Writer {
             defer_index: false,
             index,
             import: Import::No,
+            pending_max: PENDING_EVENTS_MAX,
         })
     }
 
@@ -305,6 +309,7 @@ impl Writer {
                     index: None,
                     indexed: false,
                     import: Import::No,
+                    pending_max: PENDING_EVENTS_MAX,
                 })
             }
         }
@@ -350,6 +355,12 @@ impl Writer {
             };
         }
         Ok(w)
+    }
+
+    /// Publishes an import's pending segment every `events` events (tests).
+    #[cfg(test)]
+    pub(crate) fn set_pending_max(&mut self, events: u64) {
+        self.pending_max = events;
     }
 
     /// Whether this writer holds the whole log's fold (not a sparse history from the index).
@@ -459,7 +470,7 @@ impl Writer {
             self.import = Import::Lost;
             return Some(lost(&e));
         }
-        if a.pending.len() < PENDING_EVENTS_MAX {
+        if a.pending.len() < self.pending_max {
             return None;
         }
         let reopened = match a.publish(path, &self.log, true) {

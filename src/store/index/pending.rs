@@ -556,3 +556,134 @@ fn fences_of(
     })?;
     Ok(fences)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use crate::store::{
+        AppendOptions, IndexCheck, Log, LogRef, Writer, append, check_index, parse_batch,
+    };
+
+    fn id(n: usize) -> String {
+        format!("00000000-0000-4000-8000-{n:012}")
+    }
+
+    fn stance(n: usize, actor: usize, topic: usize, stance: &str) -> String {
+        format!(
+            "{{\"type\":\"stance.declared\",\"id\":\"{}\",\"actor\":\"a{actor}\",\"topic\":\"t{topic}\",\"stance\":\"{stance}\",\"date\":\"2020-{:02}-01\",\"cite\":{{\"publication\":\"P\"}}}}\n",
+            id(n),
+            1 + n % 12
+        )
+    }
+
+    fn actor(a: usize) -> String {
+        format!(
+            "{{\"type\":\"actor.registered\",\"actor\":\"a{a}\",\"name\":\"A{a}\",\"kind\":\"state\",\"country\":\"KOR\",\"sector\":\"GOV\"}}\n"
+        )
+    }
+
+    fn opts(k: i64) -> AppendOptions {
+        AppendOptions {
+            recorded_at: jiff::Timestamp::from_second(1_700_000_000 + k).unwrap(),
+            expect_seq: None,
+            wait: Duration::from_secs(5),
+        }
+    }
+
+    fn append_to(w: &mut Writer, text: &str, k: i64) {
+        let batch = parse_batch("b", text.as_bytes()).unwrap();
+        let report = w.append(&batch, "b", &opts(k)).unwrap();
+        assert_eq!(report.index_warning, None);
+    }
+
+    /// Batch `k` of the import: new stances (one by an actor it registers), a resent stance
+    /// of the batch before (a duplicate), a citation of a stance from before the import, a
+    /// correction and a retraction of stances of the batch before, and a re-attribution of a
+    /// stance of the first batch, pending or already published by then.
+    fn import_batch(k: usize) -> String {
+        let mut text = actor(10 + k);
+        for j in 0..10 {
+            text += &stance(100 + k * 10 + j, j % 4, j % 3, "support");
+        }
+        text += &stance(200 + k, 10 + k, 0, "oppose");
+        text += &format!(
+            "{{\"type\":\"stance.cited\",\"id\":\"{}\",\"target\":\"{}\",\"cite\":{{\"publication\":\"Q{k}\"}}}}\n",
+            id(300 + k),
+            id(k)
+        );
+        if k > 0 {
+            let prev = 100 + (k - 1) * 10;
+            text += &stance(prev + 5, 5 % 4, 5 % 3, "support");
+            text += &format!(
+                "{{\"type\":\"stance.corrected\",\"id\":\"{}\",\"target\":\"{}\",\"reason\":\"r\",\"stance\":\"neutral\",\"date\":\"2021-03\"}}\n",
+                id(400 + k),
+                id(prev)
+            );
+            text += &format!(
+                "{{\"type\":\"stance.retracted\",\"id\":\"{}\",\"target\":\"{}\",\"reason\":\"r\"}}\n",
+                id(500 + k),
+                id(prev + 1)
+            );
+            text += &format!(
+                "{{\"type\":\"stance.corrected\",\"id\":\"{}\",\"target\":\"{}\",\"reason\":\"r\",\"actor\":\"a{}\",\"topic\":\"t3\"}}\n",
+                id(600 + k),
+                id(102 + k % 3),
+                10 + k
+            );
+        }
+        text
+    }
+
+    /// Given a log with an index, an import's writer whose pending segment is published every
+    /// 40 events (so some batches target stances already published, some pending ones), then
+    /// the index agrees with the whole log as `verify` compares them (every event, id,
+    /// posting list, count, date and recorded time), and a refused batch changes nothing.
+    #[test]
+    fn an_import_writer_keeps_the_index_as_a_build_from_the_log_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        Log::create(&path).unwrap();
+        let log = LogRef::File(path.clone());
+        let mut before: String = (0..4).map(actor).collect();
+        for t in 0..4 {
+            before += &format!(
+                "{{\"type\":\"topic.registered\",\"topic\":\"t{t}\",\"title\":\"T\",\"kind\":\"policy\"}}\n"
+            );
+        }
+        before += &(0..10)
+            .map(|n| stance(n, n % 4, n % 3, "oppose"))
+            .collect::<String>();
+        let batch = parse_batch("b", before.as_bytes()).unwrap();
+        append(&log, &batch, "b", &opts(0)).unwrap();
+        let mut w = Writer::open_import(&log, Duration::from_secs(5)).unwrap();
+        w.set_pending_max(40);
+        for k in 0..8 {
+            append_to(&mut w, &import_batch(k), 1 + k as i64);
+        }
+        // Refused (a stance of an unknown actor): nothing of it is written or kept.
+        let bad = stance(900, 99, 0, "support");
+        let batch = parse_batch("b", bad.as_bytes()).unwrap();
+        assert!(w.append(&batch, "b", &opts(20)).is_err());
+        append_to(&mut w, &import_batch(8), 21);
+        assert_eq!(w.update_index(), None);
+        drop(w);
+        let whole = Log::open(&path).unwrap();
+        let last = whole.history().seq_last();
+        assert_eq!(last, 18 + 13 + 8 * 16);
+        assert_eq!(
+            check_index(&path, &whole).unwrap(),
+            IndexCheck::Agrees { seq: last }
+        );
+        assert!(dir_holds_only_index(&crate::store::index_path(&path)));
+    }
+
+    /// Nothing but the manifest, the lock and segments: the pending file leaves no trace.
+    fn dir_holds_only_index(dir: &Path) -> bool {
+        std::fs::read_dir(dir).unwrap().all(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().to_string();
+            name == "MANIFEST" || name == "LOCK" || name.starts_with("seg-")
+        })
+    }
+}
