@@ -146,7 +146,7 @@ impl Index {
     }
 
     /// The events of `seqs` (sorted), decoded on worker threads when there are many.
-    fn decode(&self, seqs: &[Seq]) -> Result<Vec<Event>, Damage> {
+    pub(super) fn decode(&self, seqs: &[Seq]) -> Result<Vec<Event>, Damage> {
         if seqs.len() < 1024 {
             return self.events(seqs);
         }
@@ -161,7 +161,7 @@ impl Index {
 
     /// The alias links and roles, in log order: the `g` events that are not registrations,
     /// whose seqs the account gives (decoded once per index).
-    fn links(&self) -> Result<&[Event], Damage> {
+    pub(super) fn links(&self) -> Result<&[Event], Damage> {
         if let Some(l) = self.links.get() {
             return Ok(l);
         }
@@ -173,6 +173,20 @@ impl Index {
         seqs.retain(|s| registrations.binary_search(s).is_err());
         let events = self.events(&seqs)?;
         Ok(self.links.get_or_init(|| events))
+    }
+
+    /// The seq of the registration of actor `id`, if it is registered (from the account).
+    pub(super) fn actor_registration(&self, id: &ActorId) -> Option<Seq> {
+        let a = &self.account.actors;
+        let i = a.binary_search_by(|(x, _)| x.cmp(id)).ok()?;
+        Some(a[i].1.seq)
+    }
+
+    /// The seq of the registration of topic `id`, if it is registered (from the account).
+    pub(super) fn topic_registration(&self, id: &TopicId) -> Option<Seq> {
+        let t = &self.account.topics;
+        let i = t.binary_search_by(|(x, _)| x.cmp(id)).ok()?;
+        Some(t[i].1.seq)
     }
 
     /// The seqs of the registrations of `actors` and `topics` (those registered), from the

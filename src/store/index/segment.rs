@@ -42,7 +42,7 @@ const DIR_BLOCK: usize = 256;
 /// A fence: the first key hash of a directory block, the block's check.
 const FENCE: usize = 16;
 /// An id entry: the id's 16 bytes (big-endian, so entries sort as ids), its seq.
-const ID_ENTRY: usize = 24;
+pub(crate) const ID_ENTRY: usize = 24;
 
 /// Posting lists: key (see `keys.rs`) to the seqs filed under it, sorted, without repeats.
 pub(crate) type Postings = HashMap<Vec<u8>, Vec<Seq>>;
@@ -169,6 +169,37 @@ pub(crate) fn merge(path: &Path, parts: &[&Segment]) -> io::Result<(Seq, Seq, u6
     }
     let (size, sum) = w.finish(&postings, &account)?;
     Ok((first, last, size, sum))
+}
+
+/// Writes a segment of the events `first..=last` whose records (each its check, then its
+/// bytes, as [`write`] writes them) were written to `records` (`len` bytes, the record of seq
+/// `first + i` at `offsets[i]`), with their `ids` (in any order), posting lists and account,
+/// to `path`, and syncs it: the records are copied a MiB at a time. Returns its size and
+/// SHA-256. An import builds its segment so (`pending.rs`), never holding its records.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_copied(
+    path: &Path,
+    (first, last): (Seq, Seq),
+    records: &File,
+    len: u64,
+    offsets: &[u64],
+    ids: Vec<(Uuid, Seq)>,
+    postings: &Postings,
+    account: &Account,
+) -> io::Result<(u64, [u8; 32])> {
+    let mut w = SegmentWriter::create(path, first, last)?;
+    let base = w.bytes;
+    w.offsets.extend(offsets.iter().map(|o| base + o));
+    let mut buf = vec![0; READ_MAX];
+    let mut at = 0;
+    while at < len {
+        let n = (buf.len() as u64).min(len - at) as usize;
+        records.read_exact_at(&mut buf[..n], at)?;
+        w.write_all(&buf[..n])?;
+        at += n as u64;
+    }
+    w.ids = ids;
+    w.finish(postings, account)
 }
 
 /// A segment being written: the header first, then records in seq order, then (on
@@ -333,8 +364,13 @@ fn verified(seq: Seq, bytes: &[u8]) -> Result<&[u8], String> {
     Ok(body)
 }
 
+/// The event of a record (its 8-byte check, then the record), the check verified.
+pub(super) fn decode(seq: Seq, bytes: &[u8], last: &mut LastRecorded) -> Result<Event, String> {
+    decode_body(seq, verified(seq, bytes)?, last)
+}
+
 /// The event of a record's body.
-fn decode(seq: Seq, body: &[u8], last: &mut LastRecorded) -> Result<Event, String> {
+fn decode_body(seq: Seq, body: &[u8], last: &mut LastRecorded) -> Result<Event, String> {
     let mut r = Reader::new(body);
     match r.record().and_then(|r| event_of(r, last)) {
         Ok(e) if e.seq == seq && r.at_end() => Ok(e),
@@ -345,7 +381,7 @@ fn decode(seq: Seq, body: &[u8], last: &mut LastRecorded) -> Result<Event, Strin
 
 /// Folds the event of a record's body into `h`: a stance in the plain shape straight from the
 /// bytes ([`stance_view`]: no owned string, the history interns what it keeps), anything else
-/// as its decoded event. The same fold and the same errors as [`decode`] then
+/// as its decoded event. The same fold and the same errors as [`decode_body`] then
 /// [`History::apply`].
 pub(crate) fn fold_record(
     h: &mut History,
@@ -362,7 +398,7 @@ pub(crate) fn fold_record(
         h.apply_stance_view(seq, id, at, &view);
         return Ok(());
     }
-    h.apply(decode(seq, body, last)?);
+    h.apply(decode_body(seq, body, last)?);
     Ok(())
 }
 
@@ -524,7 +560,7 @@ impl Segment {
     }
 
     /// The number of events.
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         (self.last - self.first + 1) as usize
     }
 
@@ -594,7 +630,7 @@ impl Segment {
         let mut last = None;
         self.records(seqs, &mut Vec::new())?
             .iter()
-            .map(|(seq, body)| decode(seq, body, &mut last))
+            .map(|(seq, body)| decode_body(seq, body, &mut last))
             .collect()
     }
 
@@ -697,6 +733,31 @@ impl Segment {
         }
         out.extend(body[12 + klen..].chunks_exact(8).map(u64_of));
         Ok(true)
+    }
+
+    /// The raw entries `from..from + n` of the id table (each the id's 16 bytes, then its seq,
+    /// u64 little-endian), in id order.
+    pub(crate) fn id_entries(&self, from: usize, n: usize) -> Result<Vec<u8>, String> {
+        if from + n > self.count() {
+            return Err("an id beyond the segment's table".into());
+        }
+        self.read(self.ids_at + from * ID_ENTRY, n * ID_ENTRY)
+    }
+
+    /// Calls `each` with every id of this segment, in id order, reading the table a MiB at a
+    /// time (never the whole of it at once).
+    pub(crate) fn each_id(&self, mut each: impl FnMut(usize, &[u8; 16])) -> Result<(), String> {
+        let per = READ_MAX / ID_ENTRY;
+        let mut from = 0;
+        while from < self.count() {
+            let n = per.min(self.count() - from);
+            let table = self.id_entries(from, n)?;
+            for (i, e) in table.chunks_exact(ID_ENTRY).enumerate() {
+                each(from + i, e[..16].try_into().unwrap_or(&[0; 16]));
+            }
+            from += n;
+        }
+        Ok(())
     }
 
     /// Every (id, seq) of this segment.
@@ -869,7 +930,7 @@ mod tests {
         let (mut last_fast, mut last_slow) = (None, None);
         for (seq, body) in &records {
             fold_record(&mut fast, *seq, body, &mut last_fast).unwrap();
-            slow.apply(decode(*seq, body, &mut last_slow).unwrap());
+            slow.apply(decode_body(*seq, body, &mut last_slow).unwrap());
         }
         let events: Vec<Event> = fast.events().collect();
         assert_eq!(events, slow.events().collect::<Vec<_>>());
@@ -896,7 +957,7 @@ mod tests {
         r.quote = Some("  ".to_string());
         let body = body_of(&r);
         let err = fold_record(&mut History::new(), 1, &body, &mut None).unwrap_err();
-        assert_eq!(err, decode(1, &body, &mut None).unwrap_err());
+        assert_eq!(err, decode_body(1, &body, &mut None).unwrap_err());
         assert_eq!(err, "the record of seq 1: field `quote`: must not be empty");
     }
 }
