@@ -18,9 +18,10 @@ mod text;
 pub use analysis::{By, Holders, PairTally, Selection, StanceCount};
 pub use date::{DateError, Day, Precision, TimeOfDay, ValidDate, parse_stated};
 pub use domain::{
-    ActorAliased, ActorId, ActorKind, ActorRegistered, ActorRole, Cite, Correction, Country, Event,
-    EventBody, ID_BYTES_MAX, IdError, Instrument, PloverType, Sector, Seq, Stance, StanceCited,
-    StanceCorrected, StanceDeclared, StanceRetracted, TopicId, TopicKind, TopicRegistered, nfc,
+    ActorAliased, ActorId, ActorKind, ActorRegistered, ActorRole, Cite, CiteView, Correction,
+    Country, Event, EventBody, ID_BYTES_MAX, IdError, IdText, Instrument, PloverType, Sector, Seq,
+    Stance, StanceCited, StanceCorrected, StanceDeclared, StanceRetracted, StanceView, TopicId,
+    TopicKind, TopicRegistered, nfc,
 };
 pub use history::{ActorEntry, History, Rejection, TopicEntry};
 pub use measures::{Measure, Tally};
