@@ -159,6 +159,18 @@ impl Index {
             .collect())
     }
 
+    /// [`Index::decode`] in parts in seq order, none empty: they are not joined into one list
+    /// (each copy of a few thousand events is megabytes of fresh memory to zero).
+    fn decode_parts(&self, seqs: &[Seq]) -> Result<Vec<Vec<Event>>, Damage> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        if seqs.len() < 1024 {
+            return Ok(vec![self.events(seqs)?]);
+        }
+        seqs.par_chunks(4096).map(|c| self.events(c)).collect()
+    }
+
     /// The alias links and roles, in log order: the `g` events that are not registrations,
     /// whose seqs the account gives (decoded once per index).
     pub(super) fn links(&self) -> Result<&[Event], Damage> {
@@ -218,7 +230,7 @@ impl Index {
     fn fold_named(
         &self,
         h: &mut History,
-        events: Vec<Event>,
+        events: Vec<Vec<Event>>,
         actors: &[ActorId],
         topics: &[TopicId],
     ) -> Result<(), Damage> {
@@ -226,21 +238,24 @@ impl Index {
         let seqs = {
             let mut a: BTreeSet<&ActorId> = actors.iter().collect();
             let mut t: BTreeSet<&TopicId> = topics.iter().collect();
-            for e in events.iter().chain(links) {
+            for e in events.iter().flatten().chain(links) {
                 names(&e.body, &mut a, &mut t);
             }
             let mut seqs = self.registrations(&a, &t);
-            seqs.retain(|s| events.binary_search_by_key(s, |e| e.seq).is_err());
+            seqs.retain(|s| !holds(&events, *s));
             seqs
         };
-        let mut all = events;
-        all.extend(self.decode(&seqs)?);
-        all.extend(links.iter().cloned());
-        all.sort_by_key(|e| e.seq);
-        all.dedup_by_key(|e| e.seq);
-        for e in all {
-            h.apply(e);
-        }
+        let registrations = self.decode_parts(&seqs)?;
+        let count: usize = events.iter().chain(&registrations).map(Vec::len).sum();
+        h.reserve(count + links.len());
+        apply_merged(
+            h,
+            [
+                &mut events.into_iter().flatten(),
+                &mut registrations.into_iter().flatten(),
+                &mut links.iter().cloned(),
+            ],
+        );
         Ok(())
     }
 
@@ -294,7 +309,7 @@ impl Index {
         seqs.sort_unstable();
         seqs.dedup();
         let mut h = History::sparse_to(self.seq_last());
-        let events = self.decode(&seqs)?;
+        let events = self.decode_parts(&seqs)?;
         self.fold_named(&mut h, events, actors, topics)?;
         Ok(h)
     }
@@ -426,7 +441,7 @@ impl Index {
             self.fold(&mut h, &seqs)?;
             return Ok(h);
         }
-        let events = self.decode(&rest)?;
+        let events = self.decode_parts(&rest)?;
         let m = &self.account;
         let actors: Vec<ActorId> = m.actors.iter().map(|(a, _)| a.clone()).collect();
         let topics: Vec<TopicId> = if every_topic {
@@ -509,6 +524,35 @@ impl Index {
             }
         }
         Ok(seen)
+    }
+}
+
+/// Whether `parts` (of [`Index::decode_parts`]: in seq order, none empty) hold the event of
+/// `seq`.
+fn holds(parts: &[Vec<Event>], seq: Seq) -> bool {
+    let i = parts.partition_point(|p| p.last().is_some_and(|e| e.seq < seq));
+    parts
+        .get(i)
+        .is_some_and(|p| p.binary_search_by_key(&seq, |e| e.seq).is_ok())
+}
+
+/// Applies the events of `sources` (each in seq order) to `h` in seq order, each seq once (an
+/// event in two sources, such as an alias link that is also an id asked for, is applied once).
+fn apply_merged(h: &mut History, sources: [&mut dyn Iterator<Item = Event>; 3]) {
+    let mut heads: [Option<Event>; 3] = [sources[0].next(), sources[1].next(), sources[2].next()];
+    let mut last = None;
+    loop {
+        let next = (0..3)
+            .filter_map(|i| heads[i].as_ref().map(|e| (e.seq, i)))
+            .min();
+        let Some((seq, i)) = next else {
+            return;
+        };
+        let event = std::mem::replace(&mut heads[i], sources[i].next());
+        if let Some(e) = event.filter(|_| last != Some(seq)) {
+            last = Some(seq);
+            h.apply(e);
+        }
     }
 }
 
