@@ -769,6 +769,18 @@ impl EventBody {
     }
 }
 
+/// What the log assigned an event on append, without its body: a position's deciding event
+/// ([`Position::event`](super::Position::event)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventMeta {
+    /// Position in the log.
+    pub seq: Seq,
+    /// Unique id.
+    pub id: Uuid,
+    /// Recorded (transaction) time in UTC.
+    pub recorded_at: jiff::Timestamp,
+}
+
 /// An event as stored in the log: body plus what the log assigned on append.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {

@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 use super::date::{TimeOfDay, ValidDate};
 use super::domain::{
-    ActorId, ActorRegistered, ActorRole, Cite, CiteView, Event, EventBody, IdText, Instrument,
-    PloverType, Seq, Stance, StanceDeclared, StanceView, TopicId, TopicKind, TopicRegistered,
+    ActorId, ActorRegistered, ActorRole, Cite, CiteView, Event, EventBody, EventMeta, IdText,
+    Instrument, PloverType, Seq, Stance, StanceDeclared, StanceView, TopicId, TopicKind,
+    TopicRegistered,
 };
 use super::order::CanonicalKey;
 
@@ -581,6 +582,16 @@ impl History {
                 Slot::Other(o) => self.others[*o as usize].clone(),
             },
         }
+    }
+
+    /// The seq, id and recorded time of the event with this seq, if any.
+    pub fn event_meta(&self, seq: Seq) -> Option<EventMeta> {
+        let i = self.index(seq)?;
+        Some(EventMeta {
+            seq,
+            id: self.ids[i],
+            recorded_at: self.recorded.at(i as u32).unwrap_or_default(),
+        })
     }
 
     /// The body of a seq that is not a `stance.declared`, without a copy.

@@ -444,7 +444,8 @@ impl Index {
     /// [`Index::history`] for positions, diffs and timelines, which name only the actors and
     /// topics of their rows: every actor's registration (what the rows and aliases name),
     /// and only the registrations of the topics the selected events name. A one-actor query
-    /// on a log of many topics reads the registrations of that actor's topics, not all.
+    /// on a log of many topics reads the registrations of that actor's topics, not all. (An
+    /// `--issue` query reads every registration to resolve the issue, so it folds them all.)
     ///
     /// # Errors
     /// Damage found while reading, in words.
@@ -464,14 +465,20 @@ impl Index {
             return Ok(h);
         };
         let mut h = History::sparse();
-
+        if every_topic || !filter.issues.is_empty() {
+            // Every registration is wanted (or, for an issue, was read to resolve it anyway):
+            // fold them, the alias links and roles (the `g` list) and the selection in one
+            // pass from the records' bytes, with no list of decoded events to merge.
+            let mut seqs = rest;
+            seqs.extend(self.postings(GLOBAL)?);
+            seqs.sort_unstable();
+            seqs.dedup();
+            self.fold(&mut h, &seqs)?;
+            return Ok(h);
+        }
         let m = &self.account;
         let actors: Vec<ActorId> = m.actors.iter().map(|(a, _)| a.clone()).collect();
-        let topics: Vec<TopicId> = if every_topic {
-            m.topics.iter().map(|(t, _)| t.clone()).collect()
-        } else {
-            filter.topics.iter().cloned().collect()
-        };
+        let topics: Vec<TopicId> = filter.topics.iter().cloned().collect();
         self.fold_named(&mut h, &rest, &actors, &topics)?;
         Ok(h)
     }
