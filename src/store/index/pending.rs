@@ -11,8 +11,10 @@
 //! Id look-ups, the bulk of an import's checks (most ids are new): the pending ids are in a
 //! hash map; for the index's, a Bloom filter made at open from each segment's sorted id table
 //! (16 bits per id, each look-up one cache line) answers "absent" for nearly every new id, and
-//! only a positive costs a search: every 256th id of each segment is held (a fence), so the
-//! search reads one block of 256 entries (6 KiB) per segment.
+//! only a positive costs a search: every 32nd id of each segment is held (a fence), so the
+//! search reads one block of 32 entries (768 bytes) per segment. The hashes of each segment's
+//! keys are held too, so that asking for the notes of a stance that has none (most) reads
+//! nothing.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -25,7 +27,7 @@ use uuid::Uuid;
 use super::account::{self, Account};
 use super::keys;
 use super::read::{Damage, names};
-use super::segment::{self, ID_ENTRY, Postings, Segment, check8};
+use super::segment::{self, ID_ENTRY, Postings, Segment, check8, key_hash};
 use super::{Index, MERGE_EVENTS_MAX, Source};
 use crate::core::{ActorId, Event, EventBody, History, Seq, StanceDeclared, TopicId, TopicKind};
 use crate::error::{Error, Result};
@@ -42,7 +44,7 @@ const BLOOM_BITS_PER_ID: usize = 16;
 /// Bits each id sets in its block.
 const BLOOM_PROBES: u32 = 6;
 /// Every this many ids of a segment's id table, one is held as a fence.
-const FENCE_IDS: usize = 256;
+const FENCE_IDS: usize = 32;
 
 /// SplitMix64's finalizer: mixes all 64 bits.
 fn mix(mut z: u64) -> u64 {
@@ -135,6 +137,13 @@ fn seq_in(
         .binary_search_by(|e| e[..16].cmp(id.as_bytes()))
         .ok()
         .map(|i| u64::from_le_bytes(entries[i][16..].try_into().unwrap_or([0; 8]))))
+}
+
+/// What an [`Appender`] holds of a segment to look ids and keys up: every [`FENCE_IDS`]th id,
+/// and the hash of every key, sorted.
+struct SegmentKeys {
+    fences: Vec<[u8; 16]>,
+    hashes: Vec<u64>,
 }
 
 /// The events appended after the index's end, not yet in a segment: their records in an
@@ -242,8 +251,8 @@ impl Pending {
 pub(crate) struct Appender {
     pub(crate) index: Index,
     blooms: Blooms,
-    /// Per segment of `index`: every [`FENCE_IDS`]th id.
-    fences: Vec<Vec<[u8; 16]>>,
+    /// Per segment of `index`: every [`FENCE_IDS`]th id, and the hashes of its keys.
+    fences: Vec<SegmentKeys>,
     pub(crate) pending: Pending,
     /// Registrations read or written so far, by what they register.
     actors: FxHashMap<ActorId, Event>,
@@ -274,7 +283,7 @@ impl Appender {
         let mut blooms = Blooms(vec![Bloom::with_room(held)]);
         let mut fences = Vec::with_capacity(index.segments.len());
         for seg in &index.segments {
-            fences.push(fences_of(seg, Some(&mut blooms))?);
+            fences.push(keys_of(seg, Some(&mut blooms))?);
         }
         let pending = Pending::create(&index.dir, index.seq_last())
             .map_err(|e| format!("the pending segment could not be made: {e}"))?;
@@ -303,7 +312,7 @@ impl Appender {
             return Ok(None);
         }
         for (seg, fences) in self.index.segments.iter().zip(&self.fences).rev() {
-            if let Some(seq) = seq_in(seg, fences, id)? {
+            if let Some(seq) = seq_in(seg, &fences.fences, id)? {
                 return Ok(Some(seq));
             }
         }
@@ -359,11 +368,13 @@ impl Appender {
     /// The seqs of the corrections, retractions and citations of the stance of `seq`.
     fn notes(&self, seq: Seq) -> std::result::Result<Vec<Seq>, Damage> {
         let key = keys::notes_key(seq);
-        let mut out = if seq < self.pending.first {
-            self.index.postings(&key)?
-        } else {
-            Vec::new()
-        };
+        let hash = key_hash(&key);
+        let mut out = Vec::new();
+        for (seg, k) in self.index.segments.iter().zip(&self.fences) {
+            if seg.last >= seq && k.hashes.binary_search(&hash).is_ok() {
+                seg.postings(&key, &mut out)?;
+            }
+        }
         out.extend(self.pending.postings.get(&key).into_iter().flatten());
         out.sort_unstable();
         out.dedup();
@@ -385,8 +396,15 @@ impl Appender {
         &mut self,
         seq: Seq,
     ) -> std::result::Result<Option<StanceDeclared>, Damage> {
+        let notes = self.notes(seq)?;
+        if notes.is_empty() {
+            return Ok(match self.event(seq)?.body {
+                EventBody::StanceDeclared(s) => Some(s),
+                _ => None,
+            });
+        }
         let mut seqs = vec![seq];
-        seqs.extend(self.notes(seq)?);
+        seqs.extend(notes);
         seqs.sort_unstable();
         seqs.dedup();
         let mut h = History::sparse();
@@ -500,9 +518,15 @@ impl Appender {
                 .get(i)
                 .is_some_and(|old| (old.first, old.last) == (seg.first, seg.last));
             fences.push(if same {
-                std::mem::take(&mut self.fences[i])
+                std::mem::replace(
+                    &mut self.fences[i],
+                    SegmentKeys {
+                        fences: Vec::new(),
+                        hashes: Vec::new(),
+                    },
+                )
             } else {
-                fences_of(seg, None)?
+                keys_of(seg, None)?
             });
         }
         self.pending = Pending::create(&index.dir, index.seq_last())
@@ -539,12 +563,12 @@ impl Appender {
     }
 }
 
-/// Every [`FENCE_IDS`]th id of `seg`, each of its ids put into `blooms` on the way (when
-/// given).
-fn fences_of(
+/// Every [`FENCE_IDS`]th id of `seg` and its key hashes, each of its ids put into `blooms` on
+/// the way (when given).
+fn keys_of(
     seg: &Segment,
     mut blooms: Option<&mut Blooms>,
-) -> std::result::Result<Vec<[u8; 16]>, Damage> {
+) -> std::result::Result<SegmentKeys, Damage> {
     let mut fences = Vec::with_capacity(seg.count() / FENCE_IDS + 1);
     seg.each_id(|i, id| {
         if i % FENCE_IDS == 0 {
@@ -554,7 +578,10 @@ fn fences_of(
             b.insert(&Uuid::from_bytes(*id));
         }
     })?;
-    Ok(fences)
+    Ok(SegmentKeys {
+        fences,
+        hashes: seg.key_hashes()?,
+    })
 }
 
 #[cfg(test)]

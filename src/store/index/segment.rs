@@ -56,7 +56,7 @@ pub(crate) fn check8(bytes: &[u8]) -> [u8; 8] {
 }
 
 /// A stable 64-bit hash of a key (FNV-1a), for the key directory.
-fn key_hash(key: &[u8]) -> u64 {
+pub(crate) fn key_hash(key: &[u8]) -> u64 {
     key.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -597,6 +597,16 @@ impl Segment {
             return Err("its key directory is damaged".into());
         }
         Ok(block)
+    }
+
+    /// The hash of every key of the directory, sorted (each block's check verified).
+    pub(crate) fn key_hashes(&self) -> Result<Vec<u64>, String> {
+        let mut out = Vec::with_capacity(self.keys);
+        for b in 0..self.fences.len() {
+            let block = self.dir_block(b)?;
+            out.extend(block.chunks_exact(DIR_ENTRY).map(|e| u64_of(&e[..8])));
+        }
+        Ok(out)
     }
 
     /// Appends the seqs filed under `key` to `out`.
