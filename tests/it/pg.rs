@@ -461,6 +461,104 @@ fn an_immediate_stop_while_appends_run_loses_nothing_acknowledged() {
     );
 }
 
+/// A writer whose fold is behind the table (another writer appended since it last looked)
+/// sends its batch on the assumption that it is not, in one message that stores nothing when
+/// it is: the batch is then checked again on the table's end, under the lock. So an expected
+/// seq is judged on the table, an actor registered by the other writer is known, an event the
+/// other writer stored is a duplicate, and seqs and the chain stay whole.
+#[test]
+fn a_writer_behind_the_table_checks_its_batch_on_the_tables_end() {
+    use stancelog::Error;
+    use stancelog::store::{AppendOptions, LogRef, Writer, parse_batch};
+    let log = registered();
+    let target = LogRef::parse(std::ffi::OsStr::new(&log.arg)).unwrap();
+    let opts = |expect_seq| AppendOptions {
+        recorded_at: jiff::Timestamp::from_second(1_730_000_000).unwrap(),
+        expect_seq,
+        wait: Duration::from_secs(5),
+    };
+    let batch = |text: &str| parse_batch("test", text.as_bytes()).unwrap();
+    let wait = Duration::from_secs(5);
+    let open = || Writer::open_log(&target, wait).unwrap();
+    let (mut first, mut behind) = (open(), open());
+    let b = r#"{"type":"actor.registered","actor":"b","name":"B","kind":"state","country":"PRK","sector":"GOV"}"#;
+    first.append(&batch(b), "b", &opts(None)).unwrap();
+    first
+        .append(&batch(&stances(7, 1)), "one", &opts(None))
+        .unwrap();
+    // Refused by the fold (no actor b there), accepted on the table's end.
+    let by_b = stances(9, 1).replace(r#""actor":"a""#, r#""actor":"b""#);
+    let r = behind.append(&batch(&by_b), "by b", &opts(None)).unwrap();
+    assert_eq!((r.events[0].seq, r.events[0].duplicate), (5, false));
+    // Staged on seq 5 (the fold's end), refused on seq 6 (the table's); `first`, behind too,
+    // lands its event on 6, after `behind`'s.
+    let mut late = open();
+    let r = first
+        .append(&batch(&stances(10, 1)), "ten", &opts(None))
+        .unwrap();
+    assert_eq!(r.events[0].seq, 6);
+    let e = late
+        .append(&batch(&stances(8, 1)), "x", &opts(Some(5)))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Conflict {
+                expected: 5,
+                found: 6
+            }
+        ),
+        "{e:?}"
+    );
+    // New to the fold, stored by the other writer meanwhile: a duplicate, with its seq.
+    let mut later = open();
+    let twelve = stances(12, 1);
+    first
+        .append(&batch(&twelve), "twelve", &opts(None))
+        .unwrap();
+    let r = later
+        .append(&batch(&twelve), "twelve again", &opts(None))
+        .unwrap();
+    assert_eq!((r.events[0].seq, r.events[0].duplicate), (7, true));
+    let r = later
+        .append(&batch(&stances(11, 2)), "two", &opts(Some(7)))
+        .unwrap();
+    let got: Vec<u64> = r.events.iter().map(|a| a.seq).collect();
+    assert_eq!(got, vec![8, 9]);
+    assert_eq!(seqs(dbname(&log.arg)), (9, 1, 9));
+    verifies(&log, 9);
+}
+
+/// A log made by an earlier `init` (no `stancelog.append`; a trigger notifying followers on
+/// every insert) takes appends as before, each under the lock after reading the end: the same
+/// seqs, the expected-seq check, a chain that verifies.
+#[test]
+fn a_log_made_by_an_earlier_init_appends_under_the_lock() {
+    let log = registered();
+    admin(Some(dbname(&log.arg)))
+        .batch_execute(
+            "DROP FUNCTION stancelog.append(bigint[], text[], text[], text[]);
+             CREATE FUNCTION stancelog.notify_append() RETURNS trigger LANGUAGE plpgsql AS $f$
+             BEGIN PERFORM pg_notify('stancelog_append', ''); RETURN NULL; END $f$;
+             CREATE TRIGGER records_notify AFTER INSERT ON stancelog.records
+                 FOR EACH STATEMENT EXECUTE FUNCTION stancelog.notify_append();",
+        )
+        .unwrap();
+    log.ok(&["append", "-"], Some(stances(1, 2).as_bytes()));
+    let again = stances(2, 1);
+    log.ok(
+        &["append", "--expect-seq", "4", "-"],
+        Some(again.as_bytes()),
+    );
+    let o = log.run(
+        &["append", "--expect-seq", "4", "-"],
+        Some(stances(3, 1).as_bytes()),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(seqs(dbname(&log.arg)), (5, 1, 5));
+    verifies(&log, 5);
+}
+
 /// The table refuses a hash column that is not 64 characters long (a row inserted by hand).
 #[test]
 fn a_hash_of_another_length_is_refused_by_the_table() {
