@@ -172,7 +172,7 @@ fn pg_bare_setup(conn: &str) -> (postgres::Client, postgres::Statement, postgres
     let mut sql = String::from("SET synchronous_commit = on;");
     for t in ["records_tx", "records_auto"] {
         sql.push_str(&format!(
-            "CREATE TABLE {t} (seq bigint PRIMARY KEY, id uuid NOT NULL UNIQUE, hash text, line text NOT NULL);"
+            "CREATE TABLE {t} (seq bigint PRIMARY KEY, id uuid NOT NULL, hash text, line text NOT NULL);"
         ));
     }
     client.batch_execute(&sql).expect("tables");

@@ -559,6 +559,52 @@ fn a_log_made_by_an_earlier_init_appends_under_the_lock() {
     verifies(&log, 5);
 }
 
+/// The table has no unique index on `id` (the writers keep ids unique under their lock): a
+/// row inserted by hand with an id used before, chained correctly, makes `verify` fail at its
+/// seq, naming the id and the seq that holds it.
+#[test]
+fn a_row_inserted_by_hand_with_an_id_used_before_fails_verify_at_its_seq() {
+    use sha2::{Digest, Sha256};
+    let log = registered();
+    log.ok(&["append", "-"], Some(stances(1, 1).as_bytes()));
+    let mut db = admin(Some(dbname(&log.arg)));
+    let line: String = db
+        .query_one("SELECT line FROM stancelog.records WHERE seq = 3", &[])
+        .unwrap()
+        .get(0);
+    // Seq 3's event again as seq 4, with the hash its place in the chain gives it.
+    let copy = line
+        .replace(r#""batch_last":3,"#, r#""batch_last":4,"#)
+        .replace(r#""seq":3,"#, r#""seq":4,"#);
+    let key = r#","hash":""#;
+    let at = copy.find(key).unwrap();
+    let value = at + key.len();
+    let head: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&copy[value + 2 * i..value + 2 * i + 2], 16).unwrap())
+        .collect();
+    let mut h = Sha256::new();
+    h.update(&head);
+    h.update(&copy.as_bytes()[..at]);
+    h.update(&copy.as_bytes()[value + 65..]);
+    let hash: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let copy = format!("{}{hash}{}", &copy[..value], &copy[value + 64..]);
+    let id = "00000001-0000-4000-8000-000000000000";
+    db.execute(
+        "INSERT INTO stancelog.records (seq, id, hash, line) VALUES (4, $1::text::uuid, $2, $3)",
+        &[&id, &hash, &copy],
+    )
+    .unwrap();
+    let o = log.run(&["verify"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            ":4: field `id`: event id {id} is already used by seq 3"
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// The table refuses a hash column that is not 64 characters long (a row inserted by hand).
 #[test]
 fn a_hash_of_another_length_is_refused_by_the_table() {
