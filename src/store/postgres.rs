@@ -12,10 +12,14 @@
 //! connection's end, so a killed writer never leaves it held), read the records committed since
 //! this writer last looked, check and stage the batch on the fold, insert its rows (one
 //! `INSERT` sent with the `COMMIT` for a small batch, `COPY` for a large one), and COMMIT with
-//! `synchronous_commit = on`. A small append costs two round trips: `BEGIN`, the lock and the
-//! catch-up read in one message, the insert and `COMMIT` in another. The append is
-//! acknowledged only after COMMIT returns. Why a lock and not a unique seq with retry: a
-//! writer must check its batch against the whole log before it can number it (ids,
+//! `synchronous_commit = on`, notifying followers. That costs two round trips: `BEGIN`, the
+//! lock and the catch-up read in one message, the insert and `COMMIT` in another. A writer
+//! that saw no other writer's batch since its own last look skips the read: it stages a small
+//! batch on its fold and sends it in one statement, `stancelog.append`, which under the same
+//! lock stores it only if the table still ends where the fold does
+//! ([`PgAppend::append_at_end`]); if not, nothing is stored and the batch goes the way above.
+//! The append is acknowledged only after COMMIT returns. Why a lock and not a unique seq with
+//! retry: a writer must check its batch against the whole log before it can number it (ids,
 //! references, expected seq), so a retry would redo that work under contention; the lock makes
 //! writers wait their turn instead. It also means
 //! seqs commit in seq order, never with a gap that a later commit fills, so a reader that reads
