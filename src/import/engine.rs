@@ -41,8 +41,8 @@ use uuid::Uuid;
 
 use super::{IMPORT_BATCH_EVENTS, ImportReport, Progress, RefusedRow, event_id};
 use crate::core::{
-    ActorId, ActorKind, ActorRegistered, Correction, Country, EventBody, History, Sector, Stance,
-    StanceCited, StanceCorrected, StanceDeclared, TopicId, TopicKind, TopicRegistered,
+    ActorId, ActorKind, ActorRegistered, Correction, Country, Event, EventBody, History, Sector,
+    Seq, Stance, StanceCited, StanceCorrected, StanceDeclared, TopicId, TopicKind, TopicRegistered,
 };
 use crate::error::Result;
 use crate::store::{
@@ -257,11 +257,60 @@ enum Target {
     Dry(Log),
 }
 
+/// A row's outcome when it is not an error: what to do, or why the row is refused.
+type Refusal<T> = std::result::Result<T, String>;
+
 impl Target {
-    fn history(&self) -> &History {
+    /// The whole log's fold, when the engine holds one (a dry run, an engine of
+    /// [`Engine::open_folded`], a PostgreSQL log).
+    fn history(&self) -> Option<&History> {
         match self {
-            Target::Write(w) => w.log().history(),
-            Target::Dry(l) => l.history(),
+            Target::Write(w) => w.folds_whole().then(|| w.log().history()),
+            Target::Dry(l) => Some(l.history()),
+        }
+    }
+
+    fn seq_of(&mut self, id: &Uuid) -> Result<Option<Seq>> {
+        match self {
+            Target::Write(w) => w.seq_of(id),
+            Target::Dry(l) => Ok(l.history().seq_of(id)),
+        }
+    }
+
+    fn is_actor(&mut self, id: &ActorId) -> Result<bool> {
+        match self {
+            Target::Write(w) => w.is_actor(id),
+            Target::Dry(l) => Ok(l.history().is_actor(id)),
+        }
+    }
+
+    fn topic_kind(&mut self, id: &TopicId) -> Result<Option<TopicKind>> {
+        match self {
+            Target::Write(w) => w.topic_kind(id),
+            Target::Dry(l) => Ok(l.history().topic(id).map(|t| t.kind)),
+        }
+    }
+
+    /// The stance of `seq` as known at the log's end.
+    fn stance_now(&mut self, seq: Seq) -> Result<Option<StanceDeclared>> {
+        match self {
+            Target::Write(w) => w.stance_now(seq),
+            Target::Dry(l) => Ok(l.history().stance_known(seq, l.history().seq_last())),
+        }
+    }
+
+    fn event(&mut self, seq: Seq) -> Result<Option<Event>> {
+        match self {
+            Target::Write(w) => w.event(seq),
+            Target::Dry(l) => Ok(l.history().event(seq)),
+        }
+    }
+
+    /// The log's last recorded time.
+    fn recorded_at_last(&self) -> Option<jiff::Timestamp> {
+        match self {
+            Target::Write(w) => w.log().recorded_at_last,
+            Target::Dry(l) => l.history().recorded_at(l.history().seq_last()),
         }
     }
 }
@@ -313,12 +362,32 @@ pub struct Engine<'p> {
 type Spent = (mpsc::Sender<Vec<NewEvent>>, mpsc::Receiver<Vec<NewEvent>>);
 
 impl<'p> Engine<'p> {
-    /// Opens the log at `log`: for writing (taking its lock, waiting up to `opts.wait`), or
-    /// only reading it for a dry run.
+    /// Opens the log at `log`: for writing (taking its lock, waiting up to `opts.wait`; on a
+    /// file, rows are checked against the projection index and the batches already appended,
+    /// not a fold of the whole log: [`Writer::open_import`]), or only reading it for a dry run.
     ///
     /// # Errors
-    /// Those of [`Writer::open`] and [`Log::open`].
+    /// Those of [`Writer::open_import`] and [`Log::open`].
     pub fn open(
+        log: &LogRef,
+        opts: EngineOptions,
+        progress: &'p dyn Progress,
+    ) -> Result<Engine<'p>> {
+        let target = if opts.dry_run {
+            Target::Dry(log.open()?)
+        } else {
+            Target::Write(Writer::open_import(log, opts.wait)?)
+        };
+        Ok(Engine::on(target, opts, progress))
+    }
+
+    /// [`Engine::open`], but with the whole log folded, so that [`Engine::history`] gives it:
+    /// for a source that must read the log's state before it reads its rows (a treaty's
+    /// versions are compared with the topic's state in the log).
+    ///
+    /// # Errors
+    /// Those of [`Writer::open_log`] and [`Log::open`].
+    pub fn open_folded(
         log: &LogRef,
         opts: EngineOptions,
         progress: &'p dyn Progress,
@@ -331,10 +400,13 @@ impl<'p> Engine<'p> {
             writer.defer_index();
             Target::Write(writer)
         };
-        let history = target.history();
-        let floor = history.recorded_at(history.seq_last());
+        Ok(Engine::on(target, opts, progress))
+    }
+
+    fn on(target: Target, opts: EngineOptions, progress: &'p dyn Progress) -> Engine<'p> {
+        let floor = target.recorded_at_last();
         let keying = Keying::new(&opts);
-        Ok(Engine {
+        Engine {
             report: ImportReport {
                 dry_run: opts.dry_run,
                 ..ImportReport::default()
@@ -350,12 +422,21 @@ impl<'p> Engine<'p> {
             floor,
             keying,
             spent: None,
-        })
+        }
     }
 
-    /// The log as the engine sees it (with the batches appended so far).
-    pub fn history(&self) -> &History {
+    /// The log as the engine sees it (with the batches appended so far), when it holds the
+    /// whole log's fold (see [`Engine::open_folded`]); `None` on the projection index.
+    pub fn history(&self) -> Option<&History> {
         self.target.history()
+    }
+
+    /// The kind of topic `id`, if the log (or this import) has registered it.
+    ///
+    /// # Errors
+    /// Those of reading the log, when its index is found damaged.
+    pub fn topic_kind_of(&mut self, id: &TopicId) -> Result<Option<TopicKind>> {
+        self.target.topic_kind(id)
     }
 
     /// Takes one source row of `file`: refuses, skips, or queues its events.
@@ -382,7 +463,7 @@ impl<'p> Engine<'p> {
             self.refuse(file, row.line, reason);
             return Ok(());
         }
-        let registrations = match self.registrations(&mapped) {
+        let registrations = match self.registrations(&mapped)? {
             Ok(r) => r,
             Err(reason) => {
                 self.refuse(file, row.line, reason);
@@ -391,7 +472,7 @@ impl<'p> Engine<'p> {
         };
         let mut verdicts = Vec::with_capacity(mapped.len());
         for m in &mapped {
-            match self.verdict(m, row.line) {
+            match self.verdict(m, row.line)? {
                 Ok(v) => verdicts.push(v),
                 Err(reason) => {
                     self.refuse(file, row.line, reason);
@@ -481,7 +562,7 @@ impl<'p> Engine<'p> {
     }
 
     /// The registrations a row's stances need, or why the row is refused.
-    fn registrations(&mut self, mapped: &[Mapped]) -> std::result::Result<Vec<EventBody>, String> {
+    fn registrations(&mut self, mapped: &[Mapped]) -> Result<Refusal<Vec<EventBody>>> {
         let mut out = Vec::new();
         for m in mapped {
             let s = &m.stance;
@@ -492,18 +573,22 @@ impl<'p> Engine<'p> {
                 let queued = out
                     .iter()
                     .any(|e| matches!(e, EventBody::ActorRegistered(a) if &a.actor == id));
-                if queued || self.is_actor(id) {
+                if queued || self.is_actor(id)? {
                     continue;
                 }
                 let Some(new) = new else {
-                    return Err(format!(
+                    return Ok(Err(format!(
                         "unknown {what} `{id}` (register it first, or pass --register)"
-                    ));
+                    )));
                 };
-                let country = new
-                    .country
-                    .clone()
-                    .map_err(|e| format!("cannot tell the country of new {what} `{id}`: {e}"))?;
+                let country = match &new.country {
+                    Ok(c) => *c,
+                    Err(e) => {
+                        return Ok(Err(format!(
+                            "cannot tell the country of new {what} `{id}`: {e}"
+                        )));
+                    }
+                };
                 out.push(EventBody::ActorRegistered(ActorRegistered {
                     actor: id.clone(),
                     name: new.name.clone(),
@@ -513,22 +598,25 @@ impl<'p> Engine<'p> {
                     aliases: Vec::new(),
                 }));
             }
-            let kind = self.topic_or_registration(m, &mut out)?;
+            let kind = match self.topic_or_registration(m, &mut out)? {
+                Ok(k) => k,
+                Err(reason) => return Ok(Err(reason)),
+            };
             if !s.stance.fits(kind) {
                 let allowed: Vec<&str> = Stance::ALL
                     .iter()
                     .filter(|x| x.fits(kind))
                     .map(|x| x.as_str())
                     .collect();
-                return Err(format!(
+                return Ok(Err(format!(
                     "stance `{}` does not fit {kind} topic `{}` (use one of: {}; see --stance-map, --topic-kind)",
                     s.stance,
                     s.topic,
                     allowed.join(", ")
-                ));
+                )));
             }
         }
-        Ok(out)
+        Ok(Ok(out))
     }
 
     /// The kind of a stance's topic, queueing its registration in `out` if it is new.
@@ -536,22 +624,22 @@ impl<'p> Engine<'p> {
         &mut self,
         m: &Mapped,
         out: &mut Vec<EventBody>,
-    ) -> std::result::Result<TopicKind, String> {
+    ) -> Result<Refusal<TopicKind>> {
         let topic = &m.stance.topic;
-        if let Some(k) = self.topic_kind(topic) {
-            return Ok(k);
+        if let Some(k) = self.topic_kind(topic)? {
+            return Ok(Ok(k));
         }
         let queued = out.iter().find_map(|e| match e {
             EventBody::TopicRegistered(r) if &r.topic == topic => Some(r.kind),
             _ => None,
         });
         if let Some(k) = queued {
-            return Ok(k);
+            return Ok(Ok(k));
         }
         let Some(t) = &m.topic else {
-            return Err(format!(
+            return Ok(Err(format!(
                 "unknown topic `{topic}` (register it first, or pass --register)"
-            ));
+            )));
         };
         out.push(EventBody::TopicRegistered(TopicRegistered {
             topic: topic.clone(),
@@ -562,72 +650,89 @@ impl<'p> Engine<'p> {
             issues: Vec::new(),
             important: None,
         }));
-        Ok(t.kind)
+        Ok(Ok(t.kind))
     }
 
-    fn is_actor(&mut self, id: &ActorId) -> bool {
+    fn is_actor(&mut self, id: &ActorId) -> Result<bool> {
         if self.actors.contains(id) {
-            return true;
+            return Ok(true);
         }
-        let known = self.target.history().is_actor(id);
+        let known = self.target.is_actor(id)?;
         if known {
             self.actors.insert(id.clone());
         }
-        known
+        Ok(known)
     }
 
-    fn topic_kind(&mut self, id: &TopicId) -> Option<TopicKind> {
+    fn topic_kind(&mut self, id: &TopicId) -> Result<Option<TopicKind>> {
         if let Some(k) = self.topics.get(id) {
-            return Some(*k);
+            return Ok(Some(*k));
         }
-        let kind = self.target.history().topic(id).map(|t| t.kind)?;
+        let Some(kind) = self.target.topic_kind(id)? else {
+            return Ok(None);
+        };
         self.topics.insert(id.clone(), kind);
-        Some(kind)
+        Ok(Some(kind))
     }
 
     /// The stance as the log or this import already holds it under `id`: its seq (0 when it is
     /// in the batch being built) and its body as known now.
-    fn held(&self, id: &Uuid) -> Option<(u64, StanceDeclared)> {
+    fn held(&mut self, id: &Uuid) -> Result<Option<(u64, StanceDeclared)>> {
         if let Some(i) = self.batch_ids.get(id) {
-            return match &self.batch[*i].body {
+            return Ok(match &self.batch[*i].body {
                 EventBody::StanceDeclared(s) => Some((0, s.clone())),
                 _ => None,
-            };
+            });
         }
-        let history = self.target.history();
-        let seq = history.seq_of(id)?;
-        let s = history.stance_known(seq, history.seq_last())?;
-        Some((seq, s))
+        let Some(seq) = self.target.seq_of(id)? else {
+            return Ok(None);
+        };
+        Ok(self.target.stance_now(seq)?.map(|s| (seq, s)))
     }
 
-    fn is_held(&self, id: &Uuid) -> bool {
-        self.batch_ids.contains_key(id) || self.target.history().seq_of(id).is_some()
+    fn is_held(&mut self, id: &Uuid) -> Result<bool> {
+        Ok(self.batch_ids.contains_key(id) || self.target.seq_of(id)?.is_some())
     }
 
     /// What to do with a mapped stance (see [`Verdict`]), or why its row is refused.
-    fn verdict(&mut self, m: &Mapped, line: u64) -> std::result::Result<Verdict, String> {
+    fn verdict(&mut self, m: &Mapped, line: u64) -> Result<Refusal<Verdict>> {
         let (id, entry) = m.ids.unwrap_or_else(|| self.keying.ids_of(m));
-        if entry.is_some_and(|e| self.is_held(&e)) {
-            return Ok(Verdict::SameDayEntry);
+        if let Some(e) = entry
+            && self.is_held(&e)?
+        {
+            return Ok(Ok(Verdict::SameDayEntry));
         }
-        if !self.is_held(&id) {
-            return Ok(Verdict::New(id));
+        if !self.is_held(&id)? {
+            return Ok(Ok(Verdict::New(id)));
         }
-        let Some((seq, old)) = self.held(&id) else {
-            return Err(format!(
+        let Some((seq, old)) = self.held(&id)? else {
+            return Ok(Err(format!(
                 "its id {id} is in the log for an event other than a stance.declared"
-            ));
+            )));
         };
+        self.compared(m, line, id, seq, &old)
+    }
+
+    /// What to do with a mapped stance whose key is held already (`old`, at `seq`; 0 when in
+    /// the batch being built), or why its row is refused.
+    fn compared(
+        &mut self,
+        m: &Mapped,
+        line: u64,
+        id: Uuid,
+        seq: Seq,
+        old: &StanceDeclared,
+    ) -> Result<Refusal<Verdict>> {
         let new = &m.stance;
         let where_ = if seq == 0 {
             "earlier in this import".to_string()
         } else {
             format!("in the log (seq {seq})")
         };
-        let diff = differences(&old, new);
+        let diff = differences(old, new);
         if diff.is_empty() {
             if old.cite == new.cite && (old.quote == new.quote || new.quote.is_none()) {
-                return Ok(Verdict::Present);
+                return Ok(Ok(Verdict::Present));
             }
             let key = format!(
                 "{}\u{1f}cited\u{1f}{:?}\u{1f}{:?}",
@@ -636,10 +741,10 @@ impl<'p> Engine<'p> {
                 new.quote
             );
             let cited = event_id(&key);
-            if self.is_held(&cited) {
-                return Ok(Verdict::Present);
+            if self.is_held(&cited)? {
+                return Ok(Ok(Verdict::Present));
             }
-            return Ok(Verdict::Cited(NewEvent {
+            return Ok(Ok(Verdict::Cited(NewEvent {
                 id: Some(cited),
                 body: EventBody::StanceCited(StanceCited {
                     target: id,
@@ -647,7 +752,7 @@ impl<'p> Engine<'p> {
                     quote: new.quote.clone(),
                 }),
                 line,
-            }));
+            })));
         }
         let words = diff.join("; ");
         if seq == 0 || !self.opts.corrections {
@@ -656,17 +761,20 @@ impl<'p> Engine<'p> {
             } else {
                 "pass --corrections to append a stance.corrected"
             };
-            return Err(format!(
+            return Ok(Err(format!(
                 "a stance with this key is {where_} with other content ({words}): {hint}"
-            ));
+            )));
         }
-        let correction = correction_of(&old, new)?;
+        let correction = match correction_of(old, new) {
+            Ok(c) => c,
+            Err(reason) => return Ok(Err(reason)),
+        };
         let key = format!("{}\u{1f}corrected\u{1f}{words}", self.keying.text_of(m));
         let corrected = event_id(&key);
-        if self.is_held(&corrected) {
-            return Ok(Verdict::Present);
+        if self.is_held(&corrected)? {
+            return Ok(Ok(Verdict::Present));
         }
-        Ok(Verdict::Corrected(NewEvent {
+        Ok(Ok(Verdict::Corrected(NewEvent {
             id: Some(corrected),
             body: EventBody::StanceCorrected(StanceCorrected {
                 target: id,
@@ -674,7 +782,7 @@ impl<'p> Engine<'p> {
                 reason: format!("re-imported from data set `{}`: {words}", self.opts.dataset),
             }),
             line,
-        }))
+        })))
     }
 
     fn skip(&mut self, why: String) {
@@ -740,7 +848,7 @@ impl<'p> Engine<'p> {
         self.flush(file)?;
         self.spent = None;
         let log = match self.target {
-            Target::Write(w) => {
+            Target::Write(mut w) => {
                 self.report.index_warning = w.update_index();
                 w.into_log()
             }
@@ -766,14 +874,17 @@ impl<'p> Engine<'p> {
         let Some(id) = k.event.id else {
             unreachable!("a keyed event has an id")
         };
-        let history = self.target.history();
         let known = match &k.event.body {
-            EventBody::ActorRegistered(a) => history.is_actor(&a.actor),
-            EventBody::TopicRegistered(t) => history.topic(&t.topic).is_some(),
+            EventBody::ActorRegistered(a) => self.target.is_actor(&a.actor)?,
+            EventBody::TopicRegistered(t) => self.target.topic_kind(&t.topic)?.is_some(),
             _ => false,
         };
-        if let Some(seq) = history.seq_of(&id) {
-            let same = known || history.event(seq).is_some_and(|e| e.body == k.event.body);
+        if let Some(seq) = self.target.seq_of(&id)? {
+            let same = known
+                || self
+                    .target
+                    .event(seq)?
+                    .is_some_and(|e| e.body == k.event.body);
             if same {
                 self.report.already_present += 1;
             } else {

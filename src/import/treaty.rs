@@ -138,12 +138,16 @@ pub fn import_treaty_status(
         dry_run: false,
         corrections: false,
     };
-    let engine = Engine::open(log, engine_opts, progress)?;
+    // A treaty's versions are compared with the topic's state in the log: the whole log.
+    let engine = Engine::open_folded(log, engine_opts, progress)?;
     let context = Context {
         topic,
         title: opts.title.clone(),
     };
-    let batches = plan_against_log(engine.history(), &context, &versions, opts)?;
+    let Some(history) = engine.history() else {
+        return Err(Error::Usage("the log could not be folded".to_string()));
+    };
+    let batches = plan_against_log(history, &context, &versions, opts)?;
     let stage = if opts.snapshots { "versions" } else { "table" };
     progress.start(stage, Some(versions.len() as u64));
     let (count, now) = (versions.len(), opts.now);

@@ -24,8 +24,8 @@ use std::time::Duration;
 use super::engine::{Engine, EngineOptions, Item, Keyed, RowSink};
 use super::{ImportReport, Progress, RefusedRow, Table, event_id, field};
 use crate::core::{
-    ActorId, ActorKind, ActorRegistered, Cite, Country, EventBody, History, Sector, Stance,
-    StanceDeclared, TopicId, TopicKind, TopicRegistered, ValidDate,
+    ActorId, ActorKind, ActorRegistered, Cite, Country, EventBody, Sector, Stance, StanceDeclared,
+    TopicId, TopicKind, TopicRegistered, ValidDate,
 };
 use crate::error::{Error, Result};
 use crate::store::{LogRef, NewEvent};
@@ -232,8 +232,8 @@ pub fn import(
         dry_run: false,
         corrections: false,
     };
-    let engine = Engine::open(log, engine_opts, progress)?;
-    let source = Source::new(data, engine.history(), &files, opts.now)?;
+    let mut engine = Engine::open(log, engine_opts, progress)?;
+    let source = Source::new(data, |t| engine.topic_kind_of(t), &files, opts.now)?;
     progress.start("unvotes", Some(source.total()));
     let votes_name = files.votes.display().to_string();
     engine.import_items(&votes_name, move |sink| {
@@ -258,26 +258,29 @@ struct Source {
 }
 
 impl Source {
-    fn new(data: Data, history: &History, files: &Files, now: jiff::Timestamp) -> Result<Source> {
+    /// The source of `data`; `kind_of` gives the kind of a topic the log has registered.
+    fn new(
+        data: Data,
+        mut kind_of: impl FnMut(&TopicId) -> Result<Option<TopicKind>>,
+        files: &Files,
+        now: jiff::Timestamp,
+    ) -> Result<Source> {
         let actor_ids = data
             .actors
             .iter()
             .map(|a| ActorId::new(&a.id).map_err(|e| Error::Usage(e.to_string())))
             .collect::<Result<_>>()?;
-        let wrong_kind = data
-            .calls
-            .iter()
-            .filter_map(|c| {
-                let kind = history.topic(&c.topic)?.kind;
-                (kind != TopicKind::Vote).then(|| {
-                    let why = format!(
-                        "topic `{}` is registered as a {kind} topic, not a vote",
-                        c.topic
-                    );
-                    (c.rcid, why)
-                })
-            })
-            .collect();
+        let mut wrong_kind = Vec::new();
+        for c in &data.calls {
+            if let Some(kind) = kind_of(&c.topic)?.filter(|k| *k != TopicKind::Vote) {
+                let why = format!(
+                    "topic `{}` is registered as a {kind} topic, not a vote",
+                    c.topic
+                );
+                wrong_kind.push((c.rcid, why));
+            }
+        }
+        let wrong_kind = wrong_kind.into_iter().collect();
         let cites = data
             .calls
             .iter()

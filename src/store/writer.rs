@@ -20,10 +20,10 @@ use super::batch::{BATCH_EVENTS_MAX, NewEvent};
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
-use super::index::{Index, update_index};
+use super::index::{Appender, Index, PENDING_EVENTS_MAX, update_index};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use super::postgres::{AtEnd, PgAppend, PgLog};
-use crate::core::{Event, History, Rejection, Seq};
+use crate::core::{ActorId, Event, History, Rejection, Seq, StanceDeclared, TopicId, TopicKind};
 use crate::error::{Error, Location, Result};
 
 /// How to append.
@@ -89,6 +89,26 @@ pub struct Writer {
     /// (the next batch opens it again).
     index: Option<Box<Index>>,
     indexed: bool,
+    /// An import's writer ([`Writer::open_import`]): the index kept as it appends (each batch
+    /// checked against it and the pending events; the index published at the end).
+    import: Import,
+    /// How many pending events an import's writer publishes at once (`PENDING_EVENTS_MAX`;
+    /// fewer in tests).
+    pending_max: u64,
+}
+
+/// How an import's writer stands with the projection index.
+#[derive(Debug, Default)]
+enum Import {
+    /// Not an import's writer on the index (the log is folded whole, or a batch at a time from
+    /// the index: `indexed`).
+    #[default]
+    No,
+    /// Each batch is checked against the index and the events appended before it.
+    On(Box<Appender>),
+    /// The index was lost mid-import (damage, or the pending segment not written): the whole
+    /// log is folded before the next batch or look-up, and the index caught up at the end.
+    Lost,
 }
 
 /// Where a writer's batches go: the storage seam's write side.
@@ -191,6 +211,8 @@ impl Writer {
             spare: Vec::new(),
             defer_index: false,
             index,
+            import: Import::No,
+            pending_max: PENDING_EVENTS_MAX,
         })
     }
 
@@ -241,11 +263,22 @@ impl Writer {
     /// events it lacks (see [`crate::store::update_index`]). Returns a warning, in words, when
     /// it could not: the log is not affected, and the next query catches the index up. A
     /// PostgreSQL log has no index: nothing to do.
-    pub fn update_index(&self) -> Option<String> {
+    pub fn update_index(&mut self) -> Option<String> {
         let Sink::File { path, .. } = &self.sink else {
             return None;
         };
-        update_index(path, &self.log).err().map(|e| {
+        let updated = match std::mem::take(&mut self.import) {
+            Import::On(mut a) => match a.publish(path, &self.log, false) {
+                Ok(true) => Ok(()),
+                // A query caught the index up meanwhile: it catches up the rest from the log.
+                Ok(false) => Index::open(path).map(|_| ()),
+                Err(e) => Err(e),
+            },
+            // The log after the index's end is caught up from the log, as a query would.
+            Import::Lost => Index::open(path).map(|_| ()),
+            Import::No => update_index(path, &self.log),
+        };
+        updated.err().map(|e| {
             format!(
                 "the projection index was not updated ({e}); the next query brings it up to date"
             )
@@ -289,6 +322,8 @@ impl Writer {
                     defer_index: false,
                     index: None,
                     indexed: false,
+                    import: Import::No,
+                    pending_max: PENDING_EVENTS_MAX,
                 })
             }
         }
@@ -304,6 +339,172 @@ impl Writer {
         match target {
             LogRef::File(path) => Writer::open_indexed(path, wait),
             LogRef::Postgres(_) => Writer::open_log(target, wait),
+        }
+    }
+
+    /// Opens the log `target` for an import (many batches): on a file, each batch is checked
+    /// against the projection index and the events the import appended before it, never a
+    /// fold of the whole log, and the index is kept as the batches are written (a pending
+    /// segment, published at the end by [`Writer::update_index`] and every
+    /// `PENDING_EVENTS_MAX` events; see `store::index::pending`). The look-ups an importer
+    /// makes ([`Writer::seq_of`], [`Writer::is_actor`], ...) read the same. When the index
+    /// cannot be written, or on PostgreSQL, the whole log is folded as by [`Writer::open_log`]
+    /// and the index brought up to date once, at the end ([`Writer::defer_index`]).
+    ///
+    /// # Errors
+    /// Those of [`Writer::open_log`].
+    pub fn open_import(target: &LogRef, wait: Duration) -> Result<Writer> {
+        let LogRef::File(path) = target else {
+            let mut w = Writer::open_log(target, wait)?;
+            w.defer_index();
+            return Ok(w);
+        };
+        let mut w = Writer::open_file(path, wait, true)?;
+        w.defer_index = true;
+        w.indexed = false;
+        if let Some(index) = w.index.take() {
+            w.import = match Appender::new(*index) {
+                Ok(a) => Import::On(Box::new(a)),
+                Err(_) => Import::Lost,
+            };
+        }
+        Ok(w)
+    }
+
+    /// Publishes an import's pending segment every `events` events (tests).
+    #[cfg(test)]
+    pub(crate) fn set_pending_max(&mut self, events: u64) {
+        self.pending_max = events;
+    }
+
+    /// Whether this writer holds the whole log's fold (not a sparse history from the index).
+    pub fn folds_whole(&self) -> bool {
+        !self.indexed && matches!(self.import, Import::No)
+    }
+
+    /// Answers a look-up from the import's index (`on_index`) or, when the writer folds the
+    /// whole log (or the index was lost: the log is folded first), from its history.
+    fn ask<T>(
+        &mut self,
+        on_index: impl FnOnce(&mut Appender) -> std::result::Result<T, String>,
+        on_log: impl FnOnce(&History) -> T,
+    ) -> Result<T> {
+        if let Import::On(a) = &mut self.import {
+            match on_index(a) {
+                Ok(v) => return Ok(v),
+                Err(_) => self.import = Import::Lost,
+            }
+        }
+        self.fold_if_lost()?;
+        Ok(on_log(&self.log.history))
+    }
+
+    /// After the index was lost mid-import: folds the whole log (the batches already appended
+    /// included), which the writer then goes on with.
+    fn fold_if_lost(&mut self) -> Result<()> {
+        if let (Import::Lost, Sink::File { path, .. }) = (&self.import, &self.sink) {
+            self.log = Log::open(path)?;
+            self.import = Import::No;
+        }
+        Ok(())
+    }
+
+    /// The seq of the event with this id in the log (as of the last append), if any.
+    ///
+    /// # Errors
+    /// Those of reading the whole log, when the index is found damaged.
+    pub fn seq_of(&mut self, id: &Uuid) -> Result<Option<Seq>> {
+        self.ask(|a| a.seq_of(id), |h| h.seq_of(id))
+    }
+
+    /// Whether `id` is a registered actor.
+    ///
+    /// # Errors
+    /// As [`Writer::seq_of`].
+    pub fn is_actor(&mut self, id: &ActorId) -> Result<bool> {
+        self.ask(|a| Ok(a.is_actor(id)), |h| h.is_actor(id))
+    }
+
+    /// The kind of topic `id`, if it is registered.
+    ///
+    /// # Errors
+    /// As [`Writer::seq_of`].
+    pub fn topic_kind(&mut self, id: &TopicId) -> Result<Option<TopicKind>> {
+        self.ask(|a| a.topic_kind(id), |h| h.topic(id).map(|t| t.kind))
+    }
+
+    /// The stance of `seq` as known now (its corrections applied), if it is a stance.
+    ///
+    /// # Errors
+    /// As [`Writer::seq_of`].
+    pub fn stance_now(&mut self, seq: Seq) -> Result<Option<StanceDeclared>> {
+        self.ask(|a| a.stance_now(seq), |h| h.stance_known(seq, h.seq_last()))
+    }
+
+    /// The event of `seq`, if the log has it.
+    ///
+    /// # Errors
+    /// As [`Writer::seq_of`].
+    pub fn event(&mut self, seq: Seq) -> Result<Option<Event>> {
+        self.ask(
+            |a| match seq <= a.seq_last() && seq > 0 {
+                true => a.event(seq).map(Some),
+                false => Ok(None),
+            },
+            |h| h.event(seq),
+        )
+    }
+
+    /// Makes `self.log`'s history the sparse one an import's `batch` is checked against
+    /// (from the index and the pending events), or folds the whole log if the index is lost.
+    fn prepare_import(&mut self, batch: &[NewEvent], ids: &[Uuid]) -> Result<()> {
+        if let Import::On(a) = &mut self.import {
+            match a.history_for_batch(batch, ids) {
+                Ok(h) => {
+                    let old = std::mem::replace(&mut self.log.history, h);
+                    drop_elsewhere(old);
+                }
+                Err(_) => self.import = Import::Lost,
+            }
+        }
+        self.fold_if_lost()
+    }
+
+    /// After an import's batch `from + 1..=last` is durable: adds it to the pending segment,
+    /// and publishes that when it is full. A failure loses the index for the rest of the
+    /// import (see [`Import::Lost`]), with a warning.
+    fn follow_import(&mut self, from: Seq, last: Seq) -> Option<String> {
+        let (Import::On(a), Sink::File { path, .. }) = (&mut self.import, &self.sink) else {
+            return None;
+        };
+        let lost = |e: &dyn std::fmt::Display| {
+            format!("the projection index was not kept ({e}); the next query brings it up to date")
+        };
+        if let Err(e) = a.add(&self.log.history, from, last) {
+            self.import = Import::Lost;
+            return Some(lost(&e));
+        }
+        if a.pending.len() < self.pending_max {
+            return None;
+        }
+        let reopened = match a.publish(path, &self.log, true) {
+            Ok(true) => return None,
+            // A query caught the index up meanwhile: open it as it is now.
+            Ok(false) => Index::open(path).and_then(|(index, _)| {
+                Appender::new(index)
+                    .map_err(|e| Error::io(path.display(), std::io::Error::other(e)))
+            }),
+            Err(e) => Err(e),
+        };
+        match reopened {
+            Ok(a) => {
+                self.import = Import::On(Box::new(a));
+                None
+            }
+            Err(e) => {
+                self.import = Import::Lost;
+                Some(lost(&e))
+            }
         }
     }
 
@@ -406,6 +607,7 @@ impl Writer {
         // writer looks each up, drawn ones too).
         let ids = draw_ids(batch, recorded_at);
         self.prepare_indexed(batch, &ids)?;
+        self.prepare_import(batch, &ids)?;
         let seq_before = self.log.history.seq_last();
         // Stage, check and encode; a refused batch is rolled back inside.
         let (report, out, head) = stage_batch(
@@ -438,6 +640,8 @@ impl Writer {
         }
         let index_warning = if self.indexed {
             self.follow_index(seq_last > seq_before)
+        } else if matches!(self.import, Import::On(_)) {
+            self.follow_import(seq_before, seq_last)
         } else if self.defer_index || seq_last == seq_before {
             None
         } else {
@@ -595,6 +799,14 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// Drops `value` on a thread of its own (a batch's history of tens of thousands of events):
+/// nothing waits for it.
+fn drop_elsewhere<T: Send + 'static>(value: T) {
+    let _ = thread::Builder::new()
+        .name("stancelog-free".to_string())
+        .spawn(move || drop(value));
 }
 
 /// The (seq, id) of each stored line in `bytes`.

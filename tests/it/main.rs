@@ -12,6 +12,7 @@ mod cli_seed;
 mod durability;
 mod import_coded;
 mod import_csv;
+mod import_index;
 mod import_mapping;
 mod import_treaty;
 mod import_unvotes;

@@ -29,6 +29,7 @@ mod account;
 mod check;
 mod keys;
 mod manifest;
+mod pending;
 mod read;
 mod segment;
 mod source;
@@ -52,6 +53,7 @@ use crate::error::{Error, Result};
 
 pub use self::check::{IndexCheck, check_index, check_index_of};
 pub use self::manifest::VERSION as INDEX_VERSION;
+pub(crate) use self::pending::{Appender, PENDING_EVENTS_MAX};
 pub(crate) use self::source::Source;
 pub use self::source::cache_root;
 
@@ -277,6 +279,54 @@ pub(crate) fn update_source(src: &mut Source, log: &Log) -> Result<()> {
     manifest::write(&dir, &m).map_err(io(&dir))?;
     remove_unnamed(&dir, &m);
     Ok(())
+}
+
+/// Publishes `pending` (the events an import appended after the index's end, see
+/// `pending.rs`) into the index of the log at `log_path` as one segment, then merges the last
+/// segments as [`update_index`] does, under the index's lock; `log` is the log as appended to
+/// (its last seq, head and length). Returns `false`, writing nothing, when the index no longer
+/// ends where `pending` begins (a query caught it up from the log meanwhile).
+///
+/// # Errors
+/// [`Error::Io`] when the folder or its files cannot be written; the index is then as before.
+pub(crate) fn publish(log_path: &Path, pending: &mut pending::Pending, log: &Log) -> Result<bool> {
+    let mut src = Source::File(log_path);
+    let dir = src.dir()?;
+    let io = |e| Error::io(dir.display(), e);
+    let lock = File::create(dir.join("LOCK")).map_err(io)?;
+    lock.lock().map_err(io)?;
+    let Ok((mut m, _)) = load(&dir) else {
+        return Ok(false);
+    };
+    if m.seq + 1 != pending.first || pending.last() != log.history.seq_last() {
+        return Ok(false);
+    }
+    if pending.len() == 0 {
+        return Ok(true);
+    }
+    m.generation += 1;
+    let name = format!(
+        "seg-{:08}-{}-{}",
+        m.generation,
+        pending.first,
+        pending.last()
+    );
+    let (first, last, size, sum) = pending.write(&dir.join(&name)).map_err(io)?;
+    m.segments.push(SegmentMeta {
+        name,
+        first,
+        last,
+        size,
+        sum,
+    });
+    merge_last(&dir, &mut m).map_err(io)?;
+    m.seq = last;
+    m.head = log.head.0;
+    m.valid_len = log.valid_len;
+    m.tail_sum = src.tail_sum(log)?;
+    manifest::write(&dir, &m).map_err(io)?;
+    remove_unnamed(&dir, &m);
+    Ok(true)
 }
 
 /// The longest tail after the index's end that is folded onto the index alone (64 MiB);
@@ -614,7 +664,7 @@ impl Index {
     fn new(dir: PathBuf, manifest: Manifest, mut segments: Vec<Segment>) -> Index {
         let mut account = Account::default();
         for s in &mut segments {
-            account.add(&std::mem::take(&mut s.account));
+            account.add_owned(std::mem::take(&mut s.account));
         }
         // Every actor and topic of a whole log's account is registered in some segment.
         account.actors.retain(|(_, l)| l.seq != 0);

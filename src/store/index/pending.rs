@@ -1,0 +1,689 @@
+//! The projection index as a long-running writer (an import) keeps it: the index as it was
+//! when the writer opened it, a Bloom filter of its ids, and the *pending segment* of the
+//! events appended since, published as one segment at the end (or every
+//! [`PENDING_EVENTS_MAX`] events), never one segment per batch.
+//!
+//! The pending segment's records are streamed to an unlinked file in the index folder (so a
+//! crash leaves nothing; the next query catches the index up from the log); its ids, posting
+//! lists and account are held in memory: about 60 bytes per pending event, against about 150
+//! for the folded log a writer held before (and that for every event of the log).
+//!
+//! Id look-ups, the bulk of an import's checks (most ids are new): the pending ids are in a
+//! hash map; for the index's, a Bloom filter made at open from each segment's sorted id table
+//! (16 bits per id, each look-up one cache line) answers "absent" for nearly every new id, and
+//! only a positive costs a search: every 256th id of each segment is held (a fence), so the
+//! search reads one block of 256 entries (6 KiB) per segment.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use rustc_hash::FxHashMap;
+use uuid::Uuid;
+
+use super::account::{self, Account};
+use super::keys;
+use super::read::{Damage, names};
+use super::segment::{self, ID_ENTRY, Postings, Segment, check8};
+use super::{Index, MERGE_EVENTS_MAX, Source};
+use crate::core::{ActorId, Event, EventBody, History, Seq, StanceDeclared, TopicId, TopicKind};
+use crate::error::{Error, Result};
+use crate::store::Log;
+use crate::store::NewEvent;
+use crate::store::encode::RecordEncoder;
+
+/// The most events a pending segment holds before it is published (and its memory freed):
+/// half the largest merge, so that two published runs merge into one.
+pub(crate) const PENDING_EVENTS_MAX: u64 = MERGE_EVENTS_MAX / 2;
+
+/// Bits of a Bloom filter per id.
+const BLOOM_BITS_PER_ID: usize = 16;
+/// Bits each id sets in its block.
+const BLOOM_PROBES: u32 = 6;
+/// Every this many ids of a segment's id table, one is held as a fence.
+const FENCE_IDS: usize = 256;
+
+/// SplitMix64's finalizer: mixes all 64 bits.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A blocked Bloom filter of ids: an id sets [`BLOOM_PROBES`] bits of one 512-bit block (a
+/// cache line). Full, it leaves the next ids to a filter twice as large ([`Blooms`]).
+struct Bloom {
+    blocks: Vec<[u64; 8]>,
+    held: usize,
+    room: usize,
+}
+
+impl Bloom {
+    fn with_room(ids: usize) -> Bloom {
+        let blocks = (ids.max(1 << 16) * BLOOM_BITS_PER_ID / 512).next_power_of_two();
+        Bloom {
+            blocks: vec![[0; 8]; blocks],
+            held: 0,
+            room: blocks * 512 / BLOOM_BITS_PER_ID,
+        }
+    }
+
+    /// The block of `id` and the bits it sets there (9 bits each).
+    fn probe(&self, id: &Uuid) -> (usize, u64) {
+        let (hi, lo) = id.as_u64_pair();
+        let block = mix(hi ^ lo.rotate_left(32)) as usize & (self.blocks.len() - 1);
+        (block, mix(lo ^ 0x9e37_79b9_7f4a_7c15))
+    }
+
+    fn insert(&mut self, id: &Uuid) {
+        let (b, mut bits) = self.probe(id);
+        for _ in 0..BLOOM_PROBES {
+            let bit = (bits & 511) as usize;
+            self.blocks[b][bit / 64] |= 1 << (bit % 64);
+            bits >>= 9;
+        }
+        self.held += 1;
+    }
+
+    fn may_hold(&self, id: &Uuid) -> bool {
+        let (b, mut bits) = self.probe(id);
+        (0..BLOOM_PROBES).all(|_| {
+            let bit = (bits & 511) as usize;
+            bits >>= 9;
+            self.blocks[b][bit / 64] & (1 << (bit % 64)) != 0
+        })
+    }
+}
+
+/// Bloom filters of growing size: an id may be held if any may hold it.
+struct Blooms(Vec<Bloom>);
+
+impl Blooms {
+    fn insert(&mut self, id: &Uuid) {
+        let full = self.0.last().is_none_or(|b| b.held >= b.room);
+        if full {
+            let room = self.0.last().map_or(0, |b| b.room * 2);
+            self.0.push(Bloom::with_room(room));
+        }
+        if let Some(b) = self.0.last_mut() {
+            b.insert(id);
+        }
+    }
+
+    fn may_hold(&self, id: &Uuid) -> bool {
+        self.0.iter().any(|b| b.may_hold(id))
+    }
+}
+
+/// The seq of `id` in `seg`, whose every [`FENCE_IDS`]th id is `fences`: one read of the
+/// block of the id table that may hold it.
+fn seq_in(
+    seg: &Segment,
+    fences: &[[u8; 16]],
+    id: &Uuid,
+) -> std::result::Result<Option<Seq>, Damage> {
+    let b = fences.partition_point(|f| f <= id.as_bytes());
+    let Some(block) = b.checked_sub(1) else {
+        return Ok(None);
+    };
+    let from = block * FENCE_IDS;
+    let n = FENCE_IDS.min(seg.count().saturating_sub(from));
+    let table = seg.id_entries(from, n)?;
+    let entries: Vec<&[u8]> = table.chunks_exact(ID_ENTRY).collect();
+    Ok(entries
+        .binary_search_by(|e| e[..16].cmp(id.as_bytes()))
+        .ok()
+        .map(|i| u64::from_le_bytes(entries[i][16..].try_into().unwrap_or([0; 8]))))
+}
+
+/// The events appended after the index's end, not yet in a segment: their records in an
+/// unlinked file, their ids, posting lists and account in memory.
+pub(crate) struct Pending {
+    out: BufWriter<File>,
+    file: File,
+    /// The seq of its first event (the index's end + 1).
+    pub(crate) first: Seq,
+    /// Each record's offset in the file, in seq order.
+    offsets: Vec<u64>,
+    bytes: u64,
+    ids: FxHashMap<Uuid, Seq>,
+    postings: Postings,
+    account: Account,
+    encoder: RecordEncoder,
+    buf: Vec<u8>,
+}
+
+impl Pending {
+    /// An empty pending segment for the events after `end`, its file in `dir`.
+    fn create(dir: &Path, end: Seq) -> std::io::Result<Pending> {
+        let path = dir.join(format!("pending.{}", std::process::id()));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)?;
+        // Unlinked: read and written through its descriptor only, gone with the process.
+        fs::remove_file(&path)?;
+        Ok(Pending {
+            out: BufWriter::with_capacity(1 << 20, file.try_clone()?),
+            file,
+            first: end + 1,
+            offsets: Vec::new(),
+            bytes: 0,
+            ids: FxHashMap::default(),
+            postings: Postings::default(),
+            account: Account::default(),
+            encoder: RecordEncoder::default(),
+            buf: Vec::with_capacity(512),
+        })
+    }
+
+    /// Events held.
+    pub(crate) fn len(&self) -> u64 {
+        self.offsets.len() as u64
+    }
+
+    /// The seq of its last event (the index's end when it holds none).
+    pub(crate) fn last(&self) -> Seq {
+        self.first + self.len() - 1
+    }
+
+    fn push(&mut self, e: &Event) -> std::io::Result<()> {
+        self.buf.clear();
+        self.encoder.record(&mut self.buf, e);
+        self.offsets.push(self.bytes);
+        self.out.write_all(&check8(&self.buf))?;
+        self.out.write_all(&self.buf)?;
+        self.bytes += 8 + self.buf.len() as u64;
+        self.ids.insert(e.id, e.seq);
+        Ok(())
+    }
+
+    /// The event of `seq` (one it holds), read back from its file.
+    fn event(&mut self, seq: Seq) -> std::result::Result<Event, Damage> {
+        let damaged = |e: std::io::Error| format!("the pending segment could not be read: {e}");
+        self.out.flush().map_err(damaged)?;
+        let i = (seq - self.first) as usize;
+        let from = self.offsets[i];
+        let to = self.offsets.get(i + 1).copied().unwrap_or(self.bytes);
+        let mut buf = vec![0; (to - from) as usize];
+        self.file.read_exact_at(&mut buf, from).map_err(damaged)?;
+        segment::decode(seq, &buf, &mut None)
+    }
+
+    /// Writes the segment of its events to `path` (its ids are then taken: it is done with);
+    /// returns its first and last seq, size and SHA-256.
+    pub(crate) fn write(&mut self, path: &Path) -> std::io::Result<(Seq, Seq, u64, [u8; 32])> {
+        self.out.flush()?;
+        for list in self.postings.values_mut() {
+            list.sort_unstable();
+            list.dedup();
+        }
+        let (first, last) = (self.first, self.last());
+        let ids: Vec<(Uuid, Seq)> = std::mem::take(&mut self.ids).into_iter().collect();
+        let (size, sum) = segment::write_copied(
+            path,
+            (first, last),
+            &self.file,
+            self.bytes,
+            &self.offsets,
+            ids,
+            &self.postings,
+            &self.account,
+        )?;
+        Ok((first, last, size, sum))
+    }
+}
+
+/// The index as an import writer keeps it (see the module docs), with the registrations
+/// (and alias links and roles) named so far, carried from batch to batch.
+pub(crate) struct Appender {
+    pub(crate) index: Index,
+    blooms: Blooms,
+    /// Per segment of `index`: every [`FENCE_IDS`]th id.
+    fences: Vec<Vec<[u8; 16]>>,
+    pub(crate) pending: Pending,
+    /// Registrations read or written so far, by what they register.
+    actors: FxHashMap<ActorId, Event>,
+    topics: FxHashMap<TopicId, Event>,
+    /// The alias links and roles of the pending events.
+    links: Vec<Event>,
+}
+
+impl std::fmt::Debug for Appender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Appender({:?}, {} pending)",
+            self.index,
+            self.pending.len()
+        )
+    }
+}
+
+impl Appender {
+    /// Keeps `index` (just opened, under the log's lock) for appending after its end: reads
+    /// each segment's id table once, into the Bloom filter and the fences.
+    ///
+    /// # Errors
+    /// Damage found while reading, or the pending file not made, in words.
+    pub(crate) fn new(index: Index) -> std::result::Result<Appender, Damage> {
+        let held: usize = index.segments.iter().map(Segment::count).sum();
+        let mut blooms = Blooms(vec![Bloom::with_room(held)]);
+        let mut fences = Vec::with_capacity(index.segments.len());
+        for seg in &index.segments {
+            fences.push(fences_of(seg, Some(&mut blooms))?);
+        }
+        let pending = Pending::create(&index.dir, index.seq_last())
+            .map_err(|e| format!("the pending segment could not be made: {e}"))?;
+        Ok(Appender {
+            index,
+            blooms,
+            fences,
+            pending,
+            actors: FxHashMap::default(),
+            topics: FxHashMap::default(),
+            links: Vec::new(),
+        })
+    }
+
+    /// The log's last seq: the index's end, or the last pending event's.
+    pub(crate) fn seq_last(&self) -> Seq {
+        self.pending.last()
+    }
+
+    /// The seq of the event with this id, in the index or pending.
+    pub(crate) fn seq_of(&self, id: &Uuid) -> std::result::Result<Option<Seq>, Damage> {
+        if let Some(seq) = self.pending.ids.get(id) {
+            return Ok(Some(*seq));
+        }
+        if !self.blooms.may_hold(id) {
+            return Ok(None);
+        }
+        for (seg, fences) in self.index.segments.iter().zip(&self.fences).rev() {
+            if let Some(seq) = seq_in(seg, fences, id)? {
+                return Ok(Some(seq));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The event of `seq` (at most [`Appender::seq_last`]).
+    pub(crate) fn event(&mut self, seq: Seq) -> std::result::Result<Event, Damage> {
+        if seq >= self.pending.first {
+            self.pending.event(seq)
+        } else {
+            self.index.event(seq)
+        }
+    }
+
+    /// Whether `id` is a registered actor.
+    pub(crate) fn is_actor(&self, id: &ActorId) -> bool {
+        self.actors.contains_key(id) || self.index.actor_registration(id).is_some()
+    }
+
+    /// The kind of topic `id`, if it is registered.
+    pub(crate) fn topic_kind(
+        &mut self,
+        id: &TopicId,
+    ) -> std::result::Result<Option<TopicKind>, Damage> {
+        self.load_topic(id)?;
+        Ok(self.topics.get(id).and_then(|e| match &e.body {
+            EventBody::TopicRegistered(t) => Some(t.kind),
+            _ => None,
+        }))
+    }
+
+    fn load_actor(&mut self, id: &ActorId) -> std::result::Result<(), Damage> {
+        if !self.actors.contains_key(id)
+            && let Some(seq) = self.index.actor_registration(id)
+        {
+            let e = self.index.event(seq)?;
+            self.actors.insert(id.clone(), e);
+        }
+        Ok(())
+    }
+
+    fn load_topic(&mut self, id: &TopicId) -> std::result::Result<(), Damage> {
+        if !self.topics.contains_key(id)
+            && let Some(seq) = self.index.topic_registration(id)
+        {
+            let e = self.index.event(seq)?;
+            self.topics.insert(id.clone(), e);
+        }
+        Ok(())
+    }
+
+    /// The seqs of the corrections, retractions and citations of the stance of `seq`.
+    fn notes(&self, seq: Seq) -> std::result::Result<Vec<Seq>, Damage> {
+        let key = keys::notes_key(seq);
+        let mut out = if seq < self.pending.first {
+            self.index.postings(&key)?
+        } else {
+            Vec::new()
+        };
+        out.extend(self.pending.postings.get(&key).into_iter().flatten());
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The events of `seqs` (sorted), from the index and the pending segment.
+    fn events(&mut self, seqs: &[Seq]) -> std::result::Result<Vec<Event>, Damage> {
+        let split = seqs.partition_point(|s| *s < self.pending.first);
+        let mut out = self.index.decode(&seqs[..split])?;
+        for s in &seqs[split..] {
+            out.push(self.pending.event(*s)?);
+        }
+        Ok(out)
+    }
+
+    /// The stance of `seq` as known now (its corrections applied), if it is a stance.
+    pub(crate) fn stance_now(
+        &mut self,
+        seq: Seq,
+    ) -> std::result::Result<Option<StanceDeclared>, Damage> {
+        let mut seqs = vec![seq];
+        seqs.extend(self.notes(seq)?);
+        seqs.sort_unstable();
+        seqs.dedup();
+        let mut h = History::sparse();
+        for e in self.events(&seqs)? {
+            h.apply(e);
+        }
+        Ok(h.stance_known(seq, Seq::MAX))
+    }
+
+    /// A sparse history of the log up to its last seq that holds what checking `batch` (its
+    /// ids `ids`) reads, as [`Index::history_for_batch`] does, the pending events included:
+    /// every alias link and role, the registrations of the actors and topics the batch and
+    /// those events name, the events of its ids the log holds, and each stance it targets
+    /// with every note of it.
+    ///
+    /// # Errors
+    /// Damage found while reading, in words.
+    pub(crate) fn history_for_batch(
+        &mut self,
+        batch: &[NewEvent],
+        ids: &[Uuid],
+    ) -> std::result::Result<History, Damage> {
+        let mut seqs = Vec::new();
+        for id in ids {
+            seqs.extend(self.seq_of(id)?);
+        }
+        for t in batch.iter().filter_map(|e| e.body.target()) {
+            if let Some(seq) = self.seq_of(&t)? {
+                seqs.push(seq);
+                seqs.extend(self.notes(seq)?);
+            }
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        let mut events = self.events(&seqs)?;
+        events.extend(self.index.links()?.iter().cloned());
+        events.extend(self.links.iter().cloned());
+        let (mut actors, mut topics) = (Vec::new(), Vec::new());
+        {
+            let (mut a, mut t) = (Default::default(), Default::default());
+            for body in batch
+                .iter()
+                .map(|e| &e.body)
+                .chain(events.iter().map(|e| &e.body))
+            {
+                names(body, &mut a, &mut t);
+            }
+            actors.extend(a.into_iter().cloned());
+            topics.extend(t.into_iter().cloned());
+        }
+        for a in &actors {
+            self.load_actor(a)?;
+            events.extend(self.actors.get(a).cloned());
+        }
+        for t in &topics {
+            self.load_topic(t)?;
+            events.extend(self.topics.get(t).cloned());
+        }
+        events.sort_by_key(|e| e.seq);
+        events.dedup_by_key(|e| e.seq);
+        let mut h = History::sparse_to(self.seq_last());
+        for e in events {
+            h.apply(e);
+        }
+        Ok(h)
+    }
+
+    /// Adds the events `from + 1..=last` of `h` (a batch just appended, staged into the
+    /// history [`Appender::history_for_batch`] made) to the pending segment: records, ids,
+    /// posting lists, account; and keeps their registrations, alias links and roles.
+    ///
+    /// # Errors
+    /// When the pending file cannot be written.
+    pub(crate) fn add(&mut self, h: &History, from: Seq, last: Seq) -> std::io::Result<()> {
+        for seq in from + 1..=last {
+            let Some(e) = h.event(seq) else { continue };
+            self.pending.push(&e)?;
+            match &e.body {
+                EventBody::ActorRegistered(a) => {
+                    self.actors.insert(a.actor.clone(), e);
+                }
+                EventBody::TopicRegistered(t) => {
+                    self.topics.insert(t.topic.clone(), e);
+                }
+                EventBody::ActorAliased(_) | EventBody::ActorRole(_) => self.links.push(e),
+                _ => {}
+            }
+        }
+        for (key, seqs) in keys::postings(h, from + 1, last) {
+            self.pending.postings.entry(key).or_default().extend(seqs);
+        }
+        self.pending.account.add(&account::delta(h, from, last));
+        Ok(())
+    }
+
+    /// After the pending segment was published and `index` opened again: a new pending
+    /// segment; the published ids join the Bloom filter, and each new segment's fences are
+    /// read.
+    ///
+    /// # Errors
+    /// Damage found while reading, or the pending file not made, in words.
+    fn published(&mut self, ids: Vec<Uuid>, index: Index) -> std::result::Result<(), Damage> {
+        for id in &ids {
+            self.blooms.insert(id);
+        }
+        let mut fences = Vec::with_capacity(index.segments.len());
+        for (i, seg) in index.segments.iter().enumerate() {
+            let same = self
+                .index
+                .segments
+                .get(i)
+                .is_some_and(|old| (old.first, old.last) == (seg.first, seg.last));
+            fences.push(if same {
+                std::mem::take(&mut self.fences[i])
+            } else {
+                fences_of(seg, None)?
+            });
+        }
+        self.pending = Pending::create(&index.dir, index.seq_last())
+            .map_err(|e| format!("the pending segment could not be made: {e}"))?;
+        self.fences = fences;
+        self.index = index;
+        self.links.clear();
+        Ok(())
+    }
+
+    /// Publishes the pending segment into the index of the log at `log_path` (`log` being
+    /// that log as appended to: [`super::publish`]); then, if `go_on`, opens the index again
+    /// and starts a new pending segment. `false` when the index no longer ends where the
+    /// pending segment begins (a query caught it up meanwhile): nothing was written.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the index cannot be written or read back.
+    pub(crate) fn publish(&mut self, log_path: &Path, log: &Log, go_on: bool) -> Result<bool> {
+        let ids: Vec<Uuid> = if go_on {
+            self.pending.ids.keys().copied().collect()
+        } else {
+            Vec::new()
+        };
+        if !super::publish(log_path, &mut self.pending, log)? {
+            return Ok(false);
+        }
+        if go_on {
+            let src = Source::File(log_path);
+            let index = Index::reload(&src, log)?;
+            self.published(ids, index)
+                .map_err(|e| Error::io(log_path.display(), std::io::Error::other(e)))?;
+        }
+        Ok(true)
+    }
+}
+
+/// Every [`FENCE_IDS`]th id of `seg`, each of its ids put into `blooms` on the way (when
+/// given).
+fn fences_of(
+    seg: &Segment,
+    mut blooms: Option<&mut Blooms>,
+) -> std::result::Result<Vec<[u8; 16]>, Damage> {
+    let mut fences = Vec::with_capacity(seg.count() / FENCE_IDS + 1);
+    seg.each_id(|i, id| {
+        if i % FENCE_IDS == 0 {
+            fences.push(*id);
+        }
+        if let Some(b) = blooms.as_deref_mut() {
+            b.insert(&Uuid::from_bytes(*id));
+        }
+    })?;
+    Ok(fences)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use crate::store::{
+        AppendOptions, IndexCheck, Log, LogRef, Writer, append, check_index, parse_batch,
+    };
+
+    fn id(n: usize) -> String {
+        format!("00000000-0000-4000-8000-{n:012}")
+    }
+
+    fn stance(n: usize, actor: usize, topic: usize, stance: &str) -> String {
+        format!(
+            "{{\"type\":\"stance.declared\",\"id\":\"{}\",\"actor\":\"a{actor}\",\"topic\":\"t{topic}\",\"stance\":\"{stance}\",\"date\":\"2020-{:02}-01\",\"cite\":{{\"publication\":\"P\"}}}}\n",
+            id(n),
+            1 + n % 12
+        )
+    }
+
+    fn actor(a: usize) -> String {
+        format!(
+            "{{\"type\":\"actor.registered\",\"actor\":\"a{a}\",\"name\":\"A{a}\",\"kind\":\"state\",\"country\":\"KOR\",\"sector\":\"GOV\"}}\n"
+        )
+    }
+
+    fn opts(k: i64) -> AppendOptions {
+        AppendOptions {
+            recorded_at: jiff::Timestamp::from_second(1_700_000_000 + k).unwrap(),
+            expect_seq: None,
+            wait: Duration::from_secs(5),
+        }
+    }
+
+    fn append_to(w: &mut Writer, text: &str, k: i64) {
+        let batch = parse_batch("b", text.as_bytes()).unwrap();
+        let report = w.append(&batch, "b", &opts(k)).unwrap();
+        assert_eq!(report.index_warning, None);
+    }
+
+    /// Batch `k` of the import: new stances (one by an actor it registers), a resent stance
+    /// of the batch before (a duplicate), a citation of a stance from before the import, a
+    /// correction and a retraction of stances of the batch before, and a re-attribution of a
+    /// stance of the first batch, pending or already published by then.
+    fn import_batch(k: usize) -> String {
+        let mut text = actor(10 + k);
+        for j in 0..10 {
+            text += &stance(100 + k * 10 + j, j % 4, j % 3, "support");
+        }
+        text += &stance(200 + k, 10 + k, 0, "oppose");
+        text += &format!(
+            "{{\"type\":\"stance.cited\",\"id\":\"{}\",\"target\":\"{}\",\"cite\":{{\"publication\":\"Q{k}\"}}}}\n",
+            id(300 + k),
+            id(k)
+        );
+        if k > 0 {
+            let prev = 100 + (k - 1) * 10;
+            text += &stance(prev + 5, 5 % 4, 5 % 3, "support");
+            text += &format!(
+                "{{\"type\":\"stance.corrected\",\"id\":\"{}\",\"target\":\"{}\",\"reason\":\"r\",\"stance\":\"neutral\",\"date\":\"2021-03\"}}\n",
+                id(400 + k),
+                id(prev)
+            );
+            text += &format!(
+                "{{\"type\":\"stance.retracted\",\"id\":\"{}\",\"target\":\"{}\",\"reason\":\"r\"}}\n",
+                id(500 + k),
+                id(prev + 1)
+            );
+            text += &format!(
+                "{{\"type\":\"stance.corrected\",\"id\":\"{}\",\"target\":\"{}\",\"reason\":\"r\",\"actor\":\"a{}\",\"topic\":\"t3\"}}\n",
+                id(600 + k),
+                id(102 + k % 3),
+                10 + k
+            );
+        }
+        text
+    }
+
+    /// Given a log with an index, an import's writer whose pending segment is published every
+    /// 40 events (so some batches target stances already published, some pending ones), then
+    /// the index agrees with the whole log as `verify` compares them (every event, id,
+    /// posting list, count, date and recorded time), and a refused batch changes nothing.
+    #[test]
+    fn an_import_writer_keeps_the_index_as_a_build_from_the_log_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        Log::create(&path).unwrap();
+        let log = LogRef::File(path.clone());
+        let mut before: String = (0..4).map(actor).collect();
+        for t in 0..4 {
+            before += &format!(
+                "{{\"type\":\"topic.registered\",\"topic\":\"t{t}\",\"title\":\"T\",\"kind\":\"policy\"}}\n"
+            );
+        }
+        before += &(0..10)
+            .map(|n| stance(n, n % 4, n % 3, "oppose"))
+            .collect::<String>();
+        let batch = parse_batch("b", before.as_bytes()).unwrap();
+        append(&log, &batch, "b", &opts(0)).unwrap();
+        let mut w = Writer::open_import(&log, Duration::from_secs(5)).unwrap();
+        w.set_pending_max(40);
+        for k in 0..8 {
+            append_to(&mut w, &import_batch(k), 1 + k as i64);
+        }
+        // Refused (a stance of an unknown actor): nothing of it is written or kept.
+        let bad = stance(900, 99, 0, "support");
+        let batch = parse_batch("b", bad.as_bytes()).unwrap();
+        assert!(w.append(&batch, "b", &opts(20)).is_err());
+        append_to(&mut w, &import_batch(8), 21);
+        assert_eq!(w.update_index(), None);
+        drop(w);
+        let whole = Log::open(&path).unwrap();
+        let last = whole.history().seq_last();
+        assert_eq!(last, 18 + 13 + 8 * 16);
+        assert_eq!(
+            check_index(&path, &whole).unwrap(),
+            IndexCheck::Agrees { seq: last }
+        );
+        assert!(dir_holds_only_index(&crate::store::index_path(&path)));
+    }
+
+    /// Nothing but the manifest, the lock and segments: the pending file leaves no trace.
+    fn dir_holds_only_index(dir: &Path) -> bool {
+        std::fs::read_dir(dir).unwrap().all(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().to_string();
+            name == "MANIFEST" || name == "LOCK" || name.starts_with("seg-")
+        })
+    }
+}

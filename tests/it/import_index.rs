@@ -1,0 +1,225 @@
+//! Imports on the projection index: an import checks its rows against the index and the
+//! batches it appended before (never a fold of the whole log) and keeps the index as it goes,
+//! so that after it the index agrees with the log whole (`verify`), is used as it is by the
+//! next query (no catch-up, no rebuild), and answers as an index built from the log does.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use stancelog::core::EventBody;
+use stancelog::import::event_id;
+use stancelog::store::{Log, index_path};
+
+use crate::support::{json, run_log_file, stderr, stdout};
+
+/// `import csv` flags for the sheets below: actor, topic, stance, date and recorded time by
+/// column; actors and topics registered when new.
+const FLAGS: &[&str] = &[
+    "--actor-col",
+    "who",
+    "--topic-col",
+    "motion",
+    "--stance-col",
+    "position",
+    "--date-col",
+    "when",
+    "--recorded-col",
+    "recorded",
+    "--dataset",
+    "votes",
+    "--register",
+];
+
+/// Imports `sheet` (written to a file beside the log) with [`FLAGS`] and `more`; returns the
+/// JSON report, asserting exit status 0.
+fn import(log: &Path, sheet: &str, more: &[&str]) -> Value {
+    let file = log.with_extension("csv");
+    std::fs::write(&file, sheet).unwrap();
+    let mut args = vec!["import", "csv", file.to_str().unwrap()];
+    args.extend_from_slice(FLAGS);
+    args.extend_from_slice(more);
+    args.extend_from_slice(&["--format", "json"]);
+    let o = run_log_file(log, &args, None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    json(&o)
+}
+
+/// Every query answer a test compares: positions, a timeline and a diff, as JSON.
+fn answers(log: &Path) -> Vec<String> {
+    let queries: [&[&str]; 4] = [
+        &["positions", "--format", "json"],
+        &["positions", "--as-of", "2024-01-15", "--format", "json"],
+        &["timeline", "--actor", "USA", "--format", "json"],
+        &["actors", "--format", "json"],
+    ];
+    queries
+        .iter()
+        .map(|q| {
+            let o = run_log_file(log, q, None);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            assert_eq!(stderr(&o), "", "the index is used as it is");
+            stdout(&o)
+        })
+        .collect()
+}
+
+/// The answers of an index built anew from the log, the index left as it was after.
+fn answers_of_a_fresh_index(log: &Path, dir: &Path) -> Vec<String> {
+    let copy = dir.join("fresh.jsonl");
+    std::fs::copy(log, &copy).unwrap();
+    let o = run_log_file(&copy, &["index"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    answers(&copy)
+}
+
+fn verify_agrees(log: &Path) {
+    let o = run_log_file(log, &["verify"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("index: agrees with the log"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// A sheet row: actor, motion, stance, date, recorded time.
+fn row(who: &str, motion: &str, position: &str, when: &str, recorded: &str) -> String {
+    format!("{who},{motion},{position},{when},{recorded}\n")
+}
+
+const HEADER: &str = "who,motion,position,when,recorded\n";
+
+fn new_log(dir: &Path) -> PathBuf {
+    let log = dir.join("log.jsonl");
+    let o = run_log_file(&log, &["init"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    log
+}
+
+/// Given a log with an index (built by a first import and a query), when a second import
+/// appends rows in several batches (a new recorded time closes a batch), among them a row
+/// whose key an earlier batch of the same run imported with another stance, and one whose key
+/// the first import holds with another stance (both with `--corrections`), then each becomes
+/// a `stance.corrected` of the right stance, the index agrees with the log (`verify`), the
+/// next queries use it as it is, and they answer as an index built anew from the log.
+#[test]
+fn an_import_keeps_the_index_and_corrects_rows_of_the_same_run_and_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path());
+    let first = HEADER.to_string()
+        + &row("USA", "m1", "yes", "2024-01-01", "2024-02-01T00:00:00Z")
+        + &row("KOR", "m1", "no", "2024-01-01", "2024-02-01T00:00:00Z");
+    let r = import(&log, &first, &["--topic-kind", "vote"]);
+    assert_eq!(r["appended"], 5, "{r}");
+    answers(&log);
+    let second = HEADER.to_string()
+        + &row("USA", "m2", "yes", "2024-01-10", "2024-03-01T00:00:00Z")
+        + &row("JPN", "m2", "no", "2024-01-10", "2024-03-01T00:00:00Z")
+        + &row("KOR", "m1", "yes", "2024-01-01", "2024-03-02T00:00:00Z")
+        + &row("USA", "m2", "no", "2024-01-10", "2024-03-03T00:00:00Z")
+        + &row("JPN", "m3", "abstain", "2024-01-20", "2024-03-03T00:00:00Z");
+    let flags = ["--topic-kind", "vote", "--corrections"];
+    let r = import(&log, &second, &flags);
+    assert_eq!(r["corrected"], 2, "{r}");
+    assert_eq!(r["appended"], 8, "{r}");
+    let h = Log::open(&log).unwrap();
+    let h = h.history();
+    assert_eq!(h.seq_last(), 13);
+    let id = |text: &str| event_id(&format!("import/votes\u{1f}stance\u{1f}{text}"));
+    let target_of = |seq| match h.event(seq).unwrap().body {
+        EventBody::StanceCorrected(c) => (c.target, c.correction.stance.unwrap().to_string()),
+        other => panic!("seq {seq}: {other:?}"),
+    };
+    // KOR's m1 of the first import (in the index), then USA's m2 of this run's first batch.
+    assert_eq!(
+        target_of(10),
+        (id("KOR\u{1f}m1\u{1f}2024-01-01"), "yes".to_string())
+    );
+    assert_eq!(
+        target_of(11),
+        (id("USA\u{1f}m2\u{1f}2024-01-10"), "no".to_string())
+    );
+    verify_agrees(&log);
+    let with_import = answers(&log);
+    assert!(with_import[0].contains("\"stance\": \"no\""));
+    assert_eq!(with_import, answers_of_a_fresh_index(&log, dir.path()));
+    // Rows imported again: nothing new, and the index still agrees.
+    let again = HEADER.to_string()
+        + &row("JPN", "m2", "no", "2024-01-10", "2024-03-05T00:00:00Z")
+        + &row("JPN", "m3", "abstain", "2024-01-20", "2024-03-05T00:00:00Z");
+    let r = import(&log, &again, &flags);
+    let counts = (r["appended"].as_u64(), r["already_present"].as_u64());
+    assert_eq!(counts, (Some(0), Some(2)), "{r}");
+    verify_agrees(&log);
+    assert_eq!(answers(&log), with_import);
+}
+
+/// Given `import csv` of a sheet of many batches killed (SIGKILL) at points spread over its
+/// run, the next query answers as an index built anew from what the log holds, the one after
+/// needs no rebuild, and `verify` then finds the index agreeing with the log.
+#[test]
+fn a_kill_during_an_import_leaves_the_next_query_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = new_log(dir.path());
+    let mut sheet = HEADER.to_string();
+    for i in 0..6000 {
+        let recorded = format!("2024-03-01T00:{:02}:00Z", i / 200);
+        let day = 1 + i % 28;
+        sheet += &row(
+            ["USA", "KOR", "JPN", "CHN", "RUS"][i % 5],
+            &format!("m{}", i / 5),
+            ["yes", "no", "abstain"][i % 3],
+            &format!("2024-01-{day:02}"),
+            &recorded,
+        );
+    }
+    let file = dir.path().join("big.csv");
+    std::fs::write(&file, sheet).unwrap();
+    let command = |log: &Path| {
+        let mut c = crate::support::stancelog_command();
+        c.args(["--log", log.to_str().unwrap(), "import", "csv"]);
+        c.arg(&file).args(FLAGS).args(["--topic-kind", "vote"]);
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    let fresh = |name: &str| {
+        let log = dir.path().join(name);
+        std::fs::copy(&base, &log).unwrap();
+        log
+    };
+    let timed = fresh("timed.jsonl");
+    let start = std::time::Instant::now();
+    assert!(command(&timed).status().unwrap().success());
+    let whole = start.elapsed();
+    for k in 0..10u32 {
+        let log = fresh(&format!("k{k}.jsonl"));
+        let mut child = command(&log).spawn().unwrap();
+        std::thread::sleep(whole * k / 10);
+        let _ = child.kill();
+        let _ = child.wait();
+        let query = ["positions", "--format", "json"];
+        let o = run_log_file(&log, &query, None);
+        assert_eq!(o.status.code(), Some(0), "kill {k}: {}", stderr(&o));
+        let after_kill = stdout(&o);
+        let o = run_log_file(&log, &query, None);
+        assert!(
+            !stderr(&o).contains("discarded"),
+            "kill {k}: {}",
+            stderr(&o)
+        );
+        assert_eq!(stdout(&o), after_kill, "kill {k}");
+        let o = run_log_file(&log, &["verify"], None);
+        assert!(
+            stdout(&o).contains("index: agrees"),
+            "kill {k}: {}",
+            stdout(&o)
+        );
+        std::fs::remove_dir_all(index_path(&log)).unwrap();
+        assert_eq!(
+            stdout(&run_log_file(&log, &query, None)),
+            after_kill,
+            "kill {k}"
+        );
+    }
+}
