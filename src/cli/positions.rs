@@ -22,7 +22,7 @@ pub fn run(
     let (at, f) = query(&reg, &index, &p.query, now)?;
     let h = read_index(target, &mut index, |i| i.query_history(&f))?;
     let when = describe(&index, at);
-    Render::new(p.format).positions(out, &h, &when, || h.positions_iter(at, &f))?;
+    Render::new(p.format).positions(out, &h, &when, || h.positions_decided(at, &f))?;
     Ok(())
 }
 

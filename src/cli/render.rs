@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use comfy_table::{LineStyle, Table, TableStyle};
 use serde::Serialize;
 
-use stancelog::core::{Change, History, Position, TimelineEntry};
+use stancelog::core::{Change, Decided, History, TimelineEntry};
 use stancelog::export::rows::{self, ChangeRow, PositionRow, TimelineRow};
 use stancelog::export::{self, columns};
 use stancelog::import::ImportReport;
@@ -179,24 +179,24 @@ impl Render {
         Render { format }
     }
 
-    /// Positions, as a table, JSON, NDJSON or CSV. `positions` gives the answer afresh each
-    /// time it is called: a table is written in two passes (widths, then rows), so no format
-    /// holds a long answer whole.
-    pub fn positions<'a, I>(
+    /// Positions, as a table, JSON, NDJSON or CSV. `decided` gives the answer afresh each
+    /// time it is called, decided but not built ([`History::positions_decided`]): a table is
+    /// written in two passes (widths, then rows), so no format holds a long answer whole, and
+    /// JSON builds the positions on the threads that write them.
+    pub fn positions<I>(
         &self,
         out: &mut dyn Write,
-        h: &'a History,
+        h: &History,
         when: &str,
-        positions: impl Fn() -> I,
+        decided: impl Fn() -> I,
     ) -> io::Result<()>
     where
-        I: Iterator<Item = Position<'a>>,
+        I: Iterator<Item = Decided>,
     {
-        let rows = || positions().map(|p| PositionRow::new(h, &p));
+        let row = |d: Decided| h.position(&d).map(|p| PositionRow::new(h, &p));
+        let rows = || decided().filter_map(row);
         match self.format {
-            Format::Json => {
-                export::json::write_pretty_par(out, positions(), |p| PositionRow::new(h, &p))
-            }
+            Format::Json => export::json::write_pretty_par(out, decided(), row),
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::positions(), rows()),
             Format::Table => {
@@ -255,7 +255,7 @@ impl Render {
         };
         match self.format {
             Format::Json => {
-                export::json::write_pretty_par(out, changes(), |c| ChangeRow::new(h, &c))
+                export::json::write_pretty_par(out, changes(), |c| Some(ChangeRow::new(h, &c)))
             }
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::diff(), rows()),
@@ -293,7 +293,7 @@ impl Render {
         let rows = || entries().map(|e| TimelineRow::new(h, &e));
         match self.format {
             Format::Json => {
-                export::json::write_pretty_par(out, entries(), |e| TimelineRow::new(h, &e))
+                export::json::write_pretty_par(out, entries(), |e| Some(TimelineRow::new(h, &e)))
             }
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::timeline(), rows()),

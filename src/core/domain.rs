@@ -329,6 +329,22 @@ macro_rules! string_id {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// The id's text, as checked.
+            pub fn text(&self) -> IdText<'_> {
+                IdText(&self.0)
+            }
+
+            /// The id of a text already checked as an id ([`IdText`]).
+            pub fn from_text(text: IdText<'_>) -> $name {
+                $name(Arc::from(text.0))
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
         }
 
         impl fmt::Display for $name {
@@ -347,6 +363,119 @@ string_id! {
 string_id! {
     /// A stable topic identifier chosen by the analyst, e.g. `dprk-troops-in-russia`.
     TopicId
+}
+
+/// The text of an actor or topic id, borrowed and checked as [`ActorId::new`] checks it, and
+/// already in Unicode NFC (so [`ActorId::new`] would keep it as it is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdText<'a>(&'a str);
+
+impl<'a> IdText<'a> {
+    /// Checks `text` as an id.
+    ///
+    /// # Errors
+    /// [`IdError::Id`] as [`ActorId::new`] gives it, and also when `text` is not plainly in NFC
+    /// (the owned ids normalize such a text; this borrowed form cannot).
+    pub fn new(text: &'a str) -> Result<IdText<'a>, IdError> {
+        check_id(text)?;
+        if unicode_normalization::is_nfc_quick(text.chars())
+            == unicode_normalization::IsNormalized::Yes
+        {
+            Ok(IdText(text))
+        } else {
+            Err(IdError::Id(text.to_string()))
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+}
+
+/// A `stance.declared` body borrowed from where it was read (a projection index's record), so
+/// that folding it ([`History::apply_stance_view`](super::History::apply_stance_view)) needs no
+/// owned string: the history keeps each id, text and citation once anyway. The fields are those
+/// of [`StanceDeclared`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StanceView<'a> {
+    /// Who took the stance.
+    pub actor: IdText<'a>,
+    /// On what.
+    pub topic: IdText<'a>,
+    /// The stance.
+    pub stance: Stance,
+    /// Valid time.
+    pub date: ValidDate,
+    /// Time of day, if stated.
+    pub time: Option<TimeOfDay>,
+    /// PLOVER event type.
+    pub event: Option<PloverType>,
+    /// The recipient actor.
+    pub recipient: Option<IdText<'a>>,
+    /// Verbatim quote.
+    pub quote: Option<&'a str>,
+    /// Where it was reported.
+    pub cite: CiteView<'a>,
+    /// Treaty instrument.
+    pub instrument: Option<Instrument>,
+}
+
+impl<'a> StanceView<'a> {
+    /// The view of an owned stance.
+    pub fn of(s: &'a StanceDeclared) -> StanceView<'a> {
+        StanceView {
+            actor: s.actor.text(),
+            topic: s.topic.text(),
+            stance: s.stance,
+            date: s.date,
+            time: s.time.clone(),
+            event: s.event,
+            recipient: s.recipient.as_ref().map(|r| r.text()),
+            quote: s.quote.as_deref(),
+            cite: CiteView::of(&s.cite),
+            instrument: s.instrument,
+        }
+    }
+}
+
+/// A [`Cite`] borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CiteView<'a> {
+    /// The outlet, agency, record or data set.
+    pub publication: &'a str,
+    /// Address of the report.
+    pub url: Option<&'a str>,
+    /// Title or headline.
+    pub title: Option<&'a str>,
+    /// Date of publication.
+    pub published: Option<ValidDate>,
+    /// The outlet relayed.
+    pub via: Option<&'a str>,
+}
+
+impl<'a> CiteView<'a> {
+    /// The view of an owned citation.
+    pub fn of(c: &'a Cite) -> CiteView<'a> {
+        CiteView {
+            publication: &c.publication,
+            url: c.url.as_deref(),
+            title: c.title.as_deref(),
+            published: c.published,
+            via: c.via.as_deref(),
+        }
+    }
+
+    /// The owned citation.
+    pub fn to_cite(&self) -> Cite {
+        Cite {
+            publication: self.publication.to_string(),
+            url: self.url.map(str::to_string),
+            title: self.title.map(str::to_string),
+            published: self.published,
+            via: self.via.map(str::to_string),
+        }
+    }
 }
 
 /// An ISO 3166-1 alpha-3 country code (`KOR`, `PRK`), or `IGO` / `NGO` for non-state bodies.
@@ -638,6 +767,18 @@ impl EventBody {
             _ => None,
         }
     }
+}
+
+/// What the log assigned an event on append, without its body: a position's deciding event
+/// ([`Position::event`](super::Position::event)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventMeta {
+    /// Position in the log.
+    pub seq: Seq,
+    /// Unique id.
+    pub id: Uuid,
+    /// Recorded (transaction) time in UTC.
+    pub recorded_at: jiff::Timestamp,
 }
 
 /// An event as stored in the log: body plus what the log assigned on append.

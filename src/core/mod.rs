@@ -18,12 +18,13 @@ mod text;
 pub use analysis::{By, Holders, PairTally, Selection, StanceCount};
 pub use date::{DateError, Day, Precision, TimeOfDay, ValidDate, parse_stated};
 pub use domain::{
-    ActorAliased, ActorId, ActorKind, ActorRegistered, ActorRole, Cite, Correction, Country, Event,
-    EventBody, ID_BYTES_MAX, IdError, Instrument, PloverType, Sector, Seq, Stance, StanceCited,
-    StanceCorrected, StanceDeclared, StanceRetracted, TopicId, TopicKind, TopicRegistered, nfc,
+    ActorAliased, ActorId, ActorKind, ActorRegistered, ActorRole, Cite, CiteView, Correction,
+    Country, Event, EventBody, EventMeta, ID_BYTES_MAX, IdError, IdText, Instrument, PloverType,
+    Sector, Seq, Stance, StanceCited, StanceCorrected, StanceDeclared, StanceRetracted, StanceView,
+    TopicId, TopicKind, TopicRegistered, nfc,
 };
 pub use history::{ActorEntry, History, Rejection, TopicEntry};
 pub use measures::{Measure, Tally};
 pub use order::CanonicalKey;
-pub use query::{At, Change, ChangeKind, Filter, Position, Status, TimelineEntry};
+pub use query::{At, Change, ChangeKind, Decided, Filter, Position, Status, TimelineEntry};
 pub use text::{QUOTE_CHARS_MAX, quoted};

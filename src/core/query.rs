@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use super::date::{Day, Precision, ValidDate};
-use super::domain::{ActorId, ActorRole, Event, Seq, Stance, StanceDeclared, TopicId};
+use super::domain::{ActorId, ActorRole, Event, EventMeta, Seq, Stance, StanceDeclared, TopicId};
 use super::history::{History, Sym};
 
 /// Which (actor, topic) pairs a query covers. An empty set means "all". An actor id also covers
@@ -54,8 +54,9 @@ pub struct Position<'a> {
     /// The actor the position is reported under: the stance's actor, or the actor it is an
     /// alias of.
     pub actor: ActorId,
-    /// The deciding event (its `seq`, `id`, `recorded_at`), as first recorded.
-    pub event: Event,
+    /// The deciding event's `seq`, `id` and `recorded_at` (its body, as first recorded, is
+    /// [`History::event`] of that seq; as corrected, `stance`).
+    pub event: EventMeta,
     /// The deciding stance, with the corrections known at the cutoff applied.
     pub stance: StanceDeclared,
     /// The `stance.corrected` events applied, in log order.
@@ -159,6 +160,15 @@ impl Row {
     fn seq(&self) -> Seq {
         Seq::from(self.seq)
     }
+}
+
+/// A position decided but not yet built ([`History::positions_decided`]): its deciding stance in
+/// compact form and the point it is asked at.
+#[derive(Debug, Clone, Copy)]
+pub struct Decided {
+    row: Row,
+    cutoff: Seq,
+    as_of: Option<Day>,
 }
 
 /// Sort ranks of actor and topic symbols: the order of their ids ([`History::ranks`]) or the
@@ -386,8 +396,8 @@ impl History {
         cutoff: Seq,
         as_of: Option<Day>,
     ) -> Option<Position<'_>> {
-        let event = self.event(seq)?;
         let stance = self.stance_known(seq, cutoff)?;
+        let event = self.event_meta(seq)?;
         let notes = self.notes.get(&seq);
         let known = |v: &[Seq]| -> Vec<Event> {
             v.iter()
@@ -463,10 +473,27 @@ impl History {
         at: At,
         filter: &Filter,
     ) -> impl Iterator<Item = Position<'_>> + '_ {
+        self.positions_decided(at, filter)
+            .filter_map(move |d| self.position(&d))
+    }
+
+    /// The positions of [`History::positions_at`] decided but not built (a few bytes each, in
+    /// the same order): [`History::position`] builds each, so a long answer can be built on
+    /// several threads.
+    pub fn positions_decided(&self, at: At, filter: &Filter) -> impl Iterator<Item = Decided> + '_ {
         let cutoff = at.known.unwrap_or(Seq::MAX);
         let rows = self.deciders(at, filter, &self.table_ranks());
-        rows.into_iter()
-            .filter_map(move |r| self.position_at_row(&r, cutoff, at.as_of))
+        rows.into_iter().map(move |row| Decided {
+            row,
+            cutoff,
+            as_of: at.as_of,
+        })
+    }
+
+    /// The position a [`Decided`] of this history stands for (`None` only for one of another
+    /// history).
+    pub fn position(&self, d: &Decided) -> Option<Position<'_>> {
+        self.position_at_row(&d.row, d.cutoff, d.as_of)
     }
 
     /// The position of a decided row (rows come from this history, so there always is one).

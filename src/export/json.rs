@@ -7,6 +7,8 @@
 
 use std::io::{self, Write};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rayon::prelude::*;
 
 use super::Chunked;
@@ -54,17 +56,20 @@ const PART: usize = 512;
 /// Parts rendered at once, while the next ones are gathered.
 const PARTS: usize = 16;
 
-/// [`write_pretty`] of `row(item)` for each of `items`, the same bytes, with the rows built
-/// and written on worker threads a part at a time while the calling thread gathers the next
-/// items (an answer is computed lazily, so `items` does the query's own work). Long answers
-/// (a query of every pair writes 449,475 rows of about a kilobyte each) keep both cores busy.
+/// [`write_pretty`] of `row(item)` for each of `items` (leaving out those it gives `None`
+/// for), the same bytes, with the rows built and written on worker threads a part at a time
+/// while the calling thread gathers the next items (an answer is computed lazily, so `items`
+/// does the query's own work; [`History::positions_decided`](crate::core::History::positions_decided)
+/// leaves building each position to `row`). Long answers (a query of every pair writes 449,475
+/// rows of about a kilobyte each) keep both cores busy. Each part's text is written to `out`
+/// as it is, in one call, not copied into a buffer first.
 ///
 /// # Errors
 /// The writer's I/O errors.
 pub fn write_pretty_par<P: Send, T: JsonRow>(
     out: &mut dyn Write,
     items: impl Iterator<Item = P>,
-    row: impl Fn(P) -> T + Sync,
+    row: impl Fn(P) -> Option<T> + Sync,
 ) -> io::Result<()> {
     let mut items = items.fuse();
     let gather = |items: &mut dyn Iterator<Item = P>| -> Vec<Vec<P>> {
@@ -75,10 +80,11 @@ pub fn write_pretty_par<P: Send, T: JsonRow>(
     };
     let mut parts = gather(&mut items);
     if parts.len() < 2 {
-        return write_pretty(out, parts.into_iter().flatten().map(row));
+        return write_pretty(out, parts.into_iter().flatten().filter_map(row));
     }
-    let mut w = Chunked::new(out);
-    w.write_all(b"[")?;
+    // The longest part so far: room for the next ones, so their texts do not grow by copying.
+    let longest = AtomicUsize::new(0);
+    out.write_all(b"[")?;
     let mut any = false;
     while !parts.is_empty() {
         let mut texts: Vec<Vec<u8>> = Vec::new();
@@ -87,37 +93,46 @@ pub fn write_pretty_par<P: Send, T: JsonRow>(
             s.spawn(|_| {
                 texts = parts
                     .into_par_iter()
-                    .map(|part| render(part.into_iter().map(&row)))
+                    .map(|part| {
+                        let room =
+                            longest.load(Ordering::Relaxed) + longest.load(Ordering::Relaxed) / 8;
+                        let text = render(part.into_iter().filter_map(&row), room);
+                        longest.fetch_max(text.len(), Ordering::Relaxed);
+                        text
+                    })
                     .collect();
             });
             next = gather(&mut items);
         });
-        for text in texts {
+        for text in texts.iter().filter(|t| !t.is_empty()) {
             if any {
-                w.write_all(b",")?;
+                out.write_all(b",")?;
             }
-            w.write_all(&text)?;
+            out.write_all(text)?;
             any = true;
         }
         parts = next;
     }
-    w.write_all(if any { b"\n]\n" } else { b"]\n" })?;
-    w.finish()
+    out.write_all(if any { b"\n]\n" } else { b"]\n" })
 }
 
 /// Rows as the elements of a pretty array (each after a newline and two spaces, separated by
-/// commas), without the brackets.
-fn render<T: JsonRow>(rows: impl Iterator<Item = T>) -> Vec<u8> {
-    let mut text = Vec::new();
-    let mut j = Pretty::new(&mut text);
+/// commas), without the brackets, in a text with room for `room` bytes (none: room for a part
+/// of rows of up to 2 KiB; a timeline's are about 1.4 KiB). The rows are written into the
+/// writer's own buffer, which is then taken as it is (copying it into another vector touched
+/// twice the memory: a quarter of a one-actor timeline's time went to zeroing fresh pages).
+fn render<T: JsonRow>(rows: impl Iterator<Item = T>, room: usize) -> Vec<u8> {
+    let mut sink = io::sink();
+    let mut j = Pretty::new(&mut sink);
+    j.buf
+        .bytes()
+        .reserve(if room == 0 { PART * 2048 } else { room });
     j.depth = 1;
     for r in rows {
         j.item();
         r.write_json(&mut j);
     }
-    // Writing into a Vec cannot fail.
-    let _ = j.buf.finish();
-    text
+    std::mem::take(j.buf.bytes())
 }
 
 /// A pretty JSON writer: the bytes and where it stands (depth, whether the open object or
@@ -493,7 +508,7 @@ mod tests {
             let mut ordered = Vec::new();
             write_pretty(&mut ordered, (0..n).map(N)).unwrap();
             let mut parallel = Vec::new();
-            write_pretty_par(&mut parallel, 0..n, N).unwrap();
+            write_pretty_par(&mut parallel, 0..n, |k| Some(N(k))).unwrap();
             assert_eq!(parallel, ordered, "{n} rows");
             let values: Vec<serde_json::Value> = (0..n)
                 .map(|k| serde_json::json!({"k": k, "list": (0..k % 3).collect::<Vec<_>>()}))

@@ -3,8 +3,13 @@
 //! little-endian; a string is a u32 byte length and UTF-8 bytes; an optional value is a flag
 //! byte (0 absent) then the value; a list is a u32 count then its items.
 
+use uuid::Uuid;
+
 use super::record::{CiteRecord, Record, parse_recorded_at, parse_uuid};
-use crate::core::Event;
+use crate::core::{
+    CiteView, Event, IdText, Instrument, PloverType, Seq, Stance, StanceView, ValidDate,
+    parse_stated,
+};
 
 /// The last recorded time parsed, with its text: the events of a batch share one, and
 /// parsing it (with the check that it is written as we write it) was a tenth of a decode.
@@ -85,24 +90,29 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn str(&mut self) -> Result<String, String> {
-        let n = self.u32()? as usize;
-        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| "a string is not UTF-8".to_string())
+        self.text().map(str::to_string)
     }
 
-    fn opt_str(&mut self) -> Result<Option<String>, String> {
+    /// A string, borrowed from the bytes.
+    fn text(&mut self) -> Result<&'a str, String> {
+        let n = self.u32()? as usize;
+        std::str::from_utf8(self.take(n)?).map_err(|_| "a string is not UTF-8".to_string())
+    }
+
+    fn opt_text(&mut self) -> Result<Option<&'a str>, String> {
         match self.u8()? {
             0 => Ok(None),
-            _ => self.str().map(Some),
+            _ => self.text().map(Some),
         }
     }
 
-    fn opt_strs(&mut self) -> Result<Option<Vec<String>>, String> {
+    fn opt_texts(&mut self) -> Result<Option<Vec<&'a str>>, String> {
         match self.u8()? {
             0 => Ok(None),
             _ => {
                 let n = self.u32()?;
                 (0..n)
-                    .map(|_| self.str())
+                    .map(|_| self.text())
                     .collect::<Result<Vec<_>, _>>()
                     .map(Some)
             }
@@ -116,54 +126,236 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The record, owned.
     pub(crate) fn record(&mut self) -> Result<Record, String> {
+        self.record_ref().map(|r| r.to_record())
+    }
+
+    /// The record, its strings borrowed from the bytes: the one reader of a record's layout.
+    pub(crate) fn record_ref(&mut self) -> Result<RecordRef<'a>, String> {
         let small = |v: Option<u64>| {
             v.map(|x| u32::try_from(x).map_err(|_| "number out of range"))
                 .transpose()
         };
-        Ok(Record {
-            actor: self.opt_str()?,
-            alias: self.opt_str()?,
-            aliases: self.opt_strs()?,
+        Ok(RecordRef {
+            actor: self.opt_text()?,
+            alias: self.opt_text()?,
+            aliases: self.opt_texts()?,
             cite: match self.u8()? {
                 0 => None,
-                _ => Some(CiteRecord {
-                    publication: self.str()?,
-                    published: self.opt_str()?,
-                    title: self.opt_str()?,
-                    url: self.opt_str()?,
-                    via: self.opt_str()?,
+                _ => Some(CiteRef {
+                    publication: self.text()?,
+                    published: self.opt_text()?,
+                    title: self.opt_text()?,
+                    url: self.opt_text()?,
+                    via: self.opt_text()?,
                 }),
             },
-            country: self.opt_str()?,
-            date: self.opt_str()?,
-            event: self.opt_str()?,
-            from: self.opt_str()?,
-            id: self.opt_str()?,
+            country: self.opt_text()?,
+            date: self.opt_text()?,
+            event: self.opt_text()?,
+            from: self.opt_text()?,
+            id: self.opt_text()?,
             important: self.opt_u64()?.map(|v| v != 0),
-            instrument: self.opt_str()?,
-            issues: self.opt_strs()?,
-            kind: self.opt_str()?,
-            name: self.opt_str()?,
-            organisation: self.opt_str()?,
-            quote: self.opt_str()?,
-            reason: self.opt_str()?,
-            recipient: self.opt_str()?,
-            recorded_at: self.opt_str()?,
-            resolution: self.opt_str()?,
+            instrument: self.opt_text()?,
+            issues: self.opt_texts()?,
+            kind: self.opt_text()?,
+            name: self.opt_text()?,
+            organisation: self.opt_text()?,
+            quote: self.opt_text()?,
+            reason: self.opt_text()?,
+            recipient: self.opt_text()?,
+            recorded_at: self.opt_text()?,
+            resolution: self.opt_text()?,
             schema: small(self.opt_u64()?)?,
-            sector: self.opt_str()?,
+            sector: self.opt_text()?,
             seq: self.opt_u64()?,
             session: small(self.opt_u64()?)?,
-            stance: self.opt_str()?,
-            target: self.opt_str()?,
-            title: self.opt_str()?,
-            to: self.opt_str()?,
-            topic: self.opt_str()?,
-            type_name: self.str()?,
-            batch_last: None,
-            hash: None,
+            stance: self.opt_text()?,
+            target: self.opt_text()?,
+            title: self.opt_text()?,
+            to: self.opt_text()?,
+            topic: self.opt_text()?,
+            type_name: self.text()?,
         })
+    }
+}
+
+/// A segment record with its strings borrowed from the segment's bytes: the fields of a
+/// [`Record`] (without `hash` and `batch_last`, which segments do not keep). Folding the whole
+/// index reads stances through it without an owned string per field.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RecordRef<'a> {
+    pub(crate) actor: Option<&'a str>,
+    pub(crate) alias: Option<&'a str>,
+    pub(crate) aliases: Option<Vec<&'a str>>,
+    pub(crate) cite: Option<CiteRef<'a>>,
+    pub(crate) country: Option<&'a str>,
+    pub(crate) date: Option<&'a str>,
+    pub(crate) event: Option<&'a str>,
+    pub(crate) from: Option<&'a str>,
+    pub(crate) id: Option<&'a str>,
+    pub(crate) important: Option<bool>,
+    pub(crate) instrument: Option<&'a str>,
+    pub(crate) issues: Option<Vec<&'a str>>,
+    pub(crate) kind: Option<&'a str>,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) organisation: Option<&'a str>,
+    pub(crate) quote: Option<&'a str>,
+    pub(crate) reason: Option<&'a str>,
+    pub(crate) recipient: Option<&'a str>,
+    pub(crate) recorded_at: Option<&'a str>,
+    pub(crate) resolution: Option<&'a str>,
+    pub(crate) schema: Option<u32>,
+    pub(crate) sector: Option<&'a str>,
+    pub(crate) seq: Option<u64>,
+    pub(crate) session: Option<u32>,
+    pub(crate) stance: Option<&'a str>,
+    pub(crate) target: Option<&'a str>,
+    pub(crate) title: Option<&'a str>,
+    pub(crate) to: Option<&'a str>,
+    pub(crate) topic: Option<&'a str>,
+    pub(crate) type_name: &'a str,
+}
+
+/// The `cite` of a [`RecordRef`], borrowed.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CiteRef<'a> {
+    pub(crate) publication: &'a str,
+    pub(crate) published: Option<&'a str>,
+    pub(crate) title: Option<&'a str>,
+    pub(crate) url: Option<&'a str>,
+    pub(crate) via: Option<&'a str>,
+}
+
+/// The `stance.declared` of a record, borrowed, with its id and recorded time, when the record
+/// is one in the plain shape: of that type, with `seq`, only a stance's fields, each in its
+/// shape (ids plainly in NFC). `None` for anything else, which the owned path
+/// ([`Record::into_body`] and [`event_of`]) decodes, or refuses with its message: so what this
+/// gives is what that path would give, and a record this refuses is still judged by that path.
+pub(crate) fn stance_view<'a>(
+    r: &RecordRef<'a>,
+    last: &mut LastRecorded,
+) -> Option<(Seq, Uuid, jiff::Timestamp, StanceView<'a>)> {
+    // The fields `Record::present` names that a stance does not have.
+    let others = [
+        r.important.is_some(),
+        r.issues.is_some(),
+        r.resolution.is_some(),
+        r.session.is_some(),
+        r.alias.is_some(),
+        r.organisation.is_some(),
+        r.from.is_some(),
+        r.to.is_some(),
+        r.name.is_some(),
+        r.title.is_some(),
+        r.kind.is_some(),
+        r.country.is_some(),
+        r.sector.is_some(),
+        r.aliases.is_some(),
+        r.target.is_some(),
+        r.reason.is_some(),
+    ];
+    if r.type_name != "stance.declared" || others.iter().any(|o| *o) {
+        return None;
+    }
+    let seq = r.seq?;
+    let id = parse_uuid(r.id?, "id").ok()?;
+    let text = r.recorded_at?;
+    let recorded_at = match last {
+        Some((t, at)) if t == text => *at,
+        _ => {
+            let at = parse_recorded_at(text).ok()?;
+            *last = Some((text.to_string(), at));
+            at
+        }
+    };
+    let c = r.cite?;
+    if c.publication.trim().is_empty() || r.quote.is_some_and(|q| q.trim().is_empty()) {
+        return None;
+    }
+    let (date, time) = parse_stated(r.date?).ok()?;
+    let view = StanceView {
+        actor: IdText::new(r.actor?).ok()?,
+        topic: IdText::new(r.topic?).ok()?,
+        stance: Stance::parse(r.stance?)?,
+        date,
+        time,
+        event: match r.event {
+            Some(e) => Some(PloverType::parse(e)?),
+            None => None,
+        },
+        recipient: match r.recipient {
+            Some(a) => Some(IdText::new(a).ok()?),
+            None => None,
+        },
+        quote: r.quote,
+        cite: CiteView {
+            publication: c.publication,
+            url: c.url,
+            title: c.title,
+            published: match c.published {
+                Some(p) => Some(ValidDate::parse(p).ok()?),
+                None => None,
+            },
+            via: c.via,
+        },
+        instrument: match r.instrument {
+            Some(i) => Some(Instrument::parse(i)?),
+            None => None,
+        },
+    };
+    Some((seq, id, recorded_at, view))
+}
+
+impl RecordRef<'_> {
+    /// The owned record.
+    pub(crate) fn to_record(&self) -> Record {
+        let s = |v: Option<&str>| v.map(str::to_string);
+        let list = |v: &Option<Vec<&str>>| {
+            v.as_ref()
+                .map(|l| l.iter().map(|x| x.to_string()).collect())
+        };
+        Record {
+            actor: s(self.actor),
+            alias: s(self.alias),
+            aliases: list(&self.aliases),
+            batch_last: None,
+            cite: self.cite.map(|c| CiteRecord {
+                publication: c.publication.to_string(),
+                published: s(c.published),
+                title: s(c.title),
+                url: s(c.url),
+                via: s(c.via),
+            }),
+            country: s(self.country),
+            date: s(self.date),
+            event: s(self.event),
+            from: s(self.from),
+            hash: None,
+            important: self.important,
+            id: s(self.id),
+            instrument: s(self.instrument),
+            issues: list(&self.issues),
+            kind: s(self.kind),
+            name: s(self.name),
+            organisation: s(self.organisation),
+            quote: s(self.quote),
+            reason: s(self.reason),
+            recipient: s(self.recipient),
+            recorded_at: s(self.recorded_at),
+            resolution: s(self.resolution),
+            schema: self.schema,
+            sector: s(self.sector),
+            seq: self.seq,
+            session: self.session,
+            stance: s(self.stance),
+            target: s(self.target),
+            title: s(self.title),
+            to: s(self.to),
+            topic: s(self.topic),
+            type_name: self.type_name.to_string(),
+        }
     }
 }
 

@@ -19,9 +19,10 @@ use proptest::sample::Index;
 use uuid::Uuid;
 
 use stancelog::core::{
-    ActorId, ActorKind, ActorRegistered, ChangeKind, Cite, Country, Day, Event, EventBody, Filter,
-    History, PloverType, Precision, Sector, Stance, StanceDeclared, StanceRetracted, Status,
-    TimeOfDay, TopicId, TopicKind, TopicRegistered, ValidDate, parse_stated,
+    ActorId, ActorKind, ActorRegistered, ChangeKind, Cite, Country, Day, Event, EventBody,
+    EventMeta, Filter, History, PloverType, Precision, Sector, Stance, StanceDeclared,
+    StanceRetracted, Status, TimeOfDay, TopicId, TopicKind, TopicRegistered, ValidDate,
+    parse_stated,
 };
 use stancelog::store::{
     AppendOptions, GENESIS_HASH, Hash, Log, NewEvent, Record, Writer, encode_batch, encode_log,
@@ -456,6 +457,13 @@ fn line(e: &Event) -> String {
     serde_json::to_string(&Record::from_event(e)).expect("serialize record")
 }
 
+/// A deciding event: its seq, id and recorded time, and the stored record of that seq (the
+/// stance as first recorded).
+fn deciding(h: &History, e: &EventMeta) -> String {
+    let event = h.event(e.seq).expect("a deciding seq is in the history");
+    format!("{} {} {:?} {}", e.seq, e.id, e.recorded_at, line(&event))
+}
+
 /// Where a stored log stands after a complete batch: events so far, bytes so far, head hash.
 #[derive(Debug, Clone, Copy)]
 struct Mark {
@@ -559,7 +567,13 @@ fn fingerprint(h: &History, days: &[Day]) -> String {
     for d in &as_of {
         let _ = writeln!(out, "positions as of {d:?}");
         for p in h.positions(*d, &all) {
-            let _ = writeln!(out, "  {} {} {}", p.actor, p.stance.stance, line(&p.event));
+            let _ = writeln!(
+                out,
+                "  {} {} {}",
+                p.actor,
+                p.stance.stance,
+                deciding(h, &p.event)
+            );
         }
     }
     for w in days.windows(2) {
@@ -577,7 +591,12 @@ fn fingerprint(h: &History, days: &[Day]) -> String {
         }
     }
     for t in h.timeline(&all) {
-        let _ = writeln!(out, "timeline {:?} {}", t.status, line(&t.position.event));
+        let _ = writeln!(
+            out,
+            "timeline {:?} {}",
+            t.status,
+            deciding(h, &t.position.event)
+        );
     }
     out
 }

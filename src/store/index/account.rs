@@ -104,6 +104,16 @@ impl Account {
         add_lines(&mut self.topics, &later.topics);
     }
 
+    /// [`Account::add`] of an account given away: the first one is taken as it is (an index
+    /// of one segment, such as a log imported in one go, copies nothing).
+    pub(crate) fn add_owned(&mut self, later: Account) {
+        if *self == Account::default() {
+            *self = later;
+        } else {
+            self.add(&later);
+        }
+    }
+
     /// The latest valid-time date of any stance, as corrected by the whole log (of a whole
     /// log's account).
     pub(crate) fn date_last(&self) -> Option<ValidDate> {

@@ -664,7 +664,7 @@ impl Index {
     fn new(dir: PathBuf, manifest: Manifest, mut segments: Vec<Segment>) -> Index {
         let mut account = Account::default();
         for s in &mut segments {
-            account.add(&std::mem::take(&mut s.account));
+            account.add_owned(std::mem::take(&mut s.account));
         }
         // Every actor and topic of a whole log's account is registered in some segment.
         account.actors.retain(|(_, l)| l.seq != 0);

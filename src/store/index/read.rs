@@ -4,18 +4,23 @@
 //! given in words: the caller discards the index, rebuilds it and asks again.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use uuid::Uuid;
 
 use super::Index;
 use super::keys::{self, GLOBAL};
-use super::segment::Segment;
+use super::segment::{RecordBytes, Segment, fold_record};
 use crate::core::{ActorId, Event, EventBody, Filter, History, Seq, TopicId};
 use crate::store::NewEvent;
 
 /// Events are decoded on worker threads in windows of this many (bounded memory).
 const WINDOW: usize = 1 << 16;
+/// Events a worker reads at once, and the buffers it takes for them from those handed back
+/// (about 1.4 MB of records of the UN votes log, read up to 1 MiB at a time).
+const CHUNK: usize = 4096;
+const CHUNK_BUFFERS: usize = 4;
 
 /// Damage found while reading, in words.
 pub type Damage = String;
@@ -71,30 +76,73 @@ impl Index {
         Ok(out)
     }
 
-    /// Folds the events of `seqs` (sorted) into `h`, decoding them on worker threads a window
-    /// at a time: the next window is decoded while the last one is folded (the fold is
-    /// sequential), and the decoded parts are folded as they are, never gathered into one list
-    /// (copying them was a fifth of a fold of the whole log).
+    /// The record bodies of `seqs` (sorted), their checks verified, from the segments that
+    /// hold them, read into buffers taken from `spare` where it has them.
+    fn records(&self, seqs: &[Seq], spare: &mut Vec<Vec<u8>>) -> Result<Vec<RecordBytes>, Damage> {
+        let mut out = Vec::new();
+        let mut rest = seqs;
+        while let Some(first) = rest.first() {
+            let seg = self
+                .segment_of(*first)
+                .ok_or_else(|| format!("no segment holds seq {first}"))?;
+            let n = rest.partition_point(|s| *s <= seg.last);
+            out.push(seg.records(&rest[..n], spare)?);
+            rest = &rest[n..];
+        }
+        Ok(out)
+    }
+
+    /// Folds the events of `seqs` (sorted) into `h`, a window at a time: worker threads read
+    /// the next window's records and verify their checks while the calling thread folds the
+    /// last one straight from its bytes (`segment::fold_record`: a stance needs no owned
+    /// event, the history interns what it keeps), then hands the window's buffers back for
+    /// the next reads. Decoding into owned events on the workers and folding those was half
+    /// the time of a query of every pair.
     fn fold(&self, h: &mut History, seqs: &[Seq]) -> Result<(), Damage> {
-        let decode = |window: &[Seq]| -> Result<Vec<Vec<Event>>, Damage> {
-            window.par_chunks(4096).map(|c| self.events(c)).collect()
+        let spare: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+        let read = |window: &[Seq]| -> Result<Vec<Vec<RecordBytes>>, Damage> {
+            window
+                .par_chunks(CHUNK)
+                .map(|c| {
+                    let mut mine = match spare.lock() {
+                        Ok(mut s) => {
+                            let keep = s.len().saturating_sub(CHUNK_BUFFERS);
+                            s.split_off(keep)
+                        }
+                        Err(_) => Vec::new(),
+                    };
+                    self.records(c, &mut mine)
+                })
+                .collect()
         };
-        let apply = |h: &mut History, parts: Vec<Vec<Event>>| {
-            for e in parts.into_iter().flatten() {
-                h.apply(e);
+        let apply = |h: &mut History, parts: Vec<Vec<RecordBytes>>| -> Result<(), Damage> {
+            let mut last = None;
+            for part in parts.iter().flatten() {
+                for (seq, body) in part.iter() {
+                    fold_record(h, seq, body, &mut last)?;
+                }
             }
+            if let Ok(mut s) = spare.lock() {
+                s.extend(
+                    parts
+                        .into_iter()
+                        .flatten()
+                        .flat_map(RecordBytes::into_buffers),
+                );
+            }
+            Ok(())
         };
         let mut windows = seqs.chunks(WINDOW);
         let mut done = match windows.next() {
-            Some(w) => decode(w)?,
+            Some(w) => read(w)?,
             None => return Ok(()),
         };
         for window in windows {
-            let (next, ()) = rayon::join(|| decode(window), || apply(h, done));
+            let (next, applied) = rayon::join(|| read(window), || apply(h, done));
+            applied?;
             done = next?;
         }
-        apply(h, done);
-        Ok(())
+        apply(h, done)
     }
 
     /// The events of `seqs` (sorted), decoded on worker threads when there are many.
@@ -109,6 +157,18 @@ impl Index {
             .into_iter()
             .flatten()
             .collect())
+    }
+
+    /// [`Index::decode`] in parts in seq order, none empty: they are not joined into one list
+    /// (each copy of a few thousand events is megabytes of fresh memory to zero).
+    fn decode_parts(&self, seqs: &[Seq]) -> Result<Vec<Vec<Event>>, Damage> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        if seqs.len() < 1024 {
+            return Ok(vec![self.events(seqs)?]);
+        }
+        seqs.par_chunks(4096).map(|c| self.events(c)).collect()
     }
 
     /// The alias links and roles, in log order: the `g` events that are not registrations,
@@ -170,7 +230,7 @@ impl Index {
     fn fold_named(
         &self,
         h: &mut History,
-        events: Vec<Event>,
+        events: Vec<Vec<Event>>,
         actors: &[ActorId],
         topics: &[TopicId],
     ) -> Result<(), Damage> {
@@ -178,21 +238,24 @@ impl Index {
         let seqs = {
             let mut a: BTreeSet<&ActorId> = actors.iter().collect();
             let mut t: BTreeSet<&TopicId> = topics.iter().collect();
-            for e in events.iter().chain(links) {
+            for e in events.iter().flatten().chain(links) {
                 names(&e.body, &mut a, &mut t);
             }
             let mut seqs = self.registrations(&a, &t);
-            seqs.retain(|s| events.binary_search_by_key(s, |e| e.seq).is_err());
+            seqs.retain(|s| !holds(&events, *s));
             seqs
         };
-        let mut all = events;
-        all.extend(self.decode(&seqs)?);
-        all.extend(links.iter().cloned());
-        all.sort_by_key(|e| e.seq);
-        all.dedup_by_key(|e| e.seq);
-        for e in all {
-            h.apply(e);
-        }
+        let registrations = self.decode_parts(&seqs)?;
+        let count: usize = events.iter().chain(&registrations).map(Vec::len).sum();
+        h.reserve(count + links.len());
+        apply_merged(
+            h,
+            [
+                &mut events.into_iter().flatten(),
+                &mut registrations.into_iter().flatten(),
+                &mut links.iter().cloned(),
+            ],
+        );
         Ok(())
     }
 
@@ -246,7 +309,7 @@ impl Index {
         seqs.sort_unstable();
         seqs.dedup();
         let mut h = History::sparse_to(self.seq_last());
-        let events = self.decode(&seqs)?;
+        let events = self.decode_parts(&seqs)?;
         self.fold_named(&mut h, events, actors, topics)?;
         Ok(h)
     }
@@ -346,7 +409,8 @@ impl Index {
     /// [`Index::history`] for positions, diffs and timelines, which name only the actors and
     /// topics of their rows: every actor's registration (what the rows and aliases name),
     /// and only the registrations of the topics the selected events name. A one-actor query
-    /// on a log of many topics reads the registrations of that actor's topics, not all.
+    /// on a log of many topics reads the registrations of that actor's topics, not all. (An
+    /// `--issue` query reads every registration to resolve the issue, so it folds them all.)
     ///
     /// # Errors
     /// Damage found while reading, in words.
@@ -366,7 +430,18 @@ impl Index {
             return Ok(h);
         };
         let mut h = History::sparse();
-        let events = self.decode(&rest)?;
+        if every_topic || !filter.issues.is_empty() {
+            // Every registration is wanted (or, for an issue, was read to resolve it anyway):
+            // fold them, the alias links and roles (the `g` list) and the selection in one
+            // pass from the records' bytes, with no list of decoded events to merge.
+            let mut seqs = rest;
+            seqs.extend(self.postings(GLOBAL)?);
+            seqs.sort_unstable();
+            seqs.dedup();
+            self.fold(&mut h, &seqs)?;
+            return Ok(h);
+        }
+        let events = self.decode_parts(&rest)?;
         let m = &self.account;
         let actors: Vec<ActorId> = m.actors.iter().map(|(a, _)| a.clone()).collect();
         let topics: Vec<TopicId> = if every_topic {
@@ -449,6 +524,35 @@ impl Index {
             }
         }
         Ok(seen)
+    }
+}
+
+/// Whether `parts` (of [`Index::decode_parts`]: in seq order, none empty) hold the event of
+/// `seq`.
+fn holds(parts: &[Vec<Event>], seq: Seq) -> bool {
+    let i = parts.partition_point(|p| p.last().is_some_and(|e| e.seq < seq));
+    parts
+        .get(i)
+        .is_some_and(|p| p.binary_search_by_key(&seq, |e| e.seq).is_ok())
+}
+
+/// Applies the events of `sources` (each in seq order) to `h` in seq order, each seq once (an
+/// event in two sources, such as an alias link that is also an id asked for, is applied once).
+fn apply_merged(h: &mut History, sources: [&mut dyn Iterator<Item = Event>; 3]) {
+    let mut heads: [Option<Event>; 3] = [sources[0].next(), sources[1].next(), sources[2].next()];
+    let mut last = None;
+    loop {
+        let next = (0..3)
+            .filter_map(|i| heads[i].as_ref().map(|e| (e.seq, i)))
+            .min();
+        let Some((seq, i)) = next else {
+            return;
+        };
+        let event = std::mem::replace(&mut heads[i], sources[i].next());
+        if let Some(e) = event.filter(|_| last != Some(seq)) {
+            last = Some(seq);
+            h.apply(e);
+        }
     }
 }
 
