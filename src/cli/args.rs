@@ -163,7 +163,7 @@ actor's and the topic's own events and the stances of that actor on that topic.\
 How new events are noticed: on a file log, the file's length is \
 looked at every 100 ms and only the bytes after what was read are read; a batch still being \
 written (its last record not yet there) is left for the next look. On PostgreSQL, watch LISTENs \
-on the channel stancelog_append (the records table's insert trigger notifies it at each commit), \
+on the channel stancelog_append (every append notifies it, delivered at its commit), \
 reads the records after the last seq printed on each notification, and every 5 s without one.\n\n\
 Why no seq is skipped (the high-water mark): watch prints only up to the end of the run of \
 complete batches contiguous with what it printed. On a file, one writer at a time appends \

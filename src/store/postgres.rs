@@ -12,10 +12,14 @@
 //! connection's end, so a killed writer never leaves it held), read the records committed since
 //! this writer last looked, check and stage the batch on the fold, insert its rows (one
 //! `INSERT` sent with the `COMMIT` for a small batch, `COPY` for a large one), and COMMIT with
-//! `synchronous_commit = on`. A small append costs two round trips: `BEGIN`, the lock and the
-//! catch-up read in one message, the insert and `COMMIT` in another. The append is
-//! acknowledged only after COMMIT returns. Why a lock and not a unique seq with retry: a
-//! writer must check its batch against the whole log before it can number it (ids,
+//! `synchronous_commit = on`, notifying followers. That costs two round trips: `BEGIN`, the
+//! lock and the catch-up read in one message, the insert and `COMMIT` in another. A writer
+//! that saw no other writer's batch since its own last look skips the read: it stages a small
+//! batch on its fold and sends it in one statement, `stancelog.append`, which under the same
+//! lock stores it only if the table still ends where the fold does
+//! ([`PgAppend::append_at_end`]); if not, nothing is stored and the batch goes the way above.
+//! The append is acknowledged only after COMMIT returns. Why a lock and not a unique seq with
+//! retry: a writer must check its batch against the whole log before it can number it (ids,
 //! references, expected seq), so a retry would redo that work under contention; the lock makes
 //! writers wait their turn instead. It also means
 //! seqs commit in seq order, never with a gap that a later commit fills, so a reader that reads
@@ -45,12 +49,30 @@ use crate::error::{Error, Result};
 /// ASCII, so that other applications in the same database are unlikely to pick it.
 pub const LOCK_KEY: i64 = 0x7374_616e_6365;
 
-/// The channel the insert trigger notifies at each commit of records (`pg_notify`), which a
-/// follower (`stancelog watch`) listens on.
+/// The channel every append notifies when it commits (`NOTIFY`; `pg_notify` in
+/// `stancelog.append`), which a follower (`stancelog watch`) listens on.
 pub const NOTIFY_CHANNEL: &str = "stancelog_append";
 
-/// The schema `stancelog init` creates: the records table, the trigger that keeps it
-/// append-only, and the two group roles with their grants.
+/// The schema `stancelog init` creates: the records table, the triggers that keep it
+/// append-only, the one-statement append `stancelog.append` (see
+/// [`PgAppend::append_at_end`]), and the two group roles with their grants.
+///
+/// `stancelog.append(seqs, ids, hashes, lines)` runs with its caller's rights (a reader may
+/// call it and is refused the INSERT, as a direct one): it takes the writers' lock, stores the
+/// rows only when the table's last seq is `seqs[1] - 1` (read with `max(seq)`, which the
+/// primary key answers from its last page whatever the statistics say), notifies followers,
+/// and returns the rows stored (0 when the table had moved on). There is no notifying trigger:
+/// the append path notifies itself (a trigger per statement cost a tenth of a single-event
+/// append's server time), so a row inserted by hand wakes no follower (they read again every
+/// few seconds anyway).
+///
+/// `id` has no unique index: ids are kept unique by the writers, each of which checks its
+/// batch's ids against the whole log under the writers' lock (the idempotent-append check),
+/// and a row inserted by hand with an id used before makes every read of the log, `verify`
+/// first, fail at that seq ("event id ... is already used by seq ..."). The index cost more
+/// than half of a bulk insert's server time: content ids (UUID v5) are random, so each row
+/// lands on a random page of it (a bare `COPY` of the UN votes' rows took 18.0 s with it,
+/// 7.4 s without). Nothing reads the table by id.
 ///
 /// `hash` is checked for its length only: a regular expression for 64 hex digits cost a
 /// quarter of a bulk insert's time on the server (a `COPY` of the UN votes' rows, 20.3-20.8 s
@@ -63,7 +85,7 @@ pub const SCHEMA_SQL: &str = r#"
 CREATE SCHEMA stancelog;
 CREATE TABLE stancelog.records (
     seq  bigint PRIMARY KEY CHECK (seq >= 1),
-    id   uuid   NOT NULL UNIQUE,
+    id   uuid   NOT NULL,
     hash text   CHECK (octet_length(hash) = 64),
     line text   NOT NULL
 );
@@ -79,14 +101,21 @@ CREATE TRIGGER records_append_only BEFORE UPDATE OR DELETE ON stancelog.records
     FOR EACH ROW EXECUTE FUNCTION stancelog.refuse_change();
 CREATE TRIGGER records_no_truncate BEFORE TRUNCATE ON stancelog.records
     FOR EACH STATEMENT EXECUTE FUNCTION stancelog.refuse_change();
-CREATE FUNCTION stancelog.notify_append() RETURNS trigger LANGUAGE plpgsql AS $f$
+CREATE FUNCTION stancelog.append(seqs bigint[], ids text[], hashes text[], lines text[])
+    RETURNS bigint LANGUAGE plpgsql AS $f$
 BEGIN
+    PERFORM pg_advisory_xact_lock(126943688024933);
+    IF coalesce((SELECT max(seq) FROM stancelog.records), 0) <> seqs[1] - 1 THEN
+        RETURN 0;
+    END IF;
+    INSERT INTO stancelog.records (seq, id, hash, line)
+        SELECT s, i::uuid, h, l FROM unnest(seqs, ids, hashes, lines) AS r(s, i, h, l);
     PERFORM pg_notify('stancelog_append', '');
-    RETURN NULL;
+    RETURN cardinality(seqs);
 END
 $f$;
-CREATE TRIGGER records_notify AFTER INSERT ON stancelog.records
-    FOR EACH STATEMENT EXECUTE FUNCTION stancelog.notify_append();
+COMMENT ON FUNCTION stancelog.append(bigint[], text[], text[], text[]) IS
+    'stancelog append in one statement: the rows, if the table still ends just before seqs[1]';
 DO $d$
 BEGIN
     BEGIN
@@ -102,6 +131,7 @@ $d$;
 REVOKE ALL ON stancelog.records FROM PUBLIC;
 GRANT USAGE ON SCHEMA stancelog TO stancelog_writer, stancelog_reader;
 GRANT SELECT, INSERT ON stancelog.records TO stancelog_writer;
+
 GRANT SELECT ON stancelog.records TO stancelog_reader;
 "#;
 
@@ -390,6 +420,17 @@ pub(crate) struct PgAppend<'a> {
     open: bool,
 }
 
+/// What [`PgAppend::append_at_end`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AtEnd {
+    /// The rows are stored and committed.
+    Stored,
+    /// The table had moved on (another writer appended): nothing stored.
+    Moved,
+    /// The log has no `stancelog.append` (made by an earlier `init`): nothing stored.
+    NoFunction,
+}
+
 /// The most records the first message of an append reads back to catch up: more are read
 /// with `COPY`.
 const CATCH_UP_ROWS: u64 = 1000;
@@ -437,14 +478,60 @@ impl<'a> PgAppend<'a> {
         let pg = self.log;
         let lines = bytes.split_inclusive(|b| *b == b'\n');
         if bytes.len() <= INSERT_BYTES_MAX {
-            let sql = insert_sql(rows, lines)?;
+            let sql = format!("{}; {COMMIT}", insert_sql(rows, lines)?);
             self.client.batch_execute(&sql).map_err(|e| pg.err(e))?;
         } else {
             self.copy(rows, lines)?;
-            self.client.batch_execute("COMMIT").map_err(|e| pg.err(e))?;
+            self.client.batch_execute(COMMIT).map_err(|e| pg.err(e))?;
         }
         self.open = false;
         Ok(())
+    }
+
+    /// Appends the rows of a small batch staged on a fold that is probably the table's end,
+    /// in one statement, one round trip: `SELECT stancelog.append(...)` (see [`SCHEMA_SQL`])
+    /// takes the writers' lock, stores the rows only if the table's last seq is still the one
+    /// before the first row's, notifies followers, and commits (an autocommit statement: the
+    /// answer comes after COMMIT, with `synchronous_commit = on`).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the server fails or refuses a row; nothing is stored then.
+    pub(crate) fn append_at_end(
+        client: &mut Client,
+        pg: &PgLog,
+        rows: &[(Seq, Uuid)],
+        bytes: &[u8],
+    ) -> Result<AtEnd> {
+        use postgres::types::Type;
+        let mut lines = Vec::with_capacity(rows.len());
+        let mut hashes = Vec::with_capacity(rows.len());
+        for line in bytes.split_inclusive(|b| *b == b'\n') {
+            let line = line.strip_suffix(b"\n").unwrap_or(line);
+            hashes.push(stored_hash(line).map(|h| h.to_hex()));
+            lines.push(std::str::from_utf8(line).map_err(|e| Error::io(pg, io::Error::other(e)))?);
+        }
+        if lines.len() != rows.len() {
+            return Err(Error::io(pg, fewer_lines()));
+        }
+        let seqs: Vec<i64> = rows.iter().map(|r| r.0 as i64).collect();
+        let ids: Vec<String> = rows.iter().map(|r| r.1.hyphenated().to_string()).collect();
+        let answer = client.query_typed_one(
+            "SELECT stancelog.append($1, $2, $3, $4)",
+            &[
+                (&seqs, Type::INT8_ARRAY),
+                (&ids, Type::TEXT_ARRAY),
+                (&hashes, Type::TEXT_ARRAY),
+                (&lines, Type::TEXT_ARRAY),
+            ],
+        );
+        match answer {
+            Ok(row) if row.get::<_, i64>(0) == seqs.len() as i64 => Ok(AtEnd::Stored),
+            Ok(_) => Ok(AtEnd::Moved),
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_FUNCTION) => {
+                Ok(AtEnd::NoFunction)
+            }
+            Err(e) => Err(pg.err(e)),
+        }
     }
 
     /// Inserts the rows with one COPY.
@@ -501,7 +588,12 @@ fn end_of_table(messages: &[postgres::SimpleQueryMessage]) -> (Seq, Vec<u8>) {
     (last, lines)
 }
 
-/// `INSERT INTO stancelog.records ... VALUES (...), ...; COMMIT`, the values as SQL string
+/// How the append path commits: with a notification to followers, sent at COMMIT (a log made
+/// by an earlier `init` also has a trigger notifying on every insert; the server folds the
+/// two into one).
+const COMMIT: &str = "NOTIFY stancelog_append; COMMIT";
+
+/// `INSERT INTO stancelog.records ... VALUES (...), ...`, the values as SQL string
 /// literals (quotes doubled; `standard_conforming_strings` is on for every connection, so a
 /// backslash is an ordinary character). A stored line holds no NUL (JSON escapes every
 /// control character).
@@ -531,7 +623,6 @@ fn insert_sql<'l>(
         sql.push_str(&text.replace('\'', "''"));
         sql.push_str("')");
     }
-    sql.push_str("; COMMIT");
     Ok(sql)
 }
 
@@ -645,8 +736,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_schema_notifies_the_followers_channel() {
+    fn every_append_notifies_the_followers_channel_under_the_writers_lock() {
         assert!(SCHEMA_SQL.contains(&format!("pg_notify('{NOTIFY_CHANNEL}', '')")));
+        assert!(COMMIT.starts_with(&format!("NOTIFY {NOTIFY_CHANNEL};")));
+        assert!(SCHEMA_SQL.contains(&format!("pg_advisory_xact_lock({LOCK_KEY})")));
     }
 
     #[test]
@@ -669,7 +762,7 @@ mod tests {
     }
 
     #[test]
-    fn an_insert_quotes_each_line_as_a_literal_and_commits() {
+    fn an_insert_quotes_each_line_as_a_literal() {
         let hash = "cd".repeat(32);
         let lines = format!(
             "{{\"quote\":\"Kim's \\\"war\\\" \\\\o/\",\"schema\":2,\"seq\":7,\"hash\":\"{hash}\"}}\n{{\"schema\":1}}\n"
@@ -681,7 +774,7 @@ mod tests {
             format!(
                 "INSERT INTO stancelog.records (seq, id, hash, line) VALUES \
                  (7,'00000000-0000-0000-0000-000000000000','{hash}','{{\"quote\":\"Kim''s \\\"war\\\" \\\\o/\",\"schema\":2,\"seq\":7,\"hash\":\"{hash}\"}}'),\
-                 (8,'ffffffff-ffff-ffff-ffff-ffffffffffff',NULL,'{{\"schema\":1}}'); COMMIT"
+                 (8,'ffffffff-ffff-ffff-ffff-ffffffffffff',NULL,'{{\"schema\":1}}')"
             )
         );
     }

@@ -22,8 +22,8 @@
 //!   the gap and reads again later: a row after a gap is held back, never skipped
 //!   ([`CatchUp::held_back`] says so, for a warning).
 //!
-//! Waking up: a PostgreSQL follower `LISTEN`s on [`NOTIFY_CHANNEL`] (the insert trigger
-//! notifies it at each commit) before its first read, so no commit falls between a read and
+//! Waking up: a PostgreSQL follower `LISTEN`s on [`NOTIFY_CHANNEL`] (every append notifies
+//! it, delivered at its commit) before its first read, so no commit falls between a read and
 //! the wait; it also reads again every [`PG_REREAD`] without a notification (a safety net). A
 //! file follower checks the file's length every time it waits ([`FILE_POLL`], chosen by the
 //! caller) and reads only the new tail.

@@ -22,7 +22,7 @@ use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
 use super::index::{Appender, Index, PENDING_EVENTS_MAX, update_index};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
-use super::postgres::{PgAppend, PgLog};
+use super::postgres::{AtEnd, PgAppend, PgLog};
 use crate::core::{ActorId, Event, History, Rejection, Seq, StanceDeclared, TopicId, TopicKind};
 use crate::error::{Error, Location, Result};
 
@@ -127,7 +127,19 @@ enum Sink {
 struct PgSink {
     pg: PgLog,
     client: postgres::Client,
+    /// Whether the writer's fold was the table's end when it last looked (no other writer had
+    /// appended since its own last batch): its next small batch is then staged on the fold and
+    /// sent in one statement that stores it only if that is still so
+    /// ([`PgAppend::append_at_end`]).
+    at_end: bool,
+    /// False once the log was found to lack `stancelog.append` (made by an earlier `init`):
+    /// every batch then takes the lock and reads the end first.
+    one_statement: bool,
 }
+
+/// The largest batch (in events) sent in one statement by [`PgAppend::append_at_end`]; a
+/// larger one (an import's) reads the end under the lock first, then is copied in with `COPY`.
+const AT_END_EVENTS_MAX: usize = 256;
 
 impl std::fmt::Debug for Sink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -302,6 +314,8 @@ impl Writer {
                     sink: Sink::Postgres(Box::new(PgSink {
                         pg: (**pg).clone(),
                         client,
+                        at_end: true,
+                        one_statement: true,
                     })),
                     log,
                     spare: Vec::new(),
@@ -547,7 +561,7 @@ impl Writer {
                 next.valid_len = self.log.valid_len + bytes.len() as u64 + u64::from(newline);
             }
             Sink::Postgres(sink) => {
-                let PgSink { pg, client } = &mut **sink;
+                let PgSink { pg, client, .. } = &mut **sink;
                 let rows = stored_rows(bytes, source)?;
                 let (tx, log) = PgAppend::begin(client, pg, self.log.clone())?;
                 let found = log.history.seq_last();
@@ -642,9 +656,13 @@ impl Writer {
         })
     }
 
-    /// [`Writer::append`] on PostgreSQL: in one transaction, take the writers' lock, fold what
-    /// other writers committed since, stage and encode the batch as for a file, insert its rows
-    /// and commit. Acknowledged (`Ok`) only after COMMIT returned.
+    /// [`Writer::append`] on PostgreSQL. When the writer's fold was the table's end at its
+    /// last look and the batch is small, the batch is staged on it and sent in one statement
+    /// that stores it only if no other writer appended meanwhile ([`PgAppend::append_at_end`]).
+    /// Otherwise (or when that found the table moved on, or the fold refused the batch), in
+    /// one transaction: take the writers' lock, fold what other writers committed since,
+    /// stage and encode the batch as for a file, insert its rows and commit. Acknowledged
+    /// (`Ok`) only after COMMIT returned.
     fn append_pg(
         &mut self,
         batch: &[NewEvent],
@@ -654,53 +672,95 @@ impl Writer {
         let Sink::Postgres(sink) = &mut self.sink else {
             unreachable!("append_pg on a file log");
         };
-        let PgSink { pg, client } = &mut **sink;
+        if sink.at_end
+            && sink.one_statement
+            && batch.len() <= AT_END_EVENTS_MAX
+            && let Ok(staged) = stage_pg(&mut self.log, &mut self.spare, batch, source, opts)
+        {
+            let PgSink {
+                pg,
+                client,
+                one_statement,
+                ..
+            } = &mut **sink;
+            let written = if staged.rows.is_empty() {
+                Ok(true)
+            } else {
+                PgAppend::append_at_end(client, pg, &staged.rows, &staged.out).map(|r| {
+                    *one_statement = r != AtEnd::NoFunction;
+                    r == AtEnd::Stored
+                })
+            };
+            if let Some(report) = self.settle_pg(staged, written)? {
+                return Ok(report);
+            }
+        }
+        let Sink::Postgres(sink) = &mut self.sink else {
+            unreachable!("append_pg on a file log");
+        };
+        let PgSink {
+            pg, client, at_end, ..
+        } = &mut **sink;
         // Should the catch-up fail, the writer is left with an empty log, which the next
         // append reads again whole.
         let log = std::mem::replace(&mut self.log, Log::empty());
+        let seq_mine = log.history.seq_last();
+        *at_end = false;
         let (tx, log) = PgAppend::begin(client, pg, log)?;
+        *at_end = log.history.seq_last() == seq_mine;
         self.log = log;
-        let recorded_at = next_recorded_at(&self.log, opts);
-        let seq_before = self.log.history.seq_last();
-        let ids = draw_ids(batch, recorded_at);
-        // Stage, check and encode; a refused batch is rolled back inside.
-        let (report, out, head) = stage_batch(
-            &mut self.log,
-            &mut self.spare,
-            batch,
-            &ids,
-            source,
-            opts,
-            recorded_at,
-        )?;
-        let rows: Vec<(Seq, Uuid)> = report
-            .iter()
-            .filter(|a| !a.duplicate)
-            .map(|a| (a.seq, a.id))
-            .collect();
-        let written = if rows.is_empty() {
-            Ok(())
+        let staged = stage_pg(&mut self.log, &mut self.spare, batch, source, opts)?;
+        let written = if staged.rows.is_empty() {
+            drop(tx);
+            Ok(true)
         } else {
-            tx.write(&rows, &out)
+            tx.write(&staged.rows, &staged.out).map(|()| true)
         };
+        let report = self.settle_pg(staged, written)?;
+        Ok(report.expect("a batch written under the lock is stored"))
+    }
+
+    /// Keeps a batch staged by [`stage_pg`] in the fold when `written` says it was stored
+    /// (`Ok(true)`; also when it had nothing new to store), and gives its report; rolls the
+    /// fold back when it was not (`Ok(false)`: `None`) or the write failed (the error).
+    fn settle_pg(
+        &mut self,
+        staged: StagedPg,
+        written: Result<bool>,
+    ) -> Result<Option<AppendReport>> {
+        let StagedPg {
+            report,
+            out,
+            head,
+            rows,
+            recorded_at,
+            seq_before,
+        } = staged;
         let out_len = out.len() as u64;
         keep_spare(&mut self.spare, out, self.defer_index);
-        if let Err(e) = written {
-            self.log.history.rollback_to(seq_before);
-            return Err(e);
+        match written {
+            Ok(true) => {}
+            Ok(false) => {
+                self.log.history.rollback_to(seq_before);
+                return Ok(None);
+            }
+            Err(e) => {
+                self.log.history.rollback_to(seq_before);
+                return Err(e);
+            }
         }
         self.log.valid_len += out_len;
         if !rows.is_empty() {
             self.log.head = head;
             self.log.recorded_at_last = Some(recorded_at);
         }
-        Ok(AppendReport {
+        Ok(Some(AppendReport {
             events: report,
             torn_bytes_removed: 0,
             torn_records_removed: 0,
             newline_added: false,
             index_warning: None,
-        })
+        }))
     }
 
     /// Removes a torn tail of `torn` bytes, then writes `out` (after a newline ending the last
@@ -800,6 +860,46 @@ fn next_recorded_at(log: &Log, opts: &AppendOptions) -> jiff::Timestamp {
         }
         _ => truncate_to_micros(opts.recorded_at),
     }
+}
+
+/// A batch staged for PostgreSQL: its report, its encoded lines, the head after it, the
+/// (seq, id) of each row to insert (none for an event already in the log), its recorded time
+/// and the last seq before it.
+struct StagedPg {
+    report: Vec<Appended>,
+    out: Vec<u8>,
+    head: Hash,
+    rows: Vec<(Seq, Uuid)>,
+    recorded_at: jiff::Timestamp,
+    seq_before: Seq,
+}
+
+/// Stages, checks and encodes `batch` on `log` as [`stage_batch`] does (a refused batch is
+/// rolled back inside), for a PostgreSQL append.
+fn stage_pg(
+    log: &mut Log,
+    spare: &mut Vec<u8>,
+    batch: &[NewEvent],
+    source: &str,
+    opts: &AppendOptions,
+) -> Result<StagedPg> {
+    let recorded_at = next_recorded_at(log, opts);
+    let seq_before = log.history.seq_last();
+    let ids = draw_ids(batch, recorded_at);
+    let (report, out, head) = stage_batch(log, spare, batch, &ids, source, opts, recorded_at)?;
+    let rows = report
+        .iter()
+        .filter(|a| !a.duplicate)
+        .map(|a| (a.seq, a.id))
+        .collect();
+    Ok(StagedPg {
+        report,
+        out,
+        head,
+        rows,
+        recorded_at,
+        seq_before,
+    })
 }
 
 /// Stages every event of the batch into the folded log, checks the expected seq and the stored

@@ -461,6 +461,150 @@ fn an_immediate_stop_while_appends_run_loses_nothing_acknowledged() {
     );
 }
 
+/// A writer whose fold is behind the table (another writer appended since it last looked)
+/// sends its batch on the assumption that it is not, in one message that stores nothing when
+/// it is: the batch is then checked again on the table's end, under the lock. So an expected
+/// seq is judged on the table, an actor registered by the other writer is known, an event the
+/// other writer stored is a duplicate, and seqs and the chain stay whole.
+#[test]
+fn a_writer_behind_the_table_checks_its_batch_on_the_tables_end() {
+    use stancelog::Error;
+    use stancelog::store::{AppendOptions, LogRef, Writer, parse_batch};
+    let log = registered();
+    let target = LogRef::parse(std::ffi::OsStr::new(&log.arg)).unwrap();
+    let opts = |expect_seq| AppendOptions {
+        recorded_at: jiff::Timestamp::from_second(1_730_000_000).unwrap(),
+        expect_seq,
+        wait: Duration::from_secs(5),
+    };
+    let batch = |text: &str| parse_batch("test", text.as_bytes()).unwrap();
+    let wait = Duration::from_secs(5);
+    let open = || Writer::open_log(&target, wait).unwrap();
+    let (mut first, mut behind) = (open(), open());
+    let b = r#"{"type":"actor.registered","actor":"b","name":"B","kind":"state","country":"PRK","sector":"GOV"}"#;
+    first.append(&batch(b), "b", &opts(None)).unwrap();
+    first
+        .append(&batch(&stances(7, 1)), "one", &opts(None))
+        .unwrap();
+    // Refused by the fold (no actor b there), accepted on the table's end.
+    let by_b = stances(9, 1).replace(r#""actor":"a""#, r#""actor":"b""#);
+    let r = behind.append(&batch(&by_b), "by b", &opts(None)).unwrap();
+    assert_eq!((r.events[0].seq, r.events[0].duplicate), (5, false));
+    // Staged on seq 5 (the fold's end), refused on seq 6 (the table's); `first`, behind too,
+    // lands its event on 6, after `behind`'s.
+    let mut late = open();
+    let r = first
+        .append(&batch(&stances(10, 1)), "ten", &opts(None))
+        .unwrap();
+    assert_eq!(r.events[0].seq, 6);
+    let e = late
+        .append(&batch(&stances(8, 1)), "x", &opts(Some(5)))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Conflict {
+                expected: 5,
+                found: 6
+            }
+        ),
+        "{e:?}"
+    );
+    // New to the fold, stored by the other writer meanwhile: a duplicate, with its seq.
+    let mut later = open();
+    let twelve = stances(12, 1);
+    first
+        .append(&batch(&twelve), "twelve", &opts(None))
+        .unwrap();
+    let r = later
+        .append(&batch(&twelve), "twelve again", &opts(None))
+        .unwrap();
+    assert_eq!((r.events[0].seq, r.events[0].duplicate), (7, true));
+    let r = later
+        .append(&batch(&stances(11, 2)), "two", &opts(Some(7)))
+        .unwrap();
+    let got: Vec<u64> = r.events.iter().map(|a| a.seq).collect();
+    assert_eq!(got, vec![8, 9]);
+    assert_eq!(seqs(dbname(&log.arg)), (9, 1, 9));
+    verifies(&log, 9);
+}
+
+/// A log made by an earlier `init` (no `stancelog.append`; a trigger notifying followers on
+/// every insert) takes appends as before, each under the lock after reading the end: the same
+/// seqs, the expected-seq check, a chain that verifies.
+#[test]
+fn a_log_made_by_an_earlier_init_appends_under_the_lock() {
+    let log = registered();
+    admin(Some(dbname(&log.arg)))
+        .batch_execute(
+            "DROP FUNCTION stancelog.append(bigint[], text[], text[], text[]);
+             CREATE FUNCTION stancelog.notify_append() RETURNS trigger LANGUAGE plpgsql AS $f$
+             BEGIN PERFORM pg_notify('stancelog_append', ''); RETURN NULL; END $f$;
+             CREATE TRIGGER records_notify AFTER INSERT ON stancelog.records
+                 FOR EACH STATEMENT EXECUTE FUNCTION stancelog.notify_append();",
+        )
+        .unwrap();
+    log.ok(&["append", "-"], Some(stances(1, 2).as_bytes()));
+    let again = stances(2, 1);
+    log.ok(
+        &["append", "--expect-seq", "4", "-"],
+        Some(again.as_bytes()),
+    );
+    let o = log.run(
+        &["append", "--expect-seq", "4", "-"],
+        Some(stances(3, 1).as_bytes()),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(seqs(dbname(&log.arg)), (5, 1, 5));
+    verifies(&log, 5);
+}
+
+/// The table has no unique index on `id` (the writers keep ids unique under their lock): a
+/// row inserted by hand with an id used before, chained correctly, makes `verify` fail at its
+/// seq, naming the id and the seq that holds it.
+#[test]
+fn a_row_inserted_by_hand_with_an_id_used_before_fails_verify_at_its_seq() {
+    use sha2::{Digest, Sha256};
+    let log = registered();
+    log.ok(&["append", "-"], Some(stances(1, 1).as_bytes()));
+    let mut db = admin(Some(dbname(&log.arg)));
+    let line: String = db
+        .query_one("SELECT line FROM stancelog.records WHERE seq = 3", &[])
+        .unwrap()
+        .get(0);
+    // Seq 3's event again as seq 4, with the hash its place in the chain gives it.
+    let copy = line
+        .replace(r#""batch_last":3,"#, r#""batch_last":4,"#)
+        .replace(r#""seq":3,"#, r#""seq":4,"#);
+    let key = r#","hash":""#;
+    let at = copy.find(key).unwrap();
+    let value = at + key.len();
+    let head: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&copy[value + 2 * i..value + 2 * i + 2], 16).unwrap())
+        .collect();
+    let mut h = Sha256::new();
+    h.update(&head);
+    h.update(&copy.as_bytes()[..at]);
+    h.update(&copy.as_bytes()[value + 65..]);
+    let hash: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let copy = format!("{}{hash}{}", &copy[..value], &copy[value + 64..]);
+    let id = "00000001-0000-4000-8000-000000000000";
+    db.execute(
+        "INSERT INTO stancelog.records (seq, id, hash, line) VALUES (4, $1::text::uuid, $2, $3)",
+        &[&id, &hash, &copy],
+    )
+    .unwrap();
+    let o = log.run(&["verify"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            ":4: field `id`: event id {id} is already used by seq 3"
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// The table refuses a hash column that is not 64 characters long (a row inserted by hand).
 #[test]
 fn a_hash_of_another_length_is_refused_by_the_table() {
