@@ -9,23 +9,27 @@
 //! for the folded log a writer held before (and that for every event of the log).
 //!
 //! Id look-ups, the bulk of an import's checks (most ids are new): the pending ids are in a
-//! hash map; for the index's, a Bloom filter made at open from each segment's sorted id table
+//! hash map; for the index's, a Bloom filter per segment made at open from its sorted id table
 //! (16 bits per id, each look-up one cache line) answers "absent" for nearly every new id, and
-//! only a positive costs a search: every 256th id of each segment is held (a fence), so the
-//! search reads one block of 256 entries (6 KiB) per segment.
+//! only a positive costs a search: every 32nd id of each segment is held (a fence), so the
+//! search reads one block of 32 entries (768 bytes) per segment. The hashes of each segment's
+//! keys are held too, so that asking for the notes of a stance that has none (most) reads
+//! nothing.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use rustc_hash::FxHashMap;
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use uuid::Uuid;
 
 use super::account::{self, Account};
 use super::keys;
 use super::read::{Damage, names};
-use super::segment::{self, ID_ENTRY, Postings, Segment, check8};
+use super::segment::{self, ID_ENTRY, Postings, Segment, check8, key_hash};
 use super::{Index, MERGE_EVENTS_MAX, Source};
 use crate::core::{ActorId, Event, EventBody, History, Seq, StanceDeclared, TopicId, TopicKind};
 use crate::error::{Error, Result};
@@ -42,7 +46,7 @@ const BLOOM_BITS_PER_ID: usize = 16;
 /// Bits each id sets in its block.
 const BLOOM_PROBES: u32 = 6;
 /// Every this many ids of a segment's id table, one is held as a fence.
-const FENCE_IDS: usize = 256;
+const FENCE_IDS: usize = 32;
 
 /// SplitMix64's finalizer: mixes all 64 bits.
 fn mix(mut z: u64) -> u64 {
@@ -51,21 +55,17 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// A blocked Bloom filter of ids: an id sets [`BLOOM_PROBES`] bits of one 512-bit block (a
-/// cache line). Full, it leaves the next ids to a filter twice as large ([`Blooms`]).
+/// A blocked Bloom filter of a segment's ids: an id sets [`BLOOM_PROBES`] bits of one 512-bit
+/// block (a cache line).
 struct Bloom {
     blocks: Vec<[u64; 8]>,
-    held: usize,
-    room: usize,
 }
 
 impl Bloom {
     fn with_room(ids: usize) -> Bloom {
-        let blocks = (ids.max(1 << 16) * BLOOM_BITS_PER_ID / 512).next_power_of_two();
+        let blocks = (ids.max(1 << 10) * BLOOM_BITS_PER_ID / 512).next_power_of_two();
         Bloom {
             blocks: vec![[0; 8]; blocks],
-            held: 0,
-            room: blocks * 512 / BLOOM_BITS_PER_ID,
         }
     }
 
@@ -83,7 +83,6 @@ impl Bloom {
             self.blocks[b][bit / 64] |= 1 << (bit % 64);
             bits >>= 9;
         }
-        self.held += 1;
     }
 
     fn may_hold(&self, id: &Uuid) -> bool {
@@ -93,26 +92,6 @@ impl Bloom {
             bits >>= 9;
             self.blocks[b][bit / 64] & (1 << (bit % 64)) != 0
         })
-    }
-}
-
-/// Bloom filters of growing size: an id may be held if any may hold it.
-struct Blooms(Vec<Bloom>);
-
-impl Blooms {
-    fn insert(&mut self, id: &Uuid) {
-        let full = self.0.last().is_none_or(|b| b.held >= b.room);
-        if full {
-            let room = self.0.last().map_or(0, |b| b.room * 2);
-            self.0.push(Bloom::with_room(room));
-        }
-        if let Some(b) = self.0.last_mut() {
-            b.insert(id);
-        }
-    }
-
-    fn may_hold(&self, id: &Uuid) -> bool {
-        self.0.iter().any(|b| b.may_hold(id))
     }
 }
 
@@ -136,6 +115,28 @@ fn seq_in(
         .ok()
         .map(|i| u64::from_le_bytes(entries[i][16..].try_into().unwrap_or([0; 8]))))
 }
+
+/// What an [`Appender`] holds of a segment to look ids and keys up: a Bloom filter of its ids,
+/// every [`FENCE_IDS`]th id, and the hash of every key, sorted.
+struct SegmentKeys {
+    bloom: Bloom,
+    fences: Vec<[u8; 16]>,
+    hashes: Vec<u64>,
+}
+
+/// Records of a segment read ahead: a run of seqs from `first` with the offsets of their
+/// records and the bytes that hold them (from file offset `offsets[0]`). An import that meets
+/// the log's events again (a re-import) meets them in seq order, so one read serves many.
+struct Window {
+    segment: usize,
+    first: Seq,
+    offsets: Vec<u64>,
+    bytes: Vec<u8>,
+}
+
+/// Records read ahead at most: this many, and this many bytes.
+const WINDOW_RECORDS: usize = 64;
+const WINDOW_BYTES: u64 = 64 << 10;
 
 /// The events appended after the index's end, not yet in a segment: their records in an
 /// unlinked file, their ids, posting lists and account in memory.
@@ -241,9 +242,10 @@ impl Pending {
 /// (and alias links and roles) named so far, carried from batch to batch.
 pub(crate) struct Appender {
     pub(crate) index: Index,
-    blooms: Blooms,
-    /// Per segment of `index`: every [`FENCE_IDS`]th id.
-    fences: Vec<Vec<[u8; 16]>>,
+    /// The records last read ahead.
+    window: Option<Window>,
+    /// Per segment of `index`: every [`FENCE_IDS`]th id, and the hashes of its keys.
+    fences: Vec<SegmentKeys>,
     pub(crate) pending: Pending,
     /// Registrations read or written so far, by what they register.
     actors: FxHashMap<ActorId, Event>,
@@ -270,17 +272,15 @@ impl Appender {
     /// # Errors
     /// Damage found while reading, or the pending file not made, in words.
     pub(crate) fn new(index: Index) -> std::result::Result<Appender, Damage> {
-        let held: usize = index.segments.iter().map(Segment::count).sum();
-        let mut blooms = Blooms(vec![Bloom::with_room(held)]);
         let mut fences = Vec::with_capacity(index.segments.len());
         for seg in &index.segments {
-            fences.push(fences_of(seg, Some(&mut blooms))?);
+            fences.push(keys_of(seg)?);
         }
         let pending = Pending::create(&index.dir, index.seq_last())
             .map_err(|e| format!("the pending segment could not be made: {e}"))?;
         Ok(Appender {
             index,
-            blooms,
+            window: None,
             fences,
             pending,
             actors: FxHashMap::default(),
@@ -299,11 +299,11 @@ impl Appender {
         if let Some(seq) = self.pending.ids.get(id) {
             return Ok(Some(*seq));
         }
-        if !self.blooms.may_hold(id) {
-            return Ok(None);
-        }
-        for (seg, fences) in self.index.segments.iter().zip(&self.fences).rev() {
-            if let Some(seq) = seq_in(seg, fences, id)? {
+        for (seg, keys) in self.index.segments.iter().zip(&self.fences).rev() {
+            if !keys.bloom.may_hold(id) {
+                continue;
+            }
+            if let Some(seq) = seq_in(seg, &keys.fences, id)? {
                 return Ok(Some(seq));
             }
         }
@@ -313,10 +313,47 @@ impl Appender {
     /// The event of `seq` (at most [`Appender::seq_last`]).
     pub(crate) fn event(&mut self, seq: Seq) -> std::result::Result<Event, Damage> {
         if seq >= self.pending.first {
-            self.pending.event(seq)
-        } else {
-            self.index.event(seq)
+            return self.pending.event(seq);
         }
+        let segment = self
+            .index
+            .segments
+            .partition_point(|s| s.last < seq)
+            .min(self.index.segments.len().saturating_sub(1));
+        let held = |w: &Window| {
+            w.segment == segment && seq >= w.first && seq < w.first + w.offsets.len() as Seq - 1
+        };
+        if !self.window.as_ref().is_some_and(held) {
+            self.window = Some(self.read_ahead(segment, seq)?);
+        }
+        let w = self.window.as_ref().ok_or("no window")?;
+        let i = (seq - w.first) as usize;
+        let base = w.offsets[0];
+        let (from, to) = (
+            (w.offsets[i] - base) as usize,
+            (w.offsets[i + 1] - base) as usize,
+        );
+        segment::decode(seq, &w.bytes[from..to], &mut None)
+    }
+
+    /// Reads the records of `segment` from `seq` on ([`WINDOW_RECORDS`], [`WINDOW_BYTES`]).
+    fn read_ahead(&self, segment: usize, seq: Seq) -> std::result::Result<Window, Damage> {
+        let seg = self
+            .index
+            .segments
+            .get(segment)
+            .ok_or_else(|| format!("no segment holds seq {seq}"))?;
+        let mut offsets = seg.record_offsets(seq, WINDOW_RECORDS)?;
+        let fit = offsets.partition_point(|o| *o - offsets[0] <= WINDOW_BYTES);
+        offsets.truncate(fit.max(2));
+        let len = (offsets[offsets.len() - 1] - offsets[0]) as usize;
+        let bytes = seg.bytes(offsets[0], len)?;
+        Ok(Window {
+            segment,
+            first: seq,
+            offsets,
+            bytes,
+        })
     }
 
     /// Whether `id` is a registered actor.
@@ -359,11 +396,13 @@ impl Appender {
     /// The seqs of the corrections, retractions and citations of the stance of `seq`.
     fn notes(&self, seq: Seq) -> std::result::Result<Vec<Seq>, Damage> {
         let key = keys::notes_key(seq);
-        let mut out = if seq < self.pending.first {
-            self.index.postings(&key)?
-        } else {
-            Vec::new()
-        };
+        let hash = key_hash(&key);
+        let mut out = Vec::new();
+        for (seg, k) in self.index.segments.iter().zip(&self.fences) {
+            if seg.last >= seq && k.hashes.binary_search(&hash).is_ok() {
+                seg.postings(&key, &mut out)?;
+            }
+        }
         out.extend(self.pending.postings.get(&key).into_iter().flatten());
         out.sort_unstable();
         out.dedup();
@@ -385,8 +424,15 @@ impl Appender {
         &mut self,
         seq: Seq,
     ) -> std::result::Result<Option<StanceDeclared>, Damage> {
+        let notes = self.notes(seq)?;
+        if notes.is_empty() {
+            return Ok(match self.event(seq)?.body {
+                EventBody::StanceDeclared(s) => Some(s),
+                _ => None,
+            });
+        }
         let mut seqs = vec![seq];
-        seqs.extend(self.notes(seq)?);
+        seqs.extend(notes);
         seqs.sort_unstable();
         seqs.dedup();
         let mut h = History::sparse();
@@ -424,19 +470,7 @@ impl Appender {
         let mut events = self.events(&seqs)?;
         events.extend(self.index.links()?.iter().cloned());
         events.extend(self.links.iter().cloned());
-        let (mut actors, mut topics) = (Vec::new(), Vec::new());
-        {
-            let (mut a, mut t) = (Default::default(), Default::default());
-            for body in batch
-                .iter()
-                .map(|e| &e.body)
-                .chain(events.iter().map(|e| &e.body))
-            {
-                names(body, &mut a, &mut t);
-            }
-            actors.extend(a.into_iter().cloned());
-            topics.extend(t.into_iter().cloned());
-        }
+        let (actors, topics) = named(batch, &events);
         for a in &actors {
             self.load_actor(a)?;
             events.extend(self.actors.get(a).cloned());
@@ -488,10 +522,7 @@ impl Appender {
     ///
     /// # Errors
     /// Damage found while reading, or the pending file not made, in words.
-    fn published(&mut self, ids: Vec<Uuid>, index: Index) -> std::result::Result<(), Damage> {
-        for id in &ids {
-            self.blooms.insert(id);
-        }
+    fn published(&mut self, index: Index) -> std::result::Result<(), Damage> {
         let mut fences = Vec::with_capacity(index.segments.len());
         for (i, seg) in index.segments.iter().enumerate() {
             let same = self
@@ -500,15 +531,23 @@ impl Appender {
                 .get(i)
                 .is_some_and(|old| (old.first, old.last) == (seg.first, seg.last));
             fences.push(if same {
-                std::mem::take(&mut self.fences[i])
+                std::mem::replace(
+                    &mut self.fences[i],
+                    SegmentKeys {
+                        bloom: Bloom { blocks: Vec::new() },
+                        fences: Vec::new(),
+                        hashes: Vec::new(),
+                    },
+                )
             } else {
-                fences_of(seg, None)?
+                keys_of(seg)?
             });
         }
         self.pending = Pending::create(&index.dir, index.seq_last())
             .map_err(|e| format!("the pending segment could not be made: {e}"))?;
         self.fences = fences;
         self.index = index;
+        self.window = None;
         self.links.clear();
         Ok(())
     }
@@ -521,40 +560,60 @@ impl Appender {
     /// # Errors
     /// [`Error::Io`] when the index cannot be written or read back.
     pub(crate) fn publish(&mut self, log_path: &Path, log: &Log, go_on: bool) -> Result<bool> {
-        let ids: Vec<Uuid> = if go_on {
-            self.pending.ids.keys().copied().collect()
-        } else {
-            Vec::new()
-        };
         if !super::publish(log_path, &mut self.pending, log)? {
             return Ok(false);
         }
         if go_on {
             let src = Source::File(log_path);
             let index = Index::reload(&src, log)?;
-            self.published(ids, index)
+            self.published(index)
                 .map_err(|e| Error::io(log_path.display(), std::io::Error::other(e)))?;
         }
         Ok(true)
     }
 }
 
-/// Every [`FENCE_IDS`]th id of `seg`, each of its ids put into `blooms` on the way (when
-/// given).
-fn fences_of(
-    seg: &Segment,
-    mut blooms: Option<&mut Blooms>,
-) -> std::result::Result<Vec<[u8; 16]>, Damage> {
+/// The actors and topics `batch` and `events` name (see [`names`]), each once: hashed, since a
+/// batch of 50,000 stances names each of its actors thousands of times.
+fn named(batch: &[NewEvent], events: &[Event]) -> (Vec<ActorId>, Vec<TopicId>) {
+    let mut actors: FxHashSet<&ActorId> = FxHashSet::default();
+    let mut topics: FxHashSet<&TopicId> = FxHashSet::default();
+    let (mut rest_a, mut rest_t) = (BTreeSet::new(), BTreeSet::new());
+    let bodies = batch.iter().map(|e| &e.body);
+    for body in bodies.chain(events.iter().map(|e| &e.body)) {
+        match body {
+            EventBody::StanceDeclared(s) => {
+                actors.insert(&s.actor);
+                actors.extend(s.recipient.as_ref());
+                topics.insert(&s.topic);
+            }
+            other => names(other, &mut rest_a, &mut rest_t),
+        }
+    }
+    actors.extend(rest_a);
+    topics.extend(rest_t);
+    (
+        actors.into_iter().cloned().collect(),
+        topics.into_iter().cloned().collect(),
+    )
+}
+
+/// The Bloom filter of `seg`'s ids, every [`FENCE_IDS`]th id and its key hashes: its id
+/// table read once, a MiB at a time.
+fn keys_of(seg: &Segment) -> std::result::Result<SegmentKeys, Damage> {
+    let mut bloom = Bloom::with_room(seg.count());
     let mut fences = Vec::with_capacity(seg.count() / FENCE_IDS + 1);
     seg.each_id(|i, id| {
         if i % FENCE_IDS == 0 {
             fences.push(*id);
         }
-        if let Some(b) = blooms.as_deref_mut() {
-            b.insert(&Uuid::from_bytes(*id));
-        }
+        bloom.insert(&Uuid::from_bytes(*id));
     })?;
-    Ok(fences)
+    Ok(SegmentKeys {
+        bloom,
+        fences,
+        hashes: seg.key_hashes()?,
+    })
 }
 
 #[cfg(test)]

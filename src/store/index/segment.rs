@@ -56,7 +56,7 @@ pub(crate) fn check8(bytes: &[u8]) -> [u8; 8] {
 }
 
 /// A stable 64-bit hash of a key (FNV-1a), for the key directory.
-fn key_hash(key: &[u8]) -> u64 {
+pub(crate) fn key_hash(key: &[u8]) -> u64 {
     key.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -679,6 +679,40 @@ impl Segment {
             return Err("its key directory is damaged".into());
         }
         Ok(block)
+    }
+
+    /// The offsets of the records of seqs `seq..seq + n` and the end of the last (`n + 1`
+    /// offsets; `n` cut at the segment's end), from the offsets table.
+    pub(crate) fn record_offsets(&self, seq: Seq, n: usize) -> Result<Vec<u64>, String> {
+        if seq < self.first || seq > self.last {
+            return Err(format!("seq {seq} is not in this segment"));
+        }
+        let n = n.min((self.last - seq + 1) as usize);
+        let at = self.offsets_at + (seq - self.first) as usize * 8;
+        let table = self.read(at, (n + 1) * 8)?;
+        let out: Vec<u64> = table.chunks_exact(8).map(u64_of).collect();
+        let sane = out.windows(2).all(|w| w[0] + 8 <= w[1])
+            && out[0] >= HEADER as u64
+            && out[n] <= self.offsets_at as u64;
+        if !sane {
+            return Err(format!("the record of seq {seq} is out of bounds"));
+        }
+        Ok(out)
+    }
+
+    /// `len` bytes of the file from `at`.
+    pub(crate) fn bytes(&self, at: u64, len: usize) -> Result<Vec<u8>, String> {
+        self.read(at as usize, len)
+    }
+
+    /// The hash of every key of the directory, sorted (each block's check verified).
+    pub(crate) fn key_hashes(&self) -> Result<Vec<u64>, String> {
+        let mut out = Vec::with_capacity(self.keys);
+        for b in 0..self.fences.len() {
+            let block = self.dir_block(b)?;
+            out.extend(block.chunks_exact(DIR_ENTRY).map(|e| u64_of(&e[..8])));
+        }
+        Ok(out)
     }
 
     /// Appends the seqs filed under `key` to `out`.
