@@ -108,7 +108,7 @@ pub fn run(
             let (mut index, reg) = selection(target, &query.scope)?;
             let (at, f) = positions::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
-            let rows = h.positions_iter(at, &f).map(|p| PositionRow::new(&h, &p));
+            let rows = h.positions_iter(at, &f).map(|p| PositionRow::of(&h, p));
             ("positions", to, write(to, &columns::positions(), rows)?)
         }
         ExportWhat::Diff { query, to } => {

@@ -193,7 +193,7 @@ impl Render {
     where
         I: Iterator<Item = Decided>,
     {
-        let row = |d: Decided| h.position(&d).map(|p| PositionRow::new(h, &p));
+        let row = |d: Decided| h.position(&d).map(|p| PositionRow::of(h, p));
         let rows = || decided().filter_map(row);
         match self.format {
             Format::Json => export::json::write_pretty_par(out, decided(), row),

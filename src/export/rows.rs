@@ -176,14 +176,35 @@ fn topic_title(h: &History, topic: &TopicId) -> String {
     h.topic(topic).map_or_else(String::new, |t| t.title.clone())
 }
 
+impl CiteRow {
+    /// [`CiteRow::new`] taking the citation, its strings moved.
+    fn of(c: Cite) -> CiteRow {
+        CiteRow {
+            published: c.published.map(|d| d.to_string()),
+            publication: c.publication,
+            url: c.url,
+            title: c.title,
+            via: c.via,
+        }
+    }
+}
+
 impl PositionRow {
     /// The row of a position.
     pub fn new(h: &History, p: &Position<'_>) -> PositionRow {
-        let s = &p.stance;
+        PositionRow::of(h, p.clone())
+    }
+
+    /// [`PositionRow::new`] taking the position: its stance's quote and citation are moved into
+    /// the row, not copied (the first source holds the one copy).
+    pub fn of(h: &History, p: Position<'_>) -> PositionRow {
+        let s = p.stance;
+        let quote = s.quote;
+        let cite = CiteRow::of(s.cite);
         let mut sources = vec![SourceRow {
             seq: p.event.seq,
-            quote: s.quote.clone(),
-            cite: CiteRow::new(&s.cite),
+            quote: quote.clone(),
+            cite: cite.clone(),
         }];
         sources.extend(p.citations.iter().filter_map(|c| match &c.body {
             EventBody::StanceCited(x) => Some(SourceRow {
@@ -231,8 +252,8 @@ impl PositionRow {
             event: s.event.map(|e| e.as_str()),
             instrument: s.instrument.map(|i| i.as_str()),
             recipient: s.recipient.as_ref().map(ToString::to_string),
-            quote: s.quote.clone(),
-            cite: CiteRow::new(&s.cite),
+            quote,
+            cite,
             sources,
             corrections,
             declared_as: (s.actor != p.actor).then(|| s.actor.to_string()),
