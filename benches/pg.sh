@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Issue 13's PostgreSQL benchmarks, on a throwaway cluster started here (.ci/pg-start, a Unix
 # socket, synchronous commit) on this machine's disk:
-#  1. single-event appends to a PostgreSQL log beside a bare BEGIN; INSERT; COMMIT loop of the
-#     same rows (benches/append.rs with STANCELOG_PG_BENCH; target ratio >= 0.8);
-#  2. the UN votes import into PostgreSQL, beside the same import into a file log (target
-#     >= 150,000 events/s);
+#  1. single-event appends to a PostgreSQL log beside two bare loops of the same rows, a
+#     BEGIN; INSERT; COMMIT loop and an autocommit prepared INSERT, taking turns every 50
+#     appends (benches/append.rs with STANCELOG_PG_BENCH; the ratio is to the faster loop,
+#     target >= 0.8);
+#  2. the UN votes import into PostgreSQL, beside the same import into a file log and a bare
+#     `psql \copy` of the same rows (timed once, after the rounds; target >= 150,000 events/s);
 #  3. issue 10's six queries on the PostgreSQL log beside the file log with its projection
 #     index (target: within 2x), whole processes, rounds interleaved, medians with min and max.
 # Usage: benches/pg.sh [DATA_DIR] [ROUNDS] [PARTS]   (default ../shared/data, 5 rounds, parts

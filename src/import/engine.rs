@@ -840,7 +840,8 @@ impl<'p> Engine<'p> {
     }
 
     /// Appends what is left, releases the lock, and returns the report with the refused rows
-    /// in file order. The folded log (every event of the log) is freed on a thread of its own.
+    /// in file order. What the writer held (the folded log, or the import's sparse history) is
+    /// freed on a thread of its own.
     ///
     /// # Errors
     /// Those of [`Writer::append`].
@@ -857,7 +858,7 @@ impl<'p> Engine<'p> {
                 l
             }
         };
-        drop_elsewhere(log);
+        crate::store::drop_elsewhere(log);
         self.progress.finish();
         let mut report = self.report;
         report
@@ -907,14 +908,6 @@ impl<'p> Engine<'p> {
         self.batch.push(k.event);
         Ok(())
     }
-}
-
-/// Drops `value` on a thread of its own: freeing a folded log of millions of events takes a
-/// while, and nothing waits for it.
-fn drop_elsewhere<T: Send + 'static>(value: T) {
-    let _ = std::thread::Builder::new()
-        .name("stancelog-free".to_string())
-        .spawn(move || drop(value));
 }
 
 /// Items per chunk handed from the reading thread to the engine.

@@ -32,4 +32,6 @@ pub use record::{
     parse_recorded_at, parse_uuid,
 };
 pub use watch::{CatchUp, FILE_POLL, Follower, PG_REREAD};
-pub use writer::{AppendOptions, AppendReport, Appended, Writer, append, encode_batch, encode_log};
+pub use writer::{
+    AppendOptions, AppendReport, Appended, Writer, append, drop_elsewhere, encode_batch, encode_log,
+};

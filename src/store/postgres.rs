@@ -2,7 +2,8 @@
 //!
 //! The table `stancelog.records (seq, id, hash, line)` holds each record's canonical line, byte
 //! for byte the line a file log holds, beside the columns that reads need (`seq` to read in
-//! order and from a seq on, `id` unique, `hash` to find a head noted earlier). Lines are made
+//! order and from a seq on, `hash` to find a head noted earlier; `id`, with no unique index:
+//! see [`SCHEMA_SQL`]). Lines are made
 //! and checked by the same code as the file log's: a read streams the lines in seq order through
 //! [`Log::resume`] (JSON, schema, seq contiguity, the hash chain, the fold), and an append
 //! encodes its batch with the writer's encoder, so both backends hold the same chain.
@@ -132,6 +133,8 @@ REVOKE ALL ON stancelog.records FROM PUBLIC;
 GRANT USAGE ON SCHEMA stancelog TO stancelog_writer, stancelog_reader;
 GRANT SELECT, INSERT ON stancelog.records TO stancelog_writer;
 GRANT SELECT ON stancelog.records TO stancelog_reader;
+REVOKE ALL ON FUNCTION stancelog.append(bigint[], text[], text[], text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION stancelog.append(bigint[], text[], text[], text[]) TO stancelog_writer;
 "#;
 
 /// `COPY` options under which a line goes through unchanged: CSV with a delimiter and a quote
@@ -209,7 +212,10 @@ impl PgLog {
     pub fn connect(&self) -> Result<Client> {
         let mut client = self.config.connect(NoTls).map_err(|e| self.err(e))?;
         client
-            .batch_execute("SET synchronous_commit = on; SET standard_conforming_strings = on")
+            .batch_execute(
+                "SET synchronous_commit = on; SET standard_conforming_strings = on; \
+                 SET default_transaction_isolation = 'read committed'",
+            )
             .map_err(|e| self.err(e))?;
         Ok(client)
     }
@@ -292,6 +298,24 @@ impl PgLog {
     /// as one statement (one snapshot).
     pub(crate) fn read_after(&self, client: &mut Client, log: Option<Log>) -> Result<Log> {
         self.read_through(client, log, None)
+    }
+
+    /// Whether this connection's role may append in one statement: the log has
+    /// `stancelog.append` (a log made by an earlier `init` has not) and the role may execute
+    /// it (`init` grants that to `stancelog_writer` only). When not, every append takes the
+    /// writers' lock and reads the end first ([`PgAppend`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the server fails.
+    pub(crate) fn may_append_in_one_statement(&self, client: &mut Client) -> Result<bool> {
+        let row = client
+            .query_one(
+                "SELECT coalesce(has_function_privilege(\
+                 to_regprocedure('stancelog.append(bigint[],text[],text[],text[])'), 'EXECUTE'), false)",
+                &[],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(row.get(0))
     }
 
     /// [`PgLog::read_after`], reading no record after seq `upto` (inclusive) when given.
@@ -436,7 +460,7 @@ const CATCH_UP_ROWS: u64 = 1000;
 
 /// A batch of at most this many bytes of rows is inserted by one `INSERT ... ; COMMIT`
 /// message; a larger one by `COPY`, then `COMMIT`.
-const INSERT_BYTES_MAX: usize = 256 << 10;
+pub(crate) const INSERT_BYTES_MAX: usize = 256 << 10;
 
 impl<'a> PgAppend<'a> {
     /// Begins the transaction, takes the writer's advisory lock (waiting for the writer ahead)

@@ -22,7 +22,7 @@ use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
 use super::index::{Appender, Index, PENDING_EVENTS_MAX, update_index};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
-use super::postgres::{AtEnd, PgAppend, PgLog};
+use super::postgres::{AtEnd, INSERT_BYTES_MAX, PgAppend, PgLog};
 use crate::core::{ActorId, Event, History, Rejection, Seq, StanceDeclared, TopicId, TopicKind};
 use crate::error::{Error, Location, Result};
 
@@ -137,8 +137,9 @@ struct PgSink {
     one_statement: bool,
 }
 
-/// The largest batch (in events) sent in one statement by [`PgAppend::append_at_end`]; a
-/// larger one (an import's) reads the end under the lock first, then is copied in with `COPY`.
+/// The largest batch (in events) sent in one statement by [`PgAppend::append_at_end`] (its
+/// lines also at most `INSERT_BYTES_MAX` bytes); a larger one (an import's) reads the end
+/// under the lock first, then is inserted or copied in with `COPY`.
 const AT_END_EVENTS_MAX: usize = 256;
 
 impl std::fmt::Debug for Sink {
@@ -269,7 +270,8 @@ impl Writer {
         let Sink::File { path, .. } = &self.sink else {
             return None;
         };
-        let updated = match std::mem::take(&mut self.import) {
+        // An import's writer holds a sparse history: a batch after this folds the whole log.
+        let updated = match std::mem::replace(&mut self.import, Import::Lost) {
             Import::On(mut a) => match a.publish(path, &self.log, false) {
                 Ok(true) => Ok(()),
                 // A query caught the index up meanwhile: it catches up the rest from the log.
@@ -278,7 +280,10 @@ impl Writer {
             },
             // The log after the index's end is caught up from the log, as a query would.
             Import::Lost => Index::open(path).map(|_| ()),
-            Import::No => update_index(path, &self.log),
+            Import::No => {
+                self.import = Import::No;
+                update_index(path, &self.log)
+            }
         };
         updated.err().map(|e| {
             format!(
@@ -312,12 +317,13 @@ impl Writer {
             LogRef::Postgres(pg) => {
                 let mut client = pg.connect()?;
                 let log = pg.read_after(&mut client, None)?;
+                let one_statement = pg.may_append_in_one_statement(&mut client)?;
                 Ok(Writer {
                     sink: Sink::Postgres(Box::new(PgSink {
                         pg: (**pg).clone(),
                         client,
                         at_end: true,
-                        one_statement: true,
+                        one_statement,
                     })),
                     log,
                     spare: Vec::new(),
@@ -687,6 +693,9 @@ impl Writer {
             } = &mut **sink;
             let written = if staged.rows.is_empty() {
                 Ok(true)
+            } else if staged.out.len() > INSERT_BYTES_MAX {
+                // Too long for one message: undone, and sent by COPY under the lock below.
+                Ok(false)
             } else {
                 PgAppend::append_at_end(client, pg, &staged.rows, &staged.out).map(|r| {
                     *one_statement = r != AtEnd::NoFunction;
@@ -803,9 +812,9 @@ impl Writer {
     }
 }
 
-/// Drops `value` on a thread of its own (a batch's history of tens of thousands of events):
-/// nothing waits for it.
-fn drop_elsewhere<T: Send + 'static>(value: T) {
+/// Drops `value` on a thread of its own (a folded log of millions of events, a batch's history
+/// of tens of thousands): nothing waits for it.
+pub fn drop_elsewhere<T: Send + 'static>(value: T) {
     let _ = thread::Builder::new()
         .name("stancelog-free".to_string())
         .spawn(move || drop(value));

@@ -210,11 +210,24 @@ fn a_kill_during_an_import_leaves_the_next_query_right() {
         );
         assert_eq!(stdout(&o), after_kill, "kill {k}");
         let o = run_log_file(&log, &["verify"], None);
-        assert!(
-            stdout(&o).contains("index: agrees"),
-            "kill {k}: {}",
-            stdout(&o)
-        );
+        if o.status.code() == Some(1) && stderr(&o).contains("torn tail") {
+            // The kill cut a batch's write short (a write to a file stops at a fatal signal
+            // between pages): verify refuses the crash's torn tail, which queries leave out,
+            // so the index is compared with the log as they read it.
+            let read = Log::open(&log).unwrap();
+            let found = stancelog::store::check_index(&log, &read).unwrap();
+            assert!(
+                matches!(found, stancelog::store::IndexCheck::Agrees { .. }),
+                "kill {k}: {found:?}"
+            );
+        } else {
+            assert!(
+                stdout(&o).contains("index: agrees"),
+                "kill {k}: {} {}",
+                stdout(&o),
+                stderr(&o)
+            );
+        }
         std::fs::remove_dir_all(index_path(&log)).unwrap();
         assert_eq!(
             stdout(&run_log_file(&log, &query, None)),

@@ -77,6 +77,28 @@ fn a_reader_can_query_but_cannot_append() {
     verifies(&reader, 2);
 }
 
+/// Only writers may run the one-statement append: `init` takes it from PUBLIC (a site that
+/// revokes EXECUTE from PUBLIC by default still lets writers use it), and a reader's append
+/// is refused at the table, not after taking the writers' lock.
+#[test]
+fn the_one_statement_append_is_granted_to_writers_only() {
+    let log = registered();
+    let mut owner = admin(Some(dbname(&log.arg)));
+    let may = |client: &mut postgres::Client, role: &str| -> bool {
+        client
+            .query_one(
+                "SELECT has_function_privilege($1, \
+                 'stancelog.append(bigint[],text[],text[],text[])', 'EXECUTE')",
+                &[&role],
+            )
+            .unwrap()
+            .get(0)
+    };
+    assert!(may(&mut owner, "stancelog_writer"));
+    assert!(!may(&mut owner, "stancelog_reader"));
+    assert!(!may(&mut owner, "public"));
+}
+
 #[test]
 fn a_writer_can_append_but_not_change_delete_or_truncate_a_record() {
     let log = registered();

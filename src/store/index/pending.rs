@@ -3,8 +3,9 @@
 //! events appended since, published as one segment at the end (or every
 //! [`PENDING_EVENTS_MAX`] events), never one segment per batch.
 //!
-//! The pending segment's records are streamed to an unlinked file in the index folder (so a
-//! crash leaves nothing; the next query catches the index up from the log); its ids, posting
+//! The pending segment's records are streamed to a file in the index folder, unlinked as soon
+//! as it is made (a crash leaves nothing but, in that moment, the file, which the next index
+//! write removes; the next query catches the index up from the log); its ids, posting
 //! lists and account are held in memory: about 60 bytes per pending event, against about 150
 //! for the folded log a writer held before (and that for every event of the log).
 //!
@@ -34,12 +35,13 @@ use super::{Index, MERGE_EVENTS_MAX, Source};
 use crate::core::{ActorId, Event, EventBody, History, Seq, StanceDeclared, TopicId, TopicKind};
 use crate::error::{Error, Result};
 use crate::store::Log;
-use crate::store::NewEvent;
 use crate::store::encode::RecordEncoder;
+use crate::store::{BATCH_EVENTS_MAX, NewEvent};
 
 /// The most events a pending segment holds before it is published (and its memory freed):
-/// half the largest merge, so that two published runs merge into one.
-pub(crate) const PENDING_EVENTS_MAX: u64 = MERGE_EVENTS_MAX / 2;
+/// half the largest merge less one batch (it is checked after each batch, which may take it
+/// over by up to `BATCH_EVENTS_MAX`), so that two published runs merge into one.
+pub(crate) const PENDING_EVENTS_MAX: u64 = MERGE_EVENTS_MAX / 2 - BATCH_EVENTS_MAX as u64;
 
 /// Bits of a Bloom filter per id.
 const BLOOM_BITS_PER_ID: usize = 16;
@@ -272,6 +274,11 @@ impl Appender {
     /// # Errors
     /// Damage found while reading, or the pending file not made, in words.
     pub(crate) fn new(index: Index) -> std::result::Result<Appender, Damage> {
+        if index.in_memory_only() {
+            // Not written (a read-only folder, a full disk): it holds no segment to check
+            // ids against, and the pending one could not be published.
+            return Err("the projection index could not be written".into());
+        }
         let mut fences = Vec::with_capacity(index.segments.len());
         for seg in &index.segments {
             fences.push(keys_of(seg)?);
