@@ -71,8 +71,8 @@ pub const NOTIFY_CHANNEL: &str = "stancelog_append";
 /// and a row inserted by hand with an id used before makes every read of the log, `verify`
 /// first, fail at that seq ("event id ... is already used by seq ..."). The index cost more
 /// than half of a bulk insert's server time: content ids (UUID v5) are random, so each row
-/// lands on a random page of it (a bare `COPY` of the UN votes' rows took 18.0 s with it,
-/// 7.4 s without). Nothing reads the table by id.
+/// lands on a random page of it (a bare `COPY` of the UN votes' rows took 13.4 s with it,
+/// 6.8 s without, at load 6-7). Nothing reads the table by id.
 ///
 /// `hash` is checked for its length only: a regular expression for 64 hex digits cost a
 /// quarter of a bulk insert's time on the server (a `COPY` of the UN votes' rows, 20.3-20.8 s
@@ -131,7 +131,6 @@ $d$;
 REVOKE ALL ON stancelog.records FROM PUBLIC;
 GRANT USAGE ON SCHEMA stancelog TO stancelog_writer, stancelog_reader;
 GRANT SELECT, INSERT ON stancelog.records TO stancelog_writer;
-
 GRANT SELECT ON stancelog.records TO stancelog_reader;
 "#;
 

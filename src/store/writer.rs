@@ -260,9 +260,11 @@ impl Writer {
     }
 
     /// Brings the projection index (`LOG.index/`) up to this writer's log: a segment for the
-    /// events it lacks (see [`crate::store::update_index`]). Returns a warning, in words, when
-    /// it could not: the log is not affected, and the next query catches the index up. A
-    /// PostgreSQL log has no index: nothing to do.
+    /// events it lacks (see [`crate::store::update_index`]); for an import's writer on the
+    /// index ([`Writer::open_import`]), its pending segment published (or, if a query caught
+    /// the index up meanwhile, or the index was lost, the index caught up from the log as a
+    /// query would). Returns a warning, in words, when it could not: the log is not affected,
+    /// and the next query catches the index up. A PostgreSQL log has no index: nothing to do.
     pub fn update_index(&mut self) -> Option<String> {
         let Sink::File { path, .. } = &self.sink else {
             return None;

@@ -312,17 +312,14 @@ pub(crate) fn publish(log_path: &Path, pending: &mut pending::Pending, log: &Log
         pending.last()
     );
     let (first, last, size, sum) = pending.write(&dir.join(&name)).map_err(io)?;
-    m.segments.push(SegmentMeta {
+    let meta = SegmentMeta {
         name,
         first,
         last,
         size,
         sum,
-    });
-    merge_last(&dir, &mut m).map_err(io)?;
-    m.seq = last;
-    m.head = log.head.0;
-    m.valid_len = log.valid_len;
+    };
+    add_segment(&dir, &mut m, meta, log).map_err(io)?;
     m.tail_sum = src.tail_sum(log)?;
     manifest::write(&dir, &m).map_err(io)?;
     remove_unnamed(&dir, &m);
@@ -358,16 +355,27 @@ fn extend(dir: &Path, m: &mut Manifest, log: &Log) -> std::io::Result<()> {
         let account = account::delta(h, from, last);
         let path = dir.join(&name);
         let (size, sum) = segment::write(&path, first, last, events, &postings, &account)?;
-        m.segments.push(SegmentMeta {
+        let meta = SegmentMeta {
             name,
             first,
             last,
             size,
             sum,
-        });
-        merge_last(dir, m)?;
+        };
+        return add_segment(dir, m, meta, log);
     }
     m.seq = last;
+    m.head = log.head.0;
+    m.valid_len = log.valid_len;
+    Ok(())
+}
+
+/// Names the new segment `meta` (the events after `m.seq`, written and synced) in `m`, merges
+/// the last segments ([`merge_last`]), and makes `m` end where `log` does; `m` is not written.
+fn add_segment(dir: &Path, m: &mut Manifest, meta: SegmentMeta, log: &Log) -> std::io::Result<()> {
+    m.segments.push(meta);
+    merge_last(dir, m)?;
+    m.seq = log.history.seq_last();
     m.head = log.head.0;
     m.valid_len = log.valid_len;
     Ok(())

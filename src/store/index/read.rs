@@ -14,6 +14,7 @@ use super::keys::{self, GLOBAL};
 use super::segment::{RecordBytes, Segment, fold_record};
 use crate::core::{ActorId, Event, EventBody, Filter, History, Seq, TopicId};
 use crate::store::NewEvent;
+use crate::store::codec::Reader;
 
 /// Events are decoded on worker threads in windows of this many (bounded memory).
 const WINDOW: usize = 1 << 16;
@@ -168,18 +169,6 @@ impl Index {
             .collect())
     }
 
-    /// [`Index::decode`] in parts in seq order, none empty: they are not joined into one list
-    /// (each copy of a few thousand events is megabytes of fresh memory to zero).
-    fn decode_parts(&self, seqs: &[Seq]) -> Result<Vec<Vec<Event>>, Damage> {
-        if seqs.is_empty() {
-            return Ok(Vec::new());
-        }
-        if seqs.len() < 1024 {
-            return Ok(vec![self.events(seqs)?]);
-        }
-        seqs.par_chunks(4096).map(|c| self.events(c)).collect()
-    }
-
     /// The alias links and roles, in log order: the `g` events that are not registrations,
     /// whose seqs the account gives (decoded once per index).
     pub(super) fn links(&self) -> Result<&[Event], Damage> {
@@ -212,17 +201,23 @@ impl Index {
 
     /// The seqs of the registrations of `actors` and `topics` (those registered), from the
     /// account.
-    fn registrations(&self, actors: &BTreeSet<&ActorId>, topics: &BTreeSet<&TopicId>) -> Vec<Seq> {
+    fn registrations(&self, actors: &BTreeSet<&str>, topics: &BTreeSet<&str>) -> Vec<Seq> {
         let m = &self.account;
         let mut out: Vec<Seq> = actors
             .iter()
             .filter_map(|a| {
-                let i = m.actors.binary_search_by(|(id, _)| id.cmp(a)).ok()?;
+                let i = m
+                    .actors
+                    .binary_search_by(|(id, _)| id.as_str().cmp(a))
+                    .ok()?;
                 Some(m.actors[i].1.seq)
             })
             .collect();
         out.extend(topics.iter().filter_map(|t| {
-            let i = m.topics.binary_search_by(|(id, _)| id.cmp(t)).ok()?;
+            let i = m
+                .topics
+                .binary_search_by(|(id, _)| id.as_str().cmp(t))
+                .ok()?;
             Some(m.topics[i].1.seq)
         }));
         out.sort_unstable();
@@ -230,42 +225,83 @@ impl Index {
         out
     }
 
-    /// Folds `events` (decoded from the index, in seq order) into `h` with every alias link
-    /// and role and the registration of each actor and topic that those, or `actors` and
-    /// `topics`, name: everything of the rest of the log that a query on those events, or a
-    /// check of new events naming those ids, reads. (Registrations of actors and topics no
-    /// answer names are left out: an actor filter on a log of many topics reads only the
-    /// topics of its stances.)
+    /// Folds the events of `selected` (sorted) into `h` with every alias link and role and the
+    /// registration of each actor and topic that those, or `actors` and `topics`, name:
+    /// everything of the rest of the log that a query on those events, or a check of new
+    /// events naming those ids, reads. (Registrations of actors and topics no answer names
+    /// are left out: an actor filter on a log of many topics reads only the topics of its
+    /// stances.) The records are folded from their bytes (`segment::fold_record`: a stance
+    /// needs no owned event), read on worker threads when there are many; decoding each into
+    /// an event first was a third of a one-actor query.
     fn fold_named(
         &self,
         h: &mut History,
-        events: Vec<Vec<Event>>,
+        selected: &[Seq],
         actors: &[ActorId],
         topics: &[TopicId],
     ) -> Result<(), Damage> {
         let links = self.links()?;
-        let seqs = {
-            let mut a: BTreeSet<&ActorId> = actors.iter().collect();
-            let mut t: BTreeSet<&TopicId> = topics.iter().collect();
-            for e in events.iter().flatten().chain(links) {
+        let picked = self.read_parts(selected)?;
+        let named = {
+            let (mut a, mut t) = (BTreeSet::new(), BTreeSet::new());
+            for e in links {
                 names(&e.body, &mut a, &mut t);
             }
+            let mut a: BTreeSet<&str> = a.into_iter().chain(actors).map(|x| x.as_str()).collect();
+            let mut t: BTreeSet<&str> = t.into_iter().chain(topics).map(|x| x.as_str()).collect();
+            for (_, body) in picked.iter().flat_map(RecordBytes::iter) {
+                names_in_record(body, &mut a, &mut t);
+            }
             let mut seqs = self.registrations(&a, &t);
-            seqs.retain(|s| !holds(&events, *s));
+            seqs.retain(|s| selected.binary_search(s).is_err());
             seqs
         };
-        let registrations = self.decode_parts(&seqs)?;
-        let count: usize = events.iter().chain(&registrations).map(Vec::len).sum();
-        h.reserve(count + links.len());
-        apply_merged(
-            h,
-            [
-                &mut events.into_iter().flatten(),
-                &mut registrations.into_iter().flatten(),
-                &mut links.iter().cloned(),
-            ],
-        );
-        Ok(())
+        let registered = self.read_parts(&named)?;
+        h.reserve(selected.len() + named.len() + links.len());
+        // The three sources merged in seq order; an event in two of them (an alias link that
+        // a writer also asked for by its id) is folded once.
+        let mut bytes = [
+            picked.iter().flat_map(RecordBytes::iter).peekable(),
+            registered.iter().flat_map(RecordBytes::iter).peekable(),
+        ];
+        let mut links = links.iter().peekable();
+        let mut last = None;
+        loop {
+            let heads = [
+                bytes[0].peek().map(|(s, _)| *s),
+                bytes[1].peek().map(|(s, _)| *s),
+                links.peek().map(|e| e.seq),
+            ];
+            let Some(seq) = heads.iter().flatten().min().copied() else {
+                return Ok(());
+            };
+            let mut folded = false;
+            for source in &mut bytes {
+                if let Some((_, body)) = source.next_if(|(s, _)| *s == seq)
+                    && !std::mem::replace(&mut folded, true)
+                {
+                    fold_record(h, seq, body, &mut last)?;
+                }
+            }
+            if let Some(e) = links.next_if(|e| e.seq == seq)
+                && !folded
+            {
+                h.apply(e.clone());
+            }
+        }
+    }
+
+    /// The record bodies of `seqs` (sorted), read (and their checks verified) on worker
+    /// threads when there are many.
+    fn read_parts(&self, seqs: &[Seq]) -> Result<Vec<RecordBytes>, Damage> {
+        if seqs.len() < 1024 {
+            return self.records(seqs, &mut Vec::new());
+        }
+        let parts: Vec<Vec<RecordBytes>> = seqs
+            .par_chunks(4096)
+            .map(|c| self.records(c, &mut Vec::new()))
+            .collect::<Result<_, _>>()?;
+        Ok(parts.into_iter().flatten().collect())
     }
 
     /// Every registration, alias link and role, in log order (decoded once per index).
@@ -318,8 +354,7 @@ impl Index {
         seqs.sort_unstable();
         seqs.dedup();
         let mut h = History::sparse_to(self.seq_last());
-        let events = self.decode_parts(&seqs)?;
-        self.fold_named(&mut h, events, actors, topics)?;
+        self.fold_named(&mut h, &seqs, actors, topics)?;
         Ok(h)
     }
 
@@ -397,7 +432,7 @@ impl Index {
         match (actor_ids, topic_ids) {
             (Some(a), Some(t)) if !issues && self.memory.is_none() => {
                 let mut h = History::sparse();
-                self.fold_named(&mut h, Vec::new(), &a, &t)?;
+                self.fold_named(&mut h, &[], &a, &t)?;
                 Ok(h)
             }
             _ => self.registry(),
@@ -450,15 +485,10 @@ impl Index {
             self.fold(&mut h, &seqs)?;
             return Ok(h);
         }
-        let events = self.decode_parts(&rest)?;
         let m = &self.account;
         let actors: Vec<ActorId> = m.actors.iter().map(|(a, _)| a.clone()).collect();
-        let topics: Vec<TopicId> = if every_topic {
-            m.topics.iter().map(|(t, _)| t.clone()).collect()
-        } else {
-            filter.topics.iter().cloned().collect()
-        };
-        self.fold_named(&mut h, events, &actors, &topics)?;
+        let topics: Vec<TopicId> = filter.topics.iter().cloned().collect();
+        self.fold_named(&mut h, &rest, &actors, &topics)?;
         Ok(h)
     }
 
@@ -536,32 +566,35 @@ impl Index {
     }
 }
 
-/// Whether `parts` (of [`Index::decode_parts`]: in seq order, none empty) hold the event of
-/// `seq`.
-fn holds(parts: &[Vec<Event>], seq: Seq) -> bool {
-    let i = parts.partition_point(|p| p.last().is_some_and(|e| e.seq < seq));
-    parts
-        .get(i)
-        .is_some_and(|p| p.binary_search_by_key(&seq, |e| e.seq).is_ok())
-}
-
-/// Applies the events of `sources` (each in seq order) to `h` in seq order, each seq once (an
-/// event in two sources, such as an alias link that is also an id asked for, is applied once).
-fn apply_merged(h: &mut History, sources: [&mut dyn Iterator<Item = Event>; 3]) {
-    let mut heads: [Option<Event>; 3] = [sources[0].next(), sources[1].next(), sources[2].next()];
-    let mut last = None;
-    loop {
-        let next = (0..3)
-            .filter_map(|i| heads[i].as_ref().map(|e| (e.seq, i)))
-            .min();
-        let Some((seq, i)) = next else {
-            return;
-        };
-        let event = std::mem::replace(&mut heads[i], sources[i].next());
-        if let Some(e) = event.filter(|_| last != Some(seq)) {
-            last = Some(seq);
-            h.apply(e);
+/// Adds the actors and topics a record names, as [`names`] does for its event (read from the
+/// record's bytes; a record that cannot be read names none, and its fold reports it).
+fn names_in_record<'a>(
+    body: &'a [u8],
+    actors: &mut BTreeSet<&'a str>,
+    topics: &mut BTreeSet<&'a str>,
+) {
+    let Ok(r) = Reader::new(body).record_ref() else {
+        return;
+    };
+    let (actor, topic) = match r.type_name {
+        "stance.declared" => {
+            actors.extend(r.recipient);
+            (true, true)
         }
+        "stance.corrected" => (true, true),
+        "actor.aliased" => {
+            actors.extend(r.alias);
+            (true, false)
+        }
+        "actor.role" | "actor.registered" => (true, false),
+        "topic.registered" => (false, true),
+        _ => (false, false),
+    };
+    if actor {
+        actors.extend(r.actor);
+    }
+    if topic {
+        topics.extend(r.topic);
     }
 }
 
