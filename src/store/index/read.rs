@@ -54,16 +54,30 @@ impl Index {
     /// The events of `seqs` (sorted), from the segments that hold them.
     fn events(&self, seqs: &[Seq]) -> Result<Vec<Event>, Damage> {
         let mut out = Vec::with_capacity(seqs.len());
+        self.by_segment(seqs, |seg, seqs| {
+            out.extend(seg.events(seqs)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `each` with every segment that holds some of `seqs` (sorted) and those seqs, in
+    /// order.
+    fn by_segment(
+        &self,
+        seqs: &[Seq],
+        mut each: impl FnMut(&Segment, &[Seq]) -> Result<(), Damage>,
+    ) -> Result<(), Damage> {
         let mut rest = seqs;
         while let Some(first) = rest.first() {
             let seg = self
                 .segment_of(*first)
                 .ok_or_else(|| format!("no segment holds seq {first}"))?;
             let n = rest.partition_point(|s| *s <= seg.last);
-            out.extend(seg.events(&rest[..n])?);
+            each(seg, &rest[..n])?;
             rest = &rest[n..];
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The seqs filed under `key` in any segment, sorted, without repeats.
@@ -81,15 +95,10 @@ impl Index {
     /// hold them, read into buffers taken from `spare` where it has them.
     fn records(&self, seqs: &[Seq], spare: &mut Vec<Vec<u8>>) -> Result<Vec<RecordBytes>, Damage> {
         let mut out = Vec::new();
-        let mut rest = seqs;
-        while let Some(first) = rest.first() {
-            let seg = self
-                .segment_of(*first)
-                .ok_or_else(|| format!("no segment holds seq {first}"))?;
-            let n = rest.partition_point(|s| *s <= seg.last);
-            out.push(seg.records(&rest[..n], spare)?);
-            rest = &rest[n..];
-        }
+        self.by_segment(seqs, |seg, seqs| {
+            out.push(seg.records(seqs, spare)?);
+            Ok(())
+        })?;
         Ok(out)
     }
 
