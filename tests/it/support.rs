@@ -30,12 +30,13 @@ pub fn process_dir(name: &str) -> PathBuf {
 }
 
 /// A `stancelog` command whose projection indexes of PostgreSQL logs go to a folder of this
-/// test process ([`process_dir`]), never to the user's cache folder.
+/// test process ([`process_dir`]), never to the user's cache folder, and whose temporary files
+/// (the editor's text, kept after a refusal for `--resume`) go to another, never to `/tmp`.
 pub fn stancelog_command() -> Command {
-    static CACHE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    let cache = CACHE.get_or_init(|| process_dir("pg-cache"));
+    static DIRS: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    let (cache, tmp) = DIRS.get_or_init(|| (process_dir("pg-cache"), process_dir("tmp")));
     let mut c = Command::new(env!("CARGO_BIN_EXE_stancelog"));
-    c.env("STANCELOG_CACHE", cache);
+    c.env("STANCELOG_CACHE", cache).env("TMPDIR", tmp);
     c
 }
 

@@ -167,8 +167,12 @@ impl Pending {
             .create(true)
             .truncate(true)
             .open(&path)?;
-        // Unlinked: read and written through its descriptor only, gone with the process.
-        fs::remove_file(&path)?;
+        // Unlinked: read and written through its descriptor only, gone with the process. A
+        // query's clean-up of files no manifest names may have unlinked it first.
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         Ok(Pending {
             out: BufWriter::with_capacity(1 << 20, file.try_clone()?),
             file,
