@@ -490,8 +490,9 @@ impl History {
         })
     }
 
-    /// The position a [`Decided`] of this history stands for (`None` only for one of another
-    /// history).
+    /// The position a [`Decided`] of this history stands for. `d` must come from this
+    /// history's [`History::positions_decided`]: one of another history may panic (a symbol it
+    /// does not hold) or give another pair's position.
     pub fn position(&self, d: &Decided) -> Option<Position<'_>> {
         self.position_at_row(&d.row, d.cutoff, d.as_of)
     }

@@ -16,7 +16,8 @@ use crate::core::{ActorId, Event, EventBody, Filter, History, Seq, TopicId};
 use crate::store::NewEvent;
 use crate::store::codec::Reader;
 
-/// Events are decoded on worker threads in windows of this many (bounded memory).
+/// Records are read and their checks verified on worker threads in windows of this many events
+/// (bounded memory: the buffers handed back are capped too).
 const WINDOW: usize = 1 << 16;
 /// Events a worker reads at once, and the buffers it takes for them from those handed back
 /// (about 1.4 MB of records of the UN votes log, read up to 1 MiB at a time).
@@ -139,6 +140,9 @@ impl Index {
                         .flatten()
                         .flat_map(RecordBytes::into_buffers),
                 );
+                // As many as the next window's reads take: a sparse selection reads a buffer
+                // per record far from the last, which kept would hold every record read.
+                s.truncate(CHUNK_BUFFERS * WINDOW.div_ceil(CHUNK));
             }
             Ok(())
         };
