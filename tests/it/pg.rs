@@ -77,6 +77,32 @@ fn a_reader_can_query_but_cannot_append() {
     verifies(&reader, 2);
 }
 
+/// Every append path notifies followers when it commits: one statement (a small batch), the
+/// locked `INSERT` (over 256 events), the locked `COPY` (over 256 KiB of lines). (`watch`
+/// also reads again every few seconds, so its own tests would pass without a notification.)
+#[test]
+fn every_append_path_notifies_followers_at_commit() {
+    use postgres::fallible_iterator::FallibleIterator;
+    let log = registered();
+    let mut listener = admin(Some(dbname(&log.arg)));
+    listener.batch_execute("LISTEN stancelog_append").unwrap();
+    for (group, n) in [(1, 1), (2, 300), (3, 2000)] {
+        log.ok(&["append", "-"], Some(stances(group, n).as_bytes()));
+        let mut notes = listener.notifications();
+        let woken = notes
+            .timeout_iter(std::time::Duration::from_secs(30))
+            .next()
+            .unwrap();
+        assert_eq!(
+            woken.map(|w| w.channel().to_string()).as_deref(),
+            Some("stancelog_append"),
+            "an append of {n} event(s)"
+        );
+        while notes.iter().next().unwrap().is_some() {}
+    }
+    assert_eq!(seqs(dbname(&log.arg)), (2303, 1, 2303));
+}
+
 /// Only writers may run the one-statement append: `init` takes it from PUBLIC (a site that
 /// revokes EXECUTE from PUBLIC by default still lets writers use it), and a reader's append
 /// is refused at the table, not after taking the writers' lock.
