@@ -630,6 +630,35 @@ mod tests {
         assert_eq!(&got[6..], &want[..], "{e:?}");
     }
 
+    /// The actors and topics the one-actor fold reads from a record's bytes
+    /// (`names_in_record`) are those read from its event (`names`), for every event type.
+    #[test]
+    fn a_records_names_are_its_events_names() {
+        use std::collections::BTreeSet;
+        let mut enc = RecordEncoder::default();
+        for (i, body) in every_type("plain").into_iter().enumerate() {
+            let e = Event {
+                seq: 1 + i as u64,
+                id: Uuid::from_u128(i as u128),
+                recorded_at: jiff::Timestamp::UNIX_EPOCH,
+                body,
+            };
+            let (mut actors, mut topics) = (BTreeSet::new(), BTreeSet::new());
+            crate::store::index::names(&e.body, &mut actors, &mut topics);
+            let want: (Vec<&str>, Vec<&str>) = (
+                actors.iter().map(|a| a.as_str()).collect(),
+                topics.iter().map(|t| t.as_str()).collect(),
+            );
+            let mut bytes = Vec::new();
+            enc.record(&mut bytes, &e);
+            let (mut actors, mut topics) = (BTreeSet::new(), BTreeSet::new());
+            crate::store::index::names_in_record(&bytes, &mut actors, &mut topics);
+            let got: (Vec<&str>, Vec<&str>) =
+                (actors.into_iter().collect(), topics.into_iter().collect());
+            assert_eq!(got, want, "{:?}", e.body);
+        }
+    }
+
     const TRICKY: &[&str] = &[
         "plain",
         "with \"quotes\" inside",

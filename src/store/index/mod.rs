@@ -31,6 +31,8 @@ mod keys;
 mod manifest;
 mod pending;
 mod read;
+#[cfg(test)]
+pub(crate) use read::{names, names_in_record};
 mod segment;
 mod source;
 

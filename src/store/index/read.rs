@@ -572,7 +572,7 @@ impl Index {
 
 /// Adds the actors and topics a record names, as [`names`] does for its event (read from the
 /// record's bytes; a record that cannot be read names none, and its fold reports it).
-fn names_in_record<'a>(
+pub(crate) fn names_in_record<'a>(
     body: &'a [u8],
     actors: &mut BTreeSet<&'a str>,
     topics: &mut BTreeSet<&'a str>,
