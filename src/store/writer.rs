@@ -98,11 +98,10 @@ pub struct Writer {
 }
 
 /// How an import's writer stands with the projection index.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 enum Import {
     /// Not an import's writer on the index (the log is folded whole, or a batch at a time from
     /// the index: `indexed`).
-    #[default]
     No,
     /// Each batch is checked against the index and the events appended before it.
     On(Box<Appender>),

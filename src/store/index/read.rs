@@ -191,16 +191,12 @@ impl Index {
 
     /// The seq of the registration of actor `id`, if it is registered (from the account).
     pub(super) fn actor_registration(&self, id: &ActorId) -> Option<Seq> {
-        let a = &self.account.actors;
-        let i = a.binary_search_by(|(x, _)| x.cmp(id)).ok()?;
-        Some(a[i].1.seq)
+        registration_in(&self.account.actors, id.as_str())
     }
 
     /// The seq of the registration of topic `id`, if it is registered (from the account).
     pub(super) fn topic_registration(&self, id: &TopicId) -> Option<Seq> {
-        let t = &self.account.topics;
-        let i = t.binary_search_by(|(x, _)| x.cmp(id)).ok()?;
-        Some(t[i].1.seq)
+        registration_in(&self.account.topics, id.as_str())
     }
 
     /// The seqs of the registrations of `actors` and `topics` (those registered), from the
@@ -209,21 +205,9 @@ impl Index {
         let m = &self.account;
         let mut out: Vec<Seq> = actors
             .iter()
-            .filter_map(|a| {
-                let i = m
-                    .actors
-                    .binary_search_by(|(id, _)| id.as_str().cmp(a))
-                    .ok()?;
-                Some(m.actors[i].1.seq)
-            })
+            .filter_map(|a| registration_in(&m.actors, a))
             .collect();
-        out.extend(topics.iter().filter_map(|t| {
-            let i = m
-                .topics
-                .binary_search_by(|(id, _)| id.as_str().cmp(t))
-                .ok()?;
-            Some(m.topics[i].1.seq)
-        }));
+        out.extend(topics.iter().filter_map(|t| registration_in(&m.topics, t)));
         out.sort_unstable();
         out.dedup();
         out
@@ -568,6 +552,16 @@ impl Index {
         }
         Ok(seen)
     }
+}
+
+/// The seq of the registration of `id` in an account's list of actors or topics (sorted by
+/// id), if it is registered.
+fn registration_in<K: std::borrow::Borrow<str>>(
+    list: &[(K, super::account::Line)],
+    id: &str,
+) -> Option<Seq> {
+    let i = list.binary_search_by(|(x, _)| x.borrow().cmp(id)).ok()?;
+    Some(list[i].1.seq)
 }
 
 /// Adds the actors and topics a record names, as [`names`] does for its event (read from the
