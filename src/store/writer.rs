@@ -487,7 +487,9 @@ impl Writer {
         let lost = |e: &dyn std::fmt::Display| {
             format!("the projection index was not kept ({e}); the next query brings it up to date")
         };
-        if let Err(e) = a.add(&self.log.history, from, last) {
+        // The batch's history goes to the pending thread; the next batch gets a new one.
+        let h = std::mem::replace(&mut self.log.history, History::sparse_to(last));
+        if let Err(e) = a.add(h, from, last) {
             self.import = Import::Lost;
             return Some(lost(&e));
         }
