@@ -1,8 +1,8 @@
 //! Checking an index against its log, whole (for `verify` and `stancelog index --check`).
 
 use super::keys;
-use super::segment::Located;
 use super::manifest::Manifest;
+use super::segment::Located;
 use super::{Index, Match, Source, load};
 use crate::core::{History, Seq};
 use crate::error::Result;

@@ -55,10 +55,14 @@ impl Index {
     /// The events of `seqs` (sorted), from the segments that hold them.
     fn events(&self, seqs: &[Seq]) -> Result<Vec<Event>, Damage> {
         let mut out = Vec::with_capacity(seqs.len());
-        self.by_segment(seqs, |s| *s, |seg, seqs| {
-            out.extend(seg.events(seqs)?);
-            Ok(())
-        })?;
+        self.by_segment(
+            seqs,
+            |s| *s,
+            |seg, seqs| {
+                out.extend(seg.events(seqs)?);
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
@@ -97,10 +101,14 @@ impl Index {
     /// hold them, read into buffers taken from `spare` where it has them.
     fn records(&self, seqs: &[Seq], spare: &mut Vec<Vec<u8>>) -> Result<Vec<RecordBytes>, Damage> {
         let mut out = Vec::new();
-        self.by_segment(seqs, |s| *s, |seg, seqs| {
-            out.push(seg.records(seqs, spare)?);
-            Ok(())
-        })?;
+        self.by_segment(
+            seqs,
+            |s| *s,
+            |seg, seqs| {
+                out.push(seg.records(seqs, spare)?);
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
@@ -108,10 +116,14 @@ impl Index {
     /// gave is read without its segment's offsets table.
     fn records_located(&self, located: &[Located]) -> Result<Vec<RecordBytes>, Damage> {
         let mut out = Vec::new();
-        self.by_segment(located, |l| l.seq, |seg, part| {
-            out.push(seg.records_located(part, &mut Vec::new())?);
-            Ok(())
-        })?;
+        self.by_segment(
+            located,
+            |l| l.seq,
+            |seg, part| {
+                out.push(seg.records_located(part, &mut Vec::new())?);
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 

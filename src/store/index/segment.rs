@@ -323,7 +323,8 @@ impl SegmentWriter {
                     Some(i) => (offsets[i], offsets[i + 1] - offsets[i]),
                     None => (0, 0),
                 };
-                let len = u32::try_from(len).map_err(|_| io::Error::other("a record over 4 GiB"))?;
+                let len =
+                    u32::try_from(len).map_err(|_| io::Error::other("a record over 4 GiB"))?;
                 buf.extend_from_slice(&s.to_le_bytes());
                 buf.extend_from_slice(&at.to_le_bytes());
                 buf.extend_from_slice(&len.to_le_bytes());
@@ -489,7 +490,9 @@ const DAMAGED_LIST: &str = "a posting list is damaged";
 /// The length in bytes of the posting list that `head` starts (at least its key's length, the
 /// key and the count), if it fits in `room` bytes.
 fn list_len(head: &[u8], room: usize) -> Result<usize, String> {
-    let klen = head.get(..4).map(|b| u32::from_le_bytes(b.try_into().unwrap_or([0; 4])));
+    let klen = head
+        .get(..4)
+        .map(|b| u32::from_le_bytes(b.try_into().unwrap_or([0; 4])));
     let klen = klen.ok_or(DAMAGED_LIST)? as usize;
     let n = head.get(4 + klen..12 + klen).map(u64_of);
     usize::try_from(n.ok_or(DAMAGED_LIST)?)
@@ -1104,6 +1107,102 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Writes a segment of `events` (consecutive seqs) with `postings` into `dir`, and opens it.
+    fn written(dir: &Path, events: &[Event], postings: &Postings) -> Segment {
+        let (first, last) = (events[0].seq, events[events.len() - 1].seq);
+        let path = dir.join(format!("seg-{first}-{last}"));
+        let all = events.iter().cloned();
+        let (size, sum) = write(&path, first, last, all, postings, &Account::default()).unwrap();
+        let name = format!("seg-{first}-{last}");
+        let meta = SegmentMeta {
+            name,
+            first,
+            last,
+            size,
+            sum,
+        };
+        Segment::open(&path, &meta).unwrap()
+    }
+
+    fn stance_event(seq: Seq) -> Event {
+        event(seq, EventBody::StanceDeclared(stance("kim", None, "2024")))
+    }
+
+    /// A posting list gives each record of its own segment's range where the offsets table
+    /// puts it, and none for a seq another segment holds (an older stance filed under a new
+    /// key); the records read from those places are those read through the offsets table; a
+    /// merge places every seq it now holds.
+    #[test]
+    fn posting_lists_place_the_records_of_their_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = b"a\0kim".to_vec();
+        let older = written(
+            dir.path(),
+            &[stance_event(1), stance_event(2)],
+            &Postings::from([(key.clone(), vec![2])]),
+        );
+        let newer = written(
+            dir.path(),
+            &[stance_event(3), stance_event(4), stance_event(5)],
+            &Postings::from([(key.clone(), vec![2, 3, 5])]),
+        );
+        let mut located = Vec::new();
+        newer.located(&key, &mut located).unwrap();
+        let spans = newer.spans(&[3, 5]).unwrap();
+        assert_eq!(
+            located,
+            [
+                Located::seq(2),
+                Located {
+                    seq: 3,
+                    span: Some(spans[0])
+                },
+                Located {
+                    seq: 5,
+                    span: Some(spans[1])
+                },
+            ]
+        );
+        let bodies = |r: RecordBytes| -> Vec<(Seq, Vec<u8>)> {
+            r.iter().map(|(s, b)| (s, b.to_vec())).collect()
+        };
+        let placed = bodies(
+            newer
+                .records_located(&located[1..], &mut Vec::new())
+                .unwrap(),
+        );
+        let through_offsets = bodies(newer.records(&[3, 5], &mut Vec::new()).unwrap());
+        assert_eq!(placed, through_offsets);
+        assert_eq!(placed.len(), 2);
+        let unplaced = newer.records_located(&[Located::seq(4)], &mut Vec::new());
+        assert_eq!(
+            bodies(unplaced.unwrap()),
+            bodies(newer.records(&[4], &mut Vec::new()).unwrap())
+        );
+        let path = dir.path().join("merged");
+        let (first, last, size, sum) = merge(&path, &[&older, &newer]).unwrap();
+        let meta = SegmentMeta {
+            name: "merged".into(),
+            first,
+            last,
+            size,
+            sum,
+        };
+        let merged = Segment::open(&path, &meta).unwrap();
+        let mut located = Vec::new();
+        merged.located(&key, &mut located).unwrap();
+        let spans = merged.spans(&[2, 3, 5]).unwrap();
+        let want: Vec<Located> = [2, 3, 5]
+            .into_iter()
+            .zip(spans)
+            .map(|(seq, span)| Located {
+                seq,
+                span: Some(span),
+            })
+            .collect();
+        assert_eq!(located, want);
     }
 
     /// A record the owned path refuses (an empty quote) is refused by the fold from bytes with
