@@ -894,7 +894,7 @@ impl Segment {
         if seq < self.first || seq > self.last {
             return Ok(Located::seq(seq));
         }
-        let to = at.checked_add(len).unwrap_or(usize::MAX);
+        let to = at.saturating_add(len);
         if at < HEADER || len < 8 || to > self.offsets_at {
             return Err(format!("the record of seq {seq} is out of bounds"));
         }
