@@ -456,3 +456,151 @@ pub(crate) mod reference {
         put_str(w, &r.type_name);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::reference::put_record;
+    use super::*;
+    use crate::core::{Cite, EventBody, StanceDeclared};
+    use proptest::prelude::*;
+
+    /// A valid `stance.declared` record with every optional field of a stance given.
+    fn full_stance() -> Record {
+        let (date, time) = parse_stated("2024-10-21T15:30:00+09:00").unwrap();
+        let body = StanceDeclared {
+            actor: crate::core::ActorId::new("kim").unwrap(),
+            topic: crate::core::TopicId::new("dprk-troops-in-russia").unwrap(),
+            stance: Stance::Affirm,
+            date,
+            time,
+            event: Some(PloverType::parse("consult").unwrap()),
+            recipient: Some(crate::core::ActorId::new("russia").unwrap()),
+            quote: Some("They were sent.".to_string()),
+            cite: Cite {
+                publication: "Yonhap".to_string(),
+                url: Some("https://example.org/a".to_string()),
+                title: Some("Troops".to_string()),
+                published: Some(ValidDate::parse("2024-10").unwrap()),
+                via: Some("AFP".to_string()),
+            },
+            instrument: Some(Instrument::parse("ratification").unwrap()),
+        };
+        Record::from_event(&Event {
+            seq: 7,
+            id: Uuid::from_u128(7919),
+            recorded_at: jiff::Timestamp::from_second(1_729_500_000).unwrap(),
+            body: EventBody::StanceDeclared(body),
+        })
+    }
+
+    /// Values a field may be set to: valid and invalid ones for the fields a stance has, and
+    /// text that would be valid in some other field.
+    const VALUES: [&str; 14] = [
+        "",
+        "  ",
+        "kim",
+        "jose\u{301}",
+        "Kim Yong-hyun",
+        "2024-13-40",
+        "2024",
+        "deny",
+        "ratification",
+        "consult",
+        "not-a-uuid",
+        "00000000-0000-0000-0000-000000001eef",
+        "2024-10-21T06:30:00Z",
+        "stance.corrected",
+    ];
+
+    /// Sets field number `field` of `r` to `value` (`None`: removed).
+    fn set(r: &mut Record, field: usize, value: Option<&str>) {
+        let v = value.map(str::to_string);
+        if (28..=32).contains(&field) {
+            let cite = r.cite.get_or_insert_with(Default::default);
+            match field {
+                28 => cite.publication = v.unwrap_or_default(),
+                29 => cite.published = v,
+                30 => cite.title = v,
+                31 => cite.url = v,
+                _ => cite.via = v,
+            }
+            return;
+        }
+        match field {
+            0 => r.actor = v,
+            1 => r.alias = v,
+            2 => r.aliases = v.map(|v| vec![v]),
+            3 => r.country = v,
+            4 => r.date = v,
+            5 => r.event = v,
+            6 => r.from = v,
+            7 => r.id = v,
+            8 => r.important = value.map(|_| true),
+            9 => r.instrument = v,
+            10 => r.issues = v.map(|v| vec![v]),
+            11 => r.kind = v,
+            12 => r.name = v,
+            13 => r.organisation = v,
+            14 => r.quote = v,
+            15 => r.reason = v,
+            16 => r.recipient = v,
+            17 => r.recorded_at = v,
+            18 => r.resolution = v,
+            19 => r.sector = v,
+            20 => r.seq = value.map(|v| v.len() as u64),
+            21 => r.session = value.map(|v| v.len() as u32),
+            22 => r.stance = v,
+            23 => r.target = v,
+            24 => r.title = v,
+            25 => r.to = v,
+            26 => r.topic = v,
+            27 => r.type_name = v.unwrap_or_default(),
+            _ => r.cite = None,
+        }
+    }
+
+    /// What the borrowed stance reader accepts, with the event it reads.
+    fn borrowed(body: &[u8]) -> Option<(Seq, Uuid, jiff::Timestamp, StanceView<'_>)> {
+        let r = Reader::new(body).record_ref().ok()?;
+        stance_view(&r, &mut None)
+    }
+
+    #[test]
+    fn the_borrowed_reader_takes_a_stance_with_every_field() {
+        let mut body = Vec::new();
+        put_record(&mut body, &full_stance());
+        let (seq, _, _, view) = borrowed(&body).expect("the plain shape");
+        assert_eq!(
+            (seq, view.quote, view.cite.via),
+            (7, Some("They were sent."), Some("AFP"))
+        );
+    }
+
+    proptest! {
+        /// Whatever fields a record has or lacks, and whatever they hold, a stance the borrowed
+        /// reader ([`stance_view`]) accepts is accepted by the owned path ([`event_of`]) as the
+        /// same event: the fast path never takes what the owned path refuses or reads
+        /// differently.
+        #[test]
+        fn a_stance_the_borrowed_reader_accepts_is_the_owned_paths_event(
+            edits in proptest::collection::vec(
+                (0usize..34, proptest::option::of(0usize..VALUES.len())), 0..4),
+        ) {
+            let mut r = full_stance();
+            for (field, value) in &edits {
+                set(&mut r, *field, value.map(|v| VALUES[v]));
+            }
+            let mut body = Vec::new();
+            put_record(&mut body, &r);
+            if let Some((seq, id, at, view)) = borrowed(&body) {
+                let owned = event_of(r.clone(), &mut None);
+                let e = owned.map_err(|m| TestCaseError::fail(format!("{r:?}: {m}")))?;
+                prop_assert_eq!((e.seq, e.id, e.recorded_at), (seq, id, at));
+                match &e.body {
+                    EventBody::StanceDeclared(s) => prop_assert_eq!(StanceView::of(s), view),
+                    other => prop_assert!(false, "{:?}", other),
+                }
+            }
+        }
+    }
+}
