@@ -286,7 +286,8 @@ impl Pending {
     /// That of an earlier batch's write (see [`Pending::settled`]).
     fn add(&mut self, h: History, from: Seq, last: Seq) -> std::io::Result<()> {
         self.settled()?;
-        let Work::Idle(mut records) = std::mem::replace(&mut self.records, Work::Failed(String::new()))
+        let Work::Idle(mut records) =
+            std::mem::replace(&mut self.records, Work::Failed(String::new()))
         else {
             unreachable!("settled")
         };
@@ -618,7 +619,9 @@ impl Appender {
     /// When the pending file could not be written (this batch's is found at the next call).
     pub(crate) fn add(&mut self, h: History, from: Seq, last: Seq) -> std::io::Result<()> {
         for seq in from + 1..=last {
-            let Some(body) = h.other_body(seq) else { continue };
+            let Some(body) = h.other_body(seq) else {
+                continue;
+            };
             if matches!(
                 body,
                 EventBody::StanceCorrected(_)
