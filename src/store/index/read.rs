@@ -316,6 +316,7 @@ impl Index {
         };
         let registered = self.read_parts(&named)?;
         h.reserve(selected.len() + named.len() + links.len());
+        h.reserve_others(named.len() + links.len());
         // The three sources merged in seq order; an event in two of them (an alias link that
         // a writer also asked for by its id) is folded once.
         let mut bytes = [
