@@ -1205,6 +1205,14 @@ mod tests {
         assert_eq!(located, want);
     }
 
+    /// `check8` is XXH3-64 with seed 0, little-endian, as events/INDEX.md specifies (the
+    /// reference implementation's value for the empty input, from xxHash's sanity checks).
+    #[test]
+    fn the_part_check_is_xxh3_64() {
+        assert_eq!(check8(b""), 0x2D06_8005_38D3_94C2_u64.to_le_bytes());
+        assert_ne!(check8(b"a"), check8(b"b"));
+    }
+
     /// A record the owned path refuses (an empty quote) is refused by the fold from bytes with
     /// the owned path's message, naming seq and field.
     #[test]
