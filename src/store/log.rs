@@ -445,9 +445,14 @@ struct Parsed {
 
 /// The stored hash of a schema-2 line, read without parsing the JSON.
 pub(crate) fn stored_hash(line: &[u8]) -> Option<Hash> {
+    Hash::from_hex(stored_hash_hex(line)?)
+}
+
+/// The stored hash of a schema-2 line as written there: its 64 lower-case hex digits, found
+/// without parsing the JSON; `None` for a line without one (schema 1).
+pub(crate) fn stored_hash_hex(line: &[u8]) -> Option<&[u8]> {
     let (before, _) = hash_input(line)?;
-    let hex = &line[before.len() + HASH_KEY.len()..][..HASH_HEX_LEN];
-    Hash::from_hex(hex)
+    Some(&line[before.len() + HASH_KEY.len()..][..HASH_HEX_LEN])
 }
 
 /// Decodes `bytes`, whole lines each ending in a newline; `prev` is the stored hash of the line
