@@ -859,6 +859,57 @@ fn small_batches_of_one_writer_each_go_in_one_statement() {
     assert!(std::fs::read(&back).unwrap() == std::fs::read(file).unwrap());
 }
 
+/// An import that stops on an error of its own (a line that is not UTF-8, in the third
+/// batch) while the batch before is failing on its thread says both: the line's error and
+/// that the last batch sent was not stored (the batches "before" an error are reported as
+/// appended), and only the first batch is stored.
+#[test]
+fn an_import_stopping_while_its_batch_fails_on_its_thread_says_the_batch_was_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = sheet_of_three_batches(dir.path(), 400);
+    let mut bytes = std::fs::read(&sheet).unwrap();
+    // Line 1102 (row 1101, recorded 2002-01-01): its stance not UTF-8.
+    let at = bytes
+        .split(|b| *b == b'\n')
+        .take(1101)
+        .map(|l| l.len() + 1)
+        .sum::<usize>();
+    bytes[at + 4] = 0xff;
+    std::fs::write(&sheet, &bytes).unwrap();
+    let log = TestLog::empty(Backend::Postgres);
+    let db = dbname(&log.arg);
+    refuse_rows_after(db, Some(500));
+    let o = run(
+        &[
+            "--log",
+            &log.arg,
+            "import",
+            "csv",
+            sheet.to_str().unwrap(),
+            "--actor-col",
+            "who",
+            "--topic",
+            "sanctions",
+            "--stance-col",
+            "position",
+            "--date-col",
+            "when",
+            "--cite",
+            "Notes",
+            "--recorded-col",
+            "recorded",
+            "--register",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("test: seq 501 refused"), "{err}");
+    assert!(err.contains("the last batch sent was not stored"), "{err}");
+    assert!(err.contains("sheet.csv:1102: not UTF-8"), "{err}");
+    assert_eq!(seqs(db), (402, 1, 402));
+}
+
 /// The projection index of a PostgreSQL log, in the local cache folder: the same answers as
 /// the fold of the whole table, caught up after other clients append, never used for another
 /// database.
