@@ -33,6 +33,7 @@
 //! never one per row already imported (the log it appends to holds those).
 
 use std::fmt::Write as _;
+use std::io;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
@@ -44,7 +45,7 @@ use crate::core::{
     ActorId, ActorKind, ActorRegistered, Correction, Country, Event, EventBody, History, Sector,
     Seq, Stance, StanceCited, StanceCorrected, StanceDeclared, TopicId, TopicKind, TopicRegistered,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::{
     AppendOptions, LINE_BYTES_MAX, Log, LogRef, NewEvent, Record, Writer, format_recorded_at,
 };
@@ -1038,7 +1039,7 @@ impl Engine<'_> {
         F: FnOnce(&mut RowSink) -> Result<()> + Send,
     {
         let mut file = file.to_string();
-        std::thread::scope(|scope| -> Result<()> {
+        let done = std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(4);
             let (spent_tx, spent_rx) = mpsc::channel::<Vec<NewEvent>>();
             let (emptied_tx, emptied_rx) = mpsc::sync_channel::<Vec<NewEvent>>(2);
@@ -1064,8 +1065,31 @@ impl Engine<'_> {
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
             taken.and(read)
-        })?;
-        self.finish(&file)
+        });
+        match done {
+            Ok(()) => self.finish(&file),
+            Err(e) => Err(self.stopped(e)),
+        }
+    }
+
+    /// The error an import stopped on, once the batch a PostgreSQL import's writer may still
+    /// have in flight ([`Writer::open_import`]) is settled: should that batch not have been
+    /// stored either, the error says so, since the batches "before" an error are reported as
+    /// appended.
+    fn stopped(&mut self, e: Error) -> Error {
+        let Target::Write(w) = &mut self.target else {
+            return e;
+        };
+        match w.wait_durable() {
+            Ok(()) => e,
+            Err(Error::Io { path, source }) => Error::io(
+                path,
+                io::Error::other(format!(
+                    "{source}; the last batch sent was not stored, and the import had stopped on: {e}"
+                )),
+            ),
+            Err(lost) => lost,
+        }
     }
 
     /// Takes the chunks of items until the reader is done or the engine fails.
