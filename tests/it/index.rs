@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use stancelog::core::{
-    ActorId, At, Day, Event, EventBody, Filter, History, Seq, Stance, TopicId, TopicKind, ValidDate,
+    ActorId, At, Day, Event, EventBody, Filter, History, Position, Seq, Stance, TopicId, TopicKind,
+    ValidDate,
 };
 use stancelog::store::{
     AppendOptions, Index as ProjectionIndex, IndexUse, Log, NewEvent, Record, Writer, index_path,
@@ -464,13 +465,11 @@ fn compare(full: &History, index: &ProjectionIndex) -> Result<(), TestCaseError>
                     as_of: *as_of,
                     known: *known,
                 };
-                prop_assert_eq!(
-                    h.positions_at(at, &f),
-                    full.positions_at(at, &f),
-                    "{:?} {:?}",
-                    at,
-                    f
-                );
+                let positions = h.positions_at(at, &f);
+                prop_assert_eq!(&positions, &full.positions_at(at, &f), "{:?} {:?}", at, f);
+                for p in &positions {
+                    registrations_agree(&h, full, p)?;
+                }
             }
             for w in days.windows(2) {
                 let (from, to) = (
@@ -485,9 +484,24 @@ fn compare(full: &History, index: &ProjectionIndex) -> Result<(), TestCaseError>
                 );
                 prop_assert_eq!(h.diff_at(from, to, &f), full.diff_at(from, to, &f));
             }
-            prop_assert_eq!(h.timeline_at(*known, &f), full.timeline_at(*known, &f));
+            let timeline = h.timeline_at(*known, &f);
+            prop_assert_eq!(&timeline, &full.timeline_at(*known, &f));
+            for e in &timeline {
+                registrations_agree(&h, full, &e.position)?;
+            }
         }
     }
+    Ok(())
+}
+
+/// The registrations a printed row reads (its actor's name, kind and country, its topic's
+/// title and kind) are in the query's history as in the whole log's fold: a query history
+/// folds only the registrations its selection names.
+fn registrations_agree(h: &History, full: &History, p: &Position) -> Result<(), TestCaseError> {
+    prop_assert_eq!(h.actor(&p.actor), full.actor(&p.actor));
+    prop_assert!(h.actor(&p.actor).is_some(), "{:?} not registered", p.actor);
+    prop_assert_eq!(h.topic(&p.stance.topic), full.topic(&p.stance.topic));
+    prop_assert!(h.topic(&p.stance.topic).is_some());
     Ok(())
 }
 
