@@ -26,6 +26,7 @@
 //! segments and each event is rewritten about log2(n) times over the log's life.
 
 mod account;
+mod build;
 mod check;
 mod keys;
 mod manifest;
@@ -53,6 +54,7 @@ use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use crate::core::{ActorEntry, ActorId, Event, History, Seq, TopicEntry, TopicId, ValidDate};
 use crate::error::{Error, Result};
 
+pub use self::build::BuildLimits;
 pub use self::check::{IndexCheck, check_index, check_index_of};
 pub use self::manifest::VERSION as INDEX_VERSION;
 pub(crate) use self::pending::{Appender, PENDING_EVENTS_MAX};
@@ -499,13 +501,35 @@ impl Index {
             },
             Err(reason) => reason,
         };
-        let log = src.read_whole()?;
         let used = if reason == "there is none" {
             IndexUse::Built
         } else {
             IndexUse::Rebuilt { reason }
         };
-        Index::updated(src, log, used)
+        Index::built(src, used, BuildLimits::DEFAULT)
+    }
+
+    /// Builds the index anew from the log and loads it: a file log's as it is read, in
+    /// bounded memory (`build.rs`), a PostgreSQL log's from its whole fold. When it cannot be
+    /// written (a read-only folder, a full disk), answers from the log's fold in memory.
+    fn built(
+        src: &mut Source,
+        used: IndexUse,
+        limits: BuildLimits,
+    ) -> Result<(Index, IndexUse)> {
+        let path = match src {
+            Source::File(path) => *path,
+            Source::Postgres { .. } => {
+                let log = src.read_whole()?;
+                return Index::updated(src, log, used);
+            }
+        };
+        let dir = src.dir()?;
+        match build::build(path, &dir, limits) {
+            Ok(log) => Ok((Index::reload(src, &log)?, used)),
+            Err(e @ Error::Io { .. }) => Index::unwritable(dir, src.read_whole()?, e),
+            Err(e) => Err(e),
+        }
     }
 
     /// Brings the index up to `log` and loads it; when it cannot be written (a read-only
@@ -557,18 +581,30 @@ impl Index {
         Index::rebuild_log(&LogRef::File(log_path.to_path_buf()))
     }
 
+    /// [`Index::rebuild`] holding at most what `limits` says (the default ones:
+    /// [`BuildLimits::DEFAULT`]).
+    ///
+    /// # Errors
+    /// As [`Index::open`].
+    pub fn rebuild_with(log_path: &Path, limits: BuildLimits) -> Result<Index> {
+        Index::rebuild_source(&mut Source::File(log_path), limits)
+    }
+
     /// [`Index::rebuild`] for a log on either backend.
     ///
     /// # Errors
     /// As [`Index::open_log`].
     pub fn rebuild_log(target: &LogRef) -> Result<Index> {
-        let mut src = Source::of(target);
-        let log = src.read_whole()?;
+        Index::rebuild_source(&mut Source::of(target), BuildLimits::DEFAULT)
+    }
+
+    fn rebuild_source(src: &mut Source, limits: BuildLimits) -> Result<Index> {
+        src.must_exist()?;
         let dir = src.dir()?;
         if dir.join("MANIFEST").exists() {
             fs::remove_file(dir.join("MANIFEST")).map_err(|e| Error::io(dir.display(), e))?;
         }
-        Ok(Index::updated(&mut src, log, IndexUse::Built)?.0)
+        Ok(Index::built(src, IndexUse::Built, limits)?.0)
     }
 
     /// Brings an index whose log has grown after its end up to date: folds only the log's

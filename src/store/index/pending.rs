@@ -404,8 +404,17 @@ impl Appender {
         Ok(())
     }
 
+    /// Every registration read or written so far (a build writes them all), and the alias
+    /// links and roles of the pending events.
+    pub(super) fn registrations_and_links(&self) -> impl Iterator<Item = &Event> {
+        self.actors
+            .values()
+            .chain(self.topics.values())
+            .chain(&self.links)
+    }
+
     /// The seqs of the corrections, retractions and citations of the stance of `seq`.
-    fn notes(&self, seq: Seq) -> std::result::Result<Vec<Seq>, Damage> {
+    pub(super) fn notes(&self, seq: Seq) -> std::result::Result<Vec<Seq>, Damage> {
         let key = keys::notes_key(seq);
         let hash = key_hash(&key);
         let mut out = Vec::new();
@@ -421,7 +430,7 @@ impl Appender {
     }
 
     /// The events of `seqs` (sorted), from the index and the pending segment.
-    fn events(&mut self, seqs: &[Seq]) -> std::result::Result<Vec<Event>, Damage> {
+    pub(super) fn events(&mut self, seqs: &[Seq]) -> std::result::Result<Vec<Event>, Damage> {
         let split = seqs.partition_point(|s| *s < self.pending.first);
         let mut out = self.index.decode(&seqs[..split])?;
         for s in &seqs[split..] {
@@ -533,7 +542,7 @@ impl Appender {
     ///
     /// # Errors
     /// Damage found while reading, or the pending file not made, in words.
-    fn published(&mut self, index: Index) -> std::result::Result<(), Damage> {
+    pub(super) fn published(&mut self, index: Index) -> std::result::Result<(), Damage> {
         let mut fences = Vec::with_capacity(index.segments.len());
         for (i, seg) in index.segments.iter().enumerate() {
             let same = self

@@ -1,0 +1,292 @@
+//! Building the projection index from scratch while the log is read, in bounded memory: the
+//! first query on a log without an index, a discarded index, `stancelog index --rebuild`.
+//!
+//! The log is read as any read does ([`Log::stream`]: worker threads parse and check the hash
+//! links of the next pieces while this thread folds, every rule checked by the core's own
+//! `History::check`), but the history folded into never holds the whole log. Each piece's
+//! events go, once folded, into a *pending segment* (`pending.rs`, as an import's do: records
+//! streamed to an unlinked file, ids, posting lists and account in memory), written as a
+//! segment every [`BUILD_PENDING_MAX`] events and merged as any new segment is (`merge_last`).
+//! The history is started again, sparse, every [`PERIOD_EVENTS`] events: with every
+//! registration, alias link and role (few), and the last [`TAIL_EVENTS`] events (which the
+//! next corrections, retractions and citations most often target). Before a piece is folded,
+//! the ids and targets of its events are looked up in what is no longer in the history (the
+//! pending segment's ids, and per written segment a Bloom filter of its ids): a hit (an id
+//! used twice, a target from long ago) starts the history again at once with those events and
+//! every note of the targets, so `check` reads all it would read on the whole log.
+//!
+//! The manifest is written once, at the end, under the index's lock (held from the start):
+//! a crash leaves the previous manifest and its segments, or none, and unnamed segment files
+//! that the next writer removes. A log whose last batch is torn (events folded, then rolled
+//! back at the end) is read again up to its last complete batch.
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::manifest::{self, Manifest};
+use super::pending::Appender;
+use super::segment::{Segment, SegmentMeta};
+use super::{Index, merge_last, remove_unnamed};
+use crate::core::{Event, EventBody, History, Seq};
+use crate::error::{Error, Result};
+use crate::store::log::{CHUNK_BYTES, Log, Stream, missing_or_io};
+use uuid::Uuid;
+
+/// Events a build holds in its pending segment before writing it as a segment: a quarter of
+/// the largest merge, so four written ones merge into one of the size an import's make.
+pub(crate) const BUILD_PENDING_MAX: u64 = super::MERGE_EVENTS_MAX / 4;
+
+/// Events folded into one history before it is started again (its memory freed).
+const PERIOD_EVENTS: u64 = 1 << 18;
+
+/// Events of the history carried into the next one when it is started again.
+const TAIL_EVENTS: u64 = 1 << 12;
+
+/// How much a build of the index from scratch holds at once (see the `build` module docs):
+/// events in its pending segment, events folded into one history before it is started again,
+/// events of the history carried into the next, bytes of log per piece read.
+/// [`BuildBuildLimits::DEFAULT`] is what queries and `stancelog index` use; tests use small ones so
+/// that a small log crosses every limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildLimits {
+    /// Events in the pending segment before it is written as a segment.
+    pub pending_events: u64,
+    /// Events folded into one history before it is started again.
+    pub period_events: u64,
+    /// Events of the history carried into the next one.
+    pub tail_events: u64,
+    /// Bytes of log per piece (about: a piece ends at a newline).
+    pub chunk_bytes: usize,
+}
+
+impl BuildLimits {
+    /// [`BUILD_PENDING_MAX`] (524,288), 262,144, 4,096, 1 MiB.
+    pub const DEFAULT: BuildLimits = BuildLimits {
+        pending_events: BUILD_PENDING_MAX,
+        period_events: PERIOD_EVENTS,
+        tail_events: TAIL_EVENTS,
+        chunk_bytes: CHUNK_BYTES,
+    };
+}
+
+/// A build in progress: the manifest it will write, the index built so far with its pending
+/// segment, and how many events the history holds since it was started.
+struct Build {
+    dir: PathBuf,
+    manifest: Manifest,
+    appender: Appender,
+    held: u64,
+    limits: BuildLimits,
+}
+
+fn io_at(dir: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::io(dir.display(), e)
+}
+
+fn damaged(dir: &Path, e: String) -> Error {
+    Error::io(dir.display(), std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+impl Build {
+    fn new(dir: &Path, generation: u64, limits: BuildLimits) -> Result<Build> {
+        let manifest = Manifest {
+            generation,
+            ..Manifest::default()
+        };
+        let index = Index::new(dir.to_path_buf(), manifest.clone(), Vec::new());
+        let appender = Appender::new(index).map_err(|e| damaged(dir, e))?;
+        Ok(Build {
+            dir: dir.to_path_buf(),
+            manifest,
+            appender,
+            held: 0,
+            limits,
+        })
+    }
+
+    /// Writes the pending segment as a segment, merges the last ones, removes the files of
+    /// those merged (no manifest names them), and, if `go_on`, starts a new pending segment.
+    fn write_pending(&mut self, go_on: bool) -> Result<()> {
+        let dir = self.dir.clone();
+        let io = io_at(&dir);
+        let m = &mut self.manifest;
+        let pending = &mut self.appender.pending;
+        if pending.len() == 0 {
+            return Ok(());
+        }
+        m.generation += 1;
+        let name = format!(
+            "seg-{:08}-{}-{}",
+            m.generation,
+            pending.first,
+            pending.last()
+        );
+        let (first, last, size, sum) = pending.write(&dir.join(&name)).map_err(&io)?;
+        let before: Vec<String> = m.segments.iter().map(|s| s.name.clone()).collect();
+        m.segments.push(SegmentMeta {
+            name,
+            first,
+            last,
+            size,
+            sum,
+        });
+        merge_last(&dir, m).map_err(&io)?;
+        m.seq = last;
+        for gone in before.iter().filter(|n| !m.segments.iter().any(|s| &s.name == *n)) {
+            let _ = fs::remove_file(dir.join(gone));
+        }
+        if !go_on {
+            return Ok(());
+        }
+        let segments = m
+            .segments
+            .iter()
+            .map(|s| Segment::open(&dir.join(&s.name), s))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| damaged(&dir, e))?;
+        let index = Index::new(dir.clone(), m.clone(), segments);
+        self.appender
+            .published(index)
+            .map_err(|e| damaged(&dir, e))
+    }
+
+    /// Starts `h` again (see the module docs), holding besides the carried events those of
+    /// `seqs` (events no longer in `h`, sorted).
+    fn restart(&mut self, h: &mut History, seqs: &[Seq]) -> Result<()> {
+        let end = h.seq_last();
+        let keep_from = end.saturating_sub(self.limits.tail_events) + 1;
+        let a = &mut self.appender;
+        let mut events: Vec<Event> = a.events(seqs).map_err(|e| damaged(&self.dir, e))?;
+        events.extend(a.registrations_and_links().cloned());
+        events.extend(a.index.links().map_err(|e| damaged(&self.dir, e))?.iter().cloned());
+        events.extend(h.events().rev().take_while(|e| e.seq >= keep_from));
+        events.sort_by_key(|e| e.seq);
+        events.dedup_by_key(|e| e.seq);
+        let mut fresh = History::sparse_to(end);
+        fresh.reserve(events.len() + self.limits.period_events as usize);
+        for e in events {
+            fresh.apply(e);
+        }
+        *h = fresh;
+        self.held = 0;
+        Ok(())
+    }
+}
+
+impl Build {
+    /// The seqs of the events no longer in `held` (all when `None`) that checking `events`
+    /// reads: an event of the same id, a target with every note of it.
+    fn wanted(
+        &self,
+        held: Option<&History>,
+        events: &[(Uuid, &EventBody)],
+    ) -> Result<Vec<Seq>> {
+        let a = &self.appender;
+        let damaged = |e| damaged(&self.dir, e);
+        let gone = |id: &Uuid| held.is_none_or(|h| h.seq_of(id).is_none());
+        let mut seqs = Vec::new();
+        for (id, body) in events {
+            if gone(id) {
+                seqs.extend(a.seq_of(id).map_err(damaged)?);
+            }
+            if let Some(t) = body.target()
+                && gone(&t)
+                && let Some(seq) = a.seq_of(&t).map_err(damaged)?
+            {
+                seqs.push(seq);
+                seqs.extend(a.notes(seq).map_err(damaged)?);
+            }
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        Ok(seqs)
+    }
+}
+
+impl Stream for Build {
+    fn before(&mut self, h: &mut History, events: &[(Uuid, &EventBody)]) -> Result<()> {
+        if self.held < self.limits.period_events && self.wanted(Some(h), events)?.is_empty() {
+            return Ok(());
+        }
+        // What the history started again no longer holds is read from the index built so
+        // far, which holds every event folded.
+        let seqs = self.wanted(None, events)?;
+        self.restart(h, &seqs)
+    }
+
+    fn after(&mut self, h: &History, from: Seq) -> Result<()> {
+        let last = h.seq_last();
+        self.appender
+            .add(h, from, last)
+            .map_err(io_at(&self.dir))?;
+        self.held += last - from;
+        if self.appender.pending.len() >= self.limits.pending_events {
+            self.write_pending(true)?;
+        }
+        Ok(())
+    }
+}
+
+/// The generation the next manifest of the index in `dir` takes: past the current manifest's
+/// and any segment file's (a damaged manifest's segments are not overwritten while named).
+fn next_generation(dir: &Path) -> u64 {
+    let from_manifest = fs::read(dir.join("MANIFEST"))
+        .ok()
+        .and_then(|b| manifest::decode(&b).ok())
+        .map_or(0, |m| m.generation);
+    let from_files = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name();
+            let name = name.to_str()?;
+            name.strip_prefix("seg-")?.split('-').next()?.parse::<u64>().ok()
+        })
+        .max()
+        .unwrap_or(0);
+    from_manifest.max(from_files)
+}
+
+/// Builds the index of the file log at `path` anew in `dir` (see the module docs), holding
+/// the index's lock throughout; returns the log as read (its end, torn tail and last
+/// history, which is sparse).
+///
+/// # Errors
+/// Those of [`Log::open`] for the log; [`Error::Io`] naming the folder when the index cannot
+/// be written (nothing is then named by a new manifest).
+pub(crate) fn build(path: &Path, dir: &Path, limits: BuildLimits) -> Result<Log> {
+    let io = io_at(dir);
+    fs::create_dir_all(dir).map_err(&io)?;
+    let lock = File::create(dir.join("LOCK")).map_err(&io)?;
+    lock.lock().map_err(&io)?;
+    let name = path.display().to_string();
+    let open = || File::open(path).map_err(|e| missing_or_io(path, e));
+    let mut generation = next_generation(dir);
+    let mut b = Build::new(dir, generation, limits)?;
+    let first = Log::stream(&name, open()?, limits.chunk_bytes, &mut b)?;
+    let log = if first.torn_tail_records > 0 {
+        // The torn tail's events were taken before the fold rolled them back: again, up to
+        // the last complete batch.
+        generation = b.manifest.generation;
+        drop(b);
+        b = Build::new(dir, generation, limits)?;
+        let mut log = Log::stream(&name, open()?.take(first.valid_len), limits.chunk_bytes, &mut b)?;
+        log.torn_tail_bytes = first.torn_tail_bytes;
+        log.torn_tail_records = first.torn_tail_records;
+        log
+    } else {
+        first
+    };
+    b.write_pending(false)?;
+    let mut m = b.manifest;
+    m.generation += 1;
+    m.seq = log.history.seq_last();
+    m.head = log.head.0;
+    m.valid_len = log.valid_len;
+    m.tail_sum = super::Source::File(path).tail_sum(&log)?;
+    manifest::write(dir, &m).map_err(&io)?;
+    remove_unnamed(dir, &m);
+    Ok(log)
+}
