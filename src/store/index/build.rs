@@ -33,9 +33,10 @@ use crate::error::{Error, Result};
 use crate::store::log::{CHUNK_BYTES, Log, Stream, missing_or_io};
 use uuid::Uuid;
 
-/// Events a build holds in its pending segment before writing it as a segment: a quarter of
-/// the largest merge, so four written ones merge into one of the size an import's make.
-pub(crate) const BUILD_PENDING_MAX: u64 = super::MERGE_EVENTS_MAX / 4;
+/// Events a build holds in its pending segment before writing it as a segment: half the
+/// largest merge, so two written ones merge into one of the size an import's make (and a log
+/// of up to this many events is written once, with no merge).
+pub(crate) const BUILD_PENDING_MAX: u64 = super::MERGE_EVENTS_MAX / 2;
 
 /// Events folded into one history before it is started again (its memory freed).
 const PERIOD_EVENTS: u64 = 1 << 18;
@@ -61,7 +62,7 @@ pub struct BuildLimits {
 }
 
 impl BuildLimits {
-    /// [`BUILD_PENDING_MAX`] (524,288), 262,144, 4,096, 1 MiB.
+    /// [`BUILD_PENDING_MAX`] (1,048,576), 262,144, 4,096, 1 MiB.
     pub const DEFAULT: BuildLimits = BuildLimits {
         pending_events: BUILD_PENDING_MAX,
         period_events: PERIOD_EVENTS,
@@ -85,7 +86,10 @@ fn io_at(dir: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 }
 
 fn damaged(dir: &Path, e: String) -> Error {
-    Error::io(dir.display(), std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    Error::io(
+        dir.display(),
+        std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+    )
 }
 
 impl Build {
@@ -133,7 +137,10 @@ impl Build {
         });
         merge_last(&dir, m).map_err(&io)?;
         m.seq = last;
-        for gone in before.iter().filter(|n| !m.segments.iter().any(|s| &s.name == *n)) {
+        for gone in before
+            .iter()
+            .filter(|n| !m.segments.iter().any(|s| &s.name == *n))
+        {
             let _ = fs::remove_file(dir.join(gone));
         }
         if !go_on {
@@ -146,9 +153,7 @@ impl Build {
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| damaged(&dir, e))?;
         let index = Index::new(dir.clone(), m.clone(), segments);
-        self.appender
-            .published(index)
-            .map_err(|e| damaged(&dir, e))
+        self.appender.published(index).map_err(|e| damaged(&dir, e))
     }
 
     /// Starts `h` again (see the module docs), holding besides the carried events those of
@@ -159,7 +164,13 @@ impl Build {
         let a = &mut self.appender;
         let mut events: Vec<Event> = a.events(seqs).map_err(|e| damaged(&self.dir, e))?;
         events.extend(a.registrations_and_links().cloned());
-        events.extend(a.index.links().map_err(|e| damaged(&self.dir, e))?.iter().cloned());
+        events.extend(
+            a.index
+                .links()
+                .map_err(|e| damaged(&self.dir, e))?
+                .iter()
+                .cloned(),
+        );
         events.extend(h.events().rev().take_while(|e| e.seq >= keep_from));
         events.sort_by_key(|e| e.seq);
         events.dedup_by_key(|e| e.seq);
@@ -177,11 +188,7 @@ impl Build {
 impl Build {
     /// The seqs of the events no longer in `held` (all when `None`) that checking `events`
     /// reads: an event of the same id, a target with every note of it.
-    fn wanted(
-        &self,
-        held: Option<&History>,
-        events: &[(Uuid, &EventBody)],
-    ) -> Result<Vec<Seq>> {
+    fn wanted(&self, held: Option<&History>, events: &[(Uuid, &EventBody)]) -> Result<Vec<Seq>> {
         let a = &self.appender;
         let damaged = |e| damaged(&self.dir, e);
         let gone = |id: &Uuid| held.is_none_or(|h| h.seq_of(id).is_none());
@@ -217,9 +224,7 @@ impl Stream for Build {
 
     fn after(&mut self, h: &History, from: Seq) -> Result<()> {
         let last = h.seq_last();
-        self.appender
-            .add(h, from, last)
-            .map_err(io_at(&self.dir))?;
+        self.appender.add(h, from, last).map_err(io_at(&self.dir))?;
         self.held += last - from;
         if self.appender.pending.len() >= self.limits.pending_events {
             self.write_pending(true)?;
@@ -242,7 +247,11 @@ fn next_generation(dir: &Path) -> u64 {
         .filter_map(|e| {
             let name = e.file_name();
             let name = name.to_str()?;
-            name.strip_prefix("seg-")?.split('-').next()?.parse::<u64>().ok()
+            name.strip_prefix("seg-")?
+                .split('-')
+                .next()?
+                .parse::<u64>()
+                .ok()
         })
         .max()
         .unwrap_or(0);
@@ -272,7 +281,12 @@ pub(crate) fn build(path: &Path, dir: &Path, limits: BuildLimits) -> Result<Log>
         generation = b.manifest.generation;
         drop(b);
         b = Build::new(dir, generation, limits)?;
-        let mut log = Log::stream(&name, open()?.take(first.valid_len), limits.chunk_bytes, &mut b)?;
+        let mut log = Log::stream(
+            &name,
+            open()?.take(first.valid_len),
+            limits.chunk_bytes,
+            &mut b,
+        )?;
         log.torn_tail_bytes = first.torn_tail_bytes;
         log.torn_tail_records = first.torn_tail_records;
         log
@@ -289,4 +303,160 @@ pub(crate) fn build(path: &Path, dir: &Path, limits: BuildLimits) -> Result<Log>
     manifest::write(dir, &m).map_err(&io)?;
     remove_unnamed(dir, &m);
     Ok(log)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::{BuildLimits, build};
+    use crate::store::chain::{HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
+    use crate::store::index_path;
+    use crate::store::log::stored_hash;
+    use crate::store::{AppendOptions, IndexCheck, Log, LogRef, append, check_index, parse_batch};
+
+    /// Small enough that 60 events make many pieces, segments and histories.
+    const SMALL: BuildLimits = BuildLimits {
+        pending_events: 9,
+        period_events: 4,
+        tail_events: 1,
+        chunk_bytes: 300,
+    };
+
+    fn id(n: usize) -> String {
+        format!("00000000-0000-4000-8000-{n:012}")
+    }
+
+    fn stance(n: usize) -> String {
+        format!(
+            "{{\"type\":\"stance.declared\",\"id\":\"{}\",\"actor\":\"a{}\",\"topic\":\"t{}\",\"stance\":\"support\",\"date\":\"2020-01-0{}\",\"cite\":{{\"publication\":\"P\"}}}}\n",
+            id(n),
+            n % 2,
+            n % 3,
+            1 + n % 9
+        )
+    }
+
+    /// A log of 2 actors, 3 topics and 6 batches of 10 stances, the last batch correcting
+    /// and retracting stances of the first.
+    fn log(dir: &Path) -> std::path::PathBuf {
+        let path = dir.join("log.jsonl");
+        Log::create(&path).unwrap();
+        let log = LogRef::File(path.clone());
+        let mut first = String::new();
+        for a in 0..2 {
+            first += &format!(
+                "{{\"type\":\"actor.registered\",\"actor\":\"a{a}\",\"name\":\"A\",\"kind\":\"state\",\"country\":\"KOR\",\"sector\":\"GOV\"}}\n"
+            );
+        }
+        for t in 0..3 {
+            first += &format!(
+                "{{\"type\":\"topic.registered\",\"topic\":\"t{t}\",\"title\":\"T\",\"kind\":\"policy\"}}\n"
+            );
+        }
+        for k in 0..6 {
+            let mut text = if k == 0 { first.clone() } else { String::new() };
+            text += &(k * 10..k * 10 + 10).map(stance).collect::<String>();
+            if k == 5 {
+                text += &format!(
+                    "{{\"type\":\"stance.corrected\",\"id\":\"{}\",\"target\":\"{}\",\"reason\":\"r\",\"actor\":\"a1\",\"topic\":\"t2\"}}\n",
+                    id(900),
+                    id(1)
+                );
+                text += &format!(
+                    "{{\"type\":\"stance.retracted\",\"id\":\"{}\",\"target\":\"{}\",\"reason\":\"r\"}}\n",
+                    id(901),
+                    id(2)
+                );
+            }
+            let batch = parse_batch("b", text.as_bytes()).unwrap();
+            let opts = AppendOptions {
+                recorded_at: jiff::Timestamp::from_second(1_700_000_000 + k as i64).unwrap(),
+                expect_seq: None,
+                wait: Duration::from_secs(5),
+            };
+            append(&log, &batch, "b", &opts).unwrap();
+        }
+        path
+    }
+
+    /// The lines of the log at `path`, with line `at` (0-based) given the id of line `from`
+    /// and every stored hash from there on computed again, so that only the rules see it.
+    fn with_id_of(path: &Path, at: usize, from: usize) -> Vec<u8> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let id_of = |l: &str| l.split("\"id\":\"").nth(1).unwrap()[..36].to_string();
+        let (old, new) = (id_of(&lines[at]), id_of(&lines[from]));
+        lines[at] = lines[at].replace(&old, &new);
+        let mut prev = if at == 0 {
+            Hash([0; 32])
+        } else {
+            stored_hash(lines[at - 1].as_bytes()).unwrap()
+        };
+        for line in &mut lines[at..] {
+            let (before, after) = hash_input(line.as_bytes()).unwrap();
+            prev = link(&prev, &[before, after]);
+            let start = before.len() + HASH_KEY.len();
+            line.replace_range(start..start + HASH_HEX_LEN, &prev.to_hex());
+        }
+        lines
+            .iter()
+            .flat_map(|l| format!("{l}\n").into_bytes())
+            .collect()
+    }
+
+    /// Given a log of many pieces and small limits, then the index built from scratch agrees
+    /// with the whole log as `verify` compares them; and so with a torn last batch (its
+    /// whole records folded, then rolled back): the index ends at the batch before, as the
+    /// whole log's read does, and says how much it left out.
+    #[test]
+    fn a_build_in_pieces_agrees_with_the_log_and_leaves_a_torn_batch_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = log(dir.path());
+        std::fs::remove_dir_all(index_path(&path)).unwrap();
+        let built = build(&path, &index_path(&path), SMALL).unwrap();
+        let whole = Log::open(&path).unwrap();
+        assert_eq!(built.history.seq_last(), 67);
+        assert_eq!(
+            check_index(&path, &whole).unwrap(),
+            IndexCheck::Agrees { seq: 67 }
+        );
+        // The last batch (12 records, seqs 56 to 67) cut after 3 whole records and a half.
+        let text = std::fs::read(&path).unwrap();
+        let cut: usize = text
+            .split_inclusive(|b| *b == b'\n')
+            .take(55 + 3)
+            .map(<[u8]>::len)
+            .sum();
+        std::fs::write(&path, &text[..cut + 40]).unwrap();
+        let built = build(&path, &index_path(&path), SMALL).unwrap();
+        assert_eq!((built.history.seq_last(), built.torn_tail_records), (55, 3));
+        let whole = Log::open(&path).unwrap();
+        assert_eq!(whole.torn_tail_bytes, built.torn_tail_bytes);
+        assert_eq!(
+            check_index(&path, &whole).unwrap(),
+            IndexCheck::Agrees { seq: 55 }
+        );
+    }
+
+    /// Given an id used twice, far enough apart that the history no longer holds the first
+    /// (it is in a written segment), then the build refuses the log with the whole read's
+    /// error (line, field, the seq of the first), and writes no manifest.
+    #[test]
+    fn an_id_used_twice_far_apart_is_refused_as_a_whole_read_refuses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = log(dir.path());
+        std::fs::write(&path, with_id_of(&path, 60, 6)).unwrap();
+        let whole = Log::open(&path).unwrap_err().to_string();
+        assert!(
+            whole.ends_with(":61: field `id`: event id 00000000-0000-4000-8000-000000000001 is already used by seq 7"),
+            "{whole}"
+        );
+        let dir = index_path(&path);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let built = build(&path, &dir, SMALL).unwrap_err().to_string();
+        assert_eq!(built, whole);
+        assert!(!dir.join("MANIFEST").exists());
+    }
 }

@@ -512,11 +512,7 @@ impl Index {
     /// Builds the index anew from the log and loads it: a file log's as it is read, in
     /// bounded memory (`build.rs`), a PostgreSQL log's from its whole fold. When it cannot be
     /// written (a read-only folder, a full disk), answers from the log's fold in memory.
-    fn built(
-        src: &mut Source,
-        used: IndexUse,
-        limits: BuildLimits,
-    ) -> Result<(Index, IndexUse)> {
+    fn built(src: &mut Source, used: IndexUse, limits: BuildLimits) -> Result<(Index, IndexUse)> {
         let path = match src {
             Source::File(path) => *path,
             Source::Postgres { .. } => {
