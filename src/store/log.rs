@@ -305,6 +305,12 @@ pub(crate) trait Stream {
     /// Any, which ends the read.
     fn before(&mut self, history: &mut History, events: &[(Uuid, &EventBody)]) -> Result<()>;
 
+    /// Each event of the piece, checked, just before it is folded in.
+    ///
+    /// # Errors
+    /// Any, which ends the read.
+    fn event(&mut self, event: &Event) -> Result<()>;
+
     /// After the piece's events `from + 1..=history.seq_last()` were folded in.
     ///
     /// # Errors
@@ -764,6 +770,9 @@ impl<'a> Fold<'a> {
         }
         self.recorded_at_last = Some(event.recorded_at);
         let seq = event.seq;
+        if let Some(stream) = self.stream.as_deref_mut() {
+            stream.event(&event)?;
+        }
         self.history.apply(event);
         if seq == batch_last {
             self.batch_open = None;

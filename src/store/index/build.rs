@@ -77,7 +77,13 @@ struct Build {
     dir: PathBuf,
     manifest: Manifest,
     appender: Appender,
-    held: u64,
+    /// The history's end when it was last started.
+    started: Seq,
+    /// The last seq whose posting lists and account are in the pending segment (those of a
+    /// history's events are computed once, before it is started again or the pending
+    /// segment is written: per piece, adding each piece's account to the pending one cost
+    /// as much as all else).
+    keyed: Seq,
     limits: BuildLimits,
 }
 
@@ -104,7 +110,8 @@ impl Build {
             dir: dir.to_path_buf(),
             manifest,
             appender,
-            held: 0,
+            started: 0,
+            keyed: 0,
             limits,
         })
     }
@@ -156,8 +163,17 @@ impl Build {
         self.appender.published(index).map_err(|e| damaged(&dir, e))
     }
 
-    /// Starts `h` again (see the module docs), holding besides the carried events those of
-    /// `seqs` (events no longer in `h`, sorted).
+    /// Adds the posting lists and account of the events `h` holds after `keyed`.
+    fn key(&mut self, h: &History) {
+        let last = h.seq_last();
+        if last > self.keyed {
+            self.appender.add_keys(h, self.keyed, last);
+            self.keyed = last;
+        }
+    }
+
+    /// Starts `h` again (see the module docs), its events keyed ([`Build::key`]), holding
+    /// besides the carried events those of `seqs` (events no longer in `h`, sorted).
     fn restart(&mut self, h: &mut History, seqs: &[Seq]) -> Result<()> {
         let end = h.seq_last();
         let keep_from = end.saturating_sub(self.limits.tail_events) + 1;
@@ -180,7 +196,7 @@ impl Build {
             fresh.apply(e);
         }
         *h = fresh;
-        self.held = 0;
+        self.started = end;
         Ok(())
     }
 }
@@ -213,20 +229,24 @@ impl Build {
 
 impl Stream for Build {
     fn before(&mut self, h: &mut History, events: &[(Uuid, &EventBody)]) -> Result<()> {
-        if self.held < self.limits.period_events && self.wanted(Some(h), events)?.is_empty() {
+        let held = h.seq_last() - self.started;
+        if held < self.limits.period_events && self.wanted(Some(h), events)?.is_empty() {
             return Ok(());
         }
         // What the history started again no longer holds is read from the index built so
-        // far, which holds every event folded.
+        // far, which holds every event folded (their notes once keyed).
+        self.key(h);
         let seqs = self.wanted(None, events)?;
         self.restart(h, &seqs)
     }
 
-    fn after(&mut self, h: &History, from: Seq) -> Result<()> {
-        let last = h.seq_last();
-        self.appender.add(h, from, last).map_err(io_at(&self.dir))?;
-        self.held += last - from;
+    fn event(&mut self, e: &Event) -> Result<()> {
+        self.appender.add_event(e).map_err(io_at(&self.dir))
+    }
+
+    fn after(&mut self, h: &History, _from: Seq) -> Result<()> {
         if self.appender.pending.len() >= self.limits.pending_events {
+            self.key(h);
             self.write_pending(true)?;
         }
         Ok(())
@@ -293,6 +313,7 @@ pub(crate) fn build(path: &Path, dir: &Path, limits: BuildLimits) -> Result<Log>
     } else {
         first
     };
+    b.key(&log.history);
     b.write_pending(false)?;
     let mut m = b.manifest;
     m.generation += 1;

@@ -516,24 +516,42 @@ impl Appender {
     /// When the pending file cannot be written.
     pub(crate) fn add(&mut self, h: &History, from: Seq, last: Seq) -> std::io::Result<()> {
         for seq in from + 1..=last {
-            let Some(e) = h.event(seq) else { continue };
-            self.pending.push(&e)?;
-            match &e.body {
-                EventBody::ActorRegistered(a) => {
-                    self.actors.insert(a.actor.clone(), e);
-                }
-                EventBody::TopicRegistered(t) => {
-                    self.topics.insert(t.topic.clone(), e);
-                }
-                EventBody::ActorAliased(_) | EventBody::ActorRole(_) => self.links.push(e),
-                _ => {}
+            if let Some(e) = h.event(seq) {
+                self.add_event(&e)?;
             }
         }
+        self.add_keys(h, from, last);
+        Ok(())
+    }
+
+    /// Adds the record and id of `e` (the next event) to the pending segment, and keeps it if
+    /// it is a registration, an alias link or a role; its posting lists and account are added
+    /// by [`Appender::add_keys`].
+    ///
+    /// # Errors
+    /// When the pending file cannot be written.
+    pub(crate) fn add_event(&mut self, e: &Event) -> std::io::Result<()> {
+        self.pending.push(e)?;
+        match &e.body {
+            EventBody::ActorRegistered(a) => {
+                self.actors.insert(a.actor.clone(), e.clone());
+            }
+            EventBody::TopicRegistered(t) => {
+                self.topics.insert(t.topic.clone(), e.clone());
+            }
+            EventBody::ActorAliased(_) | EventBody::ActorRole(_) => self.links.push(e.clone()),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Adds the posting lists and account of the events `from + 1..=last` of `h` (whose
+    /// records [`Appender::add_event`] added) to the pending segment.
+    pub(crate) fn add_keys(&mut self, h: &History, from: Seq, last: Seq) {
         for (key, seqs) in keys::postings(h, from + 1, last) {
             self.pending.postings.entry(key).or_default().extend(seqs);
         }
         self.pending.account.add(&account::delta(h, from, last));
-        Ok(())
     }
 
     /// After the pending segment was published and `index` opened again: a new pending
