@@ -3,17 +3,19 @@
 //!
 //! The log is read as any read does ([`Log::stream`]: worker threads parse and check the hash
 //! links of the next pieces while this thread folds, every rule checked by the core's own
-//! `History::check`), but the history folded into never holds the whole log. Each piece's
-//! events go, once folded, into a *pending segment* (`pending.rs`, as an import's do: records
-//! streamed to an unlinked file, ids, posting lists and account in memory), written as a
-//! segment every [`BUILD_PENDING_MAX`] events and merged as any new segment is (`merge_last`).
-//! The history is started again, sparse, every [`PERIOD_EVENTS`] events: with every
-//! registration, alias link and role (few), and the last [`TAIL_EVENTS`] events (which the
-//! next corrections, retractions and citations most often target). Before a piece is folded,
-//! the ids and targets of its events are looked up in what is no longer in the history (the
-//! pending segment's ids, and per written segment a Bloom filter of its ids): a hit (an id
-//! used twice, a target from long ago) starts the history again at once with those events and
-//! every note of the targets, so `check` reads all it would read on the whole log.
+//! `History::check`), but the history folded into never holds the whole log. Each event,
+//! checked, goes into a *pending segment* (`pending.rs`, as an import's do: records streamed
+//! to an unlinked file, ids in memory), written as a segment every [`BUILD_PENDING_MAX`]
+//! events and merged as any new segment is (`merge_last`). The posting lists and account of a
+//! history's events are added to the pending segment once, before the history is started again
+//! or the pending segment written. The history is started again, sparse, every
+//! [`PERIOD_EVENTS`] events: with every registration, alias link and role (few), and the last
+//! [`TAIL_EVENTS`] events (which the next corrections, retractions and citations most often
+//! target). Before a piece is folded, the ids and targets of its events are looked up in what
+//! is no longer in the history (the pending segment's ids, and per written segment a Bloom
+//! filter of its ids): a hit (an id used twice, a target from long ago) starts the history
+//! again at once with those events and every note of the targets, so `check` reads all it
+//! would read on the whole log.
 //!
 //! The manifest is written once, at the end, under the index's lock (held from the start):
 //! a crash leaves the previous manifest and its segments, or none, and unnamed segment files
