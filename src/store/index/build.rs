@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 
 use super::manifest::{self, Manifest};
 use super::pending::Appender;
-use super::segment::{Segment, SegmentMeta};
-use super::{Index, merge_last, remove_unnamed};
+use super::segment::Segment;
+use super::{Index, merge_last, pending_segment, remove_unnamed};
 use crate::core::{Event, EventBody, History, Seq};
 use crate::error::{Error, Result};
 use crate::store::log::{CHUNK_BYTES, Log, Stream, missing_or_io};
@@ -128,22 +128,10 @@ impl Build {
         if pending.len() == 0 {
             return Ok(());
         }
-        m.generation += 1;
-        let name = format!(
-            "seg-{:08}-{}-{}",
-            m.generation,
-            pending.first,
-            pending.last()
-        );
-        let (first, last, size, sum) = pending.write(&dir.join(&name)).map_err(&io)?;
+        let meta = pending_segment(&dir, m, pending).map_err(&io)?;
+        let last = meta.last;
         let before: Vec<String> = m.segments.iter().map(|s| s.name.clone()).collect();
-        m.segments.push(SegmentMeta {
-            name,
-            first,
-            last,
-            size,
-            sum,
-        });
+        m.segments.push(meta);
         merge_last(&dir, m).map_err(&io)?;
         m.seq = last;
         for gone in before

@@ -308,6 +308,21 @@ pub(crate) fn publish(log_path: &Path, pending: &mut pending::Pending, log: &Log
     if pending.len() == 0 {
         return Ok(true);
     }
+    let meta = pending_segment(&dir, &mut m, pending).map_err(io)?;
+    add_segment(&dir, &mut m, meta, log).map_err(io)?;
+    m.tail_sum = src.tail_sum(log)?;
+    manifest::write(&dir, &m).map_err(io)?;
+    remove_unnamed(&dir, &m);
+    Ok(true)
+}
+
+/// Writes `pending` as a segment in `dir`, named by the next generation of `m` (which it
+/// takes); returns what a manifest records of it (not yet named by `m`).
+fn pending_segment(
+    dir: &Path,
+    m: &mut Manifest,
+    pending: &mut pending::Pending,
+) -> std::io::Result<SegmentMeta> {
     m.generation += 1;
     let name = format!(
         "seg-{:08}-{}-{}",
@@ -315,19 +330,14 @@ pub(crate) fn publish(log_path: &Path, pending: &mut pending::Pending, log: &Log
         pending.first,
         pending.last()
     );
-    let (first, last, size, sum) = pending.write(&dir.join(&name)).map_err(io)?;
-    let meta = SegmentMeta {
+    let (first, last, size, sum) = pending.write(&dir.join(&name))?;
+    Ok(SegmentMeta {
         name,
         first,
         last,
         size,
         sum,
-    };
-    add_segment(&dir, &mut m, meta, log).map_err(io)?;
-    m.tail_sum = src.tail_sum(log)?;
-    manifest::write(&dir, &m).map_err(io)?;
-    remove_unnamed(&dir, &m);
-    Ok(true)
+    })
 }
 
 /// The longest tail after the index's end that is folded onto the index alone (64 MiB);
