@@ -53,16 +53,21 @@ for round in 1 2; do
 done
 echo "PostgreSQL database size: $(sql "SELECT pg_size_pretty(pg_database_size('un'))")"
 # The baseline a user would pick instead: psql's own \copy of the same rows (the last round's,
-# as stored) into a table of the same columns and keys, without stancelog.
+# as stored) into a table of the same columns and keys, without stancelog; in text (what a
+# user would write by hand) and in binary (what stancelog sends, at its best).
 psql -X -q "$server dbname=un" -c "\copy (SELECT seq, id, hash, line FROM stancelog.records ORDER BY seq) TO '$work/rows.tsv'"
+psql -X -q "$server dbname=un" -c "\copy (SELECT seq, id, hash, line FROM stancelog.records ORDER BY seq) TO '$work/rows.bin' WITH (FORMAT binary)"
 sql "DROP DATABASE un" >/dev/null
-sql "CREATE DATABASE bare" >/dev/null
-psql -X -q "$server dbname=bare" -c "CREATE TABLE records (seq bigint PRIMARY KEY, id uuid NOT NULL, hash text, line text NOT NULL)"
-/usr/bin/time -f "%e %M" -o "$work/time" psql -X -q "$server dbname=bare" -c "\copy records FROM '$work/rows.tsv'"
-read -r secs kb < "$work/time"
-awk -v n="$events" -v s="$secs" 'BEGIN { printf "bare psql \\copy of the same rows: %.2f s = %.0f events/s\n", s, n / s }'
-sql "DROP DATABASE bare" >/dev/null
-rm -f "$work/rows.tsv"
+for format in text binary; do
+  sql "CREATE DATABASE bare" >/dev/null
+  psql -X -q "$server dbname=bare" -c "CREATE TABLE records (seq bigint PRIMARY KEY, id uuid NOT NULL, hash text, line text NOT NULL)"
+  if [[ $format == text ]]; then from="'$work/rows.tsv'"; else from="'$work/rows.bin' WITH (FORMAT binary)"; fi
+  /usr/bin/time -f "%e %M" -o "$work/time" psql -X -q "$server dbname=bare" -c "\copy records FROM $from"
+  read -r secs kb < "$work/time"
+  awk -v n="$events" -v s="$secs" -v f="$format" 'BEGIN { printf "bare psql \\copy (%s) of the same rows: %.2f s = %.0f events/s\n", f, s, n / s }'
+  sql "DROP DATABASE bare" >/dev/null
+done
+rm -f "$work/rows.tsv" "$work/rows.bin"
 # The queries compare answers byte for byte, so both sides hold the same records (the same
 # recorded times): the file log copied into a new database.
 sql "CREATE DATABASE same" >/dev/null

@@ -841,15 +841,17 @@ impl<'p> Engine<'p> {
 
     /// Appends what is left, releases the lock, and returns the report with the refused rows
     /// in file order. What the writer held (the folded log, or the import's sparse history) is
-    /// freed on a thread of its own.
+    /// freed on a thread of its own. Every batch is durable when this returns `Ok`.
     ///
     /// # Errors
-    /// Those of [`Writer::append`].
+    /// Those of [`Writer::append`] and [`Writer::wait_durable`].
     pub fn finish(mut self, file: &str) -> Result<ImportReport> {
         self.flush(file)?;
         self.spent = None;
         let log = match self.target {
             Target::Write(mut w) => {
+                // On PostgreSQL the last batch may still be on its way (`Writer::open_import`).
+                w.wait_durable()?;
                 self.report.index_warning = w.update_index();
                 w.into_log()
             }

@@ -305,17 +305,12 @@ pub(crate) trait Stream {
     /// Any, which ends the read.
     fn before(&mut self, history: &mut History, events: &[(Uuid, &EventBody)]) -> Result<()>;
 
-    /// Each event of the piece, checked, just before it is folded in.
+    /// After the piece's events `from + 1..=history.seq_last()` were folded in: may replace
+    /// `history` as [`Stream::before`] may.
     ///
     /// # Errors
     /// Any, which ends the read.
-    fn event(&mut self, event: &Event) -> Result<()>;
-
-    /// After the piece's events `from + 1..=history.seq_last()` were folded in.
-    ///
-    /// # Errors
-    /// Any, which ends the read.
-    fn after(&mut self, history: &History, from: Seq) -> Result<()>;
+    fn after(&mut self, history: &mut History, from: Seq) -> Result<()>;
 }
 
 /// Bytes of log per decoding chunk: enough lines to amortize a thread hand-off, few enough that
@@ -497,9 +492,14 @@ struct Parsed {
 
 /// The stored hash of a schema-2 line, read without parsing the JSON.
 pub(crate) fn stored_hash(line: &[u8]) -> Option<Hash> {
+    Hash::from_hex(stored_hash_hex(line)?)
+}
+
+/// The stored hash of a schema-2 line as written there: its 64 lower-case hex digits, found
+/// without parsing the JSON; `None` for a line without one (schema 1).
+pub(crate) fn stored_hash_hex(line: &[u8]) -> Option<&[u8]> {
     let (before, _) = hash_input(line)?;
-    let hex = &line[before.len() + HASH_KEY.len()..][..HASH_HEX_LEN];
-    Hash::from_hex(hex)
+    Some(&line[before.len() + HASH_KEY.len()..][..HASH_HEX_LEN])
 }
 
 /// Decodes `bytes`, whole lines each ending in a newline; `prev` is the stored hash of the line
@@ -740,7 +740,7 @@ impl<'a> Fold<'a> {
     /// Calls the stream, if any, after the fold of the events after `from`.
     fn after(&mut self, from: Seq) -> Result<()> {
         match self.stream.as_deref_mut() {
-            Some(stream) if self.history.seq_last() > from => stream.after(&self.history, from),
+            Some(stream) if self.history.seq_last() > from => stream.after(&mut self.history, from),
             _ => Ok(()),
         }
     }
@@ -770,9 +770,6 @@ impl<'a> Fold<'a> {
         }
         self.recorded_at_last = Some(event.recorded_at);
         let seq = event.seq;
-        if let Some(stream) = self.stream.as_deref_mut() {
-            stream.event(&event)?;
-        }
         self.history.apply(event);
         if seq == batch_last {
             self.batch_open = None;

@@ -125,7 +125,8 @@ enum Sink {
 /// A PostgreSQL writer's log and connection.
 struct PgSink {
     pg: PgLog,
-    client: postgres::Client,
+    /// The connection: `None` while a batch is in flight (its thread holds it).
+    client: Option<postgres::Client>,
     /// Whether the writer's fold was the table's end when it last looked (no other writer had
     /// appended since its own last batch): its next small batch is then staged on the fold and
     /// sent in one statement that stores it only if that is still so
@@ -134,6 +135,46 @@ struct PgSink {
     /// False once the log was found to lack `stancelog.append` (made by an earlier `init`):
     /// every batch then takes the lock and reads the end first.
     one_statement: bool,
+    /// An import's writer ([`Writer::open_import`]): a large batch is inserted and committed
+    /// on a thread of its own while the next one is staged ([`Writer::append_pg_pipelined`]).
+    pipelined: bool,
+    /// The batch being inserted and committed on its thread, if any.
+    in_flight: Option<InFlight>,
+}
+
+/// A batch being inserted and committed on a thread of its own, which hands back the
+/// connection, the batch's output buffer and whether the batch was committed.
+type InFlight = thread::JoinHandle<(postgres::Client, Vec<u8>, Result<()>)>;
+
+impl PgSink {
+    /// Waits for the batch in flight, if any: its output buffer and whether it was committed.
+    /// The connection is back in `client` after it.
+    fn wait(&mut self) -> Option<(Vec<u8>, Result<()>)> {
+        let handle = self.in_flight.take()?;
+        // A thread that panicked is a bug: pass the panic on.
+        let (client, out, done) = handle
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        self.client = Some(client);
+        Some((out, done))
+    }
+}
+
+impl Drop for PgSink {
+    /// Waits for the batch in flight (a writer dropped on an error of its own); whether it
+    /// was committed is not told (nothing after it was acknowledged).
+    fn drop(&mut self) {
+        if let Some(handle) = self.in_flight.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// The connection of a PostgreSQL writer with no batch in flight.
+fn connection(client: &mut Option<postgres::Client>) -> &mut postgres::Client {
+    client
+        .as_mut()
+        .expect("the connection is back once no batch is in flight")
 }
 
 /// The largest batch (in events) sent in one statement by [`PgAppend::append_at_end`] (its
@@ -320,9 +361,11 @@ impl Writer {
                 Ok(Writer {
                     sink: Sink::Postgres(Box::new(PgSink {
                         pg: (**pg).clone(),
-                        client,
+                        client: Some(client),
                         at_end: true,
                         one_statement,
+                        pipelined: false,
+                        in_flight: None,
                     })),
                     log,
                     spare: Vec::new(),
@@ -358,12 +401,21 @@ impl Writer {
     /// cannot be written, or on PostgreSQL, the whole log is folded as by [`Writer::open_log`]
     /// and the index brought up to date once, at the end ([`Writer::defer_index`]).
     ///
+    /// On PostgreSQL, a large batch is inserted and committed on a thread of its own while
+    /// the importer makes and stages the next one: [`Writer::append`] returns once the batch
+    /// is staged and its transaction holds the writers' lock at the table's end, and the
+    /// batch is durable when the next append, or [`Writer::wait_durable`], returns `Ok`. The
+    /// importer must call [`Writer::wait_durable`] before it reports success.
+    ///
     /// # Errors
     /// Those of [`Writer::open_log`].
     pub fn open_import(target: &LogRef, wait: Duration) -> Result<Writer> {
         let LogRef::File(path) = target else {
             let mut w = Writer::open_log(target, wait)?;
             w.defer_index();
+            if let Sink::Postgres(sink) = &mut w.sink {
+                sink.pipelined = true;
+            }
             return Ok(w);
         };
         let mut w = Writer::open_file(path, wait, true)?;
@@ -376,6 +428,29 @@ impl Writer {
             };
         }
         Ok(w)
+    }
+
+    /// Waits until every batch appended is durable: on PostgreSQL, the batch an import's
+    /// writer has in flight ([`Writer::open_import`]) committed; nothing to wait for
+    /// otherwise (every other append is durable when it returns).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when that batch was not committed (nothing of it is stored; the writer
+    /// reads the log again at its next append, since its fold held the batch).
+    pub fn wait_durable(&mut self) -> Result<()> {
+        let Sink::Postgres(sink) = &mut self.sink else {
+            return Ok(());
+        };
+        let Some((out, done)) = sink.wait() else {
+            return Ok(());
+        };
+        keep_spare(&mut self.spare, out, self.defer_index);
+        if let Err(e) = done {
+            sink.at_end = false;
+            self.log = Log::empty();
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Publishes an import's pending segment every `events` events (tests).
@@ -487,7 +562,9 @@ impl Writer {
         let lost = |e: &dyn std::fmt::Display| {
             format!("the projection index was not kept ({e}); the next query brings it up to date")
         };
-        if let Err(e) = a.add(&self.log.history, from, last) {
+        // The batch's history goes to the pending thread; the next batch gets a new one.
+        let h = std::mem::replace(&mut self.log.history, History::sparse_to(last));
+        if let Err(e) = a.add(h, from, last) {
             self.import = Import::Lost;
             return Some(lost(&e));
         }
@@ -544,6 +621,7 @@ impl Writer {
     /// the log; [`Error::Conflict`] when another writer appended meanwhile (PostgreSQL);
     /// [`Error::Io`] when the write fails (nothing of it is kept, as for [`Writer::append`]).
     pub fn append_stored(&mut self, bytes: &[u8], source: &str) -> Result<()> {
+        self.wait_durable()?;
         let seq_before = self.log.history.seq_last();
         let mut next = Log::resume(
             source,
@@ -570,7 +648,7 @@ impl Writer {
             Sink::Postgres(sink) => {
                 let PgSink { pg, client, .. } = &mut **sink;
                 let rows = stored_rows(bytes, source)?;
-                let (tx, log) = PgAppend::begin(client, pg, self.log.clone())?;
+                let (tx, log) = PgAppend::begin(connection(client), pg, self.log.clone())?;
                 let found = log.history.seq_last();
                 if found != seq_before {
                     return Err(Error::Conflict {
@@ -676,6 +754,11 @@ impl Writer {
         source: &str,
         opts: &AppendOptions,
     ) -> Result<AppendReport> {
+        if matches!(&self.sink, Sink::Postgres(s) if s.pipelined) && batch.len() > AT_END_EVENTS_MAX
+        {
+            return self.append_pg_pipelined(batch, source, opts);
+        }
+        self.wait_durable()?;
         let Sink::Postgres(sink) = &mut self.sink else {
             unreachable!("append_pg on a file log");
         };
@@ -696,15 +779,29 @@ impl Writer {
                 // Too long for one message: undone, and sent by COPY under the lock below.
                 Ok(false)
             } else {
-                PgAppend::append_at_end(client, pg, &staged.rows, &staged.out).map(|r| {
-                    *one_statement = r != AtEnd::NoFunction;
-                    r == AtEnd::Stored
-                })
+                PgAppend::append_at_end(connection(client), pg, &staged.rows, &staged.out).map(
+                    |r| {
+                        *one_statement = r != AtEnd::NoFunction;
+                        r == AtEnd::Stored
+                    },
+                )
             };
             if let Some(report) = self.settle_pg(staged, written)? {
                 return Ok(report);
             }
         }
+        self.append_pg_locked(batch, source, opts)
+    }
+
+    /// [`Writer::append_pg`] the locked way, in one transaction: take the writers' lock,
+    /// fold what other writers committed since, stage and encode the batch, insert its rows
+    /// and commit.
+    fn append_pg_locked(
+        &mut self,
+        batch: &[NewEvent],
+        source: &str,
+        opts: &AppendOptions,
+    ) -> Result<AppendReport> {
         let Sink::Postgres(sink) = &mut self.sink else {
             unreachable!("append_pg on a file log");
         };
@@ -716,7 +813,7 @@ impl Writer {
         let log = std::mem::replace(&mut self.log, Log::empty());
         let seq_mine = log.history.seq_last();
         *at_end = false;
-        let (tx, log) = PgAppend::begin(client, pg, log)?;
+        let (tx, log) = PgAppend::begin(connection(client), pg, log)?;
         *at_end = log.history.seq_last() == seq_mine;
         self.log = log;
         let staged = stage_pg(&mut self.log, &mut self.spare, batch, source, opts)?;
@@ -730,47 +827,95 @@ impl Writer {
         Ok(report.expect("a batch written under the lock is stored"))
     }
 
+    /// [`Writer::append_pg`] of a large batch by an import's writer ([`Writer::open_import`]):
+    /// stages the batch on the fold as it will be once the batch in flight is committed,
+    /// waits for that one ([`Writer::wait_durable`]), begins this batch's transaction (the
+    /// writers' lock, then the table's end: [`PgAppend::begin_at`]) and hands the insert and
+    /// COMMIT to a thread of its own, returning at once. The importer makes the next batch
+    /// meanwhile, and the server stores this one. When the table does not end where the fold
+    /// does (another writer appended between two batches), the staging is undone and the
+    /// batch goes the locked way ([`Writer::append_pg_locked`]).
+    fn append_pg_pipelined(
+        &mut self,
+        batch: &[NewEvent],
+        source: &str,
+        opts: &AppendOptions,
+    ) -> Result<AppendReport> {
+        let staged = stage_pg(&mut self.log, &mut self.spare, batch, source, opts);
+        // The batch in flight first: its failure undoes the fold (this batch's staging too).
+        self.wait_durable()?;
+        let mut staged = staged?;
+        let Sink::Postgres(sink) = &mut self.sink else {
+            unreachable!("append_pg on a file log");
+        };
+        if staged.rows.is_empty() {
+            let report = self.settle_pg(staged, Ok(true))?;
+            return Ok(report.expect("a batch with nothing new is kept"));
+        }
+        let begun = PgAppend::begin_at(connection(&mut sink.client), &sink.pg, staged.seq_before);
+        if !matches!(begun, Ok(true)) {
+            sink.at_end = false;
+            self.settle_pg(staged, begun.map(|_| false))?;
+            return self.append_pg_locked(batch, source, opts);
+        }
+        sink.at_end = true;
+        let mut client = sink.client.take().expect("no batch in flight");
+        let pg = sink.pg.clone();
+        let rows = std::mem::take(&mut staged.rows);
+        let out = std::mem::take(&mut staged.out);
+        let out_len = out.len() as u64;
+        sink.in_flight = Some(
+            thread::Builder::new()
+                .name("stancelog-commit".to_string())
+                .spawn(move || {
+                    let done = PgAppend::resume(&mut client, &pg).write(&rows, &out);
+                    (client, out, done)
+                })
+                .expect("a thread to insert and commit a batch on"),
+        );
+        Ok(self.keep_pg(staged, out_len))
+    }
+
     /// Keeps a batch staged by [`stage_pg`] in the fold when `written` says it was stored
     /// (`Ok(true)`; also when it had nothing new to store), and gives its report; rolls the
     /// fold back when it was not (`Ok(false)`: `None`) or the write failed (the error).
     fn settle_pg(
         &mut self,
-        staged: StagedPg,
+        mut staged: StagedPg,
         written: Result<bool>,
     ) -> Result<Option<AppendReport>> {
-        let StagedPg {
-            report,
-            out,
-            head,
-            rows,
-            recorded_at,
-            seq_before,
-        } = staged;
+        let out = std::mem::take(&mut staged.out);
         let out_len = out.len() as u64;
         keep_spare(&mut self.spare, out, self.defer_index);
         match written {
-            Ok(true) => {}
+            Ok(true) => Ok(Some(self.keep_pg(staged, out_len))),
             Ok(false) => {
-                self.log.history.rollback_to(seq_before);
-                return Ok(None);
+                self.log.history.rollback_to(staged.seq_before);
+                Ok(None)
             }
             Err(e) => {
-                self.log.history.rollback_to(seq_before);
-                return Err(e);
+                self.log.history.rollback_to(staged.seq_before);
+                Err(e)
             }
         }
+    }
+
+    /// Moves the writer's log past a staged batch that is stored (or, for an import's writer,
+    /// on its way: [`Writer::append_pg_pipelined`]), whose stored lines are `out_len` bytes,
+    /// and gives its report.
+    fn keep_pg(&mut self, staged: StagedPg, out_len: u64) -> AppendReport {
         self.log.valid_len += out_len;
-        if !rows.is_empty() {
-            self.log.head = head;
-            self.log.recorded_at_last = Some(recorded_at);
+        if staged.report.iter().any(|a| !a.duplicate) {
+            self.log.head = staged.head;
+            self.log.recorded_at_last = Some(staged.recorded_at);
         }
-        Ok(Some(AppendReport {
-            events: report,
+        AppendReport {
+            events: staged.report,
             torn_bytes_removed: 0,
             torn_records_removed: 0,
             newline_added: false,
             index_warning: None,
-        }))
+        }
     }
 
     /// Removes a torn tail of `torn` bytes, then writes `out` (after a newline ending the last

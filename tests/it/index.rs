@@ -723,14 +723,14 @@ fn an_index_of_another_format_version_is_rebuilt() {
     let whole = answers(&log);
     let manifest = index_path(&log).join("MANIFEST");
     let mut bytes = std::fs::read(&manifest).unwrap();
-    // Version 2 (the whole log's account in the manifest, rewritten at every append) is the
-    // previous format.
-    bytes[16..20].copy_from_slice(&2u32.to_le_bytes());
+    // Version 3 (posting lists of seqs alone, each record found through the offsets table) is
+    // the previous format.
+    bytes[16..20].copy_from_slice(&3u32.to_le_bytes());
     std::fs::write(&manifest, &bytes).unwrap();
     let o = run_log(&log, &["positions"], None);
     assert!(
         stderr(&o)
-            .contains("index discarded: it is of format version 2; this build reads version 3"),
+            .contains("index discarded: it is of format version 3; this build reads version 4"),
         "{}",
         stderr(&o)
     );

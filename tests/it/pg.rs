@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::backends::pg::{admin, dbname, server};
 use crate::backends::{Backend, TestLog};
-use crate::support::{REGISTER, spawn_append, stances, stderr};
+use crate::support::{REGISTER, run, run_log_file, spawn_append, stances, stderr};
 
 /// A PostgreSQL log with actor `a` and topic `t` registered (seq 1 and 2).
 fn registered() -> TestLog {
@@ -671,6 +671,155 @@ fn a_hash_of_another_length_is_refused_by_the_table() {
         "{e}"
     );
     assert_eq!(seqs(dbname(&log.arg)), (2, 1, 2));
+}
+
+/// A batch too long for one INSERT message goes in by a binary `COPY`: a schema-1 record
+/// (which has no hash) gets a NULL hash, every other row its line's hash, and the lines come
+/// back byte for byte.
+#[test]
+fn a_large_batch_goes_in_by_binary_copy_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old.jsonl");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/schema1-dprk-russia-2024.jsonl");
+    std::fs::copy(&fixture, &file).unwrap();
+    let batch = format!("{REGISTER}{}", stances(1, 1000));
+    let o = run_log_file(&file, &["append", "-"], Some(batch.as_bytes()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&file).unwrap();
+    // More than INSERT_BYTES_MAX (256 KiB) to copy: the COPY path.
+    assert!(bytes.len() as u64 - std::fs::metadata(&fixture).unwrap().len() > 256 << 10);
+    let log = TestLog::empty(Backend::Postgres);
+    let from = file.to_str().unwrap();
+    let o = run(&["copy", "--from", from, "--to", &log.arg], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let row = admin(Some(dbname(&log.arg)))
+        .query_one(
+            r#"SELECT count(*) FILTER (WHERE hash IS NULL),
+                      count(*) FILTER (WHERE hash = substring(line FROM position('"hash":"' IN line) + 8 FOR 64)),
+                      count(*)
+               FROM stancelog.records"#,
+            &[],
+        )
+        .unwrap();
+    let counts: (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(counts, (35, 1002, 1037));
+    verifies(&log, 1037);
+    let back = dir.path().join("back.jsonl");
+    let o = run(
+        &["copy", "--from", &log.arg, "--to", back.to_str().unwrap()],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&back).unwrap() == bytes, "not the same bytes");
+}
+
+/// A sheet of 1,200 monthly stances of KOR in three recorded times: three import batches of
+/// 402, 400 and 400 events (the first with the actor's and the topic's registrations), each
+/// large enough to be inserted and committed on a thread of its own while the next is staged.
+fn sheet_of_three_batches(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut csv = String::from("who,position,when,recorded\n");
+    for i in 0..1200 {
+        let (year, month, batch) = (1800 + i / 12, i % 12 + 1, i / 400);
+        csv.push_str(&format!("KOR,support,{year}-{month:02},200{batch}-01-01\n"));
+    }
+    let path = dir.join("sheet.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+/// Makes the table refuse (by a trigger) every row inserted after seq `after`, or none.
+fn refuse_rows_after(db: &str, after: Option<i64>) {
+    let mut sql = String::from(
+        "CREATE OR REPLACE FUNCTION stancelog.test_refuse() RETURNS trigger LANGUAGE plpgsql AS
+             $f$ BEGIN RAISE EXCEPTION 'test: seq % refused', NEW.seq; END $f$;
+         DROP TRIGGER IF EXISTS test_refuse ON stancelog.records;",
+    );
+    if let Some(seq) = after {
+        sql.push_str(&format!(
+            "CREATE TRIGGER test_refuse BEFORE INSERT ON stancelog.records FOR EACH ROW
+                 WHEN (NEW.seq > {seq}) EXECUTE FUNCTION stancelog.test_refuse();"
+        ));
+    }
+    admin(Some(db)).batch_execute(&sql).unwrap();
+}
+
+/// An import commits each batch on a thread of its own while it stages the next: a batch
+/// whose COPY fails there fails the import (exit 1, the server's message) with every batch
+/// before it stored and nothing after it, whether the next append or the import's end finds
+/// out; run again, the import appends the rest, and the log is the file import's byte for
+/// byte.
+#[test]
+fn an_import_whose_batch_fails_on_its_thread_fails_and_keeps_the_batches_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = sheet_of_three_batches(dir.path());
+    let import = |log: &str| {
+        let args = [
+            "--log",
+            log,
+            "import",
+            "csv",
+            sheet.to_str().unwrap(),
+            "--actor-col",
+            "who",
+            "--topic",
+            "sanctions",
+            "--stance-col",
+            "position",
+            "--date-col",
+            "when",
+            "--cite",
+            "Notes",
+            "--recorded-col",
+            "recorded",
+            "--register",
+            "--format",
+            "json",
+        ];
+        run(&args, None)
+    };
+    let file = dir.path().join("file.jsonl");
+    let file = file.to_str().unwrap();
+    assert!(run(&["--log", file, "init"], None).status.success());
+    let o = import(file);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = TestLog::empty(Backend::Postgres);
+    let db = dbname(&log.arg);
+    // The second batch (seqs 403-802) fails: told at the third batch's append.
+    refuse_rows_after(db, Some(500));
+    let o = import(&log.arg);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("test: seq 501 refused"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(seqs(db), (402, 1, 402));
+    // The last batch (seqs 803-1202) fails: told only by the import's end.
+    refuse_rows_after(db, Some(900));
+    let o = import(&log.arg);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("test: seq 901 refused"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(seqs(db), (802, 1, 802));
+    verifies(&log, 802);
+    refuse_rows_after(db, None);
+    let o = import(&log.arg);
+    assert!(o.status.success(), "{}", stderr(&o));
+    verifies(&log, 1202);
+    let back = dir.path().join("back.jsonl");
+    let o = run(
+        &["copy", "--from", &log.arg, "--to", back.to_str().unwrap()],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read(&back).unwrap() == std::fs::read(file).unwrap(),
+        "the PostgreSQL import is not the file import"
+    );
 }
 
 /// The projection index of a PostgreSQL log, in the local cache folder: the same answers as

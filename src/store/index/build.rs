@@ -3,19 +3,18 @@
 //!
 //! The log is read as any read does ([`Log::stream`]: worker threads parse and check the hash
 //! links of the next pieces while this thread folds, every rule checked by the core's own
-//! `History::check`), but the history folded into never holds the whole log. Each event,
-//! checked, goes into a *pending segment* (`pending.rs`, as an import's do: records streamed
-//! to an unlinked file, ids in memory), written as a segment every [`BUILD_PENDING_MAX`]
-//! events and merged as any new segment is (`merge_last`). The posting lists and account of a
-//! history's events are added to the pending segment once, before the history is started again
-//! or the pending segment written. The history is started again, sparse, every
-//! [`PERIOD_EVENTS`] events: with every registration, alias link and role (few), and the last
-//! [`TAIL_EVENTS`] events (which the next corrections, retractions and citations most often
-//! target). Before a piece is folded, the ids and targets of its events are looked up in what
-//! is no longer in the history (the pending segment's ids, and per written segment a Bloom
-//! filter of its ids): a hit (an id used twice, a target from long ago) starts the history
-//! again at once with those events and every note of the targets, so `check` reads all it
-//! would read on the whole log.
+//! `History::check`), but the history folded into never holds the whole log. It is started
+//! again, sparse, every [`PERIOD_EVENTS`] events, and its events are then handed to a
+//! *pending segment* (`pending.rs`, as an import's are: ids at once, and on a thread of its
+//! own, while this one folds on, records streamed to an unlinked file, posting lists and
+//! account computed from the history handed over), written as a segment every
+//! [`BUILD_PENDING_MAX`] events. The history started again holds every registration, alias
+//! link and role (few), and the last [`TAIL_EVENTS`] events (which the next corrections,
+//! retractions and citations most often target). Before a piece is folded, the ids and
+//! targets of its events are looked up in what is no longer in the history (the pending
+//! segment's ids, and per written segment a Bloom filter of its ids): a hit (an id used
+//! twice, a target from long ago) starts the history again at once with those events and
+//! every note of the targets, so `check` reads all it would read on the whole log.
 //!
 //! The manifest is written once, at the end, under the index's lock (held from the start):
 //! a crash leaves the previous manifest and its segments, or none, and unnamed segment files
@@ -27,7 +26,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::manifest::{self, Manifest};
-use super::pending::Appender;
+use super::pending::{Appender, PENDING_EVENTS_MAX};
 use super::segment::Segment;
 use super::{Index, merge_last, pending_segment, remove_unnamed};
 use crate::core::{Event, EventBody, History, Seq};
@@ -35,10 +34,11 @@ use crate::error::{Error, Result};
 use crate::store::log::{CHUNK_BYTES, Log, Stream, missing_or_io};
 use uuid::Uuid;
 
-/// Events a build holds in its pending segment before writing it as a segment: half the
-/// largest merge, so two written ones merge into one of the size an import's make (and a log
-/// of up to this many events is written once, with no merge).
-pub(crate) const BUILD_PENDING_MAX: u64 = super::MERGE_EVENTS_MAX / 2;
+/// Events a build holds in its pending segment before writing it as a segment: as an
+/// import's ([`PENDING_EVENTS_MAX`], the largest merge less one batch), so that written runs
+/// are never merged again (a merge rewrites every record) and a built index has the shape an
+/// imported one has.
+pub(crate) const BUILD_PENDING_MAX: u64 = PENDING_EVENTS_MAX;
 
 /// Events folded into one history before it is started again (its memory freed).
 const PERIOD_EVENTS: u64 = 1 << 18;
@@ -64,7 +64,7 @@ pub struct BuildLimits {
 }
 
 impl BuildLimits {
-    /// [`BUILD_PENDING_MAX`] (1,048,576), 262,144, 4,096, 1 MiB.
+    /// [`BUILD_PENDING_MAX`] (1,997,152), 262,144, 4,096, 1 MiB.
     pub const DEFAULT: BuildLimits = BuildLimits {
         pending_events: BUILD_PENDING_MAX,
         period_events: PERIOD_EVENTS,
@@ -81,11 +81,10 @@ struct Build {
     appender: Appender,
     /// The history's end when it was last started.
     started: Seq,
-    /// The last seq whose posting lists and account are in the pending segment (those of a
-    /// history's events are computed once, before it is started again or the pending
-    /// segment is written: per piece, adding each piece's account to the pending one cost
-    /// as much as all else).
-    keyed: Seq,
+    /// The last seq handed to the pending segment (a history's events are handed over when
+    /// it is started again or the pending segment is written; per piece, adding each piece's
+    /// account to the pending one cost as much as all else).
+    handed: Seq,
     limits: BuildLimits,
 }
 
@@ -113,7 +112,7 @@ impl Build {
             manifest,
             appender,
             started: 0,
-            keyed: 0,
+            handed: 0,
             limits,
         })
     }
@@ -153,20 +152,32 @@ impl Build {
         self.appender.published(index).map_err(|e| damaged(&dir, e))
     }
 
-    /// Adds the posting lists and account of the events `h` holds after `keyed`.
-    fn key(&mut self, h: &History) {
-        let last = h.seq_last();
-        if last > self.keyed {
-            self.appender.add_keys(h, self.keyed, last);
-            self.keyed = last;
-        }
-    }
-
-    /// Starts `h` again (see the module docs), its events keyed ([`Build::key`]), holding
-    /// besides the carried events those of `seqs` (events no longer in `h`, sorted).
-    fn restart(&mut self, h: &mut History, seqs: &[Seq]) -> Result<()> {
+    /// Hands the events `h` holds after `handed` to the pending segment (`h` goes to its
+    /// thread, which writes their records and computes their posting lists and account while
+    /// this one folds on) and leaves `h` empty, ending where it did; returns its last
+    /// [`BuildLimits::tail_events`] events, to be carried into the next history.
+    fn hand_over(&mut self, h: &mut History) -> Result<Vec<Event>> {
         let end = h.seq_last();
         let keep_from = end.saturating_sub(self.limits.tail_events) + 1;
+        let tail: Vec<Event> = h
+            .events()
+            .rev()
+            .take_while(|e| e.seq >= keep_from)
+            .collect();
+        let old = std::mem::replace(h, History::sparse_to(end));
+        if end > self.handed {
+            self.appender
+                .add(old, self.handed, end)
+                .map_err(io_at(&self.dir))?;
+            self.handed = end;
+        }
+        Ok(tail)
+    }
+
+    /// Starts `h` (just handed over) again (see the module docs), holding every registration,
+    /// alias link and role, the events of `tail` and those of `seqs` (sorted).
+    fn restart(&mut self, h: &mut History, tail: Vec<Event>, seqs: &[Seq]) -> Result<()> {
+        let end = h.seq_last();
         let a = &mut self.appender;
         let mut events: Vec<Event> = a.events(seqs).map_err(|e| damaged(&self.dir, e))?;
         events.extend(a.registrations_and_links().cloned());
@@ -177,7 +188,7 @@ impl Build {
                 .iter()
                 .cloned(),
         );
-        events.extend(h.events().rev().take_while(|e| e.seq >= keep_from));
+        events.extend(tail);
         events.sort_by_key(|e| e.seq);
         events.dedup_by_key(|e| e.seq);
         let mut fresh = History::sparse_to(end);
@@ -189,14 +200,17 @@ impl Build {
         self.started = end;
         Ok(())
     }
-}
 
-impl Build {
     /// The seqs of the events no longer in `held` (all when `None`) that checking `events`
     /// reads: an event of the same id, a target with every note of it.
-    fn wanted(&self, held: Option<&History>, events: &[(Uuid, &EventBody)]) -> Result<Vec<Seq>> {
-        let a = &self.appender;
-        let damaged = |e| damaged(&self.dir, e);
+    fn wanted(
+        &mut self,
+        held: Option<&History>,
+        events: &[(Uuid, &EventBody)],
+    ) -> Result<Vec<Seq>> {
+        let dir = self.dir.clone();
+        let damaged = |e| damaged(&dir, e);
+        let a = &mut self.appender;
         let gone = |id: &Uuid| held.is_none_or(|h| h.seq_of(id).is_none());
         let mut seqs = Vec::new();
         for (id, body) in events {
@@ -224,20 +238,18 @@ impl Stream for Build {
             return Ok(());
         }
         // What the history started again no longer holds is read from the index built so
-        // far, which holds every event folded (their notes once keyed).
-        self.key(h);
+        // far, which holds every event folded once they are handed over.
+        let tail = self.hand_over(h)?;
         let seqs = self.wanted(None, events)?;
-        self.restart(h, &seqs)
+        self.restart(h, tail, &seqs)
     }
 
-    fn event(&mut self, e: &Event) -> Result<()> {
-        self.appender.add_event(e).map_err(io_at(&self.dir))
-    }
-
-    fn after(&mut self, h: &History, _from: Seq) -> Result<()> {
-        if self.appender.pending.len() >= self.limits.pending_events {
-            self.key(h);
+    fn after(&mut self, h: &mut History, _from: Seq) -> Result<()> {
+        let held = h.seq_last() - self.handed;
+        if self.appender.pending.len() + held >= self.limits.pending_events {
+            let tail = self.hand_over(h)?;
             self.write_pending(true)?;
+            self.restart(h, tail, &[])?;
         }
         Ok(())
     }
@@ -269,8 +281,8 @@ fn next_generation(dir: &Path) -> u64 {
 }
 
 /// Builds the index of the file log at `path` anew in `dir` (see the module docs), holding
-/// the index's lock throughout; returns the log as read (its end, torn tail and last
-/// history, which is sparse).
+/// the index's lock throughout; returns the log as read (its end and torn tail; its history
+/// holds no event, but ends where the log does).
 ///
 /// # Errors
 /// Those of [`Log::open`] for the log; [`Error::Io`] naming the folder when the index cannot
@@ -303,14 +315,16 @@ pub(crate) fn build(path: &Path, dir: &Path, limits: BuildLimits) -> Result<Log>
     } else {
         first
     };
-    b.key(&log.history);
+    let tail_sum = super::Source::File(path).tail_sum(&log)?;
+    let mut log = log;
+    b.hand_over(&mut log.history)?;
     b.write_pending(false)?;
     let mut m = b.manifest;
     m.generation += 1;
     m.seq = log.history.seq_last();
     m.head = log.head.0;
     m.valid_len = log.valid_len;
-    m.tail_sum = super::Source::File(path).tail_sum(&log)?;
+    m.tail_sum = tail_sum;
     manifest::write(dir, &m).map_err(&io)?;
     remove_unnamed(dir, &m);
     Ok(log)

@@ -2,8 +2,9 @@
 
 use super::keys;
 use super::manifest::Manifest;
+use super::segment::Located;
 use super::{Index, Match, Source, load};
-use crate::core::History;
+use crate::core::{History, Seq};
 use crate::error::Result;
 use crate::store::{Log, LogRef};
 use std::path::Path;
@@ -92,6 +93,30 @@ pub fn check_index_of(target: &LogRef, log: &Log) -> Result<IndexCheck> {
     })
 }
 
+/// The seqs filed under `key` in any segment (sorted, without repeats), each record's place a
+/// posting list gives compared with its segment's offsets table.
+fn checked_postings(index: &Index, key: &[u8]) -> std::result::Result<Vec<Seq>, String> {
+    let mut out = Vec::new();
+    for seg in &index.segments {
+        let mut located = Vec::new();
+        seg.located(key, &mut located)?;
+        let placed: Vec<&Located> = located.iter().filter(|l| l.span.is_some()).collect();
+        let seqs: Vec<Seq> = placed.iter().map(|l| l.seq).collect();
+        let spans = seg.spans(&seqs)?;
+        if let Some((l, _)) = placed.iter().zip(&spans).find(|(l, s)| l.span != Some(**s)) {
+            return Err(format!(
+                "seq {} is filed under {} with another record's place",
+                l.seq,
+                String::from_utf8_lossy(key)
+            ));
+        }
+        out.extend(located.iter().map(|l| l.seq));
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
 fn disagrees(what: String) -> IndexCheck {
     IndexCheck::Disagrees { what }
 }
@@ -116,7 +141,7 @@ fn compare(index: &Index, m: &Manifest, h: &History) -> std::result::Result<(), 
         }
     }
     for (key, seqs) in keys::postings(h, 1, m.seq) {
-        let held = index.postings(&key)?;
+        let held = checked_postings(index, &key)?;
         if let Some(s) = seqs.iter().find(|s| held.binary_search(s).is_err()) {
             return Err(format!(
                 "seq {s} is missing from the posting list {}",

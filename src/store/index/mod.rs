@@ -140,6 +140,8 @@ pub struct Index {
     globals: OnceLock<Vec<Event>>,
     /// The alias links and roles (`read.rs`).
     links: OnceLock<Vec<Event>>,
+    /// The `g` list with where each record is (`read.rs`).
+    global_located: OnceLock<Vec<segment::Located>>,
     /// The whole log's fold, when the index could not be written and answers come from it.
     memory: Option<History>,
 }
@@ -730,6 +732,7 @@ impl Index {
             torn_tail_records: 0,
             globals: OnceLock::new(),
             links: OnceLock::new(),
+            global_located: OnceLock::new(),
             memory: None,
         }
     }

@@ -39,9 +39,12 @@ use crate::store::encode::RecordEncoder;
 use crate::store::{BATCH_EVENTS_MAX, NewEvent};
 
 /// The most events a pending segment holds before it is published (and its memory freed):
-/// half the largest merge less one batch (it is checked after each batch, which may take it
-/// over by up to `BATCH_EVENTS_MAX`), so that two published runs merge into one.
-pub(crate) const PENDING_EVENTS_MAX: u64 = MERGE_EVENTS_MAX / 2 - BATCH_EVENTS_MAX as u64;
+/// the largest merge less one batch (it is checked after each batch, which may take it over
+/// by up to `BATCH_EVENTS_MAX`). A published run is so never merged with the next (that
+/// merge would rewrite every record once more: an eighth of a 4M-row import's CPU when runs
+/// were half this), and the index of a long import is runs of this size, as merges of
+/// shorter runs would make it.
+pub(crate) const PENDING_EVENTS_MAX: u64 = MERGE_EVENTS_MAX - BATCH_EVENTS_MAX as u64;
 
 /// Bits of a Bloom filter per id.
 const BLOOM_BITS_PER_ID: usize = 16;
@@ -140,21 +143,67 @@ struct Window {
 const WINDOW_RECORDS: usize = 64;
 const WINDOW_BYTES: u64 = 64 << 10;
 
-/// The events appended after the index's end, not yet in a segment: their records in an
-/// unlinked file, their ids, posting lists and account in memory.
+/// The events appended after the index's end, not yet in a segment: their ids in memory (on
+/// the writer's thread, which looks them up), and their records, posting lists and account
+/// ([`Records`]), which a thread of its own adds a batch at a time while the writer reads and
+/// checks the next batch (see [`Pending::add`]).
 pub(crate) struct Pending {
-    out: BufWriter<File>,
-    file: File,
     /// The seq of its first event (the index's end + 1).
     pub(crate) first: Seq,
+    /// Events held (added, whether or not their records are written yet).
+    len: u64,
+    ids: FxHashMap<Uuid, Seq>,
+    /// Whether any of them is a correction, retraction or citation (else no stance has
+    /// notes among them, and [`Appender::notes`] need not wait for the pending thread).
+    notes: bool,
+    records: Work,
+}
+
+/// The records, posting lists and account of the pending events: at rest, or being added
+/// to by the pending thread (one batch at a time), or lost to a write that failed.
+enum Work {
+    Idle(Box<Records>),
+    Busy(std::thread::JoinHandle<(Box<Records>, std::io::Result<()>)>),
+    Failed(String),
+}
+
+/// The pending events' records in an unlinked file, their offsets, posting lists and account.
+struct Records {
+    out: BufWriter<File>,
+    file: File,
     /// Each record's offset in the file, in seq order.
     offsets: Vec<u64>,
     bytes: u64,
-    ids: FxHashMap<Uuid, Seq>,
     postings: Postings,
     account: Account,
     encoder: RecordEncoder,
     buf: Vec<u8>,
+}
+
+impl Records {
+    /// Adds the events `from + 1..=last` of `h` (see [`Appender::add`]): records, posting
+    /// lists, account.
+    fn add(&mut self, h: &History, from: Seq, last: Seq) -> std::io::Result<()> {
+        for seq in from + 1..=last {
+            let Some(e) = h.event(seq) else { continue };
+            self.push(&e)?;
+        }
+        for (key, seqs) in keys::postings(h, from + 1, last) {
+            self.postings.entry(key).or_default().extend(seqs);
+        }
+        self.account.add(&account::delta(h, from, last));
+        Ok(())
+    }
+
+    fn push(&mut self, e: &Event) -> std::io::Result<()> {
+        self.buf.clear();
+        self.encoder.record(&mut self.buf, e);
+        self.offsets.push(self.bytes);
+        self.out.write_all(&check8(&self.buf))?;
+        self.out.write_all(&self.buf)?;
+        self.bytes += 8 + self.buf.len() as u64;
+        Ok(())
+    }
 }
 
 impl Pending {
@@ -173,23 +222,28 @@ impl Pending {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
-        Ok(Pending {
+        let records = Records {
             out: BufWriter::with_capacity(1 << 20, file.try_clone()?),
             file,
-            first: end + 1,
             offsets: Vec::new(),
             bytes: 0,
-            ids: FxHashMap::default(),
             postings: Postings::default(),
             account: Account::default(),
             encoder: RecordEncoder::default(),
             buf: Vec::with_capacity(512),
+        };
+        Ok(Pending {
+            first: end + 1,
+            len: 0,
+            ids: FxHashMap::default(),
+            notes: false,
+            records: Work::Idle(Box::new(records)),
         })
     }
 
     /// Events held.
     pub(crate) fn len(&self) -> u64 {
-        self.offsets.len() as u64
+        self.len
     }
 
     /// The seq of its last event (the index's end when it holds none).
@@ -197,52 +251,106 @@ impl Pending {
         self.first + self.len() - 1
     }
 
-    fn push(&mut self, e: &Event) -> std::io::Result<()> {
-        self.buf.clear();
-        self.encoder.record(&mut self.buf, e);
-        self.offsets.push(self.bytes);
-        self.out.write_all(&check8(&self.buf))?;
-        self.out.write_all(&self.buf)?;
-        self.bytes += 8 + self.buf.len() as u64;
-        self.ids.insert(e.id, e.seq);
+    /// The records once the pending thread is done with the batch it was given.
+    ///
+    /// # Errors
+    /// The error of that batch's (or an earlier batch's) write: the records are then lost.
+    fn settled(&mut self) -> std::io::Result<&mut Records> {
+        if matches!(self.records, Work::Busy(_)) {
+            let Work::Busy(handle) =
+                std::mem::replace(&mut self.records, Work::Failed(String::new()))
+            else {
+                unreachable!("busy")
+            };
+            let (records, done) = handle
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            self.records = match done {
+                Ok(()) => Work::Idle(records),
+                Err(e) => Work::Failed(e.to_string()),
+            };
+        }
+        match &mut self.records {
+            Work::Idle(r) => Ok(r),
+            Work::Failed(why) => Err(std::io::Error::other(why.clone())),
+            Work::Busy(_) => unreachable!("settled above"),
+        }
+    }
+
+    /// Adds the events `from + 1..=last` of `h` (a batch just appended): their ids here, at
+    /// once, and their records, posting lists and account on the pending thread, which takes
+    /// `h` along (the writer makes a new history for its next batch) and frees it after. The
+    /// thread's previous batch is waited for first: one batch at a time is in flight.
+    ///
+    /// # Errors
+    /// That of an earlier batch's write (see [`Pending::settled`]).
+    fn add(&mut self, h: History, from: Seq, last: Seq) -> std::io::Result<()> {
+        self.settled()?;
+        let Work::Idle(mut records) =
+            std::mem::replace(&mut self.records, Work::Failed(String::new()))
+        else {
+            unreachable!("settled")
+        };
+        for seq in from + 1..=last {
+            if let Some(meta) = h.event_meta(seq) {
+                self.ids.insert(meta.id, seq);
+                self.len += 1;
+            }
+        }
+        let spawned = std::thread::Builder::new()
+            .name("stancelog-pending".to_string())
+            .spawn(move || {
+                let done = records.add(&h, from, last);
+                (records, done)
+            })?;
+        self.records = Work::Busy(spawned);
         Ok(())
     }
 
     /// The event of `seq` (one it holds), read back from its file.
     fn event(&mut self, seq: Seq) -> std::result::Result<Event, Damage> {
         let damaged = |e: std::io::Error| format!("the pending segment could not be read: {e}");
-        self.out.flush().map_err(damaged)?;
         let i = (seq - self.first) as usize;
-        let from = self.offsets[i];
-        let to = self.offsets.get(i + 1).copied().unwrap_or(self.bytes);
+        let r = self.settled().map_err(damaged)?;
+        r.out.flush().map_err(damaged)?;
+        let from = r.offsets[i];
+        let to = r.offsets.get(i + 1).copied().unwrap_or(r.bytes);
         let mut buf = vec![0; (to - from) as usize];
-        self.file.read_exact_at(&mut buf, from).map_err(damaged)?;
+        r.file.read_exact_at(&mut buf, from).map_err(damaged)?;
         segment::decode(seq, &buf, &mut None)
     }
 
+    /// The seqs the posting list of `key` holds among the pending events.
+    fn postings(&mut self, key: &[u8]) -> std::result::Result<Vec<Seq>, Damage> {
+        let r = self
+            .settled()
+            .map_err(|e| format!("the pending segment was not kept: {e}"))?;
+        Ok(r.postings.get(key).cloned().unwrap_or_default())
+    }
+
     /// Writes the segment of its events to `path` (its ids and posting lists are then taken:
-    /// it is done with);
-    /// returns its first and last seq, size and SHA-256.
+    /// it is done with); returns its first and last seq, size and SHA-256.
     pub(crate) fn write(&mut self, path: &Path) -> std::io::Result<(Seq, Seq, u64, [u8; 32])> {
-        self.out.flush()?;
-        for list in self.postings.values_mut() {
+        let (first, last) = (self.first, self.last());
+        let ids: Vec<(Uuid, Seq)> = std::mem::take(&mut self.ids).into_iter().collect();
+        let r = self.settled()?;
+        r.out.flush()?;
+        for list in r.postings.values_mut() {
             list.sort_unstable();
             list.dedup();
         }
-        let (first, last) = (self.first, self.last());
-        let ids: Vec<(Uuid, Seq)> = std::mem::take(&mut self.ids).into_iter().collect();
         let (size, sum) = segment::write_copied(
             path,
             (first, last),
-            &self.file,
-            self.bytes,
-            &self.offsets,
+            &r.file,
+            r.bytes,
+            &r.offsets,
             ids,
-            &self.postings,
-            &self.account,
+            &r.postings,
+            &r.account,
         )?;
         // Freed before the merge that may follow (a third of a build's peak at 4M events).
-        self.postings = Postings::default();
+        r.postings = Postings::default();
         Ok((first, last, size, sum))
     }
 }
@@ -407,8 +515,8 @@ impl Appender {
         Ok(())
     }
 
-    /// Every registration read or written so far (a build writes them all), and the alias
-    /// links and roles of the pending events.
+    /// Every registration read or written so far (a build from scratch writes them all), and
+    /// the alias links and roles of the pending events.
     pub(super) fn registrations_and_links(&self) -> impl Iterator<Item = &Event> {
         self.actors
             .values()
@@ -417,7 +525,7 @@ impl Appender {
     }
 
     /// The seqs of the corrections, retractions and citations of the stance of `seq`.
-    pub(super) fn notes(&self, seq: Seq) -> std::result::Result<Vec<Seq>, Damage> {
+    pub(super) fn notes(&mut self, seq: Seq) -> std::result::Result<Vec<Seq>, Damage> {
         let key = keys::notes_key(seq);
         let hash = key_hash(&key);
         let mut out = Vec::new();
@@ -426,7 +534,9 @@ impl Appender {
                 seg.postings(&key, &mut out)?;
             }
         }
-        out.extend(self.pending.postings.get(&key).into_iter().flatten());
+        if self.pending.notes {
+            out.extend(self.pending.postings(&key)?);
+        }
         out.sort_unstable();
         out.dedup();
         Ok(out)
@@ -512,49 +622,39 @@ impl Appender {
     }
 
     /// Adds the events `from + 1..=last` of `h` (a batch just appended, staged into the
-    /// history [`Appender::history_for_batch`] made) to the pending segment: records, ids,
-    /// posting lists, account; and keeps their registrations, alias links and roles.
+    /// history [`Appender::history_for_batch`] made) to the pending segment: ids, records,
+    /// posting lists, account (see [`Pending::add`]: `h` goes to the pending thread); and
+    /// keeps their registrations, alias links and roles.
     ///
     /// # Errors
-    /// When the pending file cannot be written.
-    pub(crate) fn add(&mut self, h: &History, from: Seq, last: Seq) -> std::io::Result<()> {
+    /// When the pending file could not be written (this batch's is found at the next call).
+    pub(crate) fn add(&mut self, h: History, from: Seq, last: Seq) -> std::io::Result<()> {
         for seq in from + 1..=last {
-            if let Some(e) = h.event(seq) {
-                self.add_event(&e)?;
+            let Some(body) = h.other_body(seq) else {
+                continue;
+            };
+            if matches!(
+                body,
+                EventBody::StanceCorrected(_)
+                    | EventBody::StanceRetracted(_)
+                    | EventBody::StanceCited(_)
+            ) {
+                self.pending.notes = true;
+                continue;
+            }
+            let Some(e) = h.event(seq) else { continue };
+            match &e.body {
+                EventBody::ActorRegistered(a) => {
+                    self.actors.insert(a.actor.clone(), e);
+                }
+                EventBody::TopicRegistered(t) => {
+                    self.topics.insert(t.topic.clone(), e);
+                }
+                EventBody::ActorAliased(_) | EventBody::ActorRole(_) => self.links.push(e),
+                _ => {}
             }
         }
-        self.add_keys(h, from, last);
-        Ok(())
-    }
-
-    /// Adds the record and id of `e` (the next event) to the pending segment, and keeps it if
-    /// it is a registration, an alias link or a role; its posting lists and account are added
-    /// by [`Appender::add_keys`].
-    ///
-    /// # Errors
-    /// When the pending file cannot be written.
-    pub(crate) fn add_event(&mut self, e: &Event) -> std::io::Result<()> {
-        self.pending.push(e)?;
-        match &e.body {
-            EventBody::ActorRegistered(a) => {
-                self.actors.insert(a.actor.clone(), e.clone());
-            }
-            EventBody::TopicRegistered(t) => {
-                self.topics.insert(t.topic.clone(), e.clone());
-            }
-            EventBody::ActorAliased(_) | EventBody::ActorRole(_) => self.links.push(e.clone()),
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// Adds the posting lists and account of the events `from + 1..=last` of `h` (whose
-    /// records [`Appender::add_event`] added) to the pending segment.
-    pub(crate) fn add_keys(&mut self, h: &History, from: Seq, last: Seq) {
-        for (key, seqs) in keys::postings(h, from + 1, last) {
-            self.pending.postings.entry(key).or_default().extend(seqs);
-        }
-        self.pending.account.add(&account::delta(h, from, last));
+        self.pending.add(h, from, last)
     }
 
     /// After the pending segment was published and `index` opened again: a new pending
@@ -777,6 +877,32 @@ mod tests {
             IndexCheck::Agrees { seq: last }
         );
         assert!(dir_holds_only_index(&crate::store::index_path(&path)));
+    }
+
+    /// Given an index whose last segment is a published run of the most pending events, when
+    /// the next run of that size is added, then the two stay apart: no merge rewrites the
+    /// first run's records (with runs of half the merge cap, as before, they were merged).
+    #[test]
+    fn two_published_runs_of_an_import_are_never_merged() {
+        use super::super::manifest::Manifest;
+        use super::super::segment::SegmentMeta;
+        use super::PENDING_EVENTS_MAX as RUN;
+        let meta = |first: u64, last: u64| SegmentMeta {
+            name: format!("seg-{first}-{last}"),
+            first,
+            last,
+            size: 0,
+            sum: [0; 32],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Manifest {
+            segments: vec![meta(1, RUN), meta(RUN + 1, 2 * RUN)],
+            ..Manifest::default()
+        };
+        let before = m.segments.clone();
+        // A merge would open the (missing) segment files and fail.
+        super::super::merge_last(dir.path(), &mut m).unwrap();
+        assert_eq!(m.segments, before);
     }
 
     /// Nothing but the manifest, the lock and segments: the pending file leaves no trace.

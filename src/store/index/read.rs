@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::Index;
 use super::keys::{self, GLOBAL};
-use super::segment::{RecordBytes, Segment, fold_record};
+use super::segment::{Located, RecordBytes, Segment, decode_body, fold_record, sort_located};
 use crate::core::{ActorId, Event, EventBody, Filter, History, Seq, TopicId};
 use crate::store::NewEvent;
 use crate::store::codec::Reader;
@@ -55,26 +55,31 @@ impl Index {
     /// The events of `seqs` (sorted), from the segments that hold them.
     fn events(&self, seqs: &[Seq]) -> Result<Vec<Event>, Damage> {
         let mut out = Vec::with_capacity(seqs.len());
-        self.by_segment(seqs, |seg, seqs| {
-            out.extend(seg.events(seqs)?);
-            Ok(())
-        })?;
+        self.by_segment(
+            seqs,
+            |s| *s,
+            |seg, seqs| {
+                out.extend(seg.events(seqs)?);
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
-    /// Calls `each` with every segment that holds some of `seqs` (sorted) and those seqs, in
-    /// order.
-    fn by_segment(
+    /// Calls `each` with every segment that holds some of `items` (sorted by their seq, which
+    /// `seq` gives) and those items, in order.
+    fn by_segment<T>(
         &self,
-        seqs: &[Seq],
-        mut each: impl FnMut(&Segment, &[Seq]) -> Result<(), Damage>,
+        items: &[T],
+        seq: impl Fn(&T) -> Seq,
+        mut each: impl FnMut(&Segment, &[T]) -> Result<(), Damage>,
     ) -> Result<(), Damage> {
-        let mut rest = seqs;
-        while let Some(first) = rest.first() {
+        let mut rest = items;
+        while let Some(first) = rest.first().map(&seq) {
             let seg = self
-                .segment_of(*first)
+                .segment_of(first)
                 .ok_or_else(|| format!("no segment holds seq {first}"))?;
-            let n = rest.partition_point(|s| *s <= seg.last);
+            let n = rest.partition_point(|s| seq(s) <= seg.last);
             each(seg, &rest[..n])?;
             rest = &rest[n..];
         }
@@ -96,11 +101,63 @@ impl Index {
     /// hold them, read into buffers taken from `spare` where it has them.
     fn records(&self, seqs: &[Seq], spare: &mut Vec<Vec<u8>>) -> Result<Vec<RecordBytes>, Damage> {
         let mut out = Vec::new();
-        self.by_segment(seqs, |seg, seqs| {
-            out.push(seg.records(seqs, spare)?);
-            Ok(())
-        })?;
+        self.by_segment(
+            seqs,
+            |s| *s,
+            |seg, seqs| {
+                out.push(seg.records(seqs, spare)?);
+                Ok(())
+            },
+        )?;
         Ok(out)
+    }
+
+    /// [`Index::records`] of `located` (sorted by seq): a record whose span its posting list
+    /// gave is read without its segment's offsets table.
+    fn records_located(&self, located: &[Located]) -> Result<Vec<RecordBytes>, Damage> {
+        let mut out = Vec::new();
+        self.by_segment(
+            located,
+            |l| l.seq,
+            |seg, part| {
+                out.push(seg.records_located(part, &mut Vec::new())?);
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// The events of `located` (sorted by seq).
+    fn events_located(&self, located: &[Located]) -> Result<Vec<Event>, Damage> {
+        let mut last = None;
+        let mut out = Vec::with_capacity(located.len());
+        for part in self.records_located(located)? {
+            for (seq, body) in part.iter() {
+                out.push(decode_body(seq, body, &mut last)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The seqs filed under `key` in any segment, sorted, without repeats, each with where its
+    /// record is when its posting list gives it.
+    pub(super) fn located(&self, key: &[u8]) -> Result<Vec<Located>, Damage> {
+        let mut out = Vec::new();
+        for s in &self.segments {
+            s.located(key, &mut out)?;
+        }
+        sort_located(&mut out);
+        Ok(out)
+    }
+
+    /// The `g` list (every registration, alias link and role) with where each record is
+    /// (read once per index).
+    fn global_located(&self) -> Result<&[Located], Damage> {
+        if let Some(g) = self.global_located.get() {
+            return Ok(g);
+        }
+        let g = self.located(GLOBAL)?;
+        Ok(self.global_located.get_or_init(|| g))
     }
 
     /// Folds the events of `seqs` (sorted) into `h`, a window at a time: worker threads read
@@ -183,10 +240,23 @@ impl Index {
         let mut registrations: Vec<Seq> = m.actors.iter().map(|(_, e)| e.seq).collect();
         registrations.extend(m.topics.iter().map(|(_, e)| e.seq));
         registrations.sort_unstable();
-        let mut seqs = self.postings(GLOBAL)?;
-        seqs.retain(|s| registrations.binary_search(s).is_err());
-        let events = self.events(&seqs)?;
+        let mut located = self.global_located()?.to_vec();
+        located.retain(|l| registrations.binary_search(&l.seq).is_err());
+        let events = self.events_located(&located)?;
         Ok(self.links.get_or_init(|| events))
+    }
+
+    /// Where the records of `seqs` (sorted; registrations, alias links and roles) are, from
+    /// the `g` list: a seq not in it is found from its segment's offsets table.
+    fn in_globals(&self, seqs: &[Seq]) -> Result<Vec<Located>, Damage> {
+        let g = self.global_located()?;
+        Ok(seqs
+            .iter()
+            .map(|s| match g.binary_search_by_key(s, |l| l.seq) {
+                Ok(i) => g[i],
+                Err(_) => Located::seq(*s),
+            })
+            .collect())
     }
 
     /// The seq of the registration of actor `id`, if it is registered (from the account).
@@ -224,7 +294,7 @@ impl Index {
     fn fold_named(
         &self,
         h: &mut History,
-        selected: &[Seq],
+        selected: &[Located],
         actors: &[ActorId],
         topics: &[TopicId],
     ) -> Result<(), Damage> {
@@ -241,8 +311,8 @@ impl Index {
                 names_in_record(body, &mut a, &mut t);
             }
             let mut seqs = self.registrations(&a, &t);
-            seqs.retain(|s| selected.binary_search(s).is_err());
-            seqs
+            seqs.retain(|s| selected.binary_search_by_key(s, |l| l.seq).is_err());
+            self.in_globals(&seqs)?
         };
         let registered = self.read_parts(&named)?;
         h.reserve(selected.len() + named.len() + links.len());
@@ -279,15 +349,15 @@ impl Index {
         }
     }
 
-    /// The record bodies of `seqs` (sorted), read (and their checks verified) on worker
-    /// threads when there are many.
-    fn read_parts(&self, seqs: &[Seq]) -> Result<Vec<RecordBytes>, Damage> {
-        if seqs.len() < 1024 {
-            return self.records(seqs, &mut Vec::new());
+    /// The record bodies of `located` (sorted by seq), read (and their checks verified) on
+    /// worker threads when there are many.
+    fn read_parts(&self, located: &[Located]) -> Result<Vec<RecordBytes>, Damage> {
+        if located.len() < 1024 {
+            return self.records_located(located);
         }
-        let parts: Vec<Vec<RecordBytes>> = seqs
+        let parts: Vec<Vec<RecordBytes>> = located
             .par_chunks(4096)
-            .map(|c| self.records(c, &mut Vec::new()))
+            .map(|c| self.records_located(c))
             .collect::<Result<_, _>>()?;
         Ok(parts.into_iter().flatten().collect())
     }
@@ -297,7 +367,7 @@ impl Index {
         if let Some(g) = self.globals.get() {
             return Ok(g);
         }
-        let events = self.events(&self.postings(GLOBAL)?)?;
+        let events = self.events_located(self.global_located()?)?;
         Ok(self.globals.get_or_init(|| events))
     }
 
@@ -331,16 +401,15 @@ impl Index {
     ) -> Result<History, Damage> {
         let mut seqs = Vec::new();
         for id in ids {
-            seqs.extend(self.seq_of(id)?);
+            seqs.extend(self.seq_of(id)?.map(Located::seq));
         }
         for t in targets {
             if let Some(seq) = self.seq_of(t)? {
-                seqs.push(seq);
-                seqs.extend(self.postings(&keys::notes_key(seq))?);
+                seqs.push(Located::seq(seq));
+                seqs.extend(self.located(&keys::notes_key(seq))?);
             }
         }
-        seqs.sort_unstable();
-        seqs.dedup();
+        sort_located(&mut seqs);
         let mut h = History::sparse_to(self.seq_last());
         self.fold_named(&mut h, &seqs, actors, topics)?;
         Ok(h)
@@ -466,7 +535,7 @@ impl Index {
             // Every registration is wanted (or, for an issue, was read to resolve it anyway):
             // fold them, the alias links and roles (the `g` list) and the selection in one
             // pass from the records' bytes, with no list of decoded events to merge.
-            let mut seqs = rest;
+            let mut seqs: Vec<Seq> = rest.iter().map(|l| l.seq).collect();
             seqs.extend(self.postings(GLOBAL)?);
             seqs.sort_unstable();
             seqs.dedup();
@@ -480,16 +549,17 @@ impl Index {
         Ok(h)
     }
 
-    /// The seqs (besides the globals) a filter needs, or `None` for all of them. With both an
-    /// actor and a topic condition, the two lists are intersected: a stance covered by both is
-    /// filed under the actor and the topic it has at any cutoff, and so is each note of it.
-    fn selection(&self, filter: &Filter) -> Result<Option<Vec<Seq>>, Damage> {
+    /// The seqs (besides the globals) a filter needs, with where their records are, or `None`
+    /// for all of them. With both an actor and a topic condition, the two lists are
+    /// intersected: a stance covered by both is filed under the actor and the topic it has at
+    /// any cutoff, and so is each note of it.
+    fn selection(&self, filter: &Filter) -> Result<Option<Vec<Located>>, Damage> {
         let by_actor = if filter.actors.is_empty() {
             None
         } else {
             let mut seqs = Vec::new();
             for a in self.alias_closure(&filter.actors)? {
-                seqs.extend(self.postings(&keys::actor_key(&a))?);
+                seqs.extend(self.located(&keys::actor_key(&a))?);
             }
             Some(seqs)
         };
@@ -505,14 +575,13 @@ impl Index {
                 let tagged =
                     filter.issues.is_empty() || t.issues.iter().any(|i| filter.issues.contains(i));
                 if named && tagged {
-                    seqs.extend(self.postings(&keys::topic_key(&t.topic))?);
+                    seqs.extend(self.located(&keys::topic_key(&t.topic))?);
                 }
             }
             Some(seqs)
         };
-        let sorted = |mut v: Vec<Seq>| {
-            v.sort_unstable();
-            v.dedup();
+        let sorted = |mut v: Vec<Located>| {
+            sort_located(&mut v);
             v
         };
         Ok(match (by_actor, by_topic) {
@@ -524,7 +593,7 @@ impl Index {
                 Some(
                     sorted(a)
                         .into_iter()
-                        .filter(|s| t.binary_search(s).is_ok())
+                        .filter(|a| t.binary_search_by_key(&a.seq, |l| l.seq).is_ok())
                         .collect(),
                 )
             }

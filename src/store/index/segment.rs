@@ -30,7 +30,7 @@ use crate::core::{Event, History, Seq};
 /// The first bytes of every segment file.
 pub(crate) const MAGIC: &[u8; 24] = b"STANCELOG-INDEX-SEGMENT\n";
 /// The segment format's version; a segment of another version is not read.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 /// Magic, version, first seq, last seq.
 const HEADER: usize = 24 + 4 + 8 + 8;
 /// Seven u64 fields, the checks of the fences and of the account, the footer's check.
@@ -43,9 +43,36 @@ const DIR_BLOCK: usize = 256;
 const FENCE: usize = 16;
 /// An id entry: the id's 16 bytes (big-endian, so entries sort as ids), its seq.
 pub(crate) const ID_ENTRY: usize = 24;
+/// A posting list entry: the seq, the offset of its record's check in this file (u64) and the
+/// length of the check and the record (u32); offset and length 0 when another segment holds
+/// the record.
+const POSTING: usize = 20;
 
 /// Posting lists: key (see `keys.rs`) to the seqs filed under it, sorted, without repeats.
 pub(crate) type Postings = HashMap<Vec<u8>, Vec<Seq>>;
+
+/// A seq filed under a key, and where its record is: the span (from, to) of its check and body
+/// in the file of the segment that holds it, as the posting list gives it; `None` when the
+/// list is another segment's (a correction files an older stance under a new key in its own
+/// segment), so the holding segment's offsets table is read for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Located {
+    pub(crate) seq: Seq,
+    pub(crate) span: Option<(usize, usize)>,
+}
+
+impl Located {
+    /// A seq whose record is found from its segment's offsets table.
+    pub(crate) fn seq(seq: Seq) -> Located {
+        Located { seq, span: None }
+    }
+}
+
+/// Sorts `list` by seq and keeps one entry per seq, one with a span where there is one.
+pub(crate) fn sort_located(list: &mut Vec<Located>) {
+    list.sort_unstable_by_key(|l| (l.seq, l.span.is_none()));
+    list.dedup_by_key(|l| l.seq);
+}
 
 /// The first 8 bytes of the SHA-256 of `bytes`.
 pub(crate) fn check8(bytes: &[u8]) -> [u8; 8] {
@@ -256,15 +283,13 @@ impl SegmentWriter {
         self.write_all(body)
     }
 
-    /// Writes the offsets and the ids after the records.
-    fn tables(&mut self) -> io::Result<()> {
-        let mut offsets = std::mem::take(&mut self.offsets);
-        offsets.push(self.bytes);
+    /// Writes the offsets (each record's, then the end of the records) and the ids after the
+    /// records.
+    fn tables(&mut self, offsets: &[u64]) -> io::Result<()> {
         let mut buf = Vec::with_capacity(offsets.len() * 8);
-        for o in &offsets {
+        for o in offsets {
             buf.extend_from_slice(&o.to_le_bytes());
         }
-        drop(offsets);
         self.write_all(&buf)?;
         let mut ids = std::mem::take(&mut self.ids);
         ids.sort_unstable();
@@ -276,8 +301,10 @@ impl SegmentWriter {
         self.write_all(&buf)
     }
 
-    /// Writes the posting lists; returns the directory (entries sorted by key hash).
-    fn posting_lists(&mut self, postings: &Postings) -> io::Result<Vec<u8>> {
+    /// Writes the posting lists, each entry with where its record is when this segment holds
+    /// it (`offsets`: each record's, then the end of the records); returns the directory
+    /// (entries sorted by key hash).
+    fn posting_lists(&mut self, postings: &Postings, offsets: &[u64]) -> io::Result<Vec<u8>> {
         let mut keys: Vec<(u64, &Vec<u8>)> = postings.keys().map(|k| (key_hash(k), k)).collect();
         keys.sort_unstable();
         let mut dir = Vec::with_capacity(keys.len() * DIR_ENTRY);
@@ -291,7 +318,16 @@ impl SegmentWriter {
             let seqs = &postings[*key];
             buf.extend_from_slice(&(seqs.len() as u64).to_le_bytes());
             for s in seqs {
+                let i = s.checked_sub(self.first).map(|i| i as usize);
+                let (at, len) = match i.filter(|i| i + 1 < offsets.len()) {
+                    Some(i) => (offsets[i], offsets[i + 1] - offsets[i]),
+                    None => (0, 0),
+                };
+                let len =
+                    u32::try_from(len).map_err(|_| io::Error::other("a record over 4 GiB"))?;
                 buf.extend_from_slice(&s.to_le_bytes());
+                buf.extend_from_slice(&at.to_le_bytes());
+                buf.extend_from_slice(&len.to_le_bytes());
             }
             let check = check8(&buf);
             self.write_all(&buf)?;
@@ -307,10 +343,13 @@ impl SegmentWriter {
             return Err(io::Error::other("a segment's events do not fill its range"));
         }
         let offsets_at = self.bytes;
-        self.tables()?;
+        let mut offsets = std::mem::take(&mut self.offsets);
+        offsets.push(offsets_at);
+        self.tables(&offsets)?;
         let postings_at = self.bytes;
         let ids_at = postings_at - (last - first + 1) * ID_ENTRY as u64;
-        let dir = self.posting_lists(postings)?;
+        let dir = self.posting_lists(postings, &offsets)?;
+        drop(offsets);
         let dir_at = self.bytes;
         self.write_all(&dir)?;
         let fences_at = self.bytes;
@@ -370,7 +409,7 @@ pub(super) fn decode(seq: Seq, bytes: &[u8], last: &mut LastRecorded) -> Result<
 }
 
 /// The event of a record's body.
-fn decode_body(seq: Seq, body: &[u8], last: &mut LastRecorded) -> Result<Event, String> {
+pub(super) fn decode_body(seq: Seq, body: &[u8], last: &mut LastRecorded) -> Result<Event, String> {
     let mut r = Reader::new(body);
     match r.record().and_then(|r| event_of(r, last)) {
         Ok(e) if e.seq == seq && r.at_end() => Ok(e),
@@ -443,7 +482,36 @@ pub(crate) struct Segment {
 }
 
 fn u64_of(b: &[u8]) -> u64 {
-    u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))
+    u64::from_le_bytes(b.get(..8).and_then(|b| b.try_into().ok()).unwrap_or([0; 8]))
+}
+
+const DAMAGED_LIST: &str = "a posting list is damaged";
+
+/// The length in bytes of the posting list that `head` starts (at least its key's length, the
+/// key and the count), if it fits in `room` bytes.
+fn list_len(head: &[u8], room: usize) -> Result<usize, String> {
+    let klen = head
+        .get(..4)
+        .map(|b| u32::from_le_bytes(b.try_into().unwrap_or([0; 4])));
+    let klen = klen.ok_or(DAMAGED_LIST)? as usize;
+    let n = head.get(4 + klen..12 + klen).map(u64_of);
+    usize::try_from(n.ok_or(DAMAGED_LIST)?)
+        .ok()
+        .and_then(|n| n.checked_mul(POSTING))
+        .and_then(|b| b.checked_add(20 + klen))
+        .filter(|t| *t <= room)
+        .ok_or_else(|| DAMAGED_LIST.into())
+}
+
+/// The key and the entries of a whole posting list (as [`list_len`] measured it), its check
+/// verified.
+fn list_parts(list: &[u8]) -> Result<(&[u8], &[u8]), String> {
+    let (body, check) = list.split_at(list.len() - 8);
+    if check8(body) != check {
+        return Err(DAMAGED_LIST.into());
+    }
+    let klen = u32::from_le_bytes(body[..4].try_into().unwrap_or([0; 4])) as usize;
+    Ok((&body[4..4 + klen], &body[12 + klen..]))
 }
 
 /// The footer's fields: offsets, ids, posting lists, directory, key count, fences, account.
@@ -602,7 +670,7 @@ impl Segment {
     /// The byte spans (its check and its body) of the records of `seqs` (sorted, each in this
     /// segment's range), from the offsets table: offsets of seqs close to each other in one
     /// read.
-    fn spans(&self, seqs: &[Seq]) -> Result<Vec<(usize, usize)>, String> {
+    pub(crate) fn spans(&self, seqs: &[Seq]) -> Result<Vec<(usize, usize)>, String> {
         let mut out = Vec::with_capacity(seqs.len());
         let mut i = 0;
         while i < seqs.len() {
@@ -635,39 +703,89 @@ impl Segment {
     }
 
     /// The record bodies of `seqs` (sorted, each in this segment's range), their checks
-    /// verified. Records near each other are read in one read, into a buffer taken from
-    /// `spare` when it has one (a fold of the whole index hands its spent buffers back: fresh
-    /// ones cost the kernel a zeroed page per 4 KiB).
+    /// verified, found from the offsets table (see [`Segment::read_spans`]).
     pub(crate) fn records(
         &self,
         seqs: &[Seq],
         spare: &mut Vec<Vec<u8>>,
     ) -> Result<RecordBytes, String> {
         let spans = self.spans(seqs)?;
-        let mut out = RecordBytes {
-            bufs: Vec::new(),
-            spans: Vec::with_capacity(seqs.len()),
-        };
+        let spans: Vec<(Seq, (usize, usize))> = seqs.iter().copied().zip(spans).collect();
+        self.read_spans(&spans, spare)
+    }
+
+    /// The record bodies of `located` (sorted by seq, each in this segment's range), their
+    /// checks verified: where the posting lists gave their spans, no offset is read.
+    pub(crate) fn records_located(
+        &self,
+        located: &[Located],
+        spare: &mut Vec<Vec<u8>>,
+    ) -> Result<RecordBytes, String> {
+        let missing: Vec<Seq> = located
+            .iter()
+            .filter(|l| l.span.is_none())
+            .map(|l| l.seq)
+            .collect();
+        let mut found = self.spans(&missing)?.into_iter();
+        let spans: Vec<(Seq, (usize, usize))> = located
+            .iter()
+            .map(|l| (l.seq, l.span.or_else(|| found.next()).unwrap_or((0, 0))))
+            .collect();
+        self.read_spans(&spans, spare)
+    }
+
+    /// The record bodies of `spans` (seq, and the span of its check and body, in file order),
+    /// their checks verified: records near each other read in one read, all into one buffer
+    /// taken from `spare` when it has one (fresh memory costs the kernel a zeroed page per
+    /// 4 KiB).
+    fn read_spans(
+        &self,
+        spans: &[(Seq, (usize, usize))],
+        spare: &mut Vec<Vec<u8>>,
+    ) -> Result<RecordBytes, String> {
+        // Runs of near records: (from, to, first and last index in `spans`).
+        let mut runs = Vec::new();
+        let mut total = 0;
         let mut i = 0;
-        while i < seqs.len() {
-            let (from, mut to) = spans[i];
+        while let Some((_, (from, mut to))) = spans.get(i).copied() {
             let mut j = i;
-            while let Some((f, t)) = spans.get(j + 1) {
+            while let Some((_, (f, t))) = spans.get(j + 1) {
                 if *f < to || f - to > NEAR || t - from > READ_MAX {
                     break;
                 }
                 (to, j) = (*t, j + 1);
             }
-            let mut buf = spare.pop().unwrap_or_default();
-            self.read_into(from, to - from, &mut buf)?;
-            for k in i..=j {
-                let (f, t) = (spans[k].0 - from, spans[k].1 - from);
-                verified(seqs[k], &buf[f..t])?;
-                out.spans.push((seqs[k], out.bufs.len(), f + 8, t));
+            if from < HEADER || to > self.offsets_at || to < from + 8 {
+                return Err(format!("the record of seq {} is out of bounds", spans[i].0));
             }
-            out.bufs.push(buf);
+            runs.push((from, to, i, j));
+            total += to - from;
             i = j + 1;
         }
+        let mut buf = spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.resize(total, 0);
+        let mut out = RecordBytes {
+            bufs: Vec::new(),
+            spans: Vec::with_capacity(spans.len()),
+        };
+        let mut at = 0;
+        for (from, to, i, j) in runs {
+            let part = &mut buf[at..at + to - from];
+            self.file
+                .read_exact_at(part, from as u64)
+                .map_err(|e| format!("it could not be read: {e}"))?;
+            for (seq, (f, t)) in &spans[i..=j] {
+                let (f, t) = (f - from + at, t - from + at);
+                if t > at + to - from || f + 8 > t {
+                    return Err(format!("the record of seq {seq} is out of bounds"));
+                }
+                verified(*seq, &buf[f..t])?;
+                out.spans.push((*seq, 0, f + 8, t));
+            }
+            at += to - from;
+        }
+        out.bufs.push(buf);
         Ok(out)
     }
 
@@ -717,6 +835,15 @@ impl Segment {
 
     /// Appends the seqs filed under `key` to `out`.
     pub(crate) fn postings(&self, key: &[u8], out: &mut Vec<Seq>) -> Result<(), String> {
+        let mut located = Vec::new();
+        self.located(key, &mut located)?;
+        out.extend(located.iter().map(|l| l.seq));
+        Ok(())
+    }
+
+    /// Appends the seqs filed under `key` to `out`, each with where its record is when this
+    /// segment holds it (checked to lie among the records).
+    pub(crate) fn located(&self, key: &[u8], out: &mut Vec<Located>) -> Result<(), String> {
         let hash = key_hash(key);
         // The blocks that may hold `hash`: from the last one starting below it (its end may)
         // to the last one starting at it.
@@ -737,36 +864,44 @@ impl Segment {
 
     /// Reads the posting list at `at` into `out` if it is `key`'s; `Ok(false)` if it is another
     /// key's (a hash collision).
-    fn posting_at(&self, at: usize, key: &[u8], out: &mut Vec<Seq>) -> Result<bool, String> {
-        let bad = || "a posting list is damaged".to_string();
+    fn posting_at(&self, at: usize, key: &[u8], out: &mut Vec<Located>) -> Result<bool, String> {
         if at < self.postings_at || at >= self.dir_at {
-            return Err(bad());
+            return Err(DAMAGED_LIST.into());
         }
         let room = self.dir_at - at;
         let mut list = self.read(at, room.min(NEAR))?;
-        let klen = list
-            .get(..4)
-            .map(|b| u32::from_le_bytes(b.try_into().unwrap_or([0; 4])));
-        let klen = klen.ok_or_else(bad)? as usize;
-        let n = list.get(4 + klen..12 + klen).map(u64_of).ok_or_else(bad)?;
-        let total = usize::try_from(n)
-            .ok()
-            .and_then(|n| n.checked_mul(8))
-            .and_then(|b| b.checked_add(20 + klen))
-            .filter(|t| *t <= room)
-            .ok_or_else(bad)?;
+        let total = list_len(&list, room)?;
         if total > list.len() {
             list = self.read(at, total)?;
         }
-        let (body, check) = list[..total].split_at(total - 8);
-        if check8(body) != check {
-            return Err(bad());
-        }
-        if &body[4..4 + klen] != key {
+        let (k, entries) = list_parts(&list[..total])?;
+        if k != key {
             return Ok(false);
         }
-        out.extend(body[12 + klen..].chunks_exact(8).map(u64_of));
+        out.reserve(entries.len() / POSTING);
+        for e in entries.chunks_exact(POSTING) {
+            out.push(self.entry(e)?);
+        }
         Ok(true)
+    }
+
+    /// A posting list entry read: its span kept when this segment holds the seq, checked to
+    /// lie among the records.
+    fn entry(&self, e: &[u8]) -> Result<Located, String> {
+        let seq = u64_of(&e[..8]);
+        let at = u64_of(&e[8..16]) as usize;
+        let len = u32::from_le_bytes(e[16..20].try_into().unwrap_or([0; 4])) as usize;
+        if seq < self.first || seq > self.last {
+            return Ok(Located::seq(seq));
+        }
+        let to = at.saturating_add(len);
+        if at < HEADER || len < 8 || to > self.offsets_at {
+            return Err(format!("the record of seq {seq} is out of bounds"));
+        }
+        Ok(Located {
+            seq,
+            span: Some((at, to)),
+        })
     }
 
     /// The raw entries `from..from + n` of the id table (each the id's 16 bytes, then its seq,
@@ -805,8 +940,8 @@ impl Segment {
             .collect()
     }
 
-    /// Adds every posting list of this segment to `out` (unsorted across segments), reading
-    /// them in order, a MiB at a time.
+    /// Adds every posting list of this segment to `out` (seqs only, unsorted across
+    /// segments), reading them in order, a MiB at a time.
     fn all_postings(&self, out: &mut Postings) -> Result<(), String> {
         let bad = |e: io::Error| format!("a posting list could not be read: {e}");
         let from = Section {
@@ -822,20 +957,12 @@ impl Segment {
             let klen = u32::from_le_bytes(list[..4].try_into().unwrap_or([0; 4])) as usize;
             list.resize(12 + klen, 0);
             r.read_exact(&mut list[4..]).map_err(bad)?;
-            let n = u64_of(&list[4 + klen..]) as usize;
-            let total = n
-                .checked_mul(8)
-                .and_then(|b| b.checked_add(20 + klen))
-                .filter(|t| *t <= self.dir_at - self.postings_at)
-                .ok_or("a posting list is damaged")?;
+            let total = list_len(&list, self.dir_at - self.postings_at)?;
             list.resize(total, 0);
             r.read_exact(&mut list[12 + klen..]).map_err(bad)?;
-            let (body, check) = list.split_at(total - 8);
-            if check8(body) != check {
-                return Err("a posting list is damaged".into());
-            }
-            let seqs = out.entry(body[4..4 + klen].to_vec()).or_default();
-            seqs.extend(body[12 + klen..].chunks_exact(8).map(u64_of));
+            let (key, entries) = list_parts(&list)?;
+            let seqs = out.entry(key.to_vec()).or_default();
+            seqs.extend(entries.chunks_exact(POSTING).map(u64_of));
         }
         Ok(())
     }
@@ -980,6 +1107,102 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Writes a segment of `events` (consecutive seqs) with `postings` into `dir`, and opens it.
+    fn written(dir: &Path, events: &[Event], postings: &Postings) -> Segment {
+        let (first, last) = (events[0].seq, events[events.len() - 1].seq);
+        let path = dir.join(format!("seg-{first}-{last}"));
+        let all = events.iter().cloned();
+        let (size, sum) = write(&path, first, last, all, postings, &Account::default()).unwrap();
+        let name = format!("seg-{first}-{last}");
+        let meta = SegmentMeta {
+            name,
+            first,
+            last,
+            size,
+            sum,
+        };
+        Segment::open(&path, &meta).unwrap()
+    }
+
+    fn stance_event(seq: Seq) -> Event {
+        event(seq, EventBody::StanceDeclared(stance("kim", None, "2024")))
+    }
+
+    /// A posting list gives each record of its own segment's range where the offsets table
+    /// puts it, and none for a seq another segment holds (an older stance filed under a new
+    /// key); the records read from those places are those read through the offsets table; a
+    /// merge places every seq it now holds.
+    #[test]
+    fn posting_lists_place_the_records_of_their_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = b"a\0kim".to_vec();
+        let older = written(
+            dir.path(),
+            &[stance_event(1), stance_event(2)],
+            &Postings::from([(key.clone(), vec![2])]),
+        );
+        let newer = written(
+            dir.path(),
+            &[stance_event(3), stance_event(4), stance_event(5)],
+            &Postings::from([(key.clone(), vec![2, 3, 5])]),
+        );
+        let mut located = Vec::new();
+        newer.located(&key, &mut located).unwrap();
+        let spans = newer.spans(&[3, 5]).unwrap();
+        assert_eq!(
+            located,
+            [
+                Located::seq(2),
+                Located {
+                    seq: 3,
+                    span: Some(spans[0])
+                },
+                Located {
+                    seq: 5,
+                    span: Some(spans[1])
+                },
+            ]
+        );
+        let bodies = |r: RecordBytes| -> Vec<(Seq, Vec<u8>)> {
+            r.iter().map(|(s, b)| (s, b.to_vec())).collect()
+        };
+        let placed = bodies(
+            newer
+                .records_located(&located[1..], &mut Vec::new())
+                .unwrap(),
+        );
+        let through_offsets = bodies(newer.records(&[3, 5], &mut Vec::new()).unwrap());
+        assert_eq!(placed, through_offsets);
+        assert_eq!(placed.len(), 2);
+        let unplaced = newer.records_located(&[Located::seq(4)], &mut Vec::new());
+        assert_eq!(
+            bodies(unplaced.unwrap()),
+            bodies(newer.records(&[4], &mut Vec::new()).unwrap())
+        );
+        let path = dir.path().join("merged");
+        let (first, last, size, sum) = merge(&path, &[&older, &newer]).unwrap();
+        let meta = SegmentMeta {
+            name: "merged".into(),
+            first,
+            last,
+            size,
+            sum,
+        };
+        let merged = Segment::open(&path, &meta).unwrap();
+        let mut located = Vec::new();
+        merged.located(&key, &mut located).unwrap();
+        let spans = merged.spans(&[2, 3, 5]).unwrap();
+        let want: Vec<Located> = [2, 3, 5]
+            .into_iter()
+            .zip(spans)
+            .map(|(seq, span)| Located {
+                seq,
+                span: Some(span),
+            })
+            .collect();
+        assert_eq!(located, want);
     }
 
     /// A record the owned path refuses (an empty quote) is refused by the fold from bytes with
