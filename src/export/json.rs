@@ -53,8 +53,9 @@ pub fn write_pretty<T: JsonRow>(
 
 /// Rows rendered together on one worker thread.
 const PART: usize = 512;
-/// Parts rendered at once, while the next ones are gathered.
-const PARTS: usize = 16;
+/// Parts rendered at once, while the next ones are gathered (their texts are reused by the
+/// next ones: fresh memory costs the kernel a zeroed page per 4 KiB).
+const PARTS: usize = 4;
 
 /// [`write_pretty`] of `row(item)` for each of `items` (leaving out those it gives `None`
 /// for), the same bytes, with the rows built and written on worker threads a part at a time
@@ -86,17 +87,22 @@ pub fn write_pretty_par<P: Send, T: JsonRow>(
     let longest = AtomicUsize::new(0);
     out.write_all(b"[")?;
     let mut any = false;
+    let mut texts: Vec<Vec<u8>> = Vec::new();
     while !parts.is_empty() {
-        let mut texts: Vec<Vec<u8>> = Vec::new();
         let mut next = Vec::new();
+        let spare = std::mem::take(&mut texts);
+        let work: Vec<(Vec<P>, Vec<u8>)> = parts
+            .into_iter()
+            .zip(spare.into_iter().chain(std::iter::repeat_with(Vec::new)))
+            .collect();
         rayon::in_place_scope(|s| {
             s.spawn(|_| {
-                texts = parts
+                texts = work
                     .into_par_iter()
-                    .map(|part| {
+                    .map(|(part, text)| {
                         let room =
                             longest.load(Ordering::Relaxed) + longest.load(Ordering::Relaxed) / 8;
-                        let text = render(part.into_iter().filter_map(&row), room);
+                        let text = render(part.into_iter().filter_map(&row), room, text);
                         longest.fetch_max(text.len(), Ordering::Relaxed);
                         text
                     })
@@ -117,16 +123,17 @@ pub fn write_pretty_par<P: Send, T: JsonRow>(
 }
 
 /// Rows as the elements of a pretty array (each after a newline and two spaces, separated by
-/// commas), without the brackets, in a text with room for `room` bytes (none: room for a part
-/// of rows of up to 2 KiB; a timeline's are about 1.4 KiB). The rows are written into the
-/// writer's own buffer, which is then taken as it is (copying it into another vector touched
-/// twice the memory: a quarter of a one-actor timeline's time went to zeroing fresh pages).
-fn render<T: JsonRow>(rows: impl Iterator<Item = T>, room: usize) -> Vec<u8> {
+/// commas), without the brackets, in `text` (emptied first) with room for `room` bytes (none:
+/// room for a part of rows of up to 2 KiB; a timeline's are about 1.4 KiB). The rows are
+/// written into the writer's own buffer, which is then taken as it is (copying it into
+/// another vector touched twice the memory: a quarter of a one-actor timeline's time went to
+/// zeroing fresh pages).
+fn render<T: JsonRow>(rows: impl Iterator<Item = T>, room: usize, mut text: Vec<u8>) -> Vec<u8> {
     let mut sink = io::sink();
     let mut j = Pretty::new(&mut sink);
-    j.buf
-        .bytes()
-        .reserve(if room == 0 { PART * 2048 } else { room });
+    text.clear();
+    text.reserve(if room == 0 { PART * 2048 } else { room });
+    *j.buf.bytes() = text;
     j.depth = 1;
     for r in rows {
         j.item();

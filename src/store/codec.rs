@@ -94,7 +94,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string, borrowed from the bytes.
-    fn text(&mut self) -> Result<&'a str, String> {
+    pub(crate) fn text(&mut self) -> Result<&'a str, String> {
         let n = self.u32()? as usize;
         std::str::from_utf8(self.take(n)?).map_err(|_| "a string is not UTF-8".to_string())
     }

@@ -2,7 +2,10 @@
 //!
 //! Durability promises (see ARCHITECTURE.md): when [`Writer::append`] returns `Ok`, the batch has
 //! been written with one `write` and `fdatasync`ed, so it survives a process crash and a power
-//! loss, assuming the disk honours `fdatasync`. Until then, a crash may leave part of the batch
+//! loss, assuming the disk honours `fdatasync`. (The one exception: a PostgreSQL import's
+//! writer returns once a large batch is on its way and is committing on a thread of its own;
+//! it is durable when the next append or [`Writer::wait_durable`] returns `Ok`, and the
+//! importer reports nothing as appended before that.) Until then, a crash may leave part of the batch
 //! on disk; readers ignore it as a torn tail and the next append removes it.
 
 use std::fs::{File, OpenOptions};
@@ -132,14 +135,15 @@ struct PgSink {
     /// sent in one statement that stores it only if that is still so
     /// ([`PgAppend::append_at_end`]).
     at_end: bool,
-    /// False once the log was found to lack `stancelog.append` (made by an earlier `init`):
-    /// every batch then takes the lock and reads the end first.
-    one_statement: bool,
     /// An import's writer ([`Writer::open_import`]): a large batch is inserted and committed
     /// on a thread of its own while the next one is staged ([`Writer::append_pg_pipelined`]).
     pipelined: bool,
     /// The batch being inserted and committed on its thread, if any.
     in_flight: Option<InFlight>,
+    /// One-statement appends made on this connection, and the call prepared before the
+    /// second of them (a writer of one batch does not pay a round trip to prepare it).
+    at_end_appends: u64,
+    statement: Option<postgres::Statement>,
 }
 
 /// A batch being inserted and committed on a thread of its own, which hands back the
@@ -161,8 +165,9 @@ impl PgSink {
 }
 
 impl Drop for PgSink {
-    /// Waits for the batch in flight (a writer dropped on an error of its own); whether it
-    /// was committed is not told (nothing after it was acknowledged).
+    /// Waits for the batch in flight, whose outcome is then not told: an import that stops
+    /// on an error of its own asks first ([`Writer::wait_durable`], as `Engine` does), so
+    /// this is reached with a batch in flight only when the writer's owner panicked.
     fn drop(&mut self) {
         if let Some(handle) = self.in_flight.take() {
             let _ = handle.join();
@@ -171,10 +176,20 @@ impl Drop for PgSink {
 }
 
 /// The connection of a PostgreSQL writer with no batch in flight.
-fn connection(client: &mut Option<postgres::Client>) -> &mut postgres::Client {
-    client
-        .as_mut()
-        .expect("the connection is back once no batch is in flight")
+///
+/// # Errors
+/// [`Error::Io`] when the connection was lost: a batch's thread could not be started, so its
+/// transaction was rolled back with the connection (the writer's fold was reset then).
+fn connection<'c>(
+    client: &'c mut Option<postgres::Client>,
+    pg: &PgLog,
+) -> Result<&'c mut postgres::Client> {
+    client.as_mut().ok_or_else(|| {
+        Error::io(
+            pg,
+            std::io::Error::other("the writer's connection was lost with a batch not sent"),
+        )
+    })
 }
 
 /// The largest batch (in events) sent in one statement by [`PgAppend::append_at_end`] (its
@@ -357,15 +372,15 @@ impl Writer {
             LogRef::Postgres(pg) => {
                 let mut client = pg.connect()?;
                 let log = pg.read_after(&mut client, None)?;
-                let one_statement = pg.may_append_in_one_statement(&mut client)?;
                 Ok(Writer {
                     sink: Sink::Postgres(Box::new(PgSink {
                         pg: (**pg).clone(),
                         client: Some(client),
                         at_end: true,
-                        one_statement,
                         pipelined: false,
                         in_flight: None,
+                        at_end_appends: 0,
+                        statement: None,
                     })),
                     log,
                     spare: Vec::new(),
@@ -648,7 +663,7 @@ impl Writer {
             Sink::Postgres(sink) => {
                 let PgSink { pg, client, .. } = &mut **sink;
                 let rows = stored_rows(bytes, source)?;
-                let (tx, log) = PgAppend::begin(connection(client), pg, self.log.clone())?;
+                let (tx, log) = PgAppend::begin(connection(client, pg)?, pg, self.log.clone())?;
                 let found = log.history.seq_last();
                 if found != seq_before {
                     return Err(Error::Conflict {
@@ -677,7 +692,9 @@ impl Writer {
     /// match; [`Error::Io`] when the disk fails. On any error before the write, the log's bytes
     /// and this writer's state are unchanged; when the write or `fdatasync` fails, what was
     /// written of the batch is cut off again (the error says whether that worked; if not, it is
-    /// a torn tail).
+    /// a torn tail). A PostgreSQL import's writer ([`Writer::open_import`]) may instead return
+    /// the error of its previous batch, which was not stored: its fold is then reset, and read
+    /// again whole at the next append.
     pub fn append(
         &mut self,
         batch: &[NewEvent],
@@ -743,11 +760,13 @@ impl Writer {
 
     /// [`Writer::append`] on PostgreSQL. When the writer's fold was the table's end at its
     /// last look and the batch is small, the batch is staged on it and sent in one statement
-    /// that stores it only if no other writer appended meanwhile ([`PgAppend::append_at_end`]).
+    /// that stores it only if no other writer appended meanwhile ([`PgAppend::append_at_end`];
+    /// prepared on the connection from its second use).
     /// Otherwise (or when that found the table moved on, or the fold refused the batch), in
     /// one transaction: take the writers' lock, fold what other writers committed since,
     /// stage and encode the batch as for a file, insert its rows and commit. Acknowledged
-    /// (`Ok`) only after COMMIT returned.
+    /// (`Ok`) only after COMMIT returned, except a large batch of an import's writer
+    /// ([`Writer::append_pg_pipelined`]).
     fn append_pg(
         &mut self,
         batch: &[NewEvent],
@@ -763,14 +782,14 @@ impl Writer {
             unreachable!("append_pg on a file log");
         };
         if sink.at_end
-            && sink.one_statement
             && batch.len() <= AT_END_EVENTS_MAX
             && let Ok(staged) = stage_pg(&mut self.log, &mut self.spare, batch, source, opts)
         {
             let PgSink {
                 pg,
                 client,
-                one_statement,
+                at_end_appends,
+                statement,
                 ..
             } = &mut **sink;
             let written = if staged.rows.is_empty() {
@@ -779,12 +798,16 @@ impl Writer {
                 // Too long for one message: undone, and sent by COPY under the lock below.
                 Ok(false)
             } else {
-                PgAppend::append_at_end(connection(client), pg, &staged.rows, &staged.out).map(
-                    |r| {
-                        *one_statement = r != AtEnd::NoFunction;
-                        r == AtEnd::Stored
-                    },
-                )
+                // An error here (no connection) rolls the staging back, as a refusal does.
+                connection(client, pg).and_then(|client| {
+                    if *at_end_appends == 1 {
+                        *statement = PgAppend::prepare_at_end(client);
+                    }
+                    *at_end_appends += 1;
+                    let (rows, out) = (&staged.rows, &staged.out);
+                    PgAppend::append_at_end(client, pg, statement.as_ref(), rows, out)
+                        .map(|r| r == AtEnd::Stored)
+                })
             };
             if let Some(report) = self.settle_pg(staged, written)? {
                 return Ok(report);
@@ -813,7 +836,7 @@ impl Writer {
         let log = std::mem::replace(&mut self.log, Log::empty());
         let seq_mine = log.history.seq_last();
         *at_end = false;
-        let (tx, log) = PgAppend::begin(connection(client), pg, log)?;
+        let (tx, log) = PgAppend::begin(connection(client, pg)?, pg, log)?;
         *at_end = log.history.seq_last() == seq_mine;
         self.log = log;
         let staged = stage_pg(&mut self.log, &mut self.spare, batch, source, opts)?;
@@ -852,7 +875,11 @@ impl Writer {
             let report = self.settle_pg(staged, Ok(true))?;
             return Ok(report.expect("a batch with nothing new is kept"));
         }
-        let begun = PgAppend::begin_at(connection(&mut sink.client), &sink.pg, staged.seq_before);
+        let begun = PgAppend::begin_at(
+            connection(&mut sink.client, &sink.pg)?,
+            &sink.pg,
+            staged.seq_before,
+        );
         if !matches!(begun, Ok(true)) {
             sink.at_end = false;
             self.settle_pg(staged, begun.map(|_| false))?;
@@ -864,15 +891,24 @@ impl Writer {
         let rows = std::mem::take(&mut staged.rows);
         let out = std::mem::take(&mut staged.out);
         let out_len = out.len() as u64;
-        sink.in_flight = Some(
-            thread::Builder::new()
-                .name("stancelog-commit".to_string())
-                .spawn(move || {
-                    let done = PgAppend::resume(&mut client, &pg).write(&rows, &out);
-                    (client, out, done)
-                })
-                .expect("a thread to insert and commit a batch on"),
-        );
+        let spawned = thread::Builder::new()
+            .name("stancelog-commit".to_string())
+            .spawn(move || {
+                let done = PgAppend::resume(&mut client, &pg).write(&rows, &out);
+                (client, out, done)
+            });
+        match spawned {
+            Ok(handle) => sink.in_flight = Some(handle),
+            Err(e) => {
+                // The connection went with the thread's closure: the server rolls the open
+                // transaction back, nothing of the batch is stored, and later appends get
+                // `connection`'s error.
+                sink.at_end = false;
+                let lost = Error::io(&sink.pg, e);
+                self.log.history.rollback_to(staged.seq_before);
+                return Err(lost);
+            }
+        }
         Ok(self.keep_pg(staged, out_len))
     }
 

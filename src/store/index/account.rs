@@ -159,7 +159,7 @@ impl Account {
     }
 
     /// Reads an account's bytes; `Err` says what is wrong.
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Account, String> {
+    pub(crate) fn decode<'a>(bytes: &'a [u8]) -> Result<Account, String> {
         let mut r = Reader::new(bytes);
         let mut a = Account::default();
         for _ in 0..r.u64()? {
@@ -169,15 +169,15 @@ impl Account {
             a.runs.push((seq, t));
         }
         for _ in 0..r.u64()? {
-            let date = ValidDate::parse(&r.str()?).map_err(|e| e.to_string())?;
+            let date = ValidDate::parse(r.text()?).map_err(|e| e.to_string())?;
             let n = r.u64()? as i64;
             if n == 0 || a.dates.last().is_some_and(|(d, _)| *d >= date) {
                 return Err("its dates are out of order".into());
             }
             a.dates.push((date, n));
         }
-        let line = |r: &mut Reader<'_>| -> Result<(String, Line), String> {
-            let id = r.str()?;
+        let line = |r: &mut Reader<'a>| -> Result<(&'a str, Line), String> {
+            let id = r.text()?;
             let (seq, stances, retracted) = (r.u64()?, r.u64()?, r.u64()?);
             let (stances, retracted) = (stances as i64, retracted as i64);
             Ok((
@@ -192,12 +192,12 @@ impl Account {
         for _ in 0..r.u64()? {
             let (id, l) = line(&mut r)?;
             a.actors
-                .push((ActorId::new(&id).map_err(|e| e.to_string())?, l));
+                .push((ActorId::new(id).map_err(|e| e.to_string())?, l));
         }
         for _ in 0..r.u64()? {
             let (id, l) = line(&mut r)?;
             a.topics
-                .push((TopicId::new(&id).map_err(|e| e.to_string())?, l));
+                .push((TopicId::new(id).map_err(|e| e.to_string())?, l));
         }
         let sorted = a.actors.windows(2).all(|w| w[0].0 < w[1].0)
             && a.topics.windows(2).all(|w| w[0].0 < w[1].0);

@@ -316,6 +316,7 @@ impl Index {
         };
         let registered = self.read_parts(&named)?;
         h.reserve(selected.len() + named.len() + links.len());
+        h.reserve_others(named.len() + links.len());
         // The three sources merged in seq order; an event in two of them (an alias link that
         // a writer also asked for by its id) is folded once.
         let mut bytes = [
@@ -508,10 +509,11 @@ impl Index {
     }
 
     /// [`Index::history`] for positions, diffs and timelines, which name only the actors and
-    /// topics of their rows: every actor's registration (what the rows and aliases name),
-    /// and only the registrations of the topics the selected events name. A one-actor query
-    /// on a log of many topics reads the registrations of that actor's topics, not all. (An
-    /// `--issue` query reads every registration to resolve the issue, so it folds them all.)
+    /// topics of their rows: the registrations of the actors and topics the filter, the alias
+    /// links and roles and the selected events name (actors, recipients, both ends of a link).
+    /// A one-actor query on a log of many actors and topics reads the registrations of that
+    /// actor's topics and recipients, not all. (An `--issue` query reads every registration to
+    /// resolve the issue, so it folds them all.)
     ///
     /// # Errors
     /// Damage found while reading, in words.
@@ -542,8 +544,7 @@ impl Index {
             self.fold(&mut h, &seqs)?;
             return Ok(h);
         }
-        let m = &self.account;
-        let actors: Vec<ActorId> = m.actors.iter().map(|(a, _)| a.clone()).collect();
+        let actors: Vec<ActorId> = filter.actors.iter().cloned().collect();
         let topics: Vec<TopicId> = filter.topics.iter().cloned().collect();
         self.fold_named(&mut h, &rest, &actors, &topics)?;
         Ok(h)
