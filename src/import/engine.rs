@@ -676,23 +676,30 @@ impl<'p> Engine<'p> {
         Ok(Some(kind))
     }
 
-    /// The stance as the log or this import already holds it under `id`: its seq (0 when it is
-    /// in the batch being built) and its body as known now.
-    fn held(&mut self, id: &Uuid) -> Result<Option<(u64, StanceDeclared)>> {
-        if let Some(i) = self.batch_ids.get(id) {
-            return Ok(match &self.batch[*i].body {
-                EventBody::StanceDeclared(s) => Some((0, s.clone())),
-                _ => None,
-            });
+    /// Where the log or this import holds `id`: its seq, 0 when it is in the batch being
+    /// built; `None` when it is new.
+    fn seq_held(&mut self, id: &Uuid) -> Result<Option<Seq>> {
+        if self.batch_ids.contains_key(id) {
+            return Ok(Some(0));
         }
-        let Some(seq) = self.target.seq_of(id)? else {
-            return Ok(None);
-        };
-        Ok(self.target.stance_now(seq)?.map(|s| (seq, s)))
+        self.target.seq_of(id)
+    }
+
+    /// The stance held under `id` at `seq` (see [`Engine::seq_held`]), as known now; `None`
+    /// when that event is not a stance.
+    fn held(&mut self, id: &Uuid, seq: Seq) -> Result<Option<StanceDeclared>> {
+        if seq == 0 {
+            let i = self.batch_ids.get(id).copied();
+            return Ok(i.and_then(|i| match &self.batch[i].body {
+                EventBody::StanceDeclared(s) => Some(s.clone()),
+                _ => None,
+            }));
+        }
+        self.target.stance_now(seq)
     }
 
     fn is_held(&mut self, id: &Uuid) -> Result<bool> {
-        Ok(self.batch_ids.contains_key(id) || self.target.seq_of(id)?.is_some())
+        Ok(self.seq_held(id)?.is_some())
     }
 
     /// What to do with a mapped stance (see [`Verdict`]), or why its row is refused.
@@ -703,10 +710,11 @@ impl<'p> Engine<'p> {
         {
             return Ok(Ok(Verdict::SameDayEntry));
         }
-        if !self.is_held(&id)? {
+        // One look-up: most ids are new, and on a re-import most are held.
+        let Some(seq) = self.seq_held(&id)? else {
             return Ok(Ok(Verdict::New(id)));
-        }
-        let Some((seq, old)) = self.held(&id)? else {
+        };
+        let Some(old) = self.held(&id, seq)? else {
             return Ok(Err(format!(
                 "its id {id} is in the log for an event other than a stance.declared"
             )));
@@ -1140,37 +1148,60 @@ fn storable(s: &StanceDeclared) -> std::result::Result<(), String> {
 }
 
 /// The fields in which `new` differs from `old`, other than its citation and quote, in words.
+/// A field differs when its text differs; the text is made only for a field that is not equal
+/// (a re-import compares every row with its stance in the log, and most are the same).
 fn differences(old: &StanceDeclared, new: &StanceDeclared) -> Vec<String> {
+    type Text<'a> = &'a dyn Fn() -> String;
     let mut out = Vec::new();
-    let mut check = |name: &str, a: String, b: String| {
+    let mut check = |name: &str, same: bool, a: Text<'_>, b: Text<'_>| {
+        if same {
+            return;
+        }
+        let (a, b) = (a(), b());
         if a != b {
             out.push(format!("{name} was {a}, is {b}"));
         }
     };
     let opt = |x: Option<String>| x.unwrap_or_else(|| "(none)".to_string());
-    check("actor", old.actor.to_string(), new.actor.to_string());
-    check("topic", old.topic.to_string(), new.topic.to_string());
-    check("stance", old.stance.to_string(), new.stance.to_string());
-    check("date", old.date.to_string(), new.date.to_string());
+    let (o, n) = (old, new);
     check(
-        "time",
-        opt(old.time.as_ref().map(|t| t.as_str().to_string())),
-        opt(new.time.as_ref().map(|t| t.as_str().to_string())),
+        "actor",
+        o.actor == n.actor,
+        &|| o.actor.to_string(),
+        &|| n.actor.to_string(),
     );
     check(
-        "event",
-        opt(old.event.map(|e| e.to_string())),
-        opt(new.event.map(|e| e.to_string())),
+        "topic",
+        o.topic == n.topic,
+        &|| o.topic.to_string(),
+        &|| n.topic.to_string(),
     );
+    check(
+        "stance",
+        o.stance == n.stance,
+        &|| o.stance.to_string(),
+        &|| n.stance.to_string(),
+    );
+    check("date", o.date == n.date, &|| o.date.to_string(), &|| {
+        n.date.to_string()
+    });
+    let time = |s: &StanceDeclared| opt(s.time.as_ref().map(|t| t.as_str().to_string()));
+    check("time", o.time == n.time, &|| time(o), &|| time(n));
+    let event = |s: &StanceDeclared| opt(s.event.map(|e| e.to_string()));
+    check("event", o.event == n.event, &|| event(o), &|| event(n));
+    let recipient = |s: &StanceDeclared| opt(s.recipient.as_ref().map(|r| r.to_string()));
     check(
         "recipient",
-        opt(old.recipient.as_ref().map(|r| r.to_string())),
-        opt(new.recipient.as_ref().map(|r| r.to_string())),
+        o.recipient == n.recipient,
+        &|| recipient(o),
+        &|| recipient(n),
     );
+    let instrument = |s: &StanceDeclared| opt(s.instrument.map(|i| i.to_string()));
     check(
         "instrument",
-        opt(old.instrument.map(|i| i.to_string())),
-        opt(new.instrument.map(|i| i.to_string())),
+        o.instrument == n.instrument,
+        &|| instrument(o),
+        &|| instrument(n),
     );
     out
 }
@@ -1206,4 +1237,41 @@ fn correction_of(
         event: changed(old.event != new.event).and(new.event),
         instrument: changed(old.instrument != new.instrument).and(new.instrument),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stance of one `stance.declared` line (without its type, which is added).
+    fn stance(json: &str) -> StanceDeclared {
+        let line = json.replacen('{', r#"{"type":"stance.declared","#, 1);
+        let mut batch = crate::store::parse_batch("t", line.as_bytes()).unwrap();
+        match batch.remove(0).body {
+            EventBody::StanceDeclared(s) => s,
+            other => panic!("not a stance: {other:?}"),
+        }
+    }
+
+    /// Given a stance in the log and the same key read again, when fields are equal, other, or
+    /// set where they were not, then each differing field is named with both texts, in field
+    /// order, and equal fields (the same day given as a month is not the same date) are not.
+    #[test]
+    fn differences_name_each_field_whose_text_differs() {
+        let old = stance(
+            r#"{"actor":"a1","topic":"t1","stance":"support","date":"2024-10","cite":{"publication":"P"}}"#,
+        );
+        assert_eq!(differences(&old, &old.clone()), Vec::<String>::new());
+        let new = stance(
+            r#"{"actor":"a1","topic":"t1","stance":"oppose","date":"2024-10-01","recipient":"b2","cite":{"publication":"Q"}}"#,
+        );
+        assert_eq!(
+            differences(&old, &new),
+            vec![
+                "stance was support, is oppose".to_string(),
+                "date was 2024-10, is 2024-10-01".to_string(),
+                "recipient was (none), is b2".to_string(),
+            ]
+        );
+    }
 }

@@ -140,12 +140,41 @@ impl Log {
         start: Option<Log>,
         chunk_bytes: usize,
     ) -> Result<Log> {
+        Log::fold_pieces(name, reader, start, chunk_bytes, None)
+    }
+
+    /// Reads the log from `reader` (at offset 0) as [`Log::read`] does, in pieces of about
+    /// `chunk_bytes` ([`CHUNK_BYTES`] but in tests), every check made, with `stream` called
+    /// around the fold of each piece: `stream` may replace the
+    /// history by a sparse one before a piece, and take the piece's events after it, so that
+    /// the history never holds the whole log (a projection index is built so). The result's
+    /// history is the last one folded into.
+    ///
+    /// # Errors
+    /// Those of [`Log::read`], and any error `stream` returns.
+    pub(crate) fn stream<R: Read + Send>(
+        name: &str,
+        reader: R,
+        chunk_bytes: usize,
+        stream: &mut dyn Stream,
+    ) -> Result<Log> {
+        Log::fold_pieces(name, reader, None, chunk_bytes, Some(stream))
+    }
+
+    fn fold_pieces<'a, R: Read + Send>(
+        name: &'a str,
+        reader: R,
+        start: Option<Log>,
+        chunk_bytes: usize,
+        stream: Option<&'a mut dyn Stream>,
+    ) -> Result<Log> {
         let offset = start.as_ref().map_or(0, |l| l.valid_len);
         // A complete batch ends with a schema-2 record (a snapshot's end is checked to be
         // one), whose stored hash is the head; at the start, the genesis hash.
         let prev = start.as_ref().map_or(GENESIS_HASH, |l| l.head);
         let mut pieces = Chunker::new(reader, chunk_bytes.max(1), offset, prev);
-        let fold = Fold::new(name, start);
+        let mut fold = Fold::new(name, start);
+        fold.stream = stream;
         let first = pieces.next();
         let second = pieces.next();
         if !matches!(second, Some(Piece::Lines { .. })) {
@@ -264,6 +293,24 @@ impl Log {
     pub fn final_newline_missing(&self) -> bool {
         self.final_newline_missing
     }
+}
+
+/// What a streaming read ([`Log::stream`]) does around the fold of each piece of the log.
+pub(crate) trait Stream {
+    /// Before the lines of a piece are folded onto `history`, given the events among them
+    /// that decoded (id and body): may replace `history` by one whose last seq is the same
+    /// and that holds what checking those events reads.
+    ///
+    /// # Errors
+    /// Any, which ends the read.
+    fn before(&mut self, history: &mut History, events: &[(Uuid, &EventBody)]) -> Result<()>;
+
+    /// After the piece's events `from + 1..=history.seq_last()` were folded in: may replace
+    /// `history` as [`Stream::before`] may.
+    ///
+    /// # Errors
+    /// Any, which ends the read.
+    fn after(&mut self, history: &mut History, from: Seq) -> Result<()>;
 }
 
 /// Bytes of log per decoding chunk: enough lines to amortize a thread hand-off, few enough that
@@ -607,6 +654,7 @@ struct Fold<'a> {
     open_records: u64,
     batch_open: Option<Seq>,
     line_no: u64,
+    stream: Option<&'a mut dyn Stream>,
 }
 
 impl<'a> Fold<'a> {
@@ -624,6 +672,7 @@ impl<'a> Fold<'a> {
             // One line per record.
             line_no: seq,
             history: start.history,
+            stream: None,
         }
     }
 
@@ -659,12 +708,41 @@ impl<'a> Fold<'a> {
 
     /// Folds the decoded lines of `bytes`, which starts at file offset `offset`.
     fn chunk(&mut self, offset: u64, bytes: &[u8], decoded: Vec<Decoded>) -> Result<()> {
+        let from = self.before(&decoded)?;
         for d in decoded {
             // The file offset just after the line's newline.
             let next = offset + d.range.end as u64 + 1;
             self.fold_line(&bytes[d.range], d.parsed, next)?;
         }
-        Ok(())
+        self.after(from)
+    }
+
+    /// Calls the stream, if any, before the fold of `decoded`; returns the last seq before.
+    fn before(&mut self, decoded: &[Decoded]) -> Result<Seq> {
+        let from = self.history.seq_last();
+        if let Some(stream) = self.stream.as_deref_mut() {
+            let events: Vec<(Uuid, &EventBody)> = decoded
+                .iter()
+                .filter_map(|d| match d.parsed.as_ref().ok()? {
+                    Parsed {
+                        id_time: Ok((id, _)),
+                        body: Ok(body),
+                        ..
+                    } => Some((*id, body)),
+                    _ => None,
+                })
+                .collect();
+            stream.before(&mut self.history, &events)?;
+        }
+        Ok(from)
+    }
+
+    /// Calls the stream, if any, after the fold of the events after `from`.
+    fn after(&mut self, from: Seq) -> Result<()> {
+        match self.stream.as_deref_mut() {
+            Some(stream) if self.history.seq_last() > from => stream.after(&mut self.history, from),
+            _ => Ok(()),
+        }
     }
 
     /// Folds one decoded line, which the next line follows at file offset `next`.
@@ -720,7 +798,13 @@ impl<'a> Fold<'a> {
         if tail.starts_with(BOM) || matches!(values.next(), Some(Ok(_))) {
             let head = self.head;
             let parsed = decode(tail, Some(&head), &mut None);
-            self.fold_line(tail, parsed, len)?;
+            let line = Decoded {
+                range: 0..tail.len(),
+                parsed,
+            };
+            let from = self.before(std::slice::from_ref(&line))?;
+            self.fold_line(tail, line.parsed, len)?;
+            self.after(from)?;
         }
         let missing = !tail.is_empty() && self.complete.0 == len;
         let mut log = self.finish(len);

@@ -22,7 +22,7 @@ pub(crate) use encode::escaped as escape_json;
 pub use head::seq_with_hash;
 pub use holder::writer_record_path;
 pub use index::{
-    INDEX_VERSION, Index, IndexCheck, IndexReport, IndexUse, cache_root, check_index,
+    BuildLimits, INDEX_VERSION, Index, IndexCheck, IndexReport, IndexUse, cache_root, check_index,
     check_index_of, index_dir, index_path, update_index,
 };
 pub use log::{LINE_BYTES_MAX, Log, SCHEMA_VERSION_MIN, TailCheck};

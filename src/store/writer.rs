@@ -135,14 +135,15 @@ struct PgSink {
     /// sent in one statement that stores it only if that is still so
     /// ([`PgAppend::append_at_end`]).
     at_end: bool,
-    /// False once the log was found to lack `stancelog.append` (made by an earlier `init`):
-    /// every batch then takes the lock and reads the end first.
-    one_statement: bool,
     /// An import's writer ([`Writer::open_import`]): a large batch is inserted and committed
     /// on a thread of its own while the next one is staged ([`Writer::append_pg_pipelined`]).
     pipelined: bool,
     /// The batch being inserted and committed on its thread, if any.
     in_flight: Option<InFlight>,
+    /// One-statement appends made on this connection, and the call prepared before the
+    /// second of them (a writer of one batch does not pay a round trip to prepare it).
+    at_end_appends: u64,
+    statement: Option<postgres::Statement>,
 }
 
 /// A batch being inserted and committed on a thread of its own, which hands back the
@@ -371,15 +372,15 @@ impl Writer {
             LogRef::Postgres(pg) => {
                 let mut client = pg.connect()?;
                 let log = pg.read_after(&mut client, None)?;
-                let one_statement = pg.may_append_in_one_statement(&mut client)?;
                 Ok(Writer {
                     sink: Sink::Postgres(Box::new(PgSink {
                         pg: (**pg).clone(),
                         client: Some(client),
                         at_end: true,
-                        one_statement,
                         pipelined: false,
                         in_flight: None,
+                        at_end_appends: 0,
+                        statement: None,
                     })),
                     log,
                     spare: Vec::new(),
@@ -759,7 +760,8 @@ impl Writer {
 
     /// [`Writer::append`] on PostgreSQL. When the writer's fold was the table's end at its
     /// last look and the batch is small, the batch is staged on it and sent in one statement
-    /// that stores it only if no other writer appended meanwhile ([`PgAppend::append_at_end`]).
+    /// that stores it only if no other writer appended meanwhile ([`PgAppend::append_at_end`];
+    /// prepared on the connection from its second use).
     /// Otherwise (or when that found the table moved on, or the fold refused the batch), in
     /// one transaction: take the writers' lock, fold what other writers committed since,
     /// stage and encode the batch as for a file, insert its rows and commit. Acknowledged
@@ -780,14 +782,14 @@ impl Writer {
             unreachable!("append_pg on a file log");
         };
         if sink.at_end
-            && sink.one_statement
             && batch.len() <= AT_END_EVENTS_MAX
             && let Ok(staged) = stage_pg(&mut self.log, &mut self.spare, batch, source, opts)
         {
             let PgSink {
                 pg,
                 client,
-                one_statement,
+                at_end_appends,
+                statement,
                 ..
             } = &mut **sink;
             let written = if staged.rows.is_empty() {
@@ -796,12 +798,16 @@ impl Writer {
                 // Too long for one message: undone, and sent by COPY under the lock below.
                 Ok(false)
             } else {
-                PgAppend::append_at_end(connection(client, pg)?, pg, &staged.rows, &staged.out).map(
-                    |r| {
-                        *one_statement = r != AtEnd::NoFunction;
-                        r == AtEnd::Stored
-                    },
-                )
+                // An error here (no connection) rolls the staging back, as a refusal does.
+                connection(client, pg).and_then(|client| {
+                    if *at_end_appends == 1 {
+                        *statement = PgAppend::prepare_at_end(client);
+                    }
+                    *at_end_appends += 1;
+                    let (rows, out) = (&staged.rows, &staged.out);
+                    PgAppend::append_at_end(client, pg, statement.as_ref(), rows, out)
+                        .map(|r| r == AtEnd::Stored)
+                })
             };
             if let Some(report) = self.settle_pg(staged, written)? {
                 return Ok(report);

@@ -103,9 +103,9 @@ fn every_append_path_notifies_followers_at_commit() {
     assert_eq!(seqs(dbname(&log.arg)), (2303, 1, 2303));
 }
 
-/// Only writers may run the one-statement append: `init` takes it from PUBLIC (a site that
-/// revokes EXECUTE from PUBLIC by default still lets writers use it), and a reader's append
-/// is refused at the table, not after taking the writers' lock.
+/// Only writers may run the previous version's one-statement append function: `init` takes
+/// it from PUBLIC (a site that revokes EXECUTE from PUBLIC by default still lets writers use
+/// it), and a reader's append is refused at the table, not after taking the writers' lock.
 #[test]
 fn the_one_statement_append_is_granted_to_writers_only() {
     let log = registered();
@@ -578,10 +578,10 @@ fn a_writer_behind_the_table_checks_its_batch_on_the_tables_end() {
 }
 
 /// A log made by an earlier `init` (no `stancelog.append`; a trigger notifying followers on
-/// every insert) takes appends as before, each under the lock after reading the end: the same
-/// seqs, the expected-seq check, a chain that verifies.
+/// every insert) takes appends as a new one does (the one-statement `INSERT` needs no
+/// function): the same seqs, the expected-seq check, a chain that verifies.
 #[test]
-fn a_log_made_by_an_earlier_init_appends_under_the_lock() {
+fn a_log_made_by_an_earlier_init_takes_appends_as_a_new_one() {
     let log = registered();
     admin(Some(dbname(&log.arg)))
         .batch_execute(
@@ -714,13 +714,14 @@ fn a_large_batch_goes_in_by_binary_copy_byte_for_byte() {
     assert!(std::fs::read(&back).unwrap() == bytes, "not the same bytes");
 }
 
-/// A sheet of 1,200 monthly stances of KOR in three recorded times: three import batches of
-/// 402, 400 and 400 events (the first with the actor's and the topic's registrations), each
-/// large enough to be inserted and committed on a thread of its own while the next is staged.
-fn sheet_of_three_batches(dir: &std::path::Path) -> std::path::PathBuf {
+/// A sheet of `3 * per_batch` monthly stances of KOR in three recorded times: three import
+/// batches of `per_batch` events (the first with the actor's and the topic's registrations
+/// too). Batches of 400: each large enough to be inserted and committed on a thread of its
+/// own while the next is staged; of 5: each appended in one statement.
+fn sheet_of_three_batches(dir: &std::path::Path, per_batch: u32) -> std::path::PathBuf {
     let mut csv = String::from("who,position,when,recorded\n");
-    for i in 0..1200 {
-        let (year, month, batch) = (1800 + i / 12, i % 12 + 1, i / 400);
+    for i in 0..3 * per_batch {
+        let (year, month, batch) = (1800 + i / 12, i % 12 + 1, i / per_batch);
         csv.push_str(&format!("KOR,support,{year}-{month:02},200{batch}-01-01\n"));
     }
     let path = dir.join("sheet.csv");
@@ -752,32 +753,8 @@ fn refuse_rows_after(db: &str, after: Option<i64>) {
 #[test]
 fn an_import_whose_batch_fails_on_its_thread_fails_and_keeps_the_batches_before() {
     let dir = tempfile::tempdir().unwrap();
-    let sheet = sheet_of_three_batches(dir.path());
-    let import = |log: &str| {
-        let args = [
-            "--log",
-            log,
-            "import",
-            "csv",
-            sheet.to_str().unwrap(),
-            "--actor-col",
-            "who",
-            "--topic",
-            "sanctions",
-            "--stance-col",
-            "position",
-            "--date-col",
-            "when",
-            "--cite",
-            "Notes",
-            "--recorded-col",
-            "recorded",
-            "--register",
-            "--format",
-            "json",
-        ];
-        run(&args, None)
-    };
+    let sheet = sheet_of_three_batches(dir.path(), 400);
+    let import = |log: &str| import_sheet(&sheet, log);
     let file = dir.path().join("file.jsonl");
     let file = file.to_str().unwrap();
     assert!(run(&["--log", file, "init"], None).status.success());
@@ -822,6 +799,66 @@ fn an_import_whose_batch_fails_on_its_thread_fails_and_keeps_the_batches_before(
     );
 }
 
+/// `import csv` of `sheet` (made by [`sheet_of_three_batches`]) into the log `log`.
+fn import_sheet(sheet: &std::path::Path, log: &str) -> std::process::Output {
+    let args = [
+        "--log",
+        log,
+        "import",
+        "csv",
+        sheet.to_str().unwrap(),
+        "--actor-col",
+        "who",
+        "--topic",
+        "sanctions",
+        "--stance-col",
+        "position",
+        "--date-col",
+        "when",
+        "--cite",
+        "Notes",
+        "--recorded-col",
+        "recorded",
+        "--register",
+        "--format",
+        "json",
+    ];
+    run(&args, None)
+}
+
+/// One writer appending small batches one after another, each in one statement: the first
+/// sent unprepared, the second after preparing it, the third by the prepared statement;
+/// all stored, the log the file import's byte for byte.
+#[test]
+fn small_batches_of_one_writer_each_go_in_one_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = sheet_of_three_batches(dir.path(), 5);
+    let file = dir.path().join("file.jsonl");
+    let file = file.to_str().unwrap();
+    assert!(run(&["--log", file, "init"], None).status.success());
+    assert!(import_sheet(&sheet, file).status.success());
+    let log = TestLog::empty(Backend::Postgres);
+    let o = import_sheet(&sheet, &log.arg);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(seqs(dbname(&log.arg)), (17, 1, 17));
+    let batches: i64 = admin(Some(dbname(&log.arg)))
+        .query_one(
+            "SELECT count(DISTINCT line::json->>'batch_last') FROM stancelog.records",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(batches, 3);
+    let back = dir.path().join("back.jsonl");
+    let to = back.to_str().unwrap();
+    assert!(
+        run(&["copy", "--from", &log.arg, "--to", to], None)
+            .status
+            .success()
+    );
+    assert!(std::fs::read(&back).unwrap() == std::fs::read(file).unwrap());
+}
+
 /// An import that stops on an error of its own (a line that is not UTF-8, in the third
 /// batch) while the batch before is failing on its thread says both: the line's error and
 /// that the last batch sent was not stored (the batches "before" an error are reported as
@@ -829,7 +866,7 @@ fn an_import_whose_batch_fails_on_its_thread_fails_and_keeps_the_batches_before(
 #[test]
 fn an_import_stopping_while_its_batch_fails_on_its_thread_says_the_batch_was_not_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let sheet = sheet_of_three_batches(dir.path());
+    let sheet = sheet_of_three_batches(dir.path(), 400);
     let mut bytes = std::fs::read(&sheet).unwrap();
     // Line 1102 (row 1101, recorded 2002-01-01): its stance not UTF-8.
     let at = bytes

@@ -26,6 +26,7 @@
 //! segments and each event is rewritten about log2(n) times over the log's life.
 
 mod account;
+mod build;
 mod check;
 mod keys;
 mod manifest;
@@ -53,6 +54,7 @@ use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use crate::core::{ActorEntry, ActorId, Event, History, Seq, TopicEntry, TopicId, ValidDate};
 use crate::error::{Error, Result};
 
+pub use self::build::BuildLimits;
 pub use self::check::{IndexCheck, check_index, check_index_of};
 pub use self::manifest::VERSION as INDEX_VERSION;
 pub(crate) use self::pending::{Appender, PENDING_EVENTS_MAX};
@@ -308,6 +310,21 @@ pub(crate) fn publish(log_path: &Path, pending: &mut pending::Pending, log: &Log
     if pending.len() == 0 {
         return Ok(true);
     }
+    let meta = pending_segment(&dir, &mut m, pending).map_err(io)?;
+    add_segment(&dir, &mut m, meta, log).map_err(io)?;
+    m.tail_sum = src.tail_sum(log)?;
+    manifest::write(&dir, &m).map_err(io)?;
+    remove_unnamed(&dir, &m);
+    Ok(true)
+}
+
+/// Writes `pending` as a segment in `dir`, named by the next generation of `m` (which it
+/// takes); returns what a manifest records of it (not yet named by `m`).
+fn pending_segment(
+    dir: &Path,
+    m: &mut Manifest,
+    pending: &mut pending::Pending,
+) -> std::io::Result<SegmentMeta> {
     m.generation += 1;
     let name = format!(
         "seg-{:08}-{}-{}",
@@ -315,19 +332,14 @@ pub(crate) fn publish(log_path: &Path, pending: &mut pending::Pending, log: &Log
         pending.first,
         pending.last()
     );
-    let (first, last, size, sum) = pending.write(&dir.join(&name)).map_err(io)?;
-    let meta = SegmentMeta {
+    let (first, last, size, sum) = pending.write(&dir.join(&name))?;
+    Ok(SegmentMeta {
         name,
         first,
         last,
         size,
         sum,
-    };
-    add_segment(&dir, &mut m, meta, log).map_err(io)?;
-    m.tail_sum = src.tail_sum(log)?;
-    manifest::write(&dir, &m).map_err(io)?;
-    remove_unnamed(&dir, &m);
-    Ok(true)
+    })
 }
 
 /// The longest tail after the index's end that is folded onto the index alone (64 MiB);
@@ -501,13 +513,31 @@ impl Index {
             },
             Err(reason) => reason,
         };
-        let log = src.read_whole()?;
         let used = if reason == "there is none" {
             IndexUse::Built
         } else {
             IndexUse::Rebuilt { reason }
         };
-        Index::updated(src, log, used)
+        Index::built(src, used, BuildLimits::DEFAULT)
+    }
+
+    /// Builds the index anew from the log and loads it: a file log's as it is read, in
+    /// bounded memory (`build.rs`), a PostgreSQL log's from its whole fold. When it cannot be
+    /// written (a read-only folder, a full disk), answers from the log's fold in memory.
+    fn built(src: &mut Source, used: IndexUse, limits: BuildLimits) -> Result<(Index, IndexUse)> {
+        let path = match src {
+            Source::File(path) => *path,
+            Source::Postgres { .. } => {
+                let log = src.read_whole()?;
+                return Index::updated(src, log, used);
+            }
+        };
+        let dir = src.dir()?;
+        match build::build(path, &dir, limits) {
+            Ok(log) => Ok((Index::reload(src, &log)?, used)),
+            Err(e @ Error::Io { .. }) => Index::unwritable(dir, src.read_whole()?, e),
+            Err(e) => Err(e),
+        }
     }
 
     /// Brings the index up to `log` and loads it; when it cannot be written (a read-only
@@ -559,18 +589,30 @@ impl Index {
         Index::rebuild_log(&LogRef::File(log_path.to_path_buf()))
     }
 
+    /// [`Index::rebuild`] holding at most what `limits` says (the default ones:
+    /// [`BuildLimits::DEFAULT`]).
+    ///
+    /// # Errors
+    /// As [`Index::open`].
+    pub fn rebuild_with(log_path: &Path, limits: BuildLimits) -> Result<Index> {
+        Index::rebuild_source(&mut Source::File(log_path), limits)
+    }
+
     /// [`Index::rebuild`] for a log on either backend.
     ///
     /// # Errors
     /// As [`Index::open_log`].
     pub fn rebuild_log(target: &LogRef) -> Result<Index> {
-        let mut src = Source::of(target);
-        let log = src.read_whole()?;
+        Index::rebuild_source(&mut Source::of(target), BuildLimits::DEFAULT)
+    }
+
+    fn rebuild_source(src: &mut Source, limits: BuildLimits) -> Result<Index> {
+        src.must_exist()?;
         let dir = src.dir()?;
         if dir.join("MANIFEST").exists() {
             fs::remove_file(dir.join("MANIFEST")).map_err(|e| Error::io(dir.display(), e))?;
         }
-        Ok(Index::updated(&mut src, log, IndexUse::Built)?.0)
+        Ok(Index::built(src, IndexUse::Built, limits)?.0)
     }
 
     /// Brings an index whose log has grown after its end up to date: folds only the log's

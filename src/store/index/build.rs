@@ -1,0 +1,487 @@
+//! Building the projection index from scratch while the log is read, in bounded memory: the
+//! first query on a log without an index, a discarded index, `stancelog index --rebuild`.
+//!
+//! The log is read as any read does ([`Log::stream`]: worker threads parse and check the hash
+//! links of the next pieces while this thread folds, every rule checked by the core's own
+//! `History::check`), but the history folded into never holds the whole log. It is started
+//! again, sparse, every [`PERIOD_EVENTS`] events, and its events are then handed to a
+//! *pending segment* (`pending.rs`, as an import's are: ids at once, and on a thread of its
+//! own, while this one folds on, records streamed to an unlinked file, posting lists and
+//! account computed from the history handed over), written as a segment every
+//! [`BUILD_PENDING_MAX`] events. The history started again holds every registration, alias
+//! link and role (few), and the last [`TAIL_EVENTS`] events (which the next corrections,
+//! retractions and citations most often target). Before a piece is folded, the ids and
+//! targets of its events are looked up in what is no longer in the history (the pending
+//! segment's ids, and per written segment a Bloom filter of its ids): a hit (an id used
+//! twice, a target from long ago) starts the history again at once with those events and
+//! every note of the targets, so `check` reads all it would read on the whole log.
+//!
+//! The manifest is written once, at the end, under the index's lock (held from the start):
+//! a crash leaves the previous manifest and its segments, or none, and unnamed segment files
+//! that the next writer removes. A log whose last batch is torn (events folded, then rolled
+//! back at the end) is read again up to its last complete batch.
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::manifest::{self, Manifest};
+use super::pending::{Appender, PENDING_EVENTS_MAX};
+use super::segment::Segment;
+use super::{Index, merge_last, pending_segment, remove_unnamed};
+use crate::core::{Event, EventBody, History, Seq};
+use crate::error::{Error, Result};
+use crate::store::log::{CHUNK_BYTES, Log, Stream, missing_or_io};
+use uuid::Uuid;
+
+/// Events a build holds in its pending segment before writing it as a segment: as an
+/// import's ([`PENDING_EVENTS_MAX`], the largest merge less one batch), so that written runs
+/// are never merged again (a merge rewrites every record) and a built index has the shape an
+/// imported one has.
+pub(crate) const BUILD_PENDING_MAX: u64 = PENDING_EVENTS_MAX;
+
+/// Events folded into one history before it is started again (its memory freed).
+const PERIOD_EVENTS: u64 = 1 << 18;
+
+/// Events of the history carried into the next one when it is started again.
+const TAIL_EVENTS: u64 = 1 << 12;
+
+/// How much a build of the index from scratch holds at once (see the `build` module docs):
+/// events in its pending segment, events folded into one history before it is started again,
+/// events of the history carried into the next, bytes of log per piece read.
+/// [`BuildBuildLimits::DEFAULT`] is what queries and `stancelog index` use; tests use small ones so
+/// that a small log crosses every limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildLimits {
+    /// Events in the pending segment before it is written as a segment.
+    pub pending_events: u64,
+    /// Events folded into one history before it is started again.
+    pub period_events: u64,
+    /// Events of the history carried into the next one.
+    pub tail_events: u64,
+    /// Bytes of log per piece (about: a piece ends at a newline).
+    pub chunk_bytes: usize,
+}
+
+impl BuildLimits {
+    /// [`BUILD_PENDING_MAX`] (1,997,152), 262,144, 4,096, 1 MiB.
+    pub const DEFAULT: BuildLimits = BuildLimits {
+        pending_events: BUILD_PENDING_MAX,
+        period_events: PERIOD_EVENTS,
+        tail_events: TAIL_EVENTS,
+        chunk_bytes: CHUNK_BYTES,
+    };
+}
+
+/// A build in progress: the manifest it will write, the index built so far with its pending
+/// segment, and how many events the history holds since it was started.
+struct Build {
+    dir: PathBuf,
+    manifest: Manifest,
+    appender: Appender,
+    /// The history's end when it was last started.
+    started: Seq,
+    /// The last seq handed to the pending segment (a history's events are handed over when
+    /// it is started again or the pending segment is written; per piece, adding each piece's
+    /// account to the pending one cost as much as all else).
+    handed: Seq,
+    limits: BuildLimits,
+}
+
+fn io_at(dir: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::io(dir.display(), e)
+}
+
+fn damaged(dir: &Path, e: String) -> Error {
+    Error::io(
+        dir.display(),
+        std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+    )
+}
+
+impl Build {
+    fn new(dir: &Path, generation: u64, limits: BuildLimits) -> Result<Build> {
+        let manifest = Manifest {
+            generation,
+            ..Manifest::default()
+        };
+        let index = Index::new(dir.to_path_buf(), manifest.clone(), Vec::new());
+        let appender = Appender::new(index).map_err(|e| damaged(dir, e))?;
+        Ok(Build {
+            dir: dir.to_path_buf(),
+            manifest,
+            appender,
+            started: 0,
+            handed: 0,
+            limits,
+        })
+    }
+
+    /// Writes the pending segment as a segment, merges the last ones, removes the files of
+    /// those merged (no manifest names them), and, if `go_on`, starts a new pending segment.
+    fn write_pending(&mut self, go_on: bool) -> Result<()> {
+        let dir = self.dir.clone();
+        let io = io_at(&dir);
+        let m = &mut self.manifest;
+        let pending = &mut self.appender.pending;
+        if pending.len() == 0 {
+            return Ok(());
+        }
+        let meta = pending_segment(&dir, m, pending).map_err(&io)?;
+        let last = meta.last;
+        let before: Vec<String> = m.segments.iter().map(|s| s.name.clone()).collect();
+        m.segments.push(meta);
+        merge_last(&dir, m).map_err(&io)?;
+        m.seq = last;
+        for gone in before
+            .iter()
+            .filter(|n| !m.segments.iter().any(|s| &s.name == *n))
+        {
+            let _ = fs::remove_file(dir.join(gone));
+        }
+        if !go_on {
+            return Ok(());
+        }
+        let segments = m
+            .segments
+            .iter()
+            .map(|s| Segment::open(&dir.join(&s.name), s))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| damaged(&dir, e))?;
+        let index = Index::new(dir.clone(), m.clone(), segments);
+        self.appender.published(index).map_err(|e| damaged(&dir, e))
+    }
+
+    /// Hands the events `h` holds after `handed` to the pending segment (`h` goes to its
+    /// thread, which writes their records and computes their posting lists and account while
+    /// this one folds on) and leaves `h` empty, ending where it did; returns its last
+    /// [`BuildLimits::tail_events`] events, to be carried into the next history.
+    fn hand_over(&mut self, h: &mut History) -> Result<Vec<Event>> {
+        let end = h.seq_last();
+        let keep_from = end.saturating_sub(self.limits.tail_events) + 1;
+        let tail: Vec<Event> = h
+            .events()
+            .rev()
+            .take_while(|e| e.seq >= keep_from)
+            .collect();
+        let old = std::mem::replace(h, History::sparse_to(end));
+        if end > self.handed {
+            self.appender
+                .add(old, self.handed, end)
+                .map_err(io_at(&self.dir))?;
+            self.handed = end;
+        }
+        Ok(tail)
+    }
+
+    /// Starts `h` (just handed over) again (see the module docs), holding every registration,
+    /// alias link and role, the events of `tail` and those of `seqs` (sorted).
+    fn restart(&mut self, h: &mut History, tail: Vec<Event>, seqs: &[Seq]) -> Result<()> {
+        let end = h.seq_last();
+        let a = &mut self.appender;
+        let mut events: Vec<Event> = a.events(seqs).map_err(|e| damaged(&self.dir, e))?;
+        events.extend(a.registrations_and_links().cloned());
+        events.extend(
+            a.index
+                .links()
+                .map_err(|e| damaged(&self.dir, e))?
+                .iter()
+                .cloned(),
+        );
+        events.extend(tail);
+        events.sort_by_key(|e| e.seq);
+        events.dedup_by_key(|e| e.seq);
+        let mut fresh = History::sparse_to(end);
+        fresh.reserve(events.len() + self.limits.period_events as usize);
+        for e in events {
+            fresh.apply(e);
+        }
+        *h = fresh;
+        self.started = end;
+        Ok(())
+    }
+
+    /// The seqs of the events no longer in `held` (all when `None`) that checking `events`
+    /// reads: an event of the same id, a target with every note of it.
+    fn wanted(
+        &mut self,
+        held: Option<&History>,
+        events: &[(Uuid, &EventBody)],
+    ) -> Result<Vec<Seq>> {
+        let dir = self.dir.clone();
+        let damaged = |e| damaged(&dir, e);
+        let a = &mut self.appender;
+        let gone = |id: &Uuid| held.is_none_or(|h| h.seq_of(id).is_none());
+        let mut seqs = Vec::new();
+        for (id, body) in events {
+            if gone(id) {
+                seqs.extend(a.seq_of(id).map_err(damaged)?);
+            }
+            if let Some(t) = body.target()
+                && gone(&t)
+                && let Some(seq) = a.seq_of(&t).map_err(damaged)?
+            {
+                seqs.push(seq);
+                seqs.extend(a.notes(seq).map_err(damaged)?);
+            }
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        Ok(seqs)
+    }
+}
+
+impl Stream for Build {
+    fn before(&mut self, h: &mut History, events: &[(Uuid, &EventBody)]) -> Result<()> {
+        let held = h.seq_last() - self.started;
+        if held < self.limits.period_events && self.wanted(Some(h), events)?.is_empty() {
+            return Ok(());
+        }
+        // What the history started again no longer holds is read from the index built so
+        // far, which holds every event folded once they are handed over.
+        let tail = self.hand_over(h)?;
+        let seqs = self.wanted(None, events)?;
+        self.restart(h, tail, &seqs)
+    }
+
+    fn after(&mut self, h: &mut History, _from: Seq) -> Result<()> {
+        let held = h.seq_last() - self.handed;
+        if self.appender.pending.len() + held >= self.limits.pending_events {
+            let tail = self.hand_over(h)?;
+            self.write_pending(true)?;
+            self.restart(h, tail, &[])?;
+        }
+        Ok(())
+    }
+}
+
+/// The generation the next manifest of the index in `dir` takes: past the current manifest's
+/// and any segment file's (a damaged manifest's segments are not overwritten while named).
+fn next_generation(dir: &Path) -> u64 {
+    let from_manifest = fs::read(dir.join("MANIFEST"))
+        .ok()
+        .and_then(|b| manifest::decode(&b).ok())
+        .map_or(0, |m| m.generation);
+    let from_files = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name();
+            let name = name.to_str()?;
+            name.strip_prefix("seg-")?
+                .split('-')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0);
+    from_manifest.max(from_files)
+}
+
+/// Builds the index of the file log at `path` anew in `dir` (see the module docs), holding
+/// the index's lock throughout; returns the log as read (its end and torn tail; its history
+/// holds no event, but ends where the log does).
+///
+/// # Errors
+/// Those of [`Log::open`] for the log; [`Error::Io`] naming the folder when the index cannot
+/// be written (nothing is then named by a new manifest).
+pub(crate) fn build(path: &Path, dir: &Path, limits: BuildLimits) -> Result<Log> {
+    let io = io_at(dir);
+    fs::create_dir_all(dir).map_err(&io)?;
+    let lock = File::create(dir.join("LOCK")).map_err(&io)?;
+    lock.lock().map_err(&io)?;
+    let name = path.display().to_string();
+    let open = || File::open(path).map_err(|e| missing_or_io(path, e));
+    let mut generation = next_generation(dir);
+    let mut b = Build::new(dir, generation, limits)?;
+    let first = Log::stream(&name, open()?, limits.chunk_bytes, &mut b)?;
+    let log = if first.torn_tail_records > 0 {
+        // The torn tail's events were taken before the fold rolled them back: again, up to
+        // the last complete batch.
+        generation = b.manifest.generation;
+        drop(b);
+        b = Build::new(dir, generation, limits)?;
+        let mut log = Log::stream(
+            &name,
+            open()?.take(first.valid_len),
+            limits.chunk_bytes,
+            &mut b,
+        )?;
+        log.torn_tail_bytes = first.torn_tail_bytes;
+        log.torn_tail_records = first.torn_tail_records;
+        log
+    } else {
+        first
+    };
+    let tail_sum = super::Source::File(path).tail_sum(&log)?;
+    let mut log = log;
+    b.hand_over(&mut log.history)?;
+    b.write_pending(false)?;
+    let mut m = b.manifest;
+    m.generation += 1;
+    m.seq = log.history.seq_last();
+    m.head = log.head.0;
+    m.valid_len = log.valid_len;
+    m.tail_sum = tail_sum;
+    manifest::write(dir, &m).map_err(&io)?;
+    remove_unnamed(dir, &m);
+    Ok(log)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::{BuildLimits, build};
+    use crate::store::chain::{HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
+    use crate::store::index_path;
+    use crate::store::log::stored_hash;
+    use crate::store::{AppendOptions, IndexCheck, Log, LogRef, append, check_index, parse_batch};
+
+    /// Small enough that 60 events make many pieces, segments and histories.
+    const SMALL: BuildLimits = BuildLimits {
+        pending_events: 9,
+        period_events: 4,
+        tail_events: 1,
+        chunk_bytes: 300,
+    };
+
+    fn id(n: usize) -> String {
+        format!("00000000-0000-4000-8000-{n:012}")
+    }
+
+    fn stance(n: usize) -> String {
+        format!(
+            "{{\"type\":\"stance.declared\",\"id\":\"{}\",\"actor\":\"a{}\",\"topic\":\"t{}\",\"stance\":\"support\",\"date\":\"2020-01-0{}\",\"cite\":{{\"publication\":\"P\"}}}}\n",
+            id(n),
+            n % 2,
+            n % 3,
+            1 + n % 9
+        )
+    }
+
+    /// A log of 2 actors, 3 topics and 6 batches of 10 stances, the last batch correcting
+    /// and retracting stances of the first.
+    fn log(dir: &Path) -> std::path::PathBuf {
+        let path = dir.join("log.jsonl");
+        Log::create(&path).unwrap();
+        let log = LogRef::File(path.clone());
+        let mut first = String::new();
+        for a in 0..2 {
+            first += &format!(
+                "{{\"type\":\"actor.registered\",\"actor\":\"a{a}\",\"name\":\"A\",\"kind\":\"state\",\"country\":\"KOR\",\"sector\":\"GOV\"}}\n"
+            );
+        }
+        for t in 0..3 {
+            first += &format!(
+                "{{\"type\":\"topic.registered\",\"topic\":\"t{t}\",\"title\":\"T\",\"kind\":\"policy\"}}\n"
+            );
+        }
+        for k in 0..6 {
+            let mut text = if k == 0 { first.clone() } else { String::new() };
+            text += &(k * 10..k * 10 + 10).map(stance).collect::<String>();
+            if k == 5 {
+                text += &format!(
+                    "{{\"type\":\"stance.corrected\",\"id\":\"{}\",\"target\":\"{}\",\"reason\":\"r\",\"actor\":\"a1\",\"topic\":\"t2\"}}\n",
+                    id(900),
+                    id(1)
+                );
+                text += &format!(
+                    "{{\"type\":\"stance.retracted\",\"id\":\"{}\",\"target\":\"{}\",\"reason\":\"r\"}}\n",
+                    id(901),
+                    id(2)
+                );
+            }
+            let batch = parse_batch("b", text.as_bytes()).unwrap();
+            let opts = AppendOptions {
+                recorded_at: jiff::Timestamp::from_second(1_700_000_000 + k as i64).unwrap(),
+                expect_seq: None,
+                wait: Duration::from_secs(5),
+            };
+            append(&log, &batch, "b", &opts).unwrap();
+        }
+        path
+    }
+
+    /// The lines of the log at `path`, with line `at` (0-based) given the id of line `from`
+    /// and every stored hash from there on computed again, so that only the rules see it.
+    fn with_id_of(path: &Path, at: usize, from: usize) -> Vec<u8> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let id_of = |l: &str| l.split("\"id\":\"").nth(1).unwrap()[..36].to_string();
+        let (old, new) = (id_of(&lines[at]), id_of(&lines[from]));
+        lines[at] = lines[at].replace(&old, &new);
+        let mut prev = if at == 0 {
+            Hash([0; 32])
+        } else {
+            stored_hash(lines[at - 1].as_bytes()).unwrap()
+        };
+        for line in &mut lines[at..] {
+            let (before, after) = hash_input(line.as_bytes()).unwrap();
+            prev = link(&prev, &[before, after]);
+            let start = before.len() + HASH_KEY.len();
+            line.replace_range(start..start + HASH_HEX_LEN, &prev.to_hex());
+        }
+        lines
+            .iter()
+            .flat_map(|l| format!("{l}\n").into_bytes())
+            .collect()
+    }
+
+    /// Given a log of many pieces and small limits, then the index built from scratch agrees
+    /// with the whole log as `verify` compares them; and so with a torn last batch (its
+    /// whole records folded, then rolled back): the index ends at the batch before, as the
+    /// whole log's read does, and says how much it left out.
+    #[test]
+    fn a_build_in_pieces_agrees_with_the_log_and_leaves_a_torn_batch_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = log(dir.path());
+        std::fs::remove_dir_all(index_path(&path)).unwrap();
+        let built = build(&path, &index_path(&path), SMALL).unwrap();
+        let whole = Log::open(&path).unwrap();
+        assert_eq!(built.history.seq_last(), 67);
+        assert_eq!(
+            check_index(&path, &whole).unwrap(),
+            IndexCheck::Agrees { seq: 67 }
+        );
+        // The last batch (12 records, seqs 56 to 67) cut after 3 whole records and a half.
+        let text = std::fs::read(&path).unwrap();
+        let cut: usize = text
+            .split_inclusive(|b| *b == b'\n')
+            .take(55 + 3)
+            .map(<[u8]>::len)
+            .sum();
+        std::fs::write(&path, &text[..cut + 40]).unwrap();
+        let built = build(&path, &index_path(&path), SMALL).unwrap();
+        assert_eq!((built.history.seq_last(), built.torn_tail_records), (55, 3));
+        let whole = Log::open(&path).unwrap();
+        assert_eq!(whole.torn_tail_bytes, built.torn_tail_bytes);
+        assert_eq!(
+            check_index(&path, &whole).unwrap(),
+            IndexCheck::Agrees { seq: 55 }
+        );
+    }
+
+    /// Given an id used twice, far enough apart that the history no longer holds the first
+    /// (it is in a written segment), then the build refuses the log with the whole read's
+    /// error (line, field, the seq of the first), and writes no manifest.
+    #[test]
+    fn an_id_used_twice_far_apart_is_refused_as_a_whole_read_refuses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = log(dir.path());
+        std::fs::write(&path, with_id_of(&path, 60, 6)).unwrap();
+        let whole = Log::open(&path).unwrap_err().to_string();
+        assert!(
+            whole.ends_with(":61: field `id`: event id 00000000-0000-4000-8000-000000000001 is already used by seq 7"),
+            "{whole}"
+        );
+        let dir = index_path(&path);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let built = build(&path, &dir, SMALL).unwrap_err().to_string();
+        assert_eq!(built, whole);
+        assert!(!dir.join("MANIFEST").exists());
+    }
+}
