@@ -52,8 +52,9 @@ use crate::error::{Error, Result};
 /// ASCII, so that other applications in the same database are unlikely to pick it.
 pub const LOCK_KEY: i64 = 0x7374_616e_6365;
 
-/// The channel every append notifies when it commits (`NOTIFY`; `pg_notify` in
-/// `stancelog.append`), which a follower (`stancelog watch`) listens on.
+/// The channel every append notifies when it commits (`NOTIFY` on the locked way;
+/// `pg_notify` in `APPEND_AT_END` and in `stancelog.append`, kept for older clients), which
+/// a follower (`stancelog watch`) listens on.
 pub const NOTIFY_CHANNEL: &str = "stancelog_append";
 
 /// The schema `stancelog init` creates: the records table, the triggers that keep it
@@ -561,7 +562,10 @@ impl<'a> PgAppend<'a> {
     /// refuses it and the whole statement, so nothing is stored ([`AtEnd::Moved`]). That
     /// holds because a writer's fold never ends past the table, and the table's seqs are
     /// contiguous from 1 (each batch is stored under the lock at the end), so "the first
-    /// seq is free" is "the table still ends just before it". A refusal of any other unique
+    /// seq is free" is "the table still ends just before it". (A row inserted by hand,
+    /// outside the append path, past a gap can break that premise: a batch then fills the
+    /// gap, and the hash chain, which `verify` checks, fails at the hand-made row, as it
+    /// would without this statement.) A refusal of any other unique
     /// key (the `id` index of a log made by an early `init`) is taken as a move too: the
     /// locked way then checks the batch against the table's end and tells what is wrong.
     ///

@@ -879,29 +879,7 @@ fn an_import_stopping_while_its_batch_fails_on_its_thread_says_the_batch_was_not
     let log = TestLog::empty(Backend::Postgres);
     let db = dbname(&log.arg);
     refuse_rows_after(db, Some(500));
-    let o = run(
-        &[
-            "--log",
-            &log.arg,
-            "import",
-            "csv",
-            sheet.to_str().unwrap(),
-            "--actor-col",
-            "who",
-            "--topic",
-            "sanctions",
-            "--stance-col",
-            "position",
-            "--date-col",
-            "when",
-            "--cite",
-            "Notes",
-            "--recorded-col",
-            "recorded",
-            "--register",
-        ],
-        None,
-    );
+    let o = import_sheet(&sheet, &log.arg);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("test: seq 501 refused"), "{err}");
