@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${1:-../shared/data}"
 rounds="${2:-5}"
-work="$(mktemp -d)"
+mkdir -p target && work="$(mktemp -d "${TMPDIR:-$PWD/target}/bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 log="$work/un.jsonl"
 bin=target/release/stancelog

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 data="${1:-../shared/data}"
 rounds="${2:-5}"
 parts="${3:-123}"
-work="$(mktemp -d)"
+mkdir -p target && work="$(mktemp -d "${TMPDIR:-$PWD/target}/bench.XXXXXX")"
 # Its own folder right under /tmp: the server runs as the postgres user, who must reach it.
 pgdir="$(mktemp -d /tmp/stancelog-pg.XXXXXX)"
 trap '.ci/pg-stop "$pgdir"; rm -rf "$work"' EXIT

@@ -11,7 +11,7 @@ dir="${1:-}"
 shift || true
 sizes=("${@:-1000000 4000000}")
 if [ -z "$dir" ]; then
-  dir="$(mktemp -d)"
+  mkdir -p target && dir="$(mktemp -d "${TMPDIR:-$PWD/target}/bench.XXXXXX")"
   trap 'rm -rf "$dir"' EXIT
 fi
 bin=target/release/stancelog

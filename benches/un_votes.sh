@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${1:-../shared/data}"
-work="$(mktemp -d)"
+mkdir -p target && work="$(mktemp -d "${TMPDIR:-$PWD/target}/bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 log="$work/un.jsonl"
 bin=target/release/stancelog
