@@ -49,7 +49,7 @@ const TAIL_EVENTS: u64 = 1 << 12;
 /// How much a build of the index from scratch holds at once (see the `build` module docs):
 /// events in its pending segment, events folded into one history before it is started again,
 /// events of the history carried into the next, bytes of log per piece read.
-/// [`BuildBuildLimits::DEFAULT`] is what queries and `stancelog index` use; tests use small ones so
+/// [`BuildLimits::DEFAULT`] is what queries and `stancelog index` use; tests use small ones so
 /// that a small log crosses every limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BuildLimits {
