@@ -1097,50 +1097,54 @@ fn a_kill_during_an_append_and_its_index_update_leaves_the_next_query_right() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let big = dir.path().join("big.jsonl");
     std::fs::write(&big, stances(3000, 4000, 20, 40)).unwrap();
-    let args = |log: &Path| {
-        let mut c = crate::support::stancelog_command();
-        c.args([
-            "--log",
-            log.to_str().unwrap(),
-            "append",
-            big.to_str().unwrap(),
-        ]);
-        c.stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        c
-    };
-    // How long a whole append takes here, to spread the kills over it.
-    let fresh = |name: &str| {
-        let log = dir.path().join(name);
-        std::fs::copy(&base, &log).unwrap();
-        copy_dir(&index_path(&base), &index_path(&log));
-        log
-    };
-    let timed = fresh("timed.jsonl");
-    let start = std::time::Instant::now();
-    assert!(args(&timed).status().unwrap().success());
-    let whole = start.elapsed();
-    for k in 0..10u32 {
-        let log = fresh(&format!("k{k}.jsonl"));
-        let mut child = args(&log).spawn().unwrap();
-        std::thread::sleep(whole * k / 10);
-        let _ = child.kill();
-        let _ = child.wait();
+    let append = ["append", big.to_str().unwrap()];
+    kill_at_ten_points(dir.path(), &base, &append, |k, log| {
         let query = ["positions", "--format", "json"];
-        let o = run_log(&log, &query, None);
+        let o = run_log(log, &query, None);
         assert_eq!(o.status.code(), Some(0), "kill {k}: {}", stderr(&o));
         let after_kill = stdout(&o);
-        let o = run_log(&log, &query, None);
+        let o = run_log(log, &query, None);
         assert!(
             !stderr(&o).contains("index discarded"),
             "kill {k}: {}",
             stderr(&o)
         );
         assert_eq!(stdout(&o), after_kill, "kill {k}");
-        let seq = Log::open(&log).unwrap().history().seq_last();
+        let seq = Log::open(log).unwrap().history().seq_last();
         assert!(seq == 3060 || seq == 7060, "kill {k}: seq {seq}");
-        std::fs::remove_dir_all(index_path(&log)).unwrap();
-        assert_eq!(stdout(&run_log(&log, &query, None)), after_kill, "kill {k}");
+        std::fs::remove_dir_all(index_path(log)).unwrap();
+        assert_eq!(stdout(&run_log(log, &query, None)), after_kill, "kill {k}");
+    });
+}
+
+/// Runs `stancelog --log LOG -q ARGS` on copies of `base` and its index in `dir`: once whole,
+/// to time it, then ten times killed (SIGKILL) at points spread over that time; after each
+/// kill, `check(k, log)` on that copy.
+fn kill_at_ten_points(dir: &Path, base: &Path, args: &[&str], check: impl Fn(u32, &Path)) {
+    let command = |log: &Path| {
+        let mut c = crate::support::stancelog_command();
+        c.args(["--log", log.to_str().unwrap(), "-q"]).args(args);
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    let fresh = |name: &str| {
+        let log = dir.join(name);
+        std::fs::copy(base, &log).unwrap();
+        copy_dir(&index_path(base), &index_path(&log));
+        log
+    };
+    let timed = fresh("timed.jsonl");
+    let start = std::time::Instant::now();
+    assert!(command(&timed).status().unwrap().success());
+    let whole = start.elapsed();
+    for k in 0..10u32 {
+        let log = fresh(&format!("k{k}.jsonl"));
+        let mut child = command(&log).spawn().unwrap();
+        std::thread::sleep(whole * k / 10);
+        let _ = child.kill();
+        let _ = child.wait();
+        check(k, &log);
     }
 }
 
@@ -1159,35 +1163,13 @@ fn a_kill_during_an_index_rebuild_leaves_the_next_query_right() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let query = ["positions", "--format", "json"];
     let expected = stdout(&run_log(&base, &query, None));
-    let rebuild = |log: &Path| {
-        let mut c = crate::support::stancelog_command();
-        c.args(["--log", log.to_str().unwrap(), "-q", "index", "--rebuild"]);
-        c.stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        c
-    };
-    let fresh = |name: &str| {
-        let log = dir.path().join(name);
-        std::fs::copy(&base, &log).unwrap();
-        copy_dir(&index_path(&base), &index_path(&log));
-        log
-    };
-    let timed = fresh("timed.jsonl");
-    let start = std::time::Instant::now();
-    assert!(rebuild(&timed).status().unwrap().success());
-    let whole = start.elapsed();
-    for k in 0..10u32 {
-        let log = fresh(&format!("k{k}.jsonl"));
-        let mut child = rebuild(&log).spawn().unwrap();
-        std::thread::sleep(whole * k / 10);
-        let _ = child.kill();
-        let _ = child.wait();
-        let o = run_log(&log, &query, None);
+    kill_at_ten_points(dir.path(), &base, &["index", "--rebuild"], |k, log| {
+        let o = run_log(log, &query, None);
         assert_eq!(o.status.code(), Some(0), "kill {k}: {}", stderr(&o));
         assert_eq!(stdout(&o), expected, "kill {k}");
-        let o = run_log(&log, &["index", "--check"], None);
+        let o = run_log(log, &["index", "--check"], None);
         assert_eq!(o.status.code(), Some(0), "kill {k}: {}", stderr(&o));
-    }
+    });
 }
 
 /// Given a log whose index cannot be written (here a file stands where its folder would be),

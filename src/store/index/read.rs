@@ -86,17 +86,6 @@ impl Index {
         Ok(())
     }
 
-    /// The seqs filed under `key` in any segment, sorted, without repeats.
-    pub(super) fn postings(&self, key: &[u8]) -> Result<Vec<Seq>, Damage> {
-        let mut out = Vec::new();
-        for s in &self.segments {
-            s.postings(key, &mut out)?;
-        }
-        out.sort_unstable();
-        out.dedup();
-        Ok(out)
-    }
-
     /// The record bodies of `seqs` (sorted), their checks verified, from the segments that
     /// hold them, read into buffers taken from `spare` where it has them.
     fn records(&self, seqs: &[Seq], spare: &mut Vec<Vec<u8>>) -> Result<Vec<RecordBytes>, Damage> {
@@ -538,7 +527,7 @@ impl Index {
             // fold them, the alias links and roles (the `g` list) and the selection in one
             // pass from the records' bytes, with no list of decoded events to merge.
             let mut seqs: Vec<Seq> = rest.iter().map(|l| l.seq).collect();
-            seqs.extend(self.postings(GLOBAL)?);
+            seqs.extend(self.global_located()?.iter().map(|l| l.seq));
             seqs.sort_unstable();
             seqs.dedup();
             self.fold(&mut h, &seqs)?;

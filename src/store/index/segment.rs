@@ -75,7 +75,8 @@ pub(crate) fn sort_located(list: &mut Vec<Located>) {
 }
 
 /// The check of a part of a segment: the XXH3-64 of `bytes` (seed 0), little-endian. It finds
-/// accidental damage (a torn write, a flipped bit, a part read from the wrong place); it is no
+/// accidental damage (a torn write, a flipped bit, a span cutting into another part: a whole
+/// record read from another's place is caught by its seq, which every read compares); it is no
 /// seal against a forger, who could recompute any unkeyed check (SHA-256 before format 5
 /// included): `verify` compares the index with the log, whose hash chain is SHA-256.
 pub(crate) fn check8(bytes: &[u8]) -> [u8; 8] {
