@@ -27,7 +27,7 @@ use stancelog::store::{
     Record, Writer, check_index, index_path, parse_batch,
 };
 
-use crate::support::{run_log, stderr, stdout};
+use crate::support::{copy_dir, kill_at_ten_points, run_log, stderr, stdout};
 
 const ISSUES: &[&str] = &["nu", "hr", "me"];
 
@@ -590,14 +590,6 @@ fn answers(log: &Path) -> String {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
-
 /// The answers with no index at all: built from the log by the first query.
 fn answers_afresh(log: &Path) -> String {
     let _ = std::fs::remove_dir_all(index_path(log));
@@ -1115,37 +1107,6 @@ fn a_kill_during_an_append_and_its_index_update_leaves_the_next_query_right() {
         std::fs::remove_dir_all(index_path(log)).unwrap();
         assert_eq!(stdout(&run_log(log, &query, None)), after_kill, "kill {k}");
     });
-}
-
-/// Runs `stancelog --log LOG -q ARGS` on copies of `base` and its index in `dir`: once whole,
-/// to time it, then ten times killed (SIGKILL) at points spread over that time; after each
-/// kill, `check(k, log)` on that copy.
-fn kill_at_ten_points(dir: &Path, base: &Path, args: &[&str], check: impl Fn(u32, &Path)) {
-    let command = |log: &Path| {
-        let mut c = crate::support::stancelog_command();
-        c.args(["--log", log.to_str().unwrap(), "-q"]).args(args);
-        c.stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        c
-    };
-    let fresh = |name: &str| {
-        let log = dir.join(name);
-        std::fs::copy(base, &log).unwrap();
-        copy_dir(&index_path(base), &index_path(&log));
-        log
-    };
-    let timed = fresh("timed.jsonl");
-    let start = std::time::Instant::now();
-    assert!(command(&timed).status().unwrap().success());
-    let whole = start.elapsed();
-    for k in 0..10u32 {
-        let log = fresh(&format!("k{k}.jsonl"));
-        let mut child = command(&log).spawn().unwrap();
-        std::thread::sleep(whole * k / 10);
-        let _ = child.kill();
-        let _ = child.wait();
-        check(k, &log);
-    }
 }
 
 /// Given a log of 8,000 stances and its index, when `stancelog index --rebuild` is killed
