@@ -344,7 +344,8 @@ fn pending_segment(
 }
 
 /// The longest tail after the index's end that is folded onto the index alone (64 MiB);
-/// a longer one (an index far behind) is caught up by reading the whole log.
+/// a longer one (an index far behind) is caught up as a build reads, from the index's end
+/// (`build::catch_up`).
 pub(crate) const TAIL_BYTES_MAX: u64 = 64 << 20;
 
 /// The most events a merge on the append path writes: a run of new events takes the segments
@@ -611,6 +612,23 @@ impl Index {
         Index::rebuild_source(&mut Source::File(log_path), limits)
     }
 
+    /// Catches the index of the file log at `log_path` up as a query catches up a tail too
+    /// long to fold at once: the log read from the index's end on as a build reads it, holding
+    /// at most what `limits` says ([`BuildLimits::DEFAULT`] on the query path); built anew when
+    /// there is none or it does not match the log.
+    ///
+    /// # Errors
+    /// As [`Index::open`].
+    pub fn catch_up_with(log_path: &Path, limits: BuildLimits) -> Result<Index> {
+        let src = Source::File(log_path);
+        src.must_exist()?;
+        let dir = src.dir()?;
+        Ok(match build::catch_up(log_path, &dir, limits)? {
+            Built::Log(log) => Index::reload(&src, &log)?,
+            Built::Current(m, segments, _) => Index::new(dir, m, segments),
+        })
+    }
+
     /// [`Index::rebuild`] for a log on either backend.
     ///
     /// # Errors
@@ -629,17 +647,35 @@ impl Index {
     }
 
     /// Brings an index whose log has grown after its end up to date: folds only the log's
-    /// tail after it, onto what the index holds ([`Index::tail_log`]), and adds it; the whole
-    /// log is read only when the tail cannot be folded that way.
+    /// tail after it, onto what the index holds ([`Index::tail_log`]), and adds it. When the
+    /// tail cannot be folded that way (longer than [`TAIL_BYTES_MAX`], ...), a file log is read
+    /// from the index's end as a build reads it, in bounded memory ([`build::catch_up`]); a
+    /// PostgreSQL log, or a file log that read refuses, is read whole (which names the error
+    /// as a whole read does).
     fn catch_up(
         src: &mut Source,
         m: Manifest,
         segments: Vec<Segment>,
     ) -> Result<(Index, IndexUse)> {
-        let mut index = Index::new(src.dir()?, m, segments);
-        let (log, sparse) = match index.tail_log(src)? {
-            Some(log) => (log, true),
-            None => (src.read_whole()?, false),
+        let dir = src.dir()?;
+        let mut index = Index::new(dir.clone(), m, segments);
+        let (log, sparse) = match (index.tail_log(src)?, &src) {
+            (Some(log), _) => (log, true),
+            (None, Source::File(path)) => {
+                let used = IndexUse::CaughtUp {
+                    from: index.manifest.seq,
+                };
+                drop(index);
+                return match build::catch_up(path, &dir, BuildLimits::DEFAULT) {
+                    Ok(Built::Log(log)) => Ok((Index::reload(src, &log)?, used)),
+                    Ok(Built::Current(m, segments, _)) => Ok((Index::new(dir, m, segments), used)),
+                    Err(_) => {
+                        let whole = src.read_whole()?;
+                        Index::updated(src, whole, used)
+                    }
+                };
+            }
+            (None, _) => (src.read_whole()?, false),
         };
         if log.history.seq_last() == index.manifest.seq {
             // Only a torn tail after the index's end.
@@ -669,8 +705,8 @@ impl Index {
     /// ([`Index::history_for`]: registrations, the events their ids and targets name). `None`
     /// when that cannot be done here (the tail longer than [`TAIL_BYTES_MAX`], the record at
     /// the index's end without its newline, damage found in the index, a record the fold
-    /// refuses): then the caller reads the whole log, which also names any error as a whole
-    /// read would.
+    /// refuses): then the caller reads on from the index's end as a build does, or reads the
+    /// whole log (see [`Index::catch_up`]).
     ///
     /// # Errors
     /// [`Error::Io`] when the log cannot be read.

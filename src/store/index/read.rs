@@ -353,7 +353,7 @@ impl Index {
     }
 
     /// Every registration, alias link and role, in log order (decoded once per index).
-    fn globals(&self) -> Result<&[Event], Damage> {
+    pub(super) fn globals(&self) -> Result<&[Event], Damage> {
         if let Some(g) = self.globals.get() {
             return Ok(g);
         }
