@@ -251,6 +251,15 @@ pub fn update_index(log_path: &Path, log: &Log) -> Result<()> {
     update_source(&mut Source::File(log_path), log)
 }
 
+/// [`update_index`] for a log on either backend (a PostgreSQL log's index is in the local
+/// cache folder).
+///
+/// # Errors
+/// As [`update_index`], and [`Error::Io`] when the server fails.
+pub(crate) fn update_log_index(target: &LogRef, log: &Log) -> Result<()> {
+    update_source(&mut Source::of(target), log)
+}
+
 /// [`update_index`] for the log behind `src`.
 pub(crate) fn update_source(src: &mut Source, log: &Log) -> Result<()> {
     let dir = src.dir()?;
@@ -267,8 +276,11 @@ pub(crate) fn update_source(src: &mut Source, log: &Log) -> Result<()> {
     };
     let generation = old.as_ref().map_or(0, |m| m.generation);
     let usable = match old {
-        Some(m) if m.seq <= log.history.seq_last() => match src.check(&m)? {
+        Some(m) => match src.check(&m)? {
             Match::Differs(_) => None,
+            // Another process brought the index past `log` (a PostgreSQL log's writers and
+            // queries run side by side): it matches the log, and `log` adds nothing to it.
+            _ if m.seq > log.history.seq_last() => return Ok(()),
             _ => Some(m),
         },
         _ => None,
@@ -280,11 +292,23 @@ pub(crate) fn update_source(src: &mut Source, log: &Log) -> Result<()> {
     if m.seq == log.history.seq_last() && m.valid_len == log.valid_len && m.generation > 0 {
         return Ok(());
     }
+    if !holds_after(&log.history, m.seq) {
+        // A sparse history (a writer's, a catch-up's) holds only what its own events needed:
+        // it cannot stand for the events before them. The next query catches the index up.
+        return Ok(());
+    }
     extend(&dir, &mut m, log).map_err(io(&dir))?;
     m.tail_sum = src.tail_sum(log)?;
     manifest::write(&dir, &m).map_err(io(&dir))?;
     remove_unnamed(&dir, &m);
     Ok(())
+}
+
+/// Whether `h` holds every event after seq `from` (a whole log's fold does; a sparse
+/// history only when it holds every event after `from`).
+fn holds_after(h: &History, from: Seq) -> bool {
+    let last = h.seq_last();
+    h.len() as Seq == last || (from + 1..=last).all(|s| h.event_meta(s).is_some())
 }
 
 /// Publishes `pending` (the events an import appended after the index's end, see
