@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use super::manifest::{self, Manifest};
 use super::pending::{Appender, PENDING_EVENTS_MAX};
 use super::segment::Segment;
-use super::{Index, merge_last, pending_segment, remove_unnamed};
+use super::{Index, Match, merge_last, pending_segment, remove_unnamed};
 use crate::core::{Event, EventBody, History, Seq};
 use crate::error::{Error, Result};
 use crate::store::log::{CHUNK_BYTES, Log, Stream, missing_or_io};
@@ -280,18 +280,36 @@ fn next_generation(dir: &Path) -> u64 {
     from_manifest.max(from_files)
 }
 
+/// What [`build`] did.
+pub(crate) enum Built {
+    /// It built the index: the log as read (its end and torn tail; its history holds no
+    /// event, but ends where the log does).
+    Log(Box<Log>),
+    /// It found the index current, as loaded under the lock: its manifest, its segments, and
+    /// how it stands against the log ([`Match::Same`] or [`Match::Longer`]).
+    Current(Manifest, Vec<Segment>, Match),
+}
+
 /// Builds the index of the file log at `path` anew in `dir` (see the module docs), holding
-/// the index's lock throughout; returns the log as read (its end and torn tail; its history
-/// holds no event, but ends where the log does).
+/// the index's lock throughout. With `recheck` (a query that found no usable index), it first
+/// looks, once it holds the lock, whether the index in `dir` matches the log (ends where the
+/// log does, or at a complete batch before), as a query's opening judges it: another process
+/// built it while this one waited for the lock; then it builds nothing.
 ///
 /// # Errors
 /// Those of [`Log::open`] for the log; [`Error::Io`] naming the folder when the index cannot
 /// be written (nothing is then named by a new manifest).
-pub(crate) fn build(path: &Path, dir: &Path, limits: BuildLimits) -> Result<Log> {
+pub(crate) fn build(path: &Path, dir: &Path, limits: BuildLimits, recheck: bool) -> Result<Built> {
     let io = io_at(dir);
     fs::create_dir_all(dir).map_err(&io)?;
     let lock = File::create(dir.join("LOCK")).map_err(&io)?;
     lock.lock().map_err(&io)?;
+    if recheck && let Ok((m, segments)) = super::load(dir) {
+        match super::check_log(path, &m)? {
+            Match::Differs(_) => {}
+            stands => return Ok(Built::Current(m, segments, stands)),
+        }
+    }
     let name = path.display().to_string();
     let open = || File::open(path).map_err(|e| missing_or_io(path, e));
     let mut generation = next_generation(dir);
@@ -327,7 +345,7 @@ pub(crate) fn build(path: &Path, dir: &Path, limits: BuildLimits) -> Result<Log>
     m.tail_sum = tail_sum;
     manifest::write(dir, &m).map_err(&io)?;
     remove_unnamed(dir, &m);
-    Ok(log)
+    Ok(Built::Log(Box::new(log)))
 }
 
 #[cfg(test)]
@@ -335,7 +353,8 @@ mod tests {
     use std::path::Path;
     use std::time::Duration;
 
-    use super::{BuildLimits, build};
+    use super::super::Match;
+    use super::{BuildLimits, Built, build};
     use crate::store::chain::{HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
     use crate::store::index_path;
     use crate::store::log::stored_hash;
@@ -431,6 +450,80 @@ mod tests {
             .collect()
     }
 
+    /// The log a build returns when it built.
+    fn built_log(b: crate::error::Result<Built>) -> Log {
+        match b.unwrap() {
+            Built::Log(log) => *log,
+            Built::Current(..) => panic!("no build"),
+        }
+    }
+
+    /// The files of the index folder `dir`, sorted.
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Given a query's build (`recheck`) that finds, once it holds the lock, an index another
+    /// process made current, then it builds nothing and hands that index over, as it stands
+    /// against the log (the same, or a log longer by whole batches); given no index, or a
+    /// damaged one, then it builds; `index --rebuild` (no recheck) always builds.
+    #[test]
+    fn a_rechecking_build_builds_only_when_no_index_matches_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = log(dir.path());
+        let idx = index_path(&path);
+        let kept = files(&idx);
+        let Built::Current(m, _, Match::Same) = build(&path, &idx, SMALL, true).unwrap() else {
+            panic!("not current");
+        };
+        assert_eq!((m.seq, files(&idx)), (67, kept.clone()));
+        // The index built on the log without its last batch (12 records), the log then whole.
+        let text = std::fs::read(&path).unwrap();
+        let cut: usize = text
+            .split_inclusive(|b| *b == b'\n')
+            .take(55)
+            .map(<[u8]>::len)
+            .sum();
+        std::fs::write(&path, &text[..cut]).unwrap();
+        assert_eq!(
+            built_log(build(&path, &idx, SMALL, false))
+                .history
+                .seq_last(),
+            55
+        );
+        std::fs::write(&path, &text).unwrap();
+        let Built::Current(m, _, Match::Longer) = build(&path, &idx, SMALL, true).unwrap() else {
+            panic!("not current");
+        };
+        assert_eq!(m.seq, 55);
+        let (_, used) = crate::store::Index::open(&path).unwrap();
+        assert_eq!(used, crate::store::IndexUse::CaughtUp { from: 55 });
+        std::fs::write(idx.join("MANIFEST"), b"damaged").unwrap();
+        assert_eq!(
+            built_log(build(&path, &idx, SMALL, true))
+                .history
+                .seq_last(),
+            67
+        );
+        std::fs::remove_dir_all(&idx).unwrap();
+        assert_eq!(
+            built_log(build(&path, &idx, SMALL, true))
+                .history
+                .seq_last(),
+            67
+        );
+        let whole = Log::open(&path).unwrap();
+        assert_eq!(
+            check_index(&path, &whole).unwrap(),
+            IndexCheck::Agrees { seq: 67 }
+        );
+    }
+
     /// Given a log of many pieces and small limits, then the index built from scratch agrees
     /// with the whole log as `verify` compares them; and so with a torn last batch (its
     /// whole records folded, then rolled back): the index ends at the batch before, as the
@@ -440,7 +533,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = log(dir.path());
         std::fs::remove_dir_all(index_path(&path)).unwrap();
-        let built = build(&path, &index_path(&path), SMALL).unwrap();
+        let built = built_log(build(&path, &index_path(&path), SMALL, false));
         let whole = Log::open(&path).unwrap();
         assert_eq!(built.history.seq_last(), 67);
         assert_eq!(
@@ -455,7 +548,7 @@ mod tests {
             .map(<[u8]>::len)
             .sum();
         std::fs::write(&path, &text[..cut + 40]).unwrap();
-        let built = build(&path, &index_path(&path), SMALL).unwrap();
+        let built = built_log(build(&path, &index_path(&path), SMALL, false));
         assert_eq!((built.history.seq_last(), built.torn_tail_records), (55, 3));
         let whole = Log::open(&path).unwrap();
         assert_eq!(whole.torn_tail_bytes, built.torn_tail_bytes);
@@ -480,7 +573,10 @@ mod tests {
         );
         let dir = index_path(&path);
         std::fs::remove_dir_all(&dir).unwrap();
-        let built = build(&path, &dir, SMALL).unwrap_err().to_string();
+        let Err(built) = build(&path, &dir, SMALL, false) else {
+            panic!("built");
+        };
+        let built = built.to_string();
         assert_eq!(built, whole);
         assert!(!dir.join("MANIFEST").exists());
     }

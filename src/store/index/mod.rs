@@ -55,6 +55,7 @@ use crate::core::{ActorEntry, ActorId, Event, History, Seq, TopicEntry, TopicId,
 use crate::error::{Error, Result};
 
 pub use self::build::BuildLimits;
+use self::build::Built;
 pub use self::check::{IndexCheck, check_index, check_index_of};
 pub use self::manifest::VERSION as INDEX_VERSION;
 pub(crate) use self::pending::{Appender, PENDING_EVENTS_MAX};
@@ -542,13 +543,21 @@ impl Index {
         } else {
             IndexUse::Rebuilt { reason }
         };
-        Index::built(src, used, BuildLimits::DEFAULT)
+        Index::built(src, used, BuildLimits::DEFAULT, true)
     }
 
     /// Builds the index anew from the log and loads it: a file log's as it is read, in
     /// bounded memory (`build.rs`), a PostgreSQL log's from its whole fold. When it cannot be
-    /// written (a read-only folder, a full disk), answers from the log's fold in memory.
-    fn built(src: &mut Source, used: IndexUse, limits: BuildLimits) -> Result<(Index, IndexUse)> {
+    /// written (a read-only folder, a full disk), answers from the log's fold in memory. With
+    /// `recheck`, a file log's index that another process made current while this one waited
+    /// for the index's lock is opened instead (as [`IndexUse::Used`], or caught up): N first
+    /// queries at once make one build, not N one after another.
+    fn built(
+        src: &mut Source,
+        used: IndexUse,
+        limits: BuildLimits,
+        recheck: bool,
+    ) -> Result<(Index, IndexUse)> {
         let path = match src {
             Source::File(path) => *path,
             Source::Postgres { .. } => {
@@ -557,8 +566,12 @@ impl Index {
             }
         };
         let dir = src.dir()?;
-        match build::build(path, &dir, limits) {
-            Ok(log) => Ok((Index::reload(src, &log)?, used)),
+        match build::build(path, &dir, limits, recheck) {
+            Ok(Built::Log(log)) => Ok((Index::reload(src, &log)?, used)),
+            Ok(Built::Current(m, segments, Match::Same)) => {
+                Ok((Index::new(dir, m, segments), IndexUse::Used))
+            }
+            Ok(Built::Current(m, segments, _)) => Index::catch_up(src, m, segments),
             Err(e @ Error::Io { .. }) => Index::unwritable(dir, src.read_whole()?, e),
             Err(e) => Err(e),
         }
@@ -636,7 +649,7 @@ impl Index {
         if dir.join("MANIFEST").exists() {
             fs::remove_file(dir.join("MANIFEST")).map_err(|e| Error::io(dir.display(), e))?;
         }
-        Ok(Index::built(src, IndexUse::Built, limits)?.0)
+        Ok(Index::built(src, IndexUse::Built, limits, false)?.0)
     }
 
     /// Brings an index whose log has grown after its end up to date: folds only the log's
