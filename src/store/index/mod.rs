@@ -252,6 +252,15 @@ pub fn update_index(log_path: &Path, log: &Log) -> Result<()> {
     update_source(&mut Source::File(log_path), log)
 }
 
+/// [`update_index`] for a log on either backend (a PostgreSQL log's index is in the local
+/// cache folder).
+///
+/// # Errors
+/// As [`update_index`], and [`Error::Io`] when the server fails.
+pub(crate) fn update_log_index(target: &LogRef, log: &Log) -> Result<()> {
+    update_source(&mut Source::of(target), log)
+}
+
 /// [`update_index`] for the log behind `src`.
 pub(crate) fn update_source(src: &mut Source, log: &Log) -> Result<()> {
     let dir = src.dir()?;
@@ -268,8 +277,11 @@ pub(crate) fn update_source(src: &mut Source, log: &Log) -> Result<()> {
     };
     let generation = old.as_ref().map_or(0, |m| m.generation);
     let usable = match old {
-        Some(m) if m.seq <= log.history.seq_last() => match src.check(&m)? {
+        Some(m) => match src.check(&m)? {
             Match::Differs(_) => None,
+            // Another process brought the index past `log` (a PostgreSQL log's writers and
+            // queries run side by side): it matches the log, and `log` adds nothing to it.
+            _ if m.seq > log.history.seq_last() => return Ok(()),
             _ => Some(m),
         },
         _ => None,
@@ -281,11 +293,23 @@ pub(crate) fn update_source(src: &mut Source, log: &Log) -> Result<()> {
     if m.seq == log.history.seq_last() && m.valid_len == log.valid_len && m.generation > 0 {
         return Ok(());
     }
+    if !holds_after(&log.history, m.seq) {
+        // A sparse history (a writer's, a catch-up's) holds only what its own events needed:
+        // it cannot stand for the events before them. The next query catches the index up.
+        return Ok(());
+    }
     extend(&dir, &mut m, log).map_err(io(&dir))?;
     m.tail_sum = src.tail_sum(log)?;
     manifest::write(&dir, &m).map_err(io(&dir))?;
     remove_unnamed(&dir, &m);
     Ok(())
+}
+
+/// Whether `h` holds every event after seq `from` (a whole log's fold does; a sparse
+/// history only when it holds every event after `from`).
+fn holds_after(h: &History, from: Seq) -> bool {
+    let last = h.seq_last();
+    h.len() as Seq == last || (from + 1..=last).all(|s| h.event_meta(s).is_some())
 }
 
 /// Publishes `pending` (the events an import appended after the index's end, see
@@ -868,6 +892,90 @@ impl Index {
                 .collect(),
             actors: self.account.actors.len(),
             topics: self.account.topics.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Index, IndexUse, update_index};
+    use crate::core::History;
+    use crate::store::{AppendOptions, IndexCheck, Log, LogRef, append, check_index, parse_batch};
+
+    fn stances(from: usize, n: usize) -> String {
+        (from..from + n)
+            .map(|i| format!(
+                "{{\"type\":\"stance.declared\",\"id\":\"00000000-0000-4000-8000-{i:012}\",\"actor\":\"a\",\"topic\":\"t\",\"stance\":\"support\",\"date\":\"2020-01-01\",\"cite\":{{\"publication\":\"P\"}}}}\n"
+            ))
+            .collect()
+    }
+
+    fn add(log: &LogRef, text: &str) {
+        let opts = AppendOptions {
+            recorded_at: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+            expect_seq: None,
+            wait: Duration::from_secs(5),
+        };
+        append(log, &parse_batch("t", text.as_bytes()).unwrap(), "t", &opts).unwrap();
+    }
+
+    /// An update from a log the index has passed (a writer or a catch-up that read the log
+    /// before another process brought the index further: PostgreSQL writers run side by
+    /// side), or from a sparse history lacking the events after the index's end, writes
+    /// nothing: before, both wrote an index from the history alone (missing every event it
+    /// does not hold), which `check_index` then refused.
+    #[test]
+    fn an_update_from_a_log_the_index_passed_or_a_sparse_gap_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        Log::create(&path).unwrap();
+        let log = LogRef::File(path.clone());
+        let register = "{\"type\":\"actor.registered\",\"actor\":\"a\",\"name\":\"A\",\"kind\":\"state\",\"country\":\"KOR\",\"sector\":\"GOV\"}\n{\"type\":\"topic.registered\",\"topic\":\"t\",\"title\":\"T\",\"kind\":\"policy\"}\n";
+        add(&log, &format!("{register}{}", stances(0, 3)));
+        let at_five = super::index_path(&path).with_extension("five");
+        copy_dir(&super::index_path(&path), &at_five);
+        let whole_at_five = Log::open(&path).unwrap();
+        add(&log, &stances(3, 5));
+        let whole = Log::open(&path).unwrap();
+        // Passed: the index ends at 10, the log given at 5 (whole or sparse).
+        for behind in [whole_at_five.clone(), sparse(&whole_at_five)] {
+            update_index(&path, &behind).unwrap();
+            let (index, used) = Index::open(&path).unwrap();
+            assert_eq!((index.seq_last(), used), (10, IndexUse::Used));
+            assert_eq!(
+                check_index(&path, &whole).unwrap(),
+                IndexCheck::Agrees { seq: 10 }
+            );
+        }
+        // A gap: the index ends at 5, the sparse history at 10 holds none of 6..=10.
+        std::fs::remove_dir_all(super::index_path(&path)).unwrap();
+        copy_dir(&at_five, &super::index_path(&path));
+        update_index(&path, &sparse(&whole)).unwrap();
+        let (index, used) = Index::open(&path).unwrap();
+        assert_eq!(
+            (index.seq_last(), used),
+            (10, IndexUse::CaughtUp { from: 5 })
+        );
+        assert_eq!(
+            check_index(&path, &whole).unwrap(),
+            IndexCheck::Agrees { seq: 10 }
+        );
+    }
+
+    /// `log` with a sparse history of nothing, ending where `log` does.
+    fn sparse(log: &Log) -> Log {
+        let mut s = log.clone();
+        s.history = History::sparse_to(log.history.seq_last());
+        s
+    }
+
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
     }
 }
