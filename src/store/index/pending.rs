@@ -914,7 +914,12 @@ mod tests {
         let mut out: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("pending."))
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("pending.")
+            })
             .collect();
         out.sort();
         out
@@ -934,7 +939,13 @@ mod tests {
         let log = LogRef::File(path.clone());
         let before: String = (0..4).map(actor).collect::<String>()
             + "{\"type\":\"topic.registered\",\"topic\":\"t0\",\"title\":\"T\",\"kind\":\"policy\"}\n";
-        append(&log, &parse_batch("b", before.as_bytes()).unwrap(), "b", &opts(0)).unwrap();
+        append(
+            &log,
+            &parse_batch("b", before.as_bytes()).unwrap(),
+            "b",
+            &opts(0),
+        )
+        .unwrap();
         let w = Writer::open_import(&log, Duration::from_secs(5)).unwrap();
         assert_eq!(pending_files(&path).len(), 1);
         drop(w);
