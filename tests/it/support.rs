@@ -107,9 +107,10 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
 }
 
-/// A temporary directory with a fresh empty log in it.
+/// A temporary directory with a fresh empty log in it, under cargo's target tmp folder (not
+/// `$TMPDIR`, often a small tmpfs: the real-data tests import the whole UN votes into one).
 pub fn empty_log() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     let log = dir.path().join("log.jsonl");
     let o = run_log(&log, &["init"], None);
     assert!(o.status.success(), "init failed: {}", stderr(&o));
