@@ -262,13 +262,11 @@ impl ValidDate {
         let shape = || DateError::Shape(text.to_string());
         let impossible = || DateError::Impossible(text.to_string());
         let b = text.as_bytes();
+        // At most four ASCII digits: no overflow, no sign, no parser needed.
         let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-            let s = b.get(r)?;
-            if s.iter().all(u8::is_ascii_digit) {
-                std::str::from_utf8(s).ok()?.parse().ok()
-            } else {
-                None
-            }
+            b.get(r)?.iter().try_fold(0u32, |v, d| {
+                d.is_ascii_digit().then(|| v * 10 + u32::from(d - b'0'))
+            })
         };
         let (year, month, day, precision) = match b.len() {
             4 => (digits(0..4).ok_or_else(shape)?, 1, 1, Precision::Year),
@@ -507,6 +505,26 @@ mod tests {
             let full = format!("{:04}-{:02}-{:02}", day.year(), day.month(), day.day());
             assert_eq!(day.to_string(), full);
         }
+    }
+
+    #[test]
+    fn dates_with_other_than_ascii_digits_are_refused_as_malformed() {
+        for text in [
+            "2O24",
+            "２０２４",
+            "+024",
+            "-024",
+            "2024-1a",
+            "2024-10-2 ",
+            " 024-10-21",
+        ] {
+            assert_eq!(ValidDate::parse(text), Err(DateError::Shape(text.into())));
+        }
+        assert_eq!(
+            ValidDate::parse("0000"),
+            Err(DateError::Year("0000".into()))
+        );
+        assert_eq!(ValidDate::parse("1999-12-31").unwrap().start().year(), 1999);
     }
 
     #[test]
