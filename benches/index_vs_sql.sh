@@ -57,24 +57,4 @@ for round in $(seq "$rounds"); do
   done
 done
 echo "load after: $(uptime)"
-python3 - "$work/results" <<'PY'
-import statistics, sys
-from collections import defaultdict
-t = defaultdict(list)
-m = defaultdict(list)
-order = []
-for line in open(sys.argv[1]):
-    label, side, secs, kb = line.split()
-    if label not in order:
-        order.append(label)
-    t[label, side].append(float(secs))
-    m[label, side].append(int(kb))
-print(f"{'query':16} {'side':10} {'median s':>9} {'min-max s':>12} {'peak MB':>8}")
-for label in order:
-    for side in ("stancelog", "sqlite", "duckdb"):
-        v = t[label, side]
-        print(f"{label:16} {side:10} {statistics.median(v):9.3f} {min(v):5.2f}-{max(v):<6.2f} {max(m[label, side]) / 1024:8.0f}")
-    best = min(statistics.median(t[label, s]) for s in ("sqlite", "duckdb"))
-    ours = statistics.median(t[label, "stancelog"])
-    print(f"{'':16} stancelog / faster of the two: {ours / best:.2f}")
-PY
+python3 "$(dirname "$0")/medians.py" "$work/results" stancelog sqlite duckdb

@@ -110,21 +110,4 @@ for round in $(seq "$rounds"); do
   done
 done
 echo "load after: $(uptime)"
-python3 - "$work/results" <<'PY'
-import statistics, sys
-from collections import defaultdict
-t, m, order = defaultdict(list), defaultdict(list), []
-for line in open(sys.argv[1]):
-    label, side, secs, kb = line.split()
-    if label not in order:
-        order.append(label)
-    t[label, side].append(float(secs))
-    m[label, side].append(int(kb))
-print(f"{'query':16} {'side':9} {'median s':>9} {'min-max s':>12} {'peak MB':>8}")
-for label in order:
-    for side in ("file", "postgres"):
-        v = t[label, side]
-        print(f"{label:16} {side:9} {statistics.median(v):9.3f} {min(v):5.2f}-{max(v):<6.2f} {max(m[label, side]) / 1024:8.0f}")
-    ratio = statistics.median(t[label, "postgres"]) / statistics.median(t[label, "file"])
-    print(f"{'':16} postgres / file: {ratio:.1f} (target <= 2)")
-PY
+python3 "$(dirname "$0")/medians.py" "$work/results" postgres file

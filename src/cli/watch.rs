@@ -55,8 +55,7 @@ const TICK: Duration = FILE_POLL;
 /// Follows the log until a signal or a closed standard output; exit 0 either way.
 pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
     let stop = stop_on_signals()?;
-    let mut follower = Follower::open(target)?;
-    let (filter, mut next) = start(w, target, &mut follower)?;
+    let (mut follower, filter, mut next) = start(w, target)?;
     if w.format == WatchFormat::Table {
         writeln!(
             out,
@@ -65,15 +64,15 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
         )?;
     }
     let mut warned_gap = None;
-    let mut due = true;
+    let (mut due, mut more) = (true, false);
     loop {
         if due {
             let caught = follower.catch_up()?;
-            if caught.held_back.is_some() && caught.held_back != warned_gap {
+            if let Some((missing, visible)) = caught.held_back
+                && caught.held_back != warned_gap
+            {
                 eprintln!(
-                    "stancelog: warning: {target}: seq {} is not visible yet, but seq {} is: waiting for it (a record inserted outside stancelog's append path?)",
-                    caught.seq_last + 1,
-                    caught.held_back.unwrap_or_default()
+                    "stancelog: warning: {target}: seq {missing} is not visible yet, but seq {visible} is: waiting for it (a record inserted outside stancelog's append path?)"
                 );
             }
             warned_gap = caught.held_back;
@@ -85,6 +84,7 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
                 next += 1;
             }
             out.flush()?;
+            more = caught.more;
         }
         if stop.load(Ordering::SeqCst) {
             return Ok(());
@@ -92,20 +92,34 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
         if stdout_closed() {
             return Err(Failure::BrokenPipe);
         }
-        due = follower.wait(TICK)?;
+        due = more || follower.wait(TICK)?;
     }
 }
 
-/// Reads the log as it is now, resolves the filter's names on it (as queries do), and gives
-/// the filter and the first seq to print: `--from-seq`, or the seq after the log's end (noted
-/// on standard error, so that a user knows where a later `--from-seq` would pick up).
-fn start(w: &WatchArgs, target: &LogRef, follower: &mut Follower) -> Result<(Filter, Seq), Error> {
-    let now = follower.catch_up()?;
-    let filter = common::filter(follower.history(), &w.scope)?;
+/// Opens the follower, resolves the filter's names on the log as it is now (as queries do),
+/// and gives the first seq to print: `--from-seq`, or the seq after the log's end (noted on
+/// standard error, so that a user knows where a later `--from-seq` would pick up). From a
+/// seq after 1 (or the end), the follower reads the log through its projection index and
+/// reads nothing before that seq ([`Follower::open_at`]); from seq 1, or when the index
+/// cannot be written, it folds the log from its start.
+fn start(w: &WatchArgs, target: &LogRef) -> Result<(Follower, Filter, Seq), Error> {
+    let opened = match w.from_seq {
+        Some(1) => None,
+        from => Follower::open_at(target, from)?,
+    };
+    let (follower, filter, end) = match opened {
+        Some((follower, registry, end)) => (follower, common::filter(&registry, &w.scope)?, end),
+        _ => {
+            let mut follower = Follower::open(target)?;
+            let now = follower.catch_up()?;
+            let filter = common::filter(follower.history(), &w.scope)?;
+            (follower, filter, now.seq_last)
+        }
+    };
     let next = match w.from_seq {
         Some(seq) => seq,
         None => {
-            let seq = now.seq_last + 1;
+            let seq = end + 1;
             if !common::quiet() {
                 eprintln!(
                     "stancelog: watching {target} from seq {seq}, the log's end (--from-seq 1 for the whole log)"
@@ -114,7 +128,7 @@ fn start(w: &WatchArgs, target: &LogRef, follower: &mut Follower) -> Result<(Fil
             seq
         }
     };
-    Ok((filter, next))
+    Ok((follower, filter, next))
 }
 
 /// A flag that SIGINT and SIGTERM set; a second one of either ends the process at once (exit

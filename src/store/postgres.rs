@@ -509,20 +509,32 @@ impl<'a> PgAppend<'a> {
     /// # Errors
     /// [`Error::Io`] when the server fails (rolled back).
     pub(crate) fn begin_at(client: &mut Client, pg: &PgLog, last: Seq) -> Result<bool> {
+        let (mut tx, found) = PgAppend::lock(client, pg)?;
+        let at_end = found == last;
+        // Left open at the end, for `resume`; else dropped open, so rolled back.
+        tx.open = !at_end;
+        Ok(at_end)
+    }
+
+    /// Begins a transaction, takes the writers' lock (waiting for the writer ahead) and reads
+    /// the table's last seq, in one message: the transaction, and the last seq, which no
+    /// other writer moves until it ends (rolled back if dropped unwritten).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the server fails (rolled back).
+    pub(crate) fn lock(client: &'a mut Client, pg: &'a PgLog) -> Result<(PgAppend<'a>, Seq)> {
         let sql = format!(
             "BEGIN; SELECT pg_advisory_xact_lock({LOCK_KEY});
              SELECT coalesce(max(seq), 0) AS last FROM stancelog.records"
         );
-        let mut tx = PgAppend {
+        let tx = PgAppend {
             client,
             log: pg,
             open: true,
         };
         let messages = tx.client.simple_query(&sql).map_err(|e| pg.err(e))?;
-        let at_end = end_of_table(&messages).0 == last;
-        // Left open at the end, for `resume`; else dropped open, so rolled back.
-        tx.open = !at_end;
-        Ok(at_end)
+        let last = end_of_table(&messages).0;
+        Ok((tx, last))
     }
 
     /// The transaction that [`PgAppend::begin_at`] left open on `client`, to [`write`] its

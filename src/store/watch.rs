@@ -37,6 +37,7 @@ use postgres::Client;
 use postgres::fallible_iterator::FallibleIterator;
 
 use super::backend::LogRef;
+use super::index::Index;
 use super::log::{CHUNK_BYTES, Log, open_read};
 use super::postgres::{NOTIFY_CHANNEL, PgLog};
 use crate::core::{History, Seq};
@@ -53,8 +54,24 @@ pub const PG_REREAD: Duration = Duration::from_secs(5);
 /// A log followed as it grows. See the module docs.
 pub struct Follower {
     source: Source,
+    /// The log as folded up to the high-water mark; for a follower on the index, the events
+    /// after the mark before the last catch-up, and what printing them needs.
     log: Log,
+    /// Set for a follower on the projection index ([`Follower::open_at`]).
+    indexed: Option<Indexed>,
 }
+
+/// A follower on the projection index: its log and high-water mark.
+struct Indexed {
+    target: LogRef,
+    mark: Seq,
+    /// The most seqs one catch-up reads ([`CATCH_UP_SEQS_MAX`]; fewer in tests).
+    chunk: Seq,
+}
+
+/// The most seqs one catch-up of a follower on the index reads (the rest is read by the next
+/// one, at once: [`CatchUp::more`]).
+pub const CATCH_UP_SEQS_MAX: Seq = 1 << 16;
 
 enum Source {
     File {
@@ -77,9 +94,12 @@ enum Source {
 pub struct CatchUp {
     /// The high-water mark: every seq up to it has been read (0 for an empty log).
     pub seq_last: Seq,
-    /// PostgreSQL only: a committed seq after a gap that is being waited for (the first seq
-    /// visible after the mark + 1, which is not visible). Never with stancelog's own writers.
-    pub held_back: Option<Seq>,
+    /// PostgreSQL only: a gap that is being waited for: the first seq after the mark that is
+    /// not visible, and the first visible seq after it. Never with stancelog's own writers.
+    pub held_back: Option<(Seq, Seq)>,
+    /// More seqs can be read at once (a follower on the index reads at most
+    /// [`CATCH_UP_SEQS_MAX`] per catch-up).
+    pub more: bool,
 }
 
 impl Follower {
@@ -88,6 +108,53 @@ impl Follower {
     /// # Errors
     /// [`Error::Io`] when the server cannot be reached.
     pub fn open(target: &LogRef) -> Result<Follower> {
+        Ok(Follower {
+            source: Follower::source(target)?,
+            log: Log::empty(),
+            indexed: None,
+        })
+    }
+
+    /// A follower of `target` from seq `from` on (`None`: from the log's end), which reads
+    /// nothing of the log before it: it reads the log through its projection index
+    /// ([`Index::open_log`]: beside a file log, in the local cache folder of a PostgreSQL
+    /// log), which each catch-up brings up to the log's end (checking and folding only what
+    /// was appended since: see `store::index`), then takes from it the new events and what
+    /// printing them needs ([`Index::history_of_seqs`]). Gives the follower, the log's
+    /// registrations, alias links and roles (to resolve names), and the log's last seq now;
+    /// `None` when the index cannot be written (then [`Follower::open`] folds the whole log).
+    ///
+    /// On PostgreSQL, a gap after the mark (a row inserted by hand) holds the follower at the
+    /// mark, the rows before the gap too, until it fills ([`CatchUp::held_back`]).
+    ///
+    /// # Errors
+    /// Those of [`Follower::open`] and [`Index::open_log`].
+    pub fn open_at(target: &LogRef, from: Option<Seq>) -> Result<Option<(Follower, History, Seq)>> {
+        let source = Follower::source(target)?;
+        // A log the index cannot be had for (a gap in a table: a row inserted by hand;
+        // damage) is folded from its start instead, which waits at a gap or tells the error.
+        let index = match Index::open_log(target) {
+            Ok((index, _)) if !index.in_memory_only() => index,
+            _ => return Ok(None),
+        };
+        let end = index.seq_last();
+        let registry = read_or_rebuild(target, index, |ix| ix.registry())?;
+        let mark = from.map_or(end, |f| (f - 1).min(end));
+        let follower = Follower {
+            source,
+            log: Log::empty(),
+            indexed: Some(Indexed {
+                target: target.clone(),
+                mark,
+                chunk: CATCH_UP_SEQS_MAX,
+            }),
+        };
+        Ok(Some((follower, registry, end)))
+    }
+
+    /// What a follower of `target` reads from and waits on; on PostgreSQL, connects and
+    /// listens.
+    fn source(target: &LogRef) -> Result<Source> {
         let source = match target {
             LogRef::File(path) => Source::File {
                 path: path.clone(),
@@ -106,10 +173,7 @@ impl Follower {
                 }
             }
         };
-        Ok(Follower {
-            source,
-            log: Log::empty(),
-        })
+        Ok(source)
     }
 
     /// The log as folded up to the high-water mark.
@@ -125,6 +189,9 @@ impl Follower {
     /// a bad record, or a file now shorter than what was read (the log was cut or replaced);
     /// [`Error::Io`] when a read fails.
     pub fn catch_up(&mut self) -> Result<CatchUp> {
+        if self.indexed.is_some() {
+            return self.catch_up_indexed();
+        }
         let log = std::mem::replace(&mut self.log, Log::empty());
         let (log, held_back) = match &mut self.source {
             Source::File { path, seen_len } => (read_file(path, seen_len, log)?, None),
@@ -143,6 +210,68 @@ impl Follower {
         Ok(CatchUp {
             seq_last: self.log.history.seq_last(),
             held_back,
+            more: false,
+        })
+    }
+
+    /// [`Follower::catch_up`] of a follower on the index: the index brought up to the log's
+    /// end, and the events after the mark (at most [`CATCH_UP_SEQS_MAX`]) taken from it.
+    fn catch_up_indexed(&mut self) -> Result<CatchUp> {
+        let Some(ix) = &mut self.indexed else {
+            unreachable!("a follower on the index");
+        };
+        let mark = ix.mark;
+        let held = |held_back| CatchUp {
+            seq_last: mark,
+            held_back,
+            more: false,
+        };
+        match &mut self.source {
+            Source::File { path, seen_len } => {
+                // Before the index reads it: a batch appended after this is seen by `wait`.
+                let len = fs::metadata(&*path).map_err(|e| Error::io(path.display(), e))?;
+                *seen_len = Some(len.len());
+            }
+            Source::Postgres {
+                read_at, notified, ..
+            } => {
+                *read_at = Instant::now();
+                *notified = false;
+            }
+        }
+        let index = match Index::open_log(&ix.target) {
+            Ok((index, _)) => index,
+            Err(e) => {
+                // A gap after the mark (a row inserted by hand) makes every read past it
+                // fail: held until it fills, with the seqs to warn about.
+                if let Source::Postgres { pg, client, .. } = &mut self.source
+                    && let Some((run_end, Some(visible))) = run_after(pg, client, mark)?
+                {
+                    return Ok(held(Some((run_end + 1, visible))));
+                }
+                return Err(e);
+            }
+        };
+        let end = index.seq_last();
+        if end < mark {
+            return Err(Error::Usage(format!(
+                "{}: the log now ends at seq {end}, before seq {mark}, already read: it was cut or replaced",
+                ix.target
+            )));
+        }
+        let upto = end.min(mark + ix.chunk);
+        if upto > mark {
+            let target = ix.target.clone();
+            self.log.history =
+                read_or_rebuild(&target, index, |i| i.history_of_seqs(mark + 1, upto))?;
+        }
+        if let Some(ix) = &mut self.indexed {
+            ix.mark = upto;
+        }
+        Ok(CatchUp {
+            seq_last: upto,
+            held_back: None,
+            more: upto < end,
         })
     }
 
@@ -207,10 +336,48 @@ fn read_file(path: &Path, seen_len: &mut Option<u64>, log: Log) -> Result<Log> {
     Log::resume(&name, file, Some(log), CHUNK_BYTES)
 }
 
+/// `read` on `index`; when it finds damage, the index is rebuilt from the log (with a note,
+/// as queries do) and read again.
+fn read_or_rebuild<T>(
+    target: &LogRef,
+    index: Index,
+    read: impl Fn(&Index) -> std::result::Result<T, String>,
+) -> Result<T> {
+    match read(&index) {
+        Ok(v) => Ok(v),
+        Err(reason) => {
+            let dir = index.dir().to_path_buf();
+            eprintln!(
+                "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
+                dir.display()
+            );
+            drop(index);
+            read(&Index::rebuild_log(target)?).map_err(|e| {
+                Error::io(
+                    dir.display(),
+                    std::io::Error::other(format!("the index just rebuilt cannot be read: {e}")),
+                )
+            })
+        }
+    }
+}
+
 /// Folds the records committed after `log`'s last seq, up to the end of their contiguous run;
-/// gives the first seq after a gap, if one is visible.
-fn read_pg(pg: &PgLog, client: &mut Client, log: Log) -> Result<(Log, Option<Seq>)> {
-    let last = log.history.seq_last() as i64;
+/// gives the gap after it (the first seq missing, the first visible after it), if one is
+/// visible.
+fn read_pg(pg: &PgLog, client: &mut Client, log: Log) -> Result<(Log, Option<(Seq, Seq)>)> {
+    let Some((run_end, after_gap)) = run_after(pg, client, log.history.seq_last())? else {
+        return Ok((log, None));
+    };
+    let log = pg.read_through(client, Some(log), Some(run_end))?;
+    Ok((log, after_gap.map(|v| (run_end + 1, v))))
+}
+
+/// How the committed rows after seq `after` stand: `None` when there are none; else the end
+/// of the run of seqs contiguous with `after`, and the first seq visible after the gap that
+/// ends it (`None` when there is no gap).
+fn run_after(pg: &PgLog, client: &mut Client, after: Seq) -> Result<Option<(Seq, Option<Seq>)>> {
+    let last = after as i64;
     let row = client
         .query_one(
             "SELECT count(*), coalesce(max(seq), 0) FROM stancelog.records WHERE seq > $1",
@@ -219,11 +386,10 @@ fn read_pg(pg: &PgLog, client: &mut Client, log: Log) -> Result<(Log, Option<Seq
         .map_err(|e| pg.err(e))?;
     let (count, max): (i64, i64) = (row.get(0), row.get(1));
     if count == 0 {
-        return Ok((log, None));
+        return Ok(None);
     }
     if max - last == count {
-        let log = pg.read_through(client, Some(log), Some(max as Seq))?;
-        return Ok((log, None));
+        return Ok(Some((max as Seq, None)));
     }
     // A gap: read only the run contiguous with the mark (committed rows never disappear, so
     // the run found here is still whole when read).
@@ -245,6 +411,66 @@ fn read_pg(pg: &PgLog, client: &mut Client, log: Log) -> Result<(Log, Option<Seq
         )
         .map_err(|e| pg.err(e))?
         .get(0);
-    let log = pg.read_through(client, Some(log), Some(run_end as Seq))?;
-    Ok((log, after_gap.map(|s| s as Seq)))
+    Ok(Some((run_end as Seq, after_gap.map(|s| s as Seq))))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Follower;
+    use crate::store::{AppendOptions, Log, LogRef, append, parse_batch};
+
+    /// A follower on the index reads at most its chunk of seqs per catch-up and says there is
+    /// more; each catch-up's history holds every seq it covers (the watch loop prints them
+    /// all, then catches up again at once).
+    #[test]
+    fn a_follower_on_the_index_reads_a_long_way_in_chunks_each_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        Log::create(&path).unwrap();
+        let log = LogRef::File(path);
+        let mut text = String::from(
+            "{\"type\":\"actor.registered\",\"actor\":\"a\",\"name\":\"A\",\"kind\":\"state\",\"country\":\"KOR\",\"sector\":\"GOV\"}\n",
+        );
+        for i in 0..9 {
+            text += &format!(
+                "{{\"type\":\"topic.registered\",\"topic\":\"t{i}\",\"title\":\"T\",\"kind\":\"policy\"}}\n"
+            );
+        }
+        let opts = AppendOptions {
+            recorded_at: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+            expect_seq: None,
+            wait: Duration::from_secs(5),
+        };
+        append(
+            &log,
+            &parse_batch("t", text.as_bytes()).unwrap(),
+            "t",
+            &opts,
+        )
+        .unwrap();
+        let (mut f, registry, end) = Follower::open_at(&log, Some(2)).unwrap().unwrap();
+        assert_eq!((end, registry.seq_last()), (10, 10));
+        f.indexed.as_mut().unwrap().chunk = 3;
+        let mut got = Vec::new();
+        loop {
+            let c = f.catch_up().unwrap();
+            let held: Vec<u64> = (1..=10)
+                .filter(|s| f.history().event(*s).is_some())
+                .collect();
+            got.push((c.seq_last, c.more, held));
+            if !c.more {
+                break;
+            }
+        }
+        assert_eq!(
+            got,
+            vec![
+                (4, true, vec![2, 3, 4]),
+                (7, true, vec![5, 6, 7]),
+                (10, false, vec![8, 9, 10])
+            ]
+        );
+    }
 }

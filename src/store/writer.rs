@@ -23,7 +23,7 @@ use super::batch::{BATCH_EVENTS_MAX, NewEvent};
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
-use super::index::{Appender, Index, PENDING_EVENTS_MAX, update_index};
+use super::index::{Appender, Index, PENDING_EVENTS_MAX, update_index, update_log_index};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use super::postgres::{AtEnd, INSERT_BYTES_MAX, PgAppend, PgLog};
 use crate::core::{ActorId, Event, History, Rejection, Seq, StanceDeclared, TopicId, TopicKind};
@@ -276,35 +276,56 @@ impl Writer {
     /// only): from the index, opened again if it was lost after the last batch; when it cannot
     /// be, the whole log is folded and the writer goes on without the index.
     fn prepare_indexed(&mut self, batch: &[NewEvent], ids: &[Uuid]) -> Result<()> {
-        let Sink::File { path, .. } = &self.sink else {
-            return Ok(());
-        };
         if !self.indexed {
             return Ok(());
         }
         if self.index.is_none() {
-            match open_index_for_writer(path)? {
+            match self.open_index()? {
                 Some((log, index)) => {
                     self.log = log;
                     self.index = Some(Box::new(index));
                 }
-                None => {
-                    self.log = Log::open(path)?;
-                    self.indexed = false;
-                    return Ok(());
-                }
+                None => return self.fold_whole(),
             }
         }
         let index = self.index.as_ref().expect("opened above");
         match index.history_for_batch(batch, ids) {
             Ok(h) => self.log.history = h,
-            Err(_) => {
-                // Damage in the index: the whole log, this time; a query rebuilds the index.
-                self.log = Log::open(path)?;
-                self.index = None;
-                self.indexed = false;
+            // Damage in the index: the whole log, this time; a query rebuilds the index.
+            Err(_) => self.fold_whole()?,
+        }
+        Ok(())
+    }
+
+    /// The projection index opened for this writer's next batch, with the log as the index
+    /// ends it ([`open_index_for_writer`], [`open_index_for_pg`]); `None` when the index
+    /// cannot be written. A PostgreSQL writer's fold is then the table's end (as the index's
+    /// check against the table found it).
+    fn open_index(&mut self) -> Result<Option<(Log, Index)>> {
+        match &mut self.sink {
+            Sink::File { path, .. } => open_index_for_writer(path),
+            Sink::Postgres(sink) => {
+                let opened = open_index_for_pg(&sink.pg)?;
+                sink.at_end = opened.is_some();
+                Ok(opened)
             }
         }
+    }
+
+    /// Folds the whole log (the index lost or damaged), and goes on without the index.
+    fn fold_whole(&mut self) -> Result<()> {
+        self.index = None;
+        self.indexed = false;
+        self.log = match &mut self.sink {
+            Sink::File { path, .. } => Log::open(path)?,
+            Sink::Postgres(sink) => {
+                // The fold of one snapshot, on a connection of its own (the writer's may be
+                // in a transaction under the lock): the table's end then (a moved table is
+                // found by the one-statement append, as after any read).
+                sink.at_end = true;
+                sink.pg.open()?
+            }
+        };
         Ok(())
     }
 
@@ -320,10 +341,22 @@ impl Writer {
     /// index ([`Writer::open_import`]), its pending segment published (or, if a query caught
     /// the index up meanwhile, or the index was lost, the index caught up from the log as a
     /// query would). Returns a warning, in words, when it could not: the log is not affected,
-    /// and the next query catches the index up. A PostgreSQL log has no index: nothing to do.
+    /// and the next query catches the index up. On a PostgreSQL log, the local index cache
+    /// ([`crate::store::cache_root`]) is brought up to the log of a writer on the index
+    /// ([`Writer::open_log_indexed`]); other PostgreSQL writers fold the whole log and leave
+    /// the cache to the next query.
     pub fn update_index(&mut self) -> Option<String> {
-        let Sink::File { path, .. } = &self.sink else {
-            return None;
+        let path = match &self.sink {
+            Sink::File { path, .. } => path,
+            Sink::Postgres(sink) if self.indexed => {
+                let target = LogRef::Postgres(Box::new(sink.pg.clone()));
+                return update_log_index(&target, &self.log).err().map(|e| {
+                    format!(
+                        "the projection index was not updated ({e}); the next query brings it up to date"
+                    )
+                });
+            }
+            Sink::Postgres(_) => return None,
         };
         // An import's writer holds a sparse history: a batch after this folds the whole log.
         let updated = match std::mem::replace(&mut self.import, Import::Lost) {
@@ -372,38 +405,56 @@ impl Writer {
             LogRef::Postgres(pg) => {
                 let mut client = pg.connect()?;
                 let log = pg.read_after(&mut client, None)?;
-                Ok(Writer {
-                    sink: Sink::Postgres(Box::new(PgSink {
-                        pg: (**pg).clone(),
-                        client: Some(client),
-                        at_end: true,
-                        pipelined: false,
-                        in_flight: None,
-                        at_end_appends: 0,
-                        statement: None,
-                    })),
-                    log,
-                    spare: Vec::new(),
-                    defer_index: false,
-                    index: None,
-                    indexed: false,
-                    import: Import::No,
-                    pending_max: PENDING_EVENTS_MAX,
-                })
+                Ok(Writer::on_pg(pg, client, log, None))
             }
         }
     }
 
+    /// A PostgreSQL writer on `client` whose fold is `log` (the table's end as last read),
+    /// checking its batches against `index` when given ([`Writer::open_log_indexed`]).
+    fn on_pg(pg: &PgLog, client: postgres::Client, log: Log, index: Option<Index>) -> Writer {
+        Writer {
+            indexed: index.is_some(),
+            index: index.map(Box::new),
+            sink: Sink::Postgres(Box::new(PgSink {
+                pg: pg.clone(),
+                client: Some(client),
+                at_end: true,
+                pipelined: false,
+                in_flight: None,
+                at_end_appends: 0,
+                statement: None,
+            })),
+            log,
+            spare: Vec::new(),
+            defer_index: false,
+            import: Import::No,
+            pending_max: PENDING_EVENTS_MAX,
+        }
+    }
+
     /// Opens the log `target` for appending with each batch checked against the projection
-    /// index: [`Writer::open_indexed`] for a file, [`Writer::open_log`] for PostgreSQL (which
-    /// has no index on disk).
+    /// index: [`Writer::open_indexed`] for a file; for PostgreSQL, the log's index in the
+    /// local cache folder ([`Index::open_log`]: checked against the table's end with one
+    /// query, caught up from the rows after its end, built from the whole table only when
+    /// there is none), so that an append costs what its batch touches, not the table's
+    /// length. Each batch is then checked against the index as it stands at the table's end:
+    /// one statement stores the batch only if the table still ends there
+    /// ([`PgAppend::append_at_end`]); if another writer appended meanwhile, the batch's
+    /// transaction takes the writers' lock, the index is caught up with the table under it,
+    /// and the batch is checked again and stored. The cache is brought up to the batch
+    /// after its COMMIT ([`Writer::update_index`]). When the index cannot be written (no
+    /// cache folder), the whole table is folded, as by [`Writer::open_log`].
     ///
     /// # Errors
-    /// Those of [`Writer::open_log`].
+    /// Those of [`Writer::open_log`] and [`Index::open_log`].
     pub fn open_log_indexed(target: &LogRef, wait: Duration) -> Result<Writer> {
         match target {
             LogRef::File(path) => Writer::open_indexed(path, wait),
-            LogRef::Postgres(_) => Writer::open_log(target, wait),
+            LogRef::Postgres(pg) => match open_index_for_pg(pg)? {
+                Some((log, index)) => Ok(Writer::on_pg(pg, pg.connect()?, log, Some(index))),
+                None => Writer::open_log(target, wait),
+            },
         }
     }
 
@@ -778,6 +829,10 @@ impl Writer {
             return self.append_pg_pipelined(batch, source, opts);
         }
         self.wait_durable()?;
+        // An indexed writer's batch is checked against the index, where given ids are looked
+        // up (drawn ones are new: random UUID v7).
+        let given: Vec<Uuid> = batch.iter().filter_map(|n| n.id).collect();
+        self.prepare_indexed(batch, &given)?;
         let Sink::Postgres(sink) = &mut self.sink else {
             unreachable!("append_pg on a file log");
         };
@@ -809,11 +864,89 @@ impl Writer {
                         .map(|r| r == AtEnd::Stored)
                 })
             };
-            if let Some(report) = self.settle_pg(staged, written)? {
+            let added = !staged.rows.is_empty();
+            if let Some(mut report) = self.settle_pg(staged, written)? {
+                report.index_warning = self.follow_pg_index(added);
                 return Ok(report);
             }
         }
+        if self.indexed {
+            return self.append_pg_indexed(batch, source, opts, &given);
+        }
         self.append_pg_locked(batch, source, opts)
+    }
+
+    /// After a batch of an indexed PostgreSQL writer: [`Writer::follow_index`].
+    fn follow_pg_index(&mut self, added: bool) -> Option<String> {
+        if !self.indexed {
+            return None;
+        }
+        self.follow_index(added)
+    }
+
+    /// [`Writer::append_pg`] the locked way for a writer on the index: takes the writers'
+    /// lock in the batch's transaction, catches the index up with the table's end under it
+    /// (the rows other writers committed since; none move it until this transaction ends),
+    /// checks the batch against it, stores it and commits; then brings the index up to it.
+    fn append_pg_indexed(
+        &mut self,
+        batch: &[NewEvent],
+        source: &str,
+        opts: &AppendOptions,
+        given: &[Uuid],
+    ) -> Result<AppendReport> {
+        let Sink::Postgres(sink) = &mut self.sink else {
+            unreachable!("append_pg on a file log");
+        };
+        let pg = sink.pg.clone();
+        connection(&mut sink.client, &pg)?;
+        let mut client = sink.client.take().expect("just looked");
+        let done = self.append_pg_indexed_on(&mut client, &pg, batch, source, opts, given);
+        if let Sink::Postgres(sink) = &mut self.sink {
+            sink.client = Some(client);
+        }
+        let (mut report, added) = done?;
+        report.index_warning = self.follow_pg_index(added);
+        Ok(report)
+    }
+
+    /// [`Writer::append_pg_indexed`] on `client` (taken out of the sink meanwhile): the
+    /// batch's report and whether it added events.
+    fn append_pg_indexed_on(
+        &mut self,
+        client: &mut postgres::Client,
+        pg: &PgLog,
+        batch: &[NewEvent],
+        source: &str,
+        opts: &AppendOptions,
+        given: &[Uuid],
+    ) -> Result<(AppendReport, bool)> {
+        let (tx, last) = PgAppend::lock(client, pg)?;
+        self.index = None;
+        self.prepare_indexed(batch, given)?;
+        let found = self.log.history.seq_last();
+        if found != last {
+            // Only a row stored outside the append path (without the lock) can do this.
+            return Err(Error::io(
+                pg,
+                std::io::Error::other(format!(
+                    "the table ends at seq {last} under the writers' lock, but the log read there ends at seq {found}: rows stored outside stancelog's append path?"
+                )),
+            ));
+        }
+        let staged = stage_pg(&mut self.log, &mut self.spare, batch, source, opts)?;
+        let added = !staged.rows.is_empty();
+        let written = if added {
+            tx.write(&staged.rows, &staged.out).map(|()| true)
+        } else {
+            drop(tx);
+            Ok(true)
+        };
+        let report = self.settle_pg(staged, written)?;
+        Ok((
+            report.expect("a batch written under the lock is stored"),
+            added,
+        ))
     }
 
     /// [`Writer::append_pg`] the locked way, in one transaction: take the writers' lock,
@@ -1205,7 +1338,7 @@ fn open_index_for_writer(path: &Path) -> Result<Option<(Log, Index)>> {
     if index.in_memory_only() {
         return Ok(None);
     }
-    let (seq, head, valid_len) = index.end();
+    let valid_len = index.end().2;
     let final_newline_missing = valid_len > 0 && {
         let file = File::open(path).map_err(|e| Error::io(path.display(), e))?;
         let mut last = [0u8; 1];
@@ -1213,7 +1346,28 @@ fn open_index_for_writer(path: &Path) -> Result<Option<(Log, Index)>> {
             .map_err(|e| Error::io(path.display(), e))?;
         last[0] != b'\n'
     };
-    let log = Log {
+    let log = log_at_index_end(&index, final_newline_missing);
+    Ok(Some((log, index)))
+}
+
+/// The index of the PostgreSQL log `pg` in the local cache folder, opened as a query opens
+/// it (checked against the table's end, caught up, or built), with the log as the index ends
+/// it; `None` when the index cannot be written (the writer then folds the whole table).
+fn open_index_for_pg(pg: &PgLog) -> Result<Option<(Log, Index)>> {
+    let (index, _) = Index::open_log(&LogRef::Postgres(Box::new(pg.clone())))?;
+    if index.in_memory_only() {
+        return Ok(None);
+    }
+    let log = log_at_index_end(&index, false);
+    Ok(Some((log, index)))
+}
+
+/// The log as `index` ends it: a sparse history ending at its last seq, its head, length,
+/// last recorded time and any torn tail (a file's last record lacking its newline:
+/// `final_newline_missing`).
+fn log_at_index_end(index: &Index, final_newline_missing: bool) -> Log {
+    let (seq, head, valid_len) = index.end();
+    Log {
         history: History::sparse_to(seq),
         torn_tail_bytes: index.torn_tail_bytes(),
         torn_tail_records: index.torn_tail_records(),
@@ -1222,8 +1376,7 @@ fn open_index_for_writer(path: &Path) -> Result<Option<(Log, Index)>> {
         valid_len,
         schema1_records: 0,
         final_newline_missing,
-    };
-    Ok(Some((log, index)))
+    }
 }
 
 impl Log {

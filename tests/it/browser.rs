@@ -19,6 +19,8 @@ fn chromium(page: &Path, args: &[&str]) -> Output {
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            // A container's /dev/shm is often 64 MB, too small for a large screenshot.
+            "--disable-dev-shm-usage",
             "--no-first-run",
             "--disable-background-networking",
             "--disable-component-update",

@@ -324,12 +324,7 @@ fn appends_killed_at_random_points_keep_every_acknowledged_event_and_at_most_a_t
             assert_eq!(verify_ok(&log).0, n as u64);
         } else {
             torn_seen += 1;
-            let e = verify_fails_at(&log, n + 1);
-            assert!(e.contains(&format!("torn tail: {torn} bytes")), "{e}");
-            let o = run_log(&log, &["timeline", "--format", "csv"], None);
-            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-            assert_eq!(stdout(&o).lines().count(), n - BASE_EVENTS as usize + 1);
-            assert!(stderr(&o).contains(&format!("ignoring a torn tail of {torn} bytes")));
+            torn_tail_is_refused_and_skipped(&log, n, torn);
         }
         next = n as u64 - BASE_EVENTS;
         torn_before = torn;
@@ -347,18 +342,31 @@ fn appends_killed_at_random_points_keep_every_acknowledged_event_and_at_most_a_t
         }
     }
 
-    // When one more event is appended, then any torn tail is gone and the chain checks out.
-    let n = Log::open(&log).unwrap().history().seq_last();
+    // A kill rarely leaves a torn tail behind (only one landing before the next writer removes
+    // the last one injected, a race a fast machine may never lose), so one is left by hand.
+    let bytes = fs::read(&log).unwrap();
+    let n = Log::from_bytes(&path, &bytes).unwrap().history().seq_last();
+    if torn_before == 0 {
+        let last = complete_lines(&bytes).last().unwrap().to_vec();
+        let mut f = fs::OpenOptions::new().append(true).open(&log).unwrap();
+        f.write_all(&last[..last.len() / 2]).unwrap();
+        torn_before = (last.len() / 2) as u64;
+    }
+    torn_tail_is_refused_and_skipped(&log, n as usize, torn_before);
+
+    // When one more event is appended, then the torn tail is removed, said so, and the chain
+    // checks out.
     let o = append_ok(&log, &stance_event(n - BASE_EVENTS));
-    assert_eq!(stderr(&o).is_empty(), torn_before == 0, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: removed a torn tail of {torn_before} bytes from {path} before appending\n"
+        )
+    );
     let (events, head) = verify_ok(&log);
     assert_eq!(events, n + 1);
     assert_eq!(head, chain_head(&fs::read(&log).unwrap()));
     assert!(!acked.is_empty(), "no append finished in {KILLS} rounds");
-    assert!(
-        repairs > 0 && torn_seen > 0,
-        "{repairs} repairs, {torn_seen} torn tails"
-    );
     eprintln!(
         "crash: {KILLS} kills in {:.1?}, {} acknowledged, {} in the log, {injected} torn writes \
          simulated, {torn_seen} torn tails found after a kill, {repairs} repairs reported, \
@@ -367,6 +375,17 @@ fn appends_killed_at_random_points_keep_every_acknowledged_event_and_at_most_a_t
         acked.len(),
         events - BASE_EVENTS,
     );
+}
+
+/// Checks a log of `n` whole records followed by a torn tail of `torn` bytes: `verify` fails
+/// at line `n + 1` naming the tail, and a query skips it with a warning.
+fn torn_tail_is_refused_and_skipped(log: &Path, n: usize, torn: u64) {
+    let e = verify_fails_at(log, n + 1);
+    assert!(e.contains(&format!("torn tail: {torn} bytes")), "{e}");
+    let o = run_log(log, &["timeline", "--format", "csv"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), n - BASE_EVENTS as usize + 1);
+    assert!(stderr(&o).contains(&format!("ignoring a torn tail of {torn} bytes")));
 }
 
 #[test]
@@ -1577,9 +1596,13 @@ fn verify_while_a_writer_writes_a_batch_checks_the_log_before_it() {
             std::process::id()
         )
     );
-    // and once the writer died, the same tail fails verify, left by a crash.
+    // and once the writer died, the same tail fails verify, left by a crash. (The locks are
+    // released by hand: a process another test thread is starting holds copies of the files
+    // until its exec, and with them the locks, so closing ours alone may not release them.)
+    record.unlock().unwrap();
     drop(record);
     drop(writer);
+    wait_for_writers(&log);
     let e = verify_fails_at(&log, 4);
     assert!(
         e.contains(&format!(

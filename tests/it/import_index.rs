@@ -10,7 +10,7 @@ use stancelog::core::EventBody;
 use stancelog::import::event_id;
 use stancelog::store::{Log, index_path};
 
-use crate::support::{json, run_log_file, stderr, stdout};
+use crate::support::{json, kill_at_ten_points, run_log_file, stderr, stdout};
 
 /// `import csv` flags for the sheets below: actor, topic, stance, date and recorded time by
 /// column; actors and topics registered when new.
@@ -175,35 +175,17 @@ fn a_kill_during_an_import_leaves_the_next_query_right() {
     }
     let file = dir.path().join("big.csv");
     std::fs::write(&file, sheet).unwrap();
-    let command = |log: &Path| {
-        let mut c = crate::support::stancelog_command();
-        c.args(["--log", log.to_str().unwrap(), "import", "csv"]);
-        c.arg(&file).args(FLAGS).args(["--topic-kind", "vote"]);
-        c.stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        c
-    };
-    let fresh = |name: &str| {
-        let log = dir.path().join(name);
-        std::fs::copy(&base, &log).unwrap();
-        log
-    };
-    let timed = fresh("timed.jsonl");
-    let start = std::time::Instant::now();
-    assert!(command(&timed).status().unwrap().success());
-    let whole = start.elapsed();
-    for k in 0..10u32 {
-        let log = fresh(&format!("k{k}.jsonl"));
-        let mut child = command(&log).spawn().unwrap();
-        std::thread::sleep(whole * k / 10);
-        let _ = child.kill();
-        let _ = child.wait();
-        query_after_a_crash(&log, &format!("kill {k}"));
-    }
+    let mut args = vec!["import", "csv", file.to_str().unwrap()];
+    args.extend_from_slice(FLAGS);
+    args.extend_from_slice(&["--topic-kind", "vote"]);
+    let timed = kill_at_ten_points(dir.path(), &base, &args, |k, log| {
+        query_after_a_crash(log, &format!("kill {k}"))
+    });
     // A kill rarely lands inside a batch's write, so one such crash is made by hand: the log
     // as the import left it, cut off inside a record halfway through what it appended, beside
     // the index of the log before the import.
-    let torn = fresh("torn.jsonl");
+    let torn = dir.path().join("torn.jsonl");
+    std::fs::copy(&base, &torn).unwrap();
     assert_eq!(run_log_file(&torn, &["index"], None).status.code(), Some(0));
     let (before, after) = (
         std::fs::read(&base).unwrap(),

@@ -27,7 +27,7 @@ use stancelog::store::{
     Record, Writer, check_index, index_path, parse_batch,
 };
 
-use crate::support::{run_log, stderr, stdout};
+use crate::support::{copy_dir, kill_at_ten_points, run_log, stderr, stdout};
 
 const ISSUES: &[&str] = &["nu", "hr", "me"];
 
@@ -512,7 +512,9 @@ proptest! {
     /// append, then every answer from the index equals the whole log's fold; and so does an
     /// index built from scratch from the log, with the default limits and with limits so
     /// small that the build writes many segments, starts its history again every few events
-    /// and meets targets, ids and notes it no longer holds (`verify`'s comparison agrees).
+    /// and meets targets, ids and notes it no longer holds (`verify`'s comparison agrees); and
+    /// so does an index of the log's first batches (any number of them) caught up in pieces
+    /// with those limits, as a tail too long to fold at once is.
     #[test]
     fn index_answers_equal_the_fold_for_any_log_split_point_and_filter(
         g in logs(60),
@@ -520,6 +522,7 @@ proptest! {
         period in 1..8u64,
         tail in 0..4u64,
         chunk_bytes in 1..600usize,
+        kept in 0..12usize,
     ) {
         let dir = tempfile::tempdir().expect("tempdir");
         let lines = build(&g);
@@ -538,6 +541,25 @@ proptest! {
         };
         let small = ProjectionIndex::rebuild_with(&log, limits).expect("rebuild in pieces");
         compare(full.history(), &small)?;
+        prop_assert_eq!(
+            check_index(&log, &full).expect("check"),
+            IndexCheck::Agrees { seq: full.history().seq_last() }
+        );
+        // An index of the first `kept` batches, caught up in pieces as a long tail is.
+        let text = std::fs::read(&log).expect("log bytes");
+        let mut ends = vec![0];
+        while ends[ends.len() - 1] < lines.len() {
+            let (at, b) = (ends[ends.len() - 1], ends.len() - 1);
+            ends.push((at + g.batch_sizes[b % g.batch_sizes.len()]).min(lines.len()));
+        }
+        let records = ends[kept % ends.len()];
+        let cut: usize = text.split_inclusive(|b| *b == b'\n').take(records).map(<[u8]>::len).sum();
+        std::fs::write(&log, &text[..cut]).expect("cut");
+        drop(small);
+        ProjectionIndex::rebuild_with(&log, limits).expect("rebuild of the first batches");
+        std::fs::write(&log, &text).expect("whole again");
+        let caught = ProjectionIndex::catch_up_with(&log, limits).expect("catch-up in pieces");
+        compare(full.history(), &caught)?;
         prop_assert_eq!(
             check_index(&log, &full).expect("check"),
             IndexCheck::Agrees { seq: full.history().seq_last() }
@@ -588,14 +610,6 @@ fn answers(log: &Path) -> String {
         out.push_str(&stdout(&o));
     }
     out
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
 }
 
 /// The answers with no index at all: built from the log by the first query.
@@ -1117,37 +1131,6 @@ fn a_kill_during_an_append_and_its_index_update_leaves_the_next_query_right() {
     });
 }
 
-/// Runs `stancelog --log LOG -q ARGS` on copies of `base` and its index in `dir`: once whole,
-/// to time it, then ten times killed (SIGKILL) at points spread over that time; after each
-/// kill, `check(k, log)` on that copy.
-fn kill_at_ten_points(dir: &Path, base: &Path, args: &[&str], check: impl Fn(u32, &Path)) {
-    let command = |log: &Path| {
-        let mut c = crate::support::stancelog_command();
-        c.args(["--log", log.to_str().unwrap(), "-q"]).args(args);
-        c.stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        c
-    };
-    let fresh = |name: &str| {
-        let log = dir.join(name);
-        std::fs::copy(base, &log).unwrap();
-        copy_dir(&index_path(base), &index_path(&log));
-        log
-    };
-    let timed = fresh("timed.jsonl");
-    let start = std::time::Instant::now();
-    assert!(command(&timed).status().unwrap().success());
-    let whole = start.elapsed();
-    for k in 0..10u32 {
-        let log = fresh(&format!("k{k}.jsonl"));
-        let mut child = command(&log).spawn().unwrap();
-        std::thread::sleep(whole * k / 10);
-        let _ = child.kill();
-        let _ = child.wait();
-        check(k, &log);
-    }
-}
-
 /// Given a log of 8,000 stances and its index, when `stancelog index --rebuild` is killed
 /// (SIGKILL) at ten points of its run, then the next query answers as on the log (from the
 /// index the kill left, or from one it builds), and `index --check` finds that index agreeing
@@ -1296,4 +1279,100 @@ fn a_writer_on_the_index_decides_every_batch_as_a_writer_on_the_whole_log() {
     let (index, used) = ProjectionIndex::open(&a).unwrap();
     assert_eq!(used, IndexUse::Used);
     compare(Log::open(&a).unwrap().history(), &index).unwrap();
+}
+
+/// How many processes wait for a lock on the file at `path` (Linux's `/proc/locks`: a waiter's
+/// line reads `N: -> FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF`).
+fn lock_waiters(path: &Path) -> usize {
+    use std::os::unix::fs::MetadataExt;
+    let ino = std::fs::metadata(path).unwrap().ino();
+    let locks = std::fs::read_to_string("/proc/locks").unwrap();
+    locks
+        .lines()
+        .filter(|l| l.contains("->"))
+        .filter(|l| {
+            l.split_whitespace()
+                .any(|f| f.rsplit(':').next() == Some(&ino.to_string()) && f.contains(':'))
+        })
+        .count()
+}
+
+/// Starts `n` queries at once on `log` while this process holds the index's lock, waits until
+/// all `n` wait for that lock (so each has found the index missing or unusable before any
+/// could build), lets them go, and returns their outputs.
+fn queries_at_once(log: &Path, n: usize, args: &[&str]) -> Vec<std::process::Output> {
+    let dir = index_path(log);
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join("LOCK")).unwrap();
+    lock.lock().unwrap();
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            crate::support::stancelog_command()
+                .arg("--log")
+                .arg(log)
+                .args(args)
+                .env_remove("STANCELOG_LOG")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut waited = 0;
+    while lock_waiters(&dir.join("LOCK")) < n {
+        assert!(
+            waited < 6_000,
+            "the queries never waited for the index's lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        waited += 1;
+    }
+    drop(lock);
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+/// Given a log of 3,000 stances without an index, when four queries start at once (each has
+/// found no index before any takes the index's lock), then one builds it and the other three,
+/// once they hold the lock, find it current and use it: the folder holds the one segment of
+/// one build (a second build would have named its segment with a later generation), and all
+/// answer alike. The same with a damaged index: one note of the rebuild, not four.
+#[test]
+fn queries_at_once_on_a_log_without_an_index_make_one_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.jsonl");
+    assert!(run_log(&log, &["init"], None).status.success());
+    let text = registrations(20, 40) + &stances(0, 3_000, 20, 40);
+    let o = run_log(&log, &["append", "-"], Some(text.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let query = ["positions", "--format", "json"];
+    let expected = stdout(&run_log(&log, &query, None));
+    assert!(expected.contains("\"a19\""));
+    std::fs::remove_dir_all(index_path(&log)).unwrap();
+    let outs = queries_at_once(&log, 4, &query);
+    for o in &outs {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+        assert_eq!((stdout(o), stderr(o)), (expected.clone(), String::new()));
+    }
+    let mut files: Vec<String> = std::fs::read_dir(index_path(&log))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["LOCK", "MANIFEST", "seg-00000001-1-3060"]);
+    std::fs::write(index_path(&log).join("MANIFEST"), b"damaged").unwrap();
+    let outs = queries_at_once(&log, 4, &query);
+    let notes = outs
+        .iter()
+        .filter(|o| stderr(o).contains("index discarded"))
+        .count();
+    assert_eq!(notes, 1);
+    for o in &outs {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+        assert_eq!(stdout(o), expected);
+    }
+    let o = run_log(&log, &["index", "--check"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

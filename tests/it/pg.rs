@@ -1107,3 +1107,158 @@ mod index {
         assert_eq!(report(&b).1, b_head);
     }
 }
+
+/// Changes the stored line of `seq` by hand (the append-only trigger set aside as the table's
+/// owner may): its hash no longer matches, so any read of that row fails there.
+fn damage_row(db: &str, seq: i64) {
+    admin(Some(db))
+        .batch_execute(&format!(
+            "ALTER TABLE stancelog.records DISABLE TRIGGER records_append_only;
+             UPDATE stancelog.records SET line = replace(line, '\"publication\":\"p\"', '\"publication\":\"q\"') WHERE seq = {seq};
+             ALTER TABLE stancelog.records ENABLE TRIGGER records_append_only;"
+        ))
+        .unwrap();
+}
+
+/// The seqs `append --format json` reports, and whether each was a duplicate.
+fn appended(out: &str) -> Vec<(u64, bool)> {
+    let v: serde_json::Value = serde_json::from_str(out).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["seq"].as_u64().unwrap(),
+                a["duplicate"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// An append reads the rows its batch needs through the local index cache, never the whole
+/// table: with an old row damaged by hand (which any whole read, `verify` first, refuses), a
+/// new batch, an idempotent retry of an old event (found by its id, with its seq), and an
+/// expected seq (exit 3 on a mismatch) all work; and each append brings the cache up to its
+/// batch: a query after it reads no row of the batch (a damaged one among them is not
+/// noticed), where a cache left behind would catch up through it and fail.
+#[test]
+fn an_append_reads_what_its_batch_needs_from_the_index_cache_and_keeps_it_current() {
+    let log = registered();
+    let db = dbname(&log.arg).to_string();
+    assert_eq!(
+        appended(&log.ok(
+            &["append", "--format", "json", "-"],
+            Some(stances(1, 5).as_bytes())
+        )),
+        (3..=7).map(|s| (s, false)).collect::<Vec<_>>()
+    );
+    damage_row(&db, 4);
+    let o = log.run(&["verify"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(":4: field `hash`: does not match"),
+        "{}",
+        stderr(&o)
+    );
+    // A new batch, and a retry of seq 5's event beside a new one.
+    let out = log.ok(
+        &["append", "--format", "json", "-"],
+        Some(stances(2, 3).as_bytes()),
+    );
+    assert_eq!(appended(&out), vec![(8, false), (9, false), (10, false)]);
+    let retry = format!("{}{}", stances(1, 3).lines().nth(2).unwrap(), "\n") + &stances(3, 1);
+    let out = log.ok(&["append", "--format", "json", "-"], Some(retry.as_bytes()));
+    assert_eq!(appended(&out), vec![(5, true), (11, false)]);
+    let o = log.run(
+        &["append", "--expect-seq", "10", "-"],
+        Some(stances(4, 1).as_bytes()),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(seqs(&db), (11, 1, 11));
+    // The cache ends at 11: a query reads no row of the last batches.
+    damage_row(&db, 9);
+    let out = log.ok(&["timeline", "--actor", "a", "--format", "json"], None);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = v
+        .as_array()
+        .unwrap_or_else(|| v["rows"].as_array().unwrap());
+    let got: Vec<u64> = rows.iter().filter_map(|r| r["seq"].as_u64()).collect();
+    assert_eq!(got, (3..=11).collect::<Vec<_>>(), "{out}");
+}
+
+/// Holds the writers' lock in a transaction of its own until the client is told to COMMIT.
+fn hold_writers_lock(db: &str) -> postgres::Client {
+    let mut c = admin(Some(db));
+    c.batch_execute(&format!(
+        "BEGIN; SELECT pg_advisory_xact_lock({})",
+        stancelog::store::LOCK_KEY
+    ))
+    .unwrap();
+    c
+}
+
+/// Waits until `n` sessions wait for an advisory lock (the writers' lock), up to a minute.
+fn wait_for_lock_waiters(db: &str, n: i64) {
+    let mut c = admin(Some(db));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let waiting: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if waiting == n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{waiting} waiting, not {n}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Writers whose index cache ends at the same seq, made to meet by holding the writers' lock
+/// while they start (each waits for it in turn; PostgreSQL grants a lock to its waiters in
+/// the order they came): A registers actor c in one statement; B's stance, staged on the same
+/// end, is refused by the primary key (A took its seq) and goes the locked way; C's stance by
+/// c is refused by its cache (no c there) and goes the locked way at once, where the cache,
+/// caught up under the lock, knows c; D's `--expect-seq 2` is refused (exit 3) there. Every
+/// branch of the indexed append runs on each run, with these very seqs.
+#[test]
+fn writers_staged_on_the_same_cache_end_meet_under_the_lock_each_checked_on_the_tables_end() {
+    let log = registered();
+    let db = dbname(&log.arg).to_string();
+    let c_registered = r#"{"type":"actor.registered","actor":"c","name":"C","kind":"state","country":"PRK","sector":"GOV"}"#.to_string() + "\n";
+    let by_c = stances(3, 1).replace(r#""actor":"a""#, r#""actor":"c""#);
+    let mut lock = hold_writers_lock(&db);
+    let json = ["--format", "json"];
+    let a = spawn_append(&log.arg, &json, &c_registered);
+    wait_for_lock_waiters(&db, 1);
+    let b = spawn_append(&log.arg, &json, &stances(2, 1));
+    wait_for_lock_waiters(&db, 2);
+    let c = spawn_append(&log.arg, &json, &by_c);
+    wait_for_lock_waiters(&db, 3);
+    let d = spawn_append(&log.arg, &["--expect-seq", "2"], &stances(4, 1));
+    wait_for_lock_waiters(&db, 4);
+    lock.batch_execute("COMMIT").unwrap();
+    let outs: Vec<_> = [a, b, c]
+        .into_iter()
+        .map(|p| p.wait_with_output().unwrap())
+        .collect();
+    for o in &outs {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+    }
+    let got: Vec<Vec<(u64, bool)>> = outs
+        .iter()
+        .map(|o| appended(&String::from_utf8_lossy(&o.stdout)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![vec![(3, false)], vec![(5, false)], vec![(4, false)]]
+    );
+    let o = d.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(seqs(&db), (5, 1, 5));
+    verifies(&log, 5);
+    log.ok(&["index", "--check"], None);
+}

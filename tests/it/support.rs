@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 
+use stancelog::store::index_path;
+
 /// A folder of this test process under cargo's target tmp folder, `NAME-PID`, made empty.
 /// Folders of the same name left by test processes that have ended are removed first (a static
 /// `TempDir` is never dropped, so it would leak one folder per run).
@@ -105,9 +107,10 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
 }
 
-/// A temporary directory with a fresh empty log in it.
+/// A temporary directory with a fresh empty log in it, under cargo's target tmp folder (not
+/// `$TMPDIR`, often a small tmpfs: the real-data tests import the whole UN votes into one).
 pub fn empty_log() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     let log = dir.path().join("log.jsonl");
     let o = run_log(&log, &["init"], None);
     assert!(o.status.success(), "init failed: {}", stderr(&o));
@@ -159,4 +162,52 @@ pub fn spawn_append(log: &str, extra: &[&str], input: &str) -> Child {
         let _ = stdin.write_all(input.as_bytes());
     });
     child
+}
+
+/// Runs `stancelog --log LOG -q ARGS` on copies of `base` and its index in `dir`: once whole,
+/// to time it, then ten times killed (SIGKILL) at points spread over that time; after each
+/// kill, `check(k, log)` on that copy. Returns the copy run whole (`DIR/timed.jsonl`).
+pub fn kill_at_ten_points(
+    dir: &Path,
+    base: &Path,
+    args: &[&str],
+    check: impl Fn(u32, &Path),
+) -> PathBuf {
+    let command = |log: &Path| {
+        let mut c = stancelog_command();
+        c.args(["--log", log.to_str().unwrap(), "-q"]).args(args);
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    let fresh = |name: &str| {
+        let log = dir.join(name);
+        std::fs::copy(base, &log).unwrap();
+        if index_path(base).exists() {
+            copy_dir(&index_path(base), &index_path(&log));
+        }
+        log
+    };
+    let timed = fresh("timed.jsonl");
+    let start = std::time::Instant::now();
+    assert!(command(&timed).status().unwrap().success());
+    let whole = start.elapsed();
+    for k in 0..10u32 {
+        let log = fresh(&format!("k{k}.jsonl"));
+        let mut child = command(&log).spawn().unwrap();
+        std::thread::sleep(whole * k / 10);
+        let _ = child.kill();
+        let _ = child.wait();
+        check(k, &log);
+    }
+    timed
+}
+
+/// Copies the files of folder `from` into `to` (made if missing); not recursive.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
 }

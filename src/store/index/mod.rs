@@ -55,6 +55,7 @@ use crate::core::{ActorEntry, ActorId, Event, History, Seq, TopicEntry, TopicId,
 use crate::error::{Error, Result};
 
 pub use self::build::BuildLimits;
+use self::build::Built;
 pub use self::check::{IndexCheck, check_index, check_index_of};
 pub use self::manifest::VERSION as INDEX_VERSION;
 pub(crate) use self::pending::{Appender, PENDING_EVENTS_MAX};
@@ -251,6 +252,15 @@ pub fn update_index(log_path: &Path, log: &Log) -> Result<()> {
     update_source(&mut Source::File(log_path), log)
 }
 
+/// [`update_index`] for a log on either backend (a PostgreSQL log's index is in the local
+/// cache folder).
+///
+/// # Errors
+/// As [`update_index`], and [`Error::Io`] when the server fails.
+pub(crate) fn update_log_index(target: &LogRef, log: &Log) -> Result<()> {
+    update_source(&mut Source::of(target), log)
+}
+
 /// [`update_index`] for the log behind `src`.
 pub(crate) fn update_source(src: &mut Source, log: &Log) -> Result<()> {
     let dir = src.dir()?;
@@ -267,8 +277,11 @@ pub(crate) fn update_source(src: &mut Source, log: &Log) -> Result<()> {
     };
     let generation = old.as_ref().map_or(0, |m| m.generation);
     let usable = match old {
-        Some(m) if m.seq <= log.history.seq_last() => match src.check(&m)? {
+        Some(m) => match src.check(&m)? {
             Match::Differs(_) => None,
+            // Another process brought the index past `log` (a PostgreSQL log's writers and
+            // queries run side by side): it matches the log, and `log` adds nothing to it.
+            _ if m.seq > log.history.seq_last() => return Ok(()),
             _ => Some(m),
         },
         _ => None,
@@ -280,11 +293,23 @@ pub(crate) fn update_source(src: &mut Source, log: &Log) -> Result<()> {
     if m.seq == log.history.seq_last() && m.valid_len == log.valid_len && m.generation > 0 {
         return Ok(());
     }
+    if !holds_after(&log.history, m.seq) {
+        // A sparse history (a writer's, a catch-up's) holds only what its own events needed:
+        // it cannot stand for the events before them. The next query catches the index up.
+        return Ok(());
+    }
     extend(&dir, &mut m, log).map_err(io(&dir))?;
     m.tail_sum = src.tail_sum(log)?;
     manifest::write(&dir, &m).map_err(io(&dir))?;
     remove_unnamed(&dir, &m);
     Ok(())
+}
+
+/// Whether `h` holds every event after seq `from` (a whole log's fold does; a sparse
+/// history only when it holds every event after `from`).
+fn holds_after(h: &History, from: Seq) -> bool {
+    let last = h.seq_last();
+    h.len() as Seq == last || (from + 1..=last).all(|s| h.event_meta(s).is_some())
 }
 
 /// Publishes `pending` (the events an import appended after the index's end, see
@@ -343,7 +368,8 @@ fn pending_segment(
 }
 
 /// The longest tail after the index's end that is folded onto the index alone (64 MiB);
-/// a longer one (an index far behind) is caught up by reading the whole log.
+/// a longer one (an index far behind) is caught up as a build reads, from the index's end
+/// (`build::catch_up`).
 pub(crate) const TAIL_BYTES_MAX: u64 = 64 << 20;
 
 /// The most events a merge on the append path writes: a run of new events takes the segments
@@ -518,13 +544,21 @@ impl Index {
         } else {
             IndexUse::Rebuilt { reason }
         };
-        Index::built(src, used, BuildLimits::DEFAULT)
+        Index::built(src, used, BuildLimits::DEFAULT, true)
     }
 
     /// Builds the index anew from the log and loads it: a file log's as it is read, in
     /// bounded memory (`build.rs`), a PostgreSQL log's from its whole fold. When it cannot be
-    /// written (a read-only folder, a full disk), answers from the log's fold in memory.
-    fn built(src: &mut Source, used: IndexUse, limits: BuildLimits) -> Result<(Index, IndexUse)> {
+    /// written (a read-only folder, a full disk), answers from the log's fold in memory. With
+    /// `recheck`, a file log's index that another process made current while this one waited
+    /// for the index's lock is opened instead (as [`IndexUse::Used`], or caught up): N first
+    /// queries at once make one build, not N one after another.
+    fn built(
+        src: &mut Source,
+        used: IndexUse,
+        limits: BuildLimits,
+        recheck: bool,
+    ) -> Result<(Index, IndexUse)> {
         let path = match src {
             Source::File(path) => *path,
             Source::Postgres { .. } => {
@@ -533,8 +567,12 @@ impl Index {
             }
         };
         let dir = src.dir()?;
-        match build::build(path, &dir, limits) {
-            Ok(log) => Ok((Index::reload(src, &log)?, used)),
+        match build::build(path, &dir, limits, recheck) {
+            Ok(Built::Log(log)) => Ok((Index::reload(src, &log)?, used)),
+            Ok(Built::Current(m, segments, Match::Same)) => {
+                Ok((Index::new(dir, m, segments), IndexUse::Used))
+            }
+            Ok(Built::Current(m, segments, _)) => Index::catch_up(src, m, segments),
             Err(e @ Error::Io { .. }) => Index::unwritable(dir, src.read_whole()?, e),
             Err(e) => Err(e),
         }
@@ -598,6 +636,23 @@ impl Index {
         Index::rebuild_source(&mut Source::File(log_path), limits)
     }
 
+    /// Catches the index of the file log at `log_path` up as a query catches up a tail too
+    /// long to fold at once: the log read from the index's end on as a build reads it, holding
+    /// at most what `limits` says ([`BuildLimits::DEFAULT`] on the query path); built anew when
+    /// there is none or it does not match the log.
+    ///
+    /// # Errors
+    /// As [`Index::open`].
+    pub fn catch_up_with(log_path: &Path, limits: BuildLimits) -> Result<Index> {
+        let src = Source::File(log_path);
+        src.must_exist()?;
+        let dir = src.dir()?;
+        Ok(match build::catch_up(log_path, &dir, limits)? {
+            Built::Log(log) => Index::reload(&src, &log)?,
+            Built::Current(m, segments, _) => Index::new(dir, m, segments),
+        })
+    }
+
     /// [`Index::rebuild`] for a log on either backend.
     ///
     /// # Errors
@@ -612,21 +667,39 @@ impl Index {
         if dir.join("MANIFEST").exists() {
             fs::remove_file(dir.join("MANIFEST")).map_err(|e| Error::io(dir.display(), e))?;
         }
-        Ok(Index::built(src, IndexUse::Built, limits)?.0)
+        Ok(Index::built(src, IndexUse::Built, limits, false)?.0)
     }
 
     /// Brings an index whose log has grown after its end up to date: folds only the log's
-    /// tail after it, onto what the index holds ([`Index::tail_log`]), and adds it; the whole
-    /// log is read only when the tail cannot be folded that way.
+    /// tail after it, onto what the index holds ([`Index::tail_log`]), and adds it. When the
+    /// tail cannot be folded that way (longer than [`TAIL_BYTES_MAX`], ...), a file log is read
+    /// from the index's end as a build reads it, in bounded memory ([`build::catch_up`]); a
+    /// PostgreSQL log, or a file log that read refuses, is read whole (which names the error
+    /// as a whole read does).
     fn catch_up(
         src: &mut Source,
         m: Manifest,
         segments: Vec<Segment>,
     ) -> Result<(Index, IndexUse)> {
-        let mut index = Index::new(src.dir()?, m, segments);
-        let (log, sparse) = match index.tail_log(src)? {
-            Some(log) => (log, true),
-            None => (src.read_whole()?, false),
+        let dir = src.dir()?;
+        let mut index = Index::new(dir.clone(), m, segments);
+        let (log, sparse) = match (index.tail_log(src)?, &src) {
+            (Some(log), _) => (log, true),
+            (None, Source::File(path)) => {
+                let used = IndexUse::CaughtUp {
+                    from: index.manifest.seq,
+                };
+                drop(index);
+                return match build::catch_up(path, &dir, BuildLimits::DEFAULT) {
+                    Ok(Built::Log(log)) => Ok((Index::reload(src, &log)?, used)),
+                    Ok(Built::Current(m, segments, _)) => Ok((Index::new(dir, m, segments), used)),
+                    Err(_) => {
+                        let whole = src.read_whole()?;
+                        Index::updated(src, whole, used)
+                    }
+                };
+            }
+            (None, _) => (src.read_whole()?, false),
         };
         if log.history.seq_last() == index.manifest.seq {
             // Only a torn tail after the index's end.
@@ -656,8 +729,8 @@ impl Index {
     /// ([`Index::history_for`]: registrations, the events their ids and targets name). `None`
     /// when that cannot be done here (the tail longer than [`TAIL_BYTES_MAX`], the record at
     /// the index's end without its newline, damage found in the index, a record the fold
-    /// refuses): then the caller reads the whole log, which also names any error as a whole
-    /// read would.
+    /// refuses): then the caller reads on from the index's end as a build does, or reads the
+    /// whole log (see [`Index::catch_up`]).
     ///
     /// # Errors
     /// [`Error::Io`] when the log cannot be read.
@@ -819,6 +892,90 @@ impl Index {
                 .collect(),
             actors: self.account.actors.len(),
             topics: self.account.topics.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Index, IndexUse, update_index};
+    use crate::core::History;
+    use crate::store::{AppendOptions, IndexCheck, Log, LogRef, append, check_index, parse_batch};
+
+    fn stances(from: usize, n: usize) -> String {
+        (from..from + n)
+            .map(|i| format!(
+                "{{\"type\":\"stance.declared\",\"id\":\"00000000-0000-4000-8000-{i:012}\",\"actor\":\"a\",\"topic\":\"t\",\"stance\":\"support\",\"date\":\"2020-01-01\",\"cite\":{{\"publication\":\"P\"}}}}\n"
+            ))
+            .collect()
+    }
+
+    fn add(log: &LogRef, text: &str) {
+        let opts = AppendOptions {
+            recorded_at: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+            expect_seq: None,
+            wait: Duration::from_secs(5),
+        };
+        append(log, &parse_batch("t", text.as_bytes()).unwrap(), "t", &opts).unwrap();
+    }
+
+    /// An update from a log the index has passed (a writer or a catch-up that read the log
+    /// before another process brought the index further: PostgreSQL writers run side by
+    /// side), or from a sparse history lacking the events after the index's end, writes
+    /// nothing: before, both wrote an index from the history alone (missing every event it
+    /// does not hold), which `check_index` then refused.
+    #[test]
+    fn an_update_from_a_log_the_index_passed_or_a_sparse_gap_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        Log::create(&path).unwrap();
+        let log = LogRef::File(path.clone());
+        let register = "{\"type\":\"actor.registered\",\"actor\":\"a\",\"name\":\"A\",\"kind\":\"state\",\"country\":\"KOR\",\"sector\":\"GOV\"}\n{\"type\":\"topic.registered\",\"topic\":\"t\",\"title\":\"T\",\"kind\":\"policy\"}\n";
+        add(&log, &format!("{register}{}", stances(0, 3)));
+        let at_five = super::index_path(&path).with_extension("five");
+        copy_dir(&super::index_path(&path), &at_five);
+        let whole_at_five = Log::open(&path).unwrap();
+        add(&log, &stances(3, 5));
+        let whole = Log::open(&path).unwrap();
+        // Passed: the index ends at 10, the log given at 5 (whole or sparse).
+        for behind in [whole_at_five.clone(), sparse(&whole_at_five)] {
+            update_index(&path, &behind).unwrap();
+            let (index, used) = Index::open(&path).unwrap();
+            assert_eq!((index.seq_last(), used), (10, IndexUse::Used));
+            assert_eq!(
+                check_index(&path, &whole).unwrap(),
+                IndexCheck::Agrees { seq: 10 }
+            );
+        }
+        // A gap: the index ends at 5, the sparse history at 10 holds none of 6..=10.
+        std::fs::remove_dir_all(super::index_path(&path)).unwrap();
+        copy_dir(&at_five, &super::index_path(&path));
+        update_index(&path, &sparse(&whole)).unwrap();
+        let (index, used) = Index::open(&path).unwrap();
+        assert_eq!(
+            (index.seq_last(), used),
+            (10, IndexUse::CaughtUp { from: 5 })
+        );
+        assert_eq!(
+            check_index(&path, &whole).unwrap(),
+            IndexCheck::Agrees { seq: 10 }
+        );
+    }
+
+    /// `log` with a sparse history of nothing, ending where `log` does.
+    fn sparse(log: &Log) -> Log {
+        let mut s = log.clone();
+        s.history = History::sparse_to(log.history.seq_last());
+        s
+    }
+
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
     }
 }

@@ -371,7 +371,7 @@ impl Index {
     }
 
     /// Every registration, alias link and role, in log order (decoded once per index).
-    fn globals(&self) -> Result<&[Event], Damage> {
+    pub(super) fn globals(&self) -> Result<&[Event], Damage> {
         if let Some(g) = self.globals.get() {
             return Ok(g);
         }
@@ -420,6 +420,38 @@ impl Index {
         sort_located(&mut seqs);
         let mut h = History::sparse_to(self.seq_last());
         self.fold_named(&mut h, &seqs, actors, topics)?;
+        Ok(h)
+    }
+
+    /// A sparse history holding the events `first..=last` (as far as the index covers them)
+    /// and what telling whom each concerns and naming it needs: the stances they target with
+    /// every note of them, the registrations they name, every alias link and role (a
+    /// follower, `stancelog watch`, prints them from it). An index in memory gives the whole
+    /// log's fold.
+    ///
+    /// # Errors
+    /// Damage found while reading, in words.
+    pub fn history_of_seqs(&self, first: Seq, last: Seq) -> Result<History, Damage> {
+        if let Some(h) = &self.memory {
+            return Ok(h.clone());
+        }
+        let range: Vec<Seq> = (first.max(1)..=last.min(self.seq_last())).collect();
+        let mut seqs: Vec<Located> = range.iter().map(|s| Located::seq(*s)).collect();
+        for e in self.events(&range)? {
+            if let Some(seq) = e
+                .body
+                .target()
+                .map(|t| self.seq_of(&t))
+                .transpose()?
+                .flatten()
+            {
+                seqs.push(Located::seq(seq));
+                seqs.extend(self.located(&keys::notes_key(seq))?);
+            }
+        }
+        sort_located(&mut seqs);
+        let mut h = History::sparse_to(self.seq_last());
+        self.fold_named(&mut h, &seqs, &[], &[])?;
         Ok(h)
     }
 
