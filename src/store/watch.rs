@@ -37,7 +37,7 @@ use postgres::Client;
 use postgres::fallible_iterator::FallibleIterator;
 
 use super::backend::LogRef;
-use super::index::Index;
+use super::index::{Index, IndexUse};
 use super::log::{CHUNK_BYTES, Log, open_read};
 use super::postgres::{NOTIFY_CHANNEL, PgLog};
 use crate::core::{History, Seq};
@@ -240,6 +240,14 @@ impl Follower {
             }
         }
         let index = match Index::open_log(&ix.target) {
+            Ok((_, IndexUse::Rebuilt { reason })) if mark > 0 => {
+                // Not only damage: the log may have been replaced by another one.
+                return Err(Error::Usage(format!(
+                    "{}: the index was discarded ({reason}) after seq {mark} was printed: if the log was replaced, what follows is another log's; watch again with --from-seq {}",
+                    ix.target,
+                    mark + 1
+                )));
+            }
             Ok((index, _)) => index,
             Err(e) => {
                 // A gap after the mark (a row inserted by hand) makes every read past it

@@ -316,7 +316,8 @@ fn holds_after(h: &History, from: Seq) -> bool {
 /// `pending.rs`) into the index of the log at `log_path` as one segment, then merges the last
 /// segments as [`update_index`] does, under the index's lock; `log` is the log as appended to
 /// (its last seq, head and length). Returns `false`, writing nothing, when the index no longer
-/// ends where `pending` begins (a query caught it up from the log meanwhile).
+/// ends where `pending` begins (a query caught it up from the log meanwhile), or when another
+/// process's clean-up of the folder removed `pending`'s file.
 ///
 /// # Errors
 /// [`Error::Io`] when the folder or its files cannot be written; the index is then as before.
@@ -335,7 +336,11 @@ pub(crate) fn publish(log_path: &Path, pending: &mut pending::Pending, log: &Log
     if pending.len() == 0 {
         return Ok(true);
     }
-    let meta = pending_segment(&dir, &mut m, pending).map_err(io)?;
+    let meta = match pending_segment(&dir, &mut m, pending) {
+        // Its file was removed by another process's clean-up of the folder: not published.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        other => other.map_err(io)?,
+    };
     add_segment(&dir, &mut m, meta, log).map_err(io)?;
     m.tail_sum = src.tail_sum(log)?;
     manifest::write(&dir, &m).map_err(io)?;

@@ -452,7 +452,12 @@ impl Index {
         sort_located(&mut seqs);
         let mut h = History::sparse_to(self.seq_last());
         self.fold_named(&mut h, &seqs, &[], &[])?;
-        Ok(h)
+        // A follower prints every seq of the range: one the index lacks is damage, never a
+        // seq skipped in silence.
+        match range.iter().find(|s| h.event_meta(**s).is_none()) {
+            Some(seq) => Err(format!("seq {seq} is in no segment")),
+            None => Ok(h),
+        }
     }
 
     /// [`Index::history_for`] for a batch of new events: what checking `batch` after the

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -199,35 +199,66 @@ pub(crate) fn merge(path: &Path, parts: &[&Segment]) -> io::Result<(Seq, Seq, u6
     Ok((first, last, size, sum))
 }
 
-/// Writes a segment of the events `first..=last` whose records (each its check, then its
-/// bytes, as [`write`] writes them) were written to `records` (`len` bytes, the record of seq
-/// `first + i` at `offsets[i]`), with their `ids` (in any order), posting lists and account,
-/// to `path`, and syncs it: the records are copied a MiB at a time. Returns its size and
-/// SHA-256. An import builds its segment so (`pending.rs`), never holding its records.
+/// Where the records of a segment begin: after its header. A segment made in place
+/// ([`finish_in_place`]) has its records written from here before its header is known.
+pub(crate) const RECORDS_AT: u64 = HEADER as u64;
+
+/// Makes the file `records` a segment of the events `first..=last` in place: the file holds
+/// their records (each its check, then its bytes, as [`write`] writes them) from
+/// [`RECORDS_AT`] to `end`, the record of seq `first + i` at `offsets[i]` (file offsets); its
+/// first [`RECORDS_AT`] bytes are overwritten with the header, the records are read back once
+/// for the SHA-256 of the file, and the tables (`ids` in any order, posting lists, account)
+/// are written after them; the file is synced. Returns its size and SHA-256. An import makes
+/// its segment so (`pending.rs`): its records are written once, never copied (the file is
+/// renamed into place by the caller).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn write_copied(
-    path: &Path,
-    (first, last): (Seq, Seq),
+pub(crate) fn finish_in_place(
     records: &File,
-    len: u64,
-    offsets: &[u64],
+    (first, last): (Seq, Seq),
+    end: u64,
+    offsets: Vec<u64>,
     ids: Vec<(Uuid, Seq)>,
     postings: &Postings,
     account: &Account,
 ) -> io::Result<(u64, [u8; 32])> {
-    let mut w = SegmentWriter::create(path, first, last)?;
-    let base = w.bytes;
-    w.offsets.extend(offsets.iter().map(|o| base + o));
+    let head = header(first, last);
+    records.write_all_at(&head, 0)?;
+    let mut sum = Sha256::new();
     let mut buf = vec![0; READ_MAX];
     let mut at = 0;
-    while at < len {
-        let n = (buf.len() as u64).min(len - at) as usize;
+    while at < end {
+        let n = (buf.len() as u64).min(end - at) as usize;
         records.read_exact_at(&mut buf[..n], at)?;
-        w.write_all(&buf[..n])?;
+        sum.update(&buf[..n]);
         at += n as u64;
     }
-    w.ids = ids;
+    let mut file = records.try_clone()?;
+    file.seek(io::SeekFrom::Start(end))?;
+    file.set_len(end)?;
+    let w = SegmentWriter {
+        out: Hashing {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            sum,
+            bytes: end,
+        },
+        head,
+        first,
+        last,
+        offsets,
+        ids,
+        bytes: end,
+    };
     w.finish(postings, account)
+}
+
+/// The header of a segment of the events `first..=last`: magic, version, first and last seq.
+fn header(first: Seq, last: Seq) -> Vec<u8> {
+    let mut head = Vec::with_capacity(HEADER);
+    head.extend_from_slice(MAGIC);
+    head.extend_from_slice(&VERSION.to_le_bytes());
+    head.extend_from_slice(&first.to_le_bytes());
+    head.extend_from_slice(&last.to_le_bytes());
+    head
 }
 
 /// A segment being written: the header first, then records in seq order, then (on
@@ -248,11 +279,7 @@ struct SegmentWriter {
 impl SegmentWriter {
     fn create(path: &Path, first: Seq, last: Seq) -> io::Result<SegmentWriter> {
         let file = File::create(path)?;
-        let mut head = Vec::with_capacity(HEADER);
-        head.extend_from_slice(MAGIC);
-        head.extend_from_slice(&VERSION.to_le_bytes());
-        head.extend_from_slice(&first.to_le_bytes());
-        head.extend_from_slice(&last.to_le_bytes());
+        let head = header(first, last);
         let mut w = SegmentWriter {
             out: Hashing {
                 inner: BufWriter::with_capacity(1 << 20, file),
