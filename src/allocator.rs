@@ -24,6 +24,10 @@ const PURGE_DELAY_DEFAULT_MS: std::ffi::c_long = 1000;
 /// The purge delay set here, in milliseconds.
 pub const PURGE_DELAY_MS: std::ffi::c_long = 250;
 
+/// Whether [`tune_mimalloc`] set the purge delay (a user's `MIMALLOC_PURGE_DELAY=250` is then
+/// told apart from ours).
+static TUNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Sets mimalloc's purge delay to [`PURGE_DELAY_MS`], only if that option has mimalloc v3's
 /// default (so a differently numbered mimalloc, or a delay the user set with the
 /// `MIMALLOC_PURGE_DELAY` variable, is left alone). Call once, first thing in `main`.
@@ -33,6 +37,7 @@ pub fn tune_mimalloc() {
     unsafe {
         if libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) == PURGE_DELAY_DEFAULT_MS {
             libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS);
+            TUNED.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }
@@ -40,8 +45,9 @@ pub fn tune_mimalloc() {
 /// The purge delay for an import, in milliseconds: see [`tune_mimalloc_for_import`].
 pub const PURGE_DELAY_IMPORT_MS: std::ffi::c_long = 5000;
 
-/// Sets mimalloc's purge delay to [`PURGE_DELAY_IMPORT_MS`] if it is the one
-/// [`tune_mimalloc`] set (a delay the user chose is left alone). Call when an import starts.
+/// Sets mimalloc's purge delay to [`PURGE_DELAY_IMPORT_MS`] if [`tune_mimalloc`] set it and it
+/// is still the one it set (a delay the user chose is left alone, even one of 250 ms). Call
+/// when an import starts.
 ///
 /// Why: an import allocates each batch's rows, history and output on one thread and frees
 /// them on another, batch after batch; with a 250 ms delay the freed pages went back to the
@@ -52,7 +58,9 @@ pub const PURGE_DELAY_IMPORT_MS: std::ffi::c_long = 5000;
 pub fn tune_mimalloc_for_import() {
     // SAFETY: as in tune_mimalloc.
     unsafe {
-        if libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) == PURGE_DELAY_MS {
+        if TUNED.load(std::sync::atomic::Ordering::Relaxed)
+            && libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) == PURGE_DELAY_MS
+        {
             libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_IMPORT_MS);
         }
     }
