@@ -1262,3 +1262,115 @@ fn writers_staged_on_the_same_cache_end_meet_under_the_lock_each_checked_on_the_
     verifies(&log, 5);
     log.ok(&["index", "--check"], None);
 }
+
+/// The rows after seq `after` of the log `log`, as stored lines (each with its newline),
+/// copied out to a file log at `to` (made by the copy).
+fn copy_out(log: &str, to: &std::path::Path) -> Vec<u8> {
+    let _ = std::fs::remove_file(to);
+    let o = run(&["copy", "--from", log, "--to", to.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::read(to).unwrap()
+}
+
+/// An import's pipelined batches when another writer commits between two of them: the
+/// second batch, staged on the fold as the first left it, finds the table moved on when it
+/// takes the writers' lock (`begin_at`), and goes the locked way: the other writer's record
+/// folded in, the batch checked and stored after it. Made to happen on every run: a trigger
+/// holds the first batch's last row (seq 402) on a lock the test holds, while the test queues
+/// for the writers' lock behind it (PostgreSQL grants a lock to its waiters in the order they
+/// came, so the test has it when the first batch commits, before the import asks again); the
+/// test then stores a batch of its own at seqs 403-404 (made on a file log copied from the
+/// table, so it chains on) and commits, with the import waiting for the lock. The import
+/// exits 0; every row is stored once, seqs are contiguous, `verify` passes, and the log is
+/// byte for byte the file log made the same way (the same batch at 403, then the same
+/// import).
+#[test]
+fn an_import_whose_next_batch_finds_the_table_moved_goes_the_locked_way() {
+    const GATE: i64 = 4242;
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = sheet_of_three_batches(dir.path(), 400);
+    let log = TestLog::empty(Backend::Postgres);
+    let db = dbname(&log.arg).to_string();
+    admin(Some(&db))
+        .batch_execute(&format!(
+            "CREATE FUNCTION stancelog.test_gate() RETURNS trigger LANGUAGE plpgsql AS
+                 $f$ BEGIN PERFORM pg_advisory_xact_lock({GATE}); RETURN NEW; END $f$;
+             CREATE TRIGGER test_gate BEFORE INSERT ON stancelog.records FOR EACH ROW
+                 WHEN (NEW.seq = 402) EXECUTE FUNCTION stancelog.test_gate();"
+        ))
+        .unwrap();
+    let mut gate = admin(Some(&db));
+    gate.execute("SELECT pg_advisory_lock($1)", &[&GATE])
+        .unwrap();
+    let import = {
+        let (sheet, arg) = (sheet.clone(), log.arg.clone());
+        thread::spawn(move || import_sheet(&sheet, &arg))
+    };
+    // The first batch's transaction holds the writers' lock, its last row held at the gate.
+    wait_for_lock_waiters(&db, 1);
+    let (to_writer, rows) = std::sync::mpsc::channel::<Vec<String>>();
+    let (locked, has_lock) = std::sync::mpsc::channel();
+    let writer = {
+        let db = db.clone();
+        thread::spawn(move || {
+            let mut other = hold_writers_lock(&db);
+            locked.send(()).unwrap();
+            for line in rows.recv().unwrap() {
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+                let seq = v["seq"].as_i64().unwrap();
+                let (id, hash) = (v["id"].as_str().unwrap(), v["hash"].as_str().unwrap());
+                other
+                    .execute(
+                        "INSERT INTO stancelog.records (seq, id, hash, line) VALUES ($1, $2::text::uuid, $3, $4)",
+                        &[&seq, &id, &hash, &line],
+                    )
+                    .unwrap();
+            }
+            other.batch_execute("COMMIT").unwrap();
+        })
+    };
+    wait_for_lock_waiters(&db, 2);
+    gate.execute("SELECT pg_advisory_unlock($1)", &[&GATE])
+        .unwrap();
+    has_lock.recv_timeout(Duration::from_secs(60)).unwrap();
+    // The first batch committed; the import waits for the lock with its second batch.
+    wait_for_lock_waiters(&db, 1);
+    assert_eq!(seqs(&db), (402, 1, 402));
+    // The other writer's batch: PRK registered and a stance of it (seqs 403 and 404),
+    // recorded before the import's second batch.
+    let expected = dir.path().join("expected.jsonl");
+    copy_out(&log.arg, &expected);
+    let other_dir = dir.path().join("other");
+    std::fs::create_dir(&other_dir).unwrap();
+    let other_sheet = other_dir.join("sheet.csv");
+    std::fs::write(
+        &other_sheet,
+        "who,position,when,recorded\nPRK,oppose,1799-01,2000-06-01\n",
+    )
+    .unwrap();
+    let o = import_sheet(&other_sheet, expected.to_str().unwrap());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&expected).unwrap();
+    let lines: Vec<String> = text.lines().skip(402).map(str::to_string).collect();
+    assert_eq!(lines.len(), 2);
+    to_writer.send(lines).unwrap();
+    writer.join().unwrap();
+    let o = import.join().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(seqs(&db), (1204, 1, 1204));
+    let ids: i64 = admin(Some(&db))
+        .query_one("SELECT count(DISTINCT id) FROM stancelog.records", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(ids, 1204);
+    verifies(&log, 1204);
+    // The same on a file log: the other batch at 403, then the same import (its first
+    // batch already there: found by its ids, not stored again).
+    let o = import_sheet(&sheet, expected.to_str().unwrap());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = copy_out(&log.arg, &dir.path().join("got.jsonl"));
+    assert!(
+        got == std::fs::read(&expected).unwrap(),
+        "the PostgreSQL import is not the file import"
+    );
+}
