@@ -1197,14 +1197,16 @@ fn hold_writers_lock(db: &str) -> postgres::Client {
     c
 }
 
-/// Waits until `n` sessions wait for an advisory lock (the writers' lock), up to a minute.
+/// Waits until `n` sessions wait for an advisory lock (the writers' lock) in the database
+/// `db` (other tests' databases are on the same server), up to a minute.
 fn wait_for_lock_waiters(db: &str, n: i64) {
     let mut c = admin(Some(db));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let waiting: i64 = c
             .query_one(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                 WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()",
                 &[],
             )
             .unwrap()
