@@ -827,36 +827,40 @@ fn import_sheet(sheet: &std::path::Path, log: &str) -> std::process::Output {
 }
 
 /// One writer appending small batches one after another, each in one statement: the first
-/// sent unprepared, the second after preparing it, the third by the prepared statement;
-/// all stored, the log the file import's byte for byte.
+/// sent unprepared, the second after preparing it, the third by the prepared statement; all
+/// stored, the log the file import's byte for byte. Batches of five (after the first) take
+/// the statement of arrays, batches of one the statement of one row's values.
 #[test]
 fn small_batches_of_one_writer_each_go_in_one_statement() {
-    let dir = tempfile::tempdir().unwrap();
-    let sheet = sheet_of_three_batches(dir.path(), 5);
-    let file = dir.path().join("file.jsonl");
-    let file = file.to_str().unwrap();
-    assert!(run(&["--log", file, "init"], None).status.success());
-    assert!(import_sheet(&sheet, file).status.success());
-    let log = TestLog::empty(Backend::Postgres);
-    let o = import_sheet(&sheet, &log.arg);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(seqs(dbname(&log.arg)), (17, 1, 17));
-    let batches: i64 = admin(Some(dbname(&log.arg)))
-        .query_one(
-            "SELECT count(DISTINCT line::json->>'batch_last') FROM stancelog.records",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    assert_eq!(batches, 3);
-    let back = dir.path().join("back.jsonl");
-    let to = back.to_str().unwrap();
-    assert!(
-        run(&["copy", "--from", &log.arg, "--to", to], None)
-            .status
-            .success()
-    );
-    assert!(std::fs::read(&back).unwrap() == std::fs::read(file).unwrap());
+    for per_batch in [5, 1] {
+        let dir = tempfile::tempdir().unwrap();
+        let sheet = sheet_of_three_batches(dir.path(), per_batch);
+        let file = dir.path().join("file.jsonl");
+        let file = file.to_str().unwrap();
+        assert!(run(&["--log", file, "init"], None).status.success());
+        assert!(import_sheet(&sheet, file).status.success());
+        let log = TestLog::empty(Backend::Postgres);
+        let o = import_sheet(&sheet, &log.arg);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows = i64::from(3 * per_batch) + 2;
+        assert_eq!(seqs(dbname(&log.arg)), (rows, 1, rows));
+        let batches: i64 = admin(Some(dbname(&log.arg)))
+            .query_one(
+                "SELECT count(DISTINCT line::json->>'batch_last') FROM stancelog.records",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(batches, 3);
+        let back = dir.path().join("back.jsonl");
+        let to = back.to_str().unwrap();
+        assert!(
+            run(&["copy", "--from", &log.arg, "--to", to], None)
+                .status
+                .success()
+        );
+        assert!(std::fs::read(&back).unwrap() == std::fs::read(file).unwrap());
+    }
 }
 
 /// An import that stops on an error of its own (a line that is not UTF-8, in the third
