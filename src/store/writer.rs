@@ -451,10 +451,17 @@ impl Writer {
     pub fn open_log_indexed(target: &LogRef, wait: Duration) -> Result<Writer> {
         match target {
             LogRef::File(path) => Writer::open_indexed(path, wait),
-            LogRef::Postgres(pg) => match open_index_for_pg(pg)? {
-                Some((log, index)) => Ok(Writer::on_pg(pg, pg.connect()?, log, Some(index))),
-                None => Writer::open_log(target, wait),
-            },
+            LogRef::Postgres(pg) => {
+                let (index, _) = Index::open_log(target)?;
+                let client = pg.connect()?;
+                if index.in_memory_only() {
+                    // No cache to write: the table was read whole for it; that fold is the log.
+                    let log = index.into_memory_log().expect("an index in memory");
+                    return Ok(Writer::on_pg(pg, client, log, None));
+                }
+                let log = log_at_index_end(&index, false);
+                Ok(Writer::on_pg(pg, client, log, Some(index)))
+            }
         }
     }
 

@@ -917,6 +917,60 @@ mod index {
         stdout(&o)
     }
 
+    /// An append with no cache folder it can write checks its batch on the fold of the whole
+    /// table (read once, for the index in memory): a new batch, a retry of its stance (a
+    /// duplicate, with its seq), an expected seq refused (exit 3); the log verifies.
+    #[test]
+    fn an_append_with_no_cache_folder_checks_on_the_whole_table() {
+        let log = TestLog::seed(Backend::Postgres);
+        let append = |args: &[&str], input: &str| {
+            use std::io::Write;
+            let mut child = stancelog_command()
+                .args(["--log", &log.arg, "append", "--format", "json"])
+                .args(args)
+                .arg("-")
+                .env("STANCELOG_CACHE", "/dev/null/no-cache")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(input.as_bytes()).unwrap();
+            drop(stdin);
+            let o = child.wait_with_output().unwrap();
+            let seqs = serde_json::from_slice::<serde_json::Value>(&o.stdout)
+                .ok()
+                .map(|v| {
+                    let rows = v.as_array().cloned().unwrap_or_default();
+                    rows.iter()
+                        .map(|a| {
+                            (
+                                a["seq"].as_u64().unwrap(),
+                                a["duplicate"].as_bool().unwrap(),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                });
+            (o.status.code(), seqs, stderr(&o))
+        };
+        let (code, seqs, err) = append(&[], MORE[0]);
+        assert_eq!(
+            (code, seqs),
+            (Some(0), Some(vec![(41, false), (42, false), (43, false)])),
+            "{err}"
+        );
+        let stance = MORE[0].lines().nth(2).unwrap();
+        let (code, seqs, err) = append(&["--expect-seq", "43"], stance);
+        assert_eq!((code, seqs), (Some(0), Some(vec![(43, true)])), "{err}");
+        let (code, _, err) = append(
+            &["--expect-seq", "40"],
+            &MORE[1].replace("000000000044", "000000000045"),
+        );
+        assert_eq!(code, Some(3), "{err}");
+        log.ok(&["verify"], None);
+    }
+
     /// Batches after the seed log (seq 41 on): a second id linked to prk, stances, a
     /// correction moving a stance to prk, a retraction and a citation.
     const MORE: [&str; 3] = [
