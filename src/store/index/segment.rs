@@ -22,10 +22,10 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::super::codec::{LastRecorded, Reader, event_of, stance_view};
+use super::super::codec::{LastRecorded, Reader, RecordRef, event_of, stance_view};
 use super::super::encode::RecordEncoder;
 use super::account::Account;
-use crate::core::{Event, History, Seq};
+use crate::core::{Event, History, Seq, StanceView};
 
 /// The first bytes of every segment file.
 pub(crate) const MAGIC: &[u8; 24] = b"STANCELOG-INDEX-SEGMENT\n";
@@ -439,8 +439,21 @@ pub(super) fn decode(seq: Seq, bytes: &[u8], last: &mut LastRecorded) -> Result<
 /// The event of a record's body.
 pub(super) fn decode_body(seq: Seq, body: &[u8], last: &mut LastRecorded) -> Result<Event, String> {
     let mut r = Reader::new(body);
-    match r.record().and_then(|r| event_of(r, last)) {
-        Ok(e) if e.seq == seq && r.at_end() => Ok(e),
+    let rec = r
+        .record_ref()
+        .map_err(|e| format!("the record of seq {seq}: {e}"))?;
+    decode_ref(seq, &rec, r.at_end(), last)
+}
+
+/// [`decode_body`] of a record already read as `rec` (`whole`: every byte of its body read).
+fn decode_ref(
+    seq: Seq,
+    rec: &RecordRef<'_>,
+    whole: bool,
+    last: &mut LastRecorded,
+) -> Result<Event, String> {
+    match event_of(rec.to_record(), last) {
+        Ok(e) if e.seq == seq && whole => Ok(e),
         Ok(e) => Err(format!("the record of seq {seq} holds seq {}", e.seq)),
         Err(e) => Err(format!("the record of seq {seq}: {e}")),
     }
@@ -457,16 +470,42 @@ pub(crate) fn fold_record(
     last: &mut LastRecorded,
 ) -> Result<(), String> {
     let mut r = Reader::new(body);
-    if let Ok(rec) = r.record_ref()
-        && r.at_end()
-        && let Some((s, id, at, view)) = stance_view(&rec, last)
-        && s == seq
-    {
-        h.apply_stance_view(seq, id, at, &view);
-        return Ok(());
+    let rec = r
+        .record_ref()
+        .map_err(|e| format!("the record of seq {seq}: {e}"))?;
+    let whole = r.at_end();
+    match plain_stance(seq, &rec, whole, last) {
+        Some(stance) => fold_stance(h, seq, &stance),
+        // Decoded from the record read already (reading it again was a fifth of folding
+        // a registration).
+        None => h.apply(decode_ref(seq, &rec, whole, last)?),
     }
-    h.apply(decode_body(seq, body, last)?);
     Ok(())
+}
+
+/// A `stance.declared` in the plain shape, borrowed from its record: its id, recorded time and
+/// view ([`stance_view`]).
+pub(crate) type PlainStance<'a> = (Uuid, jiff::Timestamp, StanceView<'a>);
+
+/// The stance that [`fold_record`] folds without decoding, from the record of `seq` read as
+/// `rec` (`whole`: every byte of the body read): `None` when the record is anything else
+/// (decoded and applied by [`decode_body`] then [`History::apply`]).
+pub(crate) fn plain_stance<'a>(
+    seq: Seq,
+    rec: &RecordRef<'a>,
+    whole: bool,
+    last: &mut LastRecorded,
+) -> Option<PlainStance<'a>> {
+    if !whole {
+        return None;
+    }
+    let (s, id, at, view) = stance_view(rec, last)?;
+    (s == seq).then_some((id, at, view))
+}
+
+/// Folds a stance [`plain_stance`] gave for `seq` into `h`, as [`fold_record`] would.
+pub(crate) fn fold_stance(h: &mut History, seq: Seq, (id, at, view): &PlainStance<'_>) {
+    h.apply_stance_view(seq, *id, *at, view);
 }
 
 /// Record bodies read from a segment, their checks verified, not yet decoded: in the buffers
