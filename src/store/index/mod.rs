@@ -666,6 +666,39 @@ impl Index {
         Index::rebuild_source(&mut Source::of(target), BuildLimits::DEFAULT)
     }
 
+    /// `read` on this index; when it finds damage, the index is discarded and rebuilt from
+    /// `target`'s log (said on stderr, as queries say it) and `read` done again on the new one.
+    ///
+    /// # Errors
+    /// Those of [`Index::rebuild_log`]; [`Error::Io`] naming the index's folder when the index
+    /// just rebuilt cannot be read either.
+    pub fn read_or_rebuild<T>(
+        &mut self,
+        target: &LogRef,
+        read: impl Fn(&Index) -> std::result::Result<T, read::Damage>,
+    ) -> Result<T> {
+        match read(self) {
+            Ok(v) => Ok(v),
+            Err(reason) => {
+                // Only an index on disk can be damaged; one in memory cannot.
+                let dir = self.dir().to_path_buf();
+                eprintln!(
+                    "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
+                    dir.display()
+                );
+                *self = Index::rebuild_log(target)?;
+                read(self).map_err(|e| {
+                    Error::io(
+                        dir.display(),
+                        std::io::Error::other(format!(
+                            "the index just rebuilt cannot be read: {e}"
+                        )),
+                    )
+                })
+            }
+        }
+    }
+
     fn rebuild_source(src: &mut Source, limits: BuildLimits) -> Result<Index> {
         src.must_exist()?;
         let dir = src.dir()?;
