@@ -1252,8 +1252,10 @@ impl History {
         }
     }
 
-    /// Undoes every event after `seq`, so a batch that failed half-way leaves no trace.
+    /// Undoes every event after `seq`, so a batch that failed half-way leaves no trace; the
+    /// history then ends at `seq` at most (a sparse one too, whatever end it was made with).
     pub fn rollback_to(&mut self, seq: Seq) {
+        self.sparse_end = self.sparse_end.min(seq);
         while self.seq_held_last() > seq {
             let last = self.seq_held_last();
             // Undo what apply did, in reverse; the event stays in place until its indexes are

@@ -161,6 +161,21 @@ impl Log {
         Log::fold_pieces(name, reader, None, chunk_bytes, Some(stream))
     }
 
+    /// [`Log::stream`] from `start` (a log folded up to a complete batch's end, where `reader`
+    /// must be), as [`Log::resume`] reads on from it.
+    ///
+    /// # Errors
+    /// As [`Log::stream`] (lines numbered from `start`'s last seq on, one line a record).
+    pub(crate) fn stream_from<R: Read + Send>(
+        name: &str,
+        reader: R,
+        start: Log,
+        chunk_bytes: usize,
+        stream: &mut dyn Stream,
+    ) -> Result<Log> {
+        Log::fold_pieces(name, reader, Some(start), chunk_bytes, Some(stream))
+    }
+
     fn fold_pieces<'a, R: Read + Send>(
         name: &'a str,
         reader: R,

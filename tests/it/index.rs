@@ -512,7 +512,9 @@ proptest! {
     /// append, then every answer from the index equals the whole log's fold; and so does an
     /// index built from scratch from the log, with the default limits and with limits so
     /// small that the build writes many segments, starts its history again every few events
-    /// and meets targets, ids and notes it no longer holds (`verify`'s comparison agrees).
+    /// and meets targets, ids and notes it no longer holds (`verify`'s comparison agrees); and
+    /// so does an index of the log's first batches (any number of them) caught up in pieces
+    /// with those limits, as a tail too long to fold at once is.
     #[test]
     fn index_answers_equal_the_fold_for_any_log_split_point_and_filter(
         g in logs(60),
@@ -520,6 +522,7 @@ proptest! {
         period in 1..8u64,
         tail in 0..4u64,
         chunk_bytes in 1..600usize,
+        kept in 0..12usize,
     ) {
         let dir = tempfile::tempdir().expect("tempdir");
         let lines = build(&g);
@@ -538,6 +541,25 @@ proptest! {
         };
         let small = ProjectionIndex::rebuild_with(&log, limits).expect("rebuild in pieces");
         compare(full.history(), &small)?;
+        prop_assert_eq!(
+            check_index(&log, &full).expect("check"),
+            IndexCheck::Agrees { seq: full.history().seq_last() }
+        );
+        // An index of the first `kept` batches, caught up in pieces as a long tail is.
+        let text = std::fs::read(&log).expect("log bytes");
+        let mut ends = vec![0];
+        while ends[ends.len() - 1] < lines.len() {
+            let (at, b) = (ends[ends.len() - 1], ends.len() - 1);
+            ends.push((at + g.batch_sizes[b % g.batch_sizes.len()]).min(lines.len()));
+        }
+        let records = ends[kept % ends.len()];
+        let cut: usize = text.split_inclusive(|b| *b == b'\n').take(records).map(<[u8]>::len).sum();
+        std::fs::write(&log, &text[..cut]).expect("cut");
+        drop(small);
+        ProjectionIndex::rebuild_with(&log, limits).expect("rebuild of the first batches");
+        std::fs::write(&log, &text).expect("whole again");
+        let caught = ProjectionIndex::catch_up_with(&log, limits).expect("catch-up in pieces");
+        compare(full.history(), &caught)?;
         prop_assert_eq!(
             check_index(&log, &full).expect("check"),
             IndexCheck::Agrees { seq: full.history().seq_last() }

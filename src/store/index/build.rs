@@ -6,8 +6,8 @@
 //! `History::check`), but the history folded into never holds the whole log. It is started
 //! again, sparse, every [`PERIOD_EVENTS`] events, and its events are then handed to a
 //! *pending segment* (`pending.rs`, as an import's are: ids at once, and on a thread of its
-//! own, while this one folds on, records streamed to an unlinked file, posting lists and
-//! account computed from the history handed over), written as a segment every
+//! own, while this one folds on, records streamed to the file that becomes their segment,
+//! posting lists and account computed from the history handed over), written as a segment every
 //! [`BUILD_PENDING_MAX`] events. The history started again holds every registration, alias
 //! link and role (few), and the last [`TAIL_EVENTS`] events (which the next corrections,
 //! retractions and citations most often target). Before a piece is folded, the ids and
@@ -22,7 +22,7 @@
 //! back at the end) is read again up to its last complete batch.
 
 use std::fs::{self, File};
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::manifest::{self, Manifest};
@@ -86,6 +86,9 @@ struct Build {
     /// account to the pending one cost as much as all else).
     handed: Seq,
     limits: BuildLimits,
+    /// The segments of the index a catch-up starts from: named by the manifest on disk until
+    /// the new one replaces it, so never removed before (readers may open them).
+    kept: Vec<String>,
 }
 
 fn io_at(dir: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -100,21 +103,78 @@ fn damaged(dir: &Path, e: String) -> Error {
 }
 
 impl Build {
-    fn new(dir: &Path, generation: u64, limits: BuildLimits) -> Result<Build> {
+    /// A build from the log's start, or from the end of `on` (an index that matches the log,
+    /// its manifest and segments, as loaded under the lock), naming its files from
+    /// `generation` on.
+    fn new(
+        dir: &Path,
+        generation: u64,
+        limits: BuildLimits,
+        on: Option<(Manifest, Vec<Segment>)>,
+    ) -> Result<Build> {
+        let (manifest, segments) = on.unwrap_or_default();
         let manifest = Manifest {
             generation,
-            ..Manifest::default()
+            ..manifest
         };
-        let index = Index::new(dir.to_path_buf(), manifest.clone(), Vec::new());
+        let kept = manifest.segments.iter().map(|s| s.name.clone()).collect();
+        let index = Index::new(dir.to_path_buf(), manifest.clone(), segments);
         let appender = Appender::new(index).map_err(|e| damaged(dir, e))?;
         Ok(Build {
             dir: dir.to_path_buf(),
+            started: manifest.seq,
+            handed: manifest.seq,
             manifest,
             appender,
-            started: 0,
-            handed: 0,
             limits,
+            kept,
         })
+    }
+
+    /// The log as folded up to where the build starts: `None` from the log's start; else
+    /// the index's end, with a sparse history of every registration, alias link and role.
+    fn start(&mut self) -> Result<Option<Log>> {
+        let m = &self.manifest;
+        if m.seq == 0 {
+            return Ok(None);
+        }
+        let (seq, head, valid_len) = (m.seq, m.head(), m.valid_len);
+        let recorded_at_last = self.appender.index.recorded_at(seq);
+        let mut history = History::sparse_to(seq);
+        self.restart(&mut history, Vec::new(), &[])?;
+        Ok(Some(Log {
+            history,
+            torn_tail_bytes: 0,
+            torn_tail_records: 0,
+            recorded_at_last,
+            head,
+            valid_len,
+            schema1_records: 0,
+            final_newline_missing: false,
+        }))
+    }
+
+    /// Reads the file log at `path`, `len` bytes of it at most, from where the build starts
+    /// ([`Build::start`]) into the index.
+    fn read(&mut self, path: &Path, len: u64) -> Result<Log> {
+        let name = path.display().to_string();
+        let mut file = File::open(path).map_err(|e| missing_or_io(path, e))?;
+        let chunk = self.limits.chunk_bytes;
+        let start = self.start()?;
+        #[cfg(test)]
+        tests::READS.with(|r| {
+            r.borrow_mut()
+                .push(start.as_ref().map_or(0, |l| l.valid_len))
+        });
+        match start {
+            None => Log::stream(&name, file.take(len), chunk, self),
+            Some(start) => {
+                let from = start.valid_len;
+                file.seek(SeekFrom::Start(from))
+                    .map_err(|e| Error::io(&name, e))?;
+                Log::stream_from(&name, file.take(len - from), start, chunk, self)
+            }
+        }
     }
 
     /// Writes the pending segment as a segment, merges the last ones, removes the files of
@@ -135,7 +195,7 @@ impl Build {
         m.seq = last;
         for gone in before
             .iter()
-            .filter(|n| !m.segments.iter().any(|s| &s.name == *n))
+            .filter(|n| !m.segments.iter().any(|s| &s.name == *n) && !self.kept.contains(n))
         {
             let _ = fs::remove_file(dir.join(gone));
         }
@@ -183,7 +243,7 @@ impl Build {
         events.extend(a.registrations_and_links().cloned());
         events.extend(
             a.index
-                .links()
+                .globals()
                 .map_err(|e| damaged(&self.dir, e))?
                 .iter()
                 .cloned(),
@@ -280,14 +340,35 @@ fn next_generation(dir: &Path) -> u64 {
     from_manifest.max(from_files)
 }
 
-/// What [`build`] did.
+/// What [`build`] and [`catch_up`] did.
 pub(crate) enum Built {
-    /// It built the index: the log as read (its end and torn tail; its history holds no
-    /// event, but ends where the log does).
+    /// It built the index, or caught it up: the log as read (its end and torn tail; its
+    /// history holds no event, but ends where the log does).
     Log(Box<Log>),
     /// It found the index current, as loaded under the lock: its manifest, its segments, and
     /// how it stands against the log ([`Match::Same`] or [`Match::Longer`]).
     Current(Manifest, Vec<Segment>, Match),
+}
+
+/// Takes the lock of the index in `dir` (made if missing), held until the result is dropped.
+fn locked(dir: &Path) -> Result<File> {
+    let io = io_at(dir);
+    fs::create_dir_all(dir).map_err(&io)?;
+    let lock = File::create(dir.join("LOCK")).map_err(&io)?;
+    lock.lock().map_err(&io)?;
+    Ok(lock)
+}
+
+/// The index in `dir`, opened, with how it stands against the log at `path`; `None` when
+/// there is none or it cannot be used (as a query's opening judges it).
+fn loaded(path: &Path, dir: &Path) -> Result<Option<(Manifest, Vec<Segment>, Match)>> {
+    let Ok((m, segments)) = super::load(dir) else {
+        return Ok(None);
+    };
+    Ok(match super::check_log(path, &m)? {
+        Match::Differs(_) => None,
+        stands => Some((m, segments, stands)),
+    })
 }
 
 /// Builds the index of the file log at `path` anew in `dir` (see the module docs), holding
@@ -300,33 +381,53 @@ pub(crate) enum Built {
 /// Those of [`Log::open`] for the log; [`Error::Io`] naming the folder when the index cannot
 /// be written (nothing is then named by a new manifest).
 pub(crate) fn build(path: &Path, dir: &Path, limits: BuildLimits, recheck: bool) -> Result<Built> {
-    let io = io_at(dir);
-    fs::create_dir_all(dir).map_err(&io)?;
-    let lock = File::create(dir.join("LOCK")).map_err(&io)?;
-    lock.lock().map_err(&io)?;
-    if recheck && let Ok((m, segments)) = super::load(dir) {
-        match super::check_log(path, &m)? {
-            Match::Differs(_) => {}
-            stands => return Ok(Built::Current(m, segments, stands)),
-        }
+    let _lock = locked(dir)?;
+    if recheck && let Some((m, segments, stands)) = loaded(path, dir)? {
+        return Ok(Built::Current(m, segments, stands));
     }
-    let name = path.display().to_string();
-    let open = || File::open(path).map_err(|e| missing_or_io(path, e));
-    let mut generation = next_generation(dir);
-    let mut b = Build::new(dir, generation, limits)?;
-    let first = Log::stream(&name, open()?, limits.chunk_bytes, &mut b)?;
-    let log = if first.torn_tail_records > 0 {
-        // The torn tail's events were taken before the fold rolled them back: again, up to
-        // the last complete batch.
-        generation = b.manifest.generation;
+    stream(path, dir, limits, false)
+}
+
+/// Catches the index in `dir` up with the file log at `path` as [`build`] builds it, in
+/// bounded memory: the log is read from the index's end on (a tail too long to fold at once),
+/// the index's segments kept and the new events' written after them. Under the lock, an index
+/// found current is handed over as it is, and one that no longer matches the log (or none) is
+/// built anew.
+///
+/// # Errors
+/// As [`build`] (a bad line named with its line number in the log).
+pub(crate) fn catch_up(path: &Path, dir: &Path, limits: BuildLimits) -> Result<Built> {
+    let _lock = locked(dir)?;
+    match loaded(path, dir)? {
+        Some((m, segments, Match::Same)) => Ok(Built::Current(m, segments, Match::Same)),
+        Some(_) => stream(path, dir, limits, true),
+        None => stream(path, dir, limits, false),
+    }
+}
+
+/// Reads the log at `path` into the index in `dir` (its lock held): from the end of the index
+/// there if `on` (it matches the log), else from the log's start; writes the manifest.
+fn stream(path: &Path, dir: &Path, limits: BuildLimits, on: bool) -> Result<Built> {
+    let io = io_at(dir);
+    let base = || -> Result<Option<(Manifest, Vec<Segment>)>> {
+        Ok(match on {
+            true => loaded(path, dir)?.map(|(m, segments, _)| (m, segments)),
+            false => None,
+        })
+    };
+    let len = fs::metadata(path)
+        .map_err(|e| missing_or_io(path, e))?
+        .len();
+    let mut b = Build::new(dir, next_generation(dir), limits, base()?)?;
+    let first = b.read(path, len)?;
+    let log = if first.torn_tail_records > 0 && b.handed > first.history.seq_last() {
+        // Events of the torn tail were handed over before the fold rolled them back: again,
+        // up to the last complete batch. (Not handed over, they are in no segment: the
+        // history rolled back is right, as a whole read's.)
+        let generation = b.manifest.generation;
         drop(b);
-        b = Build::new(dir, generation, limits)?;
-        let mut log = Log::stream(
-            &name,
-            open()?.take(first.valid_len),
-            limits.chunk_bytes,
-            &mut b,
-        )?;
+        b = Build::new(dir, generation, limits, base()?)?;
+        let mut log = b.read(path, first.valid_len)?;
         log.torn_tail_bytes = first.torn_tail_bytes;
         log.torn_tail_records = first.torn_tail_records;
         log
@@ -354,11 +455,34 @@ mod tests {
     use std::time::Duration;
 
     use super::super::Match;
-    use super::{BuildLimits, Built, build};
+    use super::{BuildLimits, Built, build, catch_up};
     use crate::store::chain::{HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
     use crate::store::index_path;
     use crate::store::log::stored_hash;
     use crate::store::{AppendOptions, IndexCheck, Log, LogRef, append, check_index, parse_batch};
+
+    /// So small that every piece's events are handed over once folded (a torn batch's too).
+    const TINY: BuildLimits = BuildLimits {
+        pending_events: 1,
+        period_events: 1,
+        tail_events: 1,
+        chunk_bytes: 300,
+    };
+
+    thread_local! {
+        /// Where each read of the log by a build on this thread started (a byte offset).
+        pub(super) static READS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// How many reads of the log started, since last asked.
+    fn reads() -> usize {
+        READS.with(|r| r.take().len())
+    }
+
+    /// Where the reads of the log started, since last asked.
+    fn reads_from() -> Vec<u64> {
+        READS.with(std::cell::RefCell::take)
+    }
 
     /// Small enough that 60 events make many pieces, segments and histories.
     const SMALL: BuildLimits = BuildLimits {
@@ -548,13 +672,85 @@ mod tests {
             .map(<[u8]>::len)
             .sum();
         std::fs::write(&path, &text[..cut + 40]).unwrap();
-        let built = built_log(build(&path, &index_path(&path), SMALL, false));
-        assert_eq!((built.history.seq_last(), built.torn_tail_records), (55, 3));
         let whole = Log::open(&path).unwrap();
-        assert_eq!(whole.torn_tail_bytes, built.torn_tail_bytes);
+        // Tiny limits hand the torn records over before the end: the log is read again; the
+        // default ones do not: read once, the history rolled back as a whole read's.
+        for (limits, reads_wanted) in [(TINY, 2), (BuildLimits::DEFAULT, 1)] {
+            reads();
+            let built = built_log(build(&path, &index_path(&path), limits, false));
+            assert_eq!(reads(), reads_wanted);
+            assert_eq!((built.history.seq_last(), built.torn_tail_records), (55, 3));
+            assert_eq!(whole.torn_tail_bytes, built.torn_tail_bytes);
+            assert_eq!(
+                check_index(&path, &whole).unwrap(),
+                IndexCheck::Agrees { seq: 55 }
+            );
+        }
+    }
+
+    /// Given an index of the log's first two batches (25 events), a log of six, and small
+    /// limits, then a catch-up reads the log from the index's end only and agrees with the
+    /// whole log; and so with the last batch torn (read again
+    /// from the index's end when its records were handed over, once when not). An index that
+    /// matches is handed over unread; none, or a damaged one, is built from the log's start.
+    #[test]
+    fn a_catch_up_reads_from_the_index_end_and_agrees_with_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = log(dir.path());
+        let idx = index_path(&path);
+        let text = std::fs::read(&path).unwrap();
+        let end_of = |lines: usize| -> usize {
+            text.split_inclusive(|b| *b == b'\n')
+                .take(lines)
+                .map(<[u8]>::len)
+                .sum()
+        };
+        let index_of_two_batches = || {
+            std::fs::write(&path, &text[..end_of(25)]).unwrap();
+            built_log(build(&path, &idx, SMALL, false));
+        };
+        index_of_two_batches();
+        std::fs::write(&path, &text).unwrap();
+        reads();
+        let caught = built_log(catch_up(&path, &idx, SMALL));
+        let from = end_of(25) as u64;
+        assert_eq!((reads_from(), caught.history.seq_last()), (vec![from], 67));
+        let whole = Log::open(&path).unwrap();
         assert_eq!(
             check_index(&path, &whole).unwrap(),
-            IndexCheck::Agrees { seq: 55 }
+            IndexCheck::Agrees { seq: 67 }
+        );
+        let Built::Current(m, _, Match::Same) = catch_up(&path, &idx, SMALL).unwrap() else {
+            panic!("not current");
+        };
+        assert_eq!((reads(), m.seq), (0, 67));
+        // Torn: the last batch cut after 3 whole records and a half.
+        let torn = &text[..end_of(58) + 40];
+        let whole = Log::from_bytes("torn", torn).unwrap();
+        for (limits, reads_wanted) in [(TINY, 2), (BuildLimits::DEFAULT, 1)] {
+            index_of_two_batches();
+            std::fs::write(&path, torn).unwrap();
+            reads();
+            let caught = built_log(catch_up(&path, &idx, limits));
+            assert_eq!(reads_from(), vec![from; reads_wanted]);
+            assert_eq!(
+                (caught.history.seq_last(), caught.torn_tail_records),
+                (55, 3)
+            );
+            assert_eq!(caught.torn_tail_bytes, whole.torn_tail_bytes);
+            assert_eq!(
+                check_index(&path, &whole).unwrap(),
+                IndexCheck::Agrees { seq: 55 }
+            );
+        }
+        std::fs::write(&path, &text).unwrap();
+        std::fs::write(idx.join("MANIFEST"), b"damaged").unwrap();
+        let caught = built_log(catch_up(&path, &idx, SMALL));
+        assert_eq!((reads_from(), caught.history.seq_last()), (vec![0], 67));
+        let whole = Log::open(&path).unwrap();
+        assert_eq!(
+            check_index(&path, &whole).unwrap(),
+            IndexCheck::Agrees { seq: 67 }
         );
     }
 

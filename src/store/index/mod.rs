@@ -316,7 +316,8 @@ fn holds_after(h: &History, from: Seq) -> bool {
 /// `pending.rs`) into the index of the log at `log_path` as one segment, then merges the last
 /// segments as [`update_index`] does, under the index's lock; `log` is the log as appended to
 /// (its last seq, head and length). Returns `false`, writing nothing, when the index no longer
-/// ends where `pending` begins (a query caught it up from the log meanwhile).
+/// ends where `pending` begins (a query caught it up from the log meanwhile), or when another
+/// process's clean-up of the folder removed `pending`'s file.
 ///
 /// # Errors
 /// [`Error::Io`] when the folder or its files cannot be written; the index is then as before.
@@ -335,7 +336,11 @@ pub(crate) fn publish(log_path: &Path, pending: &mut pending::Pending, log: &Log
     if pending.len() == 0 {
         return Ok(true);
     }
-    let meta = pending_segment(&dir, &mut m, pending).map_err(io)?;
+    let meta = match pending_segment(&dir, &mut m, pending) {
+        // Its file was removed by another process's clean-up of the folder: not published.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        other => other.map_err(io)?,
+    };
     add_segment(&dir, &mut m, meta, log).map_err(io)?;
     m.tail_sum = src.tail_sum(log)?;
     manifest::write(&dir, &m).map_err(io)?;
@@ -368,7 +373,8 @@ fn pending_segment(
 }
 
 /// The longest tail after the index's end that is folded onto the index alone (64 MiB);
-/// a longer one (an index far behind) is caught up by reading the whole log.
+/// a longer one (an index far behind) is caught up as a build reads, from the index's end
+/// (`build::catch_up`).
 pub(crate) const TAIL_BYTES_MAX: u64 = 64 << 20;
 
 /// The most events a merge on the append path writes: a run of new events takes the segments
@@ -652,12 +658,62 @@ impl Index {
         Index::rebuild_source(&mut Source::File(log_path), limits)
     }
 
+    /// Catches the index of the file log at `log_path` up as a query catches up a tail too
+    /// long to fold at once: the log read from the index's end on as a build reads it, holding
+    /// at most what `limits` says ([`BuildLimits::DEFAULT`] on the query path); built anew when
+    /// there is none or it does not match the log.
+    ///
+    /// # Errors
+    /// As [`Index::open`].
+    pub fn catch_up_with(log_path: &Path, limits: BuildLimits) -> Result<Index> {
+        let src = Source::File(log_path);
+        src.must_exist()?;
+        let dir = src.dir()?;
+        Ok(match build::catch_up(log_path, &dir, limits)? {
+            Built::Log(log) => Index::reload(&src, &log)?,
+            Built::Current(m, segments, _) => Index::new(dir, m, segments),
+        })
+    }
+
     /// [`Index::rebuild`] for a log on either backend.
     ///
     /// # Errors
     /// As [`Index::open_log`].
     pub fn rebuild_log(target: &LogRef) -> Result<Index> {
         Index::rebuild_source(&mut Source::of(target), BuildLimits::DEFAULT)
+    }
+
+    /// `read` on this index; when it finds damage, the index is discarded and rebuilt from
+    /// `target`'s log (said on stderr, as queries say it) and `read` done again on the new one.
+    ///
+    /// # Errors
+    /// Those of [`Index::rebuild_log`]; [`Error::Io`] naming the index's folder when the index
+    /// just rebuilt cannot be read either.
+    pub fn read_or_rebuild<T>(
+        &mut self,
+        target: &LogRef,
+        read: impl Fn(&Index) -> std::result::Result<T, read::Damage>,
+    ) -> Result<T> {
+        match read(self) {
+            Ok(v) => Ok(v),
+            Err(reason) => {
+                // Only an index on disk can be damaged; one in memory cannot.
+                let dir = self.dir().to_path_buf();
+                eprintln!(
+                    "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
+                    dir.display()
+                );
+                *self = Index::rebuild_log(target)?;
+                read(self).map_err(|e| {
+                    Error::io(
+                        dir.display(),
+                        std::io::Error::other(format!(
+                            "the index just rebuilt cannot be read: {e}"
+                        )),
+                    )
+                })
+            }
+        }
     }
 
     fn rebuild_source(src: &mut Source, limits: BuildLimits) -> Result<Index> {
@@ -670,17 +726,35 @@ impl Index {
     }
 
     /// Brings an index whose log has grown after its end up to date: folds only the log's
-    /// tail after it, onto what the index holds ([`Index::tail_log`]), and adds it; the whole
-    /// log is read only when the tail cannot be folded that way.
+    /// tail after it, onto what the index holds ([`Index::tail_log`]), and adds it. When the
+    /// tail cannot be folded that way (longer than [`TAIL_BYTES_MAX`], ...), a file log is read
+    /// from the index's end as a build reads it, in bounded memory ([`build::catch_up`]); a
+    /// PostgreSQL log, or a file log that read refuses, is read whole (which names the error
+    /// as a whole read does).
     fn catch_up(
         src: &mut Source,
         m: Manifest,
         segments: Vec<Segment>,
     ) -> Result<(Index, IndexUse)> {
-        let mut index = Index::new(src.dir()?, m, segments);
-        let (log, sparse) = match index.tail_log(src)? {
-            Some(log) => (log, true),
-            None => (src.read_whole()?, false),
+        let dir = src.dir()?;
+        let mut index = Index::new(dir.clone(), m, segments);
+        let (log, sparse) = match (index.tail_log(src)?, &src) {
+            (Some(log), _) => (log, true),
+            (None, Source::File(path)) => {
+                let used = IndexUse::CaughtUp {
+                    from: index.manifest.seq,
+                };
+                drop(index);
+                return match build::catch_up(path, &dir, BuildLimits::DEFAULT) {
+                    Ok(Built::Log(log)) => Ok((Index::reload(src, &log)?, used)),
+                    Ok(Built::Current(m, segments, _)) => Ok((Index::new(dir, m, segments), used)),
+                    Err(_) => {
+                        let whole = src.read_whole()?;
+                        Index::updated(src, whole, used)
+                    }
+                };
+            }
+            (None, _) => (src.read_whole()?, false),
         };
         if log.history.seq_last() == index.manifest.seq {
             // Only a torn tail after the index's end.
@@ -710,8 +784,8 @@ impl Index {
     /// ([`Index::history_for`]: registrations, the events their ids and targets name). `None`
     /// when that cannot be done here (the tail longer than [`TAIL_BYTES_MAX`], the record at
     /// the index's end without its newline, damage found in the index, a record the fold
-    /// refuses): then the caller reads the whole log, which also names any error as a whole
-    /// read would.
+    /// refuses): then the caller reads on from the index's end as a build does, or reads the
+    /// whole log (see [`Index::catch_up`]).
     ///
     /// # Errors
     /// [`Error::Io`] when the log cannot be read.
