@@ -53,8 +53,9 @@ pub const PURGE_DELAY_IMPORT_MS: std::ffi::c_long = 5000;
 /// them on another, batch after batch; with a 250 ms delay the freed pages went back to the
 /// system and were taken again, zeroed by the kernel, for the next batches (a 4M-row sheet:
 /// about 420,000 page faults, 5.2 s of system CPU of 21 s in all; with 5 s, about 42,000
-/// faults, 3.3 s of 19 s, for a peak 40 MB higher: 407 against 368 MB). Never purging
-/// (`-1`) saved a little more CPU (18.2 s) for a peak 100 MB higher.
+/// faults, 3.3 s of 19 s, for a peak 40 to 90 MB higher). Never purging (`-1`) saved a
+/// little more CPU (18.2 s) for a peak 100 MB higher. The UN votes import (4 s) gains nothing
+/// and holds about 60 MB more.
 pub fn tune_mimalloc_for_import() {
     // SAFETY: as in tune_mimalloc.
     unsafe {
