@@ -141,7 +141,7 @@ pub enum Command {
     ///
     /// The same log and flags give the same bytes.
     Report(ReportArgs),
-    /// Follow the log: print every event from --from-seq on (default 1, the whole log) in seq
+    /// Follow the log: print every event from --from-seq on (default: the log's end) in seq
     /// order, then each batch as it is appended, until interrupted.
     ///
     /// A catch-up subscription: each seq is printed exactly once, in order, never skipped. The
