@@ -280,6 +280,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 fn main() {
     stancelog::allocator::tune_mimalloc();
+    stancelog::allocator::tune_mimalloc_for_import();
     let rows = env_usize("ROWS", 4_000_000);
     let runs = env_usize("RUNS", 1);
     let only = std::env::var("ONLY").unwrap_or_default();

@@ -66,31 +66,14 @@ pub fn open_index(target: &LogRef) -> Result<Index, Error> {
     Ok(index)
 }
 
-/// Reads from the index; when the read finds it damaged, the index is discarded and rebuilt
-/// from the log (with a note on stderr), and the read done again on the new one.
+/// Reads from the index, rebuilt first if the read finds it damaged
+/// ([`Index::read_or_rebuild`]).
 pub fn read_index<T>(
     target: &LogRef,
     index: &mut Index,
     read: impl Fn(&Index) -> Result<T, String>,
 ) -> Result<T, Error> {
-    match read(index) {
-        Ok(v) => Ok(v),
-        Err(reason) => {
-            // Only an index on disk can be damaged; one in memory cannot.
-            let dir = index.dir().to_path_buf();
-            eprintln!(
-                "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
-                dir.display()
-            );
-            *index = Index::rebuild_log(target)?;
-            read(index).map_err(|e| {
-                Error::io(
-                    dir.display(),
-                    io::Error::other(format!("the index just rebuilt cannot be read: {e}")),
-                )
-            })
-        }
-    }
+    index.read_or_rebuild(target, read)
 }
 
 /// The registrations, alias links and roles, from the index, to resolve `--actor`, `--topic`

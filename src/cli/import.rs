@@ -21,6 +21,7 @@ pub fn run(
     now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
+    stancelog::allocator::tune_mimalloc_for_import();
     let bar = progress::Bar::new();
     let wait = Duration::from_secs_f64(i.wait);
     let report = match &i.kind {

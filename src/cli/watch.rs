@@ -64,27 +64,34 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
         )?;
     }
     let mut warned_gap = None;
-    let (mut due, mut more) = (true, false);
+    let mut due = true;
     loop {
         if due {
-            let caught = follower.catch_up()?;
-            if let Some((missing, visible)) = caught.held_back
-                && caught.held_back != warned_gap
-            {
-                eprintln!(
-                    "stancelog: warning: {target}: seq {missing} is not visible yet, but seq {visible} is: waiting for it (a record inserted outside stancelog's append path?)"
-                );
-            }
-            warned_gap = caught.held_back;
-            let h = follower.history();
-            while next <= caught.seq_last {
-                if h.concerns(next, &filter) {
-                    print_event(out, h, next, w.format)?;
+            // A catch-up on the index comes in pieces (`more`), which may end inside a batch:
+            // all of them are printed before the flush and the look at the signals, so the
+            // output stops only at the end of a batch.
+            loop {
+                let caught = follower.catch_up()?;
+                if let Some((missing, visible)) = caught.held_back
+                    && caught.held_back != warned_gap
+                {
+                    eprintln!(
+                        "stancelog: warning: {target}: seq {missing} is not visible yet, but seq {visible} is: waiting for it (a record inserted outside stancelog's append path?)"
+                    );
                 }
-                next += 1;
+                warned_gap = caught.held_back;
+                let h = follower.history();
+                while next <= caught.seq_last {
+                    if h.concerns(next, &filter) {
+                        print_event(out, h, next, w.format)?;
+                    }
+                    next += 1;
+                }
+                if !caught.more {
+                    break;
+                }
             }
             out.flush()?;
-            more = caught.more;
         }
         if stop.load(Ordering::SeqCst) {
             return Ok(());
@@ -92,7 +99,7 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
         if stdout_closed() {
             return Err(Failure::BrokenPipe);
         }
-        due = more || follower.wait(TICK)?;
+        due = follower.wait(TICK)?;
     }
 }
 

@@ -262,13 +262,11 @@ impl ValidDate {
         let shape = || DateError::Shape(text.to_string());
         let impossible = || DateError::Impossible(text.to_string());
         let b = text.as_bytes();
+        // At most four ASCII digits: no overflow, no sign, no parser needed.
         let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-            let s = b.get(r)?;
-            if s.iter().all(u8::is_ascii_digit) {
-                std::str::from_utf8(s).ok()?.parse().ok()
-            } else {
-                None
-            }
+            b.get(r)?.iter().try_fold(0u32, |v, d| {
+                d.is_ascii_digit().then(|| v * 10 + u32::from(d - b'0'))
+            })
         };
         let (year, month, day, precision) = match b.len() {
             4 => (digits(0..4).ok_or_else(shape)?, 1, 1, Precision::Year),
@@ -349,11 +347,30 @@ impl fmt::Display for ValidDate {
     /// Writes the date exactly as precise as it was given: `2024-10-21`, `2024-10` or `2024`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.start;
-        match self.precision {
-            Precision::Day => write!(f, "{:04}-{:02}-{:02}", s.year(), s.month(), s.day()),
-            Precision::Month => write!(f, "{:04}-{:02}", s.year(), s.month()),
-            Precision::Year => write!(f, "{:04}", s.year()),
-        }
+        let len = match self.precision {
+            Precision::Day => 10,
+            Precision::Month => 7,
+            Precision::Year => 4,
+        };
+        // Digits written by hand: `write!` with padding was a tenth of writing a timeline's
+        // rows. A year is 1..=9999 (see `Day::year`), the fallback is for safety only.
+        let Some(year) = u32::try_from(s.year()).ok().filter(|y| *y <= 9999) else {
+            return match self.precision {
+                Precision::Day => write!(f, "{:04}-{:02}-{:02}", s.year(), s.month(), s.day()),
+                Precision::Month => write!(f, "{:04}-{:02}", s.year(), s.month()),
+                Precision::Year => write!(f, "{:04}", s.year()),
+            };
+        };
+        let mut text = *b"0000-00-00";
+        let mut put = |at: usize, v: u32, n: u32| {
+            for i in 0..n {
+                text[at + i as usize] = b'0' + (v / 10u32.pow(n - 1 - i) % 10) as u8;
+            }
+        };
+        put(0, year, 4);
+        put(5, s.month().unsigned_abs().into(), 2);
+        put(8, s.day().unsigned_abs().into(), 2);
+        f.write_str(std::str::from_utf8(&text[..len]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -470,9 +487,44 @@ mod tests {
 
     #[test]
     fn partial_dates_keep_their_precision() {
-        for text in ["2024-10-21", "2024-10", "2024", "0001-01-01", "1946-01-10"] {
+        let texts = [
+            "2024-10-21",
+            "2024-10",
+            "2024",
+            "0001-01-01",
+            "1946-01-10",
+            "9999-12-31",
+            "0010-02-03",
+            "0999-09",
+            "1000",
+            "0007",
+        ];
+        for text in texts {
             assert_eq!(ValidDate::parse(text).unwrap().to_string(), text);
+            let day = ValidDate::parse(text).unwrap().start();
+            let full = format!("{:04}-{:02}-{:02}", day.year(), day.month(), day.day());
+            assert_eq!(day.to_string(), full);
         }
+    }
+
+    #[test]
+    fn dates_with_other_than_ascii_digits_are_refused_as_malformed() {
+        for text in [
+            "2O24",
+            "２０２４",
+            "+024",
+            "-024",
+            "2024-1a",
+            "2024-10-2 ",
+            " 024-10-21",
+        ] {
+            assert_eq!(ValidDate::parse(text), Err(DateError::Shape(text.into())));
+        }
+        assert_eq!(
+            ValidDate::parse("0000"),
+            Err(DateError::Year("0000".into()))
+        );
+        assert_eq!(ValidDate::parse("1999-12-31").unwrap().start().year(), 1999);
     }
 
     #[test]

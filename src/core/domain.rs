@@ -288,9 +288,13 @@ pub fn nfc(text: &str) -> String {
 }
 
 fn check_id(text: &str) -> Result<(), IdError> {
-    let ok = !text.is_empty()
-        && text.len() <= ID_BYTES_MAX
-        && !text.chars().any(|c| c.is_whitespace() || c.is_control());
+    // ASCII text (most ids) byte by byte: its white space and control characters are the
+    // bytes up to the space, and DEL.
+    let fits = |text: &str| match text.is_ascii() {
+        true => text.bytes().all(|b| b > b' ' && b != 0x7f),
+        false => !text.chars().any(|c| c.is_whitespace() || c.is_control()),
+    };
+    let ok = !text.is_empty() && text.len() <= ID_BYTES_MAX && fits(text);
     if ok {
         Ok(())
     } else {
@@ -314,8 +318,9 @@ macro_rules! string_id {
             /// [`IdError::Id`] when empty, over [`ID_BYTES_MAX`] bytes (after normalization), or
             /// containing white space or control characters.
             pub fn new(text: &str) -> Result<$name, IdError> {
-                if unicode_normalization::is_nfc_quick(text.chars())
-                    == unicode_normalization::IsNormalized::Yes
+                if text.is_ascii()
+                    || unicode_normalization::is_nfc_quick(text.chars())
+                        == unicode_normalization::IsNormalized::Yes
                 {
                     check_id(text)?;
                     return Ok($name(Arc::from(text)));
@@ -378,8 +383,10 @@ impl<'a> IdText<'a> {
     /// (the owned ids normalize such a text; this borrowed form cannot).
     pub fn new(text: &'a str) -> Result<IdText<'a>, IdError> {
         check_id(text)?;
-        if unicode_normalization::is_nfc_quick(text.chars())
-            == unicode_normalization::IsNormalized::Yes
+        // ASCII text is in every normal form.
+        if text.is_ascii()
+            || unicode_normalization::is_nfc_quick(text.chars())
+                == unicode_normalization::IsNormalized::Yes
         {
             Ok(IdText(text))
         } else {
@@ -792,4 +799,34 @@ pub struct Event {
     pub recorded_at: jiff::Timestamp,
     /// Type and fields.
     pub body: EventBody,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every ASCII character is judged in an id as the rule by characters judges it (the
+    /// byte-by-byte path ASCII ids take), and a non-ASCII id as before.
+    #[test]
+    fn ascii_ids_are_checked_as_the_character_rule_checks_them() {
+        for b in 0u8..0x80 {
+            let c = char::from(b);
+            let text = format!("a{c}b");
+            let want = !(c.is_whitespace() || c.is_control());
+            assert_eq!(check_id(&text).is_ok(), want, "{b:#04x}");
+            assert_eq!(IdText::new(&text).is_ok(), want, "{b:#04x}");
+            assert_eq!(ActorId::new(&text).is_ok(), want, "{b:#04x}");
+        }
+        assert!(check_id("kor-mnd").is_ok());
+        assert!(check_id("김정은").is_ok());
+        assert!(check_id("a\u{a0}b").is_err());
+        assert!(check_id("a\u{85}b").is_err());
+        assert!(check_id("").is_err());
+        assert!(check_id(&"x".repeat(ID_BYTES_MAX)).is_ok());
+        assert!(check_id(&"x".repeat(ID_BYTES_MAX + 1)).is_err());
+        // Decomposed Hangul: owned ids compose it, the borrowed form refuses it.
+        let decomposed = "\u{1100}\u{1161}";
+        assert_eq!(ActorId::new(decomposed).unwrap().as_str(), "\u{ac00}");
+        assert!(IdText::new(decomposed).is_err());
+    }
 }

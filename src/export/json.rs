@@ -15,6 +15,7 @@ use super::Chunked;
 use super::rows::{
     ChangeRow, CiteRow, CorrectionRow, PositionRow, RoleRow, SourceRow, TimelineRow,
 };
+use crate::core::Day;
 use crate::store::escape_json as escaped;
 use crate::store::format_recorded_at;
 
@@ -130,10 +131,9 @@ pub fn write_pretty_par<P: Send, T: JsonRow>(
 /// zeroing fresh pages).
 fn render<T: JsonRow>(rows: impl Iterator<Item = T>, room: usize, mut text: Vec<u8>) -> Vec<u8> {
     let mut sink = io::sink();
-    let mut j = Pretty::new(&mut sink);
     text.clear();
     text.reserve(if room == 0 { PART * 2048 } else { room });
-    *j.buf.bytes() = text;
+    let mut j = Pretty::with_buf(&mut sink, text);
     j.depth = 1;
     for r in rows {
         j.item();
@@ -154,8 +154,18 @@ pub struct Pretty<'a> {
 
 impl<'a> Pretty<'a> {
     fn new(out: &'a mut dyn Write) -> Pretty<'a> {
+        Pretty::of(Chunked::new(out))
+    }
+
+    /// A writer gathering what it writes after the bytes of `buf` (not passed on to `out`
+    /// until a chunk is gathered: `render` takes the buffer whole).
+    fn with_buf(out: &'a mut dyn Write, buf: Vec<u8>) -> Pretty<'a> {
+        Pretty::of(Chunked::with_buf(out, buf))
+    }
+
+    fn of(buf: Chunked<'a>) -> Pretty<'a> {
         Pretty {
-            buf: Chunked::new(out),
+            buf,
             depth: 0,
             first: true,
             recorded: None,
@@ -168,9 +178,18 @@ impl<'a> Pretty<'a> {
     }
 
     fn newline(&mut self) {
+        // Rows nest a few levels deep; deeper ones are indented a piece at a time.
+        const INDENT: &[u8] = b"\n                ";
         let b = self.buf.bytes();
-        b.push(b'\n');
-        b.extend(std::iter::repeat_n(b' ', self.depth * 2));
+        let mut spaces = self.depth * 2;
+        let first = spaces.min(INDENT.len() - 1);
+        b.extend_from_slice(&INDENT[..1 + first]);
+        spaces -= first;
+        while spaces > 0 {
+            let n = spaces.min(INDENT.len() - 1);
+            b.extend_from_slice(&INDENT[1..1 + n]);
+            spaces -= n;
+        }
     }
 
     fn open(&mut self, c: u8) {
@@ -248,6 +267,15 @@ impl<'a> Pretty<'a> {
             self.buf.bytes().push(b'-');
         }
         self.u64(u64::from(v.unsigned_abs()));
+    }
+
+    /// A day as a string, `YYYY-MM-DD` (nothing in it to escape).
+    fn day(&mut self, d: &Day) {
+        let b = self.buf.bytes();
+        b.push(b'"');
+        // Writing into a vector cannot fail.
+        let _ = write!(b, "{d}");
+        b.push(b'"');
     }
 
     fn recorded_at(&mut self, t: &jiff::Timestamp) {
@@ -377,7 +405,7 @@ impl PositionRow {
         j.key("since");
         j.str(&self.since);
         j.key("since_date");
-        j.str(&self.since_date.to_string());
+        j.day(&self.since_date);
         j.key("since_precision");
         j.str(self.since_precision);
         j.key("since_time");
@@ -478,6 +506,31 @@ mod tests {
                 String::from_utf8(ours).unwrap(),
                 serde_json::to_string(s).unwrap()
             );
+        }
+    }
+
+    /// Lists nested deeper than the indent kept in one piece (16 spaces) are indented as
+    /// serde_json indents them.
+    #[test]
+    fn deep_nesting_is_indented_as_serde_json_indents_it() {
+        fn nest(j: &mut Pretty, depth: u64) {
+            if depth == 0 {
+                j.u64(7);
+            } else {
+                list(j, 0..1, |j, _| nest(j, depth - 1));
+            }
+        }
+        for depth in [0, 1, 7, 8, 9, 16, 17, 25] {
+            let mut ours = Vec::new();
+            let mut j = Pretty::new(&mut ours);
+            nest(&mut j, depth);
+            j.buf.finish().unwrap();
+            let mut value = serde_json::json!(7);
+            for _ in 0..depth {
+                value = serde_json::json!([value]);
+            }
+            let want = serde_json::to_string_pretty(&value).unwrap();
+            assert_eq!(String::from_utf8(ours).unwrap(), want, "depth {depth}");
         }
     }
 

@@ -59,6 +59,12 @@ impl<'a> Chunked<'a> {
         }
     }
 
+    /// A buffer in front of `out` that starts as `buf` (its bytes kept): for a writer that
+    /// gathers all it writes in a buffer of the caller's, with room reserved already.
+    pub fn with_buf(out: &'a mut dyn Write, buf: Vec<u8>) -> Chunked<'a> {
+        Chunked { buf, out }
+    }
+
     /// The buffer, to append to directly (then call [`Chunked::spill`] now and then).
     pub fn bytes(&mut self) -> &mut Vec<u8> {
         &mut self.buf

@@ -126,11 +126,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The record, owned.
-    pub(crate) fn record(&mut self) -> Result<Record, String> {
-        self.record_ref().map(|r| r.to_record())
-    }
-
     /// The record, its strings borrowed from the bytes: the one reader of a record's layout.
     pub(crate) fn record_ref(&mut self) -> Result<RecordRef<'a>, String> {
         let small = |v: Option<u64>| {

@@ -37,7 +37,7 @@ use postgres::Client;
 use postgres::fallible_iterator::FallibleIterator;
 
 use super::backend::LogRef;
-use super::index::Index;
+use super::index::{Index, IndexUse};
 use super::log::{CHUNK_BYTES, Log, open_read};
 use super::postgres::{NOTIFY_CHANNEL, PgLog};
 use crate::core::{History, Seq};
@@ -133,13 +133,13 @@ impl Follower {
         let source = Follower::source(target)?;
         // A log the index cannot be had for (a gap in a table: a row inserted by hand;
         // damage) is folded from its start instead, which waits at a gap or tells the error.
-        let index = match Index::open_log(target) {
+        let mut index = match Index::open_log(target) {
             Ok((index, _)) if !index.in_memory_only() => index,
             _ => return Ok(None),
         };
         let end = index.seq_last();
-        let registry = read_or_rebuild(target, index, |ix| ix.registry())?;
-        let mark = from.map_or(end, |f| (f - 1).min(end));
+        let registry = index.read_or_rebuild(target, |ix| ix.registry())?;
+        let mark = from.map_or(end, |f| f.saturating_sub(1).min(end));
         let follower = Follower {
             source,
             log: Log::empty(),
@@ -239,13 +239,21 @@ impl Follower {
                 *notified = false;
             }
         }
-        let index = match Index::open_log(&ix.target) {
+        let mut index = match Index::open_log(&ix.target) {
+            Ok((_, IndexUse::Rebuilt { reason })) if mark > 0 => {
+                // Not only damage: the log may have been replaced by another one.
+                return Err(Error::Usage(format!(
+                    "{}: the index was discarded ({reason}) after seq {mark} was printed: if the log was replaced, what follows is another log's; watch again with --from-seq {}",
+                    ix.target,
+                    mark + 1
+                )));
+            }
             Ok((index, _)) => index,
             Err(e) => {
                 // A gap after the mark (a row inserted by hand) makes every read past it
                 // fail: held until it fills, with the seqs to warn about.
                 if let Source::Postgres { pg, client, .. } = &mut self.source
-                    && let Some((run_end, Some(visible))) = run_after(pg, client, mark)?
+                    && let Ok(Some((run_end, Some(visible)))) = run_after(pg, client, mark)
                 {
                     return Ok(held(Some((run_end + 1, visible))));
                 }
@@ -263,7 +271,7 @@ impl Follower {
         if upto > mark {
             let target = ix.target.clone();
             self.log.history =
-                read_or_rebuild(&target, index, |i| i.history_of_seqs(mark + 1, upto))?;
+                index.read_or_rebuild(&target, |i| i.history_of_seqs(mark + 1, upto))?;
         }
         if let Some(ix) = &mut self.indexed {
             ix.mark = upto;
@@ -334,32 +342,6 @@ fn read_file(path: &Path, seen_len: &mut Option<u64>, log: Log) -> Result<Log> {
     }
     file.seek(SeekFrom::Start(log.valid_len)).map_err(io)?;
     Log::resume(&name, file, Some(log), CHUNK_BYTES)
-}
-
-/// `read` on `index`; when it finds damage, the index is rebuilt from the log (with a note,
-/// as queries do) and read again.
-fn read_or_rebuild<T>(
-    target: &LogRef,
-    index: Index,
-    read: impl Fn(&Index) -> std::result::Result<T, String>,
-) -> Result<T> {
-    match read(&index) {
-        Ok(v) => Ok(v),
-        Err(reason) => {
-            let dir = index.dir().to_path_buf();
-            eprintln!(
-                "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
-                dir.display()
-            );
-            drop(index);
-            read(&Index::rebuild_log(target)?).map_err(|e| {
-                Error::io(
-                    dir.display(),
-                    std::io::Error::other(format!("the index just rebuilt cannot be read: {e}")),
-                )
-            })
-        }
-    }
 }
 
 /// Folds the records committed after `log`'s last seq, up to the end of their contiguous run;

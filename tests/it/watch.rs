@@ -405,3 +405,34 @@ fn a_watcher_from_a_later_seq_or_the_end_reads_nothing_before_it_on_pg() {
     watcher.stop("INT");
     by_actor.stop("INT");
 }
+
+/// Regression: a watcher on the projection index, its log replaced by another, longer one,
+/// went on printing the other log's events (the index, found not to match, was rebuilt in
+/// silence): it now stops with exit 2 and names the seq to resume from.
+#[test]
+fn a_watcher_stops_when_its_log_is_replaced_by_another() {
+    let log = TestLog::empty(Backend::File);
+    log.ok(&["append", "-"], Some(REGISTER.as_bytes()));
+    log.ok(&["append", "-"], Some(stances(1, 3).as_bytes()));
+    let watcher = Watcher::start(&log, &["--from-seq", "4"]);
+    assert_eq!(watcher.seqs_through(5), vec![4, 5]);
+    let other = TestLog::empty(Backend::File);
+    other.ok(&["append", "-"], Some(REGISTER.as_bytes()));
+    other.ok(&["append", "-"], Some(stances(2, 6).as_bytes()));
+    let swap = format!("{}.swap", log.arg);
+    std::fs::copy(&other.arg, &swap).unwrap();
+    std::fs::rename(&swap, &log.arg).unwrap();
+    let Watcher {
+        mut child,
+        lines,
+        errors,
+    } = watcher;
+    assert_eq!(wait_bounded(&mut child), Some(2));
+    let err: Vec<String> = errors.iter().collect();
+    assert!(
+        err.iter()
+            .any(|l| l.contains("the index was discarded") && l.contains("--from-seq 6")),
+        "{err:?}"
+    );
+    assert_eq!(lines.iter().collect::<Vec<_>>(), Vec::<String>::new());
+}

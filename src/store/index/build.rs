@@ -6,8 +6,8 @@
 //! `History::check`), but the history folded into never holds the whole log. It is started
 //! again, sparse, every [`PERIOD_EVENTS`] events, and its events are then handed to a
 //! *pending segment* (`pending.rs`, as an import's are: ids at once, and on a thread of its
-//! own, while this one folds on, records streamed to an unlinked file, posting lists and
-//! account computed from the history handed over), written as a segment every
+//! own, while this one folds on, records streamed to the file that becomes their segment,
+//! posting lists and account computed from the history handed over), written as a segment every
 //! [`BUILD_PENDING_MAX`] events. The history started again holds every registration, alias
 //! link and role (few), and the last [`TAIL_EVENTS`] events (which the next corrections,
 //! retractions and citations most often target). Before a piece is folded, the ids and

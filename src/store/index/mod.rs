@@ -316,7 +316,8 @@ fn holds_after(h: &History, from: Seq) -> bool {
 /// `pending.rs`) into the index of the log at `log_path` as one segment, then merges the last
 /// segments as [`update_index`] does, under the index's lock; `log` is the log as appended to
 /// (its last seq, head and length). Returns `false`, writing nothing, when the index no longer
-/// ends where `pending` begins (a query caught it up from the log meanwhile).
+/// ends where `pending` begins (a query caught it up from the log meanwhile), or when another
+/// process's clean-up of the folder removed `pending`'s file.
 ///
 /// # Errors
 /// [`Error::Io`] when the folder or its files cannot be written; the index is then as before.
@@ -335,7 +336,11 @@ pub(crate) fn publish(log_path: &Path, pending: &mut pending::Pending, log: &Log
     if pending.len() == 0 {
         return Ok(true);
     }
-    let meta = pending_segment(&dir, &mut m, pending).map_err(io)?;
+    let meta = match pending_segment(&dir, &mut m, pending) {
+        // Its file was removed by another process's clean-up of the folder: not published.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        other => other.map_err(io)?,
+    };
     add_segment(&dir, &mut m, meta, log).map_err(io)?;
     m.tail_sum = src.tail_sum(log)?;
     manifest::write(&dir, &m).map_err(io)?;
@@ -659,6 +664,39 @@ impl Index {
     /// As [`Index::open_log`].
     pub fn rebuild_log(target: &LogRef) -> Result<Index> {
         Index::rebuild_source(&mut Source::of(target), BuildLimits::DEFAULT)
+    }
+
+    /// `read` on this index; when it finds damage, the index is discarded and rebuilt from
+    /// `target`'s log (said on stderr, as queries say it) and `read` done again on the new one.
+    ///
+    /// # Errors
+    /// Those of [`Index::rebuild_log`]; [`Error::Io`] naming the index's folder when the index
+    /// just rebuilt cannot be read either.
+    pub fn read_or_rebuild<T>(
+        &mut self,
+        target: &LogRef,
+        read: impl Fn(&Index) -> std::result::Result<T, read::Damage>,
+    ) -> Result<T> {
+        match read(self) {
+            Ok(v) => Ok(v),
+            Err(reason) => {
+                // Only an index on disk can be damaged; one in memory cannot.
+                let dir = self.dir().to_path_buf();
+                eprintln!(
+                    "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
+                    dir.display()
+                );
+                *self = Index::rebuild_log(target)?;
+                read(self).map_err(|e| {
+                    Error::io(
+                        dir.display(),
+                        std::io::Error::other(format!(
+                            "the index just rebuilt cannot be read: {e}"
+                        )),
+                    )
+                })
+            }
+        }
     }
 
     fn rebuild_source(src: &mut Source, limits: BuildLimits) -> Result<Index> {

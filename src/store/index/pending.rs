@@ -3,11 +3,14 @@
 //! events appended since, published as one segment at the end (or every
 //! [`PENDING_EVENTS_MAX`] events), never one segment per batch.
 //!
-//! The pending segment's records are streamed to a file in the index folder, unlinked as soon
-//! as it is made (a crash leaves nothing but, in that moment, the file, which the next index
-//! write removes; the next query catches the index up from the log); its ids, posting
-//! lists and account are held in memory: about 60 bytes per pending event, against about 150
-//! for the folded log a writer held before (and that for every event of the log).
+//! The pending segment's records are streamed to a file in the index folder (`pending.PID.N`,
+//! after room for a segment's header), which becomes the segment when it is published: its
+//! header written, the tables after its records, then renamed into place (the records are
+//! written once, never copied). A crash leaves the file, which the next index write removes
+//! (the next query catches the index up from the log), as does an import that ends with
+//! nothing pending; its ids, posting lists and account are held in memory: about 60 bytes per
+//! pending event, against about 150 for the folded log a writer held before (and that for
+//! every event of the log).
 //!
 //! Id look-ups, the bulk of an import's checks (most ids are new): the pending ids are in a
 //! hash map; for the index's, a Bloom filter per segment made at open from its sorted id table
@@ -20,7 +23,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::collections::BTreeSet;
 
@@ -150,6 +154,9 @@ const WINDOW_BYTES: u64 = 64 << 10;
 pub(crate) struct Pending {
     /// The seq of its first event (the index's end + 1).
     pub(crate) first: Seq,
+    /// The records' file while it has this name (until it is renamed into a segment, or
+    /// removed when this is dropped).
+    path: Option<PathBuf>,
     /// Events held (added, whether or not their records are written yet).
     len: u64,
     ids: FxHashMap<Uuid, Seq>,
@@ -167,12 +174,14 @@ enum Work {
     Failed(String),
 }
 
-/// The pending events' records in an unlinked file, their offsets, posting lists and account.
+/// The pending events' records in a file (from [`segment::RECORDS_AT`] on), their offsets,
+/// posting lists and account.
 struct Records {
     out: BufWriter<File>,
     file: File,
     /// Each record's offset in the file, in seq order.
     offsets: Vec<u64>,
+    /// The end of the records written (a file offset).
     bytes: u64,
     postings: Postings,
     account: Account,
@@ -207,26 +216,26 @@ impl Records {
 }
 
 impl Pending {
-    /// An empty pending segment for the events after `end`, its file in `dir`.
+    /// An empty pending segment for the events after `end`, its file in `dir` (a name of its
+    /// own: `pending.PID.N`, N counting the pending segments this process made).
     fn create(dir: &Path, end: Seq) -> std::io::Result<Pending> {
-        let path = dir.join(format!("pending.{}", std::process::id()));
+        static MADE: AtomicU64 = AtomicU64::new(0);
+        let n = MADE.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!("pending.{}.{n}", std::process::id()));
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
             .open(&path)?;
-        // Unlinked: read and written through its descriptor only, gone with the process. A
-        // query's clean-up of files no manifest names may have unlinked it first.
-        match fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
+        let mut out = BufWriter::with_capacity(1 << 20, file.try_clone()?);
+        // Room for the segment's header, written when it is published.
+        out.write_all(&[0; segment::RECORDS_AT as usize])?;
         let records = Records {
-            out: BufWriter::with_capacity(1 << 20, file.try_clone()?),
+            out,
             file,
             offsets: Vec::new(),
-            bytes: 0,
+            bytes: segment::RECORDS_AT,
             postings: Postings::default(),
             account: Account::default(),
             encoder: RecordEncoder::default(),
@@ -234,6 +243,7 @@ impl Pending {
         };
         Ok(Pending {
             first: end + 1,
+            path: Some(path),
             len: 0,
             ids: FxHashMap::default(),
             notes: false,
@@ -328,29 +338,38 @@ impl Pending {
         Ok(r.postings.get(key).cloned().unwrap_or_default())
     }
 
-    /// Writes the segment of its events to `path` (its ids and posting lists are then taken:
-    /// it is done with); returns its first and last seq, size and SHA-256.
+    /// Makes its file the segment of its events, named `path` (its ids, offsets and posting
+    /// lists are then taken: it is done with); returns its first and last seq, size and
+    /// SHA-256.
+    ///
+    /// # Errors
+    /// Those of the writes, and [`std::io::ErrorKind::NotFound`] when its file no longer has
+    /// its name (another process's clean-up of the index folder removed it): nothing is then
+    /// named `path`.
     pub(crate) fn write(&mut self, path: &Path) -> std::io::Result<(Seq, Seq, u64, [u8; 32])> {
         let (first, last) = (self.first, self.last());
         let ids: Vec<(Uuid, Seq)> = std::mem::take(&mut self.ids).into_iter().collect();
+        let named = self.path.clone();
         let r = self.settled()?;
         r.out.flush()?;
         for list in r.postings.values_mut() {
             list.sort_unstable();
             list.dedup();
         }
-        let (size, sum) = segment::write_copied(
-            path,
-            (first, last),
+        let (size, sum) = segment::finish_in_place(
             &r.file,
+            (first, last),
             r.bytes,
-            &r.offsets,
+            std::mem::take(&mut r.offsets),
             ids,
             &r.postings,
             &r.account,
         )?;
         // Freed before the merge that may follow (a third of a build's peak at 4M events).
         r.postings = Postings::default();
+        let from = named.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+        fs::rename(&from, path)?;
+        self.path = None;
         Ok((first, last, size, sum))
     }
 }
@@ -369,6 +388,16 @@ pub(crate) struct Appender {
     topics: FxHashMap<TopicId, Event>,
     /// The alias links and roles of the pending events.
     links: Vec<Event>,
+}
+
+impl Drop for Pending {
+    /// Removes its file if it was not made a segment (nothing was pending, or the import
+    /// stopped).
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
 }
 
 impl std::fmt::Debug for Appender {
@@ -875,6 +904,68 @@ mod tests {
         assert_eq!(
             check_index(&path, &whole).unwrap(),
             IndexCheck::Agrees { seq: last }
+        );
+        assert!(dir_holds_only_index(&crate::store::index_path(&path)));
+    }
+
+    /// The files named `pending.*` in the index folder of `path`.
+    fn pending_files(path: &Path) -> Vec<std::path::PathBuf> {
+        let dir = crate::store::index_path(path);
+        let mut out: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("pending.")
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Given an import writer whose pending file another process's clean-up of the index
+    /// folder removed (as a query that writes the index removes every file no manifest
+    /// names), when the import ends, then its pending segment is not published (nothing is
+    /// named by a segment made of a file that is gone) and the index is caught up from the
+    /// log: it agrees with the log whole. And a writer that appends nothing leaves no
+    /// pending file.
+    #[test]
+    fn a_pending_file_removed_by_another_process_is_caught_up_from_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        Log::create(&path).unwrap();
+        let log = LogRef::File(path.clone());
+        let before: String = (0..4).map(actor).collect::<String>()
+            + "{\"type\":\"topic.registered\",\"topic\":\"t0\",\"title\":\"T\",\"kind\":\"policy\"}\n";
+        append(
+            &log,
+            &parse_batch("b", before.as_bytes()).unwrap(),
+            "b",
+            &opts(0),
+        )
+        .unwrap();
+        let w = Writer::open_import(&log, Duration::from_secs(5)).unwrap();
+        assert_eq!(pending_files(&path).len(), 1);
+        drop(w);
+        assert!(dir_holds_only_index(&crate::store::index_path(&path)));
+
+        let mut w = Writer::open_import(&log, Duration::from_secs(5)).unwrap();
+        let first: String = (0..10).map(|n| stance(n, n % 4, 0, "oppose")).collect();
+        append_to(&mut w, &first, 1);
+        let files = pending_files(&path);
+        assert_eq!(files.len(), 1);
+        std::fs::remove_file(&files[0]).unwrap();
+        let second: String = (10..20).map(|n| stance(n, n % 4, 0, "support")).collect();
+        append_to(&mut w, &second, 2);
+        assert_eq!(w.update_index(), None);
+        drop(w);
+        let whole = Log::open(&path).unwrap();
+        assert_eq!(whole.history().seq_last(), 25);
+        assert_eq!(
+            check_index(&path, &whole).unwrap(),
+            IndexCheck::Agrees { seq: 25 }
         );
         assert!(dir_holds_only_index(&crate::store::index_path(&path)));
     }

@@ -15,17 +15,17 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::super::codec::{LastRecorded, Reader, event_of, stance_view};
+use super::super::codec::{LastRecorded, Reader, RecordRef, event_of, stance_view};
 use super::super::encode::RecordEncoder;
 use super::account::Account;
-use crate::core::{Event, History, Seq};
+use crate::core::{Event, History, Seq, StanceView};
 
 /// The first bytes of every segment file.
 pub(crate) const MAGIC: &[u8; 24] = b"STANCELOG-INDEX-SEGMENT\n";
@@ -199,35 +199,66 @@ pub(crate) fn merge(path: &Path, parts: &[&Segment]) -> io::Result<(Seq, Seq, u6
     Ok((first, last, size, sum))
 }
 
-/// Writes a segment of the events `first..=last` whose records (each its check, then its
-/// bytes, as [`write`] writes them) were written to `records` (`len` bytes, the record of seq
-/// `first + i` at `offsets[i]`), with their `ids` (in any order), posting lists and account,
-/// to `path`, and syncs it: the records are copied a MiB at a time. Returns its size and
-/// SHA-256. An import builds its segment so (`pending.rs`), never holding its records.
+/// Where the records of a segment begin: after its header. A segment made in place
+/// ([`finish_in_place`]) has its records written from here before its header is known.
+pub(crate) const RECORDS_AT: u64 = HEADER as u64;
+
+/// Makes the file `records` a segment of the events `first..=last` in place: the file holds
+/// their records (each its check, then its bytes, as [`write`] writes them) from
+/// [`RECORDS_AT`] to `end`, the record of seq `first + i` at `offsets[i]` (file offsets); its
+/// first [`RECORDS_AT`] bytes are overwritten with the header, the records are read back once
+/// for the SHA-256 of the file, and the tables (`ids` in any order, posting lists, account)
+/// are written after them; the file is synced. Returns its size and SHA-256. An import makes
+/// its segment so (`pending.rs`): its records are written once, never copied (the file is
+/// renamed into place by the caller).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn write_copied(
-    path: &Path,
-    (first, last): (Seq, Seq),
+pub(crate) fn finish_in_place(
     records: &File,
-    len: u64,
-    offsets: &[u64],
+    (first, last): (Seq, Seq),
+    end: u64,
+    offsets: Vec<u64>,
     ids: Vec<(Uuid, Seq)>,
     postings: &Postings,
     account: &Account,
 ) -> io::Result<(u64, [u8; 32])> {
-    let mut w = SegmentWriter::create(path, first, last)?;
-    let base = w.bytes;
-    w.offsets.extend(offsets.iter().map(|o| base + o));
+    let head = header(first, last);
+    records.write_all_at(&head, 0)?;
+    let mut sum = Sha256::new();
     let mut buf = vec![0; READ_MAX];
     let mut at = 0;
-    while at < len {
-        let n = (buf.len() as u64).min(len - at) as usize;
+    while at < end {
+        let n = (buf.len() as u64).min(end - at) as usize;
         records.read_exact_at(&mut buf[..n], at)?;
-        w.write_all(&buf[..n])?;
+        sum.update(&buf[..n]);
         at += n as u64;
     }
-    w.ids = ids;
+    let mut file = records.try_clone()?;
+    file.seek(io::SeekFrom::Start(end))?;
+    file.set_len(end)?;
+    let w = SegmentWriter {
+        out: Hashing {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            sum,
+            bytes: end,
+        },
+        head,
+        first,
+        last,
+        offsets,
+        ids,
+        bytes: end,
+    };
     w.finish(postings, account)
+}
+
+/// The header of a segment of the events `first..=last`: magic, version, first and last seq.
+fn header(first: Seq, last: Seq) -> Vec<u8> {
+    let mut head = Vec::with_capacity(HEADER);
+    head.extend_from_slice(MAGIC);
+    head.extend_from_slice(&VERSION.to_le_bytes());
+    head.extend_from_slice(&first.to_le_bytes());
+    head.extend_from_slice(&last.to_le_bytes());
+    head
 }
 
 /// A segment being written: the header first, then records in seq order, then (on
@@ -248,11 +279,7 @@ struct SegmentWriter {
 impl SegmentWriter {
     fn create(path: &Path, first: Seq, last: Seq) -> io::Result<SegmentWriter> {
         let file = File::create(path)?;
-        let mut head = Vec::with_capacity(HEADER);
-        head.extend_from_slice(MAGIC);
-        head.extend_from_slice(&VERSION.to_le_bytes());
-        head.extend_from_slice(&first.to_le_bytes());
-        head.extend_from_slice(&last.to_le_bytes());
+        let head = header(first, last);
         let mut w = SegmentWriter {
             out: Hashing {
                 inner: BufWriter::with_capacity(1 << 20, file),
@@ -412,8 +439,21 @@ pub(super) fn decode(seq: Seq, bytes: &[u8], last: &mut LastRecorded) -> Result<
 /// The event of a record's body.
 pub(super) fn decode_body(seq: Seq, body: &[u8], last: &mut LastRecorded) -> Result<Event, String> {
     let mut r = Reader::new(body);
-    match r.record().and_then(|r| event_of(r, last)) {
-        Ok(e) if e.seq == seq && r.at_end() => Ok(e),
+    let rec = r
+        .record_ref()
+        .map_err(|e| format!("the record of seq {seq}: {e}"))?;
+    decode_ref(seq, &rec, r.at_end(), last)
+}
+
+/// [`decode_body`] of a record already read as `rec` (`whole`: every byte of its body read).
+fn decode_ref(
+    seq: Seq,
+    rec: &RecordRef<'_>,
+    whole: bool,
+    last: &mut LastRecorded,
+) -> Result<Event, String> {
+    match event_of(rec.to_record(), last) {
+        Ok(e) if e.seq == seq && whole => Ok(e),
         Ok(e) => Err(format!("the record of seq {seq} holds seq {}", e.seq)),
         Err(e) => Err(format!("the record of seq {seq}: {e}")),
     }
@@ -430,16 +470,42 @@ pub(crate) fn fold_record(
     last: &mut LastRecorded,
 ) -> Result<(), String> {
     let mut r = Reader::new(body);
-    if let Ok(rec) = r.record_ref()
-        && r.at_end()
-        && let Some((s, id, at, view)) = stance_view(&rec, last)
-        && s == seq
-    {
-        h.apply_stance_view(seq, id, at, &view);
-        return Ok(());
+    let rec = r
+        .record_ref()
+        .map_err(|e| format!("the record of seq {seq}: {e}"))?;
+    let whole = r.at_end();
+    match plain_stance(seq, &rec, whole, last) {
+        Some(stance) => fold_stance(h, seq, &stance),
+        // Decoded from the record read already (reading it again was a fifth of folding
+        // a registration).
+        None => h.apply(decode_ref(seq, &rec, whole, last)?),
     }
-    h.apply(decode_body(seq, body, last)?);
     Ok(())
+}
+
+/// A `stance.declared` in the plain shape, borrowed from its record: its id, recorded time and
+/// view ([`stance_view`]).
+pub(crate) type PlainStance<'a> = (Uuid, jiff::Timestamp, StanceView<'a>);
+
+/// The stance that [`fold_record`] folds without decoding, from the record of `seq` read as
+/// `rec` (`whole`: every byte of the body read): `None` when the record is anything else
+/// (decoded and applied by [`decode_body`] then [`History::apply`]).
+pub(crate) fn plain_stance<'a>(
+    seq: Seq,
+    rec: &RecordRef<'a>,
+    whole: bool,
+    last: &mut LastRecorded,
+) -> Option<PlainStance<'a>> {
+    if !whole {
+        return None;
+    }
+    let (s, id, at, view) = stance_view(rec, last)?;
+    (s == seq).then_some((id, at, view))
+}
+
+/// Folds a stance [`plain_stance`] gave for `seq` into `h`, as [`fold_record`] would.
+pub(crate) fn fold_stance(h: &mut History, seq: Seq, (id, at, view): &PlainStance<'_>) {
+    h.apply_stance_view(seq, *id, *at, view);
 }
 
 /// Record bodies read from a segment, their checks verified, not yet decoded: in the buffers
