@@ -451,6 +451,24 @@ const APPEND_AT_END: &str = "INSERT INTO stancelog.records (seq, id, hash, line)
      FROM (SELECT pg_advisory_xact_lock(126943688024933), pg_notify('stancelog_append', '')) AS k, \
      unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS r(s, i, h, l)";
 
+/// [`APPEND_AT_END`] for a batch of one event, with the row's four values as parameters
+/// instead of four arrays to unnest: a single-event append is the common case, and with
+/// `pgbench` taking turns with a bare prepared `INSERT` (`fsync = off`, load 9 to 12) the
+/// arrays' form ran at 0.84-0.89 of the bare rate, this one at 0.95-1.05.
+const APPEND_ONE_AT_END: &str = "INSERT INTO stancelog.records (seq, id, hash, line) \
+     SELECT $1::bigint, $2::text::uuid, $3::text, $4::text \
+     FROM (SELECT pg_advisory_xact_lock(126943688024933), pg_notify('stancelog_append', '')) AS k";
+
+/// The types of [`APPEND_ONE_AT_END`]'s parameters.
+const APPEND_ONE_TYPES: [Type; 4] = [Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT];
+
+/// [`APPEND_AT_END`] and [`APPEND_ONE_AT_END`] prepared on a connection
+/// ([`PgAppend::prepare_at_end`]).
+pub(crate) struct AtEndStatements {
+    many: Statement,
+    one: Statement,
+}
+
 /// The types of [`APPEND_AT_END`]'s parameters.
 const APPEND_TYPES: [Type; 4] = [
     Type::INT8_ARRAY,
@@ -581,10 +599,11 @@ impl<'a> PgAppend<'a> {
     /// key (the `id` index of a log made by an early `init`) is taken as a move too: the
     /// locked way then checks the batch against the table's end and tells what is wrong.
     ///
-    /// `statement` is [`APPEND_AT_END`] prepared on this connection
-    /// ([`PgAppend::prepare_at_end`]), if it was: then it is bound and run (parsed and
-    /// planned once); else it is sent unprepared with its parameters' types, still one round
-    /// trip (for a writer of one batch, preparing would cost one more).
+    /// A batch of one event goes by [`APPEND_ONE_AT_END`] (the row's values as parameters),
+    /// a longer one by [`APPEND_AT_END`] (four arrays). `statements` are both prepared on
+    /// this connection ([`PgAppend::prepare_at_end`]), if they were: then one is bound and
+    /// run (parsed and planned once); else it is sent unprepared with its parameters' types,
+    /// still one round trip (for a writer of one batch, preparing would cost one more).
     ///
     /// # Errors
     /// [`Error::Io`] when the server fails or refuses a row otherwise (such as a reader's
@@ -592,7 +611,7 @@ impl<'a> PgAppend<'a> {
     pub(crate) fn append_at_end(
         client: &mut Client,
         pg: &PgLog,
-        statement: Option<&Statement>,
+        statements: Option<&AtEndStatements>,
         rows: &[(Seq, Uuid)],
         bytes: &[u8],
     ) -> Result<AtEnd> {
@@ -606,22 +625,31 @@ impl<'a> PgAppend<'a> {
         if lines.len() != rows.len() {
             return Err(Error::io(pg, fewer_lines()));
         }
-        let seqs: Vec<i64> = rows.iter().map(|r| r.0 as i64).collect();
-        let ids: Vec<String> = rows.iter().map(|r| r.1.hyphenated().to_string()).collect();
-        let answer = match statement {
-            Some(s) => client.execute(s, &[&seqs, &ids, &hashes, &lines]),
-            None => client.execute_typed(
-                APPEND_AT_END,
-                &[
-                    (&seqs, APPEND_TYPES[0].clone()),
-                    (&ids, APPEND_TYPES[1].clone()),
-                    (&hashes, APPEND_TYPES[2].clone()),
-                    (&lines, APPEND_TYPES[3].clone()),
-                ],
-            ),
+        let answer = if let [(seq, id)] = rows {
+            let (seq, id) = (*seq as i64, id.hyphenated().to_string());
+            let params: [&(dyn postgres::types::ToSql + Sync); 4] =
+                [&seq, &id, &hashes[0], &lines[0]];
+            match statements {
+                Some(s) => client.execute(&s.one, &params),
+                None => {
+                    let typed: Vec<_> = params.into_iter().zip(APPEND_ONE_TYPES).collect();
+                    client.execute_typed(APPEND_ONE_AT_END, &typed)
+                }
+            }
+        } else {
+            let seqs: Vec<i64> = rows.iter().map(|r| r.0 as i64).collect();
+            let ids: Vec<String> = rows.iter().map(|r| r.1.hyphenated().to_string()).collect();
+            let params: [&(dyn postgres::types::ToSql + Sync); 4] = [&seqs, &ids, &hashes, &lines];
+            match statements {
+                Some(s) => client.execute(&s.many, &params),
+                None => {
+                    let typed: Vec<_> = params.into_iter().zip(APPEND_TYPES).collect();
+                    client.execute_typed(APPEND_AT_END, &typed)
+                }
+            }
         };
         match answer {
-            Ok(n) if n == seqs.len() as u64 => Ok(AtEnd::Stored),
+            Ok(n) if n == rows.len() as u64 => Ok(AtEnd::Stored),
             Ok(_) => Err(Error::io(
                 pg,
                 io::Error::other("a batch stored in part (a bug)"),
@@ -633,10 +661,16 @@ impl<'a> PgAppend<'a> {
         }
     }
 
-    /// Prepares [`APPEND_AT_END`] on this connection, for a writer that appends again and
-    /// again in one statement; `None` when the server refuses (it is then sent unprepared).
-    pub(crate) fn prepare_at_end(client: &mut Client) -> Option<Statement> {
-        client.prepare_typed(APPEND_AT_END, &APPEND_TYPES).ok()
+    /// Prepares [`APPEND_AT_END`] and [`APPEND_ONE_AT_END`] on this connection, for a writer
+    /// that appends again and again in one statement; `None` when the server refuses (they
+    /// are then sent unprepared).
+    pub(crate) fn prepare_at_end(client: &mut Client) -> Option<AtEndStatements> {
+        Some(AtEndStatements {
+            many: client.prepare_typed(APPEND_AT_END, &APPEND_TYPES).ok()?,
+            one: client
+                .prepare_typed(APPEND_ONE_AT_END, &APPEND_ONE_TYPES)
+                .ok()?,
+        })
     }
 
     /// Inserts the rows with one binary `COPY` ([`COPY_IN`]), handed to the client library a
@@ -872,9 +906,11 @@ mod tests {
     #[test]
     fn every_append_notifies_the_followers_channel_under_the_writers_lock() {
         assert!(SCHEMA_SQL.contains(&format!("pg_notify('{NOTIFY_CHANNEL}', '')")));
-        assert!(APPEND_AT_END.contains(&format!(
-            "(SELECT pg_advisory_xact_lock({LOCK_KEY}), pg_notify('{NOTIFY_CHANNEL}', ''))"
-        )));
+        for statement in [APPEND_AT_END, APPEND_ONE_AT_END] {
+            assert!(statement.contains(&format!(
+                "(SELECT pg_advisory_xact_lock({LOCK_KEY}), pg_notify('{NOTIFY_CHANNEL}', ''))"
+            )));
+        }
         assert!(COMMIT.starts_with(&format!("NOTIFY {NOTIFY_CHANNEL};")));
         assert!(SCHEMA_SQL.contains(&format!("pg_advisory_xact_lock({LOCK_KEY})")));
     }

@@ -25,7 +25,7 @@ use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
 use super::index::{Appender, Index, PENDING_EVENTS_MAX, update_index, update_log_index};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
-use super::postgres::{AtEnd, INSERT_BYTES_MAX, PgAppend, PgLog};
+use super::postgres::{AtEnd, AtEndStatements, INSERT_BYTES_MAX, PgAppend, PgLog};
 use crate::core::{ActorId, Event, History, Rejection, Seq, StanceDeclared, TopicId, TopicKind};
 use crate::error::{Error, Location, Result};
 
@@ -143,7 +143,7 @@ struct PgSink {
     /// One-statement appends made on this connection, and the call prepared before the
     /// second of them (a writer of one batch does not pay a round trip to prepare it).
     at_end_appends: u64,
-    statement: Option<postgres::Statement>,
+    statement: Option<AtEndStatements>,
 }
 
 /// A batch being inserted and committed on a thread of its own, which hands back the
@@ -451,10 +451,17 @@ impl Writer {
     pub fn open_log_indexed(target: &LogRef, wait: Duration) -> Result<Writer> {
         match target {
             LogRef::File(path) => Writer::open_indexed(path, wait),
-            LogRef::Postgres(pg) => match open_index_for_pg(pg)? {
-                Some((log, index)) => Ok(Writer::on_pg(pg, pg.connect()?, log, Some(index))),
-                None => Writer::open_log(target, wait),
-            },
+            LogRef::Postgres(pg) => {
+                let (index, _) = Index::open_log(target)?;
+                let client = pg.connect()?;
+                if index.in_memory_only() {
+                    // No cache to write: the table was read whole for it; that fold is the log.
+                    let log = index.into_memory_log().expect("an index in memory");
+                    return Ok(Writer::on_pg(pg, client, log, None));
+                }
+                let log = log_at_index_end(&index, false);
+                Ok(Writer::on_pg(pg, client, log, Some(index)))
+            }
         }
     }
 

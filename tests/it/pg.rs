@@ -827,36 +827,40 @@ fn import_sheet(sheet: &std::path::Path, log: &str) -> std::process::Output {
 }
 
 /// One writer appending small batches one after another, each in one statement: the first
-/// sent unprepared, the second after preparing it, the third by the prepared statement;
-/// all stored, the log the file import's byte for byte.
+/// sent unprepared, the second after preparing it, the third by the prepared statement; all
+/// stored, the log the file import's byte for byte. Batches of five (after the first) take
+/// the statement of arrays, batches of one the statement of one row's values.
 #[test]
 fn small_batches_of_one_writer_each_go_in_one_statement() {
-    let dir = tempfile::tempdir().unwrap();
-    let sheet = sheet_of_three_batches(dir.path(), 5);
-    let file = dir.path().join("file.jsonl");
-    let file = file.to_str().unwrap();
-    assert!(run(&["--log", file, "init"], None).status.success());
-    assert!(import_sheet(&sheet, file).status.success());
-    let log = TestLog::empty(Backend::Postgres);
-    let o = import_sheet(&sheet, &log.arg);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(seqs(dbname(&log.arg)), (17, 1, 17));
-    let batches: i64 = admin(Some(dbname(&log.arg)))
-        .query_one(
-            "SELECT count(DISTINCT line::json->>'batch_last') FROM stancelog.records",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    assert_eq!(batches, 3);
-    let back = dir.path().join("back.jsonl");
-    let to = back.to_str().unwrap();
-    assert!(
-        run(&["copy", "--from", &log.arg, "--to", to], None)
-            .status
-            .success()
-    );
-    assert!(std::fs::read(&back).unwrap() == std::fs::read(file).unwrap());
+    for per_batch in [5, 1] {
+        let dir = tempfile::tempdir().unwrap();
+        let sheet = sheet_of_three_batches(dir.path(), per_batch);
+        let file = dir.path().join("file.jsonl");
+        let file = file.to_str().unwrap();
+        assert!(run(&["--log", file, "init"], None).status.success());
+        assert!(import_sheet(&sheet, file).status.success());
+        let log = TestLog::empty(Backend::Postgres);
+        let o = import_sheet(&sheet, &log.arg);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows = i64::from(3 * per_batch) + 2;
+        assert_eq!(seqs(dbname(&log.arg)), (rows, 1, rows));
+        let batches: i64 = admin(Some(dbname(&log.arg)))
+            .query_one(
+                "SELECT count(DISTINCT line::json->>'batch_last') FROM stancelog.records",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(batches, 3);
+        let back = dir.path().join("back.jsonl");
+        let to = back.to_str().unwrap();
+        assert!(
+            run(&["copy", "--from", &log.arg, "--to", to], None)
+                .status
+                .success()
+        );
+        assert!(std::fs::read(&back).unwrap() == std::fs::read(file).unwrap());
+    }
 }
 
 /// An import that stops on an error of its own (a line that is not UTF-8, in the third
@@ -911,6 +915,60 @@ mod index {
             stderr(&o)
         );
         stdout(&o)
+    }
+
+    /// An append with no cache folder it can write checks its batch on the fold of the whole
+    /// table (read once, for the index in memory): a new batch, a retry of its stance (a
+    /// duplicate, with its seq), an expected seq refused (exit 3); the log verifies.
+    #[test]
+    fn an_append_with_no_cache_folder_checks_on_the_whole_table() {
+        let log = TestLog::seed(Backend::Postgres);
+        let append = |args: &[&str], input: &str| {
+            use std::io::Write;
+            let mut child = stancelog_command()
+                .args(["--log", &log.arg, "append", "--format", "json"])
+                .args(args)
+                .arg("-")
+                .env("STANCELOG_CACHE", "/dev/null/no-cache")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(input.as_bytes()).unwrap();
+            drop(stdin);
+            let o = child.wait_with_output().unwrap();
+            let seqs = serde_json::from_slice::<serde_json::Value>(&o.stdout)
+                .ok()
+                .map(|v| {
+                    let rows = v.as_array().cloned().unwrap_or_default();
+                    rows.iter()
+                        .map(|a| {
+                            (
+                                a["seq"].as_u64().unwrap(),
+                                a["duplicate"].as_bool().unwrap(),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                });
+            (o.status.code(), seqs, stderr(&o))
+        };
+        let (code, seqs, err) = append(&[], MORE[0]);
+        assert_eq!(
+            (code, seqs),
+            (Some(0), Some(vec![(41, false), (42, false), (43, false)])),
+            "{err}"
+        );
+        let stance = MORE[0].lines().nth(2).unwrap();
+        let (code, seqs, err) = append(&["--expect-seq", "43"], stance);
+        assert_eq!((code, seqs), (Some(0), Some(vec![(43, true)])), "{err}");
+        let (code, _, err) = append(
+            &["--expect-seq", "40"],
+            &MORE[1].replace("000000000044", "000000000045"),
+        );
+        assert_eq!(code, Some(3), "{err}");
+        log.ok(&["verify"], None);
     }
 
     /// Batches after the seed log (seq 41 on): a second id linked to prk, stances, a
@@ -1197,14 +1255,16 @@ fn hold_writers_lock(db: &str) -> postgres::Client {
     c
 }
 
-/// Waits until `n` sessions wait for an advisory lock (the writers' lock), up to a minute.
+/// Waits until `n` sessions wait for an advisory lock (the writers' lock) in the database
+/// `db` (other tests' databases are on the same server), up to a minute.
 fn wait_for_lock_waiters(db: &str, n: i64) {
     let mut c = admin(Some(db));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let waiting: i64 = c
             .query_one(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                 WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()",
                 &[],
             )
             .unwrap()
@@ -1261,4 +1321,116 @@ fn writers_staged_on_the_same_cache_end_meet_under_the_lock_each_checked_on_the_
     assert_eq!(seqs(&db), (5, 1, 5));
     verifies(&log, 5);
     log.ok(&["index", "--check"], None);
+}
+
+/// The rows after seq `after` of the log `log`, as stored lines (each with its newline),
+/// copied out to a file log at `to` (made by the copy).
+fn copy_out(log: &str, to: &std::path::Path) -> Vec<u8> {
+    let _ = std::fs::remove_file(to);
+    let o = run(&["copy", "--from", log, "--to", to.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::read(to).unwrap()
+}
+
+/// An import's pipelined batches when another writer commits between two of them: the
+/// second batch, staged on the fold as the first left it, finds the table moved on when it
+/// takes the writers' lock (`begin_at`), and goes the locked way: the other writer's record
+/// folded in, the batch checked and stored after it. Made to happen on every run: a trigger
+/// holds the first batch's last row (seq 402) on a lock the test holds, while the test queues
+/// for the writers' lock behind it (PostgreSQL grants a lock to its waiters in the order they
+/// came, so the test has it when the first batch commits, before the import asks again); the
+/// test then stores a batch of its own at seqs 403-404 (made on a file log copied from the
+/// table, so it chains on) and commits, with the import waiting for the lock. The import
+/// exits 0; every row is stored once, seqs are contiguous, `verify` passes, and the log is
+/// byte for byte the file log made the same way (the same batch at 403, then the same
+/// import).
+#[test]
+fn an_import_whose_next_batch_finds_the_table_moved_goes_the_locked_way() {
+    const GATE: i64 = 4242;
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = sheet_of_three_batches(dir.path(), 400);
+    let log = TestLog::empty(Backend::Postgres);
+    let db = dbname(&log.arg).to_string();
+    admin(Some(&db))
+        .batch_execute(&format!(
+            "CREATE FUNCTION stancelog.test_gate() RETURNS trigger LANGUAGE plpgsql AS
+                 $f$ BEGIN PERFORM pg_advisory_xact_lock({GATE}); RETURN NEW; END $f$;
+             CREATE TRIGGER test_gate BEFORE INSERT ON stancelog.records FOR EACH ROW
+                 WHEN (NEW.seq = 402) EXECUTE FUNCTION stancelog.test_gate();"
+        ))
+        .unwrap();
+    let mut gate = admin(Some(&db));
+    gate.execute("SELECT pg_advisory_lock($1)", &[&GATE])
+        .unwrap();
+    let import = {
+        let (sheet, arg) = (sheet.clone(), log.arg.clone());
+        thread::spawn(move || import_sheet(&sheet, &arg))
+    };
+    // The first batch's transaction holds the writers' lock, its last row held at the gate.
+    wait_for_lock_waiters(&db, 1);
+    let (to_writer, rows) = std::sync::mpsc::channel::<Vec<String>>();
+    let (locked, has_lock) = std::sync::mpsc::channel();
+    let writer = {
+        let db = db.clone();
+        thread::spawn(move || {
+            let mut other = hold_writers_lock(&db);
+            locked.send(()).unwrap();
+            for line in rows.recv().unwrap() {
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+                let seq = v["seq"].as_i64().unwrap();
+                let (id, hash) = (v["id"].as_str().unwrap(), v["hash"].as_str().unwrap());
+                other
+                    .execute(
+                        "INSERT INTO stancelog.records (seq, id, hash, line) VALUES ($1, $2::text::uuid, $3, $4)",
+                        &[&seq, &id, &hash, &line],
+                    )
+                    .unwrap();
+            }
+            other.batch_execute("COMMIT").unwrap();
+        })
+    };
+    wait_for_lock_waiters(&db, 2);
+    gate.execute("SELECT pg_advisory_unlock($1)", &[&GATE])
+        .unwrap();
+    has_lock.recv_timeout(Duration::from_secs(60)).unwrap();
+    // The first batch committed; the import waits for the lock with its second batch.
+    wait_for_lock_waiters(&db, 1);
+    assert_eq!(seqs(&db), (402, 1, 402));
+    // The other writer's batch: PRK registered and a stance of it (seqs 403 and 404),
+    // recorded before the import's second batch.
+    let expected = dir.path().join("expected.jsonl");
+    copy_out(&log.arg, &expected);
+    let other_dir = dir.path().join("other");
+    std::fs::create_dir(&other_dir).unwrap();
+    let other_sheet = other_dir.join("sheet.csv");
+    std::fs::write(
+        &other_sheet,
+        "who,position,when,recorded\nPRK,oppose,1799-01,2000-06-01\n",
+    )
+    .unwrap();
+    let o = import_sheet(&other_sheet, expected.to_str().unwrap());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&expected).unwrap();
+    let lines: Vec<String> = text.lines().skip(402).map(str::to_string).collect();
+    assert_eq!(lines.len(), 2);
+    to_writer.send(lines).unwrap();
+    writer.join().unwrap();
+    let o = import.join().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(seqs(&db), (1204, 1, 1204));
+    let ids: i64 = admin(Some(&db))
+        .query_one("SELECT count(DISTINCT id) FROM stancelog.records", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(ids, 1204);
+    verifies(&log, 1204);
+    // The same on a file log: the other batch at 403, then the same import (its first
+    // batch already there: found by its ids, not stored again).
+    let o = import_sheet(&sheet, expected.to_str().unwrap());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = copy_out(&log.arg, &dir.path().join("got.jsonl"));
+    assert!(
+        got == std::fs::read(&expected).unwrap(),
+        "the PostgreSQL import is not the file import"
+    );
 }

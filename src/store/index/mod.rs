@@ -623,6 +623,23 @@ impl Index {
         index
     }
 
+    /// The whole log's fold of an index in memory ([`Index::in_memory`]), as a log ending
+    /// where the index does; `None` for an index on disk.
+    pub(crate) fn into_memory_log(self) -> Option<Log> {
+        let history = self.memory?;
+        let seq = self.manifest.seq;
+        Some(Log {
+            recorded_at_last: history.recorded_at(seq),
+            history,
+            torn_tail_bytes: self.torn_tail_bytes,
+            torn_tail_records: self.torn_tail_records,
+            head: self.manifest.head(),
+            valid_len: self.manifest.valid_len,
+            schema1_records: 0,
+            final_newline_missing: false,
+        })
+    }
+
     /// Discards the index of the log at `log_path` and builds it anew from the log (after a
     /// query found it damaged, or on `stancelog index --rebuild`).
     ///
