@@ -34,11 +34,20 @@ use crate::error::{Error, Result};
 use crate::store::log::{CHUNK_BYTES, Log, Stream, missing_or_io};
 use uuid::Uuid;
 
-/// Events a build holds in its pending segment before writing it as a segment: as an
-/// import's ([`PENDING_EVENTS_MAX`], the largest merge less one batch), so that written runs
-/// are never merged again (a merge rewrites every record) and a built index has the shape an
-/// imported one has.
-pub(crate) const BUILD_PENDING_MAX: u64 = PENDING_EVENTS_MAX;
+/// Events a build holds in its pending segment before writing it as a segment (checked after
+/// each piece, so up to a piece's events more): 1,800,000, so that its id map (a hash table
+/// at most 7/8 full) stays at 2^21 slots, 1,835,008 ids, about 50 MB. An import's run
+/// ([`PENDING_EVENTS_MAX`], 1,997,152) doubles that table to 2^22 slots near its end, the two
+/// tables held together while it grows: about 100 MB more at a build's peak. Written runs are
+/// still never merged again (a merge rewrites every record): two are over `MERGE_EVENTS_MAX`
+/// together, and a shorter last run is under half the one before it.
+pub(crate) const BUILD_PENDING_MAX: u64 = 1_800_000;
+
+const _: () = assert!(
+    BUILD_PENDING_MAX * 2 > super::MERGE_EVENTS_MAX
+        && BUILD_PENDING_MAX + (1 << 14) < (1 << 21) / 8 * 7
+        && BUILD_PENDING_MAX <= PENDING_EVENTS_MAX
+);
 
 /// Events folded into one history before it is started again (its memory freed).
 const PERIOD_EVENTS: u64 = 1 << 18;
@@ -64,7 +73,7 @@ pub struct BuildLimits {
 }
 
 impl BuildLimits {
-    /// [`BUILD_PENDING_MAX`] (1,997,152), 262,144, 4,096, 1 MiB.
+    /// [`BUILD_PENDING_MAX`] (1,800,000), 262,144, 4,096, 1 MiB.
     pub const DEFAULT: BuildLimits = BuildLimits {
         pending_events: BUILD_PENDING_MAX,
         period_events: PERIOD_EVENTS,
