@@ -1299,7 +1299,8 @@ fn lock_waiters(path: &Path) -> usize {
 
 /// Starts `n` queries at once on `log` while this process holds the index's lock, waits until
 /// all `n` wait for that lock (so each has found the index missing or unusable before any
-/// could build), lets them go, and returns their outputs.
+/// could build; a process blocks on the lock after trying it for a second and saying it
+/// waits), lets them go, and returns their outputs.
 fn queries_at_once(log: &Path, n: usize, args: &[&str]) -> Vec<std::process::Output> {
     let dir = index_path(log);
     std::fs::create_dir_all(&dir).unwrap();
@@ -1352,9 +1353,14 @@ fn queries_at_once_on_a_log_without_an_index_make_one_build() {
     assert!(expected.contains("\"a19\""));
     std::fs::remove_dir_all(index_path(&log)).unwrap();
     let outs = queries_at_once(&log, 4, &query);
+    // Each waited for the lock more than a second (held here until all four wait), and said so.
+    let waiting = format!(
+        "stancelog: note: {}: waiting for the index's lock, which another process holds (building or updating the index)\n",
+        index_path(&log).display()
+    );
     for o in &outs {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
-        assert_eq!((stdout(o), stderr(o)), (expected.clone(), String::new()));
+        assert_eq!((stdout(o), stderr(o)), (expected.clone(), waiting.clone()));
     }
     let mut files: Vec<String> = std::fs::read_dir(index_path(&log))
         .unwrap()

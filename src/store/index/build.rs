@@ -359,11 +359,32 @@ pub(crate) enum Built {
     Current(Manifest, Vec<Segment>, Match),
 }
 
+/// How long a process waits for the index's lock before it says on stderr that it waits.
+const LOCK_NOTE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Takes the lock of the index in `dir` (made if missing), held until the result is dropped.
-fn locked(dir: &Path) -> Result<File> {
+/// When another process has held it for [`LOCK_NOTE_AFTER`] (building or updating the index:
+/// a build of a large log takes seconds), says so on stderr, then waits for it.
+///
+/// # Errors
+/// [`Error::Io`] naming the folder when it or its lock file cannot be made or locked.
+pub(crate) fn locked(dir: &Path) -> Result<File> {
+    use std::fs::TryLockError;
     let io = io_at(dir);
     fs::create_dir_all(dir).map_err(&io)?;
     let lock = File::create(dir.join("LOCK")).map_err(&io)?;
+    let since = std::time::Instant::now();
+    while since.elapsed() < LOCK_NOTE_AFTER {
+        match lock.try_lock() {
+            Ok(()) => return Ok(lock),
+            Err(TryLockError::WouldBlock) => std::thread::sleep(LOCK_NOTE_AFTER / 100),
+            Err(TryLockError::Error(e)) => return Err(io(e)),
+        }
+    }
+    eprintln!(
+        "stancelog: note: {}: waiting for the index's lock, which another process holds (building or updating the index)",
+        dir.display()
+    );
     lock.lock().map_err(&io)?;
     Ok(lock)
 }

@@ -268,9 +268,7 @@ pub(crate) fn update_source(src: &mut Source, log: &Log) -> Result<()> {
         let p = p.display().to_string();
         move |e| Error::io(&p, e)
     };
-    fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let lock = File::create(dir.join("LOCK")).map_err(io(&dir))?;
-    lock.lock().map_err(io(&dir))?;
+    let _lock = build::locked(&dir)?;
     let old = match load(&dir) {
         Ok((m, _)) => Some(m),
         Err(_) => None,
@@ -325,8 +323,7 @@ pub(crate) fn publish(log_path: &Path, pending: &mut pending::Pending, log: &Log
     let mut src = Source::File(log_path);
     let dir = src.dir()?;
     let io = |e| Error::io(dir.display(), e);
-    let lock = File::create(dir.join("LOCK")).map_err(io)?;
-    lock.lock().map_err(io)?;
+    let _lock = build::locked(&dir)?;
     let Ok((mut m, _)) = load(&dir) else {
         return Ok(false);
     };
