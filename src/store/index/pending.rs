@@ -220,14 +220,22 @@ impl Pending {
     /// own: `pending.PID.N`, N counting the pending segments this process made).
     fn create(dir: &Path, end: Seq) -> std::io::Result<Pending> {
         static MADE: AtomicU64 = AtomicU64::new(0);
-        let n = MADE.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!("pending.{}.{n}", std::process::id()));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)?;
+        let (path, file) = loop {
+            let n = MADE.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(format!("pending.{}.{n}", std::process::id()));
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(file) => break (path, file),
+                // Never written over: a file of a process with the same pid (in another PID
+                // namespace sharing the folder), or one a killed process left.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        };
         let mut out = BufWriter::with_capacity(1 << 20, file.try_clone()?);
         // Room for the segment's header, written when it is published.
         out.write_all(&[0; segment::RECORDS_AT as usize])?;
@@ -797,6 +805,30 @@ mod tests {
 
     fn id(n: usize) -> String {
         format!("00000000-0000-4000-8000-{n:012}")
+    }
+
+    /// Regression: a pending file was opened with truncation under `pending.PID.N`, so a
+    /// process with the same pid in another PID namespace sharing the folder (or a file a
+    /// killed process left) was written over: files of that name are now skipped, never
+    /// touched.
+    #[test]
+    fn a_pending_file_never_writes_over_another_of_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = |n: u64| {
+            dir.path()
+                .join(format!("pending.{}.{n}", std::process::id()))
+        };
+        for n in 0..2_000 {
+            std::fs::write(name(n), b"another process's").unwrap();
+        }
+        let pending = super::Pending::create(dir.path(), 0).unwrap();
+        let mine = pending.path.clone().unwrap();
+        assert!(!(0..2_000).any(|n| name(n) == mine), "{}", mine.display());
+        for n in 0..2_000 {
+            assert_eq!(std::fs::read(name(n)).unwrap(), b"another process's");
+        }
+        drop(pending);
+        assert!(!mine.exists());
     }
 
     fn stance(n: usize, actor: usize, topic: usize, stance: &str) -> String {
