@@ -138,7 +138,15 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
         let value = match stream.next() {
             None => break,
             Some(Ok(v)) => v,
-            Some(Err(e)) => return Err(malformed(at(start_line, ""), start_line, &e)),
+            Some(Err(e)) => {
+                return Err(match not_utf8(&text[start..], start_line) {
+                    Some((bad, byte)) if bad <= e.line() as u64 => Error::input(
+                        at(bad, ""),
+                        format!("not UTF-8 text (a byte 0x{byte:02X}): save the input as UTF-8"),
+                    ),
+                    _ => malformed(at(start_line, ""), start_line, &e),
+                });
+            }
         };
         let end = stream.byte_offset();
         line += text[offset..end].iter().filter(|&&b| b == b'\n').count() as u64;
@@ -163,6 +171,14 @@ pub fn parse_batch(name: &str, text: &[u8]) -> Result<Vec<NewEvent>> {
         return Err(no_events(name, text));
     }
     Ok(events)
+}
+
+/// The line (counted from `first_line`, the line `text` starts on) and value of the first byte
+/// of `text` that is not part of UTF-8 text, if any (a Latin-1 `é`, a UTF-16 file's first byte).
+fn not_utf8(text: &[u8], first_line: u64) -> Option<(u64, u8)> {
+    let good = std::str::from_utf8(text).err()?.valid_up_to();
+    let lines = text[..good].iter().filter(|&&b| b == b'\n').count() as u64;
+    Some((first_line + lines, text[good]))
 }
 
 /// The error for JSON that does not parse, found while reading the value that starts on

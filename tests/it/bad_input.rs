@@ -878,6 +878,38 @@ fn last_line(err: &str) -> &str {
 }
 
 #[test]
+fn text_that_is_not_utf8_is_named_in_a_batch() {
+    // Regression (a new user's tryout): a Latin-1 `é` on line 2 was reported as "malformed
+    // JSON: invalid unicode code point", a UTF-16 file as "malformed JSON: expected value".
+    let f = Fixture::new();
+    let before = f.bytes();
+    let mut latin1 = format!("{STANCE}\n").into_bytes();
+    latin1.extend_from_slice(
+        b"{\"type\":\"topic.registered\",\"topic\":\"lat\",\"title\":\"Caf\xe9\",\"kind\":\"policy\"}\n",
+    );
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(STANCE.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    for (name, bytes, line, byte) in [
+        ("latin1.jsonl", latin1, 2, "0xE9"),
+        ("utf16.jsonl", utf16, 1, "0xFF"),
+    ] {
+        let file = f.batch_file(name, &bytes);
+        let o = f.run(&["append", file.to_str().unwrap()], None);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert_eq!(
+            last_line(&stderr(&o)),
+            format!(
+                "stancelog: error: {}:{line}: not UTF-8 text (a byte {byte}): save the input as UTF-8",
+                file.display()
+            )
+        );
+        assert_eq!(f.bytes(), before);
+    }
+}
+
+#[test]
 fn a_byte_order_mark_is_named_in_a_batch_and_in_a_log() {
     // Regression (issue 15): a UTF-8 BOM was reported as "malformed JSON: expected value".
     let f = Fixture::new();
