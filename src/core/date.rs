@@ -343,33 +343,46 @@ impl PartialOrd for ValidDate {
     }
 }
 
-impl fmt::Display for ValidDate {
-    /// Writes the date exactly as precise as it was given: `2024-10-21`, `2024-10` or `2024`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ValidDate {
+    /// The date's text, exactly as precise as it was given (`2024-10-21`, `2024-10` or
+    /// `2024`): the first `len` bytes of the array. Digits written by hand: `write!` with
+    /// padding was a tenth of writing a timeline's rows. A year is 1..=9999 (`parse` refuses
+    /// others and a `Day` holds no other).
+    fn text(&self) -> ([u8; 10], usize) {
         let s = self.start;
         let len = match self.precision {
             Precision::Day => 10,
             Precision::Month => 7,
             Precision::Year => 4,
         };
-        // Digits written by hand: `write!` with padding was a tenth of writing a timeline's
-        // rows. A year is 1..=9999 (see `Day::year`), the fallback is for safety only.
-        let Some(year) = u32::try_from(s.year()).ok().filter(|y| *y <= 9999) else {
-            return match self.precision {
-                Precision::Day => write!(f, "{:04}-{:02}-{:02}", s.year(), s.month(), s.day()),
-                Precision::Month => write!(f, "{:04}-{:02}", s.year(), s.month()),
-                Precision::Year => write!(f, "{:04}", s.year()),
-            };
-        };
         let mut text = *b"0000-00-00";
-        let mut put = |at: usize, v: u32, n: u32| {
-            for i in 0..n {
-                text[at + i as usize] = b'0' + (v / 10u32.pow(n - 1 - i) % 10) as u8;
-            }
-        };
-        put(0, year, 4);
-        put(5, s.month().unsigned_abs().into(), 2);
-        put(8, s.day().unsigned_abs().into(), 2);
+        put_digits(&mut text[0..4], u32::from(s.year().unsigned_abs()));
+        put_digits(&mut text[5..7], u32::from(s.month().unsigned_abs()));
+        put_digits(&mut text[8..10], u32::from(s.day().unsigned_abs()));
+        (text, len)
+    }
+
+    /// Appends the date's text (as `Display` writes it) to `out`, without the formatting
+    /// machinery.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        let (text, len) = self.text();
+        out.extend_from_slice(&text[..len]);
+    }
+}
+
+/// Writes `v`'s lowest `digits.len()` decimal digits into `digits`, zero-padded on the left
+/// (`put_digits(&mut b[..4], 7)` writes `0007`).
+pub fn put_digits(digits: &mut [u8], mut v: u32) {
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
+impl fmt::Display for ValidDate {
+    /// Writes the date exactly as precise as it was given: `2024-10-21`, `2024-10` or `2024`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (text, len) = self.text();
         f.write_str(std::str::from_utf8(&text[..len]).map_err(|_| fmt::Error)?)
     }
 }

@@ -16,7 +16,7 @@ mod subject;
 mod text;
 
 pub use analysis::{By, Holders, PairTally, Selection, StanceCount};
-pub use date::{DateError, Day, Precision, TimeOfDay, ValidDate, parse_stated};
+pub use date::{DateError, Day, Precision, TimeOfDay, ValidDate, parse_stated, put_digits};
 pub use domain::{
     ActorAliased, ActorId, ActorKind, ActorRegistered, ActorRole, Cite, CiteView, Correction,
     Country, Event, EventBody, EventMeta, ID_BYTES_MAX, IdError, IdText, Instrument, PloverType,

@@ -15,7 +15,7 @@ use super::Chunked;
 use super::rows::{
     ChangeRow, CiteRow, CorrectionRow, PositionRow, RoleRow, SourceRow, TimelineRow,
 };
-use crate::core::Day;
+use crate::core::{Day, ValidDate};
 use crate::store::escape_json as escaped;
 use crate::store::format_recorded_at;
 
@@ -273,8 +273,7 @@ impl<'a> Pretty<'a> {
     fn day(&mut self, d: &Day) {
         let b = self.buf.bytes();
         b.push(b'"');
-        // Writing into a vector cannot fail.
-        let _ = write!(b, "{d}");
+        ValidDate::from_day(*d).write_to(b);
         b.push(b'"');
     }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::chain::{HASH_HEX_LEN, HASH_KEY};
 use super::record::{SCHEMA_VERSION, format_recorded_at};
-use crate::core::{Cite, Event, EventBody, Precision, Seq, TimeOfDay, ValidDate};
+use crate::core::{Cite, Event, EventBody, Seq, TimeOfDay, ValidDate};
 
 /// An event to encode, its body borrowed: the writer encodes the events it staged from the
 /// batch's own bodies, without cloning them.
@@ -113,7 +113,7 @@ fn members_before_hash(out: &mut Vec<u8>, f: &Fields<'_>, batch_last: Seq) {
     opt_str(out, b",\"country\":\"", f.country);
     if let Some((date, time)) = f.date {
         out.extend_from_slice(b",\"date\":\"");
-        valid_date(out, date);
+        date.write_to(out);
         if let Some(t) = time {
             out.push(b'T');
             escaped(out, t.as_str());
@@ -314,7 +314,7 @@ fn str_array(out: &mut Vec<u8>, key: &[u8], list: &[String]) {
 
 fn date_member(out: &mut Vec<u8>, key: &[u8], d: &ValidDate) {
     out.extend_from_slice(key);
-    valid_date(out, d);
+    d.write_to(out);
     out.push(b'"');
 }
 
@@ -422,34 +422,6 @@ fn uuid_text(out: &mut Vec<u8>, id: &Uuid) {
     out.extend_from_slice(id.hyphenated().encode_lower(&mut buf).as_bytes());
 }
 
-/// A date as its `Display` writes it (`YYYY-MM-DD`, `YYYY-MM` or `YYYY`).
-fn valid_date(out: &mut Vec<u8>, d: &ValidDate) {
-    let start = d.start();
-    let year = start.year();
-    if !(0..=9999).contains(&year) {
-        // Not reachable through ValidDate::parse (years 1 to 9999); kept exact anyway.
-        out.extend_from_slice(d.to_string().as_bytes());
-        return;
-    }
-    let two = |n: u32| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
-    let y = year as u32;
-    out.extend_from_slice(&two(y / 100));
-    out.extend_from_slice(&two(y % 100));
-    match d.precision() {
-        Precision::Year => {}
-        Precision::Month => {
-            out.push(b'-');
-            out.extend_from_slice(&two(start.month()));
-        }
-        Precision::Day => {
-            out.push(b'-');
-            out.extend_from_slice(&two(start.month()));
-            out.push(b'-');
-            out.extend_from_slice(&two(start.day()));
-        }
-    }
-}
-
 /// Writes index segment records (the binary form of `store::codec`) straight from events:
 /// byte for byte what `codec::reference::put_record(&Record::from_event(e))` writes, without building the
 /// `Record` (a `String` per field) or formatting each event's recorded time again (a batch
@@ -523,7 +495,7 @@ impl RecordEncoder {
             return;
         };
         self.text.clear();
-        valid_date(&mut self.text, d);
+        d.write_to(&mut self.text);
         if let Some(t) = t {
             self.text.push(b'T');
             self.text.extend_from_slice(t.as_str().as_bytes());

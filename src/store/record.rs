@@ -10,7 +10,7 @@ use crate::core::{
     ActorAliased, ActorId, ActorKind, ActorRegistered, ActorRole, Cite, Correction, Country, Event,
     EventBody, Instrument, PloverType, Sector, Stance, StanceCited, StanceCorrected,
     StanceDeclared, StanceRetracted, TimeOfDay, TopicId, TopicKind, TopicRegistered, ValidDate,
-    parse_stated, quoted,
+    parse_stated, put_digits, quoted,
 };
 
 /// The schema version this build writes. Records of a newer version are refused.
@@ -276,27 +276,21 @@ pub fn format_recorded_at(t: &jiff::Timestamp) -> String {
         // each carrying its recorded time.
         let mut text = *b"0000-00-00T00:00:00.000000Z";
         let fields = [
-            (0, year, 4),
-            (5, dt.month().unsigned_abs().into(), 2),
-            (8, dt.day().unsigned_abs().into(), 2),
-            (11, dt.hour().unsigned_abs().into(), 2),
-            (14, dt.minute().unsigned_abs().into(), 2),
-            (17, dt.second().unsigned_abs().into(), 2),
-            (20, dt.subsec_nanosecond().unsigned_abs() / 1000, 6),
+            (0..4, year),
+            (5..7, dt.month().unsigned_abs().into()),
+            (8..10, dt.day().unsigned_abs().into()),
+            (11..13, dt.hour().unsigned_abs().into()),
+            (14..16, dt.minute().unsigned_abs().into()),
+            (17..19, dt.second().unsigned_abs().into()),
+            (20..26, dt.subsec_nanosecond().unsigned_abs() / 1000),
         ];
-        for (at, mut v, n) in fields {
-            for i in (at..at + n).rev() {
-                text[i] = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
+        for (at, v) in fields {
+            put_digits(&mut text[at], v);
         }
         return String::from_utf8_lossy(&text).into_owned();
     }
-    let year = if (0..=9999).contains(&year) {
-        format!("{year:04}")
-    } else {
-        format!("{year:+05}")
-    };
+    // Outside 0000..=9999 (the fast path above took those).
+    let year = format!("{year:+05}");
     format!(
         "{year}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
         dt.month(),
