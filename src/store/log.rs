@@ -143,37 +143,25 @@ impl Log {
         Log::fold_pieces(name, reader, start, chunk_bytes, None)
     }
 
-    /// Reads the log from `reader` (at offset 0) as [`Log::read`] does, in pieces of about
-    /// `chunk_bytes` ([`CHUNK_BYTES`] but in tests), every check made, with `stream` called
-    /// around the fold of each piece: `stream` may replace the
-    /// history by a sparse one before a piece, and take the piece's events after it, so that
-    /// the history never holds the whole log (a projection index is built so). The result's
-    /// history is the last one folded into.
+    /// Reads the log from `reader` as [`Log::read`] does (from its start, or from `start`: a
+    /// log folded up to a complete batch's end, where `reader` must be, as [`Log::resume`]
+    /// reads on from it), in pieces of about `chunk_bytes` ([`CHUNK_BYTES`] but in tests),
+    /// every check made, with `stream` called around the fold of each piece: `stream` may
+    /// replace the history by a sparse one before a piece, and take the piece's events after
+    /// it, so that the history never holds the whole log (a projection index is built so).
+    /// The result's history is the last one folded into.
     ///
     /// # Errors
-    /// Those of [`Log::read`], and any error `stream` returns.
+    /// Those of [`Log::read`] (lines numbered from `start`'s last seq on, one line a record),
+    /// and any error `stream` returns.
     pub(crate) fn stream<R: Read + Send>(
         name: &str,
         reader: R,
+        start: Option<Log>,
         chunk_bytes: usize,
         stream: &mut dyn Stream,
     ) -> Result<Log> {
-        Log::fold_pieces(name, reader, None, chunk_bytes, Some(stream))
-    }
-
-    /// [`Log::stream`] from `start` (a log folded up to a complete batch's end, where `reader`
-    /// must be), as [`Log::resume`] reads on from it.
-    ///
-    /// # Errors
-    /// As [`Log::stream`] (lines numbered from `start`'s last seq on, one line a record).
-    pub(crate) fn stream_from<R: Read + Send>(
-        name: &str,
-        reader: R,
-        start: Log,
-        chunk_bytes: usize,
-        stream: &mut dyn Stream,
-    ) -> Result<Log> {
-        Log::fold_pieces(name, reader, Some(start), chunk_bytes, Some(stream))
+        Log::fold_pieces(name, reader, start, chunk_bytes, Some(stream))
     }
 
     fn fold_pieces<'a, R: Read + Send>(
@@ -320,12 +308,12 @@ pub(crate) trait Stream {
     /// Any, which ends the read.
     fn before(&mut self, history: &mut History, events: &[(Uuid, &EventBody)]) -> Result<()>;
 
-    /// After the piece's events `from + 1..=history.seq_last()` were folded in: may replace
+    /// After a piece's events were folded in (called only when it added some): may replace
     /// `history` as [`Stream::before`] may.
     ///
     /// # Errors
     /// Any, which ends the read.
-    fn after(&mut self, history: &mut History, from: Seq) -> Result<()>;
+    fn after(&mut self, history: &mut History) -> Result<()>;
 }
 
 /// Bytes of log per decoding chunk: enough lines to amortize a thread hand-off, few enough that
@@ -755,7 +743,7 @@ impl<'a> Fold<'a> {
     /// Calls the stream, if any, after the fold of the events after `from`.
     fn after(&mut self, from: Seq) -> Result<()> {
         match self.stream.as_deref_mut() {
-            Some(stream) if self.history.seq_last() > from => stream.after(&mut self.history, from),
+            Some(stream) if self.history.seq_last() > from => stream.after(&mut self.history),
             _ => Ok(()),
         }
     }

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use super::manifest::{self, Manifest};
 use super::pending::{Appender, PENDING_EVENTS_MAX};
 use super::segment::Segment;
-use super::{Index, Match, merge_last, pending_segment, remove_unnamed};
+use super::{Index, Match, merge_last, open_segments, pending_segment, remove_unnamed};
 use crate::core::{Event, EventBody, History, Seq};
 use crate::error::{Error, Result};
 use crate::store::log::{CHUNK_BYTES, Log, Stream, missing_or_io};
@@ -175,15 +175,10 @@ impl Build {
             r.borrow_mut()
                 .push(start.as_ref().map_or(0, |l| l.valid_len))
         });
-        match start {
-            None => Log::stream(&name, file.take(len), chunk, self),
-            Some(start) => {
-                let from = start.valid_len;
-                file.seek(SeekFrom::Start(from))
-                    .map_err(|e| Error::io(&name, e))?;
-                Log::stream_from(&name, file.take(len - from), start, chunk, self)
-            }
-        }
+        let from = start.as_ref().map_or(0, |l| l.valid_len);
+        file.seek(SeekFrom::Start(from))
+            .map_err(|e| Error::io(&name, e))?;
+        Log::stream(&name, file.take(len - from), start, chunk, self)
     }
 
     /// Writes the pending segment as a segment, merges the last ones, removes the files of
@@ -211,12 +206,7 @@ impl Build {
         if !go_on {
             return Ok(());
         }
-        let segments = m
-            .segments
-            .iter()
-            .map(|s| Segment::open(&dir.join(&s.name), s))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| damaged(&dir, e))?;
+        let segments = open_segments(&dir, &m.segments).map_err(|e| damaged(&dir, e))?;
         let index = Index::new(dir.clone(), m.clone(), segments);
         self.appender.published(index).map_err(|e| damaged(&dir, e))
     }
@@ -313,7 +303,7 @@ impl Stream for Build {
         self.restart(h, tail, &seqs)
     }
 
-    fn after(&mut self, h: &mut History, _from: Seq) -> Result<()> {
+    fn after(&mut self, h: &mut History) -> Result<()> {
         let held = h.seq_last() - self.handed;
         if self.appender.pending.len() + held >= self.limits.pending_events {
             let tail = self.hand_over(h)?;
@@ -415,7 +405,7 @@ pub(crate) fn build(path: &Path, dir: &Path, limits: BuildLimits, recheck: bool)
     if recheck && let Some((m, segments, stands)) = loaded(path, dir)? {
         return Ok(Built::Current(m, segments, stands));
     }
-    stream(path, dir, limits, false)
+    stream(path, dir, limits, None)
 }
 
 /// Catches the index in `dir` up with the file log at `path` as [`build`] builds it, in
@@ -430,33 +420,39 @@ pub(crate) fn catch_up(path: &Path, dir: &Path, limits: BuildLimits) -> Result<B
     let _lock = locked(dir)?;
     match loaded(path, dir)? {
         Some((m, segments, Match::Same)) => Ok(Built::Current(m, segments, Match::Same)),
-        Some(_) => stream(path, dir, limits, true),
-        None => stream(path, dir, limits, false),
+        Some((m, segments, _)) => stream(path, dir, limits, Some((m, segments))),
+        None => stream(path, dir, limits, None),
     }
 }
 
-/// Reads the log at `path` into the index in `dir` (its lock held): from the end of the index
-/// there if `on` (it matches the log), else from the log's start; writes the manifest.
-fn stream(path: &Path, dir: &Path, limits: BuildLimits, on: bool) -> Result<Built> {
+/// Reads the log at `path` into the index in `dir` (its lock held): from the end of `on` (the
+/// index there, as loaded under the lock: it matches the log), else from the log's start;
+/// writes the manifest.
+fn stream(
+    path: &Path,
+    dir: &Path,
+    limits: BuildLimits,
+    on: Option<(Manifest, Vec<Segment>)>,
+) -> Result<Built> {
     let io = io_at(dir);
-    let base = || -> Result<Option<(Manifest, Vec<Segment>)>> {
-        Ok(match on {
-            true => loaded(path, dir)?.map(|(m, segments, _)| (m, segments)),
-            false => None,
-        })
-    };
+    let from_index = on.is_some();
     let len = fs::metadata(path)
         .map_err(|e| missing_or_io(path, e))?
         .len();
-    let mut b = Build::new(dir, next_generation(dir), limits, base()?)?;
+    let mut b = Build::new(dir, next_generation(dir), limits, on)?;
     let first = b.read(path, len)?;
-    let log = if first.torn_tail_records > 0 && b.handed > first.history.seq_last() {
+    let mut log = if first.torn_tail_records > 0 && b.handed > first.history.seq_last() {
         // Events of the torn tail were handed over before the fold rolled them back: again,
         // up to the last complete batch. (Not handed over, they are in no segment: the
         // history rolled back is right, as a whole read's.)
         let generation = b.manifest.generation;
         drop(b);
-        b = Build::new(dir, generation, limits, base()?)?;
+        // The index as its manifest still names it (this build's segments are unnamed).
+        let on = match from_index {
+            true => loaded(path, dir)?.map(|(m, segments, _)| (m, segments)),
+            false => None,
+        };
+        b = Build::new(dir, generation, limits, on)?;
         let mut log = b.read(path, first.valid_len)?;
         log.torn_tail_bytes = first.torn_tail_bytes;
         log.torn_tail_records = first.torn_tail_records;
@@ -465,7 +461,6 @@ fn stream(path: &Path, dir: &Path, limits: BuildLimits, on: bool) -> Result<Buil
         first
     };
     let tail_sum = super::Source::File(path).tail_sum(&log)?;
-    let mut log = log;
     b.hand_over(&mut log.history)?;
     b.write_pending(false)?;
     let mut m = b.manifest;

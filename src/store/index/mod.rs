@@ -147,6 +147,14 @@ pub struct Index {
     memory: Option<History>,
 }
 
+/// Opens the segments `metas` (a manifest's) name in `dir`; `Err` says why one cannot be.
+fn open_segments(dir: &Path, metas: &[SegmentMeta]) -> std::result::Result<Vec<Segment>, String> {
+    metas
+        .iter()
+        .map(|s| Segment::open(&dir.join(&s.name), s))
+        .collect()
+}
+
 /// Reads the manifest and maps its segments; `Err` says why the index cannot be used.
 ///
 /// A writer may replace the manifest and remove the segments it no longer names between the
@@ -160,11 +168,7 @@ fn load(dir: &Path) -> std::result::Result<(Manifest, Vec<Segment>), String> {
     let mut bytes = read()?;
     loop {
         let m = manifest::decode(&bytes)?;
-        let opened = m
-            .segments
-            .iter()
-            .map(|s| Segment::open(&dir.join(&s.name), s))
-            .collect::<std::result::Result<Vec<_>, _>>();
+        let opened = open_segments(dir, &m.segments);
         match opened {
             Ok(segments) => return Ok((m, segments)),
             Err(e) => {
@@ -441,10 +445,7 @@ fn merge_last(dir: &Path, m: &mut Manifest) -> std::io::Result<()> {
         return Ok(());
     }
     let metas = m.segments.split_off(m.segments.len() - take);
-    let opened = metas
-        .iter()
-        .map(|s| Segment::open(&dir.join(&s.name), s))
-        .collect::<std::result::Result<Vec<_>, _>>()
+    let opened = open_segments(dir, &metas)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let parts: Vec<&Segment> = opened.iter().collect();
     let name = format!(
