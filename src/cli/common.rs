@@ -399,9 +399,9 @@ pub fn resolve_topic(history: &History, text: &str) -> Result<TopicId, Error> {
 }
 
 /// What the recording commands (`add`, `new`, `retract`, `correct`, `cite`) resolve names and
-/// `SEQ|ID` targets against: the folded log (a PostgreSQL log, a writer that could not have
-/// the index), or the projection index (under the writer's lock, or without it for a dry
-/// run), of which only what
+/// `SEQ|ID` targets against: the folded log (a writer that could not have the index), or the
+/// projection index (as the writer opened it, or as a query opens it for a dry run), of
+/// which only what
 /// the text names is read (the registration of an id; every registration for a name or an
 /// alias; the one record of a seq). Both give the same answers and the same errors.
 pub enum Lookup<'a> {
@@ -527,10 +527,11 @@ pub fn flag_of(field: &str) -> String {
 /// Writes one event built on the command line through the same path as `append`: the record
 /// is encoded as a one-line batch, parsed by [`store::parse_batch`] and appended by the
 /// [`Writer`] (same checks, same errors, with the field named as `name` says). `build` makes the
-/// record from the log as it stands under the writer's lock (names and targets are resolved
-/// against it through a [`Lookup`]). On a file log the writer is
-/// [`Writer::open_log_indexed`]'s: names, targets and the checks read only what the event
-/// names from the projection index, so the cost follows the event, not the log.
+/// record from the log as the writer opened it (on a file log, under its lock; names and
+/// targets are resolved against it through a [`Lookup`]). The writer is
+/// [`Writer::open_log_indexed`]'s, on both backends: names, targets and the checks read only
+/// what the event names from the projection index, so the cost follows the event, not the
+/// log.
 /// Prints the stored record (see [`WriteArgs::format`]).
 ///
 /// With `--dry-run` the log's index is read without the lock (opened as a query opens it), the

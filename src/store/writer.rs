@@ -86,7 +86,8 @@ pub struct Writer {
     /// Whether the projection index waits for [`Writer::update_index`] (importers) instead of
     /// following every append.
     defer_index: bool,
-    /// A writer opened with [`Writer::open_indexed`]: the log's projection index, against
+    /// A writer opened with [`Writer::open_indexed`] (or [`Writer::open_log_indexed`] on
+    /// PostgreSQL): the log's projection index, against
     /// which each batch is checked (`log`'s history is then a sparse one, made for each batch).
     /// `None` in a writer that folds the whole log, or when the index was lost after a batch
     /// (the next batch opens it again).
@@ -346,32 +347,26 @@ impl Writer {
     /// ([`Writer::open_log_indexed`]); other PostgreSQL writers fold the whole log and leave
     /// the cache to the next query.
     pub fn update_index(&mut self) -> Option<String> {
-        let path = match &self.sink {
-            Sink::File { path, .. } => path,
+        let updated = match &self.sink {
             Sink::Postgres(sink) if self.indexed => {
-                let target = LogRef::Postgres(Box::new(sink.pg.clone()));
-                return update_log_index(&target, &self.log).err().map(|e| {
-                    format!(
-                        "the projection index was not updated ({e}); the next query brings it up to date"
-                    )
-                });
+                update_log_index(&LogRef::Postgres(Box::new(sink.pg.clone())), &self.log)
             }
             Sink::Postgres(_) => return None,
-        };
-        // An import's writer holds a sparse history: a batch after this folds the whole log.
-        let updated = match std::mem::replace(&mut self.import, Import::Lost) {
-            Import::On(mut a) => match a.publish(path, &self.log, false) {
-                Ok(true) => Ok(()),
-                // A query caught the index up meanwhile: it catches up the rest from the log.
-                Ok(false) => Index::open(path).map(|_| ()),
-                Err(e) => Err(e),
+            // An import's writer holds a sparse history: a batch after this folds the whole log.
+            Sink::File { path, .. } => match std::mem::replace(&mut self.import, Import::Lost) {
+                Import::On(mut a) => match a.publish(path, &self.log, false) {
+                    Ok(true) => Ok(()),
+                    // A query caught the index up meanwhile: it catches up the rest from the log.
+                    Ok(false) => Index::open(path).map(|_| ()),
+                    Err(e) => Err(e),
+                },
+                // The log after the index's end is caught up from the log, as a query would.
+                Import::Lost => Index::open(path).map(|_| ()),
+                Import::No => {
+                    self.import = Import::No;
+                    update_index(path, &self.log)
+                }
             },
-            // The log after the index's end is caught up from the log, as a query would.
-            Import::Lost => Index::open(path).map(|_| ()),
-            Import::No => {
-                self.import = Import::No;
-                update_index(path, &self.log)
-            }
         };
         updated.err().map(|e| {
             format!(
@@ -821,8 +816,9 @@ impl Writer {
     /// that stores it only if no other writer appended meanwhile ([`PgAppend::append_at_end`];
     /// prepared on the connection from its second use).
     /// Otherwise (or when that found the table moved on, or the fold refused the batch), in
-    /// one transaction: take the writers' lock, fold what other writers committed since,
-    /// stage and encode the batch as for a file, insert its rows and commit. Acknowledged
+    /// one transaction: take the writers' lock, catch up with what other writers committed
+    /// since (a writer on the index: the index, [`Writer::append_pg_indexed`]; else its
+    /// fold), stage and encode the batch as for a file, insert its rows and commit. Acknowledged
     /// (`Ok`) only after COMMIT returned, except a large batch of an import's writer
     /// ([`Writer::append_pg_pipelined`]).
     fn append_pg(
@@ -839,7 +835,11 @@ impl Writer {
         // An indexed writer's batch is checked against the index, where given ids are looked
         // up (drawn ones are new: random UUID v7).
         let given: Vec<Uuid> = batch.iter().filter_map(|n| n.id).collect();
-        self.prepare_indexed(batch, &given)?;
+        // Only a small batch may go in one statement; a large one is checked under the lock
+        // (`append_pg_indexed_on` prepares it there), not twice.
+        if batch.len() <= AT_END_EVENTS_MAX {
+            self.prepare_indexed(batch, &given)?;
+        }
         let Sink::Postgres(sink) = &mut self.sink else {
             unreachable!("append_pg on a file log");
         };
@@ -873,7 +873,7 @@ impl Writer {
             };
             let added = !staged.rows.is_empty();
             if let Some(mut report) = self.settle_pg(staged, written)? {
-                report.index_warning = self.follow_pg_index(added);
+                report.index_warning = self.follow_index(added);
                 return Ok(report);
             }
         }
@@ -881,14 +881,6 @@ impl Writer {
             return self.append_pg_indexed(batch, source, opts, &given);
         }
         self.append_pg_locked(batch, source, opts)
-    }
-
-    /// After a batch of an indexed PostgreSQL writer: [`Writer::follow_index`].
-    fn follow_pg_index(&mut self, added: bool) -> Option<String> {
-        if !self.indexed {
-            return None;
-        }
-        self.follow_index(added)
     }
 
     /// [`Writer::append_pg`] the locked way for a writer on the index: takes the writers'
@@ -913,7 +905,7 @@ impl Writer {
             sink.client = Some(client);
         }
         let (mut report, added) = done?;
-        report.index_warning = self.follow_pg_index(added);
+        report.index_warning = self.follow_index(added);
         Ok(report)
     }
 
@@ -943,12 +935,7 @@ impl Writer {
         }
         let staged = stage_pg(&mut self.log, &mut self.spare, batch, source, opts)?;
         let added = !staged.rows.is_empty();
-        let written = if added {
-            tx.write(&staged.rows, &staged.out).map(|()| true)
-        } else {
-            drop(tx);
-            Ok(true)
-        };
+        let written = write_staged(tx, &staged);
         let report = self.settle_pg(staged, written)?;
         Ok((
             report.expect("a batch written under the lock is stored"),
@@ -980,12 +967,7 @@ impl Writer {
         *at_end = log.history.seq_last() == seq_mine;
         self.log = log;
         let staged = stage_pg(&mut self.log, &mut self.spare, batch, source, opts)?;
-        let written = if staged.rows.is_empty() {
-            drop(tx);
-            Ok(true)
-        } else {
-            tx.write(&staged.rows, &staged.out).map(|()| true)
-        };
+        let written = write_staged(tx, &staged);
         let report = self.settle_pg(staged, written)?;
         Ok(report.expect("a batch written under the lock is stored"))
     }
@@ -1205,6 +1187,16 @@ struct StagedPg {
     seq_before: Seq,
 }
 
+/// Inserts `staged`'s rows in `tx` (the writers' lock held) and commits; with no rows (every
+/// event already present), ends `tx` having written nothing. `Ok(true)`: stored.
+fn write_staged(tx: PgAppend<'_>, staged: &StagedPg) -> Result<bool> {
+    if staged.rows.is_empty() {
+        drop(tx);
+        return Ok(true);
+    }
+    tx.write(&staged.rows, &staged.out).map(|()| true)
+}
+
 /// Stages, checks and encodes `batch` on `log` as [`stage_batch`] does (a refused batch is
 /// rolled back inside), for a PostgreSQL append.
 fn stage_pg(
@@ -1321,9 +1313,10 @@ fn stage_checked(
     Ok((report, encoded.bytes, encoded.head))
 }
 
-/// Appends a batch to the log `target`: opens a [`Writer`] (waiting up to `opts.wait` for a
-/// file's lock; on a file, [`Writer::open_indexed`], so the batch is checked against the
-/// projection index rather than the whole log), appends, and releases the lock.
+/// Appends a batch to the log `target`: opens a [`Writer`] ([`Writer::open_log_indexed`],
+/// waiting up to `opts.wait` for a file's lock, so the batch is checked against the
+/// projection index rather than the whole log, on both backends), appends, and releases the
+/// lock.
 ///
 /// # Errors
 /// Those of [`Writer::open_log`] and [`Writer::append`].

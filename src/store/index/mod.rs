@@ -248,7 +248,10 @@ pub(crate) fn check_log(log_path: &Path, m: &Manifest) -> Result<Match> {
 /// Brings the index of the log at `log_path` up to `log` (that log as just read or appended
 /// to): adds a segment for the events after the index's end (merging the last segments into
 /// it while they are short), or builds the index anew when there is none or it does not match
-/// the log. Takes the index's lock for the time of the update.
+/// the log. Writes nothing when the index already ends at or past `log`'s end (another
+/// process brought it there), or when `log`'s history is a sparse one that does not hold
+/// every event after the index's end (the next query catches the index up from the log).
+/// Takes the index's lock for the time of the update.
 ///
 /// # Errors
 /// [`Error::Io`] when the folder or its files cannot be written; the index is then as before.
@@ -375,7 +378,7 @@ fn pending_segment(
 
 /// The longest tail after the index's end that is folded onto the index alone (64 MiB);
 /// a longer one (an index far behind) is caught up as a build reads, from the index's end
-/// (`build::catch_up`).
+/// (`build::catch_up`), on a file log; a PostgreSQL log's is read whole.
 pub(crate) const TAIL_BYTES_MAX: u64 = 64 << 20;
 
 /// The most events a merge on the append path writes: a run of new events takes the segments

@@ -411,16 +411,22 @@ impl Index {
         for id in ids {
             seqs.extend(self.seq_of(id)?.map(Located::seq));
         }
+        self.add_targets(targets, &mut seqs)?;
+        sort_located(&mut seqs);
+        let mut h = History::sparse_to(self.seq_last());
+        self.fold_named(&mut h, &seqs, actors, topics)?;
+        Ok(h)
+    }
+
+    /// Adds to `seqs` each stance of `targets` the index holds, with every note of it.
+    fn add_targets(&self, targets: &[Uuid], seqs: &mut Vec<Located>) -> Result<(), Damage> {
         for t in targets {
             if let Some(seq) = self.seq_of(t)? {
                 seqs.push(Located::seq(seq));
                 seqs.extend(self.located(&keys::notes_key(seq))?);
             }
         }
-        sort_located(&mut seqs);
-        let mut h = History::sparse_to(self.seq_last());
-        self.fold_named(&mut h, &seqs, actors, topics)?;
-        Ok(h)
+        Ok(())
     }
 
     /// A sparse history holding the events `first..=last` (as far as the index covers them)
@@ -437,18 +443,12 @@ impl Index {
         }
         let range: Vec<Seq> = (first.max(1)..=last.min(self.seq_last())).collect();
         let mut seqs: Vec<Located> = range.iter().map(|s| Located::seq(*s)).collect();
-        for e in self.events(&range)? {
-            if let Some(seq) = e
-                .body
-                .target()
-                .map(|t| self.seq_of(&t))
-                .transpose()?
-                .flatten()
-            {
-                seqs.push(Located::seq(seq));
-                seqs.extend(self.located(&keys::notes_key(seq))?);
-            }
-        }
+        let targets: Vec<Uuid> = self
+            .events(&range)?
+            .iter()
+            .filter_map(|e| e.body.target())
+            .collect();
+        self.add_targets(&targets, &mut seqs)?;
         sort_located(&mut seqs);
         let mut h = History::sparse_to(self.seq_last());
         self.fold_named(&mut h, &seqs, &[], &[])?;

@@ -114,7 +114,8 @@ impl<'a> Source<'a> {
 
     /// The stored lines after the index's end (each ending in a newline), or `None` when
     /// they are more than [`TAIL_BYTES_MAX`] bytes, or (file) the record at the end lacks its
-    /// newline: the caller then reads the whole log.
+    /// newline: the caller then reads the log from the index's end as a build does (a file
+    /// log, `build::catch_up`), or whole (PostgreSQL).
     pub(crate) fn tail(&mut self, m: &Manifest) -> Result<Option<Vec<u8>>> {
         let Source::File(path) = self else {
             let (pg, client) = self.client()?;
