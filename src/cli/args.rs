@@ -34,8 +34,8 @@ pub struct Args {
     pub log: Option<std::ffi::OsString>,
 
     /// For scripts: no progress bars or notes, and nothing on standard output from commands
-    /// that only say what they did (init, append, add, retract, correct, cite, export, import,
-    /// index). Query answers, warnings and errors still print; the exit code tells success.
+    /// that only say what they did (init, append, add, new, retract, correct, cite, export,
+    /// import, index, report, copy). Query answers, warnings and errors still print; the exit code tells success.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
 
