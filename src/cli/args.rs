@@ -49,8 +49,8 @@ pub enum Command {
     Init,
     /// Append events from a file or standard input, all or none.
     ///
-    /// Input: one JSON object, or JSON Lines, of events without `seq` or `recorded_at`
-    /// (assigned by the log). Prints the seq and id given to each event.
+    /// Input: one JSON object, or JSON Lines, of events without `seq`, `recorded_at`, `hash` or
+    /// `batch_last` (assigned by the log). Prints the seq and id given to each event.
     Append(AppendArgs),
     /// Each actor's position on each topic as of a date.
     Positions(PositionsArgs),
