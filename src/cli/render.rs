@@ -400,6 +400,8 @@ impl Render {
             skipped: u64,
             skipped_why: &'a std::collections::BTreeMap<String, u64>,
             refused: Vec<RefusedOut<'a>>,
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            would_append: &'a [stancelog::store::Record],
         }
         let v = ImportedOut {
             dry_run: r.dry_run,
@@ -418,6 +420,7 @@ impl Render {
                     reason: &x.reason,
                 })
                 .collect(),
+            would_append: &r.would_append,
         };
         match self.format {
             Format::Json => json_out(out, &v),
@@ -451,6 +454,17 @@ impl Render {
                 }
                 for x in &v.refused {
                     writeln!(out, "refused {}:{}: {}", x.file, x.line, x.reason)?;
+                }
+                if !v.would_append.is_empty() {
+                    let shown = v.would_append.len();
+                    writeln!(out, "would append (the first {shown} of {}):", v.appended)?;
+                    for r in v.would_append {
+                        writeln!(
+                            out,
+                            "  {}",
+                            serde_json::to_string(r).map_err(io::Error::other)?
+                        )?;
+                    }
                 }
                 Ok(())
             }

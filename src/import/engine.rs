@@ -839,13 +839,25 @@ impl<'p> Engine<'p> {
             }
             // A dry run keeps its batch, so later rows see what it would have appended.
             Target::Dry(_) if self.batch.len() < DRY_RUN_EVENTS_MAX => {}
-            Target::Dry(_) => {
-                self.report.appended += self.batch.len() as u64;
-                self.batch.clear();
-                self.batch_ids.clear();
-            }
+            Target::Dry(_) => self.count_dry(),
         }
         Ok(())
+    }
+
+    /// A dry run's batch leaves the engine: counted as would-be appended, and its first events
+    /// kept for the report (up to [`DRY_RUN_SAMPLE`] in all).
+    fn count_dry(&mut self) {
+        let room = DRY_RUN_SAMPLE.saturating_sub(self.report.would_append.len());
+        self.report
+            .would_append
+            .extend(self.batch.iter().take(room).map(|e| {
+                let mut r = Record::from_body(&e.body);
+                r.id = e.id.map(|id| id.hyphenated().to_string());
+                r
+            }));
+        self.report.appended += self.batch.len() as u64;
+        self.batch.clear();
+        self.batch_ids.clear();
     }
 
     /// Appends what is left, releases the lock, and returns the report with the refused rows
@@ -857,6 +869,9 @@ impl<'p> Engine<'p> {
     pub fn finish(mut self, file: &str) -> Result<ImportReport> {
         self.flush(file)?;
         self.spent = None;
+        if let Target::Dry(_) = self.target {
+            self.count_dry();
+        }
         let log = match self.target {
             Target::Write(mut w) => {
                 // On PostgreSQL the last batch may still be on its way (`Writer::open_import`).
@@ -864,10 +879,7 @@ impl<'p> Engine<'p> {
                 self.report.index_warning = w.update_index();
                 w.into_log()
             }
-            Target::Dry(l) => {
-                self.report.appended += self.batch.len() as u64;
-                l
-            }
+            Target::Dry(l) => l,
         };
         crate::store::drop_elsewhere(log);
         self.progress.finish();
@@ -1115,6 +1127,9 @@ impl Engine<'_> {
 
 /// Most events a dry run holds to compare later rows with; past it, it counts and forgets.
 const DRY_RUN_EVENTS_MAX: usize = 4_000_000;
+
+/// How many of the events a dry run would append its report shows.
+pub const DRY_RUN_SAMPLE: usize = 10;
 
 /// The role of the stance that begins a membership spell.
 pub const ROLE_FROM: &str = "from";

@@ -82,6 +82,10 @@ pub struct ImportReport {
     pub index_warning: Option<String>,
     /// Nothing was written: the counts say what would have been.
     pub dry_run: bool,
+    /// With `dry_run`: the first events (at most [`engine::DRY_RUN_SAMPLE`]) that would be
+    /// appended, in order, each as the line of an append batch would give it (its id, no seq,
+    /// recorded time or hash: the log assigns those). Empty otherwise.
+    pub would_append: Vec<crate::store::Record>,
 }
 
 /// An error of the csv reader as ours: I/O stays I/O; anything else is bad input at its line,

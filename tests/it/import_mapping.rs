@@ -295,7 +295,7 @@ register = true
         assert_eq!(r.refused.len(), 1);
         assert_eq!(
             (r.refused[0].line, r.refused[0].reason.as_str()),
-            (5, "the date is empty")
+            (5, "column `y` (--year-col): the date is empty")
         );
         let l = Log::open(&log).unwrap();
         let dates: Vec<String> = l
@@ -654,6 +654,22 @@ register = true
         assert!(r.dry_run);
         assert_eq!(counts(&r), (7, 0, 0));
         assert_eq!(std::fs::read(&log).unwrap(), Vec::<u8>::new());
+        // What it shows is what an import then appends, in order, id for id.
+        let stored = import(&log, &file, &spec(VOTES_SPEC));
+        assert_eq!(counts(&stored), (7, 0, 0));
+        let appended: Vec<stancelog::store::Record> = Log::open(&log)
+            .unwrap()
+            .history()
+            .events()
+            .map(|e| {
+                let mut r = stancelog::store::Record::from_body(&e.body);
+                r.id = Some(e.id.hyphenated().to_string());
+                r
+            })
+            .collect();
+        assert_eq!(appended.len(), 7);
+        assert_eq!(r.would_append, appended);
+        assert!(stored.would_append.is_empty());
     }
     }
 }
@@ -833,6 +849,17 @@ mod cli {
             stderr(&o)
         );
         assert_eq!(json(&o)["appended"], 7);
+        let shown = json(&o)["would_append"].as_array().unwrap().clone();
+        assert_eq!(shown.len(), 7);
+        assert_eq!(
+            (&shown[0]["type"], &shown[0]["actor"], &shown[6]["type"], &shown[6]["date"]),
+            (
+                &serde_json::json!("actor.registered"),
+                &serde_json::json!("KOR"),
+                &serde_json::json!("stance.declared"),
+                &serde_json::json!("2024-02-01")
+            )
+        );
         assert_eq!(std::fs::read(&log).unwrap(), Vec::<u8>::new());
         // A flag overrides the file: the map makes `maybe` neutral.
         let o = run(&["--stance-map", "Y=support,N=oppose,maybe=neutral"]);

@@ -469,6 +469,41 @@ fn quiet_silences_reports_and_notes_but_not_answers() {
 }
 }
 
+/// `--quiet`: a report and a copy only say what they wrote, so they print nothing (both
+/// printed their "Wrote"/"copied" line).
+#[test]
+fn quiet_report_and_copy_print_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_log();
+    let html = dir.path().join("r.html");
+    let o = run_log(
+        &log,
+        &["-q", "report", "--out", html.to_str().unwrap()],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    assert!(std::fs::read_to_string(&html).unwrap().contains("<html"));
+    let copied = dir.path().join("copy.jsonl");
+    let o = run(
+        &[
+            "-q",
+            "copy",
+            "--from",
+            log.to_str().unwrap(),
+            "--to",
+            copied.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    assert_eq!(
+        std::fs::read(&copied).unwrap(),
+        std::fs::read(&log).unwrap()
+    );
+}
+
 /// Two actors named "Same" (ids `b` and `a`), one named "Alpha" (id `z`); topics titled
 /// "Zulu" (id `t1`) and "Alpha" (id `t2`); each actor states a stance on each topic.
 const SAME_NAMES: &str = r#"{"type":"actor.registered","actor":"b","name":"Same","kind":"person","country":"KOR","sector":"GOV"}

@@ -56,6 +56,16 @@ enum DateSrc {
     },
 }
 
+impl DateSrc {
+    /// The column a refusal of an empty date names: the date's, or its year's.
+    fn column(&self) -> &str {
+        match self {
+            DateSrc::Col(c) | DateSrc::Parts { year: c, .. } => &c.name,
+            DateSrc::Fixed(..) => "--date",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Spell {
     from: DateSrc,
@@ -626,9 +636,9 @@ impl Plan {
             }
         }
         if let Some(spell) = &self.spell {
-            let from = self
-                .date(cells, &spell.from)?
-                .ok_or_else(|| "the spell has no start (--from-col is empty)".to_string())?;
+            let from = self.date(cells, &spell.from)?.ok_or_else(|| {
+                format!("{}: the spell has no start (empty)", spell.from.column())
+            })?;
             push(ROLE_FROM, Stance::Member, from, false);
             if let Some(end) = self.spell_end(cells, spell)? {
                 push(ROLE_UNTIL, Stance::NotMember, (end, None), true);
@@ -653,7 +663,7 @@ impl Plan {
         };
         let date = self
             .date(cells, date)?
-            .ok_or_else(|| "the date is empty".to_string())?;
+            .ok_or_else(|| format!("{}: the date is empty", date.column()))?;
         Ok(Some((stance, date)))
     }
 
