@@ -7,7 +7,8 @@
 //! STANCE=COL`: a signature and a ratification column), and a membership spell (`--from-col`,
 //! `--until-col`: `member` from its start, `not_member` from its end). Ids follow content: see
 //! [`super::engine`]. The data set's identity is `--dataset`, else `--cite`, else a fingerprint
-//! of the header and the mapping (so a renamed copy of a sheet is the same data set).
+//! of the header and the flags that identify a row (so a renamed copy of a sheet is the same
+//! data set, and a changed `--stance-map` or `--skip-if` keeps every id).
 
 use std::path::Path;
 
@@ -571,7 +572,7 @@ impl Records {
         }
         self.read += 1;
         let byte = self.record.position().map_or(0, |p| p.byte());
-        let line = self.lines.line_at(byte, &self.label)?;
+        let line = self.lines.record_line(byte, &self.label)?;
         self.check_quotes(line)?;
         Ok(Some(match self.width_error(line) {
             Some(why) => Row {

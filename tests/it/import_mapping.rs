@@ -222,6 +222,67 @@ mod ids {
 
     crate::backends::on_both_backends! {
     #[test]
+    fn blank_lines_keep_line_numbers_physical() {
+        let (dir, log) = empty_log();
+        let text = "country,motion,vote,date\nKOR,m1,Y,2024-01-01\n\n\n\nJPN,m1,Y,2024-13-01\n";
+        let r = import(&log, &write(dir.path(), "b.csv", text), &spec(VOTES_SPEC));
+        assert_eq!(r.refused.iter().map(|x| x.line).collect::<Vec<_>>(), vec![6]);
+        let crlf = text.replace('\n', "\r\n").replace("JPN", "CHN");
+        let r = import(&log, &write(dir.path(), "c.csv", &crlf), &spec(VOTES_SPEC));
+        assert_eq!(r.refused.iter().map(|x| x.line).collect::<Vec<_>>(), vec![6]);
+    }
+    }
+
+    const MOTIONS: &str =
+        "country,motion,vote,date\nUSA,m1,Y,2020-05-03\nFRA,m1,N,2020-05-03\nGBR,m1,X,2020-05-03\n";
+
+    fn motions_spec(extra: &str) -> Spec {
+        spec(&format!(
+            "actor-col = \"country\"\ntopic-col = \"motion\"\ntopic-kind = \"vote\"\nstance-col = \"vote\"\ndate-col = \"date\"\nregister = true\n{extra}"
+        ))
+    }
+
+    crate::backends::on_both_backends! {
+    #[test]
+    fn a_fixed_stance_map_appends_only_the_rows_it_now_takes() {
+        let (dir, log) = empty_log();
+        let file = write(dir.path(), "sm.csv", MOTIONS);
+        let r = import(&log, &file, &motions_spec("stance-map = [\"Y=yes,N=no\"]\n"));
+        // USA, FRA and m1 registered, two stances; GBR's `X` refused.
+        assert_eq!(counts(&r), (5, 0, 1));
+        let r = import(
+            &log,
+            &file,
+            &motions_spec("stance-map = [\"Y=yes,N=no,X=abstain\"]\n"),
+        );
+        // GBR's registration and its stance; USA's and FRA's are the same events.
+        assert_eq!(counts(&r), (2, 2, 0));
+        assert_eq!(
+            positions(&log, "2020-12-31"),
+            vec![
+                triple("FRA", "m1", "no"),
+                triple("GBR", "m1", "abstain"),
+                triple("USA", "m1", "yes"),
+            ]
+        );
+    }
+    }
+
+    crate::backends::on_both_backends! {
+    #[test]
+    fn a_changed_skip_if_appends_only_the_rows_newly_taken() {
+        let (dir, log) = empty_log();
+        let file = write(dir.path(), "sm.csv", MOTIONS);
+        let map = "stance-map = [\"Y=yes,N=no,X=abstain\"]\n";
+        let r = import(&log, &file, &motions_spec(&format!("{map}skip-if = [\"vote=X\"]\n")));
+        assert_eq!((counts(&r), r.skipped), ((5, 0, 0), 1));
+        let r = import(&log, &file, &motions_spec(map));
+        assert_eq!((counts(&r), r.skipped), ((2, 2, 0), 0));
+    }
+    }
+
+    crate::backends::on_both_backends! {
+    #[test]
     fn one_statement_in_two_outlets_is_one_stance_and_a_citation() {
         let (dir, log) = empty_log();
         let text = "who,what,when,outlet\nKOR,m1,2024-01-01,Yonhap\nKOR,m1,2024-01-01,KBS\nKOR,m1,2024-01-01,Yonhap\n";

@@ -430,8 +430,41 @@ fn date_src(
     }
 }
 
+/// The part of a mapping that identifies a row: the flags whose columns (or constants) give the
+/// key's fields. Flags that choose rows (`--skip-if`) or say what cells mean (`--stance-map`,
+/// `--date-format`, registration, quotes and citations...) are left out, so changing them keeps
+/// every id.
+fn identity(spec: &Spec) -> Spec {
+    let s = spec.clone();
+    Spec {
+        no_header: s.no_header,
+        key: s.key,
+        actor_col: s.actor_col,
+        country_scheme: s.country_scheme,
+        topic_col: s.topic_col,
+        topic: s.topic,
+        date_col: s.date_col,
+        date: s.date,
+        year_col: s.year_col,
+        month_col: s.month_col,
+        day_col: s.day_col,
+        event: s.event,
+        from_col: s.from_col,
+        until_col: s.until_col,
+        from_year_col: s.from_year_col,
+        from_month_col: s.from_month_col,
+        from_day_col: s.from_day_col,
+        until_year_col: s.until_year_col,
+        until_month_col: s.until_month_col,
+        until_day_col: s.until_day_col,
+        slug_ids: s.slug_ids,
+        ..Spec::default()
+    }
+}
+
 /// The data set's identity: `--dataset`, else `--cite`, else `sheet-` and 12 hex digits of the
-/// SHA-256 of the header's names (sorted) and the mapping.
+/// SHA-256 of the header's names (sorted) and the row-identifying part of the mapping
+/// ([`identity`]).
 fn dataset_of(spec: &Spec, header: Option<&csv::StringRecord>) -> String {
     if let Some(d) = spec
         .dataset
@@ -451,11 +484,7 @@ fn dataset_of(spec: &Spec, header: Option<&csv::StringRecord>) -> String {
     }
     let mut names: Vec<&str> = header.map_or_else(Vec::new, |h| h.iter().map(str::trim).collect());
     names.sort_unstable();
-    let mapping = Spec {
-        corrections: None,
-        ..spec.clone()
-    };
-    let digest = Sha256::digest(format!("{names:?}\u{1f}{mapping:?}").as_bytes());
+    let digest = Sha256::digest(format!("{names:?}\u{1f}{:?}", identity(spec)).as_bytes());
     let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
     format!("sheet-{hex}")
 }
