@@ -171,8 +171,8 @@ impl StanceMap {
     /// Adds the pairs of `text`: `value=stance` separated by commas.
     ///
     /// # Errors
-    /// A message naming the pair without `=`, with an empty value, or whose stance is not a
-    /// stance name.
+    /// A message naming the pair without `=`, with an empty value, whose stance is not a
+    /// stance name, or whose value was mapped already.
     pub fn add(&mut self, text: &str) -> std::result::Result<(), String> {
         for pair in text.split(',').filter(|p| !p.trim().is_empty()) {
             let (value, stance) = pair
@@ -183,16 +183,21 @@ impl StanceMap {
                 return Err(format!("`{pair}`: the value before `=` is empty"));
             }
             let stance = parse_stance(stance.trim()).map_err(|e| format!("`{pair}`: {e}"))?;
-            match value.strip_suffix('*') {
+            let before = match value.strip_suffix('*') {
                 Some(prefix) => {
-                    self.prefixes.retain(|(p, _)| p != prefix);
+                    let at = self.prefixes.iter().position(|(p, _)| p == prefix);
+                    let before = at.map(|i| self.prefixes.remove(i).1);
                     self.prefixes.push((prefix.to_string(), stance));
                     self.prefixes
                         .sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+                    before
                 }
-                None => {
-                    self.exact.insert(value.to_string(), stance);
-                }
+                None => self.exact.insert(value.to_string(), stance),
+            };
+            if let Some(before) = before {
+                return Err(format!(
+                    "`{value}` is mapped twice (to {before} and to {stance}): give each value once"
+                ));
             }
         }
         Ok(())
@@ -251,7 +256,8 @@ pub fn parse_date(text: &str) -> std::result::Result<(ValidDate, Option<TimeOfDa
     let b = text.as_bytes();
     if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
         let iso = format!("{}-{}-{}", &text[0..4], &text[4..6], &text[6..8]);
-        return parse_stated(&iso).map_err(|e| e.to_string());
+        // Quote the cell as written, not the ISO form made of it.
+        return parse_stated(&iso).map_err(|e| e.to_string().replace(&iso, text));
     }
     parse_stated(text).map_err(|e| e.to_string())
 }
