@@ -334,7 +334,7 @@ pub fn import(
         let mut cache = Cache::default();
         let mut record = csv::StringRecord::new();
         while reader.read_record(&mut record).map_err(csv_error)? {
-            let line = lines.line_at(record.position().map_or(0, |p| p.byte()), &label)?;
+            let line = lines.record_line(record.position().map_or(0, |p| p.byte()), &label)?;
             let coded = match &columns {
                 None => gdelt(&record, from_data, &mut cache),
                 Some(c) if format == Format::Icews => icews(&record, c, &mut cache),

@@ -62,6 +62,18 @@ const ICEWS_HEAD: &str = "Event ID\tEvent Date\tSource Name\tSource Sectors\tSou
 
 on_both_backends! {
 #[test]
+fn icews_refusals_are_at_physical_lines_past_blank_lines() {
+    let (dir, log) = empty_log();
+    let ok = "1\t2018-06-01\tJapan\tNA\tJapan\tConsult\t040\t1\tChina\tNA\tChina\t10\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0";
+    let bad = "5\t2018-06-02\tJapan\tNA\tJapan\tBad\t99\t0\tChina\tNA\tChina\t14\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0";
+    let text = format!("{ICEWS_HEAD}\n{ok}\n\n\n{bad}\n");
+    let r = import(&log, &write(dir.path(), "icews.tab", &text), Format::Icews, false);
+    assert_eq!(r.refused.iter().map(|x| x.line).collect::<Vec<_>>(), [5]);
+}
+}
+
+on_both_backends! {
+#[test]
 fn icews_source_is_the_actor_target_the_recipient_and_outlets_are_citations() {
     let (dir, log) = empty_log();
     let rows = [
