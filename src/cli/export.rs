@@ -130,16 +130,14 @@ pub fn run(
             let (mut index, reg) = selection(target, &query.scope)?;
             let (from, until, f) = diff::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
-            let rows = h.diff_iter(from, until, &f).map(|c| ChangeRow::new(&h, &c));
+            let rows = h.diff_iter(from, until, &f).map(|c| ChangeRow::of(&h, c));
             ("changes", to, write(to, &columns::diff(), rows)?)
         }
         ExportWhat::Timeline { query, to } => {
             let (mut index, reg) = selection(target, &query.scope)?;
             let (cutoff, f) = timeline::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
-            let rows = h
-                .timeline_iter(cutoff, &f)
-                .map(|e| TimelineRow::new(&h, &e));
+            let rows = h.timeline_iter(cutoff, &f).map(|e| TimelineRow::of(&h, e));
             (
                 "timeline entries",
                 to,

@@ -193,7 +193,11 @@ impl Render {
     where
         I: Iterator<Item = Decided>,
     {
-        let row = |d: Decided| h.position(&d).map(|p| PositionRow::of(h, p));
+        let row = |d: Decided| {
+            let (actor, topic) = h.names(&d);
+            h.position(&d)
+                .map(|p| PositionRow::named(p, actor.to_owned(), topic.to_owned()))
+        };
         let rows = || decided().filter_map(row);
         match self.format {
             Format::Json => export::json::write_pretty_par(out, decided(), row),
@@ -248,14 +252,14 @@ impl Render {
     where
         I: Iterator<Item = Change<'a>>,
     {
-        let rows = || changes().map(|c| ChangeRow::new(h, &c));
+        let rows = || changes().map(|c| ChangeRow::of(h, c));
         let brief = |p: &Option<PositionRow>| match p {
             Some(p) => format!("{} (since {}, seq {})", p.stance, p.since, p.seq),
             None => "-".to_string(),
         };
         match self.format {
             Format::Json => {
-                export::json::write_pretty_par(out, changes(), |c| Some(ChangeRow::new(h, &c)))
+                export::json::write_pretty_par(out, changes(), |c| Some(ChangeRow::of(h, c)))
             }
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::diff(), rows()),
@@ -290,10 +294,10 @@ impl Render {
     where
         I: Iterator<Item = TimelineEntry<'a>>,
     {
-        let rows = || entries().map(|e| TimelineRow::new(h, &e));
+        let rows = || entries().map(|e| TimelineRow::of(h, e));
         match self.format {
             Format::Json => {
-                export::json::write_pretty_par(out, entries(), |e| Some(TimelineRow::new(h, &e)))
+                export::json::write_pretty_par(out, entries(), |e| Some(TimelineRow::of(h, e)))
             }
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::timeline(), rows()),

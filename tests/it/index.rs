@@ -467,6 +467,17 @@ fn compare(full: &History, index: &ProjectionIndex) -> Result<(), TestCaseError>
                 };
                 let positions = h.positions_at(at, &f);
                 prop_assert_eq!(&positions, &full.positions_at(at, &f), "{:?} {:?}", at, f);
+                // The names a row prints, read by symbol, are the whole log's for its actor
+                // (as reported, an alias's actor at the cutoff) and its topic (as corrected).
+                for d in h.positions_decided(at, &f) {
+                    let p = h.position(&d).expect("a decided row's position");
+                    let (actor, topic) = h.names(&d);
+                    prop_assert_eq!(actor, full.actor(&p.actor).map_or("", |a| a.name.as_str()));
+                    prop_assert_eq!(
+                        topic,
+                        full.topic(&p.stance.topic).map_or("", |t| t.title.as_str())
+                    );
+                }
                 for p in &positions {
                     registrations_agree(&h, full, p)?;
                 }
