@@ -538,7 +538,8 @@ impl Render {
             Some(IndexCheck::Behind { seq }) => ("behind", *seq),
             None => ("unchecked", 0),
             Some(IndexCheck::Unusable { .. }) => ("unusable", 0),
-            Some(IndexCheck::Absent | IndexCheck::Disagrees { .. }) => ("absent", 0),
+            Some(IndexCheck::Disagrees { .. }) => ("disagrees", 0),
+            Some(IndexCheck::Absent) => ("absent", 0),
         };
         let v = VerifiedOut {
             events: log.history().seq_last(),
@@ -575,6 +576,9 @@ impl Render {
                     )?,
                     Some(IndexCheck::Unusable { why }) => {
                         writeln!(out, "index: not used ({why}); the next query rebuilds it")?
+                    }
+                    Some(IndexCheck::Disagrees { .. }) => {
+                        writeln!(out, "index: does not agree with the log (the error below)")?
                     }
                     _ => writeln!(out, "index: none; the next query builds it")?,
                 }

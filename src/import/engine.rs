@@ -484,15 +484,7 @@ impl<'p> Engine<'p> {
         let adds = !registrations.is_empty() || verdicts.iter().any(Verdict::adds);
         let at = row.recorded.unwrap_or(self.opts.now);
         // Only a row that adds something needs a recorded time the log can still take.
-        if adds
-            && row.recorded.is_some()
-            && let Some(f) = self.floor.filter(|f| at < *f)
-        {
-            let reason = format!(
-                "recorded time {} is earlier than {} (the row before, or the log's last recorded time): recorded times must not decrease",
-                format_recorded_at(&at),
-                format_recorded_at(&f)
-            );
+        if adds && let Some(reason) = self.recorded_refusal(row.recorded) {
             self.refuse(file, row.line, reason);
             return Ok(());
         }
@@ -842,6 +834,26 @@ impl<'p> Engine<'p> {
             Target::Dry(_) => self.count_dry(),
         }
         Ok(())
+    }
+
+    /// Why a row's own recorded time (`--recorded-col`, GDELT's `DATEADDED`) cannot be taken:
+    /// later than now (the log would learn of it before it happened, and every later append
+    /// would be stamped after it), or earlier than the row before or the log's last one.
+    fn recorded_refusal(&self, recorded: Option<jiff::Timestamp>) -> Option<String> {
+        let at = recorded?;
+        if at > self.opts.now {
+            return Some(format!(
+                "recorded time {} is in the future (now {}): it says when the log learned of the row",
+                format_recorded_at(&at),
+                format_recorded_at(&self.opts.now)
+            ));
+        }
+        let f = self.floor.filter(|f| at < *f)?;
+        Some(format!(
+            "recorded time {} is earlier than {} (the row before, or the log's last recorded time): recorded times must not decrease",
+            format_recorded_at(&at),
+            format_recorded_at(&f)
+        ))
     }
 
     /// A dry run's batch leaves the engine: counted as would-be appended, and its first events

@@ -257,6 +257,31 @@ fn plover_records_give_type_and_quad_class_directly() {
 
 on_both_backends! {
 #[test]
+fn a_plover_country_as_code_or_name_gives_one_actor_in_any_row_order() {
+    let head = "Event ID\tEvent Date\tEvent Type\tEvent Mode\tEvent Intensity\tQuad Code\tActor Name\tActor Country\tRecipient Name\tRecipient Country\tSource";
+    let e1 = "e1\t2023-03-05\taccuse\t\t-3\t3\tRussia\tRUS\tFrance\tFRA\tReuters";
+    let e2 = "e2\t2023-03-06\taccuse\t\t-3\t3\tRussia\tRussia\tFrance\tFrance\tReuters";
+    let (dir, log) = empty_log();
+    let file = write(dir.path(), "pl.tsv", &format!("{head}\n{e1}\n{e2}\n"));
+    let r = import(&log, &file, Format::Plover, false);
+    // RUS, FRA, the topic and two stances.
+    assert_eq!((r.appended, r.refused.len()), (5, 0), "{r:?}");
+    let sorted = write(dir.path(), "pl-rev.tsv", &format!("{head}\n{e2}\n{e1}\n"));
+    let r = import(&log, &sorted, Format::Plover, false);
+    assert_eq!((r.appended, r.already_present), (0, 2), "{r:?}");
+    let got: Vec<String> = stances(&log).iter().map(summary).collect();
+    assert_eq!(
+        got,
+        [
+            "RUS -> FRA on FRA/accuse: oppose (accuse) 2023-03-05",
+            "RUS -> FRA on FRA/accuse: oppose (accuse) 2023-03-06",
+        ]
+    );
+}
+}
+
+on_both_backends! {
+#[test]
 fn the_cameo_crosswalk_covers_every_root_with_its_quad_class() {
     let roots: Vec<String> = (1..=20).map(|n| format!("{n:02}")).collect();
     let quads: Vec<u8> = roots

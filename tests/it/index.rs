@@ -891,6 +891,17 @@ fn cli_index_reports_checks_and_rebuilds() {
         "{}",
         stderr(&o)
     );
+    // The log's own verdict is still printed (it was not: a script saw nothing).
+    assert!(
+        stdout(&o).starts_with("ok: 40 events, head hash "),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).ends_with("index: does not agree with the log (the error below)\n"),
+        "{}",
+        stdout(&o)
+    );
     // `index --check` either finds it so, or, if opening the index read the damaged part,
     // has already rebuilt it.
     let o = run_log(&log, &["index", "--check"], None);
