@@ -515,7 +515,7 @@ impl Render {
                     }
                     None => writeln!(
                         out,
-                        "index: not checked (a batch is being written, or the log is in PostgreSQL, which has no index)"
+                        "index: not checked (a batch is being written, or a PostgreSQL log has no cache folder for its index)"
                     )?,
                     Some(IndexCheck::Behind { seq }) => writeln!(
                         out,
