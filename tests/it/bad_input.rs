@@ -1149,3 +1149,22 @@ fn an_empty_batch_names_its_file_and_says_it_is_empty() {
     );
 }
 }
+
+/// Regression: a PostgreSQL log whose server cannot be reached said only "error connecting to
+/// server" (the client's kind of error), not why.
+#[test]
+fn an_unreachable_server_is_named_with_the_cause() {
+    let o = crate::support::run(
+        &[
+            "--log",
+            "host=/nonexistent-stancelog-socket dbname=desk user=alice",
+            "positions",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "stancelog: error: postgres://alice@/nonexistent-stancelog-socket/desk: error connecting to server: No such file or directory (os error 2)\n"
+    );
+}
