@@ -562,6 +562,19 @@ fn a_wrong_expected_seq_exits_3() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("seq 4"));
+    // Regression: a batch meant for an earlier end of the log that also registers an actor
+    // again exited 2 (the refusal), so a retry could not tell that someone had appended.
+    let again = BASE.lines().next().unwrap();
+    let o = f.run(&["append", "--expect-seq", "3", "-"], Some(again.as_bytes()));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("expected seq 3, log is at 4"),
+        "{}",
+        stderr(&o)
+    );
+    let o = f.run(&["append", "--expect-seq", "4", "-"], Some(again.as_bytes()));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("already registered"), "{}", stderr(&o));
 }
 }
 
