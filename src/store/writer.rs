@@ -24,7 +24,7 @@ use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
 use super::index::{Appender, Index, PENDING_EVENTS_MAX, update_index, update_pg_index_on};
-use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
+use super::log::{LINE_BYTES_MAX, Log, missing_or_io, must_be_regular};
 use super::postgres::{AtEnd, AtEndStatements, INSERT_BYTES_MAX, PgAppend, PgLog};
 use crate::core::{ActorId, Event, History, Rejection, Seq, StanceDeclared, TopicId, TopicKind};
 use crate::error::{Error, Location, Result};
@@ -268,6 +268,8 @@ impl Writer {
             .write(true)
             .open(path)
             .map_err(|e| missing_or_io(path, e))?;
+        let meta = file.metadata().map_err(|e| Error::io(path.display(), e))?;
+        must_be_regular(path, &meta)?;
         lock(&file, path, wait)?;
         let record = WriterRecord::claim(path);
         let opened = if indexed {

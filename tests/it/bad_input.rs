@@ -1181,3 +1181,32 @@ fn an_unreachable_server_is_named_with_the_cause() {
         "stancelog: error: postgres://alice@/nonexistent-stancelog-socket/desk: error connecting to server: No such file or directory (os error 2)\n"
     );
 }
+
+/// Regression: `--log /dev/null` was read as an empty log, had an index folder made beside it
+/// (`/dev/null.index`) and took appends that went nowhere; a folder failed with "Is a
+/// directory (os error 21)", exit 1. Both are refused as not a log file, exit 2.
+#[test]
+fn a_log_that_is_a_device_or_a_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().to_str().unwrap();
+    for (log, what) in [
+        ("/dev/null", "a device, pipe or socket"),
+        (folder, "a folder"),
+    ] {
+        for args in [&["positions"][..], &["append", "-"][..], &["verify"][..]] {
+            let o = crate::support::run(
+                &[&["--log", log][..], args].concat(),
+                Some(STANCE.as_bytes()),
+            );
+            assert_eq!(o.status.code(), Some(2), "{log} {args:?}: {}", stderr(&o));
+            assert_eq!(
+                stderr(&o),
+                format!(
+                    "stancelog: error: {log}: is {what}, not a log file; a log is a regular file (or a PostgreSQL database)\n"
+                ),
+                "{args:?}"
+            );
+        }
+    }
+    assert!(!std::path::Path::new("/dev/null.index").exists());
+}
