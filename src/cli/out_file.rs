@@ -77,7 +77,7 @@ fn leads_to_stdout(out: &Path) -> bool {
         };
         at = match at.parent() {
             Some(folder) if next.is_relative() => folder.join(next),
-            _ => PathBuf::from(next),
+            _ => next,
         };
     }
     false
