@@ -859,7 +859,7 @@ impl<'p> Engine<'p> {
         self.spent = None;
         let log = match self.target {
             Target::Write(mut w) => {
-                // On PostgreSQL the last batch may still be on its way (`Writer::open_import`).
+                // The last batch may still be on its way (`Writer::open_import`).
                 w.wait_durable()?;
                 self.report.index_warning = w.update_index();
                 w.into_log()
@@ -1072,8 +1072,8 @@ impl Engine<'_> {
         }
     }
 
-    /// The error an import stopped on, once the batch a PostgreSQL import's writer may still
-    /// have in flight ([`Writer::open_import`]) is settled: should that batch not have been
+    /// The error an import stopped on, once the batch an import's writer may still have in
+    /// flight ([`Writer::open_import`]) is settled: should that batch not have been
     /// stored either, the error says so, since the batches "before" an error are reported as
     /// appended.
     fn stopped(&mut self, e: Error) -> Error {
