@@ -1220,9 +1220,9 @@ impl Writer {
     /// [`Writer::write`] of an import's batch `out` (no torn tail, no newline missing) on a
     /// thread of its own, which holds the writer record's lock while it writes and syncs:
     /// returns at once, with no other batch in flight. The kernel's copy of the batch into
-    /// the page cache (a fifth of the CPU of the thread that runs the engine and the writer)
-    /// and the wait for the disk overlap with the next batch's reading, mapping and staging.
-    /// The batch is durable when [`Writer::wait_durable`] (or the next append) returns `Ok`.
+    /// the page cache (most of the kernel's copying, which was a third of the CPU of the
+    /// thread that runs the engine and the writer) and the wait for the disk overlap with
+    /// the next batch's reading, mapping and staging. The batch is durable when [`Writer::wait_durable`] (or the next append) returns `Ok`.
     ///
     /// # Errors
     /// [`Error::Io`] when the thread cannot be started (nothing of the batch is written).
