@@ -1222,7 +1222,8 @@ impl Writer {
     /// returns at once, with no other batch in flight. The kernel's copy of the batch into
     /// the page cache (most of the kernel's copying, which was a third of the CPU of the
     /// thread that runs the engine and the writer) and the wait for the disk overlap with
-    /// the next batch's reading, mapping and staging. The batch is durable when [`Writer::wait_durable`] (or the next append) returns `Ok`.
+    /// the next batch's reading, mapping and staging. The batch is durable when
+    /// [`Writer::wait_durable`] (or the next append) returns `Ok`.
     ///
     /// # Errors
     /// [`Error::Io`] when the thread cannot be started (nothing of the batch is written).
