@@ -22,7 +22,7 @@ print(f"{'query':16} {'side':10} {'median s':>9} {'min-max s':>12} {'peak MB':>8
 for label in order:
     for side in [ours, *others]:
         v = times[label, side]
-        print(f"{label:16} {side:10} {statistics.median(v):9.3f} {min(v):5.2f}-{max(v):<6.2f}"
+        print(f"{label:16} {side:10} {statistics.median(v):9.3f} {min(v):5.3f}-{max(v):<6.3f}"
               f" {max(peaks[label, side]) / 1024:8.0f}")
     best = min(statistics.median(times[label, s]) for s in others)
     ratio = statistics.median(times[label, ours]) / best

@@ -34,8 +34,8 @@ pub struct Args {
     pub log: Option<std::ffi::OsString>,
 
     /// For scripts: no progress bars or notes, and nothing on standard output from commands
-    /// that only say what they did (init, append, add, retract, correct, cite, export, import,
-    /// index). Query answers, warnings and errors still print; the exit code tells success.
+    /// that only say what they did (init, append, add, new, retract, correct, cite, export,
+    /// import, index, report, copy). Query answers, warnings and errors still print; the exit code tells success.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
 
@@ -49,8 +49,8 @@ pub enum Command {
     Init,
     /// Append events from a file or standard input, all or none.
     ///
-    /// Input: one JSON object, or JSON Lines, of events without `seq` or `recorded_at`
-    /// (assigned by the log). Prints the seq and id given to each event.
+    /// Input: one JSON object, or JSON Lines, of events without `seq`, `recorded_at`, `hash` or
+    /// `batch_last` (assigned by the log). Prints the seq and id given to each event.
     Append(AppendArgs),
     /// Each actor's position on each topic as of a date.
     Positions(PositionsArgs),

@@ -2,7 +2,7 @@
 //! `--actor`/`--topic`/`--issue` into a filter, and the words for torn tails and time points.
 
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -44,6 +44,43 @@ pub fn open(target: &LogRef) -> Result<Log, Error> {
     let log = target.open()?;
     warn_torn_tail(target, &log);
     Ok(log)
+}
+
+/// Refuses an output file (`--out` of `export` and `report`) that is the log itself, its
+/// writer record, or inside its projection index: writing there would destroy what the log
+/// holds. Paths are compared canonical (symbolic links and `..` resolved; an output that does
+/// not exist yet by its folder). A PostgreSQL log has no such files.
+///
+/// # Errors
+/// [`Error::Usage`] naming `flag` and the log.
+pub fn refuse_log_as_output(out: &Path, target: &LogRef, flag: &str) -> Result<(), Error> {
+    let LogRef::File(log) = target else {
+        return Ok(());
+    };
+    let canonical = |p: &Path| {
+        p.canonicalize().ok().or_else(|| {
+            let folder = p.parent().filter(|f| !f.as_os_str().is_empty());
+            let folder = folder.unwrap_or(Path::new(".")).canonicalize().ok()?;
+            Some(folder.join(p.file_name()?))
+        })
+    };
+    let (Some(out_at), Some(log_at)) = (canonical(out), canonical(log)) else {
+        return Ok(());
+    };
+    let index = stancelog::store::index_dir(target)
+        .ok()
+        .and_then(|d| canonical(&d));
+    let owned = out_at == log_at
+        || out_at == stancelog::store::writer_record_path(&log_at)
+        || index.is_some_and(|d| out_at.starts_with(d));
+    if owned {
+        return Err(Error::Usage(format!(
+            "{flag} {} is the log {} or one of its files; write the output elsewhere",
+            out.display(),
+            log.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Opens the projection index of the log for a query (see [`Index::open_log`]): checked

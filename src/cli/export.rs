@@ -20,7 +20,7 @@ use stancelog::export::{self, OUTPUT_VERSION};
 use super::Failure;
 use super::args::Scope;
 use super::args::{DiffQuery, KnownAt, PositionsQuery, TimelineQuery};
-use super::common::{known, open, open_index, read_index, registry};
+use super::common::{known, open, open_index, read_index, refuse_log_as_output, registry};
 use super::{diff, positions, timeline};
 
 #[derive(Debug, clap::Args)]
@@ -95,12 +95,27 @@ pub enum ExportFormat {
     Csv,
 }
 
+impl ExportWhat {
+    /// Where and how the rows are written.
+    fn to(&self) -> &ExportTo {
+        match self {
+            ExportWhat::Positions { to, .. }
+            | ExportWhat::Diff { to, .. }
+            | ExportWhat::Timeline { to, .. }
+            | ExportWhat::Events { to, .. }
+            | ExportWhat::Actors { to }
+            | ExportWhat::Topics { to } => to,
+        }
+    }
+}
+
 pub fn run(
     a: &ExportArgs,
     target: &LogRef,
     now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
+    refuse_log_as_output(&a.what.to().out, target, "--out")?;
     // Positions, diffs and timelines answer from the projection index, as their commands do;
     // events, actors and topics are of the whole log.
     let (what, to, rows) = match &a.what {
@@ -115,16 +130,14 @@ pub fn run(
             let (mut index, reg) = selection(target, &query.scope)?;
             let (from, until, f) = diff::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
-            let rows = h.diff_iter(from, until, &f).map(|c| ChangeRow::new(&h, &c));
+            let rows = h.diff_iter(from, until, &f).map(|c| ChangeRow::of(&h, c));
             ("changes", to, write(to, &columns::diff(), rows)?)
         }
         ExportWhat::Timeline { query, to } => {
             let (mut index, reg) = selection(target, &query.scope)?;
             let (cutoff, f) = timeline::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
-            let rows = h
-                .timeline_iter(cutoff, &f)
-                .map(|e| TimelineRow::new(&h, &e));
+            let rows = h.timeline_iter(cutoff, &f).map(|e| TimelineRow::of(&h, e));
             (
                 "timeline entries",
                 to,
@@ -190,7 +203,8 @@ fn write<R: Serialize>(
             .with_file_name(format!(".{name}.part-{}", std::process::id()))
     };
     let io = |p: &Path, e| Error::io(p.display(), e);
-    let file = File::create(&part).map_err(|e| io(&part, e))?;
+    // A failure to create it is the output's (a missing folder, no permission), named as given.
+    let file = File::create(&part).map_err(|e| io(&to.out, e))?;
     let written = match to.format {
         ExportFormat::Parquet => export::write_parquet(BufWriter::new(file), cols, rows)
             .map_err(|e| io(&part, std::io::Error::other(e))),

@@ -39,7 +39,7 @@ pub fn index_agrees(dir: &Path, check: &IndexCheck) -> Result<(), Error> {
                 field: None,
             },
             format!(
-                "the index does not agree with the log: {what}; queries discard it and rebuild it (or run `stancelog index --rebuild`)"
+                "the index does not agree with the log: {what}; the log itself is not affected: a query that reads the damaged part discards the index and rebuilds it, and `stancelog index --rebuild` rebuilds it now"
             ),
         )),
         _ => Ok(()),

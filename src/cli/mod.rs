@@ -82,13 +82,6 @@ pub fn try_main() -> Result<(), Failure> {
 
 /// Runs one command: each lives in its own file, and this only dispatches.
 fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
-    // These need no --log.
-    match &args.command {
-        Command::Completions(c) => return completions::run(c, out),
-        Command::Man(m) => return man::run(m, out),
-        Command::Copy(c) => return copy::run(c, out),
-        _ => {}
-    }
     common::set_quiet(args.quiet);
     // Commands that only say what they did print nothing with --quiet.
     let reports = matches!(
@@ -103,6 +96,8 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
             | Command::Export(_)
             | Command::Import(_)
             | Command::Index(_)
+            | Command::Report(_)
+            | Command::Copy(_)
     );
     let mut sink = io::sink();
     let out: &mut dyn Write = if args.quiet && reports {
@@ -110,6 +105,13 @@ fn run(args: Args, out: &mut dyn Write) -> Result<(), Failure> {
     } else {
         out
     };
+    // These need no --log.
+    match &args.command {
+        Command::Completions(c) => return completions::run(c, out),
+        Command::Man(m) => return man::run(m, out),
+        Command::Copy(c) => return copy::run(c, out),
+        _ => {}
+    }
     let target = common::log_ref(&args)?;
     // The one reading of the clock: the recorded time of appends and imports, and the present
     // against which --known-at is checked.

@@ -193,7 +193,11 @@ impl Render {
     where
         I: Iterator<Item = Decided>,
     {
-        let row = |d: Decided| h.position(&d).map(|p| PositionRow::of(h, p));
+        let row = |d: Decided| {
+            let (actor, topic) = h.names(&d);
+            h.position(&d)
+                .map(|p| PositionRow::named(p, actor.to_owned(), topic.to_owned()))
+        };
         let rows = || decided().filter_map(row);
         match self.format {
             Format::Json => export::json::write_pretty_par(out, decided(), row),
@@ -248,14 +252,14 @@ impl Render {
     where
         I: Iterator<Item = Change<'a>>,
     {
-        let rows = || changes().map(|c| ChangeRow::new(h, &c));
+        let rows = || changes().map(|c| ChangeRow::of(h, c));
         let brief = |p: &Option<PositionRow>| match p {
             Some(p) => format!("{} (since {}, seq {})", p.stance, p.since, p.seq),
             None => "-".to_string(),
         };
         match self.format {
             Format::Json => {
-                export::json::write_pretty_par(out, changes(), |c| Some(ChangeRow::new(h, &c)))
+                export::json::write_pretty_par(out, changes(), |c| Some(ChangeRow::of(h, c)))
             }
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::diff(), rows()),
@@ -290,10 +294,10 @@ impl Render {
     where
         I: Iterator<Item = TimelineEntry<'a>>,
     {
-        let rows = || entries().map(|e| TimelineRow::new(h, &e));
+        let rows = || entries().map(|e| TimelineRow::of(h, e));
         match self.format {
             Format::Json => {
-                export::json::write_pretty_par(out, entries(), |e| Some(TimelineRow::new(h, &e)))
+                export::json::write_pretty_par(out, entries(), |e| Some(TimelineRow::of(h, e)))
             }
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::timeline(), rows()),
@@ -400,6 +404,8 @@ impl Render {
             skipped: u64,
             skipped_why: &'a std::collections::BTreeMap<String, u64>,
             refused: Vec<RefusedOut<'a>>,
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            would_append: &'a [stancelog::store::Record],
         }
         let v = ImportedOut {
             dry_run: r.dry_run,
@@ -418,6 +424,7 @@ impl Render {
                     reason: &x.reason,
                 })
                 .collect(),
+            would_append: &r.would_append,
         };
         match self.format {
             Format::Json => json_out(out, &v),
@@ -451,6 +458,17 @@ impl Render {
                 }
                 for x in &v.refused {
                     writeln!(out, "refused {}:{}: {}", x.file, x.line, x.reason)?;
+                }
+                if !v.would_append.is_empty() {
+                    let shown = v.would_append.len();
+                    writeln!(out, "would append (the first {shown} of {}):", v.appended)?;
+                    for r in v.would_append {
+                        writeln!(
+                            out,
+                            "  {}",
+                            serde_json::to_string(r).map_err(io::Error::other)?
+                        )?;
+                    }
                 }
                 Ok(())
             }
@@ -520,7 +538,8 @@ impl Render {
             Some(IndexCheck::Behind { seq }) => ("behind", *seq),
             None => ("unchecked", 0),
             Some(IndexCheck::Unusable { .. }) => ("unusable", 0),
-            Some(IndexCheck::Absent | IndexCheck::Disagrees { .. }) => ("absent", 0),
+            Some(IndexCheck::Disagrees { .. }) => ("disagrees", 0),
+            Some(IndexCheck::Absent) => ("absent", 0),
         };
         let v = VerifiedOut {
             events: log.history().seq_last(),
@@ -557,6 +576,9 @@ impl Render {
                     )?,
                     Some(IndexCheck::Unusable { why }) => {
                         writeln!(out, "index: not used ({why}); the next query rebuilds it")?
+                    }
+                    Some(IndexCheck::Disagrees { .. }) => {
+                        writeln!(out, "index: does not agree with the log (the error below)")?
                     }
                     _ => writeln!(out, "index: none; the next query builds it")?,
                 }

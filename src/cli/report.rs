@@ -9,7 +9,10 @@ use stancelog::report::{self, Options, Source};
 
 use super::Failure;
 use super::args::ReportArgs;
-use super::common::{filter, known, open_index, read_index, recorded_by, registry, resolve_actor};
+use super::common::{
+    filter, known, open_index, read_index, recorded_by, refuse_log_as_output, registry,
+    resolve_actor,
+};
 
 pub fn run(
     r: &ReportArgs,
@@ -22,6 +25,7 @@ pub fn run(
     {
         return Err(Error::Usage(format!("--from {from} is after --to {to}")).into());
     }
+    refuse_log_as_output(&r.out, target, "--out")?;
     let mut index = open_index(target)?;
     let reg = if r.pair.is_empty() {
         registry(target, &mut index, &r.scope)?

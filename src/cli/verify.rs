@@ -55,14 +55,14 @@ pub fn run(l: &VerifyArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), F
     // While a writer appends, the index may already hold the batch this read left out: the
     // index is checked only against a settled log.
     let index = match store::index_dir(target) {
-        Ok(dir) if log.torn_tail_bytes() == 0 => {
-            let check = store::check_index_of(target, &log)?;
-            index_agrees(&dir, &check)?;
-            Some(check)
-        }
+        Ok(dir) if log.torn_tail_bytes() == 0 => Some((store::check_index_of(target, &log)?, dir)),
         _ => None,
     };
-    Render::new(l.format).verified(out, &log, index.as_ref())?;
+    // The log's verdict is printed also when its index disagrees (exit 2 then, naming how).
+    Render::new(l.format).verified(out, &log, index.as_ref().map(|(check, _)| check))?;
+    if let Some((check, dir)) = &index {
+        index_agrees(dir, check)?;
+    }
     Ok(())
 }
 

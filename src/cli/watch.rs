@@ -103,16 +103,11 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
 
 /// Opens the follower, resolves the filter's names on the log as it is now (as queries do),
 /// and gives the first seq to print: `--from-seq`, or the seq after the log's end (noted on
-/// standard error, so that a user knows where a later `--from-seq` would pick up). From a
-/// seq after 1 (or the end), the follower reads the log through its projection index and
-/// reads nothing before that seq ([`Follower::open_at`]); from seq 1, or when the index
-/// cannot be written, it folds the log from its start.
+/// standard error, so that a user knows where a later `--from-seq` would pick up). The
+/// follower reads the log through its projection index and reads nothing before that seq
+/// ([`Follower::open_at`]); when the index cannot be written, it folds the log from its start.
 fn start(w: &WatchArgs, target: &LogRef) -> Result<(Follower, Filter, Seq), Error> {
-    let opened = match w.from_seq {
-        Some(1) => None,
-        from => Follower::open_at(target, from)?,
-    };
-    let (follower, filter, end) = match opened {
+    let (follower, filter, end) = match Follower::open_at(target, w.from_seq)? {
         Some((follower, registry, end)) => (follower, common::filter(&registry, &w.scope)?, end),
         _ => {
             let mut follower = Follower::open(target)?;

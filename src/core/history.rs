@@ -729,6 +729,15 @@ impl History {
         self.topic_by_sym(self.topic_syms.get(id)?)
     }
 
+    /// The registration of an actor symbol.
+    pub(crate) fn actor_by_sym(&self, sym: Sym) -> Option<&ActorRegistered> {
+        let seq = *self.actor_reg.get(sym as usize)?;
+        match self.other_body(seq)? {
+            EventBody::ActorRegistered(a) => Some(a),
+            _ => None,
+        }
+    }
+
     /// The registration of a topic symbol.
     pub(crate) fn topic_by_sym(&self, sym: Sym) -> Option<&TopicRegistered> {
         let seq = *self.topic_reg.get(sym as usize)?;

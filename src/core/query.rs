@@ -490,6 +490,21 @@ impl History {
         })
     }
 
+    /// The display name of a [`Decided`]'s actor and the title of its topic (`""` for one this
+    /// history holds no registration of): what [`History::actor`] and [`History::topic`] give
+    /// for its position's actor and stance's topic, read by symbol (looking the ids up was a
+    /// twentieth of a query of every pair). `d` must come from this history, as for
+    /// [`History::position`].
+    pub fn names(&self, d: &Decided) -> (&str, &str) {
+        let actor = self
+            .actor_by_sym(d.row.actor)
+            .map_or("", |a| a.name.as_str());
+        let topic = self
+            .topic_by_sym(d.row.topic)
+            .map_or("", |t| t.title.as_str());
+        (actor, topic)
+    }
+
     /// The position a [`Decided`] of this history stands for. `d` must come from this
     /// history's [`History::positions_decided`]: one of another history may panic (a symbol it
     /// does not hold) or give another pair's position.

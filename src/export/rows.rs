@@ -205,6 +205,14 @@ impl PositionRow {
     /// [`PositionRow::new`] taking the position: its stance's quote and citation are moved into
     /// the row, not copied (the first source holds the one copy).
     pub fn of(h: &History, p: Position<'_>) -> PositionRow {
+        let actor = actor_name(h, &p.actor);
+        let topic = topic_title(h, &p.stance.topic);
+        PositionRow::named(p, actor, topic)
+    }
+
+    /// [`PositionRow::of`] with its actor's name and topic's title given (by
+    /// [`History::names`], without looking the ids up).
+    pub fn named(p: Position<'_>, actor_name: String, topic_title: String) -> PositionRow {
         let s = p.stance;
         let quote = s.quote;
         let cite = CiteRow::of(s.cite);
@@ -237,7 +245,7 @@ impl PositionRow {
         PositionRow {
             output_version: Some(OUTPUT_VERSION),
             actor: p.actor.as_str().to_owned(),
-            actor_name: actor_name(h, &p.actor),
+            actor_name,
             role: p.role.map(|r| RoleRow {
                 title: r.title.clone(),
                 organisation: r.organisation.clone(),
@@ -245,7 +253,7 @@ impl PositionRow {
                 to: r.to.map(|d| d.to_string()),
             }),
             topic: s.topic.as_str().to_owned(),
-            topic_title: topic_title(h, &s.topic),
+            topic_title,
             rcid: rcid(s.topic.as_str()),
             stance: s.stance.as_str(),
             polarity: s.stance.polarity(),
@@ -297,6 +305,12 @@ pub struct ChangeRow {
 impl ChangeRow {
     /// The row of a change.
     pub fn new(h: &History, c: &Change<'_>) -> ChangeRow {
+        ChangeRow::of(h, c.clone())
+    }
+
+    /// [`ChangeRow::new`] taking the change: its positions are moved into the rows, not
+    /// copied.
+    pub fn of(h: &History, c: Change<'_>) -> ChangeRow {
         ChangeRow {
             output_version: OUTPUT_VERSION,
             actor: c.actor.as_str().to_owned(),
@@ -305,8 +319,8 @@ impl ChangeRow {
             topic_title: topic_title(h, &c.topic),
             rcid: rcid(c.topic.as_str()),
             change: c.kind.as_str(),
-            before: c.before.as_ref().map(|p| nested(PositionRow::new(h, p))),
-            after: c.after.as_ref().map(|p| nested(PositionRow::new(h, p))),
+            before: c.before.map(|p| nested(PositionRow::of(h, p))),
+            after: c.after.map(|p| nested(PositionRow::of(h, p))),
         }
     }
 }
@@ -337,6 +351,11 @@ pub struct TimelineRow {
 impl TimelineRow {
     /// The row of a timeline entry.
     pub fn new(h: &History, e: &TimelineEntry<'_>) -> TimelineRow {
+        TimelineRow::of(h, e.clone())
+    }
+
+    /// [`TimelineRow::new`] taking the entry: its position is moved into the row, not copied.
+    pub fn of(h: &History, e: TimelineEntry<'_>) -> TimelineRow {
         let (superseded_by, retracted_by) = match e.status {
             Status::Current => (None, None),
             Status::Superseded { by } => (Some(by), None),
@@ -351,7 +370,7 @@ impl TimelineRow {
             superseded_by,
             retracted_by,
             retraction_reason,
-            position: PositionRow::new(h, &e.position),
+            position: PositionRow::of(h, e.position),
         }
     }
 }

@@ -191,7 +191,8 @@ impl Cache {
     }
 
     /// The source actor named `a` and the target actor named `t` of a row whose columns name
-    /// their countries and sectors (ICEWS, PLOVER), each mapped once per name.
+    /// their countries and sectors (ICEWS, PLOVER), each mapped once per name, country and
+    /// sectors (so a party is a function of its row's cells, whatever the order of the rows).
     fn source_and_target(
         &mut self,
         r: &csv::StringRecord,
@@ -199,16 +200,17 @@ impl Cache {
         a: &str,
         t: &str,
     ) -> Result<(Party, Party), Outcome> {
-        let actor = self
-            .party(a, || {
-                named_party(a, c.get(r, A_COUNTRY), c.get(r, A_SECTORS))
-            })
-            .map_err(refused)?;
-        let recipient = self
-            .party(t, || {
-                named_party(t, c.get(r, R_COUNTRY), c.get(r, R_SECTORS))
-            })
-            .map_err(refused)?;
+        let mut party = |name: &str, country: Option<&str>, sectors: Option<&str>| {
+            let key = format!(
+                "{name}\u{1f}{}\u{1f}{}",
+                country.unwrap_or(""),
+                sectors.unwrap_or("")
+            );
+            self.party(&key, || named_party(name, country, sectors))
+                .map_err(refused)
+        };
+        let actor = party(a, c.get(r, A_COUNTRY), c.get(r, A_SECTORS))?;
+        let recipient = party(t, c.get(r, R_COUNTRY), c.get(r, R_SECTORS))?;
         Ok((actor, recipient))
     }
 
@@ -334,7 +336,7 @@ pub fn import(
         let mut cache = Cache::default();
         let mut record = csv::StringRecord::new();
         while reader.read_record(&mut record).map_err(csv_error)? {
-            let line = lines.line_at(record.position().map_or(0, |p| p.byte()), &label)?;
+            let line = lines.record_line(record.position().map_or(0, |p| p.byte()), &label)?;
             let coded = match &columns {
                 None => gdelt(&record, from_data, &mut cache),
                 Some(c) if format == Format::Icews => icews(&record, c, &mut cache),
@@ -465,13 +467,16 @@ impl Columns {
     }
 }
 
-/// A party of an ICEWS or PLOVER record: a state when its name is its country's, else an actor
-/// of its own.
+/// A party of an ICEWS or PLOVER record: a state when its name is its country's (the country
+/// cell read by [`country_cell`]; the name equal to the cell, or a name of the same state), else
+/// an actor of its own, of that country (`XXX` when the cell names none).
 fn named_party(name: &str, country: Option<&str>, sectors: Option<&str>) -> Result<Party, String> {
-    let state = country.and_then(|c| countries::resolve(Scheme::Name, c).ok());
-    if let Some(s) = &state
-        && country.is_some_and(|c| c.eq_ignore_ascii_case(name))
-    {
+    let state = country.and_then(country_cell);
+    let same = |s: &countries::State| {
+        country.is_some_and(|c| c.eq_ignore_ascii_case(name))
+            || countries::resolve(Scheme::Name, name).is_ok_and(|n| n.actor == s.actor)
+    };
+    if let Some(s) = state.as_ref().filter(|s| same(s)) {
         return Ok(Party {
             id: s.actor.clone(),
             new: Arc::new(NewActor {
@@ -494,6 +499,15 @@ fn named_party(name: &str, country: Option<&str>, sectors: Option<&str>) -> Resu
             sector,
         }),
     })
+}
+
+/// The state a country cell names: an ISO 3166 alpha-3 code (`RUS`, as POLECAT writes it) or a
+/// country name (`Russia`, as ICEWS does); `None` for anything else.
+fn country_cell(text: &str) -> Option<countries::State> {
+    let code = text.len() == 3 && text.bytes().all(|b| b.is_ascii_uppercase());
+    code.then(|| countries::resolve(Scheme::Iso3, text).ok())
+        .flatten()
+        .or_else(|| countries::resolve(Scheme::Name, text).ok())
 }
 
 /// `XXX`: ISO 3166-1's user-assigned code, here "no country ISO 3166 names".

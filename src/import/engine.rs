@@ -484,15 +484,7 @@ impl<'p> Engine<'p> {
         let adds = !registrations.is_empty() || verdicts.iter().any(Verdict::adds);
         let at = row.recorded.unwrap_or(self.opts.now);
         // Only a row that adds something needs a recorded time the log can still take.
-        if adds
-            && row.recorded.is_some()
-            && let Some(f) = self.floor.filter(|f| at < *f)
-        {
-            let reason = format!(
-                "recorded time {} is earlier than {} (the row before, or the log's last recorded time): recorded times must not decrease",
-                format_recorded_at(&at),
-                format_recorded_at(&f)
-            );
+        if adds && let Some(reason) = self.recorded_refusal(row.recorded) {
             self.refuse(file, row.line, reason);
             return Ok(());
         }
@@ -839,13 +831,45 @@ impl<'p> Engine<'p> {
             }
             // A dry run keeps its batch, so later rows see what it would have appended.
             Target::Dry(_) if self.batch.len() < DRY_RUN_EVENTS_MAX => {}
-            Target::Dry(_) => {
-                self.report.appended += self.batch.len() as u64;
-                self.batch.clear();
-                self.batch_ids.clear();
-            }
+            Target::Dry(_) => self.count_dry(),
         }
         Ok(())
+    }
+
+    /// Why a row's own recorded time (`--recorded-col`, GDELT's `DATEADDED`) cannot be taken:
+    /// later than now (the log would learn of it before it happened, and every later append
+    /// would be stamped after it), or earlier than the row before or the log's last one.
+    fn recorded_refusal(&self, recorded: Option<jiff::Timestamp>) -> Option<String> {
+        let at = recorded?;
+        if at > self.opts.now {
+            return Some(format!(
+                "recorded time {} is in the future (now {}): it says when the log learned of the row",
+                format_recorded_at(&at),
+                format_recorded_at(&self.opts.now)
+            ));
+        }
+        let f = self.floor.filter(|f| at < *f)?;
+        Some(format!(
+            "recorded time {} is earlier than {} (the row before, or the log's last recorded time): recorded times must not decrease",
+            format_recorded_at(&at),
+            format_recorded_at(&f)
+        ))
+    }
+
+    /// A dry run's batch leaves the engine: counted as would-be appended, and its first events
+    /// kept for the report (up to [`DRY_RUN_SAMPLE`] in all).
+    fn count_dry(&mut self) {
+        let room = DRY_RUN_SAMPLE.saturating_sub(self.report.would_append.len());
+        self.report
+            .would_append
+            .extend(self.batch.iter().take(room).map(|e| {
+                let mut r = Record::from_body(&e.body);
+                r.id = e.id.map(|id| id.hyphenated().to_string());
+                r
+            }));
+        self.report.appended += self.batch.len() as u64;
+        self.batch.clear();
+        self.batch_ids.clear();
     }
 
     /// Appends what is left, releases the lock, and returns the report with the refused rows
@@ -857,6 +881,9 @@ impl<'p> Engine<'p> {
     pub fn finish(mut self, file: &str) -> Result<ImportReport> {
         self.flush(file)?;
         self.spent = None;
+        if let Target::Dry(_) = self.target {
+            self.count_dry();
+        }
         let log = match self.target {
             Target::Write(mut w) => {
                 // The last batch may still be on its way (`Writer::open_import`).
@@ -864,10 +891,7 @@ impl<'p> Engine<'p> {
                 self.report.index_warning = w.update_index();
                 w.into_log()
             }
-            Target::Dry(l) => {
-                self.report.appended += self.batch.len() as u64;
-                l
-            }
+            Target::Dry(l) => l,
         };
         crate::store::drop_elsewhere(log);
         self.progress.finish();
@@ -1115,6 +1139,9 @@ impl Engine<'_> {
 
 /// Most events a dry run holds to compare later rows with; past it, it counts and forgets.
 const DRY_RUN_EVENTS_MAX: usize = 4_000_000;
+
+/// How many of the events a dry run would append its report shows.
+pub const DRY_RUN_SAMPLE: usize = 10;
 
 /// The role of the stance that begins a membership spell.
 pub const ROLE_FROM: &str = "from";

@@ -82,6 +82,10 @@ pub struct ImportReport {
     pub index_warning: Option<String>,
     /// Nothing was written: the counts say what would have been.
     pub dry_run: bool,
+    /// With `dry_run`: the first events (at most [`engine::DRY_RUN_SAMPLE`]) that would be
+    /// appended, in order, each as the line of an append batch would give it (its id, no seq,
+    /// recorded time or hash: the log assigns those). Empty otherwise.
+    pub would_append: Vec<crate::store::Record>,
 }
 
 /// An error of the csv reader as ours: I/O stays I/O; anything else is bad input at its line,
@@ -199,18 +203,51 @@ impl<R: std::io::BufRead> LineCounter<R> {
                 break;
             }
             let n = buf.len().min((offset - self.pos) as usize);
-            for &b in &buf[..n] {
-                match b {
-                    b'\n' if self.after_cr => {}
-                    b'\n' | b'\r' => self.line += 1,
-                    _ => {}
-                }
-                self.after_cr = b == b'\r';
-            }
-            self.reader.consume(n);
-            self.pos += n as u64;
+            self.count(n);
         }
         Ok(self.line)
+    }
+
+    /// The 1-based physical line on which the record the csv reader places at `offset` begins:
+    /// the reader's position of a record is where it began reading, before the blank lines it
+    /// skips, so the line ends right at `offset` are passed over here.
+    ///
+    /// # Errors
+    /// [`crate::Error::Io`] when the file cannot be read.
+    pub fn record_line(&mut self, offset: u64, path: &str) -> crate::Result<u64> {
+        self.line_at(offset, path)?;
+        loop {
+            let buf = self
+                .reader
+                .fill_buf()
+                .map_err(|e| crate::Error::io(path, e))?;
+            let n = buf
+                .iter()
+                .take_while(|b| matches!(b, b'\n' | b'\r'))
+                .count();
+            let whole = n == buf.len();
+            self.count(n);
+            if n == 0 || !whole {
+                return Ok(self.line);
+            }
+        }
+    }
+
+    /// Counts the line ends of the next `n` buffered bytes and consumes them.
+    fn count(&mut self, n: usize) {
+        let Ok(buf) = self.reader.fill_buf() else {
+            return;
+        };
+        for &b in &buf[..n] {
+            match b {
+                b'\n' if self.after_cr => {}
+                b'\n' | b'\r' => self.line += 1,
+                _ => {}
+            }
+            self.after_cr = b == b'\r';
+        }
+        self.reader.consume(n);
+        self.pos += n as u64;
     }
 }
 
@@ -286,7 +323,7 @@ impl Table {
             return Ok(None);
         }
         let byte = record.position().map_or(0, |p| p.byte());
-        self.lines.line_at(byte, &self.file).map(Some)
+        self.lines.record_line(byte, &self.file).map(Some)
     }
 
     /// A refused row of this file.

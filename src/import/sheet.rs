@@ -7,7 +7,8 @@
 //! STANCE=COL`: a signature and a ratification column), and a membership spell (`--from-col`,
 //! `--until-col`: `member` from its start, `not_member` from its end). Ids follow content: see
 //! [`super::engine`]. The data set's identity is `--dataset`, else `--cite`, else a fingerprint
-//! of the header and the mapping (so a renamed copy of a sheet is the same data set).
+//! of the header and the flags that identify a row (so a renamed copy of a sheet is the same
+//! data set, and a changed `--stance-map` or `--skip-if` keeps every id).
 
 use std::path::Path;
 
@@ -170,8 +171,8 @@ impl StanceMap {
     /// Adds the pairs of `text`: `value=stance` separated by commas.
     ///
     /// # Errors
-    /// A message naming the pair without `=`, with an empty value, or whose stance is not a
-    /// stance name.
+    /// A message naming the pair without `=`, with an empty value, whose stance is not a
+    /// stance name, or whose value was mapped already.
     pub fn add(&mut self, text: &str) -> std::result::Result<(), String> {
         for pair in text.split(',').filter(|p| !p.trim().is_empty()) {
             let (value, stance) = pair
@@ -182,16 +183,21 @@ impl StanceMap {
                 return Err(format!("`{pair}`: the value before `=` is empty"));
             }
             let stance = parse_stance(stance.trim()).map_err(|e| format!("`{pair}`: {e}"))?;
-            match value.strip_suffix('*') {
+            let before = match value.strip_suffix('*') {
                 Some(prefix) => {
-                    self.prefixes.retain(|(p, _)| p != prefix);
+                    let at = self.prefixes.iter().position(|(p, _)| p == prefix);
+                    let before = at.map(|i| self.prefixes.remove(i).1);
                     self.prefixes.push((prefix.to_string(), stance));
                     self.prefixes
                         .sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+                    before
                 }
-                None => {
-                    self.exact.insert(value.to_string(), stance);
-                }
+                None => self.exact.insert(value.to_string(), stance),
+            };
+            if let Some(before) = before {
+                return Err(format!(
+                    "`{value}` is mapped twice (to {before} and to {stance}): give each value once"
+                ));
             }
         }
         Ok(())
@@ -250,7 +256,8 @@ pub fn parse_date(text: &str) -> std::result::Result<(ValidDate, Option<TimeOfDa
     let b = text.as_bytes();
     if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
         let iso = format!("{}-{}-{}", &text[0..4], &text[4..6], &text[6..8]);
-        return parse_stated(&iso).map_err(|e| e.to_string());
+        // Quote the cell as written, not the ISO form made of it.
+        return parse_stated(&iso).map_err(|e| e.to_string().replace(&iso, text));
     }
     parse_stated(text).map_err(|e| e.to_string())
 }
@@ -571,7 +578,7 @@ impl Records {
         }
         self.read += 1;
         let byte = self.record.position().map_or(0, |p| p.byte());
-        let line = self.lines.line_at(byte, &self.label)?;
+        let line = self.lines.record_line(byte, &self.label)?;
         self.check_quotes(line)?;
         Ok(Some(match self.width_error(line) {
             Some(why) => Row {

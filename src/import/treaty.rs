@@ -425,7 +425,7 @@ fn read_raw(
         .read_record(&mut record)
         .map_err(|e| super::csv_error_lines(file, e, &mut lines))?
     {
-        let line = lines.line_at(record.position().map_or(0, |p| p.byte()), file)?;
+        let line = lines.record_line(record.position().map_or(0, |p| p.byte()), file)?;
         let get = |i: usize| record.get(i).unwrap_or("").trim().to_string();
         let at = |field: &str| Location {
             file: file.to_string(),

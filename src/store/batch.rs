@@ -93,7 +93,8 @@ fn clip_backticked(message: &str) -> String {
 }
 
 /// Parses an append batch: one JSON object, or JSON Lines of objects, each an event without
-/// `seq`, `recorded_at` or `schema` (those are assigned by the log); `id` may be given.
+/// `seq`, `recorded_at`, `hash` or `batch_last` (those are assigned by the log; `schema` may be
+/// given only as the version this build writes); `id` may be given.
 ///
 /// # Errors
 /// [`Error::Input`] naming `name`, the line and the field of the first bad event, or saying the
@@ -254,15 +255,15 @@ fn after_event(rest: &[u8]) -> String {
 }
 
 fn new_event(record: &Record, line: u64) -> Result<NewEvent, FieldError> {
-    if record.seq.is_some() {
+    let assigned = [
+        ("seq", record.seq.is_some()),
+        ("recorded_at", record.recorded_at.is_some()),
+        ("hash", record.hash.is_some()),
+        ("batch_last", record.batch_last.is_some()),
+    ];
+    if let Some((field, _)) = assigned.into_iter().find(|(_, given)| *given) {
         return Err(FieldError::new(
-            "seq",
-            "is assigned by the log on append; leave it out",
-        ));
-    }
-    if record.recorded_at.is_some() {
-        return Err(FieldError::new(
-            "recorded_at",
+            field,
             "is assigned by the log on append; leave it out",
         ));
     }

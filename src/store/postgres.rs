@@ -40,7 +40,7 @@ use std::io::{self, Read, Write};
 use std::str::FromStr;
 
 use postgres::types::Type;
-use postgres::{Client, Config, NoTls, Statement};
+use postgres::{Client, Config, NoTls, SimpleQueryMessage, Statement};
 use uuid::Uuid;
 
 use super::chain::Hash;
@@ -149,6 +149,13 @@ GRANT EXECUTE ON FUNCTION stancelog.append(bigint[], text[], text[], text[]) TO 
 /// newline. (Rows are written with a binary `COPY`: [`COPY_IN`].)
 const COPY_RAW: &str = "(FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')";
 
+/// The session settings of every connection: `synchronous_commit = on`, so that COMMIT
+/// returns only once the commit record is flushed to disk; `standard_conforming_strings = on`,
+/// which the append's literals rely on; read committed, under which the locked append reads
+/// the end after its lock is granted.
+const SESSION_SQL: &str = "SET synchronous_commit = on; SET standard_conforming_strings = on; \
+     SET default_transaction_isolation = 'read committed'";
+
 /// A PostgreSQL log named by a connection string.
 #[derive(Clone)]
 pub struct PgLog {
@@ -218,13 +225,26 @@ impl PgLog {
     /// [`Error::Io`] naming the log when the server cannot be reached or refuses the login.
     pub fn connect(&self) -> Result<Client> {
         let mut client = self.config.connect(NoTls).map_err(|e| self.err(e))?;
-        client
-            .batch_execute(
-                "SET synchronous_commit = on; SET standard_conforming_strings = on; \
-                 SET default_transaction_isolation = 'read committed'",
-            )
-            .map_err(|e| self.err(e))?;
+        client.batch_execute(SESSION_SQL).map_err(|e| self.err(e))?;
         Ok(client)
+    }
+
+    /// [`PgLog::connect`], then the simple-query statements `sql` sent in the same message as
+    /// the session's settings: one round trip after the login, where a separate query costs
+    /// one more, and a prepared one three (parse, execute, close). Under load each round trip
+    /// waits for the server's process to be scheduled. Returns the connection and the
+    /// answers to `sql` (the settings' own answers carry no rows). `sql` must not name
+    /// parameters: values go in as literals.
+    ///
+    /// # Errors
+    /// As [`PgLog::connect`], and the server's refusal of `sql` (the settings, sent in the
+    /// same implicit transaction, are then undone; the connection is dropped with them).
+    pub(crate) fn connect_then(&self, sql: &str) -> Result<(Client, Vec<SimpleQueryMessage>)> {
+        let mut client = self.config.connect(NoTls).map_err(|e| self.err(e))?;
+        let messages = client
+            .simple_query(&format!("{SESSION_SQL}; {sql}"))
+            .map_err(|e| self.err(e))?;
+        Ok((client, messages))
     }
 
     /// An I/O error naming this log, with the server's message; a usage error saying to run

@@ -23,7 +23,7 @@ use super::batch::{BATCH_EVENTS_MAX, NewEvent};
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
-use super::index::{Appender, Index, PENDING_EVENTS_MAX, update_index, update_log_index};
+use super::index::{Appender, Index, PENDING_EVENTS_MAX, update_index, update_pg_index_on};
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
 use super::postgres::{AtEnd, AtEndStatements, INSERT_BYTES_MAX, PgAppend, PgLog};
 use crate::core::{ActorId, Event, History, Rejection, Seq, StanceDeclared, TopicId, TopicKind};
@@ -158,6 +158,19 @@ struct PgSink {
 type InFlight = thread::JoinHandle<(postgres::Client, Vec<u8>, Result<()>)>;
 
 impl PgSink {
+    /// Runs `f` with the writer's connection lent to it (the projection index's check and
+    /// catch-up run on it: one connection, not one more per look). A connection `f` dropped
+    /// (a read it left unfinished) is opened again at the next use, its statements prepared
+    /// again.
+    fn lend_client<T>(&mut self, f: impl FnOnce(&PgLog, &mut Option<postgres::Client>) -> T) -> T {
+        let out = f(&self.pg, &mut self.client);
+        if self.client.is_none() {
+            self.statement = None;
+            self.at_end_appends = 0;
+        }
+        out
+    }
+
     /// Waits for the batch in flight, if any: its output buffer and whether it was committed.
     /// The connection is back in `client` after it.
     fn wait(&mut self) -> Option<(Vec<u8>, Result<()>)> {
@@ -228,21 +241,21 @@ fn write_synced(file: &File, at: u64, bytes: &[u8]) -> std::io::Result<()> {
     Err(std::io::Error::new(e.kind(), format!("{e}; {left}")))
 }
 
-/// The connection of a PostgreSQL writer with no batch in flight.
+/// The connection of a PostgreSQL writer with no batch in flight, opened again if it was
+/// dropped (a batch's thread that could not be started took it, its transaction rolled back
+/// with it; the index's catch-up left a read unfinished on it): whoever dropped it also
+/// dropped the statements prepared on it.
 ///
 /// # Errors
-/// [`Error::Io`] when the connection was lost: a batch's thread could not be started, so its
-/// transaction was rolled back with the connection (the writer's fold was reset then).
+/// [`Error::Io`] when the server cannot be reached.
 fn connection<'c>(
     client: &'c mut Option<postgres::Client>,
     pg: &PgLog,
 ) -> Result<&'c mut postgres::Client> {
-    client.as_mut().ok_or_else(|| {
-        Error::io(
-            pg,
-            std::io::Error::other("the writer's connection was lost with a batch not sent"),
-        )
-    })
+    if client.is_none() {
+        *client = Some(pg.connect()?);
+    }
+    Ok(client.as_mut().expect("connected above"))
 }
 
 /// The largest batch (in events) sent in one statement by [`PgAppend::append_at_end`] (its
@@ -360,7 +373,7 @@ impl Writer {
         match &mut self.sink {
             Sink::File { path, .. } => open_index_for_writer(path),
             Sink::Postgres(sink) => {
-                let opened = open_index_for_pg(&sink.pg)?;
+                let opened = sink.lend_client(open_index_for_pg)?;
                 sink.at_end = opened.is_some();
                 Ok(opened)
             }
@@ -407,9 +420,9 @@ impl Writer {
                 "the projection index was not updated ({e}); the next query brings it up to date"
             ));
         }
-        let updated = match &self.sink {
+        let updated = match &mut self.sink {
             Sink::Postgres(sink) if self.indexed => {
-                update_log_index(&LogRef::Postgres(Box::new(sink.pg.clone())), &self.log)
+                sink.lend_client(|pg, client| update_pg_index_on(pg, client, &self.log))
             }
             Sink::Postgres(_) => return None,
             // An import's writer holds a sparse history: a batch after this folds the whole log.
@@ -507,8 +520,13 @@ impl Writer {
         match target {
             LogRef::File(path) => Writer::open_indexed(path, wait),
             LogRef::Postgres(pg) => {
-                let (index, _) = Index::open_log(target)?;
-                let client = pg.connect()?;
+                // The index's check opens the connection the writer then appends on.
+                let mut client = None;
+                let (index, _) = Index::open_pg_on(pg, &mut client)?;
+                let client = match client {
+                    Some(c) => c,
+                    None => pg.connect()?,
+                };
                 if index.in_memory_only() {
                     // No cache to write: the table was read whole for it; that fold is the log.
                     let log = index.into_memory_log().expect("an index in memory");
@@ -1135,9 +1153,11 @@ impl Writer {
             Ok(handle) => sink.in_flight = Some(handle),
             Err(e) => {
                 // The connection went with the thread's closure: the server rolls the open
-                // transaction back, nothing of the batch is stored, and later appends get
-                // `connection`'s error.
+                // transaction back, nothing of the batch is stored, and later appends connect
+                // again (`connection`), the locked way first, their statements prepared anew.
                 sink.at_end = false;
+                sink.statement = None;
+                sink.at_end_appends = 0;
                 let lost = Error::io(&sink.pg, e);
                 self.log.history.rollback_to(staged.seq_before);
                 return Err(lost);
@@ -1495,8 +1515,11 @@ fn open_index_for_writer(path: &Path) -> Result<Option<(Log, Index)>> {
 /// The index of the PostgreSQL log `pg` in the local cache folder, opened as a query opens
 /// it (checked against the table's end, caught up, or built), with the log as the index ends
 /// it; `None` when the index cannot be written (the writer then folds the whole table).
-fn open_index_for_pg(pg: &PgLog) -> Result<Option<(Log, Index)>> {
-    let (index, _) = Index::open_log(&LogRef::Postgres(Box::new(pg.clone())))?;
+fn open_index_for_pg(
+    pg: &PgLog,
+    client: &mut Option<postgres::Client>,
+) -> Result<Option<(Log, Index)>> {
+    let (index, _) = Index::open_pg_on(pg, client)?;
     if index.in_memory_only() {
         return Ok(None);
     }

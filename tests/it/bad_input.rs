@@ -337,7 +337,7 @@ fn a_stance_outside_the_vocabulary_or_unfit_for_the_topic_is_refused() {
 
 on_both_backends! {
 #[test]
-fn seq_or_recorded_at_in_the_input_is_refused() {
+fn fields_the_log_assigns_in_the_input_are_refused() {
     let f = Fixture::new();
     let err = f.refused(
         r#"{"seq":4,"type":"stance.declared","actor":"a1","topic":"pol","stance":"support","date":"2024-10-01","cite":{"publication":"P"}}"#,
@@ -349,6 +349,17 @@ fn seq_or_recorded_at_in_the_input_is_refused() {
         r#"{"recorded_at":"2024-10-25T09:30:00.000000Z","type":"stance.declared","actor":"a1","topic":"pol","stance":"support","date":"2024-10-01","cite":{"publication":"P"}}"#,
         Some(1),
         Some("recorded_at"),
+    );
+    // The chain's fields too (they were replaced in silence).
+    f.refused(
+        r#"{"hash":"00","type":"stance.declared","actor":"a1","topic":"pol","stance":"support","date":"2024-10-01","cite":{"publication":"P"}}"#,
+        Some(1),
+        Some("hash"),
+    );
+    f.refused(
+        r#"{"batch_last":9,"type":"stance.declared","actor":"a1","topic":"pol","stance":"support","date":"2024-10-01","cite":{"publication":"P"}}"#,
+        Some(1),
+        Some("batch_last"),
     );
 }
 }

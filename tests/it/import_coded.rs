@@ -62,6 +62,18 @@ const ICEWS_HEAD: &str = "Event ID\tEvent Date\tSource Name\tSource Sectors\tSou
 
 on_both_backends! {
 #[test]
+fn icews_refusals_are_at_physical_lines_past_blank_lines() {
+    let (dir, log) = empty_log();
+    let ok = "1\t2018-06-01\tJapan\tNA\tJapan\tConsult\t040\t1\tChina\tNA\tChina\t10\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0";
+    let bad = "5\t2018-06-02\tJapan\tNA\tJapan\tBad\t99\t0\tChina\tNA\tChina\t14\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0";
+    let text = format!("{ICEWS_HEAD}\n{ok}\n\n\n{bad}\n");
+    let r = import(&log, &write(dir.path(), "icews.tab", &text), Format::Icews, false);
+    assert_eq!(r.refused.iter().map(|x| x.line).collect::<Vec<_>>(), [5]);
+}
+}
+
+on_both_backends! {
+#[test]
 fn icews_source_is_the_actor_target_the_recipient_and_outlets_are_citations() {
     let (dir, log) = empty_log();
     let rows = [
@@ -238,6 +250,31 @@ fn plover_records_give_type_and_quad_class_directly() {
         [
             "USA -> RUS on RUS/sanction: oppose (sanction) 2023-03-01",
             "european-commission -> UKR on UKR/aid: support (aid) 2023-03-02",
+        ]
+    );
+}
+}
+
+on_both_backends! {
+#[test]
+fn a_plover_country_as_code_or_name_gives_one_actor_in_any_row_order() {
+    let head = "Event ID\tEvent Date\tEvent Type\tEvent Mode\tEvent Intensity\tQuad Code\tActor Name\tActor Country\tRecipient Name\tRecipient Country\tSource";
+    let e1 = "e1\t2023-03-05\taccuse\t\t-3\t3\tRussia\tRUS\tFrance\tFRA\tReuters";
+    let e2 = "e2\t2023-03-06\taccuse\t\t-3\t3\tRussia\tRussia\tFrance\tFrance\tReuters";
+    let (dir, log) = empty_log();
+    let file = write(dir.path(), "pl.tsv", &format!("{head}\n{e1}\n{e2}\n"));
+    let r = import(&log, &file, Format::Plover, false);
+    // RUS, FRA, the topic and two stances.
+    assert_eq!((r.appended, r.refused.len()), (5, 0), "{r:?}");
+    let sorted = write(dir.path(), "pl-rev.tsv", &format!("{head}\n{e2}\n{e1}\n"));
+    let r = import(&log, &sorted, Format::Plover, false);
+    assert_eq!((r.appended, r.already_present), (0, 2), "{r:?}");
+    let got: Vec<String> = stances(&log).iter().map(summary).collect();
+    assert_eq!(
+        got,
+        [
+            "RUS -> FRA on FRA/accuse: oppose (accuse) 2023-03-05",
+            "RUS -> FRA on FRA/accuse: oppose (accuse) 2023-03-06",
         ]
     );
 }

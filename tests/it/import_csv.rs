@@ -842,3 +842,38 @@ mod real {
         );
     }
 }
+
+on_both_backends! {
+/// Regression: a row's own recorded time later than now was taken, and every later append
+/// was stamped after it (a log that "learned" of events in 2999; `--known-at` today saw
+/// nothing). It is refused, naming it; the rows before it stay, and the next append is
+/// recorded now.
+#[test]
+fn a_recorded_time_in_the_future_is_refused() {
+    let (dir, log) = empty_log();
+    let file = dir.path().join("rec.csv");
+    std::fs::write(
+        &file,
+        "a,t,s,d,rec\nUSA,m,support,2020-01-01,2020-01-02T00:00:00Z\nFRA,m,oppose,2020-01-01,2999-01-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let flags = [
+        "--actor-col", "a", "--topic-col", "t", "--stance-col", "s", "--date-col", "d",
+        "--recorded-col", "rec", "--register",
+    ];
+    let report = import(&log, &file, &flags);
+    assert_eq!(refused_lines(&report), vec![3]);
+    assert!(
+        reason(&report, 3).starts_with("recorded time 2999-01-01T00:00:00.000000Z is in the future (now "),
+        "{}",
+        reason(&report, 3)
+    );
+    assert_eq!(report["appended"], 3);
+    let add = ["add", "topic", "later", "--kind", "policy", "--title", "Later"];
+    assert!(run_log(&log, &add, None).status.success());
+    let l = Log::open(&log).unwrap();
+    let last = l.history().recorded_at(l.history().seq_last()).unwrap();
+    assert!(last < jiff::Timestamp::now(), "{last}");
+    assert!(last > "2026-01-01T00:00:00Z".parse().unwrap(), "{last}");
+}
+}

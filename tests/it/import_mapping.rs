@@ -222,6 +222,67 @@ mod ids {
 
     crate::backends::on_both_backends! {
     #[test]
+    fn blank_lines_keep_line_numbers_physical() {
+        let (dir, log) = empty_log();
+        let text = "country,motion,vote,date\nKOR,m1,Y,2024-01-01\n\n\n\nJPN,m1,Y,2024-13-01\n";
+        let r = import(&log, &write(dir.path(), "b.csv", text), &spec(VOTES_SPEC));
+        assert_eq!(r.refused.iter().map(|x| x.line).collect::<Vec<_>>(), vec![6]);
+        let crlf = text.replace('\n', "\r\n").replace("JPN", "CHN");
+        let r = import(&log, &write(dir.path(), "c.csv", &crlf), &spec(VOTES_SPEC));
+        assert_eq!(r.refused.iter().map(|x| x.line).collect::<Vec<_>>(), vec![6]);
+    }
+    }
+
+    const MOTIONS: &str =
+        "country,motion,vote,date\nUSA,m1,Y,2020-05-03\nFRA,m1,N,2020-05-03\nGBR,m1,X,2020-05-03\n";
+
+    fn motions_spec(extra: &str) -> Spec {
+        spec(&format!(
+            "actor-col = \"country\"\ntopic-col = \"motion\"\ntopic-kind = \"vote\"\nstance-col = \"vote\"\ndate-col = \"date\"\nregister = true\n{extra}"
+        ))
+    }
+
+    crate::backends::on_both_backends! {
+    #[test]
+    fn a_fixed_stance_map_appends_only_the_rows_it_now_takes() {
+        let (dir, log) = empty_log();
+        let file = write(dir.path(), "sm.csv", MOTIONS);
+        let r = import(&log, &file, &motions_spec("stance-map = [\"Y=yes,N=no\"]\n"));
+        // USA, FRA and m1 registered, two stances; GBR's `X` refused.
+        assert_eq!(counts(&r), (5, 0, 1));
+        let r = import(
+            &log,
+            &file,
+            &motions_spec("stance-map = [\"Y=yes,N=no,X=abstain\"]\n"),
+        );
+        // GBR's registration and its stance; USA's and FRA's are the same events.
+        assert_eq!(counts(&r), (2, 2, 0));
+        assert_eq!(
+            positions(&log, "2020-12-31"),
+            vec![
+                triple("FRA", "m1", "no"),
+                triple("GBR", "m1", "abstain"),
+                triple("USA", "m1", "yes"),
+            ]
+        );
+    }
+    }
+
+    crate::backends::on_both_backends! {
+    #[test]
+    fn a_changed_skip_if_appends_only_the_rows_newly_taken() {
+        let (dir, log) = empty_log();
+        let file = write(dir.path(), "sm.csv", MOTIONS);
+        let map = "stance-map = [\"Y=yes,N=no,X=abstain\"]\n";
+        let r = import(&log, &file, &motions_spec(&format!("{map}skip-if = [\"vote=X\"]\n")));
+        assert_eq!((counts(&r), r.skipped), ((5, 0, 0), 1));
+        let r = import(&log, &file, &motions_spec(map));
+        assert_eq!((counts(&r), r.skipped), ((2, 2, 0), 0));
+    }
+    }
+
+    crate::backends::on_both_backends! {
+    #[test]
     fn one_statement_in_two_outlets_is_one_stance_and_a_citation() {
         let (dir, log) = empty_log();
         let text = "who,what,when,outlet\nKOR,m1,2024-01-01,Yonhap\nKOR,m1,2024-01-01,KBS\nKOR,m1,2024-01-01,Yonhap\n";
@@ -295,7 +356,7 @@ register = true
         assert_eq!(r.refused.len(), 1);
         assert_eq!(
             (r.refused[0].line, r.refused[0].reason.as_str()),
-            (5, "the date is empty")
+            (5, "column `y` (--year-col): the date is empty")
         );
         let l = Log::open(&log).unwrap();
         let dates: Vec<String> = l
@@ -654,6 +715,22 @@ register = true
         assert!(r.dry_run);
         assert_eq!(counts(&r), (7, 0, 0));
         assert_eq!(std::fs::read(&log).unwrap(), Vec::<u8>::new());
+        // What it shows is what an import then appends, in order, id for id.
+        let stored = import(&log, &file, &spec(VOTES_SPEC));
+        assert_eq!(counts(&stored), (7, 0, 0));
+        let appended: Vec<stancelog::store::Record> = Log::open(&log)
+            .unwrap()
+            .history()
+            .events()
+            .map(|e| {
+                let mut r = stancelog::store::Record::from_body(&e.body);
+                r.id = Some(e.id.hyphenated().to_string());
+                r
+            })
+            .collect();
+        assert_eq!(appended.len(), 7);
+        assert_eq!(r.would_append, appended);
+        assert!(stored.would_append.is_empty());
     }
     }
 }
@@ -833,6 +910,17 @@ mod cli {
             stderr(&o)
         );
         assert_eq!(json(&o)["appended"], 7);
+        let shown = json(&o)["would_append"].as_array().unwrap().clone();
+        assert_eq!(shown.len(), 7);
+        assert_eq!(
+            (&shown[0]["type"], &shown[0]["actor"], &shown[6]["type"], &shown[6]["date"]),
+            (
+                &serde_json::json!("actor.registered"),
+                &serde_json::json!("KOR"),
+                &serde_json::json!("stance.declared"),
+                &serde_json::json!("2024-02-01")
+            )
+        );
         assert_eq!(std::fs::read(&log).unwrap(), Vec::<u8>::new());
         // A flag overrides the file: the map makes `maybe` neutral.
         let o = run(&["--stance-map", "Y=support,N=oppose,maybe=neutral"]);
@@ -1037,6 +1125,128 @@ mod real {
             assert_eq!(got, want, "{day}");
             rdr = csv::Reader::from_path(&file).unwrap();
         }
+    }
+    }
+}
+
+/// Rows and mappings refused (or skipped) with a message naming the column at fault.
+mod refusals {
+    use super::*;
+
+    /// The reasons of the rows refused, in file order.
+    fn reasons(r: &ImportReport) -> Vec<(u64, String)> {
+        r.refused
+            .iter()
+            .map(|x| (x.line, x.reason.clone()))
+            .collect()
+    }
+
+    crate::backends::on_both_backends! {
+    #[test]
+    fn a_spell_ending_before_it_starts_is_refused_naming_the_end_and_both_dates() {
+        let (dir, log) = empty_log();
+        let text = "c,s,e\nDEU,1990-10-03,1955-05-06\nFRA,1949-04-04,\n";
+        let s = spec("actor-col = \"c\"\ntopic = \"nato\"\nfrom-col = \"s\"\nuntil-col = \"e\"\nregister = true\n");
+        let r = import(&log, &write(dir.path(), "s.csv", text), &s);
+        assert_eq!(
+            reasons(&r),
+            vec![(2, "column `e` (--until-col): the spell ends 1955-05-06, before it starts (1990-10-03)".to_string())]
+        );
+        let parts = "c,sy,ey,em\nDEU,1990,1955,5\n";
+        let s = spec("actor-col = \"c\"\ntopic = \"nato\"\nfrom-year-col = \"sy\"\nuntil-year-col = \"ey\"\nuntil-month-col = \"em\"\nregister = true\n");
+        let r = import(&log, &write(dir.path(), "p.csv", parts), &s);
+        assert_eq!(
+            reasons(&r),
+            vec![(2, "column `ey` (--until-year-col): the spell ends 1955-05, before it starts (1990)".to_string())]
+        );
+    }
+    }
+
+    crate::backends::on_both_backends! {
+    #[test]
+    fn a_row_with_no_date_in_any_event_column_is_skipped_with_its_reason() {
+        let (dir, log) = empty_log();
+        let text = "c,s,r\nFRA,,\nDEU,2016-04-22,\n";
+        let s = spec("actor-col = \"c\"\ntopic = \"paris\"\ntopic-kind = \"treaty\"\nevent = [\"signed=s\", \"ratified=r\"]\nregister = true\n");
+        let r = import(&log, &write(dir.path(), "e.csv", text), &s);
+        // FRA's row states nothing; DEU, paris and DEU's signature are appended.
+        assert_eq!((counts(&r), r.skipped), ((3, 0, 0), 1));
+        assert_eq!(
+            r.skipped_why.into_iter().collect::<Vec<_>>(),
+            vec![("no date in any --event column".to_string(), 1)]
+        );
+    }
+    }
+
+    crate::backends::on_both_backends! {
+    #[test]
+    fn cell_errors_name_their_column() {
+        let (dir, log) = empty_log();
+        let text = "a,t,v,y,m,d,i,r\n\
+    USA,m1,ratified,2020,13,1,,2021-01-01\n\
+    USA,m1,ratified,2020.0,1,1,,2021-01-01\n\
+    USA,m1,ratified,2020,2,30,,2021-01-01\n\
+    USA,m1,X,2020,2,3,,2021-01-01\n\
+    USA,m1,ratified,2020,2,3,foo,2021-01-01\n\
+    USA,m1,ratified,2020,2,3,,bar\n";
+        let s = spec("actor-col = \"a\"\ntopic-col = \"t\"\ntopic-kind = \"treaty\"\nstance-col = \"v\"\nyear-col = \"y\"\nmonth-col = \"m\"\nday-col = \"d\"\ninstrument-col = \"i\"\nrecorded-col = \"r\"\nregister = true\n");
+        let r = import(&log, &write(dir.path(), "p.csv", text), &s);
+        let at = |line: u64, why: &str| (line, why.to_string());
+        assert_eq!(
+            reasons(&r),
+            vec![
+                at(2, "column `m` (--month-col): month `13` is not 1 to 12"),
+                at(3, "column `y` (--year-col): year `2020.0` is not a number"),
+                at(4, "column `d` (--day-col): `2020-02-30` is not a real calendar date"),
+                at(5, "column `v` (--stance-col): stance `X` is not in --stance-map and is not a stance name"),
+                at(6, "column `i` (--instrument-col): instrument `foo` is none of ratification, acceptance, approval, accession, provisional application"),
+                at(7, "column `r` (--recorded-col): recorded time: `bar` is neither an RFC 3339 time nor a date (YYYY-MM-DD)"),
+            ]
+        );
+    }
+    }
+
+    #[test]
+    fn a_compact_date_is_quoted_as_written() {
+        let e = sheet::parse_date("20160230").unwrap_err();
+        assert_eq!(e, "`20160230` is not a real calendar date");
+    }
+
+    crate::backends::on_both_backends! {
+    #[test]
+    fn a_repeated_header_name_or_stance_map_key_is_refused_before_any_row() {
+        let (dir, log) = empty_log();
+        let dup = write(
+            dir.path(),
+            "dup.csv",
+            "cc,motion,vote,vote,d\nUSA,m1,yes,no,2020-01-01\n",
+        );
+        let args = |extra: &[&'static str]| {
+            let mut a = vec!["import", "csv", dup.to_str().unwrap(), "--actor-col", "cc"];
+            a.extend_from_slice(&["--topic-col", "motion", "--topic-kind", "vote"]);
+            a.extend_from_slice(&["--date-col", "d", "--register"]);
+            a.extend_from_slice(extra);
+            a
+        };
+        let o = run_log(&log, &args(&["--stance-col", "vote"]), None);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("--stance-col `vote`: the header names 2 columns `vote` (columns 3, 4)"),
+            "{}",
+            stderr(&o)
+        );
+        let o = run_log(&log, &args(&["--stance-col", "3", "--stance-map", "yes=support,yes=oppose"]), None);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("--stance-map: `yes` is mapped twice (to support and to oppose)"),
+            "{}",
+            stderr(&o)
+        );
+        // Nothing was appended: by column number the mapping is good.
+        let o = run_log(&log, &args(&["--stance-col", "4"]), None);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let stances = positions(&log, "2020-12-31");
+        assert_eq!(stances, vec![triple("USA", "m1", "no")]);
     }
     }
 }

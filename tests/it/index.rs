@@ -467,6 +467,17 @@ fn compare(full: &History, index: &ProjectionIndex) -> Result<(), TestCaseError>
                 };
                 let positions = h.positions_at(at, &f);
                 prop_assert_eq!(&positions, &full.positions_at(at, &f), "{:?} {:?}", at, f);
+                // The names a row prints, read by symbol, are the whole log's for its actor
+                // (as reported, an alias's actor at the cutoff) and its topic (as corrected).
+                for d in h.positions_decided(at, &f) {
+                    let p = h.position(&d).expect("a decided row's position");
+                    let (actor, topic) = h.names(&d);
+                    prop_assert_eq!(actor, full.actor(&p.actor).map_or("", |a| a.name.as_str()));
+                    prop_assert_eq!(
+                        topic,
+                        full.topic(&p.stance.topic).map_or("", |t| t.title.as_str())
+                    );
+                }
                 for p in &positions {
                     registrations_agree(&h, full, p)?;
                 }
@@ -879,6 +890,17 @@ fn cli_index_reports_checks_and_rebuilds() {
         stderr(&o).contains("the index does not agree with the log"),
         "{}",
         stderr(&o)
+    );
+    // The log's own verdict is still printed (it was not: a script saw nothing).
+    assert!(
+        stdout(&o).starts_with("ok: 40 events, head hash "),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).ends_with("index: does not agree with the log (the error below)\n"),
+        "{}",
+        stdout(&o)
     );
     // `index --check` either finds it so, or, if opening the index read the damaged part,
     // has already rebuilt it.
@@ -1381,4 +1403,112 @@ fn queries_at_once_on_a_log_without_an_index_make_one_build() {
     }
     let o = run_log(&log, &["index", "--check"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// Given a log of 60,036 events (more than three of the windows a fold reads its records in,
+/// so record buffers are handed back and read into again, grown where a window's records are
+/// longer), every answer the index gives of every pair, of one issue (every registration
+/// folded with the stances of half the topics) and of one actor, at two recorded cutoffs, is
+/// the whole log's fold's.
+#[test]
+fn a_fold_over_many_windows_answers_as_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.jsonl");
+    Log::create(&log).unwrap();
+    let (actors, topics) = (30, 6);
+    let mut regs = registrations(actors, topics);
+    // Topics t1, t3, t5 tagged `hr` instead of `nu`.
+    for t in [1, 3, 5] {
+        regs = regs.replace(
+            &format!(
+                "\"topic\":\"t{t}\",\"title\":\"T{t}\",\"kind\":\"policy\",\"issues\":[\"nu\"]"
+            ),
+            &format!(
+                "\"topic\":\"t{t}\",\"title\":\"T{t}\",\"kind\":\"policy\",\"issues\":[\"hr\"]"
+            ),
+        );
+    }
+    // Later batches carry longer citation titles, so later windows need larger buffers.
+    let batches: Vec<String> = std::iter::once(regs)
+        .chain((0..6).map(|b| {
+            stances(b * 10_000, 10_000, actors, topics).replace("report ", &"r".repeat(1 + 40 * b))
+        }))
+        .collect();
+    let mut w = Writer::open(&log, Duration::from_secs(5)).unwrap();
+    for (b, text) in batches.iter().enumerate() {
+        let opts = AppendOptions {
+            recorded_at: jiff::Timestamp::from_second(1_730_419_200 + b as i64).unwrap(),
+            expect_seq: None,
+            wait: Duration::from_secs(5),
+        };
+        let batch = parse_batch("b", text.as_bytes()).unwrap();
+        w.append(&batch, "b", &opts).unwrap();
+    }
+    drop(w);
+    let full = Log::open(&log).unwrap();
+    let full = full.history();
+    assert_eq!(full.seq_last(), 60_036);
+    // As the appends left it (a segment per batch, merged), and built in one go.
+    let (appended, used) = ProjectionIndex::open(&log).unwrap();
+    assert_eq!(used, IndexUse::Used);
+    for index in [appended, ProjectionIndex::rebuild(&log).unwrap()] {
+        answers_as_the_log(&index, full);
+    }
+}
+
+/// [`a_fold_over_many_windows_answers_as_the_log`]'s comparisons on one index.
+fn answers_as_the_log(index: &ProjectionIndex, full: &History) {
+    let issue = Filter {
+        issues: ["nu".to_string()].into(),
+        ..Filter::default()
+    };
+    let actor = Filter {
+        actors: [ActorId::new("a7").unwrap()].into(),
+        ..Filter::default()
+    };
+    for f in [Filter::default(), issue, actor] {
+        let h = index.query_history(&f).unwrap();
+        for known in [None, Some(30_000)] {
+            let at = At { as_of: None, known };
+            let positions = h.positions_at(at, &f);
+            assert_eq!(positions, full.positions_at(at, &f), "{f:?} {known:?}");
+            assert!(!positions.is_empty());
+            assert_eq!(
+                h.timeline_at(known, &f),
+                full.timeline_at(known, &f),
+                "{f:?}"
+            );
+        }
+    }
+    // Every pair: 30 actors x 6 topics; the issue: the 3 topics tagged `nu`.
+    let every = index.query_history(&Filter::default()).unwrap();
+    assert_eq!(
+        every.positions_at(At::default(), &Filter::default()).len(),
+        180
+    );
+    let nu = Filter {
+        issues: ["nu".to_string()].into(),
+        ..Filter::default()
+    };
+    let h = index.query_history(&nu).unwrap();
+    let last = h.positions_at(At::default(), &nu);
+    assert_eq!(last.len(), 90);
+    assert!(
+        last.iter()
+            .all(|p| ["t0", "t2", "t4"].contains(&p.stance.topic.as_str()))
+    );
+    // a7's timeline: its 2,000 stances, the last batch's with the longest titles.
+    let a7 = Filter {
+        actors: [ActorId::new("a7").unwrap()].into(),
+        ..Filter::default()
+    };
+    let h = index.query_history(&a7).unwrap();
+    let timeline = h.timeline_at(None, &a7);
+    assert_eq!(timeline.len(), 2_000);
+    let long = format!("{}59977", "r".repeat(201));
+    let e = timeline
+        .iter()
+        .find(|e| e.position.event.seq == 60_014)
+        .unwrap();
+    assert_eq!(e.position.stance.cite.title.as_deref(), Some(long.as_str()));
 }

@@ -469,6 +469,95 @@ fn quiet_silences_reports_and_notes_but_not_answers() {
 }
 }
 
+/// `--quiet`: a report and a copy only say what they wrote, so they print nothing (both
+/// printed their "Wrote"/"copied" line).
+#[test]
+fn quiet_report_and_copy_print_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_log();
+    let html = dir.path().join("r.html");
+    let o = run_log(
+        &log,
+        &["-q", "report", "--out", html.to_str().unwrap()],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    assert!(std::fs::read_to_string(&html).unwrap().contains("<html"));
+    let copied = dir.path().join("copy.jsonl");
+    let o = run(
+        &[
+            "-q",
+            "copy",
+            "--from",
+            log.to_str().unwrap(),
+            "--to",
+            copied.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    assert_eq!(
+        std::fs::read(&copied).unwrap(),
+        std::fs::read(&log).unwrap()
+    );
+}
+
+/// Regression: `export --out` and `report --out` naming the log (or its writer record, or a
+/// file in its index) wrote over the log, exit 0; they are refused, the log byte for byte
+/// as it was. An output in a missing folder is named as given (it named a temporary file).
+#[test]
+fn an_output_that_is_the_log_or_its_files_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.jsonl");
+    std::fs::copy(seed_log(), &log).unwrap();
+    assert!(run_log(&log, &["index"], None).status.success());
+    let before = std::fs::read(&log).unwrap();
+    let same = dir.path().join(".").join("log.jsonl");
+    let index_file = dir.path().join("log.jsonl.index").join("x.html");
+    let writer = dir.path().join("log.jsonl.writer");
+    for (args, out) in [
+        (vec!["export", "events", "--format", "ndjson"], &log),
+        (vec!["export", "actors", "--format", "csv"], &same),
+        (vec!["report"], &same),
+        (vec!["report"], &index_file),
+        (vec!["export", "topics", "--format", "csv"], &writer),
+    ] {
+        let out = out.to_str().unwrap();
+        let mut args = args.clone();
+        args.extend(["--out", out]);
+        let o = run_log(&log, &args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("--out {out} is the log")),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+    assert!(run_log(&log, &["verify"], None).status.success());
+    let missing = dir.path().join("nodir").join("x.csv");
+    let o = run_log(
+        &log,
+        &[
+            "export",
+            "actors",
+            "--format",
+            "csv",
+            "--out",
+            missing.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("{}: No such file", missing.display())),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// Two actors named "Same" (ids `b` and `a`), one named "Alpha" (id `z`); topics titled
 /// "Zulu" (id `t1`) and "Alpha" (id `t2`); each actor states a stance on each topic.
 const SAME_NAMES: &str = r#"{"type":"actor.registered","actor":"b","name":"Same","kind":"person","country":"KOR","sector":"GOV"}

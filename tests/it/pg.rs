@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::backends::pg::{admin, dbname, server};
 use crate::backends::{Backend, TestLog};
-use crate::support::{REGISTER, run, run_log_file, spawn_append, stances, stderr};
+use crate::support::{REGISTER, run, run_log_file, spawn_append, stances, stderr, stdout};
 
 /// A PostgreSQL log with actor `a` and topic `t` registered (seq 1 and 2).
 fn registered() -> TestLog {
@@ -1434,4 +1434,90 @@ fn an_import_whose_next_batch_finds_the_table_moved_goes_the_locked_way() {
         got == std::fs::read(&expected).unwrap(),
         "the PostgreSQL import is not the file import"
     );
+}
+
+/// Sessions opened on `c`'s database so far, read once every other session on it has ended
+/// (PostgreSQL 15 flushes a session's counts before it leaves `pg_stat_activity`); `c`'s own
+/// session is counted (its count flushed at once).
+fn sessions_so_far(c: &mut postgres::Client) -> i64 {
+    c.batch_execute("SELECT pg_stat_force_next_flush()")
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let others: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if others == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{others} session(s) never ended");
+        thread::sleep(Duration::from_millis(5));
+    }
+    c.batch_execute("SELECT pg_stat_clear_snapshot()").unwrap();
+    c.query_one(
+        "SELECT sessions FROM pg_stat_database WHERE datname = current_database()",
+        &[],
+    )
+    .unwrap()
+    .get(0)
+}
+
+/// With the index cache in place, an `append` checks its batch, appends and brings the cache
+/// up to it on one connection (it opened three: the cache's check, the append, the cache's
+/// update), and a query opens one; each checks the cache's end in the message that sets up
+/// the session.
+#[test]
+fn an_append_and_a_query_each_open_one_connection() {
+    let log = registered();
+    let db = dbname(&log.arg).to_string();
+    let mut c = admin(Some(&db));
+    let before = sessions_so_far(&mut c);
+    let out = log.ok(
+        &["append", "--format", "json", "-"],
+        Some(stances(1, 2).as_bytes()),
+    );
+    assert_eq!(appended(&out), vec![(3, false), (4, false)]);
+    let after_append = sessions_so_far(&mut c);
+    assert_eq!(after_append - before, 1);
+    let out = log.ok(&["timeline", "--actor", "a", "--format", "json"], None);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = v
+        .as_array()
+        .unwrap_or_else(|| v["rows"].as_array().unwrap());
+    let got: Vec<u64> = rows.iter().filter_map(|r| r["seq"].as_u64()).collect();
+    assert_eq!(got, vec![3, 4], "{out}");
+    assert_eq!(sessions_so_far(&mut c) - after_append, 1);
+    // Another machine's append (a cache of its own): the next append here catches its
+    // cache up with the row after it, on its one connection.
+    let other = tempfile::tempdir().unwrap();
+    let mut child = crate::support::stancelog_command()
+        .args(["--log", &log.arg, "append", "-"])
+        .env("STANCELOG_CACHE", other.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(stances(2, 1).as_bytes()).unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("seq 5 "), "{}", stdout(&o));
+    let mid = sessions_so_far(&mut c);
+    let out = log.ok(
+        &["append", "--format", "json", "-"],
+        Some(stances(3, 1).as_bytes()),
+    );
+    assert_eq!(appended(&out), vec![(6, false)]);
+    assert_eq!(sessions_so_far(&mut c) - mid, 1);
+    log.ok(&["index", "--check"], None);
+    verifies(&log, 6);
 }

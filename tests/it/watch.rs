@@ -436,3 +436,23 @@ fn a_watcher_stops_when_its_log_is_replaced_by_another() {
     );
     assert_eq!(lines.iter().collect::<Vec<_>>(), Vec::<String>::new());
 }
+
+/// Regression: `--from-seq 1` folded the whole log before its first line (20 s on the UN
+/// votes in a debug build); it now reads through the projection index, in pieces, as the
+/// other starts do: a watch of a log without an index builds it, prints every seq once, in
+/// order, and then what is appended.
+#[test]
+fn a_watcher_from_seq_one_reads_through_the_index() {
+    let log = TestLog::seed(Backend::File);
+    let manifest = std::path::PathBuf::from(format!("{}.index", log.arg)).join("MANIFEST");
+    assert!(!manifest.exists());
+    let watcher = Watcher::start(&log, &["--from-seq", "1"]);
+    assert_eq!(watcher.seqs_through(40), (1..=40).collect::<Vec<u64>>());
+    assert!(
+        manifest.exists(),
+        "the watch read the log through its index"
+    );
+    log.ok(&["append", "-"], Some(REGISTER.as_bytes()));
+    assert_eq!(watcher.seqs_through(42), vec![41, 42]);
+    watcher.stop("TERM");
+}

@@ -56,6 +56,16 @@ enum DateSrc {
     },
 }
 
+impl DateSrc {
+    /// The column a refusal of an empty date names: the date's, or its year's.
+    fn column(&self) -> &str {
+        match self {
+            DateSrc::Col(c) | DateSrc::Parts { year: c, .. } => &c.name,
+            DateSrc::Fixed(..) => "--date",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Spell {
     from: DateSrc,
@@ -146,11 +156,26 @@ fn column(spec: &str, header: Option<&csv::StringRecord>, flag: &str) -> Result<
         ),
         None => format!("column {} ({flag})", i + 1),
     };
-    if let Some(h) = header
-        && let Some(i) = h
-            .iter()
-            .position(|x| x.trim_start_matches('\u{feff}').trim() == spec)
-    {
+    let named: Vec<usize> = header.map_or_else(Vec::new, |h| {
+        h.iter()
+            .enumerate()
+            .filter(|(_, x)| x.trim_start_matches('\u{feff}').trim() == spec)
+            .map(|(i, _)| i + 1)
+            .collect()
+    });
+    if named.len() > 1 {
+        return Err(usage(format!(
+            "{flag} `{spec}`: the header names {} columns `{spec}` (columns {}); rename them, or give the column by its 1-based number",
+            named.len(),
+            named
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    if let Some(&n) = named.first() {
+        let i = n - 1;
         return Ok(Col {
             index: i,
             name: name(i),
@@ -420,8 +445,41 @@ fn date_src(
     }
 }
 
+/// The part of a mapping that identifies a row: the flags whose columns (or constants) give the
+/// key's fields. Flags that choose rows (`--skip-if`) or say what cells mean (`--stance-map`,
+/// `--date-format`, registration, quotes and citations...) are left out, so changing them keeps
+/// every id.
+fn identity(spec: &Spec) -> Spec {
+    let s = spec.clone();
+    Spec {
+        no_header: s.no_header,
+        key: s.key,
+        actor_col: s.actor_col,
+        country_scheme: s.country_scheme,
+        topic_col: s.topic_col,
+        topic: s.topic,
+        date_col: s.date_col,
+        date: s.date,
+        year_col: s.year_col,
+        month_col: s.month_col,
+        day_col: s.day_col,
+        event: s.event,
+        from_col: s.from_col,
+        until_col: s.until_col,
+        from_year_col: s.from_year_col,
+        from_month_col: s.from_month_col,
+        from_day_col: s.from_day_col,
+        until_year_col: s.until_year_col,
+        until_month_col: s.until_month_col,
+        until_day_col: s.until_day_col,
+        slug_ids: s.slug_ids,
+        ..Spec::default()
+    }
+}
+
 /// The data set's identity: `--dataset`, else `--cite`, else `sheet-` and 12 hex digits of the
-/// SHA-256 of the header's names (sorted) and the mapping.
+/// SHA-256 of the header's names (sorted) and the row-identifying part of the mapping
+/// ([`identity`]).
 fn dataset_of(spec: &Spec, header: Option<&csv::StringRecord>) -> String {
     if let Some(d) = spec
         .dataset
@@ -441,13 +499,50 @@ fn dataset_of(spec: &Spec, header: Option<&csv::StringRecord>) -> String {
     }
     let mut names: Vec<&str> = header.map_or_else(Vec::new, |h| h.iter().map(str::trim).collect());
     names.sort_unstable();
-    let mapping = Spec {
-        corrections: None,
-        ..spec.clone()
-    };
-    let digest = Sha256::digest(format!("{names:?}\u{1f}{mapping:?}").as_bytes());
+    let digest = Sha256::digest(format!("{names:?}\u{1f}{:?}", identity(spec)).as_bytes());
     let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
     format!("sheet-{hex}")
+}
+
+/// A date from year, month and day columns; `None` when the year is missing. A missing month
+/// or day (see [`missing_part`], or `0`) makes a year or month date. Errors name the column at
+/// fault: a part that is not a number, a month not 1 to 12, a day the month does not have.
+fn parts_date<'c>(
+    cells: &'c Cells<'_>,
+    year: &'c Col,
+    month: Option<&'c Col>,
+    day: Option<&'c Col>,
+) -> std::result::Result<Option<(ValidDate, Option<TimeOfDay>)>, String> {
+    let y = cells.get(year).unwrap_or("");
+    if missing_part(y) {
+        return Ok(None);
+    }
+    let part = |c: Option<&'c Col>| -> Option<(&'c Col, &'c str)> {
+        c.and_then(|c| Some((c, cells.get(c)?)))
+            .filter(|(_, v)| !missing_part(v) && *v != "0")
+    };
+    let num = |c: &Col, v: &str, what: &str| {
+        v.parse::<u32>()
+            .map_err(|_| format!("{}: {what} `{v}` is not a number", c.name))
+    };
+    let y = num(year, y, "year")?;
+    ValidDate::parse(&format!("{y:04}")).map_err(|e| format!("{}: {e}", year.name))?;
+    let (text, at) = match (part(month), part(day)) {
+        (None, _) => (format!("{y:04}"), year),
+        (Some((mc, m)), d) => {
+            let m = num(mc, m, "month")?;
+            if !(1..=12).contains(&m) {
+                return Err(format!("{}: month `{m}` is not 1 to 12", mc.name));
+            }
+            match d {
+                None => (format!("{y:04}-{m:02}"), year),
+                Some((dc, d)) => (format!("{y:04}-{m:02}-{:02}", num(dc, d, "day")?), dc),
+            }
+        }
+    };
+    ValidDate::parse(&text)
+        .map(|d| Some((d, None)))
+        .map_err(|e| format!("{}: {e}", at.name))
 }
 
 /// The period after a date, as precise as it: the next day, month or year.
@@ -536,13 +631,13 @@ impl Plan {
     /// Maps one record at `line` (the file's physical line where it starts).
     pub fn row(&mut self, record: &csv::StringRecord, line: u64) -> Row {
         let cells = Cells { record };
-        let recorded = match self.recorded.as_ref().map(|c| cells.required(c)) {
+        let recorded = match self.recorded.as_ref().map(|c| (c, cells.required(c))) {
             None => None,
-            Some(Ok(t)) => match parse_recorded(t) {
+            Some((c, Ok(t))) => match parse_recorded(t) {
                 Ok(t) => Some(t),
-                Err(e) => return refused(line, format!("recorded time: {e}")),
+                Err(e) => return refused(line, format!("{}: recorded time: {e}", c.name)),
             },
-            Some(Err(e)) => return refused(line, e),
+            Some((_, Err(e))) => return refused(line, e),
         };
         for (c, value) in &self.skip {
             if cells.get(c) == Some(value.as_str()) {
@@ -554,6 +649,8 @@ impl Plan {
             }
         }
         let outcome = match self.stances(&cells) {
+            // Only `--event` columns can all be empty: the row states nothing.
+            Ok(m) if m.is_empty() => Outcome::Skipped("no date in any --event column".to_string()),
             Ok(m) => Outcome::Mapped(m),
             Err(e) => Outcome::Refused(e),
         };
@@ -567,11 +664,12 @@ impl Plan {
     fn stances(&mut self, cells: &Cells<'_>) -> std::result::Result<Vec<Mapped>, String> {
         let (actor, new_actor) = self.actor_cached(cells)?;
         let (topic, new_topic) = self.topic_cached(cells)?;
-        let instrument = match cells.optional(self.instrument.as_ref()) {
+        let instrument = match self.instrument.as_ref().zip(cells.optional(self.instrument.as_ref())) {
             None => None,
-            Some(t) => Some(parse_instrument(t).ok_or_else(|| {
+            Some((c, t)) => Some(parse_instrument(t).ok_or_else(|| {
                 format!(
-                    "instrument `{t}` is none of ratification, acceptance, approval, accession, provisional application"
+                    "{}: instrument `{t}` is none of ratification, acceptance, approval, accession, provisional application",
+                    c.name
                 )
             })?),
         };
@@ -626,11 +724,11 @@ impl Plan {
             }
         }
         if let Some(spell) = &self.spell {
-            let from = self
-                .date(cells, &spell.from)?
-                .ok_or_else(|| "the spell has no start (--from-col is empty)".to_string())?;
-            push(ROLE_FROM, Stance::Member, from, false);
-            if let Some(end) = self.spell_end(cells, spell)? {
+            let from = self.date(cells, &spell.from)?.ok_or_else(|| {
+                format!("{}: the spell has no start (empty)", spell.from.column())
+            })?;
+            push(ROLE_FROM, Stance::Member, from.clone(), false);
+            if let Some(end) = self.spell_end(cells, spell, from.0)? {
                 push(ROLE_UNTIL, Stance::NotMember, (end, None), true);
             }
         }
@@ -647,22 +745,27 @@ impl Plan {
             StanceSrc::Col(c, map) => {
                 let v = cells.required(c)?;
                 map.lookup(v).ok_or_else(|| {
-                    format!("stance `{v}` is not in --stance-map and is not a stance name")
+                    format!(
+                        "{}: stance `{v}` is not in --stance-map and is not a stance name",
+                        c.name
+                    )
                 })?
             }
         };
         let date = self
             .date(cells, date)?
-            .ok_or_else(|| "the date is empty".to_string())?;
+            .ok_or_else(|| format!("{}: the date is empty", date.column()))?;
         Ok(Some((stance, date)))
     }
 
     /// The day a spell's `not_member` takes effect: the end, or with inclusive ends the period
-    /// after it; `None` while the spell is open (an empty end, or an --open-value).
+    /// after it; `None` while the spell is open (an empty end, or an --open-value). An end
+    /// before the spell's start (`from`) is refused, naming the end's column and both dates.
     fn spell_end(
         &self,
         cells: &Cells<'_>,
         spell: &Spell,
+        from: ValidDate,
     ) -> std::result::Result<Option<ValidDate>, String> {
         let Some(until) = &spell.until else {
             return Ok(None);
@@ -677,6 +780,12 @@ impl Plan {
         let Some((end, _)) = self.date(cells, until)? else {
             return Ok(None);
         };
+        if end.end() < from.start() {
+            return Err(format!(
+                "{}: the spell ends {end}, before it starts ({from})",
+                until.column()
+            ));
+        }
         if !spell.inclusive {
             return Ok(Some(end));
         }
@@ -706,30 +815,7 @@ impl Plan {
                     .map_err(|e| format!("{}: date `{text}`: {e}", c.name))
             }
             DateSrc::Parts { year, month, day } => {
-                let y = cells.get(year).unwrap_or("");
-                if missing_part(y) {
-                    return Ok(None);
-                }
-                let part = |c: &Option<Col>| {
-                    c.as_ref()
-                        .and_then(|c| cells.get(c))
-                        .filter(|v| !missing_part(v) && *v != "0")
-                };
-                let num = |v: &str, what: &str| {
-                    v.parse::<u32>()
-                        .map_err(|_| format!("{what} `{v}` is not a number"))
-                };
-                let y = num(y, "year")?;
-                let text = match (part(month), part(day)) {
-                    (None, _) => format!("{y:04}"),
-                    (Some(m), None) => format!("{y:04}-{:02}", num(m, "month")?),
-                    (Some(m), Some(d)) => {
-                        format!("{y:04}-{:02}-{:02}", num(m, "month")?, num(d, "day")?)
-                    }
-                };
-                ValidDate::parse(&text)
-                    .map(|d| Some((d, None)))
-                    .map_err(|e| format!("{}: {e}", year.name))
+                parts_date(cells, year, month.as_ref(), day.as_ref())
             }
         }
     }

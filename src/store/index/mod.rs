@@ -51,6 +51,7 @@ use self::segment::{Segment, SegmentMeta};
 use super::backend::LogRef;
 use super::batch::parse_record;
 use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
+use super::postgres::PgLog;
 use crate::core::{ActorEntry, ActorId, Event, History, Seq, TopicEntry, TopicId, ValidDate};
 use crate::error::{Error, Result};
 
@@ -259,13 +260,21 @@ pub fn update_index(log_path: &Path, log: &Log) -> Result<()> {
     update_source(&mut Source::File(log_path), log)
 }
 
-/// [`update_index`] for a log on either backend (a PostgreSQL log's index is in the local
-/// cache folder).
+/// [`update_index`] for the PostgreSQL log `pg` (its index in the local cache folder),
+/// querying it on `client` as [`Index::open_pg_on`] does (a writer's connection, lent for the
+/// update).
 ///
 /// # Errors
 /// As [`update_index`], and [`Error::Io`] when the server fails.
-pub(crate) fn update_log_index(target: &LogRef, log: &Log) -> Result<()> {
-    update_source(&mut Source::of(target), log)
+pub(crate) fn update_pg_index_on(
+    pg: &PgLog,
+    client: &mut Option<postgres::Client>,
+    log: &Log,
+) -> Result<()> {
+    let mut src = Source::on_client(pg, client.take());
+    let updated = update_source(&mut src, log);
+    *client = src.into_client();
+    updated
 }
 
 /// [`update_index`] for the log behind `src`.
@@ -529,6 +538,23 @@ impl Index {
     /// As [`Index::open`], and [`Error::Io`] when the server fails.
     pub fn open_log(target: &LogRef) -> Result<(Index, IndexUse)> {
         Index::open_source(&mut Source::of(target))
+    }
+
+    /// [`Index::open_log`] for the PostgreSQL log `pg`, querying it on `client` (a connection
+    /// the caller lends it, or one it opens) and leaving the connection there for the
+    /// caller's own use (a writer appends on it): one connection, not two. `client` is `None`
+    /// after it when the connection was dropped (a read left unfinished).
+    ///
+    /// # Errors
+    /// As [`Index::open_log`].
+    pub(crate) fn open_pg_on(
+        pg: &PgLog,
+        client: &mut Option<postgres::Client>,
+    ) -> Result<(Index, IndexUse)> {
+        let mut src = Source::on_client(pg, client.take());
+        let opened = Index::open_source(&mut src);
+        *client = src.into_client();
+        opened
     }
 
     fn open_source(src: &mut Source) -> Result<(Index, IndexUse)> {

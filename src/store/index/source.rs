@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use postgres::Client;
+use postgres::{Client, SimpleQueryMessage};
 use sha2::{Digest, Sha256};
 
 use super::manifest::Manifest;
@@ -41,6 +41,25 @@ impl<'a> Source<'a> {
         match target {
             LogRef::File(p) => Source::File(p),
             LogRef::Postgres(pg) => Source::Postgres { pg, client: None },
+        }
+    }
+
+    /// The source of the PostgreSQL log `pg` that queries it on `client` (a connection of
+    /// [`PgLog::connect`]'s, idle) when given, else on one it opens at its first query; the
+    /// caller takes it back with [`Source::into_client`].
+    pub(crate) fn on_client(pg: &'a PgLog, client: Option<Client>) -> Source<'a> {
+        Source::Postgres {
+            pg,
+            client: client.map(Box::new),
+        }
+    }
+
+    /// The connection this source opened or was given, idle, if it still has it (one whose
+    /// read was left unfinished is dropped); `None` for a file log.
+    pub(crate) fn into_client(self) -> Option<Client> {
+        match self {
+            Source::Postgres { client, .. } => client.map(|c| *c),
+            Source::File(_) => None,
         }
     }
 
@@ -75,21 +94,49 @@ impl<'a> Source<'a> {
         Ok((pg, &mut **client.as_mut().expect("just connected")))
     }
 
+    /// Runs the simple-query statements `sql` on the source's connection; the first time, in
+    /// the connecting message itself ([`PgLog::connect_then`]).
+    fn simple_query(&mut self, sql: &str) -> Result<Vec<SimpleQueryMessage>> {
+        let Source::Postgres { pg, client } = self else {
+            unreachable!("a file log has no client")
+        };
+        match client {
+            Some(c) => c.simple_query(sql).map_err(|e| pg.err(e)),
+            None => {
+                let (c, messages) = pg.connect_then(sql)?;
+                *client = Some(Box::new(c));
+                Ok(messages)
+            }
+        }
+    }
+
     /// How the index with manifest `m` stands against the log.
     pub(crate) fn check(&mut self, m: &Manifest) -> Result<Match> {
         if let Source::File(p) = self {
             return check_log(p, m);
         }
-        let (pg, client) = self.client()?;
-        let row = client
-            .query_one(
-                "SELECT (SELECT coalesce(max(seq), 0) FROM stancelog.records),
-                        (SELECT line FROM stancelog.records WHERE seq = $1)",
-                &[&(m.seq as i64)],
+        // One message, one round trip (the seq a literal: a prepared query costs three).
+        let messages = self.simple_query(&format!(
+            "SELECT (SELECT coalesce(max(seq), 0) FROM stancelog.records),
+                    (SELECT line FROM stancelog.records WHERE seq = {})",
+            m.seq
+        ))?;
+        let (last, line) = messages
+            .iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::Row(row) => Some((
+                    row.get(0).and_then(|v| v.parse::<u64>().ok()),
+                    row.get(1).map(str::to_owned),
+                )),
+                _ => None,
+            })
+            .unwrap_or((None, None));
+        let last = last.ok_or_else(|| {
+            Error::io(
+                self.name(),
+                std::io::Error::other("the server's answer to the index's check holds no last seq"),
             )
-            .map_err(|e| pg.err(e))?;
-        let (last, line): (i64, Option<String>) = (row.get(0), row.get(1));
-        let last = last as u64;
+        })?;
         if last < m.seq {
             return Ok(Match::Differs(format!(
                 "the table's last seq is {last}, before the seq {} it covers: another database, or the log was restored or replaced",
@@ -176,14 +223,12 @@ impl<'a> Source<'a> {
                 line_ending_at(&mut file, log.valid_len).map_err(io)?
             }
             Source::Postgres { .. } => {
-                let (pg, client) = self.client()?;
-                client
-                    .query_opt(
-                        "SELECT line FROM stancelog.records WHERE seq = $1",
-                        &[&(seq as i64)],
-                    )
-                    .map_err(|e| pg.err(e))?
-                    .map(|r| r.get::<_, String>(0).into_bytes())
+                // One round trip (the seq a literal: a prepared query costs three).
+                let sql = format!("SELECT line FROM stancelog.records WHERE seq = {seq}");
+                self.simple_query(&sql)?.iter().find_map(|m| match m {
+                    SimpleQueryMessage::Row(row) => row.get(0).map(|l| l.as_bytes().to_vec()),
+                    _ => None,
+                })
             }
         };
         let line = line.ok_or_else(|| {
