@@ -96,15 +96,16 @@ pub(crate) fn csv_error(file: &str, e: csv::Error) -> crate::Error {
     csv_error_at(file, e, line)
 }
 
-/// [`csv_error`] at the physical line `lines` gives for the error's byte offset (see
-/// [`LineCounter`]), which must not be before any offset asked of it already.
+/// [`csv_error`] at the physical line on which the record at the error's byte offset begins
+/// (see [`LineCounter::record_line`]: blank lines before it passed over), which must not be
+/// before any offset asked of it already.
 pub(crate) fn csv_error_lines<R: std::io::BufRead>(
     file: &str,
     e: csv::Error,
     lines: &mut LineCounter<R>,
 ) -> crate::Error {
     let line = match e.position() {
-        Some(p) => match lines.line_at(p.byte(), file) {
+        Some(p) => match lines.record_line(p.byte(), file) {
             Ok(l) => Some(l),
             Err(io) => return io,
         },

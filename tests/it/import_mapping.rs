@@ -107,6 +107,23 @@ mod ids {
     }
 
     crate::backends::on_both_backends! {
+    /// Regression: a copy saved with a UTF-8 byte order mark (Excel's "CSV UTF-8") had
+    /// another default data set (the mark was part of the first name the fingerprint read),
+    /// so every row was appended again.
+    #[test]
+    fn a_copy_saved_with_a_byte_order_mark_appends_nothing() {
+        let (dir, log) = given();
+        let marked = format!("\u{feff}{VOTES}");
+        let r = import(
+            &log,
+            &write(dir.path(), "votes.csv", &marked),
+            &spec(VOTES_SPEC),
+        );
+        assert_eq!(counts(&r), (0, 3, 0));
+    }
+    }
+
+    crate::backends::on_both_backends! {
     #[test]
     fn a_copy_saved_with_crlf_appends_nothing() {
         let (dir, log) = given();
@@ -230,6 +247,27 @@ mod ids {
         let crlf = text.replace('\n', "\r\n").replace("JPN", "CHN");
         let r = import(&log, &write(dir.path(), "c.csv", &crlf), &spec(VOTES_SPEC));
         assert_eq!(r.refused.iter().map(|x| x.line).collect::<Vec<_>>(), vec![6]);
+        // Regression: an error that stops the import (text not UTF-8) named the first blank
+        // line before its row (line 3), with LF and CRLF line ends alike.
+        for (name, end) in [("u.csv", "\n"), ("v.csv", "\r\n")] {
+            let mut bytes = format!("country,motion,vote,date{end}KOR,m1,Y,2024-01-01{end}{end}{end}{end}")
+                .into_bytes();
+            bytes.extend_from_slice(b"J\xe9N,m1,Y,2024-01-01\n");
+            let file = dir.path().join(name);
+            std::fs::write(&file, &bytes).unwrap();
+            let e = sheet::import(
+                &stancelog::store::LogRef::File(log.to_path_buf()),
+                &file,
+                &spec(VOTES_SPEC),
+                Day::parse("2030-01-01").unwrap().midnight_utc(),
+                Duration::from_secs(5),
+                true,
+                &NoProgress,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(&format!("{}:6:", file.display())), "{e}");
+        }
     }
     }
 

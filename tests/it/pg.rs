@@ -1486,10 +1486,12 @@ fn an_append_and_a_query_each_open_one_connection() {
     assert_eq!(after_append - before, 1);
     let out = log.ok(&["timeline", "--actor", "a", "--format", "json"], None);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let rows = v
+    let got: Vec<u64> = v
         .as_array()
-        .unwrap_or_else(|| v["rows"].as_array().unwrap());
-    let got: Vec<u64> = rows.iter().filter_map(|r| r["seq"].as_u64()).collect();
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["seq"].as_u64())
+        .collect();
     assert_eq!(got, vec![3, 4], "{out}");
     assert_eq!(sessions_so_far(&mut c) - after_append, 1);
     // Another machine's append (a cache of its own): the next append here catches its
@@ -1520,4 +1522,36 @@ fn an_append_and_a_query_each_open_one_connection() {
     assert_eq!(sessions_so_far(&mut c) - mid, 1);
     log.ok(&["index", "--check"], None);
     verifies(&log, 6);
+}
+
+/// Regression: a writer that had prepared its one-statement append on its connection, whose
+/// index catch-up then met a tail over 64 MiB (another writer's batch), dropped that
+/// connection and read the table on a new one, but kept the statements of the old: its next
+/// append failed with "prepared statement ... does not exist". It now prepares them again.
+#[test]
+fn a_writer_appends_again_after_its_catch_up_of_a_long_tail_reconnected() {
+    use stancelog::store::{AppendOptions, LogRef, Writer, index_dir, parse_batch};
+    let log = registered();
+    let target = LogRef::parse(std::ffi::OsStr::new(&log.arg)).unwrap();
+    let opts = AppendOptions {
+        recorded_at: jiff::Timestamp::from_second(1_730_000_000).unwrap(),
+        expect_seq: None,
+        wait: Duration::from_secs(5),
+    };
+    let batch = |text: &str| parse_batch("test", text.as_bytes()).unwrap();
+    let mut w = Writer::open_log_indexed(&target, Duration::from_secs(5)).unwrap();
+    for group in 1..=3 {
+        w.append(&batch(&stances(group, 1)), "one", &opts).unwrap();
+    }
+    // Another writer's batch of 33,000 stances with 2,000-character quotes: about 70 MB.
+    let quote = "q".repeat(2_000);
+    let long = stances(100, 33_000).replace(r#""cite""#, &format!(r#""quote":"{quote}","cite""#));
+    assert!(long.len() > 64 << 20);
+    log.ok(&["append", "-q", "-"], Some(long.as_bytes()));
+    let r = w.append(&batch(&stances(4, 1)), "after", &opts).unwrap();
+    assert_eq!(r.events[0].seq, 2 + 3 + 33_000 + 1);
+    verifies(&log, 2 + 3 + 33_000 + 1);
+    if let Ok(dir) = index_dir(&target) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -49,7 +49,8 @@ pub struct Flags {
     #[arg(long)]
     pub dry_run: bool,
     /// The data set's identity, part of every event id (default: --cite, else a fingerprint of
-    /// the header and the mapping). Two sheets with one name but different --dataset never
+    /// the header's names and the flags that identify a row, not those that choose rows or say
+    /// what cells mean). Two sheets with one name but different --dataset never
     /// share ids; a renamed or re-saved copy with the same --dataset always does.
     #[arg(long, value_name = "NAME")]
     pub dataset: Option<String>,

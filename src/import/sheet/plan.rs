@@ -147,19 +147,22 @@ fn topic_kind(spec: &Spec, spells: bool) -> Result<TopicKind> {
     })
 }
 
+/// A header's name as written, without the byte order mark a spreadsheet may put before the
+/// first one (csv keeps it) and without surrounding spaces.
+fn header_name(name: &str) -> &str {
+    name.trim_start_matches('\u{feff}').trim()
+}
+
 /// Resolves a column given by header name or 1-based number.
 fn column(spec: &str, header: Option<&csv::StringRecord>, flag: &str) -> Result<Col> {
     let name = |i: usize| match header.and_then(|h| h.get(i)) {
-        Some(n) => format!(
-            "column `{}` ({flag})",
-            n.trim_start_matches('\u{feff}').trim()
-        ),
+        Some(n) => format!("column `{}` ({flag})", header_name(n)),
         None => format!("column {} ({flag})", i + 1),
     };
     let named: Vec<usize> = header.map_or_else(Vec::new, |h| {
         h.iter()
             .enumerate()
-            .filter(|(_, x)| x.trim_start_matches('\u{feff}').trim() == spec)
+            .filter(|(_, x)| header_name(x) == spec)
             .map(|(i, _)| i + 1)
             .collect()
     });
@@ -497,7 +500,8 @@ fn dataset_of(spec: &Spec, header: Option<&csv::StringRecord>) -> String {
     {
         return c.to_string();
     }
-    let mut names: Vec<&str> = header.map_or_else(Vec::new, |h| h.iter().map(str::trim).collect());
+    let mut names: Vec<&str> =
+        header.map_or_else(Vec::new, |h| h.iter().map(header_name).collect());
     names.sort_unstable();
     let digest = Sha256::digest(format!("{names:?}\u{1f}{:?}", identity(spec)).as_bytes());
     let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();

@@ -33,6 +33,9 @@ pub(crate) enum Source<'a> {
     Postgres {
         pg: &'a PgLog,
         client: Option<Box<Client>>,
+        /// The connection it was given or opened first was dropped (a read left unfinished):
+        /// a later one is not handed back as if it were that one (see [`Source::into_client`]).
+        dropped: bool,
     },
 }
 
@@ -40,7 +43,11 @@ impl<'a> Source<'a> {
     pub(crate) fn of(target: &'a LogRef) -> Source<'a> {
         match target {
             LogRef::File(p) => Source::File(p),
-            LogRef::Postgres(pg) => Source::Postgres { pg, client: None },
+            LogRef::Postgres(pg) => Source::Postgres {
+                pg,
+                client: None,
+                dropped: false,
+            },
         }
     }
 
@@ -51,15 +58,22 @@ impl<'a> Source<'a> {
         Source::Postgres {
             pg,
             client: client.map(Box::new),
+            dropped: false,
         }
     }
 
-    /// The connection this source opened or was given, idle, if it still has it (one whose
-    /// read was left unfinished is dropped); `None` for a file log.
+    /// The connection this source opened or was given, idle, if it still has it; `None` for
+    /// a file log, and when that connection was dropped (a read left unfinished), even if
+    /// another was opened after it: whoever lent it holds statements prepared on it, which
+    /// another connection does not know.
     pub(crate) fn into_client(self) -> Option<Client> {
         match self {
-            Source::Postgres { client, .. } => client.map(|c| *c),
-            Source::File(_) => None,
+            Source::Postgres {
+                client,
+                dropped: false,
+                ..
+            } => client.map(|c| *c),
+            Source::Postgres { dropped: true, .. } | Source::File(_) => None,
         }
     }
 
@@ -85,7 +99,7 @@ impl<'a> Source<'a> {
     }
 
     fn client(&mut self) -> Result<(&PgLog, &mut Client)> {
-        let Source::Postgres { pg, client } = self else {
+        let Source::Postgres { pg, client, .. } = self else {
             unreachable!("a file log has no client")
         };
         if client.is_none() {
@@ -97,7 +111,7 @@ impl<'a> Source<'a> {
     /// Runs the simple-query statements `sql` on the source's connection; the first time, in
     /// the connecting message itself ([`PgLog::connect_then`]).
     fn simple_query(&mut self, sql: &str) -> Result<Vec<SimpleQueryMessage>> {
-        let Source::Postgres { pg, client } = self else {
+        let Source::Postgres { pg, client, .. } = self else {
             unreachable!("a file log has no client")
         };
         match client {
@@ -193,8 +207,12 @@ impl<'a> Source<'a> {
     }
 
     fn drop_client(&mut self) {
-        if let Source::Postgres { client, .. } = self {
+        if let Source::Postgres {
+            client, dropped, ..
+        } = self
+        {
             *client = None;
+            *dropped = true;
         }
     }
 
