@@ -52,8 +52,8 @@ pub fn open(target: &LogRef) -> Result<Log, Error> {
 /// not exist yet by its folder). A PostgreSQL log has no such files.
 ///
 /// # Errors
-/// [`Error::Usage`] naming `flag` and the log.
-pub fn refuse_log_as_output(out: &Path, target: &LogRef, flag: &str) -> Result<(), Error> {
+/// [`Error::Usage`] naming `--out` and the log.
+pub fn refuse_log_as_output(out: &Path, target: &LogRef) -> Result<(), Error> {
     let LogRef::File(log) = target else {
         return Ok(());
     };
@@ -67,15 +67,13 @@ pub fn refuse_log_as_output(out: &Path, target: &LogRef, flag: &str) -> Result<(
     let (Some(out_at), Some(log_at)) = (canonical(out), canonical(log)) else {
         return Ok(());
     };
-    let index = stancelog::store::index_dir(target)
-        .ok()
-        .and_then(|d| canonical(&d));
+    let index = canonical(&stancelog::store::index_path(log));
     let owned = out_at == log_at
         || out_at == stancelog::store::writer_record_path(&log_at)
         || index.is_some_and(|d| out_at.starts_with(d));
     if owned {
         return Err(Error::Usage(format!(
-            "{flag} {} is the log {} or one of its files; write the output elsewhere",
+            "--out {} is the log {} or one of its files; write the output elsewhere",
             out.display(),
             log.display()
         )));

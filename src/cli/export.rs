@@ -115,7 +115,7 @@ pub fn run(
     now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    refuse_log_as_output(&a.what.to().out, target, "--out")?;
+    refuse_log_as_output(&a.what.to().out, target)?;
     // Positions, diffs and timelines answer from the projection index, as their commands do;
     // events, actors and topics are of the whole log.
     let (what, to, rows) = match &a.what {

@@ -388,25 +388,6 @@ impl Render {
     }
 
     pub fn imported(&self, out: &mut dyn Write, r: &ImportReport) -> io::Result<()> {
-        #[derive(Serialize)]
-        struct RefusedOut<'a> {
-            file: &'a str,
-            line: u64,
-            reason: &'a str,
-        }
-        #[derive(Serialize)]
-        struct ImportedOut<'a> {
-            dry_run: bool,
-            appended: u64,
-            cited: u64,
-            corrected: u64,
-            already_present: u64,
-            skipped: u64,
-            skipped_why: &'a std::collections::BTreeMap<String, u64>,
-            refused: Vec<RefusedOut<'a>>,
-            #[serde(skip_serializing_if = "<[_]>::is_empty")]
-            would_append: &'a [stancelog::store::Record],
-        }
         let v = ImportedOut {
             dry_run: r.dry_run,
             appended: r.appended,
@@ -437,41 +418,7 @@ impl Render {
                     .map(|x| vec![x.file.to_string(), x.line.to_string(), x.reason.to_string()])
                     .collect(),
             ),
-            Format::Table => {
-                let verb = if v.dry_run {
-                    "would be appended (dry run: nothing written)"
-                } else {
-                    "appended"
-                };
-                writeln!(
-                    out,
-                    "imported: {} event(s) {verb} ({} citation(s), {} correction(s)), {} already present, {} skipped, {} row(s) refused",
-                    v.appended,
-                    v.cited,
-                    v.corrected,
-                    v.already_present,
-                    v.skipped,
-                    v.refused.len()
-                )?;
-                for (why, n) in v.skipped_why {
-                    writeln!(out, "skipped {n}: {why}")?;
-                }
-                for x in &v.refused {
-                    writeln!(out, "refused {}:{}: {}", x.file, x.line, x.reason)?;
-                }
-                if !v.would_append.is_empty() {
-                    let shown = v.would_append.len();
-                    writeln!(out, "would append (the first {shown} of {}):", v.appended)?;
-                    for r in v.would_append {
-                        writeln!(
-                            out,
-                            "  {}",
-                            serde_json::to_string(r).map_err(io::Error::other)?
-                        )?;
-                    }
-                }
-                Ok(())
-            }
+            Format::Table => imported_table(out, &v),
         }
     }
 
@@ -698,6 +645,63 @@ fn index_out(r: &IndexReport) -> IndexOut {
             })
             .collect(),
     }
+}
+
+#[derive(Serialize)]
+struct RefusedOut<'a> {
+    file: &'a str,
+    line: u64,
+    reason: &'a str,
+}
+
+/// An import's report as `import --format json` prints it (docs/output.md).
+#[derive(Serialize)]
+struct ImportedOut<'a> {
+    dry_run: bool,
+    appended: u64,
+    cited: u64,
+    corrected: u64,
+    already_present: u64,
+    skipped: u64,
+    skipped_why: &'a std::collections::BTreeMap<String, u64>,
+    refused: Vec<RefusedOut<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    would_append: &'a [stancelog::store::Record],
+}
+
+/// An import's report as a table: the counts, then a line per skip reason, per refused row
+/// and per event a dry run would append (of the first ones it kept).
+fn imported_table(out: &mut dyn Write, v: &ImportedOut<'_>) -> io::Result<()> {
+    let verb = if v.dry_run {
+        "would be appended (dry run: nothing written)"
+    } else {
+        "appended"
+    };
+    writeln!(
+        out,
+        "imported: {} event(s) {verb} ({} citation(s), {} correction(s)), {} already present, {} skipped, {} row(s) refused",
+        v.appended,
+        v.cited,
+        v.corrected,
+        v.already_present,
+        v.skipped,
+        v.refused.len()
+    )?;
+    for (why, n) in v.skipped_why {
+        writeln!(out, "skipped {n}: {why}")?;
+    }
+    for x in &v.refused {
+        writeln!(out, "refused {}:{}: {}", x.file, x.line, x.reason)?;
+    }
+    if !v.would_append.is_empty() {
+        let shown = v.would_append.len();
+        writeln!(out, "would append (the first {shown} of {}):", v.appended)?;
+        for r in v.would_append {
+            let line = serde_json::to_string(r).map_err(io::Error::other)?;
+            writeln!(out, "  {line}")?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub fn run(
     {
         return Err(Error::Usage(format!("--from {from} is after --to {to}")).into());
     }
-    refuse_log_as_output(&r.out, target, "--out")?;
+    refuse_log_as_output(&r.out, target)?;
     let mut index = open_index(target)?;
     let reg = if r.pair.is_empty() {
         registry(target, &mut index, &r.scope)?

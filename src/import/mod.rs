@@ -196,15 +196,10 @@ impl<R: std::io::BufRead> LineCounter<R> {
     /// [`crate::Error::Io`] when the file cannot be read.
     pub fn line_at(&mut self, offset: u64, path: &str) -> crate::Result<u64> {
         while self.pos < offset {
-            let buf = self
-                .reader
-                .fill_buf()
-                .map_err(|e| crate::Error::io(path, e))?;
-            if buf.is_empty() {
+            let want = (offset - self.pos) as usize;
+            if self.step(path, |buf| buf.len().min(want))?.1 == 0 {
                 break;
             }
-            let n = buf.len().min((offset - self.pos) as usize);
-            self.count(n);
         }
         Ok(self.line)
     }
@@ -218,27 +213,31 @@ impl<R: std::io::BufRead> LineCounter<R> {
     pub fn record_line(&mut self, offset: u64, path: &str) -> crate::Result<u64> {
         self.line_at(offset, path)?;
         loop {
-            let buf = self
-                .reader
-                .fill_buf()
-                .map_err(|e| crate::Error::io(path, e))?;
-            let n = buf
-                .iter()
-                .take_while(|b| matches!(b, b'\n' | b'\r'))
-                .count();
-            let whole = n == buf.len();
-            self.count(n);
-            if n == 0 || !whole {
+            let line_ends = |buf: &[u8]| {
+                buf.iter()
+                    .take_while(|b| matches!(b, b'\n' | b'\r'))
+                    .count()
+            };
+            let (n, buffered) = self.step(path, line_ends)?;
+            if n == 0 || n < buffered {
                 return Ok(self.line);
             }
         }
     }
 
-    /// Counts the line ends of the next `n` buffered bytes and consumes them.
-    fn count(&mut self, n: usize) {
-        let Ok(buf) = self.reader.fill_buf() else {
-            return;
-        };
+    /// Fills the buffer, passes the first `take(buffer)` bytes of it (counting their line
+    /// ends) and consumes them; gives how many it passed and how many were buffered (0 at the
+    /// end of the file).
+    fn step(
+        &mut self,
+        path: &str,
+        take: impl FnOnce(&[u8]) -> usize,
+    ) -> crate::Result<(usize, usize)> {
+        let buf = self
+            .reader
+            .fill_buf()
+            .map_err(|e| crate::Error::io(path, e))?;
+        let n = take(buf);
         for &b in &buf[..n] {
             match b {
                 b'\n' if self.after_cr => {}
@@ -247,8 +246,10 @@ impl<R: std::io::BufRead> LineCounter<R> {
             }
             self.after_cr = b == b'\r';
         }
+        let buffered = buf.len();
         self.reader.consume(n);
         self.pos += n as u64;
+        Ok((n, buffered))
     }
 }
 

@@ -252,10 +252,19 @@ fn connection<'c>(
     client: &'c mut Option<postgres::Client>,
     pg: &PgLog,
 ) -> Result<&'c mut postgres::Client> {
-    if client.is_none() {
-        *client = Some(pg.connect()?);
+    let c = take_connection(client, pg)?;
+    Ok(client.insert(c))
+}
+
+/// [`connection`], taken out of `client` (which is left `None`).
+///
+/// # Errors
+/// [`Error::Io`] when the server cannot be reached.
+fn take_connection(client: &mut Option<postgres::Client>, pg: &PgLog) -> Result<postgres::Client> {
+    match client.take() {
+        Some(c) => Ok(c),
+        None => pg.connect(),
     }
-    Ok(client.as_mut().expect("connected above"))
 }
 
 /// The largest batch (in events) sent in one statement by [`PgAppend::append_at_end`] (its
@@ -523,10 +532,7 @@ impl Writer {
                 // The index's check opens the connection the writer then appends on.
                 let mut client = None;
                 let (index, _) = Index::open_pg_on(pg, &mut client)?;
-                let client = match client {
-                    Some(c) => c,
-                    None => pg.connect()?,
-                };
+                let client = take_connection(&mut client, pg)?;
                 if index.in_memory_only() {
                     // No cache to write: the table was read whole for it; that fold is the log.
                     let log = index.into_memory_log().expect("an index in memory");
@@ -1028,8 +1034,7 @@ impl Writer {
             unreachable!("append_pg on a file log");
         };
         let pg = sink.pg.clone();
-        connection(&mut sink.client, &pg)?;
-        let mut client = sink.client.take().expect("just looked");
+        let mut client = take_connection(&mut sink.client, &pg)?;
         let done = self.append_pg_indexed_on(&mut client, &pg, batch, source, opts, given);
         if let Sink::Postgres(sink) = &mut self.sink {
             sink.client = Some(client);

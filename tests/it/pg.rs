@@ -898,7 +898,7 @@ fn an_import_stopping_while_its_batch_fails_on_its_thread_says_the_batch_was_not
 /// database.
 mod index {
     use crate::backends::{Backend, TestLog};
-    use crate::support::{stancelog_command, stderr, stdout};
+    use crate::support::{append_command, spawn_with_input, stancelog_command, stderr, stdout};
 
     /// `stancelog --log LOG ARGS` with no cache folder it can write: answered from the fold of
     /// the whole table in memory (with a warning), as before the index.
@@ -925,34 +925,14 @@ mod index {
     fn an_append_with_no_cache_folder_checks_on_the_whole_table() {
         let log = TestLog::seed(Backend::Postgres);
         let append = |args: &[&str], input: &str| {
-            use std::io::Write;
-            let mut child = stancelog_command()
-                .args(["--log", &log.arg, "append", "--format", "json"])
-                .args(args)
-                .arg("-")
-                .env("STANCELOG_CACHE", "/dev/null/no-cache")
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
+            let mut extra = vec!["--format", "json"];
+            extra.extend_from_slice(args);
+            let mut command = append_command(&log.arg, &extra);
+            command.env("STANCELOG_CACHE", "/dev/null/no-cache");
+            let o = spawn_with_input(&mut command, input)
+                .wait_with_output()
                 .unwrap();
-            let mut stdin = child.stdin.take().unwrap();
-            stdin.write_all(input.as_bytes()).unwrap();
-            drop(stdin);
-            let o = child.wait_with_output().unwrap();
-            let seqs = serde_json::from_slice::<serde_json::Value>(&o.stdout)
-                .ok()
-                .map(|v| {
-                    let rows = v.as_array().cloned().unwrap_or_default();
-                    rows.iter()
-                        .map(|a| {
-                            (
-                                a["seq"].as_u64().unwrap(),
-                                a["duplicate"].as_bool().unwrap(),
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                });
+            let seqs = o.status.success().then(|| super::appended(&stdout(&o)));
             (o.status.code(), seqs, stderr(&o))
         };
         let (code, seqs, err) = append(&[], MORE[0]);
@@ -1324,8 +1304,8 @@ fn writers_staged_on_the_same_cache_end_meet_under_the_lock_each_checked_on_the_
     log.ok(&["index", "--check"], None);
 }
 
-/// The rows after seq `after` of the log `log`, as stored lines (each with its newline),
-/// copied out to a file log at `to` (made by the copy).
+/// The log `log` copied out to a new file log at `to` (removed first): its bytes, the stored
+/// lines each with its newline.
 fn copy_out(log: &str, to: &std::path::Path) -> Vec<u8> {
     let _ = std::fs::remove_file(to);
     let o = run(&["copy", "--from", log, "--to", to.to_str().unwrap()], None);
@@ -1497,20 +1477,11 @@ fn an_append_and_a_query_each_open_one_connection() {
     // Another machine's append (a cache of its own): the next append here catches its
     // cache up with the row after it, on its one connection.
     let other = tempfile::tempdir().unwrap();
-    let mut child = crate::support::stancelog_command()
-        .args(["--log", &log.arg, "append", "-"])
-        .env("STANCELOG_CACHE", other.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
+    let mut command = crate::support::append_command(&log.arg, &[]);
+    command.env("STANCELOG_CACHE", other.path());
+    let o = crate::support::spawn_with_input(&mut command, &stances(2, 1))
+        .wait_with_output()
         .unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(stances(2, 1).as_bytes()).unwrap();
-    }
-    let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("seq 5 "), "{}", stdout(&o));
     let mid = sessions_so_far(&mut c);

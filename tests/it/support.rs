@@ -144,11 +144,23 @@ pub fn stances(group: u32, n: u32) -> String {
 
 /// Starts `stancelog --log LOG append -` with `input` on its standard input.
 pub fn spawn_append(log: &str, extra: &[&str], input: &str) -> Child {
-    let mut child = crate::support::stancelog_command()
-        .args(["--log", log, "append"])
+    spawn_with_input(&mut append_command(log, extra), input)
+}
+
+/// `stancelog --log LOG append EXTRA... -`, to be started by [`spawn_with_input`] (a test may
+/// set more of its environment first, such as another `STANCELOG_CACHE`).
+pub fn append_command(log: &str, extra: &[&str]) -> Command {
+    let mut c = crate::support::stancelog_command();
+    c.args(["--log", log, "append"])
         .args(extra)
         .arg("-")
-        .env_remove("STANCELOG_LOG")
+        .env_remove("STANCELOG_LOG");
+    c
+}
+
+/// Starts `command` with `input` on its standard input and its output piped.
+pub fn spawn_with_input(command: &mut Command, input: &str) -> Child {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

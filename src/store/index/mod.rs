@@ -271,10 +271,7 @@ pub(crate) fn update_pg_index_on(
     client: &mut Option<postgres::Client>,
     log: &Log,
 ) -> Result<()> {
-    let mut src = Source::on_client(pg, client.take());
-    let updated = update_source(&mut src, log);
-    *client = src.into_client();
-    updated
+    Source::lent(pg, client, |src| update_source(src, log))
 }
 
 /// [`update_index`] for the log behind `src`.
@@ -551,10 +548,7 @@ impl Index {
         pg: &PgLog,
         client: &mut Option<postgres::Client>,
     ) -> Result<(Index, IndexUse)> {
-        let mut src = Source::on_client(pg, client.take());
-        let opened = Index::open_source(&mut src);
-        *client = src.into_client();
-        opened
+        Source::lent(pg, client, Index::open_source)
     }
 
     fn open_source(src: &mut Source) -> Result<(Index, IndexUse)> {

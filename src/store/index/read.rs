@@ -24,7 +24,7 @@ use crate::store::codec::{Reader, RecordRef};
 /// back for the window after next, so all but the first two windows' are reused: with 65,536
 /// events a window, `positions --issue nu` on the UN votes log took its record buffers fresh
 /// from the system (zeroed by the kernel, a fifth of its CPU time); with 16,384, a query of
-/// every pair took a tenth less CPU and the `--issue` query a quarter less.
+/// every pair took about 4% less CPU and the `--issue` query a quarter less.
 const WINDOW: usize = 1 << 14;
 /// Events a worker reads at once, and the buffers it takes for them from those handed back
 /// (about 1.4 MB of records of the UN votes log, read up to 1 MiB at a time).

@@ -51,10 +51,22 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// The source of the PostgreSQL log `pg` that queries it on `client` (a connection of
-    /// [`PgLog::connect`]'s, idle) when given, else on one it opens at its first query; the
-    /// caller takes it back with [`Source::into_client`].
-    pub(crate) fn on_client(pg: &'a PgLog, client: Option<Client>) -> Source<'a> {
+    /// Runs `f` on the source of the PostgreSQL log `pg` that queries it on `client` (a
+    /// connection of [`PgLog::connect`]'s, idle) when given, else on one it opens at its first
+    /// query; then puts the connection back in `client` ([`Source::into_client`]: `None` when
+    /// it was dropped).
+    pub(crate) fn lent<T>(
+        pg: &'a PgLog,
+        client: &mut Option<Client>,
+        f: impl FnOnce(&mut Source<'a>) -> T,
+    ) -> T {
+        let mut src = Source::on_client(pg, client.take());
+        let out = f(&mut src);
+        *client = src.into_client();
+        out
+    }
+
+    fn on_client(pg: &'a PgLog, client: Option<Client>) -> Source<'a> {
         Source::Postgres {
             pg,
             client: client.map(Box::new),
@@ -66,7 +78,7 @@ impl<'a> Source<'a> {
     /// a file log, and when that connection was dropped (a read left unfinished), even if
     /// another was opened after it: whoever lent it holds statements prepared on it, which
     /// another connection does not know.
-    pub(crate) fn into_client(self) -> Option<Client> {
+    fn into_client(self) -> Option<Client> {
         match self {
             Source::Postgres {
                 client,
