@@ -118,8 +118,10 @@ enum Import {
 enum Sink {
     File {
         /// The batch being written and synced on a thread of its own, if any (an import's
-        /// writer: [`Writer::write_behind`]).
-        in_flight: Option<FileInFlight>,
+        /// writer: [`Writer::write_behind`]), which hands back the batch's output buffer and
+        /// whether it is durable (on failure, what was written of it was cut off again, or is
+        /// a torn tail: the error says which).
+        in_flight: InFlight<(Vec<u8>, std::io::Result<()>)>,
         path: PathBuf,
         file: File,
         /// The writer record beside the log, locked while a batch is written (`None` if it
@@ -145,17 +147,14 @@ struct PgSink {
     /// An import's writer ([`Writer::open_import`]): a large batch is inserted and committed
     /// on a thread of its own while the next one is staged ([`Writer::append_pg_pipelined`]).
     pipelined: bool,
-    /// The batch being inserted and committed on its thread, if any.
-    in_flight: Option<InFlight>,
+    /// The batch being inserted and committed on its thread, if any, which hands back the
+    /// connection, the batch's output buffer and whether the batch was committed.
+    in_flight: InFlight<(postgres::Client, Vec<u8>, Result<()>)>,
     /// One-statement appends made on this connection, and the call prepared before the
     /// second of them (a writer of one batch does not pay a round trip to prepare it).
     at_end_appends: u64,
     statement: Option<AtEndStatements>,
 }
-
-/// A batch being inserted and committed on a thread of its own, which hands back the
-/// connection, the batch's output buffer and whether the batch was committed.
-type InFlight = thread::JoinHandle<(postgres::Client, Vec<u8>, Result<()>)>;
 
 impl PgSink {
     /// Runs `f` with the writer's connection lent to it (the projection index's check and
@@ -174,35 +173,27 @@ impl PgSink {
     /// Waits for the batch in flight, if any: its output buffer and whether it was committed.
     /// The connection is back in `client` after it.
     fn wait(&mut self) -> Option<(Vec<u8>, Result<()>)> {
-        let handle = self.in_flight.take()?;
-        // A thread that panicked is a bug: pass the panic on.
-        let (client, out, done) = handle
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let (client, out, done) = self.in_flight.wait()?;
         self.client = Some(client);
         Some((out, done))
     }
 }
 
-impl Drop for PgSink {
-    /// Waits for the batch in flight, whose outcome is then not told: an import that stops
-    /// on an error of its own asks first ([`Writer::wait_durable`], as `Engine` does), so
-    /// this is reached with a batch in flight only when the writer's owner panicked.
-    fn drop(&mut self) {
-        if let Some(handle) = self.in_flight.take() {
-            let _ = handle.join();
-        }
-    }
-}
+/// The batch an import's writer has on a thread of its own ([`Writer::open_import`]), if
+/// any: the thread hands back `T` (the batch's output buffer and its outcome).
+///
+/// Dropping it waits for the thread, and the outcome is then not told: whoever owns the
+/// writer asks first ([`Writer::wait_durable`]; [`Writer::into_log`] and
+/// [`Writer::update_index`] do), so a batch is dropped in flight only by a writer whose owner
+/// returned an error of its own (the engine settles the batch first: `Engine::stopped`) or
+/// panicked.
+struct InFlight<T>(Option<thread::JoinHandle<T>>);
 
-/// A batch being written at the end of a file log and synced on a thread of its own, which
-/// hands back the batch's output buffer and whether it is durable (on failure, what was
-/// written of it was cut off again, or is a torn tail: the error says which). Dropping it
-/// waits for the thread.
-struct FileInFlight(Option<thread::JoinHandle<(Vec<u8>, std::io::Result<()>)>>);
+impl<T> InFlight<T> {
+    const NONE: InFlight<T> = InFlight(None);
 
-impl FileInFlight {
-    fn wait(mut self) -> Option<(Vec<u8>, std::io::Result<()>)> {
+    /// Waits for the batch, if one is in flight, and hands back what its thread returned.
+    fn wait(&mut self) -> Option<T> {
         let handle = self.0.take()?;
         // A thread that panicked is a bug: pass the panic on.
         Some(
@@ -213,10 +204,7 @@ impl FileInFlight {
     }
 }
 
-impl Drop for FileInFlight {
-    /// Waits for the write, whose outcome is then not told: an importer asks first
-    /// ([`Writer::wait_durable`]), so this is reached with a write in flight only when the
-    /// writer's owner stopped on an error of its own or panicked.
+impl<T> Drop for InFlight<T> {
     fn drop(&mut self) {
         if let Some(handle) = self.0.take() {
             let _ = handle.join();
@@ -334,7 +322,7 @@ impl Writer {
         Ok(Writer {
             indexed: index.is_some(),
             sink: Sink::File {
-                in_flight: None,
+                in_flight: InFlight::NONE,
                 path: path.to_path_buf(),
                 file,
                 record,
@@ -421,14 +409,18 @@ impl Writer {
     /// and the next query catches the index up. On a PostgreSQL log, the local index cache
     /// ([`crate::store::cache_root`]) is brought up to the log of a writer on the index
     /// ([`Writer::open_log_indexed`]); other PostgreSQL writers fold the whole log and leave
-    /// the cache to the next query.
-    pub fn update_index(&mut self) -> Option<String> {
-        // Never an event the log does not hold (an importer waits first: `wait_durable`).
-        if let Err(e) = self.wait_durable() {
-            return Some(format!(
-                "the projection index was not updated ({e}); the next query brings it up to date"
-            ));
-        }
+    /// the cache to the next query. An import's batch in flight is waited for first (the
+    /// index never holds an event the log does not).
+    ///
+    /// # Errors
+    /// Those of [`Writer::wait_durable`]: the batch in flight was not stored.
+    pub fn update_index(&mut self) -> Result<Option<String>> {
+        self.wait_durable()?;
+        Ok(self.update_index_durable())
+    }
+
+    /// [`Writer::update_index`] with no batch in flight.
+    fn update_index_durable(&mut self) -> Option<String> {
         let updated = match &mut self.sink {
             Sink::Postgres(sink) if self.indexed => {
                 sink.lend_client(|pg, client| update_pg_index_on(pg, client, &self.log))
@@ -467,7 +459,7 @@ impl Writer {
             return None;
         }
         self.index = None;
-        self.update_index()
+        self.update_index_durable()
     }
 
     /// Opens the log `target` for appending: [`Writer::open`] for a file; for PostgreSQL,
@@ -498,7 +490,7 @@ impl Writer {
                 client: Some(client),
                 at_end: true,
                 pipelined: false,
-                in_flight: None,
+                in_flight: InFlight::NONE,
                 at_end_appends: 0,
                 statement: None,
             })),
@@ -553,11 +545,14 @@ impl Writer {
     /// cannot be written, or on PostgreSQL, the whole log is folded as by [`Writer::open_log`]
     /// and the index brought up to date once, at the end ([`Writer::defer_index`]).
     ///
-    /// On PostgreSQL, a large batch is inserted and committed on a thread of its own while
-    /// the importer makes and stages the next one: [`Writer::append`] returns once the batch
-    /// is staged and its transaction holds the writers' lock at the table's end, and the
-    /// batch is durable when the next append, or [`Writer::wait_durable`], returns `Ok`. The
-    /// importer must call [`Writer::wait_durable`] before it reports success.
+    /// Each batch is written and synced (a file: [`Writer::write_behind`]) or, a large one on
+    /// PostgreSQL, inserted and committed on a thread of its own while the importer makes and
+    /// stages the next one: [`Writer::append`] returns once the batch is staged (and on
+    /// PostgreSQL its transaction holds the writers' lock at the table's end), and the batch
+    /// is durable when the next append, or [`Writer::wait_durable`], returns `Ok`. The
+    /// importer must call [`Writer::wait_durable`] (or [`Writer::update_index`],
+    /// [`Writer::into_log`]) before it reports success, and after an error of its own before
+    /// it reports which batches were appended.
     ///
     /// # Errors
     /// Those of [`Writer::open_log`].
@@ -598,7 +593,7 @@ impl Writer {
             Sink::File {
                 in_flight, path, ..
             } => {
-                let Some((out, done)) = in_flight.take().and_then(FileInFlight::wait) else {
+                let Some((out, done)) = in_flight.wait() else {
                     return Ok(());
                 };
                 keep_spare(&mut self.spare, out, self.defer_index);
@@ -628,6 +623,15 @@ impl Writer {
     /// events, checked after each batch) and a batch more.
     fn pending_room(&self) -> u64 {
         self.pending_max + BATCH_EVENTS_MAX as u64
+    }
+
+    /// Makes every later write of the log fail (tests): its descriptor is swapped for a
+    /// read-only one.
+    #[cfg(test)]
+    pub(crate) fn break_writes(&mut self) {
+        if let Sink::File { path, file, .. } = &mut self.sink {
+            *file = File::open(&*path).unwrap();
+        }
     }
 
     /// Publishes an import's pending segment every `events` events (tests).
@@ -797,9 +801,14 @@ impl Writer {
         &self.log
     }
 
-    /// Releases the lock (closing the file) and hands back the log as of the last append.
-    pub fn into_log(self) -> Log {
-        self.log
+    /// Releases the lock (closing the file) and hands back the log as of the last append,
+    /// once an import's batch in flight is durable.
+    ///
+    /// # Errors
+    /// Those of [`Writer::wait_durable`]: the batch in flight was not stored.
+    pub fn into_log(mut self) -> Result<Log> {
+        self.wait_durable()?;
+        Ok(self.log)
     }
 
     /// Appends records already stored in another log (`stancelog copy`): `bytes` are whole
@@ -869,9 +878,11 @@ impl Writer {
     /// match; [`Error::Io`] when the disk fails. On any error before the write, the log's bytes
     /// and this writer's state are unchanged; when the write or `fdatasync` fails, what was
     /// written of the batch is cut off again (the error says whether that worked; if not, it is
-    /// a torn tail). A PostgreSQL import's writer ([`Writer::open_import`]) may instead return
-    /// the error of its previous batch, which was not stored: its fold is then reset, and read
-    /// again whole at the next append.
+    /// a torn tail). An import's writer ([`Writer::open_import`]) returns once the batch is on
+    /// its way (written behind on a thread of its own), and may instead return the error of
+    /// its previous batch, which was not stored: its fold (or the import's index) is then
+    /// dropped, and the log read again whole at the next append. An error before that wait
+    /// (a refused batch) leaves the previous batch in flight: ask [`Writer::wait_durable`].
     pub fn append(
         &mut self,
         batch: &[NewEvent],
@@ -936,7 +947,7 @@ impl Writer {
         } else if self.defer_index || seq_last == seq_before {
             None
         } else {
-            self.update_index()
+            self.update_index()?
         };
         Ok(AppendReport {
             events: report,
@@ -1155,7 +1166,7 @@ impl Writer {
                 (client, out, done)
             });
         match spawned {
-            Ok(handle) => sink.in_flight = Some(handle),
+            Ok(handle) => sink.in_flight = InFlight(Some(handle)),
             Err(e) => {
                 // The connection went with the thread's closure: the server rolls the open
                 // transaction back, nothing of the batch is stored, and later appends connect
@@ -1248,24 +1259,26 @@ impl Writer {
     /// the page cache (most of the kernel's copying, which was a third of the CPU of the
     /// thread that runs the engine and the writer) and the wait for the disk overlap with
     /// the next batch's reading, mapping and staging. The batch is durable when
-    /// [`Writer::wait_durable`] (or the next append) returns `Ok`.
+    /// [`Writer::wait_durable`] (or the next append) returns `Ok`. When the thread cannot
+    /// have its own descriptors of the log and the writer record (out of descriptors), the
+    /// batch is written here instead, as [`Writer::write`] does.
     ///
     /// # Errors
-    /// [`Error::Io`] when the thread cannot be started (nothing of the batch is written).
+    /// Those of [`Writer::write`] when the batch is written here; [`Error::Io`] when the
+    /// thread cannot be started (nothing of the batch is written).
     fn write_behind(&mut self, out: Vec<u8>) -> Result<()> {
-        let Sink::File {
-            in_flight,
-            path,
-            file,
-            record,
-            ..
-        } = &mut self.sink
-        else {
+        let Sink::File { file, record, .. } = &self.sink else {
             unreachable!("a file write on a PostgreSQL log");
         };
-        let io = |e| Error::io(path.display(), e);
-        let file = file.try_clone().map_err(io)?;
-        let record = record.as_ref().and_then(|r| r.try_clone().ok());
+        let cloned = file.try_clone().and_then(|file| {
+            let record = record.as_ref().map(WriterRecord::try_clone).transpose()?;
+            Ok((file, record))
+        });
+        let Ok((file, record)) = cloned else {
+            let written = self.write(&out, 0, false);
+            keep_spare(&mut self.spare, out, self.defer_index);
+            return written;
+        };
         let at = self.log.valid_len;
         let handle = thread::Builder::new()
             .name("stancelog-write".to_string())
@@ -1274,9 +1287,14 @@ impl Writer {
                 let done = write_synced(&file, at, &out);
                 drop(writing);
                 (out, done)
-            })
-            .map_err(io)?;
-        *in_flight = Some(FileInFlight(Some(handle)));
+            });
+        let Sink::File {
+            in_flight, path, ..
+        } = &mut self.sink
+        else {
+            unreachable!("a file write on a PostgreSQL log");
+        };
+        in_flight.0 = Some(handle.map_err(|e| Error::io(path.display(), e))?);
         Ok(())
     }
 }

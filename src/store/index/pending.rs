@@ -50,6 +50,12 @@ use crate::store::{BATCH_EVENTS_MAX, NewEvent};
 /// shorter runs would make it.
 pub(crate) const PENDING_EVENTS_MAX: u64 = MERGE_EVENTS_MAX - BATCH_EVENTS_MAX as u64;
 
+/// The most ids a pending segment's id map makes room for at once ([`Pending::add`]): a
+/// hash table is at most 7/8 full, so room for more than this takes 2^22 slots (about 100 MB
+/// for a run's 2^21 ids) where 2^21 (about 50 MB) hold this many. A run longer than this
+/// (up to [`PENDING_EVENTS_MAX`] and a batch) grows the map once more near its end.
+const ID_ROOM_MAX: u64 = (1 << 21) / 8 * 7;
+
 /// Bits of a Bloom filter per id.
 const BLOOM_BITS_PER_ID: usize = 16;
 /// Bits each id sets in its block.
@@ -221,7 +227,7 @@ impl Records {
 impl Pending {
     /// An empty pending segment for the events after `end`, its file in `dir` (a name of its
     /// own: `pending.PID.N`, N counting the pending segments this process made), whose id map
-    /// makes room for `room` ids at its second batch.
+    /// makes room for `room` ids at its second batch (at most [`ID_ROOM_MAX`]).
     fn create(dir: &Path, end: Seq, room: u64) -> std::io::Result<Pending> {
         static MADE: AtomicU64 = AtomicU64::new(0);
         let (path, file) = loop {
@@ -258,7 +264,7 @@ impl Pending {
             path: Some(path),
             len: 0,
             ids: FxHashMap::default(),
-            room,
+            room: room.min(ID_ROOM_MAX),
             notes: false,
             records: Work::Idle(Box::new(records)),
         })
@@ -306,9 +312,9 @@ impl Pending {
     /// thread's previous batch is waited for first: one batch at a time is in flight.
     ///
     /// The id map grows to fit the first batch; from the second on it has room for `room`
-    /// ids (a whole run), so it is never rehashed again: growing by doubling moved every id
-    /// once more and took fresh pages for each table (4% of a 4M-row import's CPU). A one-batch
-    /// import (or build) keeps a map of its own size.
+    /// ids (a whole run, up to [`ID_ROOM_MAX`]), so it is rehashed at most once more: growing
+    /// by doubling moved every id once more and took fresh pages for each table (4% of a
+    /// 4M-row import's CPU). A one-batch import (or build) keeps a map of its own size.
     ///
     /// # Errors
     /// That of an earlier batch's write (see [`Pending::settled`]).
@@ -881,6 +887,28 @@ mod tests {
         }
     }
 
+    /// Given a pending segment with room for an import's run and a batch more (2^21 ids),
+    /// when it takes a second batch, then its id map has room for 1,835,008 ids: 2^21 slots
+    /// at most 7/8 full (room for the run would take 2^22 slots, about 50 MB more).
+    #[test]
+    fn the_pending_id_map_room_stays_within_two_to_the_21_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        Log::create(&path).unwrap();
+        let mut text: String = (0..4).map(actor).collect();
+        text += "{\"type\":\"topic.registered\",\"topic\":\"t0\",\"title\":\"T\",\"kind\":\"policy\"}\n";
+        let batch = parse_batch("b", text.as_bytes()).unwrap();
+        append(&LogRef::File(path.clone()), &batch, "b", &opts(0)).unwrap();
+        let log = Log::open(&path).unwrap();
+        let room = super::PENDING_EVENTS_MAX + super::BATCH_EVENTS_MAX as u64;
+        assert_eq!(room, 1 << 21);
+        let mut p = super::Pending::create(dir.path(), 0, room).unwrap();
+        p.add(log.history().clone(), 0, 3).unwrap();
+        p.add(log.history().clone(), 3, 5).unwrap();
+        assert_eq!(p.ids.capacity(), 1_835_008);
+        assert_eq!(p.len(), 5);
+    }
+
     fn stance(n: usize, actor: usize, topic: usize, stance: &str) -> String {
         format!(
             "{{\"type\":\"stance.declared\",\"id\":\"{}\",\"actor\":\"a{actor}\",\"topic\":\"t{topic}\",\"stance\":\"{stance}\",\"date\":\"2020-{:02}-01\",\"cite\":{{\"publication\":\"P\"}}}}\n",
@@ -978,7 +1006,7 @@ mod tests {
         let batch = parse_batch("b", bad.as_bytes()).unwrap();
         assert!(w.append(&batch, "b", &opts(20)).is_err());
         append_to(&mut w, &import_batch(8), 21);
-        assert_eq!(w.update_index(), None);
+        assert_eq!(w.update_index().unwrap(), None);
         drop(w);
         let whole = Log::open(&path).unwrap();
         let last = whole.history().seq_last();
@@ -1041,7 +1069,7 @@ mod tests {
         std::fs::remove_file(&files[0]).unwrap();
         let second: String = (10..20).map(|n| stance(n, n % 4, 0, "support")).collect();
         append_to(&mut w, &second, 2);
-        assert_eq!(w.update_index(), None);
+        assert_eq!(w.update_index().unwrap(), None);
         drop(w);
         let whole = Log::open(&path).unwrap();
         assert_eq!(whole.history().seq_last(), 25);
