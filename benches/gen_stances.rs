@@ -176,7 +176,7 @@ fn main() {
         }
     }
     let appended = start.elapsed();
-    if let Some(warning) = w.update_index() {
+    if let Some(warning) = w.update_index().expect("the last batch stored") {
         eprintln!("{warning}");
     }
     let events = w.log().history().seq_last();

@@ -877,19 +877,23 @@ impl<'p> Engine<'p> {
     /// freed on a thread of its own. Every batch is durable when this returns `Ok`.
     ///
     /// # Errors
-    /// Those of [`Writer::append`] and [`Writer::wait_durable`].
+    /// Those of [`Writer::append`] and [`Writer::wait_durable`]; when the last batch is not
+    /// appended and the batch before it, still in flight, was not stored either, the error
+    /// says both ([`Engine::stopped`]).
     pub fn finish(mut self, file: &str) -> Result<ImportReport> {
-        self.flush(file)?;
+        if let Err(e) = self.flush(file) {
+            // The batch before may still be on its way, its write failed too.
+            return Err(self.stopped(e));
+        }
         self.spent = None;
         if let Target::Dry(_) = self.target {
             self.count_dry();
         }
         let log = match self.target {
             Target::Write(mut w) => {
-                // On PostgreSQL the last batch may still be on its way (`Writer::open_import`).
-                w.wait_durable()?;
-                self.report.index_warning = w.update_index();
-                w.into_log()
+                // The last batch may still be on its way (`Writer::open_import`).
+                self.report.index_warning = w.update_index()?;
+                w.into_log()?
             }
             Target::Dry(l) => l,
         };
@@ -1096,8 +1100,8 @@ impl Engine<'_> {
         }
     }
 
-    /// The error an import stopped on, once the batch a PostgreSQL import's writer may still
-    /// have in flight ([`Writer::open_import`]) is settled: should that batch not have been
+    /// The error an import stopped on, once the batch an import's writer may still have in
+    /// flight ([`Writer::open_import`]) is settled: should that batch not have been
     /// stored either, the error says so, since the batches "before" an error are reported as
     /// appended.
     fn stopped(&mut self, e: Error) -> Error {
@@ -1269,6 +1273,7 @@ fn correction_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::NoProgress;
 
     /// The stance of one `stance.declared` line (without its type, which is added).
     fn stance(json: &str) -> StanceDeclared {
@@ -1278,6 +1283,51 @@ mod tests {
             EventBody::StanceDeclared(s) => s,
             other => panic!("not a stance: {other:?}"),
         }
+    }
+
+    /// Given an import whose first batch (an actor's registration) is written behind it and
+    /// fails (the log's descriptor is read-only), when its last batch is refused before the
+    /// writer waits for the first (a stance of an actor never registered), then `finish`
+    /// fails with the first batch's write error (it had been counted as appended), naming
+    /// the refusal it stopped on too, and the log holds nothing.
+    #[test]
+    fn a_failed_write_behind_is_told_when_the_last_batch_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        crate::store::Log::create(&path).unwrap();
+        let opts = EngineOptions {
+            dataset: "d".to_string(),
+            key: Vec::new(),
+            now: "2024-01-01T00:00:00Z".parse().unwrap(),
+            wait: Duration::from_secs(5),
+            dry_run: false,
+            corrections: false,
+        };
+        let mut engine = Engine::open(&LogRef::File(path.clone()), opts, &NoProgress).unwrap();
+        let Target::Write(w) = &mut engine.target else {
+            unreachable!("not a dry run")
+        };
+        w.break_writes();
+        let actor = r#"{"type":"actor.registered","actor":"a1","name":"A","kind":"state","country":"USA","sector":"GOV"}"#;
+        engine.batch = crate::store::parse_batch("t", actor.as_bytes()).unwrap();
+        engine.flush("t").unwrap();
+        assert_eq!(engine.report.appended, 1);
+        let line = r#"{"type":"stance.declared","actor":"a2","topic":"t1","stance":"support","date":"2024-01","cite":{"publication":"P"}}"#;
+        engine.batch = crate::store::parse_batch("t", line.as_bytes()).unwrap();
+        let e = engine.finish("t").unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "{}: Bad file descriptor (os error 9)",
+                path.display()
+            )),
+            "{e}"
+        );
+        assert!(
+            e.contains("the last batch sent was not stored, and the import had stopped on: "),
+            "{e}"
+        );
+        assert!(e.contains("a2"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
     }
 
     /// Given a stance in the log and the same key read again, when fields are equal, other, or

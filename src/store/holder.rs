@@ -49,6 +49,12 @@ impl WriterRecord {
         Some(WriterRecord(file))
     }
 
+    /// The record through another descriptor of the same open file (its lock is the same
+    /// lock), for a thread that writes a batch.
+    pub(crate) fn try_clone(&self) -> std::io::Result<WriterRecord> {
+        self.0.try_clone().map(WriterRecord)
+    }
+
     /// Holds the record's exclusive lock until the guard is dropped: a batch is being written.
     /// Readers never hold the record's lock for longer than one look at the log's tail.
     pub(crate) fn writing(&self) -> Writing<'_> {

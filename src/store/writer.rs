@@ -2,14 +2,14 @@
 //!
 //! Durability promises (see ARCHITECTURE.md): when [`Writer::append`] returns `Ok`, the batch has
 //! been written with one `write` and `fdatasync`ed, so it survives a process crash and a power
-//! loss, assuming the disk honours `fdatasync`. (The one exception: a PostgreSQL import's
-//! writer returns once a large batch is on its way and is committing on a thread of its own;
-//! it is durable when the next append or [`Writer::wait_durable`] returns `Ok`, and the
-//! importer reports nothing as appended before that.) Until then, a crash may leave part of the batch
+//! loss, assuming the disk honours `fdatasync`. (The one exception: an import's writer
+//! ([`Writer::open_import`]) returns once a batch is on its way, being written and synced (a
+//! file) or committed (PostgreSQL) on a thread of its own; it is durable when the next append
+//! or [`Writer::wait_durable`] returns `Ok`, and the importer reports nothing as appended
+//! before that.) Until then, a crash may leave part of the batch
 //! on disk; readers ignore it as a torn tail and the next append removes it.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{OnceLock, mpsc};
@@ -117,11 +117,19 @@ enum Import {
 /// Where a writer's batches go: the storage seam's write side.
 enum Sink {
     File {
+        /// The batch being written and synced on a thread of its own, if any (an import's
+        /// writer: [`Writer::write_behind`]), which hands back the batch's output buffer and
+        /// whether it is durable (on failure, what was written of it was cut off again, or is
+        /// a torn tail: the error says which).
+        in_flight: InFlight<(Vec<u8>, std::io::Result<()>)>,
         path: PathBuf,
         file: File,
         /// The writer record beside the log, locked while a batch is written (`None` if it
         /// could not be created).
         record: Option<WriterRecord>,
+        /// An import's writer ([`Writer::open_import`]): each batch is written and synced on
+        /// a thread of its own while the importer makes and stages the next.
+        behind: bool,
     },
     Postgres(Box<PgSink>),
 }
@@ -139,17 +147,14 @@ struct PgSink {
     /// An import's writer ([`Writer::open_import`]): a large batch is inserted and committed
     /// on a thread of its own while the next one is staged ([`Writer::append_pg_pipelined`]).
     pipelined: bool,
-    /// The batch being inserted and committed on its thread, if any.
-    in_flight: Option<InFlight>,
+    /// The batch being inserted and committed on its thread, if any, which hands back the
+    /// connection, the batch's output buffer and whether the batch was committed.
+    in_flight: InFlight<(postgres::Client, Vec<u8>, Result<()>)>,
     /// One-statement appends made on this connection, and the call prepared before the
     /// second of them (a writer of one batch does not pay a round trip to prepare it).
     at_end_appends: u64,
     statement: Option<AtEndStatements>,
 }
-
-/// A batch being inserted and committed on a thread of its own, which hands back the
-/// connection, the batch's output buffer and whether the batch was committed.
-type InFlight = thread::JoinHandle<(postgres::Client, Vec<u8>, Result<()>)>;
 
 impl PgSink {
     /// Runs `f` with the writer's connection lent to it (the projection index's check and
@@ -168,25 +173,60 @@ impl PgSink {
     /// Waits for the batch in flight, if any: its output buffer and whether it was committed.
     /// The connection is back in `client` after it.
     fn wait(&mut self) -> Option<(Vec<u8>, Result<()>)> {
-        let handle = self.in_flight.take()?;
-        // A thread that panicked is a bug: pass the panic on.
-        let (client, out, done) = handle
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let (client, out, done) = self.in_flight.wait()?;
         self.client = Some(client);
         Some((out, done))
     }
 }
 
-impl Drop for PgSink {
-    /// Waits for the batch in flight, whose outcome is then not told: an import that stops
-    /// on an error of its own asks first ([`Writer::wait_durable`], as `Engine` does), so
-    /// this is reached with a batch in flight only when the writer's owner panicked.
+/// The batch an import's writer has on a thread of its own ([`Writer::open_import`]), if
+/// any: the thread hands back `T` (the batch's output buffer and its outcome).
+///
+/// Dropping it waits for the thread, and the outcome is then not told: whoever owns the
+/// writer asks first ([`Writer::wait_durable`]; [`Writer::into_log`] and
+/// [`Writer::update_index`] do), so a batch is dropped in flight only by a writer whose owner
+/// returned an error of its own (the engine settles the batch first: `Engine::stopped`) or
+/// panicked.
+struct InFlight<T>(Option<thread::JoinHandle<T>>);
+
+impl<T> InFlight<T> {
+    const NONE: InFlight<T> = InFlight(None);
+
+    /// Waits for the batch, if one is in flight, and hands back what its thread returned.
+    fn wait(&mut self) -> Option<T> {
+        let handle = self.0.take()?;
+        // A thread that panicked is a bug: pass the panic on.
+        Some(
+            handle
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        )
+    }
+}
+
+impl<T> Drop for InFlight<T> {
     fn drop(&mut self) {
-        if let Some(handle) = self.in_flight.take() {
+        if let Some(handle) = self.0.take() {
             let _ = handle.join();
         }
     }
+}
+
+/// Writes `bytes` at offset `at` of `file` and syncs them (`fdatasync`); on failure cuts the
+/// file back to `at` again, and the error says whether that worked (if not, what was written
+/// is a torn tail, which readers ignore and the next append removes).
+fn write_synced(file: &File, at: u64, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let Err(e) = file.write_all_at(bytes, at).and_then(|()| file.sync_data()) else {
+        return Ok(());
+    };
+    let left = match file.set_len(at) {
+        Ok(()) => "nothing of the batch was kept",
+        Err(_) => {
+            "part of the batch may be left at the end of the log as a torn tail, which the next append removes"
+        }
+    };
+    Err(std::io::Error::new(e.kind(), format!("{e}; {left}")))
 }
 
 /// The connection of a PostgreSQL writer with no batch in flight, opened again if it was
@@ -282,9 +322,11 @@ impl Writer {
         Ok(Writer {
             indexed: index.is_some(),
             sink: Sink::File {
+                in_flight: InFlight::NONE,
                 path: path.to_path_buf(),
                 file,
                 record,
+                behind: false,
             },
             log,
             spare: Vec::new(),
@@ -367,8 +409,18 @@ impl Writer {
     /// and the next query catches the index up. On a PostgreSQL log, the local index cache
     /// ([`crate::store::cache_root`]) is brought up to the log of a writer on the index
     /// ([`Writer::open_log_indexed`]); other PostgreSQL writers fold the whole log and leave
-    /// the cache to the next query.
-    pub fn update_index(&mut self) -> Option<String> {
+    /// the cache to the next query. An import's batch in flight is waited for first (the
+    /// index never holds an event the log does not).
+    ///
+    /// # Errors
+    /// Those of [`Writer::wait_durable`]: the batch in flight was not stored.
+    pub fn update_index(&mut self) -> Result<Option<String>> {
+        self.wait_durable()?;
+        Ok(self.update_index_durable())
+    }
+
+    /// [`Writer::update_index`] with no batch in flight.
+    fn update_index_durable(&mut self) -> Option<String> {
         let updated = match &mut self.sink {
             Sink::Postgres(sink) if self.indexed => {
                 sink.lend_client(|pg, client| update_pg_index_on(pg, client, &self.log))
@@ -407,7 +459,7 @@ impl Writer {
             return None;
         }
         self.index = None;
-        self.update_index()
+        self.update_index_durable()
     }
 
     /// Opens the log `target` for appending: [`Writer::open`] for a file; for PostgreSQL,
@@ -438,7 +490,7 @@ impl Writer {
                 client: Some(client),
                 at_end: true,
                 pipelined: false,
-                in_flight: None,
+                in_flight: InFlight::NONE,
                 at_end_appends: 0,
                 statement: None,
             })),
@@ -493,11 +545,14 @@ impl Writer {
     /// cannot be written, or on PostgreSQL, the whole log is folded as by [`Writer::open_log`]
     /// and the index brought up to date once, at the end ([`Writer::defer_index`]).
     ///
-    /// On PostgreSQL, a large batch is inserted and committed on a thread of its own while
-    /// the importer makes and stages the next one: [`Writer::append`] returns once the batch
-    /// is staged and its transaction holds the writers' lock at the table's end, and the
-    /// batch is durable when the next append, or [`Writer::wait_durable`], returns `Ok`. The
-    /// importer must call [`Writer::wait_durable`] before it reports success.
+    /// Each batch is written and synced (a file: [`Writer::write_behind`]) or, a large one on
+    /// PostgreSQL, inserted and committed on a thread of its own while the importer makes and
+    /// stages the next one: [`Writer::append`] returns once the batch is staged (and on
+    /// PostgreSQL its transaction holds the writers' lock at the table's end), and the batch
+    /// is durable when the next append, or [`Writer::wait_durable`], returns `Ok`. The
+    /// importer must call [`Writer::wait_durable`] (or [`Writer::update_index`],
+    /// [`Writer::into_log`]) before it reports success, and after an error of its own before
+    /// it reports which batches were appended.
     ///
     /// # Errors
     /// Those of [`Writer::open_log`].
@@ -513,8 +568,11 @@ impl Writer {
         let mut w = Writer::open_file(path, wait, true)?;
         w.defer_index = true;
         w.indexed = false;
+        if let Sink::File { behind, .. } = &mut w.sink {
+            *behind = true;
+        }
         if let Some(index) = w.index.take() {
-            w.import = match Appender::new(*index) {
+            w.import = match Appender::new(*index, w.pending_room()) {
                 Ok(a) => Import::On(Box::new(a)),
                 Err(_) => Import::Lost,
             };
@@ -522,16 +580,32 @@ impl Writer {
         Ok(w)
     }
 
-    /// Waits until every batch appended is durable: on PostgreSQL, the batch an import's
-    /// writer has in flight ([`Writer::open_import`]) committed; nothing to wait for
-    /// otherwise (every other append is durable when it returns).
+    /// Waits until every batch appended is durable: the batch an import's writer
+    /// ([`Writer::open_import`]) has in flight written and synced (a file) or committed
+    /// (PostgreSQL); nothing to wait for otherwise (every other append is durable when it
+    /// returns).
     ///
     /// # Errors
-    /// [`Error::Io`] when that batch was not committed (nothing of it is stored; the writer
-    /// reads the log again at its next append, since its fold held the batch).
+    /// [`Error::Io`] when that batch was not stored (the writer reads the log again at its
+    /// next append or look-up, since its fold or pending events held the batch).
     pub fn wait_durable(&mut self) -> Result<()> {
-        let Sink::Postgres(sink) = &mut self.sink else {
-            return Ok(());
+        let sink = match &mut self.sink {
+            Sink::File {
+                in_flight, path, ..
+            } => {
+                let Some((out, done)) = in_flight.wait() else {
+                    return Ok(());
+                };
+                keep_spare(&mut self.spare, out, self.defer_index);
+                // Not stored: the writer's log (and pending events) held it, so the log is
+                // read again whole before the next batch or look-up, and the index is caught
+                // up from it.
+                return done.map_err(|e| {
+                    self.import = Import::Lost;
+                    Error::io(path.display(), e)
+                });
+            }
+            Sink::Postgres(sink) => sink,
         };
         let Some((out, done)) = sink.wait() else {
             return Ok(());
@@ -543,6 +617,21 @@ impl Writer {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// The ids an import's pending segment makes room for: a run ([`Writer::pending_max`]
+    /// events, checked after each batch) and a batch more.
+    fn pending_room(&self) -> u64 {
+        self.pending_max + BATCH_EVENTS_MAX as u64
+    }
+
+    /// Makes every later write of the log fail (tests): its descriptor is swapped for a
+    /// read-only one.
+    #[cfg(test)]
+    pub(crate) fn break_writes(&mut self) {
+        if let Sink::File { path, file, .. } = &mut self.sink {
+            *file = File::open(&*path).unwrap();
+        }
     }
 
     /// Publishes an import's pending segment every `events` events (tests).
@@ -576,6 +665,11 @@ impl Writer {
     /// After the index was lost mid-import: folds the whole log (the batches already appended
     /// included), which the writer then goes on with.
     fn fold_if_lost(&mut self) -> Result<()> {
+        if matches!(self.import, Import::Lost) {
+            // The log is read once the batch in flight is stored; if it was not, that is the
+            // error (the batch was reported appended).
+            self.wait_durable()?;
+        }
         if let (Import::Lost, Sink::File { path, .. }) = (&self.import, &self.sink) {
             self.log = Log::open(path)?;
             self.import = Import::No;
@@ -644,35 +738,45 @@ impl Writer {
         self.fold_if_lost()
     }
 
-    /// After an import's batch `from + 1..=last` is durable: adds it to the pending segment,
-    /// and publishes that when it is full. A failure loses the index for the rest of the
-    /// import (see [`Import::Lost`]), with a warning.
-    fn follow_import(&mut self, from: Seq, last: Seq) -> Option<String> {
-        let (Import::On(a), Sink::File { path, .. }) = (&mut self.import, &self.sink) else {
-            return None;
-        };
+    /// After an import's batch `from + 1..=last` is appended (durable, or being written:
+    /// [`Writer::write_behind`]): adds it to the pending segment, and publishes that when it
+    /// is full, once the batch is durable. A failure to keep the index loses it for the rest
+    /// of the import (see [`Import::Lost`]), with a warning.
+    ///
+    /// # Errors
+    /// Those of [`Writer::wait_durable`] (the batch was not stored).
+    fn follow_import(&mut self, from: Seq, last: Seq) -> Result<Option<String>> {
+        let room = self.pending_room();
         let lost = |e: &dyn std::fmt::Display| {
             format!("the projection index was not kept ({e}); the next query brings it up to date")
+        };
+        let (Import::On(a), Sink::File { .. }) = (&mut self.import, &self.sink) else {
+            return Ok(None);
         };
         // The batch's history goes to the pending thread; the next batch gets a new one.
         let h = std::mem::replace(&mut self.log.history, History::sparse_to(last));
         if let Err(e) = a.add(h, from, last) {
             self.import = Import::Lost;
-            return Some(lost(&e));
+            return Ok(Some(lost(&e)));
         }
         if a.pending.len() < self.pending_max {
-            return None;
+            return Ok(None);
         }
+        // The index never holds an event the log does not.
+        self.wait_durable()?;
+        let (Import::On(a), Sink::File { path, .. }) = (&mut self.import, &self.sink) else {
+            return Ok(None);
+        };
         let reopened = match a.publish(path, &self.log, true) {
-            Ok(true) => return None,
+            Ok(true) => return Ok(None),
             // A query caught the index up meanwhile: open it as it is now.
             Ok(false) => Index::open(path).and_then(|(index, _)| {
-                Appender::new(index)
+                Appender::new(index, room)
                     .map_err(|e| Error::io(path.display(), std::io::Error::other(e)))
             }),
             Err(e) => Err(e),
         };
-        match reopened {
+        Ok(match reopened {
             Ok(a) => {
                 self.import = Import::On(Box::new(a));
                 None
@@ -681,7 +785,7 @@ impl Writer {
                 self.import = Import::Lost;
                 Some(lost(&e))
             }
-        }
+        })
     }
 
     /// The projection index this writer checks its next batch against: `Some` for a writer
@@ -697,9 +801,14 @@ impl Writer {
         &self.log
     }
 
-    /// Releases the lock (closing the file) and hands back the log as of the last append.
-    pub fn into_log(self) -> Log {
-        self.log
+    /// Releases the lock (closing the file) and hands back the log as of the last append,
+    /// once an import's batch in flight is durable.
+    ///
+    /// # Errors
+    /// Those of [`Writer::wait_durable`]: the batch in flight was not stored.
+    pub fn into_log(mut self) -> Result<Log> {
+        self.wait_durable()?;
+        Ok(self.log)
     }
 
     /// Appends records already stored in another log (`stancelog copy`): `bytes` are whole
@@ -769,9 +878,11 @@ impl Writer {
     /// match; [`Error::Io`] when the disk fails. On any error before the write, the log's bytes
     /// and this writer's state are unchanged; when the write or `fdatasync` fails, what was
     /// written of the batch is cut off again (the error says whether that worked; if not, it is
-    /// a torn tail). A PostgreSQL import's writer ([`Writer::open_import`]) may instead return
-    /// the error of its previous batch, which was not stored: its fold is then reset, and read
-    /// again whole at the next append.
+    /// a torn tail). An import's writer ([`Writer::open_import`]) returns once the batch is on
+    /// its way (written behind on a thread of its own), and may instead return the error of
+    /// its previous batch, which was not stored: its fold (or the import's index) is then
+    /// dropped, and the log read again whole at the next append. An error before that wait
+    /// (a refused batch) leaves the previous batch in flight: ask [`Writer::wait_durable`].
     pub fn append(
         &mut self,
         batch: &[NewEvent],
@@ -802,9 +913,21 @@ impl Writer {
         let torn = self.log.torn_tail_bytes;
         let torn_records = self.log.torn_tail_records;
         let newline = self.log.final_newline_missing && !out.is_empty();
-        let written = self.write(&out, torn, newline);
         let out_len = out.len() as u64 + u64::from(newline);
-        keep_spare(&mut self.spare, out, self.defer_index);
+        let behind = matches!(self.sink, Sink::File { behind: true, .. })
+            && torn == 0
+            && !newline
+            && !out.is_empty();
+        // One batch in flight at a time, written in order.
+        let written = match self.wait_durable() {
+            Err(e) => Err(e),
+            Ok(()) if behind => self.write_behind(out),
+            Ok(()) => {
+                let written = self.write(&out, torn, newline);
+                keep_spare(&mut self.spare, out, self.defer_index);
+                written
+            }
+        };
         if let Err(e) = written {
             self.log.history.rollback_to(seq_before);
             return Err(e);
@@ -820,11 +943,11 @@ impl Writer {
         let index_warning = if self.indexed {
             self.follow_index(seq_last > seq_before)
         } else if matches!(self.import, Import::On(_)) {
-            self.follow_import(seq_before, seq_last)
+            self.follow_import(seq_before, seq_last)?
         } else if self.defer_index || seq_last == seq_before {
             None
         } else {
-            self.update_index()
+            self.update_index()?
         };
         Ok(AppendReport {
             events: report,
@@ -1043,7 +1166,7 @@ impl Writer {
                 (client, out, done)
             });
         match spawned {
-            Ok(handle) => sink.in_flight = Some(handle),
+            Ok(handle) => sink.in_flight = InFlight(Some(handle)),
             Err(e) => {
                 // The connection went with the thread's closure: the server rolls the open
                 // transaction back, nothing of the batch is stored, and later appends connect
@@ -1105,7 +1228,10 @@ impl Writer {
     /// record, if `newline`) and syncs; on failure cuts the file back to where it was. Holds
     /// the writer record's lock throughout, so `verify` can tell this batch from a crash's tail.
     fn write(&mut self, out: &[u8], torn: u64, newline: bool) -> Result<()> {
-        let Sink::File { path, file, record } = &mut self.sink else {
+        let Sink::File {
+            path, file, record, ..
+        } = &mut self.sink
+        else {
             unreachable!("a file write on a PostgreSQL log");
         };
         let _writing = record.as_ref().map(WriterRecord::writing);
@@ -1114,7 +1240,6 @@ impl Writer {
             file.set_len(self.log.valid_len).map_err(io)?;
         }
         if !out.is_empty() || torn > 0 {
-            file.seek(SeekFrom::Start(self.log.valid_len)).map_err(io)?;
             // One write: the newline and the batch together (a rare case, worth a copy).
             let with_newline;
             let bytes = if newline {
@@ -1123,18 +1248,53 @@ impl Writer {
             } else {
                 out
             };
-            if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_data()) {
-                // Not acknowledged: cut what was written of the batch off again (if even that
-                // fails, it is a torn tail, which readers ignore and the next append removes).
-                let left = match file.set_len(self.log.valid_len) {
-                    Ok(()) => "nothing of the batch was kept",
-                    Err(_) => {
-                        "part of the batch may be left at the end of the log as a torn tail, which the next append removes"
-                    }
-                };
-                return Err(io(std::io::Error::new(e.kind(), format!("{e}; {left}"))));
-            }
+            write_synced(file, self.log.valid_len, bytes).map_err(io)?;
         }
+        Ok(())
+    }
+
+    /// [`Writer::write`] of an import's batch `out` (no torn tail, no newline missing) on a
+    /// thread of its own, which holds the writer record's lock while it writes and syncs:
+    /// returns at once, with no other batch in flight. The kernel's copy of the batch into
+    /// the page cache (most of the kernel's copying, which was a third of the CPU of the
+    /// thread that runs the engine and the writer) and the wait for the disk overlap with
+    /// the next batch's reading, mapping and staging. The batch is durable when
+    /// [`Writer::wait_durable`] (or the next append) returns `Ok`. When the thread cannot
+    /// have its own descriptors of the log and the writer record (out of descriptors), the
+    /// batch is written here instead, as [`Writer::write`] does.
+    ///
+    /// # Errors
+    /// Those of [`Writer::write`] when the batch is written here; [`Error::Io`] when the
+    /// thread cannot be started (nothing of the batch is written).
+    fn write_behind(&mut self, out: Vec<u8>) -> Result<()> {
+        let Sink::File { file, record, .. } = &self.sink else {
+            unreachable!("a file write on a PostgreSQL log");
+        };
+        let cloned = file.try_clone().and_then(|file| {
+            let record = record.as_ref().map(WriterRecord::try_clone).transpose()?;
+            Ok((file, record))
+        });
+        let Ok((file, record)) = cloned else {
+            let written = self.write(&out, 0, false);
+            keep_spare(&mut self.spare, out, self.defer_index);
+            return written;
+        };
+        let at = self.log.valid_len;
+        let handle = thread::Builder::new()
+            .name("stancelog-write".to_string())
+            .spawn(move || {
+                let writing = record.as_ref().map(WriterRecord::writing);
+                let done = write_synced(&file, at, &out);
+                drop(writing);
+                (out, done)
+            });
+        let Sink::File {
+            in_flight, path, ..
+        } = &mut self.sink
+        else {
+            unreachable!("a file write on a PostgreSQL log");
+        };
+        in_flight.0 = Some(handle.map_err(|e| Error::io(path.display(), e))?);
         Ok(())
     }
 }

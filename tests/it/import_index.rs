@@ -240,3 +240,100 @@ fn query_after_a_crash(log: &Path, case: &str) {
         "{case}"
     );
 }
+
+/// The byte length of `log` at the end of each batch (a line whose seq is its `batch_last`).
+fn batch_ends(log: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut at = 0;
+    for line in log.split_inclusive(|b| *b == b'\n') {
+        at += line.len();
+        let v: Value = serde_json::from_slice(line).unwrap();
+        if v["seq"] == v["batch_last"] {
+            ends.push(at);
+        }
+    }
+    ends
+}
+
+/// Imports `file` into `log` with [`FLAGS`] (topics of kind `vote`), its files limited to `blocks` of 512 bytes
+/// (`ulimit -f`; a write past it fails with EFBIG, its signal ignored).
+fn import_limited(log: &Path, file: &Path, blocks: usize) -> std::process::Output {
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c")
+        .arg("trap '' XFSZ; ulimit -f \"$0\"; exec \"$@\"")
+        .arg(blocks.to_string())
+        .arg(env!("CARGO_BIN_EXE_stancelog"))
+        .args(["--log", log.to_str().unwrap(), "import", "csv"])
+        .arg(file)
+        .args(FLAGS)
+        .args(["--topic-kind", "vote"]);
+    c.output().unwrap()
+}
+
+/// An import's writer writes and syncs each batch on a thread of its own while the next is
+/// made. Given a sheet of three batches (three recorded times) imported whole into one log,
+/// when the same sheet is imported into a new log whose file may not grow past the end of
+/// its first batch (the second batch's write fails while the third is staged: found at the
+/// next append), or past the end of its second (the last batch's write fails: found when the
+/// import finishes), then the import exits 1 with the write's error, the log holds exactly
+/// the batches before, byte for byte, and a second import of the sheet appends the rest: the
+/// log is then byte for byte the log imported whole, its index agrees with it, and queries
+/// answer as an index built anew.
+#[test]
+fn a_batch_whose_write_fails_behind_the_import_stops_it_with_the_batches_before_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sheet = HEADER.to_string();
+    for (b, recorded) in ["2024-02-01", "2024-03-01", "2024-04-01"]
+        .iter()
+        .enumerate()
+    {
+        for m in 0..300 {
+            for who in ["USA", "KOR", "JPN"] {
+                let position = ["yes", "no", "abstain"][(m + b) % 3];
+                sheet += &row(
+                    who,
+                    &format!("m{b}-{m}"),
+                    position,
+                    "2024-01-15",
+                    &format!("{recorded}T00:00:00Z"),
+                );
+            }
+        }
+    }
+    let whole_log = new_log(&folder(dir.path().join("whole")));
+    let r = import(&whole_log, &sheet, &["--topic-kind", "vote"]);
+    // 2,700 stances, 900 topics and 3 actors registered.
+    assert_eq!(r["appended"], 3_603, "{r}");
+    let whole = std::fs::read(&whole_log).unwrap();
+    let ends = batch_ends(&whole);
+    assert_eq!(ends.len(), 3);
+    let file = dir.path().join("sheet.csv");
+    std::fs::write(&file, &sheet).unwrap();
+    for kept in 1..=2 {
+        let sub = folder(dir.path().join(format!("kept{kept}")));
+        let log = new_log(&sub);
+        let o = import_limited(&log, &file, ends[kept - 1].div_ceil(512));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with(&format!(
+                "stancelog: error: {}: File too large (os error 27); nothing of the batch was kept",
+                log.display()
+            )),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(std::fs::read(&log).unwrap(), whole[..ends[kept - 1]]);
+        let r = import(&log, &sheet, &["--topic-kind", "vote"]);
+        let before = [0, 1_203, 2_403][kept];
+        assert_eq!(r["appended"], 3_603 - before, "{r}");
+        assert_eq!(std::fs::read(&log).unwrap(), whole);
+        verify_agrees(&log);
+        assert_eq!(answers(&log), answers_of_a_fresh_index(&log, &sub));
+    }
+}
+
+/// The folder `path`, made.
+fn folder(path: PathBuf) -> PathBuf {
+    std::fs::create_dir_all(&path).unwrap();
+    path
+}

@@ -128,7 +128,7 @@ impl Build {
         };
         let kept = manifest.segments.iter().map(|s| s.name.clone()).collect();
         let index = Index::new(dir.to_path_buf(), manifest.clone(), segments);
-        let appender = Appender::new(index).map_err(|e| damaged(dir, e))?;
+        let appender = Appender::new(index, limits.pending_events).map_err(|e| damaged(dir, e))?;
         Ok(Build {
             dir: dir.to_path_buf(),
             started: manifest.seq,

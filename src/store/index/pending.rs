@@ -50,6 +50,12 @@ use crate::store::{BATCH_EVENTS_MAX, NewEvent};
 /// shorter runs would make it.
 pub(crate) const PENDING_EVENTS_MAX: u64 = MERGE_EVENTS_MAX - BATCH_EVENTS_MAX as u64;
 
+/// The most ids a pending segment's id map makes room for at once ([`Pending::add`]): a
+/// hash table is at most 7/8 full, so room for more than this takes 2^22 slots (about 100 MB
+/// for a run's 2^21 ids) where 2^21 (about 50 MB) hold this many. A run longer than this
+/// (up to [`PENDING_EVENTS_MAX`] and a batch) grows the map once more near its end.
+const ID_ROOM_MAX: u64 = (1 << 21) / 8 * 7;
+
 /// Bits of a Bloom filter per id.
 const BLOOM_BITS_PER_ID: usize = 16;
 /// Bits each id sets in its block.
@@ -160,6 +166,9 @@ pub(crate) struct Pending {
     /// Events held (added, whether or not their records are written yet).
     len: u64,
     ids: FxHashMap<Uuid, Seq>,
+    /// Ids the map makes room for at once from its second batch on (a whole run: see
+    /// [`Pending::add`]).
+    room: u64,
     /// Whether any of them is a correction, retraction or citation (else no stance has
     /// notes among them, and [`Appender::notes`] need not wait for the pending thread).
     notes: bool,
@@ -217,8 +226,9 @@ impl Records {
 
 impl Pending {
     /// An empty pending segment for the events after `end`, its file in `dir` (a name of its
-    /// own: `pending.PID.N`, N counting the pending segments this process made).
-    fn create(dir: &Path, end: Seq) -> std::io::Result<Pending> {
+    /// own: `pending.PID.N`, N counting the pending segments this process made), whose id map
+    /// makes room for `room` ids at its second batch (at most [`ID_ROOM_MAX`]).
+    fn create(dir: &Path, end: Seq, room: u64) -> std::io::Result<Pending> {
         static MADE: AtomicU64 = AtomicU64::new(0);
         let (path, file) = loop {
             let n = MADE.fetch_add(1, Ordering::Relaxed);
@@ -254,6 +264,7 @@ impl Pending {
             path: Some(path),
             len: 0,
             ids: FxHashMap::default(),
+            room: room.min(ID_ROOM_MAX),
             notes: false,
             records: Work::Idle(Box::new(records)),
         })
@@ -300,6 +311,11 @@ impl Pending {
     /// `h` along (the writer makes a new history for its next batch) and frees it after. The
     /// thread's previous batch is waited for first: one batch at a time is in flight.
     ///
+    /// The id map grows to fit the first batch; from the second on it has room for `room`
+    /// ids (a whole run, up to [`ID_ROOM_MAX`]), so it is rehashed at most once more: growing
+    /// by doubling moved every id once more and took fresh pages for each table (4% of a
+    /// 4M-row import's CPU). A one-batch import (or build) keeps a map of its own size.
+    ///
     /// # Errors
     /// That of an earlier batch's write (see [`Pending::settled`]).
     fn add(&mut self, h: History, from: Seq, last: Seq) -> std::io::Result<()> {
@@ -309,6 +325,12 @@ impl Pending {
         else {
             unreachable!("settled")
         };
+        let adding = (last - from) as usize;
+        if self.len > 0 && self.ids.capacity() - self.ids.len() < adding {
+            let room = usize::try_from(self.room).unwrap_or(usize::MAX);
+            self.ids
+                .reserve(room.saturating_sub(self.ids.len()).max(adding));
+        }
         for seq in from + 1..=last {
             if let Some(meta) = h.event_meta(seq) {
                 self.ids.insert(meta.id, seq);
@@ -391,6 +413,8 @@ pub(crate) struct Appender {
     /// Per segment of `index`: every [`FENCE_IDS`]th id, and the hashes of its keys.
     fences: Vec<SegmentKeys>,
     pub(crate) pending: Pending,
+    /// Ids each pending segment makes room for (see [`Pending::add`]).
+    room: u64,
     /// Registrations read or written so far, by what they register.
     actors: FxHashMap<ActorId, Event>,
     topics: FxHashMap<TopicId, Event>,
@@ -421,11 +445,13 @@ impl std::fmt::Debug for Appender {
 
 impl Appender {
     /// Keeps `index` (just opened, under the log's lock) for appending after its end: reads
-    /// each segment's id table once, into the Bloom filter and the fences.
+    /// each segment's id table once, into the Bloom filter and the fences. Each pending
+    /// segment's id map makes room for `room` ids at its second batch (the most events it
+    /// holds before it is published, a batch more).
     ///
     /// # Errors
     /// Damage found while reading, or the pending file not made, in words.
-    pub(crate) fn new(index: Index) -> std::result::Result<Appender, Damage> {
+    pub(crate) fn new(index: Index, room: u64) -> std::result::Result<Appender, Damage> {
         if index.in_memory_only() {
             // Not written (a read-only folder, a full disk): it holds no segment to check
             // ids against, and the pending one could not be published.
@@ -435,13 +461,14 @@ impl Appender {
         for seg in &index.segments {
             fences.push(keys_of(seg)?);
         }
-        let pending = Pending::create(&index.dir, index.seq_last())
+        let pending = Pending::create(&index.dir, index.seq_last(), room)
             .map_err(|e| format!("the pending segment could not be made: {e}"))?;
         Ok(Appender {
             index,
             window: None,
             fences,
             pending,
+            room,
             actors: FxHashMap::default(),
             topics: FxHashMap::default(),
             links: Vec::new(),
@@ -721,7 +748,7 @@ impl Appender {
                 keys_of(seg)?
             });
         }
-        self.pending = Pending::create(&index.dir, index.seq_last())
+        self.pending = Pending::create(&index.dir, index.seq_last(), self.room)
             .map_err(|e| format!("the pending segment could not be made: {e}"))?;
         self.fences = fences;
         self.index = index;
@@ -821,7 +848,7 @@ mod tests {
         for n in 0..2_000 {
             std::fs::write(name(n), b"another process's").unwrap();
         }
-        let pending = super::Pending::create(dir.path(), 0).unwrap();
+        let pending = super::Pending::create(dir.path(), 0, 0).unwrap();
         let mine = pending.path.clone().unwrap();
         assert!(!(0..2_000).any(|n| name(n) == mine), "{}", mine.display());
         for n in 0..2_000 {
@@ -829,6 +856,57 @@ mod tests {
         }
         drop(pending);
         assert!(!mine.exists());
+    }
+
+    /// Given a log of 18 events and a pending segment with room for 1,000 ids, when it takes
+    /// the first 10 events as one batch, then its id map is of that batch's size; when it
+    /// takes the other 8, then the map has room for 1,000 ids (never rehashed again), and
+    /// holds all 18 ids at their seqs.
+    #[test]
+    fn the_pending_id_map_makes_room_for_a_run_at_its_second_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        Log::create(&path).unwrap();
+        let mut text: String = (0..4).map(actor).collect();
+        text += "{\"type\":\"topic.registered\",\"topic\":\"t0\",\"title\":\"T\",\"kind\":\"policy\"}\n";
+        text += &(0..13)
+            .map(|n| stance(n, n % 4, 0, "oppose"))
+            .collect::<String>();
+        let batch = parse_batch("b", text.as_bytes()).unwrap();
+        append(&LogRef::File(path.clone()), &batch, "b", &opts(0)).unwrap();
+        let log = Log::open(&path).unwrap();
+        let mut p = super::Pending::create(dir.path(), 0, 1_000).unwrap();
+        p.add(log.history().clone(), 0, 10).unwrap();
+        assert!(p.ids.capacity() < 100, "{}", p.ids.capacity());
+        p.add(log.history().clone(), 10, 18).unwrap();
+        assert!(p.ids.capacity() >= 1_000, "{}", p.ids.capacity());
+        assert_eq!(p.len(), 18);
+        for seq in 1..=18 {
+            let meta = log.history().event_meta(seq).unwrap();
+            assert_eq!(p.ids.get(&meta.id), Some(&seq));
+        }
+    }
+
+    /// Given a pending segment with room for an import's run and a batch more (2^21 ids),
+    /// when it takes a second batch, then its id map has room for 1,835,008 ids: 2^21 slots
+    /// at most 7/8 full (room for the run would take 2^22 slots, about 50 MB more).
+    #[test]
+    fn the_pending_id_map_room_stays_within_two_to_the_21_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        Log::create(&path).unwrap();
+        let mut text: String = (0..4).map(actor).collect();
+        text += "{\"type\":\"topic.registered\",\"topic\":\"t0\",\"title\":\"T\",\"kind\":\"policy\"}\n";
+        let batch = parse_batch("b", text.as_bytes()).unwrap();
+        append(&LogRef::File(path.clone()), &batch, "b", &opts(0)).unwrap();
+        let log = Log::open(&path).unwrap();
+        let room = super::PENDING_EVENTS_MAX + super::BATCH_EVENTS_MAX as u64;
+        assert_eq!(room, 1 << 21);
+        let mut p = super::Pending::create(dir.path(), 0, room).unwrap();
+        p.add(log.history().clone(), 0, 3).unwrap();
+        p.add(log.history().clone(), 3, 5).unwrap();
+        assert_eq!(p.ids.capacity(), 1_835_008);
+        assert_eq!(p.len(), 5);
     }
 
     fn stance(n: usize, actor: usize, topic: usize, stance: &str) -> String {
@@ -928,7 +1006,7 @@ mod tests {
         let batch = parse_batch("b", bad.as_bytes()).unwrap();
         assert!(w.append(&batch, "b", &opts(20)).is_err());
         append_to(&mut w, &import_batch(8), 21);
-        assert_eq!(w.update_index(), None);
+        assert_eq!(w.update_index().unwrap(), None);
         drop(w);
         let whole = Log::open(&path).unwrap();
         let last = whole.history().seq_last();
@@ -991,7 +1069,7 @@ mod tests {
         std::fs::remove_file(&files[0]).unwrap();
         let second: String = (10..20).map(|n| stance(n, n % 4, 0, "support")).collect();
         append_to(&mut w, &second, 2);
-        assert_eq!(w.update_index(), None);
+        assert_eq!(w.update_index().unwrap(), None);
         drop(w);
         let whole = Log::open(&path).unwrap();
         assert_eq!(whole.history().seq_last(), 25);
