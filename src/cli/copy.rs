@@ -50,6 +50,13 @@ struct Copied {
 pub fn run(c: &CopyArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let from = LogRef::parse(&c.from)?;
     let to = LogRef::parse(&c.to)?;
+    if let LogRef::File(path) = &from
+        && !path.exists()
+    {
+        // Not the "create one with init" of a missing log: a source must hold something.
+        let shown = path.display();
+        return Err(Error::Usage(format!("--from {shown}: no log there to copy")).into());
+    }
     let (source, bytes) = from.open_stored()?;
     if let LogRef::File(path) = &to
         && !path.exists()

@@ -225,6 +225,13 @@ on_both_backends! {
         assert_eq!(o.status.code(), Some(2));
         assert!(stderr(&o).contains("(they differ at seq 1); refusing to copy"), "{}", stderr(&o));
         assert_eq!(log.ok(&["verify", "--format", "csv"], None).lines().nth(1).unwrap().split(',').next(), Some("35"));
+        // Regression: a missing source was met with "create one with `stancelog --log X init`".
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.jsonl");
+        let missing = missing.to_str().unwrap();
+        let o = run(&["copy", "--from", missing, "--to", &log.arg], None);
+        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(stderr(&o), format!("stancelog: error: --from {missing}: no log there to copy\n"));
     }
 
     fn append_numbers_the_batch_and_a_repeat_is_not_stored_again(b: Backend) {
