@@ -118,7 +118,15 @@ fn start(w: &WatchArgs, target: &LogRef) -> Result<(Follower, Filter, Seq), Erro
         }
     };
     let next = match w.from_seq {
-        Some(seq) => seq,
+        Some(seq) => {
+            if seq > end + 1 && !common::quiet() {
+                eprintln!(
+                    "stancelog: note: {target}: --from-seq {seq} is after the log's end (seq {end}): waiting for seq {} to {seq} to be appended",
+                    end + 1
+                );
+            }
+            seq
+        }
         None => {
             let seq = end + 1;
             if !common::quiet() {

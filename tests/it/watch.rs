@@ -155,6 +155,12 @@ on_both_backends! {
         let log = TestLog::empty(b);
         log.ok(&["append", "-"], Some(REGISTER.as_bytes()));
         let watcher = Watcher::start(&log, &["--from-seq", "4"]);
+        // It says that it waits for seqs not there yet (it said nothing).
+        let note = watcher.errors.recv_timeout(PATIENCE).expect("a note");
+        assert!(
+            note.ends_with(": --from-seq 4 is after the log's end (seq 2): waiting for seq 3 to 4 to be appended"),
+            "{note}"
+        );
         log.ok(&["append", "-"], Some(stances(1, 1).as_bytes()));
         log.ok(&["append", "-"], Some(stances(2, 3).as_bytes()));
         assert_eq!(watcher.seqs_through(6), vec![4, 5, 6]);
