@@ -89,7 +89,15 @@ pub fn run(c: &CopyArgs, out: &mut dyn Write) -> Result<(), Failure> {
     }
     let rest = &bytes[had.len()..];
     if !rest.is_empty() {
+        let torn = writer.log().torn_tail_bytes();
         writer.append_stored(rest, &from.to_string())?;
+        if torn > 0 {
+            // What an interrupted copy left: removed as an append removes it, and said as
+            // an append says it (it was removed in silence).
+            eprintln!(
+                "stancelog: removed a torn tail of {torn} bytes from {to} before copying (an earlier copy or append cut short)"
+            );
+        }
     }
     let done = Copied {
         target_had,

@@ -1294,3 +1294,36 @@ fn the_readme_main_job_table_is_what_the_command_prints() {
     assert_eq!(stdout(&o), &readme[start..end]);
 }
 }
+
+/// Regression: a copy into a file that an interrupted copy left with a torn tail removed the
+/// tail in silence; it says so, as an append does, and the copy is the source byte for byte.
+#[test]
+fn a_copy_over_a_torn_tail_says_it_removed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = std::fs::read(seed_log()).unwrap();
+    let lines: Vec<&[u8]> = seed.split_inclusive(|b| *b == b'\n').collect();
+    let mut torn: Vec<u8> = lines[..35].concat();
+    torn.extend_from_slice(&lines[35][..40]);
+    let target = dir.path().join("copy.jsonl");
+    std::fs::write(&target, &torn).unwrap();
+    let o = crate::support::run(
+        &[
+            "copy",
+            "--from",
+            seed_log().to_str().unwrap(),
+            "--to",
+            target.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "stancelog: removed a torn tail of 40 bytes from {} before copying",
+            target.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), seed);
+}
