@@ -67,7 +67,7 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
     let (mut due, mut more) = (true, false);
     loop {
         if due {
-            let caught = follower.catch_up()?;
+            let caught = follower.catch_up().inspect_err(|_| resume_note(next))?;
             if let Some((missing, visible)) = caught.held_back
                 && caught.held_back != warned_gap
             {
@@ -98,8 +98,16 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
         if stdout_closed() {
             return Err(Failure::BrokenPipe);
         }
-        due = more || follower.wait(TICK)?;
+        due = more || follower.wait(TICK).inspect_err(|_| resume_note(next))?;
     }
+}
+
+/// Says where a later watch picks up after an error ends this one (a lost connection, a
+/// server restarted): every seq before `next` was printed or filtered out.
+fn resume_note(next: Seq) {
+    eprintln!(
+        "stancelog: note: stopping on the error below; watch again with --from-seq {next} to resume without a gap"
+    );
 }
 
 /// Opens the follower, resolves the filter's names on the log as it is now (as queries do),

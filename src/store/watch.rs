@@ -243,9 +243,8 @@ impl Follower {
             Ok((_, IndexUse::Rebuilt { reason })) if mark > 0 => {
                 // Not only damage: the log may have been replaced by another one.
                 return Err(Error::Usage(format!(
-                    "{}: the index was discarded ({reason}) after seq {mark} was printed: if the log was replaced, what follows is another log's; watch again with --from-seq {}",
-                    ix.target,
-                    mark + 1
+                    "{}: the index was discarded ({reason}) after seq {mark} was read: if the log was replaced, what follows is another log's",
+                    ix.target
                 )));
             }
             Ok((index, _)) => index,
