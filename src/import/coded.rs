@@ -327,6 +327,7 @@ pub fn import(
         wait: opts.wait,
         dry_run: opts.dry_run,
         corrections: false,
+        stance_sources: Vec::new(),
     };
     let engine = Engine::open(log, engine_opts, progress)?;
     let mut lines = LineCounter::open(file)?;
