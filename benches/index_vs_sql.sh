@@ -19,12 +19,19 @@ sides=benches/sql_sides.py
 
 cargo build --release --quiet
 echo "load before: $(uptime)"
-# Runs a command, appending "label side seconds peak_kb" to the results.
+# Runs a command, appending "label side seconds peak_kb" to the results: wall time to the
+# millisecond (GNU time's %e counts in hundredths, and the one-actor queries take 10 to 80 ms),
+# peak memory from GNU time, and its CPU seconds (user + system) to "$work/cpu".
 measure() {
   local label="$1" side="$2"; shift 2
-  /usr/bin/time -f "%e %M" -o "$work/time" "$@" > "$work/out.json"
-  read -r secs kb < "$work/time"
-  echo "$label $side $secs $kb" >> "$work/results"
+  local start end kb user sys
+  start=$(date +%s%N)
+  /usr/bin/time -f "%M %U %S" -o "$work/time" "$@" > "$work/out.json"
+  end=$(date +%s%N)
+  read -r kb user sys < "$work/time"
+  awk -v l="$label" -v s="$side" -v a="$start" -v b="$end" -v k="$kb" \
+    'BEGIN { printf "%s %s %.4f %s\n", l, s, (b - a) / 1e9, k }' >> "$work/results"
+  echo "$label $side $user $sys" >> "$work/cpu"
 }
 
 $bin --log "$log" init > /dev/null
@@ -58,3 +65,7 @@ for round in $(seq "$rounds"); do
 done
 echo "load after: $(uptime)"
 python3 "$(dirname "$0")/medians.py" "$work/results" stancelog sqlite duckdb
+echo "CPU seconds (user + system, GNU time's hundredths), median per query and side:"
+awk '{ print $1, $2, $3 + $4 }' "$work/cpu" | sort -k1,1 -k2,2 -k3,3n | awk '
+  { k = $1 " " $2; v[k, ++n[k]] = $3 }
+  END { for (k in n) { m = n[k]; print k, v[k, int((m + 1) / 2)] } }' | sort

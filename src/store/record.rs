@@ -222,7 +222,7 @@ fn stated_text(date: &ValidDate, time: Option<&TimeOfDay>) -> String {
 }
 
 /// An issue tag: 1 to 32 characters, no white space or control characters.
-fn check_tag(tag: &str) -> Result<(), ()> {
+pub(crate) fn check_tag(tag: &str) -> Result<(), ()> {
     let ok = !tag.is_empty()
         && tag.chars().count() <= 32
         && !tag.chars().any(|c| c.is_whitespace() || c.is_control());

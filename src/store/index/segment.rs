@@ -22,7 +22,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::super::codec::{LastRecorded, Reader, RecordRef, event_of, stance_view};
+use super::super::codec::{LastRecorded, Reader, RecordRef, event_of, stance_view, topic_event};
 use super::super::encode::RecordEncoder;
 use super::account::Account;
 use crate::core::{Event, History, Seq, StanceView};
@@ -452,6 +452,9 @@ fn decode_ref(
     whole: bool,
     last: &mut LastRecorded,
 ) -> Result<Event, String> {
+    if whole && let Some(e) = topic_event(rec, last).filter(|e| e.seq == seq) {
+        return Ok(e);
+    }
     match event_of(rec.to_record(), last) {
         Ok(e) if e.seq == seq && whole => Ok(e),
         Ok(e) => Err(format!("the record of seq {seq} holds seq {}", e.seq)),
