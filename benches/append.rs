@@ -189,12 +189,41 @@ fn pg_bare_setup(conn: &str) -> (postgres::Client, postgres::Statement, postgres
 
 /// Elapsed times of the three sides of one round: stancelog, the bare `BEGIN; INSERT; COMMIT`
 /// loop (three round trips a row) and the bare autocommit `INSERT` loop (one round trip: the
-/// INSERT is its own transaction, committed before the server answers).
+/// INSERT is its own transaction, committed before the server answers); and the CPU time of
+/// each side, the client's (this thread: the `postgres` crate runs its connection on the
+/// calling thread) and its server process's.
 #[derive(Default)]
 struct PgRound {
     ours: Duration,
     bare_tx: Duration,
     bare_auto: Duration,
+    /// CPU nanoseconds, (client, server), of ours, the bare transaction loop, the bare
+    /// autocommit loop.
+    cpu: [(u64, u64); 3],
+}
+
+/// CPU time in nanoseconds of the thread or process whose `schedstat` is at `path` (Linux's
+/// `/proc/.../schedstat`, first field: time spent on a CPU); 0 when it cannot be read.
+fn cpu_ns(path: &str) -> u64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU nanoseconds of this thread and of the server process `pid`, now.
+fn cpu_now(pid: i32) -> (u64, u64) {
+    (
+        cpu_ns("/proc/thread-self/schedstat"),
+        cpu_ns(&format!("/proc/{pid}/schedstat")),
+    )
+}
+
+/// Adds the CPU used since `before` (taken by [`cpu_now`] for server process `pid`) to `to`.
+fn add_cpu(to: &mut (u64, u64), before: (u64, u64), pid: i32) {
+    let now = cpu_now(pid);
+    to.0 += now.0 - before.0;
+    to.1 += now.1 - before.1;
 }
 
 /// One round in a fresh database per side: single-event appends through one Writer, and the
@@ -208,15 +237,29 @@ fn pg_round(server: &str, batches: &[Vec<NewEvent>]) -> PgRound {
     let mut w = Writer::open_log(&log, Duration::from_secs(5)).expect("writer");
     w.append(&header(), "header", &opts()).expect("header");
     let mut reader = postgres::Client::connect(&conn, postgres::NoTls).expect("connect");
+    // The writer's server process: the other session of its database.
+    let ours_pid: i32 = reader
+        .query_one(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .expect("the writer's session")
+        .get(0);
     let (mut bare, insert_tx, insert_auto) = pg_bare_setup(&pg_database(server, "bench_bare"));
+    let bare_pid: i32 = bare
+        .query_one("SELECT pg_backend_pid()", &[])
+        .expect("pid")
+        .get(0);
     let mut round = PgRound::default();
     for block in batches.chunks(PG_BLOCK) {
         let after = w.log().history().seq_last() as i64;
+        let cpu = cpu_now(ours_pid);
         let t = Instant::now();
         for b in block {
             w.append(b, "bench", &opts()).expect("append");
         }
         round.ours += t.elapsed();
+        add_cpu(&mut round.cpu[0], cpu, ours_pid);
         let rows: Vec<Row> = reader
             .query(
                 "SELECT seq, id::text, hash, line FROM stancelog.records WHERE seq > $1 ORDER BY seq",
@@ -227,6 +270,7 @@ fn pg_round(server: &str, batches: &[Vec<NewEvent>]) -> PgRound {
             .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
             .collect();
         assert_eq!(rows.len(), block.len());
+        let cpu = cpu_now(bare_pid);
         let t = Instant::now();
         for (seq, id, hash, line) in &rows {
             let mut tx = bare.transaction().expect("begin");
@@ -235,12 +279,15 @@ fn pg_round(server: &str, batches: &[Vec<NewEvent>]) -> PgRound {
             tx.commit().expect("commit");
         }
         round.bare_tx += t.elapsed();
+        add_cpu(&mut round.cpu[1], cpu, bare_pid);
+        let cpu = cpu_now(bare_pid);
         let t = Instant::now();
         for (seq, id, hash, line) in &rows {
             bare.execute(&insert_auto, &[seq, id, hash, line])
                 .expect("insert");
         }
         round.bare_auto += t.elapsed();
+        add_cpu(&mut round.cpu[2], cpu, bare_pid);
     }
     round
 }
@@ -248,12 +295,24 @@ fn pg_round(server: &str, batches: &[Vec<NewEvent>]) -> PgRound {
 fn pg_compare(server: &str, batches: &[Vec<NewEvent>], rounds: usize) {
     let events = batches.len() as f64;
     let (mut ours, mut tx, mut auto) = (Vec::new(), Vec::new(), Vec::new());
+    // Microseconds of CPU per append, per side: [client, server] of each round.
+    let mut cpu: [[Vec<f64>; 2]; 3] = Default::default();
     for _ in 0..rounds {
         let r = pg_round(server, batches);
         ours.push(events / r.ours.as_secs_f64());
         tx.push(events / r.bare_tx.as_secs_f64());
         auto.push(events / r.bare_auto.as_secs_f64());
+        for (side, (client, server)) in r.cpu.iter().enumerate() {
+            cpu[side][0].push(*client as f64 / 1e3 / events);
+            cpu[side][1].push(*server as f64 / 1e3 / events);
+        }
     }
+    let [o, t, a] = cpu.map(|[c, s]| (median(c), median(s)));
+    println!(
+        "CPU per append (medians, microseconds, client + its server process): stancelog {:.1} + {:.1}; \
+         bare BEGIN+INSERT+COMMIT {:.1} + {:.1}; bare autocommit INSERT {:.1} + {:.1}",
+        o.0, o.1, t.0, t.1, a.0, a.1
+    );
     let spread = |v: &[f64]| {
         let (lo, hi) = (
             v.iter().copied().fold(f64::MAX, f64::min),

@@ -65,6 +65,13 @@ pub fn run(c: &CopyArgs, out: &mut dyn Write) -> Result<(), Failure> {
         ))
         .into());
     }
+    if had.len() > bytes.len() && had.starts_with(&bytes) {
+        return Err(Error::Usage(format!(
+            "{to} holds records after seq {}, where {from} ends; refusing to copy into it",
+            source.history().seq_last()
+        ))
+        .into());
+    }
     if !bytes.starts_with(&had) {
         let same = bytes.iter().zip(&had).take_while(|(a, b)| a == b).count();
         let seq = bytes[..same].iter().filter(|b| **b == b'\n').count() + 1;

@@ -46,6 +46,17 @@ pub fn run_log_on_current(log: &Path, args: &[&str], stdin: Option<&[u8]>) -> Ou
     }
 }
 
+/// The `--log` argument that stands for the file `log` on the current backend: the path, or
+/// the connection string of the database that mirrors it, brought up to date with the file
+/// (for a test that starts `stancelog` itself).
+pub fn log_arg(log: &Path) -> String {
+    match current() {
+        Backend::File => log.to_str().expect("utf-8 path").to_string(),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => mirror::synced(log),
+    }
+}
+
 /// A log for one test, removed (file) or left in the throwaway server (PostgreSQL) after it.
 pub struct TestLog {
     /// The `--log` argument.
@@ -317,6 +328,14 @@ pub mod mirror {
             copy_back(&db, log);
         }
         o
+    }
+
+    /// The connection string of the database mirroring the file `log`, holding what the
+    /// file holds.
+    pub fn synced(log: &Path) -> String {
+        let db = database(log, log.exists());
+        sync_in(log, &db);
+        db
     }
 
     /// The database mirroring `log`, created on first use, with the schema when `schema`.

@@ -1526,3 +1526,511 @@ fn a_writer_appends_again_after_its_catch_up_of_a_long_tail_reconnected() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Password logins
+// ---------------------------------------------------------------------------------------------
+
+/// The role that must give its password (SCRAM) even on the socket: `.ci/pg-start` puts its
+/// `pg_hba.conf` line before the trust lines.
+const PASSWORD_ROLE: &str = "stancelog_password_test";
+
+/// The socket folder of the test server (its `host=`).
+fn socket_dir() -> String {
+    server()
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("host="))
+        .expect("host= in STANCELOG_PG_TEST")
+        .to_string()
+}
+
+/// Runs `stancelog ARGS` with `PGPASSFILE` set to `passfile` and `HOME` to a folder without a
+/// `.pgpass`, so no password comes from anywhere else.
+fn run_with_passfile(
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    passfile: &std::path::Path,
+) -> std::process::Output {
+    let home = passfile.parent().unwrap().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut c = crate::support::stancelog_command();
+    c.args(args)
+        .env_remove("STANCELOG_LOG")
+        .env("PGPASSFILE", passfile)
+        .env("HOME", &home);
+    let child =
+        crate::support::spawn_with_input(&mut c, &String::from_utf8_lossy(stdin.unwrap_or(b"")));
+    child.wait_with_output().unwrap()
+}
+
+/// Given a role that `pg_hba.conf` makes give a password (scram-sha-256, on the Unix socket,
+/// before the trust lines), a member of `stancelog_writer`: with the password in the URL, or
+/// in the file `PGPASSFILE` names, stancelog appends, queries and copies; with a wrong
+/// password (in either place) or none, it exits 1 saying the server refused the login; and
+/// the password (as given or percent-encoded) appears in no output, of a success or a failure.
+#[test]
+fn a_role_that_must_give_a_password_logs_in_by_the_url_or_the_password_file() {
+    // A colon and an at sign: escaped in the password file, percent-encoded in the URL.
+    let password = "Pw:x7@Qz-secret";
+    let encoded = "Pw%3Ax7%40Qz-secret";
+    let log = TestLog::seed(Backend::Postgres);
+    let db = dbname(&log.arg).to_string();
+    admin(None)
+        .batch_execute(&format!(
+            "DO $$ BEGIN CREATE ROLE {PASSWORD_ROLE} LOGIN; \
+             EXCEPTION WHEN duplicate_object THEN NULL; END $$; \
+             ALTER ROLE {PASSWORD_ROLE} PASSWORD '{password}'; \
+             GRANT stancelog_writer TO {PASSWORD_ROLE}"
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let passfile = dir.path().join("pgpass");
+    let none = dir.path().join("no-such-pgpass");
+    let socket = socket_dir();
+    let url = |pw: &str| format!("postgres://{PASSWORD_ROLE}:{pw}@/{db}?host={socket}");
+    let keys = format!("host={socket} user={PASSWORD_ROLE} dbname={db}");
+    let shown = format!("postgres://{PASSWORD_ROLE}@{socket}/{db}");
+    let secret_free = |o: &std::process::Output, what: &str| {
+        for s in [stdout(o), stderr(o)] {
+            for p in [password, encoded, "x7@Qz", "x7%40Qz"] {
+                assert!(!s.contains(p), "{what}: the password is in the output: {s}");
+            }
+        }
+    };
+    let event = |topic: &str| {
+        format!(r#"{{"type":"topic.registered","topic":"{topic}","title":"T","kind":"policy"}}"#)
+    };
+    // The password in the URL.
+    let good = url(encoded);
+    let o = run_with_passfile(
+        &["--log", &good, "append", "-"],
+        Some(event("t-url").as_bytes()),
+        &none,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("seq 41  id "), "{}", stdout(&o));
+    secret_free(&o, "append by the URL");
+    let o = run_with_passfile(&["--log", &good, "topics", "--format", "json"], None, &none);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\"t-url\""), "{}", stdout(&o));
+    secret_free(&o, "query by the URL");
+    let back = dir.path().join("back.jsonl");
+    let o = run_with_passfile(
+        &["copy", "--from", &good, "--to", back.to_str().unwrap()],
+        None,
+        &none,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("from {shown} to ")),
+        "{}",
+        stdout(&o)
+    );
+    secret_free(&o, "copy by the URL");
+    // The password from the password file (a socket matches `localhost`; `\:` escapes).
+    std::fs::write(
+        &passfile,
+        format!("localhost:*:{db}:{PASSWORD_ROLE}:Pw\\:x7@Qz-secret\n"),
+    )
+    .unwrap();
+    let o = run_with_passfile(
+        &["--log", &keys, "append", "-"],
+        Some(event("t-file").as_bytes()),
+        &passfile,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("seq 42  id "), "{}", stdout(&o));
+    secret_free(&o, "append by the password file");
+    let o = run_with_passfile(&["--log", &keys, "verify"], None, &passfile);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("ok: 42 events, head hash "),
+        "{}",
+        stdout(&o)
+    );
+    secret_free(&o, "verify by the password file");
+    // A wrong password in the URL, in the password file, and none at all: refused, exit 1.
+    let refused = format!(
+        "stancelog: error: {shown}: password authentication failed for user \"{PASSWORD_ROLE}\""
+    );
+    let o = run_with_passfile(
+        &["--log", &url("Pw%3Ax7%40Qz-wrong"), "append", "-"],
+        Some(event("t-no").as_bytes()),
+        &none,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with(&refused), "{}", stderr(&o));
+    secret_free(&o, "a wrong password in the URL");
+    assert!(!stderr(&o).contains("wrong"), "{}", stderr(&o));
+    std::fs::write(
+        &passfile,
+        format!("localhost:*:{db}:{PASSWORD_ROLE}:Pw\\:x7@Qz-wrong\n"),
+    )
+    .unwrap();
+    let o = run_with_passfile(&["--log", &keys, "positions"], None, &passfile);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with(&refused), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("wrong"), "{}", stderr(&o));
+    let o = run_with_passfile(&["--log", &keys, "positions"], None, &none);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!("stancelog: error: {shown}: ")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("password"), "{}", stderr(&o));
+    // A URL with the password that does not parse: refused without quoting it.
+    let bad = format!("postgres://{PASSWORD_ROLE}:{encoded}@/{db}?host={socket}&port=x");
+    let o = run_with_passfile(&["--log", &bad, "positions"], None, &none);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a valid PostgreSQL connection string"),
+        "{}",
+        stderr(&o)
+    );
+    secret_free(&o, "a URL that does not parse");
+    // Nothing was appended by the refused logins; the log verifies.
+    assert_eq!(seqs(&db), (42, 1, 42));
+    verifies(&log, 42);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readers never block writers
+// ---------------------------------------------------------------------------------------------
+
+/// The server's wait event of the session `pid` (`None` when it waits for nothing).
+fn wait_event(c: &mut postgres::Client, pid: i32) -> Option<String> {
+    c.query_one(
+        "SELECT wait_event FROM pg_stat_activity WHERE pid = $1",
+        &[&pid],
+    )
+    .unwrap()
+    .get(0)
+}
+
+/// Sessions of database `db` waiting for a lock (any kind: a table's, a row's, the writers').
+fn lock_waits(c: &mut postgres::Client, db: &str) -> i64 {
+    c.query_one(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+        &[&db],
+    )
+    .unwrap()
+    .get(0)
+}
+
+/// Waits for the append `child` to end (its output read meanwhile), up to a minute, failing
+/// at once if any session of `db` waits for a lock meanwhile; gives its output.
+fn acknowledged_without_waiting(
+    child: Child,
+    watch: &mut postgres::Client,
+    db: &str,
+) -> std::process::Output {
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || tx.send(child.wait_with_output().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(o) = rx.recv_timeout(Duration::from_millis(10)) {
+            return o;
+        }
+        assert_eq!(lock_waits(watch, db), 0, "a session waits for a lock");
+        assert!(Instant::now() < deadline, "the append did not end");
+    }
+}
+
+/// Given a log of 8,042 events and two readers that stay open on it: a client's REPEATABLE
+/// READ transaction that has read every line, and stancelog's own read of the whole log
+/// (`COPY (SELECT line ... ORDER BY seq) TO STDOUT`, one statement) stopped after its first
+/// rows, its server process waiting to send the rest (`ClientWrite`, observed before going
+/// on): when `stancelog append` adds one event (the one-statement `INSERT`) and then 1,500
+/// (the locked way, binary `COPY`), each append exits 0 while both readers are open and no
+/// session ever waits for a lock; the readers, still open, then see the log as it was before
+/// the first batch (the transaction's lines unchanged, the `COPY`'s rest ending at seq 8,042),
+/// and a new reader sees both batches whole.
+#[test]
+fn readers_holding_a_snapshot_or_mid_read_never_block_writers_and_see_no_later_batch() {
+    use std::io::Read;
+    let log = registered();
+    let db = dbname(&log.arg).to_string();
+    log.ok(&["append", "-"], Some(stances(7, 8_040).as_bytes()));
+    let lines = "SELECT line FROM stancelog.records ORDER BY seq";
+    let mut watch = admin(Some(&db));
+    // Reader 1: a snapshot held open.
+    let mut snapshot = admin(Some(&db));
+    snapshot
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        .unwrap();
+    let read = |c: &mut postgres::Client| -> Vec<String> {
+        c.query(lines, &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let before = read(&mut snapshot);
+    assert_eq!(before.len(), 8_042);
+    // Reader 2: stancelog's whole-log read, mid-way.
+    let mut copying = admin(Some(&db));
+    let pid: i32 = copying
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let copy = format!("COPY ({lines}) TO STDOUT (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')");
+    let mut reader = copying.copy_out(copy.as_str()).unwrap();
+    let mut first = vec![0u8; 4096];
+    reader.read_exact(&mut first).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while wait_event(&mut watch, pid).as_deref() != Some("ClientWrite") {
+        assert!(Instant::now() < deadline, "the COPY never waited to send");
+        thread::sleep(Duration::from_millis(10));
+    }
+    // The writers, while both readers are open.
+    for (group, n) in [(8, 1), (9, 1_500)] {
+        let o = acknowledged_without_waiting(
+            spawn_append(&log.arg, &[], &stances(group, n)),
+            &mut watch,
+            &db,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(
+            stdout(&o).ends_with(&format!("appended {n} event(s), 0 already present\n")),
+            "{}",
+            stdout(&o)
+        );
+    }
+    assert_eq!(seqs(&db), (9_543, 1, 9_543));
+    assert_eq!(wait_event(&mut watch, pid).as_deref(), Some("ClientWrite"));
+    // The readers still see the log before the first batch.
+    assert_eq!(read(&mut snapshot), before);
+    snapshot.batch_execute("COMMIT").unwrap();
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).unwrap();
+    drop(reader);
+    first.extend(rest);
+    let want: String = before.iter().map(|l| format!("{l}\n")).collect();
+    assert_eq!(String::from_utf8(first).unwrap(), want);
+    drop(copying);
+    verifies(&log, 9_543);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resuming a copy
+// ---------------------------------------------------------------------------------------------
+
+/// `stancelog copy --from FROM --to TO --format json`: exit 0, and (target_had, copied).
+fn copied(from: &str, to: &str) -> (u64, u64) {
+    let o = run(
+        &["copy", "--from", from, "--to", to, "--format", "json"],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "copy {from} -> {to}: {}",
+        stderr(&o)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    (
+        v["target_had"].as_u64().unwrap(),
+        v["copied"].as_u64().unwrap(),
+    )
+}
+
+/// `copy` refused with exit 2 and this message after `stancelog: error: `.
+fn copy_refused(from: &str, to: &str, message: &str) {
+    let o = run(&["copy", "--from", from, "--to", to], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(stderr(&o), format!("stancelog: error: {message}\n"));
+}
+
+/// The first `n` lines of `bytes`, each with its newline.
+fn first_lines(bytes: &[u8], n: usize) -> Vec<u8> {
+    bytes
+        .split_inclusive(|b| *b == b'\n')
+        .take(n)
+        .flatten()
+        .copied()
+        .collect()
+}
+
+/// Given the seed log (batches of 35 and 5 events) and targets holding what an interrupted
+/// copy leaves (a copy into PostgreSQL commits in one transaction, so a database holds none or
+/// all of a copy: here the first batch, copied earlier; a file holds whole batches, or a
+/// batch cut short after whole lines or inside a line), `copy` again copies only what the
+/// target lacks (`target_had` 35, `copied` 5) and the target is then byte for byte the seed,
+/// lines and hashes; a target holding anything else (another second batch, or more than the
+/// source) is refused with exit 2 naming where they part, and left as it was.
+#[test]
+fn a_copy_into_a_target_holding_a_prefix_copies_only_the_rest() {
+    let seed_path = crate::support::seed_log();
+    let seed = seed_path.to_str().unwrap();
+    let seed_bytes = std::fs::read(&seed_path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let batch1 = first_lines(&seed_bytes, 35);
+    // File -> PostgreSQL: a database holding the first batch.
+    let db = TestLog::empty(Backend::Postgres);
+    assert_eq!(copied(&at("batch1.jsonl", &batch1), &db.arg), (0, 35));
+    assert_eq!(copied(seed, &db.arg), (35, 5));
+    assert_eq!(
+        copy_out(&db.arg, &dir.path().join("back.jsonl")),
+        seed_bytes
+    );
+    assert_eq!(copied(seed, &db.arg), (40, 0));
+    // PostgreSQL -> file: files holding the first batch, and a second batch cut short.
+    let line36 = &first_lines(&seed_bytes, 36)[batch1.len()..];
+    let cut_in_line = [batch1.as_slice(), &line36[..line36.len() / 2]].concat();
+    for (name, bytes) in [
+        ("whole.jsonl", batch1.clone()),
+        ("lines.jsonl", first_lines(&seed_bytes, 37)),
+        ("in-line.jsonl", cut_in_line),
+    ] {
+        let to = at(name, &bytes);
+        assert_eq!(copied(&db.arg, &to), (35, 5), "{name}");
+        assert_eq!(std::fs::read(&to).unwrap(), seed_bytes, "{name}");
+    }
+    // Targets holding something else: refused, unchanged.
+    let other = TestLog::empty(Backend::Postgres);
+    copied(&at("other1.jsonl", &batch1), &other.arg);
+    let event = br#"{"type":"topic.registered","topic":"t-other","title":"T","kind":"policy"}"#;
+    other.ok(&["append", "-"], Some(event));
+    let other_file = dir.path().join("other.jsonl");
+    let other_bytes = copy_out(&other.arg, &other_file);
+    let longer = TestLog::empty(Backend::Postgres);
+    copied(seed, &longer.arg);
+    longer.ok(&["append", "-"], Some(event));
+    let longer_file = dir.path().join("longer.jsonl");
+    let longer_bytes = copy_out(&longer.arg, &longer_file);
+    let other_file = other_file.to_str().unwrap();
+    let longer_file = longer_file.to_str().unwrap();
+    let differ = |to: &str, from: &str, seq: u32| {
+        format!(
+            "{to} holds records that {from} does not (they differ at seq {seq}); refusing to copy into it"
+        )
+    };
+    let more = |to: &str, from: &str| {
+        format!("{to} holds records after seq 40, where {from} ends; refusing to copy into it")
+    };
+    copy_refused(seed, other_file, &differ(other_file, seed, 36));
+    copy_refused(seed, longer_file, &more(longer_file, seed));
+    let pg_other = pg_shown(&other.arg);
+    let pg_longer = pg_shown(&longer.arg);
+    copy_refused(seed, &other.arg, &differ(&pg_other, seed, 36));
+    copy_refused(seed, &longer.arg, &more(&pg_longer, seed));
+    let pg_db = pg_shown(&db.arg);
+    copy_refused(&db.arg, other_file, &differ(other_file, &pg_db, 36));
+    copy_refused(&db.arg, longer_file, &more(longer_file, &pg_db));
+    assert_eq!(std::fs::read(other_file).unwrap(), other_bytes);
+    assert_eq!(std::fs::read(longer_file).unwrap(), longer_bytes);
+    assert_eq!(
+        copy_out(&other.arg, &dir.path().join("o2.jsonl")),
+        other_bytes
+    );
+    assert_eq!(
+        copy_out(&longer.arg, &dir.path().join("l2.jsonl")),
+        longer_bytes
+    );
+}
+
+/// How stancelog shows the test server's connection string `arg` in messages.
+fn pg_shown(arg: &str) -> String {
+    format!("postgres://postgres@{}/{}", socket_dir(), dbname(arg))
+}
+
+/// Given a file log of 20,002 events in 11 batches: when `copy` into a database is killed
+/// (SIGKILL) in the middle of its `COPY` (held there, seen in `pg_stat_activity`), the database
+/// holds nothing of it (one transaction), and the next `copy` copies all; when `copy` out of
+/// the database into a file is killed at five points spread over its run, the file holds a
+/// run of whole batches (or a batch cut short, which a read leaves out), and the next `copy`
+/// copies only what it lacks. Each target ends byte for byte the source.
+#[test]
+fn a_copy_killed_mid_way_is_completed_by_the_next_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.jsonl");
+    let src = source.to_str().unwrap();
+    assert!(run_log_file(&source, &["init"], None).status.success());
+    run_log_file(&source, &["append", "-"], Some(REGISTER.as_bytes()));
+    for group in 0..10 {
+        let o = run_log_file(
+            &source,
+            &["append", "-"],
+            Some(stances(group, 2_000).as_bytes()),
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let source_bytes = std::fs::read(&source).unwrap();
+    let copy = |from: &str, to: &str| {
+        crate::support::stancelog_command()
+            .args(["copy", "--from", from, "--to", to])
+            .env_remove("STANCELOG_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // Into PostgreSQL, killed inside its COPY: the test inserts seq 20,002 in a transaction
+    // left open, so the COPY, having sent the rows before it, waits for that transaction at
+    // the primary key (seen in `pg_stat_activity`) until the kill.
+    let db = TestLog::empty(Backend::Postgres);
+    let name = dbname(&db.arg).to_string();
+    let mut watch = admin(Some(&name));
+    let mut gate = admin(Some(&name));
+    gate.batch_execute(&format!(
+        "BEGIN; INSERT INTO stancelog.records (seq, id, hash, line) \
+         VALUES (20002, gen_random_uuid(), '{}', '{{}}')",
+        "0".repeat(64)
+    ))
+    .unwrap();
+    let mut child = copy(src, &db.arg);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let waiting: i64 = watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
+                 AND wait_event_type = 'Lock' AND query LIKE 'COPY stancelog.records %'",
+                &[&name],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the copy's COPY never reached seq 20,002"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    gate.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(seqs(&name), (0, 0, 0));
+    assert_eq!(copied(src, &db.arg), (0, 20_002));
+    assert_eq!(
+        copy_out(&db.arg, &dir.path().join("back.jsonl")),
+        source_bytes
+    );
+    // Out of PostgreSQL into a file, killed at five points.
+    let start = Instant::now();
+    copied(&db.arg, dir.path().join("timed.jsonl").to_str().unwrap());
+    let whole = start.elapsed();
+    let batch_ends: Vec<u64> = [0, 2]
+        .into_iter()
+        .chain((1..=10).map(|b| 2 + b * 2_000))
+        .collect();
+    for k in 0..5u32 {
+        let to = dir.path().join(format!("k{k}.jsonl"));
+        let to = to.to_str().unwrap();
+        let mut child = copy(&db.arg, to);
+        thread::sleep(whole * k / 5);
+        let _ = child.kill();
+        let _ = child.wait();
+        let (had, rest) = copied(&db.arg, to);
+        assert!(batch_ends.contains(&had), "kill {k}: the file held {had}");
+        assert_eq!(had + rest, 20_002, "kill {k}");
+        assert_eq!(std::fs::read(to).unwrap(), source_bytes, "kill {k}");
+    }
+}
