@@ -8,6 +8,8 @@
 //! memory so far (VmHWM). Set `ROWS=...` for another size, `RUNS=...` for more runs (medians
 //! and min-max are printed), `ONLY=csv`, `ONLY=gdelt` or `ONLY=unvotes` for one importer (to
 //! profile it alone). The files are written to a temporary folder (`TMPDIR`) and removed after.
+//! With `GENERATE=DIR`, the sheet (`DIR/sheet.csv`) and the GDELT file (`DIR/events.tsv`) are
+//! only written, and kept, for `benches/imports.sh` to time the CLI on them.
 
 use std::io::Write;
 use std::path::Path;
@@ -283,6 +285,12 @@ fn main() {
     stancelog::allocator::tune_mimalloc_for_import();
     let rows = env_usize("ROWS", 4_000_000);
     let runs = env_usize("RUNS", 1);
+    if let Some(dir) = std::env::var_os("GENERATE") {
+        let dir = Path::new(&dir);
+        generate_sheet(&dir.join("sheet.csv"), rows).expect("generate sheet");
+        generate_gdelt(&dir.join("events.tsv"), rows).expect("generate gdelt");
+        return;
+    }
     let only = std::env::var("ONLY").unwrap_or_default();
     let wants = |what: &str| only.is_empty() || only == what;
     let dir = tempfile::tempdir().expect("temporary folder");

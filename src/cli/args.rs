@@ -473,7 +473,8 @@ pub struct TrendArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// The HTML file to write (replaced if it exists).
+    /// The HTML file to write (replaced if it exists; written whole or not at all); `-` for
+    /// standard output.
     #[arg(long, value_name = "FILE.html")]
     pub out: PathBuf,
     /// Positions as of this date, inclusive (YYYY-MM-DD). Default: after the latest date.

@@ -16,6 +16,10 @@ pub struct CompletionsArgs {
 }
 
 pub fn run(c: &CompletionsArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    clap_complete::generate(c.shell, &mut Args::command(), "stancelog", out);
+    // Made in memory, then written: `generate` panics when its writer fails (a closed pipe,
+    // `stancelog completions bash | head -2`), where a write of ours ends quietly.
+    let mut script = Vec::new();
+    clap_complete::generate(c.shell, &mut Args::command(), "stancelog", &mut script);
+    out.write_all(&script)?;
     Ok(())
 }

@@ -2,9 +2,8 @@
 //! parquet|ndjson|csv --out FILE`: a query's answer written to a file for other tools, with the
 //! columns of `docs/output.md`.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::PathBuf;
 
 use stancelog::core::History;
 use stancelog::store::{Index, LogRef};
@@ -21,6 +20,7 @@ use super::Failure;
 use super::args::Scope;
 use super::args::{DiffQuery, KnownAt, PositionsQuery, TimelineQuery};
 use super::common::{known, open, open_index, read_index, refuse_log_as_output, registry};
+use super::out_file::{Written, write_out};
 use super::{diff, positions, timeline};
 
 #[derive(Debug, clap::Args)]
@@ -79,7 +79,8 @@ pub struct ExportTo {
     /// File format.
     #[arg(long, value_enum)]
     pub format: ExportFormat,
-    /// The file to write (replaced if it exists; written whole or not at all).
+    /// The file to write (replaced if it exists; written whole or not at all); `-` for standard
+    /// output.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 }
@@ -163,12 +164,17 @@ pub fn run(
             ("topics", to, write(to, &columns::topics(), rows)?)
         }
     };
+    let (rows, written) = rows;
     let format = format!("{:?}", to.format).to_lowercase();
-    writeln!(
-        out,
+    let line = format!(
         "wrote {rows} {what} to {} ({format}, output version {OUTPUT_VERSION})",
         to.out.display()
-    )?;
+    );
+    match written {
+        // The data went to standard output: the confirmation must not end up in it.
+        Written::Stdout => eprintln!("stancelog: {line}"),
+        Written::File => writeln!(out, "{line}")?,
+    }
     Ok(())
 }
 
@@ -180,50 +186,19 @@ fn selection(target: &LogRef, scope: &Scope) -> Result<(Index, History), Error> 
     Ok((index, reg))
 }
 
-/// Writes the rows to a file beside `to.out` and renames it into place, so that `to.out` is
-/// either the old file or the whole new one. An `--out` that exists and is not a regular file (a
-/// device such as `/dev/stdout` or `/dev/full`, a named pipe) is written directly instead:
-/// renaming over it would replace the device with a file. Returns the number of rows written.
+/// Writes the rows to `to.out` whole or not at all ([`write_out`]). Returns the number of rows
+/// written and where they went.
 fn write<R: Serialize>(
     to: &ExportTo,
     cols: &[Column<R>],
     rows: impl Iterator<Item = R>,
-) -> Result<u64, Error> {
+) -> Result<(u64, Written), Error> {
     let mut count = 0u64;
     let rows = rows.inspect(|_| count += 1);
-    let direct = std::fs::metadata(&to.out).is_ok_and(|m| !m.is_file());
-    let name = to
-        .out
-        .file_name()
-        .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
-    let part = if direct {
-        to.out.clone()
-    } else {
-        to.out
-            .with_file_name(format!(".{name}.part-{}", std::process::id()))
-    };
-    let io = |p: &Path, e| Error::io(p.display(), e);
-    // A failure to create it is the output's (a missing folder, no permission), named as given.
-    let file = File::create(&part).map_err(|e| io(&to.out, e))?;
-    let written = match to.format {
-        ExportFormat::Parquet => export::write_parquet(BufWriter::new(file), cols, rows)
-            .map_err(|e| io(&part, std::io::Error::other(e))),
-        ExportFormat::Ndjson | ExportFormat::Csv => {
-            let mut w = BufWriter::new(file);
-            let done = if to.format == ExportFormat::Csv {
-                export::write_csv(&mut w, cols, rows)
-            } else {
-                export::write_ndjson(&mut w, rows)
-            };
-            done.and_then(|()| w.flush()).map_err(|e| io(&part, e))
-        }
-    };
-    if direct {
-        return written.map(|()| count);
-    }
-    let done = written.and_then(|()| std::fs::rename(&part, &to.out).map_err(|e| io(&to.out, e)));
-    if done.is_err() {
-        let _ = std::fs::remove_file(&part);
-    }
-    done.map(|()| count)
+    let written = write_out(&to.out, |w| match to.format {
+        ExportFormat::Parquet => export::write_parquet(w, cols, rows).map_err(io::Error::other),
+        ExportFormat::Csv => export::write_csv(w, cols, rows),
+        ExportFormat::Ndjson => export::write_ndjson(w, rows),
+    })?;
+    Ok((count, written))
 }

@@ -3,6 +3,7 @@
 mod args;
 mod common;
 mod imports;
+mod out_file;
 mod progress;
 mod render;
 mod tabular;

@@ -152,19 +152,12 @@ pub(super) fn csv_stream(
     rows: impl Iterator<Item = Vec<String>>,
 ) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(header).map_err(csv_err)?;
+    w.write_record(header).map_err(export::csv_err)?;
     for r in rows {
         w.write_record(r.iter().map(|c| export::neutralise(c).into_owned()))
-            .map_err(csv_err)?;
+            .map_err(export::csv_err)?;
     }
     w.flush()
-}
-
-fn csv_err(e: csv::Error) -> io::Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => e,
-        other => io::Error::other(format!("{other:?}")),
-    }
 }
 
 pub(super) fn json_out<T: Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()> {
@@ -515,7 +508,7 @@ impl Render {
                     }
                     None => writeln!(
                         out,
-                        "index: not checked (a batch is being written, or the log is in PostgreSQL, which has no index)"
+                        "index: not checked (a batch is being written, or a PostgreSQL log has no cache folder for its index)"
                     )?,
                     Some(IndexCheck::Behind { seq }) => writeln!(
                         out,

@@ -13,6 +13,7 @@ use super::common::{
     filter, known, open_index, read_index, recorded_by, refuse_log_as_output, registry,
     resolve_actor,
 };
+use super::out_file::{Written, write_out};
 
 pub fn run(
     r: &ReportArgs,
@@ -64,7 +65,11 @@ pub fn run(
         known: recorded_by(&index, opts.known).unwrap_or_else(|| "everything recorded".into()),
     };
     let html = report::render(&h, &source, &opts);
-    std::fs::write(&r.out, &html).map_err(|e| Error::io(r.out.display(), e))?;
-    writeln!(out, "Wrote {} ({} bytes)", r.out.display(), html.len())?;
+    let line = format!("Wrote {} ({} bytes)", r.out.display(), html.len());
+    match write_out(&r.out, |w| w.write_all(html.as_bytes()))? {
+        // The page went to standard output: the confirmation must not end up in it.
+        Written::Stdout => eprintln!("stancelog: {line}"),
+        Written::File => writeln!(out, "{line}")?,
+    }
     Ok(())
 }

@@ -79,7 +79,7 @@ fn csv_rows(
     rows: impl Iterator<Item = Vec<Field>>,
 ) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let err = |e: csv::Error| io::Error::other(e.to_string());
+    let err = stancelog::export::csv_err;
     w.write_record(header).map_err(err)?;
     for r in rows {
         let cells = r.iter().map(|f| match f {

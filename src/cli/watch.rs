@@ -89,7 +89,8 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
                 }
             }
             out.flush()?;
-            more = caught.more || next <= caught.seq_last;
+            // A loop cut short by a signal or a closed pipe returns just below.
+            more = caught.more;
         }
         if stop.load(Ordering::SeqCst) {
             return Ok(());

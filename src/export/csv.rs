@@ -70,7 +70,9 @@ pub fn write_csv<R>(
     w.flush()
 }
 
-fn csv_err(e: csv::Error) -> io::Error {
+/// A CSV writer's error as the I/O error it wraps (so that a closed pipe stays
+/// [`io::ErrorKind::BrokenPipe`]), or as another I/O error in words.
+pub fn csv_err(e: csv::Error) -> io::Error {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
         other => io::Error::other(format!("{other:?}")),

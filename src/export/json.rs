@@ -222,36 +222,13 @@ impl<'a> Pretty<'a> {
         self.newline();
     }
 
-    /// Starts the value of `key` (plain ASCII, written unescaped) in the open object. The
-    /// comma, newline, indent, quoted key and colon are put together first and added in one
-    /// copy (added piece by piece, keys were a seventh of writing an `--issue` answer).
+    /// Starts the value of `key` (plain ASCII, written unescaped) in the open object.
     fn key(&mut self, key: &str) {
-        const SPACES: [u8; 32] = [b' '; 32];
-        let mut head = [0u8; 128];
-        let indent = self.depth * 2;
-        let len = 1 + indent + 1 + key.len() + 3;
-        if indent > SPACES.len() || len + 1 > head.len() {
-            self.item();
-            let b = self.buf.bytes();
-            b.push(b'"');
-            b.extend_from_slice(key.as_bytes());
-            b.extend_from_slice(b"\": ");
-            return;
-        }
-        let mut at = 0;
-        if !self.first {
-            head[0] = b',';
-            at = 1;
-        }
-        self.first = false;
-        head[at] = b'\n';
-        head[at + 1..at + 1 + indent].copy_from_slice(&SPACES[..indent]);
-        at += 1 + indent;
-        head[at] = b'"';
-        head[at + 1..at + 1 + key.len()].copy_from_slice(key.as_bytes());
-        at += 1 + key.len();
-        head[at..at + 3].copy_from_slice(b"\": ");
-        self.buf.bytes().extend_from_slice(&head[..at + 3]);
+        self.item();
+        let b = self.buf.bytes();
+        b.push(b'"');
+        b.extend_from_slice(key.as_bytes());
+        b.extend_from_slice(b"\": ");
     }
 
     fn null(&mut self) {
@@ -537,9 +514,8 @@ mod tests {
         }
     }
 
-    /// Objects of two keys nested to any depth (a key's head is put together in one piece up
-    /// to 16 levels, and piece by piece deeper), and a key longer than that piece, are
-    /// written as serde_json writes them.
+    /// Objects of two keys nested to any depth (deeper than the indent kept in one piece),
+    /// and a long key, are written as serde_json writes them.
     #[test]
     fn keys_at_any_depth_are_written_as_serde_json_writes_them() {
         let long = "k".repeat(130);

@@ -9,7 +9,7 @@ pub mod json;
 mod parquet;
 pub mod rows;
 
-pub use self::csv::{neutralise, write_csv};
+pub use self::csv::{csv_err, neutralise, write_csv};
 pub use self::parquet::write_parquet;
 
 use std::io::{self, Write};

@@ -327,6 +327,7 @@ pub fn import(
         wait: opts.wait,
         dry_run: opts.dry_run,
         corrections: false,
+        stance_sources: Vec::new(),
     };
     let engine = Engine::open(log, engine_opts, progress)?;
     let mut lines = LineCounter::open(file)?;
@@ -335,7 +336,11 @@ pub fn import(
     engine.import_rows(&label, |sink| {
         let mut cache = Cache::default();
         let mut record = csv::StringRecord::new();
-        while reader.read_record(&mut record).map_err(csv_error)? {
+        // A read error (text not UTF-8) names the physical line, blank lines before counted.
+        while reader
+            .read_record(&mut record)
+            .map_err(|e| super::csv_error_lines(&label, e, &mut lines))?
+        {
             let line = lines.record_line(record.position().map_or(0, |p| p.byte()), &label)?;
             let coded = match &columns {
                 None => gdelt(&record, from_data, &mut cache),

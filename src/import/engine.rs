@@ -250,6 +250,10 @@ pub struct EngineOptions {
     pub dry_run: bool,
     /// Append a `stance.corrected` for a known key with other content (else refuse the row).
     pub corrections: bool,
+    /// Where the stance of each role comes from, in words (`stance` -> "column `vote`
+    /// (--stance-col)"): a stance that does not fit its topic's kind is refused naming it.
+    /// Empty: not named (the source's stances are fixed by its format).
+    pub stance_sources: Vec<(String, String)>,
 }
 
 /// Where the engine's events go: the writer, or nowhere (a dry run reads the log only).
@@ -601,8 +605,10 @@ impl<'p> Engine<'p> {
                     .filter(|x| x.fits(kind))
                     .map(|x| x.as_str())
                     .collect();
+                let from = self.opts.stance_sources.iter().find(|(r, _)| *r == m.role);
                 return Ok(Err(format!(
-                    "stance `{}` does not fit {kind} topic `{}` (use one of: {}; see --stance-map, --topic-kind)",
+                    "{}stance `{}` does not fit {kind} topic `{}` (use one of: {}; see --stance-map, --topic-kind)",
+                    from.map_or(String::new(), |(_, f)| format!("{f}: ")),
                     s.stance,
                     s.topic,
                     allowed.join(", ")
@@ -1302,6 +1308,7 @@ mod tests {
             wait: Duration::from_secs(5),
             dry_run: false,
             corrections: false,
+            stance_sources: Vec::new(),
         };
         let mut engine = Engine::open(&LogRef::File(path.clone()), opts, &NoProgress).unwrap();
         let Target::Write(w) = &mut engine.target else {

@@ -483,6 +483,7 @@ pub fn import(
         wait,
         dry_run,
         corrections: spec.corrections.unwrap_or(false),
+        stance_sources: plan.stance_sources(),
     };
     let engine = Engine::open(log, opts, progress)?;
     progress.start("csv", None);

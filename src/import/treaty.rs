@@ -137,6 +137,7 @@ pub fn import_treaty_status(
         wait,
         dry_run: false,
         corrections: false,
+        stance_sources: Vec::new(),
     };
     // A treaty's versions are compared with the topic's state in the log: the whole log.
     let engine = Engine::open_folded(log, engine_opts, progress)?;

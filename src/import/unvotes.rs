@@ -231,6 +231,7 @@ pub fn import(
         wait: opts.wait,
         dry_run: false,
         corrections: false,
+        stance_sources: Vec::new(),
     };
     let mut engine = Engine::open(log, engine_opts, progress)?;
     let source = Source::new(data, |t| engine.topic_kind_of(t), &files, opts.now)?;

@@ -27,17 +27,39 @@ pub enum LogRef {
 
 impl LogRef {
     /// A PostgreSQL log when `text` is a connection string (see
-    /// [`PgLog::is_connection_string`]), else a file path.
+    /// [`PgLog::is_connection_string`]), else a file path. A URL's scheme is taken in any
+    /// case (`Postgres://` as `postgres://`, as RFC 3986 says); a text that starts with
+    /// `postgres` and holds `//` or `@` but no such scheme (`postgres//alice:pw@host/db`) is
+    /// refused rather than taken for a file, so that its password is not printed in a "no log
+    /// there" message.
     ///
     /// # Errors
-    /// [`Error::Usage`] for a connection string that does not parse.
+    /// [`Error::Usage`] for a connection string that does not parse, or a mistyped URL (the
+    /// message does not quote it).
     pub fn parse(text: &OsStr) -> Result<LogRef> {
-        match text.to_str() {
-            Some(s) if PgLog::is_connection_string(s) => {
-                Ok(LogRef::Postgres(Box::new(PgLog::parse(s)?)))
-            }
-            _ => Ok(LogRef::File(PathBuf::from(text))),
+        let Some(s) = text.to_str() else {
+            return Ok(LogRef::File(PathBuf::from(text)));
+        };
+        let url = ["postgres://", "postgresql://"]
+            .into_iter()
+            .find_map(|scheme| {
+                let head = s.get(..scheme.len())?;
+                head.eq_ignore_ascii_case(scheme)
+                    .then(|| format!("{scheme}{}", &s[scheme.len()..]))
+            });
+        let s = url.as_deref().unwrap_or(s);
+        if PgLog::is_connection_string(s) {
+            return Ok(LogRef::Postgres(Box::new(PgLog::parse(s)?)));
         }
+        let named = s
+            .get(..8)
+            .is_some_and(|h| h.eq_ignore_ascii_case("postgres"));
+        if named && (s.contains("//") || s.contains('@')) {
+            return Err(Error::Usage(
+                "--log: this looks like a PostgreSQL URL, but a URL starts with postgres:// or postgresql:// (the value is not shown: it may hold a password)".into(),
+            ));
+        }
+        Ok(LogRef::File(PathBuf::from(text)))
     }
 
     /// The file's path, or a usage error saying that `what` works on file logs only.
@@ -115,6 +137,37 @@ impl fmt::Display for LogRef {
         match self {
             LogRef::File(p) => write!(f, "{}", p.display()),
             LogRef::Postgres(pg) => write!(f, "{pg}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: `Postgres://...` and `postgres//alice:pw@...` were taken for file paths,
+    /// and the "no log there" message printed the password.
+    #[test]
+    fn a_url_scheme_in_any_case_is_postgres_and_a_mistyped_one_is_refused_unquoted() {
+        let parse = |s: &str| LogRef::parse(OsStr::new(s));
+        match parse("Postgres://alice:s3cret@db.example/desk").unwrap() {
+            LogRef::Postgres(pg) => {
+                assert_eq!(pg.to_string(), "postgres://alice@db.example:5432/desk")
+            }
+            other => panic!("{other:?}"),
+        }
+        for mistyped in [
+            "postgres//alice:s3cret@db.example/desk",
+            "postgresql:/alice:s3cret@db.example/desk",
+        ] {
+            let Err(Error::Usage(message)) = parse(mistyped) else {
+                panic!("{mistyped} was taken");
+            };
+            assert!(message.starts_with("--log: this looks like a PostgreSQL URL"));
+            assert!(!message.contains("s3cret"), "{message}");
+        }
+        for file in ["postgres-desk.jsonl", "logs/postgres.jsonl", "PostgresLog"] {
+            assert!(matches!(parse(file).unwrap(), LogRef::File(_)), "{file}");
         }
     }
 }

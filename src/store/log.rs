@@ -945,11 +945,45 @@ impl<'a> Fold<'a> {
 
 /// Opens an existing log for reading.
 pub(crate) fn open_read(path: &Path) -> Result<File> {
-    File::open(path).map_err(|e| missing_or_io(path, e))
+    let file = File::open(path).map_err(|e| missing_or_io(path, e))?;
+    must_be_regular(
+        path,
+        &file.metadata().map_err(|e| Error::io(path.display(), e))?,
+    )?;
+    Ok(file)
 }
 
-/// A missing log says how to make one; anything else is I/O.
+/// Refuses a log path that is a folder, a device or a pipe (`--log /dev/null` read as an
+/// empty log, had an index folder made beside it in `/dev`, and took appends that went
+/// nowhere).
+///
+/// # Errors
+/// [`Error::Usage`] naming the path and what it is.
+pub(crate) fn must_be_regular(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    if meta.is_file() {
+        return Ok(());
+    }
+    let what = if meta.is_dir() {
+        "a folder"
+    } else {
+        "a device, pipe or socket"
+    };
+    Err(not_a_log(path, what))
+}
+
+fn not_a_log(path: &Path, what: &str) -> Error {
+    Error::Usage(format!(
+        "{}: is {what}, not a log file; a log is a regular file (or a PostgreSQL database)",
+        path.display()
+    ))
+}
+
+/// A missing log says how to make one, a folder that it is not a log file; anything else is
+/// I/O.
 pub(crate) fn missing_or_io(path: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::IsADirectory {
+        return not_a_log(path, "a folder");
+    }
     if e.kind() == std::io::ErrorKind::NotFound {
         Error::Usage(format!(
             "{}: no log there; create one with `stancelog --log {} init`",

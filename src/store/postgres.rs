@@ -264,7 +264,7 @@ impl PgLog {
                 Some(h) => format!("{} ({})", db.message(), h),
                 None => db.message().to_string(),
             },
-            None => e.to_string(),
+            None => with_causes(&e),
         };
         Error::io(&self.shown, io::Error::other(text))
     }
@@ -842,6 +842,22 @@ fn host_text(h: &postgres::config::Host) -> String {
     }
 }
 
+/// A client error's text with the errors that caused it (the client's own text is only its
+/// kind: "invalid configuration", "error connecting to server"), e.g. "error connecting to
+/// server: No such file or directory (os error 2)".
+fn with_causes(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// The connection string as shown: `postgres://USER@HOST:PORT/DBNAME`, without a password.
 fn shown(config: &Config) -> String {
     let user = config
@@ -863,18 +879,33 @@ mod pgpass {
     use postgres::config::Host;
 
     /// The password of the first line of the password file matching the connection's host,
-    /// port, database and user (`*` matches anything; `\:` and `\\` escape), if any.
+    /// port, database and user (`*` matches anything; `\:` and `\\` escape), if any. A
+    /// connection through a Unix socket folder is matched as libpq matches it, by the folder's
+    /// path (`/run/stancelog:5432:stances:alice:...`), and when no line names that path, as
+    /// `localhost` (which libpq takes for its default socket folder only).
     pub fn lookup(config: &Config) -> Option<Vec<u8>> {
         let path = match std::env::var_os("PGPASSFILE") {
             Some(p) => std::path::PathBuf::from(p),
             None => std::path::PathBuf::from(std::env::var_os("HOME")?).join(".pgpass"),
         };
-        let text = std::fs::read_to_string(path).ok()?;
-        let host = match config.get_hosts().first() {
-            Some(Host::Tcp(h)) => h.clone(),
-            // libpq matches a socket connection against "localhost".
-            _ => "localhost".to_string(),
-        };
+        password(&std::fs::read_to_string(path).ok()?, config)
+    }
+
+    /// [`lookup`] in the password file's text.
+    fn password(text: &str, config: &Config) -> Option<Vec<u8>> {
+        match config.get_hosts().first() {
+            Some(Host::Tcp(h)) => find(text, config, h),
+            #[cfg(unix)]
+            Some(Host::Unix(folder)) => find(text, config, &folder.display().to_string())
+                .or_else(|| find(text, config, "localhost")),
+            None => find(text, config, "localhost"),
+        }
+    }
+
+    /// The password of the first line of `text` matching `host` and the connection's port,
+    /// database and user.
+    fn find(text: &str, config: &Config, host: &str) -> Option<Vec<u8>> {
+        let host = host.to_string();
         let port = config
             .get_ports()
             .first()
@@ -909,6 +940,31 @@ mod pgpass {
 
     #[cfg(test)]
     mod tests {
+        use std::str::FromStr;
+
+        /// Regression: a line naming the socket folder, as libpq and psql match it, was not
+        /// used (only `localhost` lines were), and the login failed.
+        #[test]
+        fn a_socket_connection_matches_its_folder_then_localhost() {
+            let config = |s: &str| postgres::Config::from_str(s).unwrap();
+            let text = "localhost:5432:stances:alice:local\n/run/pg:5432:stances:alice:socket\n";
+            let at =
+                |c: &str| super::password(text, &config(c)).map(|p| String::from_utf8(p).unwrap());
+            assert_eq!(
+                at("host=/run/pg dbname=stances user=alice"),
+                Some("socket".into())
+            );
+            assert_eq!(
+                at("host=/run/other dbname=stances user=alice"),
+                Some("local".into())
+            );
+            assert_eq!(
+                at("host=localhost dbname=stances user=alice"),
+                Some("local".into())
+            );
+            assert_eq!(at("host=/run/pg dbname=stances user=bob"), None);
+        }
+
         #[test]
         fn fields_unescape_colons_and_backslashes() {
             assert_eq!(

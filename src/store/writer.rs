@@ -24,7 +24,7 @@ use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, link};
 use super::encode::{EventRef, LineEncoder};
 use super::holder::WriterRecord;
 use super::index::{Appender, Index, PENDING_EVENTS_MAX, update_index, update_pg_index_on};
-use super::log::{LINE_BYTES_MAX, Log, missing_or_io};
+use super::log::{LINE_BYTES_MAX, Log, missing_or_io, must_be_regular};
 use super::postgres::{AtEnd, AtEndStatements, INSERT_BYTES_MAX, PgAppend, PgLog};
 use crate::core::{ActorId, Event, History, Rejection, Seq, StanceDeclared, TopicId, TopicKind};
 use crate::error::{Error, Location, Result};
@@ -308,6 +308,8 @@ impl Writer {
             .write(true)
             .open(path)
             .map_err(|e| missing_or_io(path, e))?;
+        let meta = file.metadata().map_err(|e| Error::io(path.display(), e))?;
+        must_be_regular(path, &meta)?;
         lock(&file, path, wait)?;
         let record = WriterRecord::claim(path);
         let opened = if indexed {
@@ -875,7 +877,7 @@ impl Writer {
     /// # Errors
     /// [`Error::Input`] naming the batch line and field of the first refused event (including
     /// an id already used with other content); [`Error::Conflict`] when `expect_seq` does not
-    /// match; [`Error::Io`] when the disk fails. On any error before the write, the log's bytes
+    /// match (also when an event is refused then: the batch was meant for another log end); [`Error::Io`] when the disk fails. On any error before the write, the log's bytes
     /// and this writer's state are unchanged; when the write or `fdatasync` fails, what was
     /// written of the batch is cut off again (the error says whether that worked; if not, it is
     /// a torn tail). An import's writer ([`Writer::open_import`]) returns once the batch is on
@@ -1430,7 +1432,22 @@ fn stage_batch(
 ) -> Result<(Vec<Appended>, Vec<u8>, Hash)> {
     let seq_before = log.history.seq_last();
     stage_checked(log, spare, batch, ids, source, opts, recorded_at)
+        .map_err(|e| conflict_first(e, opts, seq_before))
         .inspect_err(|_| log.history.rollback_to(seq_before))
+}
+
+/// A batch refused (an input error) while `opts.expect_seq` is not the log's end `seq_before`
+/// is reported as that conflict: the batch was written for another state of the log, so a
+/// caller retrying after a timeout learns that someone appended (exit 3), not that its input
+/// is bad (exit 2); read again, the same batch may be accepted or refused for what it says.
+fn conflict_first(e: Error, opts: &AppendOptions, seq_before: Seq) -> Error {
+    match (e, opts.expect_seq) {
+        (Error::Input { .. }, Some(expected)) if expected != seq_before => Error::Conflict {
+            expected,
+            found: seq_before,
+        },
+        (e, _) => e,
+    }
 }
 
 /// [`stage_batch`] without the roll-back on refusal.

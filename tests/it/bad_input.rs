@@ -562,6 +562,19 @@ fn a_wrong_expected_seq_exits_3() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("seq 4"));
+    // Regression: a batch meant for an earlier end of the log that also registers an actor
+    // again exited 2 (the refusal), so a retry could not tell that someone had appended.
+    let again = BASE.lines().next().unwrap();
+    let o = f.run(&["append", "--expect-seq", "3", "-"], Some(again.as_bytes()));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("expected seq 3, log is at 4"),
+        "{}",
+        stderr(&o)
+    );
+    let o = f.run(&["append", "--expect-seq", "4", "-"], Some(again.as_bytes()));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("already registered"), "{}", stderr(&o));
 }
 }
 
@@ -1148,4 +1161,52 @@ fn an_empty_batch_names_its_file_and_says_it_is_empty() {
         )
     );
 }
+}
+
+/// Regression: a PostgreSQL log whose server cannot be reached said only "error connecting to
+/// server" (the client's kind of error), not why.
+#[test]
+fn an_unreachable_server_is_named_with_the_cause() {
+    let o = crate::support::run(
+        &[
+            "--log",
+            "host=/nonexistent-stancelog-socket dbname=desk user=alice",
+            "positions",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "stancelog: error: postgres://alice@/nonexistent-stancelog-socket/desk: error connecting to server: No such file or directory (os error 2)\n"
+    );
+}
+
+/// Regression: `--log /dev/null` was read as an empty log, had an index folder made beside it
+/// (`/dev/null.index`) and took appends that went nowhere; a folder failed with "Is a
+/// directory (os error 21)", exit 1. Both are refused as not a log file, exit 2.
+#[test]
+fn a_log_that_is_a_device_or_a_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().to_str().unwrap();
+    for (log, what) in [
+        ("/dev/null", "a device, pipe or socket"),
+        (folder, "a folder"),
+    ] {
+        for args in [&["positions"][..], &["append", "-"][..], &["verify"][..]] {
+            let o = crate::support::run(
+                &[&["--log", log][..], args].concat(),
+                Some(STANCE.as_bytes()),
+            );
+            assert_eq!(o.status.code(), Some(2), "{log} {args:?}: {}", stderr(&o));
+            assert_eq!(
+                stderr(&o),
+                format!(
+                    "stancelog: error: {log}: is {what}, not a log file; a log is a regular file (or a PostgreSQL database)\n"
+                ),
+                "{args:?}"
+            );
+        }
+    }
+    assert!(!std::path::Path::new("/dev/null.index").exists());
 }

@@ -1038,6 +1038,29 @@ fn a_closed_output_pipe_ends_quietly() {
 }
 }
 
+/// Regression: on a closed pipe, `agreement --format csv` exited 1 ("standard output: Broken
+/// pipe", the CSV writer's error lost its kind) and `completions bash` panicked with a
+/// backtrace; both end quietly, exit 0, as every other command does.
+#[test]
+fn a_closed_output_pipe_ends_agreement_and_completions_quietly() {
+    let (_dir, log) = seed_copy();
+    let mut batch = String::new();
+    for a in 0..120 {
+        batch.push_str(&format!(
+            "{{\"type\":\"actor.registered\",\"actor\":\"p{a:03}\",\"name\":\"P {a}\",\"kind\":\"state\",\"country\":\"KOR\",\"sector\":\"GOV\"}}\n\
+             {{\"type\":\"stance.declared\",\"actor\":\"p{a:03}\",\"topic\":\"{TROOPS}\",\"stance\":\"affirm\",\"date\":\"2023-01-01\",\"cite\":{{\"publication\":\"test\"}}}}\n"
+        ));
+    }
+    append_text(&log, &batch);
+    let agreement = ["agreement", "--all", "--by", "none", "--format", "csv"];
+    for args in [&agreement[..], &["completions", "bash"][..]] {
+        let (first, status, err) = read_one_line_then_close(&log, args);
+        assert!(!first.is_empty(), "{args:?}");
+        assert_eq!(err, "", "{args:?}");
+        assert!(status.success(), "{args:?}: {status:?}");
+    }
+}
+
 on_both_backends! {
 #[test]
 fn a_retraction_removes_the_position_and_the_timeline_shows_it() {

@@ -1585,7 +1585,7 @@ fn verify_while_a_writer_writes_a_batch_checks_the_log_before_it() {
     assert_eq!(
         stdout(&o),
         format!(
-            "ok: {n} events, head hash {head}\nindex: not checked (a batch is being written, or the log is in PostgreSQL, which has no index)\n"
+            "ok: {n} events, head hash {head}\nindex: not checked (a batch is being written, or a PostgreSQL log has no cache folder for its index)\n"
         )
     );
     assert_eq!(

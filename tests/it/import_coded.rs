@@ -72,6 +72,58 @@ fn icews_refusals_are_at_physical_lines_past_blank_lines() {
 }
 }
 
+/// Regression: an error that stops a coded import (text not UTF-8) named the csv crate's
+/// record count (line 3: the blank lines not counted, a CR-only file one line), not the
+/// physical line; now line 5 with LF, CRLF and CR line ends alike, for ICEWS and GDELT.
+#[test]
+fn coded_read_errors_name_the_physical_line() {
+    let (dir, log) = empty_log();
+    let ok = "1\t2018-06-01\tJapan\tNA\tJapan\tConsult\t040\t1\tChina\tNA\tChina\t10\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0";
+    let mut gdelt_ok = vec![""; 58];
+    gdelt_ok[1] = "20180601";
+    let gdelt_ok = gdelt_ok.join("\t");
+    for (format, head, row) in [
+        (Format::Icews, Some(ICEWS_HEAD), ok),
+        (Format::Gdelt, None, gdelt_ok.as_str()),
+    ] {
+        for end in ["\n", "\r\n", "\r"] {
+            let mut text = String::new();
+            if let Some(h) = head {
+                text += h;
+                text += end;
+            }
+            text += row;
+            text += end;
+            let blank = if head.is_some() { 2 } else { 3 };
+            text += &end.repeat(blank);
+            let mut bytes = text.into_bytes();
+            bytes.extend_from_slice(b"J\xe9N\t2018-06-02\n");
+            let file = dir.path().join("bad.tab");
+            std::fs::write(&file, &bytes).unwrap();
+            let opts = CodedOptions {
+                dataset: None,
+                now: Day::parse("2030-01-01").unwrap().midnight_utc(),
+                wait: Duration::from_secs(5),
+                dry_run: false,
+                recorded_from_data: false,
+            };
+            let e = coded::import(
+                &stancelog::store::LogRef::File(log.to_path_buf()),
+                &file,
+                format,
+                &opts,
+                &NoProgress,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with(&format!("{}:5: not UTF-8 text", file.display())),
+                "{format:?} {end:?}: {e}"
+            );
+        }
+    }
+}
+
 on_both_backends! {
 #[test]
 fn icews_source_is_the_actor_target_the_recipient_and_outlets_are_citations() {

@@ -365,7 +365,13 @@ fn a_tsv_without_header_by_column_numbers_with_slugged_ids_and_prefix_map() {
     // 3 stances, 2 actors, 1 topic.
     assert_eq!(report["appended"], 6, "{report}");
     assert_eq!(refused_lines(&report), vec![3, 4, 5, 6]);
-    assert!(reason(&report, 4).contains("does not fit"), "{report}");
+    // Regression: the refusal named no column.
+    assert!(
+        reason(&report, 4).starts_with(
+            "column 4 (--stance-col): stance `doubt` does not fit policy topic"
+        ),
+        "{report}"
+    );
     assert_eq!(
         reason(&report, 6),
         "has 4 fields where the first row (line 1) has 5, and there is no header"

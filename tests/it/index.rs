@@ -870,6 +870,33 @@ fn an_index_behind_its_log_is_caught_up() {
     assert!(caught_up.contains("\"seq\": 41"));
 }
 
+/// Regression: an index behind its log, where the events it lacks correct a stance it holds to
+/// another actor, was reported by `verify` as not agreeing with the log ("seq 24 is missing
+/// from the posting list a\0cho-tae-yul"), exit 2: it was compared with the whole log's keys.
+/// It is compared with the log at its own end, and reported behind, exit 0.
+#[test]
+fn verify_reports_an_index_behind_a_correction_as_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = std::fs::read_to_string(crate::support::seed_log()).unwrap();
+    let lines: Vec<&str> = seed.lines().collect();
+    let log = dir.path().join("log.jsonl");
+    std::fs::write(&log, lines[..35].join("\n") + "\n").unwrap();
+    ProjectionIndex::open(&log).unwrap();
+    let old = dir.path().join("old-index");
+    std::fs::rename(index_path(&log), &old).unwrap();
+    std::fs::write(&log, seed.as_bytes()).unwrap();
+    std::fs::rename(&old, index_path(&log)).unwrap();
+    let o = run_log(&log, &["verify"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).ends_with(
+            "index: agrees with the log up to seq 35; the next query or append brings it up to date\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
+}
+
 on_both_backends! {
 /// `stancelog index` reports the index; `--check` and `verify` compare it with the whole log.
 #[test]

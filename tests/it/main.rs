@@ -25,6 +25,8 @@ mod output;
 mod parquet;
 #[cfg(feature = "postgres")]
 mod pg;
+#[cfg(feature = "postgres")]
+mod pg_cache;
 mod properties;
 #[cfg(feature = "real-data")]
 mod real_analysis;

@@ -558,6 +558,75 @@ fn an_output_that_is_the_log_or_its_files_is_refused() {
     );
 }
 
+/// Regression: `report --out` to a hard link of the log wrote the page into the log (the guard
+/// compares paths); an `export --out /dev/stdout` redirected to a file renamed a temporary file
+/// over the `/dev/stdout` link and printed its `wrote` line into the data; a symbolic link was
+/// replaced by a file. Now: a hard link gets a file of its own, standard output (here through a
+/// link of our own to `/proc/self/fd/1`, as `/dev/stdout` is) is written as redirected with the
+/// `wrote` line on stderr, and a link's target is replaced, the link kept.
+#[test]
+fn an_output_through_links_or_standard_output_leaves_the_log_and_the_links_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.jsonl");
+    std::fs::copy(seed_log(), &log).unwrap();
+    let before = std::fs::read(&log).unwrap();
+    let hard = dir.path().join("hard.html");
+    std::fs::hard_link(&log, &hard).unwrap();
+    let o = run_log(&log, &["report", "--out", hard.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+    assert!(
+        std::fs::read_to_string(&hard)
+            .unwrap()
+            .starts_with("<!DOCTYPE html>")
+    );
+
+    fn csv(out: &str) -> Vec<&str> {
+        vec!["export", "actors", "--format", "csv", "--out", out]
+    }
+    let file = dir.path().join("actors.csv");
+    assert!(
+        run_log(&log, &csv(file.to_str().unwrap()), None)
+            .status
+            .success()
+    );
+    let expected = std::fs::read(&file).unwrap();
+    let piped = run_log(&log, &csv("-"), None);
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert_eq!(piped.stdout, expected);
+    assert!(
+        stderr(&piped).contains("wrote 13 actors to -"),
+        "{}",
+        stderr(&piped)
+    );
+
+    let stdout_link = dir.path().join("mystdout");
+    std::os::unix::fs::symlink("/proc/self/fd/1", &stdout_link).unwrap();
+    let redirected = dir.path().join("redirected.csv");
+    let o = crate::support::stancelog_command()
+        .args(["--log", log.to_str().unwrap()])
+        .args(csv(stdout_link.to_str().unwrap()))
+        .stdout(std::fs::File::create(&redirected).unwrap())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&redirected).unwrap(), expected);
+    assert!(stdout_link.symlink_metadata().unwrap().is_symlink());
+
+    let target = dir.path().join("target.csv");
+    let link = dir.path().join("link.csv");
+    std::fs::write(&target, "old").unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert!(
+        run_log(&log, &csv(link.to_str().unwrap()), None)
+            .status
+            .success()
+    );
+    assert!(link.symlink_metadata().unwrap().is_symlink());
+    assert_eq!(std::fs::read(&target).unwrap(), expected);
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+}
+
 /// Two actors named "Same" (ids `b` and `a`), one named "Alpha" (id `z`); topics titled
 /// "Zulu" (id `t1`) and "Alpha" (id `t2`); each actor states a stance on each topic.
 const SAME_NAMES: &str = r#"{"type":"actor.registered","actor":"b","name":"Same","kind":"person","country":"KOR","sector":"GOV"}

@@ -789,6 +789,31 @@ impl Plan {
         Ok(out)
     }
 
+    /// Where each role's stance comes from, in words (`stance` -> "column `vote`
+    /// (--stance-col)"), for refusals that name it ([`EngineOptions::stance_sources`]).
+    ///
+    /// [`EngineOptions::stance_sources`]: crate::import::engine::EngineOptions::stance_sources
+    pub fn stance_sources(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some((stance, _)) = &self.main {
+            let from = match stance {
+                StanceSrc::Col(c, _) => c.name.clone(),
+                StanceSrc::Fixed(_) => "--stance".to_string(),
+            };
+            out.push(("stance".to_string(), from));
+        }
+        for (role, _, c) in &self.events {
+            out.push((role.clone(), c.name.clone()));
+        }
+        if let Some(spell) = &self.spell {
+            out.push((ROLE_FROM.to_string(), spell.from.column().to_string()));
+            if let Some(until) = &spell.until {
+                out.push((ROLE_UNTIL.to_string(), until.column().to_string()));
+            }
+        }
+        out
+    }
+
     /// The row's own stance and its date, if the mapping gives one.
     fn main_stance(&self, cells: &Cells<'_>) -> std::result::Result<Option<Dated>, String> {
         let Some((stance, date)) = &self.main else {

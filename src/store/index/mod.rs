@@ -297,11 +297,14 @@ pub(crate) fn update_source(src: &mut Source, log: &Log) -> Result<()> {
         },
         _ => None,
     };
+    // A discarded index is replaced even by an empty one (a table emptied and initialised
+    // again): keeping its manifest would keep answering with the old log.
+    let current = usable.is_some();
     let mut m = usable.unwrap_or(Manifest {
         generation,
         ..Manifest::default()
     });
-    if m.seq == log.history.seq_last() && m.valid_len == log.valid_len && m.generation > 0 {
+    if current && m.seq == log.history.seq_last() && m.valid_len == log.valid_len {
         return Ok(());
     }
     if !holds_after(&log.history, m.seq) {

@@ -24,7 +24,7 @@ use super::manifest::Manifest;
 use super::{Match, TAIL_BYTES_MAX, check_log, line_ending_at};
 use crate::error::{Error, Result};
 use crate::store::backend::LogRef;
-use crate::store::log::{Log, missing_or_io};
+use crate::store::log::{Log, missing_or_io, must_be_regular};
 use crate::store::postgres::PgLog;
 
 /// The log behind an index, with a connection kept for the index's few queries.
@@ -101,11 +101,12 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// Refuses a file that is not there (a usage error, as every command does); a database
-    /// is checked by its first query.
+    /// Refuses a file that is not there or is not a regular file (a usage error, as every
+    /// command does); a database is checked by its first query.
     pub(crate) fn must_exist(&self) -> Result<()> {
         if let Source::File(p) = self {
-            std::fs::metadata(p).map_err(|e| missing_or_io(p, e))?;
+            let meta = std::fs::metadata(p).map_err(|e| missing_or_io(p, e))?;
+            must_be_regular(p, &meta)?;
         }
         Ok(())
     }
