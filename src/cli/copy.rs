@@ -1,6 +1,7 @@
 //! `stancelog copy --from LOG --to LOG`: copy a log between backends, byte for byte.
 
 use std::ffi::OsString;
+use std::io::ErrorKind::NotFound;
 use std::io::Write;
 use std::time::Duration;
 
@@ -50,13 +51,7 @@ struct Copied {
 pub fn run(c: &CopyArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let from = LogRef::parse(&c.from)?;
     let to = LogRef::parse(&c.to)?;
-    if let LogRef::File(path) = &from
-        && !path.exists()
-    {
-        // Not the "create one with init" of a missing log: a source must hold something.
-        let shown = path.display();
-        return Err(Error::Usage(format!("--from {shown}: no log there to copy")).into());
-    }
+    refuse_missing_source(&from)?;
     let (source, bytes) = from.open_stored()?;
     if let LogRef::File(path) = &to
         && !path.exists()
@@ -126,4 +121,18 @@ pub fn run(c: &CopyArgs, out: &mut dyn Write) -> Result<(), Failure> {
         )?,
     }
     Ok(())
+}
+
+/// A source file that is not there is said as such, not with the "create one with init" of a
+/// missing log: a source must hold something.
+fn refuse_missing_source(from: &LogRef) -> Result<(), Error> {
+    match from {
+        LogRef::File(path) if std::fs::metadata(path).is_err_and(|e| e.kind() == NotFound) => {
+            let shown = path.display();
+            Err(Error::Usage(format!(
+                "--from {shown}: no log there to copy"
+            )))
+        }
+        _ => Ok(()),
+    }
 }

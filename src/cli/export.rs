@@ -20,7 +20,7 @@ use super::Failure;
 use super::args::Scope;
 use super::args::{DiffQuery, KnownAt, PositionsQuery, TimelineQuery};
 use super::common::{known, open, open_index, read_index, refuse_log_as_output, registry};
-use super::out_file::{Written, write_out};
+use super::out_file::{Written, confirm, write_out};
 use super::{diff, positions, timeline};
 
 #[derive(Debug, clap::Args)]
@@ -170,11 +170,7 @@ pub fn run(
         "wrote {rows} {what} to {} ({format}, output version {OUTPUT_VERSION})",
         to.out.display()
     );
-    match written {
-        // The data went to standard output: the confirmation must not end up in it.
-        Written::Stdout => eprintln!("stancelog: {line}"),
-        Written::File => writeln!(out, "{line}")?,
-    }
+    confirm(written, &line, out)?;
     Ok(())
 }
 
@@ -192,7 +188,7 @@ fn write<R: Serialize>(
     to: &ExportTo,
     cols: &[Column<R>],
     rows: impl Iterator<Item = R>,
-) -> Result<(u64, Written), Error> {
+) -> Result<(u64, Written), Failure> {
     let mut count = 0u64;
     let rows = rows.inspect(|_| count += 1);
     let written = write_out(&to.out, |w| match to.format {

@@ -13,7 +13,7 @@ use super::common::{
     filter, known, open_index, read_index, recorded_by, refuse_log_as_output, registry,
     resolve_actor,
 };
-use super::out_file::{Written, write_out};
+use super::out_file::{confirm, write_out};
 
 pub fn run(
     r: &ReportArgs,
@@ -66,10 +66,7 @@ pub fn run(
     };
     let html = report::render(&h, &source, &opts);
     let line = format!("Wrote {} ({} bytes)", r.out.display(), html.len());
-    match write_out(&r.out, |w| w.write_all(html.as_bytes()))? {
-        // The page went to standard output: the confirmation must not end up in it.
-        Written::Stdout => eprintln!("stancelog: {line}"),
-        Written::File => writeln!(out, "{line}")?,
-    }
+    let written = write_out(&r.out, |w| w.write_all(html.as_bytes()))?;
+    confirm(written, &line, out)?;
     Ok(())
 }

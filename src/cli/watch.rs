@@ -106,7 +106,7 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
 /// server restarted): every seq before `next` was printed or filtered out.
 fn resume_note(next: Seq) {
     eprintln!(
-        "stancelog: note: stopping on the error below; watch again with --from-seq {next} to resume without a gap"
+        "stancelog: note: stopping on the error below; every seq before {next} was read: watch again with --from-seq {next} to go on from there"
     );
 }
 

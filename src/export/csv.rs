@@ -73,9 +73,10 @@ pub fn write_csv<R>(
 /// A CSV writer's error as the I/O error it wraps (so that a closed pipe stays
 /// [`io::ErrorKind::BrokenPipe`]), or as another I/O error in words.
 pub fn csv_err(e: csv::Error) -> io::Error {
+    let text = e.to_string();
     match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
-        other => io::Error::other(format!("{other:?}")),
+        _ => io::Error::other(text),
     }
 }
 

@@ -95,7 +95,10 @@ impl LogRef {
     pub fn open_stored(&self) -> Result<(Log, Vec<u8>)> {
         let (log, mut bytes) = match self {
             LogRef::File(p) => {
-                let bytes = std::fs::read(p).map_err(|e| super::log::missing_or_io(p, e))?;
+                let mut file = super::log::open_read(p)?;
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut file, &mut bytes)
+                    .map_err(|e| Error::io(p.display(), e))?;
                 (Log::from_bytes(&p.display().to_string(), &bytes)?, bytes)
             }
             LogRef::Postgres(pg) => pg.open_stored()?,

@@ -945,6 +945,11 @@ impl<'a> Fold<'a> {
 
 /// Opens an existing log for reading.
 pub(crate) fn open_read(path: &Path) -> Result<File> {
+    // Looked at before the open too: opening a named pipe to read waits for a writer.
+    must_be_regular(
+        path,
+        &std::fs::metadata(path).map_err(|e| missing_or_io(path, e))?,
+    )?;
     let file = File::open(path).map_err(|e| missing_or_io(path, e))?;
     must_be_regular(
         path,

@@ -881,8 +881,9 @@ mod pgpass {
     /// The password of the first line of the password file matching the connection's host,
     /// port, database and user (`*` matches anything; `\:` and `\\` escape), if any. A
     /// connection through a Unix socket folder is matched as libpq matches it, by the folder's
-    /// path (`/run/stancelog:5432:stances:alice:...`), and when no line names that path, as
-    /// `localhost` (which libpq takes for its default socket folder only).
+    /// path (`/run/stancelog:5432:stances:alice:...`); the default socket folder (Debian's
+    /// `/var/run/postgresql`, `/run/postgresql`, upstream's `/tmp`) as `localhost`, so that a
+    /// password for one server is never sent to another's socket.
     pub fn lookup(config: &Config) -> Option<Vec<u8>> {
         let path = match std::env::var_os("PGPASSFILE") {
             Some(p) => std::path::PathBuf::from(p),
@@ -896,8 +897,13 @@ mod pgpass {
         match config.get_hosts().first() {
             Some(Host::Tcp(h)) => find(text, config, h),
             #[cfg(unix)]
-            Some(Host::Unix(folder)) => find(text, config, &folder.display().to_string())
-                .or_else(|| find(text, config, "localhost")),
+            Some(Host::Unix(folder)) => {
+                let default = ["/var/run/postgresql", "/run/postgresql", "/tmp"]
+                    .iter()
+                    .any(|d| folder == std::path::Path::new(d));
+                let path = folder.to_string_lossy();
+                find(text, config, if default { "localhost" } else { &path })
+            }
             None => find(text, config, "localhost"),
         }
     }
@@ -943,9 +949,9 @@ mod pgpass {
         use std::str::FromStr;
 
         /// Regression: a line naming the socket folder, as libpq and psql match it, was not
-        /// used (only `localhost` lines were), and the login failed.
+        /// used (only `localhost` lines were, for any folder), and the login failed.
         #[test]
-        fn a_socket_connection_matches_its_folder_then_localhost() {
+        fn a_socket_connection_matches_its_folder_or_for_the_default_folder_localhost() {
             let config = |s: &str| postgres::Config::from_str(s).unwrap();
             let text = "localhost:5432:stances:alice:local\n/run/pg:5432:stances:alice:socket\n";
             let at =
@@ -954,8 +960,9 @@ mod pgpass {
                 at("host=/run/pg dbname=stances user=alice"),
                 Some("socket".into())
             );
+            assert_eq!(at("host=/run/other dbname=stances user=alice"), None);
             assert_eq!(
-                at("host=/run/other dbname=stances user=alice"),
+                at("host=/var/run/postgresql dbname=stances user=alice"),
                 Some("local".into())
             );
             assert_eq!(

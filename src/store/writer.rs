@@ -1296,6 +1296,9 @@ impl Writer {
         else {
             unreachable!("a file write on a PostgreSQL log");
         };
+        // `append` waited for the batch before: one in flight at a time (a handle replaced
+        // here would detach its thread, and its outcome would be lost).
+        debug_assert!(in_flight.0.is_none());
         in_flight.0 = Some(handle.map_err(|e| Error::io(path.display(), e))?);
         Ok(())
     }

@@ -1184,13 +1184,20 @@ fn an_unreachable_server_is_named_with_the_cause() {
 
 /// Regression: `--log /dev/null` was read as an empty log, had an index folder made beside it
 /// (`/dev/null.index`) and took appends that went nowhere; a folder failed with "Is a
-/// directory (os error 21)", exit 1. Both are refused as not a log file, exit 2.
+/// directory (os error 21)", exit 1. They, and a named pipe, are refused as not a log file,
+/// exit 2.
 #[test]
 fn a_log_that_is_a_device_or_a_folder_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().to_str().unwrap();
+    // A named pipe too: opening it to read waited for a writer (review).
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success());
+    let fifo = fifo.to_str().unwrap();
     for (log, what) in [
         ("/dev/null", "a device, pipe or socket"),
+        (fifo, "a device, pipe or socket"),
         (folder, "a folder"),
     ] {
         for args in [&["positions"][..], &["append", "-"][..], &["verify"][..]] {
@@ -1209,4 +1216,15 @@ fn a_log_that_is_a_device_or_a_folder_is_refused() {
         }
     }
     assert!(!std::path::Path::new("/dev/null.index").exists());
+    let to = dir.path().join("to.jsonl");
+    let o = crate::support::run(
+        &["copy", "--from", fifo, "--to", to.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(": is a device, pipe or socket, not a log file"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -613,10 +613,23 @@ fn an_output_through_links_or_standard_output_leaves_the_log_and_the_links_alone
     assert_eq!(std::fs::read(&redirected).unwrap(), expected);
     assert!(stdout_link.symlink_metadata().unwrap().is_symlink());
 
+    // Regression (review): a pipe reached through /dev/fd/N (`>(gzip > x.gz)`, here
+    // /dev/stderr piped) was taken for a file to replace (an I/O error, or as root a file
+    // renamed over the /dev link); it is written into, the confirmation on stdout.
+    let o = run_log(&log, &csv("/dev/stderr"), None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stderr, expected);
+    assert_eq!(
+        stdout(&o),
+        "wrote 13 actors to /dev/stderr (csv, output version 1)\n"
+    );
+
     let target = dir.path().join("target.csv");
     let link = dir.path().join("link.csv");
     std::fs::write(&target, "old").unwrap();
     std::os::unix::fs::symlink(&target, &link).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(
         run_log(&log, &csv(link.to_str().unwrap()), None)
             .status
@@ -624,6 +637,9 @@ fn an_output_through_links_or_standard_output_leaves_the_log_and_the_links_alone
     );
     assert!(link.symlink_metadata().unwrap().is_symlink());
     assert_eq!(std::fs::read(&target).unwrap(), expected);
+    // The replaced file keeps its permissions (the new one had the umask's).
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
     assert_eq!(std::fs::read(&log).unwrap(), before);
 }
 

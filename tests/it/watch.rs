@@ -438,7 +438,7 @@ fn a_watcher_stops_when_its_log_is_replaced_by_another() {
     // Where to resume, said on any error (a lost connection too), then the error.
     assert_eq!(
         err[err.len() - 2],
-        "stancelog: note: stopping on the error below; watch again with --from-seq 6 to resume without a gap"
+        "stancelog: note: stopping on the error below; every seq before 6 was read: watch again with --from-seq 6 to go on from there"
     );
     assert!(
         err[err.len() - 1].contains("the index was discarded"),

@@ -88,7 +88,7 @@ pub fn check_index_of(target: &LogRef, log: &Log) -> Result<IndexCheck> {
     let prefix = (m.seq < h.seq_last()).then(|| {
         let mut prefix = History::new();
         h.events()
-            .take(m.seq as usize)
+            .take_while(|e| e.seq <= m.seq)
             .for_each(|e| prefix.apply(e));
         prefix
     });
