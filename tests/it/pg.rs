@@ -1627,10 +1627,14 @@ fn a_role_that_must_give_a_password_logs_in_by_the_url_or_the_password_file() {
         stdout(&o)
     );
     secret_free(&o, "copy by the URL");
-    // The password from the password file (a socket matches `localhost`; `\:` escapes).
+    // The password from the password file: a socket outside the default folder matches its
+    // folder's line, as in libpq, not a `localhost` line (its password, another server's, is
+    // never sent); `\:` escapes.
     std::fs::write(
         &passfile,
-        format!("localhost:*:{db}:{PASSWORD_ROLE}:Pw\\:x7@Qz-secret\n"),
+        format!(
+            "localhost:*:{db}:{PASSWORD_ROLE}:Pw-wrong\n{socket}:*:{db}:{PASSWORD_ROLE}:Pw\\:x7@Qz-secret\n"
+        ),
     )
     .unwrap();
     let o = run_with_passfile(
@@ -1664,7 +1668,7 @@ fn a_role_that_must_give_a_password_logs_in_by_the_url_or_the_password_file() {
     assert!(!stderr(&o).contains("wrong"), "{}", stderr(&o));
     std::fs::write(
         &passfile,
-        format!("localhost:*:{db}:{PASSWORD_ROLE}:Pw\\:x7@Qz-wrong\n"),
+        format!("{socket}:*:{db}:{PASSWORD_ROLE}:Pw\\:x7@Qz-wrong\n"),
     )
     .unwrap();
     let o = run_with_passfile(&["--log", &keys, "positions"], None, &passfile);
