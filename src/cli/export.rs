@@ -116,36 +116,33 @@ pub fn run(
     now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    refuse_log_as_output(&a.what.to().out, target)?;
+    let to = a.what.to();
+    refuse_log_as_output(&to.out, target)?;
     // Positions, diffs and timelines answer from the projection index, as their commands do;
     // events, actors and topics are of the whole log.
-    let (what, to, rows) = match &a.what {
-        ExportWhat::Positions { query, to } => {
+    let (what, (rows, written)) = match &a.what {
+        ExportWhat::Positions { query, .. } => {
             let (mut index, reg) = selection(target, &query.scope)?;
             let (at, f) = positions::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
             let rows = h.positions_iter(at, &f).map(|p| PositionRow::of(&h, p));
-            ("positions", to, write(to, &columns::positions(), rows)?)
+            ("positions", write(to, &columns::positions(), rows)?)
         }
-        ExportWhat::Diff { query, to } => {
+        ExportWhat::Diff { query, .. } => {
             let (mut index, reg) = selection(target, &query.scope)?;
             let (from, until, f) = diff::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
             let rows = h.diff_iter(from, until, &f).map(|c| ChangeRow::of(&h, c));
-            ("changes", to, write(to, &columns::diff(), rows)?)
+            ("changes", write(to, &columns::diff(), rows)?)
         }
-        ExportWhat::Timeline { query, to } => {
+        ExportWhat::Timeline { query, .. } => {
             let (mut index, reg) = selection(target, &query.scope)?;
             let (cutoff, f) = timeline::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
             let rows = h.timeline_iter(cutoff, &f).map(|e| TimelineRow::of(&h, e));
-            (
-                "timeline entries",
-                to,
-                write(to, &columns::timeline(), rows)?,
-            )
+            ("timeline entries", write(to, &columns::timeline(), rows)?)
         }
-        ExportWhat::Events { known_at, to } => {
+        ExportWhat::Events { known_at, .. } => {
             let log = open(target)?;
             let h = log.history();
             let cutoff = known(h, *known_at, "--known-at", now)?.unwrap_or(u64::MAX);
@@ -153,18 +150,17 @@ pub fn run(
                 .events()
                 .take_while(|e| e.seq <= cutoff)
                 .map(|e| EventRow::new(&e));
-            ("events", to, write(to, &columns::events(), rows)?)
+            ("events", write(to, &columns::events(), rows)?)
         }
-        ExportWhat::Actors { to } => {
+        ExportWhat::Actors { .. } => {
             let rows = rows::actor_rows(open(target)?.history()).into_iter();
-            ("actors", to, write(to, &columns::actors(), rows)?)
+            ("actors", write(to, &columns::actors(), rows)?)
         }
-        ExportWhat::Topics { to } => {
+        ExportWhat::Topics { .. } => {
             let rows = rows::topic_rows(open(target)?.history()).into_iter();
-            ("topics", to, write(to, &columns::topics(), rows)?)
+            ("topics", write(to, &columns::topics(), rows)?)
         }
     };
-    let (rows, written) = rows;
     let format = format!("{:?}", to.format).to_lowercase();
     let line = format!(
         "wrote {rows} {what} to {} ({format}, output version {OUTPUT_VERSION})",

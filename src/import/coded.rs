@@ -173,6 +173,9 @@ struct Party {
 struct Cache {
     parties: FxHashMap<String, Party>,
     topics: FxHashMap<(ActorId, u8), (TopicId, Arc<NewTopic>)>,
+    /// A party's key, written here for each look-up (a row allocates nothing when its parties
+    /// are known).
+    key: String,
 }
 
 impl Cache {
@@ -200,18 +203,25 @@ impl Cache {
         a: &str,
         t: &str,
     ) -> Result<(Party, Party), Outcome> {
+        let mut key = std::mem::take(&mut self.key);
         let mut party = |name: &str, country: Option<&str>, sectors: Option<&str>| {
-            let key = format!(
-                "{name}\u{1f}{}\u{1f}{}",
+            key.clear();
+            for part in [
+                name,
+                "\u{1f}",
                 country.unwrap_or(""),
-                sectors.unwrap_or("")
-            );
+                "\u{1f}",
+                sectors.unwrap_or(""),
+            ] {
+                key.push_str(part);
+            }
             self.party(&key, || named_party(name, country, sectors))
                 .map_err(refused)
         };
-        let actor = party(a, c.get(r, A_COUNTRY), c.get(r, A_SECTORS))?;
-        let recipient = party(t, c.get(r, R_COUNTRY), c.get(r, R_SECTORS))?;
-        Ok((actor, recipient))
+        let parties = party(a, c.get(r, A_COUNTRY), c.get(r, A_SECTORS))
+            .and_then(|actor| Ok((actor, party(t, c.get(r, R_COUNTRY), c.get(r, R_SECTORS))?)));
+        self.key = key;
+        parties
     }
 
     /// The topic of acts `act` (its number and id part, `cameo-04`) towards `recipient`.

@@ -86,10 +86,8 @@ pub fn check_index_of(target: &LogRef, log: &Log) -> Result<IndexCheck> {
     // An index behind the log is compared with the log as it was at the index's end: a later
     // correction files its stance under new keys only when the index takes it in.
     let prefix = (m.seq < h.seq_last()).then(|| {
-        let mut prefix = History::new();
-        h.events()
-            .take_while(|e| e.seq <= m.seq)
-            .for_each(|e| prefix.apply(e));
+        let mut prefix = h.clone();
+        prefix.rollback_to(m.seq);
         prefix
     });
     if let Err(what) = compare(&index, &m, prefix.as_ref().unwrap_or(h)) {

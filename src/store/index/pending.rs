@@ -413,8 +413,6 @@ pub(crate) struct Appender {
     /// Per segment of `index`: every [`FENCE_IDS`]th id, and the hashes of its keys.
     fences: Vec<SegmentKeys>,
     pub(crate) pending: Pending,
-    /// Ids each pending segment makes room for (see [`Pending::add`]).
-    room: u64,
     /// Registrations read or written so far, by what they register.
     actors: FxHashMap<ActorId, Event>,
     topics: FxHashMap<TopicId, Event>,
@@ -468,7 +466,6 @@ impl Appender {
             window: None,
             fences,
             pending,
-            room,
             actors: FxHashMap::default(),
             topics: FxHashMap::default(),
             links: Vec::new(),
@@ -748,7 +745,8 @@ impl Appender {
                 keys_of(seg)?
             });
         }
-        self.pending = Pending::create(&index.dir, index.seq_last(), self.room)
+        // The next pending segment makes room for as many ids as this one did.
+        self.pending = Pending::create(&index.dir, index.seq_last(), self.pending.room)
             .map_err(|e| format!("the pending segment could not be made: {e}"))?;
         self.fences = fences;
         self.index = index;
