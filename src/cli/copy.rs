@@ -67,20 +67,16 @@ pub fn run(c: &CopyArgs, out: &mut dyn Write) -> Result<(), Failure> {
         ))
         .into());
     }
-    if had.len() > bytes.len() && had.starts_with(&bytes) {
-        return Err(Error::Usage(format!(
-            "{to} holds records after seq {}, where {from} ends; refusing to copy into it",
-            source.history().seq_last()
-        ))
-        .into());
-    }
     if !bytes.starts_with(&had) {
         let same = bytes.iter().zip(&had).take_while(|(a, b)| a == b).count();
-        let seq = bytes[..same].iter().filter(|b| **b == b'\n').count() + 1;
-        return Err(Error::Usage(format!(
-            "{to} holds records that {from} does not (they differ at seq {seq}); refusing to copy into it"
-        ))
-        .into());
+        let why = if same == bytes.len() {
+            let end = source.history().seq_last();
+            format!("{to} holds records after seq {end}, where {from} ends")
+        } else {
+            let seq = bytes[..same].iter().filter(|b| **b == b'\n').count() + 1;
+            format!("{to} holds records that {from} does not (they differ at seq {seq})")
+        };
+        return Err(Error::Usage(format!("{why}; refusing to copy into it")).into());
     }
     let rest = &bytes[had.len()..];
     if !rest.is_empty() {
