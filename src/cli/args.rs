@@ -164,7 +164,10 @@ How new events are noticed: on a file log, the file's length is \
 looked at every 100 ms and only the bytes after what was read are read; a batch still being \
 written (its last record not yet there) is left for the next look. On PostgreSQL, watch LISTENs \
 on the channel stancelog_append (every append notifies it, delivered at its commit), \
-reads the records after the last seq printed on each notification, and every 5 s without one.\n\n\
+reads the records after the last seq printed on each notification, and every 5 s without one. \
+A lost connection (the server restarted or unreachable) is said on standard error and made \
+again, trying after 1 s, 2 s, 4 s and so on up to every 30 s; watch then reads on from the \
+last seq it printed.\n\n\
 Why no seq is skipped (the high-water mark): watch prints only up to the end of the run of \
 complete batches contiguous with what it printed. On a file, one writer at a time appends \
 whole batches at the end, in seq order. On PostgreSQL, seqs are taken under the append path's \
