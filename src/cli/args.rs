@@ -286,6 +286,18 @@ pub struct Scope {
     pub issue: Vec<String>,
 }
 
+/// `--columns`: which output columns, in which order.
+#[derive(Debug, Default, clap::Args)]
+pub struct Columns {
+    /// Only these output columns, in this order, comma-separated: the flat column names of
+    /// docs/output.md (the CSV and Parquet names), e.g. `actor,topic,stance,since_date,seq,event_id`.
+    /// JSON and NDJSON rows are then flat objects of just these fields (no `output_version`
+    /// unless named), CSV and Parquet just these columns, and a table these columns under
+    /// their names (no heading line). Without it, every column in each format's own shape.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct PositionsArgs {
     #[command(flatten)]
@@ -293,6 +305,8 @@ pub struct PositionsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub pick: Columns,
 }
 
 /// What `positions` (and `export positions`) asks.
@@ -316,6 +330,8 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub pick: Columns,
 }
 
 /// What `diff` (and `export diff`) asks.
@@ -348,6 +364,8 @@ pub struct TimelineArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub pick: Columns,
 }
 
 /// What `timeline` (and `export timeline`) asks.
@@ -378,6 +396,8 @@ pub struct ListArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub pick: Columns,
 }
 
 /// The measures, as `stancelog agreement --help` explains them.
