@@ -63,11 +63,22 @@ fn stance_keys(h: &History, seq: Seq) -> BTreeSet<Vec<u8>> {
 }
 
 /// The posting lists of the events `first..=last` of `h`.
+///
+/// A stance never corrected (nearly all) is filed by its actor's and topic's symbols first,
+/// and each symbol's list put under its key once at the end: making its two keys, and an
+/// owned copy of the stance, for each stance was most of a build's posting lists.
 pub(crate) fn postings(h: &History, first: Seq, last: Seq) -> Postings {
     let mut p = Postings::default();
+    let mut by_actor: Vec<Vec<Seq>> = vec![Vec::new(); h.actor_syms.len()];
+    let mut by_topic: Vec<Vec<Seq>> = vec![Vec::new(); h.topic_syms.len()];
     let mut file = |key: Vec<u8>, seq: Seq| p.entry(key).or_default().push(seq);
     for seq in first..=last {
-        if h.stance_slot(seq).is_some() {
+        if let Some(slot) = h.stance_slot(seq) {
+            if h.notes.get(&seq).is_none_or(|n| n.corrections.is_empty()) {
+                by_actor[slot.actor as usize].push(seq);
+                by_topic[slot.topic as usize].push(seq);
+                continue;
+            }
             for k in stance_keys(h, seq) {
                 file(k, seq);
             }
@@ -95,6 +106,18 @@ pub(crate) fn postings(h: &History, first: Seq, last: Seq) -> Postings {
                 }
             }
             file(k, seq);
+        }
+    }
+    for (sym, seqs) in by_actor.into_iter().enumerate() {
+        if !seqs.is_empty() {
+            let key = actor_key(h.actor_syms.item(sym as u32));
+            p.entry(key).or_default().extend(seqs);
+        }
+    }
+    for (sym, seqs) in by_topic.into_iter().enumerate() {
+        if !seqs.is_empty() {
+            let key = topic_key(h.topic_syms.item(sym as u32));
+            p.entry(key).or_default().extend(seqs);
         }
     }
     for list in p.values_mut() {
