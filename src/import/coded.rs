@@ -461,16 +461,32 @@ impl Columns {
             .iter()
             .map(|n| header.iter().position(|h| norm(h) == norm(n)))
             .collect();
+        let at = Location {
+            file: file.to_string(),
+            line: Some(1),
+            field: None,
+        };
+        if header.iter().all(str::is_empty) {
+            return Err(Error::input(
+                at,
+                format!(
+                    "the file is empty: {} data starts with its header line ({}, ...)",
+                    format.name(),
+                    names[..3].join(", ")
+                ),
+            ));
+        }
         for need in [DATE, A_NAME, CODE, R_NAME] {
             if idx[need].is_none() {
+                let article = if format.name().starts_with('i') {
+                    "an"
+                } else {
+                    "a"
+                };
                 return Err(Error::input(
-                    Location {
-                        file: file.to_string(),
-                        line: Some(1),
-                        field: None,
-                    },
+                    at,
                     format!(
-                        "no `{}` column: not a {} file (the header has: {})",
+                        "no `{}` column: not {article} {} file (the header has: {})",
                         names[need],
                         format.name(),
                         header.iter().collect::<Vec<_>>().join(", ")

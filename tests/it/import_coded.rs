@@ -401,6 +401,16 @@ fn coded_rows_cut_short_or_off_the_scale_are_refused_naming_the_column() {
             "GDELT 1.0 event 10: CAMEO 051, Goldstein 3.5, quad class 1, 4 mention(s)",
         ]
     );
+    // An empty file says so (it said "no `Event Date` column: not a icews file (the header
+    // has: )").
+    let empty = write(dir.path(), "empty.tab", "");
+    let o = run_log(&log, &["import", "icews", empty.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("empty.tab:1: the file is empty: icews data starts with its header line (Event ID, Event Date, Source Name, ...)"),
+        "{}",
+        stderr(&o)
+    );
 }
 }
 
