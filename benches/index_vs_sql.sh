@@ -2,9 +2,17 @@
 # Issue 10's six queries on the UN votes log, answered from the projection index, beside the
 # `sqlite3` CLI's own `-json` (indexes on (actor, topic, date), (topic, date) and the issue tags)
 # and DuckDB (its own database file, one Python process each, `COPY ... (FORMAT JSON)`): whole
-# processes, the same rows as JSON, rounds interleaved, medians with min and max. Also the
-# import rate with the index maintained, and building the index from scratch.
+# processes, rounds interleaved, medians with min and max. Each of our queries runs twice:
+# `stancelog` with its full rows (about 30 fields, pretty-printed, as every earlier figure) and
+# `stancelog_cols` with `--columns` naming the SQL sides' own columns (the same columns: the SQL
+# renames its `date` to our `since`, the date as stated, and `id` to `event_id`). Before the
+# rounds, the `--columns` answers are checked to be the same rows as both SQL sides' (parsed and
+# compared as lists of objects, sorted: our rows are ordered by actor name and topic title,
+# the SQL sides' by id); a difference stops the script. Also the import rate with the index
+# maintained, and building the index from scratch.
 # Usage: benches/index_vs_sql.sh [DATA_DIR] [ROUNDS]   (default ../shared/data, 5 rounds)
+# Environment: BIN (default target/release/stancelog, built first); OLD, another release binary
+# run beside it with full rows (side `old`), to compare builds in the same rounds.
 # Needs: python3 with duckdb and pyarrow (pip install duckdb pyarrow), sqlite3 (apt-get install
 # sqlite3), GNU time.
 set -euo pipefail
@@ -14,24 +22,25 @@ rounds="${2:-5}"
 mkdir -p target && work="$(mktemp -d "${TMPDIR:-$PWD/target}/bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 log="$work/un.jsonl"
-bin=target/release/stancelog
 sides=benches/sql_sides.py
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN=target/release/stancelog
+fi
+bin="$BIN"
+old="${OLD:-}"
 
-cargo build --release --quiet
 echo "load before: $(uptime)"
-# Runs a command, appending "label side seconds peak_kb" to the results: wall time to the
-# millisecond (GNU time's %e counts in hundredths, and the one-actor queries take 10 to 80 ms),
-# peak memory from GNU time, and its CPU seconds (user + system) to "$work/cpu".
+# Runs a command, its output to "$work/LABEL.SIDE.json", appending "label side seconds peak_kb
+# cpu_s" to the results: wall time and the process's own CPU (user + system) and peak memory,
+# to the microsecond (benches/run1.py; the one-actor queries take 10 to 80 ms).
 measure() {
   local label="$1" side="$2"; shift 2
-  local start end kb user sys
-  start=$(date +%s%N)
-  /usr/bin/time -f "%M %U %S" -o "$work/time" "$@" > "$work/out.json"
-  end=$(date +%s%N)
-  read -r kb user sys < "$work/time"
-  awk -v l="$label" -v s="$side" -v a="$start" -v b="$end" -v k="$kb" \
-    'BEGIN { printf "%s %s %.4f %s\n", l, s, (b - a) / 1e9, k }' >> "$work/results"
-  echo "$label $side $user $sys" >> "$work/cpu"
+  local took
+  took=$(python3 benches/run1.py "$work/$label.$side.json" "$@")
+  read -r secs kb user sys <<< "$took"
+  awk -v l="$label" -v s="$side" -v t="$secs" -v k="$kb" -v u="$user" -v y="$sys" \
+    'BEGIN { printf "%s %s %s %s %.6f\n", l, s, t, k, u + y }' >> "$work/results"
 }
 
 $bin --log "$log" init > /dev/null
@@ -44,28 +53,42 @@ read -r secs kb < "$work/time"
 awk -v n="$events" -v s="$secs" -v k="$kb" 'BEGIN { printf "index from scratch (read and fold the log, write the index): %.2f s = %.0f events/s, %.0f MB peak\n", s, n / s, k / 1024 }'
 python3 "$sides" build "$log" "$work/un.sqlite" "$work/un.duckdb"
 
+# label|our query|our --columns (the SQL sides' columns, by our names)|the SQL sides' query
 queries=(
-  "actor_positions|positions --actor USA --as-of 2000-12-31|actor_positions USA 2000-12-31"
-  "positions|positions --as-of 1991-12-31|positions 1991-12-31"
-  "diff|diff --from 1989-12-31 --to 1992-12-31|diff 1989-12-31 1992-12-31"
-  "actor_timeline|timeline --actor USA|actor_timeline USA"
-  "issue_positions|positions --as-of 1991-12-31 --issue nu|issue_positions 1991-12-31 nu"
-  "actors|actors|actors"
+  "actor_positions|positions --actor USA --as-of 2000-12-31|actor,topic,stance,since,seq,event_id|actor_positions USA 2000-12-31"
+  "positions|positions --as-of 1991-12-31|actor,topic,stance,since,seq,event_id|positions 1991-12-31"
+  "diff|diff --from 1989-12-31 --to 1992-12-31|actor,topic,change,before_stance,before_since,before_seq,after_stance,after_since,after_seq|diff 1989-12-31 1992-12-31"
+  "actor_timeline|timeline --actor USA|actor,topic,stance,since,seq,event_id|actor_timeline USA"
+  "issue_positions|positions --as-of 1991-12-31 --issue nu|actor,topic,stance,since,seq,event_id|issue_positions 1991-12-31 nu"
+  "actors|actors|actor,name,seq,stances|actors"
 )
-for round in $(seq "$rounds"); do
+# One round: every query on every side, in a fixed order.
+round() {
   for q in "${queries[@]}"; do
-    IFS='|' read -r label ours theirs <<< "$q"
+    IFS='|' read -r label ours cols theirs <<< "$q"
     # shellcheck disable=SC2086
     measure "$label" stancelog $bin --log "$log" $ours --format json
+    # shellcheck disable=SC2086
+    measure "$label" stancelog_cols $bin --log "$log" $ours --format json --columns "$cols"
+    if [ -n "$old" ]; then
+      # shellcheck disable=SC2086
+      measure "$label" old "$old" --log "$log" $ours --format json
+    fi
     # shellcheck disable=SC2086
     measure "$label" sqlite sqlite3 -json "$work/un.sqlite" "$(python3 "$sides" sql $theirs)"
     # shellcheck disable=SC2086
     measure "$label" duckdb python3 "$sides" duckdb "$work/un.duckdb" $theirs
+    if [ "${checking:-}" = 1 ]; then
+      python3 "$sides" same "$label" "$work/$label.stancelog_cols.json" \
+        "$work/$label.sqlite.json" "$work/$label.duckdb.json"
+    fi
+    rm -f "$work/$label".*.json
   done
-done
+}
+# A first round, not counted, checks the answers (and warms the page cache).
+checking=1 round
+: > "$work/results"
+checking=0
+for _ in $(seq "$rounds"); do round; done
 echo "load after: $(uptime)"
-python3 "$(dirname "$0")/medians.py" "$work/results" stancelog sqlite duckdb
-echo "CPU seconds (user + system, GNU time's hundredths), median per query and side:"
-awk '{ print $1, $2, $3 + $4 }' "$work/cpu" | sort -k1,1 -k2,2 -k3,3n | awk '
-  { k = $1 " " $2; v[k, ++n[k]] = $3 }
-  END { for (k in n) { m = n[k]; print k, v[k, int((m + 1) / 2)] } }' | sort
+python3 benches/medians.py "$work/results" stancelog,stancelog_cols${old:+,old} sqlite duckdb

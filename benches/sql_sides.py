@@ -7,9 +7,14 @@ Usage: sql_sides.py build LOG SQLITE_DB DUCKDB_DB  -- load the log's actors, top
        sql_sides.py sql QUERY ARGS...              -- print the SQL of a query (for `sqlite3 -json`)
        sql_sides.py duckdb DB QUERY ARGS...        -- run a query in DuckDB (one Python process,
                                                     its own database file), JSON to stdout
+       sql_sides.py same LABEL OURS SQLITE DUCKDB   -- check three JSON answers (arrays of objects)
+                                                    are the same rows; exit 1 naming the first
+                                                    difference if not
 Queries: actor_positions ACTOR DATE, positions DATE, diff FROM TO, actor_timeline ACTOR,
 issue_positions DATE ISSUE, actors. Stances are taken as recorded (the UN votes log has no
-corrections or retractions). Dates compare as text (ISO dates sort).
+corrections or retractions). Dates compare as text (ISO dates sort). The columns carry
+stancelog's names (`date AS since`, `id AS event_id`, a diff's sides `before_*` and `after_*`),
+so `stancelog ... --columns` gives the same objects.
 """
 import json
 import sqlite3
@@ -74,7 +79,8 @@ def build(log, sqlite_db, duckdb_db):
 
 
 def latest(where):
-    return f"""SELECT actor, topic, stance, date, seq, id FROM (
+    # Our column names: `date` is the stated date as given (our `since`), `id` the event id.
+    return f"""SELECT actor, topic, stance, date AS since, seq, id AS event_id FROM (
   SELECT *, ROW_NUMBER() OVER (PARTITION BY actor, topic ORDER BY date DESC, seq DESC) AS rn
   FROM stance WHERE {where}
 ) WHERE rn = 1"""
@@ -94,7 +100,8 @@ def sql(query, args):
         d1, d2 = args
         # Two left joins, not a FULL OUTER JOIN: SQLite ran that as a nested loop over the two
         # 449k-row sides (26 minutes before we stopped it).
-        cols = "b.stance, b.date, b.seq, a.stance, a.date, a.seq"
+        cols = ("b.stance AS before_stance, b.since AS before_since, b.seq AS before_seq, "
+                "a.stance AS after_stance, a.since AS after_since, a.seq AS after_seq")
         return f"""WITH b AS ({latest(f"date <= {q(d1)}")}), a AS ({latest(f"date <= {q(d2)}")})
 SELECT b.actor AS actor, b.topic AS topic,
   CASE WHEN a.actor IS NULL THEN 'removed' ELSE 'changed' END AS change, {cols}
@@ -105,7 +112,8 @@ SELECT a.actor, a.topic, 'added', {cols}
 FROM a LEFT JOIN b ON a.actor = b.actor AND a.topic = b.topic WHERE b.actor IS NULL
 ORDER BY 1, 2"""
     if query == "actor_timeline":
-        return f"SELECT seq, actor, topic, stance, date, id FROM stance WHERE actor = {q(args[0])} ORDER BY date, seq"
+        return (f"SELECT actor, topic, stance, date AS since, seq, id AS event_id FROM stance "
+                f"WHERE actor = {q(args[0])} ORDER BY date, seq")
     if query == "issue_positions":
         date, issue = args
         where = f"date <= {q(date)} AND topic IN (SELECT topic FROM topic_issue WHERE issue = {q(issue)})"
@@ -123,12 +131,35 @@ def run_duckdb(db, query, args):
     con.execute(f"COPY ({sql(query, args)}) TO '/dev/stdout' (FORMAT JSON, ARRAY true)")
 
 
+def same(label, ours, *others):
+    """Exits 1 unless every file holds the same rows as `ours` (orders may differ: ours are by
+    actor name and topic title, the SQL sides' by id)."""
+
+    def load(path):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        rows = json.loads(text) if text.strip() else []
+        return sorted(json.dumps(r, sort_keys=True) for r in rows)
+
+    want = load(ours)
+    for path in others:
+        got = load(path)
+        if got != want:
+            extra = sorted(set(got) - set(want))[:3]
+            missing = sorted(set(want) - set(got))[:3]
+            sys.exit(f"{label}: {path} has {len(got)} rows, {ours} {len(want)}; "
+                     f"only in {path}: {extra}; only in ours: {missing}")
+    print(f"{label}: the same {len(want)} rows on every side")
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "build":
         build(*sys.argv[2:5])
     elif cmd == "sql":
         print(sql(sys.argv[2], sys.argv[3:]))
+    elif cmd == "same":
+        same(*sys.argv[2:])
     elif cmd == "duckdb":
         run_duckdb(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:

@@ -164,7 +164,10 @@ How new events are noticed: on a file log, the file's length is \
 looked at every 100 ms and only the bytes after what was read are read; a batch still being \
 written (its last record not yet there) is left for the next look. On PostgreSQL, watch LISTENs \
 on the channel stancelog_append (every append notifies it, delivered at its commit), \
-reads the records after the last seq printed on each notification, and every 5 s without one.\n\n\
+reads the records after the last seq printed on each notification, and every 5 s without one. \
+A lost connection (the server restarted or unreachable) is said on standard error and made \
+again, trying after 1 s, 2 s, 4 s and so on up to every 30 s; watch then reads on from the \
+last seq it printed.\n\n\
 Why no seq is skipped (the high-water mark): watch prints only up to the end of the run of \
 complete batches contiguous with what it printed. On a file, one writer at a time appends \
 whole batches at the end, in seq order. On PostgreSQL, seqs are taken under the append path's \
@@ -283,6 +286,18 @@ pub struct Scope {
     pub issue: Vec<String>,
 }
 
+/// `--columns`: which output columns, in which order.
+#[derive(Debug, Default, clap::Args)]
+pub struct Columns {
+    /// Only these output columns, in this order, comma-separated: the flat column names of
+    /// docs/output.md (the CSV and Parquet names), e.g. `actor,topic,stance,since_date,seq,event_id`.
+    /// JSON and NDJSON rows are then flat objects of just these fields (no `output_version`
+    /// unless named), CSV and Parquet just these columns, and a table these columns under
+    /// their names (no heading line). Without it, every column in each format's own shape.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct PositionsArgs {
     #[command(flatten)]
@@ -290,6 +305,8 @@ pub struct PositionsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub pick: Columns,
 }
 
 /// What `positions` (and `export positions`) asks.
@@ -313,6 +330,8 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub pick: Columns,
 }
 
 /// What `diff` (and `export diff`) asks.
@@ -345,6 +364,8 @@ pub struct TimelineArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub pick: Columns,
 }
 
 /// What `timeline` (and `export timeline`) asks.
@@ -375,6 +396,8 @@ pub struct ListArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub pick: Columns,
 }
 
 /// The measures, as `stancelog agreement --help` explains them.

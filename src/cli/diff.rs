@@ -5,6 +5,7 @@ use std::io::Write;
 
 use stancelog::Error;
 use stancelog::core::{At, Filter, History};
+use stancelog::export::columns;
 
 use super::Failure;
 use super::args::{DiffArgs, DiffQuery};
@@ -17,6 +18,7 @@ pub fn run(
     now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
+    let cols = d.pick.pick(columns::diff())?;
     let mut index = open_index(target)?;
     let reg = registry(target, &mut index, &d.query.scope)?;
     let (from, to, f) = query(&reg, &index, &d.query, now)?;
@@ -26,7 +28,9 @@ pub fn run(
         describe(&index, from),
         describe(&index, to)
     );
-    Render::new(d.format).diff(out, &h, &when, || h.diff_iter(from, to, &f))?;
+    Render::new(d.format).diff(out, &h, &when, cols.as_deref(), || {
+        h.diff_iter(from, to, &f)
+    })?;
     Ok(())
 }
 

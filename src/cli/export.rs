@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use stancelog::Error;
 use stancelog::export::columns::{self, Column};
+use stancelog::export::json::Flat;
 use stancelog::export::rows::{self, ChangeRow, EventRow, PositionRow, TimelineRow};
 use stancelog::export::{self, OUTPUT_VERSION};
 
@@ -83,6 +84,8 @@ pub struct ExportTo {
     /// output.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub pick: super::args::Columns,
 }
 
 /// Export file formats.
@@ -94,6 +97,29 @@ pub enum ExportFormat {
     Ndjson,
     /// CSV with a header row; the columns of Parquet.
     Csv,
+}
+
+/// The columns written: those `--columns` names, else every one of `all`.
+struct Chosen<R> {
+    cols: Vec<Column<R>>,
+    /// Whether `--columns` chose them (NDJSON then writes flat objects of them).
+    picked: bool,
+}
+
+impl ExportTo {
+    /// The columns to write of `all`.
+    ///
+    /// # Errors
+    /// Those of [`Columns::pick`](super::args::Columns::pick).
+    fn columns<R>(&self, all: impl Fn() -> Vec<Column<R>>) -> Result<Chosen<R>, Error> {
+        Ok(match self.pick.pick(all())? {
+            Some(cols) => Chosen { cols, picked: true },
+            None => Chosen {
+                cols: all(),
+                picked: false,
+            },
+        })
+    }
 }
 
 impl ExportWhat {
@@ -122,27 +148,31 @@ pub fn run(
     // events, actors and topics are of the whole log.
     let (what, (rows, written)) = match &a.what {
         ExportWhat::Positions { query, .. } => {
+            let cols = to.columns(columns::positions)?;
             let (mut index, reg) = selection(target, &query.scope)?;
             let (at, f) = positions::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
             let rows = h.positions_iter(at, &f).map(|p| PositionRow::of(&h, p));
-            ("positions", write(to, &columns::positions(), rows)?)
+            ("positions", write(to, &cols, rows)?)
         }
         ExportWhat::Diff { query, .. } => {
+            let cols = to.columns(columns::diff)?;
             let (mut index, reg) = selection(target, &query.scope)?;
             let (from, until, f) = diff::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
             let rows = h.diff_iter(from, until, &f).map(|c| ChangeRow::of(&h, c));
-            ("changes", write(to, &columns::diff(), rows)?)
+            ("changes", write(to, &cols, rows)?)
         }
         ExportWhat::Timeline { query, .. } => {
+            let cols = to.columns(columns::timeline)?;
             let (mut index, reg) = selection(target, &query.scope)?;
             let (cutoff, f) = timeline::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
             let rows = h.timeline_iter(cutoff, &f).map(|e| TimelineRow::of(&h, e));
-            ("timeline entries", write(to, &columns::timeline(), rows)?)
+            ("timeline entries", write(to, &cols, rows)?)
         }
         ExportWhat::Events { known_at, .. } => {
+            let cols = to.columns(columns::events)?;
             let log = open(target)?;
             let h = log.history();
             let cutoff = known(h, *known_at, "--known-at", now)?.unwrap_or(u64::MAX);
@@ -150,15 +180,17 @@ pub fn run(
                 .events()
                 .take_while(|e| e.seq <= cutoff)
                 .map(|e| EventRow::new(&e));
-            ("events", write(to, &columns::events(), rows)?)
+            ("events", write(to, &cols, rows)?)
         }
         ExportWhat::Actors { .. } => {
+            let cols = to.columns(columns::actors)?;
             let rows = rows::actor_rows(open(target)?.history()).into_iter();
-            ("actors", write(to, &columns::actors(), rows)?)
+            ("actors", write(to, &cols, rows)?)
         }
         ExportWhat::Topics { .. } => {
+            let cols = to.columns(columns::topics)?;
             let rows = rows::topic_rows(open(target)?.history()).into_iter();
-            ("topics", write(to, &columns::topics(), rows)?)
+            ("topics", write(to, &cols, rows)?)
         }
     };
     let format = format!("{:?}", to.format).to_lowercase();
@@ -182,14 +214,18 @@ fn selection(target: &LogRef, scope: &Scope) -> Result<(Index, History), Error> 
 /// written and where they went.
 fn write<R: Serialize>(
     to: &ExportTo,
-    cols: &[Column<R>],
+    chosen: &Chosen<R>,
     rows: impl Iterator<Item = R>,
 ) -> Result<(u64, Written), Failure> {
     let mut count = 0u64;
     let rows = rows.inspect(|_| count += 1);
+    let cols = &chosen.cols;
     let written = write_out(&to.out, |w| match to.format {
         ExportFormat::Parquet => export::write_parquet(w, cols, rows).map_err(io::Error::other),
         ExportFormat::Csv => export::write_csv(w, cols, rows),
+        ExportFormat::Ndjson if chosen.picked => {
+            export::write_ndjson(w, rows.map(|r| Flat::new(cols, r)))
+        }
         ExportFormat::Ndjson => export::write_ndjson(w, rows),
     })?;
     Ok((count, written))

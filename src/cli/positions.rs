@@ -5,6 +5,7 @@ use std::io::Write;
 
 use stancelog::Error;
 use stancelog::core::{At, Filter, History};
+use stancelog::export::columns;
 
 use super::Failure;
 use super::args::{PositionsArgs, PositionsQuery};
@@ -17,12 +18,15 @@ pub fn run(
     now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
+    let cols = p.pick.pick(columns::positions())?;
     let mut index = open_index(target)?;
     let reg = registry(target, &mut index, &p.query.scope)?;
     let (at, f) = query(&reg, &index, &p.query, now)?;
     let h = read_index(target, &mut index, |i| i.query_history(&f))?;
     let when = describe(&index, at);
-    Render::new(p.format).positions(out, &h, &when, || h.positions_decided(at, &f))?;
+    Render::new(p.format).positions(out, &h, &when, cols.as_deref(), || {
+        h.positions_decided(at, &f)
+    })?;
     Ok(())
 }
 

@@ -7,13 +7,16 @@ use std::io::{self, Write};
 use comfy_table::{LineStyle, Table, TableStyle};
 use serde::Serialize;
 
+use stancelog::Error;
 use stancelog::core::{Change, Decided, History, TimelineEntry};
+use stancelog::export;
+use stancelog::export::columns::{self, Column};
+use stancelog::export::json::Flat;
 use stancelog::export::rows::{self, ChangeRow, PositionRow, TimelineRow};
-use stancelog::export::{self, columns};
 use stancelog::import::ImportReport;
 use stancelog::store::{AppendReport, IndexCheck, IndexReport, Log};
 
-use super::args::Format;
+use super::args::{Columns, Format};
 
 /// Plain columns with one rule under the header: readable in any terminal and any locale.
 const TABLE_STYLE: TableStyle =
@@ -167,6 +170,52 @@ pub(super) fn json_out<T: Serialize>(out: &mut dyn Write, value: &T) -> io::Resu
     w.finish()
 }
 
+impl Columns {
+    /// The columns of `all` that `--columns` names, in its order; `None` without
+    /// `--columns`.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for a name that is not one of `all`'s (listing them) or one named
+    /// twice.
+    pub fn pick<R>(&self, all: Vec<Column<R>>) -> Result<Option<Vec<Column<R>>>, Error> {
+        self.columns
+            .as_deref()
+            .map(|names| columns::select(all, names))
+            .transpose()
+            .map_err(|e| Error::Usage(format!("--columns: {e}")))
+    }
+}
+
+/// An answer as the columns `cols` alone (`--columns`): JSON and NDJSON flat objects of them,
+/// CSV those columns, a table those columns under their names (no heading line). `items`
+/// gives the answer afresh each time it is called and `row` builds each item's row, as in
+/// [`Render::positions`].
+fn chosen<P: Send, R, I: Iterator<Item = P>>(
+    format: Format,
+    out: &mut dyn Write,
+    cols: &[Column<R>],
+    items: impl Fn() -> I,
+    row: impl Fn(P) -> Option<R> + Sync,
+) -> io::Result<()> {
+    let rows = || items().filter_map(&row);
+    match format {
+        Format::Json => {
+            export::json::write_pretty_par(out, items(), |p| row(p).map(|r| Flat::new(cols, r)))
+        }
+        Format::Ndjson => export::write_ndjson(out, rows().map(|r| Flat::new(cols, r))),
+        Format::Csv => export::write_csv(out, cols, rows()),
+        Format::Table => {
+            let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+            let cells = |r: R| {
+                cols.iter()
+                    .map(|c| cell(&columns::plain_text(&(c.get)(&r))))
+                    .collect()
+            };
+            stream_table(out, &names, || rows().map(cells))
+        }
+    }
+}
+
 impl Render {
     pub fn new(format: Format) -> Render {
         Render { format }
@@ -181,6 +230,7 @@ impl Render {
         out: &mut dyn Write,
         h: &History,
         when: &str,
+        cols: Option<&[Column<PositionRow>]>,
         decided: impl Fn() -> I,
     ) -> io::Result<()>
     where
@@ -191,6 +241,9 @@ impl Render {
             h.position(&d)
                 .map(|p| PositionRow::named(p, actor.to_owned(), topic.to_owned()))
         };
+        if let Some(cols) = cols {
+            return chosen(self.format, out, cols, decided, row);
+        }
         let rows = || decided().filter_map(row);
         match self.format {
             Format::Json => export::json::write_pretty_par(out, decided(), row),
@@ -240,11 +293,17 @@ impl Render {
         out: &mut dyn Write,
         h: &'a History,
         when: &str,
+        cols: Option<&[Column<ChangeRow>]>,
         changes: impl Fn() -> I,
     ) -> io::Result<()>
     where
         I: Iterator<Item = Change<'a>>,
     {
+        if let Some(cols) = cols {
+            return chosen(self.format, out, cols, changes, |c| {
+                Some(ChangeRow::of(h, c))
+            });
+        }
         let rows = || changes().map(|c| ChangeRow::of(h, c));
         let brief = |p: &Option<PositionRow>| match p {
             Some(p) => format!("{} (since {}, seq {})", p.stance, p.since, p.seq),
@@ -282,11 +341,17 @@ impl Render {
         out: &mut dyn Write,
         h: &'a History,
         when: &str,
+        cols: Option<&[Column<TimelineRow>]>,
         entries: impl Fn() -> I,
     ) -> io::Result<()>
     where
         I: Iterator<Item = TimelineEntry<'a>>,
     {
+        if let Some(cols) = cols {
+            return chosen(self.format, out, cols, entries, |e| {
+                Some(TimelineRow::of(h, e))
+            });
+        }
         let rows = || entries().map(|e| TimelineRow::of(h, e));
         match self.format {
             Format::Json => {
@@ -325,7 +390,15 @@ impl Render {
     }
 
     /// Registered actors, by name then id (rows from [`rows::actor_rows`]).
-    pub fn actors(&self, out: &mut dyn Write, rows: Vec<rows::ActorRow>) -> io::Result<()> {
+    pub fn actors(
+        &self,
+        out: &mut dyn Write,
+        rows: Vec<rows::ActorRow>,
+        cols: Option<&[Column<rows::ActorRow>]>,
+    ) -> io::Result<()> {
+        if let Some(cols) = cols {
+            return chosen(self.format, out, cols, || rows.iter().cloned(), Some);
+        }
         match self.format {
             Format::Json => json_out(out, &rows),
             Format::Ndjson => export::write_ndjson(out, rows.iter()),
@@ -358,7 +431,15 @@ impl Render {
     }
 
     /// Registered topics, by title then id (rows from [`rows::topic_rows`]).
-    pub fn topics(&self, out: &mut dyn Write, rows: Vec<rows::TopicRow>) -> io::Result<()> {
+    pub fn topics(
+        &self,
+        out: &mut dyn Write,
+        rows: Vec<rows::TopicRow>,
+        cols: Option<&[Column<rows::TopicRow>]>,
+    ) -> io::Result<()> {
+        if let Some(cols) = cols {
+            return chosen(self.format, out, cols, || rows.iter().cloned(), Some);
+        }
         match self.format {
             Format::Json => json_out(out, &rows),
             Format::Ndjson => export::write_ndjson(out, rows.iter()),

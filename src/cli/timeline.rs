@@ -5,6 +5,7 @@ use std::io::Write;
 
 use stancelog::Error;
 use stancelog::core::{Filter, History, Seq};
+use stancelog::export::columns;
 
 use super::Failure;
 use super::args::{TimelineArgs, TimelineQuery};
@@ -17,6 +18,7 @@ pub fn run(
     now: jiff::Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
+    let cols = t.pick.pick(columns::timeline())?;
     let mut index = open_index(target)?;
     let reg = registry(target, &mut index, &t.query.scope)?;
     let (known, f) = query(&reg, &index, &t.query, now)?;
@@ -27,7 +29,9 @@ pub fn run(
         (Some(_), None) => " as recorded before the first event".to_string(),
         (None, None) => String::new(),
     };
-    Render::new(t.format).timeline(out, &h, &when, || h.timeline_iter(known, &f))?;
+    Render::new(t.format).timeline(out, &h, &when, cols.as_deref(), || {
+        h.timeline_iter(known, &f)
+    })?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use stancelog::store::LogRef;
 use std::io::Write;
 
-use stancelog::export::rows;
+use stancelog::export::{columns, rows};
 
 use super::Failure;
 use super::args::ListArgs;
@@ -11,9 +11,10 @@ use super::common::{open_index, read_index};
 use super::render::Render;
 
 pub fn run(l: &ListArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
+    let cols = l.pick.pick(columns::topics())?;
     let mut index = open_index(target)?;
     let registry = read_index(target, &mut index, |i| i.registry())?;
     let rows = rows::topic_rows_counted(&registry, index.topics());
-    Render::new(l.format).topics(out, rows)?;
+    Render::new(l.format).topics(out, rows, cols.as_deref())?;
     Ok(())
 }

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 
-use stancelog::Error;
 use stancelog::core::{Filter, History, Seq};
 use stancelog::export::rows::EventRow;
 use stancelog::store::{FILE_POLL, Follower, LogRef, format_recorded_at};
+use stancelog::{Error, ErrorKind};
 
 use super::Failure;
 use super::args::Scope;
@@ -67,7 +67,13 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
     let (mut due, mut more) = (true, false);
     loop {
         if due {
-            let caught = follower.catch_up().inspect_err(|_| resume_note(next))?;
+            let caught = match follower.catch_up() {
+                Ok(caught) => caught,
+                Err(e) => match ride_out(&mut follower, e, next, &stop, target)? {
+                    true => continue,
+                    false => return Ok(()),
+                },
+            };
             if let Some((missing, visible)) = caught.held_back
                 && caught.held_back != warned_gap
             {
@@ -98,7 +104,79 @@ pub fn run(w: &WatchArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Fa
         if stdout_closed() {
             return Err(Failure::BrokenPipe);
         }
-        due = more || follower.wait(TICK).inspect_err(|_| resume_note(next))?;
+        due = more
+            || match follower.wait(TICK) {
+                Ok(due) => due,
+                Err(e) => match ride_out(&mut follower, e, next, &stop, target)? {
+                    true => true,
+                    false => return Ok(()),
+                },
+            };
+    }
+}
+
+/// The first wait before connecting again to a PostgreSQL log whose connection was lost; each
+/// failed try doubles it, up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+
+/// The longest wait between two tries to connect again.
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// After `error` from the follower: on PostgreSQL, when its connection was lost (the server
+/// restarted or went away, the connection was cut), connects again, trying after 1 s, 2 s, 4 s
+/// and so on up to every 30 s, until the server answers (`Ok(true)`: read on from the
+/// high-water mark, so no seq is missed or printed twice) or a signal ends the watch
+/// (`Ok(false)`). Any other error (not an I/O error, or one on a connection that still
+/// answers, or on a file log) stands: it is returned, with a note naming the `--from-seq`
+/// to go on from.
+fn ride_out(
+    follower: &mut Follower,
+    error: Error,
+    next: Seq,
+    stop: &AtomicBool,
+    target: &LogRef,
+) -> Result<bool, Error> {
+    let lost = match error.kind() {
+        ErrorKind::Io => follower.reconnect(),
+        _ => Ok(false),
+    };
+    match lost {
+        Ok(false) => {
+            resume_note(next);
+            return Err(error);
+        }
+        Ok(true) => {
+            eprintln!(
+                "stancelog: warning: {target}: the connection was lost ({error}); connected again, reading on from seq {next}"
+            );
+            return Ok(true);
+        }
+        Err(_) => eprintln!(
+            "stancelog: warning: {target}: the connection was lost ({error}); connecting again (every seq before {next} was read)"
+        ),
+    }
+    let mut delay = RETRY_FIRST;
+    loop {
+        let until = std::time::Instant::now() + delay;
+        while std::time::Instant::now() < until {
+            if stop.load(Ordering::SeqCst) {
+                return Ok(false);
+            }
+            std::thread::sleep(TICK);
+        }
+        match follower.reconnect() {
+            Ok(_) => {
+                eprintln!("stancelog: note: {target}: connected again, reading on from seq {next}");
+                return Ok(true);
+            }
+            Err(e) => {
+                delay = (delay * 2).min(RETRY_MAX);
+                eprintln!(
+                    "stancelog: warning: {target}: not reachable yet ({e}); trying again in {} s",
+                    delay.as_secs()
+                );
+            }
+        }
     }
 }
 

@@ -814,6 +814,67 @@ pub fn events() -> Vec<Column<EventRow>> {
     v
 }
 
+/// The columns named in `names` (`--columns`), in that order: each a column of `cols` by its
+/// flat name (`since_date`, `before_stance`).
+///
+/// # Errors
+/// A name that is not a column of `cols`, or one named twice, in words that list every column
+/// of `cols` (the caller calls it a usage error).
+pub fn select<R>(cols: Vec<Column<R>>, names: &[String]) -> Result<Vec<Column<R>>, String> {
+    let all: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+    let mut slots: Vec<Option<Column<R>>> = cols.into_iter().map(Some).collect();
+    let mut chosen = Vec::with_capacity(names.len());
+    for name in names.iter().map(|n| n.trim()) {
+        let Some(i) = all.iter().position(|c| c == name) else {
+            return Err(format!(
+                "`{name}` is not a column of this answer; its columns are: {}",
+                all.join(",")
+            ));
+        };
+        match slots[i].take() {
+            Some(c) => chosen.push(c),
+            None => return Err(format!("`{name}` is named twice")),
+        }
+    }
+    if chosen.is_empty() {
+        return Err(format!(
+            "no column named; the columns of this answer are: {}",
+            all.join(",")
+        ));
+    }
+    Ok(chosen)
+}
+
+/// A cell as plain text, as a table shows it and CSV writes it before neutralising formulas:
+/// nothing for null, dates `YYYY-MM-DD`, recorded times RFC 3339, lists `;`-joined with `\`
+/// and `;` inside an element escaped as `\\` and `\;` (an absent element empty).
+pub fn plain_text(c: &Cell) -> String {
+    match c {
+        Cell::Null => String::new(),
+        Cell::Text(t) => t.clone(),
+        Cell::Int(n) => n.to_string(),
+        Cell::Bool(b) => b.to_string(),
+        Cell::Date(d) => d.to_string(),
+        Cell::Timestamp(t) => crate::store::format_recorded_at(t),
+        Cell::Texts(v) => {
+            let mut s = String::new();
+            for (i, x) in v.iter().enumerate() {
+                if i > 0 {
+                    s.push(';');
+                }
+                for ch in x.as_deref().unwrap_or("").chars() {
+                    if ch == '\\' || ch == ';' {
+                        s.push('\\');
+                    }
+                    s.push(ch);
+                }
+            }
+            s
+        }
+        Cell::Ints(v) => v.iter().map(i64::to_string).collect::<Vec<_>>().join(";"),
+    }
+}
+
 /// The columns as a Markdown table (name, type, meaning), as `docs/output.md` lists them.
 pub fn markdown<R>(cols: &[Column<R>]) -> String {
     let mut s = String::from("| column | type | meaning |\n| --- | --- | --- |\n");

@@ -3,8 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::columns::{Cell, Column};
-use crate::store::format_recorded_at;
+use super::columns::{Cell, Column, plain_text};
 
 /// Makes a text cell safe to open in a spreadsheet: a cell starting with `=`, `+`, `-`, `@`, a
 /// tab or a carriage return gets a single quote (`'`) in front, so that Excel, LibreOffice and
@@ -17,37 +16,15 @@ pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// One element of a `;`-joined list: `\` and `;` escaped with `\`, so the list splits back
-/// exactly (an absent element is empty).
-fn element(text: &str, into: &mut String) {
-    for c in text.chars() {
-        if c == '\\' || c == ';' {
-            into.push('\\');
-        }
-        into.push(c);
-    }
-}
-
-/// The CSV text of a cell.
+/// The CSV text of a cell: its plain text, a text or list of texts neutralised.
 fn cell_text(c: &Cell) -> String {
+    let text = plain_text(c);
     match c {
-        Cell::Null => String::new(),
-        Cell::Text(t) => neutralise(t).into_owned(),
-        Cell::Int(n) => n.to_string(),
-        Cell::Bool(b) => b.to_string(),
-        Cell::Date(d) => d.to_string(),
-        Cell::Timestamp(t) => format_recorded_at(t),
-        Cell::Texts(v) => {
-            let mut s = String::new();
-            for (i, x) in v.iter().enumerate() {
-                if i > 0 {
-                    s.push(';');
-                }
-                element(x.as_deref().unwrap_or(""), &mut s);
-            }
-            neutralise(&s).into_owned()
-        }
-        Cell::Ints(v) => v.iter().map(i64::to_string).collect::<Vec<_>>().join(";"),
+        Cell::Text(_) | Cell::Texts(_) => match neutralise(&text) {
+            std::borrow::Cow::Owned(t) => t,
+            std::borrow::Cow::Borrowed(_) => text,
+        },
+        _ => text,
     }
 }
 

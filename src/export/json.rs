@@ -11,7 +11,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
 use super::Chunked;
+use super::columns::{Cell, Column};
 use super::rows::{
     ChangeRow, CiteRow, CorrectionRow, PositionRow, RoleRow, SourceRow, TimelineRow,
 };
@@ -269,10 +273,14 @@ impl<'a> Pretty<'a> {
     }
 
     fn i8(&mut self, v: i8) {
+        self.i64(i64::from(v));
+    }
+
+    fn i64(&mut self, v: i64) {
         if v < 0 {
             self.buf.bytes().push(b'-');
         }
-        self.u64(u64::from(v.unsigned_abs()));
+        self.u64(v.unsigned_abs());
     }
 
     /// A day as a string, `YYYY-MM-DD` (nothing in it to escape).
@@ -494,6 +502,80 @@ impl JsonRow for TimelineRow {
     }
 }
 
+/// A row as the flat object of some of its columns (`--columns`): each column's name (its
+/// flat name, docs/output.md) and value, in the order of `cols`. Values are JSON's own: text a
+/// string, numbers numbers, a date `YYYY-MM-DD`, a recorded time RFC 3339 as in the nested
+/// rows, a list an array (an absent element `null`), a missing value `null`.
+pub struct Flat<'c, R> {
+    cols: &'c [Column<R>],
+    row: R,
+}
+
+impl<'c, R> Flat<'c, R> {
+    /// The object of `row`'s columns `cols`.
+    pub fn new(cols: &'c [Column<R>], row: R) -> Flat<'c, R> {
+        Flat { cols, row }
+    }
+}
+
+impl<R> JsonRow for Flat<'_, R> {
+    fn write_json(&self, j: &mut Pretty) {
+        j.open(b'{');
+        for c in self.cols {
+            j.key(&c.name);
+            match (c.get)(&self.row) {
+                Cell::Null => j.null(),
+                Cell::Text(t) => j.str(&t),
+                Cell::Int(n) => j.i64(n),
+                Cell::Bool(b) => {
+                    j.buf
+                        .bytes()
+                        .extend_from_slice(if b { b"true" } else { b"false" })
+                }
+                Cell::Date(d) => j.day(&d),
+                Cell::Timestamp(t) => j.recorded_at(&t),
+                Cell::Texts(v) => list(j, v.iter(), |j, x| j.opt_str(x.as_deref())),
+                Cell::Ints(v) => list(j, v.iter(), |j, n| j.i64(*n)),
+            }
+        }
+        j.close(b'}');
+    }
+}
+
+/// One cell as serde writes it (NDJSON), the same values as [`Flat`]'s pretty JSON.
+struct CellValue(Cell);
+
+impl Serialize for CellValue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Cell::Null => s.serialize_none(),
+            Cell::Text(t) => s.serialize_str(t),
+            Cell::Int(n) => s.serialize_i64(*n),
+            Cell::Bool(b) => s.serialize_bool(*b),
+            Cell::Date(d) => s.collect_str(d),
+            Cell::Timestamp(t) => s.serialize_str(&format_recorded_at(t)),
+            Cell::Texts(v) => {
+                let mut seq = s.serialize_seq(Some(v.len()))?;
+                for x in v {
+                    seq.serialize_element(x)?;
+                }
+                seq.end()
+            }
+            Cell::Ints(v) => v.serialize(s),
+        }
+    }
+}
+
+impl<R> Serialize for Flat<'_, R> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.cols.len()))?;
+        for c in self.cols {
+            map.serialize_entry(&c.name, &CellValue((c.get)(&self.row)))?;
+        }
+        map.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -622,6 +704,72 @@ mod tests {
             let serde = serde_json::to_string_pretty(&values).unwrap() + "\n";
             assert_eq!(String::from_utf8(parallel).unwrap(), serde, "{n} rows");
         }
+    }
+
+    /// A flat row of every kind of cell is written as serde_json writes the same object
+    /// (pretty, and compact for NDJSON through its `Serialize`), keys in the columns' order.
+    #[test]
+    fn flat_rows_are_written_as_serde_json_writes_them() {
+        use super::super::columns::Kind;
+        let day = crate::core::Day::parse("1991-12-31").unwrap();
+        let t: jiff::Timestamp = "2026-11-29T12:33:02.594269Z".parse().unwrap();
+        let cells = [
+            Cell::Text("z \"q\" ü".into()),
+            Cell::Null,
+            Cell::Int(-1),
+            Cell::Int(378_034),
+            Cell::Bool(true),
+            Cell::Date(day),
+            Cell::Timestamp(t),
+            Cell::Texts(vec![Some("a;b".into()), None]),
+            Cell::Texts(vec![]),
+            Cell::Ints(vec![22, 41]),
+        ];
+        let cols: Vec<Column<u8>> = (0..cells.len())
+            .map(|i| {
+                let c = cells[i].clone();
+                Column {
+                    name: format!("c{}", cells.len() - i),
+                    kind: Kind::Text,
+                    meaning: String::new(),
+                    get: Box::new(move |_: &u8| c.clone()),
+                }
+            })
+            .collect();
+        let mut ours = Vec::new();
+        write_pretty(
+            &mut ours,
+            [Flat::new(&cols, 0u8), Flat::new(&cols, 1u8)].into_iter(),
+        )
+        .unwrap();
+        let ours = String::from_utf8(ours).unwrap();
+        let row = r#"{"c10": "z \"q\" ü", "c9": null, "c8": -1, "c7": 378034, "c6": true,
+            "c5": "1991-12-31", "c4": "2026-11-29T12:33:02.594269Z", "c3": ["a;b", null],
+            "c2": [], "c1": [22, 41]}"#;
+        let value: serde_json::Value = serde_json::from_str(row).unwrap();
+        let want = serde_json::to_string_pretty(&vec![value.clone(), value]).unwrap() + "\n";
+        // serde_json's own map sorts its keys; ours keep the columns' order: compare the
+        // values, and the order of the keys as written.
+        let got: serde_json::Value = serde_json::from_str(&ours).unwrap();
+        assert_eq!(
+            got,
+            serde_json::from_str::<serde_json::Value>(&want).unwrap()
+        );
+        assert_eq!(ours.len(), want.len());
+        let at: Vec<usize> = (1..=10)
+            .rev()
+            .map(|i| ours.find(&format!("\"c{i}\": ")).unwrap())
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{ours}");
+        let compact = serde_json::to_string(&Flat::new(&cols, 0u8)).unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&compact).unwrap(),
+            got[0]
+        );
+        assert!(
+            compact.starts_with(r#"{"c10":"z \"q\" ü","c9":null,"c8":-1,"#),
+            "{compact}"
+        );
     }
 
     #[test]

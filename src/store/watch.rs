@@ -69,6 +69,10 @@ struct Indexed {
     chunk: Seq,
 }
 
+/// How long [`Follower::reconnect`] waits for the old connection to answer before it counts as
+/// lost.
+const CONNECTION_CHECK: Duration = Duration::from_secs(5);
+
 /// The most seqs one catch-up of a follower on the index reads (the rest is read by the next
 /// one, at once: [`CatchUp::more`]).
 pub const CATCH_UP_SEQS_MAX: Seq = 1 << 16;
@@ -160,20 +164,41 @@ impl Follower {
                 path: path.clone(),
                 seen_len: None,
             },
-            LogRef::Postgres(pg) => {
-                let mut client = pg.connect()?;
-                client
-                    .batch_execute(&format!("LISTEN {NOTIFY_CHANNEL}"))
-                    .map_err(|e| pg.err(e))?;
-                Source::Postgres {
-                    pg: pg.clone(),
-                    client: Box::new(client),
-                    read_at: Instant::now(),
-                    notified: true,
-                }
-            }
+            LogRef::Postgres(pg) => Source::Postgres {
+                pg: pg.clone(),
+                client: Box::new(listen(pg)?),
+                read_at: Instant::now(),
+                notified: true,
+            },
         };
         Ok(source)
+    }
+
+    /// After an error of [`Follower::catch_up`] or [`Follower::wait`] on PostgreSQL: whether
+    /// the follower's connection was lost, and if so a new one, listening again. Gives
+    /// `Ok(false)` for a file log, or when the connection still answers (the error was not a
+    /// lost connection: it stands), `Ok(true)` once connected again; the next catch-up then
+    /// reads from the high-water mark, so nothing committed meanwhile is missed or repeated
+    /// (notifications sent while it was away are lost, so it reads at once).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the server cannot be reached yet (try again later).
+    pub fn reconnect(&mut self) -> Result<bool> {
+        let Source::Postgres {
+            pg,
+            client,
+            notified,
+            ..
+        } = &mut self.source
+        else {
+            return Ok(false);
+        };
+        if !client.is_closed() && client.is_valid(CONNECTION_CHECK).is_ok() {
+            return Ok(false);
+        }
+        **client = listen(pg)?;
+        *notified = true;
+        Ok(true)
     }
 
     /// The log as folded up to the high-water mark.
@@ -315,6 +340,15 @@ impl Follower {
             }
         }
     }
+}
+
+/// A connection to `pg` that listens on [`NOTIFY_CHANNEL`].
+fn listen(pg: &PgLog) -> Result<Client> {
+    let mut client = pg.connect()?;
+    client
+        .batch_execute(&format!("LISTEN {NOTIFY_CHANNEL}"))
+        .map_err(|e| pg.err(e))?;
+    Ok(client)
 }
 
 /// Folds the file's bytes after `log`'s last complete batch.

@@ -792,3 +792,199 @@ fn copy_json_has_the_fields_its_help_and_the_output_document_name() {
     let doc = std::fs::read_to_string(doc).unwrap();
     assert!(doc.contains("| `copy` | `{target_had, copied, seq_last, head_hash}`"));
 }
+
+/// The rows of `args` on the seed log as flat objects by the rule of docs/output.md.
+fn flat_rows(log: &std::path::Path, args: &[&str]) -> Vec<Map<String, Value>> {
+    let full = json(&run_log(log, &[args, &["--format", "json"]].concat(), None));
+    full.as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let mut flat = Map::new();
+            flatten("", o.as_object().unwrap(), &mut flat);
+            flat
+        })
+        .collect()
+}
+
+/// A flat row's value of a column: an absent object's fields and an empty list's are null
+/// and `[]` (the flattening above leaves them out).
+fn value_of(flat: &Map<String, Value>, name: &str) -> Value {
+    match flat.get(name) {
+        Some(v) => v.clone(),
+        None if name.starts_with("corrections_") || name.starts_with("sources_") => {
+            Value::Array(vec![])
+        }
+        None => Value::Null,
+    }
+}
+
+on_both_backends! {
+#[test]
+fn columns_choose_and_order_the_fields_of_json_ndjson_csv_and_tables() {
+    // Given the seed log and its positions in full,
+    let log = seed_log();
+    let list = "actor,topic,stance,since_date,seq,event_id,role_title,corrections_seq";
+    let names: Vec<&str> = list.split(',').collect();
+    let full = flat_rows(&log, &["positions"]);
+    // when JSON with --columns is asked for,
+    let o = run_log(&log, &["positions", "--format", "json", "--columns", list], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let picked: Vec<Map<String, Value>> = serde_json::from_str(&text).unwrap();
+    // then each row is a flat object of just those fields, with the full row's values,
+    assert_eq!(picked.len(), full.len());
+    for (p, f) in picked.iter().zip(&full) {
+        assert_eq!(p.len(), names.len(), "{p:?}");
+        for n in &names {
+            assert_eq!(p[*n], value_of(f, n), "column {n}");
+        }
+    }
+    // in the order named (the first object's keys as written),
+    let first = &text[..text.find('}').unwrap()];
+    let at: Vec<usize> = names
+        .iter()
+        .map(|n| first.find(&format!("\"{n}\": ")).unwrap())
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{first}");
+    // with real values: the first position is Cho Tae-yul's,
+    assert_eq!(picked[0]["actor"], "cho-tae-yul");
+    assert!(picked[0]["since_date"].as_str().unwrap().starts_with("2024-"));
+    assert!(picked[0]["seq"].as_u64().unwrap() > 0);
+    assert!(picked.iter().all(|p| p["corrections_seq"].is_array()));
+    assert!(picked.iter().any(|p| !p["corrections_seq"].as_array().unwrap().is_empty()));
+    // NDJSON is the same objects, one compact line each,
+    let nd = stdout(&run_log(&log, &["positions", "--format", "ndjson", "--columns", list], None));
+    let lines: Vec<&str> = nd.lines().collect();
+    assert_eq!(lines.len(), picked.len());
+    for (line, p) in lines.iter().zip(&picked) {
+        assert_eq!(&serde_json::from_str::<Map<String, Value>>(line).unwrap(), p);
+    }
+    assert!(lines[0].starts_with("{\"actor\":\"cho-tae-yul\",\"topic\":"), "{}", lines[0]);
+    // CSV has just those columns, valued as the full CSV's,
+    let all_csv = stdout(&run_log(&log, &["positions", "--format", "csv"], None));
+    let some_csv = stdout(&run_log(&log, &["positions", "--format", "csv", "--columns", list], None));
+    let mut all = csv::Reader::from_reader(all_csv.as_bytes());
+    let mut some = csv::Reader::from_reader(some_csv.as_bytes());
+    let header: Vec<String> = all.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(some.headers().unwrap().iter().collect::<Vec<_>>(), names);
+    for (a, s) in all.records().zip(some.records()) {
+        let (a, s) = (a.unwrap(), s.unwrap());
+        for (i, n) in names.iter().enumerate() {
+            let j = header.iter().position(|h| h == n).unwrap();
+            assert_eq!(&s[i], &a[j], "column {n}");
+        }
+    }
+    // and a table shows them under their names, one line per row after the rule.
+    let t = stdout(&run_log(&log, &["positions", "--columns", "actor,stance,seq"], None));
+    let mut t_lines = t.lines();
+    let head: Vec<&str> = t_lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(head, ["actor", "stance", "seq"]);
+    assert!(t_lines.next().unwrap().starts_with("---"));
+    let first_row: Vec<&str> = t_lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(first_row[0], "cho-tae-yul");
+    assert_eq!(first_row[2], picked[0]["seq"].to_string());
+    assert_eq!(t_lines.count(), picked.len() - 1);
+}
+}
+
+on_both_backends! {
+#[test]
+fn columns_work_for_diff_timeline_actors_topics_and_exports() {
+    let log = seed_log();
+    for (args, list) in [
+        (
+            vec!["diff", "--from", "2024-10-01", "--to", "2024-10-25"],
+            "actor,topic,change,before_stance,before_since,after_stance,after_seq",
+        ),
+        (vec!["timeline"], "status,superseded_by,actor,since,seq,sources_publication"),
+        (vec!["actors"], "name,actor,stances,aliases"),
+        (vec!["topics"], "title,issues,stances,output_version"),
+    ] {
+        let full = flat_rows(&log, &args);
+        let o = run_log(&log, &[&args[..], &["--format", "json", "--columns", list]].concat(), None);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let picked: Vec<Map<String, Value>> = serde_json::from_str(&stdout(&o)).unwrap();
+        assert!(!picked.is_empty(), "{args:?}");
+        assert_eq!(picked.len(), full.len(), "{args:?}");
+        for (p, f) in picked.iter().zip(&full) {
+            let keys: Vec<&str> = p.keys().map(String::as_str).collect();
+            let mut want: Vec<&str> = list.split(',').collect();
+            want.sort_unstable();
+            assert_eq!(keys, want, "{args:?}");
+            for n in list.split(',') {
+                assert_eq!(p[n], value_of(f, n), "{args:?}: column {n}");
+            }
+        }
+        // The export writes the same objects to a file, and CSV those columns.
+        let what = if args[0] == "diff" { vec!["diff", "--from", "2024-10-01", "--to", "2024-10-25"] } else { vec![args[0]] };
+        let e = run_log(
+            &log,
+            &[&["export"][..], &what, &["--format", "ndjson", "--out", "-", "--columns", list]].concat(),
+            None,
+        );
+        assert!(e.status.success(), "{args:?}: {}", stderr(&e));
+        let exported: Vec<Map<String, Value>> = stdout(&e)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(exported, picked, "{args:?}");
+        let c = run_log(
+            &log,
+            &[&["export"][..], &what, &["--format", "csv", "--out", "-", "--columns", list]].concat(),
+            None,
+        );
+        assert_eq!(stdout(&c).lines().next().unwrap(), list, "{args:?}");
+    }
+    // A real value: the topics' own `output_version` when named.
+    let o = run_log(&log, &["topics", "--format", "json", "--columns", "output_version,topic"], None);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["output_version"], 1);
+}
+}
+
+on_both_backends! {
+#[test]
+fn an_unknown_or_repeated_column_is_a_usage_error_listing_the_columns() {
+    let log = seed_log();
+    for (args, list, says) in [
+        (vec!["positions"], "actor,date", "`date` is not a column of this answer"),
+        (vec!["positions"], "actor,actor", "`actor` is named twice"),
+        (vec!["timeline"], "since_day", "`since_day` is not a column of this answer"),
+        (vec!["export", "actors", "--format", "csv", "--out", "-"], "actor,title", "`title` is not a column of this answer"),
+    ] {
+        let o = run_log(&log, &[&args[..], &["--columns", list]].concat(), None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = stderr(&o);
+        assert!(e.contains("--columns: ") && e.contains(says), "{e}");
+        assert!(o.stdout.is_empty(), "{args:?}: nothing is written");
+    }
+    let e = stderr(&run_log(&log, &["positions", "--columns", "x"], None));
+    assert!(e.contains("its columns are: output_version,actor,actor_name,role_title,"), "{e}");
+    assert!(e.contains(",seq,event_id,recorded_at"), "{e}");
+}
+}
+
+on_both_backends! {
+#[test]
+fn without_columns_nothing_changes_and_every_column_named_is_the_full_csv() {
+    let log = seed_log();
+    for args in [
+        vec!["positions"],
+        vec!["timeline"],
+        vec!["diff", "--from", "2024-10-01", "--to", "2024-10-25"],
+        vec!["actors"],
+        vec!["topics"],
+    ] {
+        let full = stdout(&run_log(&log, &[&args[..], &["--format", "csv"]].concat(), None));
+        let header = full.lines().next().unwrap().to_string();
+        let named = stdout(&run_log(&log, &[&args[..], &["--format", "csv", "--columns", &header]].concat(), None));
+        assert_eq!(named, full, "{args:?}");
+        // JSON without --columns keeps its nested objects and its version.
+        let j = json(&run_log(&log, &[&args[..], &["--format", "json"]].concat(), None));
+        assert_eq!(j[0]["output_version"], 1, "{args:?}");
+    }
+    let j = json(&run_log(&log, &["positions", "--format", "json"], None));
+    assert!(j[0]["cite"].is_object() && j[0]["sources"].is_array());
+}
+}

@@ -165,3 +165,25 @@ fn votes_times_and_lists_read_back_with_types_and_values() {
     }
     check_all(&log, &["--from", "1946-01-01", "--to", "2030-01-01"]);
 }
+
+/// `--columns` writes just the columns named, in that order, typed as without it, and its
+/// NDJSON the same values as flat objects.
+#[test]
+fn chosen_columns_read_back_with_their_types_and_values() {
+    let list = "seq,actor,since_date,recorded_at,sources_seq,polarity,stance,role_title";
+    let names: Vec<String> = list.split(',').map(String::from).collect();
+    let cols = columns::select(columns::positions(), &names).unwrap();
+    check(
+        &seed_log(),
+        "positions",
+        &["--columns", list],
+        &kinds(&cols),
+    );
+    let cols = columns::select(columns::topics(), &["issues".into(), "important".into()]);
+    check(
+        &seed_log(),
+        "topics",
+        &["--columns", "issues,important"],
+        &kinds(&cols.unwrap()),
+    );
+}

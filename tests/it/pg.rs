@@ -366,21 +366,21 @@ fn sessions_ended(client: &mut postgres::Client, db: &str) {
 
 /// A cluster of a test's own (`.ci/pg-start` in a temporary folder), for a test that crashes
 /// its server; stopped and removed when dropped.
-struct OwnCluster {
-    dir: tempfile::TempDir,
+pub(crate) struct OwnCluster {
+    pub(crate) dir: tempfile::TempDir,
     /// The superuser's connection string.
-    conn: String,
+    pub(crate) conn: String,
 }
 
 impl OwnCluster {
-    fn start() -> OwnCluster {
+    pub(crate) fn start() -> OwnCluster {
         let dir = tempfile::tempdir().unwrap();
         let conn = OwnCluster::script("pg-start", dir.path());
         OwnCluster { dir, conn }
     }
 
     /// Runs `.ci/NAME DIR`; gives its standard output, trimmed.
-    fn script(name: &str, dir: &std::path::Path) -> String {
+    pub(crate) fn script(name: &str, dir: &std::path::Path) -> String {
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join(".ci")
             .join(name);

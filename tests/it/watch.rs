@@ -466,3 +466,65 @@ fn a_watcher_from_seq_one_reads_through_the_index() {
     assert_eq!(watcher.seqs_through(42), vec![41, 42]);
     watcher.stop("TERM");
 }
+
+/// A watcher on PostgreSQL rides out a lost connection: cut by the server
+/// (`pg_terminate_backend`), it connects again at once; with the server down (`pg_ctl stop -m
+/// immediate`, as a crash leaves it), it tries again, waiting longer each time, until the
+/// server is back. Either way it prints what was appended meanwhile, each seq once, from the
+/// high-water mark on (before, it stopped with a note naming the `--from-seq` to go on from).
+#[cfg(feature = "postgres")]
+#[test]
+fn a_watcher_connects_again_after_a_cut_connection_and_a_restart_on_pg() {
+    use crate::pg::OwnCluster;
+    let cluster = OwnCluster::start();
+    let admin = || postgres::Client::connect(&cluster.conn, postgres::NoTls).unwrap();
+    admin().batch_execute("CREATE DATABASE watched").unwrap();
+    let log = TestLog::at(format!("{} dbname=watched", cluster.conn));
+    log.ok(&["init"], None);
+    log.ok(&["append", "-"], Some(REGISTER.as_bytes()));
+    let watcher = Watcher::start(&log, &["--from-seq", "1"]);
+    assert_eq!(watcher.seqs_through(2), vec![1, 2]);
+    let next_warning = || watcher.errors.recv_timeout(PATIENCE).expect("a warning");
+
+    let cut = admin()
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'watched'",
+            &[],
+        )
+        .unwrap();
+    assert!(!cut.is_empty(), "the watcher's connection");
+    let warning = next_warning();
+    assert!(
+        warning.ends_with("; connected again, reading on from seq 3"),
+        "{warning}"
+    );
+    log.ok(&["append", "-"], Some(stances(1, 2).as_bytes()));
+    assert_eq!(watcher.seqs_through(4), vec![3, 4]);
+
+    OwnCluster::script("pg-crash", cluster.dir.path());
+    let warning = next_warning();
+    assert!(
+        warning.ends_with("; connecting again (every seq before 5 was read)"),
+        "{warning}"
+    );
+    OwnCluster::script("pg-start", cluster.dir.path());
+    log.ok(&["append", "-"], Some(stances(2, 3).as_bytes()));
+    assert_eq!(watcher.seqs_through(7), vec![5, 6, 7]);
+    // Each failed try says so; the last line says it is back.
+    let mut notes = vec![next_warning()];
+    while !notes.last().unwrap().contains(": connected again") {
+        assert!(
+            notes.last().unwrap().contains(": not reachable yet ("),
+            "{notes:?}"
+        );
+        notes.push(next_warning());
+    }
+    assert!(
+        notes
+            .last()
+            .unwrap()
+            .ends_with(": connected again, reading on from seq 5"),
+        "{notes:?}"
+    );
+    watcher.stop("INT");
+}
