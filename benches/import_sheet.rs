@@ -87,8 +87,22 @@ pub fn generate_gdelt(path: &Path, rows: usize) -> std::io::Result<()> {
 /// and date (dates over 20 years), so every record is a new event.
 pub fn generate_plover(path: &Path, rows: usize) -> std::io::Result<()> {
     const TYPES: [&str; 16] = [
-        "agree", "consult", "support", "concede", "cooperate", "aid", "retreat", "request",
-        "accuse", "reject", "threaten", "protest", "sanction", "mobilize", "coerce", "assault",
+        "agree",
+        "consult",
+        "support",
+        "concede",
+        "cooperate",
+        "aid",
+        "retreat",
+        "request",
+        "accuse",
+        "reject",
+        "threaten",
+        "protest",
+        "sanction",
+        "mobilize",
+        "coerce",
+        "assault",
     ];
     const COUNTRIES: [&str; 10] = [
         "USA", "RUS", "FRA", "DEU", "CHN", "JPN", "GBR", "IND", "BRA", "ZAF",
