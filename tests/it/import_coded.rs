@@ -383,7 +383,10 @@ fn coded_rows_cut_short_or_off_the_scale_are_refused_naming_the_column() {
         let more = [(29, quad), (30, goldstein), (31, "4"), (56, "20180601")];
         gdelt_row(58, &[&cells[..], &more[..]].concat())
     };
+    // A header line on top (the codebook's names: GDELT's files have none) is skipped.
+    let names: Vec<String> = (0..58).map(|i| if i == 0 { "globaleventid".into() } else { format!("c{i}") }).collect();
     let text = [
+        names.join("\t"),
         gdelt("10", "20180601", "05", "1", "3.5"),
         gdelt("11", "20180601", "05", "7", "3.5"),
         gdelt("12", "20180601", "21", "1", "3.5"),
@@ -394,14 +397,15 @@ fn coded_rows_cut_short_or_off_the_scale_are_refused_naming_the_column() {
     .join("\n");
     let file = write(dir.path(), "g.tsv", &format!("{text}\n"));
     let r = import(&log, &file, Format::Gdelt, false);
+    assert_eq!(r.skipped_why.keys().collect::<Vec<_>>(), ["a header line (GLOBALEVENTID ...)"]);
     assert_eq!(
         reasons(&r),
         [
-            (2, "QuadClass `7` is not 1 to 4".to_string()),
-            (3, "EventRootCode `21` is not the root of EventCode (`05`)".to_string()),
-            (4, "GoldsteinScale `abc` is not a number".to_string()),
-            (5, "GoldsteinScale `-10.5` is outside the Goldstein scale (-10 to 10)".to_string()),
-            (6, "SQLDATE `2018-06-01` is not a date YYYYMMDD".to_string()),
+            (3, "QuadClass `7` is not 1 to 4".to_string()),
+            (4, "EventRootCode `21` is not the root of EventCode (`05`)".to_string()),
+            (5, "GoldsteinScale `abc` is not a number".to_string()),
+            (6, "GoldsteinScale `-10.5` is outside the Goldstein scale (-10 to 10)".to_string()),
+            (7, "SQLDATE `2018-06-01` is not a date YYYYMMDD".to_string()),
         ]
     );
     let titles: Vec<String> = stances(&log)

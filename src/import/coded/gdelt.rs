@@ -126,6 +126,12 @@ pub(super) fn gdelt(
     recorded_from_data: bool,
     cache: &mut Cache,
 ) -> Result<Coded, Outcome> {
+    if r.get(EVENT_ID)
+        .is_some_and(|f| f.eq_ignore_ascii_case("GLOBALEVENTID"))
+    {
+        // GDELT's files have none; a user may have put the codebook's names on top.
+        return Err(skipped("a header line (GLOBALEVENTID ...)"));
+    }
     let Some((added, url, version)) = layout(r.len()) else {
         return Err(refused(format!(
             "{} fields: a GDELT 1.0 row has 57 or 58, a 2.0 row 61",
