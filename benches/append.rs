@@ -203,12 +203,14 @@ struct PgRound {
 }
 
 /// CPU time in nanoseconds of the thread or process whose `schedstat` is at `path` (Linux's
-/// `/proc/.../schedstat`, first field: time spent on a CPU); 0 when it cannot be read.
+/// `/proc/.../schedstat`, first field: time spent on a CPU). Panics when it cannot be read: a
+/// CPU figure of 0 would be reported as if measured.
 fn cpu_ns(path: &str) -> u64 {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.split_whitespace()
+        .next()
+        .and_then(|ns| ns.parse().ok())
+        .unwrap_or_else(|| panic!("{path}: no CPU time in {text:?}"))
 }
 
 /// CPU nanoseconds of this thread and of the server process `pid`, now.
@@ -240,7 +242,8 @@ fn pg_round(server: &str, batches: &[Vec<NewEvent>]) -> PgRound {
     // The writer's server process: the other session of its database.
     let ours_pid: i32 = reader
         .query_one(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+             AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
             &[],
         )
         .expect("the writer's session")

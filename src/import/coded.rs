@@ -273,7 +273,7 @@ impl Coded {
             instrument: None,
         };
         let m = Mapped {
-            role: "event".to_string(),
+            role: CODED_ROLE.to_string(),
             stance,
             actor: Some(self.actor.new),
             recipient: Some(self.recipient.new),
@@ -285,6 +285,9 @@ impl Coded {
         (m, self.recorded)
     }
 }
+
+/// The role of a coded record's one stance (part of its key).
+const CODED_ROLE: &str = "event";
 
 /// The key of coded events: actor, topic, date, recipient and the full event code.
 const CODED_KEY: &[KeyField] = &[
@@ -337,7 +340,14 @@ pub fn import(
         wait: opts.wait,
         dry_run: opts.dry_run,
         corrections: false,
-        stance_sources: Vec::new(),
+        // The format fixes each stance (support or oppose, by the quad class) and each topic's
+        // kind (policy): a topic the log holds under another kind cannot take it, and no flag
+        // changes that.
+        stance_sources: vec![(
+            CODED_ROLE.to_string(),
+            "the event's quad class".to_string(),
+        )],
+        stance_hint: "coded events go to policy topics; the log registered this one as another kind, which an import does not change".to_string(),
     };
     let engine = Engine::open(log, engine_opts, progress)?;
     let mut lines = LineCounter::open(file)?;

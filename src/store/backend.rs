@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::chain::Hash;
 use super::head;
 use super::log::Log;
-use super::postgres::PgLog;
+use super::postgres::{PgLog, URL_SCHEMES};
 use crate::core::Seq;
 use crate::error::{Error, Result};
 
@@ -40,13 +40,11 @@ impl LogRef {
         let Some(s) = text.to_str() else {
             return Ok(LogRef::File(PathBuf::from(text)));
         };
-        let url = ["postgres://", "postgresql://"]
-            .into_iter()
-            .find_map(|scheme| {
-                let head = s.get(..scheme.len())?;
-                head.eq_ignore_ascii_case(scheme)
-                    .then(|| format!("{scheme}{}", &s[scheme.len()..]))
-            });
+        let url = URL_SCHEMES.into_iter().find_map(|scheme| {
+            let head = s.get(..scheme.len())?;
+            head.eq_ignore_ascii_case(scheme)
+                .then(|| format!("{scheme}{}", &s[scheme.len()..]))
+        });
         let s = url.as_deref().unwrap_or(s);
         if PgLog::is_connection_string(s) {
             return Ok(LogRef::Postgres(Box::new(PgLog::parse(s)?)));

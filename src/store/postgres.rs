@@ -177,11 +177,14 @@ impl fmt::Display for PgLog {
     }
 }
 
+/// The schemes of a PostgreSQL URL, as libpq takes them.
+pub(crate) const URL_SCHEMES: [&str; 2] = ["postgres://", "postgresql://"];
+
 impl PgLog {
     /// Whether `text` names a PostgreSQL log rather than a file: a `postgres://` or
     /// `postgresql://` URL, or a libpq key/value string (`host=... dbname=...`).
     pub fn is_connection_string(text: &str) -> bool {
-        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        if URL_SCHEMES.iter().any(|scheme| text.starts_with(scheme)) {
             return true;
         }
         let first = text.split_whitespace().next().unwrap_or("");

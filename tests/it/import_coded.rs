@@ -23,13 +23,9 @@ fn import(log: &Path, file: &Path, format: Format, from_data: bool) -> ImportRep
         dry_run: false,
         recorded_from_data: from_data,
     };
-    coded::import(
-        &stancelog::store::LogRef::File(log.to_path_buf()),
-        file,
-        format,
-        &opts,
-        &NoProgress,
-    )
+    crate::backends::on_log(log, |target| {
+        coded::import(target, file, format, &opts, &NoProgress)
+    })
     .unwrap()
 }
 
@@ -72,6 +68,28 @@ fn icews_refusals_are_at_physical_lines_past_blank_lines() {
 }
 }
 
+on_both_backends! {
+/// Regression: a coded record's stance that does not fit its topic's kind (a topic the log
+/// holds as a membership) was refused pointing to `--stance-map` and `--topic-kind`, which the
+/// coded importers do not have; now the refusal says where the stance came from and why.
+#[test]
+fn a_coded_stance_on_a_topic_of_another_kind_is_refused_saying_why() {
+    let (dir, log) = empty_log();
+    let topic = br#"{"type":"topic.registered","topic":"CHN/cameo-04","title":"Club","kind":"membership"}"#;
+    let o = run_log(&log, &["append", "-"], Some(topic));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let row = "1\t2018-06-01\tJapan\tNA\tJapan\tConsult\t040\t1\tChina\tNA\tChina\t10\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0";
+    let text = format!("{ICEWS_HEAD}\n{row}\n");
+    let r = import(&log, &write(dir.path(), "icews.tab", &text), Format::Icews, false);
+    let reasons: Vec<(u64, &str)> = r.refused.iter().map(|x| (x.line, x.reason.as_str())).collect();
+    assert_eq!(
+        reasons,
+        [(2, "the event's quad class: stance `support` does not fit membership topic `CHN/cameo-04` (use one of: member, not_member; coded events go to policy topics; the log registered this one as another kind, which an import does not change)")]
+    );
+    assert_eq!(r.appended, 0);
+}
+}
+
 /// Regression: an error that stops a coded import (text not UTF-8) named the csv crate's
 /// record count (line 3: the blank lines not counted, a CR-only file one line), not the
 /// physical line; now line 5 with LF, CRLF and CR line ends alike, for ICEWS and GDELT.
@@ -107,13 +125,9 @@ fn coded_read_errors_name_the_physical_line() {
                 dry_run: false,
                 recorded_from_data: false,
             };
-            let e = coded::import(
-                &stancelog::store::LogRef::File(log.to_path_buf()),
-                &file,
-                format,
-                &opts,
-                &NoProgress,
-            )
+            let e = crate::backends::on_log(&log, |target| {
+                coded::import(target, &file, format, &opts, &NoProgress)
+            })
             .unwrap_err()
             .to_string();
             assert!(

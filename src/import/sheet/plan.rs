@@ -846,9 +846,12 @@ impl Plan {
         if !spell.inclusive {
             return Ok(Some(end));
         }
-        after(end)
-            .map(Some)
-            .ok_or_else(|| format!("the spell's end {end} has no day after it"))
+        after(end).map(Some).ok_or_else(|| {
+            format!(
+                "{}: the spell's end {end} has no day after it, where an inclusive end takes effect (if `{raw}` means still a member, pass --open-value {raw})",
+                until.column()
+            )
+        })
     }
 
     /// A date from its source; `None` when its cell (or year cell) is empty or missing.
