@@ -347,6 +347,88 @@ fn a_plover_country_as_code_or_name_gives_one_actor_in_any_row_order() {
 }
 
 on_both_backends! {
+/// Regression (a new user's tryout): an ICEWS row cut short (10 of 20 fields) was imported with
+/// its missing cells read as empty, and cells off the scale were copied into the citation's
+/// title (GDELT's QuadClass `7` even replaced by the root's class, so the title stated a value
+/// the row does not hold). Each is now refused, naming the column.
+#[test]
+fn coded_rows_cut_short_or_off_the_scale_are_refused_naming_the_column() {
+    let (dir, log) = empty_log();
+    let row = |id: &str, intensity: &str| {
+        format!("{id}\t2018-06-01\tJapan\tNA\tJapan\tConsult\t040\t{intensity}\tChina\tNA\tChina\t10\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0")
+    };
+    let cut: String = row("2", "1").split('\t').take(10).collect::<Vec<_>>().join("\t");
+    let text = [ICEWS_HEAD.to_string(), row("1", "-10"), cut, row("3", "x"), row("4", "10.5")];
+    let file = write(dir.path(), "i.tab", &format!("{}\n", text.join("\n")));
+    let r = import(&log, &file, Format::Icews, false);
+    let reasons = |r: &ImportReport| -> Vec<(u64, String)> {
+        r.refused.iter().map(|x| (x.line, x.reason.clone())).collect()
+    };
+    assert_eq!(
+        reasons(&r),
+        [
+            (3, "has 10 fields where the header has 20".to_string()),
+            (4, "Intensity `x` is not a number".to_string()),
+            (5, "Intensity `10.5` is outside the Goldstein scale (-10 to 10)".to_string()),
+        ]
+    );
+    assert_eq!(stances(&log).len(), 1);
+
+    let gdelt = |id: &'static str,
+                 day: &'static str,
+                 root: &'static str,
+                 quad: &'static str,
+                 goldstein: &'static str| {
+        let cells = [(0, id), (1, day), (5, "USA"), (15, "CHN"), (26, "051"), (28, root)];
+        let more = [(29, quad), (30, goldstein), (31, "4"), (56, "20180601")];
+        gdelt_row(58, &[&cells[..], &more[..]].concat())
+    };
+    let text = [
+        gdelt("10", "20180601", "05", "1", "3.5"),
+        gdelt("11", "20180601", "05", "7", "3.5"),
+        gdelt("12", "20180601", "21", "1", "3.5"),
+        gdelt("13", "20180601", "05", "1", "abc"),
+        gdelt("14", "20180601", "05", "1", "-10.5"),
+        gdelt("15", "2018-06-01", "05", "1", "3.5"),
+    ]
+    .join("\n");
+    let file = write(dir.path(), "g.tsv", &format!("{text}\n"));
+    let r = import(&log, &file, Format::Gdelt, false);
+    assert_eq!(
+        reasons(&r),
+        [
+            (2, "QuadClass `7` is not 1 to 4".to_string()),
+            (3, "EventRootCode `21` is not the root of EventCode (`05`)".to_string()),
+            (4, "GoldsteinScale `abc` is not a number".to_string()),
+            (5, "GoldsteinScale `-10.5` is outside the Goldstein scale (-10 to 10)".to_string()),
+            (6, "SQLDATE `2018-06-01` is not a date YYYYMMDD".to_string()),
+        ]
+    );
+    let titles: Vec<String> = stances(&log)
+        .iter()
+        .filter_map(|s| s.cite.title.clone())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "ICEWS event 1: Consult (CAMEO 040, intensity -10), story 10",
+            "GDELT 1.0 event 10: CAMEO 051, Goldstein 3.5, quad class 1, 4 mention(s)",
+        ]
+    );
+    // An empty file says so (it said "no `Event Date` column: not a icews file (the header
+    // has: )").
+    let empty = write(dir.path(), "empty.tab", "");
+    let o = run_log(&log, &["import", "icews", empty.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("empty.tab:1: the file is empty: icews data starts with its header line (Event ID, Event Date, Source Name, ...)"),
+        "{}",
+        stderr(&o)
+    );
+}
+}
+
+on_both_backends! {
 #[test]
 fn the_cameo_crosswalk_covers_every_root_with_its_quad_class() {
     let roots: Vec<String> = (1..=20).map(|n| format!("{n:02}")).collect();

@@ -1182,6 +1182,31 @@ mod refusals {
     }
 
     crate::backends::on_both_backends! {
+    /// Regression: an exclusive end of a month the spell starts inside (GBR from 1973-09-15
+    /// until 1973-09) was appended as `not_member` from 1973-09-01, before `member` from
+    /// 1973-09-15, so GBR read as a member for good; so did an empty spell (FRA, from and until
+    /// 1973-09-01), its `not_member` ordered before the `member` of the same day.
+    #[test]
+    fn an_exclusive_end_whose_first_day_is_not_after_the_start_is_refused() {
+        let (dir, log) = empty_log();
+        let text = "c,s,e\nGBR,1973-09-15,1973-09\nFRA,1973-09-01,1973-09-01\nITA,1973-09-15,1973-10\n";
+        let s = spec("actor-col = \"c\"\ntopic = \"un-m\"\nfrom-col = \"s\"\nuntil-col = \"e\"\nuntil = \"exclusive\"\nregister = true\n");
+        let r = import(&log, &write(dir.path(), "x.csv", text), &s);
+        assert_eq!(
+            reasons(&r),
+            vec![
+                (2, "column `e` (--until-col): the spell ends 1973-09 (exclusive: not a member from 1973-09-01), no later than it starts (1973-09-15)".to_string()),
+                (3, "column `e` (--until-col): the spell ends 1973-09-01 (exclusive: not a member from 1973-09-01), no later than it starts (1973-09-01)".to_string()),
+            ]
+        );
+        // ITA's spell ends on 1973-10-01, its exclusive end.
+        let at = |d: &str| positions(&log, d);
+        assert_eq!(at("1973-09-30"), vec![triple("ITA", "un-m", "member")]);
+        assert_eq!(at("1973-10-01"), vec![triple("ITA", "un-m", "not_member")]);
+    }
+    }
+
+    crate::backends::on_both_backends! {
     #[test]
     fn a_spell_ending_before_it_starts_is_refused_naming_the_end_and_both_dates() {
         let (dir, log) = empty_log();

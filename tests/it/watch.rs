@@ -258,6 +258,14 @@ target=01a22751-4cee-728e-af63-7869f8c147a9 reason=\"The article names the forei
 Cho Tae-yong; in October 2024 the foreign minister was Cho Tae-yul, and Cho Tae-yong headed \
 the National Intelligence Service.\""
         );
+        // Regression: a stance's PLOVER event and quote were left out of its line.
+        let lines = first_lines(&log, &["--from-seq", "22"], 2);
+        assert_eq!(
+            lines[1],
+            "     22  2026-11-29T12:39:29.262679Z  stance.declared   actor=kim-yong-hyun \
+topic=dprk-troops-in-russia stance=affirm date=2024-10 event=accuse recipient=prk \
+quote=\"mercenary cannon fodder\" cite=\"unnamed outlet\""
+        );
     }
 }
 
