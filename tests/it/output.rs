@@ -898,6 +898,9 @@ fn columns_work_for_diff_timeline_actors_topics_and_exports() {
             "actor,topic,change,before_stance,before_since,after_stance,after_seq",
         ),
         (vec!["timeline"], "status,superseded_by,actor,since,seq,sources_publication"),
+        (vec!["timeline"], "topic_title,actor_name,stance"),
+        (vec!["positions"], "actor_name,sources_seq,topic_title,seq"),
+        (vec!["positions"], "seq,actor"),
         (vec!["actors"], "name,actor,stances,aliases"),
         (vec!["topics"], "title,issues,stances,output_version"),
     ] {
