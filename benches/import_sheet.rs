@@ -8,8 +8,9 @@
 //! memory so far (VmHWM). Set `ROWS=...` for another size, `RUNS=...` for more runs (medians
 //! and min-max are printed), `ONLY=csv`, `ONLY=gdelt` or `ONLY=unvotes` for one importer (to
 //! profile it alone). The files are written to a temporary folder (`TMPDIR`) and removed after.
-//! With `GENERATE=DIR`, the sheet (`DIR/sheet.csv`) and the GDELT file (`DIR/events.tsv`) are
-//! only written, and kept, for `benches/imports.sh` to time the CLI on them.
+//! With `GENERATE=DIR`, the sheet (`DIR/sheet.csv`), the GDELT file (`DIR/events.tsv`) and a
+//! PLOVER file of as many records (`DIR/plover.tsv`) are only written, and kept, for
+//! `benches/imports.sh` to time the CLI on them.
 
 use std::io::Write;
 use std::path::Path;
@@ -77,6 +78,56 @@ pub fn generate_gdelt(path: &Path, rows: usize) -> std::io::Result<()> {
         f[56] = "20200101".to_string();
         f[57] = format!("http://example.org/{}", k % 1000);
         writeln!(w, "{}", f.join("\t"))?;
+    }
+    w.flush()
+}
+
+/// Writes `rows` PLOVER / POLECAT records (with their header): 200 actors (`Ministry <i>`,
+/// agencies of ten ISO countries), the 16 event types, one record per actor, recipient, type
+/// and date (dates over 20 years), so every record is a new event.
+pub fn generate_plover(path: &Path, rows: usize) -> std::io::Result<()> {
+    const TYPES: [&str; 16] = [
+        "agree",
+        "consult",
+        "support",
+        "concede",
+        "cooperate",
+        "aid",
+        "retreat",
+        "request",
+        "accuse",
+        "reject",
+        "threaten",
+        "protest",
+        "sanction",
+        "mobilize",
+        "coerce",
+        "assault",
+    ];
+    const COUNTRIES: [&str; 10] = [
+        "USA", "RUS", "FRA", "DEU", "CHN", "JPN", "GBR", "IND", "BRA", "ZAF",
+    ];
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    writeln!(
+        w,
+        "Event ID\tEvent Date\tEvent Type\tEvent Mode\tEvent Intensity\tQuad Code\tActor Name\tActor Country\tRecipient Name\tRecipient Country\tSource"
+    )?;
+    for k in 0..rows {
+        // Each (actor, recipient) pair once per round; each round a day of its own.
+        let (pair, round) = (k % 40_000, k / 40_000);
+        let (a1, a2) = (pair % 200, pair / 200);
+        let t = TYPES[(pair + round) % 16];
+        let d = (round * 73) % 7300 + (round / 100) * 7300;
+        let (y, rest) = (2000 + d / 365, d % 365);
+        let (m, day) = ((rest / 31 + 1).min(12), rest % 28 + 1);
+        writeln!(
+            w,
+            "e{k}\t{y:04}-{m:02}-{day:02}\t{t}\t\t{}\t\tMinistry {a1}\t{}\tMinistry {a2}\t{}\tOutlet {}",
+            k % 10,
+            COUNTRIES[a1 % 10],
+            COUNTRIES[a2 % 10],
+            k % 50
+        )?;
     }
     w.flush()
 }
@@ -289,6 +340,7 @@ fn main() {
         let dir = Path::new(&dir);
         generate_sheet(&dir.join("sheet.csv"), rows).expect("generate sheet");
         generate_gdelt(&dir.join("events.tsv"), rows).expect("generate gdelt");
+        generate_plover(&dir.join("plover.tsv"), rows).expect("generate plover");
         return;
     }
     let only = std::env::var("ONLY").unwrap_or_default();

@@ -3,6 +3,8 @@
 #   - `import csv` of a generated sheet of ROWS stance rows (5,000 actors, 20,000 topics;
 #     `benches/import_sheet.rs`'s generator, `GENERATE=DIR`), into a new log;
 #   - `import gdelt` of ROWS generated GDELT 1.0 rows, into a new log;
+#   - `import plover` of ROWS generated PLOVER records (200 actors of ten countries, the 16
+#     event types; the generator beside the others), into a new log;
 #   - `import unvotes` of the real UN votes (876,512 events), into a new log;
 #   - `import icews` of the ICEWS sample (3,705 rows) repeated ICEWS_COPIES times, each copy's
 #     dates moved to another year (so every row is a new event), into a new log.
@@ -10,10 +12,11 @@
 # GNU time: wall seconds, CPU seconds (user + system, all threads), peak resident memory; the
 # load (`uptime`) is printed before each round. One line per run, then medians per binary.
 # Usage: benches/imports.sh OLD_BINARY NEW_BINARY [DATA_DIR]
-#   ROWS (default 4000000), ROUNDS (default 2), ONLY (csv|gdelt|unvotes|icews, default all),
+#   ROWS (default 4000000), ROUNDS (default 2), ONLY (csv|gdelt|plover|unvotes|icews, default
+#   all),
 #   ICEWS_COPIES (default 100). Generated files and logs go to target/bench-imports, removed
-#   after (the 4M-row GDELT log is about 2.2 GB: check the disk first); a sheet.csv and
-#   events.tsv already there (links to files made before) are used as they are.
+#   after (the 4M-row GDELT log is about 2.2 GB: check the disk first); a sheet.csv,
+#   events.tsv and plover.tsv already there (links to files made before) are used as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old="$(realpath "$1")"
@@ -28,7 +31,8 @@ mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 wants() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
-if (wants csv || wants gdelt) && ! [ -s "$work/sheet.csv" -a -s "$work/events.tsv" ]; then
+if (wants csv || wants gdelt || wants plover) \
+  && ! [ -s "$work/sheet.csv" -a -s "$work/events.tsv" -a -s "$work/plover.tsv" ]; then
   GENERATE="$work" ROWS="$rows" cargo bench --quiet --bench import_sheet > /dev/null
 fi
 if wants icews; then
@@ -71,6 +75,7 @@ for ((round = 1; round <= rounds; round++)); do
     bin=$old; [ "$side" = new ] && bin=$new
     if wants csv; then run "$side csv" "$bin" import csv "$work/sheet.csv" --mapping "$work/sheet.toml"; fi
     if wants gdelt; then run "$side gdelt" "$bin" import gdelt "$work/events.tsv"; fi
+    if wants plover; then run "$side plover" "$bin" import plover "$work/plover.tsv"; fi
     if wants unvotes; then run "$side unvotes" "$bin" import unvotes "$data/unvotes"; fi
     if wants icews; then run "$side icews" "$bin" import icews "$work/icews.tab"; fi
   done

@@ -290,7 +290,10 @@ pub struct Scope {
 #[derive(Debug, Default, clap::Args)]
 pub struct Columns {
     /// Only these output columns, in this order, comma-separated: the flat column names of
-    /// docs/output.md (the CSV and Parquet names), e.g. `actor,topic,stance,since_date,seq,event_id`.
+    /// docs/output.md (the CSV and Parquet names; an unknown name is refused with the answer's
+    /// list), e.g. `actor,topic,stance,since_date,seq,event_id` (positions, timeline),
+    /// `actor,topic,change,before_stance,after_stance` (diff), `actor,name,stances` (actors),
+    /// `topic,title,stances` (topics), `seq,type,actor,topic,stance,date` (export events).
     /// JSON and NDJSON rows are then flat objects of just these fields (no `output_version`
     /// unless named), CSV and Parquet just these columns, and a table these columns under
     /// their names (no heading line). Without it, every column in each format's own shape.

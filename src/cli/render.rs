@@ -12,7 +12,7 @@ use stancelog::core::{Change, Decided, History, TimelineEntry};
 use stancelog::export;
 use stancelog::export::columns::{self, Column};
 use stancelog::export::json::Flat;
-use stancelog::export::rows::{self, ChangeRow, PositionRow, TimelineRow};
+use stancelog::export::rows::{self, ChangeRow, Needs, PositionRow, TimelineRow};
 use stancelog::import::ImportReport;
 use stancelog::store::{AppendReport, IndexCheck, IndexReport, Log};
 
@@ -242,6 +242,14 @@ impl Render {
                 .map(|p| PositionRow::named(p, actor.to_owned(), topic.to_owned()))
         };
         if let Some(cols) = cols {
+            // Only the parts of each row that the columns read are built.
+            let needs = Needs::of(cols.iter().map(|c| c.name.as_str()));
+            let row = |d: Decided| {
+                let (actor, topic) = h.names(&d);
+                let (actor, topic) = (needs.name(actor), needs.name(topic));
+                h.position(&d)
+                    .map(|p| PositionRow::needing(p, actor, topic, needs))
+            };
             return chosen(self.format, out, cols, decided, row);
         }
         let rows = || decided().filter_map(row);
@@ -348,9 +356,9 @@ impl Render {
         I: Iterator<Item = TimelineEntry<'a>>,
     {
         if let Some(cols) = cols {
-            return chosen(self.format, out, cols, entries, |e| {
-                Some(TimelineRow::of(h, e))
-            });
+            let needs = Needs::of(cols.iter().map(|c| c.name.as_str()));
+            let row = |e| Some(TimelineRow::needing(h, e, needs));
+            return chosen(self.format, out, cols, entries, row);
         }
         let rows = || entries().map(|e| TimelineRow::of(h, e));
         match self.format {

@@ -217,7 +217,7 @@ fn start(w: &WatchArgs, target: &LogRef) -> Result<(Follower, Filter, Seq), Erro
             let seq = end + 1;
             if !common::quiet() {
                 eprintln!(
-                    "stancelog: watching {target} from seq {seq}, the log's end (--from-seq 1 for the whole log)"
+                    "stancelog: watching {target} from seq {seq}, after the log's end at seq {end} (--from-seq 1 for the whole log)"
                 );
             }
             seq
@@ -279,7 +279,10 @@ fn print_event(
         ("kind", &f.kind),
         ("stance", &f.stance),
         ("date", &f.date),
+        ("event", &f.event),
+        ("instrument", &f.instrument),
         ("recipient", &f.recipient),
+        ("quote", &f.quote),
         ("target", &f.target),
         ("reason", &f.reason),
         ("organisation", &f.organisation),

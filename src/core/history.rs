@@ -256,7 +256,9 @@ struct IdIndex {
     table: std::sync::OnceLock<hashbrown::HashTable<u32>>,
 }
 
-fn hash_id(id: &Uuid) -> u64 {
+/// The hash an id is filed under in a hash table of indexes (here, and the import's pending
+/// ids): FxHash of its 128 bits.
+pub(crate) fn hash_id(id: &Uuid) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     id.as_u128().hash(&mut h);
     h.finish()

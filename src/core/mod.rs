@@ -23,6 +23,7 @@ pub use domain::{
     Sector, Seq, Stance, StanceCited, StanceCorrected, StanceDeclared, StanceRetracted, StanceView,
     TopicId, TopicKind, TopicRegistered, nfc,
 };
+pub(crate) use history::hash_id;
 pub use history::{ActorEntry, History, Rejection, TopicEntry};
 pub use measures::{Measure, Tally};
 pub use order::CanonicalKey;

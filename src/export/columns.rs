@@ -824,25 +824,43 @@ pub fn select<R>(cols: Vec<Column<R>>, names: &[String]) -> Result<Vec<Column<R>
     let all: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
     let mut slots: Vec<Option<Column<R>>> = cols.into_iter().map(Some).collect();
     let mut chosen = Vec::with_capacity(names.len());
+    if names.iter().all(|n| n.trim().is_empty()) {
+        return Err(format!(
+            "no column named; the columns of this answer are: {}",
+            all.join(",")
+        ));
+    }
     for name in names.iter().map(|n| n.trim()) {
         let Some(i) = all.iter().position(|c| c == name) else {
-            return Err(format!(
-                "`{name}` is not a column of this answer; its columns are: {}",
-                all.join(",")
-            ));
+            return Err(unknown_column(name, &all));
         };
         match slots[i].take() {
             Some(c) => chosen.push(c),
             None => return Err(format!("`{name}` is named twice")),
         }
     }
-    if chosen.is_empty() {
-        return Err(format!(
-            "no column named; the columns of this answer are: {}",
-            all.join(",")
-        ));
-    }
     Ok(chosen)
+}
+
+/// Why `name` is not one of the columns `all`, listing them, with the columns whose names
+/// contain it as likely meant (`name` -> `actor_name`).
+fn unknown_column(name: &str, all: &[String]) -> String {
+    let list = all.join(",");
+    if name.is_empty() {
+        return format!(
+            "an empty name (two commas in a row, or one at an end); the columns of this answer are: {list}"
+        );
+    }
+    let near: Vec<String> = all
+        .iter()
+        .filter(|c| c.contains(name))
+        .map(|c| format!("`{c}`"))
+        .collect();
+    let hint = match near.len() {
+        0 => String::new(),
+        _ => format!(" (did you mean {}?)", near.join(" or ")),
+    };
+    format!("`{name}` is not a column of this answer{hint}; its columns are: {list}")
 }
 
 /// A cell as plain text, as a table shows it and CSV writes it before neutralising formulas:

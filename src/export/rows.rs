@@ -213,22 +213,36 @@ impl PositionRow {
     /// [`PositionRow::of`] with its actor's name and topic's title given (by
     /// [`History::names`], without looking the ids up).
     pub fn named(p: Position<'_>, actor_name: String, topic_title: String) -> PositionRow {
+        PositionRow::needing(p, actor_name, topic_title, Needs::ALL)
+    }
+
+    /// [`PositionRow::named`] for columns that need only `needs`: without `needs.sources`
+    /// the list of sources is left empty (its copies of the quote and citation not made).
+    pub fn needing(
+        p: Position<'_>,
+        actor_name: String,
+        topic_title: String,
+        needs: Needs,
+    ) -> PositionRow {
         let s = p.stance;
         let quote = s.quote;
         let cite = CiteRow::of(s.cite);
-        let mut sources = vec![SourceRow {
-            seq: p.event.seq,
-            quote: quote.clone(),
-            cite: cite.clone(),
-        }];
-        sources.extend(p.citations.iter().filter_map(|c| match &c.body {
-            EventBody::StanceCited(x) => Some(SourceRow {
-                seq: c.seq,
-                quote: x.quote.clone(),
-                cite: CiteRow::new(&x.cite),
-            }),
-            _ => None,
-        }));
+        let mut sources = Vec::new();
+        if needs.sources {
+            sources.push(SourceRow {
+                seq: p.event.seq,
+                quote: quote.clone(),
+                cite: cite.clone(),
+            });
+            sources.extend(p.citations.iter().filter_map(|c| match &c.body {
+                EventBody::StanceCited(x) => Some(SourceRow {
+                    seq: c.seq,
+                    quote: x.quote.clone(),
+                    cite: CiteRow::new(&x.cite),
+                }),
+                _ => None,
+            }));
+        }
         let corrections = p
             .corrections
             .iter()
@@ -275,6 +289,51 @@ impl PositionRow {
             seq: p.event.seq,
             event_id: uuid_text(&p.event.id),
             recorded_at: p.event.recorded_at,
+        }
+    }
+}
+
+/// The parts of a position row that some columns (`--columns`) read beyond its plain
+/// fields: the actor's name and the topic's title, and the list of sources. A row built
+/// without a part leaves it empty (`""`, no sources), so texts no column reads are not copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// `actor_name` and `topic_title`.
+    pub names: bool,
+    /// `sources` (every `sources_*` column).
+    pub sources: bool,
+}
+
+impl Needs {
+    /// Every part: the rows of every column.
+    pub const ALL: Needs = Needs {
+        names: true,
+        sources: true,
+    };
+
+    /// What columns of these flat names (a diff's `before_` and `after_` ones too) read.
+    pub fn of<'a>(columns: impl Iterator<Item = &'a str>) -> Needs {
+        let mut needs = Needs {
+            names: false,
+            sources: false,
+        };
+        for c in columns {
+            let c = c
+                .strip_prefix("before_")
+                .or_else(|| c.strip_prefix("after_"))
+                .unwrap_or(c);
+            needs.names |= c == "actor_name" || c == "topic_title";
+            needs.sources |= c.starts_with("sources_");
+        }
+        needs
+    }
+
+    /// `name` as the row's text when the names are needed, else empty (no copy).
+    pub fn name(&self, name: &str) -> String {
+        if self.names {
+            name.to_owned()
+        } else {
+            String::new()
         }
     }
 }
@@ -356,6 +415,11 @@ impl TimelineRow {
 
     /// [`TimelineRow::new`] taking the entry: its position is moved into the row, not copied.
     pub fn of(h: &History, e: TimelineEntry<'_>) -> TimelineRow {
+        TimelineRow::needing(h, e, Needs::ALL)
+    }
+
+    /// [`TimelineRow::of`] for columns that need only `needs` ([`PositionRow::needing`]).
+    pub fn needing(h: &History, e: TimelineEntry<'_>, needs: Needs) -> TimelineRow {
         let (superseded_by, retracted_by) = match e.status {
             Status::Current => (None, None),
             Status::Superseded { by } => (Some(by), None),
@@ -370,7 +434,15 @@ impl TimelineRow {
             superseded_by,
             retracted_by,
             retraction_reason,
-            position: PositionRow::of(h, e.position),
+            position: {
+                let p = e.position;
+                let (actor, topic) = if needs.names {
+                    (actor_name(h, &p.actor), topic_title(h, &p.stance.topic))
+                } else {
+                    (String::new(), String::new())
+                };
+                PositionRow::needing(p, actor, topic, needs)
+            },
         }
     }
 }

@@ -273,7 +273,7 @@ impl Coded {
             instrument: None,
         };
         let m = Mapped {
-            role: "event".to_string(),
+            role: CODED_ROLE.to_string(),
             stance,
             actor: Some(self.actor.new),
             recipient: Some(self.recipient.new),
@@ -285,6 +285,9 @@ impl Coded {
         (m, self.recorded)
     }
 }
+
+/// The role of a coded record's one stance (part of its key).
+const CODED_ROLE: &str = "event";
 
 /// The key of coded events: actor, topic, date, recipient and the full event code.
 const CODED_KEY: &[KeyField] = &[
@@ -337,7 +340,14 @@ pub fn import(
         wait: opts.wait,
         dry_run: opts.dry_run,
         corrections: false,
-        stance_sources: Vec::new(),
+        // The format fixes each stance (support or oppose, by the quad class) and each topic's
+        // kind (policy): a topic the log holds under another kind cannot take it, and no flag
+        // changes that.
+        stance_sources: vec![(
+            CODED_ROLE.to_string(),
+            "the event's quad class".to_string(),
+        )],
+        stance_hint: "coded events go to policy topics; the log registered this one as another kind, which an import does not change".to_string(),
     };
     let engine = Engine::open(log, engine_opts, progress)?;
     let mut lines = LineCounter::open(file)?;
@@ -354,6 +364,11 @@ pub fn import(
             let line = lines.record_line(record.position().map_or(0, |p| p.byte()), &label)?;
             let coded = match &columns {
                 None => gdelt(&record, from_data, &mut cache),
+                Some(c) if record.len() != c.fields => Err(refused(format!(
+                    "has {} fields where the header has {}",
+                    record.len(),
+                    c.fields
+                ))),
                 Some(c) if format == Format::Icews => icews(&record, c, &mut cache),
                 Some(c) => plover(&record, c, &mut cache),
             };
@@ -383,6 +398,9 @@ pub fn import(
 /// Column positions of a format with a header.
 struct Columns {
     idx: Vec<Option<usize>>,
+    /// The header's number of fields: a row with another number is refused (a row cut short,
+    /// as by a download that stopped, would otherwise read its missing cells as empty).
+    fields: usize,
 }
 
 /// The columns each format with a header is read by, in [`Columns::idx`] order.
@@ -453,16 +471,32 @@ impl Columns {
             .iter()
             .map(|n| header.iter().position(|h| norm(h) == norm(n)))
             .collect();
+        let at = Location {
+            file: file.to_string(),
+            line: Some(1),
+            field: None,
+        };
+        if header.iter().all(str::is_empty) {
+            return Err(Error::input(
+                at,
+                format!(
+                    "the file is empty: {} data starts with its header line ({}, ...)",
+                    format.name(),
+                    names[..3].join(", ")
+                ),
+            ));
+        }
         for need in [DATE, A_NAME, CODE, R_NAME] {
             if idx[need].is_none() {
+                let article = if format.name().starts_with('i') {
+                    "an"
+                } else {
+                    "a"
+                };
                 return Err(Error::input(
-                    Location {
-                        file: file.to_string(),
-                        line: Some(1),
-                        field: None,
-                    },
+                    at,
                     format!(
-                        "no `{}` column: not a {} file (the header has: {})",
+                        "no `{}` column: not {article} {} file (the header has: {})",
                         names[need],
                         format.name(),
                         header.iter().collect::<Vec<_>>().join(", ")
@@ -470,7 +504,10 @@ impl Columns {
                 ));
             }
         }
-        Ok(Columns { idx })
+        Ok(Columns {
+            idx,
+            fields: header.len(),
+        })
     }
 
     /// The cell of a column role: trimmed, with `NA` and empty as `None`.
@@ -626,6 +663,31 @@ fn cameo(code: &str) -> Result<(String, u8, Option<PloverType>), String> {
     Ok((root.to_string(), quad, plover_of_cameo_root(root)))
 }
 
+/// The Goldstein scale's bounds, inclusive: -10 (most conflictual) to +10 (most cooperative)
+/// (Goldstein, "A Conflict-Cooperation Scale for WEIS Events Data", 1992; GDELT's
+/// GoldsteinScale and ICEWS's Intensity use it).
+const GOLDSTEIN_SCALE: (f64, f64) = (-10.0, 10.0);
+
+/// A numeric cell (a Goldstein score, an intensity) as written, or `None` when empty; refused,
+/// naming `column`, when it is not a number, or not within `bounds` (inclusive).
+fn scale_cell<'r>(
+    column: &str,
+    cell: Option<&'r str>,
+    bounds: Option<(f64, f64)>,
+) -> Result<Option<&'r str>, Outcome> {
+    let Some(text) = cell else {
+        return Ok(None);
+    };
+    let value = text.parse::<f64>().ok().filter(|v| v.is_finite());
+    match (value, bounds) {
+        (Some(v), Some((lo, hi))) if !(lo..=hi).contains(&v) => Err(refused(format!(
+            "{column} `{text}` is outside the Goldstein scale ({lo} to {hi})"
+        ))),
+        (Some(_), _) => Ok(Some(text)),
+        (None, _) => Err(refused(format!("{column} `{text}` is not a number"))),
+    }
+}
+
 fn skipped(why: &str) -> Outcome {
     Outcome::Skipped(why.to_string())
 }
@@ -642,6 +704,7 @@ fn icews(r: &csv::StringRecord, c: &Columns, cache: &mut Cache) -> Result<Coded,
     let (date, _) = parse_date(date).map_err(|e| refused(format!("Event Date: {e}")))?;
     let code = c.get(r, CODE).unwrap_or("");
     let (root, quad, event) = cameo(code).map_err(refused)?;
+    let intensity = scale_cell("Intensity", c.get(r, INTENSITY), Some(GOLDSTEIN_SCALE))?;
     let (actor, recipient) = cache.source_and_target(r, c, a, t)?;
     let topic = cache
         .topic(&recipient, cameo_act(&root), || root_words(&root))
@@ -650,7 +713,7 @@ fn icews(r: &csv::StringRecord, c: &Columns, cache: &mut Cache) -> Result<Coded,
         "ICEWS event {}: {} (CAMEO {code}, intensity {}), story {}",
         c.get(r, ID).unwrap_or("?"),
         c.get(r, EXTRA_2).unwrap_or("?"),
-        c.get(r, INTENSITY).unwrap_or("?"),
+        intensity.unwrap_or("?"),
         c.get(r, EXTRA_1).unwrap_or("?"),
     );
     Ok(Coded {

@@ -252,8 +252,11 @@ pub struct EngineOptions {
     pub corrections: bool,
     /// Where the stance of each role comes from, in words (`stance` -> "column `vote`
     /// (--stance-col)"): a stance that does not fit its topic's kind is refused naming it.
-    /// Empty: not named (the source's stances are fixed by its format).
+    /// Empty: not named.
     pub stance_sources: Vec<(String, String)>,
+    /// What a user can do about such a stance, in words, said after the stances that would
+    /// fit (`see --stance-map, --topic-kind`: flags of `import csv`); empty: nothing.
+    pub stance_hint: String,
 }
 
 /// Where the engine's events go: the writer, or nowhere (a dry run reads the log only).
@@ -606,12 +609,14 @@ impl<'p> Engine<'p> {
                     .map(|x| x.as_str())
                     .collect();
                 let from = self.opts.stance_sources.iter().find(|(r, _)| *r == m.role);
+                let hint = &self.opts.stance_hint;
                 return Ok(Err(format!(
-                    "{}stance `{}` does not fit {kind} topic `{}` (use one of: {}; see --stance-map, --topic-kind)",
+                    "{}stance `{}` does not fit {kind} topic `{}` (use one of: {}{}{hint})",
                     from.map_or(String::new(), |(_, f)| format!("{f}: ")),
                     s.stance,
                     s.topic,
-                    allowed.join(", ")
+                    allowed.join(", "),
+                    if hint.is_empty() { "" } else { "; " },
                 )));
             }
         }
@@ -1309,6 +1314,7 @@ mod tests {
             dry_run: false,
             corrections: false,
             stance_sources: Vec::new(),
+            stance_hint: String::new(),
         };
         let mut engine = Engine::open(&LogRef::File(path.clone()), opts, &NoProgress).unwrap();
         let Target::Write(w) = &mut engine.target else {

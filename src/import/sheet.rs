@@ -484,6 +484,7 @@ pub fn import(
         dry_run,
         corrections: spec.corrections.unwrap_or(false),
         stance_sources: plan.stance_sources(),
+        stance_hint: "see --stance-map, --topic-kind".to_string(),
     };
     let engine = Engine::open(log, opts, progress)?;
     progress.start("csv", None);

@@ -137,7 +137,9 @@ pub fn import_treaty_status(
         wait,
         dry_run: false,
         corrections: false,
+        // Keyed events: their stances are checked by the writer, with the rest of the event.
         stance_sources: Vec::new(),
+        stance_hint: String::new(),
     };
     // A treaty's versions are compared with the topic's state in the log: the whole log.
     let engine = Engine::open_folded(log, engine_opts, progress)?;

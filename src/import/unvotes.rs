@@ -231,7 +231,9 @@ pub fn import(
         wait: opts.wait,
         dry_run: false,
         corrections: false,
+        // Keyed events: their stances are checked by the writer, with the rest of the event.
         stance_sources: Vec::new(),
+        stance_hint: String::new(),
     };
     let mut engine = Engine::open(log, engine_opts, progress)?;
     let source = Source::new(data, |t| engine.topic_kind_of(t), &files, opts.now)?;

@@ -57,6 +57,29 @@ pub fn log_arg(log: &Path) -> String {
     }
 }
 
+/// Runs `f` (a test's call of the library, an importer) on the log that stands for the file
+/// `log` on the current backend: the file itself, or the database that mirrors it, brought
+/// up to date with the file first, and what `f` appended copied back to the file after, so
+/// the test reads the file as it does on the file backend.
+pub fn on_log<T>(log: &Path, f: impl FnOnce(&stancelog::store::LogRef) -> T) -> T {
+    match current() {
+        Backend::File => f(&stancelog::store::LogRef::File(log.to_path_buf())),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => {
+            let db = mirror::synced(log);
+            let target = stancelog::store::LogRef::parse(std::ffi::OsStr::new(&db))
+                .expect("a PostgreSQL connection string");
+            assert!(
+                matches!(target, stancelog::store::LogRef::Postgres(_)),
+                "{db}"
+            );
+            let out = f(&target);
+            mirror::copy_back(&db, log);
+            out
+        }
+    }
+}
+
 /// A log for one test, removed (file) or left in the throwaway server (PostgreSQL) after it.
 pub struct TestLog {
     /// The `--log` argument.
@@ -388,7 +411,7 @@ pub mod mirror {
     }
 
     /// Copies into the file `log` what `db` has and the file lacks.
-    fn copy_back(db: &str, log: &Path) {
+    pub fn copy_back(db: &str, log: &Path) {
         let to = log.to_str().unwrap();
         let o = stancelog(&["copy", "--from", db, "--to", to], None);
         assert!(o.status.success(), "copy back to {to}: {}", stderr(&o));

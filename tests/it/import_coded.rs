@@ -23,13 +23,9 @@ fn import(log: &Path, file: &Path, format: Format, from_data: bool) -> ImportRep
         dry_run: false,
         recorded_from_data: from_data,
     };
-    coded::import(
-        &stancelog::store::LogRef::File(log.to_path_buf()),
-        file,
-        format,
-        &opts,
-        &NoProgress,
-    )
+    crate::backends::on_log(log, |target| {
+        coded::import(target, file, format, &opts, &NoProgress)
+    })
     .unwrap()
 }
 
@@ -72,6 +68,28 @@ fn icews_refusals_are_at_physical_lines_past_blank_lines() {
 }
 }
 
+on_both_backends! {
+/// Regression: a coded record's stance that does not fit its topic's kind (a topic the log
+/// holds as a membership) was refused pointing to `--stance-map` and `--topic-kind`, which the
+/// coded importers do not have; now the refusal says where the stance came from and why.
+#[test]
+fn a_coded_stance_on_a_topic_of_another_kind_is_refused_saying_why() {
+    let (dir, log) = empty_log();
+    let topic = br#"{"type":"topic.registered","topic":"CHN/cameo-04","title":"Club","kind":"membership"}"#;
+    let o = run_log(&log, &["append", "-"], Some(topic));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let row = "1\t2018-06-01\tJapan\tNA\tJapan\tConsult\t040\t1\tChina\tNA\tChina\t10\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0";
+    let text = format!("{ICEWS_HEAD}\n{row}\n");
+    let r = import(&log, &write(dir.path(), "icews.tab", &text), Format::Icews, false);
+    let reasons: Vec<(u64, &str)> = r.refused.iter().map(|x| (x.line, x.reason.as_str())).collect();
+    assert_eq!(
+        reasons,
+        [(2, "the event's quad class: stance `support` does not fit membership topic `CHN/cameo-04` (use one of: member, not_member; coded events go to policy topics; the log registered this one as another kind, which an import does not change)")]
+    );
+    assert_eq!(r.appended, 0);
+}
+}
+
 /// Regression: an error that stops a coded import (text not UTF-8) named the csv crate's
 /// record count (line 3: the blank lines not counted, a CR-only file one line), not the
 /// physical line; now line 5 with LF, CRLF and CR line ends alike, for ICEWS and GDELT.
@@ -107,13 +125,9 @@ fn coded_read_errors_name_the_physical_line() {
                 dry_run: false,
                 recorded_from_data: false,
             };
-            let e = coded::import(
-                &stancelog::store::LogRef::File(log.to_path_buf()),
-                &file,
-                format,
-                &opts,
-                &NoProgress,
-            )
+            let e = crate::backends::on_log(&log, |target| {
+                coded::import(target, &file, format, &opts, &NoProgress)
+            })
             .unwrap_err()
             .to_string();
             assert!(
@@ -328,6 +342,92 @@ fn a_plover_country_as_code_or_name_gives_one_actor_in_any_row_order() {
             "RUS -> FRA on FRA/accuse: oppose (accuse) 2023-03-05",
             "RUS -> FRA on FRA/accuse: oppose (accuse) 2023-03-06",
         ]
+    );
+}
+}
+
+on_both_backends! {
+/// Regression (a new user's tryout): an ICEWS row cut short (10 of 20 fields) was imported with
+/// its missing cells read as empty, and cells off the scale were copied into the citation's
+/// title (GDELT's QuadClass `7` even replaced by the root's class, so the title stated a value
+/// the row does not hold). Each is now refused, naming the column.
+#[test]
+fn coded_rows_cut_short_or_off_the_scale_are_refused_naming_the_column() {
+    let (dir, log) = empty_log();
+    let row = |id: &str, intensity: &str| {
+        format!("{id}\t2018-06-01\tJapan\tNA\tJapan\tConsult\t040\t{intensity}\tChina\tNA\tChina\t10\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0")
+    };
+    let cut: String = row("2", "1").split('\t').take(10).collect::<Vec<_>>().join("\t");
+    let text = [ICEWS_HEAD.to_string(), row("1", "-10"), cut, row("3", "x"), row("4", "10.5")];
+    let file = write(dir.path(), "i.tab", &format!("{}\n", text.join("\n")));
+    let r = import(&log, &file, Format::Icews, false);
+    let reasons = |r: &ImportReport| -> Vec<(u64, String)> {
+        r.refused.iter().map(|x| (x.line, x.reason.clone())).collect()
+    };
+    assert_eq!(
+        reasons(&r),
+        [
+            (3, "has 10 fields where the header has 20".to_string()),
+            (4, "Intensity `x` is not a number".to_string()),
+            (5, "Intensity `10.5` is outside the Goldstein scale (-10 to 10)".to_string()),
+        ]
+    );
+    assert_eq!(stances(&log).len(), 1);
+
+    let gdelt = |id: &'static str,
+                 day: &'static str,
+                 root: &'static str,
+                 quad: &'static str,
+                 goldstein: &'static str| {
+        let cells = [(0, id), (1, day), (5, "USA"), (15, "CHN"), (26, "051"), (28, root)];
+        let more = [(29, quad), (30, goldstein), (31, "4"), (56, "20180601")];
+        gdelt_row(58, &[&cells[..], &more[..]].concat())
+    };
+    // A header line on top (the codebook's names: GDELT's files have none) is skipped.
+    let names: Vec<String> = (0..58).map(|i| if i == 0 { "globaleventid".into() } else { format!("c{i}") }).collect();
+    let text = [
+        names.join("\t"),
+        gdelt("10", "20180601", "05", "1", "3.5"),
+        gdelt("11", "20180601", "05", "7", "3.5"),
+        gdelt("12", "20180601", "21", "1", "3.5"),
+        gdelt("13", "20180601", "05", "1", "abc"),
+        gdelt("14", "20180601", "05", "1", "-10.5"),
+        gdelt("15", "2018-06-01", "05", "1", "3.5"),
+    ]
+    .join("\n");
+    let file = write(dir.path(), "g.tsv", &format!("{text}\n"));
+    let r = import(&log, &file, Format::Gdelt, false);
+    assert_eq!(r.skipped_why.keys().collect::<Vec<_>>(), ["a header line (GLOBALEVENTID ...)"]);
+    assert_eq!(
+        reasons(&r),
+        [
+            (3, "QuadClass `7` is not 1 to 4".to_string()),
+            (4, "EventRootCode `21` is not the root of EventCode (`05`)".to_string()),
+            (5, "GoldsteinScale `abc` is not a number".to_string()),
+            (6, "GoldsteinScale `-10.5` is outside the Goldstein scale (-10 to 10)".to_string()),
+            (7, "SQLDATE `2018-06-01` is not a date YYYYMMDD".to_string()),
+        ]
+    );
+    let titles: Vec<String> = stances(&log)
+        .iter()
+        .filter_map(|s| s.cite.title.clone())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "ICEWS event 1: Consult (CAMEO 040, intensity -10), story 10",
+            "GDELT 1.0 event 10: CAMEO 051, Goldstein 3.5, quad class 1, 4 mention(s)",
+        ]
+    );
+    // An empty file says so (it said "no `Event Date` column: not a icews file (the header
+    // has: )").
+    let empty = write(dir.path(), "empty.tab", "");
+    let o = run_log(&log, &["import", "icews", empty.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("empty.tab:1: the file is empty: icews data starts with its header line (Event ID, Event Date, Source Name, ...)"),
+        "{}",
+        stderr(&o)
     );
 }
 }

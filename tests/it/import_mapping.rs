@@ -28,15 +28,17 @@ pub fn spec(toml: &str) -> Spec {
 /// Imports `file` into `log` (recorded 2030-01-01), writing.
 pub fn import(log: &Path, file: &Path, spec: &Spec) -> ImportReport {
     let now = Day::parse("2030-01-01").unwrap().midnight_utc();
-    sheet::import(
-        &stancelog::store::LogRef::File(log.to_path_buf()),
-        file,
-        spec,
-        now,
-        Duration::from_secs(5),
-        false,
-        &NoProgress,
-    )
+    crate::backends::on_log(log, |target| {
+        sheet::import(
+            target,
+            file,
+            spec,
+            now,
+            Duration::from_secs(5),
+            false,
+            &NoProgress,
+        )
+    })
     .unwrap()
 }
 
@@ -255,15 +257,15 @@ mod ids {
             bytes.extend_from_slice(b"J\xe9N,m1,Y,2024-01-01\n");
             let file = dir.path().join(name);
             std::fs::write(&file, &bytes).unwrap();
-            let e = sheet::import(
-                &stancelog::store::LogRef::File(log.to_path_buf()),
+            let e = crate::backends::on_log(&log, |target| sheet::import(
+                target,
                 &file,
                 &spec(VOTES_SPEC),
                 Day::parse("2030-01-01").unwrap().midnight_utc(),
                 Duration::from_secs(5),
                 true,
                 &NoProgress,
-            )
+            ))
             .unwrap_err()
             .to_string();
             assert!(e.contains(&format!("{}:6:", file.display())), "{e}");
@@ -740,15 +742,15 @@ register = true
         let (dir, log) = empty_log();
         let file = write(dir.path(), "votes.csv", VOTES);
         let now = Day::parse("2030-01-01").unwrap().midnight_utc();
-        let r = sheet::import(
-            &stancelog::store::LogRef::File(log.to_path_buf()),
+        let r = crate::backends::on_log(&log, |target| sheet::import(
+            target,
             &file,
             &spec(VOTES_SPEC),
             now,
             Duration::from_secs(5),
             true,
             &NoProgress,
-        )
+        ))
         .unwrap();
         assert!(r.dry_run);
         assert_eq!(counts(&r), (7, 0, 0));
@@ -1180,6 +1182,31 @@ mod refusals {
     }
 
     crate::backends::on_both_backends! {
+    /// Regression: an exclusive end of a month the spell starts inside (GBR from 1973-09-15
+    /// until 1973-09) was appended as `not_member` from 1973-09-01, before `member` from
+    /// 1973-09-15, so GBR read as a member for good; so did an empty spell (FRA, from and until
+    /// 1973-09-01), its `not_member` ordered before the `member` of the same day.
+    #[test]
+    fn an_exclusive_end_whose_first_day_is_not_after_the_start_is_refused() {
+        let (dir, log) = empty_log();
+        let text = "c,s,e\nGBR,1973-09-15,1973-09\nFRA,1973-09-01,1973-09-01\nITA,1973-09-15,1973-10\n";
+        let s = spec("actor-col = \"c\"\ntopic = \"un-m\"\nfrom-col = \"s\"\nuntil-col = \"e\"\nuntil = \"exclusive\"\nregister = true\n");
+        let r = import(&log, &write(dir.path(), "x.csv", text), &s);
+        assert_eq!(
+            reasons(&r),
+            vec![
+                (2, "column `e` (--until-col): the spell ends 1973-09 (exclusive: not a member from 1973-09-01), no later than it starts (1973-09-15)".to_string()),
+                (3, "column `e` (--until-col): the spell ends 1973-09-01 (exclusive: not a member from 1973-09-01), no later than it starts (1973-09-01)".to_string()),
+            ]
+        );
+        // ITA's spell ends on 1973-10-01, its exclusive end.
+        let at = |d: &str| positions(&log, d);
+        assert_eq!(at("1973-09-30"), vec![triple("ITA", "un-m", "member")]);
+        assert_eq!(at("1973-10-01"), vec![triple("ITA", "un-m", "not_member")]);
+    }
+    }
+
+    crate::backends::on_both_backends! {
     #[test]
     fn a_spell_ending_before_it_starts_is_refused_naming_the_end_and_both_dates() {
         let (dir, log) = empty_log();
@@ -1197,6 +1224,34 @@ mod refusals {
             reasons(&r),
             vec![(2, "column `ey` (--until-year-col): the spell ends 1955-05, before it starts (1990)".to_string())]
         );
+    }
+    }
+
+    crate::backends::on_both_backends! {
+    /// Regression: an inclusive end on the last day there is was refused without naming the
+    /// column it came from ("the spell's end 9999-12-31 has no day after it").
+    #[test]
+    fn an_inclusive_end_with_no_day_after_it_is_refused_naming_its_column_and_the_open_value() {
+        let (dir, log) = empty_log();
+        let text = "c,s,e\nDEU,1955-05-06,9999-12-31\n";
+        let s = spec("actor-col = \"c\"\ntopic = \"nato\"\nfrom-col = \"s\"\nuntil-col = \"e\"\nregister = true\n");
+        let r = import(&log, &write(dir.path(), "s.csv", text), &s);
+        assert_eq!(
+            reasons(&r),
+            vec![(2, "column `e` (--until-col): the spell's end 9999-12-31 has no day after it, where an inclusive end takes effect (if `9999-12-31` means still a member, pass --open-value 9999-12-31)".to_string())]
+        );
+        let parts = "c,sy,ey\nDEU,1955,9999\n";
+        let s = spec("actor-col = \"c\"\ntopic = \"nato\"\nfrom-year-col = \"sy\"\nuntil-year-col = \"ey\"\nregister = true\n");
+        let r = import(&log, &write(dir.path(), "p.csv", parts), &s);
+        assert_eq!(
+            reasons(&r),
+            vec![(2, "column `ey` (--until-year-col): the spell's end 9999 has no day after it, where an inclusive end takes effect (if `9999` means still a member, pass --open-value 9999)".to_string())]
+        );
+        // Named as open, it is: the actor is a member from its start on.
+        let s = spec("actor-col = \"c\"\ntopic = \"nato\"\nfrom-col = \"s\"\nuntil-col = \"e\"\nregister = true\nopen-value = [\"9999-12-31\"]\n");
+        let r = import(&log, &write(dir.path(), "s.csv", text), &s);
+        assert_eq!(reasons(&r), vec![]);
+        assert_eq!(positions(&log, "2024-01-01"), vec![triple("DEU", "nato", "member")]);
     }
     }
 

@@ -41,13 +41,9 @@ fn snapshots_opts() -> TreatyOptions {
 }
 
 fn import(log: &Path, file: &Path, opts: &TreatyOptions) -> stancelog::Result<ImportReport> {
-    import_treaty_status(
-        &stancelog::store::LogRef::File(log.to_path_buf()),
-        file,
-        opts,
-        Duration::from_secs(5),
-        &NoProgress,
-    )
+    crate::backends::on_log(log, |target| {
+        import_treaty_status(target, file, opts, Duration::from_secs(5), &NoProgress)
+    })
 }
 
 fn history(log: &Path) -> History {
@@ -567,8 +563,8 @@ fn a_snapshot_import_reuses_actors_registered_before_it() {
         br#"{"type":"actor.registered","actor":"FRA","name":"French Republic","kind":"state","country":"FRA","sector":"GOV"}"#,
     )
     .unwrap();
-    stancelog::store::append(
-        &stancelog::store::LogRef::File(log.to_path_buf()),
+    crate::backends::on_log(&log, |target| stancelog::store::append(
+        target,
         &batch,
         "-",
         &stancelog::store::AppendOptions {
@@ -576,7 +572,7 @@ fn a_snapshot_import_reuses_actors_registered_before_it() {
             expect_seq: None,
             wait: Duration::from_secs(5),
         },
-    )
+    ))
     .unwrap();
     import(&log, &fixture("snapshots.csv"), &snapshots_opts()).unwrap();
     let h = history(&log);

@@ -463,12 +463,12 @@ fn the_library_reports_progress_in_events() {
         now: jiff::Timestamp::now(),
         wait: Duration::from_secs(5),
     };
-    let report = unvotes::import(
-        &stancelog::store::LogRef::File(log.to_path_buf()),
+    let report = crate::backends::on_log(&log, |target| unvotes::import(
+        target,
         &mini(),
         &opts,
         &progress,
-    )
+    ))
     .unwrap();
     // The lock is released when the import returns: another writer gets it. Not necessarily at
     // once: a test running beside this one may be starting a child process, which holds copies
@@ -622,15 +622,17 @@ mod real {
 
         let (_dir, log) = empty_log();
         let started = Instant::now();
-        let report = unvotes::import(
-            &stancelog::store::LogRef::File(log.to_path_buf()),
-            &data(),
-            &Options {
-                now: jiff::Timestamp::now(),
-                wait: Duration::from_secs(5),
-            },
-            &NoProgress,
-        )
+        let report = crate::backends::on_log(&log, |target| {
+            unvotes::import(
+                target,
+                &data(),
+                &Options {
+                    now: jiff::Timestamp::now(),
+                    wait: Duration::from_secs(5),
+                },
+                &NoProgress,
+            )
+        })
         .unwrap();
         eprintln!("unvotes import: {:.1} s", started.elapsed().as_secs_f64());
         assert_eq!(report.refused, vec![]);

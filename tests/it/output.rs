@@ -898,6 +898,9 @@ fn columns_work_for_diff_timeline_actors_topics_and_exports() {
             "actor,topic,change,before_stance,before_since,after_stance,after_seq",
         ),
         (vec!["timeline"], "status,superseded_by,actor,since,seq,sources_publication"),
+        (vec!["timeline"], "topic_title,actor_name,stance"),
+        (vec!["positions"], "actor_name,sources_seq,topic_title,seq"),
+        (vec!["positions"], "seq,actor"),
         (vec!["actors"], "name,actor,stances,aliases"),
         (vec!["topics"], "title,issues,stances,output_version"),
     ] {
@@ -952,6 +955,10 @@ fn an_unknown_or_repeated_column_is_a_usage_error_listing_the_columns() {
         (vec!["positions"], "actor,actor", "`actor` is named twice"),
         (vec!["timeline"], "since_day", "`since_day` is not a column of this answer"),
         (vec!["export", "actors", "--format", "csv", "--out", "-"], "actor,title", "`title` is not a column of this answer"),
+        // Regression (a new user's tryout): these said "`` is not a column", with no hint.
+        (vec!["positions"], "actor,,topic", "an empty name (two commas in a row, or one at an end); the columns of this answer are: output_version,"),
+        (vec!["positions"], "", "no column named; the columns of this answer are: output_version,"),
+        (vec!["positions"], "name", "`name` is not a column of this answer (did you mean `actor_name`?); its columns are: "),
     ] {
         let o = run_log(&log, &[&args[..], &["--columns", list]].concat(), None);
         assert_eq!(o.status.code(), Some(2), "{args:?}");

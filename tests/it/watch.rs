@@ -172,7 +172,7 @@ on_both_backends! {
         let watcher = Watcher::start(&log, &[]);
         let note = watcher.errors.recv_timeout(PATIENCE).expect("a note");
         assert!(
-            note.ends_with(" from seq 41, the log's end (--from-seq 1 for the whole log)"),
+            note.ends_with(" from seq 41, after the log's end at seq 40 (--from-seq 1 for the whole log)"),
             "{note}"
         );
         log.ok(&["append", "-"], Some(REGISTER.as_bytes()));
@@ -257,6 +257,14 @@ on_both_backends! {
 target=01a22751-4cee-728e-af63-7869f8c147a9 reason=\"The article names the foreign minister \
 Cho Tae-yong; in October 2024 the foreign minister was Cho Tae-yul, and Cho Tae-yong headed \
 the National Intelligence Service.\""
+        );
+        // Regression: a stance's PLOVER event and quote were left out of its line.
+        let lines = first_lines(&log, &["--from-seq", "22"], 2);
+        assert_eq!(
+            lines[1],
+            "     22  2026-11-29T12:39:29.262679Z  stance.declared   actor=kim-yong-hyun \
+topic=dprk-troops-in-russia stance=affirm date=2024-10 event=accuse recipient=prk \
+quote=\"mercenary cannon fodder\" cite=\"unnamed outlet\""
         );
     }
 }
@@ -356,7 +364,9 @@ fn a_gap_is_waited_for_never_skipped_on_pg() {
         if !gap_first {
             let note = watcher.errors.recv_timeout(PATIENCE).expect("a note");
             assert!(
-                note.ends_with("from seq 41, the log's end (--from-seq 1 for the whole log)"),
+                note.ends_with(
+                    "from seq 41, after the log's end at seq 40 (--from-seq 1 for the whole log)"
+                ),
                 "{note}"
             );
             insert(&mut db, 42, &lines[1]);
@@ -398,7 +408,9 @@ fn a_watcher_from_a_later_seq_or_the_end_reads_nothing_before_it_on_pg() {
     let by_actor = Watcher::start(&pg, &["--actor", "a"]);
     let note = by_actor.errors.recv_timeout(PATIENCE).expect("a note");
     assert!(
-        note.ends_with("from seq 43, the log's end (--from-seq 1 for the whole log)"),
+        note.ends_with(
+            "from seq 43, after the log's end at seq 42 (--from-seq 1 for the whole log)"
+        ),
         "{note}"
     );
     let topic = r#"{"type":"topic.registered","topic":"u","title":"U","kind":"policy"}"#;

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::{
-    Cache, Coded, GDELT, Party, cameo, cameo_act, kind_of_sector, refused, root_words, skipped,
-    stance_of_quad, unknown_country,
+    Cache, Coded, GDELT, GOLDSTEIN_SCALE, Party, cameo, cameo_act, kind_of_sector, refused,
+    root_words, scale_cell, skipped, stance_of_quad, unknown_country,
 };
 use crate::core::{ActorId, ActorKind, Cite, Sector, Stance};
 use crate::import::countries::{self, Scheme};
@@ -22,6 +22,7 @@ const NAME: usize = 1;
 const COUNTRY: usize = 2;
 const TYPE1: usize = 7;
 const EVENT_CODE: usize = 26;
+const EVENT_ROOT: usize = 28;
 const QUAD_CLASS: usize = 29;
 const GOLDSTEIN: usize = 30;
 const MENTIONS: usize = 31;
@@ -100,12 +101,37 @@ fn date_added(text: &str) -> Result<jiff::Timestamp, String> {
     }
 }
 
+/// The quad class of a row: its QuadClass (1 to 4), or the one of its CAMEO root when the
+/// cell is empty. Refused when the QuadClass is another value, or the EventRootCode is not
+/// the EventCode's root (`root`, its first two digits): the row contradicts itself.
+fn coded_quad(root_cell: &str, root: &str, quad_cell: &str, quad: u8) -> Result<u8, Outcome> {
+    if !root_cell.is_empty() && root_cell != root {
+        return Err(refused(format!(
+            "EventRootCode `{root_cell}` is not the root of EventCode (`{root}`)"
+        )));
+    }
+    if quad_cell.is_empty() {
+        return Ok(quad);
+    }
+    quad_cell
+        .parse::<u8>()
+        .ok()
+        .filter(|q| (1..=4).contains(q))
+        .ok_or_else(|| refused(format!("QuadClass `{quad_cell}` is not 1 to 4")))
+}
+
 /// Maps one GDELT row; rows without both actors are skipped.
 pub(super) fn gdelt(
     r: &csv::StringRecord,
     recorded_from_data: bool,
     cache: &mut Cache,
 ) -> Result<Coded, Outcome> {
+    if r.get(EVENT_ID)
+        .is_some_and(|f| f.eq_ignore_ascii_case("GLOBALEVENTID"))
+    {
+        // GDELT's files have none; a user may have put the codebook's names on top.
+        return Err(skipped("a header line (GLOBALEVENTID ...)"));
+    }
     let Some((added, url, version)) = layout(r.len()) else {
         return Err(refused(format!(
             "{} fields: a GDELT 1.0 row has 57 or 58, a 2.0 row 61",
@@ -118,14 +144,19 @@ pub(super) fn gdelt(
     let actor = actor.map_err(|e| refused(format!("Actor1Code: {e}")))?;
     let recipient = recipient.map_err(|e| refused(format!("Actor2Code: {e}")))?;
     let f = |i: usize| r.get(i).map(str::trim).unwrap_or("");
-    let (date, _) = parse_date(f(DAY)).map_err(|e| refused(format!("SQLDATE: {e}")))?;
+    let day = f(DAY);
+    let (date, _) = match day.len() {
+        8 => parse_date(day).map_err(|e| refused(format!("SQLDATE: {e}")))?,
+        _ => return Err(refused(format!("SQLDATE `{day}` is not a date YYYYMMDD"))),
+    };
     let code = f(EVENT_CODE);
     let (root, quad, event) = cameo(code).map_err(refused)?;
-    let quad = f(QUAD_CLASS)
-        .parse::<u8>()
-        .ok()
-        .filter(|q| (1..=4).contains(q))
-        .unwrap_or(quad);
+    let quad = coded_quad(f(EVENT_ROOT), &root, f(QUAD_CLASS), quad)?;
+    let goldstein = scale_cell(
+        "GoldsteinScale",
+        Some(f(GOLDSTEIN)).filter(|g| !g.is_empty()),
+        Some(GOLDSTEIN_SCALE),
+    )?;
     let topic = cache
         .topic(&recipient, cameo_act(&root), || root_words(&root))
         .map_err(refused)?;
@@ -138,7 +169,7 @@ pub(super) fn gdelt(
     let title = format!(
         "GDELT {version} event {}: CAMEO {code}, Goldstein {}, quad class {quad}, {} mention(s)",
         f(EVENT_ID),
-        f(GOLDSTEIN),
+        goldstein.unwrap_or("?"),
         f(MENTIONS)
     );
     Ok(Coded {

@@ -2,7 +2,7 @@
 
 use super::{
     A_NAME, CODE, Cache, Coded, Columns, DATE, EXTRA_1, EXTRA_2, ID, INTENSITY, R_NAME, SOURCE,
-    quad_of_plover, refused, skipped, stance_of_quad,
+    quad_of_plover, refused, scale_cell, skipped, stance_of_quad,
 };
 use crate::core::{Cite, PloverType, Stance};
 use crate::import::engine::Outcome;
@@ -54,6 +54,7 @@ pub(super) fn plover(
         Some(q) => quad_of_cell(q).ok_or_else(|| refused(format!("Quad Code `{q}` is not 1-4")))?,
         None => quad_of_plover(event),
     };
+    let intensity = scale_cell("Event Intensity", c.get(r, INTENSITY), None)?;
     let (actor, recipient) = cache.source_and_target(r, c, a, t)?;
     let act = PloverType::ALL
         .iter()
@@ -70,7 +71,7 @@ pub(super) fn plover(
     let title = format!(
         "PLOVER event {}: {event}{mode} (intensity {}, quad class {quad})",
         c.get(r, ID).unwrap_or("?"),
-        c.get(r, INTENSITY).unwrap_or("?"),
+        intensity.unwrap_or("?"),
     );
     Ok(Coded {
         date,

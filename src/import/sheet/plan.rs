@@ -817,7 +817,9 @@ impl Plan {
 
     /// The day a spell's `not_member` takes effect: the end, or with inclusive ends the period
     /// after it; `None` while the spell is open (an empty end, or an --open-value). An end
-    /// before the spell's start (`from`) is refused, naming the end's column and both dates.
+    /// before the spell's start (`from`) is refused, naming the end's column and both dates, and
+    /// so is an exclusive end whose first day is not after that start's (`1973-09` for a spell
+    /// from 1973-09-15 or from 1973-09-01: no day of membership).
     fn spell_end(
         &self,
         cells: &Cells<'_>,
@@ -843,12 +845,25 @@ impl Plan {
                 until.column()
             ));
         }
+        // An exclusive end takes effect on its first day: one on or before the start's first
+        // day (a month or year the spell starts inside, or the start itself) leaves no day of
+        // membership, and its `not_member` would be ordered before the `member` of that day.
+        if !spell.inclusive && end.start() <= from.start() {
+            return Err(format!(
+                "{}: the spell ends {end} (exclusive: not a member from {}), no later than it starts ({from})",
+                until.column(),
+                end.start()
+            ));
+        }
         if !spell.inclusive {
             return Ok(Some(end));
         }
-        after(end)
-            .map(Some)
-            .ok_or_else(|| format!("the spell's end {end} has no day after it"))
+        after(end).map(Some).ok_or_else(|| {
+            format!(
+                "{}: the spell's end {end} has no day after it, where an inclusive end takes effect (if `{raw}` means still a member, pass --open-value {raw})",
+                until.column()
+            )
+        })
     }
 
     /// A date from its source; `None` when its cell (or year cell) is empty or missing.

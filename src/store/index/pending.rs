@@ -8,12 +8,12 @@
 //! header written, the tables after its records, then renamed into place (the records are
 //! written once, never copied). A crash leaves the file, which the next index write removes
 //! (the next query catches the index up from the log), as does an import that ends with
-//! nothing pending; its ids, posting lists and account are held in memory: about 60 bytes per
+//! nothing pending; its ids, posting lists and account are held in memory: about 45 bytes per
 //! pending event, against about 150 for the folded log a writer held before (and that for
 //! every event of the log).
 //!
 //! Id look-ups, the bulk of an import's checks (most ids are new): the pending ids are in a
-//! hash map; for the index's, a Bloom filter per segment made at open from its sorted id table
+//! hash table (of indexes into them); for the index's, a Bloom filter per segment made at open from its sorted id table
 //! (16 bits per id, each look-up one cache line) answers "absent" for nearly every new id, and
 //! only a positive costs a search: every 32nd id of each segment is held (a fence), so the
 //! search reads one block of 32 entries (768 bytes) per segment. The hashes of each segment's
@@ -36,7 +36,9 @@ use super::keys;
 use super::read::{Damage, names};
 use super::segment::{self, ID_ENTRY, Postings, Segment, check8, key_hash};
 use super::{Index, MERGE_EVENTS_MAX, Source};
-use crate::core::{ActorId, Event, EventBody, History, Seq, StanceDeclared, TopicId, TopicKind};
+use crate::core::{
+    ActorId, Event, EventBody, History, Seq, StanceDeclared, TopicId, TopicKind, hash_id,
+};
 use crate::error::{Error, Result};
 use crate::store::Log;
 use crate::store::encode::RecordEncoder;
@@ -51,9 +53,9 @@ use crate::store::{BATCH_EVENTS_MAX, NewEvent};
 pub(crate) const PENDING_EVENTS_MAX: u64 = MERGE_EVENTS_MAX - BATCH_EVENTS_MAX as u64;
 
 /// The most ids a pending segment's id map makes room for at once ([`Pending::add`]): a
-/// hash table is at most 7/8 full, so room for more than this takes 2^22 slots (about 100 MB
-/// for a run's 2^21 ids) where 2^21 (about 50 MB) hold this many. A run longer than this
-/// (up to [`PENDING_EVENTS_MAX`] and a batch) grows the map once more near its end.
+/// hash table is at most 7/8 full, so room for more than this takes 2^22 slots (20 MB) where
+/// 2^21 (10 MB: a 4-byte index and a control byte each) hold this many. A run longer than
+/// this (up to [`PENDING_EVENTS_MAX`] and a batch) grows the map once more near its end.
 const ID_ROOM_MAX: u64 = (1 << 21) / 8 * 7;
 
 /// Bits of a Bloom filter per id.
@@ -165,7 +167,11 @@ pub(crate) struct Pending {
     path: Option<PathBuf>,
     /// Events held (added, whether or not their records are written yet).
     len: u64,
-    ids: FxHashMap<Uuid, Seq>,
+    /// Their ids in seq order (`ids[i]` is the id of seq `first + i`), and a hash table of
+    /// indexes into it, each hashed by the id it points at: 4 bytes and a control byte per
+    /// slot beside the ids, where a map of (id, seq) took 24 and a control byte.
+    ids: Vec<Uuid>,
+    table: hashbrown::HashTable<u32>,
     /// Ids the map makes room for at once from its second batch on (a whole run: see
     /// [`Pending::add`]).
     room: u64,
@@ -263,7 +269,8 @@ impl Pending {
             first: end + 1,
             path: Some(path),
             len: 0,
-            ids: FxHashMap::default(),
+            ids: Vec::new(),
+            table: hashbrown::HashTable::new(),
             room: room.min(ID_ROOM_MAX),
             notes: false,
             records: Work::Idle(Box::new(records)),
@@ -278,6 +285,13 @@ impl Pending {
     /// The seq of its last event (the index's end when it holds none).
     pub(crate) fn last(&self) -> Seq {
         self.first + self.len() - 1
+    }
+
+    /// The seq of the pending event with this id, if any.
+    fn seq_of(&self, id: &Uuid) -> Option<Seq> {
+        let ids = &self.ids;
+        let i = self.table.find(hash_id(id), |i| ids[*i as usize] == *id)?;
+        Some(self.first + Seq::from(*i))
     }
 
     /// The records once the pending thread is done with the batch it was given.
@@ -312,9 +326,11 @@ impl Pending {
     /// thread's previous batch is waited for first: one batch at a time is in flight.
     ///
     /// The id map grows to fit the first batch; from the second on it has room for `room`
-    /// ids (a whole run, up to [`ID_ROOM_MAX`]), so it is rehashed at most once more: growing
-    /// by doubling moved every id once more and took fresh pages for each table (4% of a
-    /// 4M-row import's CPU). A one-batch import (or build) keeps a map of its own size.
+    /// ids (a whole run, up to [`ID_ROOM_MAX`]: 10 MB), so it is rehashed at most once more:
+    /// growing by doubling moved every id once more and took fresh pages for each table (4%
+    /// of a 4M-row import's CPU). A one-batch import (or build) keeps a map of its own size.
+    /// The ids themselves are a vector in seq order, whose room is reserved alike (memory
+    /// the kernel gives only as it is written).
     ///
     /// # Errors
     /// That of an earlier batch's write (see [`Pending::settled`]).
@@ -326,14 +342,22 @@ impl Pending {
             unreachable!("settled")
         };
         let adding = (last - from) as usize;
-        if self.len > 0 && self.ids.capacity() - self.ids.len() < adding {
+        if self.len > 0 && self.table.capacity() - self.table.len() < adding {
             let room = usize::try_from(self.room).unwrap_or(usize::MAX);
-            self.ids
-                .reserve(room.saturating_sub(self.ids.len()).max(adding));
+            let more = room.saturating_sub(self.table.len()).max(adding);
+            let ids = &self.ids;
+            self.table.reserve(more, |i| hash_id(&ids[*i as usize]));
+            self.ids.reserve(more);
         }
+        // A batch's history holds each of its events: the pending seqs follow each other.
         for seq in from + 1..=last {
             if let Some(meta) = h.event_meta(seq) {
-                self.ids.insert(meta.id, seq);
+                debug_assert_eq!(seq, self.first + self.ids.len() as Seq);
+                let i = u32::try_from(self.ids.len()).expect("a run is far under 2^32 events");
+                self.ids.push(meta.id);
+                let ids = &self.ids;
+                self.table
+                    .insert_unique(hash_id(&meta.id), i, |i| hash_id(&ids[*i as usize]));
                 self.len += 1;
             }
         }
@@ -378,7 +402,11 @@ impl Pending {
     /// named `path`.
     pub(crate) fn write(&mut self, path: &Path) -> std::io::Result<(Seq, Seq, u64, [u8; 32])> {
         let (first, last) = (self.first, self.last());
-        let ids: Vec<(Uuid, Seq)> = std::mem::take(&mut self.ids).into_iter().collect();
+        self.table = hashbrown::HashTable::new();
+        let ids: Vec<(Uuid, Seq)> = std::mem::take(&mut self.ids)
+            .into_iter()
+            .zip(first..)
+            .collect();
         let named = self.path.clone();
         let r = self.settled()?;
         r.out.flush()?;
@@ -479,8 +507,8 @@ impl Appender {
 
     /// The seq of the event with this id, in the index or pending.
     pub(crate) fn seq_of(&self, id: &Uuid) -> std::result::Result<Option<Seq>, Damage> {
-        if let Some(seq) = self.pending.ids.get(id) {
-            return Ok(Some(*seq));
+        if let Some(seq) = self.pending.seq_of(id) {
+            return Ok(Some(seq));
         }
         for (seg, keys) in self.index.segments.iter().zip(&self.fences).rev() {
             if !keys.bloom.may_hold(id) {
@@ -875,19 +903,20 @@ mod tests {
         let log = Log::open(&path).unwrap();
         let mut p = super::Pending::create(dir.path(), 0, 1_000).unwrap();
         p.add(log.history().clone(), 0, 10).unwrap();
-        assert!(p.ids.capacity() < 100, "{}", p.ids.capacity());
+        assert!(p.table.capacity() < 100, "{}", p.table.capacity());
         p.add(log.history().clone(), 10, 18).unwrap();
-        assert!(p.ids.capacity() >= 1_000, "{}", p.ids.capacity());
+        assert!(p.table.capacity() >= 1_000, "{}", p.table.capacity());
         assert_eq!(p.len(), 18);
         for seq in 1..=18 {
             let meta = log.history().event_meta(seq).unwrap();
-            assert_eq!(p.ids.get(&meta.id), Some(&seq));
+            assert_eq!(p.seq_of(&meta.id), Some(seq));
         }
+        assert_eq!(p.seq_of(&uuid::Uuid::nil()), None);
     }
 
     /// Given a pending segment with room for an import's run and a batch more (2^21 ids),
     /// when it takes a second batch, then its id map has room for 1,835,008 ids: 2^21 slots
-    /// at most 7/8 full (room for the run would take 2^22 slots, about 50 MB more).
+    /// at most 7/8 full (room for the run would take 2^22 slots, 10 MB more).
     #[test]
     fn the_pending_id_map_room_stays_within_two_to_the_21_slots() {
         let dir = tempfile::tempdir().unwrap();
@@ -903,7 +932,7 @@ mod tests {
         let mut p = super::Pending::create(dir.path(), 0, room).unwrap();
         p.add(log.history().clone(), 0, 3).unwrap();
         p.add(log.history().clone(), 3, 5).unwrap();
-        assert_eq!(p.ids.capacity(), 1_835_008);
+        assert_eq!(p.table.capacity(), 1_835_008);
         assert_eq!(p.len(), 5);
     }
 
