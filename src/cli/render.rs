@@ -186,6 +186,13 @@ impl Columns {
     }
 }
 
+/// What the columns `cols` read of a row ([`Needs::of`]); every part without `--columns`.
+fn needs_of<R>(cols: Option<&[Column<R>]>) -> Needs {
+    cols.map_or(Needs::ALL, |cols| {
+        Needs::of(cols.iter().map(|c| c.name.as_str()))
+    })
+}
+
 /// An answer as the columns `cols` alone (`--columns`): JSON and NDJSON flat objects of them,
 /// CSV those columns, a table those columns under their names (no heading line). `items`
 /// gives the answer afresh each time it is called and `row` builds each item's row, as in
@@ -208,7 +215,7 @@ fn chosen<P: Send, R, I: Iterator<Item = P>>(
             let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
             let cells = |r: R| {
                 cols.iter()
-                    .map(|c| cell(&columns::plain_text(&(c.get)(&r))))
+                    .map(|c| cell(&columns::plain_text((c.get)(&r))))
                     .collect()
             };
             stream_table(out, &names, || rows().map(cells))
@@ -236,20 +243,15 @@ impl Render {
     where
         I: Iterator<Item = Decided>,
     {
+        // With --columns, only the parts of each row that the columns read are built.
+        let needs = needs_of(cols);
         let row = |d: Decided| {
             let (actor, topic) = h.names(&d);
+            let (actor, topic) = (needs.name(actor), needs.name(topic));
             h.position(&d)
-                .map(|p| PositionRow::named(p, actor.to_owned(), topic.to_owned()))
+                .map(|p| PositionRow::needing(p, actor, topic, needs))
         };
         if let Some(cols) = cols {
-            // Only the parts of each row that the columns read are built.
-            let needs = Needs::of(cols.iter().map(|c| c.name.as_str()));
-            let row = |d: Decided| {
-                let (actor, topic) = h.names(&d);
-                let (actor, topic) = (needs.name(actor), needs.name(topic));
-                h.position(&d)
-                    .map(|p| PositionRow::needing(p, actor, topic, needs))
-            };
             return chosen(self.format, out, cols, decided, row);
         }
         let rows = || decided().filter_map(row);
@@ -308,8 +310,9 @@ impl Render {
         I: Iterator<Item = Change<'a>>,
     {
         if let Some(cols) = cols {
+            let needs = needs_of(Some(cols));
             return chosen(self.format, out, cols, changes, |c| {
-                Some(ChangeRow::of(h, c))
+                Some(ChangeRow::needing(h, c, needs))
             });
         }
         let rows = || changes().map(|c| ChangeRow::of(h, c));
@@ -356,7 +359,7 @@ impl Render {
         I: Iterator<Item = TimelineEntry<'a>>,
     {
         if let Some(cols) = cols {
-            let needs = Needs::of(cols.iter().map(|c| c.name.as_str()));
+            let needs = needs_of(Some(cols));
             let row = |e| Some(TimelineRow::needing(h, e, needs));
             return chosen(self.format, out, cols, entries, row);
         }

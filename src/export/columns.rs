@@ -866,14 +866,14 @@ fn unknown_column(name: &str, all: &[String]) -> String {
 /// A cell as plain text, as a table shows it and CSV writes it before neutralising formulas:
 /// nothing for null, dates `YYYY-MM-DD`, recorded times RFC 3339, lists `;`-joined with `\`
 /// and `;` inside an element escaped as `\\` and `\;` (an absent element empty).
-pub fn plain_text(c: &Cell) -> String {
+pub fn plain_text(c: Cell) -> String {
     match c {
         Cell::Null => String::new(),
-        Cell::Text(t) => t.clone(),
+        Cell::Text(t) => t,
         Cell::Int(n) => n.to_string(),
         Cell::Bool(b) => b.to_string(),
         Cell::Date(d) => d.to_string(),
-        Cell::Timestamp(t) => crate::store::format_recorded_at(t),
+        Cell::Timestamp(t) => crate::store::format_recorded_at(&t),
         Cell::Texts(v) => {
             let mut s = String::new();
             for (i, x) in v.iter().enumerate() {

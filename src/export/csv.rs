@@ -17,14 +17,15 @@ pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The CSV text of a cell: its plain text, a text or list of texts neutralised.
-fn cell_text(c: &Cell) -> String {
+fn cell_text(c: Cell) -> String {
+    let is_text = matches!(c, Cell::Text(_) | Cell::Texts(_));
     let text = plain_text(c);
-    match c {
-        Cell::Text(_) | Cell::Texts(_) => match neutralise(&text) {
-            std::borrow::Cow::Owned(t) => t,
-            std::borrow::Cow::Borrowed(_) => text,
-        },
-        _ => text,
+    if !is_text {
+        return text;
+    }
+    match neutralise(&text) {
+        std::borrow::Cow::Owned(t) => t,
+        std::borrow::Cow::Borrowed(_) => text,
     }
 }
 
@@ -41,7 +42,7 @@ pub fn write_csv<R>(
     w.write_record(cols.iter().map(|c| c.name.as_str()))
         .map_err(csv_err)?;
     for r in rows {
-        w.write_record(cols.iter().map(|c| cell_text(&(c.get)(&r))))
+        w.write_record(cols.iter().map(|c| cell_text((c.get)(&r))))
             .map_err(csv_err)?;
     }
     w.flush()
@@ -77,16 +78,16 @@ mod tests {
             assert_eq!(neutralise(given), written);
         }
         // Numbers we write are not text: a polarity stays -1.
-        assert_eq!(cell_text(&Cell::Int(-1)), "-1");
+        assert_eq!(cell_text(Cell::Int(-1)), "-1");
         // A list whose first element starts a formula is neutralised as one cell.
         let list = Cell::Texts(vec![Some("=1+1".into()), Some("b".into())]);
-        assert_eq!(cell_text(&list), "'=1+1;b");
+        assert_eq!(cell_text(list), "'=1+1;b");
     }
 
     #[test]
     fn list_elements_escape_the_separator() {
         let list = Cell::Texts(vec![Some("a;b".into()), None, Some("c\\d".into())]);
-        assert_eq!(cell_text(&list), "a\\;b;;c\\\\d");
-        assert_eq!(cell_text(&Cell::Ints(vec![22, 41])), "22;41");
+        assert_eq!(cell_text(list), "a\\;b;;c\\\\d");
+        assert_eq!(cell_text(Cell::Ints(vec![22, 41])), "22;41");
     }
 }

@@ -205,19 +205,24 @@ impl PositionRow {
     /// [`PositionRow::new`] taking the position: its stance's quote and citation are moved into
     /// the row, not copied (the first source holds the one copy).
     pub fn of(h: &History, p: Position<'_>) -> PositionRow {
-        let actor = actor_name(h, &p.actor);
-        let topic = topic_title(h, &p.stance.topic);
-        PositionRow::named(p, actor, topic)
+        PositionRow::of_needing(h, p, Needs::ALL)
+    }
+
+    /// [`PositionRow::of`] for columns that need only `needs`: the actor's name and topic's
+    /// title are looked up only when `needs.names` ([`PositionRow::needing`]).
+    pub fn of_needing(h: &History, p: Position<'_>, needs: Needs) -> PositionRow {
+        let (actor, topic) = if needs.names {
+            (actor_name(h, &p.actor), topic_title(h, &p.stance.topic))
+        } else {
+            (String::new(), String::new())
+        };
+        PositionRow::needing(p, actor, topic, needs)
     }
 
     /// [`PositionRow::of`] with its actor's name and topic's title given (by
-    /// [`History::names`], without looking the ids up).
-    pub fn named(p: Position<'_>, actor_name: String, topic_title: String) -> PositionRow {
-        PositionRow::needing(p, actor_name, topic_title, Needs::ALL)
-    }
-
-    /// [`PositionRow::named`] for columns that need only `needs`: without `needs.sources`
-    /// the list of sources is left empty (its copies of the quote and citation not made).
+    /// [`History::names`], without looking the ids up; empty where `needs.names` is not set),
+    /// for columns that need only `needs`: without `needs.sources` the list of sources is left
+    /// empty (its copies of the quote and citation not made).
     pub fn needing(
         p: Position<'_>,
         actor_name: String,
@@ -370,16 +375,31 @@ impl ChangeRow {
     /// [`ChangeRow::new`] taking the change: its positions are moved into the rows, not
     /// copied.
     pub fn of(h: &History, c: Change<'_>) -> ChangeRow {
+        ChangeRow::needing(h, c, Needs::ALL)
+    }
+
+    /// [`ChangeRow::of`] for columns that need only `needs` (of the row and of its before and
+    /// after positions alike: [`PositionRow::of_needing`]).
+    pub fn needing(h: &History, c: Change<'_>, needs: Needs) -> ChangeRow {
+        let (actor, topic) = if needs.names {
+            (actor_name(h, &c.actor), topic_title(h, &c.topic))
+        } else {
+            (String::new(), String::new())
+        };
         ChangeRow {
             output_version: OUTPUT_VERSION,
             actor: c.actor.as_str().to_owned(),
-            actor_name: actor_name(h, &c.actor),
+            actor_name: actor,
             topic: c.topic.as_str().to_owned(),
-            topic_title: topic_title(h, &c.topic),
+            topic_title: topic,
             rcid: rcid(c.topic.as_str()),
             change: c.kind.as_str(),
-            before: c.before.map(|p| nested(PositionRow::of(h, p))),
-            after: c.after.map(|p| nested(PositionRow::of(h, p))),
+            before: c
+                .before
+                .map(|p| nested(PositionRow::of_needing(h, p, needs))),
+            after: c
+                .after
+                .map(|p| nested(PositionRow::of_needing(h, p, needs))),
         }
     }
 }
@@ -434,15 +454,7 @@ impl TimelineRow {
             superseded_by,
             retracted_by,
             retraction_reason,
-            position: {
-                let p = e.position;
-                let (actor, topic) = if needs.names {
-                    (actor_name(h, &p.actor), topic_title(h, &p.stance.topic))
-                } else {
-                    (String::new(), String::new())
-                };
-                PositionRow::needing(p, actor, topic, needs)
-            },
+            position: PositionRow::of_needing(h, e.position, needs),
         }
     }
 }

@@ -330,7 +330,39 @@ pub fn import(
             &label,
         )?),
     };
-    let engine_opts = EngineOptions {
+    let engine = Engine::open(log, engine_options(format, opts), progress)?;
+    let mut lines = LineCounter::open(file)?;
+    progress.start(format.name(), None);
+    let from_data = opts.recorded_from_data;
+    engine.import_rows(&label, |sink| {
+        let mut cache = Cache::default();
+        let mut record = csv::StringRecord::new();
+        // A read error (text not UTF-8) names the physical line, blank lines before counted.
+        while reader
+            .read_record(&mut record)
+            .map_err(|e| super::csv_error_lines(&label, e, &mut lines))?
+        {
+            let line = lines.record_line(record.position().map_or(0, |p| p.byte()), &label)?;
+            let coded = match &columns {
+                None => gdelt(&record, from_data, &mut cache),
+                Some(c) => match super::width_mismatch(record.len(), c.fields) {
+                    Some(why) => Err(refused(why)),
+                    None if format == Format::Icews => icews(&record, c, &mut cache),
+                    None => plover(&record, c, &mut cache),
+                },
+            };
+            if !sink.push(row_of(line, coded)) {
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The engine's options for an import of `format`: the data set's identity is the format's
+/// name unless `opts` gives one, and each event's key is [`CODED_KEY`].
+fn engine_options(format: Format, opts: &CodedOptions) -> EngineOptions {
+    EngineOptions {
         dataset: opts
             .dataset
             .clone()
@@ -348,51 +380,26 @@ pub fn import(
             "the event's quad class".to_string(),
         )],
         stance_hint: "coded events go to policy topics; the log registered this one as another kind, which an import does not change".to_string(),
-    };
-    let engine = Engine::open(log, engine_opts, progress)?;
-    let mut lines = LineCounter::open(file)?;
-    progress.start(format.name(), None);
-    let from_data = opts.recorded_from_data;
-    engine.import_rows(&label, |sink| {
-        let mut cache = Cache::default();
-        let mut record = csv::StringRecord::new();
-        // A read error (text not UTF-8) names the physical line, blank lines before counted.
-        while reader
-            .read_record(&mut record)
-            .map_err(|e| super::csv_error_lines(&label, e, &mut lines))?
-        {
-            let line = lines.record_line(record.position().map_or(0, |p| p.byte()), &label)?;
-            let coded = match &columns {
-                None => gdelt(&record, from_data, &mut cache),
-                Some(c) if record.len() != c.fields => Err(refused(format!(
-                    "has {} fields where the header has {}",
-                    record.len(),
-                    c.fields
-                ))),
-                Some(c) if format == Format::Icews => icews(&record, c, &mut cache),
-                Some(c) => plover(&record, c, &mut cache),
-            };
-            let row = match coded {
-                Ok(c) => {
-                    let (m, recorded) = c.mapped();
-                    Row {
-                        line,
-                        recorded,
-                        outcome: Outcome::Mapped(vec![m]),
-                    }
-                }
-                Err(outcome) => Row {
-                    line,
-                    recorded: None,
-                    outcome,
-                },
-            };
-            if !sink.push(row) {
-                break;
+    }
+}
+
+/// The engine's row for the record at physical `line`: its mapped event, or why not.
+fn row_of(line: u64, coded: Result<Coded, Outcome>) -> Row {
+    match coded {
+        Ok(c) => {
+            let (m, recorded) = c.mapped();
+            Row {
+                line,
+                recorded,
+                outcome: Outcome::Mapped(vec![m]),
             }
         }
-        Ok(())
-    })
+        Err(outcome) => Row {
+            line,
+            recorded: None,
+            outcome,
+        },
+    }
 }
 
 /// Column positions of a format with a header.
@@ -488,10 +495,9 @@ impl Columns {
         }
         for need in [DATE, A_NAME, CODE, R_NAME] {
             if idx[need].is_none() {
-                let article = if format.name().starts_with('i') {
-                    "an"
-                } else {
-                    "a"
+                let article = match format {
+                    Format::Icews => "an",
+                    Format::Gdelt | Format::Plover => "a",
                 };
                 return Err(Error::input(
                     at,
@@ -669,23 +675,26 @@ fn cameo(code: &str) -> Result<(String, u8, Option<PloverType>), String> {
 const GOLDSTEIN_SCALE: (f64, f64) = (-10.0, 10.0);
 
 /// A numeric cell (a Goldstein score, an intensity) as written, or `None` when empty; refused,
-/// naming `column`, when it is not a number, or not within `bounds` (inclusive).
+/// naming `column`, when it is not a number, or, for a cell on the Goldstein scale
+/// (`goldstein`), not within [`GOLDSTEIN_SCALE`].
 fn scale_cell<'r>(
     column: &str,
     cell: Option<&'r str>,
-    bounds: Option<(f64, f64)>,
+    goldstein: bool,
 ) -> Result<Option<&'r str>, Outcome> {
     let Some(text) = cell else {
         return Ok(None);
     };
-    let value = text.parse::<f64>().ok().filter(|v| v.is_finite());
-    match (value, bounds) {
-        (Some(v), Some((lo, hi))) if !(lo..=hi).contains(&v) => Err(refused(format!(
+    let Some(value) = text.parse::<f64>().ok().filter(|v| v.is_finite()) else {
+        return Err(refused(format!("{column} `{text}` is not a number")));
+    };
+    let (lo, hi) = GOLDSTEIN_SCALE;
+    if goldstein && !(lo..=hi).contains(&value) {
+        return Err(refused(format!(
             "{column} `{text}` is outside the Goldstein scale ({lo} to {hi})"
-        ))),
-        (Some(_), _) => Ok(Some(text)),
-        (None, _) => Err(refused(format!("{column} `{text}` is not a number"))),
+        )));
     }
+    Ok(Some(text))
 }
 
 fn skipped(why: &str) -> Outcome {
@@ -704,7 +713,7 @@ fn icews(r: &csv::StringRecord, c: &Columns, cache: &mut Cache) -> Result<Coded,
     let (date, _) = parse_date(date).map_err(|e| refused(format!("Event Date: {e}")))?;
     let code = c.get(r, CODE).unwrap_or("");
     let (root, quad, event) = cameo(code).map_err(refused)?;
-    let intensity = scale_cell("Intensity", c.get(r, INTENSITY), Some(GOLDSTEIN_SCALE))?;
+    let intensity = scale_cell("Intensity", c.get(r, INTENSITY), true)?;
     let (actor, recipient) = cache.source_and_target(r, c, a, t)?;
     let topic = cache
         .topic(&recipient, cameo_act(&root), || root_words(&root))

@@ -124,6 +124,12 @@ pub(crate) fn csv_error_lines<R: std::io::BufRead>(
     csv_error_at(file, e, line)
 }
 
+/// Why a record of `got` fields is refused under a header of `header` fields; `None` when
+/// the counts agree.
+pub(crate) fn width_mismatch(got: usize, header: usize) -> Option<String> {
+    (got != header).then(|| format!("has {got} fields where the header has {header}"))
+}
+
 fn csv_error_at(file: &str, e: csv::Error, line: Option<u64>) -> crate::Error {
     let message = match e.kind() {
         csv::ErrorKind::Utf8 { err, .. } => format!(
@@ -132,9 +138,7 @@ fn csv_error_at(file: &str, e: csv::Error, line: Option<u64>) -> crate::Error {
         ),
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
-        } => {
-            format!("has {len} fields where the header has {expected_len}")
-        }
+        } => width_mismatch(*len as usize, *expected_len as usize).unwrap_or_default(),
         _ => format!("not readable as CSV: {e}"),
     };
     match e.into_kind() {

@@ -253,13 +253,24 @@ pub fn parse_delimiter(text: &str) -> std::result::Result<u8, String> {
 /// # Errors
 /// The date error, in words.
 pub fn parse_date(text: &str) -> std::result::Result<(ValidDate, Option<TimeOfDay>), String> {
+    parse_yyyymmdd(text).unwrap_or_else(|| parse_stated(text).map_err(|e| e.to_string()))
+}
+
+/// A date written `YYYYMMDD` (eight digits), as [`parse_date`] reads it; `None` when `text` is
+/// not eight digits.
+///
+/// # Errors
+/// The date error (a month 13, a 30 February), in words quoting `text` as written.
+pub fn parse_yyyymmdd(
+    text: &str,
+) -> Option<std::result::Result<(ValidDate, Option<TimeOfDay>), String>> {
     let b = text.as_bytes();
-    if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
-        let iso = format!("{}-{}-{}", &text[0..4], &text[4..6], &text[6..8]);
-        // Quote the cell as written, not the ISO form made of it.
-        return parse_stated(&iso).map_err(|e| e.to_string().replace(&iso, text));
+    if b.len() != 8 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
     }
-    parse_stated(text).map_err(|e| e.to_string())
+    let iso = format!("{}-{}-{}", &text[0..4], &text[4..6], &text[6..8]);
+    // Quote the cell as written, not the ISO form made of it.
+    Some(parse_stated(&iso).map_err(|e| e.to_string().replace(&iso, text)))
 }
 
 /// A `--date-format`: a strftime-style pattern (`%d/%m/%Y`, `%Y-%m-%d %H:%M:%S`, `%d %b %Y`,
@@ -597,8 +608,7 @@ impl Records {
     fn width_error(&mut self, line: u64) -> Option<String> {
         let got = self.record.len();
         if let Some(h) = &self.header {
-            return (got != h.len())
-                .then(|| format!("has {got} fields where the header has {}", h.len()));
+            return super::width_mismatch(got, h.len());
         }
         let (n, first) = *self.first.get_or_insert((got, line));
         (got != n).then(|| {

@@ -16,6 +16,16 @@ use crate::import_mapping::write;
 use crate::support::{empty_log, run_log, stderr};
 
 fn import(log: &Path, file: &Path, format: Format, from_data: bool) -> ImportReport {
+    try_import(log, file, format, from_data).unwrap()
+}
+
+/// Imports `file` into `log` (recorded 2030-01-01) on the current test backend.
+fn try_import(
+    log: &Path,
+    file: &Path,
+    format: Format,
+    from_data: bool,
+) -> stancelog::Result<ImportReport> {
     let opts = CodedOptions {
         dataset: None,
         now: Day::parse("2030-01-01").unwrap().midnight_utc(),
@@ -26,7 +36,6 @@ fn import(log: &Path, file: &Path, format: Format, from_data: bool) -> ImportRep
     crate::backends::on_log(log, |target| {
         coded::import(target, file, format, &opts, &NoProgress)
     })
-    .unwrap()
 }
 
 fn stances(log: &Path) -> Vec<StanceDeclared> {
@@ -118,18 +127,9 @@ fn coded_read_errors_name_the_physical_line() {
             bytes.extend_from_slice(b"J\xe9N\t2018-06-02\n");
             let file = dir.path().join("bad.tab");
             std::fs::write(&file, &bytes).unwrap();
-            let opts = CodedOptions {
-                dataset: None,
-                now: Day::parse("2030-01-01").unwrap().midnight_utc(),
-                wait: Duration::from_secs(5),
-                dry_run: false,
-                recorded_from_data: false,
-            };
-            let e = crate::backends::on_log(&log, |target| {
-                coded::import(target, &file, format, &opts, &NoProgress)
-            })
-            .unwrap_err()
-            .to_string();
+            let e = try_import(&log, &file, format, false)
+                .unwrap_err()
+                .to_string();
             assert!(
                 e.starts_with(&format!("{}:5: not UTF-8 text", file.display())),
                 "{format:?} {end:?}: {e}"

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use super::{
-    Cache, Coded, GDELT, GOLDSTEIN_SCALE, Party, cameo, cameo_act, kind_of_sector, refused,
-    root_words, scale_cell, skipped, stance_of_quad, unknown_country,
+    Cache, Coded, GDELT, Party, cameo, cameo_act, kind_of_sector, refused, root_words, scale_cell,
+    skipped, stance_of_quad, unknown_country,
 };
 use crate::core::{ActorId, ActorKind, Cite, Sector, Stance};
 use crate::import::countries::{self, Scheme};
 use crate::import::engine::{NewActor, Outcome};
-use crate::import::sheet::parse_date;
+use crate::import::sheet::{parse_date, parse_yyyymmdd};
 
 /// Field positions shared by both versions (0-based).
 const EVENT_ID: usize = 0;
@@ -145,9 +145,9 @@ pub(super) fn gdelt(
     let recipient = recipient.map_err(|e| refused(format!("Actor2Code: {e}")))?;
     let f = |i: usize| r.get(i).map(str::trim).unwrap_or("");
     let day = f(DAY);
-    let (date, _) = match day.len() {
-        8 => parse_date(day).map_err(|e| refused(format!("SQLDATE: {e}")))?,
-        _ => return Err(refused(format!("SQLDATE `{day}` is not a date YYYYMMDD"))),
+    let (date, _) = match parse_yyyymmdd(day) {
+        Some(parsed) => parsed.map_err(|e| refused(format!("SQLDATE: {e}")))?,
+        None => return Err(refused(format!("SQLDATE `{day}` is not a date YYYYMMDD"))),
     };
     let code = f(EVENT_CODE);
     let (root, quad, event) = cameo(code).map_err(refused)?;
@@ -155,7 +155,7 @@ pub(super) fn gdelt(
     let goldstein = scale_cell(
         "GoldsteinScale",
         Some(f(GOLDSTEIN)).filter(|g| !g.is_empty()),
-        Some(GOLDSTEIN_SCALE),
+        true,
     )?;
     let topic = cache
         .topic(&recipient, cameo_act(&root), || root_words(&root))

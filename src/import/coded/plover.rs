@@ -54,7 +54,7 @@ pub(super) fn plover(
         Some(q) => quad_of_cell(q).ok_or_else(|| refused(format!("Quad Code `{q}` is not 1-4")))?,
         None => quad_of_plover(event),
     };
-    let intensity = scale_cell("Event Intensity", c.get(r, INTENSITY), None)?;
+    let intensity = scale_cell("Event Intensity", c.get(r, INTENSITY), false)?;
     let (actor, recipient) = cache.source_and_target(r, c, a, t)?;
     let act = PloverType::ALL
         .iter()

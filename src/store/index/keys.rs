@@ -62,6 +62,15 @@ fn stance_keys(h: &History, seq: Seq) -> BTreeSet<Vec<u8>> {
     keys
 }
 
+/// Files each symbol's list of `lists` (indexed by symbol) under its key, `key(symbol)`.
+fn file_by_symbol(p: &mut Postings, lists: Vec<Vec<Seq>>, key: impl Fn(u32) -> Vec<u8>) {
+    for (sym, seqs) in lists.into_iter().enumerate() {
+        if !seqs.is_empty() {
+            p.entry(key(sym as u32)).or_default().extend(seqs);
+        }
+    }
+}
+
 /// The posting lists of the events `first..=last` of `h`.
 ///
 /// A stance never corrected (nearly all) is filed by its actor's and topic's symbols first,
@@ -77,10 +86,10 @@ pub(crate) fn postings(h: &History, first: Seq, last: Seq) -> Postings {
             if h.notes.get(&seq).is_none_or(|n| n.corrections.is_empty()) {
                 by_actor[slot.actor as usize].push(seq);
                 by_topic[slot.topic as usize].push(seq);
-                continue;
-            }
-            for k in stance_keys(h, seq) {
-                file(k, seq);
+            } else {
+                for k in stance_keys(h, seq) {
+                    file(k, seq);
+                }
             }
             continue;
         }
@@ -108,18 +117,8 @@ pub(crate) fn postings(h: &History, first: Seq, last: Seq) -> Postings {
             file(k, seq);
         }
     }
-    for (sym, seqs) in by_actor.into_iter().enumerate() {
-        if !seqs.is_empty() {
-            let key = actor_key(h.actor_syms.item(sym as u32));
-            p.entry(key).or_default().extend(seqs);
-        }
-    }
-    for (sym, seqs) in by_topic.into_iter().enumerate() {
-        if !seqs.is_empty() {
-            let key = topic_key(h.topic_syms.item(sym as u32));
-            p.entry(key).or_default().extend(seqs);
-        }
-    }
+    file_by_symbol(&mut p, by_actor, |sym| actor_key(h.actor_syms.item(sym)));
+    file_by_symbol(&mut p, by_topic, |sym| topic_key(h.topic_syms.item(sym)));
     for list in p.values_mut() {
         list.sort_unstable();
         list.dedup();

@@ -13,8 +13,9 @@
 //! every event of the log).
 //!
 //! Id look-ups, the bulk of an import's checks (most ids are new): the pending ids are in a
-//! hash table (of indexes into them); for the index's, a Bloom filter per segment made at open from its sorted id table
-//! (16 bits per id, each look-up one cache line) answers "absent" for nearly every new id, and
+//! hash table (of indexes into them); for the index's, a Bloom filter per segment made at
+//! open from its sorted id table (16 bits per id, each look-up one cache line) answers
+//! "absent" for nearly every new id, and
 //! only a positive costs a search: every 32nd id of each segment is held (a fence), so the
 //! search reads one block of 32 entries (768 bytes) per segment. The hashes of each segment's
 //! keys are held too, so that asking for the notes of a stance that has none (most) reads
@@ -349,17 +350,19 @@ impl Pending {
             self.table.reserve(more, |i| hash_id(&ids[*i as usize]));
             self.ids.reserve(more);
         }
-        // A batch's history holds each of its events: the pending seqs follow each other.
+        // A batch's history holds each of its events: the pending seqs follow each other, and
+        // a seq is its id's place in `ids` (after `first`).
         for seq in from + 1..=last {
-            if let Some(meta) = h.event_meta(seq) {
-                debug_assert_eq!(seq, self.first + self.ids.len() as Seq);
-                let i = u32::try_from(self.ids.len()).expect("a run is far under 2^32 events");
-                self.ids.push(meta.id);
-                let ids = &self.ids;
-                self.table
-                    .insert_unique(hash_id(&meta.id), i, |i| hash_id(&ids[*i as usize]));
-                self.len += 1;
-            }
+            let meta = h
+                .event_meta(seq)
+                .expect("a batch's history holds each of its events");
+            debug_assert_eq!(seq, self.first + self.ids.len() as Seq);
+            let i = u32::try_from(self.ids.len()).expect("a run is far under 2^32 events");
+            self.ids.push(meta.id);
+            let ids = &self.ids;
+            self.table
+                .insert_unique(hash_id(&meta.id), i, |i| hash_id(&ids[*i as usize]));
+            self.len += 1;
         }
         let spawned = std::thread::Builder::new()
             .name("stancelog-pending".to_string())
