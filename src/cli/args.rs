@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use stancelog::Error;
 use stancelog::core::{Day, Measure};
+use stancelog::export::columns::{self, Column};
 
 /// An append-only, event-sourced log of attributed public stances.
 ///
@@ -299,6 +301,22 @@ pub struct Columns {
     /// their names (no heading line). Without it, every column in each format's own shape.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
+}
+
+impl Columns {
+    /// The columns of `all` that `--columns` names, in its order; `None` without
+    /// `--columns`.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for a name that is not one of `all`'s (listing them) or one named
+    /// twice.
+    pub fn pick<R>(&self, all: Vec<Column<R>>) -> Result<Option<Vec<Column<R>>>, Error> {
+        self.columns
+            .as_deref()
+            .map(|names| columns::select(all, names))
+            .transpose()
+            .map_err(|e| Error::Usage(format!("--columns: {e}")))
+    }
 }
 
 #[derive(Debug, clap::Args)]

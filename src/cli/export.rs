@@ -99,25 +99,15 @@ pub enum ExportFormat {
     Csv,
 }
 
-/// The columns written: those `--columns` names, else every one of `all`.
-struct Chosen<R> {
-    cols: Vec<Column<R>>,
-    /// Whether `--columns` chose them (NDJSON then writes flat objects of them).
-    picked: bool,
-}
-
 impl ExportTo {
-    /// The columns to write of `all`.
+    /// The columns to write of `all`: those `--columns` names, else every one.
     ///
     /// # Errors
     /// Those of [`Columns::pick`](super::args::Columns::pick).
-    fn columns<R>(&self, all: impl Fn() -> Vec<Column<R>>) -> Result<Chosen<R>, Error> {
-        Ok(match self.pick.pick(all())? {
-            Some(cols) => Chosen { cols, picked: true },
-            None => Chosen {
-                cols: all(),
-                picked: false,
-            },
+    fn columns<R>(&self, all: Vec<Column<R>>) -> Result<Vec<Column<R>>, Error> {
+        Ok(match self.pick.columns {
+            Some(_) => self.pick.pick(all)?.expect("--columns given"),
+            None => all,
         })
     }
 }
@@ -148,7 +138,7 @@ pub fn run(
     // events, actors and topics are of the whole log.
     let (what, (rows, written)) = match &a.what {
         ExportWhat::Positions { query, .. } => {
-            let cols = to.columns(columns::positions)?;
+            let cols = to.columns(columns::positions())?;
             let (mut index, reg) = selection(target, &query.scope)?;
             let (at, f) = positions::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
@@ -156,7 +146,7 @@ pub fn run(
             ("positions", write(to, &cols, rows)?)
         }
         ExportWhat::Diff { query, .. } => {
-            let cols = to.columns(columns::diff)?;
+            let cols = to.columns(columns::diff())?;
             let (mut index, reg) = selection(target, &query.scope)?;
             let (from, until, f) = diff::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
@@ -164,7 +154,7 @@ pub fn run(
             ("changes", write(to, &cols, rows)?)
         }
         ExportWhat::Timeline { query, .. } => {
-            let cols = to.columns(columns::timeline)?;
+            let cols = to.columns(columns::timeline())?;
             let (mut index, reg) = selection(target, &query.scope)?;
             let (cutoff, f) = timeline::query(&reg, &index, query, now)?;
             let h = read_index(target, &mut index, |i| i.history(&f))?;
@@ -172,7 +162,7 @@ pub fn run(
             ("timeline entries", write(to, &cols, rows)?)
         }
         ExportWhat::Events { known_at, .. } => {
-            let cols = to.columns(columns::events)?;
+            let cols = to.columns(columns::events())?;
             let log = open(target)?;
             let h = log.history();
             let cutoff = known(h, *known_at, "--known-at", now)?.unwrap_or(u64::MAX);
@@ -183,12 +173,12 @@ pub fn run(
             ("events", write(to, &cols, rows)?)
         }
         ExportWhat::Actors { .. } => {
-            let cols = to.columns(columns::actors)?;
+            let cols = to.columns(columns::actors())?;
             let rows = rows::actor_rows(open(target)?.history()).into_iter();
             ("actors", write(to, &cols, rows)?)
         }
         ExportWhat::Topics { .. } => {
-            let cols = to.columns(columns::topics)?;
+            let cols = to.columns(columns::topics())?;
             let rows = rows::topic_rows(open(target)?.history()).into_iter();
             ("topics", write(to, &cols, rows)?)
         }
@@ -214,16 +204,16 @@ fn selection(target: &LogRef, scope: &Scope) -> Result<(Index, History), Error> 
 /// written and where they went.
 fn write<R: Serialize>(
     to: &ExportTo,
-    chosen: &Chosen<R>,
+    cols: &[Column<R>],
     rows: impl Iterator<Item = R>,
 ) -> Result<(u64, Written), Failure> {
     let mut count = 0u64;
     let rows = rows.inspect(|_| count += 1);
-    let cols = &chosen.cols;
     let written = write_out(&to.out, |w| match to.format {
         ExportFormat::Parquet => export::write_parquet(w, cols, rows).map_err(io::Error::other),
         ExportFormat::Csv => export::write_csv(w, cols, rows),
-        ExportFormat::Ndjson if chosen.picked => {
+        // With --columns, flat objects of just those columns.
+        ExportFormat::Ndjson if to.pick.columns.is_some() => {
             export::write_ndjson(w, rows.map(|r| Flat::new(cols, r)))
         }
         ExportFormat::Ndjson => export::write_ndjson(w, rows),

@@ -32,20 +32,21 @@ pub enum Written {
 /// # Errors
 /// [`Failure::BrokenPipe`] when standard output's reader went away; [`Error::Io`] naming
 /// `out` as given: the folder is missing or not writable, a write or the rename failed, or
-/// `fill` failed (its error). A failed write leaves no partial file behind.
+/// `fill` failed (its error). A failed write leaves no partial file behind, but for what is
+/// written in place (a device, a pipe, a file under `/dev` or `/proc`).
 pub fn write_out(
     out: &Path,
     fill: impl FnOnce(&mut (dyn Write + Send)) -> io::Result<()>,
 ) -> Result<Written, Failure> {
     let io = |e| Error::io(out.display(), e);
-    if is_stdout(out) {
+    let meta = fs::metadata(out).ok();
+    if is_stdout(out, meta.as_ref()) {
         let mut w = BufWriter::new(io::stdout());
         return match fill(&mut w).and_then(|()| w.flush()) {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(Failure::BrokenPipe),
             done => done.map(|()| Written::Stdout).map_err(|e| io(e).into()),
         };
     }
-    let meta = fs::metadata(out).ok();
     let special = out.starts_with("/dev") || out.starts_with("/proc");
     if special || meta.as_ref().is_some_and(|m| !m.is_file()) {
         let mut w = BufWriter::new(File::create(out).map_err(io)?);
@@ -89,13 +90,14 @@ pub fn confirm(written: Written, line: &str, out: &mut dyn Write) -> io::Result<
 }
 
 /// Whether `out` is `-` or the same file as standard output (compared by device and inode,
-/// so that any name of it counts: `/dev/stdout`, `/dev/fd/1`, a link, the redirected file).
-fn is_stdout(out: &Path) -> bool {
+/// so that any name of it counts: `/dev/stdout`, `/dev/fd/1`, a link, the redirected file);
+/// `meta` is `out`'s metadata, if it exists.
+fn is_stdout(out: &Path, meta: Option<&fs::Metadata>) -> bool {
     if out == Path::new("-") {
         return true;
     }
-    match (fs::metadata(out), fs::metadata("/dev/stdout")) {
-        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+    match (meta, fs::metadata("/dev/stdout")) {
+        (Some(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
         _ => false,
     }
 }

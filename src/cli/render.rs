@@ -7,7 +7,6 @@ use std::io::{self, Write};
 use comfy_table::{LineStyle, Table, TableStyle};
 use serde::Serialize;
 
-use stancelog::Error;
 use stancelog::core::{Change, Decided, History, TimelineEntry};
 use stancelog::export;
 use stancelog::export::columns::{self, Column};
@@ -16,7 +15,7 @@ use stancelog::export::rows::{self, ChangeRow, Needs, PositionRow, TimelineRow};
 use stancelog::import::ImportReport;
 use stancelog::store::{AppendReport, IndexCheck, IndexReport, Log};
 
-use super::args::{Columns, Format};
+use super::args::Format;
 
 /// Plain columns with one rule under the header: readable in any terminal and any locale.
 const TABLE_STYLE: TableStyle =
@@ -168,22 +167,6 @@ pub(super) fn json_out<T: Serialize>(out: &mut dyn Write, value: &T) -> io::Resu
     serde_json::to_writer_pretty(&mut w, value)?;
     w.write_all(b"\n")?;
     w.finish()
-}
-
-impl Columns {
-    /// The columns of `all` that `--columns` names, in its order; `None` without
-    /// `--columns`.
-    ///
-    /// # Errors
-    /// [`Error::Usage`] for a name that is not one of `all`'s (listing them) or one named
-    /// twice.
-    pub fn pick<R>(&self, all: Vec<Column<R>>) -> Result<Option<Vec<Column<R>>>, Error> {
-        self.columns
-            .as_deref()
-            .map(|names| columns::select(all, names))
-            .transpose()
-            .map_err(|e| Error::Usage(format!("--columns: {e}")))
-    }
 }
 
 /// What the columns `cols` read of a row ([`Needs::of`]); every part without `--columns`.

@@ -180,8 +180,8 @@ fn ride_out(
     }
 }
 
-/// Says where a later watch picks up after an error ends this one (a lost connection, a
-/// server restarted): every seq before `next` was printed or filtered out.
+/// Says where a later watch picks up after an error ends this one (one that [`ride_out`] does
+/// not wait out): every seq before `next` was printed or filtered out.
 fn resume_note(next: Seq) {
     eprintln!(
         "stancelog: note: stopping on the error below; every seq before {next} was read: watch again with --from-seq {next} to go on from there"

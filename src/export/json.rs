@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use serde::ser::{SerializeMap, SerializeSeq};
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use super::Chunked;
@@ -552,15 +552,9 @@ impl Serialize for CellValue {
             Cell::Text(t) => s.serialize_str(t),
             Cell::Int(n) => s.serialize_i64(*n),
             Cell::Bool(b) => s.serialize_bool(*b),
-            Cell::Date(d) => s.collect_str(d),
-            Cell::Timestamp(t) => s.serialize_str(&format_recorded_at(t)),
-            Cell::Texts(v) => {
-                let mut seq = s.serialize_seq(Some(v.len()))?;
-                for x in v {
-                    seq.serialize_element(x)?;
-                }
-                seq.end()
-            }
+            Cell::Date(d) => super::rows::day(d, s),
+            Cell::Timestamp(t) => super::rows::utc(t, s),
+            Cell::Texts(v) => v.serialize(s),
             Cell::Ints(v) => v.serialize(s),
         }
     }

@@ -15,11 +15,13 @@ use crate::store::{Record, format_recorded_at};
 
 use super::OUTPUT_VERSION;
 
-fn utc<S: Serializer>(t: &jiff::Timestamp, s: S) -> Result<S::Ok, S::Error> {
+/// A recorded time as its JSON text (RFC 3339, UTC).
+pub(super) fn utc<S: Serializer>(t: &jiff::Timestamp, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_recorded_at(t))
 }
 
-fn day<S: Serializer>(d: &Day, s: S) -> Result<S::Ok, S::Error> {
+/// A day as its JSON text (`YYYY-MM-DD`).
+pub(super) fn day<S: Serializer>(d: &Day, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(d)
 }
 

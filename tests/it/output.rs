@@ -919,7 +919,7 @@ fn columns_work_for_diff_timeline_actors_topics_and_exports() {
                 assert_eq!(p[n], value_of(f, n), "{args:?}: column {n}");
             }
         }
-        // The export writes the same objects to a file, and CSV those columns.
+        // The export writes the same objects (to standard output: `--out -`), and CSV those columns.
         let what = if args[0] == "diff" { vec!["diff", "--from", "2024-10-01", "--to", "2024-10-25"] } else { vec![args[0]] };
         let e = run_log(
             &log,
@@ -948,7 +948,7 @@ fn columns_work_for_diff_timeline_actors_topics_and_exports() {
 
 on_both_backends! {
 #[test]
-fn an_unknown_or_repeated_column_is_a_usage_error_listing_the_columns() {
+fn an_unknown_or_repeated_column_is_a_usage_error_an_unknown_one_listing_the_columns() {
     let log = seed_log();
     for (args, list, says) in [
         (vec!["positions"], "actor,date", "`date` is not a column of this answer"),
@@ -974,7 +974,7 @@ fn an_unknown_or_repeated_column_is_a_usage_error_listing_the_columns() {
 
 on_both_backends! {
 #[test]
-fn without_columns_nothing_changes_and_every_column_named_is_the_full_csv() {
+fn every_column_named_is_the_full_csv_and_json_without_columns_stays_nested() {
     let log = seed_log();
     for args in [
         vec!["positions"],

@@ -166,7 +166,8 @@ fn votes_times_and_lists_read_back_with_types_and_values() {
     check_all(&log, &["--from", "1946-01-01", "--to", "2030-01-01"]);
 }
 
-/// `--columns` writes just the columns named, in that order, typed as without it, and its
+/// `--columns` writes just the columns named, typed as without it (the kinds expected are
+/// those `columns::select` gives, as the CLI's; the order is checked in output.rs), and its
 /// NDJSON the same values as flat objects.
 #[test]
 fn chosen_columns_read_back_with_their_types_and_values() {

@@ -481,7 +481,7 @@ fn a_watcher_from_seq_one_reads_through_the_index() {
 
 /// A watcher on PostgreSQL rides out a lost connection: cut by the server
 /// (`pg_terminate_backend`), it connects again at once; with the server down (`pg_ctl stop -m
-/// immediate`, as a crash leaves it), it tries again, waiting longer each time, until the
+/// immediate`, as a crash leaves it), it tries again, saying so each time, until the
 /// server is back. Either way it prints what was appended meanwhile, each seq once, from the
 /// high-water mark on (before, it stopped with a note naming the `--from-seq` to go on from).
 #[cfg(feature = "postgres")]
