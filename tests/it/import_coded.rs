@@ -106,9 +106,7 @@ fn a_coded_stance_on_a_topic_of_another_kind_is_refused_saying_why() {
 fn coded_read_errors_name_the_physical_line() {
     let (dir, log) = empty_log();
     let ok = "1\t2018-06-01\tJapan\tNA\tJapan\tConsult\t040\t1\tChina\tNA\tChina\t10\t1\tKyodo\tNA\tNA\tNA\tJapan\t0\t0";
-    let mut gdelt_ok = vec![""; 58];
-    gdelt_ok[1] = "20180601";
-    let gdelt_ok = gdelt_ok.join("\t");
+    let gdelt_ok = gdelt_row(58, &[(1, "20180601")]);
     for (format, head, row) in [
         (Format::Icews, Some(ICEWS_HEAD), ok),
         (Format::Gdelt, None, gdelt_ok.as_str()),
