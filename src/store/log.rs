@@ -17,6 +17,7 @@ use serde::de::IgnoredAny;
 use uuid::Uuid;
 
 use super::batch::{BATCH_EVENTS_MAX, BOM, parse_record};
+use super::canonical;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
 use super::holder;
 use super::pipeline;
@@ -567,7 +568,9 @@ fn decode(
             "the line starts with a UTF-8 byte order mark (bytes EF BB BF), which a log never holds (was the file saved by an editor that adds one?)",
         ));
     }
-    let record = parse_record(line)?;
+    // The form the log writes is read field by field; any other line by the general parse.
+    let canonical = std::str::from_utf8(line).ok().and_then(canonical::record);
+    let record = canonical.map_or_else(|| parse_record(line), Ok)?;
     let schema = record
         .schema
         .ok_or_else(|| FieldError::new("schema", "missing in a stored record"))?;

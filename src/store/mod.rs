@@ -2,6 +2,7 @@
 
 mod backend;
 mod batch;
+mod canonical;
 mod chain;
 mod codec;
 mod encode;
