@@ -46,13 +46,12 @@ static THP_TURNED_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::Atomic
 /// Sets mimalloc's purge delay to [`PURGE_DELAY_MS`], only if that option has mimalloc v3's
 /// default (so a differently numbered mimalloc, or a delay the user set with the
 /// `MIMALLOC_PURGE_DELAY` variable, is left alone), and turns transparent huge pages off for
-/// the process (`prctl(PR_SET_THP_DISABLE)`, which child processes inherit; where the kernel
-/// refuses, they stay as they were).
+/// the process (`prctl(PR_SET_THP_DISABLE)`, on Linux; child processes inherit it, so
+/// [`huge_pages_back_on`] is called before one starts; where the kernel refuses, they stay as
+/// they were).
 /// Call once, first thing in `main`.
 pub fn tune_mimalloc() {
-    if rustix::thread::transparent_huge_pages_are_disabled().is_ok_and(|off| !off)
-        && rustix::thread::disable_transparent_huge_pages(true).is_ok()
-    {
+    if huge_pages_off() == Some(false) && set_huge_pages_off(true) {
         THP_TURNED_OFF.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     // SAFETY: mi_option_get and mi_option_set read and write one process-wide integer option;
@@ -81,9 +80,7 @@ pub const PURGE_DELAY_IMPORT_MS: std::ffi::c_long = 5000;
 /// little more CPU (18.2 s) for a peak 100 MB higher. The UN votes import (4 s) gains nothing
 /// and holds about 60 MB more.
 pub fn tune_mimalloc_for_import() {
-    if THP_TURNED_OFF.load(std::sync::atomic::Ordering::Relaxed) {
-        let _ = rustix::thread::disable_transparent_huge_pages(false);
-    }
+    huge_pages_back_on();
     // SAFETY: as in tune_mimalloc.
     unsafe {
         if TUNED.load(std::sync::atomic::Ordering::Relaxed)
@@ -92,6 +89,37 @@ pub fn tune_mimalloc_for_import() {
             libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_IMPORT_MS);
         }
     }
+}
+
+/// Turns transparent huge pages back on if [`tune_mimalloc`] turned them off: for an import,
+/// and before a child process starts (the setting is inherited across `fork` and `exec`, and
+/// a user's `$EDITOR` should run as it would anywhere else).
+pub fn huge_pages_back_on() {
+    if THP_TURNED_OFF.swap(false, std::sync::atomic::Ordering::Relaxed) {
+        set_huge_pages_off(false);
+    }
+}
+
+/// Whether transparent huge pages are off for this process (`prctl(PR_GET_THP_DISABLE)`);
+/// `None` where the kernel does not say, and on systems other than Linux, which have no such
+/// setting.
+fn huge_pages_off() -> Option<bool> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return rustix::thread::transparent_huge_pages_are_disabled().ok();
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    return None;
+}
+
+/// Turns transparent huge pages off (`true`) or on for this process; whether the kernel took
+/// it (never, off Linux).
+fn set_huge_pages_off(off: bool) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return rustix::thread::disable_transparent_huge_pages(off).is_ok();
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    return {
+        let _ = off;
+        false
+    };
 }
 
 #[cfg(test)]
@@ -107,12 +135,14 @@ mod tests {
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
             assert_eq!(get(), PURGE_DELAY_DEFAULT_MS);
         }
-        let thp_off = rustix::thread::transparent_huge_pages_are_disabled;
-        let off_before = thp_off().ok();
+        let off_before = huge_pages_off();
         tune_mimalloc();
-        if off_before.is_some() {
-            assert_eq!(thp_off().ok(), Some(true));
-        }
+        // Off now if this call turned them off (a kernel may refuse; they then stay as they were).
+        let turned_off = THP_TURNED_OFF.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            huge_pages_off(),
+            if turned_off { Some(true) } else { off_before }
+        );
         let after = get();
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
             assert_eq!(after, PURGE_DELAY_MS);
@@ -126,6 +156,6 @@ mod tests {
             assert_eq!(get(), after);
         }
         // Back as they were: on, or off where they were off before (`MIMALLOC_ALLOW_THP=0`).
-        assert_eq!(thp_off().ok(), off_before);
+        assert_eq!(huge_pages_off(), off_before);
     }
 }

@@ -227,6 +227,7 @@ fn edit(file: &PathBuf) -> Result<(), Error> {
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|e| !e.trim().is_empty()))
         .unwrap_or_else(|| "vi".to_string());
+    stancelog::allocator::huge_pages_back_on();
     let status = Command::new("sh")
         .arg("-c")
         .arg(format!("{editor} \"$1\""))
