@@ -229,7 +229,7 @@ impl Render {
         // With --columns, only the parts of each row that the columns read are built.
         let needs = needs_of(cols);
         let row = |d: Decided| {
-            let (actor, topic) = h.names(&d);
+            let (actor, topic) = if needs.names { h.names(&d) } else { ("", "") };
             let (actor, topic) = (needs.name(actor), needs.name(topic));
             h.position(&d)
                 .map(|p| PositionRow::needing(p, actor, topic, needs))

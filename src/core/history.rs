@@ -425,6 +425,26 @@ struct Counts {
     retracted: u64,
 }
 
+/// The registered ids of an interner of actor or topic ids, with the seq of each one's
+/// registration (`reg`, by symbol: 0 when not registered) and its counts, in symbol order.
+fn registered<'a, T: Clone + Hash + Eq>(
+    syms: &'a Interner<T>,
+    reg: &'a [Seq],
+    counts: &'a [Counts],
+) -> impl Iterator<Item = (&'a T, Seq, Counts)> + 'a {
+    reg.iter()
+        .enumerate()
+        .filter(|(_, seq)| **seq != 0)
+        .map(|(s, seq)| (syms.item(s as Sym), *seq, counts[s]))
+}
+
+/// The seq of the registration of `id` in an interner of actor or topic ids and its `reg`
+/// (by symbol: 0 when not registered), if it is registered.
+fn registration<T: Clone + Hash + Eq>(syms: &Interner<T>, reg: &[Seq], id: &T) -> Option<Seq> {
+    let seq = *reg.get(syms.get(id)? as usize)?;
+    (seq != 0).then_some(seq)
+}
+
 /// The folded log: every event in `seq` order, held compactly, plus the indexes the checks and
 /// queries need.
 ///
@@ -453,15 +473,14 @@ pub struct History {
     /// The citation interned last: stances from one source tend to come together, and comparing
     /// with it is cheaper than hashing.
     last_cite: Option<Sym>,
-    /// Per actor symbol: seq of its registration (0: not registered), and its counts.
+    /// Per actor symbol: seq of its registration (0: not registered), and its counts. (The
+    /// registered ids are read from these and the interners: a tree of them by id beside these
+    /// took a twentieth of a one-actor query of the UN votes log, 6,157 topics inserted.)
     actor_reg: Vec<Seq>,
     actor_counts: Vec<Counts>,
     /// Per topic symbol: seq of its registration (0: not registered), and its counts.
     topic_reg: Vec<Seq>,
     topic_counts: Vec<Counts>,
-    /// Registered actors and topics by id, with their registration seqs.
-    actors: BTreeMap<ActorId, Seq>,
-    topics: BTreeMap<TopicId, Seq>,
     pub(crate) notes: HashMap<Seq, Notes>,
     /// Seqs of every `stance.corrected`, in order.
     pub(crate) corrections: Vec<Seq>,
@@ -672,15 +691,10 @@ impl History {
 
     /// Registered actors, ordered by id, with their counts (a copy).
     pub fn actors(&self) -> BTreeMap<ActorId, ActorEntry> {
-        self.actors
-            .iter()
-            .map(|(id, seq)| {
-                let c = self
-                    .actor_syms
-                    .get(id)
-                    .map_or_else(Counts::default, |s| self.actor_counts[s as usize]);
+        registered(&self.actor_syms, &self.actor_reg, &self.actor_counts)
+            .map(|(id, seq, c)| {
                 let entry = ActorEntry {
-                    seq: *seq,
+                    seq,
                     stances: c.stances,
                     retracted: c.retracted,
                 };
@@ -691,15 +705,10 @@ impl History {
 
     /// Registered topics, ordered by id, with their counts (a copy).
     pub fn topics(&self) -> BTreeMap<TopicId, TopicEntry> {
-        self.topics
-            .iter()
-            .map(|(id, seq)| {
-                let c = self
-                    .topic_syms
-                    .get(id)
-                    .map_or_else(Counts::default, |s| self.topic_counts[s as usize]);
+        registered(&self.topic_syms, &self.topic_reg, &self.topic_counts)
+            .map(|(id, seq, c)| {
                 let entry = TopicEntry {
-                    seq: *seq,
+                    seq,
                     stances: c.stances,
                     retracted: c.retracted,
                 };
@@ -708,22 +717,29 @@ impl History {
             .collect()
     }
 
+    /// Seq of the registration of an actor id, if it is registered.
+    fn actor_seq(&self, id: &ActorId) -> Option<Seq> {
+        registration(&self.actor_syms, &self.actor_reg, id)
+    }
+
+    /// Seq of the registration of a topic id, if it is registered.
+    fn topic_seq(&self, id: &TopicId) -> Option<Seq> {
+        registration(&self.topic_syms, &self.topic_reg, id)
+    }
+
     /// Whether an actor id is registered.
     pub fn is_actor(&self, id: &ActorId) -> bool {
-        self.actors.contains_key(id)
+        self.actor_seq(id).is_some()
     }
 
     /// Whether a topic id is registered.
     pub fn is_topic(&self, id: &TopicId) -> bool {
-        self.topics.contains_key(id)
+        self.topic_seq(id).is_some()
     }
 
     /// The registration of an actor.
     pub fn actor(&self, id: &ActorId) -> Option<&ActorRegistered> {
-        match self.other_body(*self.actors.get(id)?)? {
-            EventBody::ActorRegistered(a) => Some(a),
-            _ => None,
-        }
+        self.actor_by_sym(self.actor_syms.get(id)?)
     }
 
     /// The registration of a topic.
@@ -894,17 +910,17 @@ impl History {
             return Err(Rejection::DuplicateId { id: *id, seq });
         }
         match body {
-            EventBody::ActorRegistered(a) => match self.actors.get(&a.actor) {
+            EventBody::ActorRegistered(a) => match self.actor_seq(&a.actor) {
                 Some(seq) => Err(Rejection::ActorExists {
                     actor: a.actor.clone(),
-                    seq: *seq,
+                    seq,
                 }),
                 None => Ok(()),
             },
-            EventBody::TopicRegistered(t) => match self.topics.get(&t.topic) {
+            EventBody::TopicRegistered(t) => match self.topic_seq(&t.topic) {
                 Some(seq) => Err(Rejection::TopicExists {
                     topic: t.topic.clone(),
-                    seq: *seq,
+                    seq,
                 }),
                 None => Ok(()),
             },
@@ -1205,12 +1221,10 @@ impl History {
             EventBody::ActorRegistered(a) => {
                 let sym = self.actor_sym(a.actor.text());
                 self.actor_reg[sym as usize] = seq;
-                self.actors.insert(a.actor.clone(), seq);
             }
             EventBody::TopicRegistered(t) => {
                 let sym = self.topic_sym(t.topic.text());
                 self.topic_reg[sym as usize] = seq;
-                self.topics.insert(t.topic.clone(), seq);
             }
             EventBody::StanceRetracted(r) => {
                 if let Some(target) = self.seq_of(&r.target) {
@@ -1307,13 +1321,11 @@ impl History {
                 if let Some(sym) = self.actor_syms.get(&a.actor) {
                     self.actor_reg[sym as usize] = 0;
                 }
-                self.actors.remove(&a.actor);
             }
             EventBody::TopicRegistered(t) => {
                 if let Some(sym) = self.topic_syms.get(&t.topic) {
                     self.topic_reg[sym as usize] = 0;
                 }
-                self.topics.remove(&t.topic);
             }
             EventBody::StanceDeclared(_) => {}
             EventBody::StanceRetracted(r) => {

@@ -138,19 +138,21 @@ impl Keying {
         k.push_str("import/");
         k.push_str(&self.dataset);
         let s = &m.stance;
+        // Each field's text pushed as it is (the formatting machinery was a tenth of a coded
+        // import's reading thread); only the date is formatted.
         for f in &self.key {
             k.push('\u{1f}');
-            let _ = match f {
-                KeyField::Role => write!(k, "{}", m.role),
-                KeyField::Actor => write!(k, "{}", s.actor),
-                KeyField::Topic => write!(k, "{}", s.topic),
-                KeyField::Date => write!(k, "{}", s.date),
-                KeyField::Stance => write!(k, "{}", s.stance),
-                KeyField::Recipient => {
-                    write!(k, "{}", s.recipient.as_ref().map_or("", |r| r.as_str()))
+            match f {
+                KeyField::Role => k.push_str(&m.role),
+                KeyField::Actor => k.push_str(s.actor.as_str()),
+                KeyField::Topic => k.push_str(s.topic.as_str()),
+                KeyField::Date => {
+                    let _ = write!(k, "{}", s.date);
                 }
-                KeyField::Extra => write!(k, "{}", m.extra.as_deref().unwrap_or("")),
-            };
+                KeyField::Stance => k.push_str(s.stance.as_str()),
+                KeyField::Recipient => k.push_str(s.recipient.as_ref().map_or("", |r| r.as_str())),
+                KeyField::Extra => k.push_str(m.extra.as_deref().unwrap_or("")),
+            }
         }
         k
     }

@@ -96,7 +96,15 @@ impl<'a> Reader<'a> {
     /// A string, borrowed from the bytes.
     pub(crate) fn text(&mut self) -> Result<&'a str, String> {
         let n = self.u32()? as usize;
-        std::str::from_utf8(self.take(n)?).map_err(|_| "a string is not UTF-8".to_string())
+        let bytes = self.take(n)?;
+        // Most strings are short and ASCII, where the standard check cost about 110
+        // instructions each (some 110,000 strings read by a one-actor query of the UN votes
+        // log: a twelfth of that query) and an ASCII test, a word at a time, about 30.
+        if bytes.is_ascii() {
+            // SAFETY: ASCII bytes are valid UTF-8.
+            return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+        }
+        std::str::from_utf8(bytes).map_err(|_| "a string is not UTF-8".to_string())
     }
 
     fn opt_text(&mut self) -> Result<Option<&'a str>, String> {

@@ -1480,6 +1480,9 @@ fn stage_checked(
     let seq_before = log.history.seq_last();
     let prev = log.head;
     let buf = std::mem::take(spare);
+    // An import's batch is staged on a new sparse history: room for it at once, rather than
+    // its tables grown (copied, rehashed) as it goes.
+    log.history.reserve(batch.len());
     let (report, staged, encoded) = if batch.len() >= PIPELINE_EVENTS && encode_workers() > 1 {
         stage_pipelined(log, batch, ids, source, recorded_at, buf)?
     } else {

@@ -80,6 +80,9 @@ fn party_of(
     })
 }
 
+/// A quad class as text, by its number (1 to 4, as [`coded_quad`] gives it).
+const QUAD_TEXT: [&str; 5] = ["0", "1", "2", "3", "4"];
+
 /// The host of a URL (`https://www.example.org/a` -> `www.example.org`).
 fn host(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
@@ -166,12 +169,23 @@ pub(super) fn gdelt(
         None
     };
     let url = url.map(f).filter(|u| !u.is_empty());
-    let title = format!(
-        "GDELT {version} event {}: CAMEO {code}, Goldstein {}, quad class {quad}, {} mention(s)",
+    // Joined, not formatted: the formatting machinery showed in the reading thread's profile.
+    let title = [
+        "GDELT ",
+        version,
+        " event ",
         f(EVENT_ID),
+        ": CAMEO ",
+        code,
+        ", Goldstein ",
         goldstein.unwrap_or("?"),
-        f(MENTIONS)
-    );
+        ", quad class ",
+        QUAD_TEXT.get(usize::from(quad)).copied().unwrap_or("?"),
+        ", ",
+        f(MENTIONS),
+        " mention(s)",
+    ]
+    .concat();
     Ok(Coded {
         date,
         actor,
@@ -185,7 +199,7 @@ pub(super) fn gdelt(
             url: url.map(str::to_string),
             title: Some(title),
             published: None,
-            via: Some(format!("{GDELT} (GDELT {version} event export)")),
+            via: Some([GDELT, " (GDELT ", version, " event export)"].concat()),
         },
         recorded,
     })
