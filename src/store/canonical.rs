@@ -16,6 +16,9 @@ use super::codec::{CiteRef, LastRecorded, RecordRef, stance_view};
 use super::record::{FieldError, Record};
 use crate::core::{ActorId, Cite, EventBody, StanceDeclared, StanceView, TopicId};
 
+/// A stance's id, recorded time and body, made from a line's borrowed fields.
+pub(crate) type Made = (Uuid, jiff::Timestamp, EventBody);
+
 /// What decoding a log line starts from: its record, or for a `stance.declared` read in the
 /// canonical form and in plain shape ([`stance_view`]), only the record's schema, seq,
 /// batch_last and whether it has a hash, with the id, recorded time and body already made
@@ -27,7 +30,7 @@ use crate::core::{ActorId, Cite, EventBody, StanceDeclared, StanceView, TopicId}
 pub(crate) fn parse(
     line: &[u8],
     last: &mut LastRecorded,
-) -> Result<(Record, Option<(Uuid, jiff::Timestamp, EventBody)>), FieldError> {
+) -> Result<(Record, Option<Made>), FieldError> {
     let Some(c) = std::str::from_utf8(line).ok().and_then(self::line) else {
         return Ok((parse_record(line)?, None));
     };
