@@ -82,6 +82,12 @@ pub fn write_pretty_par<P: Send, T: JsonRow>(
     // Short answers are written on the calling thread: worker threads cost more than they
     // save there (their start, and the fresh memory each one's allocations take; a one-actor
     // query of the UN votes log, 4,378 rows, took about a tenth less CPU without them).
+    // An answer known to be short (its iterator's upper bound) is written as it comes:
+    // gathering a timeline's 6,156 entries first (each a whole position) copied them as their
+    // vector grew (3.4M instructions of that query's 141M).
+    if items.size_hint().1.is_some_and(|n| n < ALONE) {
+        return write_pretty(out, items.filter_map(row));
+    }
     let head: Vec<P> = items.by_ref().take(ALONE).collect();
     if head.len() < ALONE {
         return write_pretty(out, head.into_iter().filter_map(row));
