@@ -16,7 +16,7 @@ use std::path::Path;
 use serde::de::IgnoredAny;
 use uuid::Uuid;
 
-use super::batch::{BATCH_EVENTS_MAX, BOM, parse_record};
+use super::batch::{BATCH_EVENTS_MAX, BOM};
 use super::canonical;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
 use super::holder;
@@ -568,9 +568,9 @@ fn decode(
             "the line starts with a UTF-8 byte order mark (bytes EF BB BF), which a log never holds (was the file saved by an editor that adds one?)",
         ));
     }
-    // The form the log writes is read field by field; any other line by the general parse.
-    let canonical = std::str::from_utf8(line).ok().and_then(canonical::record);
-    let record = canonical.map_or_else(|| parse_record(line), Ok)?;
+    // The form the log writes is read field by field (a plain stance made without an owned
+    // record); any other line by the general parse.
+    let (record, made) = canonical::parse(line, times)?;
     let schema = record
         .schema
         .ok_or_else(|| FieldError::new("schema", "missing in a stored record"))?;
@@ -614,7 +614,8 @@ fn decode(
             }
         })
     };
-    let id_time = (|| {
+    let id_time = made.as_ref().map(|(id, at, _)| Ok((*id, *at)));
+    let id_time = id_time.unwrap_or_else(|| {
         let id = parse_uuid(
             record
                 .id
@@ -636,14 +637,14 @@ fn decode(
             }
         };
         Ok((id, recorded_at))
-    })();
+    });
     Ok(Parsed {
         schema,
         seq: record.seq,
         batch_last: record.batch_last,
         hash,
         id_time,
-        body: record.into_body(),
+        body: made.map_or_else(|| record.into_body(), |(_, _, body)| Ok(body)),
     })
 }
 

@@ -787,13 +787,13 @@ fn an_index_of_another_format_version_is_rebuilt() {
     let whole = answers(&log);
     let manifest = index_dir(&log).join("MANIFEST");
     let mut bytes = std::fs::read(&manifest).unwrap();
-    // Version 4 (parts checked by the first 8 bytes of their SHA-256) is the previous format.
-    bytes[16..20].copy_from_slice(&4u32.to_le_bytes());
+    // Version 5 (a segment's SHA-256 taken of its bytes in file order) is the previous format.
+    bytes[16..20].copy_from_slice(&5u32.to_le_bytes());
     std::fs::write(&manifest, &bytes).unwrap();
     let o = run_log(&log, &["positions"], None);
     assert!(
         stderr(&o)
-            .contains("index discarded: it is of format version 4; this build reads version 5"),
+            .contains("index discarded: it is of format version 5; this build reads version 6"),
         "{}",
         stderr(&o)
     );

@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::collections::BTreeSet;
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::account::{self, Account};
@@ -203,6 +204,9 @@ struct Records {
     account: Account,
     encoder: RecordEncoder,
     buf: Vec<u8>,
+    /// The SHA-256 of the records written (the segment's sum takes its header last): summed
+    /// here, on the pending thread, the records are not read back when the segment is made.
+    sum: Sha256,
 }
 
 impl Records {
@@ -224,7 +228,10 @@ impl Records {
         self.buf.clear();
         self.encoder.record(&mut self.buf, e);
         self.offsets.push(self.bytes);
-        self.out.write_all(&check8(&self.buf))?;
+        let check = check8(&self.buf);
+        self.sum.update(check);
+        self.sum.update(&self.buf);
+        self.out.write_all(&check)?;
         self.out.write_all(&self.buf)?;
         self.bytes += 8 + self.buf.len() as u64;
         Ok(())
@@ -265,6 +272,7 @@ impl Pending {
             account: Account::default(),
             encoder: RecordEncoder::default(),
             buf: Vec::with_capacity(512),
+            sum: Sha256::new(),
         };
         Ok(Pending {
             first: end + 1,
@@ -419,6 +427,7 @@ impl Pending {
         }
         let (size, sum) = segment::finish_in_place(
             &r.file,
+            std::mem::take(&mut r.sum),
             (first, last),
             r.bytes,
             std::mem::take(&mut r.offsets),

@@ -30,7 +30,7 @@ use crate::core::{Event, History, Seq, StanceView};
 /// The first bytes of every segment file.
 pub(crate) const MAGIC: &[u8; 24] = b"STANCELOG-INDEX-SEGMENT\n";
 /// The segment format's version; a segment of another version is not read.
-pub(crate) const VERSION: u32 = 4;
+pub(crate) const VERSION: u32 = 5;
 /// Magic, version, first seq, last seq.
 const HEADER: usize = 24 + 4 + 8 + 8;
 /// Seven u64 fields, the checks of the fences and of the account, the footer's check.
@@ -99,7 +99,7 @@ pub(crate) struct SegmentMeta {
     pub(crate) last: Seq,
     /// File size in bytes.
     pub(crate) size: u64,
-    /// SHA-256 of the whole file.
+    /// SHA-256 of the whole file, its header last ([`Segment::sum`]).
     pub(crate) sum: [u8; 32],
 }
 
@@ -205,15 +205,17 @@ pub(crate) const RECORDS_AT: u64 = HEADER as u64;
 
 /// Makes the file `records` a segment of the events `first..=last` in place: the file holds
 /// their records (each its check, then its bytes, as [`write`] writes them) from
-/// [`RECORDS_AT`] to `end`, the record of seq `first + i` at `offsets[i]` (file offsets); its
-/// first [`RECORDS_AT`] bytes are overwritten with the header, the records are read back once
-/// for the SHA-256 of the file, and the tables (`ids` in any order, posting lists, account)
-/// are written after them; the file is synced. Returns its size and SHA-256. An import makes
-/// its segment so (`pending.rs`): its records are written once, never copied (the file is
-/// renamed into place by the caller).
+/// [`RECORDS_AT`] to `end`, the record of seq `first + i` at `offsets[i]` (file offsets), and
+/// `sum` has taken those bytes (from [`RECORDS_AT`] to `end`, as they were written: the
+/// writer sums them then, so they are not read back); its first [`RECORDS_AT`] bytes are
+/// overwritten with the header, and the tables (`ids` in any order, posting lists, account)
+/// are written after the records; the file is synced. Returns its size and SHA-256. An import
+/// makes its segment so (`pending.rs`): its records are written once, never copied (the file
+/// is renamed into place by the caller).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn finish_in_place(
     records: &File,
+    sum: Sha256,
     (first, last): (Seq, Seq),
     end: u64,
     offsets: Vec<u64>,
@@ -223,15 +225,6 @@ pub(crate) fn finish_in_place(
 ) -> io::Result<(u64, [u8; 32])> {
     let head = header(first, last);
     records.write_all_at(&head, 0)?;
-    let mut sum = Sha256::new();
-    let mut buf = vec![0; READ_MAX];
-    let mut at = 0;
-    while at < end {
-        let n = (buf.len() as u64).min(end - at) as usize;
-        records.read_exact_at(&mut buf[..n], at)?;
-        sum.update(&buf[..n]);
-        at += n as u64;
-    }
     let mut file = records.try_clone()?;
     file.seek(io::SeekFrom::Start(end))?;
     file.set_len(end)?;
@@ -293,7 +286,10 @@ impl SegmentWriter {
             ids: Vec::with_capacity((last - first + 1) as usize),
             bytes: 0,
         };
-        w.write_all(&head)?;
+        // Not summed here: the sum takes the header last (see `finish`).
+        w.out.inner.write_all(&head)?;
+        w.out.bytes = head.len() as u64;
+        w.bytes = w.out.bytes;
         w.head = head;
         Ok(w)
     }
@@ -410,6 +406,9 @@ impl SegmentWriter {
         foot.extend_from_slice(&check8(&summed));
         self.write_all(&foot)?;
         let size = self.bytes;
+        // The header last: a segment made in place has its records summed as they are
+        // written, before its last seq (in the header) is known.
+        self.out.sum.update(header(first, last));
         let sum: [u8; 32] = self.out.sum.finalize().into();
         let file = self.out.inner.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
@@ -721,18 +720,22 @@ impl Segment {
             .map_err(|e| format!("it could not be read: {e}"))
     }
 
-    /// The SHA-256 of the whole file (reads every byte).
+    /// The SHA-256 of the whole file, its header last: of the bytes after the header, then
+    /// of the header (reads every byte). The header goes last so that a segment made in place
+    /// has its records summed as they are written, before its last seq is known.
     pub(crate) fn sum(&self) -> Result<[u8; 32], String> {
         let mut sum = Sha256::new();
         let mut buf = vec![0; READ_MAX];
-        let mut at = 0;
-        while at < self.size {
-            let n = buf.len().min(self.size - at);
-            self.file
-                .read_exact_at(&mut buf[..n], at as u64)
-                .map_err(|e| e.to_string())?;
-            sum.update(&buf[..n]);
-            at += n;
+        for (from, to) in [(HEADER, self.size), (0, HEADER)] {
+            let mut at = from;
+            while at < to {
+                let n = buf.len().min(to - at);
+                self.file
+                    .read_exact_at(&mut buf[..n], at as u64)
+                    .map_err(|e| e.to_string())?;
+                sum.update(&buf[..n]);
+                at += n;
+            }
         }
         Ok(sum.finalize().into())
     }
