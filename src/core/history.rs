@@ -531,6 +531,12 @@ impl History {
         }
     }
 
+    /// Whether this history holds only some events ([`History::sparse`]), as a writer on the
+    /// projection index stages batches on, rather than a whole log's.
+    pub fn is_sparse(&self) -> bool {
+        self.sparse.is_some()
+    }
+
     /// Makes room for `events` more events, so that folding that many does not grow (and
     /// copy, and rehash) the per-event tables on the way; only a matter of speed.
     pub fn reserve(&mut self, events: usize) {

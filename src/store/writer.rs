@@ -1481,8 +1481,12 @@ fn stage_checked(
     let prev = log.head;
     let buf = std::mem::take(spare);
     // An import's batch is staged on a new sparse history: room for it at once, rather than
-    // its tables grown (copied, rehashed) as it goes.
-    log.history.reserve(batch.len());
+    // its tables grown (copied, rehashed) as it goes. A whole log's history (a PostgreSQL
+    // log's) is left to grow as it goes: room reserved there could double its tables for a
+    // batch that is all duplicates.
+    if log.history.is_sparse() {
+        log.history.reserve(batch.len());
+    }
     let (report, staged, encoded) = if batch.len() >= PIPELINE_EVENTS && encode_workers() > 1 {
         stage_pipelined(log, batch, ids, source, recorded_at, buf)?
     } else {
