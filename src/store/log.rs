@@ -22,7 +22,7 @@ use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link}
 use super::holder;
 use super::pipeline;
 use super::record::{
-    FieldError, SCHEMA_VERSION, format_recorded_at, parse_recorded_at, parse_uuid,
+    FieldError, Record, SCHEMA_VERSION, format_recorded_at, parse_recorded_at, parse_uuid,
 };
 use crate::core::{Event, EventBody, History, Seq};
 use crate::error::{Error, Location, Result};
@@ -489,10 +489,14 @@ struct Parsed {
     batch_last: Option<Seq>,
     /// Schema 2: the stored hash and whether it links to the previous line's stored hash
     /// (`None` when that was not known here: the first line of a chunk after a schema-1 line).
-    hash: Option<(Result<Hash, FieldError>, Option<bool>)>,
+    hash: ChainHash,
     id_time: Result<(Uuid, jiff::Timestamp), FieldError>,
     body: Result<EventBody, FieldError>,
 }
+
+/// Schema 2: a line's stored hash (or why it is not one) and whether it links to the
+/// previous line's (`None` when that is not known); `None` for schema 1.
+type ChainHash = Option<(Result<Hash, FieldError>, Option<bool>)>;
 
 /// The stored hash of a schema-2 line, read without parsing the JSON.
 pub(crate) fn stored_hash(line: &[u8]) -> Option<Hash> {
@@ -547,6 +551,39 @@ fn decode(
     prev: Option<&Hash>,
     times: &mut Option<(String, jiff::Timestamp)>,
 ) -> Result<Parsed, FieldError> {
+    check_line_shape(line)?;
+    // The form the log writes is read field by field (a plain stance made without an owned
+    // record); any other line by the general parse.
+    let (record, made) = canonical::parse(line, times)?;
+    let schema = record
+        .schema
+        .ok_or_else(|| FieldError::new("schema", "missing in a stored record"))?;
+    if !(SCHEMA_VERSION_MIN..=SCHEMA_VERSION).contains(&schema) {
+        return Err(FieldError::new(
+            "schema",
+            format!(
+                "schema {schema} is not supported by this build (it reads {SCHEMA_VERSION_MIN} to {SCHEMA_VERSION})"
+            ),
+        ));
+    }
+    let hash = chain_hash(line, &record, schema, prev)?;
+    let id_time = match &made {
+        Some((id, at, _)) => Ok((*id, *at)),
+        None => id_and_time(&record, times),
+    };
+    Ok(Parsed {
+        schema,
+        seq: record.seq,
+        batch_last: record.batch_last,
+        hash,
+        id_time,
+        body: made.map_or_else(|| record.into_body(), |(_, _, body)| Ok(body)),
+    })
+}
+
+/// Refuses a line that is no record line whatever its content: longer than
+/// [`LINE_BYTES_MAX`], ending in `\r`, empty, or starting with a byte order mark.
+fn check_line_shape(line: &[u8]) -> Result<(), FieldError> {
     if line.len() > LINE_BYTES_MAX {
         return Err(overlong());
     }
@@ -568,21 +605,19 @@ fn decode(
             "the line starts with a UTF-8 byte order mark (bytes EF BB BF), which a log never holds (was the file saved by an editor that adds one?)",
         ));
     }
-    // The form the log writes is read field by field (a plain stance made without an owned
-    // record); any other line by the general parse.
-    let (record, made) = canonical::parse(line, times)?;
-    let schema = record
-        .schema
-        .ok_or_else(|| FieldError::new("schema", "missing in a stored record"))?;
-    if !(SCHEMA_VERSION_MIN..=SCHEMA_VERSION).contains(&schema) {
-        return Err(FieldError::new(
-            "schema",
-            format!(
-                "schema {schema} is not supported by this build (it reads {SCHEMA_VERSION_MIN} to {SCHEMA_VERSION})"
-            ),
-        ));
-    }
-    let hash = if schema == 1 {
+    Ok(())
+}
+
+/// The stored hash of a schema 2 record and whether it links to `prev` (`None` when there is
+/// no previous hash to check against); `None` for schema 1, which has no hash chain (and
+/// refuses the chain's fields).
+fn chain_hash(
+    line: &[u8],
+    record: &Record,
+    schema: u32,
+    prev: Option<&Hash>,
+) -> Result<ChainHash, FieldError> {
+    if schema == 1 {
         for (field, present) in [
             ("hash", record.hash.is_some()),
             ("batch_last", record.batch_last.is_some()),
@@ -591,61 +626,56 @@ fn decode(
                 return Err(FieldError::new(field, "is not a field of schema 1"));
             }
         }
-        None
-    } else {
-        let stored = match (&record.hash, hash_input(line)) {
-            (None, _) => Err(FieldError::new("hash", "missing in a stored record")),
-            (Some(_), None) => Err(FieldError::new(
-                "hash",
-                "not found where the canonical form puts it",
-            )),
-            (Some(_), Some((before, after))) => Ok((before, after)),
-        };
-        Some(match stored {
-            Err(e) => (Err(e), None),
-            Ok((before, after)) => {
-                // hash_input found the member: its value follows the key.
-                let hex = &line[before.len() + HASH_KEY.len()..][..HASH_HEX_LEN];
-                let h = Hash::from_hex(hex)
-                    .ok_or_else(|| FieldError::new("hash", "not lower-case hex"));
-                let linked =
-                    prev.map(|p| h.as_ref().is_ok_and(|h| link(p, &[before, after]) == *h));
-                (h, linked)
-            }
-        })
+        return Ok(None);
+    }
+    let stored = match (&record.hash, hash_input(line)) {
+        (None, _) => Err(FieldError::new("hash", "missing in a stored record")),
+        (Some(_), None) => Err(FieldError::new(
+            "hash",
+            "not found where the canonical form puts it",
+        )),
+        (Some(_), Some((before, after))) => Ok((before, after)),
     };
-    let id_time = made.as_ref().map(|(id, at, _)| Ok((*id, *at)));
-    let id_time = id_time.unwrap_or_else(|| {
-        let id = parse_uuid(
-            record
-                .id
-                .as_deref()
-                .ok_or_else(|| FieldError::new("id", "missing in a stored record"))?,
-            "id",
-        )?;
-        let text = record
-            .recorded_at
+    Ok(Some(match stored {
+        Err(e) => (Err(e), None),
+        Ok((before, after)) => {
+            // hash_input found the member: its value follows the key.
+            let hex = &line[before.len() + HASH_KEY.len()..][..HASH_HEX_LEN];
+            let h =
+                Hash::from_hex(hex).ok_or_else(|| FieldError::new("hash", "not lower-case hex"));
+            let linked = prev.map(|p| h.as_ref().is_ok_and(|h| link(p, &[before, after]) == *h));
+            (h, linked)
+        }
+    }))
+}
+
+/// The event id and recorded time of a record the canonical reader did not make an event of.
+/// The records of a batch share one recorded time: each distinct text is parsed once, kept in
+/// `times`.
+fn id_and_time(
+    record: &Record,
+    times: &mut Option<(String, jiff::Timestamp)>,
+) -> Result<(Uuid, jiff::Timestamp), FieldError> {
+    let id = parse_uuid(
+        record
+            .id
             .as_deref()
-            .ok_or_else(|| FieldError::new("recorded_at", "missing in a stored record"))?;
-        // The records of a batch share one recorded time: parse each distinct text once.
-        let recorded_at = match times.as_ref() {
-            Some((last, t)) if last == text => *t,
-            _ => {
-                let t = parse_recorded_at(text)?;
-                *times = Some((text.to_string(), t));
-                t
-            }
-        };
-        Ok((id, recorded_at))
-    });
-    Ok(Parsed {
-        schema,
-        seq: record.seq,
-        batch_last: record.batch_last,
-        hash,
-        id_time,
-        body: made.map_or_else(|| record.into_body(), |(_, _, body)| Ok(body)),
-    })
+            .ok_or_else(|| FieldError::new("id", "missing in a stored record"))?,
+        "id",
+    )?;
+    let text = record
+        .recorded_at
+        .as_deref()
+        .ok_or_else(|| FieldError::new("recorded_at", "missing in a stored record"))?;
+    let recorded_at = match times.as_ref() {
+        Some((last, t)) if last == text => *t,
+        _ => {
+            let t = parse_recorded_at(text)?;
+            *times = Some((text.to_string(), t));
+            t
+        }
+    };
+    Ok((id, recorded_at))
 }
 
 /// The sequential part of reading a log: seq, hash chain, batches, recorded time, and the fold.
