@@ -444,6 +444,22 @@ impl<'a> StanceView<'a> {
             instrument: s.instrument,
         }
     }
+
+    /// The owned stance (the inverse of [`StanceView::of`]).
+    pub fn to_declared(&self) -> StanceDeclared {
+        StanceDeclared {
+            actor: ActorId::from_text(self.actor),
+            topic: TopicId::from_text(self.topic),
+            stance: self.stance,
+            date: self.date,
+            time: self.time.clone(),
+            event: self.event,
+            recipient: self.recipient.map(ActorId::from_text),
+            quote: self.quote.map(str::to_string),
+            cite: self.cite.to_cite(),
+            instrument: self.instrument,
+        }
+    }
 }
 
 /// A [`Cite`] borrowed.

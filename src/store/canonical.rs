@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::batch::parse_record;
 use super::codec::{CiteRef, LastRecorded, RecordRef, stance_view};
 use super::record::{FieldError, Record};
-use crate::core::{ActorId, Cite, EventBody, StanceDeclared, StanceView, TopicId};
+use crate::core::EventBody;
 
 /// A stance's id, recorded time and body, made from a line's borrowed fields.
 pub(crate) type Made = (Uuid, jiff::Timestamp, EventBody);
@@ -45,30 +45,10 @@ pub(crate) fn parse(
         hash: c.hash.map(|_| String::new()),
         ..Record::default()
     };
-    Ok((head, Some((id, at, EventBody::StanceDeclared(owned(view))))))
-}
-
-/// The owned stance of a view.
-fn owned(v: StanceView<'_>) -> StanceDeclared {
-    let s = |t: Option<&str>| t.map(str::to_string);
-    StanceDeclared {
-        actor: ActorId::from_text(v.actor),
-        topic: TopicId::from_text(v.topic),
-        stance: v.stance,
-        date: v.date,
-        time: v.time,
-        event: v.event,
-        recipient: v.recipient.map(ActorId::from_text),
-        quote: s(v.quote),
-        cite: Cite {
-            publication: v.cite.publication.to_string(),
-            url: s(v.cite.url),
-            title: s(v.cite.title),
-            published: v.cite.published,
-            via: s(v.cite.via),
-        },
-        instrument: v.instrument,
-    }
+    Ok((
+        head,
+        Some((id, at, EventBody::StanceDeclared(view.to_declared()))),
+    ))
 }
 
 /// A log line in the canonical form, its fields borrowed.

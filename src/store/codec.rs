@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use super::record::{CiteRecord, Record, check_tag, parse_recorded_at, parse_uuid};
+use super::record::{CiteRecord, FieldError, Record, check_tag, parse_recorded_at, parse_uuid};
 use crate::core::{
     CiteView, Event, EventBody, IdText, Instrument, PloverType, Seq, Stance, StanceView, TopicId,
     TopicKind, TopicRegistered, ValidDate, parse_stated,
@@ -15,20 +15,32 @@ use crate::core::{
 /// parsing it (with the check that it is written as we write it) was a tenth of a decode.
 pub(crate) type LastRecorded = Option<(String, jiff::Timestamp)>;
 
+/// The recorded time `text` says: `last`'s when it is the same text, else parsed (and kept in
+/// `last` for the next record).
+///
+/// # Errors
+/// [`parse_recorded_at`]'s, for a text not written as the log writes recorded times.
+pub(crate) fn recorded_at_cached(
+    text: &str,
+    last: &mut LastRecorded,
+) -> Result<jiff::Timestamp, FieldError> {
+    if let Some((t, at)) = last.as_ref()
+        && t == text
+    {
+        return Ok(*at);
+    }
+    let at = parse_recorded_at(text)?;
+    *last = Some((text.to_string(), at));
+    Ok(at)
+}
+
 /// The event a decoded record holds; `Err` says what is missing or out of shape. `last` is
 /// the recorded time of the record decoded before (reused when the text is the same).
 pub(crate) fn event_of(r: Record, last: &mut LastRecorded) -> Result<Event, String> {
     let seq = r.seq.ok_or("no seq")?;
     let id = parse_uuid(r.id.as_deref().ok_or("no id")?, "id").map_err(|e| e.message)?;
     let text = r.recorded_at.as_deref().ok_or("no recorded_at")?;
-    let recorded_at = match last {
-        Some((t, at)) if t == text => *at,
-        _ => {
-            let at = parse_recorded_at(text).map_err(|e| e.message)?;
-            *last = Some((text.to_string(), at));
-            at
-        }
-    };
+    let recorded_at = recorded_at_cached(text, last).map_err(|e| e.message)?;
     let body = r
         .into_body()
         .map_err(|e| format!("field `{}`: {}", e.field, e.message))?;
@@ -305,15 +317,7 @@ pub(crate) fn stance_view<'a>(
 fn envelope(r: &RecordRef<'_>, last: &mut LastRecorded) -> Option<(Seq, Uuid, jiff::Timestamp)> {
     let seq = r.seq?;
     let id = parse_uuid(r.id?, "id").ok()?;
-    let text = r.recorded_at?;
-    let recorded_at = match last {
-        Some((t, at)) if t == text => *at,
-        _ => {
-            let at = parse_recorded_at(text).ok()?;
-            *last = Some((text.to_string(), at));
-            at
-        }
-    };
+    let recorded_at = recorded_at_cached(r.recorded_at?, last).ok()?;
     Some((seq, id, recorded_at))
 }
 

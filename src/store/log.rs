@@ -19,11 +19,10 @@ use uuid::Uuid;
 use super::batch::{BATCH_EVENTS_MAX, BOM};
 use super::canonical;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
+use super::codec::{LastRecorded, recorded_at_cached};
 use super::holder;
 use super::pipeline;
-use super::record::{
-    FieldError, Record, SCHEMA_VERSION, format_recorded_at, parse_recorded_at, parse_uuid,
-};
+use super::record::{FieldError, Record, SCHEMA_VERSION, format_recorded_at, parse_uuid};
 use crate::core::{Event, EventBody, History, Seq};
 use crate::error::{Error, Location, Result};
 
@@ -514,7 +513,7 @@ pub(crate) fn stored_hash_hex(line: &[u8]) -> Option<&[u8]> {
 /// before them (when it has one). Ranges in the result are offsets in `bytes`.
 fn decode_chunk(bytes: &[u8], mut prev: Option<Hash>) -> Vec<Decoded> {
     let mut out = Vec::with_capacity(bytes.len() / 300 + 1);
-    let mut times: Option<(String, jiff::Timestamp)> = None;
+    let mut times: LastRecorded = None;
     let mut at = 0;
     while at < bytes.len() {
         let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
@@ -549,7 +548,7 @@ fn overlong() -> FieldError {
 fn decode(
     line: &[u8],
     prev: Option<&Hash>,
-    times: &mut Option<(String, jiff::Timestamp)>,
+    times: &mut LastRecorded,
 ) -> Result<Parsed, FieldError> {
     check_line_shape(line)?;
     // The form the log writes is read field by field (a plain stance made without an owned
@@ -567,17 +566,18 @@ fn decode(
         ));
     }
     let hash = chain_hash(line, &record, schema, prev)?;
-    let id_time = match &made {
-        Some((id, at, _)) => Ok((*id, *at)),
-        None => id_and_time(&record, times),
+    let (seq, batch_last) = (record.seq, record.batch_last);
+    let (id_time, body) = match made {
+        Some((id, at, body)) => (Ok((id, at)), Ok(body)),
+        None => (id_and_time(&record, times), record.into_body()),
     };
     Ok(Parsed {
         schema,
-        seq: record.seq,
-        batch_last: record.batch_last,
+        seq,
+        batch_last,
         hash,
         id_time,
-        body: made.map_or_else(|| record.into_body(), |(_, _, body)| Ok(body)),
+        body,
     })
 }
 
@@ -654,7 +654,7 @@ fn chain_hash(
 /// `times`.
 fn id_and_time(
     record: &Record,
-    times: &mut Option<(String, jiff::Timestamp)>,
+    times: &mut LastRecorded,
 ) -> Result<(Uuid, jiff::Timestamp), FieldError> {
     let id = parse_uuid(
         record
@@ -667,15 +667,7 @@ fn id_and_time(
         .recorded_at
         .as_deref()
         .ok_or_else(|| FieldError::new("recorded_at", "missing in a stored record"))?;
-    let recorded_at = match times.as_ref() {
-        Some((last, t)) if last == text => *t,
-        _ => {
-            let t = parse_recorded_at(text)?;
-            *times = Some((text.to_string(), t));
-            t
-        }
-    };
-    Ok((id, recorded_at))
+    Ok((id, recorded_at_cached(text, times)?))
 }
 
 /// The sequential part of reading a log: seq, hash chain, batches, recorded time, and the fold.

@@ -313,7 +313,8 @@ impl Index {
             // Gathered in hash sets: a one-actor query of the UN votes log names 6,157 topics
             // (and its actor 6,157 times), which are looked up one by one; a tree's inserts,
             // or sorting lists of them, cost more (sorting was a twentieth of that query).
-            // Sized up front: about one name of each kind per selected record.
+            // Sized up front for the larger case: up to one name of each kind per selected
+            // record (a one-actor query has one actor and a topic per record).
             let sized = || FxHashSet::with_capacity_and_hasher(selected.len(), Default::default());
             let (mut a, mut t) = (sized(), sized());
             a.extend(a_links.into_iter().chain(actors).map(|x| x.as_str()));

@@ -10,8 +10,8 @@
 //! page the binary searches touched resident, with the kernel's pages around it: 85 MB for a
 //! one-actor query of a 4M-stance log.) Each part carries a check ([`check8`]: XXH3-64 of
 //! its bytes), so a damaged segment is found by the reader that touches the damage;
-//! the manifest holds the SHA-256 of the whole file, which `verify` and `stancelog index`
-//! check.
+//! the manifest holds the SHA-256 of the whole file, its header taken last ([`Segment::sum`]),
+//! which `verify` and `stancelog index` check.
 
 use std::collections::HashMap;
 use std::fs::File;
