@@ -835,12 +835,19 @@ impl Segment {
             total += to - from;
             i = j + 1;
         }
-        // A buffer handed back keeps its bytes: only room beyond them is zeroed (the reads
-        // below write every byte up to `total`; zeroing it whole each time was a twentieth
-        // of the instructions of a query of every pair).
-        let mut buf = spare.pop().unwrap_or_default();
-        buf.truncate(total);
-        buf.resize(total, 0);
+        // A fresh buffer is taken zeroed from the allocator, which knows fresh pages from the
+        // system are zero and does not clear them again (filling one was a fortieth of a
+        // one-actor query of the UN votes log). A buffer handed back keeps its bytes: only
+        // room beyond them is zeroed (the reads below write every byte up to `total`; zeroing
+        // it whole each time was about 4% of the instructions of a query of every pair).
+        let mut buf = match spare.pop() {
+            Some(mut b) => {
+                b.truncate(total);
+                b.resize(total, 0);
+                b
+            }
+            None => vec![0; total],
+        };
         let mut out = RecordBytes {
             bufs: Vec::new(),
             spans: Vec::with_capacity(spans.len()),
