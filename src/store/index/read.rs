@@ -183,7 +183,14 @@ impl Index {
                         }
                         Err(_) => Vec::new(),
                     };
-                    self.records(c, &mut mine)
+                    let read = self.records(c, &mut mine);
+                    // The buffers not used (a chunk within one segment takes one) go back:
+                    // dropped, they left the next chunks fresh memory to zero (most of the
+                    // buffers of a query of every pair were fresh).
+                    if let Ok(mut s) = spare.lock() {
+                        s.append(&mut mine);
+                    }
+                    read
                 })
                 .collect()
         };
