@@ -632,6 +632,17 @@ impl History {
         })
     }
 
+    /// Reads the slot and id of `seq` (and drops them), so that building its position finds
+    /// them in cache: the deciding rows of a long answer are touched in order as they are
+    /// handed out, their loads overlapping, before the threads writing the answer read them
+    /// one by one (each a cache miss at random: the rows are in name order, the slots in seq
+    /// order).
+    pub(crate) fn touch(&self, seq: Seq) {
+        if let Some(i) = self.index(seq) {
+            std::hint::black_box((self.slots[i], self.ids[i]));
+        }
+    }
+
     /// The body of a seq that is not a `stance.declared`, without a copy.
     pub(crate) fn other_body(&self, seq: Seq) -> Option<&EventBody> {
         match self.slots.get(self.index(seq)?)? {
