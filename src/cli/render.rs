@@ -231,7 +231,7 @@ impl Render {
         let row = |d: Decided| {
             let (actor, topic) = if needs.names { h.names(&d) } else { ("", "") };
             let (actor, topic) = (needs.name(actor), needs.name(topic));
-            h.position(&d)
+            h.position_view(&d)
                 .map(|p| PositionRow::needing(p, actor, topic, needs))
         };
         if let Some(cols) = cols {

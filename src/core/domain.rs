@@ -663,13 +663,13 @@ impl Correction {
             .collect()
     }
 
-    /// Applies the correction to a stance.
-    pub fn apply_to(&self, s: &mut StanceDeclared) {
+    /// [`Correction::apply_to`] a borrowed stance.
+    pub fn apply_to_view<'a>(&'a self, s: &mut StanceView<'a>) {
         if let Some(a) = &self.actor {
-            s.actor = a.clone();
+            s.actor = a.text();
         }
         if let Some(t) = &self.topic {
-            s.topic = t.clone();
+            s.topic = t.text();
         }
         if let Some(x) = self.stance {
             s.stance = x;
@@ -679,10 +679,10 @@ impl Correction {
             s.time = t.clone();
         }
         if let Some(q) = &self.quote {
-            s.quote = Some(q.clone());
+            s.quote = Some(q);
         }
         if let Some(c) = &self.cite {
-            s.cite = c.clone();
+            s.cite = CiteView::of(c);
         }
         if let Some(e) = self.event {
             s.event = Some(e);
@@ -690,6 +690,16 @@ impl Correction {
         if let Some(i) = self.instrument {
             s.instrument = Some(i);
         }
+    }
+
+    /// Applies the correction to a stance.
+    pub fn apply_to(&self, s: &mut StanceDeclared) {
+        let corrected = {
+            let mut v = StanceView::of(s);
+            self.apply_to_view(&mut v);
+            v.to_declared()
+        };
+        *s = corrected;
     }
 }
 

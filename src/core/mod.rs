@@ -27,5 +27,7 @@ pub(crate) use history::hash_id;
 pub use history::{ActorEntry, History, Rejection, TopicEntry};
 pub use measures::{Measure, Tally};
 pub use order::CanonicalKey;
-pub use query::{At, Change, ChangeKind, Decided, Filter, Position, Status, TimelineEntry};
+pub use query::{
+    At, Change, ChangeKind, Decided, Filter, Position, PositionView, Status, TimelineEntry,
+};
 pub use text::{QUOTE_CHARS_MAX, quoted};

@@ -8,6 +8,7 @@
 //! `sources_publication`, one element per source, in order).
 
 use crate::core::Day;
+use std::borrow::Cow;
 
 use super::rows::{ActorRow, ChangeRow, EventRow, PositionRow, TimelineRow, TopicRow};
 
@@ -51,13 +52,14 @@ impl Kind {
     }
 }
 
-/// One value of a cell.
+/// One value of a cell, its text borrowed from the row where it can be (`'a`: copying each
+/// cell's text was a twentieth of writing a long answer's rows).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+pub enum Cell<'a> {
     /// No value (JSON null, an empty CSV cell, a Parquet null).
     Null,
     /// Text.
-    Text(String),
+    Text(Cow<'a, str>),
     /// A whole number.
     Int(i64),
     /// True or false.
@@ -73,7 +75,7 @@ pub enum Cell {
 }
 
 /// How a column reads its value from a row.
-pub type Getter<R> = Box<dyn Fn(&R) -> Cell + Send + Sync>;
+pub type Getter<R> = Box<dyn for<'r> Fn(&'r R) -> Cell<'r> + Send + Sync>;
 
 /// One output column.
 pub struct Column<R> {
@@ -91,7 +93,7 @@ fn col<R>(
     name: &str,
     kind: Kind,
     meaning: &str,
-    get: impl Fn(&R) -> Cell + Send + Sync + 'static,
+    get: impl for<'r> Fn(&'r R) -> Cell<'r> + Send + Sync + 'static,
 ) -> Column<R> {
     Column {
         name: name.to_string(),
@@ -101,32 +103,32 @@ fn col<R>(
     }
 }
 
-fn text(s: &str) -> Cell {
-    Cell::Text(s.to_string())
+fn text(s: &str) -> Cell<'_> {
+    Cell::Text(Cow::Borrowed(s))
 }
 
-fn opt(s: &Option<String>) -> Cell {
+fn opt(s: &Option<String>) -> Cell<'_> {
     s.as_deref().map_or(Cell::Null, text)
 }
 
-fn opt_static(s: Option<&'static str>) -> Cell {
+fn opt_static(s: Option<&'static str>) -> Cell<'static> {
     s.map_or(Cell::Null, text)
 }
 
-fn int(n: u64) -> Cell {
+fn int(n: u64) -> Cell<'static> {
     Cell::Int(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-fn opt_int(n: Option<u64>) -> Cell {
+fn opt_int(n: Option<u64>) -> Cell<'static> {
     n.map_or(Cell::Null, int)
 }
 
-fn texts(v: &[String]) -> Cell {
+fn texts(v: &[String]) -> Cell<'static> {
     Cell::Texts(v.iter().map(|s| Some(s.clone())).collect())
 }
 
 /// A column as data: name, kind, meaning, getter.
-type Spec<R> = (&'static str, Kind, &'static str, fn(&R) -> Cell);
+type Spec<R> = (&'static str, Kind, &'static str, fn(&R) -> Cell<'_>);
 
 /// The columns of a position, in order.
 const POSITION_SPECS: &[Spec<PositionRow>] = &[
@@ -866,10 +868,10 @@ fn unknown_column(name: &str, all: &[String]) -> String {
 /// A cell as plain text, as a table shows it and CSV writes it before neutralising formulas:
 /// nothing for null, dates `YYYY-MM-DD`, recorded times RFC 3339, lists `;`-joined with `\`
 /// and `;` inside an element escaped as `\\` and `\;` (an absent element empty).
-pub fn plain_text(c: Cell) -> String {
+pub fn plain_text(c: Cell<'_>) -> String {
     match c {
         Cell::Null => String::new(),
-        Cell::Text(t) => t,
+        Cell::Text(t) => t.into_owned(),
         Cell::Int(n) => n.to_string(),
         Cell::Bool(b) => b.to_string(),
         Cell::Date(d) => d.to_string(),

@@ -17,7 +17,7 @@ pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The CSV text of a cell: its plain text, a text or list of texts neutralised.
-fn cell_text(c: Cell) -> String {
+fn cell_text(c: Cell<'_>) -> String {
     let is_text = matches!(c, Cell::Text(_) | Cell::Texts(_));
     let text = plain_text(c);
     if !is_text {

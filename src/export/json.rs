@@ -549,9 +549,9 @@ impl<R> JsonRow for Flat<'_, R> {
 }
 
 /// One cell as serde writes it (NDJSON), the same values as [`Flat`]'s pretty JSON.
-struct CellValue(Cell);
+struct CellValue<'a>(Cell<'a>);
 
-impl Serialize for CellValue {
+impl Serialize for CellValue<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match &self.0 {
             Cell::Null => s.serialize_none(),

@@ -49,7 +49,7 @@ fn epoch_days(d: Day) -> i32 {
 
 /// The Arrow array of one column over some rows. A cell of the wrong shape for its kind (a
 /// bug in a column's definition) is written as null.
-fn array(kind: Kind, cells: &[Cell]) -> ArrayRef {
+fn array(kind: Kind, cells: &[Cell<'_>]) -> ArrayRef {
     macro_rules! build {
         ($builder:expr, $pat:pat => $value:expr) => {{
             let mut b = $builder;
@@ -112,7 +112,7 @@ pub fn write_parquet<R, W: Write + Send>(
         let arrays: Vec<ArrayRef> = cols
             .iter()
             .map(|c| {
-                let cells: Vec<Cell> = chunk.iter().map(|r| (c.get)(r)).collect();
+                let cells: Vec<Cell<'_>> = chunk.iter().map(|r| (c.get)(r)).collect();
                 array(c.kind, &cells)
             })
             .collect();

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::{Serialize, Serializer};
 
 use crate::core::{
-    ActorEntry, ActorId, Change, Cite, Day, Event, EventBody, History, Position, Precision, Status,
-    TimelineEntry, TopicEntry, TopicId, ValidDate,
+    ActorEntry, ActorId, Change, Cite, CiteView, Day, Event, EventBody, History, Position,
+    PositionView, Precision, Status, TimeOfDay, TimelineEntry, TopicEntry, TopicId, ValidDate,
 };
 use crate::store::{Record, format_recorded_at};
 
@@ -186,14 +186,25 @@ fn topic_title(h: &History, topic: &TopicId) -> String {
 }
 
 impl CiteRow {
-    /// [`CiteRow::new`] taking the citation, its strings moved.
-    fn of(c: Cite) -> CiteRow {
+    /// [`CiteRow::new`] of a borrowed citation.
+    fn view(c: &CiteView<'_>) -> CiteRow {
         CiteRow {
+            publication: c.publication.to_owned(),
+            url: c.url.map(str::to_owned),
+            title: c.title.map(str::to_owned),
             published: c.published.map(|d| d.to_string()),
-            publication: c.publication,
-            url: c.url,
-            title: c.title,
-            via: c.via,
+            via: c.via.map(str::to_owned),
+        }
+    }
+
+    /// The row of a citation no column reads (empty: no copies made).
+    fn empty() -> CiteRow {
+        CiteRow {
+            publication: String::new(),
+            url: None,
+            title: None,
+            published: None,
+            via: None,
         }
     }
 }
@@ -204,8 +215,7 @@ impl PositionRow {
         PositionRow::of(h, p.clone())
     }
 
-    /// [`PositionRow::new`] taking the position: its stance's quote and citation are moved into
-    /// the row, not copied (the first source holds the one copy).
+    /// [`PositionRow::new`] taking the position.
     pub fn of(h: &History, p: Position<'_>) -> PositionRow {
         PositionRow::of_needing(h, p, Needs::ALL)
     }
@@ -218,22 +228,26 @@ impl PositionRow {
         } else {
             (String::new(), String::new())
         };
-        PositionRow::needing(p, actor, topic, needs)
+        PositionRow::needing(PositionView::of(&p), actor, topic, needs)
     }
 
-    /// [`PositionRow::of`] with its actor's name and topic's title given (by
-    /// [`History::names`], without looking the ids up; empty where `needs.names` is not set),
-    /// for columns that need only `needs`: without `needs.sources` the list of sources is left
-    /// empty (its copies of the quote and citation not made).
+    /// The row of a position borrowed from the history ([`History::position_view`]), with its
+    /// actor's name and topic's title given (by [`History::names`], without looking the ids
+    /// up; empty where `needs.names` is not set), for columns that need only `needs`: without
+    /// `needs.texts` the quote and citation are left empty, without `needs.sources` the list
+    /// of sources (their copies not made).
     pub fn needing(
-        p: Position<'_>,
+        p: PositionView<'_>,
         actor_name: String,
         topic_title: String,
         needs: Needs,
     ) -> PositionRow {
         let s = p.stance;
-        let quote = s.quote;
-        let cite = CiteRow::of(s.cite);
+        let (quote, cite) = if needs.texts || needs.sources {
+            (s.quote.map(str::to_owned), CiteRow::view(&s.cite))
+        } else {
+            (None, CiteRow::empty())
+        };
         let mut sources = Vec::new();
         if needs.sources {
             sources.push(SourceRow {
@@ -278,26 +292,36 @@ impl PositionRow {
             rcid: rcid(s.topic.as_str()),
             stance: s.stance.as_str(),
             polarity: s.stance.polarity(),
-            since: match &s.time {
-                Some(t) => format!("{}T{}", s.date, t.as_str()),
-                None => s.date.to_string(),
-            },
+            since: since_text(s.date, s.time.as_ref()),
             since_date: s.date.start(),
             since_precision: precision_name(s.date.precision()),
             since_time: s.time.as_ref().map(|t| t.as_str().to_string()),
             event: s.event.map(|e| e.as_str()),
             instrument: s.instrument.map(|i| i.as_str()),
-            recipient: s.recipient.as_ref().map(|r| r.as_str().to_owned()),
+            recipient: s.recipient.map(|r| r.as_str().to_owned()),
             quote,
             cite,
             sources,
             corrections,
-            declared_as: (s.actor != p.actor).then(|| s.actor.as_str().to_owned()),
+            declared_as: (s.actor.as_str() != p.actor.as_str())
+                .then(|| s.actor.as_str().to_owned()),
             seq: p.event.seq,
             event_id: uuid_text(&p.event.id),
             recorded_at: p.event.recorded_at,
         }
     }
+}
+
+/// A stated date as given, with its time of day if stated (`2024-10-21T09:30+09:00`), written
+/// without the formatting machinery (`Display` was a fortieth of a query of every pair).
+fn since_text(date: ValidDate, time: Option<&TimeOfDay>) -> String {
+    let mut b = Vec::with_capacity(10 + time.map_or(0, |t| 1 + t.as_str().len()));
+    date.write_to(&mut b);
+    if let Some(t) = time {
+        b.push(b'T');
+        b.extend_from_slice(t.as_str().as_bytes());
+    }
+    String::from_utf8(b).unwrap_or_default()
 }
 
 /// The parts of a position row that some columns (`--columns`) read beyond its plain
@@ -309,6 +333,9 @@ pub struct Needs {
     pub names: bool,
     /// `sources` (every `sources_*` column).
     pub sources: bool,
+    /// The quote and the citation (`quote`, every `cite_*` column; the first source holds
+    /// them too, so `sources` reads them as well).
+    pub texts: bool,
 }
 
 impl Needs {
@@ -316,6 +343,7 @@ impl Needs {
     pub const ALL: Needs = Needs {
         names: true,
         sources: true,
+        texts: true,
     };
 
     /// What columns of these flat names (a diff's `before_` and `after_` ones too) read.
@@ -323,6 +351,7 @@ impl Needs {
         let mut needs = Needs {
             names: false,
             sources: false,
+            texts: false,
         };
         for c in columns {
             let c = c
@@ -331,6 +360,7 @@ impl Needs {
                 .unwrap_or(c);
             needs.names |= c == "actor_name" || c == "topic_title";
             needs.sources |= c.starts_with("sources_");
+            needs.texts |= c == "quote" || c.starts_with("cite_");
         }
         needs
     }

@@ -183,7 +183,14 @@ impl Index {
                         }
                         Err(_) => Vec::new(),
                     };
-                    self.records(c, &mut mine)
+                    let read = self.records(c, &mut mine);
+                    // The buffers not used (a chunk within one segment takes one) go back:
+                    // dropped, they left the next chunks fresh memory to zero (most of the
+                    // buffers of a query of every pair were fresh).
+                    if let Ok(mut s) = spare.lock() {
+                        s.append(&mut mine);
+                    }
+                    read
                 })
                 .collect()
         };
@@ -829,5 +836,48 @@ mod tests {
         let mut list: Vec<Seq> = vec![2, 3];
         retain_absent(&mut list, |s| *s, []);
         assert_eq!(list, [2, 3]);
+    }
+
+    /// Given an account's list of 40 ids (sorted, registered at seqs 100, 99, ...) and sets of
+    /// wanted ids, some unknown, when their registrations are looked up, then both ways (a
+    /// search per id for a few, a walk of the list for many) give exactly the seqs of the
+    /// known ones.
+    #[test]
+    fn registrations_in_gives_the_known_ids_seqs_by_search_and_by_walk() {
+        let mut list: Vec<(String, super::super::account::Line)> = (0..40u64)
+            .map(|i| {
+                let line = super::super::account::Line {
+                    seq: 100 - i,
+                    ..Default::default()
+                };
+                (format!("unvotes-rcid-{i}"), line)
+            })
+            .collect();
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+        let seqs_of = |wanted: &[&str]| {
+            let set: FxHashSet<&str> = wanted.iter().copied().collect();
+            let mut got = registrations_in(&list, &set);
+            got.sort_unstable();
+            got
+        };
+        // Two ids: 2 x 6 searches < 40 entries, so searched for.
+        assert_eq!(seqs_of(&["unvotes-rcid-7", "nowhere"]), [93]);
+        // Twelve ids: 12 x 6 > 40, so the list is walked.
+        let many = [
+            "unvotes-rcid-0",
+            "unvotes-rcid-1",
+            "unvotes-rcid-10",
+            "unvotes-rcid-39",
+            "unvotes-rcid-4",
+            "unvotes-rcid-40",
+            "unvotes-rcid-",
+            "a",
+            "z",
+            "unvotes-rcid-5",
+            "unvotes-rcid-6",
+            "unvotes-rcid-3",
+        ];
+        assert_eq!(seqs_of(&many), [61, 90, 94, 95, 96, 97, 99, 100]);
+        assert_eq!(seqs_of(&[]), Vec::<Seq>::new());
     }
 }
