@@ -42,8 +42,9 @@ use uuid::Uuid;
 
 use super::{IMPORT_BATCH_EVENTS, ImportReport, Progress, RefusedRow, event_id};
 use crate::core::{
-    ActorId, ActorKind, ActorRegistered, Cite, Correction, Country, Event, EventBody, History, Sector,
-    Seq, Stance, StanceCited, StanceCorrected, StanceDeclared, TopicId, TopicKind, TopicRegistered,
+    ActorId, ActorKind, ActorRegistered, Cite, Correction, Country, Event, EventBody, History,
+    Sector, Seq, Stance, StanceCited, StanceCorrected, StanceDeclared, TopicId, TopicKind,
+    TopicRegistered,
 };
 use crate::error::{Error, Result};
 use crate::store::{
@@ -1156,7 +1157,9 @@ impl Engine<'_> {
 /// whose rows are citations.)
 fn cited_key(key: &str, cite: &Cite, quote: &Option<String>) -> String {
     fn text(k: &mut String, s: &str) {
-        if s.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\') {
+        if s.bytes()
+            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+        {
             k.push('"');
             k.push_str(s);
             k.push('"');
