@@ -252,7 +252,19 @@ impl<R: std::io::BufRead> LineCounter<R> {
             .fill_buf()
             .map_err(|e| crate::Error::io(path, e))?;
         let n = take(buf);
-        for &b in &buf[..n] {
+        let part = &buf[..n];
+        // Without a `\r` (most files), the line ends are the `\n`s, counted by memchr (a
+        // byte at a time, this loop was a twentieth of a GDELT import's reading thread).
+        if !part.is_empty() && memchr::memchr(b'\r', part).is_none() {
+            let crlf = self.after_cr && part[0] == b'\n';
+            self.line += (memchr::memchr_iter(b'\n', part).count() - usize::from(crlf)) as u64;
+            self.after_cr = false;
+            let buffered = buf.len();
+            self.reader.consume(n);
+            self.pos += n as u64;
+            return Ok((n, buffered));
+        }
+        for &b in part {
             match b {
                 b'\n' if self.after_cr => {}
                 b'\n' | b'\r' => self.line += 1,
@@ -388,5 +400,42 @@ mod tests {
             );
         }
         assert_eq!(event_id("x").get_version_num(), 5);
+    }
+
+    /// Given texts with `\n`, `\r\n` and lone `\r` line ends (a `\r\n` split between two
+    /// reads too), read through buffers of 1 to 7 bytes, when the line of each offset is
+    /// asked in rising order, then it is the line an editor shows: one more than the line
+    /// ends before it.
+    #[test]
+    fn the_line_of_each_offset_counts_every_kind_of_line_end() {
+        let texts = [
+            "plain\nlines\n\nend",
+            "a\nb\r\nc\rd\n\n\r\n\re",
+            "\r\n\r\n\n\r\rx\r",
+            "no line end",
+        ];
+        for text in texts {
+            let bytes = text.as_bytes();
+            let expected = |offset: usize| {
+                let before = &bytes[..offset];
+                let lone_n = before
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, &b)| b == b'\n' && (i == 0 || before[i - 1] != b'\r'))
+                    .count();
+                1 + lone_n as u64 + before.iter().filter(|&&b| b == b'\r').count() as u64
+            };
+            for capacity in 1..=7 {
+                let mut lines =
+                    LineCounter::new(std::io::BufReader::with_capacity(capacity, bytes));
+                for offset in 0..=bytes.len() {
+                    assert_eq!(
+                        lines.line_at(offset as u64, "t").unwrap(),
+                        expected(offset),
+                        "{text:?}, capacity {capacity}, offset {offset}"
+                    );
+                }
+            }
+        }
     }
 }
