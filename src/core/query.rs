@@ -69,6 +69,15 @@ pub struct Position<'a> {
     pub role: Option<&'a ActorRole>,
 }
 
+/// What [`Position`] and [`PositionView`] hold besides the stance and the actor, as
+/// `History::position_parts` gathers it.
+struct PositionParts<'a> {
+    event: EventMeta,
+    corrections: Vec<Event>,
+    citations: Vec<Event>,
+    role: Option<&'a ActorRole>,
+}
+
 /// A [`Position`] borrowed from the history ([`History::position_view`]): its ids, texts and
 /// citation are the history's own, not copies (corrections and citations, rare, are copied
 /// events as in a position). A long answer builds its rows from these.
@@ -445,8 +454,12 @@ impl History {
     ) -> Option<Position<'_>> {
         let stance = self.stance_known(seq, cutoff)?;
         let canon = self.canonical_actor(actor, cutoff);
-        let (event, corrections, citations, role) =
-            self.position_parts(canon, seq, cutoff, as_of)?;
+        let PositionParts {
+            event,
+            corrections,
+            citations,
+            role,
+        } = self.position_parts(canon, seq, cutoff, as_of)?;
         Some(Position {
             actor: canon.clone(),
             event,
@@ -467,8 +480,12 @@ impl History {
     ) -> Option<PositionView<'a>> {
         let stance = self.stance_view_known(seq, cutoff)?;
         let canon = self.canonical_actor(actor, cutoff);
-        let (event, corrections, citations, role) =
-            self.position_parts(canon, seq, cutoff, as_of)?;
+        let PositionParts {
+            event,
+            corrections,
+            citations,
+            role,
+        } = self.position_parts(canon, seq, cutoff, as_of)?;
         Some(PositionView {
             actor: canon,
             event,
@@ -482,14 +499,13 @@ impl History {
     /// What a position holds besides its stance and actor: the deciding event's meta, the
     /// corrections and citations of it known at `cutoff`, and the role its (canonical) actor
     /// `canon` held on `as_of`.
-    #[allow(clippy::type_complexity)]
     fn position_parts(
         &self,
         canon: &ActorId,
         seq: Seq,
         cutoff: Seq,
         as_of: Option<Day>,
-    ) -> Option<(EventMeta, Vec<Event>, Vec<Event>, Option<&ActorRole>)> {
+    ) -> Option<PositionParts<'_>> {
         let event = self.event_meta(seq)?;
         let notes = self.notes.get(&seq);
         let known = |v: &[Seq]| -> Vec<Event> {
@@ -498,12 +514,12 @@ impl History {
                 .filter_map(|s| self.event(*s))
                 .collect()
         };
-        Some((
+        Some(PositionParts {
             event,
-            notes.map_or_else(Vec::new, |n| known(&n.corrections)),
-            notes.map_or_else(Vec::new, |n| known(&n.citations)),
-            self.role_on(canon, as_of, cutoff),
-        ))
+            corrections: notes.map_or_else(Vec::new, |n| known(&n.corrections)),
+            citations: notes.map_or_else(Vec::new, |n| known(&n.citations)),
+            role: self.role_on(canon, as_of, cutoff),
+        })
     }
 
     fn retracted_at(&self, seq: Seq, cutoff: Seq) -> Option<Seq> {
@@ -606,7 +622,9 @@ impl History {
     }
 
     /// [`History::position`] borrowed from the history: what a row of a long answer is built
-    /// from without copying the stance.
+    /// from without copying the stance. As for [`History::position`], `d` must come from this
+    /// history's [`History::positions_decided`]: one of another history may panic (a symbol it
+    /// does not hold) or give another pair's position.
     pub fn position_view(&self, d: &Decided) -> Option<PositionView<'_>> {
         let r = &d.row;
         self.position_view_of(self.actor_syms.item(r.actor), r.seq(), d.cutoff, d.as_of)

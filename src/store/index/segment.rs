@@ -870,6 +870,8 @@ impl Segment {
             }
             at += to - from;
         }
+        // Every byte of the buffer was read (a spare buffer's old bytes are never seen).
+        debug_assert_eq!(at, total);
         out.bufs.push(buf);
         Ok(out)
     }
