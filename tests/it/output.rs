@@ -901,6 +901,13 @@ fn columns_work_for_diff_timeline_actors_topics_and_exports() {
         (vec!["timeline"], "topic_title,actor_name,stance"),
         (vec!["positions"], "actor_name,sources_seq,topic_title,seq"),
         (vec!["positions"], "seq,actor"),
+        // The quote and citation without any `sources_*` column: copied for the columns
+        // that read them alone (`Needs::texts` without `Needs::sources`).
+        (vec!["positions"], "quote,cite_publication,cite_url,cite_title,actor,corrections_seq"),
+        (
+            vec!["diff", "--from", "2024-10-01", "--to", "2024-10-25"],
+            "actor,before_quote,after_quote,after_cite_url,after_cite_publication",
+        ),
         (vec!["actors"], "name,actor,stances,aliases"),
         (vec!["topics"], "title,issues,stances,output_version"),
     ] {
