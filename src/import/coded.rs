@@ -718,13 +718,21 @@ fn icews(r: &csv::StringRecord, c: &Columns, cache: &mut Cache) -> Result<Coded,
     let topic = cache
         .topic(&recipient, cameo_act(&root), || root_words(&root))
         .map_err(refused)?;
-    let title = format!(
-        "ICEWS event {}: {} (CAMEO {code}, intensity {}), story {}",
+    // Joined, not formatted (as GDELT's title is): the formatting machinery showed in the
+    // reading thread's profile.
+    let title = [
+        "ICEWS event ",
         c.get(r, ID).unwrap_or("?"),
+        ": ",
         c.get(r, EXTRA_2).unwrap_or("?"),
+        " (CAMEO ",
+        code,
+        ", intensity ",
         intensity.unwrap_or("?"),
+        "), story ",
         c.get(r, EXTRA_1).unwrap_or("?"),
-    );
+    ]
+    .concat();
     Ok(Coded {
         date,
         actor,

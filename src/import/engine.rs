@@ -330,8 +330,14 @@ impl Target {
 enum Verdict {
     New(Uuid),
     Present,
-    Cited(NewEvent),
-    Corrected(NewEvent),
+    /// A `stance.cited` of id `id` whose target is `target`; its citation and quote are the
+    /// row's own, moved into it.
+    Cited {
+        id: Uuid,
+        target: Uuid,
+    },
+    /// Boxed: corrections are rare, and every verdict would take the size of an event.
+    Corrected(Box<NewEvent>),
     SameDayEntry,
 }
 
@@ -340,8 +346,28 @@ impl Verdict {
     fn adds(&self) -> bool {
         matches!(
             self,
-            Verdict::New(_) | Verdict::Cited(_) | Verdict::Corrected(_)
+            Verdict::New(_) | Verdict::Cited { .. } | Verdict::Corrected(_)
         )
+    }
+}
+
+/// What [`Engine::compared`] needs of the stance held under a row's key: how the row's stance
+/// differs from it, whether their citation and quote are the same, and (for a stance in the
+/// log, with [`EngineOptions::corrections`], when they differ) the correction.
+struct Held {
+    diff: Vec<String>,
+    same_cite: bool,
+    correction: Option<std::result::Result<Correction, String>>,
+}
+
+impl Held {
+    fn of(old: &StanceDeclared, new: &StanceDeclared, correct: bool) -> Held {
+        let diff = differences(old, new);
+        Held {
+            same_cite: old.cite == new.cite && (old.quote == new.quote || new.quote.is_none()),
+            correction: (correct && !diff.is_empty()).then(|| correction_of(old, new)),
+            diff,
+        }
     }
 }
 
@@ -545,13 +571,21 @@ impl<'p> Engine<'p> {
             Verdict::Present => self.report.already_present += 1,
             Verdict::SameDayEntry => self
                 .skip("a spell ends the day another begins (the actor stays a member)".to_string()),
-            Verdict::Cited(e) => {
+            Verdict::Cited { id, target } => {
                 self.report.cited += 1;
-                self.batch.push(e);
+                self.batch.push(NewEvent {
+                    id: Some(id),
+                    body: EventBody::StanceCited(StanceCited {
+                        target,
+                        cite: m.stance.cite,
+                        quote: m.stance.quote,
+                    }),
+                    line,
+                });
             }
             Verdict::Corrected(e) => {
                 self.report.corrected += 1;
-                self.batch.push(e);
+                self.batch.push(*e);
             }
             Verdict::New(id) => {
                 self.batch_ids.insert(id, self.batch.len());
@@ -691,19 +725,6 @@ impl<'p> Engine<'p> {
         self.target.seq_of(id)
     }
 
-    /// The stance held under `id` at `seq` (see [`Engine::seq_held`]), as known now; `None`
-    /// when that event is not a stance.
-    fn held(&mut self, id: &Uuid, seq: Seq) -> Result<Option<StanceDeclared>> {
-        if seq == 0 {
-            let i = self.batch_ids.get(id).copied();
-            return Ok(i.and_then(|i| match &self.batch[i].body {
-                EventBody::StanceDeclared(s) => Some(s.clone()),
-                _ => None,
-            }));
-        }
-        self.target.stance_now(seq)
-    }
-
     fn is_held(&mut self, id: &Uuid) -> Result<bool> {
         Ok(self.seq_held(id)?.is_some())
     }
@@ -720,43 +741,51 @@ impl<'p> Engine<'p> {
         let Some(seq) = self.seq_held(&id)? else {
             return Ok(Ok(Verdict::New(id)));
         };
-        let Some(old) = self.held(&id, seq)? else {
+        let new = &m.stance;
+        // What `compared` needs of the stance held: one in the batch is read where it lies (a
+        // copy of it for each row citing it showed in an ICEWS import's engine thread).
+        let held = if seq == 0 {
+            let i = self.batch_ids.get(&id).copied();
+            i.and_then(|i| match &self.batch[i].body {
+                EventBody::StanceDeclared(old) => Some(Held::of(old, new, false)),
+                _ => None,
+            })
+        } else {
+            let correct = self.opts.corrections;
+            (self.target.stance_now(seq)?).map(|old| Held::of(&old, new, correct))
+        };
+        let Some(held) = held else {
             return Ok(Err(format!(
                 "its id {id} is in the log for an event other than a stance.declared"
             )));
         };
-        self.compared(m, line, id, seq, &old)
+        self.compared(m, line, id, seq, held)
     }
 
-    /// What to do with a mapped stance whose key is held already (`old`, at `seq`; 0 when in
-    /// the batch being built), or why its row is refused.
+    /// What to do with a mapped stance whose key is held already (at `seq`; 0 when in the
+    /// batch being built), as `held` says it compares, or why its row is refused.
     fn compared(
         &mut self,
         m: &Mapped,
         line: u64,
         id: Uuid,
         seq: Seq,
-        old: &StanceDeclared,
+        held: Held,
     ) -> Result<Refusal<Verdict>> {
         let new = &m.stance;
-        let diff = differences(old, new);
+        let diff = held.diff;
         if diff.is_empty() {
-            if old.cite == new.cite && (old.quote == new.quote || new.quote.is_none()) {
+            if held.same_cite {
                 return Ok(Ok(Verdict::Present));
             }
             let cited = event_id(&cited_key(self.keying.text_of(m), &new.cite, &new.quote));
             if self.is_held(&cited)? {
                 return Ok(Ok(Verdict::Present));
             }
-            return Ok(Ok(Verdict::Cited(NewEvent {
-                id: Some(cited),
-                body: EventBody::StanceCited(StanceCited {
-                    target: id,
-                    cite: new.cite.clone(),
-                    quote: new.quote.clone(),
-                }),
-                line,
-            })));
+            return Ok(Ok(Verdict::Cited {
+                id: cited,
+                target: id,
+            }));
         }
         let words = diff.join("; ");
         let where_ = if seq == 0 {
@@ -774,16 +803,17 @@ impl<'p> Engine<'p> {
                 "a stance with this key is {where_} with other content ({words}): {hint}"
             )));
         }
-        let correction = match correction_of(old, new) {
-            Ok(c) => c,
-            Err(reason) => return Ok(Err(reason)),
+        let correction = match held.correction {
+            Some(Ok(c)) => c,
+            Some(Err(reason)) => return Ok(Err(reason)),
+            None => unreachable!("made for a stance in the log that differs, with --corrections"),
         };
         let key = format!("{}\u{1f}corrected\u{1f}{words}", self.keying.text_of(m));
         let corrected = event_id(&key);
         if self.is_held(&corrected)? {
             return Ok(Ok(Verdict::Present));
         }
-        Ok(Ok(Verdict::Corrected(NewEvent {
+        Ok(Ok(Verdict::Corrected(Box::new(NewEvent {
             id: Some(corrected),
             body: EventBody::StanceCorrected(StanceCorrected {
                 target: id,
@@ -791,7 +821,7 @@ impl<'p> Engine<'p> {
                 reason: format!("re-imported from data set `{}`: {words}", self.opts.dataset),
             }),
             line,
-        })))
+        }))))
     }
 
     fn skip(&mut self, why: String) {
