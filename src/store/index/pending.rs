@@ -212,7 +212,7 @@ struct Records {
 impl Records {
     /// Adds the events `from + 1..=last` of `h` (see [`Appender::add`]): records, posting
     /// lists, account. The records are synced here, batch by batch, on the pending thread:
-    /// publishing then syncs only the tables and the last batch (a 2M-event run's file synced
+    /// publishing then syncs only the header and the tables (a 2M-event run's file synced
     /// whole at its publish blocked the writer's thread, and the whole import behind it, for
     /// about 0.4 s).
     fn add(&mut self, h: &History, from: Seq, last: Seq) -> std::io::Result<()> {
@@ -470,8 +470,8 @@ pub(crate) struct Appender {
     recent: FxHashMap<Seq, Event>,
 }
 
-/// The most events [`Appender::recent`] holds (a re-import asks for every row's stance and
-/// appends no batch, which would otherwise clear it).
+/// The most events [`Appender::recent`] holds: a re-import asks for every row's stance and
+/// appends no batch, so nothing clears it; this cap bounds it.
 const RECENT_MAX: usize = 1 << 16;
 
 impl Drop for Pending {
