@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use comfy_table::{LineStyle, Table, TableStyle};
 use serde::Serialize;
 
-use stancelog::core::{Change, Decided, History, TimelineEntry};
+use stancelog::core::{Change, Decided, History, TimelineDecided};
 use stancelog::export;
 use stancelog::export::columns::{self, Column};
 use stancelog::export::json::Flat;
@@ -329,28 +329,27 @@ impl Render {
         }
     }
 
-    /// A timeline, as a table, JSON, NDJSON or CSV; `entries` as in [`Render::positions`].
-    pub fn timeline<'a, I>(
+    /// A timeline, as a table, JSON, NDJSON or CSV; `entries` as in [`Render::positions`],
+    /// decided but not built ([`History::timeline_decided`]).
+    pub fn timeline<I>(
         &self,
         out: &mut dyn Write,
-        h: &'a History,
+        h: &History,
         when: &str,
         cols: Option<&[Column<TimelineRow>]>,
         entries: impl Fn() -> I,
     ) -> io::Result<()>
     where
-        I: Iterator<Item = TimelineEntry<'a>>,
+        I: Iterator<Item = TimelineDecided>,
     {
+        let needs = needs_of(cols);
+        let row = |t: TimelineDecided| TimelineRow::decided(h, &t, needs);
         if let Some(cols) = cols {
-            let needs = needs_of(Some(cols));
-            let row = |e| Some(TimelineRow::needing(h, e, needs));
             return chosen(self.format, out, cols, entries, row);
         }
-        let rows = || entries().map(|e| TimelineRow::of(h, e));
+        let rows = || entries().filter_map(row);
         match self.format {
-            Format::Json => {
-                export::json::write_pretty_par(out, entries(), |e| Some(TimelineRow::of(h, e)))
-            }
+            Format::Json => export::json::write_pretty_par(out, entries(), row),
             Format::Ndjson => export::write_ndjson(out, rows()),
             Format::Csv => export::write_csv(out, &columns::timeline(), rows()),
             Format::Table => {

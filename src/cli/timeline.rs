@@ -22,7 +22,17 @@ pub fn run(
     let mut index = open_index(target)?;
     let reg = registry(target, &mut index, &t.query.scope)?;
     let (known, f) = query(&reg, &index, &t.query, now)?;
-    let h = read_index(target, &mut index, |i| i.query_history(&f))?;
+    // Columns that read no topic's title need no topic's registration.
+    let titles = cols
+        .as_deref()
+        .is_none_or(|c| c.iter().any(|c| c.name == "topic_title"));
+    let h = read_index(target, &mut index, |i| {
+        if titles {
+            i.query_history(&f)
+        } else {
+            i.query_history_untitled(&f)
+        }
+    })?;
     // The cutoff used, as `positions` and `diff` give it in their headings.
     let when = match (known, recorded_by(&index, known)) {
         (_, Some(words)) => format!(" {words}"),
@@ -30,7 +40,7 @@ pub fn run(
         (None, None) => String::new(),
     };
     Render::new(t.format).timeline(out, &h, &when, cols.as_deref(), || {
-        h.timeline_iter(known, &f)
+        h.timeline_decided(known, &f)
     })?;
     Ok(())
 }

@@ -28,6 +28,7 @@ pub use history::{ActorEntry, History, Rejection, TopicEntry};
 pub use measures::{Measure, Tally};
 pub use order::CanonicalKey;
 pub use query::{
-    At, Change, ChangeKind, Decided, Filter, Position, PositionView, Status, TimelineEntry,
+    At, Change, ChangeKind, Decided, Filter, Position, PositionView, Status, TimelineDecided,
+    TimelineEntry,
 };
 pub use text::{QUOTE_CHARS_MAX, quoted};

@@ -9,7 +9,8 @@ use serde::{Serialize, Serializer};
 
 use crate::core::{
     ActorEntry, ActorId, Change, Cite, CiteView, Day, Event, EventBody, History, Position,
-    PositionView, Precision, Status, TimeOfDay, TimelineEntry, TopicEntry, TopicId, ValidDate,
+    PositionView, Precision, Status, TimeOfDay, TimelineDecided, TimelineEntry, TopicEntry,
+    TopicId, ValidDate,
 };
 use crate::store::{Record, format_recorded_at};
 
@@ -472,7 +473,28 @@ impl TimelineRow {
 
     /// [`TimelineRow::of`] for columns that need only `needs` ([`PositionRow::needing`]).
     pub fn needing(h: &History, e: TimelineEntry<'_>, needs: Needs) -> TimelineRow {
-        let (superseded_by, retracted_by) = match e.status {
+        TimelineRow::with_status(h, e.status, PositionRow::of_needing(h, e.position, needs))
+    }
+
+    /// The row of a timeline entry decided by `h` ([`History::timeline_decided`]), its
+    /// position borrowed from the history ([`History::position_view`]) with the names given by
+    /// symbol ([`History::names`]), as [`PositionRow::needing`] builds a row of positions:
+    /// the same row as [`TimelineRow::needing`] of the built entry, without copying the stance
+    /// first. `None` where `h` builds no position for it (never, for one it decided).
+    pub fn decided(h: &History, t: &TimelineDecided, needs: Needs) -> Option<TimelineRow> {
+        let (actor, topic) = if needs.names {
+            h.names(&t.decided)
+        } else {
+            ("", "")
+        };
+        let (actor, topic) = (needs.name(actor), needs.name(topic));
+        let p = h.position_view(&t.decided)?;
+        let position = PositionRow::needing(p, actor, topic, needs);
+        Some(TimelineRow::with_status(h, t.status, position))
+    }
+
+    fn with_status(h: &History, status: Status, position: PositionRow) -> TimelineRow {
+        let (superseded_by, retracted_by) = match status {
             Status::Current => (None, None),
             Status::Superseded { by } => (Some(by), None),
             Status::Retracted { by } => (None, Some(by)),
@@ -482,11 +504,11 @@ impl TimelineRow {
             _ => None,
         });
         TimelineRow {
-            status: e.status.as_str(),
+            status: status.as_str(),
             superseded_by,
             retracted_by,
             retraction_reason,
-            position: PositionRow::of_needing(h, e.position, needs),
+            position,
         }
     }
 }

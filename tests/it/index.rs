@@ -468,6 +468,10 @@ fn compare(full: &History, index: &ProjectionIndex) -> Result<(), TestCaseError>
         // What positions, diffs and timelines read (the analysis reads `history`, whose every
         // registration `index_analysis.rs` checks).
         let h = index.query_history(&f).map_err(TestCaseError::fail)?;
+        // What a timeline whose columns read no topic's title reads.
+        let untitled = index
+            .query_history_untitled(&f)
+            .map_err(TestCaseError::fail)?;
         for known in &cutoffs {
             for as_of in &days {
                 let at = At {
@@ -506,6 +510,17 @@ fn compare(full: &History, index: &ProjectionIndex) -> Result<(), TestCaseError>
             }
             let timeline = h.timeline_at(*known, &f);
             prop_assert_eq!(&timeline, &full.timeline_at(*known, &f));
+            prop_assert_eq!(&untitled.timeline_at(*known, &f), &timeline);
+            // A timeline row's names, read by symbol, are the whole log's, as for positions.
+            for t in h.timeline_decided(*known, &f) {
+                let p = h.position(&t.decided).expect("a decided entry's position");
+                let (actor, topic) = h.names(&t.decided);
+                prop_assert_eq!(actor, full.actor(&p.actor).map_or("", |a| a.name.as_str()));
+                prop_assert_eq!(
+                    topic,
+                    full.topic(&p.stance.topic).map_or("", |t| t.title.as_str())
+                );
+            }
             for e in &timeline {
                 registrations_agree(&h, full, &e.position)?;
             }

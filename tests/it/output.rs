@@ -1002,3 +1002,38 @@ fn every_column_named_is_the_full_csv_and_json_without_columns_stays_nested() {
     assert!(j[0]["cite"].is_object() && j[0]["sources"].is_array());
 }
 }
+
+on_both_backends! {
+#[test]
+fn every_column_of_a_long_answer_holds_the_full_rows_value_in_json() {
+    // Given the seed log, and for each long answer (whole, and of one actor, which the index
+    // answers from its posting lists) every one of its columns named,
+    let log = seed_log();
+    for args in [
+        vec!["positions"],
+        vec!["positions", "--actor", "prk"],
+        vec!["timeline"],
+        vec!["timeline", "--actor", "prk"],
+    ] {
+        let csv = stdout(&run_log(&log, &[&args[..], &["--format", "csv"]].concat(), None));
+        let all = csv.lines().next().unwrap().to_string();
+        // (and all but the topic's title: a timeline then reads no topic's registration)
+        let untitled: Vec<&str> = all.split(',').filter(|c| *c != "topic_title").collect();
+        let full = flat_rows(&log, &args);
+        for list in [all.clone(), untitled.join(",")] {
+            let o = run_log(&log, &[&args[..], &["--format", "json", "--columns", &list]].concat(), None);
+            assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+            let picked: Vec<Map<String, Value>> = serde_json::from_str(&stdout(&o)).unwrap();
+            // then each row's value of each column is the full row's, flattened.
+            assert!(picked.len() > 1, "{args:?}");
+            assert_eq!(picked.len(), full.len(), "{args:?}");
+            for (p, f) in picked.iter().zip(&full) {
+                assert_eq!(p.len(), list.split(',').count(), "{args:?}");
+                for n in list.split(',') {
+                    assert_eq!(p[n], value_of(f, n), "{args:?}: column {n}");
+                }
+            }
+        }
+    }
+}
+}

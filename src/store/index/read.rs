@@ -299,12 +299,17 @@ impl Index {
     /// stances.) The records are folded from their bytes (`segment::fold_record`: a stance
     /// needs no owned event), read on worker threads when there are many; decoding each into
     /// an event first was a third of a one-actor query.
+    ///
+    /// Without `titles`, the registrations of the topics only the selected stances name are
+    /// left out too (a timeline whose columns read no topic's title needs none: the topics'
+    /// registrations, read, parsed and decoded, were a quarter of a one-actor query).
     fn fold_named(
         &self,
         h: &mut History,
         selected: &[Located],
         actors: &[ActorId],
         topics: &[TopicId],
+        titles: bool,
     ) -> Result<(), Damage> {
         let links = self.links()?;
         let picked = self.read_parts(selected)?;
@@ -327,10 +332,18 @@ impl Index {
             // is a plain one (folded from that below; parsing it again was a tenth of a
             // one-actor query).
             let mut stances = Vec::with_capacity(selected.len());
+            let mut untitled: Vec<&str> = Vec::new();
             for (seq, body) in picked.iter().flat_map(RecordBytes::iter) {
                 let mut r = Reader::new(body);
                 stances.push(r.record_ref().ok().and_then(|rec| {
-                    names_in_ref(&rec, &mut a, &mut t);
+                    // (A correction's topic is not one of a stance's own: the history
+                    // knows it by its registration.)
+                    if titles || rec.type_name != "stance.declared" {
+                        names_in_ref(&rec, &mut a, &mut t);
+                    } else {
+                        names_in_ref(&rec, &mut a, &mut untitled);
+                        untitled.clear();
+                    }
                     plain_stance(seq, &rec, r.at_end(), &mut last)
                 }));
             }
@@ -437,7 +450,7 @@ impl Index {
         self.add_targets(targets, &mut seqs)?;
         sort_located(&mut seqs);
         let mut h = History::sparse_to(self.seq_last());
-        self.fold_named(&mut h, &seqs, actors, topics)?;
+        self.fold_named(&mut h, &seqs, actors, topics, true)?;
         Ok(h)
     }
 
@@ -474,7 +487,7 @@ impl Index {
         self.add_targets(&targets, &mut seqs)?;
         sort_located(&mut seqs);
         let mut h = History::sparse_to(self.seq_last());
-        self.fold_named(&mut h, &seqs, &[], &[])?;
+        self.fold_named(&mut h, &seqs, &[], &[], true)?;
         // A follower prints every seq of the range: one the index lacks is damage, never a
         // seq skipped in silence.
         match range.iter().find(|s| h.event_meta(**s).is_none()) {
@@ -557,7 +570,7 @@ impl Index {
         match (actor_ids, topic_ids) {
             (Some(a), Some(t)) if !issues && self.memory.is_none() => {
                 let mut h = History::sparse();
-                self.fold_named(&mut h, &[], &a, &t)?;
+                self.fold_named(&mut h, &[], &a, &t, true)?;
                 Ok(h)
             }
             _ => self.registry(),
@@ -572,7 +585,7 @@ impl Index {
     /// # Errors
     /// Damage found while reading, in words.
     pub fn history(&self, filter: &Filter) -> Result<History, Damage> {
-        self.history_of(filter, true)
+        self.history_of(filter, true, true)
     }
 
     /// [`Index::history`] for positions, diffs and timelines, which name only the actors and
@@ -585,10 +598,27 @@ impl Index {
     /// # Errors
     /// Damage found while reading, in words.
     pub fn query_history(&self, filter: &Filter) -> Result<History, Damage> {
-        self.history_of(filter, false)
+        self.history_of(filter, false, true)
     }
 
-    fn history_of(&self, filter: &Filter, every_topic: bool) -> Result<History, Damage> {
+    /// [`Index::query_history`] for an answer that reads no topic's title (a timeline with
+    /// `--columns` naming no `topic_title`; positions and diffs are ordered by title): the
+    /// registrations of the topics only its stances name are left out, so the history has
+    /// their stances but not their titles ([`History::topic`] is `None` for them). A filter
+    /// with an issue still folds every registration.
+    ///
+    /// # Errors
+    /// Damage found while reading, in words.
+    pub fn query_history_untitled(&self, filter: &Filter) -> Result<History, Damage> {
+        self.history_of(filter, false, false)
+    }
+
+    fn history_of(
+        &self,
+        filter: &Filter,
+        every_topic: bool,
+        titles: bool,
+    ) -> Result<History, Damage> {
         if let Some(h) = &self.memory {
             return Ok(h.clone());
         }
@@ -618,7 +648,7 @@ impl Index {
         }
         let actors: Vec<ActorId> = filter.actors.iter().cloned().collect();
         let topics: Vec<TopicId> = filter.topics.iter().cloned().collect();
-        self.fold_named(&mut h, &rest, &actors, &topics)?;
+        self.fold_named(&mut h, &rest, &actors, &topics, titles)?;
         Ok(h)
     }
 
