@@ -25,6 +25,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::collections::BTreeSet;
@@ -177,9 +178,13 @@ pub(crate) struct Pending {
     /// Ids the map makes room for at once from its second batch on (a whole run: see
     /// [`Pending::add`]).
     room: u64,
-    /// Whether any of them is a correction, retraction or citation (else no stance has
-    /// notes among them, and [`Appender::notes`] need not wait for the pending thread).
-    notes: bool,
+    /// The notes (corrections, retractions, citations) among them, by the seq of the stance
+    /// each names: what their `n\0SEQ` posting lists hold, kept here too so that
+    /// [`Appender::notes`] never waits for the pending thread (see [`Pending::add`]).
+    notes: FxHashMap<Seq, Vec<Seq>>,
+    /// The batch last given to the pending thread (its first and last seq) and its history,
+    /// shared with that thread: [`Pending::event`] reads its events here, not waiting.
+    flight: Option<(Seq, Seq, Arc<History>)>,
     records: Work,
 }
 
@@ -286,7 +291,8 @@ impl Pending {
             ids: Vec::new(),
             table: hashbrown::HashTable::new(),
             room: room.min(ID_ROOM_MAX),
-            notes: false,
+            notes: FxHashMap::default(),
+            flight: None,
             records: Work::Idle(Box::new(records)),
         })
     }
@@ -334,10 +340,15 @@ impl Pending {
         }
     }
 
-    /// Adds the events `from + 1..=last` of `h` (a batch just appended): their ids here, at
-    /// once, and their records, posting lists and account on the pending thread, which takes
-    /// `h` along (the writer makes a new history for its next batch) and frees it after. The
-    /// thread's previous batch is waited for first: one batch at a time is in flight.
+    /// Adds the events `from + 1..=last` of `h` (a batch just appended): their ids (and
+    /// notes, by the stance each names) here, at once, and their records, posting lists and
+    /// account on the pending thread, which shares `h` with [`Pending::event`] until the next
+    /// batch (the writer makes a new history for its next batch; the history is freed on a
+    /// thread of its own). The thread's previous batch is waited for first: one batch at a
+    /// time is in flight. Nothing else waits for it but a read of an earlier batch's record
+    /// (a re-import) and publishing: the importer asks for the stances its rows cite as soon
+    /// as the next batch starts, and waiting then for the notes among the pending events held
+    /// the writer's thread for most of the pending thread's batch (an ICEWS import).
     ///
     /// The id map grows to fit the first batch; from the second on it has room for `room`
     /// ids (a whole run, up to [`ID_ROOM_MAX`]: 10 MB), so it is rehashed at most once more:
@@ -350,6 +361,7 @@ impl Pending {
     /// That of an earlier batch's write (see [`Pending::settled`]).
     fn add(&mut self, h: History, from: Seq, last: Seq) -> std::io::Result<()> {
         self.settled()?;
+        self.release_flight();
         let Work::Idle(mut records) =
             std::mem::replace(&mut self.records, Work::Failed(String::new()))
         else {
@@ -377,18 +389,48 @@ impl Pending {
                 .insert_unique(hash_id(&meta.id), i, |i| hash_id(&ids[*i as usize]));
             self.len += 1;
         }
+        for seq in from + 1..=last {
+            let target = match h.other_body(seq) {
+                Some(EventBody::StanceCorrected(c)) => c.target,
+                Some(EventBody::StanceRetracted(r)) => r.target,
+                Some(EventBody::StanceCited(c)) => c.target,
+                _ => continue,
+            };
+            // As `keys::postings` files it under `n\0SEQ`.
+            if let Some(t) = h.seq_of(&target) {
+                self.notes.entry(t).or_default().push(seq);
+            }
+        }
+        let h = Arc::new(h);
+        let shared = Arc::clone(&h);
         let spawned = std::thread::Builder::new()
             .name("stancelog-pending".to_string())
             .spawn(move || {
-                let done = records.add(&h, from, last);
+                let done = records.add(&shared, from, last);
                 (records, done)
             })?;
         self.records = Work::Busy(spawned);
+        self.flight = Some((from + 1, last, h));
         Ok(())
     }
 
-    /// The event of `seq` (one it holds), read back from its file.
+    /// Lets the history of the batch in flight go (the pending thread frees it when done, or a
+    /// thread of its own if it is done already): [`Pending::event`] then reads its records.
+    fn release_flight(&mut self) {
+        if let Some((_, _, h)) = self.flight.take() {
+            crate::store::drop_elsewhere(h);
+        }
+    }
+
+    /// The event of `seq` (one it holds): from the history of the batch in flight, or read
+    /// back from its file (once the pending thread is done).
     fn event(&mut self, seq: Seq) -> std::result::Result<Event, Damage> {
+        if let Some((from, last, h)) = &self.flight
+            && (*from..=*last).contains(&seq)
+            && let Some(e) = h.event(seq)
+        {
+            return Ok(e);
+        }
         let damaged = |e: std::io::Error| format!("the pending segment could not be read: {e}");
         let i = (seq - self.first) as usize;
         let r = self.settled().map_err(damaged)?;
@@ -398,14 +440,6 @@ impl Pending {
         let mut buf = vec![0; (to - from) as usize];
         r.file.read_exact_at(&mut buf, from).map_err(damaged)?;
         segment::decode(seq, &buf, &mut None)
-    }
-
-    /// The seqs the posting list of `key` holds among the pending events.
-    fn postings(&mut self, key: &[u8]) -> std::result::Result<Vec<Seq>, Damage> {
-        let r = self
-            .settled()
-            .map_err(|e| format!("the pending segment was not kept: {e}"))?;
-        Ok(r.postings.get(key).cloned().unwrap_or_default())
     }
 
     /// Makes its file the segment of its events, named `path` (its ids, offsets and posting
@@ -650,9 +684,7 @@ impl Appender {
                 seg.postings(&key, &mut out)?;
             }
         }
-        if self.pending.notes {
-            out.extend(self.pending.postings(&key)?);
-        }
+        out.extend(self.pending.notes.get(&seq).into_iter().flatten());
         out.sort_unstable();
         out.dedup();
         Ok(out)
@@ -737,6 +769,9 @@ impl Appender {
         });
         self.recent.clear();
         events.extend(self.events(&seqs)?);
+        // Nothing reads the batch in flight again before the next is added: its history is
+        // freed as soon as the pending thread is done with it, not held beside the next.
+        self.pending.release_flight();
         events.extend(self.index.links()?.iter().cloned());
         events.extend(self.links.iter().cloned());
         let (actors, topics) = named(batch, &events);
@@ -775,7 +810,6 @@ impl Appender {
                     | EventBody::StanceRetracted(_)
                     | EventBody::StanceCited(_)
             ) {
-                self.pending.notes = true;
                 continue;
             }
             let Some(e) = h.event(seq) else { continue };
@@ -1090,6 +1124,67 @@ mod tests {
             IndexCheck::Agrees { seq: last }
         );
         assert!(dir_holds_only_index(&crate::store::index_path(&path)));
+    }
+
+    /// While the pending thread may still hold a batch, the writer reads that batch's events
+    /// and the notes it added (from its history and the notes kept on the writer's thread, not
+    /// waiting): the same as the whole log's fold says.
+    #[test]
+    fn the_batch_in_flight_and_its_notes_read_as_the_log_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        Log::create(&path).unwrap();
+        let log = LogRef::File(path.clone());
+        let mut w = Writer::open_import(&log, Duration::from_secs(5)).unwrap();
+        let mut first: String = (0..4).map(actor).collect();
+        for t in 0..4 {
+            first += &format!(
+                "{{\"type\":\"topic.registered\",\"topic\":\"t{t}\",\"title\":\"T\",\"kind\":\"policy\"}}\n"
+            );
+        }
+        first += &(0..6)
+            .map(|n| stance(n, n % 4, n % 3, "oppose"))
+            .collect::<String>();
+        append_to(&mut w, &first, 1);
+        // Batch 2 corrects, retracts and cites stances of batch 1 and one of its own.
+        let mut second = stance(10, 1, 1, "support");
+        for (n, target, body) in [
+            (
+                20,
+                0,
+                "\"type\":\"stance.corrected\",\"reason\":\"r\",\"stance\":\"neutral\"",
+            ),
+            (21, 1, "\"type\":\"stance.retracted\",\"reason\":\"r\""),
+            (
+                22,
+                2,
+                "\"type\":\"stance.cited\",\"cite\":{\"publication\":\"Q\"}",
+            ),
+            (
+                23,
+                10,
+                "\"type\":\"stance.cited\",\"cite\":{\"publication\":\"R\"}",
+            ),
+        ] {
+            second += &format!(
+                "{{{body},\"id\":\"{}\",\"target\":\"{}\"}}\n",
+                id(n),
+                id(target)
+            );
+        }
+        append_to(&mut w, &second, 2);
+        w.wait_durable().unwrap();
+        let whole = Log::open(&path).unwrap();
+        let h = whole.history();
+        let last = h.seq_last();
+        assert_eq!(last, 8 + 6 + 5);
+        for seq in 1..=last {
+            assert_eq!(w.event(seq).unwrap(), h.event(seq), "seq {seq}");
+            assert_eq!(w.stance_now(seq).unwrap(), h.stance_known(seq, last));
+        }
+        // Stance 9 corrected, 10 retracted, 11 and 15 cited: each read with its notes.
+        assert_eq!(w.stance_now(9).unwrap().unwrap().stance.as_str(), "neutral");
+        assert_eq!(w.update_index().unwrap(), None);
     }
 
     /// The files named `pending.*` in the index folder of `path`.
