@@ -348,7 +348,7 @@ impl Pending {
     /// after (held until the next batch, it raised a 4M-row GDELT import's peak by about 45
     /// MB). The thread's previous batch is waited for first: one batch at a
     /// time is in flight. Nothing else waits for it but a read of an earlier batch's record
-    /// (a re-import) and publishing: the importer asks for the stances its rows cite as soon
+    /// (a re-import, or a row naming a stance of two or more batches back) and publishing: the importer asks for the stances its rows cite as soon
     /// as the next batch starts, and waiting then for the notes among the pending events held
     /// the writer's thread for most of the pending thread's batch (an ICEWS import).
     ///
@@ -421,9 +421,16 @@ impl Pending {
         if let Some((from, last, weak)) = &self.flight
             && (*from..=*last).contains(&seq)
             && let Some(h) = weak.upgrade()
-            && let Some(e) = h.event(seq)
         {
-            return Ok(e);
+            let e = h.event(seq);
+            // The pending thread may have let it go meanwhile: a history of tens of
+            // thousands of events is then freed on a thread of its own, not this one.
+            if Arc::strong_count(&h) == 1 {
+                crate::store::drop_elsewhere(h);
+            }
+            if let Some(e) = e {
+                return Ok(e);
+            }
         }
         let damaged = |e: std::io::Error| format!("the pending segment could not be read: {e}");
         let i = (seq - self.first) as usize;

@@ -13,12 +13,12 @@ use uuid::Uuid;
 use super::Index;
 use super::keys::{self, GLOBAL};
 use super::segment::{
-    Located, RecordBytes, Segment, decode_body, fold_record, fold_stance, plain_stance,
-    sort_located,
+    Located, PlainStance, RecordBytes, Segment, decode_body, fold_record, fold_stance,
+    plain_stance, sort_located,
 };
 use crate::core::{ActorId, Event, EventBody, Filter, History, Seq, TopicId};
 use crate::store::NewEvent;
-use crate::store::codec::{Reader, RecordRef};
+use crate::store::codec::{LastRecorded, Reader, RecordRef};
 
 /// Records are read and their checks verified on worker threads in windows of this many events
 /// (bounded memory: the buffers handed back are capped too). Each window's buffers are handed
@@ -354,43 +354,7 @@ impl Index {
         let registered = self.read_parts(&named)?;
         h.reserve(selected.len() + named.len() + links.len());
         h.reserve_others(named.len() + links.len());
-        // The three sources merged in seq order; an event in two of them (an alias link that
-        // a writer also asked for by its id) is folded once.
-        let mut picked = picked
-            .iter()
-            .flat_map(RecordBytes::iter)
-            .zip(stances)
-            .peekable();
-        let mut registered = registered.iter().flat_map(RecordBytes::iter).peekable();
-        let mut links = links.iter().peekable();
-        loop {
-            let heads = [
-                picked.peek().map(|((s, _), _)| *s),
-                registered.peek().map(|(s, _)| *s),
-                links.peek().map(|e| e.seq),
-            ];
-            let Some(seq) = heads.iter().flatten().min().copied() else {
-                return Ok(());
-            };
-            let mut folded = false;
-            if let Some(((_, body), stance)) = picked.next_if(|((s, _), _)| *s == seq) {
-                match stance {
-                    Some(stance) => fold_stance(h, seq, &stance),
-                    None => fold_record(h, seq, body, &mut last)?,
-                }
-                folded = true;
-            }
-            if let Some((_, body)) = registered.next_if(|(s, _)| *s == seq)
-                && !std::mem::replace(&mut folded, true)
-            {
-                fold_record(h, seq, body, &mut last)?;
-            }
-            if let Some(e) = links.next_if(|e| e.seq == seq)
-                && !folded
-            {
-                h.apply(e.clone());
-            }
-        }
+        fold_merged(h, &picked, stances, &registered, links, &mut last)
     }
 
     /// The record bodies of `located` (sorted by seq), read (and their checks verified) on
@@ -786,6 +750,56 @@ pub(crate) fn names_in_record<'a>(
 ) {
     if let Ok(r) = Reader::new(body).record_ref() {
         names_in_ref(&r, actors, topics);
+    }
+}
+
+/// Folds into `h`, in seq order, [`Index::fold_named`]'s three sources: the selected records
+/// (`picked`, each with the plain stance parsed from it, if any, in `stances`), the
+/// registrations they need, and the alias links and roles.
+fn fold_merged(
+    h: &mut History,
+    picked: &[RecordBytes],
+    stances: Vec<Option<PlainStance<'_>>>,
+    registered: &[RecordBytes],
+    links: &[Event],
+    last: &mut LastRecorded,
+) -> Result<(), Damage> {
+    // The three sources merged in seq order; an event in two of them (an alias link that
+    // a writer also asked for by its id) is folded once.
+    let mut picked = picked
+        .iter()
+        .flat_map(RecordBytes::iter)
+        .zip(stances)
+        .peekable();
+    let mut registered = registered.iter().flat_map(RecordBytes::iter).peekable();
+    let mut links = links.iter().peekable();
+    loop {
+        let heads = [
+            picked.peek().map(|((s, _), _)| *s),
+            registered.peek().map(|(s, _)| *s),
+            links.peek().map(|e| e.seq),
+        ];
+        let Some(seq) = heads.iter().flatten().min().copied() else {
+            return Ok(());
+        };
+        let mut folded = false;
+        if let Some(((_, body), stance)) = picked.next_if(|((s, _), _)| *s == seq) {
+            match stance {
+                Some(stance) => fold_stance(h, seq, &stance),
+                None => fold_record(h, seq, body, last)?,
+            }
+            folded = true;
+        }
+        if let Some((_, body)) = registered.next_if(|(s, _)| *s == seq)
+            && !std::mem::replace(&mut folded, true)
+        {
+            fold_record(h, seq, body, last)?;
+        }
+        if let Some(e) = links.next_if(|e| e.seq == seq)
+            && !folded
+        {
+            h.apply(e.clone());
+        }
     }
 }
 
