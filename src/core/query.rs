@@ -635,16 +635,16 @@ impl History {
     }
 
     /// The position a [`Decided`] of this history stands for. `d` must come from this
-    /// history's [`History::positions_decided`] or [`History::timeline_decided`]: one of another history may panic (a symbol it
-    /// does not hold) or give another pair's position.
+    /// history's [`History::positions_decided`] or [`History::timeline_decided`]: one of
+    /// another history may panic (a symbol it does not hold) or give another pair's position.
     pub fn position(&self, d: &Decided) -> Option<Position<'_>> {
         self.position_at_row(&d.row, d.cutoff, d.as_of)
     }
 
     /// [`History::position`] borrowed from the history: what a row of a long answer is built
     /// from without copying the stance. As for [`History::position`], `d` must come from this
-    /// history's [`History::positions_decided`] or [`History::timeline_decided`]: one of another history may panic (a symbol it
-    /// does not hold) or give another pair's position.
+    /// history's [`History::positions_decided`] or [`History::timeline_decided`]: one of
+    /// another history may panic (a symbol it does not hold) or give another pair's position.
     pub fn position_view(&self, d: &Decided) -> Option<PositionView<'_>> {
         let r = &d.row;
         self.position_view_of(self.actor_syms.item(r.actor), r.seq(), d.cutoff, d.as_of)

@@ -346,11 +346,12 @@ impl Pending {
     /// account on the pending thread, which takes `h` along (the writer makes a new history
     /// for its next batch), shares it with [`Pending::event`] while it works, and frees it
     /// after (held until the next batch, it raised a 4M-row GDELT import's peak by about 45
-    /// MB). The thread's previous batch is waited for first: one batch at a
-    /// time is in flight. Nothing else waits for it but a read of an earlier batch's record
-    /// (a re-import, or a row naming a stance of two or more batches back) and publishing: the importer asks for the stances its rows cite as soon
-    /// as the next batch starts, and waiting then for the notes among the pending events held
-    /// the writer's thread for most of the pending thread's batch (an ICEWS import).
+    /// MB). The thread's previous batch is waited for first: one batch at a time is in
+    /// flight. Nothing else waits for it but a read of an earlier batch's record (a
+    /// re-import, or a row naming a stance of two or more batches back) and publishing: the
+    /// importer asks for the stances its rows cite as soon as the next batch starts, and
+    /// waiting then for the notes among the pending events held the writer's thread for most
+    /// of the pending thread's batch (an ICEWS import).
     ///
     /// The id map grows to fit the first batch; from the second on it has room for `room`
     /// ids (a whole run, up to [`ID_ROOM_MAX`]: 10 MB), so it is rehashed at most once more:
