@@ -155,7 +155,7 @@ impl History {
 
     /// Agreement of every pair of covered actors in every period: for each period, the topics on
     /// which both took a stance dated in it (each side's last such stance in canonical order),
-    /// tallied ([`Tally`]; [`super::measures`] has the measures). Pairs with fewer than
+    /// tallied ([`Tally`]; `super::measures` has the measures). Pairs with fewer than
     /// `min_common` common topics are left out. With `with_itself`, each actor's tally with
     /// itself (over the topics it took a stance on) is given too.
     ///

@@ -917,7 +917,7 @@ impl<'p> Engine<'p> {
     /// # Errors
     /// Those of [`Writer::append`] and [`Writer::wait_durable`]; when the last batch is not
     /// appended and the batch before it, still in flight, was not stored either, the error
-    /// says both ([`Engine::stopped`]).
+    /// says both (`Engine::stopped`).
     pub fn finish(mut self, file: &str) -> Result<ImportReport> {
         if let Err(e) = self.flush(file) {
             // The batch before may still be on its way, its write failed too.

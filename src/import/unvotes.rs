@@ -203,7 +203,7 @@ impl Data {
 /// Imports the UN votes in `dir` into the log at `log`.
 ///
 /// The files are read first; then one import [`Engine`] holds the log's lock for the whole
-/// import and appends, from a [`Source`] of keyed events: the actors (a batch), the roll calls
+/// import and appends, from a `Source` of keyed events: the actors (a batch), the roll calls
 /// (a batch), then the votes in batches of [`super::IMPORT_BATCH_EVENTS`], each durable before
 /// the next is appended. The vote events are built on a second thread while the batches
 /// before them are appended. When the import returns, the lock is released; the folded log is

@@ -63,7 +63,7 @@ pub const NOTIFY_CHANNEL: &str = "stancelog_append";
 /// `stancelog.append(seqs, ids, hashes, lines)` is the one-statement append of the previous
 /// version of stancelog, kept so that analysts still running it append in one statement to
 /// a log made by this one. This version sends one `INSERT` instead
-/// ([`PgAppend::append_at_end`]): with `pgbench` taking turns with a bare prepared `INSERT`
+/// (`PgAppend::append_at_end`): with `pgbench` taking turns with a bare prepared `INSERT`
 /// (`fsync = off`, load 7 to 9), it ran at 0.89-0.94 of the bare `INSERT`'s rate, the
 /// function at 0.72-0.90 (its statements each start an executor).
 /// It runs with its caller's rights (a reader may call it and is refused the INSERT, as a

@@ -102,7 +102,7 @@ pub struct CatchUp {
     /// not visible, and the first visible seq after it. Never with stancelog's own writers.
     pub held_back: Option<(Seq, Seq)>,
     /// More seqs can be read at once (a follower on the index reads at most
-    /// [`CATCH_UP_SEQS_MAX`] per catch-up).
+    /// `CATCH_UP_SEQS_MAX` per catch-up).
     pub more: bool,
 }
 

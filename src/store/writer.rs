@@ -288,7 +288,7 @@ impl Writer {
     /// lock. For a batch, the writer folds into a sparse history only what its checks need:
     /// every alias link and role, the registrations the batch names, the events its ids name
     /// (the idempotent-append check) and the stances its corrections, retractions and citations target, with their
-    /// notes ([`Index::history_for`]); so an append costs what its batch touches, whatever the
+    /// notes (`Index::history_for`); so an append costs what its batch touches, whatever the
     /// log's length. The index is updated after every batch (even after
     /// [`Writer::defer_index`]). If the index cannot be written, the writer folds the whole
     /// log, as [`Writer::open`] does.
@@ -511,7 +511,7 @@ impl Writer {
     /// there is none), so that an append costs what its batch touches, not the table's
     /// length. Each batch is then checked against the index as it stands at the table's end:
     /// one statement stores the batch only if the table still ends there
-    /// ([`PgAppend::append_at_end`]); if another writer appended meanwhile, the batch's
+    /// (`PgAppend::append_at_end`); if another writer appended meanwhile, the batch's
     /// transaction takes the writers' lock, the index is caught up with the table under it,
     /// and the batch is checked again and stored. The cache is brought up to the batch
     /// after its COMMIT ([`Writer::update_index`]). When the index cannot be written (no
@@ -547,7 +547,7 @@ impl Writer {
     /// cannot be written, or on PostgreSQL, the whole log is folded as by [`Writer::open_log`]
     /// and the index brought up to date once, at the end ([`Writer::defer_index`]).
     ///
-    /// Each batch is written and synced (a file: [`Writer::write_behind`]) or, a large one on
+    /// Each batch is written and synced (a file: `Writer::write_behind`) or, a large one on
     /// PostgreSQL, inserted and committed on a thread of its own while the importer makes and
     /// stages the next one: [`Writer::append`] returns once the batch is staged (and on
     /// PostgreSQL its transaction holds the writers' lock at the table's end), and the batch

@@ -73,7 +73,7 @@ pub struct BuildLimits {
 }
 
 impl BuildLimits {
-    /// [`BUILD_PENDING_MAX`] (1,800,000), 262,144, 4,096, 1 MiB.
+    /// `BUILD_PENDING_MAX` (1,800,000), 262,144, 4,096, 1 MiB.
     pub const DEFAULT: BuildLimits = BuildLimits {
         pending_events: BUILD_PENDING_MAX,
         period_events: PERIOD_EVENTS,

@@ -460,7 +460,7 @@ impl Index {
         }
     }
 
-    /// [`Index::history_for`] for a batch of new events: what checking `batch` after the
+    /// `Index::history_for` for a batch of new events: what checking `batch` after the
     /// index's end reads (the events of `ids`, the batch's ids, drawn or given; the stances
     /// its corrections, retractions and citations target, with their notes; the registrations
     /// it names; every alias link and role). An index in memory gives the whole log's fold.
