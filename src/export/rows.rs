@@ -468,19 +468,15 @@ impl TimelineRow {
 
     /// [`TimelineRow::new`] taking the entry: its position is moved into the row, not copied.
     pub fn of(h: &History, e: TimelineEntry<'_>) -> TimelineRow {
-        TimelineRow::needing(h, e, Needs::ALL)
-    }
-
-    /// [`TimelineRow::of`] for columns that need only `needs` ([`PositionRow::needing`]).
-    pub fn needing(h: &History, e: TimelineEntry<'_>, needs: Needs) -> TimelineRow {
-        TimelineRow::with_status(h, e.status, PositionRow::of_needing(h, e.position, needs))
+        TimelineRow::with_status(h, e.status, PositionRow::of(h, e.position))
     }
 
     /// The row of a timeline entry decided by `h` ([`History::timeline_decided`]), its
     /// position borrowed from the history ([`History::position_view`]) with the names given by
     /// symbol ([`History::names`]), as [`PositionRow::needing`] builds a row of positions:
-    /// the same row as [`TimelineRow::needing`] of the built entry, without copying the stance
-    /// first. `None` where `h` builds no position for it (never, for one it decided).
+    /// the same row as [`TimelineRow::of`] of the built entry (with only the columns `needs`
+    /// names filled), without copying the stance first. `None` where `h` builds no position
+    /// for it (never, for one it decided).
     pub fn decided(h: &History, t: &TimelineDecided, needs: Needs) -> Option<TimelineRow> {
         let (actor, topic) = if needs.names {
             h.names(&t.decided)

@@ -793,20 +793,20 @@ impl<'p> Engine<'p> {
         } else {
             format!("in the log (seq {seq})")
         };
-        if seq == 0 || !self.opts.corrections {
-            let hint = if seq == 0 {
-                "two rows with one key must agree"
-            } else {
-                "pass --corrections to append a stance.corrected"
-            };
-            return Ok(Err(format!(
-                "a stance with this key is {where_} with other content ({words}): {hint}"
-            )));
-        }
+        // `Held::of` made a correction exactly for a stance in the log with --corrections.
         let correction = match held.correction {
             Some(Ok(c)) => c,
             Some(Err(reason)) => return Ok(Err(reason)),
-            None => unreachable!("made for a stance in the log that differs, with --corrections"),
+            None => {
+                let hint = if seq == 0 {
+                    "two rows with one key must agree"
+                } else {
+                    "pass --corrections to append a stance.corrected"
+                };
+                return Ok(Err(format!(
+                    "a stance with this key is {where_} with other content ({words}): {hint}"
+                )));
+            }
         };
         let key = format!("{}\u{1f}corrected\u{1f}{words}", self.keying.text_of(m));
         let corrected = event_id(&key);
