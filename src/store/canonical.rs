@@ -12,7 +12,7 @@
 use uuid::Uuid;
 
 use super::batch::parse_record;
-use super::codec::{CiteRef, LastRecorded, RecordRef, stance_view};
+use super::codec::{CiteRef, LastParsed, RecordRef, stance_view};
 use super::record::{FieldError, Record};
 use crate::core::EventBody;
 
@@ -29,7 +29,7 @@ pub(crate) type Made = (Uuid, jiff::Timestamp, EventBody);
 /// The general parse's, for a line not in the canonical form.
 pub(crate) fn parse(
     line: &[u8],
-    last: &mut LastRecorded,
+    last: &mut LastParsed,
 ) -> Result<(Record, Option<Made>), FieldError> {
     let Some(c) = std::str::from_utf8(line).ok().and_then(self::line) else {
         return Ok((parse_record(line)?, None));
@@ -318,6 +318,7 @@ fn plain_len(b: &[u8]) -> usize {
 mod tests {
     use super::{parse, plain_len};
     use crate::store::batch::parse_record;
+    use crate::store::codec::LastParsed;
     use crate::store::record::{CiteRecord, Record};
 
     /// The record the canonical reader takes from `line`, owned.
@@ -496,7 +497,7 @@ mod tests {
         #[test]
         fn a_stance_made_from_borrowed_fields_is_the_records_own(line in any_stance_line()) {
             let record = parse_record(line.as_bytes()).unwrap();
-            let mut last = None;
+            let mut last = LastParsed::default();
             let (head, made) = parse(line.as_bytes(), &mut last).unwrap();
             prop_assert_eq!(
                 (head.schema, head.seq, head.batch_last, head.hash.is_some()),
@@ -506,7 +507,7 @@ mod tests {
                 prop_assert_eq!(head, record);
                 return Ok(());
             };
-            let owned = crate::store::codec::event_of(record, &mut None).unwrap();
+            let owned = crate::store::codec::event_of(record, &mut LastParsed::default()).unwrap();
             prop_assert_eq!((id, at, body), (owned.id, owned.recorded_at, owned.body));
         }
     }

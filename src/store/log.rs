@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::batch::{BATCH_EVENTS_MAX, BOM};
 use super::canonical;
 use super::chain::{GENESIS_HASH, HASH_HEX_LEN, HASH_KEY, Hash, hash_input, link};
-use super::codec::{LastRecorded, recorded_at_cached};
+use super::codec::{LastParsed, recorded_at_cached};
 use super::holder;
 use super::pipeline;
 use super::record::{FieldError, Record, SCHEMA_VERSION, format_recorded_at, parse_uuid};
@@ -513,7 +513,7 @@ pub(crate) fn stored_hash_hex(line: &[u8]) -> Option<&[u8]> {
 /// before them (when it has one). Ranges in the result are offsets in `bytes`.
 fn decode_chunk(bytes: &[u8], mut prev: Option<Hash>) -> Vec<Decoded> {
     let mut out = Vec::with_capacity(bytes.len() / 300 + 1);
-    let mut times: LastRecorded = None;
+    let mut times = LastParsed::default();
     let mut at = 0;
     while at < bytes.len() {
         let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
@@ -545,11 +545,7 @@ fn overlong() -> FieldError {
 
 /// Decodes one stored line: JSON, schema, the hash link to `prev` (the previous line's stored
 /// hash) when known, id, recorded time and body.
-fn decode(
-    line: &[u8],
-    prev: Option<&Hash>,
-    times: &mut LastRecorded,
-) -> Result<Parsed, FieldError> {
+fn decode(line: &[u8], prev: Option<&Hash>, times: &mut LastParsed) -> Result<Parsed, FieldError> {
     check_line_shape(line)?;
     // The form the log writes is read field by field (a plain stance made without an owned
     // record); any other line by the general parse.
@@ -654,7 +650,7 @@ fn chain_hash(
 /// `times`.
 fn id_and_time(
     record: &Record,
-    times: &mut LastRecorded,
+    times: &mut LastParsed,
 ) -> Result<(Uuid, jiff::Timestamp), FieldError> {
     let id = parse_uuid(
         record
@@ -826,7 +822,7 @@ impl<'a> Fold<'a> {
         // A byte order mark is named as such, not taken for a torn tail.
         if tail.starts_with(BOM) || matches!(values.next(), Some(Ok(_))) {
             let head = self.head;
-            let parsed = decode(tail, Some(&head), &mut None);
+            let parsed = decode(tail, Some(&head), &mut LastParsed::default());
             let line = Decoded {
                 range: 0..tail.len(),
                 parsed,

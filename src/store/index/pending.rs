@@ -44,6 +44,7 @@ use crate::core::{
 };
 use crate::error::{Error, Result};
 use crate::store::Log;
+use crate::store::codec::LastParsed;
 use crate::store::encode::RecordEncoder;
 use crate::store::{BATCH_EVENTS_MAX, NewEvent};
 
@@ -441,7 +442,7 @@ impl Pending {
         let to = r.offsets.get(i + 1).copied().unwrap_or(r.bytes);
         let mut buf = vec![0; (to - from) as usize];
         r.file.read_exact_at(&mut buf, from).map_err(damaged)?;
-        segment::decode(seq, &buf, &mut None)
+        segment::decode(seq, &buf, &mut LastParsed::default())
     }
 
     /// Makes its file the segment of its events, named `path` (its ids, offsets and posting
@@ -607,7 +608,7 @@ impl Appender {
             (w.offsets[i] - base) as usize,
             (w.offsets[i + 1] - base) as usize,
         );
-        segment::decode(seq, &w.bytes[from..to], &mut None)
+        segment::decode(seq, &w.bytes[from..to], &mut LastParsed::default())
     }
 
     /// Reads the records of `segment` from `seq` on ([`WINDOW_RECORDS`], [`WINDOW_BYTES`]).

@@ -18,7 +18,7 @@ use super::segment::{
 };
 use crate::core::{ActorId, Event, EventBody, Filter, History, Seq, TopicId};
 use crate::store::NewEvent;
-use crate::store::codec::{LastRecorded, Reader, RecordRef};
+use crate::store::codec::{LastParsed, Reader, RecordRef};
 
 /// Records are read and their checks verified on worker threads in windows of this many events
 /// (bounded memory: the buffers handed back are capped too). Each window's buffers are handed
@@ -133,7 +133,7 @@ impl Index {
 
     /// The events of `located` (sorted by seq).
     fn events_located(&self, located: &[Located]) -> Result<Vec<Event>, Damage> {
-        let mut last = None;
+        let mut last = LastParsed::default();
         let mut out = Vec::with_capacity(located.len());
         for part in self.records_located(located)? {
             for (seq, body) in part.iter() {
@@ -195,7 +195,7 @@ impl Index {
                 .collect()
         };
         let apply = |h: &mut History, parts: Vec<Vec<RecordBytes>>| -> Result<(), Damage> {
-            let mut last = None;
+            let mut last = LastParsed::default();
             for part in parts.iter().flatten() {
                 for (seq, body) in part.iter() {
                     fold_record(h, seq, body, &mut last)?;
@@ -313,7 +313,7 @@ impl Index {
     ) -> Result<(), Damage> {
         let links = self.links()?;
         let picked = self.read_parts(selected)?;
-        let mut last = None;
+        let mut last = LastParsed::default();
         let (named, stances) = {
             let (mut a_links, mut t_links) = (BTreeSet::new(), BTreeSet::new());
             for e in links {
@@ -762,7 +762,7 @@ fn fold_merged(
     stances: Vec<Option<PlainStance<'_>>>,
     registered: &[RecordBytes],
     links: &[Event],
-    last: &mut LastRecorded,
+    last: &mut LastParsed,
 ) -> Result<(), Damage> {
     // The three sources merged in seq order; an event in two of them (an alias link that
     // a writer also asked for by its id) is folded once.

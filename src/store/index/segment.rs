@@ -21,7 +21,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::super::codec::{LastRecorded, Reader, RecordRef, event_of, stance_view, topic_event};
+use super::super::codec::{LastParsed, Reader, RecordRef, event_of, stance_view, topic_event};
 use super::super::encode::RecordEncoder;
 use super::account::Account;
 use crate::core::{Event, History, Seq, StanceView};
@@ -433,12 +433,12 @@ fn verified(seq: Seq, bytes: &[u8]) -> Result<&[u8], String> {
 }
 
 /// The event of a record (its 8-byte check, then the record), the check verified.
-pub(super) fn decode(seq: Seq, bytes: &[u8], last: &mut LastRecorded) -> Result<Event, String> {
+pub(super) fn decode(seq: Seq, bytes: &[u8], last: &mut LastParsed) -> Result<Event, String> {
     decode_body(seq, verified(seq, bytes)?, last)
 }
 
 /// The event of a record's body.
-pub(super) fn decode_body(seq: Seq, body: &[u8], last: &mut LastRecorded) -> Result<Event, String> {
+pub(super) fn decode_body(seq: Seq, body: &[u8], last: &mut LastParsed) -> Result<Event, String> {
     let mut r = Reader::new(body);
     let rec = r
         .record_ref()
@@ -451,7 +451,7 @@ fn decode_ref(
     seq: Seq,
     rec: &RecordRef<'_>,
     whole: bool,
-    last: &mut LastRecorded,
+    last: &mut LastParsed,
 ) -> Result<Event, String> {
     if whole && let Some(e) = topic_event(rec, last).filter(|e| e.seq == seq) {
         return Ok(e);
@@ -471,7 +471,7 @@ pub(crate) fn fold_record(
     h: &mut History,
     seq: Seq,
     body: &[u8],
-    last: &mut LastRecorded,
+    last: &mut LastParsed,
 ) -> Result<(), String> {
     let mut r = Reader::new(body);
     let rec = r
@@ -498,7 +498,7 @@ pub(crate) fn plain_stance<'a>(
     seq: Seq,
     rec: &RecordRef<'a>,
     whole: bool,
-    last: &mut LastRecorded,
+    last: &mut LastParsed,
 ) -> Option<PlainStance<'a>> {
     if !whole {
         return None;
@@ -770,7 +770,7 @@ impl Segment {
 
     /// The events of `seqs` (sorted, each in this segment's range), their checks verified.
     pub(crate) fn events(&self, seqs: &[Seq]) -> Result<Vec<Event>, String> {
-        let mut last = None;
+        let mut last = LastParsed::default();
         self.records(seqs, &mut Vec::new())?
             .iter()
             .map(|(seq, body)| decode_body(seq, body, &mut last))
@@ -1170,12 +1170,12 @@ mod tests {
             .iter()
             .map(|(_, body)| {
                 let r = Reader::new(body).record_ref().unwrap();
-                stance_view(&r, &mut None).is_some()
+                stance_view(&r, &mut LastParsed::default()).is_some()
             })
             .collect();
         assert_eq!(borrowed, [false, true, true, true, false]);
         let (mut fast, mut slow) = (History::new(), History::new());
-        let (mut last_fast, mut last_slow) = (None, None);
+        let (mut last_fast, mut last_slow) = (LastParsed::default(), LastParsed::default());
         for (seq, body) in &records {
             fold_record(&mut fast, *seq, body, &mut last_fast).unwrap();
             slow.apply(decode_body(*seq, body, &mut last_slow).unwrap());
@@ -1308,8 +1308,12 @@ mod tests {
         let mut r = Record::from_event(&e);
         r.quote = Some("  ".to_string());
         let body = body_of(&r);
-        let err = fold_record(&mut History::new(), 1, &body, &mut None).unwrap_err();
-        assert_eq!(err, decode_body(1, &body, &mut None).unwrap_err());
+        let err =
+            fold_record(&mut History::new(), 1, &body, &mut LastParsed::default()).unwrap_err();
+        assert_eq!(
+            err,
+            decode_body(1, &body, &mut LastParsed::default()).unwrap_err()
+        );
         assert_eq!(err, "the record of seq 1: field `quote`: must not be empty");
     }
 }
