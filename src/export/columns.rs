@@ -81,6 +81,9 @@ pub type Getter<R> = Box<dyn for<'r> Fn(&'r R) -> Cell<'r> + Send + Sync>;
 pub struct Column<R> {
     /// Name (the JSON field's, flattened).
     pub name: String,
+    /// The name as a pretty JSON object's key, quoted, with its colon and space (`"seq": `):
+    /// written as it is (quoting each row's keys afresh was a fiftieth of a long answer).
+    pub json_key: String,
     /// Type.
     pub kind: Kind,
     /// Meaning, for `docs/output.md`.
@@ -97,6 +100,7 @@ fn col<R>(
 ) -> Column<R> {
     Column {
         name: name.to_string(),
+        json_key: format!("\"{name}\": "),
         kind,
         meaning: meaning.to_string(),
         get: Box::new(get),

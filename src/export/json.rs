@@ -528,7 +528,8 @@ impl<R> JsonRow for Flat<'_, R> {
     fn write_json(&self, j: &mut Pretty) {
         j.open(b'{');
         for c in self.cols {
-            j.key(&c.name);
+            j.item();
+            j.buf.bytes().extend_from_slice(c.json_key.as_bytes());
             match (c.get)(&self.row) {
                 Cell::Null => j.null(),
                 Cell::Text(t) => j.str(&t),
@@ -728,8 +729,10 @@ mod tests {
         let cols: Vec<Column<u8>> = (0..cells.len())
             .map(|i| {
                 let c = cells[i].clone();
+                let name = format!("c{}", cells.len() - i);
                 Column {
-                    name: format!("c{}", cells.len() - i),
+                    json_key: format!("\"{name}\": "),
+                    name,
                     kind: Kind::Text,
                     meaning: String::new(),
                     get: Box::new(move |_: &u8| c.clone()),
