@@ -3,8 +3,9 @@
 use super::keys;
 use super::manifest::Manifest;
 use super::segment::Located;
+use super::topics;
 use super::{Index, Match, Source, load};
-use crate::core::{History, Seq};
+use crate::core::{EventBody, History, Seq};
 use crate::error::Result;
 use crate::store::{Log, LogRef};
 use std::path::Path;
@@ -41,8 +42,9 @@ pub enum IndexCheck {
 }
 
 /// Compares the index of the log at `log_path` with `log` (that log, read whole and checked):
-/// where it ends, every segment's checksum, every event and its id, the posting lists (each
-/// must name at least what a fresh build would), and the counts, dates and recorded times.
+/// where it ends, every segment's checksum, every event and its id, each segment's topic table
+/// (the log's topic registrations in its seqs), the posting lists (each must name at least
+/// what a fresh build would), and the counts, dates and recorded times.
 ///
 /// # Errors
 /// [`crate::Error::Io`] when the log cannot be read where the index ends.
@@ -124,6 +126,31 @@ fn checked_postings(index: &Index, key: &[u8]) -> std::result::Result<Vec<Seq>, 
     Ok(out)
 }
 
+/// The first difference between each segment's topic table and the topic registrations of
+/// `h` in its seqs, in words.
+fn compare_topic_tables(index: &Index, h: &History) -> std::result::Result<(), String> {
+    for seg in &index.segments {
+        let table = seg.topic_table()?;
+        let mut held = Vec::new();
+        for entry in topics::entries(&table) {
+            held.push(topics::event(entry?.2)?);
+        }
+        let logged = (seg.first..=seg.last)
+            .filter(|s| matches!(h.other_body(*s), Some(EventBody::TopicRegistered(_))))
+            .filter_map(|s| h.event(s));
+        let mut held = held.into_iter();
+        for e in logged {
+            if held.next().as_ref() != Some(&e) {
+                return Err(format!("seq {}: its topic table entry differs", e.seq));
+            }
+        }
+        if let Some(e) = held.next() {
+            return Err(format!("seq {}: its topic table entry differs", e.seq));
+        }
+    }
+    Ok(())
+}
+
 fn disagrees(what: String) -> IndexCheck {
     IndexCheck::Disagrees { what }
 }
@@ -148,6 +175,7 @@ fn compare(index: &Index, m: &Manifest, h: &History) -> std::result::Result<(), 
             return Err(format!("seq {seq}: its recorded time differs"));
         }
     }
+    compare_topic_tables(index, h)?;
     for (key, seqs) in keys::postings(h, 1, m.seq) {
         let held = checked_postings(index, &key)?;
         if let Some(s) = seqs.iter().find(|s| held.binary_search(s).is_err()) {

@@ -36,6 +36,7 @@ mod read;
 pub(crate) use read::{names, names_in_record};
 mod segment;
 mod source;
+mod topics;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};

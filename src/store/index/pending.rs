@@ -38,6 +38,7 @@ use super::account::{self, Account};
 use super::keys;
 use super::read::{Damage, names};
 use super::segment::{self, ID_ENTRY, Postings, Segment, check8, key_hash};
+use super::topics::TableWriter;
 use super::{Index, MERGE_EVENTS_MAX, Source};
 use crate::core::{
     ActorId, Event, EventBody, History, Seq, StanceDeclared, TopicId, TopicKind, hash_id,
@@ -208,6 +209,8 @@ struct Records {
     /// The end of the records written (a file offset).
     bytes: u64,
     postings: Postings,
+    /// The topic table of the records written.
+    topics: TableWriter,
     account: Account,
     encoder: RecordEncoder,
     buf: Vec<u8>,
@@ -240,6 +243,7 @@ impl Records {
         self.buf.clear();
         self.encoder.record(&mut self.buf, e);
         self.offsets.push(self.bytes);
+        self.topics.add(e);
         let check = check8(&self.buf);
         self.sum.update(check);
         self.sum.update(&self.buf);
@@ -281,6 +285,7 @@ impl Pending {
             offsets: Vec::new(),
             bytes: segment::RECORDS_AT,
             postings: Postings::default(),
+            topics: TableWriter::default(),
             account: Account::default(),
             encoder: RecordEncoder::default(),
             buf: Vec::with_capacity(512),
@@ -475,6 +480,7 @@ impl Pending {
             std::mem::take(&mut r.offsets),
             ids,
             &r.postings,
+            std::mem::take(&mut r.topics),
             &r.account,
         )?;
         // Freed before the merge that may follow (a third of a build's peak at 4M events).

@@ -24,16 +24,18 @@ use uuid::Uuid;
 use super::super::codec::{LastParsed, Reader, RecordRef, event_of, stance_view, topic_event};
 use super::super::encode::RecordEncoder;
 use super::account::Account;
+use super::topics::TableWriter;
 use crate::core::{Event, History, Seq, StanceView};
 
 /// The first bytes of every segment file.
 pub(crate) const MAGIC: &[u8; 24] = b"STANCELOG-INDEX-SEGMENT\n";
 /// The segment format's version; a segment of another version is not read.
-pub(crate) const VERSION: u32 = 5;
+pub(crate) const VERSION: u32 = 6;
 /// Magic, version, first seq, last seq.
 const HEADER: usize = 24 + 4 + 8 + 8;
-/// Seven u64 fields, the checks of the fences and of the account, the footer's check.
-const FOOTER: usize = 7 * 8 + 8 + 8 + 8;
+/// Eight u64 fields, the checks of the fences, the topic table and the account, the footer's
+/// check.
+const FOOTER: usize = 8 * 8 + 8 + 8 + 8 + 8;
 /// A directory entry: key hash, offset of the posting list.
 const DIR_ENTRY: usize = 16;
 /// Directory entries per block (4 KiB); each block has a fence.
@@ -140,6 +142,7 @@ pub(crate) fn write(
     let mut records = RecordEncoder::default();
     for event in events {
         w.ids.push((event.id, event.seq));
+        w.topics.add(&event);
         buf.clear();
         records.record(&mut buf, &event);
         w.record(&check8(&buf), &buf)?;
@@ -149,7 +152,8 @@ pub(crate) fn write(
 
 /// Writes one segment holding the events of `parts` (segments of consecutive seq ranges, in
 /// order) to `path`, and syncs it: their records copied as they are (each keeps its check),
-/// their ids merged, their posting lists united, their accounts added. Returns its first and
+/// their ids merged, their posting lists united, their topic tables joined, their accounts
+/// added. Returns its first and
 /// last seq, size and SHA-256. Reads the parts a MiB at a time; holds their offsets, ids and
 /// posting lists.
 ///
@@ -190,6 +194,7 @@ pub(crate) fn merge(path: &Path, parts: &[&Segment]) -> io::Result<(Seq, Seq, u6
             at += n;
         }
         w.ids.extend(part.ids().map_err(damaged)?);
+        w.topics.add_table(&part.topic_table().map_err(damaged)?);
         part.all_postings(&mut postings).map_err(damaged)?;
         account.add(&part.account);
     }
@@ -210,8 +215,9 @@ pub(crate) const RECORDS_AT: u64 = HEADER as u64;
 /// [`RECORDS_AT`] to `end`, the record of seq `first + i` at `offsets[i]` (file offsets), and
 /// `sum` has taken those bytes (from [`RECORDS_AT`] to `end`, as they were written: the
 /// writer sums them then, so they are not read back); its first [`RECORDS_AT`] bytes are
-/// overwritten with the header, and the tables (`ids` in any order, posting lists, account)
-/// are written after the records; the file is synced. Returns its size and SHA-256. An import
+/// overwritten with the header, and the tables (`ids` in any order, posting lists, `topics`:
+/// the topic table of those events, account) are written after the records; the file is
+/// synced. Returns its size and SHA-256. An import
 /// makes its segment so (`pending.rs`): its records are written once, never copied (the file
 /// is renamed into place by the caller).
 #[allow(clippy::too_many_arguments)]
@@ -223,6 +229,7 @@ pub(crate) fn finish_in_place(
     offsets: Vec<u64>,
     ids: Vec<(Uuid, Seq)>,
     postings: &Postings,
+    topics: TableWriter,
     account: &Account,
 ) -> io::Result<(u64, [u8; 32])> {
     let head = header(first, last);
@@ -241,6 +248,7 @@ pub(crate) fn finish_in_place(
         last,
         offsets,
         ids,
+        topics,
         bytes: end,
     };
     w.finish(postings, account)
@@ -257,8 +265,8 @@ fn header(first: Seq, last: Seq) -> Vec<u8> {
 }
 
 /// A segment being written: the header first, then records in seq order, then (on
-/// [`SegmentWriter::finish`]) the offsets, ids, posting lists, directory, fences, account and
-/// footer.
+/// [`SegmentWriter::finish`]) the offsets, ids, posting lists, directory, fences, topic table,
+/// account and footer.
 struct SegmentWriter {
     out: Hashing<BufWriter<File>>,
     head: Vec<u8>,
@@ -268,6 +276,8 @@ struct SegmentWriter {
     offsets: Vec<u64>,
     /// (id, seq) of each record written so far.
     ids: Vec<(Uuid, Seq)>,
+    /// The topic table of the records written so far.
+    topics: TableWriter,
     bytes: u64,
 }
 
@@ -286,6 +296,7 @@ impl SegmentWriter {
             last,
             offsets: Vec::with_capacity((last - first + 2) as usize),
             ids: Vec::with_capacity((last - first + 1) as usize),
+            topics: TableWriter::default(),
             bytes: 0,
         };
         // Not summed here: the sum takes the header last (see `finish`).
@@ -385,6 +396,9 @@ impl SegmentWriter {
             fences.extend_from_slice(&check8(block));
         }
         self.write_all(&fences)?;
+        let topics_at = self.bytes;
+        let topics = std::mem::take(&mut self.topics).encode();
+        self.write_all(&topics)?;
         let account_at = self.bytes;
         let account = account.encode();
         self.write_all(&account)?;
@@ -397,11 +411,13 @@ impl SegmentWriter {
             dir_at,
             keys,
             fences_at,
+            topics_at,
             account_at,
         ] {
             foot.extend_from_slice(&v.to_le_bytes());
         }
         foot.extend_from_slice(&check8(&fences));
+        foot.extend_from_slice(&check8(&topics));
         foot.extend_from_slice(&check8(&account));
         let mut summed = std::mem::take(&mut self.head);
         summed.extend_from_slice(&foot);
@@ -548,6 +564,8 @@ pub(crate) struct Segment {
     keys: usize,
     /// The first key hash of each directory block, and the block's check.
     fences: Vec<(u64, [u8; 8])>,
+    /// Where the topic table is, its length and its check (read only when asked for).
+    topics: (usize, usize, [u8; 8]),
     /// What the segment's events add to the whole log's account (taken by [`super::Index`]).
     pub(crate) account: Account,
 }
@@ -585,10 +603,12 @@ fn list_parts(list: &[u8]) -> Result<(&[u8], &[u8]), String> {
     Ok((&body[4..4 + klen], &body[12 + klen..]))
 }
 
-/// The footer's fields: offsets, ids, posting lists, directory, key count, fences, account.
+/// The footer's fields: offsets, ids, posting lists, directory, key count, fences, topic table,
+/// account.
 struct Footer {
-    fields: [usize; 7],
+    fields: [usize; 8],
     fences_check: [u8; 8],
+    topics_check: [u8; 8],
     account_check: [u8; 8],
 }
 
@@ -623,6 +643,7 @@ impl Segment {
             dir_at: 0,
             keys: 0,
             fences: Vec::new(),
+            topics: (0, 0, [0; 8]),
             account: Account::default(),
         };
         let foot = seg.footer()?;
@@ -633,6 +654,7 @@ impl Segment {
             dir_at,
             keys,
             fences_at,
+            topics_at,
             account_at,
         ] = foot.fields;
         let count = seg.count();
@@ -642,13 +664,15 @@ impl Segment {
             && postings_at == ids_at + count * ID_ENTRY
             && dir_at >= postings_at
             && fences_at == dir_at + keys * DIR_ENTRY
-            && account_at == fences_at + blocks * FENCE
+            && topics_at == fences_at + blocks * FENCE
+            && account_at >= topics_at
             && account_at <= size - FOOTER;
         if !sane {
             return Err("its footer does not fit its size".into());
         }
         (seg.offsets_at, seg.ids_at, seg.postings_at) = (offsets_at, ids_at, postings_at);
         (seg.dir_at, seg.keys) = (dir_at, keys);
+        seg.topics = (topics_at, account_at - topics_at, foot.topics_check);
         let fences = seg.read(fences_at, blocks * FENCE)?;
         if check8(&fences) != foot.fences_check {
             return Err("its key directory's fences are damaged".into());
@@ -687,14 +711,15 @@ impl Segment {
                 "it holds seqs {first} to {last}, not what the manifest says"
             ));
         }
-        let mut fields = [0; 7];
+        let mut fields = [0; 8];
         for (i, f) in fields.iter_mut().enumerate() {
             *f = usize::try_from(u64_of(&foot[i * 8..i * 8 + 8])).map_err(|e| e.to_string())?;
         }
         Ok(Footer {
             fields,
-            fences_check: foot[56..64].try_into().unwrap_or([0; 8]),
-            account_check: foot[64..72].try_into().unwrap_or([0; 8]),
+            fences_check: foot[64..72].try_into().unwrap_or([0; 8]),
+            topics_check: foot[72..80].try_into().unwrap_or([0; 8]),
+            account_check: foot[80..88].try_into().unwrap_or([0; 8]),
         })
     }
 
@@ -874,6 +899,16 @@ impl Segment {
         debug_assert_eq!(at, total);
         out.bufs.push(buf);
         Ok(out)
+    }
+
+    /// The topic table (see `topics.rs`), its check verified: one read.
+    pub(crate) fn topic_table(&self) -> Result<Vec<u8>, String> {
+        let (at, len, check) = self.topics;
+        let table = self.read(at, len)?;
+        if check8(&table) != check {
+            return Err("its topic table is damaged".into());
+        }
+        Ok(table)
     }
 
     /// The entries of directory block `b`, its check verified.
@@ -1290,6 +1325,80 @@ mod tests {
             })
             .collect();
         assert_eq!(located, want);
+    }
+
+    fn topic_event(seq: Seq, topic: &str, vote: bool) -> Event {
+        let t = crate::core::TopicRegistered {
+            topic: TopicId::new(topic).unwrap(),
+            title: format!("Title of {topic}"),
+            kind: if vote {
+                crate::core::TopicKind::Vote
+            } else {
+                crate::core::TopicKind::Claim
+            },
+            resolution: vote.then(|| format!("A/RES/{seq}")),
+            session: vote.then_some(46),
+            issues: if vote {
+                vec!["me".into(), "nu".into()]
+            } else {
+                vec![]
+            },
+            important: vote.then_some(seq.is_multiple_of(2)),
+        };
+        let mut e = event(seq, EventBody::TopicRegistered(t));
+        e.recorded_at = jiff::Timestamp::new(1_729_500_000, 123_456_789).unwrap();
+        e
+    }
+
+    /// The events of a segment's topic table, in its order.
+    fn tabled(seg: &Segment) -> Vec<Event> {
+        let table = seg.topic_table().unwrap();
+        super::super::topics::entries(&table)
+            .map(|e| super::super::topics::event(e.unwrap().2).unwrap())
+            .collect()
+    }
+
+    /// Given two segments registering topics (a vote with every optional field, a claim with
+    /// none) among stances, when merged, then the merged segment's topic table holds the
+    /// parts' entries, in seq order, each the event as written; a segment registering none
+    /// has an empty table.
+    #[test]
+    fn the_topic_table_of_a_merged_segment_is_its_parts_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let older = [
+            topic_event(1, "t-b", true),
+            stance_event(2),
+            topic_event(3, "t-a", false),
+        ];
+        let newer = [
+            stance_event(4),
+            topic_event(5, "t-0", true),
+            stance_event(6),
+        ];
+        let (a, b) = (
+            written(dir.path(), &older, &Postings::default()),
+            written(dir.path(), &newer, &Postings::default()),
+        );
+        let (ta, tb) = (tabled(&a), tabled(&b));
+        assert_eq!(ta, [older[0].clone(), older[2].clone()]);
+        assert_eq!(tb, [newer[1].clone()]);
+        let path = dir.path().join("merged");
+        let (first, last, size, sum) = merge(&path, &[&a, &b]).unwrap();
+        let meta = SegmentMeta {
+            name: "merged".into(),
+            first,
+            last,
+            size,
+            sum,
+        };
+        let merged = Segment::open(&path, &meta).unwrap();
+        let mut both = ta;
+        both.extend(tb);
+        assert_eq!(tabled(&merged), both);
+        let joined = [a.topic_table().unwrap(), b.topic_table().unwrap()].concat();
+        assert_eq!(merged.topic_table().unwrap(), joined);
+        let none = written(dir.path(), &[stance_event(7)], &Postings::default());
+        assert!(none.topic_table().unwrap().is_empty());
     }
 
     /// `check8` is XXH3-64 with seed 0, little-endian, as events/INDEX.md specifies (the
