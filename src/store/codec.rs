@@ -54,8 +54,8 @@ fn stated_cached(text: &str, last: &mut LastParsed) -> Option<(ValidDate, Option
     Some((date, time))
 }
 
-/// The event a decoded record holds; `Err` says what is missing or out of shape. `last` is
-/// the recorded time of the record decoded before (reused when the text is the same).
+/// The event a decoded record holds; `Err` says what is missing or out of shape. `last` holds
+/// what the records decoded before parsed (reused when the text is the same).
 pub(crate) fn event_of(r: Record, last: &mut LastParsed) -> Result<Event, String> {
     let seq = r.seq.ok_or("no seq")?;
     let id = parse_uuid(r.id.as_deref().ok_or("no id")?, "id").map_err(|e| e.message)?;

@@ -5,7 +5,7 @@ use super::manifest::Manifest;
 use super::segment::Located;
 use super::topics;
 use super::{Index, Match, Source, load};
-use crate::core::{EventBody, History, Seq};
+use crate::core::{Event, EventBody, History, Seq};
 use crate::error::Result;
 use crate::store::{Log, LogRef};
 use std::path::Path;
@@ -127,25 +127,29 @@ fn checked_postings(index: &Index, key: &[u8]) -> std::result::Result<Vec<Seq>, 
 }
 
 /// The first difference between each segment's topic table and the topic registrations of
-/// `h` in its seqs, in words.
+/// `h` in its seqs, in words: the segment's file, and the seq of the first entry or
+/// registration that has no equal in the other.
 fn compare_topic_tables(index: &Index, h: &History) -> std::result::Result<(), String> {
-    for seg in &index.segments {
-        let table = seg.topic_table()?;
+    for (meta, seg) in index.manifest.segments.iter().zip(&index.segments) {
+        let in_segment = |what: String| format!("segment {}: {what}", meta.name);
+        let table = seg.topic_table().map_err(in_segment)?;
         let mut held = Vec::new();
         for entry in topics::entries(&table) {
-            held.push(topics::event(entry?.2)?);
+            held.push(topics::event(entry.map_err(&in_segment)?.2).map_err(&in_segment)?);
         }
-        let logged = (seg.first..=seg.last)
+        let logged: Vec<_> = (seg.first..=seg.last)
             .filter(|s| matches!(h.other_body(*s), Some(EventBody::TopicRegistered(_))))
-            .filter_map(|s| h.event(s));
-        let mut held = held.into_iter();
-        for e in logged {
-            if held.next().as_ref() != Some(&e) {
-                return Err(format!("seq {}: its topic table entry differs", e.seq));
-            }
-        }
-        if let Some(e) = held.next() {
-            return Err(format!("seq {}: its topic table entry differs", e.seq));
+            .filter_map(|s| h.event(s))
+            .collect();
+        let seq = |e: Option<&Event>| e.map_or("none".to_string(), |e| e.seq.to_string());
+        let n = held.len().max(logged.len());
+        if let Some(i) = (0..n).find(|&i| held.get(i) != logged.get(i)) {
+            return Err(in_segment(format!(
+                "its topic table's entry {} (seq {}) is not the log's registration (seq {})",
+                i + 1,
+                seq(held.get(i)),
+                seq(logged.get(i)),
+            )));
         }
     }
     Ok(())
@@ -194,4 +198,53 @@ fn compare(index: &Index, m: &Manifest, h: &History) -> std::result::Result<(), 
         return Err("its counts of actors and topics or its latest date differ".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::compare_topic_tables;
+    use crate::store::index::Index;
+    use crate::store::{AppendOptions, Log, LogRef, append, parse_batch};
+
+    /// A log of an actor, a topic titled `title`, and a stance, indexed.
+    fn indexed(dir: &std::path::Path, title: &str) -> std::path::PathBuf {
+        let path = dir.join("log.jsonl");
+        Log::create(&path).unwrap();
+        let text = format!(
+            "{{\"type\":\"actor.registered\",\"actor\":\"a\",\"name\":\"A\",\"kind\":\"state\",\"country\":\"KOR\",\"sector\":\"GOV\"}}\n\
+             {{\"type\":\"topic.registered\",\"topic\":\"t\",\"title\":\"{title}\",\"kind\":\"policy\"}}\n\
+             {{\"type\":\"stance.declared\",\"actor\":\"a\",\"topic\":\"t\",\"stance\":\"support\",\"date\":\"2020-01-01\",\"cite\":{{\"publication\":\"P\"}}}}\n"
+        );
+        let opts = AppendOptions {
+            recorded_at: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+            expect_seq: None,
+            wait: Duration::from_secs(5),
+        };
+        let batch = parse_batch("t", text.as_bytes()).unwrap();
+        append(&LogRef::File(path.clone()), &batch, "t", &opts).unwrap();
+        path
+    }
+
+    /// Given an index whose topic table holds a registration the log holds otherwise (its
+    /// checks all hold: the table was written so), when compared with the log, then the
+    /// difference names the segment, the entry and both seqs; with the same log it agrees.
+    #[test]
+    fn a_topic_table_unlike_the_logs_registrations_is_named() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (titled_t, titled_u) = (indexed(a.path(), "T"), indexed(b.path(), "U"));
+        let (index, _) = Index::open(&titled_t).unwrap();
+        let same = Log::open(&titled_t).unwrap().history;
+        assert_eq!(compare_topic_tables(&index, &same), Ok(()));
+        let other = Log::open(&titled_u).unwrap().history;
+        let what = compare_topic_tables(&index, &other).unwrap_err();
+        let name = &index.manifest.segments[0].name;
+        assert_eq!(
+            what,
+            format!(
+                "segment {name}: its topic table's entry 1 (seq 2) is not the log's registration (seq 2)"
+            )
+        );
+    }
 }

@@ -2,7 +2,8 @@
 //! queries are answered without reading or folding the log.
 //!
 //! It holds immutable segments (the events of a range of seqs in binary form, their offsets,
-//! ids, posting lists by actor, topic and noted stance, and the account of what their events
+//! ids, posting lists by actor, topic and noted stance, a table of the topics they register,
+//! and the account of what their events
 //! change in what `actors`, `topics` and `--known-at` need of the whole log: counts, dates,
 //! the recorded times of the batches; see `segment.rs`, `keys.rs` and `account.rs`) and a small
 //! manifest naming them, with where the index ends in the log (seq, stored hash, byte

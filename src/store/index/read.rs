@@ -41,8 +41,9 @@ const CHUNK_BUFFERS: usize = 4;
 const READ_ALONE: usize = 1 << 14;
 
 /// The topics' registrations a fold needs are taken from the segments' topic tables when it
-/// needs at least one topic in this many of the index's, else from their records (a one-event
-/// append reads one record, not every table): an entry passed over costs about a fortieth of
+/// needs at least one topic in this many of the index's (and one at least), else from their
+/// records (a one-event append to an index of many topics reads one record, not every table;
+/// an index of few topics has small tables): an entry passed over costs about a fortieth of
 /// a registration's record read and decoded (about 100 instructions against 4,500 on the UN
 /// votes log, where a one-actor query needs 6,156 of 6,203 topics).
 const TABLE_SHARE: usize = 64;
@@ -358,7 +359,7 @@ impl Index {
             }
             // Many topics' registrations are taken from the segments' topic tables, a few
             // from their records (a table holds every topic its segment registers).
-            let tabled = if t.len() * TABLE_SHARE >= self.account.topics.len() {
+            let tabled = if !t.is_empty() && t.len() * TABLE_SHARE >= self.account.topics.len() {
                 tables = self.topic_tables()?;
                 tabled_topics(&self.segments, &tables, &std::mem::take(&mut t))?
             } else {

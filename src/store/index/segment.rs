@@ -1,6 +1,7 @@
 //! One immutable segment of the projection index: the events of a range of seqs in binary form
-//! (`codec.rs`), their offsets, their ids, posting lists by key, and the account of its events
-//! (`account.rs`). The layout is specified in `events/INDEX.md`.
+//! (`codec.rs`), their offsets, their ids, posting lists by key, a table of the topics it
+//! registers (`topics.rs`), and the account of its events (`account.rs`). The layout is
+//! specified in `events/INDEX.md`.
 //!
 //! A segment is written once, synced, and only then named by a manifest; it is never changed
 //! afterwards (a compaction writes a new one). Readers read it with `pread`, never through a
@@ -158,8 +159,8 @@ pub(crate) fn write(
 /// posting lists.
 ///
 /// # Errors
-/// An I/O error, or damage found in a part (an offset out of bounds, a posting list whose
-/// check fails), as an error of kind `InvalidData`.
+/// An I/O error, or damage found in a part (an offset out of bounds, a posting list or topic
+/// table whose check fails), as an error of kind `InvalidData`.
 pub(crate) fn merge(path: &Path, parts: &[&Segment]) -> io::Result<(Seq, Seq, u64, [u8; 32])> {
     let damaged = |e: String| io::Error::new(io::ErrorKind::InvalidData, e);
     let (first, last) = match (parts.first(), parts.last()) {
@@ -564,10 +565,18 @@ pub(crate) struct Segment {
     keys: usize,
     /// The first key hash of each directory block, and the block's check.
     fences: Vec<(u64, [u8; 8])>,
-    /// Where the topic table is, its length and its check (read only when asked for).
-    topics: (usize, usize, [u8; 8]),
+    /// Where the topic table is (read only when asked for).
+    topics: TablePlace,
     /// What the segment's events add to the whole log's account (taken by [`super::Index`]).
     pub(crate) account: Account,
+}
+
+/// Where a segment's topic table is: its offset and length in bytes, and its check.
+#[derive(Clone, Copy, Default)]
+struct TablePlace {
+    at: usize,
+    len: usize,
+    check: [u8; 8],
 }
 
 fn u64_of(b: &[u8]) -> u64 {
@@ -643,7 +652,7 @@ impl Segment {
             dir_at: 0,
             keys: 0,
             fences: Vec::new(),
-            topics: (0, 0, [0; 8]),
+            topics: TablePlace::default(),
             account: Account::default(),
         };
         let foot = seg.footer()?;
@@ -659,12 +668,16 @@ impl Segment {
         ] = foot.fields;
         let count = seg.count();
         let blocks = keys.div_ceil(DIR_BLOCK);
+        // Checked sums: a footer whose fields overflow is damage, not a wrapped offset.
+        let after = |at: usize, n: usize, width: usize| {
+            n.checked_mul(width).and_then(|len| len.checked_add(at))
+        };
         let sane = offsets_at >= HEADER
-            && ids_at == offsets_at + (count + 1) * 8
-            && postings_at == ids_at + count * ID_ENTRY
+            && Some(ids_at) == count.checked_add(1).and_then(|n| after(offsets_at, n, 8))
+            && Some(postings_at) == after(ids_at, count, ID_ENTRY)
             && dir_at >= postings_at
-            && fences_at == dir_at + keys * DIR_ENTRY
-            && topics_at == fences_at + blocks * FENCE
+            && Some(fences_at) == after(dir_at, keys, DIR_ENTRY)
+            && Some(topics_at) == after(fences_at, blocks, FENCE)
             && account_at >= topics_at
             && account_at <= size - FOOTER;
         if !sane {
@@ -672,7 +685,11 @@ impl Segment {
         }
         (seg.offsets_at, seg.ids_at, seg.postings_at) = (offsets_at, ids_at, postings_at);
         (seg.dir_at, seg.keys) = (dir_at, keys);
-        seg.topics = (topics_at, account_at - topics_at, foot.topics_check);
+        seg.topics = TablePlace {
+            at: topics_at,
+            len: account_at - topics_at,
+            check: foot.topics_check,
+        };
         let fences = seg.read(fences_at, blocks * FENCE)?;
         if check8(&fences) != foot.fences_check {
             return Err("its key directory's fences are damaged".into());
@@ -903,7 +920,7 @@ impl Segment {
 
     /// The topic table (see `topics.rs`), its check verified: one read.
     pub(crate) fn topic_table(&self) -> Result<Vec<u8>, String> {
-        let (at, len, check) = self.topics;
+        let TablePlace { at, len, check } = self.topics;
         let table = self.read(at, len)?;
         if check8(&table) != check {
             return Err("its topic table is damaged".into());
@@ -1360,8 +1377,8 @@ mod tests {
 
     /// Given two segments registering topics (a vote with every optional field, a claim with
     /// none) among stances, when merged, then the merged segment's topic table holds the
-    /// parts' entries, in seq order, each the event as written; a segment registering none
-    /// has an empty table.
+    /// parts' entries, in seq order, each the event its record holds (the recorded time to the
+    /// microsecond: the event's was finer); a segment registering none has an empty table.
     #[test]
     fn the_topic_table_of_a_merged_segment_is_its_parts_tables() {
         let dir = tempfile::tempdir().unwrap();
@@ -1380,8 +1397,14 @@ mod tests {
             written(dir.path(), &newer, &Postings::default()),
         );
         let (ta, tb) = (tabled(&a), tabled(&b));
-        assert_eq!(ta, [older[0].clone(), older[2].clone()]);
-        assert_eq!(tb, [newer[1].clone()]);
+        assert_eq!(ta, a.events(&[1, 3]).unwrap());
+        assert_eq!(tb, b.events(&[5]).unwrap());
+        // The recorded time to the microsecond, as the record keeps it.
+        let at = jiff::Timestamp::new(1_729_500_000, 123_456_000).unwrap();
+        assert_eq!(ta[0].recorded_at, at);
+        let mut as_written = older[0].clone();
+        as_written.recorded_at = at;
+        assert_eq!(ta[0], as_written);
         let path = dir.path().join("merged");
         let (first, last, size, sum) = merge(&path, &[&a, &b]).unwrap();
         let meta = SegmentMeta {

@@ -36,13 +36,10 @@ impl TableWriter {
         put_str(b, t.topic.as_str());
         b.extend_from_slice(&e.seq.to_le_bytes());
         b.extend_from_slice(e.id.as_bytes());
-        b.extend_from_slice(&e.recorded_at.as_second().to_le_bytes());
-        b.extend_from_slice(&e.recorded_at.subsec_nanosecond().to_le_bytes());
-        let kind = TopicKind::ALL
-            .iter()
-            .position(|k| *k == t.kind)
-            .unwrap_or(0);
-        b.push(kind as u8);
+        // To the microsecond, as the record's text keeps it (`format_recorded_at`): an event
+        // with finer time still reads the same from its entry as from its record.
+        b.extend_from_slice(&e.recorded_at.as_microsecond().to_le_bytes());
+        b.push(kind_code(t.kind));
         put_str(b, &t.title);
         b.push(u8::from(t.resolution.is_some()));
         if let Some(r) = &t.resolution {
@@ -99,6 +96,26 @@ pub(crate) fn entries(table: &[u8]) -> impl Iterator<Item = Result<Entry<'_>, St
 
 const DAMAGED: &str = "its topic table is damaged";
 
+/// The byte a topic kind is written as (`events/INDEX.md`, "Topic table"): fixed codes, so a
+/// kind added to [`TopicKind`] or moved in it does not change what a written table means.
+fn kind_code(kind: TopicKind) -> u8 {
+    match kind {
+        TopicKind::Policy => 0,
+        TopicKind::Claim => 1,
+        TopicKind::Vote => 2,
+        TopicKind::Treaty => 3,
+        TopicKind::Membership => 4,
+    }
+}
+
+/// The topic kind of a byte [`kind_code`] wrote, `None` for any other byte.
+fn kind_of(code: u8) -> Option<TopicKind> {
+    TopicKind::ALL
+        .iter()
+        .copied()
+        .find(|k| kind_code(*k) == code)
+}
+
 /// The event of an entry (its whole bytes, as [`entries`] gives them).
 ///
 /// # Errors
@@ -113,21 +130,24 @@ fn read_event(bytes: &[u8]) -> Result<Event, String> {
     let topic = TopicId::new(r.text()?).map_err(|e| e.to_string())?;
     let seq: Seq = r.u64()?;
     let id = Uuid::from_bytes(r.array()?);
-    let (second, nanos) = (r.u64()? as i64, r.u32()? as i32);
-    let recorded_at = jiff::Timestamp::new(second, nanos).map_err(|e| e.to_string())?;
-    let kind = *TopicKind::ALL
-        .get(usize::from(r.u8()?))
-        .ok_or("no such kind")?;
+    let micros = r.u64()? as i64;
+    let recorded_at = jiff::Timestamp::from_microsecond(micros).map_err(|e| e.to_string())?;
+    let kind = kind_of(r.u8()?).ok_or("no such kind")?;
     let title = r.text()?.to_string();
     let resolution = match r.u8()? {
         0 => None,
-        _ => Some(r.text()?.to_string()),
+        1 => Some(r.text()?.to_string()),
+        _ => return Err("no such flag".into()),
     };
-    let session = (r.u8()?, r.u32()?);
-    let session = (session.0 != 0).then_some(session.1);
+    let session = match (r.u8()?, r.u32()?) {
+        (0, 0) => None,
+        (1, session) => Some(session),
+        _ => return Err("no such flag".into()),
+    };
     let important = match r.u8()? {
         0 => None,
-        i => Some(i == 2),
+        i @ (1 | 2) => Some(i == 2),
+        _ => return Err("no such flag".into()),
     };
     let n = r.u32()? as usize;
     let mut issues = Vec::with_capacity(n.min(64));
@@ -152,4 +172,23 @@ fn read_event(bytes: &[u8]) -> Result<Event, String> {
         recorded_at,
         body: EventBody::TopicRegistered(body),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{kind_code, kind_of};
+    use crate::core::TopicKind;
+
+    /// Each kind is written as the byte `events/INDEX.md` gives it, and read back; any other
+    /// byte is no kind.
+    #[test]
+    fn a_topic_kind_is_written_as_its_fixed_code() {
+        let names: Vec<_> = (0..=5).map(|c| kind_of(c).map(TopicKind::as_str)).collect();
+        let given = ["policy", "claim", "vote", "treaty", "membership"].map(Some);
+        assert_eq!(names[..5], given);
+        assert_eq!(names[5], None);
+        for k in TopicKind::ALL {
+            assert_eq!(kind_of(kind_code(*k)), Some(*k));
+        }
+    }
 }
