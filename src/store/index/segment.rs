@@ -1265,6 +1265,20 @@ mod tests {
         Segment::open(&path, &meta).unwrap()
     }
 
+    /// The segment `parts` merge into, written in `dir` as `merged` and opened.
+    fn merged(dir: &Path, parts: &[&Segment]) -> Segment {
+        let path = dir.join("merged");
+        let (first, last, size, sum) = merge(&path, parts).unwrap();
+        let meta = SegmentMeta {
+            name: "merged".into(),
+            first,
+            last,
+            size,
+            sum,
+        };
+        Segment::open(&path, &meta).unwrap()
+    }
+
     fn stance_event(seq: Seq) -> Event {
         event(seq, EventBody::StanceDeclared(stance("kim", None, "2024")))
     }
@@ -1320,16 +1334,7 @@ mod tests {
             bodies(unplaced.unwrap()),
             bodies(newer.records(&[4], &mut Vec::new()).unwrap())
         );
-        let path = dir.path().join("merged");
-        let (first, last, size, sum) = merge(&path, &[&older, &newer]).unwrap();
-        let meta = SegmentMeta {
-            name: "merged".into(),
-            first,
-            last,
-            size,
-            sum,
-        };
-        let merged = Segment::open(&path, &meta).unwrap();
+        let merged = merged(dir.path(), &[&older, &newer]);
         let mut located = Vec::new();
         merged.located(&key, &mut located).unwrap();
         let spans = merged.spans(&[2, 3, 5]).unwrap();
@@ -1405,16 +1410,7 @@ mod tests {
         let mut as_written = older[0].clone();
         as_written.recorded_at = at;
         assert_eq!(ta[0], as_written);
-        let path = dir.path().join("merged");
-        let (first, last, size, sum) = merge(&path, &[&a, &b]).unwrap();
-        let meta = SegmentMeta {
-            name: "merged".into(),
-            first,
-            last,
-            size,
-            sum,
-        };
-        let merged = Segment::open(&path, &meta).unwrap();
+        let merged = merged(dir.path(), &[&a, &b]);
         let mut both = ta;
         both.extend(tb);
         assert_eq!(tabled(&merged), both);
