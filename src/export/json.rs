@@ -241,6 +241,13 @@ impl<'a> Pretty<'a> {
         b.extend_from_slice(b"\": ");
     }
 
+    /// Starts the value of a key given already quoted, with its colon and space
+    /// ([`Column::json_key`](super::columns::Column::json_key)), in the open object.
+    fn quoted_key(&mut self, quoted: &str) {
+        self.item();
+        self.buf.bytes().extend_from_slice(quoted.as_bytes());
+    }
+
     fn null(&mut self) {
         self.buf.bytes().extend_from_slice(b"null");
     }
@@ -528,8 +535,7 @@ impl<R> JsonRow for Flat<'_, R> {
     fn write_json(&self, j: &mut Pretty) {
         j.open(b'{');
         for c in self.cols {
-            j.item();
-            j.buf.bytes().extend_from_slice(c.json_key.as_bytes());
+            j.quoted_key(&c.json_key);
             match (c.get)(&self.row) {
                 Cell::Null => j.null(),
                 Cell::Text(t) => j.str(&t),

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
+use super::put_str;
 use crate::core::{ActorEntry, ActorId, EventBody, History, Seq, TopicEntry, TopicId, ValidDate};
 use crate::store::codec::Reader;
 
@@ -126,10 +127,6 @@ impl Account {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut w = Vec::new();
         let put = |w: &mut Vec<u8>, v: u64| w.extend_from_slice(&v.to_le_bytes());
-        let put_str = |w: &mut Vec<u8>, s: &str| {
-            w.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            w.extend_from_slice(s.as_bytes());
-        };
         put(&mut w, self.runs.len() as u64);
         for (seq, t) in &self.runs {
             put(&mut w, *seq);

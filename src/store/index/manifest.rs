@@ -9,6 +9,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use super::put_str;
 use super::segment::SegmentMeta;
 use crate::core::Seq;
 use crate::store::chain::Hash;
@@ -46,11 +47,6 @@ impl Manifest {
 
 fn put_u64(w: &mut Vec<u8>, v: u64) {
     w.extend_from_slice(&v.to_le_bytes());
-}
-
-fn put_str(w: &mut Vec<u8>, s: &str) {
-    w.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    w.extend_from_slice(s.as_bytes());
 }
 
 /// The manifest's bytes, its checksum at the end.

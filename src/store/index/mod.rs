@@ -61,6 +61,13 @@ pub use self::build::BuildLimits;
 use self::build::Built;
 pub use self::check::{IndexCheck, check_index, check_index_of};
 pub use self::manifest::VERSION as INDEX_VERSION;
+
+/// Writes `s` as the index's files write a string (`events/INDEX.md`): its length in bytes
+/// (u32, little-endian), then its bytes.
+fn put_str(w: &mut Vec<u8>, s: &str) {
+    w.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    w.extend_from_slice(s.as_bytes());
+}
 pub(crate) use self::pending::{Appender, PENDING_EVENTS_MAX};
 pub(crate) use self::source::Source;
 pub use self::source::cache_root;

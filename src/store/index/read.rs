@@ -324,7 +324,7 @@ impl Index {
         let picked = self.read_parts(selected)?;
         let tables: Vec<Vec<u8>>;
         let mut last = LastParsed::default();
-        let (named, stances) = {
+        let (named, tabled, stances) = {
             let (mut a_links, mut t_links) = (BTreeSet::new(), BTreeSet::new());
             for e in links {
                 names(&e.body, &mut a_links, &mut t_links);
@@ -367,9 +367,8 @@ impl Index {
             };
             let mut seqs = self.registrations(&a, &t);
             retain_absent(&mut seqs, |s| *s, selected.iter().map(|l| l.seq));
-            ((self.in_globals(&seqs)?, tabled), stances)
+            (self.in_globals(&seqs)?, tabled, stances)
         };
-        let (named, tabled) = named;
         let registered = self.read_parts(&named)?;
         let others = named.len() + tabled.len() + links.len();
         h.reserve(selected.len() + others);

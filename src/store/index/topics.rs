@@ -10,6 +10,7 @@
 
 use uuid::Uuid;
 
+use super::put_str;
 use crate::core::{Event, EventBody, Seq, TopicId, TopicKind, TopicRegistered};
 use crate::store::codec::Reader;
 
@@ -17,11 +18,6 @@ use crate::store::codec::Reader;
 #[derive(Default)]
 pub(crate) struct TableWriter {
     bytes: Vec<u8>,
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
 }
 
 impl TableWriter {
