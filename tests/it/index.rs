@@ -450,6 +450,11 @@ fn compare(full: &History, index: &ProjectionIndex) -> Result<(), TestCaseError>
     for (id, _) in full.topics() {
         prop_assert_eq!(registry.topic(&id), full.topic(&id));
     }
+    // The registry of the `actors` table: every actor's registration, as the full one has it.
+    let actors = index.actor_registry().map_err(TestCaseError::fail)?;
+    for (id, _) in full.actors() {
+        prop_assert_eq!(actors.actor(&id), full.actor(&id));
+    }
     // The lean registry of one id: that registration, as the full one has it.
     for (id, _) in full.actors() {
         let lean = index

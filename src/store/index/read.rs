@@ -526,6 +526,23 @@ impl Index {
         Ok(h)
     }
 
+    /// A sparse history of every actor's registration, every alias link and role, and the
+    /// registrations of the topics those name (roles may name none): what the `actors` table
+    /// reads, without the other topics' registrations ([`Index::registry`] folds them all; on
+    /// the UN votes log, 6,203 topics beside 200 actors).
+    ///
+    /// # Errors
+    /// Damage found while reading, in words.
+    pub fn actor_registry(&self) -> Result<History, Damage> {
+        if let Some(h) = &self.memory {
+            return Ok(h.clone());
+        }
+        let actors: Vec<ActorId> = self.account.actors.iter().map(|(id, _)| id.clone()).collect();
+        let mut h = History::sparse();
+        self.fold_named(&mut h, &[], &actors, &[], true)?;
+        Ok(h)
+    }
+
     /// A sparse history enough to resolve `--actor` ids `actors` and `--topic` ids `topics`
     /// and to name them: their registrations, every alias link and role (and what those
     /// name). When a text is not a registered id (it may be a name or an alias), or an issue
