@@ -537,7 +537,12 @@ impl Index {
         if let Some(h) = &self.memory {
             return Ok(h.clone());
         }
-        let actors: Vec<ActorId> = self.account.actors.iter().map(|(id, _)| id.clone()).collect();
+        let actors: Vec<ActorId> = self
+            .account
+            .actors
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect();
         let mut h = History::sparse();
         self.fold_named(&mut h, &[], &actors, &[], true)?;
         Ok(h)
