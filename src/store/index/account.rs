@@ -77,16 +77,32 @@ pub(crate) struct Account {
     pub(crate) topics: Vec<(TopicId, Line)>,
 }
 
-/// Adds `more` (sorted by key) into `into` (sorted by key), line by line.
-fn add_lines<K: Ord + Clone>(into: &mut Vec<(K, Line)>, more: &[(K, Line)]) {
+/// Adds `more` into `into` (each sorted by key, no key twice), the values of a key in both
+/// combined by `add`: one pass over both, as a merge sort's merge. (Rebuilding a tree of
+/// `into` for each account added was nine tenths of opening an index of three segments of a
+/// generated log of 20,000 topics, each segment's account naming nearly all of them.)
+fn add_sorted<K: Ord + Clone, V: Copy>(
+    into: &mut Vec<(K, V)>,
+    more: &[(K, V)],
+    add: impl Fn(&mut V, &V),
+) {
     if more.is_empty() {
         return;
     }
-    let mut map: BTreeMap<K, Line> = std::mem::take(into).into_iter().collect();
-    for (k, l) in more {
-        map.entry(k.clone()).or_default().add(l);
+    let old = std::mem::take(into);
+    let mut out = Vec::with_capacity(old.len().max(more.len()));
+    let mut more = more.iter().peekable();
+    for (k, mut v) in old {
+        while let Some((mk, mv)) = more.next_if(|(mk, _)| *mk < k) {
+            out.push((mk.clone(), *mv));
+        }
+        if let Some((_, mv)) = more.next_if(|(mk, _)| *mk == k) {
+            add(&mut v, mv);
+        }
+        out.push((k, v));
     }
-    *into = map.into_iter().collect();
+    out.extend(more.map(|(k, v)| (k.clone(), *v)));
+    *into = out;
 }
 
 impl Account {
@@ -97,14 +113,10 @@ impl Account {
                 self.runs.push(*run);
             }
         }
-        let mut dates: BTreeMap<ValidDate, i64> =
-            std::mem::take(&mut self.dates).into_iter().collect();
-        for (d, n) in &later.dates {
-            *dates.entry(*d).or_default() += n;
-        }
-        self.dates = dates.into_iter().filter(|(_, n)| *n != 0).collect();
-        add_lines(&mut self.actors, &later.actors);
-        add_lines(&mut self.topics, &later.topics);
+        add_sorted(&mut self.dates, &later.dates, |n, m| *n += m);
+        self.dates.retain(|(_, n)| *n != 0);
+        add_sorted(&mut self.actors, &later.actors, Line::add);
+        add_sorted(&mut self.topics, &later.topics, Line::add);
     }
 
     /// [`Account::add`] of an account given away: the first one is taken as it is (an index
@@ -188,12 +200,19 @@ impl Account {
                 },
             ))
         };
-        for _ in 0..r.u64()? {
+        // Sized up front (grown by doubling, the lines were copied over and over); a line
+        // takes at least 28 bytes, so a damaged count reserves no more than the bytes allow.
+        let room = |n: u64| (n as usize).min(bytes.len() / 28);
+        let n = r.u64()?;
+        a.actors.reserve_exact(room(n));
+        for _ in 0..n {
             let (id, l) = line(&mut r)?;
             a.actors
                 .push((ActorId::new(id).map_err(|e| e.to_string())?, l));
         }
-        for _ in 0..r.u64()? {
+        let n = r.u64()?;
+        a.topics.reserve_exact(room(n));
+        for _ in 0..n {
             let (id, l) = line(&mut r)?;
             a.topics
                 .push((TopicId::new(id).map_err(|e| e.to_string())?, l));
@@ -310,4 +329,64 @@ fn walk(
     touched.sort_unstable();
     touched.dedup();
     touched
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(seq: Seq, stances: i64, retracted: i64) -> Line {
+        Line {
+            seq,
+            stances,
+            retracted,
+        }
+    }
+
+    fn id(s: &str) -> ActorId {
+        ActorId::new(s).expect("id")
+    }
+
+    #[test]
+    fn adding_an_account_merges_its_lines_and_dates_by_key() {
+        let day = |d: &str| ValidDate::parse(d).expect("date");
+        let mut whole = Account {
+            dates: vec![(day("2001-01-01"), 2), (day("2003-01-01"), 1)],
+            actors: vec![(id("b"), line(2, 3, 0)), (id("d"), line(4, 1, 1))],
+            ..Account::default()
+        };
+        let later = Account {
+            dates: vec![
+                (day("2000-01-01"), 1),
+                (day("2003-01-01"), -1),
+                (day("2004"), 5),
+            ],
+            actors: vec![
+                (id("a"), line(7, 1, 0)),
+                (id("b"), line(0, -1, 1)),
+                (id("c"), line(8, 0, 0)),
+                (id("e"), line(9, 2, 0)),
+            ],
+            ..Account::default()
+        };
+        whole.add(&later);
+        assert_eq!(
+            whole.dates,
+            vec![
+                (day("2000-01-01"), 1),
+                (day("2001-01-01"), 2),
+                (day("2004"), 5)
+            ]
+        );
+        assert_eq!(
+            whole.actors,
+            vec![
+                (id("a"), line(7, 1, 0)),
+                (id("b"), line(2, 2, 1)),
+                (id("c"), line(8, 0, 0)),
+                (id("d"), line(4, 1, 1)),
+                (id("e"), line(9, 2, 0)),
+            ]
+        );
+    }
 }
