@@ -169,8 +169,9 @@ impl Account {
         w
     }
 
-    /// Reads an account's bytes; `Err` says what is wrong.
-    pub(crate) fn decode<'a>(bytes: &'a [u8]) -> Result<Account, String> {
+    /// Reads an account's bytes; `Err` says what is wrong. An id that `known` (an earlier
+    /// segment's account) holds is shared from it, not made again (see [`lines`]).
+    pub(crate) fn decode(bytes: &[u8], known: &Account) -> Result<Account, String> {
         let mut r = Reader::new(bytes);
         let mut a = Account::default();
         for _ in 0..r.u64()? {
@@ -187,43 +188,66 @@ impl Account {
             }
             a.dates.push((date, n));
         }
-        let line = |r: &mut Reader<'a>| -> Result<(&'a str, Line), String> {
-            let id = r.text()?;
-            let (seq, stances, retracted) = (r.u64()?, r.u64()?, r.u64()?);
-            let (stances, retracted) = (stances as i64, retracted as i64);
-            Ok((
-                id,
-                Line {
-                    seq,
-                    stances,
-                    retracted,
-                },
-            ))
-        };
-        // Sized up front (grown by doubling, the lines were copied over and over); a line
-        // takes at least 28 bytes, so a damaged count reserves no more than the bytes allow.
-        let room = |n: u64| (n as usize).min(bytes.len() / 28);
-        let n = r.u64()?;
-        a.actors.reserve_exact(room(n));
-        for _ in 0..n {
-            let (id, l) = line(&mut r)?;
-            a.actors
-                .push((ActorId::new(id).map_err(|e| e.to_string())?, l));
-        }
-        let n = r.u64()?;
-        a.topics.reserve_exact(room(n));
-        for _ in 0..n {
-            let (id, l) = line(&mut r)?;
-            a.topics
-                .push((TopicId::new(id).map_err(|e| e.to_string())?, l));
-        }
-        let sorted = a.actors.windows(2).all(|w| w[0].0 < w[1].0)
-            && a.topics.windows(2).all(|w| w[0].0 < w[1].0);
-        if !sorted || !r.at_end() {
-            return Err("its account is out of order or too long".into());
+        a.actors = lines(
+            &mut r,
+            bytes.len(),
+            &known.actors,
+            ActorId::new,
+            ActorId::as_str,
+        )?;
+        a.topics = lines(
+            &mut r,
+            bytes.len(),
+            &known.topics,
+            TopicId::new,
+            TopicId::as_str,
+        )?;
+        if !r.at_end() {
+            return Err("its account is too long".into());
         }
         Ok(a)
     }
+}
+
+/// The lines of actors or topics of an account read by `r` (of `size` bytes), checked to be
+/// sorted by id. An id that `known` (sorted) holds is cloned from it (its text is shared),
+/// found by walking both sorted lists; any other is made and checked by `make`. (Made anew,
+/// the ids of the later segments of an index, most of them in the first one's account too,
+/// were about half of decoding their accounts.)
+fn lines<K: Clone + Ord>(
+    r: &mut Reader<'_>,
+    size: usize,
+    known: &[(K, Line)],
+    make: impl Fn(&str) -> Result<K, crate::core::IdError>,
+    text: impl Fn(&K) -> &str,
+) -> Result<Vec<(K, Line)>, String> {
+    let n = r.u64()?;
+    // Sized up front (grown by doubling, the lines were copied over and over); a line takes
+    // at least 28 bytes, so a damaged count reserves no more than the bytes allow.
+    let mut out: Vec<(K, Line)> = Vec::with_capacity((n as usize).min(size / 28));
+    let mut known = known.iter().peekable();
+    for _ in 0..n {
+        let id = r.text()?;
+        let (seq, stances, retracted) = (r.u64()?, r.u64()?, r.u64()?);
+        while known.next_if(|(k, _)| text(k) < id).is_some() {}
+        let id = match known.peek() {
+            Some((k, _)) if text(k) == id => k.clone(),
+            _ => make(id).map_err(|e| e.to_string())?,
+        };
+        if out.last().is_some_and(|(last, _)| *last >= id) {
+            return Err("its account is out of order".into());
+        }
+        let (stances, retracted) = (stances as i64, retracted as i64);
+        out.push((
+            id,
+            Line {
+                seq,
+                stances,
+                retracted,
+            },
+        ));
+    }
+    Ok(out)
 }
 
 /// What one stance adds to the account as known at a cutoff: its actor and topic symbols (as
@@ -345,6 +369,32 @@ mod tests {
 
     fn id(s: &str) -> ActorId {
         ActorId::new(s).expect("id")
+    }
+
+    #[test]
+    fn an_account_decodes_the_same_whatever_ids_are_known() {
+        let account = Account {
+            actors: vec![(id("a"), line(1, 2, 0)), (id("c"), line(0, 1, 1))],
+            topics: vec![(TopicId::new("t1").expect("id"), line(3, 4, 0))],
+            ..Account::default()
+        };
+        let known = Account {
+            actors: vec![(id("b"), line(0, 0, 0)), (id("c"), line(9, 9, 9))],
+            ..Account::default()
+        };
+        let bytes = account.encode();
+        assert_eq!(
+            Account::decode(&bytes, &Account::default()),
+            Ok(account.clone())
+        );
+        assert_eq!(Account::decode(&bytes, &known), Ok(account.clone()));
+        // Out of order is refused, known ids or not.
+        let swapped = Account {
+            actors: vec![(id("c"), line(0, 1, 1)), (id("a"), line(1, 2, 0))],
+            ..account
+        };
+        let err = Err("its account is out of order".to_string());
+        assert_eq!(Account::decode(&swapped.encode(), &known), err);
     }
 
     #[test]

@@ -159,10 +159,16 @@ pub struct Index {
 
 /// Opens the segments `metas` (a manifest's) name in `dir`; `Err` says why one cannot be.
 fn open_segments(dir: &Path, metas: &[SegmentMeta]) -> std::result::Result<Vec<Segment>, String> {
-    metas
-        .iter()
-        .map(|s| Segment::open(&dir.join(&s.name), s))
-        .collect()
+    let mut opened: Vec<Segment> = Vec::with_capacity(metas.len());
+    let none = Account::default();
+    for s in metas {
+        // The ids the first (the oldest and largest) segment's account holds are shared
+        // with the later ones' accounts, not made again for each.
+        let known = opened.first().map_or(&none, |first| &first.account);
+        let segment = Segment::open(&dir.join(&s.name), s, known)?;
+        opened.push(segment);
+    }
+    Ok(opened)
 }
 
 /// Reads the manifest and maps its segments; `Err` says why the index cannot be used.

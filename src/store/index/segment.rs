@@ -623,8 +623,13 @@ struct Footer {
 
 impl Segment {
     /// Opens the segment at `path` that `meta` describes; checks its size, header and footer,
-    /// its directory fences and its account (not the whole file: see [`Segment::sum`]).
-    pub(crate) fn open(path: &Path, meta: &SegmentMeta) -> Result<Segment, String> {
+    /// its directory fences and its account (not the whole file: see [`Segment::sum`]). The
+    /// ids of its account that `known` holds are shared from it ([`Account::decode`]).
+    pub(crate) fn open(
+        path: &Path,
+        meta: &SegmentMeta,
+        known: &Account,
+    ) -> Result<Segment, String> {
         let file = File::open(path).map_err(|e| format!("segment {}: {e}", meta.name))?;
         let size = file.metadata().map_err(|e| e.to_string())?.len();
         if size != meta.size {
@@ -633,10 +638,10 @@ impl Segment {
                 meta.name, meta.size
             ));
         }
-        Segment::from_file(file, meta).map_err(|e| format!("segment {}: {e}", meta.name))
+        Segment::from_file(file, meta, known).map_err(|e| format!("segment {}: {e}", meta.name))
     }
 
-    fn from_file(file: File, meta: &SegmentMeta) -> Result<Segment, String> {
+    fn from_file(file: File, meta: &SegmentMeta, known: &Account) -> Result<Segment, String> {
         let size = usize::try_from(meta.size).map_err(|e| e.to_string())?;
         if size < HEADER + FOOTER {
             return Err("it is truncated".into());
@@ -702,7 +707,7 @@ impl Segment {
         if check8(&account) != foot.account_check {
             return Err("its account is damaged".into());
         }
-        seg.account = Account::decode(&account)?;
+        seg.account = Account::decode(&account, known)?;
         Ok(seg)
     }
 
@@ -1257,7 +1262,7 @@ mod tests {
             size,
             sum,
         };
-        Segment::open(&path, &meta).unwrap()
+        Segment::open(&path, &meta, &Account::default()).unwrap()
     }
 
     /// The segment `parts` merge into, written in `dir` as `merged` and opened.
@@ -1271,7 +1276,7 @@ mod tests {
             size,
             sum,
         };
-        Segment::open(&path, &meta).unwrap()
+        Segment::open(&path, &meta, &Account::default()).unwrap()
     }
 
     fn stance_event(seq: Seq) -> Event {
