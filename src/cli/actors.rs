@@ -13,8 +13,10 @@ use super::render::Render;
 pub fn run(l: &ListArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
     let cols = l.pick.pick(columns::actors())?;
     let mut index = open_index(target)?;
-    let registry = read_index(target, &mut index, |i| i.actor_registry())?;
-    let rows = rows::actor_rows_counted(&registry, index.actors());
+    let (registry, counted) = read_index(target, &mut index, |i| {
+        Ok((i.actor_registry()?, i.actors()?))
+    })?;
+    let rows = rows::actor_rows_counted(&registry, counted);
     Render::new(l.format).actors(out, rows, cols.as_deref())?;
     Ok(())
 }

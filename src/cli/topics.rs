@@ -13,8 +13,8 @@ use super::render::Render;
 pub fn run(l: &ListArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
     let cols = l.pick.pick(columns::topics())?;
     let mut index = open_index(target)?;
-    let registry = read_index(target, &mut index, |i| i.registry())?;
-    let rows = rows::topic_rows_counted(&registry, index.topics());
+    let (registry, counted) = read_index(target, &mut index, |i| Ok((i.registry()?, i.topics()?)))?;
+    let rows = rows::topic_rows_counted(&registry, counted);
     Render::new(l.format).topics(out, rows, cols.as_deref())?;
     Ok(())
 }

@@ -72,6 +72,19 @@ pub(crate) fn event_of(r: Record, last: &mut LastParsed) -> Result<Event, String
     })
 }
 
+/// `bytes` as a string, if they are UTF-8.
+#[inline(always)]
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, String> {
+    // Most strings are short and ASCII, where the standard check cost about 110 instructions
+    // each (some 110,000 strings read by a one-actor query of the UN votes log: a twelfth of
+    // that query) and an ASCII test, a word at a time, about 30.
+    if bytes.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    std::str::from_utf8(bytes).map_err(|_| "a string is not UTF-8".to_string())
+}
+
 pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -125,18 +138,16 @@ impl<'a> Reader<'a> {
         self.text().map(str::to_string)
     }
 
+    /// A string's bytes, borrowed, not yet checked as UTF-8 ([`utf8`] checks them).
+    #[inline]
+    pub(crate) fn text_bytes(&mut self) -> Result<&'a [u8], String> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+
     /// A string, borrowed from the bytes.
     pub(crate) fn text(&mut self) -> Result<&'a str, String> {
-        let n = self.u32()? as usize;
-        let bytes = self.take(n)?;
-        // Most strings are short and ASCII, where the standard check cost about 110
-        // instructions each (some 110,000 strings read by a one-actor query of the UN votes
-        // log: a twelfth of that query) and an ASCII test, a word at a time, about 30.
-        if bytes.is_ascii() {
-            // SAFETY: ASCII bytes are valid UTF-8.
-            return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
-        }
-        std::str::from_utf8(bytes).map_err(|_| "a string is not UTF-8".to_string())
+        self.text_bytes().and_then(utf8)
     }
 
     /// Whether an optional field is present: its flag byte, 0 when absent. Inlined, with the

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use super::put_str;
 use crate::core::{ActorEntry, ActorId, EventBody, History, Seq, TopicEntry, TopicId, ValidDate};
-use crate::store::codec::Reader;
+use crate::store::codec::{Reader, utf8};
 
 /// An actor's or topic's line of an account: its registration seq (0 when it was registered
 /// in another segment), and the difference to (in a whole log's account: the count of) its
@@ -172,6 +172,45 @@ impl Account {
     /// Reads an account's bytes; `Err` says what is wrong. An id that `known` (an earlier
     /// segment's account) holds is shared from it, not made again (see [`lines`]).
     pub(crate) fn decode(bytes: &[u8], known: &Account) -> Result<Account, String> {
+        Account::read(bytes, known, Lines::All).map(|(a, _)| a)
+    }
+
+    /// [`Account::decode`] of the lines of the ids the account's segment registers (seq not
+    /// 0) alone: the other lines are stepped over, their ids neither made nor checked (their
+    /// counts matter only to the `actors` and `topics` tables: [`Account::decode`]). With it,
+    /// whether that was every line (the account is then whole).
+    pub(crate) fn decode_registered(bytes: &[u8]) -> Result<(Account, bool), String> {
+        Account::read(bytes, &Account::default(), Lines::Registered)
+    }
+
+    /// Adds the counts of the lines of `bytes` (a segment's account) of ids registered in
+    /// other segments (seq 0) to this account's lines of the same ids, found by walking both
+    /// sorted lists. This account holds every registered id (the sum of the segments'
+    /// accounts read by [`Account::decode_registered`]), so the sum is the whole log's counts,
+    /// with no id made or checked; a line of an id registered nowhere is left out, as the
+    /// whole log's account leaves it out.
+    pub(crate) fn add_unregistered(&mut self, bytes: &[u8]) -> Result<(), String> {
+        // Stepped over: the recorded-time runs (two numbers each) and the dates (a text and a
+        // number each), which `self` holds already.
+        let mut r = Reader::new(bytes);
+        for _ in 0..r.u64()? {
+            r.u64()?;
+            r.u64()?;
+        }
+        for _ in 0..r.u64()? {
+            r.text_bytes()?;
+            r.u64()?;
+        }
+        add_unregistered(&mut r, &mut self.actors, ActorId::as_str)?;
+        add_unregistered(&mut r, &mut self.topics, TopicId::as_str)?;
+        if !r.at_end() {
+            return Err("its account is too long".into());
+        }
+        Ok(())
+    }
+
+    /// The account `bytes` hold, lines `which`, and whether those were every line.
+    fn read(bytes: &[u8], known: &Account, which: Lines) -> Result<(Account, bool), String> {
         let mut r = Reader::new(bytes);
         let mut a = Account::default();
         for _ in 0..r.u64()? {
@@ -188,47 +227,96 @@ impl Account {
             }
             a.dates.push((date, n));
         }
-        a.actors = lines(
+        let size = bytes.len();
+        let actors = lines(
             &mut r,
-            bytes.len(),
+            size,
+            which,
             &known.actors,
             ActorId::new,
             ActorId::as_str,
         )?;
-        a.topics = lines(
+        let topics = lines(
             &mut r,
-            bytes.len(),
+            size,
+            which,
             &known.topics,
             TopicId::new,
             TopicId::as_str,
         )?;
+        let whole = actors.1 && topics.1;
+        (a.actors, a.topics) = (actors.0, topics.0);
         if !r.at_end() {
             return Err("its account is too long".into());
         }
-        Ok(a)
+        Ok((a, whole))
     }
 }
 
-/// The lines of actors or topics of an account read by `r` (of `size` bytes), checked to be
-/// sorted by id. An id that `known` (sorted) holds is cloned from it (its text is shared),
-/// found by walking both sorted lists; any other is made and checked by `make`. (Made anew,
-/// the ids of the later segments of an index, most of them in the first one's account too,
-/// were about half of decoding their accounts.)
+/// [`Account::add_unregistered`] of the lines of actors or topics `r` reads, into `into`.
+fn add_unregistered<K>(
+    r: &mut Reader<'_>,
+    into: &mut [(K, Line)],
+    text: impl Fn(&K) -> &str,
+) -> Result<(), String> {
+    let (mut at, mut last) = (0, None);
+    for _ in 0..r.u64()? {
+        let id = r.text_bytes()?;
+        let (seq, stances, retracted) = (r.u64()?, r.u64()?, r.u64()?);
+        if last.is_some_and(|l| l >= id) {
+            return Err("its account is out of order".into());
+        }
+        last = Some(id);
+        if seq != 0 {
+            continue;
+        }
+        while into.get(at).is_some_and(|(k, _)| text(k).as_bytes() < id) {
+            at += 1;
+        }
+        if let Some((k, l)) = into.get_mut(at)
+            && text(k).as_bytes() == id
+        {
+            (l.stances, l.retracted) = (l.stances + stances as i64, l.retracted + retracted as i64);
+        }
+    }
+    Ok(())
+}
+
+/// Which lines of an account [`lines`] reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    All,
+    /// Those of ids registered in the account's segment (seq not 0).
+    Registered,
+}
+
+/// The lines `which` of actors or topics of an account read by `r` (of `size` bytes), checked
+/// to be sorted by id, and whether those were every line. An id that `known` (sorted) holds is cloned from it (its text is
+/// shared), found by walking both sorted lists; any other is made and checked by `make`.
+/// (Made anew, the ids of the later segments of an index, most of them in the first one's
+/// account too, were about half of decoding their accounts.)
 fn lines<K: Clone + Ord>(
     r: &mut Reader<'_>,
     size: usize,
+    which: Lines,
     known: &[(K, Line)],
     make: impl Fn(&str) -> Result<K, crate::core::IdError>,
     text: impl Fn(&K) -> &str,
-) -> Result<Vec<(K, Line)>, String> {
+) -> Result<(Vec<(K, Line)>, bool), String> {
     let n = r.u64()?;
     // Sized up front (grown by doubling, the lines were copied over and over); a line takes
     // at least 28 bytes, so a damaged count reserves no more than the bytes allow.
     let mut out: Vec<(K, Line)> = Vec::with_capacity((n as usize).min(size / 28));
     let mut known = known.iter().peekable();
+    let mut whole = true;
     for _ in 0..n {
-        let id = r.text()?;
+        let id = r.text_bytes()?;
         let (seq, stances, retracted) = (r.u64()?, r.u64()?, r.u64()?);
+        if which == Lines::Registered && seq == 0 {
+            whole = false;
+            continue;
+        }
+        let id = utf8(id)?;
         while known.next_if(|(k, _)| text(k) < id).is_some() {}
         let id = match known.peek() {
             Some((k, _)) if text(k) == id => k.clone(),
@@ -247,7 +335,7 @@ fn lines<K: Clone + Ord>(
             },
         ));
     }
-    Ok(out)
+    Ok((out, whole))
 }
 
 /// What one stance adds to the account as known at a cutoff: its actor and topic symbols (as
@@ -395,6 +483,49 @@ mod tests {
         };
         let err = Err("its account is out of order".to_string());
         assert_eq!(Account::decode(&swapped.encode(), &known), err);
+    }
+
+    #[test]
+    fn registered_lines_plus_the_others_counts_make_the_whole_sum() {
+        let day = |d: &str| ValidDate::parse(d).expect("date");
+        let first = Account {
+            dates: vec![(day("2001-01-01"), 3)],
+            actors: vec![(id("a"), line(1, 2, 0)), (id("b"), line(2, 1, 0))],
+            ..Account::default()
+        };
+        // The second segment registers c; its lines of a and z (registered nowhere) are
+        // counts alone.
+        let second = Account {
+            dates: vec![(day("2001-01-01"), 1), (day("2002"), 2)],
+            actors: vec![
+                (id("a"), line(0, 1, 1)),
+                (id("c"), line(5, 2, 0)),
+                (id("z"), line(0, 4, 0)),
+            ],
+            ..Account::default()
+        };
+        let (bytes1, bytes2) = (first.encode(), second.encode());
+        let (one, whole1) = Account::decode_registered(&bytes1).expect("first");
+        let (two, whole2) = Account::decode_registered(&bytes2).expect("second");
+        assert!(whole1 && !whole2);
+        assert_eq!(two.actors, vec![(id("c"), line(5, 2, 0))]);
+        let mut sum = one;
+        sum.add(&two);
+        sum.add_unregistered(&bytes1).expect("first");
+        sum.add_unregistered(&bytes2).expect("second");
+        let mut whole = first.clone();
+        whole.add(&second);
+        whole.actors.retain(|(_, l)| l.seq != 0);
+        assert_eq!(sum, whole);
+        assert_eq!(
+            sum.actors,
+            vec![
+                (id("a"), line(1, 3, 1)),
+                (id("b"), line(2, 1, 0)),
+                (id("c"), line(5, 2, 0)),
+            ]
+        );
+        assert_eq!(sum.dates, vec![(day("2001-01-01"), 4), (day("2002"), 2)]);
     }
 
     #[test]

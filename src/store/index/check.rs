@@ -190,8 +190,8 @@ fn compare(index: &Index, m: &Manifest, h: &History) -> std::result::Result<(), 
         }
     }
     let fresh = super::account::delta(h, 0, m.seq);
-    let same = index.actors() == h.actors()
-        && index.topics() == h.topics()
+    let same = index.actors()? == h.actors()
+        && index.topics()? == h.topics()
         && index.date_last() == h.date_last()
         && index.account.dates == fresh.dates;
     if !same {

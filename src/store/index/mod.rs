@@ -145,7 +145,16 @@ pub struct Index {
     dir: PathBuf,
     manifest: Manifest,
     segments: Vec<Segment>,
+    /// The whole log's account, but for the counts of stances: those of each actor and topic
+    /// are in `counts`, summed when first asked for (every segment's account has a line for
+    /// nearly every id, where a query needs only where each id is registered).
     account: Account,
+    /// The whole log's account with every count ([`Index::actors`], [`Index::topics`]), when
+    /// `account` is not whole.
+    counts: OnceLock<Account>,
+    /// Whether `account` has every count: every segment's account was read whole (each id in
+    /// it registered there, as in an index of one segment), or the index is in memory.
+    account_whole: bool,
     torn_tail_bytes: u64,
     torn_tail_records: u64,
     globals: OnceLock<Vec<Event>>,
@@ -159,16 +168,10 @@ pub struct Index {
 
 /// Opens the segments `metas` (a manifest's) name in `dir`; `Err` says why one cannot be.
 fn open_segments(dir: &Path, metas: &[SegmentMeta]) -> std::result::Result<Vec<Segment>, String> {
-    let mut opened: Vec<Segment> = Vec::with_capacity(metas.len());
-    let none = Account::default();
-    for s in metas {
-        // The ids the first (the oldest and largest) segment's account holds are shared
-        // with the later ones' accounts, not made again for each.
-        let known = opened.first().map_or(&none, |first| &first.account);
-        let segment = Segment::open(&dir.join(&s.name), s, known)?;
-        opened.push(segment);
-    }
-    Ok(opened)
+    metas
+        .iter()
+        .map(|s| Segment::open(&dir.join(&s.name), s))
+        .collect()
 }
 
 /// Reads the manifest and maps its segments; `Err` says why the index cannot be used.
@@ -883,6 +886,7 @@ impl Index {
 
     /// The index of `manifest` and its `segments`, their accounts added into the whole log's.
     fn new(dir: PathBuf, manifest: Manifest, mut segments: Vec<Segment>) -> Index {
+        let account_whole = segments.iter().all(|s| s.account_whole);
         let mut account = Account::default();
         for s in &mut segments {
             account.add_owned(std::mem::take(&mut s.account));
@@ -895,6 +899,8 @@ impl Index {
             manifest,
             segments,
             account,
+            counts: OnceLock::new(),
+            account_whole,
             torn_tail_bytes: 0,
             torn_tail_records: 0,
             globals: OnceLock::new(),
@@ -948,21 +954,46 @@ impl Index {
     }
 
     /// Registered actors with their counts, as [`History::actors`].
-    pub fn actors(&self) -> BTreeMap<ActorId, ActorEntry> {
-        self.account
+    ///
+    /// # Errors
+    /// Damage found in a segment's account, in words.
+    pub fn actors(&self) -> std::result::Result<BTreeMap<ActorId, ActorEntry>, String> {
+        Ok(self
+            .counts()?
             .actors
             .iter()
             .map(|(a, l)| (a.clone(), l.actor_entry()))
-            .collect()
+            .collect())
     }
 
     /// Registered topics with their counts, as [`History::topics`].
-    pub fn topics(&self) -> BTreeMap<TopicId, TopicEntry> {
-        self.account
+    ///
+    /// # Errors
+    /// Damage found in a segment's account, in words.
+    pub fn topics(&self) -> std::result::Result<BTreeMap<TopicId, TopicEntry>, String> {
+        Ok(self
+            .counts()?
             .topics
             .iter()
             .map(|(t, l)| (t.clone(), l.topic_entry()))
-            .collect()
+            .collect())
+    }
+
+    /// The whole log's account with every count, made once: `account`, each registered id's
+    /// line as its registering segment has it, plus every other segment's line of that id
+    /// ([`Account::add_unregistered`]).
+    fn counts(&self) -> std::result::Result<&Account, String> {
+        if self.account_whole {
+            return Ok(&self.account);
+        }
+        if let Some(c) = self.counts.get() {
+            return Ok(c);
+        }
+        let mut sum = self.account.clone();
+        for s in &self.segments {
+            sum.add_unregistered(&s.account_bytes()?)?;
+        }
+        Ok(self.counts.get_or_init(|| sum))
     }
 
     /// The index's folder (for a log whose index could not be written, the folder it would

@@ -197,7 +197,7 @@ pub(crate) fn merge(path: &Path, parts: &[&Segment]) -> io::Result<(Seq, Seq, u6
         w.ids.extend(part.ids().map_err(damaged)?);
         w.topics.add_table(&part.topic_table().map_err(damaged)?);
         part.all_postings(&mut postings).map_err(damaged)?;
-        account.add(&part.account);
+        account.add(&part.full_account(&account).map_err(damaged)?);
     }
     for list in postings.values_mut() {
         list.sort_unstable();
@@ -567,11 +567,17 @@ pub(crate) struct Segment {
     fences: Vec<(u64, [u8; 8])>,
     /// Where the topic table is (read only when asked for).
     topics: TablePlace,
-    /// What the segment's events add to the whole log's account (taken by [`super::Index`]).
+    /// What the segment's events add to the whole log's account, but for the counts of the
+    /// ids registered in other segments (taken by [`super::Index`]; see
+    /// [`Account::decode_registered`]).
     pub(crate) account: Account,
+    /// Whether `account` is whole: every id in it registered in this segment.
+    pub(crate) account_whole: bool,
+    /// Where the account is, for its whole decoding ([`Segment::full_account`]).
+    account_place: TablePlace,
 }
 
-/// Where a segment's topic table is: its offset and length in bytes, and its check.
+/// Where a segment's topic table or account is: its offset and length in bytes, and its check.
 #[derive(Clone, Copy, Default)]
 struct TablePlace {
     at: usize,
@@ -623,13 +629,8 @@ struct Footer {
 
 impl Segment {
     /// Opens the segment at `path` that `meta` describes; checks its size, header and footer,
-    /// its directory fences and its account (not the whole file: see [`Segment::sum`]). The
-    /// ids of its account that `known` holds are shared from it ([`Account::decode`]).
-    pub(crate) fn open(
-        path: &Path,
-        meta: &SegmentMeta,
-        known: &Account,
-    ) -> Result<Segment, String> {
+    /// its directory fences and its account (not the whole file: see [`Segment::sum`]).
+    pub(crate) fn open(path: &Path, meta: &SegmentMeta) -> Result<Segment, String> {
         let file = File::open(path).map_err(|e| format!("segment {}: {e}", meta.name))?;
         let size = file.metadata().map_err(|e| e.to_string())?.len();
         if size != meta.size {
@@ -638,10 +639,10 @@ impl Segment {
                 meta.name, meta.size
             ));
         }
-        Segment::from_file(file, meta, known).map_err(|e| format!("segment {}: {e}", meta.name))
+        Segment::from_file(file, meta).map_err(|e| format!("segment {}: {e}", meta.name))
     }
 
-    fn from_file(file: File, meta: &SegmentMeta, known: &Account) -> Result<Segment, String> {
+    fn from_file(file: File, meta: &SegmentMeta) -> Result<Segment, String> {
         let size = usize::try_from(meta.size).map_err(|e| e.to_string())?;
         if size < HEADER + FOOTER {
             return Err("it is truncated".into());
@@ -659,6 +660,8 @@ impl Segment {
             fences: Vec::new(),
             topics: TablePlace::default(),
             account: Account::default(),
+            account_whole: false,
+            account_place: TablePlace::default(),
         };
         let foot = seg.footer()?;
         let [
@@ -703,12 +706,29 @@ impl Segment {
             .chunks_exact(FENCE)
             .map(|f| (u64_of(&f[..8]), f[8..].try_into().unwrap_or([0; 8])))
             .collect();
-        let account = seg.read(account_at, size - FOOTER - account_at)?;
-        if check8(&account) != foot.account_check {
+        seg.account_place = TablePlace {
+            at: account_at,
+            len: size - FOOTER - account_at,
+            check: foot.account_check,
+        };
+        (seg.account, seg.account_whole) = Account::decode_registered(&seg.account_bytes()?)?;
+        Ok(seg)
+    }
+
+    /// The account's bytes, read and checked.
+    pub(crate) fn account_bytes(&self) -> Result<Vec<u8>, String> {
+        let TablePlace { at, len, check } = self.account_place;
+        let account = self.read(at, len)?;
+        if check8(&account) != check {
             return Err("its account is damaged".into());
         }
-        seg.account = Account::decode(&account, known)?;
-        Ok(seg)
+        Ok(account)
+    }
+
+    /// What the segment's events add to the whole log's account, every line of it, read
+    /// again; the ids `known` holds are shared from it ([`Account::decode`]).
+    pub(crate) fn full_account(&self, known: &Account) -> Result<Account, String> {
+        Account::decode(&self.account_bytes()?, known)
     }
 
     /// Reads and checks the header and footer.
@@ -1262,7 +1282,7 @@ mod tests {
             size,
             sum,
         };
-        Segment::open(&path, &meta, &Account::default()).unwrap()
+        Segment::open(&path, &meta).unwrap()
     }
 
     /// The segment `parts` merge into, written in `dir` as `merged` and opened.
@@ -1276,7 +1296,7 @@ mod tests {
             size,
             sum,
         };
-        Segment::open(&path, &meta, &Account::default()).unwrap()
+        Segment::open(&path, &meta).unwrap()
     }
 
     fn stance_event(seq: Seq) -> Event {
