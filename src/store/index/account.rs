@@ -291,10 +291,10 @@ enum Lines {
 }
 
 /// The lines `which` of actors or topics of an account read by `r` (of `size` bytes), checked
-/// to be sorted by id, and whether those were every line. An id that `known` (sorted) holds is cloned from it (its text is
-/// shared), found by walking both sorted lists; any other is made and checked by `make`.
-/// (Made anew, the ids of the later segments of an index, most of them in the first one's
-/// account too, were about half of decoding their accounts.)
+/// to be sorted by id, and whether those were every line. An id that `known` (sorted) holds
+/// is cloned from it (its text is shared), found by walking both sorted lists; any other is
+/// made and checked by `make`. (Made anew, the ids of the later segments of an index, most
+/// of them in the first one's account too, were about half of decoding their accounts.)
 fn lines<K: Clone + Ord>(
     r: &mut Reader<'_>,
     size: usize,
