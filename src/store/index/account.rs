@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use super::put_str;
+use super::{put_str, put_u64};
 use crate::core::{ActorEntry, ActorId, EventBody, History, Seq, TopicEntry, TopicId, ValidDate};
 use crate::store::codec::{Reader, utf8};
 
@@ -138,16 +138,15 @@ impl Account {
     /// The account's bytes (layout in `events/INDEX.md`).
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut w = Vec::new();
-        let put = |w: &mut Vec<u8>, v: u64| w.extend_from_slice(&v.to_le_bytes());
-        put(&mut w, self.runs.len() as u64);
+        put_u64(&mut w, self.runs.len() as u64);
         for (seq, t) in &self.runs {
-            put(&mut w, *seq);
-            put(&mut w, t.as_microsecond() as u64);
+            put_u64(&mut w, *seq);
+            put_u64(&mut w, t.as_microsecond() as u64);
         }
-        put(&mut w, self.dates.len() as u64);
+        put_u64(&mut w, self.dates.len() as u64);
         for (date, n) in &self.dates {
             put_str(&mut w, &date.to_string());
-            put(&mut w, *n as u64);
+            put_u64(&mut w, *n as u64);
         }
         let lines = self.actors.iter().map(|(a, l)| (a.as_str(), l));
         let topics = self.topics.iter().map(|(t, l)| (t.as_str(), l));
@@ -158,11 +157,11 @@ impl Account {
             ),
             (self.topics.len(), Box::new(topics)),
         ] {
-            put(&mut w, count as u64);
+            put_u64(&mut w, count as u64);
             for (id, l) in all {
                 put_str(&mut w, id);
                 for v in [l.seq, l.stances as u64, l.retracted as u64] {
-                    put(&mut w, v);
+                    put_u64(&mut w, v);
                 }
             }
         }
@@ -201,8 +200,8 @@ impl Account {
             r.text_bytes()?;
             r.u64()?;
         }
-        add_unregistered(&mut r, &mut self.actors, ActorId::as_str)?;
-        add_unregistered(&mut r, &mut self.topics, TopicId::as_str)?;
+        add_unregistered_lines(&mut r, &mut self.actors, ActorId::as_str)?;
+        add_unregistered_lines(&mut r, &mut self.topics, TopicId::as_str)?;
         if !r.at_end() {
             return Err("its account is too long".into());
         }
@@ -254,7 +253,7 @@ impl Account {
 }
 
 /// [`Account::add_unregistered`] of the lines of actors or topics `r` reads, into `into`.
-fn add_unregistered<K>(
+fn add_unregistered_lines<K>(
     r: &mut Reader<'_>,
     into: &mut [(K, Line)],
     text: impl Fn(&K) -> &str,
@@ -459,6 +458,10 @@ mod tests {
         ActorId::new(s).expect("id")
     }
 
+    fn day(d: &str) -> ValidDate {
+        ValidDate::parse(d).expect("date")
+    }
+
     #[test]
     fn an_account_decodes_the_same_whatever_ids_are_known() {
         let account = Account {
@@ -487,7 +490,6 @@ mod tests {
 
     #[test]
     fn registered_lines_plus_the_others_counts_make_the_whole_sum() {
-        let day = |d: &str| ValidDate::parse(d).expect("date");
         let first = Account {
             dates: vec![(day("2001-01-01"), 3)],
             actors: vec![(id("a"), line(1, 2, 0)), (id("b"), line(2, 1, 0))],
@@ -530,7 +532,6 @@ mod tests {
 
     #[test]
     fn adding_an_account_merges_its_lines_and_dates_by_key() {
-        let day = |d: &str| ValidDate::parse(d).expect("date");
         let mut whole = Account {
             dates: vec![(day("2001-01-01"), 2), (day("2003-01-01"), 1)],
             actors: vec![(id("b"), line(2, 3, 0)), (id("d"), line(4, 1, 1))],

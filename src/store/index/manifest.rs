@@ -9,8 +9,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::put_str;
 use super::segment::SegmentMeta;
+use super::{put_str, put_u64};
 use crate::core::Seq;
 use crate::store::chain::Hash;
 use crate::store::codec::Reader;
@@ -43,10 +43,6 @@ impl Manifest {
     pub(crate) fn head(&self) -> Hash {
         Hash(self.head)
     }
-}
-
-fn put_u64(w: &mut Vec<u8>, v: u64) {
-    w.extend_from_slice(&v.to_le_bytes());
 }
 
 /// The manifest's bytes, its checksum at the end.

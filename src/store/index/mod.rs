@@ -61,6 +61,9 @@ pub use self::build::BuildLimits;
 use self::build::Built;
 pub use self::check::{IndexCheck, check_index, check_index_of};
 pub use self::manifest::VERSION as INDEX_VERSION;
+pub(crate) use self::pending::{Appender, PENDING_EVENTS_MAX};
+pub(crate) use self::source::Source;
+pub use self::source::cache_root;
 
 /// Writes `s` as the index's files write a string (`events/INDEX.md`): its length in bytes
 /// (u32, little-endian), then its bytes.
@@ -68,9 +71,11 @@ fn put_str(w: &mut Vec<u8>, s: &str) {
     w.extend_from_slice(&(s.len() as u32).to_le_bytes());
     w.extend_from_slice(s.as_bytes());
 }
-pub(crate) use self::pending::{Appender, PENDING_EVENTS_MAX};
-pub(crate) use self::source::Source;
-pub use self::source::cache_root;
+
+/// Writes `v` as the index's files write a number (`events/INDEX.md`): u64, little-endian.
+fn put_u64(w: &mut Vec<u8>, v: u64) {
+    w.extend_from_slice(&v.to_le_bytes());
+}
 
 /// Where the index of the log at `log` lives: beside it, with `.index` appended (a folder).
 pub fn index_path(log: &Path) -> PathBuf {
