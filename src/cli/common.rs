@@ -157,18 +157,44 @@ fn warn_torn(target: &LogRef, seq_last: Seq, bytes: u64, records: u64) {
 /// Says on stderr what an append repaired before writing its batch: a torn tail it removed, a
 /// newline it wrote after a last record that had none.
 pub fn report_repairs(target: &LogRef, report: &store::AppendReport) {
-    if report.torn_bytes_removed > 0 {
-        eprintln!(
-            "stancelog: removed a torn tail of {} bytes from {} before appending{}",
-            report.torn_bytes_removed,
-            target,
-            torn_records(None, report.torn_records_removed),
-        );
-    }
+    say_repairs(
+        target,
+        (report.torn_bytes_removed, report.torn_records_removed),
+        report.newline_added,
+    );
     if let Some(w) = &report.index_warning {
         eprintln!("stancelog: warning: {}: {w}", target);
     }
-    if report.newline_added {
+}
+
+/// [`report_repairs`] of an import: the same words, or with `--dry-run` that the torn tail
+/// was left (the import would remove it).
+pub fn report_import_repairs(target: &LogRef, report: &stancelog::import::ImportReport) {
+    let (bytes, records) = report.torn_tail;
+    if report.dry_run {
+        if bytes > 0 {
+            eprintln!(
+                "stancelog: warning: {}: ignoring a torn tail of {bytes} bytes{} (a batch still being written, or cut short by a crash, so never acknowledged); the import would remove it",
+                target,
+                torn_records(None, records),
+            );
+        }
+        return;
+    }
+    say_repairs(target, report.torn_tail, report.newline_added);
+}
+
+/// Says on stderr that a torn tail of (bytes, whole records) was removed, and that a missing
+/// final newline was written, for those that happened.
+fn say_repairs(target: &LogRef, (bytes, records): (u64, u64), newline_added: bool) {
+    if bytes > 0 {
+        eprintln!(
+            "stancelog: removed a torn tail of {bytes} bytes from {} before appending{}",
+            target,
+            torn_records(None, records),
+        );
+    }
+    if newline_added {
         eprintln!(
             "stancelog: {}: its last record had no newline after it; wrote one before appending (the record was complete and is kept)",
             target

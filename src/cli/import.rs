@@ -41,6 +41,7 @@ pub fn run(
     };
     bar.finish();
     let report = report?;
+    super::common::report_import_repairs(target, &report);
     if let Some(w) = &report.index_warning {
         eprintln!("stancelog: warning: {}: {w}", target);
     }
@@ -48,6 +49,13 @@ pub fn run(
     // Any refused row is a failure of the import as a whole (exit 2), even when the rest
     // was appended: a script must not take a partial import for a complete one.
     if !report.refused.is_empty() {
+        // The summary (with the refused rows) went to no one under --quiet; the refusals are
+        // errors, which still print.
+        if super::common::quiet() {
+            for x in &report.refused {
+                eprintln!("stancelog: refused {}:{}: {}", x.file, x.line, x.reason);
+            }
+        }
         let done = match (report.dry_run, report.appended) {
             (true, _) => "nothing was written (--dry-run)".to_string(),
             (false, 0) => "nothing was appended".to_string(),

@@ -933,7 +933,10 @@ impl<'p> Engine<'p> {
                 self.report.index_warning = w.update_index()?;
                 w.into_log()?
             }
-            Target::Dry(l) => l,
+            Target::Dry(l) => {
+                self.report.torn_tail = (l.torn_tail_bytes(), l.torn_tail_records());
+                l
+            }
         };
         crate::store::drop_elsewhere(log);
         self.progress.finish();

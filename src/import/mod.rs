@@ -90,6 +90,12 @@ pub struct ImportReport {
     /// Set when the events were appended but the projection index could not be brought up to
     /// date (see [`crate::store::Writer::update_index`]).
     pub index_warning: Option<String>,
+    /// A torn tail of the log (bytes, whole records in it) that the first batch removed before
+    /// it was written, as [`crate::store::AppendReport`] gives it; with `dry_run`, the one found
+    /// and left. (0, 0) when there was none.
+    pub torn_tail: (u64, u64),
+    /// The log's last record had no newline after it, and the first batch wrote one.
+    pub newline_added: bool,
     /// Nothing was written: the counts say what would have been.
     pub dry_run: bool,
     /// With `dry_run`: the first events (at most [`engine::DRY_RUN_SAMPLE`]) that would be
@@ -157,6 +163,10 @@ fn csv_error_at(file: &str, e: csv::Error, line: Option<u64>) -> crate::Error {
 impl ImportReport {
     /// Counts what one append did: events stored, and events already in the log.
     pub fn tally(&mut self, done: &crate::store::AppendReport) {
+        if done.torn_bytes_removed > 0 {
+            self.torn_tail = (done.torn_bytes_removed, done.torn_records_removed);
+        }
+        self.newline_added |= done.newline_added;
         for a in &done.events {
             if a.duplicate {
                 self.already_present += 1;

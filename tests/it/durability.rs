@@ -1817,3 +1817,58 @@ fn a_writer_that_gives_up_on_the_lock_says_why_once() {
         )
     );
 }
+
+/// An import removes a torn tail as an append does, and says so in the same words (it removed
+/// it without a word); a dry run leaves it and says that the import would remove it.
+#[test]
+fn an_import_says_it_removed_a_torn_tail() {
+    // Given a log whose last batch (seq 4 to 6) was cut 10 bytes short: seq 4 and 5 whole.
+    let (dir, log) = base_log();
+    let whole = fs::read(&log).unwrap();
+    append_ok(&log, &batch(10..13));
+    let full = fs::read(&log).unwrap();
+    fs::write(&log, &full[..full.len() - 10]).unwrap();
+    let torn = full.len() - 10 - whole.len();
+    let sheet = dir.path().join("s.csv");
+    fs::write(&sheet, "actor,date\na1,2024-11-01\n").unwrap();
+    let import = |extra: &[&str]| {
+        let mut args = vec![
+            "import",
+            "csv",
+            sheet.to_str().unwrap(),
+            "--actor-col",
+            "actor",
+            "--topic",
+            "pol",
+            "--stance",
+            "support",
+            "--date-col",
+            "date",
+        ];
+        args.extend(extra);
+        run_log(&log, &args, None)
+    };
+    let path = log.display().to_string();
+    // When it is imported into with --dry-run, then the tail is named and left.
+    let o = import(&["--dry-run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: warning: {path}: ignoring a torn tail of {torn} bytes: 2 whole records of an unfinished batch (a batch still being written, or cut short by a crash, so never acknowledged); the import would remove it\n"
+        )
+    );
+    assert_eq!(fs::read(&log).unwrap(), &full[..full.len() - 10]);
+    // When it is imported into, then the tail is removed, said, and the row follows seq 3.
+    let o = import(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: removed a torn tail of {torn} bytes from {path} before appending: 2 whole records of an unfinished batch\n"
+        )
+    );
+    let after = fs::read(&log).unwrap();
+    assert!(after.starts_with(&whole));
+    assert_eq!(verify_ok(&log).0, BASE_EVENTS + 1);
+}

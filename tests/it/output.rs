@@ -469,6 +469,55 @@ fn quiet_silences_reports_and_notes_but_not_answers() {
 }
 }
 
+/// `--quiet` import with a refused row: the summary is not printed, but the refusal is an
+/// error, so it prints on standard error with its file, line and reason (it printed nothing,
+/// though the error said the rows were "listed above").
+#[test]
+fn quiet_import_still_prints_its_refused_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_d, log) = empty_log();
+    let sheet = dir.path().join("s.csv");
+    std::fs::write(&sheet, "actor,date\nUSA,2024-01-01\nRUS,2024-02-30\n").unwrap();
+    let mapping = [
+        "--actor-col",
+        "actor",
+        "--topic",
+        "t1",
+        "--stance",
+        "support",
+        "--date-col",
+        "date",
+        "--register",
+    ];
+    for format in ["table", "json"] {
+        let mut args = vec![
+            "-q",
+            "import",
+            "csv",
+            sheet.to_str().unwrap(),
+            "--format",
+            format,
+        ];
+        args.extend(mapping);
+        let o = run_log(&log, &args, None);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert_eq!(stdout(&o), "");
+        let err = stderr(&o);
+        let refused: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("stancelog: refused "))
+            .collect();
+        assert_eq!(
+            refused,
+            [format!(
+                "stancelog: refused {}:3: column `date` (--date-col): date `2024-02-30`: `2024-02-30` is not a real calendar date",
+                sheet.display()
+            )],
+            "{err}"
+        );
+    }
+}
+
 /// `--quiet`: a report and a copy only say what they wrote, so they print nothing (both
 /// printed their "Wrote"/"copied" line).
 #[test]
