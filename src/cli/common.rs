@@ -88,6 +88,13 @@ pub fn refuse_log_as_output(out: &Path, target: &LogRef) -> Result<(), Error> {
 pub fn open_index(target: &LogRef) -> Result<Index, Error> {
     let (index, used) = Index::open_log(target)?;
     warn_torn_index(target, &index);
+    note_index_use(&index, used);
+    Ok(index)
+}
+
+/// Says on stderr how the index was come by, when a user would want to know: discarded and
+/// rebuilt (a note), or not written at all (a warning: answers come from the log itself).
+pub fn note_index_use(index: &Index, used: IndexUse) {
     match used {
         IndexUse::Rebuilt { reason } if !quiet() => eprintln!(
             "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
@@ -98,7 +105,6 @@ pub fn open_index(target: &LogRef) -> Result<Index, Error> {
         ),
         _ => {}
     }
-    Ok(index)
 }
 
 /// Reads from the index, rebuilt first if the read finds it damaged

@@ -3,22 +3,33 @@
 use std::io::Write;
 use std::path::Path;
 
-use stancelog::store::{self, Index, IndexCheck, LogRef};
+use stancelog::store::{self, Index, IndexCheck, IndexUse, LogRef};
 use stancelog::{Error, Location};
 
 use super::Failure;
 use super::args::IndexArgs;
-use super::common::{open_index, warn_torn_index, warn_torn_tail};
+use super::common::{note_index_use, warn_torn_index, warn_torn_tail};
 use super::render::Render;
 
 pub fn run(a: &IndexArgs, target: &LogRef, out: &mut dyn Write) -> Result<(), Failure> {
-    let index = if a.rebuild {
-        let index = Index::rebuild_log(target)?;
-        warn_torn_index(target, &index);
-        index
+    let (index, used) = if a.rebuild {
+        Index::rebuild_log(target)?
     } else {
-        open_index(target)?
+        Index::open_log(target)?
     };
+    // This command is asked to write the index: one that could not be written is an error
+    // (a query answers from the log itself instead, with a warning).
+    if let IndexUse::Unwritable { reason } = used {
+        return Err(Error::io(
+            index.dir().display(),
+            std::io::Error::other(format!(
+                "the projection index could not be written: {reason}"
+            )),
+        )
+        .into());
+    }
+    warn_torn_index(target, &index);
+    note_index_use(&index, used);
     if a.check {
         let log = target.open()?;
         warn_torn_tail(target, &log);

@@ -1323,6 +1323,16 @@ fn an_index_that_cannot_be_written_falls_back_to_the_log() {
         let (index, used) = ProjectionIndex::open(&log).unwrap();
         assert!(matches!(used, IndexUse::Unwritable { .. }), "{used:?}");
         assert_eq!(index.report().path, idx);
+        // `stancelog index`, asked to write the index, fails (exit 1, the folder named):
+        // it exited 0 and reported an index of 0 segments that was never written.
+        for args in [&["index"][..], &["index", "--rebuild"]] {
+            let o = run_log(&log, args, None);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+            assert_eq!(stdout(&o), "", "{args:?}");
+            let err = stderr(&o);
+            assert!(err.contains(&idx.display().to_string()), "{args:?}: {err}");
+            assert!(err.contains("the projection index could not be written"), "{args:?}: {err}");
+        }
     }
 }
 }

@@ -693,7 +693,7 @@ impl Index {
     /// # Errors
     /// As [`Index::open`].
     pub fn rebuild(log_path: &Path) -> Result<Index> {
-        Index::rebuild_log(&LogRef::File(log_path.to_path_buf()))
+        Ok(Index::rebuild_log(&LogRef::File(log_path.to_path_buf()))?.0)
     }
 
     /// [`Index::rebuild`] holding at most what `limits` says (the default ones:
@@ -702,7 +702,7 @@ impl Index {
     /// # Errors
     /// As [`Index::open`].
     pub fn rebuild_with(log_path: &Path, limits: BuildLimits) -> Result<Index> {
-        Index::rebuild_source(&mut Source::File(log_path), limits)
+        Ok(Index::rebuild_source(&mut Source::File(log_path), limits)?.0)
     }
 
     /// Catches the index of the file log at `log_path` up as a query catches up a tail too
@@ -722,11 +722,13 @@ impl Index {
         })
     }
 
-    /// [`Index::rebuild`] for a log on either backend.
+    /// [`Index::rebuild`] for a log on either backend, with how it went ([`IndexUse::Built`],
+    /// or [`IndexUse::Unwritable`] when the index could not be written and answers come from
+    /// the log's fold in memory).
     ///
     /// # Errors
     /// As [`Index::open_log`].
-    pub fn rebuild_log(target: &LogRef) -> Result<Index> {
+    pub fn rebuild_log(target: &LogRef) -> Result<(Index, IndexUse)> {
         Index::rebuild_source(&mut Source::of(target), BuildLimits::DEFAULT)
     }
 
@@ -750,7 +752,7 @@ impl Index {
                     "stancelog: note: {}: index discarded: {reason}; rebuilt it from the log",
                     dir.display()
                 );
-                *self = Index::rebuild_log(target)?;
+                *self = Index::rebuild_log(target)?.0;
                 read(self).map_err(|e| {
                     Error::io(
                         dir.display(),
@@ -763,13 +765,13 @@ impl Index {
         }
     }
 
-    fn rebuild_source(src: &mut Source, limits: BuildLimits) -> Result<Index> {
+    fn rebuild_source(src: &mut Source, limits: BuildLimits) -> Result<(Index, IndexUse)> {
         src.must_exist()?;
         let dir = src.dir()?;
         if dir.join("MANIFEST").exists() {
             fs::remove_file(dir.join("MANIFEST")).map_err(|e| Error::io(dir.display(), e))?;
         }
-        Ok(Index::built(src, IndexUse::Built, limits, false)?.0)
+        Index::built(src, IndexUse::Built, limits, false)
     }
 
     /// Brings an index whose log has grown after its end up to date: folds only the log's
