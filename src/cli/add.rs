@@ -105,7 +105,7 @@ pub struct StanceFields {
     #[arg(long, value_name = "DATE")]
     pub date: Option<String>,
     /// The verbatim quote.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub quote: Option<String>,
     /// PLOVER event type (agree, consult, support, ..., accuse, reject, threaten, ...).
     #[arg(long, value_name = "TYPE")]

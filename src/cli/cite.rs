@@ -17,7 +17,7 @@ pub struct CiteArgs {
     #[command(flatten)]
     pub cite: CiteFlags,
     /// The further report's quote, verbatim.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub quote: Option<String>,
     /// The event's id (a UUID), so that a retry after a crash is not stored twice.
     #[arg(long, value_name = "UUID")]

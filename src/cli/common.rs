@@ -32,9 +32,14 @@ pub fn quiet() -> bool {
 
 /// The log of `--log` (or STANCELOG_LOG): a file, or a PostgreSQL database.
 pub fn log_ref(args: &Args) -> Result<LogRef, Error> {
-    let text = args.log.as_deref().ok_or_else(|| {
-        Error::Usage("no log given: pass --log PATH|URL or set STANCELOG_LOG".to_string())
-    })?;
+    // An empty value (`--log ''`, `STANCELOG_LOG=` set but empty) gives no log either.
+    let text = args
+        .log
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Error::Usage("no log given: pass --log PATH|URL or set STANCELOG_LOG".to_string())
+        })?;
     LogRef::parse(text)
 }
 

@@ -18,7 +18,7 @@ pub struct CorrectArgs {
     #[command(flatten)]
     pub fields: StanceFields,
     /// Why, in words.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub reason: String,
     /// The event's id (a UUID), so that a retry after a crash is not stored twice.
     #[arg(long, value_name = "UUID")]

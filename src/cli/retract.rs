@@ -15,7 +15,7 @@ pub struct RetractArgs {
     #[arg(value_name = "SEQ|ID")]
     pub target: String,
     /// Why the report was withdrawn, in words.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub reason: String,
     /// The event's id (a UUID), so that a retry after a crash is not stored twice.
     #[arg(long, value_name = "UUID")]

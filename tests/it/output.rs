@@ -1086,3 +1086,65 @@ fn every_column_of_a_long_answer_holds_the_full_rows_value_in_json() {
     }
 }
 }
+
+/// An empty `--log ''` or `STANCELOG_LOG=` is no log given (it was taken for a log named "",
+/// with a suggestion to `init` it).
+#[test]
+fn an_empty_log_value_is_no_log_given() {
+    let want = "stancelog: error: no log given: pass --log PATH|URL or set STANCELOG_LOG\n";
+    let o = run(&["--log", "", "actors"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(stderr(&o), want);
+    let o = crate::support::stancelog_command()
+        .arg("actors")
+        .env("STANCELOG_LOG", "")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(stderr(&o), want);
+}
+
+/// Free text may begin with a dash: a quote (`add stance`, `cite`) and a reason (`correct`,
+/// `retract`) are taken as written ("-5 troops" was refused as an unexpected argument).
+#[test]
+fn a_quote_or_a_reason_may_begin_with_a_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("l.jsonl");
+    std::fs::copy(seed_log(), &log).unwrap();
+    let o = run_log(
+        &log,
+        &[
+            "add",
+            "stance",
+            "--actor",
+            "prk",
+            "--topic",
+            "dprk-troops-in-russia",
+            "--stance",
+            "deny",
+            "--date",
+            "2024-10-26",
+            "--quote",
+            "-5 troops, not more",
+            "--cite-publication",
+            "KCNA",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_log(
+        &log,
+        &["retract", "41", "--reason", "-- withdrawn by KCNA"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let last: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .rev()
+        .take(2)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(last[1]["quote"], "-5 troops, not more");
+    assert_eq!(last[0]["reason"], "-- withdrawn by KCNA");
+}
