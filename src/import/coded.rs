@@ -337,11 +337,13 @@ pub fn import(
     engine.import_rows(&label, |sink| {
         let mut cache = Cache::default();
         let mut record = csv::StringRecord::new();
+        let mut rows = 0u64;
         // A read error (text not UTF-8) names the physical line, blank lines before counted.
         while reader
             .read_record(&mut record)
             .map_err(|e| super::csv_error_lines(&label, e, &mut lines))?
         {
+            rows += 1;
             let line = lines.record_line(record.position().map_or(0, |p| p.byte()), &label)?;
             let coded = match &columns {
                 None => gdelt(&record, from_data, &mut cache),
@@ -355,8 +357,28 @@ pub fn import(
                 break;
             }
         }
-        Ok(())
+        // A file without rows is bad input, as a sheet's is (a failed download, a wrong
+        // file), not an import of nothing.
+        match (rows, &columns) {
+            (0, Some(_)) => Err(no_rows(
+                &label,
+                Some(1),
+                "no rows: the file holds only a header",
+            )),
+            (0, None) => Err(no_rows(&label, None, "the file is empty: no rows")),
+            _ => Ok(()),
+        }
     })
+}
+
+/// [`Error::Input`] at `file` (and `line`) for a file without rows.
+fn no_rows(file: &str, line: Option<u64>, message: &str) -> Error {
+    let at = Location {
+        file: file.to_string(),
+        line,
+        field: None,
+    };
+    Error::input(at, message)
 }
 
 /// The engine's options for an import of `format`: the data set's identity is the format's

@@ -427,6 +427,27 @@ fn coded_rows_cut_short_or_off_the_scale_are_refused_naming_the_column() {
         "{}",
         stderr(&o)
     );
+    // A file without rows is refused as a sheet's is (exit 2), not taken for an import of
+    // nothing (a header-only ICEWS file and an empty GDELT file exited 0).
+    let header_only = write(dir.path(), "head.tab", &format!("{ICEWS_HEAD}\n"));
+    let o = run_log(&log, &["import", "icews", header_only.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: error: {}:1: no rows: the file holds only a header\n",
+            header_only.display()
+        )
+    );
+    let o = run_log(&log, &["import", "gdelt", empty.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: error: {}: the file is empty: no rows\n",
+            empty.display()
+        )
+    );
 }
 }
 
