@@ -369,6 +369,25 @@ fn importing_again_appends_nothing() {
 }
 }
 
+/// A file given where the folder is expected is named as a file (it was reported as
+/// `FILE/unvotes.csv: no such file`), exit 2, nothing appended.
+#[test]
+fn a_file_given_for_the_folder_is_named() {
+    let (_dir, log) = empty_log();
+    let before = std::fs::read(&log).unwrap();
+    let file = mini().join("unvotes.csv");
+    let o = run_log(&log, &["import", "unvotes", file.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: error: {}: is a file; give the folder holding unvotes.csv, roll_calls.csv and issues.csv\n",
+            file.display()
+        )
+    );
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+}
+
 on_both_backends! {
 #[test]
 fn an_actor_registered_by_hand_is_used_not_registered_again() {

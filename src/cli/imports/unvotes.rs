@@ -26,5 +26,13 @@ pub fn run(
     wait: Duration,
     progress: &dyn Progress,
 ) -> Result<ImportReport, Error> {
+    // A file given for the folder is named as such (it was reported as `FILE/unvotes.csv: no
+    // such file`).
+    if args.dir.is_file() {
+        return Err(Error::Usage(format!(
+            "{}: is a file; give the folder holding unvotes.csv, roll_calls.csv and issues.csv",
+            args.dir.display()
+        )));
+    }
     unvotes::import(log, &args.dir, &Options { now, wait }, progress)
 }
