@@ -981,6 +981,22 @@ mod cli {
         );
         assert_eq!(o.status.code(), Some(2));
         assert!(stderr(&o).contains("actor-column"), "{}", stderr(&o));
+        // A mapping that is not UTF-8 is bad input at its line (it was an I/O error, exit 1).
+        let latin1 = dir.path().join("latin1.toml");
+        std::fs::write(&latin1, b"actor-col = \"actor\"\ntopic = \"caf\xe9\"\n").unwrap();
+        let o = run_log(
+            &log,
+            &["import", "csv", file.to_str().unwrap(), "--mapping", latin1.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "stancelog: error: {}:2: not UTF-8 text: a TOML mapping is UTF-8\n",
+                latin1.display()
+            )
+        );
     }
     }
 

@@ -284,10 +284,28 @@ pub fn run(
     let flags = &*args.flags;
     let spec = match &flags.mapping {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
-            Spec::from_toml(&path.display().to_string(), &text)?.overridden_by(flags.spec())
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
+            let text = mapping_text(path, &bytes)?;
+            Spec::from_toml(&path.display().to_string(), text)?.overridden_by(flags.spec())
         }
         None => flags.spec(),
     };
     sheet::import(log, &flags.file, &spec, now, wait, flags.dry_run, progress)
+}
+
+/// The text of the mapping file at `path`, which must be UTF-8 (as TOML is).
+///
+/// # Errors
+/// [`Error::Input`] at the line of the first byte that is not UTF-8 (it was an I/O error, exit
+/// 1, with no line).
+fn mapping_text<'b>(path: &std::path::Path, bytes: &'b [u8]) -> Result<&'b str, Error> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        let at = stancelog::Location {
+            file: path.display().to_string(),
+            line: Some(1 + good.iter().filter(|b| **b == b'\n').count() as u64),
+            field: None,
+        };
+        Error::input(at, "not UTF-8 text: a TOML mapping is UTF-8")
+    })
 }
