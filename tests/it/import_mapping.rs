@@ -966,6 +966,18 @@ mod cli {
         let o = run(&["--stance-map", "Y=support,N=oppose,maybe=neutral"]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         assert_eq!(json(&o)["appended"], 9);
+        // A flag replaces the file's alternatives to it: one stance over the file's stance
+        // column, one date over its date column (refused as "give --stance-col or --stance,
+        // not both"); every row then takes them, so `maybe` is no longer refused.
+        let o = run(&["--stance", "oppose", "--date", "2025-03-01", "--dry-run"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let shown = json(&o)["would_append"].as_array().unwrap().clone();
+        let stances: Vec<(&str, &str)> = shown
+            .iter()
+            .filter(|e| e["type"] == "stance.declared")
+            .map(|e| (e["stance"].as_str().unwrap(), e["date"].as_str().unwrap()))
+            .collect();
+        assert_eq!(stances, [("oppose", "2025-03-01"); 4]);
         // A mapping key that is no flag is a usage error naming it.
         let bad = write(dir.path(), "bad.toml", "actor-column = \"x\"\n");
         let o = run_log(
