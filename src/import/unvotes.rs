@@ -28,7 +28,7 @@ use crate::core::{
     TopicId, TopicKind, TopicRegistered, ValidDate,
 };
 use crate::error::{Error, Result};
-use crate::store::{LogRef, NewEvent};
+use crate::store::{LogRef, NewEvent, Record};
 
 /// `cite.publication` of every imported vote.
 pub const PUBLICATION: &str =
@@ -553,19 +553,24 @@ fn roll_call(
         .clone()
         .or_else(|| unres.clone())
         .unwrap_or_else(|| format!("Roll call {rcid}"));
+    let body = TopicRegistered {
+        topic: topic.clone(),
+        title,
+        kind: TopicKind::Vote,
+        resolution: unres.clone(),
+        session,
+        issues: Vec::new(),
+        important,
+    };
+    // The rules the log's readers apply (a session 0 is refused), checked here so that the
+    // row is refused, not the batch (the fields are named as the columns).
+    Record::check_body(&EventBody::TopicRegistered(body.clone()))
+        .map_err(|e| format!("{}: {}", e.field, e.message))?;
     Ok(RollCall {
         rcid,
         line,
-        cite_title: unres.clone().or_else(|| short.clone()),
-        body: TopicRegistered {
-            topic: topic.clone(),
-            title,
-            kind: TopicKind::Vote,
-            resolution: unres,
-            session,
-            issues: Vec::new(),
-            important,
-        },
+        cite_title: unres.or_else(|| short.clone()),
+        body,
         topic,
         date,
     })

@@ -716,6 +716,19 @@ impl Record {
             reason: non_empty(required(&self.reason, "reason", t)?, "reason")?,
         }))
     }
+
+    /// Checks an event body as a reader will check its stored record: the body's record
+    /// ([`Record::from_body`]) converted back ([`Record::into_body`]), so the rules are those
+    /// of reading, not a copy of them. A writer runs this on each event before it stores it,
+    /// so that no code path (an importer's mistake: a session 0, an empty name) can write a
+    /// line that the log then refuses to read.
+    ///
+    /// # Errors
+    /// The [`FieldError`] reading the record would give (the field at fault, and why).
+    pub fn check_body(body: &EventBody) -> Result<(), FieldError> {
+        Record::from_body(body).into_body().map(drop)
+    }
+
     /// The record of a stored event, in the current schema version.
     pub fn from_event(event: &Event) -> Record {
         let mut r = Record::from_body(&event.body);

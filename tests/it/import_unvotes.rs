@@ -560,6 +560,54 @@ fn a_missing_folder_is_an_io_error_and_no_log_a_usage_error() {
 }
 }
 
+on_both_backends! {
+/// Regression (brk30 1a): a roll call of session 0 was imported, and the log then refused its
+/// own record (`field `session`: is 0`), so every later command failed. Given roll calls of
+/// sessions 0 and 1 with a vote each, when imported, then the session-0 row is refused naming
+/// the field, nothing of it is appended (its vote refused as of no roll call), and the log
+/// verifies.
+#[test]
+fn a_roll_call_of_session_0_is_refused_and_nothing_of_it_appended() {
+    let (dir, log) = empty_log();
+    let un = dir.path().join("un");
+    std::fs::create_dir(&un).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(un.join(name), text).unwrap();
+    write(
+        "roll_calls.csv",
+        "rcid,session,importantvote,date,unres,amend,para,short,descr\n\
+         1,0,0,2020-01-01,R/1/1,0,0,X,Y\n\
+         2,1,0,2020-01-02,R/1/2,0,0,X,Y\n",
+    );
+    write(
+        "unvotes.csv",
+        "rcid,country,country_code,vote\n1,United States,US,yes\n2,United States,US,no\n",
+    );
+    write("issues.csv", "rcid,short_name,issue\n");
+    let report = import(&log, &un);
+    assert_eq!(
+        refused(&report),
+        vec![
+            (
+                "roll_calls.csv".to_string(),
+                2,
+                "session: is 0; UN General Assembly sessions count from 1".to_string()
+            ),
+            (
+                "unvotes.csv".to_string(),
+                2,
+                "roll call 1 is not in roll_calls.csv".to_string()
+            ),
+        ]
+    );
+    assert_eq!(report["appended"], 3, "the actor, roll call 2 and its vote");
+    let read = Log::open(&log).unwrap();
+    let topics: Vec<String> = read.history().topics().keys().map(|t| t.to_string()).collect();
+    assert_eq!(topics, ["unvotes-rcid-2"]);
+    let o = run_log(&log, &["verify"], None);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+}
+}
+
 /// The full UN data set (`STANCELOG_DATA/unvotes`): every vote imported, and positions that
 /// match an independent reading of the CSV files. One test, so the import (about a minute in a
 /// debug build) runs once.
