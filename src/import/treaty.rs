@@ -37,6 +37,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::countries::check_country;
 use super::engine::{Engine, EngineOptions, Item, Keyed, RowSink};
 use super::{ImportReport, Progress, RefusedRow, event_id};
 use crate::core::{
@@ -413,7 +414,8 @@ fn read_raw(
     bytes: &[u8],
     table: Option<&str>,
 ) -> Result<(Vec<Version>, Vec<Vec<RawRow>>)> {
-    let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+    // Flexible: a row of another width is refused as a row (below), not the whole file.
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let header = reader
         .headers()
         .map_err(|e| super::csv_error(file, e))?
@@ -466,6 +468,7 @@ fn read_raw(
                 signature: get(cols.signature),
                 ratification: get(cols.ratification),
                 kind: cols.kind.map(get).unwrap_or_default(),
+                width: super::width_mismatch(record.len(), header.len()),
             });
         }
     }
@@ -592,10 +595,11 @@ fn code_of(
             }
         }
     }
-    if Country::new(&code).is_err() || ActorId::new(&code).is_err() {
-        return Err(format!(
-            "code `{code}` is not an ISO 3166-1 alpha-3 code (three capital letters)"
-        ));
+    // Checked as `append` checks a country (ISO 3166, not only three capital letters).
+    if let Err(e) =
+        check_country(&code).and_then(|_| ActorId::new(&code).map_err(|e| e.to_string()))
+    {
+        return Err(format!("code: {e}"));
     }
     if !taken.insert(code.clone()) {
         return Err(format!(
@@ -608,6 +612,8 @@ fn code_of(
 
 struct RawRow {
     line: u64,
+    /// Why the row's width is refused (not the header's), if it is.
+    width: Option<String>,
     code: String,
     name: String,
     signature: String,
@@ -633,6 +639,9 @@ fn values(r: &RawRow) -> std::result::Result<Values, String> {
                 .map_err(|e| format!("{what}: {e}"))
         }
     };
+    if let Some(width) = &r.width {
+        return Err(width.clone());
+    }
     if r.name.is_empty() {
         return Err("no name".to_string());
     }
@@ -963,7 +972,8 @@ fn plan_version(cx: &Context, v: &Version, state: &mut State) -> Vec<NewEvent> {
     let today = v.date;
     for row in &v.rows {
         listed.insert(&row.code);
-        if !state.registered.contains(&row.code) {
+        // A refused row (no values) appends nothing of its own, its registration neither.
+        if row.values.is_some() && !state.registered.contains(&row.code) {
             if let Some(a) = actor(&row.code, &row.name) {
                 let id = emit.key(&row.code, "registered");
                 emit.push(id, row.line, EventBody::ActorRegistered(a));
@@ -1180,7 +1190,7 @@ mod tests {
         assert_eq!(refused.len(), 2);
         assert_eq!(refused[0].line, 6);
         let b = plan(&cx(), &v, State::default());
-        // FRA is registered but, its row refused, gets no stance.
-        assert_eq!(types(&b[1]), ["actor.registered"]);
+        // FRA's row is refused: nothing of it is appended, its registration neither.
+        assert!(types(&b[1]).is_empty(), "{:?}", types(&b[1]));
     }
 }

@@ -687,6 +687,58 @@ fn bad_rows_are_refused_and_leave_their_party_as_it_was() {
 }
 
 on_both_backends! {
+/// Regression (brk30 1b): a row with an empty name was refused but its `actor.registered`
+/// (`"name":""`) still appended, which the log then refused to read; rows refused for a bad
+/// kind left their actor registered; code `ABC` was taken; one short row stopped the import.
+/// Given a table (and the same rows as one snapshot) with such rows and one good row, when
+/// imported, then each bad row is refused naming what is wrong, only the good row's events are
+/// appended, and the log verifies.
+#[test]
+fn a_refused_row_appends_nothing_of_its_own() {
+    let rows = [
+        "FRA,,2016-04-22,2016-10-05,Ratification",
+        "DEU,Germany,2016-04-22,2016-10-05,Treaty",
+        "GBR,United Kingdom",
+        "ABC,Nowhere,2016-04-22,,",
+        "USA,United States of America,2016-04-22,,",
+    ];
+    let table = format!("Code,Name,Signature,Ratification,Kind\n{}\n", rows.join("\n"));
+    let snapshots: Vec<String> = rows.iter().map(|r| format!("2016-07-12,aaaaaaaaaaaa,{r}")).collect();
+    let snapshots = format!(
+        "snapshot_date,commit,code,name,signature,ratification,kind\n{}\n",
+        snapshots.join("\n")
+    );
+    let table_opts = TreatyOptions::new(time("2030-01-01T00:00:00Z"));
+    for (text, opts) in [(table, table_opts), (snapshots, snapshots_opts())] {
+        let (dir, log) = empty_log();
+        let file = dir.path().join("status.csv");
+        std::fs::write(&file, text).unwrap();
+        let r = import(&log, &file, &opts).unwrap();
+        let refused: Vec<(u64, &str)> =
+            r.refused.iter().map(|x| (x.line, x.reason.as_str())).collect();
+        assert_eq!(refused.len(), 4, "{refused:#?}");
+        assert_eq!(refused[0], (2, "FRA: no name; the party is left as it was"));
+        assert_eq!(refused[1].0, 3);
+        assert!(refused[1].1.starts_with("DEU: kind `Treaty` is none of"), "{}", refused[1].1);
+        let short = if opts.snapshots { 4 } else { 2 };
+        assert_eq!(
+            refused[2],
+            (4, format!("GBR: has {} fields where the header has {}; the party is left as it was", short, short + 3).as_str())
+        );
+        assert_eq!(refused[3].0, 5);
+        assert!(refused[3].1.starts_with("code: `ABC` is not an ISO 3166-1 alpha-3 code"), "{}", refused[3].1);
+        assert_eq!(r.appended, 3, "the topic, USA and its signature");
+        let h = history(&log);
+        let actors: Vec<String> = h.actors().keys().map(|a| a.to_string()).collect();
+        assert_eq!(actors, ["USA"]);
+        assert_eq!(position_of(&h, None, "USA"), pos("signed", "2016-04-22", None));
+        let o = run_log(&log, &["verify"], None);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+}
+}
+
+on_both_backends! {
 #[test]
 fn the_wrong_kind_of_file_is_refused_with_a_hint() {
     let (_dir, log) = empty_log();
