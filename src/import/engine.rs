@@ -389,6 +389,12 @@ pub struct Engine<'p> {
     floor: Option<jiff::Timestamp>,
     /// How ids are made (and the text of the last key).
     keying: Keying,
+    /// With [`EngineOptions::corrections`]: the id of each stance a row of this import has
+    /// taken (new, present, cited or corrected), so that a later row with its key and other
+    /// content is refused rather than corrected (one entry per such row: 16 bytes), and the
+    /// stance each correction of this import set, to compare later rows with.
+    seen: FxHashSet<Uuid>,
+    corrected: FxHashMap<Uuid, StanceDeclared>,
     /// Where appended batches go to be freed (another thread), and where they come back
     /// emptied, to be filled again (a fresh batch of 50,000 events cost a page fault per
     /// 4 KiB); `None` frees them here.
@@ -458,6 +464,8 @@ impl<'p> Engine<'p> {
             topics: FxHashMap::default(),
             floor,
             keying,
+            seen: FxHashSet::default(),
+            corrected: FxHashMap::default(),
             spent: None,
         }
     }
@@ -567,6 +575,18 @@ impl<'p> Engine<'p> {
     }
 
     fn push_verdict(&mut self, m: Mapped, v: Verdict, line: u64) {
+        if self.opts.corrections && !matches!(v, Verdict::SameDayEntry) {
+            let id = match &v {
+                Verdict::Cited { target, .. } => Some(*target),
+                Verdict::Corrected(e) => match &e.body {
+                    EventBody::StanceCorrected(c) => Some(c.target),
+                    _ => None,
+                },
+                Verdict::New(id) => Some(*id),
+                _ => Some(m.ids.unwrap_or_else(|| self.keying.ids_of(&m)).0),
+            };
+            self.seen.extend(id);
+        }
         match v {
             Verdict::Present => self.report.already_present += 1,
             Verdict::SameDayEntry => self
@@ -585,6 +605,9 @@ impl<'p> Engine<'p> {
             }
             Verdict::Corrected(e) => {
                 self.report.corrected += 1;
+                if let EventBody::StanceCorrected(c) = &e.body {
+                    self.corrected.insert(c.target, m.stance);
+                }
                 self.batch.push(*e);
             }
             Verdict::New(id) => {
@@ -744,14 +767,18 @@ impl<'p> Engine<'p> {
         let new = &m.stance;
         // What `compared` needs of the stance held: one in the batch is read where it lies (a
         // copy of it for each row citing it showed in an ICEWS import's engine thread).
-        let held = if seq == 0 {
+        // A key a row of this import took already: compared with that row, never corrected.
+        let earlier = seq == 0 || self.seen.contains(&id);
+        let held = if let Some(old) = self.corrected.get(&id) {
+            Some(Held::of(old, new, false))
+        } else if seq == 0 {
             let i = self.batch_ids.get(&id).copied();
             i.and_then(|i| match &self.batch[i].body {
                 EventBody::StanceDeclared(old) => Some(Held::of(old, new, false)),
                 _ => None,
             })
         } else {
-            let correct = self.opts.corrections;
+            let correct = self.opts.corrections && !earlier;
             (self.target.stance_now(seq)?).map(|old| Held::of(&old, new, correct))
         };
         let Some(held) = held else {
@@ -759,17 +786,18 @@ impl<'p> Engine<'p> {
                 "its id {id} is in the log for an event other than a stance.declared"
             )));
         };
-        self.compared(m, line, id, seq, held)
+        self.compared(m, line, id, (seq, earlier), held)
     }
 
     /// What to do with a mapped stance whose key is held already (at `seq`; 0 when in the
-    /// batch being built), as `held` says it compares, or why its row is refused.
+    /// batch being built; `earlier` when a row of this import took it), as `held` says it
+    /// compares, or why its row is refused.
     fn compared(
         &mut self,
         m: &Mapped,
         line: u64,
         id: Uuid,
-        seq: Seq,
+        (seq, earlier): (Seq, bool),
         held: Held,
     ) -> Result<Refusal<Verdict>> {
         let new = &m.stance;
@@ -788,7 +816,7 @@ impl<'p> Engine<'p> {
             }));
         }
         let words = diff.join("; ");
-        let where_ = if seq == 0 {
+        let where_ = if earlier {
             "earlier in this import".to_string()
         } else {
             format!("in the log (seq {seq})")
@@ -798,7 +826,7 @@ impl<'p> Engine<'p> {
             Some(Ok(c)) => c,
             Some(Err(reason)) => return Ok(Err(reason)),
             None => {
-                let hint = if seq == 0 {
+                let hint = if earlier {
                     "two rows with one key must agree"
                 } else {
                     "pass --corrections to append a stance.corrected"

@@ -29,7 +29,7 @@ use stancelog::import::sheet::{StanceMap, parse_date, parse_delimiter, slug};
 use stancelog::store::Log;
 
 use crate::backends::on_both_backends;
-use crate::support::{empty_log, json, run_log, stderr};
+use crate::support::{empty_log, json, run_log, stderr, stdout};
 
 fn sheet(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -325,6 +325,57 @@ fn importing_again_appends_nothing_and_a_changed_stance_is_refused_or_corrected(
             assert_eq!(c.correction.stance, Some(Stance::Neutral));
         }
         other => panic!("{other:?}"),
+    }
+}
+}
+
+on_both_backends! {
+/// Regression (brk30 4): with --corrections, the later of two rows of one file with one key and
+/// other content was compared with the log as it was before the import, not with the earlier
+/// row, so it was taken (or not) depending on the log. Given a log where USA's vote was
+/// corrected to N, and one where it is Y, when a sheet with Y then N is imported with
+/// --corrections, then on both the N row is refused naming the field, the answer is Y, and
+/// the log verifies.
+#[test]
+fn with_corrections_the_later_of_two_conflicting_rows_is_refused() {
+    let (dir, log) = empty_log();
+    let write = |name: &str, rows: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("actor,topic,vote,date\n{rows}")).unwrap();
+        path
+    };
+    let y = write("y.csv", "USA,m1,Y,2024-01-05\n");
+    let n = write("n.csv", "USA,m1,N,2024-01-05\n");
+    let yn = write("yn.csv", "USA,m1,Y,2024-01-05\nUSA,m1,N,2024-01-05\n");
+    let flags = [
+        "--actor-col", "actor", "--topic-col", "topic", "--stance-col", "vote",
+        "--stance-map", "Y=support,N=oppose", "--date-col", "date", "--register",
+        "--dataset", "sheet1",
+    ];
+    let mut corrections = flags.to_vec();
+    corrections.push("--corrections");
+    let (_dir2, log_at_y) = empty_log();
+    import(&log, &y, &flags);
+    import(&log, &n, &corrections);
+    import(&log_at_y, &y, &flags);
+    for (log, corrected) in [(&log, 1), (&log_at_y, 0)] {
+        let report = import(log, &yn, &corrections);
+        assert_eq!(refused_lines(&report), vec![3]);
+        assert_eq!(
+            reason(&report, 3),
+            "a stance with this key is earlier in this import with other content (stance was support, is oppose): two rows with one key must agree"
+        );
+        assert_eq!(
+            (report["appended"].as_u64(), report["corrected"].as_u64()),
+            (Some(corrected), Some(corrected))
+        );
+        let o = run_log(log, &["positions", "--format", "csv", "--columns", "actor,topic,stance"], None);
+        assert_eq!(stdout(&o), "actor,topic,stance\nUSA,m1,support\n");
+        let o = run_log(log, &["verify"], None);
+        assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+        // Imported again, the same: the N row refused, nothing appended.
+        let again = import(log, &yn, &corrections);
+        assert_eq!((refused_lines(&again), again["appended"].as_u64()), (vec![3], Some(0)));
     }
 }
 }
