@@ -33,6 +33,11 @@ const FLAGS: &[&str] = &[
 /// Imports `sheet` (written to a file beside the log) with [`FLAGS`] and `more`; returns the
 /// JSON report, asserting exit status 0.
 fn import(log: &Path, sheet: &str, more: &[&str]) -> Value {
+    import_exiting(log, sheet, more, 0)
+}
+
+/// [`import`], asserting exit status `code` (2: rows were refused).
+fn import_exiting(log: &Path, sheet: &str, more: &[&str], code: i32) -> Value {
     let file = log.with_extension("csv");
     std::fs::write(&file, sheet).unwrap();
     let mut args = vec!["import", "csv", file.to_str().unwrap()];
@@ -40,7 +45,7 @@ fn import(log: &Path, sheet: &str, more: &[&str]) -> Value {
     args.extend_from_slice(more);
     args.extend_from_slice(&["--format", "json"]);
     let o = run_log_file(log, &args, None);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(&o));
     json(&o)
 }
 
@@ -98,12 +103,13 @@ fn new_log(dir: &Path) -> PathBuf {
 
 /// Given a log with an index (built by a first import and a query), when a second import
 /// appends rows in several batches (a new recorded time closes a batch), among them a row
-/// whose key an earlier batch of the same run imported with another stance, and one whose key
-/// the first import holds with another stance (both with `--corrections`), then each becomes
-/// a `stance.corrected` of the right stance, the index agrees with the log (`verify`), the
-/// next queries use it as it is, and they answer as an index built anew from the log.
+/// whose key the first import holds with another stance, and one whose key an earlier batch of
+/// the same run imported with another stance (both with `--corrections`), then the first
+/// becomes a `stance.corrected` of the right stance and the second is refused (two rows of
+/// one import must agree, brk30 4), the index agrees with the log (`verify`), the next queries
+/// use it as it is, and they answer as an index built anew from the log.
 #[test]
-fn an_import_keeps_the_index_and_corrects_rows_of_the_same_run_and_of_the_log() {
+fn an_import_keeps_the_index_corrects_the_log_and_refuses_a_conflict_of_the_same_run() {
     let dir = tempfile::tempdir().unwrap();
     let log = new_log(dir.path());
     let first = HEADER.to_string()
@@ -119,26 +125,24 @@ fn an_import_keeps_the_index_and_corrects_rows_of_the_same_run_and_of_the_log() 
         + &row("USA", "m2", "no", "2024-01-10", "2024-03-03T00:00:00Z")
         + &row("JPN", "m3", "abstain", "2024-01-20", "2024-03-03T00:00:00Z");
     let flags = ["--topic-kind", "vote", "--corrections"];
-    let r = import(&log, &second, &flags);
-    assert_eq!(r["corrected"], 2, "{r}");
-    assert_eq!(r["appended"], 8, "{r}");
+    let r = import_exiting(&log, &second, &flags, 2);
+    assert_eq!(r["corrected"], 1, "{r}");
+    assert_eq!(r["appended"], 7, "{r}");
+    assert_eq!(r["refused"][0]["line"], 5, "{r}");
     let h = Log::open(&log).unwrap();
     let h = h.history();
-    assert_eq!(h.seq_last(), 13);
+    assert_eq!(h.seq_last(), 12);
     let id = |text: &str| event_id(&format!("import/votes\u{1f}stance\u{1f}{text}"));
     let target_of = |seq| match h.event(seq).unwrap().body {
         EventBody::StanceCorrected(c) => (c.target, c.correction.stance.unwrap().to_string()),
         other => panic!("seq {seq}: {other:?}"),
     };
-    // KOR's m1 of the first import (in the index), then USA's m2 of this run's first batch.
+    // KOR's m1 of the first import (in the index); USA's m2 of this run stays `yes`.
     assert_eq!(
         target_of(10),
         (id("KOR\u{1f}m1\u{1f}2024-01-01"), "yes".to_string())
     );
-    assert_eq!(
-        target_of(11),
-        (id("USA\u{1f}m2\u{1f}2024-01-10"), "no".to_string())
-    );
+    assert_eq!(h.event(11).unwrap().body.type_name(), "topic.registered");
     verify_agrees(&log);
     let with_import = answers(&log);
     assert!(with_import[0].contains("\"stance\": \"no\""));
