@@ -294,7 +294,7 @@ pub fn parse_yyyymmdd(
 /// (or year) date, never an invented day; a time of day in the format is read and left out
 /// (only the date is kept).
 ///
-/// Accepted specifiers: `%Y` (the year, in full), `%m`, `%d`, `%e`, `%b`/`%h` (an abbreviated
+/// Accepted specifiers: `%Y` (the year, in full: four digits), `%m`, `%d`, `%e`, `%b`/`%h` (an abbreviated
 /// month name), `%B` (a month name, full or abbreviated), `%a`/`%A` (a weekday name, read and
 /// not checked), `%H`, `%k`, `%I`, `%l`, `%M`, `%S`, `%p`, `%P`, `%f`, `%.f`, `%z`, `%:z`,
 /// `%T`, `%R`, `%F`, `%n`, `%t` and `%%`, with the padding flags `-`, `_` and `0` (which change
@@ -304,6 +304,9 @@ pub fn parse_yyyymmdd(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateFormat {
     format: String,
+    /// Where the first `%Y` (or `%F`) begins in the format: the year it reads must be written
+    /// with four digits.
+    year_at: usize,
     /// The format with every `%B` read as `%b`, tried when the format fails: `%B` takes an
     /// abbreviated month name too (`Oct` as well as `October`).
     abbreviated: Option<String>,
@@ -322,6 +325,7 @@ impl DateFormat {
         let refuse = |spec: &str, why: &str| Err(format!("`{format}`: {spec} {why}"));
         let b = format.as_bytes();
         let mut i = 0;
+        let mut year_at = None;
         while i < b.len() {
             if b[i] != b'%' {
                 i += 1;
@@ -370,21 +374,20 @@ impl DateFormat {
                     ),
                 };
             }
+            if prefix + digits == 0 && matches!(conv, Some(b'Y' | b'F')) {
+                year_at.get_or_insert(at);
+            }
             i += prefix + digits + 1;
         }
-        let year = format.match_indices('%').any(|(at, _)| {
-            format[at + 1..]
-                .trim_start_matches(['-', '_', '0'])
-                .starts_with(['Y', 'F'])
-        });
-        if !year {
+        let Some(year_at) = year_at else {
             return Err(format!(
                 "`{format}`: gives no year, so no row could be read; write %Y (the year in full)"
             ));
-        }
+        };
         let abbreviated = format.contains("%B").then(|| format.replace("%B", "%b"));
         Ok(DateFormat {
             format: format.to_string(),
+            year_at,
             abbreviated,
         })
     }
@@ -397,27 +400,41 @@ impl DateFormat {
     /// Reads the date in `text`.
     ///
     /// # Errors
-    /// A message naming the value and the format: it does not match, or the date it gives is
-    /// not a real one (the format gives no year, `31/02/2024`, year 0).
+    /// A message naming the value and the format: it does not match, its year is not written
+    /// with four digits (`24`, `924`, `-24`: `%Y` would read them as years 24, 924 and -24),
+    /// or the date it gives is not a real one (the format gives no year, `31/02/2024`, year 0).
     pub fn date(&self, text: &str) -> std::result::Result<ValidDate, String> {
         let format = &self.format;
-        let bad = |why: String| format!("`{text}` does not match --date-format `{format}`: {why}");
-        let parsed = jiff::fmt::strtime::parse(format, text).or_else(|e| {
-            self.abbreviated
-                .as_deref()
-                .and_then(|f| jiff::fmt::strtime::parse(f, text).ok())
-                .ok_or(e)
-        });
-        let parsed = parsed.map_err(|e| bad(e.to_string()))?;
+        let bad = |why: &str| format!("`{text}` does not match --date-format `{format}`{why}");
+        let (parsed, used) = std::iter::once(format.as_str())
+            .chain(self.abbreviated.as_deref())
+            .find_map(|f| Some((jiff::fmt::strtime::parse(f, text).ok()?, f)))
+            .ok_or_else(|| bad(""))?;
+        // The parse was whole, so its prefix up to the year reads the same bytes.
+        let before = jiff::fmt::strtime::BrokenDownTime::parse_prefix(&used[..self.year_at], text)
+            .map_or(0, |(_, n)| n);
+        let year = &text[before..];
+        let sign = usize::from(year.starts_with(['-', '+']));
+        let digits = year[sign..]
+            .bytes()
+            .take(4)
+            .take_while(u8::is_ascii_digit)
+            .count();
+        if sign != 0 || digits != 4 {
+            return Err(bad(&format!(
+                ": the year `{}` is not written with four digits (%Y takes the year in full; the century of a shorter one would be a guess)",
+                &year[..sign + digits]
+            )));
+        }
         let year = parsed
             .year()
-            .ok_or_else(|| bad("the format gives no year".to_string()))?;
+            .ok_or_else(|| bad(": the format gives no year"))?;
         let text = match (parsed.month(), parsed.day()) {
             (Some(m), Some(d)) => format!("{year:04}-{m:02}-{d:02}"),
             (Some(m), None) => format!("{year:04}-{m:02}"),
             (None, _) => format!("{year:04}"),
         };
-        ValidDate::parse(&text).map_err(|e| bad(e.to_string()))
+        ValidDate::parse(&text).map_err(|e| bad(&format!(": {e}")))
     }
 }
 
@@ -433,9 +450,11 @@ pub fn parse_recorded(text: &str) -> std::result::Result<jiff::Timestamp, String
         .map_err(|_| format!("`{text}` is neither an RFC 3339 time nor a date (YYYY-MM-DD)"))
 }
 
-/// `text` as an id: lower case, every run of characters other than letters and digits one `-`,
-/// none at either end.
+/// `text` as an id: in Unicode NFC (so a name typed precomposed and pasted decomposed is one
+/// id), lower case, every run of characters other than letters and digits one `-`, none at
+/// either end.
 pub fn slug(text: &str) -> String {
+    let text = crate::core::nfc(text);
     let mut out = String::with_capacity(text.len());
     let mut gap = false;
     for c in text.chars() {
@@ -541,16 +560,15 @@ struct Records {
     record: csv::StringRecord,
     /// Records read so far.
     read: u64,
-    /// The file's length, where its last byte other than white space is, and whether that is
-    /// `"`.
+    /// The file, its delimiter and its length, to read the last record again for a quote
+    /// never closed.
+    path: std::path::PathBuf,
+    delimiter: u8,
     len: u64,
-    last: u64,
-    ends_with_quote: bool,
 }
 
 impl Records {
     fn open(path: &Path, label: &str, delimiter: u8, header: bool) -> Result<Records> {
-        let (last, ends_with_quote) = last_content(path)?;
         let csv_error = |e: csv::Error| super::csv_error(label, e);
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
@@ -579,11 +597,11 @@ impl Records {
             label: label.to_string(),
             record: csv::StringRecord::new(),
             read: 0,
+            path: path.to_path_buf(),
+            delimiter,
             len: std::fs::metadata(path)
                 .map_err(|e| Error::io(path.display(), e))?
                 .len(),
-            last,
-            ends_with_quote,
         })
     }
 
@@ -608,7 +626,10 @@ impl Records {
         self.read += 1;
         let byte = self.record.position().map_or(0, |p| p.byte());
         let line = self.lines.record_line(byte, &self.label)?;
-        self.check_quotes(line)?;
+        self.check_quotes(byte, line)?;
+        if self.record.as_slice().contains('\r') {
+            self.record = one_line_break(&self.record);
+        }
         Ok(Some(match self.width_error(line) {
             Some(why) => Row {
                 line,
@@ -632,16 +653,18 @@ impl Records {
         })
     }
 
-    /// Refuses the last record when a quoted value in it runs to the end of the file without
-    /// its closing quote (the csv reader takes the rest of the file as that one value).
-    fn check_quotes(&mut self, line: u64) -> Result<()> {
-        let multi_line = self.record.iter().any(|f| f.contains(['\n', '\r']));
+    /// Refuses the last record (begun at `byte`, on physical `line`) when a quoted value in it
+    /// runs to the end of the file without its closing quote (the csv reader takes the rest of
+    /// the file as that one value).
+    fn check_quotes(&mut self, byte: u64, line: u64) -> Result<()> {
         // The reader's position is past the record: at the end, the record reached it.
-        let at_end = self.reader.position().byte() >= self.len;
-        if !multi_line || !at_end || self.ends_with_quote {
+        if self.reader.position().byte() < self.len {
             return Ok(());
         }
-        let last = self.lines.line_at(self.last, &self.label)?;
+        let Some(last) = unclosed_quote(&self.path, byte, self.delimiter)? else {
+            return Ok(());
+        };
+        let last = self.lines.line_at(last, &self.label)?;
         Err(Error::input(
             crate::Location {
                 file: self.label.clone(),
@@ -655,6 +678,18 @@ impl Records {
     }
 }
 
+/// `record` with each `\r\n` and lone `\r` in its cells made `\n`, its position kept: a quoted
+/// value's line breaks are its content, and a copy of the sheet saved with CRLF or CR line ends
+/// must give the same stances (the same ids) as the one saved with LF.
+fn one_line_break(record: &csv::StringRecord) -> csv::StringRecord {
+    let mut out: csv::StringRecord = record
+        .iter()
+        .map(|f| f.replace("\r\n", "\n").replace('\r', "\n"))
+        .collect();
+    out.set_position(record.position().cloned());
+    out
+}
+
 /// An error for a file without rows.
 fn empty(label: &str, line: Option<u64>, message: &str) -> Error {
     let at = crate::Location {
@@ -665,19 +700,50 @@ fn empty(label: &str, line: Option<u64>, message: &str) -> Error {
     Error::input(at, message)
 }
 
-/// Where the file's last byte other than white space is, and whether it is `"`.
-fn last_content(path: &Path) -> Result<(u64, bool)> {
-    use std::io::{Read, Seek, SeekFrom};
+/// Whether the file at `path`, read as CSV from `from` (where a record begins) to its end,
+/// ends inside a quoted value, by the csv reader's rules: a field that begins with `"` is
+/// quoted up to a `"` that is not doubled, and a `"` anywhere else is text. When it does,
+/// gives the offset of the file's last byte other than white space.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read.
+fn unclosed_quote(path: &Path, from: u64, delimiter: u8) -> Result<Option<u64>> {
+    use std::io::{BufRead, Seek, SeekFrom};
+    #[derive(Clone, Copy, PartialEq)]
+    enum In {
+        FieldStart,
+        Text,
+        Quoted,
+        QuoteInQuoted,
+    }
     let io = |e| Error::io(path.display(), e);
     let mut f = std::fs::File::open(path).map_err(io)?;
-    let len = f.metadata().map_err(io)?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(256)))
-        .map_err(io)?;
-    let mut tail = Vec::new();
-    f.read_to_end(&mut tail).map_err(io)?;
-    let at = tail.iter().rposition(|b| !b.is_ascii_whitespace());
-    let start = len - tail.len() as u64;
-    Ok(at.map_or((0, false), |i| (start + i as u64, tail[i] == b'"')))
+    f.seek(SeekFrom::Start(from)).map_err(io)?;
+    let mut f = std::io::BufReader::with_capacity(1 << 16, f);
+    let (mut state, mut pos, mut last) = (In::FieldStart, from, from);
+    loop {
+        let buf = f.fill_buf().map_err(io)?;
+        if buf.is_empty() {
+            break;
+        }
+        for &b in buf {
+            state = match (state, b) {
+                (In::Quoted, b'"') => In::QuoteInQuoted,
+                (In::Quoted, _) => In::Quoted,
+                (In::FieldStart | In::QuoteInQuoted, b'"') => In::Quoted,
+                (_, b'\n' | b'\r') => In::FieldStart,
+                (_, b) if b == delimiter => In::FieldStart,
+                _ => In::Text,
+            };
+            if !b.is_ascii_whitespace() {
+                last = pos;
+            }
+            pos += 1;
+        }
+        let n = buf.len();
+        f.consume(n);
+    }
+    Ok((state == In::Quoted).then_some(last))
 }
 
 /// Missing values of year, month and day columns: an empty cell, `NA`, `.`, or a negative

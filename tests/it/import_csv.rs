@@ -934,3 +934,199 @@ fn a_recorded_time_in_the_future_is_refused() {
     assert!(last > "2026-01-01T00:00:00Z".parse().unwrap(), "{last}");
 }
 }
+
+/// Each stance declared in the log at `log`: its actor, date and quote, in log order.
+fn declared(log: &Path) -> Vec<(String, String, Option<String>)> {
+    let l = Log::open(log).unwrap();
+    l.history()
+        .events()
+        .filter_map(|e| match &e.body {
+            EventBody::StanceDeclared(s) => {
+                Some((s.actor.to_string(), s.date.to_string(), s.quote.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The flags of the one-topic sheets below: `actor`, `quote` and `date` columns.
+const QUOTE_FLAGS: [&str; 11] = [
+    "--actor-col",
+    "actor",
+    "--topic",
+    "t1",
+    "--stance",
+    "support",
+    "--date-col",
+    "date",
+    "--quote-col",
+    "quote",
+    "--register",
+];
+
+on_both_backends! {
+/// Regression (brk30 item 2): `%Y` read `05/01/24` as 0024-01-05, `05/01/924` as 0924 and a
+/// `--year-col` cell `24` as the year 24, though the century would be a guess. Now such a cell
+/// is refused, quoted as written, at its line and column; a negative year cell (a missing value
+/// by COW's convention) is named, where it said "the date is empty".
+#[test]
+fn a_year_not_written_with_four_digits_is_refused_naming_the_cell() {
+    // Given a sheet of day/month/year dates, two of them with short years,
+    let (dir, log) = empty_log();
+    let file = dir.path().join("d.csv");
+    std::fs::write(&file, "actor,date\nFRA,05/01/2024\nDEU,05/01/24\nITA,05/01/924\nESP,5-1-2024\n").unwrap();
+    let flags = [
+        "--actor-col", "actor", "--topic", "t1", "--stance", "support", "--date-col", "date",
+        "--date-format", "%d/%m/%Y", "--register",
+    ];
+    // when it is imported with %Y,
+    let report = import(&log, &file, &flags);
+    // then only the four-digit year is read, and the others are refused, quoted as written.
+    assert_eq!(declared(&log), [("FRA".to_string(), "2024-01-05".to_string(), None)]);
+    assert_eq!(refused_lines(&report), vec![3, 4, 5]);
+    let short = |cell: &str, year: &str| {
+        format!("column `date` (--date-col): date `{cell}`: `{cell}` does not match --date-format `%d/%m/%Y`: the year `{year}` is not written with four digits (%Y takes the year in full; the century of a shorter one would be a guess)")
+    };
+    assert_eq!(reason(&report, 3), short("05/01/24", "24"));
+    assert_eq!(reason(&report, 4), short("05/01/924", "924"));
+    // A cell that does not match names the value and the format, without the parser's text.
+    assert_eq!(
+        reason(&report, 5),
+        "column `date` (--date-col): date `5-1-2024`: `5-1-2024` does not match --date-format `%d/%m/%Y`"
+    );
+
+    // Given year cells `2024`, `24` and `-2024`, when imported by --year-col,
+    let file = dir.path().join("y.csv");
+    std::fs::write(&file, "actor,y\nGBR,2024\nPRT,24\nPOL,-2024\n").unwrap();
+    let flags = ["--actor-col", "actor", "--topic", "t1", "--stance", "support", "--year-col", "y", "--register"];
+    let report = import(&log, &file, &flags);
+    // then `2024` is the year 2024, `24` is refused and `-2024` is named as a missing value.
+    assert_eq!(declared(&log)[1], ("GBR".to_string(), "2024".to_string(), None));
+    assert_eq!(declared(&log).len(), 2);
+    assert_eq!(refused_lines(&report), vec![3, 4]);
+    assert_eq!(
+        reason(&report, 3),
+        "column `y` (--year-col): year `24` is not written with four digits; a year column takes the year in full (the century of a shorter one would be a guess)"
+    );
+    assert_eq!(
+        reason(&report, 4),
+        "column `y` (--year-col): year `-2024` marks a missing value (as NA, N/A, ., NaN and negative numbers do): the row has no date"
+    );
+}
+}
+
+on_both_backends! {
+/// Regression (brk30 item 3): a quoted value over two lines in the file's last row, in any
+/// column but the last, was taken for a quote never closed ("the rest of the file, to line 3,
+/// would be read as one value") with LF and CR line ends. Now it is read, with LF, CRLF and CR
+/// line ends, in a middle column and in the last; a quote really never closed is still refused.
+#[test]
+fn a_multi_line_quote_in_the_last_row_is_read_and_an_unclosed_one_refused() {
+    let (dir, log) = empty_log();
+    let sheets = [
+        ("mid", "actor,quote,date\nUSA,\"line one\nline two\",2024-01-01\n"),
+        ("last", "actor,date,quote\nRUS,2024-01-02,\"line one\nline two\"\n"),
+    ];
+    for (end, name) in [("\n", "lf"), ("\r\n", "crlf"), ("\r", "cr")] {
+        for (layout, text) in sheets {
+            // Given the sheet saved with these line ends,
+            let file = dir.path().join(format!("{layout}-{name}.csv"));
+            std::fs::write(&file, text.replace('\n', end)).unwrap();
+            // when it is imported, then its row is read, its quote over two lines.
+            let report = import(&log, &file, &QUOTE_FLAGS);
+            assert!(refused_lines(&report).is_empty(), "{layout} {name}: {report}");
+        }
+    }
+    // One stance each, the same whatever the line ends (see the CRLF regression below).
+    let quote = Some("line one\nline two".to_string());
+    assert_eq!(
+        declared(&log),
+        [
+            ("USA".to_string(), "2024-01-01".to_string(), quote.clone()),
+            ("RUS".to_string(), "2024-01-02".to_string(), quote),
+        ]
+    );
+    // Given a quote never closed in a middle row, and one in the last row without a line end,
+    let unclosed = [
+        ("actor,quote,date\nUSA,\"line one\nline two,2024-01-01\nRUS,x,2024-01-01\n", 4),
+        ("actor,quote,date\nUSA,\"line one", 2),
+    ];
+    for (end, name) in [("\n", "lf"), ("\r\n", "crlf"), ("\r", "cr")] {
+        for (i, (text, last)) in unclosed.iter().enumerate() {
+            let file = dir.path().join(format!("unclosed{i}-{name}.csv"));
+            std::fs::write(&file, text.replace('\n', end)).unwrap();
+            let mut args = vec!["import", "csv", file.to_str().unwrap()];
+            args.extend_from_slice(&QUOTE_FLAGS);
+            // when it is imported, then the import stops at the row where the quote begins.
+            let o = run_log(&log, &args, None);
+            assert_eq!(o.status.code(), Some(2), "{name}");
+            assert_eq!(
+                stderr(&o),
+                format!(
+                    "stancelog: error: {}:2: a quoted value that begins in this row is never closed (no closing `\"`): the rest of the file, to line {last}, would be read as one value\n",
+                    file.display()
+                ),
+                "{name}"
+            );
+        }
+    }
+    assert_eq!(declared(&log).len(), 2);
+}
+}
+
+on_both_backends! {
+/// Regression (brk30 item 7): a CRLF re-save of a sheet with a quote over two lines appended
+/// the quote again as a citation (`line one\r\nline two` beside `line one\nline two`). Line
+/// breaks in a cell are now read as `\n`, so CRLF and CR copies append nothing.
+#[test]
+fn a_crlf_or_cr_copy_of_a_sheet_with_a_multi_line_quote_appends_nothing() {
+    // Given a sheet with a quote over two lines, imported from its LF copy,
+    let (dir, log) = empty_log();
+    let text = "actor,quote,date\nUSA,\"line one\nline two\",2024-01-01\nRUS,x,2024-01-01\n";
+    let lf = dir.path().join("lf.csv");
+    std::fs::write(&lf, text).unwrap();
+    assert_eq!(import(&log, &lf, &QUOTE_FLAGS)["appended"], 5);
+    for (end, name) in [("\r\n", "crlf.csv"), ("\r", "cr.csv")] {
+        // when its CRLF (then CR) copy is imported,
+        let file = dir.path().join(name);
+        std::fs::write(&file, text.replace('\n', end)).unwrap();
+        let report = import(&log, &file, &QUOTE_FLAGS);
+        // then nothing is appended: both rows are already present.
+        assert_eq!(report["appended"], 0, "{name}: {report}");
+        assert_eq!(report["already_present"], 2, "{name}: {report}");
+    }
+    assert_eq!(
+        declared(&log)[0],
+        ("USA".to_string(), "2024-01-01".to_string(), Some("line one\nline two".to_string()))
+    );
+}
+}
+
+on_both_backends! {
+/// Regression (brk30 item 5): `--slug-ids` slugged before Unicode NFC, so `Côte` precomposed
+/// gave `côte` and decomposed (`Co` + U+0302 + `te`) gave `co-te`: two actors of one name.
+#[test]
+fn a_name_precomposed_and_decomposed_slugs_to_one_id() {
+    assert_eq!(slug("Co\u{302}te d'Ivoire"), "côte-d-ivoire");
+    assert_eq!(slug("C\u{f4}te d'Ivoire"), "côte-d-ivoire");
+    // Given one name written precomposed, then decomposed,
+    let (dir, log) = empty_log();
+    let file = dir.path().join("s.csv");
+    std::fs::write(&file, "actor,date\nC\u{f4}te,2024-01-01\nCo\u{302}te,2024-01-02\n").unwrap();
+    let flags = [
+        "--actor-col", "actor", "--slug-ids", "--topic", "t1", "--stance", "support", "--date-col",
+        "date", "--register", "--actor-country", "XKX",
+    ];
+    // when imported with --slug-ids,
+    let report = import(&log, &file, &flags);
+    // then both rows are stances of one actor, `côte`.
+    assert_eq!(report["appended"], 4, "{report}");
+    assert_eq!(
+        declared(&log),
+        [
+            ("côte".to_string(), "2024-01-01".to_string(), None),
+            ("côte".to_string(), "2024-01-02".to_string(), None),
+        ]
+    );
+}
+}

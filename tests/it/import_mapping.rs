@@ -396,7 +396,10 @@ register = true
         assert_eq!(r.refused.len(), 1);
         assert_eq!(
             (r.refused[0].line, r.refused[0].reason.as_str()),
-            (5, "column `y` (--year-col): the date is empty")
+            (
+                5,
+                "column `y` (--year-col): year `NA` marks a missing value (as NA, N/A, ., NaN and negative numbers do): the row has no date"
+            )
         );
         let l = Log::open(&log).unwrap();
         let dates: Vec<String> = l
@@ -471,7 +474,7 @@ register = true
             ("%_d %b %Y", " 5 Oct 2024", "2024-10-05"),
             ("%h %d, %Y", "Oct 21, 2024", "2024-10-21"),
             ("%A, %d %B %Y", "Monday, 21 October 2024", "2024-10-21"),
-            ("%Y", "24", "0024"),
+            ("%Y", "0024", "0024"),
             ("%m/%Y", "1/2024", "2024-01"),
             (
                 "%Y-%m-%dT%H:%M:%S%:z",
@@ -509,6 +512,11 @@ register = true
             ("%d/%m/%Y", "1/3/2024 "),
             ("%Y", "-44"),
             ("%d-%b-%Y", "21-Sept-2024"),
+            // Regression (brk30 item 2): years 24, 924 and -24 were read as they were.
+            ("%Y", "24"),
+            ("%d/%m/%Y", "05/01/924"),
+            ("%d/%m/%Y", "05/01/-24"),
+            ("%d/%m/%Y", "05/01/-2024"),
         ] {
             let e = sheet::DateFormat::parse(format)
                 .unwrap()
@@ -516,10 +524,11 @@ register = true
                 .unwrap_err();
             assert!(
                 e.starts_with(&format!(
-                    "`{cell}` does not match --date-format `{format}`: "
+                    "`{cell}` does not match --date-format `{format}`"
                 )),
                 "{e}"
             );
+            assert!(!e.contains("strptime"), "{e}");
         }
     }
     }

@@ -538,7 +538,8 @@ fn dataset_of(spec: &Spec, header: Option<&csv::StringRecord>) -> String {
 
 /// A date from year, month and day columns; `None` when the year is missing. A missing month
 /// or day (see [`missing_part`], or `0`) makes a year or month date. Errors name the column at
-/// fault: a part that is not a number, a month not 1 to 12, a day the month does not have.
+/// fault: a part that is not a number, a year not written with four digits (`24`: its century
+/// would be a guess), a month not 1 to 12, a day the month does not have.
 fn parts_date<'c>(
     cells: &'c Cells<'_>,
     year: &'c Col,
@@ -557,7 +558,15 @@ fn parts_date<'c>(
         v.parse::<u32>()
             .map_err(|_| format!("{}: {what} `{v}` is not a number", c.name))
     };
-    let y = num(year, y, "year")?;
+    let y = match num(year, y, "year")? {
+        n if y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) => n,
+        _ => {
+            return Err(format!(
+                "{}: year `{y}` is not written with four digits; a year column takes the year in full (the century of a shorter one would be a guess)",
+                year.name
+            ));
+        }
+    };
     ValidDate::parse(&format!("{y:04}")).map_err(|e| format!("{}: {e}", year.name))?;
     let (text, at) = match (part(month), part(day)) {
         (None, _) => (format!("{y:04}"), year),
@@ -809,10 +818,20 @@ impl Plan {
                 })?
             }
         };
-        let date = self
-            .date(cells, date)?
-            .ok_or_else(|| format!("{}: the date is empty", date.column()))?;
-        Ok(Some((stance, date)))
+        let Some(dated) = self.date(cells, date)? else {
+            let year = match date {
+                DateSrc::Parts { year, .. } => cells.get(year).filter(|y| !y.is_empty()),
+                _ => None,
+            };
+            return Err(match year {
+                Some(y) => format!(
+                    "{}: year `{y}` marks a missing value (as NA, N/A, ., NaN and negative numbers do): the row has no date",
+                    date.column()
+                ),
+                None => format!("{}: the date is empty", date.column()),
+            });
+        };
+        Ok(Some((stance, dated)))
     }
 
     /// The day a spell's `not_member` takes effect: the end, or with inclusive ends the period
