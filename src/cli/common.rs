@@ -393,11 +393,17 @@ pub fn resolve_actor(history: &History, text: &str) -> Result<ActorId, Error> {
             })
         })
         .collect();
+    // Actors linked by `actor.aliased` are one actor: a name they share names it (by the id
+    // they are known under now; a query takes every id linked to it anyway).
+    let canonical = |id: &ActorId| history.canonical_actor(id, Seq::MAX).clone();
     match named.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(Error::Usage(format!(
             "--actor: no actor has the id, name or alias `{text}` (see `stancelog actors`)"
         ))),
+        [first, rest @ ..] if rest.iter().all(|id| canonical(id) == canonical(first)) => {
+            Ok(canonical(first))
+        }
         many => Err(Error::Usage(format!(
             "--actor: `{text}` names {} actors ({}); give an id",
             many.len(),

@@ -190,6 +190,42 @@ fn a_name_two_actors_share_is_refused_listing_both() {
     assert_eq!(std::fs::read(&log).unwrap(), before);
 }
 
+/// Two ids of one name linked by `actor.aliased` are one actor: the name resolves to the id
+/// they are known under (it was refused as naming 2 actors, after the link too).
+#[test]
+fn a_name_that_aliased_actors_share_names_them() {
+    let (_d, log) = empty_log();
+    let batch = r#"{"type":"actor.registered","actor":"prk","name":"North Korea","kind":"state","country":"PRK","sector":"GOV"}
+{"type":"actor.registered","actor":"dprk2","name":"North Korea","kind":"state","country":"PRK","sector":"GOV"}
+{"type":"topic.registered","topic":"t","title":"T","kind":"policy"}
+{"type":"stance.declared","actor":"dprk2","topic":"t","stance":"support","date":"2024-01-02","cite":{"publication":"P"}}
+"#;
+    let o = run_log(&log, &["append", "-"], Some(batch.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let query = [
+        "positions",
+        "--actor",
+        "North Korea",
+        "--format",
+        "csv",
+        "--columns",
+        "actor,topic,stance",
+    ];
+    let o = run_log(&log, &query, None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("`North Korea` names 2 actors (dprk2, prk); give an id"),
+        "{}",
+        stderr(&o)
+    );
+    let link = r#"{"type":"actor.aliased","actor":"prk","alias":"dprk2"}"#;
+    let o = run_log(&log, &["append", "-"], Some(link.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_log(&log, &query, None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "actor,topic,stance\nprk,t,support\n");
+}
+
 #[test]
 fn dry_run_checks_and_prints_but_appends_nothing() {
     let (_d, log) = registered();
