@@ -48,12 +48,16 @@ pub fn run(
     Render::new(i.format).imported(out, &report)?;
     // Any refused row is a failure of the import as a whole (exit 2), even when the rest
     // was appended: a script must not take a partial import for a complete one.
-    if !report.refused.is_empty() {
+    if report.refused_count > 0 {
         // The summary (with the refused rows) went to no one under --quiet; the refusals are
         // errors, which still print.
         if super::common::quiet() {
             for x in &report.refused {
                 eprintln!("stancelog: refused {}:{}: {}", x.file, x.line, x.reason);
+            }
+            let unlisted = report.refused_count - report.refused.len() as u64;
+            if unlisted > 0 {
+                eprintln!("stancelog: refused: {unlisted} more row(s), not listed");
             }
         }
         let done = match (report.dry_run, report.appended) {
@@ -63,7 +67,7 @@ pub fn run(
         };
         return Err(Error::Usage(format!(
             "{} row(s) refused (listed above); {done}",
-            report.refused.len()
+            report.refused_count
         ))
         .into());
     }

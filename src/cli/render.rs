@@ -472,6 +472,7 @@ impl Render {
                     reason: &x.reason,
                 })
                 .collect(),
+            refused_count: r.refused_count,
             would_append: &r.would_append,
         };
         match self.format {
@@ -732,6 +733,7 @@ struct ImportedOut<'a> {
     skipped: u64,
     skipped_why: &'a std::collections::BTreeMap<String, u64>,
     refused: Vec<RefusedOut<'a>>,
+    refused_count: u64,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     would_append: &'a [stancelog::store::Record],
 }
@@ -747,18 +749,21 @@ fn imported_table(out: &mut dyn Write, v: &ImportedOut<'_>) -> io::Result<()> {
     writeln!(
         out,
         "imported: {} event(s) {verb} ({} citation(s), {} correction(s)), {} already present, {} skipped, {} row(s) refused",
-        v.appended,
-        v.cited,
-        v.corrected,
-        v.already_present,
-        v.skipped,
-        v.refused.len()
+        v.appended, v.cited, v.corrected, v.already_present, v.skipped, v.refused_count
     )?;
     for (why, n) in v.skipped_why {
         writeln!(out, "skipped {n}: {why}")?;
     }
     for x in &v.refused {
         writeln!(out, "refused {}:{}: {}", x.file, x.line, x.reason)?;
+    }
+    let unlisted = v.refused_count - v.refused.len() as u64;
+    if unlisted > 0 {
+        writeln!(
+            out,
+            "refused: {unlisted} more row(s), not listed (the first {} refused are)",
+            v.refused.len()
+        )?;
     }
     if !v.would_append.is_empty() {
         let shown = v.would_append.len();

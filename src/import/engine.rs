@@ -858,7 +858,7 @@ impl<'p> Engine<'p> {
     }
 
     fn refuse(&mut self, file: &str, line: u64, reason: String) {
-        self.report.refused.push(RefusedRow {
+        self.report.refuse(|| RefusedRow {
             file: file.to_string(),
             line,
             reason,
@@ -1196,7 +1196,7 @@ impl Engine<'_> {
                 match item {
                     Item::Row(row) => self.row(file, row)?,
                     Item::Keyed(k) => self.keyed(file, *k)?,
-                    Item::Refused(r) => self.report.refused.push(r),
+                    Item::Refused(r) => self.report.refuse(|| r),
                     Item::File(f) => {
                         self.flush(file)?;
                         *file = f;

@@ -68,6 +68,9 @@ pub struct RefusedRow {
     pub reason: String,
 }
 
+/// How many refused rows an [`ImportReport`] lists; the rest are counted.
+pub const REFUSED_LISTED: usize = 1_000;
+
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
@@ -85,8 +88,11 @@ pub struct ImportReport {
     pub skipped: u64,
     /// How many were skipped for each reason.
     pub skipped_why: std::collections::BTreeMap<String, u64>,
-    /// Rows refused, in file order.
+    /// Rows refused, in file order: the first [`REFUSED_LISTED`] refused (the others are
+    /// counted in `refused_count`).
     pub refused: Vec<RefusedRow>,
+    /// Rows refused in all, listed or not.
+    pub refused_count: u64,
     /// Set when the events were appended but the projection index could not be brought up to
     /// date (see [`crate::store::Writer::update_index`]).
     pub index_warning: Option<String>,
@@ -161,6 +167,15 @@ fn csv_error_at(file: &str, e: csv::Error, line: Option<u64>) -> crate::Error {
 }
 
 impl ImportReport {
+    /// Counts a refused row, and lists it (made by `row`) while fewer than [`REFUSED_LISTED`]
+    /// are listed: a wrong file of millions of rows is refused in bounded memory and output.
+    pub fn refuse(&mut self, row: impl FnOnce() -> RefusedRow) {
+        self.refused_count += 1;
+        if self.refused.len() < REFUSED_LISTED {
+            self.refused.push(row());
+        }
+    }
+
     /// Counts what one append did: events stored, and events already in the log.
     pub fn tally(&mut self, done: &crate::store::AppendReport) {
         if done.torn_bytes_removed > 0 {

@@ -483,6 +483,50 @@ fn a_tsv_without_header_by_column_numbers_with_slugged_ids_and_prefix_map() {
 }
 }
 
+/// A file of more refused rows than a report lists (a wrong file of millions of rows): the
+/// first 1,000 are listed and the rest counted (every one was kept and printed), exit 2.
+#[test]
+fn the_report_lists_the_first_thousand_refused_rows_and_counts_the_rest() {
+    let (dir, log) = empty_log();
+    let file = dir.path().join("bad.csv");
+    let rows: String = (0..1_005).map(|_| "USA,2024-02-30\n").collect();
+    std::fs::write(&file, format!("actor,date\n{rows}")).unwrap();
+    let flags = [
+        "--actor-col",
+        "actor",
+        "--topic",
+        "t1",
+        "--stance",
+        "support",
+        "--date-col",
+        "date",
+        "--register",
+    ];
+    let report = import_exiting(&log, &file, &flags, 2);
+    assert_eq!(report["refused_count"], 1_005);
+    let lines = refused_lines(&report);
+    assert_eq!(lines.len(), 1_000);
+    assert_eq!((lines[0], lines[999]), (2, 1_001));
+    let mut args = vec!["import", "csv", file.to_str().unwrap()];
+    args.extend_from_slice(&flags);
+    let o = run_log(&log, &args, None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("refused ")).count(),
+        1_000
+    );
+    assert_eq!(
+        out.lines().last(),
+        Some("refused: 5 more row(s), not listed (the first 1000 refused are)")
+    );
+    assert!(
+        stderr(&o).contains("1005 row(s) refused (listed above)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 on_both_backends! {
 #[test]
 fn one_topic_and_one_date_for_all_rows() {
