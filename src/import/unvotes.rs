@@ -186,9 +186,9 @@ impl Data {
     fn read(files: &Files) -> Result<Data> {
         let mut refused = Vec::new();
         let issues = read_issues(&files.issues, &mut refused)?;
-        let mut calls = read_roll_calls(&files.calls, issues, &mut refused)?;
+        let (mut calls, refused_calls) = read_roll_calls(&files.calls, issues, &mut refused)?;
         calls.sort_by_key(|c| (c.date.start(), c.rcid));
-        let (actors, mut votes) = read_votes(&files.votes, &calls, &mut refused)?;
+        let (actors, mut votes) = read_votes(&files.votes, &calls, &refused_calls, &mut refused)?;
         // (roll call, actor) is unique once second votes are refused.
         votes.sort_unstable_by_key(|v| (v.roll_call, v.actor));
         Ok(Data {
@@ -469,11 +469,13 @@ struct CallColumns {
     short: usize,
 }
 
+/// Reads the roll calls, each with its issue tags: those accepted, and the line of each one
+/// refused by rcid (its votes are refused naming it).
 fn read_roll_calls(
     path: &Path,
     mut issues: Issues,
     refused: &mut Vec<RefusedRow>,
-) -> Result<Vec<RollCall>> {
+) -> Result<(Vec<RollCall>, HashMap<u32, u64>)> {
     let mut t = Table::open(path)?;
     let [rcid, session, important, date, unres, short] =
         t.columns(["rcid", "session", "importantvote", "date", "unres", "short"])?;
@@ -487,6 +489,7 @@ fn read_roll_calls(
     };
     let mut calls = Vec::new();
     let mut seen: HashMap<u32, u64> = HashMap::new();
+    let mut refused_calls: HashMap<u32, u64> = HashMap::new();
     let mut row = csv::ByteRecord::new();
     while let Some(line) = t.next(&mut row)? {
         let call = roll_call(&row, &cols, line).and_then(|c| match seen.get(&c.rcid) {
@@ -506,20 +509,37 @@ fn read_roll_calls(
                 seen.insert(c.rcid, line);
                 calls.push(c);
             }
-            Err(reason) => refused.push(t.refused(line, reason)),
+            Err(reason) => {
+                let rcid = field(&row, cols.rcid)
+                    .ok()
+                    .and_then(|r| r.parse::<u32>().ok());
+                if let Some(rcid) = rcid.filter(|r| !seen.contains_key(r)) {
+                    refused_calls.entry(rcid).or_insert(line);
+                }
+                refused.push(t.refused(line, reason));
+            }
         }
     }
-    // Issue rows left over name roll calls that are not in roll_calls.csv.
+    // Issue rows left over name roll calls that were refused or are not in roll_calls.csv.
     for (rcid, rows) in issues.tags {
         for (_, line) in rows {
             refused.push(RefusedRow {
                 file: issues.file.clone(),
                 line,
-                reason: format!("roll call {rcid} is not in roll_calls.csv"),
+                reason: no_roll_call(rcid, &refused_calls),
             });
         }
     }
-    Ok(calls)
+    Ok((calls, refused_calls))
+}
+
+/// Why a row naming roll call `rcid`, which is not among those imported, is refused: the roll
+/// call was refused (at that line of roll_calls.csv), or is not there.
+fn no_roll_call(rcid: u32, refused_calls: &HashMap<u32, u64>) -> String {
+    match refused_calls.get(&rcid) {
+        Some(line) => format!("roll call {rcid} was refused (roll_calls.csv line {line})"),
+        None => format!("roll call {rcid} is not in roll_calls.csv"),
+    }
 }
 
 /// One row of `roll_calls.csv` (its issue tags not yet added), or why it is refused.
@@ -646,6 +666,7 @@ impl ActorSlots {
 fn read_votes(
     path: &Path,
     calls: &[RollCall],
+    refused_calls: &HashMap<u32, u64>,
     refused: &mut Vec<RefusedRow>,
 ) -> Result<(Vec<ActorSeen>, Vec<Vote>)> {
     let call_index: HashMap<u32, u32> = calls
@@ -659,7 +680,7 @@ fn read_votes(
     let mut votes: Vec<Vote> = Vec::with_capacity(1 << 20);
     let mut row = csv::ByteRecord::new();
     while let Some(line) = t.next(&mut row)? {
-        match vote(&row, cols, line, &call_index, &mut slots) {
+        match vote(&row, cols, line, (&call_index, refused_calls), &mut slots) {
             Ok(v) => votes.push(v),
             Err(reason) => refused.push(t.refused(line, reason)),
         }
@@ -682,7 +703,7 @@ fn vote(
     row: &csv::ByteRecord,
     [rcid_col, country_col, code_col, vote_col]: [usize; 4],
     line: u64,
-    call_index: &HashMap<u32, u32>,
+    (call_index, refused_calls): (&HashMap<u32, u32>, &HashMap<u32, u64>),
     slots: &mut ActorSlots,
 ) -> std::result::Result<Vote, String> {
     let rcid = field(row, rcid_col)?;
@@ -691,7 +712,7 @@ fn vote(
     let code = field(row, code_col)?;
     let vote = field(row, vote_col)?;
     let Some(&roll_call) = call_index.get(&rcid) else {
-        return Err(format!("roll call {rcid} is not in roll_calls.csv"));
+        return Err(no_roll_call(rcid, refused_calls));
     };
     let stance = match vote {
         "yes" => Stance::Yes,

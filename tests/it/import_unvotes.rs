@@ -564,8 +564,8 @@ on_both_backends! {
 /// Regression (brk30 1a): a roll call of session 0 was imported, and the log then refused its
 /// own record (`field `session`: is 0`), so every later command failed. Given roll calls of
 /// sessions 0 and 1 with a vote each, when imported, then the session-0 row is refused naming
-/// the field, nothing of it is appended (its vote refused as of no roll call), and the log
-/// verifies.
+/// the field, nothing of it is appended (its vote refused naming the refused roll call: it
+/// was said to be "not in roll_calls.csv"), and the log verifies.
 #[test]
 fn a_roll_call_of_session_0_is_refused_and_nothing_of_it_appended() {
     let (dir, log) = empty_log();
@@ -595,7 +595,7 @@ fn a_roll_call_of_session_0_is_refused_and_nothing_of_it_appended() {
             (
                 "unvotes.csv".to_string(),
                 2,
-                "roll call 1 is not in roll_calls.csv".to_string()
+                "roll call 1 was refused (roll_calls.csv line 2)".to_string()
             ),
         ]
     );
