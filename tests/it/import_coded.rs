@@ -302,12 +302,21 @@ fn plover_records_give_type_and_quad_class_directly() {
         e1\t2023-03-01\tSANCTION\twithdraw\t-7\t4: Material Conflict\tUnited States\tUnited States\tRussia\tRussia\tReuters\n\
         e2\t2023-03-02\tAID\t\t6\t\tEuropean Commission\tBelgium\tUkraine\tUkraine\tAFP\n\
         e3\t2023-03-02\tGOSSIP\t\t0\t\tUnited States\tUnited States\tRussia\tRussia\tAFP\n\
-        e4\t2023-03-02\tCONSULT\t\t1\t\t\t\tRussia\tRussia\tAFP\n";
+        e4\t2023-03-02\tCONSULT\t\t1\t\t\t\tRussia\tRussia\tAFP\n\
+        e5\t20230301xyz\tAID\t\t6\t\tEuropean Commission\tBelgium\tUkraine\tUkraine\tAFP\n";
     let file = write(dir.path(), "polecat.tsv", text);
     let r = import(&log, &file, Format::Plover, false);
     assert_eq!(r.skipped, 1);
-    assert_eq!(r.refused.iter().map(|x| x.line).collect::<Vec<_>>(), [4]);
+    assert_eq!(r.refused.iter().map(|x| x.line).collect::<Vec<_>>(), [4, 6]);
     assert!(r.refused[0].reason.contains("GOSSIP"), "{:?}", r.refused);
+    // A date cell longer than a day is quoted whole (it was quoted cut to 10 characters).
+    assert!(
+        r.refused[1]
+            .reason
+            .starts_with("Event Date `20230301xyz`, its first 10 characters: "),
+        "{:?}",
+        r.refused
+    );
     let got: Vec<String> = stances(&log).iter().map(summary).collect();
     assert_eq!(
         got,

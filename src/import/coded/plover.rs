@@ -40,9 +40,13 @@ pub(super) fn plover(
     let (Some(a), Some(t)) = (c.get(r, A_NAME), c.get(r, R_NAME)) else {
         return Err(skipped("no actor or no recipient"));
     };
-    let date = c.get(r, DATE).unwrap_or("");
-    let (date, _) = parse_date(date.get(..10).unwrap_or(date))
-        .map_err(|e| refused(format!("Event Date: {e}")))?;
+    let cell = c.get(r, DATE).unwrap_or("");
+    // The day is the cell's first 10 characters (a time may follow); a refusal quotes the
+    // whole cell too, as written.
+    let (date, _) = parse_date(cell.get(..10).unwrap_or(cell)).map_err(|e| match cell.len() {
+        0..=10 => refused(format!("Event Date: {e}")),
+        _ => refused(format!("Event Date `{cell}`, its first 10 characters: {e}")),
+    })?;
     let type_text = c.get(r, CODE).unwrap_or("");
     let event = PloverType::parse(&type_text.to_lowercase()).ok_or_else(|| {
         refused(format!(
