@@ -624,7 +624,7 @@ register = true
         assert_eq!(
             r.skipped_why.iter().collect::<Vec<_>>(),
             vec![(
-                &"--skip-if column `vote` (--skip-if)=absent".to_string(),
+                &"--skip-if vote=absent".to_string(),
                 &2
             )]
         );
@@ -638,7 +638,8 @@ register = true
         let text = "id,name,kind,country,topic,title,s,d\n\
                     kim,Kim Yong-hyun,person,KOR,t1,Troops abroad,support,2024-10-01\n\
                     nato,NATO,organization,IGO,t1,Troops abroad,oppose,2024-10-01\n\
-                    x,Somebody,person,FRN,t1,Troops abroad,oppose,2024-10-01\n";
+                    x,Somebody,person,FRN,t1,Troops abroad,oppose,2024-10-01\n\
+                    y,Someone,persn,KOR,t1,Troops abroad,oppose,2024-10-01\n";
         let s = spec(
             r#"
 actor-col = "id"
@@ -653,7 +654,15 @@ register = true
 "#,
         );
         let r = import(&log, &write(dir.path(), "a.csv", text), &s);
-        assert_eq!(r.refused.len(), 1);
+        assert_eq!(r.refused.len(), 2);
+        // A bad kind names its column (it named no column).
+        assert!(
+            r.refused[1]
+                .reason
+                .starts_with("column `kind` (--actor-kind-col): `persn` is not an actor kind"),
+            "{}",
+            r.refused[1].reason
+        );
         // COW's France, not ISO's: the country is checked against ISO 3166, not only its shape.
         assert!(
             r.refused[0]

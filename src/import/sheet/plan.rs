@@ -102,7 +102,7 @@ pub struct Plan {
     main: Option<(StanceSrc, DateSrc)>,
     events: Vec<(String, Stance, Col)>,
     spell: Option<Spell>,
-    skip: Vec<(Col, String)>,
+    skip: Vec<(Col, String, String)>,
     instrument: Option<Col>,
     quote: Option<Col>,
     cite_col: Option<Col>,
@@ -396,14 +396,20 @@ fn events(spec: &Spec, header: Option<&csv::StringRecord>) -> Result<Vec<(String
     Ok(events)
 }
 
-/// The `--skip-if COL=VALUE` rules.
-fn skips(spec: &Spec, header: Option<&csv::StringRecord>) -> Result<Vec<(Col, String)>> {
+/// The `--skip-if COL=VALUE` rules: the column, the value, and the reason a row skipped by
+/// the rule is reported under (the rule as given, `--skip-if vote=absent`).
+fn skips(spec: &Spec, header: Option<&csv::StringRecord>) -> Result<Vec<(Col, String, String)>> {
     let mut skip = Vec::new();
     for s in &spec.skip_if {
         let (c, v) = s
             .split_once('=')
             .ok_or_else(|| usage(format!("--skip-if `{s}`: not COL=VALUE")))?;
-        skip.push((column(c.trim(), header, "--skip-if")?, v.trim().to_string()));
+        let (c, v) = (c.trim(), v.trim());
+        skip.push((
+            column(c, header, "--skip-if")?,
+            v.to_string(),
+            format!("--skip-if {c}={v}"),
+        ));
     }
     Ok(skip)
 }
@@ -680,12 +686,12 @@ impl Plan {
             },
             Some((_, Err(e))) => return refused(line, e),
         };
-        for (c, value) in &self.skip {
+        for (c, value, why) in &self.skip {
             if cells.get(c) == Some(value.as_str()) {
                 return Row {
                     line,
                     recorded,
-                    outcome: Outcome::Skipped(format!("--skip-if {}={value}", c.name)),
+                    outcome: Outcome::Skipped(why.clone()),
                 };
             }
         }
@@ -967,9 +973,13 @@ impl Plan {
         if !self.register {
             return Ok((id, None));
         }
-        let kind = match cells.optional(self.actor_kind_col.as_ref()) {
-            Some(k) => actor_kind_of(k)?,
-            None => self.actor_kind,
+        // A refusal names the column, as every other cell's does.
+        let kind = match (
+            &self.actor_kind_col,
+            cells.optional(self.actor_kind_col.as_ref()),
+        ) {
+            (Some(c), Some(k)) => actor_kind_of(k).map_err(|e| format!("{}: {e}", c.name))?,
+            _ => self.actor_kind,
         };
         let country = match cells.optional(self.actor_country_col.as_ref()) {
             Some(c) => countries::check_country(c),
