@@ -232,6 +232,16 @@ fn check_snapshot_log(
     batches: &[Batch],
     now: jiff::Timestamp,
 ) -> Result<()> {
+    // Versions come oldest first: the last is the latest. One recorded after now would
+    // stamp every later append after it, for good (a row's own recorded time is refused so
+    // too: `import csv --recorded-col`, GDELT's DATEADDED).
+    if let Some(b) = batches.last().filter(|b| b.at(now) > now) {
+        return Err(Error::Usage(format!(
+            "{} is dated in the future (it is now {}): each version is recorded at its snapshot date, when the log learned of it",
+            b.label,
+            format_recorded_at(&now),
+        )));
+    }
     let present = |b: &Batch| {
         b.events
             .iter()

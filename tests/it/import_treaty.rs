@@ -551,6 +551,42 @@ fn a_snapshot_import_refuses_a_log_with_later_events() {
 }
 }
 
+/// A snapshot dated after now is refused, nothing appended: recorded at that date, it stamped
+/// every later append after it, so no --known-at could see past it (it was accepted; a row's
+/// own recorded time in the future is refused so by the other importers).
+#[test]
+fn a_snapshot_dated_in_the_future_is_refused() {
+    let (dir, log) = empty_log();
+    let file = dir.path().join("sn.csv");
+    std::fs::write(
+        &file,
+        "snapshot_date,commit,code,name,signature,ratification,kind,date_of_effect\n\
+         2016-05-01,c0,GBR,UK,2016-04-22,,,\n\
+         2099-01-01,c1,GBR,UK,2016-04-22,2016-11-18,Ratification,\n",
+    )
+    .unwrap();
+    let before = std::fs::read(&log).unwrap();
+    let o = run_log(
+        &log,
+        &[
+            "import",
+            "treaty-status",
+            "--snapshots",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "stancelog: error: version c1 of 2099-01-01 is dated in the future (it is now "
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&log).unwrap(), before, "nothing appended");
+}
+
 on_both_backends! {
 #[test]
 fn a_snapshot_import_reuses_actors_registered_before_it() {
