@@ -313,6 +313,8 @@ pub(crate) struct Table {
     header: csv::StringRecord,
     lines: LineCounter,
     file: String,
+    /// Records read so far.
+    read: u64,
 }
 
 impl Table {
@@ -333,7 +335,25 @@ impl Table {
             header,
             lines: LineCounter::open(path)?,
             file,
+            read: 0,
         })
+    }
+
+    /// An error for a file that held no rows (once read to its end), if this one did not: a
+    /// table that must have rows (a failed download is not an import of nothing).
+    pub(crate) fn without_rows(&self) -> Option<crate::Error> {
+        let empty = self.header.iter().all(str::is_empty);
+        let (line, message) = match (self.read, empty) {
+            (0, true) => (None, "the file is empty: no header and no rows"),
+            (0, false) => (Some(1), "no rows: the file holds only a header"),
+            _ => return None,
+        };
+        let at = crate::Location {
+            file: self.file.clone(),
+            line,
+            field: None,
+        };
+        Some(crate::Error::input(at, message))
     }
 
     /// The file's name as messages give it.
@@ -346,6 +366,11 @@ impl Table {
     /// # Errors
     /// [`crate::Error::Input`] at line 1 naming the first column missing, and the header's.
     pub(crate) fn columns<const N: usize>(&self, names: [&str; N]) -> crate::Result<[usize; N]> {
+        if self.header.iter().all(str::is_empty)
+            && let Some(e) = self.without_rows()
+        {
+            return Err(e);
+        }
         let mut out = [0; N];
         for (i, name) in names.iter().enumerate() {
             out[i] = self.header.iter().position(|h| h == *name).ok_or_else(|| {
@@ -375,6 +400,7 @@ impl Table {
         if !read.map_err(|e| csv_error_lines(&self.file, e, &mut self.lines))? {
             return Ok(None);
         }
+        self.read += 1;
         let byte = record.position().map_or(0, |p| p.byte());
         self.lines.record_line(byte, &self.file).map(Some)
     }

@@ -520,6 +520,9 @@ fn read_roll_calls(
             }
         }
     }
+    if let Some(e) = t.without_rows() {
+        return Err(e);
+    }
     // Issue rows left over name roll calls that were refused or are not in roll_calls.csv.
     for (rcid, rows) in issues.tags {
         for (_, line) in rows {
@@ -684,6 +687,9 @@ fn read_votes(
             Ok(v) => votes.push(v),
             Err(reason) => refused.push(t.refused(line, reason)),
         }
+    }
+    if let Some(e) = t.without_rows() {
+        return Err(e);
     }
     let votes = drop_second_votes(votes, &slots.actors, calls, t.file(), refused);
     let (actors, rank) = slots.by_id_order();

@@ -369,6 +369,59 @@ fn importing_again_appends_nothing() {
 }
 }
 
+/// Roll calls or votes without rows are refused (exit 2, the file named), as every importer
+/// refuses a file without rows: header-only files were imported as nothing, exit 0. An empty
+/// votes file says so (it said "no column `rcid` (the header has: )").
+#[test]
+fn roll_calls_or_votes_without_rows_are_refused() {
+    let (dir, log) = empty_log();
+    let before = std::fs::read(&log).unwrap();
+    let un = dir.path().join("un");
+    std::fs::create_dir(&un).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(un.join(name), text).unwrap();
+    write(
+        "roll_calls.csv",
+        "rcid,session,importantvote,date,unres,amend,para,short,descr\n",
+    );
+    write("unvotes.csv", "rcid,country,country_code,vote\n");
+    write("issues.csv", "rcid,short_name,issue\n");
+    let run = || run_log(&log, &["import", "unvotes", un.to_str().unwrap()], None);
+    let o = run();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let at = |f: &str| un.join(f).display().to_string();
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: error: {}:1: no rows: the file holds only a header\n",
+            at("roll_calls.csv")
+        )
+    );
+    write(
+        "roll_calls.csv",
+        "rcid,session,importantvote,date,unres,amend,para,short,descr\n1,1,0,2020-01-01,R/1/1,0,0,X,Y\n",
+    );
+    let o = run();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: error: {}:1: no rows: the file holds only a header\n",
+            at("unvotes.csv")
+        )
+    );
+    write("unvotes.csv", "");
+    let o = run();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: error: {}: the file is empty: no header and no rows\n",
+            at("unvotes.csv")
+        )
+    );
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+}
+
 /// A file given where the folder is expected is named as a file (it was reported as
 /// `FILE/unvotes.csv: no such file`), exit 2, nothing appended.
 #[test]
