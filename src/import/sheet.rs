@@ -139,22 +139,25 @@ impl Spec {
     /// This spec with every field that `over` sets taken from `over` (a list: `over`'s, if it
     /// has any); a field of a group of alternatives that `over` sets (a topic column or one
     /// topic; a stance column or one stance; a date column, one date or year/month/day
-    /// columns; a spell's start, its end) replaces every field of that group.
+    /// columns; a spell's start, its end) replaces every field of that group, but a month or
+    /// day column alone, which adds to the file's year column.
     pub fn overridden_by(mut self, over: Spec) -> Spec {
         // Alternatives (a topic column or one topic, ...): a flag of a group replaces the
         // file's whole group, so `--date` over a file's `date-col` is not refused as both.
+        // A month or day column alone adds to the file's year column instead.
         macro_rules! group {
-            ($($f:ident),*) => {
+            ($($f:ident),*; $($part:ident),*) => {
                 if $(over.$f.is_some())||* {
                     $(self.$f = None;)*
+                    $(self.$part = None;)*
                 }
             };
         }
-        group!(topic_col, topic);
-        group!(stance_col, stance);
-        group!(date_col, date, year_col, month_col, day_col);
-        group!(from_col, from_year_col, from_month_col, from_day_col);
-        group!(until_col, until_year_col, until_month_col, until_day_col);
+        group!(topic_col, topic;);
+        group!(stance_col, stance;);
+        group!(date_col, date, year_col; month_col, day_col);
+        group!(from_col, from_year_col; from_month_col, from_day_col);
+        group!(until_col, until_year_col; until_month_col, until_day_col);
         macro_rules! pick {
             ($($f:ident),*; $($l:ident),*) => {
                 Spec {

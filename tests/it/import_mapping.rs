@@ -934,6 +934,36 @@ register = true
     }
 }
 
+/// Flags over a mapping file: a flag of a group of alternatives replaces the file's group, but
+/// a month or day column alone adds to the file's year column (`--day-col` over a file's
+/// year and month columns dropped them, then refused the day alone).
+#[test]
+fn a_flag_replaces_the_files_alternatives_but_a_day_column_adds_to_its_year() {
+    let file = spec("actor-col = \"a\"\ntopic = \"t1\"\nyear-col = \"y\"\nmonth-col = \"m\"\n");
+    let flag = |f: fn(&mut Spec)| {
+        let mut s = Spec::default();
+        f(&mut s);
+        file.clone().overridden_by(s)
+    };
+    let s = flag(|s| s.day_col = Some("d".into()));
+    assert_eq!(
+        (
+            s.year_col.as_deref(),
+            s.month_col.as_deref(),
+            s.day_col.as_deref()
+        ),
+        (Some("y"), Some("m"), Some("d"))
+    );
+    let s = flag(|s| s.date_col = Some("when".into()));
+    assert_eq!(
+        (s.date_col.as_deref(), s.year_col, s.month_col, s.day_col),
+        (Some("when"), None, None, None)
+    );
+    let s = flag(|s| s.topic_col = Some("motion".into()));
+    assert_eq!((s.topic_col.as_deref(), s.topic), (Some("motion"), None));
+    assert_eq!(s.actor_col.as_deref(), Some("a"));
+}
+
 mod cli {
     use super::*;
 
