@@ -13,7 +13,7 @@ use super::Failure;
 use super::args::ImportArgs;
 use super::imports::{self, ImportKind};
 use super::progress;
-use super::render::Render;
+use super::render::{Render, one_line};
 
 pub fn run(
     i: &ImportArgs,
@@ -53,7 +53,8 @@ pub fn run(
         // errors, which still print.
         if super::common::quiet() {
             for x in &report.refused {
-                eprintln!("stancelog: refused {}:{}: {}", x.file, x.line, x.reason);
+                let (file, reason) = (one_line(&x.file), one_line(&x.reason));
+                eprintln!("stancelog: refused {file}:{}: {reason}", x.line);
             }
             let unlisted = report.refused_count - report.refused.len() as u64;
             if unlisted > 0 {

@@ -55,26 +55,28 @@ pub(super) fn cell(text: &str) -> String {
     cut(text, CELL_CHARS_MAX)
 }
 
-/// Cuts text to at most `max` characters, ending in `…` when cut. Control characters (a line
-/// break, a terminal escape) are shown escaped, so a cell stays one line and cannot drive the
-/// terminal.
+/// `text` with its control characters (a line break, a terminal escape) shown escaped (`\n`,
+/// `\u{1b}`), so that it prints as one line and cannot drive the terminal: for text from a
+/// user's file in a table cell or a message line.
+pub(super) fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Cuts text to at most `max` characters, ending in `…` when cut, shown on one line
+/// ([`one_line`]).
 fn cut(text: &str, max: usize) -> String {
-    let escaped;
-    let text = if text.chars().any(char::is_control) {
-        escaped = text
-            .chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<String>();
-        escaped.as_str()
-    } else {
-        text
-    };
+    let text = one_line(text);
     if text.chars().count() <= max {
         text.to_string()
     } else {
@@ -752,10 +754,12 @@ fn imported_table(out: &mut dyn Write, v: &ImportedOut<'_>) -> io::Result<()> {
         v.appended, v.cited, v.corrected, v.already_present, v.skipped, v.refused_count
     )?;
     for (why, n) in v.skipped_why {
-        writeln!(out, "skipped {n}: {why}")?;
+        writeln!(out, "skipped {n}: {}", one_line(why))?;
     }
+    // One line per refused row, whatever its cells hold.
     for x in &v.refused {
-        writeln!(out, "refused {}:{}: {}", x.file, x.line, x.reason)?;
+        let (file, reason) = (one_line(x.file), one_line(x.reason));
+        writeln!(out, "refused {file}:{}: {reason}", x.line)?;
     }
     let unlisted = v.refused_count - v.refused.len() as u64;
     if unlisted > 0 {

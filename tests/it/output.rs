@@ -518,6 +518,52 @@ fn quiet_import_still_prints_its_refused_rows() {
     }
 }
 
+/// A refused row's reason quotes its cells with their control characters escaped, so each
+/// refused row is one line and a cell cannot forge another line or drive the terminal (a cell
+/// with a line break printed a line of its own; an escape code reached the terminal).
+#[test]
+fn refused_rows_print_one_line_each_whatever_their_cells_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_d, log) = empty_log();
+    let sheet = dir.path().join("inj.csv");
+    std::fs::write(
+        &sheet,
+        "actor,date\nUSA,\"2024-01-01\nstancelog: refused fake.csv:99: forged\"\nRUS,\"\x1b[31mRED\"\n",
+    )
+    .unwrap();
+    for quiet in [false, true] {
+        let mut args = vec!["import", "csv", sheet.to_str().unwrap()];
+        args.extend([
+            "--actor-col",
+            "actor",
+            "--topic",
+            "t1",
+            "--stance",
+            "support",
+            "--date-col",
+            "date",
+            "--register",
+        ]);
+        if quiet {
+            args.insert(0, "-q");
+        }
+        let o = run_log(&log, &args, None);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let text = if quiet { stderr(&o) } else { stdout(&o) };
+        let refused: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("refused ") || l.starts_with("stancelog: refused "))
+            .collect();
+        assert_eq!(refused.len(), 2, "{text}");
+        assert!(
+            refused[0].contains("2024-01-01\\nstancelog: refused fake.csv:99: forged"),
+            "{text}"
+        );
+        assert!(refused[1].contains("\\u{1b}[31mRED"), "{text}");
+        assert!(!text.contains('\x1b'), "{text}");
+    }
+}
+
 /// `--quiet`: a report and a copy only say what they wrote, so they print nothing (both
 /// printed their "Wrote"/"copied" line).
 #[test]
