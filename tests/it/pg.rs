@@ -1712,10 +1712,17 @@ fn wait_event(c: &mut postgres::Client, pid: i32) -> Option<String> {
     .get(0)
 }
 
-/// Sessions of database `db` waiting for a lock (any kind: a table's, a row's, the writers').
+/// Sessions of database `db` waiting for a lock (any kind: a table's, a row's, the writers')
+/// held by a session other than the server's autovacuum. (A writer may wait a moment for an
+/// automatic VACUUM or ANALYZE of the table it just filled, which gives way to it: no reader
+/// is involved. This test failed once in about a dozen CI runs, on a loaded machine, with one
+/// lock wait whose holder was not recorded; the autovacuum is the one session outside the
+/// test that can hold a lock on its table, so that is the likely holder.)
 fn lock_waits(c: &mut postgres::Client, db: &str) -> i64 {
     c.query_one(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+        "SELECT count(*) FROM pg_stat_activity w WHERE w.datname = $1 AND w.wait_event_type = 'Lock' \
+         AND EXISTS (SELECT 1 FROM unnest(pg_blocking_pids(w.pid)) AS b(pid) \
+         JOIN pg_stat_activity h ON h.pid = b.pid WHERE h.backend_type <> 'autovacuum worker')",
         &[&db],
     )
     .unwrap()
