@@ -32,11 +32,11 @@ pub fn quiet() -> bool {
 
 /// The log of `--log` (or STANCELOG_LOG): a file, or a PostgreSQL database.
 pub fn log_ref(args: &Args) -> Result<LogRef, Error> {
-    // An empty value (`--log ''`, `STANCELOG_LOG=` set but empty) gives no log either.
+    // An empty or blank value (`--log ''`, `STANCELOG_LOG=` set but empty) gives no log either.
     let text = args
         .log
         .as_deref()
-        .filter(|t| !t.is_empty())
+        .filter(|t| !t.to_str().is_some_and(|s| s.trim().is_empty()))
         .ok_or_else(|| {
             Error::Usage("no log given: pass --log PATH|URL or set STANCELOG_LOG".to_string())
         })?;

@@ -1133,21 +1133,23 @@ fn every_column_of_a_long_answer_holds_the_full_rows_value_in_json() {
 }
 }
 
-/// An empty `--log ''` or `STANCELOG_LOG=` is no log given (it was taken for a log named "",
-/// with a suggestion to `init` it).
+/// An empty or blank `--log ''` or `STANCELOG_LOG=` is no log given (it was taken for a log
+/// named "", with a suggestion to `init` it).
 #[test]
 fn an_empty_log_value_is_no_log_given() {
     let want = "stancelog: error: no log given: pass --log PATH|URL or set STANCELOG_LOG\n";
     let o = run(&["--log", "", "actors"], None);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(stderr(&o), want);
-    let o = crate::support::stancelog_command()
-        .arg("actors")
-        .env("STANCELOG_LOG", "")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert_eq!(stderr(&o), want);
+    for blank in ["", "  "] {
+        let o = crate::support::stancelog_command()
+            .arg("actors")
+            .env("STANCELOG_LOG", blank)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert_eq!(stderr(&o), want);
+    }
 }
 
 /// Free text may begin with a dash: a quote (`add stance`, `cite`) and a reason (`correct`,
