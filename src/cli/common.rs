@@ -135,32 +135,27 @@ pub fn registry(target: &LogRef, index: &mut Index, scope: &Scope) -> Result<His
 
 /// Warns on stderr that a torn tail was ignored, if there was one.
 pub fn warn_torn_tail(target: &LogRef, log: &Log) {
-    warn_torn(
-        target,
-        log.history().seq_last(),
-        log.torn_tail_bytes(),
-        log.torn_tail_records(),
-    );
+    let torn = (log.torn_tail_bytes(), log.torn_tail_records());
+    warn_torn(target, Some(log.history().seq_last()), torn, NEXT_APPEND);
 }
 
 /// Warns on stderr that a torn tail after the index's end was ignored, if there was one.
 pub fn warn_torn_index(target: &LogRef, index: &Index) {
-    warn_torn(
-        target,
-        index.seq_last(),
-        index.torn_tail_bytes(),
-        index.torn_tail_records(),
-    );
+    let torn = (index.torn_tail_bytes(), index.torn_tail_records());
+    warn_torn(target, Some(index.seq_last()), torn, NEXT_APPEND);
 }
 
-/// Warns on stderr that a torn tail of `bytes` (with `records` whole records) after seq
-/// `seq_last` was ignored, if there was one.
-fn warn_torn(target: &LogRef, seq_last: Seq, bytes: u64, records: u64) {
+/// What becomes of an ignored torn tail, as a query's warning says it.
+const NEXT_APPEND: &str = "the next append removes it";
+
+/// Warns on stderr that a torn tail of (bytes, whole records) after seq `seq_last` (when
+/// known) was ignored, if there was one, and what becomes of it (`then`).
+fn warn_torn(target: &LogRef, seq_last: Option<Seq>, (bytes, records): (u64, u64), then: &str) {
     if bytes > 0 {
         eprintln!(
-            "stancelog: warning: {}: ignoring a torn tail of {bytes} bytes{} (a batch still being written, or cut short by a crash, so never acknowledged); the next append removes it",
+            "stancelog: warning: {}: ignoring a torn tail of {bytes} bytes{} (a batch still being written, or cut short by a crash, so never acknowledged); {then}",
             target,
-            torn_records(Some(seq_last), records),
+            torn_records(seq_last, records),
         );
     }
 }
@@ -181,18 +176,11 @@ pub fn report_repairs(target: &LogRef, report: &store::AppendReport) {
 /// [`report_repairs`] of an import: the same words, or with `--dry-run` that the torn tail
 /// was left (the import would remove it).
 pub fn report_import_repairs(target: &LogRef, report: &stancelog::import::ImportReport) {
-    let (bytes, records) = report.torn_tail;
     if report.dry_run {
-        if bytes > 0 {
-            eprintln!(
-                "stancelog: warning: {}: ignoring a torn tail of {bytes} bytes{} (a batch still being written, or cut short by a crash, so never acknowledged); the import would remove it",
-                target,
-                torn_records(None, records),
-            );
-        }
-        return;
+        warn_torn(target, None, report.torn_tail, "the import would remove it");
+    } else {
+        say_repairs(target, report.torn_tail, report.newline_added);
     }
-    say_repairs(target, report.torn_tail, report.newline_added);
 }
 
 /// Says on stderr that a torn tail of (bytes, whole records) was removed, and that a missing

@@ -360,25 +360,11 @@ pub fn import(
         // A file without rows is bad input, as a sheet's is (a failed download, a wrong
         // file), not an import of nothing.
         match (rows, &columns) {
-            (0, Some(_)) => Err(no_rows(
-                &label,
-                Some(1),
-                "no rows: the file holds only a header",
-            )),
-            (0, None) => Err(no_rows(&label, None, "the file is empty: no rows")),
+            (0, Some(_)) => Err(super::rowless(&label, super::Rowless::HeaderOnly)),
+            (0, None) => Err(super::rowless(&label, super::Rowless::Empty)),
             _ => Ok(()),
         }
     })
-}
-
-/// [`Error::Input`] at `file` (and `line`) for a file without rows.
-fn no_rows(file: &str, line: Option<u64>, message: &str) -> Error {
-    let at = Location {
-        file: file.to_string(),
-        line,
-        field: None,
-    };
-    Error::input(at, message)
 }
 
 /// The engine's options for an import of `format`: the data set's identity is the format's

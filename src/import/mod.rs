@@ -304,6 +304,33 @@ impl<R: std::io::BufRead> LineCounter<R> {
     }
 }
 
+/// A table file without rows, which every importer refuses (a failed download is not an
+/// import of nothing).
+#[derive(Clone, Copy)]
+pub(crate) enum Rowless {
+    /// A header line and nothing after it.
+    HeaderOnly,
+    /// Not even a header line.
+    NoHeader,
+    /// A file read without a header line (`--no-header`, GDELT) with nothing in it.
+    Empty,
+}
+
+/// [`crate::Error::Input`] for the file `file` without rows: at line 1 when it holds a header.
+pub(crate) fn rowless(file: &str, what: Rowless) -> crate::Error {
+    let (line, message) = match what {
+        Rowless::HeaderOnly => (Some(1), "no rows: the file holds only a header"),
+        Rowless::NoHeader => (None, "the file is empty: no header and no rows"),
+        Rowless::Empty => (None, "the file is empty: no rows"),
+    };
+    let at = crate::Location {
+        file: file.to_string(),
+        line,
+        field: None,
+    };
+    crate::Error::input(at, message)
+}
+
 /// A CSV file with a header, read record by record with each record's physical line (see
 /// [`LineCounter`]): the reading the table importers share (columns found by name, errors at
 /// their line). Rows may have fewer or more fields than the header (a missing field reads as
@@ -342,18 +369,12 @@ impl Table {
     /// An error for a file that held no rows (once read to its end), if this one did not: a
     /// table that must have rows (a failed download is not an import of nothing).
     pub(crate) fn without_rows(&self) -> Option<crate::Error> {
-        let empty = self.header.iter().all(str::is_empty);
-        let (line, message) = match (self.read, empty) {
-            (0, true) => (None, "the file is empty: no header and no rows"),
-            (0, false) => (Some(1), "no rows: the file holds only a header"),
+        let what = match (self.read, self.header.iter().all(str::is_empty)) {
+            (0, true) => Rowless::NoHeader,
+            (0, false) => Rowless::HeaderOnly,
             _ => return None,
         };
-        let at = crate::Location {
-            file: self.file.clone(),
-            line,
-            field: None,
-        };
-        Some(crate::Error::input(at, message))
+        Some(rowless(&self.file, what))
     }
 
     /// The file's name as messages give it.

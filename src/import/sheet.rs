@@ -582,11 +582,7 @@ impl Records {
         let header = if header {
             let h = reader.headers().map_err(csv_error)?.clone();
             if h.iter().all(str::is_empty) {
-                return Err(empty(
-                    label,
-                    None,
-                    "the file is empty: no header and no rows",
-                ));
+                return Err(super::rowless(label, super::Rowless::NoHeader));
             }
             Some(h)
         } else {
@@ -617,12 +613,8 @@ impl Records {
         let more = read.map_err(|e| super::csv_error_lines(&self.label, e, &mut self.lines))?;
         if !more {
             return match (self.read, &self.header) {
-                (0, Some(_)) => Err(empty(
-                    &self.label,
-                    Some(1),
-                    "no rows: the file holds only a header",
-                )),
-                (0, None) => Err(empty(&self.label, None, "the file is empty: no rows")),
+                (0, Some(_)) => Err(super::rowless(&self.label, super::Rowless::HeaderOnly)),
+                (0, None) => Err(super::rowless(&self.label, super::Rowless::Empty)),
                 _ => Ok(None),
             };
         }
@@ -691,16 +683,6 @@ fn one_line_break(record: &csv::StringRecord) -> csv::StringRecord {
         .collect();
     out.set_position(record.position().cloned());
     out
-}
-
-/// An error for a file without rows.
-fn empty(label: &str, line: Option<u64>, message: &str) -> Error {
-    let at = crate::Location {
-        file: label.to_string(),
-        line,
-        field: None,
-    };
-    Error::input(at, message)
 }
 
 /// Whether the file at `path`, read as CSV from `from` (where a record begins) to its end,

@@ -491,17 +491,7 @@ fn the_report_lists_the_first_thousand_refused_rows_and_counts_the_rest() {
     let file = dir.path().join("bad.csv");
     let rows: String = (0..1_005).map(|_| "USA,2024-02-30\n").collect();
     std::fs::write(&file, format!("actor,date\n{rows}")).unwrap();
-    let flags = [
-        "--actor-col",
-        "actor",
-        "--topic",
-        "t1",
-        "--stance",
-        "support",
-        "--date-col",
-        "date",
-        "--register",
-    ];
+    let flags = crate::support::ACTOR_DATE_FLAGS;
     let report = import_exiting(&log, &file, &flags, 2);
     assert_eq!(report["refused_count"], 1_005);
     let lines = refused_lines(&report);

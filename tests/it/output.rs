@@ -478,17 +478,7 @@ fn quiet_import_still_prints_its_refused_rows() {
     let (_d, log) = empty_log();
     let sheet = dir.path().join("s.csv");
     std::fs::write(&sheet, "actor,date\nUSA,2024-01-01\nRUS,2024-02-30\n").unwrap();
-    let mapping = [
-        "--actor-col",
-        "actor",
-        "--topic",
-        "t1",
-        "--stance",
-        "support",
-        "--date-col",
-        "date",
-        "--register",
-    ];
+    let mapping = crate::support::ACTOR_DATE_FLAGS;
     for format in ["table", "json"] {
         let mut args = vec![
             "-q",
@@ -533,17 +523,7 @@ fn refused_rows_print_one_line_each_whatever_their_cells_hold() {
     .unwrap();
     for quiet in [false, true] {
         let mut args = vec!["import", "csv", sheet.to_str().unwrap()];
-        args.extend([
-            "--actor-col",
-            "actor",
-            "--topic",
-            "t1",
-            "--stance",
-            "support",
-            "--date-col",
-            "date",
-            "--register",
-        ]);
+        args.extend(crate::support::ACTOR_DATE_FLAGS);
         if quiet {
             args.insert(0, "-q");
         }

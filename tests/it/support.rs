@@ -227,3 +227,17 @@ pub fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
 }
+
+/// `import csv` flags for a sheet of `actor` and `date` columns: each row a `support` of topic
+/// `t1`, unknown actors and the topic registered.
+pub const ACTOR_DATE_FLAGS: [&str; 9] = [
+    "--actor-col",
+    "actor",
+    "--topic",
+    "t1",
+    "--stance",
+    "support",
+    "--date-col",
+    "date",
+    "--register",
+];
