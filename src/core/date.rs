@@ -323,6 +323,37 @@ impl ValidDate {
     pub fn precision(&self) -> Precision {
         self.precision
     }
+
+    /// The date as one number, `YYYYMMDD`, with `00` for a month or day the date does not
+    /// give: `2024-10-21` is 20241021, `2024-10` 20241000, `2024` 20240000. The numbers are in
+    /// the dates' order ([`Ord`]: a partial date just before its first day), so a sorted list
+    /// of dates can be stored and compared as numbers (the projection index's account).
+    pub fn packed(&self) -> u32 {
+        let s = self.start;
+        let (month, day) = match self.precision {
+            Precision::Day => (s.month().unsigned_abs(), s.day().unsigned_abs()),
+            Precision::Month => (s.month().unsigned_abs(), 0),
+            Precision::Year => (0, 0),
+        };
+        u32::from(s.year().unsigned_abs()) * 10_000 + u32::from(month) * 100 + u32::from(day)
+    }
+
+    /// The date that [`ValidDate::packed`] gives `v` for; `None` when no date does (year 0, a
+    /// day without a month, a day the calendar does not have).
+    pub fn from_packed(v: u32) -> Option<ValidDate> {
+        let (year, month, day) = (v / 10_000, v / 100 % 100, v % 100);
+        let precision = match (month, day) {
+            (0, 0) => Precision::Year,
+            (_, 0) => Precision::Month,
+            (0, _) => return None,
+            _ => Precision::Day,
+        };
+        if year == 0 {
+            return None;
+        }
+        let start = civil_date(year as i32, month.max(1), day.max(1))?;
+        Some(ValidDate { start, precision })
+    }
 }
 
 /// The calendar date of year, month and day, if it exists (and fits the time library's years,
@@ -643,6 +674,34 @@ mod tests {
         let first = ValidDate::parse("2024-10-01").unwrap();
         let last_sept = ValidDate::parse("2024-09-30").unwrap();
         assert!(last_sept < month && month < first);
+    }
+
+    #[test]
+    fn a_packed_date_is_its_digits_and_sorts_as_the_dates_do() {
+        let texts = [
+            "0001",
+            "2023-12-31",
+            "2024",
+            "2024-01",
+            "2024-01-01",
+            "2024-02-29",
+            "9999-12",
+        ];
+        let dates: Vec<ValidDate> = texts.iter().map(|t| ValidDate::parse(t).unwrap()).collect();
+        let packed: Vec<u32> = dates.iter().map(ValidDate::packed).collect();
+        assert_eq!(
+            packed,
+            [
+                10_000, 20_231_231, 20_240_000, 20_240_100, 20_240_101, 20_240_229, 99_991_200
+            ]
+        );
+        for (d, p) in dates.iter().zip(&packed) {
+            assert_eq!(ValidDate::from_packed(*p), Some(*d));
+        }
+        assert!(dates.is_sorted() && packed.is_sorted());
+        for bad in [0, 20_240_001, 20_230_229, 20_241_300, 2_024_010_100] {
+            assert_eq!(ValidDate::from_packed(bad), None, "{bad}");
+        }
     }
 
     fn time_error(text: &str) -> String {

@@ -760,10 +760,10 @@ fn a_damaged_index_is_found_and_never_gives_a_wrong_answer() {
     let mut flips = 0;
     for file in files {
         let good = std::fs::read(&file).unwrap();
-        // About 250 bytes of each file, spread over all its parts, and its last 112 bytes (a
-        // segment's footer is 96).
+        // About 250 bytes of each file, spread over all its parts, and its last 128 bytes (a
+        // segment's footer is 112).
         let spread = (0..good.len()).step_by(good.len() / 250 + 1);
-        for at in spread.chain(good.len().saturating_sub(112)..good.len()) {
+        for at in spread.chain(good.len().saturating_sub(128)..good.len()) {
             let mut bad = good.clone();
             bad[at] ^= 0x20;
             std::fs::write(&file, &bad).unwrap();
@@ -812,9 +812,9 @@ fn a_damaged_topic_table_is_found_and_the_index_rebuilt() {
         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("seg-"))
         .unwrap();
     let mut bytes = std::fs::read(&seg).unwrap();
-    // The footer (96 bytes) gives where the topic table starts (its 7th field) and where the
+    // The footer (112 bytes) gives where the topic table starts (its 7th field) and where the
     // account after it starts (its 8th).
-    let foot = bytes.len() - 96;
+    let foot = bytes.len() - 112;
     let field = |i: usize| {
         u64::from_le_bytes(bytes[foot + i * 8..foot + i * 8 + 8].try_into().unwrap()) as usize
     };
@@ -839,6 +839,55 @@ fn a_damaged_topic_table_is_found_and_the_index_rebuilt() {
     assert_eq!(whole, answers_afresh(&log));
 }
 
+/// Given a seed log's index and a one-stance append (a second segment, whose account counts an
+/// actor and a topic the first one registers: its second section), when a byte of that section
+/// is flipped, then a query that reads no count answers from the index as it is; `verify` finds
+/// the damage; the `actors` table, which reads it, discards the index with a note and rebuilds
+/// it, and every answer is the log's.
+#[test]
+fn a_damaged_second_section_of_an_account_is_found_when_counts_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = seed_copy(dir.path());
+    let one = r#"{"type":"stance.declared","actor":"kim-yong-hyun","topic":"dprk-troops-in-russia","stance":"deny","date":"2024-11-01","cite":{"publication":"test"}}"#;
+    let o = run_log(&log, &["append", "-"], Some(format!("{one}\n").as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let whole = answers(&log);
+    let mut segs: Vec<PathBuf> = std::fs::read_dir(index_path(&log))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("seg-"))
+        .collect();
+    segs.sort();
+    assert_eq!(segs.len(), 2, "{segs:?}");
+    let seg = &segs[1];
+    let mut bytes = std::fs::read(seg).unwrap();
+    // The footer's 9th field: where the account's second section starts; the footer follows
+    // it. It holds two lines (one actor, one topic), after two counts.
+    let foot = bytes.len() - 112;
+    let others = u64::from_le_bytes(bytes[foot + 64..foot + 72].try_into().unwrap()) as usize;
+    assert!(foot - others > 16, "{others}..{foot}");
+    bytes[others + 20] ^= 0x20;
+    std::fs::write(seg, &bytes).unwrap();
+    let o = run_log(&log, &["positions", "--actor", "kim-yong-hyun"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("index discarded"), "{}", stderr(&o));
+    let full = Log::open(&log).unwrap();
+    let found = stancelog::store::check_index(&log, &full).unwrap();
+    assert!(
+        !matches!(found, stancelog::store::IndexCheck::Agrees { .. }),
+        "{found:?}"
+    );
+    let o = run_log(&log, &["actors"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("index discarded: its account is damaged"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(answers(&log), whole);
+    assert_eq!(whole, answers_afresh(&log));
+}
+
 on_both_backends! {
 /// An index of an older format version is discarded with a note naming the version, and
 /// rebuilt.
@@ -849,13 +898,13 @@ fn an_index_of_another_format_version_is_rebuilt() {
     let whole = answers(&log);
     let manifest = index_dir(&log).join("MANIFEST");
     let mut bytes = std::fs::read(&manifest).unwrap();
-    // Version 6 (segments without a topic table) is the previous format.
-    bytes[16..20].copy_from_slice(&6u32.to_le_bytes());
+    // Version 7 (segments whose account is one section) is the previous format.
+    bytes[16..20].copy_from_slice(&7u32.to_le_bytes());
     std::fs::write(&manifest, &bytes).unwrap();
     let o = run_log(&log, &["positions"], None);
     assert!(
         stderr(&o)
-            .contains("index discarded: it is of format version 6; this build reads version 7"),
+            .contains("index discarded: it is of format version 7; this build reads version 8"),
         "{}",
         stderr(&o)
     );
@@ -998,7 +1047,7 @@ fn cli_index_reports_checks_and_rebuilds() {
         .unwrap();
     let mut bytes = std::fs::read(&seg).unwrap();
     // The footer's second field: where the id table starts (events/INDEX.md).
-    let footer = bytes.len() - 80;
+    let footer = bytes.len() - 112;
     let ids_at = u64::from_le_bytes(bytes[footer + 8..footer + 16].try_into().unwrap()) as usize;
     bytes[ids_at + 3] ^= 1;
     std::fs::write(&seg, &bytes).unwrap();

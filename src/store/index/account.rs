@@ -70,7 +70,10 @@ pub(crate) struct Account {
     /// Stances (retracted ones included) per valid-time date, as corrected: sorted by date,
     /// none 0. Kept whole (not only the latest date) so that an append that corrects the
     /// latest stance to an earlier date finds the new latest without reading the log.
-    pub(crate) dates: Vec<(ValidDate, i64)>,
+    /// Each date packed ([`ValidDate::packed`]: the numbers sort as the dates do), so that
+    /// adding the accounts of an index's segments compares numbers, not dates (adding ten
+    /// segments' lists of 12,800 dates each was a tenth of a one-actor query).
+    pub(crate) dates: Vec<(u32, i64)>,
     /// Actors by id.
     pub(crate) actors: Vec<(ActorId, Line)>,
     /// Topics by id.
@@ -132,11 +135,20 @@ impl Account {
     /// The latest valid-time date of any stance, as corrected by the whole log (of a whole
     /// log's account).
     pub(crate) fn date_last(&self) -> Option<ValidDate> {
-        self.dates.last().map(|(d, _)| *d)
+        self.dates
+            .last()
+            .and_then(|(d, _)| ValidDate::from_packed(*d))
     }
 
-    /// The account's bytes (layout in `events/INDEX.md`).
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// The account's bytes, in the two sections of its segment (layout in
+    /// `events/INDEX.md`): what a reader reads when it opens the segment (the recorded-time
+    /// runs, the dates, the lines of the ids the segment registers), and the lines of ids
+    /// registered in other segments, whose counts only the `actors` and `topics` tables and a
+    /// merge need ([`Account::add_unregistered`], [`Account::decode`]). Split so that opening
+    /// a segment reads no line of another segment's ids: on a generated log of 16M stances
+    /// indexed in ten segments, each naming nearly all its 25,000 actors and topics, stepping
+    /// over those lines was two thirds of a one-actor query.
+    pub(crate) fn encode(&self) -> (Vec<u8>, Vec<u8>) {
         let mut w = Vec::new();
         put_u64(&mut w, self.runs.len() as u64);
         for (seq, t) in &self.runs {
@@ -145,61 +157,67 @@ impl Account {
         }
         put_u64(&mut w, self.dates.len() as u64);
         for (date, n) in &self.dates {
-            put_str(&mut w, &date.to_string());
+            put_u64(&mut w, u64::from(*date));
             put_u64(&mut w, *n as u64);
         }
-        let lines = self.actors.iter().map(|(a, l)| (a.as_str(), l));
-        let topics = self.topics.iter().map(|(t, l)| (t.as_str(), l));
-        for (count, all) in [
-            (
-                self.actors.len(),
-                Box::new(lines) as Box<dyn Iterator<Item = _>>,
-            ),
-            (self.topics.len(), Box::new(topics)),
-        ] {
-            put_u64(&mut w, count as u64);
-            for (id, l) in all {
-                put_str(&mut w, id);
-                for v in [l.seq, l.stances as u64, l.retracted as u64] {
-                    put_u64(&mut w, v);
-                }
-            }
-        }
-        w
+        let mut others = Vec::new();
+        put_lines(&mut w, &mut others, &self.actors, ActorId::as_str);
+        put_lines(&mut w, &mut others, &self.topics, TopicId::as_str);
+        (w, others)
     }
 
-    /// Reads an account's bytes; `Err` says what is wrong. An id that `known` (an earlier
-    /// segment's account) holds is shared from it, not made again (see [`lines`]).
-    pub(crate) fn decode(bytes: &[u8], known: &Account) -> Result<Account, String> {
-        Account::read(bytes, known, Lines::All).map(|(a, _)| a)
+    /// Whether the second section of an account, of `len` bytes, holds no line (two counts of
+    /// 0): every id the account names is then registered in its segment.
+    pub(crate) fn others_empty(len: usize) -> bool {
+        len == 16
     }
 
-    /// [`Account::decode`] of the lines of the ids the account's segment registers (seq not
-    /// 0) alone: the other lines are stepped over, their ids neither made nor checked (their
-    /// counts matter only to the `actors` and `topics` tables: [`Account::decode`]). With it,
-    /// whether that was every line (the account is then whole).
-    pub(crate) fn decode_registered(bytes: &[u8]) -> Result<(Account, bool), String> {
-        Account::read(bytes, &Account::default(), Lines::Registered)
+    /// Reads both sections of an account (from [`Account::encode`]); `Err` says what is wrong.
+    /// An id that `known` (an earlier segment's account) holds is shared from it, not made
+    /// again (see [`lines`]).
+    pub(crate) fn decode(opened: &[u8], others: &[u8], known: &Account) -> Result<Account, String> {
+        let mut a = Account::read(opened, known)?;
+        let mut r = Reader::new(others);
+        let size = others.len();
+        let actors = lines(
+            &mut r,
+            size,
+            false,
+            &known.actors,
+            ActorId::new,
+            ActorId::as_str,
+        )?;
+        let topics = lines(
+            &mut r,
+            size,
+            false,
+            &known.topics,
+            TopicId::new,
+            TopicId::as_str,
+        )?;
+        if !r.at_end() {
+            return Err("its account is too long".into());
+        }
+        a.actors = union(std::mem::take(&mut a.actors), actors)?;
+        a.topics = union(std::mem::take(&mut a.topics), topics)?;
+        Ok(a)
     }
 
-    /// Adds the counts of the lines of `bytes` (a segment's account) of ids registered in
-    /// other segments (seq 0) to this account's lines of the same ids, found by walking both
-    /// sorted lists. This account holds every registered id (the sum of the segments'
-    /// accounts read by [`Account::decode_registered`]), so the sum is the whole log's counts,
-    /// with no id made or checked; a line of an id registered nowhere is left out, as the
-    /// whole log's account leaves it out.
-    pub(crate) fn add_unregistered(&mut self, bytes: &[u8]) -> Result<(), String> {
-        // Stepped over: the recorded-time runs (two numbers each) and the dates (a text and a
-        // number each), which `self` holds already.
-        let mut r = Reader::new(bytes);
-        for _ in 0..r.u64()? {
-            r.u64()?;
-            r.u64()?;
-        }
-        for _ in 0..r.u64()? {
-            r.text_bytes()?;
-            r.u64()?;
-        }
+    /// Reads the first section of an account: runs, dates and the lines of the ids its
+    /// segment registers (seq not 0); the counts of the others are added when asked for
+    /// ([`Account::add_unregistered`]).
+    pub(crate) fn decode_registered(opened: &[u8]) -> Result<Account, String> {
+        Account::read(opened, &Account::default())
+    }
+
+    /// Adds the counts of the lines of the second section of an account, `others` (the ids
+    /// registered in other segments), to this account's lines of the same ids, found by
+    /// walking both sorted lists. This account holds every registered id (the sum of the
+    /// segments' accounts read by [`Account::decode_registered`]), so the sum is the whole
+    /// log's counts, with no id made or checked; a line of an id registered nowhere is left
+    /// out, as the whole log's account leaves it out.
+    pub(crate) fn add_unregistered(&mut self, others: &[u8]) -> Result<(), String> {
+        let mut r = Reader::new(others);
         add_unregistered_lines(&mut r, &mut self.actors, ActorId::as_str)?;
         add_unregistered_lines(&mut r, &mut self.topics, TopicId::as_str)?;
         if !r.at_end() {
@@ -208,8 +226,8 @@ impl Account {
         Ok(())
     }
 
-    /// The account `bytes` hold, lines `which`, and whether those were every line.
-    fn read(bytes: &[u8], known: &Account, which: Lines) -> Result<(Account, bool), String> {
+    /// The account the first section `bytes` holds.
+    fn read(bytes: &[u8], known: &Account) -> Result<Account, String> {
         let mut r = Reader::new(bytes);
         let mut a = Account::default();
         for _ in 0..r.u64()? {
@@ -219,7 +237,10 @@ impl Account {
             a.runs.push((seq, t));
         }
         for _ in 0..r.u64()? {
-            let date = ValidDate::parse(r.text()?).map_err(|e| e.to_string())?;
+            let date = u32::try_from(r.u64()?)
+                .ok()
+                .filter(|d| ValidDate::from_packed(*d).is_some())
+                .ok_or("a date no calendar has")?;
             let n = r.u64()? as i64;
             if n == 0 || a.dates.last().is_some_and(|(d, _)| *d >= date) {
                 return Err("its dates are out of order".into());
@@ -227,32 +248,75 @@ impl Account {
             a.dates.push((date, n));
         }
         let size = bytes.len();
-        let actors = lines(
+        a.actors = lines(
             &mut r,
             size,
-            which,
+            true,
             &known.actors,
             ActorId::new,
             ActorId::as_str,
         )?;
-        let topics = lines(
+        a.topics = lines(
             &mut r,
             size,
-            which,
+            true,
             &known.topics,
             TopicId::new,
             TopicId::as_str,
         )?;
-        let whole = actors.1 && topics.1;
-        (a.actors, a.topics) = (actors.0, topics.0);
         if !r.at_end() {
             return Err("its account is too long".into());
         }
-        Ok((a, whole))
+        Ok(a)
     }
 }
 
-/// [`Account::add_unregistered`] of the lines of actors or topics `r` reads, into `into`.
+/// Writes the lines of `all` (sorted by id): those of ids registered in the account's segment
+/// (seq not 0) to `registered`, with their seq, the others to `others` without it; each list
+/// after its count.
+fn put_lines<K>(
+    registered: &mut Vec<u8>,
+    others: &mut Vec<u8>,
+    all: &[(K, Line)],
+    text: impl Fn(&K) -> &str,
+) {
+    let n = all.iter().filter(|(_, l)| l.seq != 0).count();
+    put_u64(registered, n as u64);
+    put_u64(others, (all.len() - n) as u64);
+    for (id, l) in all {
+        let w = if l.seq != 0 {
+            &mut *registered
+        } else {
+            &mut *others
+        };
+        put_str(w, text(id));
+        if l.seq != 0 {
+            put_u64(w, l.seq);
+        }
+        put_u64(w, l.stances as u64);
+        put_u64(w, l.retracted as u64);
+    }
+}
+
+/// The lines of `a` and `b` (each sorted by id) in one list sorted by id; `Err` when an id is
+/// in both (an account's two sections name different ids).
+fn union<K: Ord>(a: Vec<(K, Line)>, b: Vec<(K, Line)>) -> Result<Vec<(K, Line)>, String> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x.0 == y.0 => return Err("its account names an id twice".into()),
+            (Some(x), Some(y)) if x.0 < y.0 => a.next(),
+            (Some(_), None) => a.next(),
+            (_, Some(_)) => b.next(),
+            (None, None) => return Ok(out),
+        };
+        out.extend(next);
+    }
+}
+
+/// [`Account::add_unregistered`] of the lines of actors or topics `r` reads (a second
+/// section's: no seq), into `into`.
 fn add_unregistered_lines<K>(
     r: &mut Reader<'_>,
     into: &mut [(K, Line)],
@@ -261,14 +325,11 @@ fn add_unregistered_lines<K>(
     let (mut at, mut last) = (0, None);
     for _ in 0..r.u64()? {
         let id = r.text_bytes()?;
-        let (seq, stances, retracted) = (r.u64()?, r.u64()?, r.u64()?);
+        let (stances, retracted) = (r.u64()?, r.u64()?);
         if last.is_some_and(|l| l >= id) {
             return Err("its account is out of order".into());
         }
         last = Some(id);
-        if seq != 0 {
-            continue;
-        }
         while into.get(at).is_some_and(|(k, _)| text(k).as_bytes() < id) {
             at += 1;
         }
@@ -281,41 +342,33 @@ fn add_unregistered_lines<K>(
     Ok(())
 }
 
-/// Which lines of an account [`lines`] reads.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lines {
-    All,
-    /// Those of ids registered in the account's segment (seq not 0).
-    Registered,
-}
-
-/// The lines `which` of actors or topics of an account read by `r` (of `size` bytes), checked
-/// to be sorted by id, and whether those were every line. An id that `known` (sorted) holds
-/// is cloned from it (its text is shared), found by walking both sorted lists; any other is
-/// made and checked by `make`. (Made anew, the ids of the later segments of an index, most
-/// of them in the first one's account too, were about half of decoding their accounts.)
+/// The lines of actors or topics of an account section read by `r` (of `size` bytes): with
+/// their seq (none 0) when `registered` (the first section), else without (the second: seq
+/// 0), checked to be sorted by id. An id that `known` (sorted) holds is cloned from it (its
+/// text is shared), found by walking both sorted lists; any other is made and checked by
+/// `make`. (Made anew, the ids of the later segments of an index, most of them in the first
+/// one's account too, were about half of decoding their accounts.)
 fn lines<K: Clone + Ord>(
     r: &mut Reader<'_>,
     size: usize,
-    which: Lines,
+    registered: bool,
     known: &[(K, Line)],
     make: impl Fn(&str) -> Result<K, crate::core::IdError>,
     text: impl Fn(&K) -> &str,
-) -> Result<(Vec<(K, Line)>, bool), String> {
+) -> Result<Vec<(K, Line)>, String> {
     let n = r.u64()?;
     // Sized up front (grown by doubling, the lines were copied over and over); a line takes
-    // at least 28 bytes, so a damaged count reserves no more than the bytes allow.
-    let mut out: Vec<(K, Line)> = Vec::with_capacity((n as usize).min(size / 28));
+    // at least 21 bytes (29 with its seq), so a damaged count reserves no more than the bytes
+    // allow.
+    let mut out: Vec<(K, Line)> = Vec::with_capacity((n as usize).min(size / 21));
     let mut known = known.iter().peekable();
-    let mut whole = true;
     for _ in 0..n {
-        let id = r.text_bytes()?;
-        let (seq, stances, retracted) = (r.u64()?, r.u64()?, r.u64()?);
-        if which == Lines::Registered && seq == 0 {
-            whole = false;
-            continue;
+        let id = utf8(r.text_bytes()?)?;
+        let seq = if registered { r.u64()? } else { 0 };
+        if registered && seq == 0 {
+            return Err("its account registers an id at seq 0".into());
         }
-        let id = utf8(id)?;
+        let (stances, retracted) = (r.u64()? as i64, r.u64()? as i64);
         while known.next_if(|(k, _)| text(k) < id).is_some() {}
         let id = match known.peek() {
             Some((k, _)) if text(k) == id => k.clone(),
@@ -324,7 +377,6 @@ fn lines<K: Clone + Ord>(
         if out.last().is_some_and(|(last, _)| *last >= id) {
             return Err("its account is out of order".into());
         }
-        let (stances, retracted) = (stances as i64, retracted as i64);
         out.push((
             id,
             Line {
@@ -334,7 +386,7 @@ fn lines<K: Clone + Ord>(
             },
         ));
     }
-    Ok((out, whole))
+    Ok(out)
 }
 
 /// What one stance adds to the account as known at a cutoff: its actor and topic symbols (as
@@ -390,7 +442,11 @@ pub(super) fn delta(h: &History, from: Seq, last: Seq) -> Account {
         let l = topics.entry(h.topic_syms.item(sym).clone()).or_default();
         (l.stances, l.retracted) = (l.stances + s, l.retracted + r);
     }
-    let mut dates: Vec<(ValidDate, i64)> = by_date.into_iter().filter(|(_, n)| *n != 0).collect();
+    let mut dates: Vec<(u32, i64)> = by_date
+        .into_iter()
+        .filter(|(_, n)| *n != 0)
+        .map(|(d, n)| (d.packed(), n))
+        .collect();
     dates.sort_unstable();
     acc.dates = dates;
     let kept = |l: &Line| *l != Line::default();
@@ -458,8 +514,8 @@ mod tests {
         ActorId::new(s).expect("id")
     }
 
-    fn day(d: &str) -> ValidDate {
-        ValidDate::parse(d).expect("date")
+    fn day(d: &str) -> u32 {
+        ValidDate::parse(d).expect("date").packed()
     }
 
     #[test]
@@ -473,19 +529,40 @@ mod tests {
             actors: vec![(id("b"), line(0, 0, 0)), (id("c"), line(9, 9, 9))],
             ..Account::default()
         };
-        let bytes = account.encode();
+        let (opened, others) = account.encode();
         assert_eq!(
-            Account::decode(&bytes, &Account::default()),
+            Account::decode(&opened, &others, &Account::default()),
             Ok(account.clone())
         );
-        assert_eq!(Account::decode(&bytes, &known), Ok(account.clone()));
+        assert_eq!(
+            Account::decode(&opened, &others, &known),
+            Ok(account.clone())
+        );
         // Out of order is refused, known ids or not.
         let swapped = Account {
-            actors: vec![(id("c"), line(0, 1, 1)), (id("a"), line(1, 2, 0))],
+            actors: vec![
+                (id("c"), line(0, 1, 1)),
+                (id("a"), line(1, 2, 0)),
+                (id("b"), line(0, 1, 0)),
+            ],
             ..account
         };
+        let (opened, others) = swapped.encode();
         let err = Err("its account is out of order".to_string());
-        assert_eq!(Account::decode(&swapped.encode(), &known), err);
+        assert_eq!(Account::decode(&opened, &others, &known), err);
+        // An id in both sections is refused.
+        let (opened, _) = Account {
+            actors: vec![(id("b"), line(4, 1, 0))],
+            ..Account::default()
+        }
+        .encode();
+        let (_, others) = Account {
+            actors: vec![(id("b"), line(0, 1, 0))],
+            ..Account::default()
+        }
+        .encode();
+        let err = Err("its account names an id twice".to_string());
+        assert_eq!(Account::decode(&opened, &others, &known), err);
     }
 
     #[test]
@@ -506,15 +583,16 @@ mod tests {
             ],
             ..Account::default()
         };
-        let (bytes1, bytes2) = (first.encode(), second.encode());
-        let (one, whole1) = Account::decode_registered(&bytes1).expect("first");
-        let (two, whole2) = Account::decode_registered(&bytes2).expect("second");
-        assert!(whole1 && !whole2);
+        let ((opened1, others1), (opened2, others2)) = (first.encode(), second.encode());
+        let one = Account::decode_registered(&opened1).expect("first");
+        let two = Account::decode_registered(&opened2).expect("second");
+        assert!(Account::others_empty(others1.len()) && !Account::others_empty(others2.len()));
         assert_eq!(two.actors, vec![(id("c"), line(5, 2, 0))]);
+        assert_eq!(two.dates, second.dates);
         let mut sum = one;
         sum.add(&two);
-        sum.add_unregistered(&bytes1).expect("first");
-        sum.add_unregistered(&bytes2).expect("second");
+        sum.add_unregistered(&others1).expect("first");
+        sum.add_unregistered(&others2).expect("second");
         let mut whole = first.clone();
         whole.add(&second);
         whole.actors.retain(|(_, l)| l.seq != 0);

@@ -998,7 +998,7 @@ impl Index {
         }
         let mut sum = self.account.clone();
         for s in &self.segments {
-            sum.add_unregistered(&s.account_bytes()?)?;
+            sum.add_unregistered(&s.account_others()?)?;
         }
         Ok(self.counts.get_or_init(|| sum))
     }

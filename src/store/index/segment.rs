@@ -31,12 +31,12 @@ use crate::core::{Event, History, Seq, StanceView};
 /// The first bytes of every segment file.
 pub(crate) const MAGIC: &[u8; 24] = b"STANCELOG-INDEX-SEGMENT\n";
 /// The segment format's version; a segment of another version is not read.
-pub(crate) const VERSION: u32 = 6;
+pub(crate) const VERSION: u32 = 7;
 /// Magic, version, first seq, last seq.
 const HEADER: usize = 24 + 4 + 8 + 8;
-/// Eight u64 fields, the checks of the fences, the topic table and the account, the footer's
-/// check.
-const FOOTER: usize = 8 * 8 + 8 + 8 + 8 + 8;
+/// Nine u64 fields, the checks of the fences, the topic table, the account and the account's
+/// other lines, the footer's check.
+const FOOTER: usize = 9 * 8 + 8 + 8 + 8 + 8 + 8;
 /// A directory entry: key hash, offset of the posting list.
 const DIR_ENTRY: usize = 16;
 /// Directory entries per block (4 KiB); each block has a fence.
@@ -401,8 +401,10 @@ impl SegmentWriter {
         let topics = std::mem::take(&mut self.topics).encode();
         self.write_all(&topics)?;
         let account_at = self.bytes;
-        let account = account.encode();
+        let (account, others) = account.encode();
         self.write_all(&account)?;
+        let others_at = self.bytes;
+        self.write_all(&others)?;
         let keys = (dir.len() / DIR_ENTRY) as u64;
         let mut foot = Vec::with_capacity(FOOTER);
         for v in [
@@ -414,12 +416,14 @@ impl SegmentWriter {
             fences_at,
             topics_at,
             account_at,
+            others_at,
         ] {
             foot.extend_from_slice(&v.to_le_bytes());
         }
         foot.extend_from_slice(&check8(&fences));
         foot.extend_from_slice(&check8(&topics));
         foot.extend_from_slice(&check8(&account));
+        foot.extend_from_slice(&check8(&others));
         let mut summed = std::mem::take(&mut self.head);
         summed.extend_from_slice(&foot);
         foot.extend_from_slice(&check8(&summed));
@@ -573,8 +577,12 @@ pub(crate) struct Segment {
     pub(crate) account: Account,
     /// Whether `account` is whole: every id in it registered in this segment.
     pub(crate) account_whole: bool,
-    /// Where the account is, for its whole decoding ([`Segment::full_account`]).
+    /// Where the account's first section is (read when the segment is opened), for its whole
+    /// decoding ([`Segment::full_account`]).
     account_place: TablePlace,
+    /// Where the account's second section is: the lines of ids registered in other segments
+    /// (read only when asked for: [`Segment::account_others`]).
+    others_place: TablePlace,
 }
 
 /// Where a segment's topic table or account is: its offset and length in bytes, and its check.
@@ -619,12 +627,13 @@ fn list_parts(list: &[u8]) -> Result<(&[u8], &[u8]), String> {
 }
 
 /// The footer's fields: offsets, ids, posting lists, directory, key count, fences, topic table,
-/// account.
+/// account, the account's other lines.
 struct Footer {
-    fields: [usize; 8],
+    fields: [usize; 9],
     fences_check: [u8; 8],
     topics_check: [u8; 8],
     account_check: [u8; 8],
+    others_check: [u8; 8],
 }
 
 impl Segment {
@@ -662,6 +671,7 @@ impl Segment {
             account: Account::default(),
             account_whole: false,
             account_place: TablePlace::default(),
+            others_place: TablePlace::default(),
         };
         let foot = seg.footer()?;
         let [
@@ -673,6 +683,7 @@ impl Segment {
             fences_at,
             topics_at,
             account_at,
+            others_at,
         ] = foot.fields;
         let count = seg.count();
         let blocks = keys.div_ceil(DIR_BLOCK);
@@ -687,7 +698,8 @@ impl Segment {
             && Some(fences_at) == after(dir_at, keys, DIR_ENTRY)
             && Some(topics_at) == after(fences_at, blocks, FENCE)
             && account_at >= topics_at
-            && account_at <= size - FOOTER;
+            && others_at >= account_at
+            && others_at <= size - FOOTER;
         if !sane {
             return Err("its footer does not fit its size".into());
         }
@@ -708,27 +720,40 @@ impl Segment {
             .collect();
         seg.account_place = TablePlace {
             at: account_at,
-            len: size - FOOTER - account_at,
+            len: others_at - account_at,
             check: foot.account_check,
         };
-        (seg.account, seg.account_whole) = Account::decode_registered(&seg.account_bytes()?)?;
+        seg.others_place = TablePlace {
+            at: others_at,
+            len: size - FOOTER - others_at,
+            check: foot.others_check,
+        };
+        seg.account = Account::decode_registered(&seg.checked(seg.account_place)?)?;
+        seg.account_whole = Account::others_empty(seg.others_place.len);
         Ok(seg)
     }
 
-    /// The account's bytes, read and checked.
-    pub(crate) fn account_bytes(&self) -> Result<Vec<u8>, String> {
-        let TablePlace { at, len, check } = self.account_place;
-        let account = self.read(at, len)?;
-        if check8(&account) != check {
+    /// The bytes of the table at `place`, read and checked.
+    fn checked(&self, place: TablePlace) -> Result<Vec<u8>, String> {
+        let TablePlace { at, len, check } = place;
+        let bytes = self.read(at, len)?;
+        if check8(&bytes) != check {
             return Err("its account is damaged".into());
         }
-        Ok(account)
+        Ok(bytes)
+    }
+
+    /// The account's lines of ids registered in other segments (its second section), read and
+    /// checked, for [`Account::add_unregistered`].
+    pub(crate) fn account_others(&self) -> Result<Vec<u8>, String> {
+        self.checked(self.others_place)
     }
 
     /// What the segment's events add to the whole log's account, every line of it, read
     /// again; the ids `known` holds are shared from it ([`Account::decode`]).
     pub(crate) fn full_account(&self, known: &Account) -> Result<Account, String> {
-        Account::decode(&self.account_bytes()?, known)
+        let opened = self.checked(self.account_place)?;
+        Account::decode(&opened, &self.account_others()?, known)
     }
 
     /// Reads and checks the header and footer.
@@ -753,15 +778,16 @@ impl Segment {
                 "it holds seqs {first} to {last}, not what the manifest says"
             ));
         }
-        let mut fields = [0; 8];
+        let mut fields = [0; 9];
         for (i, f) in fields.iter_mut().enumerate() {
             *f = usize::try_from(u64_of(&foot[i * 8..i * 8 + 8])).map_err(|e| e.to_string())?;
         }
         Ok(Footer {
             fields,
-            fences_check: foot[64..72].try_into().unwrap_or([0; 8]),
-            topics_check: foot[72..80].try_into().unwrap_or([0; 8]),
-            account_check: foot[80..88].try_into().unwrap_or([0; 8]),
+            fences_check: foot[72..80].try_into().unwrap_or([0; 8]),
+            topics_check: foot[80..88].try_into().unwrap_or([0; 8]),
+            account_check: foot[88..96].try_into().unwrap_or([0; 8]),
+            others_check: foot[96..104].try_into().unwrap_or([0; 8]),
         })
     }
 
