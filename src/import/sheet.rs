@@ -454,14 +454,15 @@ pub fn parse_recorded(text: &str) -> std::result::Result<jiff::Timestamp, String
 }
 
 /// `text` as an id: in Unicode NFC (so a name typed precomposed and pasted decomposed is one
-/// id), lower case, every run of characters other than letters and digits one `-`, none at
-/// either end.
+/// id), lower case, every run of characters other than letters, digits and combining marks one
+/// `-`, none at either end. A combining mark (Unicode category M) that has no precomposed form
+/// with its letter is kept as a letter, so `Ọ̀yọ́` and `Ọ yọ` are two ids, not one.
 pub fn slug(text: &str) -> String {
     let text = crate::core::nfc(text);
     let mut out = String::with_capacity(text.len());
     let mut gap = false;
     for c in text.chars() {
-        if c.is_alphanumeric() {
+        if c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c) {
             if gap && !out.is_empty() {
                 out.push('-');
             }

@@ -811,11 +811,13 @@ mod real {
 06*=support,07*=support,08*=support,09*=support,10*=oppose,11*=oppose,12*=oppose,13*=oppose,\
 14*=oppose,15*=oppose,16*=oppose,17*=oppose,18*=oppose,19*=oppose,20*=oppose";
 
-    /// The test's own slug: lower case, other runs one `-`.
+    /// The test's own slug: lower case, runs of others than letters, digits and marks one `-`.
     fn slug(text: &str) -> String {
         let lower = text.to_lowercase();
         let parts: Vec<&str> = lower
-            .split(|c: char| !c.is_alphanumeric())
+            .split(|c: char| {
+                !c.is_alphanumeric() && !unicode_normalization::char::is_combining_mark(c)
+            })
             .filter(|p| !p.is_empty())
             .collect();
         parts.join("-")
@@ -1162,6 +1164,41 @@ fn a_name_precomposed_and_decomposed_slugs_to_one_id() {
         [
             ("côte".to_string(), "2024-01-01".to_string(), None),
             ("côte".to_string(), "2024-01-02".to_string(), None),
+        ]
+    );
+}
+}
+
+on_both_backends! {
+/// Regression (rt30 finding 5): `--slug-ids` made a combining mark with no precomposed form
+/// (Yoruba tone marks on a dotted letter, U+0300 and U+0301 on `ọ`) a `-`, so `Ọ̀yọ́ State` and
+/// `Ọ yọ State` were one actor. A mark (Unicode category M) is now kept as a letter.
+#[test]
+fn a_combining_mark_stays_in_the_slug() {
+    assert_eq!(slug("\u{1ecc}\u{300}y\u{1ecd}\u{301} State"), "\u{1ecd}\u{300}y\u{1ecd}\u{301}-state");
+    assert_eq!(slug("\u{1ecc} y\u{1ecd} State"), "\u{1ecd}-y\u{1ecd}-state");
+    assert_eq!(slug("Aq\u{307}b"), "aq\u{307}b");
+    // Given two names that differ only by their marks,
+    let (dir, log) = empty_log();
+    let file = dir.path().join("s.csv");
+    std::fs::write(
+        &file,
+        "actor,date\n\u{1ecc}\u{300}y\u{1ecd}\u{301} State,2024-01-01\n\u{1ecc} y\u{1ecd} State,2024-01-02\n",
+    )
+    .unwrap();
+    let flags = [
+        "--actor-col", "actor", "--slug-ids", "--topic", "t1", "--stance", "support", "--date-col",
+        "date", "--register", "--actor-country", "NGA",
+    ];
+    // when imported with --slug-ids,
+    let report = import(&log, &file, &flags);
+    // then they are two actors, each with its stance.
+    assert_eq!(report["appended"], 5, "{report}");
+    assert_eq!(
+        declared(&log),
+        [
+            ("\u{1ecd}\u{300}y\u{1ecd}\u{301}-state".to_string(), "2024-01-01".to_string(), None),
+            ("\u{1ecd}-y\u{1ecd}-state".to_string(), "2024-01-02".to_string(), None),
         ]
     );
 }

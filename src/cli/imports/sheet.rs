@@ -204,8 +204,9 @@ pub struct Flags {
     /// Register actors and topics the log does not know yet (else their rows are refused).
     #[arg(long)]
     pub register: bool,
-    /// Turn actor and topic values into ids: lower case, runs of other characters than letters
-    /// and digits one `-` (the value itself becomes the name or title of a registered one).
+    /// Turn actor and topic values into ids: in Unicode NFC, lower case, runs of other characters
+    /// than letters, digits and combining marks one `-` (the value itself becomes the name or
+    /// title of a registered one).
     #[arg(long)]
     pub slug_ids: bool,
     /// The field delimiter: one character, or `\t` (or `tab`) for TSV. Default `,`.
