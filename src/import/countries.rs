@@ -241,6 +241,16 @@ pub fn resolve(scheme: Scheme, code: &str) -> Result<State, String> {
 /// World Bank write it.
 pub const NON_STATE: &[&str] = &["IGO", "NGO", "EUU"];
 
+/// Whether `text` is a state's code: an ISO 3166-1 alpha-3 code, an ISO 3166-3 former alpha-3
+/// code, or [`USER_KOSOVO`]; not a code of [`NON_STATE`] nor another user-assigned code (`XXX`).
+pub fn is_state_code(text: &str) -> bool {
+    rust_iso3166::from_alpha3(text).is_some()
+        || rust_iso3166::iso3166_3::ALL
+            .iter()
+            .any(|f| f.former.alpha3 == text)
+        || text == USER_KOSOVO
+}
+
 /// Checks a `country` value: an ISO 3166-1 alpha-3 code, an ISO 3166-3 former alpha-3 code, a
 /// non-state code of [`NON_STATE`] (`IGO`, `NGO`, `EUU`), or a code of ISO 3166-1's user-assigned ranges (`AAA`-`AAZ`,
 /// `QMA`-`QZZ`, `XAA`-`XZZ`, `ZZA`-`ZZZ`; e.g. `XKX` for Kosovo, `XXX` for unknown).
@@ -255,12 +265,7 @@ pub fn check_country(text: &str) -> Result<Country, String> {
         || (b[0] == b'Q' && b[1] >= b'M')
         || b[0] == b'X'
         || (b[0] == b'Z' && b[1] == b'Z');
-    let ok = rust_iso3166::from_alpha3(text).is_some()
-        || rust_iso3166::iso3166_3::ALL
-            .iter()
-            .any(|f| f.former.alpha3 == text)
-        || NON_STATE.contains(&text)
-        || user_assigned;
+    let ok = is_state_code(text) || NON_STATE.contains(&text) || user_assigned;
     if ok {
         Ok(c)
     } else {

@@ -3,7 +3,8 @@
 //!
 //! The treaty is a topic of kind `treaty`; each party is an actor whose id is the table's ISO
 //! 3166-1 alpha-3 `Code` (a state: kind `state`, sector `GOV`, country = the code; the European
-//! Union, `EUU`: kind `organization`, country and sector `IGO`). A signature is a `signed`
+//! Union, `EUU`: kind `organization`, country and sector `IGO`; other codes that are not a
+//! state's, such as `IGO` or `XXX`, are refused). A signature is a `signed`
 //! stance dated with the signature; a ratification, acceptance, approval or accession is a
 //! `ratified` stance dated with it, its `instrument` the table's `Kind` in lower case.
 //!
@@ -37,7 +38,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::countries::check_country;
+use super::countries::{check_country, is_state_code};
 use super::engine::{Engine, EngineOptions, Item, Keyed, RowSink};
 use super::{ImportReport, Progress, RefusedRow, event_id};
 use crate::core::{
@@ -97,9 +98,10 @@ impl TreatyOptions {
 /// Imports a treaty status table, or with `opts.snapshots` its dated versions, into the log at
 /// `log`, holding its lock (waiting up to `wait` for it) for the whole import.
 ///
-/// Rows that cannot be read (a code that is not three capital letters, a date that is not a
-/// date, an unknown kind, a code twice in one version) are refused and reported; a refused row
-/// of a known party leaves that party as it was.
+/// Rows that cannot be read (a code that is not a state's ISO 3166 code or `EUU`, a date that
+/// is not a date, an unknown kind, a code twice in one version) are refused and reported; a
+/// refused row of a known party leaves that party as it was. A file whose rows are all refused
+/// appends nothing (the topic is registered with the first version that appends anything).
 ///
 /// # Errors
 /// [`Error::Usage`] when the log does not exist, the topic exists with another kind, or (with
@@ -483,12 +485,7 @@ fn read_raw(
         }
     }
     if versions.is_empty() {
-        let at = Location {
-            file: file.to_string(),
-            line: None,
-            field: None,
-        };
-        return Err(Error::input(at, "no rows: the file holds only a header"));
+        return Err(super::rowless(file, super::Rowless::HeaderOnly));
     }
     Ok((versions, raw))
 }
@@ -610,6 +607,11 @@ fn code_of(
         check_country(&code).and_then(|_| ActorId::new(&code).map_err(|e| e.to_string()))
     {
         return Err(format!("code: {e}"));
+    }
+    if code != EU_CODE && !is_state_code(&code) {
+        return Err(format!(
+            "code: {code} is not a state's code (ISO 3166-1 alpha-3, a former ISO 3166-3 code, or XKX for Kosovo), nor EUU for the European Union: a treaty's party is one of those"
+        ));
     }
     if !taken.insert(code.clone()) {
         return Err(format!(
@@ -960,23 +962,6 @@ fn plan_version(cx: &Context, v: &Version, state: &mut State) -> Vec<NewEvent> {
         events: Vec::new(),
     };
     let first_line = v.rows.first().map_or(0, |r| r.line);
-    if !state.topic_registered {
-        let id = event_id(&format!("treaty/{}/topic", cx.topic));
-        emit.push(
-            id,
-            first_line,
-            EventBody::TopicRegistered(TopicRegistered {
-                topic: cx.topic.clone(),
-                title: cx.title.clone(),
-                kind: TopicKind::Treaty,
-                resolution: None,
-                session: None,
-                issues: Vec::new(),
-                important: None,
-            }),
-        );
-        state.topic_registered = true;
-    }
     let mut listed: HashSet<&str> = HashSet::new();
     let mut next: BTreeMap<String, Party> = BTreeMap::new();
     let today = v.date;
@@ -1007,6 +992,25 @@ fn plan_version(cx: &Context, v: &Version, state: &mut State) -> Vec<NewEvent> {
     }
     state.parties = next;
     state.before = Some(v.describe());
+    // The topic is registered with the first version that appends anything: a version whose
+    // rows are all refused appends nothing, not a topic without stances.
+    if !state.topic_registered && !emit.events.is_empty() {
+        let topic = NewEvent {
+            id: Some(event_id(&format!("treaty/{}/topic", cx.topic))),
+            body: EventBody::TopicRegistered(TopicRegistered {
+                topic: cx.topic.clone(),
+                title: cx.title.clone(),
+                kind: TopicKind::Treaty,
+                resolution: None,
+                session: None,
+                issues: Vec::new(),
+                important: None,
+            }),
+            line: first_line,
+        };
+        emit.events.insert(0, topic);
+        state.topic_registered = true;
+    }
     emit.events
 }
 

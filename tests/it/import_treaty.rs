@@ -775,6 +775,61 @@ fn a_refused_row_appends_nothing_of_its_own() {
 }
 
 on_both_backends! {
+/// Regression (rt30, minor): `IGO` was registered as a state named "Igo" with country IGO, and
+/// `XXX` as a state; a table whose rows were all refused still appended its topic; a file with
+/// a header only named no line. Given tables (and snapshots) of non-state codes only, when
+/// imported, then each row is refused, nothing is appended, and the log verifies; a header-only
+/// file is refused at line 1.
+#[test]
+fn a_code_that_is_no_state_is_refused_and_all_refused_appends_nothing() {
+    let rows = ["IGO,Igo,2016-04-22,,", "XXX,Unknown,2016-04-22,,", "NGO,Ngo,2016-04-22,,"];
+    let table = format!("Code,Name,Signature,Ratification,Kind\n{}\n", rows.join("\n"));
+    let snapshots: Vec<String> = rows.iter().map(|r| format!("2016-07-12,aaaaaaaaaaaa,{r}")).collect();
+    let snapshots = format!(
+        "snapshot_date,commit,code,name,signature,ratification,kind\n{}\n",
+        snapshots.join("\n")
+    );
+    let table_opts = TreatyOptions::new(time("2030-01-01T00:00:00Z"));
+    for (text, opts) in [(table, table_opts), (snapshots, snapshots_opts())] {
+        let (dir, log) = empty_log();
+        let file = dir.path().join("status.csv");
+        std::fs::write(&file, text).unwrap();
+        let r = import(&log, &file, &opts).unwrap();
+        let refused: Vec<(u64, &str)> =
+            r.refused.iter().map(|x| (x.line, x.reason.as_str())).collect();
+        let why = |code: &str| {
+            format!(
+                "code: {code} is not a state's code (ISO 3166-1 alpha-3, a former ISO 3166-3 code, or XKX for Kosovo), nor EUU for the European Union: a treaty's party is one of those"
+            )
+        };
+        let expected = [(2, why("IGO")), (3, why("XXX")), (4, why("NGO"))];
+        let expected: Vec<(u64, &str)> = expected.iter().map(|(l, w)| (*l, w.as_str())).collect();
+        assert_eq!(refused, expected);
+        assert_eq!(r.appended, 0);
+        assert_eq!(history(&log).seq_last(), 0);
+        let o = run_log(&log, &["verify"], None);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    // Kosovo's user-assigned code is a state's.
+    let (dir, log) = empty_log();
+    let file = dir.path().join("status.csv");
+    std::fs::write(&file, "Code,Name,Signature,Ratification,Kind\nXKX,Kosovo,2016-04-22,,\n").unwrap();
+    let r = import(&log, &file, &TreatyOptions::new(time("2030-01-01T00:00:00Z"))).unwrap();
+    assert_eq!((r.appended, r.refused.len()), (3, 0));
+    let h = history(&log);
+    let xk = h.actor(&stancelog::core::ActorId::new("XKX").unwrap()).unwrap();
+    assert_eq!(
+        (xk.kind.as_str(), xk.country.as_str(), xk.sector.as_str()),
+        ("state", "XKX", "GOV")
+    );
+    // A header and no rows: refused at line 1, as the other importers do.
+    std::fs::write(&file, "Code,Name,Signature,Ratification,Kind\n").unwrap();
+    let e = import(&log, &file, &TreatyOptions::new(time("2030-01-01T00:00:00Z"))).unwrap_err();
+    assert_eq!(e.to_string(), format!("{}:1: no rows: the file holds only a header", file.display()));
+}
+}
+
+on_both_backends! {
 #[test]
 fn the_wrong_kind_of_file_is_refused_with_a_hint() {
     let (_dir, log) = empty_log();
