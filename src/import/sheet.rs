@@ -18,7 +18,9 @@ use serde::Deserialize;
 
 use super::engine::{Engine, EngineOptions, Outcome, Row};
 use super::{ImportReport, Progress};
-use crate::core::{ActorKind, Day, Instrument, Stance, TimeOfDay, ValidDate, parse_stated};
+use crate::core::{
+    ActorKind, DateError, Day, Instrument, Stance, TimeOfDay, ValidDate, parse_stated,
+};
 use crate::error::{Error, Result};
 
 /// A table's mapping: every field is the flag of `import csv` of the same name, and a key of a
@@ -400,6 +402,24 @@ impl DateFormat {
         &self.format
     }
 
+    /// Why `text` does not match: its year has more than four digits (`10000`, which %Y does
+    /// not read), or it just does not.
+    fn no_match(&self, text: &str) -> String {
+        let format = &self.format;
+        let before =
+            jiff::fmt::strtime::BrokenDownTime::parse_prefix(&format[..self.year_at], text)
+                .map_or(0, |(_, n)| n);
+        let year = text.get(before..).unwrap_or("");
+        let digits = year.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 4 && !year.starts_with('0') {
+            return format!(
+                "`{text}` read with --date-format `{format}`: the year `{}` is outside the supported years, 0001 to 9999",
+                &year[..digits]
+            );
+        }
+        format!("`{text}` does not match --date-format `{format}`")
+    }
+
     /// Reads the date in `text`.
     ///
     /// # Errors
@@ -412,11 +432,23 @@ impl DateFormat {
         let (parsed, used) = std::iter::once(format.as_str())
             .chain(self.abbreviated.as_deref())
             .find_map(|f| Some((jiff::fmt::strtime::parse(f, text).ok()?, f)))
-            .ok_or_else(|| bad(""))?;
+            .ok_or_else(|| self.no_match(text))?;
         // The parse was whole, so its prefix up to the year reads the same bytes.
         let before = jiff::fmt::strtime::BrokenDownTime::parse_prefix(&used[..self.year_at], text)
             .map_or(0, |(_, n)| n);
         let year = &text[before..];
+        // %Y also reads a year padded with spaces (`05.01. 2024`).
+        let padding = year.len() - year.trim_start().len();
+        if padding != 0 {
+            let digits = year[padding..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            return Err(bad(&format!(
+                ": the year `{}` has white space before its digits (%Y takes the year as four digits alone)",
+                &year[..padding + digits]
+            )));
+        }
         let sign = usize::from(year.starts_with(['-', '+']));
         let digits = year[sign..]
             .bytes()
@@ -432,12 +464,16 @@ impl DateFormat {
         let year = parsed
             .year()
             .ok_or_else(|| bad(": the format gives no year"))?;
-        let text = match (parsed.month(), parsed.day()) {
+        let iso = match (parsed.month(), parsed.day()) {
             (Some(m), Some(d)) => format!("{year:04}-{m:02}-{d:02}"),
             (Some(m), None) => format!("{year:04}-{m:02}"),
             (None, _) => format!("{year:04}"),
         };
-        ValidDate::parse(&text).map_err(|e| bad(&format!(": {e}")))
+        ValidDate::parse(&iso).map_err(|e| match e {
+            // The text matched: only the date it gives is out of range (year 0000).
+            DateError::Year(_) => format!("`{text}` read with --date-format `{format}`: {e}"),
+            _ => bad(&format!(": {e}")),
+        })
     }
 }
 

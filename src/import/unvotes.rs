@@ -438,8 +438,7 @@ fn read_issues(path: &Path, refused: &mut Vec<RefusedRow>) -> Result<Issues> {
     while let Some(line) = t.next(&mut row)? {
         let tag = (|| {
             let rcid = field(&row, rcid_col)?;
-            let rcid =
-                (rcid.parse::<u32>()).map_err(|_| format!("rcid `{rcid}` is not a number"))?;
+            let rcid = (rcid.parse::<u32>()).map_err(|_| not_u32("rcid", rcid))?;
             let tag = field(&row, tag_col)?;
             if tag.is_empty() || tag.chars().count() > 32 || tag.chars().any(char::is_whitespace) {
                 return Err(format!(
@@ -545,6 +544,19 @@ fn no_roll_call(rcid: u32, refused_calls: &HashMap<u32, u64>) -> String {
     }
 }
 
+/// Why `text`, the cell of the column `what`, is not a whole number from 0 to 4,294,967,295:
+/// negative, too large, or not a number.
+fn not_u32(what: &str, text: &str) -> String {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if text.strip_prefix('-').is_some_and(digits) {
+        format!("{what} `{text}` is negative")
+    } else if digits(text.strip_prefix('+').unwrap_or(text)) {
+        format!("{what} `{text}` is too large (at most 4294967295)")
+    } else {
+        format!("{what} `{text}` is not a number")
+    }
+}
+
 /// One row of `roll_calls.csv` (its issue tags not yet added), or why it is refused.
 fn roll_call(
     row: &csv::ByteRecord,
@@ -552,15 +564,11 @@ fn roll_call(
     line: u64,
 ) -> std::result::Result<RollCall, String> {
     let rcid_text = field(row, cols.rcid)?;
-    let rcid =
-        (rcid_text.parse::<u32>()).map_err(|_| format!("rcid `{rcid_text}` is not a number"))?;
+    let rcid = (rcid_text.parse::<u32>()).map_err(|_| not_u32("rcid", rcid_text))?;
     let date = ValidDate::parse(field(row, cols.date)?).map_err(|e| format!("date: {e}"))?;
     let session = match field(row, cols.session)? {
         "" => None,
-        s => Some(
-            s.parse::<u32>()
-                .map_err(|_| format!("session `{s}` is not a number"))?,
-        ),
+        s => Some(s.parse::<u32>().map_err(|_| not_u32("session", s))?),
     };
     let important = match field(row, cols.important)? {
         "" => None,
@@ -713,7 +721,7 @@ fn vote(
     slots: &mut ActorSlots,
 ) -> std::result::Result<Vote, String> {
     let rcid = field(row, rcid_col)?;
-    let rcid = (rcid.parse::<u32>()).map_err(|_| format!("rcid `{rcid}` is not a number"))?;
+    let rcid = (rcid.parse::<u32>()).map_err(|_| not_u32("rcid", rcid))?;
     let name = field(row, country_col)?;
     let code = field(row, code_col)?;
     let vote = field(row, vote_col)?;

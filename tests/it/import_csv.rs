@@ -1054,6 +1054,54 @@ fn a_year_not_written_with_four_digits_is_refused_naming_the_cell() {
 }
 
 on_both_backends! {
+/// Regression (rt30, minor): a year `10000` was "not written with four digits" (a year
+/// column) or did "not match" (%Y); `05.01. 2024` named the year `` (empty); `05/01/0000` was
+/// said not to match the format before its year was said to be out of range.
+#[test]
+fn a_year_out_of_range_or_padded_is_named_as_such() {
+    // Given cells with a five-digit year, a space-padded year and the year 0000,
+    let (dir, log) = empty_log();
+    let file = dir.path().join("d.csv");
+    std::fs::write(&file, "actor,date\nFRA,05.01.10000\nDEU,05.01. 2024\nITA,05.01.0000\n").unwrap();
+    let flags = [
+        "--actor-col", "actor", "--topic", "t1", "--stance", "support", "--date-col", "date",
+        "--date-format", "%d.%m.%Y", "--register",
+    ];
+    // when imported with %Y,
+    let report = import(&log, &file, &flags);
+    // then each is refused, saying what is wrong with its year.
+    assert_eq!(refused_lines(&report), vec![2, 3, 4]);
+    assert_eq!(
+        reason(&report, 2),
+        "column `date` (--date-col): date `05.01.10000`: `05.01.10000` read with --date-format `%d.%m.%Y`: the year `10000` is outside the supported years, 0001 to 9999"
+    );
+    assert_eq!(
+        reason(&report, 3),
+        "column `date` (--date-col): date `05.01. 2024`: `05.01. 2024` does not match --date-format `%d.%m.%Y`: the year ` 2024` has white space before its digits (%Y takes the year as four digits alone)"
+    );
+    assert_eq!(
+        reason(&report, 4),
+        "column `date` (--date-col): date `05.01.0000`: `05.01.0000` read with --date-format `%d.%m.%Y`: `0000-01-05` is outside the supported years, 0001 to 9999"
+    );
+    // Given year cells `10000` and `99999999999`, when imported by --year-col,
+    let file = dir.path().join("y.csv");
+    std::fs::write(&file, "actor,y\nGBR,10000\nPRT,99999999999\n").unwrap();
+    let flags = ["--actor-col", "actor", "--topic", "t1", "--stance", "support", "--year-col", "y", "--register"];
+    let report = import(&log, &file, &flags);
+    // then both are out of range.
+    assert_eq!(
+        reason(&report, 2),
+        "column `y` (--year-col): year `10000` is outside the supported years, 0001 to 9999"
+    );
+    assert_eq!(
+        reason(&report, 3),
+        "column `y` (--year-col): year `99999999999` is outside the supported years, 0001 to 9999"
+    );
+    assert_eq!(std::fs::read(&log).unwrap(), Vec::<u8>::new());
+}
+}
+
+on_both_backends! {
 /// Regression (brk30 item 3): a quoted value over two lines in the file's last row, in any
 /// column but the last, was taken for a quote never closed ("the rest of the file, to line 3,
 /// would be read as one value") with LF and CR line ends. Now it is read, with LF, CRLF and CR

@@ -645,6 +645,43 @@ fn a_roll_call_of_session_0_is_refused_and_nothing_of_it_appended() {
 }
 }
 
+on_both_backends! {
+/// Regression (rt30, minor): a session `-1`, `99999999999` or `4294967296` was "not a
+/// number". Given such roll calls, when imported, then each is refused saying what is wrong.
+#[test]
+fn a_session_negative_or_too_large_is_named_as_such() {
+    let (dir, log) = empty_log();
+    let un = dir.path().join("un");
+    std::fs::create_dir(&un).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(un.join(name), text).unwrap();
+    write(
+        "roll_calls.csv",
+        "rcid,session,importantvote,date,unres,amend,para,short,descr\n\
+         1,-1,0,2020-01-01,R/1/1,0,0,X,Y\n\
+         2,99999999999,0,2020-01-02,R/1/2,0,0,X,Y\n\
+         3,4294967296,0,2020-01-02,R/1/3,0,0,X,Y\n\
+         4,x,0,2020-01-02,R/1/4,0,0,X,Y\n\
+         -5,1,0,2020-01-02,R/1/5,0,0,X,Y\n\
+         6,1,0,2020-01-02,R/1/6,0,0,X,Y\n",
+    );
+    write("unvotes.csv", "rcid,country,country_code,vote\n6,United States,US,yes\n");
+    write("issues.csv", "rcid,short_name,issue\n");
+    let report = import(&log, &un);
+    let calls = |line: u64, why: &str| ("roll_calls.csv".to_string(), line, why.to_string());
+    assert_eq!(
+        refused(&report),
+        vec![
+            calls(2, "session `-1` is negative"),
+            calls(3, "session `99999999999` is too large (at most 4294967295)"),
+            calls(4, "session `4294967296` is too large (at most 4294967295)"),
+            calls(5, "session `x` is not a number"),
+            calls(6, "rcid `-5` is negative"),
+        ]
+    );
+    assert_eq!(report["appended"], 3, "the actor, roll call 6 and its vote");
+}
+}
+
 /// The full UN data set (`STANCELOG_DATA/unvotes`): every vote imported, and positions that
 /// match an independent reading of the CSV files. One test, so the import (about a minute in a
 /// debug build) runs once.

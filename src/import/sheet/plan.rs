@@ -564,8 +564,15 @@ fn parts_date<'c>(
         v.parse::<u32>()
             .map_err(|_| format!("{}: {what} `{v}` is not a number", c.name))
     };
+    let digits = y.bytes().all(|b| b.is_ascii_digit());
+    if digits && y.len() > 4 && !y.starts_with('0') {
+        return Err(format!(
+            "{}: year `{y}` is outside the supported years, 0001 to 9999",
+            year.name
+        ));
+    }
     let y = match num(year, y, "year")? {
-        n if y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) => n,
+        n if y.len() == 4 && digits => n,
         _ => {
             return Err(format!(
                 "{}: year `{y}` is not written with four digits; a year column takes the year in full (the century of a shorter one would be a guess)",
