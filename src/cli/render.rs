@@ -36,8 +36,9 @@ struct VerifiedOut {
     events: u64,
     head_hash: String,
     schema1_records: u64,
-    /// `agrees`, `behind`, `unusable`, `absent` or `unchecked` (an index that queries would use
-    /// but that disagrees with the log fails verification).
+    /// `agrees`, `behind`, `unusable`, `absent`, `unwritable` (absent, and no query can write
+    /// it) or `unchecked` (an index that queries would use but that disagrees with the log
+    /// fails verification).
     index: &'static str,
     /// The last seq the index covers (0 when absent).
     index_seq: u64,
@@ -557,6 +558,7 @@ impl Render {
             Some(IndexCheck::Unusable { .. }) => ("unusable", 0),
             Some(IndexCheck::Disagrees { .. }) => ("disagrees", 0),
             Some(IndexCheck::Absent) => ("absent", 0),
+            Some(IndexCheck::Unwritable { .. }) => ("unwritable", 0),
         };
         let v = VerifiedOut {
             events: log.history().seq_last(),
@@ -597,7 +599,13 @@ impl Render {
                     Some(IndexCheck::Disagrees { .. }) => {
                         writeln!(out, "index: does not agree with the log (the error below)")?
                     }
-                    _ => writeln!(out, "index: none; the next query builds it")?,
+                    Some(IndexCheck::Unwritable { why }) => writeln!(
+                        out,
+                        "index: none, and the next query cannot write it ({why}); queries answer from the log itself, with a warning"
+                    )?,
+                    Some(IndexCheck::Absent) => {
+                        writeln!(out, "index: none; the next query builds it")?
+                    }
                 }
                 if v.schema1_records > 0 {
                     writeln!(

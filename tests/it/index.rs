@@ -1386,6 +1386,48 @@ fn an_index_that_cannot_be_written_falls_back_to_the_log() {
 }
 }
 
+/// Regression (rt30, minor): `verify` in a read-only folder said "index: none; the next query
+/// builds it", which the next query cannot do. Given a log without an index in a folder this
+/// process cannot write, `verify` says the next query cannot write it. (A privileged process,
+/// which can write there all the same, is told that the next query builds it.)
+#[test]
+fn verify_says_when_no_query_can_write_the_index() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("ro");
+    std::fs::create_dir(&folder).unwrap();
+    let log = folder.join("l.jsonl");
+    let o = run_log(&log, &["init"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(index_dir(&log));
+    let o = run_log(&log, &["verify"], None);
+    assert_eq!(
+        stdout(&o).lines().nth(1),
+        Some("index: none; the next query builds it")
+    );
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let privileged = std::fs::write(folder.join("probe"), b"").is_ok();
+    let o = run_log(&log, &["verify"], None);
+    let json = run_log(&log, &["verify", "--format", "json"], None);
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let line = stdout(&o).lines().nth(1).unwrap().to_string();
+    let json: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    if privileged {
+        assert_eq!(line, "index: none; the next query builds it");
+        assert_eq!(json["index"], "absent");
+    } else {
+        assert_eq!(
+            line,
+            format!(
+                "index: none, and the next query cannot write it ({}: Permission denied (os error 13)); queries answer from the log itself, with a warning",
+                folder.display()
+            )
+        );
+        assert_eq!(json["index"], "unwritable");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The writer that checks batches against the index
 // ---------------------------------------------------------------------------------------------

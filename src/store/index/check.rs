@@ -15,6 +15,13 @@ use std::path::Path;
 pub enum IndexCheck {
     /// There is no index (the next query builds it).
     Absent,
+    /// There is no index, and the next query cannot write it (its folder, or the folder it
+    /// would be made in, is not writable by this process: a read-only folder): queries answer
+    /// from the log's fold, with a warning.
+    Unwritable {
+        /// The folder and why, in words.
+        why: String,
+    },
     /// The index agrees with the log, which it covers whole.
     Agrees {
         /// The last seq covered.
@@ -41,6 +48,25 @@ pub enum IndexCheck {
     },
 }
 
+/// Whether a query could write an index at `dir`: the folder, or where it does not exist yet
+/// the nearest folder above it that does, is writable by this process (as `access(2)` says,
+/// writing nothing); `Err` names the folder and why not.
+fn writable(dir: &Path) -> std::result::Result<(), String> {
+    let mut at = dir;
+    while !at.exists() {
+        match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => at = p,
+            _ => {
+                at = Path::new(".");
+                break;
+            }
+        }
+    }
+    let access = rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK;
+    rustix::fs::access(at, access)
+        .map_err(|e| format!("{}: {}", at.display(), std::io::Error::from(e)))
+}
+
 /// Compares the index of the log at `log_path` with `log` (that log, read whole and checked):
 /// where it ends, every segment's checksum, every event and its id, each segment's topic table
 /// (the log's topic registrations in its seqs), the posting lists (each must name at least
@@ -63,7 +89,12 @@ pub fn check_index_of(target: &LogRef, log: &Log) -> Result<IndexCheck> {
     let dir = src.dir()?;
     let (m, segments) = match load(&dir) {
         Ok(x) => x,
-        Err(reason) if reason == "there is none" => return Ok(IndexCheck::Absent),
+        Err(reason) if reason == "there is none" => {
+            return Ok(match writable(&dir) {
+                Ok(()) => IndexCheck::Absent,
+                Err(why) => IndexCheck::Unwritable { why },
+            });
+        }
         Err(why) => return Ok(IndexCheck::Unusable { why }),
     };
     let h = &log.history;
