@@ -100,6 +100,10 @@ pub enum Rejection {
         "a correction must set at least one of: actor, topic, stance, date, quote, cite, event, instrument"
     )]
     EmptyCorrection,
+    /// A `stance.corrected` that sets each field it names to the value the stance already has
+    /// (refused on append; one already in a log is read).
+    #[error("the correction changes nothing: stance {0} already has these values")]
+    NoChange(Uuid),
     /// `actor.aliased` linking two ids that are already one actor.
     #[error("`{alias}` is already the same actor as `{actor}`")]
     AlreadySame {
@@ -143,6 +147,7 @@ impl Rejection {
             | Rejection::TargetNotStance { .. }
             | Rejection::AlreadyRetracted { .. } => "target",
             Rejection::EmptyCorrection => "type",
+            Rejection::NoChange(_) => "target",
             Rejection::InstrumentWithout(_) => "instrument",
             Rejection::AlreadySame { .. } | Rejection::AliasTaken { .. } => "alias",
             Rejection::RoleBackwards { .. } => "to",
@@ -962,8 +967,25 @@ impl History {
     /// # Errors
     /// A [`Rejection`] naming the rule broken: duplicate id or registration, unknown actor, topic
     /// or target, a stance unfit for its topic's kind, a missing PLOVER recipient, a target
-    /// already retracted, an empty correction, a bad alias link or role.
+    /// already retracted, an empty correction or one that changes nothing, a bad alias link or
+    /// role.
     pub fn check(&self, id: &Uuid, body: &EventBody) -> Result<(), Rejection> {
+        self.check_rules(id, body, true)
+    }
+
+    /// [`History::check`] for an event read from a log, by the rules it was appended under: a
+    /// correction that changes nothing, appended before such corrections were refused (December
+    /// 2026), is read (it changes nothing).
+    ///
+    /// # Errors
+    /// As [`History::check`], but for a correction that changes nothing.
+    pub fn check_recorded(&self, id: &Uuid, body: &EventBody) -> Result<(), Rejection> {
+        self.check_rules(id, body, false)
+    }
+
+    /// The rules of [`History::check`]; a correction that changes nothing is refused when
+    /// `appending`.
+    fn check_rules(&self, id: &Uuid, body: &EventBody, appending: bool) -> Result<(), Rejection> {
         if let Some(seq) = self.seq_of(id) {
             return Err(Rejection::DuplicateId { id: *id, seq });
         }
@@ -992,7 +1014,11 @@ impl History {
                 let mut corrected = self
                     .stance_known(seq, Seq::MAX)
                     .ok_or(Rejection::UnknownTarget(c.target))?;
+                let old = appending.then(|| corrected.clone());
                 c.correction.apply_to(&mut corrected);
+                if old.is_some_and(|old| old == corrected) {
+                    return Err(Rejection::NoChange(c.target));
+                }
                 self.check_stance(&corrected)
             }
             EventBody::StanceCited(c) => self.live_target(&c.target).map(|_| ()),

@@ -788,7 +788,7 @@ impl<'a> Fold<'a> {
             .line(line, parsed)
             .map_err(|e| Error::input(at(e.field), e.message))?;
         self.history
-            .check(&event.id, &event.body)
+            .check_recorded(&event.id, &event.body)
             .map_err(|r| Error::input(at(r.field().to_string()), r.to_string()))?;
         if schema == 1 {
             self.schema1_records += 1;

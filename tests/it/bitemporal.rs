@@ -1234,6 +1234,32 @@ fn an_empty_correction_is_refused() {
 }
 
 on_both_backends! {
+/// Regression (rt30, minor): a correction that set a stance's fields to the values it already
+/// had was appended. Given a stance, when a correction changes nothing, then it is refused
+/// naming the stance (field `target`); one that also changes another field is taken.
+#[test]
+fn a_correction_that_changes_nothing_is_refused() {
+    let mut b = registry();
+    let s = b.one(declared("kim", "deploy", "support", "2024-10-01"));
+    let id = b.h.event(s).unwrap().id;
+    let r = b
+        .try_batch(&[corrected(s, json!({"stance": "support", "date": "2024-10-01"}))])
+        .unwrap_err();
+    assert_eq!(r, Rejection::NoChange(id));
+    assert_eq!(r.field(), "target");
+    assert_eq!(
+        r.to_string(),
+        format!("the correction changes nothing: stance {id} already has these values")
+    );
+    assert_eq!(b.h.seq_last(), s);
+    let c = b.one(corrected(s, json!({"stance": "support", "date": "2024-10-02"})));
+    assert_eq!(b.h.seq_last(), c);
+    // Corrected back to what it was before: a change of what it is now, taken.
+    b.one(corrected(s, json!({"date": "2024-10-01"})));
+}
+}
+
+on_both_backends! {
 #[test]
 fn retraction_removes_the_stance_from_queries_known_after_it() {
     // Given kim supporting on 2024-10-01 and opposing on 2024-10-10;
@@ -2324,8 +2350,8 @@ fn build(g: &Gen) -> (Vec<Event>, Vec<(Seq, Seq)>) {
     for (t, kind) in g.topics.iter().enumerate() {
         lines.push(topic(&format!("t{t}"), kind.as_str()));
     }
-    // Live stances: (seq, topic index).
-    let mut live: Vec<(Seq, usize)> = Vec::new();
+    // Live stances: (seq, topic index, their stance, date and actor as they stand).
+    let mut live: Vec<(Seq, usize, [String; 3])> = Vec::new();
     for op in &g.ops {
         let seq = lines.len() as Seq + 1;
         match op {
@@ -2337,13 +2363,13 @@ fn build(g: &Gen) -> (Vec<Event>, Vec<(Seq, Seq)>) {
             } => {
                 let t = topic % g.topics.len();
                 let fit = fits(g.topics[t]);
-                lines.push(declared(
-                    &format!("a{}", actor % g.actors),
-                    &format!("t{t}"),
-                    fit[stance % fit.len()],
-                    &date.to_string(),
-                ));
-                live.push((seq, t));
+                let now = [
+                    fit[stance % fit.len()].to_string(),
+                    date.to_string(),
+                    format!("a{}", actor % g.actors),
+                ];
+                lines.push(declared(&now[2], &format!("t{t}"), &now[0], &now[1]));
+                live.push((seq, t, now));
             }
             Op::Correct {
                 pick,
@@ -2351,31 +2377,46 @@ fn build(g: &Gen) -> (Vec<Event>, Vec<(Seq, Seq)>) {
                 date,
                 actor,
             } => {
-                let Some(&(target, t)) = live.get(pick % live.len().max(1)) else {
+                let n = live.len().max(1);
+                let Some((target, t, now)) = live.get_mut(pick % n) else {
                     continue;
                 };
+                let fit = fits(g.topics[*t]);
+                let new = [
+                    stance.map(|s| fit[s % fit.len()].to_string()),
+                    date.map(|d| d.to_string()),
+                    actor.map(|a| format!("a{}", a % g.actors)),
+                ];
+                // A correction that changes nothing is refused: none is generated.
+                if new
+                    .iter()
+                    .zip(now.iter())
+                    .all(|(n, v)| n.as_ref().is_none_or(|n| n == v))
+                {
+                    continue;
+                }
                 let mut fields = json!({});
-                if let Some(s) = stance {
-                    let fit = fits(g.topics[t]);
-                    fields["stance"] = json!(fit[s % fit.len()]);
+                for ((name, n), v) in ["stance", "date", "actor"]
+                    .iter()
+                    .zip(new)
+                    .zip(now.iter_mut())
+                {
+                    if let Some(n) = n {
+                        fields[*name] = json!(n);
+                        *v = n;
+                    }
                 }
-                if let Some(d) = date {
-                    fields["date"] = json!(d.to_string());
-                }
-                if let Some(a) = actor {
-                    fields["actor"] = json!(format!("a{}", a % g.actors));
-                }
-                lines.push(corrected(target, fields));
+                lines.push(corrected(*target, fields));
             }
             Op::Retract { pick } => {
                 if live.is_empty() {
                     continue;
                 }
-                let (target, _) = live.remove(pick % live.len());
+                let (target, _, _) = live.remove(pick % live.len());
                 lines.push(retracted(target));
             }
             Op::Cite { pick } => {
-                let Some(&(target, _)) = live.get(pick % live.len().max(1)) else {
+                let Some(&(target, _, _)) = live.get(pick % live.len().max(1)) else {
                     continue;
                 };
                 lines.push(cited(

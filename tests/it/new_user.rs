@@ -4,7 +4,7 @@
 use std::os::unix::fs::FileTypeExt;
 use std::process::Command;
 
-use crate::support::{run_log, seed_log, stderr, stdout};
+use crate::support::{json, run_log, seed_log, stderr, stdout};
 
 /// `export --out` on something that is not a regular file (here a named pipe; the same holds for
 /// `/dev/stdout` or `/dev/full`) writes into it: it used to write a file beside it and rename
@@ -127,6 +127,75 @@ fn a_correction_without_fields_names_no_type_flag() {
         stderr(&o),
         "stancelog: error: a correction must set at least one of: actor, topic, stance, date, quote, cite, event, instrument\n"
     );
+}
+
+/// Regression (rt30, minor): `correct` setting a stance to the values it already has was
+/// appended. Now it is refused (exit 2), the log unchanged; a log that holds such a correction,
+/// appended before, is still read.
+#[test]
+fn a_correction_that_changes_nothing_is_refused_and_an_old_one_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("seed.jsonl");
+    std::fs::copy(seed_log(), &log).unwrap();
+    let before = std::fs::read(&log).unwrap();
+    let o = run_log(&log, &["positions", "--format", "json"], None);
+    let stance = json(&o)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["seq"] == 25)
+        .map(|p| p["stance"].as_str().unwrap().to_string())
+        .unwrap();
+    let o = run_log(
+        &log,
+        &["correct", "25", "--stance", &stance, "--reason", "same"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let id = stderr(&o)
+        .split("stance ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stancelog: error: SEQ|ID: the correction changes nothing: stance {id} already has these values\n"
+        )
+    );
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+    // A log of schema 1 (records without hashes, written here by hand) holding one.
+    let old = dir.path().join("old.jsonl");
+    let at = "\"recorded_at\":\"2026-11-29T12:36:24.672698Z\"";
+    let stance = "01a2274e-7be0-71a3-a5e8-82abf993ac5b";
+    std::fs::write(
+        &old,
+        format!(
+            "{{\"schema\":1,\"seq\":1,\"id\":\"01a2274e-7be0-7bc6-8ae1-4948ac77b4ba\",{at},\"type\":\"actor.registered\",\"actor\":\"fra\",\"name\":\"France\",\"kind\":\"state\",\"country\":\"FRA\",\"sector\":\"GOV\"}}\n\
+             {{\"schema\":1,\"seq\":2,\"id\":\"01a2274e-7be0-7762-9345-0bd04b11d30d\",{at},\"type\":\"topic.registered\",\"topic\":\"t1\",\"title\":\"T\",\"kind\":\"policy\"}}\n\
+             {{\"schema\":1,\"seq\":3,\"id\":\"{stance}\",{at},\"type\":\"stance.declared\",\"actor\":\"fra\",\"topic\":\"t1\",\"stance\":\"support\",\"date\":\"2024-01-01\",\"cite\":{{\"publication\":\"P\"}}}}\n\
+             {{\"schema\":1,\"seq\":4,\"id\":\"01a2274e-7be0-7112-85d7-71e6461ada13\",{at},\"type\":\"stance.corrected\",\"target\":\"{stance}\",\"stance\":\"support\",\"reason\":\"x\"}}\n"
+        ),
+    )
+    .unwrap();
+    let o = run_log(&old, &["verify"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("ok: 4 events,"), "{}", stdout(&o));
+    let o = run_log(
+        &old,
+        &[
+            "positions",
+            "--format",
+            "csv",
+            "--columns",
+            "actor,stance,corrections_seq",
+        ],
+        None,
+    );
+    assert_eq!(stdout(&o), "actor,stance,corrections_seq\nfra,support,4\n");
 }
 
 /// The flags `import csv` runs with in the sheet tests below: who, motion, pos, when.
