@@ -1386,6 +1386,29 @@ fn an_index_that_cannot_be_written_falls_back_to_the_log() {
 }
 }
 
+/// Regression (rt30, minor): a query on a file that is not a log (a CSV given as --log) left
+/// an empty `PATH.index/` folder (with its lock file) behind. Given such a file, when queried,
+/// verified or indexed, then each is refused naming its line 1 and nothing is left beside it.
+#[test]
+fn a_query_on_a_file_that_is_not_a_log_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.csv");
+    std::fs::write(&file, "a,b\n1,2\n").unwrap();
+    for args in [&["positions"][..], &["timeline"], &["verify"], &["index"]] {
+        let o = run_log(&file, args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            format!("stancelog: error: {}:1: expected value\n", file.display())
+        );
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["x.csv"], "{args:?}");
+    }
+}
+
 /// Regression (rt30, minor): `verify` in a read-only folder said "index: none; the next query
 /// builds it", which the next query cannot do. Given a log without an index in a folder this
 /// process cannot write, `verify` says the next query cannot write it. (A privileged process,

@@ -401,11 +401,19 @@ fn loaded(path: &Path, dir: &Path) -> Result<Option<(Manifest, Vec<Segment>, Mat
 /// Those of [`Log::open`] for the log; [`Error::Io`] naming the folder when the index cannot
 /// be written (nothing is then named by a new manifest).
 pub(crate) fn build(path: &Path, dir: &Path, limits: BuildLimits, recheck: bool) -> Result<Built> {
-    let _lock = locked(dir)?;
+    let made = !dir.exists();
+    let lock = locked(dir)?;
     if recheck && let Some((m, segments, stands)) = loaded(path, dir)? {
         return Ok(Built::Current(m, segments, stands));
     }
-    stream(path, dir, limits, None)
+    let built = stream(path, dir, limits, None);
+    if built.is_err() && made {
+        // A build that made the folder and failed (the file is not a log, or has a bad line)
+        // leaves nothing behind: no folder holding a lock and unnamed segments.
+        drop(lock);
+        let _ = fs::remove_dir_all(dir);
+    }
+    built
 }
 
 /// Catches the index in `dir` up with the file log at `path` as [`build`] builds it, in
