@@ -96,6 +96,11 @@ impl<'a> Reader<'a> {
         Reader { bytes, at: 0 }
     }
 
+    /// How many bytes were read.
+    pub(crate) fn position(&self) -> usize {
+        self.at
+    }
+
     /// Whether every byte was read.
     pub(crate) fn at_end(&self) -> bool {
         self.at == self.bytes.len()

@@ -150,15 +150,17 @@ pub struct Index {
     dir: PathBuf,
     manifest: Manifest,
     segments: Vec<Segment>,
-    /// The whole log's account, but for the counts of stances: those of each actor and topic
-    /// are in `counts`, summed when first asked for (every segment's account has a line for
-    /// nearly every id, where a query needs only where each id is registered).
+    /// The whole log's account, but for its lines of actors and topics (of an index on disk:
+    /// an index in memory has them all): the recorded-time runs and the dates.
     account: Account,
-    /// The whole log's account with every count ([`Index::actors`], [`Index::topics`]), when
-    /// `account` is not whole.
+    /// Where each actor and topic is registered, from the segments' accounts as read.
+    registered: account::Registered,
+    /// The whole log's account with every count ([`Index::actors`], [`Index::topics`]), made
+    /// when first asked for (every segment's account has a line for nearly every id, where a
+    /// query needs only where each id is registered).
     counts: OnceLock<Account>,
-    /// Whether `account` has every count: every segment's account was read whole (each id in
-    /// it registered there, as in an index of one segment), or the index is in memory.
+    /// Whether each segment's account is whole (each id in it registered there, as in an
+    /// index of one segment): no segment's second section is then read for the counts.
     account_whole: bool,
     torn_tail_bytes: u64,
     torn_tail_records: u64,
@@ -664,6 +666,10 @@ impl Index {
         };
         let mut index = Index::new(dir, m, Vec::new());
         index.account = account::delta(&log.history, 0, log.history.seq_last());
+        let (opened, _) = index.account.encode();
+        if let Ok((_, actors, topics)) = Account::decode_registered(&opened) {
+            index.registered.push(actors, topics);
+        }
         index.torn_tail_bytes = log.torn_tail_bytes;
         index.torn_tail_records = log.torn_tail_records;
         index.memory = Some(log.history);
@@ -895,17 +901,20 @@ impl Index {
     fn new(dir: PathBuf, manifest: Manifest, mut segments: Vec<Segment>) -> Index {
         let account_whole = segments.iter().all(|s| s.account_whole);
         let mut account = Account::default();
+        let mut registered = account::Registered::default();
         for s in &mut segments {
             account.add_owned(std::mem::take(&mut s.account));
+            registered.push(
+                std::mem::take(&mut s.actors),
+                std::mem::take(&mut s.topics_registered),
+            );
         }
-        // Every actor and topic of a whole log's account is registered in some segment.
-        account.actors.retain(|(_, l)| l.seq != 0);
-        account.topics.retain(|(_, l)| l.seq != 0);
         Index {
             dir,
             manifest,
             segments,
             account,
+            registered,
             counts: OnceLock::new(),
             account_whole,
             torn_tail_bytes: 0,
@@ -990,15 +999,18 @@ impl Index {
     /// line as its registering segment has it, plus every other segment's line of that id
     /// ([`Account::add_unregistered`]).
     fn counts(&self) -> std::result::Result<&Account, String> {
-        if self.account_whole {
+        if self.memory.is_some() {
             return Ok(&self.account);
         }
         if let Some(c) = self.counts.get() {
             return Ok(c);
         }
         let mut sum = self.account.clone();
-        for s in &self.segments {
-            sum.add_unregistered(&s.account_others()?)?;
+        (sum.actors, sum.topics) = self.registered.lines()?;
+        if !self.account_whole {
+            for s in &self.segments {
+                sum.add_unregistered(&s.account_others()?)?;
+            }
         }
         Ok(self.counts.get_or_init(|| sum))
     }
@@ -1022,8 +1034,8 @@ impl Index {
                 .iter()
                 .map(|s| (s.first, s.last, s.size))
                 .collect(),
-            actors: self.account.actors.len(),
-            topics: self.account.topics.len(),
+            actors: self.registered.actor_count(),
+            topics: self.registered.topic_count(),
         }
     }
 }

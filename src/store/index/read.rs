@@ -256,9 +256,7 @@ impl Index {
         if let Some(l) = self.links.get() {
             return Ok(l);
         }
-        let m = &self.account;
-        let mut registrations: Vec<Seq> = m.actors.iter().map(|(_, e)| e.seq).collect();
-        registrations.extend(m.topics.iter().map(|(_, e)| e.seq));
+        let mut registrations: Vec<Seq> = self.registered.seqs().collect();
         registrations.sort_unstable();
         let mut located = self.global_located()?.to_vec();
         retain_absent(&mut located, |l| l.seq, registrations);
@@ -281,20 +279,19 @@ impl Index {
 
     /// The seq of the registration of actor `id`, if it is registered (from the account).
     pub(super) fn actor_registration(&self, id: &ActorId) -> Option<Seq> {
-        registration_in(&self.account.actors, id.as_str())
+        self.registered.actor(id.as_str())
     }
 
     /// The seq of the registration of topic `id`, if it is registered (from the account).
     pub(super) fn topic_registration(&self, id: &TopicId) -> Option<Seq> {
-        registration_in(&self.account.topics, id.as_str())
+        self.registered.topic(id.as_str())
     }
 
     /// The seqs of the registrations of `actors` and `topics` (those registered), from the
     /// account, sorted.
     fn registrations(&self, actors: &FxHashSet<&str>, topics: &FxHashSet<&str>) -> Vec<Seq> {
-        let m = &self.account;
-        let mut out = registrations_in(&m.actors, actors);
-        out.extend(registrations_in(&m.topics, topics));
+        let mut out = self.registered.actor_seqs_in(actors);
+        out.extend(self.registered.topic_seqs_in(topics));
         out.sort_unstable();
         out.dedup();
         out
@@ -359,7 +356,8 @@ impl Index {
             }
             // Many topics' registrations are taken from the segments' topic tables, a few
             // from their records (a table holds every topic its segment registers).
-            let tabled = if !t.is_empty() && t.len() * TABLE_SHARE >= self.account.topics.len() {
+            let tabled = if !t.is_empty() && t.len() * TABLE_SHARE >= self.registered.topic_count()
+            {
                 tables = self.topic_tables()?;
                 tabled_topics(&self.segments, &tables, &std::mem::take(&mut t))?
             } else {
@@ -537,12 +535,8 @@ impl Index {
         if let Some(h) = &self.memory {
             return Ok(h.clone());
         }
-        let actors: Vec<ActorId> = self
-            .account
-            .actors
-            .iter()
-            .map(|(id, _)| id.clone())
-            .collect();
+        let (actors, _) = self.registered.lines()?;
+        let actors: Vec<ActorId> = actors.into_iter().map(|(id, _)| id).collect();
         let mut h = History::sparse();
         self.fold_named(&mut h, &[], &actors, &[], true)?;
         Ok(h)
@@ -561,25 +555,19 @@ impl Index {
         topics: &[String],
         issues: bool,
     ) -> Result<History, Damage> {
-        let m = &self.account;
+        let m = &self.registered;
         let actor_ids: Option<Vec<ActorId>> = actors
             .iter()
             .map(|a| {
                 let id = ActorId::new(a).ok()?;
-                m.actors
-                    .binary_search_by(|(x, _)| x.cmp(&id))
-                    .is_ok()
-                    .then_some(id)
+                m.actor(id.as_str()).is_some().then_some(id)
             })
             .collect();
         let topic_ids: Option<Vec<TopicId>> = topics
             .iter()
             .map(|t| {
                 let id = TopicId::new(t).ok()?;
-                m.topics
-                    .binary_search_by(|(x, _)| x.cmp(&id))
-                    .is_ok()
-                    .then_some(id)
+                m.topic(id.as_str()).is_some().then_some(id)
             })
             .collect();
         match (actor_ids, topic_ids) {
@@ -741,16 +729,6 @@ impl Index {
     }
 }
 
-/// The seq of the registration of `id` in an account's list of actors or topics (sorted by
-/// id), if it is registered.
-fn registration_in<K: std::borrow::Borrow<str>>(
-    list: &[(K, super::account::Line)],
-    id: &str,
-) -> Option<Seq> {
-    let i = list.binary_search_by(|(x, _)| x.borrow().cmp(id)).ok()?;
-    Some(list[i].1.seq)
-}
-
 /// Keeps the items of `list` (sorted by `seq`) whose seq is not in `absent` (sorted), by a
 /// walk of both (a binary search per item was a seventieth of a one-actor query of the UN
 /// votes log).
@@ -765,29 +743,6 @@ fn retain_absent<T>(
         while absent.next_if(|a| *a < s).is_some() {}
         absent.peek() != Some(&s)
     });
-}
-
-/// The seqs of the registrations of the ids of `wanted` in an account's list of actors or
-/// topics (sorted by id), those registered. Many ids are looked up by a walk of the list,
-/// each entry tested against the set: a one-actor query of the UN votes log names 6,157
-/// topics, whose binary searches (86,000 string comparisons of ids sharing a long prefix)
-/// were a thirtieth of its instructions; a few ids are searched for.
-fn registrations_in<K: std::borrow::Borrow<str>>(
-    list: &[(K, super::account::Line)],
-    wanted: &FxHashSet<&str>,
-) -> Vec<Seq> {
-    let searches = wanted.len() * (usize::BITS - list.len().leading_zeros()) as usize;
-    if searches > list.len() {
-        list.iter()
-            .filter(|(x, _)| wanted.contains(x.borrow()))
-            .map(|(_, l)| l.seq)
-            .collect()
-    } else {
-        wanted
-            .iter()
-            .filter_map(|x| registration_in(list, x))
-            .collect()
-    }
 }
 
 /// Adds the actors and topics a record names, as [`names`] does for its event (read from the
@@ -975,48 +930,5 @@ mod tests {
         let mut list: Vec<Seq> = vec![2, 3];
         retain_absent(&mut list, |s| *s, []);
         assert_eq!(list, [2, 3]);
-    }
-
-    /// Given an account's list of 40 ids (sorted, registered at seqs 100, 99, ...) and sets of
-    /// wanted ids, some unknown, when their registrations are looked up, then both ways (a
-    /// search per id for a few, a walk of the list for many) give exactly the seqs of the
-    /// known ones.
-    #[test]
-    fn registrations_in_gives_the_known_ids_seqs_by_search_and_by_walk() {
-        let mut list: Vec<(String, super::super::account::Line)> = (0..40u64)
-            .map(|i| {
-                let line = super::super::account::Line {
-                    seq: 100 - i,
-                    ..Default::default()
-                };
-                (format!("unvotes-rcid-{i}"), line)
-            })
-            .collect();
-        list.sort_by(|a, b| a.0.cmp(&b.0));
-        let seqs_of = |wanted: &[&str]| {
-            let set: FxHashSet<&str> = wanted.iter().copied().collect();
-            let mut got = registrations_in(&list, &set);
-            got.sort_unstable();
-            got
-        };
-        // Two ids: 2 x 6 searches < 40 entries, so searched for.
-        assert_eq!(seqs_of(&["unvotes-rcid-7", "nowhere"]), [93]);
-        // Twelve ids: 12 x 6 > 40, so the list is walked.
-        let many = [
-            "unvotes-rcid-0",
-            "unvotes-rcid-1",
-            "unvotes-rcid-10",
-            "unvotes-rcid-39",
-            "unvotes-rcid-4",
-            "unvotes-rcid-40",
-            "unvotes-rcid-",
-            "a",
-            "z",
-            "unvotes-rcid-5",
-            "unvotes-rcid-6",
-            "unvotes-rcid-3",
-        ];
-        assert_eq!(seqs_of(&many), [61, 90, 94, 95, 96, 97, 99, 100]);
-        assert_eq!(seqs_of(&[]), Vec::<Seq>::new());
     }
 }

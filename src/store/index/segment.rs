@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::super::codec::{LastParsed, Reader, RecordRef, event_of, stance_view, topic_event};
 use super::super::encode::RecordEncoder;
-use super::account::Account;
+use super::account::{Account, RawLines};
 use super::topics::TableWriter;
 use crate::core::{Event, History, Seq, StanceView};
 
@@ -571,10 +571,13 @@ pub(crate) struct Segment {
     fences: Vec<(u64, [u8; 8])>,
     /// Where the topic table is (read only when asked for).
     topics: TablePlace,
-    /// What the segment's events add to the whole log's account, but for the counts of the
-    /// ids registered in other segments (taken by [`super::Index`]; see
-    /// [`Account::decode_registered`]).
+    /// What the segment's events add to the whole log's account: its runs and dates (taken
+    /// by [`super::Index`]; see [`Account::decode_registered`]).
     pub(crate) account: Account,
+    /// The lines of the actors the segment registers (taken by [`super::Index`]).
+    pub(crate) actors: RawLines,
+    /// The lines of the topics the segment registers (taken by [`super::Index`]).
+    pub(crate) topics_registered: RawLines,
     /// Whether `account` is whole: every id in it registered in this segment.
     pub(crate) account_whole: bool,
     /// Where the account's first section is (read when the segment is opened), for its whole
@@ -669,6 +672,8 @@ impl Segment {
             fences: Vec::new(),
             topics: TablePlace::default(),
             account: Account::default(),
+            actors: RawLines::default(),
+            topics_registered: RawLines::default(),
             account_whole: false,
             account_place: TablePlace::default(),
             others_place: TablePlace::default(),
@@ -728,7 +733,8 @@ impl Segment {
             len: size - FOOTER - others_at,
             check: foot.others_check,
         };
-        seg.account = Account::decode_registered(&seg.checked(seg.account_place)?)?;
+        (seg.account, seg.actors, seg.topics_registered) =
+            Account::decode_registered(&seg.checked(seg.account_place)?)?;
         seg.account_whole = Account::others_empty(seg.others_place.len);
         Ok(seg)
     }
