@@ -898,13 +898,13 @@ fn an_index_of_another_format_version_is_rebuilt() {
     let whole = answers(&log);
     let manifest = index_dir(&log).join("MANIFEST");
     let mut bytes = std::fs::read(&manifest).unwrap();
-    // Version 7 (segments whose account is one section) is the previous format.
-    bytes[16..20].copy_from_slice(&7u32.to_le_bytes());
+    // Version 8 (segments without the `l` list) is the previous format.
+    bytes[16..20].copy_from_slice(&8u32.to_le_bytes());
     std::fs::write(&manifest, &bytes).unwrap();
     let o = run_log(&log, &["positions"], None);
     assert!(
         stderr(&o)
-            .contains("index discarded: it is of format version 7; this build reads version 8"),
+            .contains("index discarded: it is of format version 8; this build reads version 9"),
         "{}",
         stderr(&o)
     );

@@ -298,9 +298,6 @@ pub(crate) struct RawLines {
     bytes: Vec<u8>,
     /// Where each line starts in `bytes`.
     starts: Vec<u32>,
-    /// Each line's registration seq (every registration's seq is read by a query: those
-    /// not in the `g` list's alias links and roles).
-    seqs: Vec<Seq>,
 }
 
 impl RawLines {
@@ -312,7 +309,6 @@ impl RawLines {
         let from = r.position();
         // A line takes at least 29 bytes, so a damaged count reserves no more than they allow.
         let mut starts = Vec::with_capacity((n as usize).min(all.len() / 29));
-        let mut seqs = Vec::with_capacity(starts.capacity());
         let mut last: Option<&[u8]> = None;
         for _ in 0..n {
             let at = u32::try_from(r.position() - from).map_err(|_| "its account is too long")?;
@@ -328,14 +324,9 @@ impl RawLines {
             }
             last = Some(id);
             starts.push(at);
-            seqs.push(seq);
         }
         let bytes = all[from..r.position()].to_vec();
-        Ok(RawLines {
-            bytes,
-            starts,
-            seqs,
-        })
+        Ok(RawLines { bytes, starts })
     }
 
     /// The number of lines.
@@ -427,12 +418,6 @@ impl Registered {
     /// How many topics are registered.
     pub(crate) fn topic_count(&self) -> usize {
         self.topics.iter().map(RawLines::len).sum()
-    }
-
-    /// The seq of every registration, actors' and topics', in no order.
-    pub(crate) fn seqs(&self) -> impl Iterator<Item = Seq> {
-        let lines = self.actors.iter().chain(&self.topics);
-        lines.flat_map(|l| l.seqs.iter().copied())
     }
 
     /// The seqs of the registrations of the actors `wanted` names (those registered).
@@ -884,9 +869,6 @@ mod tests {
             (registered.actor_count(), registered.topic_count()),
             (40, 0)
         );
-        let mut all: Vec<Seq> = registered.seqs().collect();
-        all.sort_unstable();
-        assert_eq!(all, (61..=100).collect::<Vec<Seq>>());
         let (actors, topics) = registered.lines().expect("lines");
         assert!(topics.is_empty() && actors.len() == 40);
         assert!(actors.windows(2).all(|w| w[0].0 < w[1].0));

@@ -1,6 +1,8 @@
 //! The keys events are filed under in the index, and which events a filter needs.
 //!
 //! - `g`: every registration, alias link and role (few; every query folds them all);
+//! - `l`: every alias link and role (every query folds them; the registrations of `g` it
+//!   needs are few, found by the account);
 //! - `a\0ID`: each `stance.declared` whose actor is (or, after a correction, was at some
 //!   cutoff) `ID`, and every correction, retraction and citation of it;
 //! - `t\0ID`: the same by topic;
@@ -21,6 +23,9 @@ use crate::core::{ActorId, EventBody, History, Seq, TopicId};
 
 /// The key of registrations, alias links and roles.
 pub(crate) const GLOBAL: &[u8] = b"g";
+
+/// The key of alias links and roles alone.
+pub(crate) const LINKS: &[u8] = b"l";
 
 pub(crate) fn actor_key(id: &ActorId) -> Vec<u8> {
     [b"a\0", id.as_str().as_bytes()].concat()
@@ -97,6 +102,11 @@ pub(crate) fn postings(h: &History, first: Seq, last: Seq) -> Postings {
             Some(EventBody::StanceCorrected(c)) => (c.target, true),
             Some(EventBody::StanceRetracted(r)) => (r.target, false),
             Some(EventBody::StanceCited(c)) => (c.target, false),
+            Some(EventBody::ActorAliased(_) | EventBody::ActorRole(_)) => {
+                file(GLOBAL.to_vec(), seq);
+                file(LINKS.to_vec(), seq);
+                continue;
+            }
             Some(_) => {
                 file(GLOBAL.to_vec(), seq);
                 continue;

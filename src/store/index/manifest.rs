@@ -18,7 +18,7 @@ use crate::store::codec::Reader;
 /// The first bytes of a manifest.
 pub(crate) const MAGIC: &[u8; 16] = b"STANCELOG-INDEX\n";
 /// The manifest format's version (and so the index's: segments carry their own).
-pub const VERSION: u32 = 8;
+pub const VERSION: u32 = 9;
 
 /// What a manifest holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
