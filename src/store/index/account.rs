@@ -177,27 +177,7 @@ impl Account {
     /// again (see [`lines`]).
     pub(crate) fn decode(opened: &[u8], others: &[u8], known: &Account) -> Result<Account, String> {
         let mut a = Account::read(opened, known)?;
-        let mut r = Reader::new(others);
-        let size = others.len();
-        let actors = lines(
-            &mut r,
-            size,
-            false,
-            &known.actors,
-            ActorId::new,
-            ActorId::as_str,
-        )?;
-        let topics = lines(
-            &mut r,
-            size,
-            false,
-            &known.topics,
-            TopicId::new,
-            TopicId::as_str,
-        )?;
-        if !r.at_end() {
-            return Err("its account is too long".into());
-        }
+        let (actors, topics) = both_lines(others, Reader::new(others), false, known)?;
         a.actors = union(std::mem::take(&mut a.actors), actors)?;
         a.topics = union(std::mem::take(&mut a.topics), topics)?;
         Ok(a)
@@ -239,26 +219,7 @@ impl Account {
     fn read(bytes: &[u8], known: &Account) -> Result<Account, String> {
         let mut r = Reader::new(bytes);
         let mut a = Account::read_head(&mut r)?;
-        let size = bytes.len();
-        a.actors = lines(
-            &mut r,
-            size,
-            true,
-            &known.actors,
-            ActorId::new,
-            ActorId::as_str,
-        )?;
-        a.topics = lines(
-            &mut r,
-            size,
-            true,
-            &known.topics,
-            TopicId::new,
-            TopicId::as_str,
-        )?;
-        if !r.at_end() {
-            return Err("its account is too long".into());
-        }
+        (a.actors, a.topics) = both_lines(bytes, r, true, known)?;
         Ok(a)
     }
 
@@ -471,6 +432,24 @@ fn seqs_in(segments: &[RawLines], wanted: &FxHashSet<&str>) -> Vec<Seq> {
             .map(|l| l.seq)
             .collect()
     }
+}
+
+/// The lines of actors, then of topics, that `r` reads to the end of `bytes` (a section of an
+/// account; [`lines`]).
+fn both_lines(
+    bytes: &[u8],
+    mut r: Reader<'_>,
+    registered: bool,
+    known: &Account,
+) -> Result<(Lines<ActorId>, Lines<TopicId>), String> {
+    let size = bytes.len();
+    let (a, t) = (&known.actors, &known.topics);
+    let actors = lines(&mut r, size, registered, a, ActorId::new, ActorId::as_str)?;
+    let topics = lines(&mut r, size, registered, t, TopicId::new, TopicId::as_str)?;
+    if !r.at_end() {
+        return Err("its account is too long".into());
+    }
+    Ok((actors, topics))
 }
 
 /// Writes the lines of `all` (sorted by id): those of ids registered in the account's segment
