@@ -666,6 +666,7 @@ impl Index {
         };
         let mut index = Index::new(dir, m, Vec::new());
         index.account = account::delta(&log.history, 0, log.history.seq_last());
+        // The registered lines as a segment's reader keeps them (its own bytes: they decode).
         let (opened, _) = index.account.encode();
         if let Ok((_, actors, topics)) = Account::decode_registered(&opened) {
             index.registered.push(actors, topics);
@@ -905,7 +906,7 @@ impl Index {
         for s in &mut segments {
             account.add_owned(std::mem::take(&mut s.account));
             registered.push(
-                std::mem::take(&mut s.actors),
+                std::mem::take(&mut s.actors_registered),
                 std::mem::take(&mut s.topics_registered),
             );
         }

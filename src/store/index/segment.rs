@@ -575,10 +575,11 @@ pub(crate) struct Segment {
     /// by [`super::Index`]; see [`Account::decode_registered`]).
     pub(crate) account: Account,
     /// The lines of the actors the segment registers (taken by [`super::Index`]).
-    pub(crate) actors: RawLines,
+    pub(crate) actors_registered: RawLines,
     /// The lines of the topics the segment registers (taken by [`super::Index`]).
     pub(crate) topics_registered: RawLines,
-    /// Whether `account` is whole: every id in it registered in this segment.
+    /// Whether the account's second section holds no line: every id it names is registered
+    /// in this segment.
     pub(crate) account_whole: bool,
     /// Where the account's first section is (read when the segment is opened), for its whole
     /// decoding ([`Segment::full_account`]).
@@ -672,7 +673,7 @@ impl Segment {
             fences: Vec::new(),
             topics: TablePlace::default(),
             account: Account::default(),
-            actors: RawLines::default(),
+            actors_registered: RawLines::default(),
             topics_registered: RawLines::default(),
             account_whole: false,
             account_place: TablePlace::default(),
@@ -733,7 +734,7 @@ impl Segment {
             len: size - FOOTER - others_at,
             check: foot.others_check,
         };
-        (seg.account, seg.actors, seg.topics_registered) =
+        (seg.account, seg.actors_registered, seg.topics_registered) =
             Account::decode_registered(&seg.checked(seg.account_place)?)?;
         seg.account_whole = Account::others_empty(seg.others_place.len);
         Ok(seg)
