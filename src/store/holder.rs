@@ -13,7 +13,9 @@
 //!
 //! The record is a hint for people and a lock for `verify`; nothing else reads it. A writer
 //! that cannot create it (a directory it cannot write) appends all the same, and `verify` then
-//! cannot tell its batch from a crash's tail while it writes (it reports a torn tail).
+//! cannot tell its batch from a crash's tail while it writes (it reports a torn tail). A writer
+//! that cannot open the log (not a log, a bad line) removes a record it made
+//! ([`WriterRecord::withdraw`]); one it found stays.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
@@ -28,39 +30,60 @@ pub fn writer_record_path(log: &Path) -> PathBuf {
 
 /// The record as its writer holds it open.
 #[derive(Debug)]
-pub(crate) struct WriterRecord(File);
+pub(crate) struct WriterRecord {
+    file: File,
+    /// This process made the file (it was not there).
+    made: bool,
+}
 
 impl WriterRecord {
     /// Creates (or rewrites) the record of the log at `log` for this process, which must hold
     /// the log's lock. `None` when that fails.
     pub(crate) fn claim(log: &Path) -> Option<WriterRecord> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(writer_record_path(log))
-            .ok()?;
+        let path = writer_record_path(log);
+        let mut open = OpenOptions::new();
+        open.read(true).write(true);
+        // Made here (`create_new`) or found: a writer that cannot open the log removes only a
+        // record it made (`withdraw`).
+        let (mut file, made) = match open.clone().create_new(true).open(&path) {
+            Ok(f) => (f, true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                (open.open(&path).ok()?, false)
+            }
+            Err(_) => return None,
+        };
         let pid = std::process::id();
         let start = process_start(pid).unwrap_or(0);
         file.set_len(0).ok()?;
         file.write_all(format!("pid {pid} start {start}\n").as_bytes())
             .ok()?;
-        Some(WriterRecord(file))
+        Some(WriterRecord { file, made })
+    }
+
+    /// Gives the record of the log at `log` up when the log could not be opened (not a log, a
+    /// bad line), the log's lock still held: a record this process made is removed, so a
+    /// refused command leaves nothing it did not find; one found is left as it is.
+    pub(crate) fn withdraw(self, log: &Path) {
+        if self.made {
+            let _ = std::fs::remove_file(writer_record_path(log));
+        }
     }
 
     /// The record through another descriptor of the same open file (its lock is the same
     /// lock), for a thread that writes a batch.
     pub(crate) fn try_clone(&self) -> std::io::Result<WriterRecord> {
-        self.0.try_clone().map(WriterRecord)
+        self.file.try_clone().map(|file| WriterRecord {
+            file,
+            made: self.made,
+        })
     }
 
     /// Holds the record's exclusive lock until the guard is dropped: a batch is being written.
     /// Readers never hold the record's lock for longer than one look at the log's tail.
     pub(crate) fn writing(&self) -> Writing<'_> {
         // A failure to lock leaves the guard without a lock: verify then reports the tail.
-        let locked = self.0.lock().is_ok();
-        Writing(locked.then_some(&self.0))
+        let locked = self.file.lock().is_ok();
+        Writing(locked.then_some(&self.file))
     }
 }
 

@@ -313,13 +313,24 @@ impl Writer {
         lock(&file, path, wait)?;
         let record = WriterRecord::claim(path);
         let opened = if indexed {
-            open_index_for_writer(path)?
+            open_index_for_writer(path)
         } else {
-            None
+            Ok(None)
         };
-        let (log, index) = match opened {
-            Some((log, index)) => (log, Some(Box::new(index))),
-            None => (Log::read(&path.display().to_string(), &file)?, None),
+        let read = opened.and_then(|opened| match opened {
+            Some((log, index)) => Ok((log, Some(Box::new(index)))),
+            None => Ok((Log::read(&path.display().to_string(), &file)?, None)),
+        });
+        let (log, index) = match read {
+            Ok(x) => x,
+            Err(e) => {
+                // The log could not be opened (not a log, a bad line): a record made here
+                // goes, under the log's lock still held.
+                if let Some(record) = record {
+                    record.withdraw(path);
+                }
+                return Err(e);
+            }
         };
         Ok(Writer {
             indexed: index.is_some(),

@@ -499,6 +499,84 @@ fn new_is_add_stance_from_editor_under_a_short_name() {
     assert!(!help.contains("--from-editor <"), "{help}");
 }
 
+/// Regression (rt31): a recording command on a file that is not a log (a CSV given as --log)
+/// was refused but left a `FILE.writer` record behind. Given such a file, when each recording
+/// command (and `append`) runs on it, then each is refused naming its line 1 and nothing is
+/// left beside it; a writer record that was there before is left there.
+#[test]
+fn a_recording_command_on_a_file_that_is_not_a_log_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.csv");
+    std::fs::write(&file, "a,b\n1,2\n").unwrap();
+    let event = dir.path().join("e.jsonl");
+    std::fs::write(
+        &event,
+        "{\"type\":\"actor.registered\",\"actor\":\"fra\",\"name\":\"France\",\"kind\":\"state\",\"country\":\"FRA\",\"sector\":\"GOV\"}\n",
+    )
+    .unwrap();
+    let actor = [
+        "add",
+        "actor",
+        "fra",
+        "--name",
+        "France",
+        "--kind",
+        "state",
+        "--country",
+        "FRA",
+    ];
+    let actor = [&actor[..], &["--sector", "GOV"]].concat();
+    let new = [
+        "new", "--actor", "fra", "--topic", "t", "--stance", "support",
+    ];
+    let new = [
+        &new[..],
+        &["--date", "2024-01-01", "--cite-publication", "Le Monde"],
+    ]
+    .concat();
+    let commands: [&[&str]; 7] = [
+        &actor,
+        STANCE,
+        &new,
+        &["retract", "1", "--reason", "withdrawn"],
+        &["correct", "1", "--stance", "oppose", "--reason", "miscoded"],
+        &["cite", "1", "--cite-publication", "Le Monde"],
+        &["append", event.to_str().unwrap()],
+    ];
+    let names = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    for args in commands {
+        let o = crate::support::stancelog_command()
+            .arg("--log")
+            .arg(&file)
+            .args(args)
+            .env_remove("VISUAL")
+            // `new`'s "editor" saves the template as prefilled from the flags.
+            .env("EDITOR", "true")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            format!("stancelog: error: {}:1: expected value\n", file.display()),
+            "{args:?}"
+        );
+        assert_eq!(names(), ["e.jsonl", "x.csv"], "{args:?}");
+    }
+    // A record this command did not make is not removed.
+    let record = dir.path().join("x.csv.writer");
+    std::fs::write(&record, "pid 1 start 1\n").unwrap();
+    let o = run_log(&file, &["retract", "1", "--reason", "withdrawn"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(names(), ["e.jsonl", "x.csv", "x.csv.writer"]);
+}
+
 /// Given two copies of the seed log (40 events), one with its projection index and a byte of
 /// seq 20 edited (a letter of its citation title) after the index was built (a line no reader
 /// before the index's end reads), one whose index cannot be written (the writer then folds the
