@@ -36,9 +36,9 @@ struct VerifiedOut {
     events: u64,
     head_hash: String,
     schema1_records: u64,
-    /// `agrees`, `behind`, `unusable`, `absent`, `unwritable` (absent, and no query can write
-    /// it) or `unchecked` (an index that queries would use but that disagrees with the log
-    /// fails verification).
+    /// `agrees`, `behind`, `unusable` (whether or not a query can rebuild it), `absent`,
+    /// `unwritable` (absent, and no query can write it) or `unchecked` (an index that queries
+    /// would use but that disagrees with the log fails verification).
     index: &'static str,
     /// The last seq the index covers (0 when absent).
     index_seq: u64,
@@ -593,9 +593,17 @@ impl Render {
                         out,
                         "index: agrees with the log up to seq {seq}; the next query or append brings it up to date"
                     )?,
-                    Some(IndexCheck::Unusable { why }) => {
-                        writeln!(out, "index: not used ({why}); the next query rebuilds it")?
-                    }
+                    Some(IndexCheck::Unusable {
+                        why,
+                        unwritable: None,
+                    }) => writeln!(out, "index: not used ({why}); the next query rebuilds it")?,
+                    Some(IndexCheck::Unusable {
+                        why,
+                        unwritable: Some(folder),
+                    }) => writeln!(
+                        out,
+                        "index: not used ({why}), and the next query cannot write it ({folder}); queries answer from the log itself, with a warning"
+                    )?,
                     Some(IndexCheck::Disagrees { .. }) => {
                         writeln!(out, "index: does not agree with the log (the error below)")?
                     }

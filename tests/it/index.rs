@@ -1451,6 +1451,71 @@ fn verify_says_when_no_query_can_write_the_index() {
     }
 }
 
+/// Regression (rt31): `verify` on an index it does not use (of another format version, or
+/// damaged) in a folder this process cannot write said "the next query rebuilds it", which the
+/// next query cannot do (it answers from the log itself, with a warning). Given such an index,
+/// when the log's folder and the index's are read-only, then `verify` says the next query
+/// cannot write it (JSON: still `unusable`). (A privileged process, which can write there all
+/// the same, is told that the next query rebuilds it.)
+#[test]
+fn verify_says_when_no_query_can_rebuild_an_unused_index() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("ro");
+    std::fs::create_dir(&folder).unwrap();
+    let log = folder.join("l.jsonl");
+    for args in [&["init"][..], &["positions"]] {
+        let o = run_log(&log, args, None);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let idx = index_dir(&log);
+    let manifest = idx.join("MANIFEST");
+    // The format version before this build's.
+    let mut older = std::fs::read(&manifest).unwrap();
+    let version = u32::from_le_bytes(older[16..20].try_into().unwrap());
+    older[16..20].copy_from_slice(&(version - 1).to_le_bytes());
+    let older_why = format!(
+        "it is of format version {}; this build reads version {version}",
+        version - 1
+    );
+    let cases = [
+        (older, older_why.as_str()),
+        (b"damaged".to_vec(), "its manifest is not an index manifest"),
+    ];
+    let mode = |m: u32| {
+        for d in [&idx, &folder] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(m)).unwrap();
+        }
+    };
+    for (bytes, why) in cases {
+        std::fs::write(&manifest, bytes).unwrap();
+        let o = run_log(&log, &["verify"], None);
+        let rebuilds = format!("index: not used ({why}); the next query rebuilds it");
+        assert_eq!(stdout(&o).lines().nth(1), Some(rebuilds.as_str()));
+        mode(0o555);
+        let privileged = std::fs::write(idx.join("probe"), b"").is_ok();
+        let o = run_log(&log, &["verify"], None);
+        let json = run_log(&log, &["verify", "--format", "json"], None);
+        mode(0o755);
+        let _ = std::fs::remove_file(idx.join("probe"));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let line = stdout(&o).lines().nth(1).unwrap().to_string();
+        let json: Value = serde_json::from_str(&stdout(&json)).unwrap();
+        assert_eq!(json["index"], "unusable");
+        if privileged {
+            assert_eq!(line, rebuilds);
+        } else {
+            assert_eq!(
+                line,
+                format!(
+                    "index: not used ({why}), and the next query cannot write it ({}: Permission denied (os error 13)); queries answer from the log itself, with a warning",
+                    idx.display()
+                )
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The writer that checks batches against the index
 // ---------------------------------------------------------------------------------------------

@@ -35,10 +35,14 @@ pub enum IndexCheck {
     },
     /// The index is of another format version, damaged where a query looks first, or does not
     /// end where the log has that record (the log was restored, cut or replaced): no query
-    /// uses it; the next one discards it and rebuilds it.
+    /// uses it; the next one discards it and rebuilds it, unless it cannot write its folder.
     Unusable {
         /// Why, in words.
         why: String,
+        /// `None` when the next query can rebuild it; else its folder and why it cannot be
+        /// written (a read-only folder), in words: queries answer from the log's fold, with a
+        /// warning.
+        unwritable: Option<String>,
     },
     /// The index ends where the log has that record, so queries would use it, but its content
     /// does not agree with the log (damaged): a query that reads the damaged part discards it.
@@ -87,23 +91,35 @@ pub fn check_index(log_path: &Path, log: &Log) -> Result<IndexCheck> {
 pub fn check_index_of(target: &LogRef, log: &Log) -> Result<IndexCheck> {
     let mut src = Source::of(target);
     let dir = src.dir()?;
-    let (m, segments) = match load(&dir) {
+    // An index absent or unusable is the next query's to build: can it write there?
+    Ok(match compared(&mut src, &dir, log)? {
+        IndexCheck::Absent => match writable(&dir) {
+            Ok(()) => IndexCheck::Absent,
+            Err(why) => IndexCheck::Unwritable { why },
+        },
+        IndexCheck::Unusable { why, .. } => IndexCheck::Unusable {
+            why,
+            unwritable: writable(&dir).err(),
+        },
+        found => found,
+    })
+}
+
+/// [`check_index_of`] for the index in `dir`, of the log `src`, without asking whether the
+/// next query could write it (an `Unusable` index is said to be rebuilt).
+fn compared(src: &mut Source<'_>, dir: &Path, log: &Log) -> Result<IndexCheck> {
+    let (m, segments) = match load(dir) {
         Ok(x) => x,
-        Err(reason) if reason == "there is none" => {
-            return Ok(match writable(&dir) {
-                Ok(()) => IndexCheck::Absent,
-                Err(why) => IndexCheck::Unwritable { why },
-            });
-        }
-        Err(why) => return Ok(IndexCheck::Unusable { why }),
+        Err(reason) if reason == "there is none" => return Ok(IndexCheck::Absent),
+        Err(why) => return Ok(unusable(why)),
     };
     let h = &log.history;
     if m.seq > h.seq_last() {
         let why = format!("it covers seq {}, the log only {}", m.seq, h.seq_last());
-        return Ok(IndexCheck::Unusable { why });
+        return Ok(unusable(why));
     }
     if let Match::Differs(why) = src.check(&m)? {
-        return Ok(IndexCheck::Unusable { why });
+        return Ok(unusable(why));
     }
     for (meta, s) in m.segments.iter().zip(&segments) {
         match s.sum() {
@@ -112,10 +128,10 @@ pub fn check_index_of(target: &LogRef, log: &Log) -> Result<IndexCheck> {
                 let what = format!("segment {} does not match its checksum", meta.name);
                 return Ok(disagrees(what));
             }
-            Err(why) => return Ok(IndexCheck::Unusable { why }),
+            Err(why) => return Ok(unusable(why)),
         }
     }
-    let index = Index::new(dir, m.clone(), segments);
+    let index = Index::new(dir.to_path_buf(), m.clone(), segments);
     // An index behind the log is compared with the log as it was at the index's end: a later
     // correction files its stance under new keys only when the index takes it in.
     let prefix = (m.seq < h.seq_last()).then(|| {
@@ -184,6 +200,13 @@ fn compare_topic_tables(index: &Index, h: &History) -> std::result::Result<(), S
         }
     }
     Ok(())
+}
+
+fn unusable(why: String) -> IndexCheck {
+    IndexCheck::Unusable {
+        why,
+        unwritable: None,
+    }
 }
 
 fn disagrees(what: String) -> IndexCheck {
