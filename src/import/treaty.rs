@@ -38,7 +38,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::countries::{check_country, is_state_code};
+use super::countries::is_state_code;
 use super::engine::{Engine, EngineOptions, Item, Keyed, RowSink};
 use super::{ImportReport, Progress, RefusedRow, event_id};
 use crate::core::{
@@ -602,16 +602,15 @@ fn code_of(
             }
         }
     }
-    // Checked as `append` checks a country (ISO 3166, not only three capital letters).
-    if let Err(e) =
-        check_country(&code).and_then(|_| ActorId::new(&code).map_err(|e| e.to_string()))
-    {
-        return Err(format!("code: {e}"));
-    }
+    // A state's code in ISO 3166 (not only three capital letters), or the EU's: the other
+    // codes a `country` takes (IGO, NGO, user-assigned) name no party.
     if code != EU_CODE && !is_state_code(&code) {
         return Err(format!(
-            "code: {code} is not a state's code (ISO 3166-1 alpha-3, a former ISO 3166-3 code, or XKX for Kosovo), nor EUU for the European Union: a treaty's party is one of those"
+            "code: `{code}` is not a state's code (ISO 3166-1 alpha-3, a former ISO 3166-3 code, or XKX for Kosovo), nor EUU for the European Union: a treaty's party is one of those"
         ));
+    }
+    if let Err(e) = ActorId::new(&code) {
+        return Err(format!("code: {e}"));
     }
     if !taken.insert(code.clone()) {
         return Err(format!(
