@@ -317,10 +317,11 @@ impl Writer {
         } else {
             Ok(None)
         };
-        let read = opened.and_then(|opened| match opened {
-            Some((log, index)) => Ok((log, Some(Box::new(index)))),
-            None => Ok((Log::read(&path.display().to_string(), &file)?, None)),
-        });
+        let read = match opened {
+            Ok(Some((log, index))) => Ok((log, Some(Box::new(index)))),
+            Ok(None) => Log::read(&path.display().to_string(), &file).map(|log| (log, None)),
+            Err(e) => Err(e),
+        };
         let (log, index) = match read {
             Ok(x) => x,
             Err(e) => {

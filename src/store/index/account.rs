@@ -355,6 +355,18 @@ pub(crate) struct Registered {
 }
 
 impl Registered {
+    /// The registered lines of `account` (a whole log's, held in memory), as a segment's
+    /// reader keeps them: from its own first section's bytes.
+    pub(crate) fn of(account: &Account) -> Registered {
+        let mut r = Registered::default();
+        let (opened, _) = account.encode();
+        // Bytes just encoded decode; were they not, no id would be found registered.
+        if let Ok((_, actors, topics)) = Account::decode_registered(&opened) {
+            r.push(actors, topics);
+        }
+        r
+    }
+
     /// Adds a segment's lines.
     pub(crate) fn push(&mut self, actors: RawLines, topics: RawLines) {
         self.actors.push(actors);
@@ -391,24 +403,29 @@ impl Registered {
         seqs_in(&self.topics, wanted)
     }
 
-    /// Every registered actor's and topic's line, their ids made and checked, sorted by id.
-    pub(crate) fn lines(&self) -> Result<(Lines<ActorId>, Lines<TopicId>), String> {
-        fn all<K: Ord>(
-            segments: &[RawLines],
-            make: impl Fn(&str) -> Result<K, crate::core::IdError> + Copy,
-        ) -> Result<Vec<(K, Line)>, String> {
-            let mut out = Vec::new();
-            for l in segments {
-                out.extend(l.decode(make)?);
-            }
-            out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            Ok(out)
-        }
-        Ok((
-            all(&self.actors, ActorId::new)?,
-            all(&self.topics, TopicId::new)?,
-        ))
+    /// Every registered actor's line, its id made and checked, sorted by id.
+    pub(crate) fn actor_lines(&self) -> Result<Lines<ActorId>, String> {
+        decoded(&self.actors, ActorId::new)
     }
+
+    /// Every registered topic's line, its id made and checked, sorted by id.
+    pub(crate) fn topic_lines(&self) -> Result<Lines<TopicId>, String> {
+        decoded(&self.topics, TopicId::new)
+    }
+}
+
+/// The lines of `segments` with their ids made by `make`, sorted by id (each id is registered
+/// in one segment).
+fn decoded<K: Ord>(
+    segments: &[RawLines],
+    make: impl Fn(&str) -> Result<K, crate::core::IdError> + Copy,
+) -> Result<Lines<K>, String> {
+    let mut out = Vec::new();
+    for l in segments {
+        out.extend(l.decode(make)?);
+    }
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
 }
 
 /// The seqs of the registrations of the ids of `wanted` in `segments`' lines, those
@@ -779,7 +796,8 @@ mod tests {
         registered.push(actors2, topics2);
         let mut sum = one;
         sum.add(&two);
-        (sum.actors, sum.topics) = registered.lines().expect("lines");
+        sum.actors = registered.actor_lines().expect("lines");
+        sum.topics = registered.topic_lines().expect("lines");
         sum.add_unregistered(&others1).expect("first");
         sum.add_unregistered(&others2).expect("second");
         let mut whole = first.clone();
@@ -848,8 +866,8 @@ mod tests {
             (registered.actor_count(), registered.topic_count()),
             (40, 0)
         );
-        let (actors, topics) = registered.lines().expect("lines");
-        assert!(topics.is_empty() && actors.len() == 40);
+        let actors = registered.actor_lines().expect("lines");
+        assert!(registered.topic_lines().expect("lines").is_empty() && actors.len() == 40);
         assert!(actors.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(actors[0], (id("unvotes-rcid-0"), line(100, 0, 0)));
     }

@@ -666,11 +666,7 @@ impl Index {
         };
         let mut index = Index::new(dir, m, Vec::new());
         index.account = account::delta(&log.history, 0, log.history.seq_last());
-        // The registered lines as a segment's reader keeps them (its own bytes: they decode).
-        let (opened, _) = index.account.encode();
-        if let Ok((_, actors, topics)) = Account::decode_registered(&opened) {
-            index.registered.push(actors, topics);
-        }
+        index.registered = account::Registered::of(&index.account);
         index.torn_tail_bytes = log.torn_tail_bytes;
         index.torn_tail_records = log.torn_tail_records;
         index.memory = Some(log.history);
@@ -1007,7 +1003,8 @@ impl Index {
             return Ok(c);
         }
         let mut sum = self.account.clone();
-        (sum.actors, sum.topics) = self.registered.lines()?;
+        sum.actors = self.registered.actor_lines()?;
+        sum.topics = self.registered.topic_lines()?;
         if !self.account_whole {
             for s in &self.segments {
                 sum.add_unregistered(&s.account_others()?)?;

@@ -539,8 +539,10 @@ impl Index {
         if let Some(h) = &self.memory {
             return Ok(h.clone());
         }
-        let (actors, _) = self.registered.lines()?;
-        let actors: Vec<ActorId> = actors.into_iter().map(|(id, _)| id).collect();
+        let actors: Vec<ActorId> = (self.registered.actor_lines()?)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
         let mut h = History::sparse();
         self.fold_named(&mut h, &[], &actors, &[], true)?;
         Ok(h)

@@ -640,6 +640,27 @@ struct Footer {
     others_check: [u8; 8],
 }
 
+impl Footer {
+    /// Whether the fields place the parts of a segment of `count` events and `size` bytes in
+    /// order, each table of its length, all before the footer.
+    fn fits(&self, count: usize, size: usize) -> bool {
+        let [o, ids, postings, dir, keys, fences, topics, account, others] = self.fields;
+        // Checked sums: a footer whose fields overflow is damage, not a wrapped offset.
+        let after = |at: usize, n: usize, width: usize| {
+            n.checked_mul(width).and_then(|len| len.checked_add(at))
+        };
+        o >= HEADER
+            && Some(ids) == count.checked_add(1).and_then(|n| after(o, n, 8))
+            && Some(postings) == after(ids, count, ID_ENTRY)
+            && dir >= postings
+            && Some(fences) == after(dir, keys, DIR_ENTRY)
+            && Some(topics) == after(fences, keys.div_ceil(DIR_BLOCK), FENCE)
+            && account >= topics
+            && others >= account
+            && others <= size - FOOTER
+    }
+}
+
 impl Segment {
     /// Opens the segment at `path` that `meta` describes; checks its size, header and footer,
     /// its directory fences and its account (not the whole file: see [`Segment::sum`]).
@@ -680,6 +701,9 @@ impl Segment {
             others_place: TablePlace::default(),
         };
         let foot = seg.footer()?;
+        if !foot.fits(seg.count(), size) {
+            return Err("its footer does not fit its size".into());
+        }
         let [
             offsets_at,
             ids_at,
@@ -689,26 +713,9 @@ impl Segment {
             fences_at,
             topics_at,
             account_at,
-            others_at,
+            _,
         ] = foot.fields;
-        let count = seg.count();
         let blocks = keys.div_ceil(DIR_BLOCK);
-        // Checked sums: a footer whose fields overflow is damage, not a wrapped offset.
-        let after = |at: usize, n: usize, width: usize| {
-            n.checked_mul(width).and_then(|len| len.checked_add(at))
-        };
-        let sane = offsets_at >= HEADER
-            && Some(ids_at) == count.checked_add(1).and_then(|n| after(offsets_at, n, 8))
-            && Some(postings_at) == after(ids_at, count, ID_ENTRY)
-            && dir_at >= postings_at
-            && Some(fences_at) == after(dir_at, keys, DIR_ENTRY)
-            && Some(topics_at) == after(fences_at, blocks, FENCE)
-            && account_at >= topics_at
-            && others_at >= account_at
-            && others_at <= size - FOOTER;
-        if !sane {
-            return Err("its footer does not fit its size".into());
-        }
         (seg.offsets_at, seg.ids_at, seg.postings_at) = (offsets_at, ids_at, postings_at);
         (seg.dir_at, seg.keys) = (dir_at, keys);
         seg.topics = TablePlace {
@@ -724,20 +731,27 @@ impl Segment {
             .chunks_exact(FENCE)
             .map(|f| (u64_of(&f[..8]), f[8..].try_into().unwrap_or([0; 8])))
             .collect();
-        seg.account_place = TablePlace {
+        seg.open_account(&foot)?;
+        Ok(seg)
+    }
+
+    /// Places the account's two sections the footer gives, and reads the first.
+    fn open_account(&mut self, foot: &Footer) -> Result<(), String> {
+        let [.., account_at, others_at] = foot.fields;
+        self.account_place = TablePlace {
             at: account_at,
             len: others_at - account_at,
             check: foot.account_check,
         };
-        seg.others_place = TablePlace {
+        self.others_place = TablePlace {
             at: others_at,
-            len: size - FOOTER - others_at,
+            len: self.size - FOOTER - others_at,
             check: foot.others_check,
         };
-        (seg.account, seg.actors_registered, seg.topics_registered) =
-            Account::decode_registered(&seg.checked(seg.account_place)?)?;
-        seg.account_whole = Account::others_empty(seg.others_place.len);
-        Ok(seg)
+        (self.account, self.actors_registered, self.topics_registered) =
+            Account::decode_registered(&self.checked(self.account_place)?)?;
+        self.account_whole = Account::others_empty(self.others_place.len);
+        Ok(())
     }
 
     /// The bytes of the table at `place`, read and checked.
